@@ -1,0 +1,148 @@
+//! Configuration: one TOML table per engine (plus `[router]`), loaded from a file, changed with
+//! `--set engine.knob=value`, and written back out.
+//!
+//! Every knob is a field of an engine's params struct, so an unknown table, unknown knob or a value
+//! of the wrong type or out of range is rejected by deserialisation itself; errors name the file
+//! and line (from the TOML parser) or the `--set` argument.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::engine::diff::DiffParams;
+use crate::engine::json::JsonParams;
+use crate::engine::log::LogParams;
+use crate::engine::search::SearchParams;
+use crate::engine::{EngineKind, Knob, knobs};
+use crate::router::RouterParams;
+
+/// All knobs of all engines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub router: RouterParams,
+    pub json: JsonParams,
+    pub log: LogParams,
+    pub search: SearchParams,
+    pub diff: DiffParams,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("bad config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("bad --set `{assignment}`: {message}")]
+    Set { assignment: String, message: String },
+}
+
+/// The config tables, in file order.
+pub const TABLES: [&str; 5] = ["router", "json", "log", "search", "diff"];
+
+impl Config {
+    /// Reads a TOML config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Config::parse(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
+    }
+
+    /// Parses TOML text; the error carries the line and column.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Applies one `table.knob=value` assignment. The value is read as TOML (`20`, `0.5`, `true`,
+    /// `["a", "b"]`), or as a string when it is not TOML.
+    pub fn set(&mut self, assignment: &str) -> Result<(), ConfigError> {
+        let err = |message: String| ConfigError::Set { assignment: assignment.to_string(), message };
+        let (key, raw) = assignment.split_once('=').ok_or_else(|| err("expected table.knob=value".into()))?;
+        let (table, knob) = key.trim().split_once('.').ok_or_else(|| err(format!("expected table.knob, e.g. json.max_items_after_crush; tables: {}", TABLES.join(", "))))?;
+        if !TABLES.contains(&table) {
+            return Err(err(format!("unknown table `{table}`; tables: {}", TABLES.join(", "))));
+        }
+        let known = table_knobs(table);
+        if !known.iter().any(|k| k.name == knob) {
+            let names: Vec<&str> = known.iter().map(|k| k.name.as_str()).collect();
+            return Err(err(format!("unknown knob `{knob}` in [{table}]; knobs: {}", names.join(", "))));
+        }
+        let raw = raw.trim();
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        let mut doc = toml::Table::try_from(&*self).map_err(|e| err(e.to_string()))?;
+        if let Some(toml::Value::Table(t)) = doc.get_mut(table) {
+            t.insert(knob.to_string(), value);
+        }
+        *self = doc.try_into().map_err(|e: toml::de::Error| err(e.message().to_string()))?;
+        Ok(())
+    }
+
+    /// The config as TOML, every knob written out.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The knobs of one config table.
+pub fn table_knobs(table: &str) -> Vec<Knob> {
+    match table {
+        "router" => knobs::<RouterParams>(),
+        other => other.parse::<EngineKind>().map(EngineKind::knobs).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_reports_line_and_unknown_keys() {
+        let e = Config::parse("[json]\nmax_items_after_crush = 20\nmax_itemz = 3\n").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("max_itemz"), "{e}");
+        let e = Config::parse("[jsno]\n").unwrap_err();
+        assert!(e.contains("jsno"), "{e}");
+        let e = Config::parse("[json]\nfirst_fraction = 1.5\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("out of range"), "{e}");
+        let e = Config::parse("[log]\nmax_errors = \"ten\"\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn set_changes_one_knob() {
+        let mut c = Config::default();
+        c.set("json.max_items_after_crush=20").unwrap();
+        assert_eq!(c.json.max_items_after_crush, 20);
+        c.set("search.context_keywords=[\"auth\", \"token\"]").unwrap();
+        assert_eq!(c.search.context_keywords, ["auth", "token"]);
+        assert!(c.set("json.nope=1").unwrap_err().to_string().contains("unknown knob `nope`"));
+        assert!(c.set("xml.a=1").unwrap_err().to_string().contains("unknown table"));
+        assert!(c.set("json.first_fraction=2").unwrap_err().to_string().contains("out of range"));
+        assert!(c.set("log.max_errors=-1").is_err());
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let mut c = Config::default();
+        c.set("diff.max_context_lines=5").unwrap();
+        assert_eq!(Config::parse(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn knobs_have_docs_and_defaults() {
+        for t in TABLES {
+            let ks = table_knobs(t);
+            assert!(!ks.is_empty(), "{t}");
+            for k in ks {
+                assert!(!k.doc.is_empty(), "{t}.{} has no doc", k.name);
+                assert!(!k.default.is_null(), "{t}.{} has no default", k.name);
+            }
+        }
+        let ff = table_knobs("json").into_iter().find(|k| k.name == "first_fraction").unwrap();
+        assert_eq!((ff.minimum, ff.maximum), (Some(0.0), Some(1.0)));
+        assert_eq!(ff.default, serde_json::json!(0.3));
+    }
+}

@@ -1,0 +1,514 @@
+//! Diff engine: git and plain unified diffs (`git diff`, `git show`, `diff -ru`) with context
+//! trimmed, hunks and files capped, and every kept hunk given a recomputed header, so the kept
+//! files still apply with `git apply`.
+//!
+//! Technique and knobs follow Headroom's DiffCompressor (±context around changes, first/last/best
+//! hunks per file, the most-changed files). Differences: hunk headers are recomputed (a trimmed
+//! hunk is split where context was cut) instead of keeping stale counts; `index`, mode, rename and
+//! binary lines are kept verbatim; each file's dropped hunks and context, and every dropped file,
+//! are named in a marker line placed between files, where `git apply` skips it.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::text::{self, Line};
+use super::{Context, Engine, EngineKind};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
+use crate::outcome::{Compressed, Skip};
+
+/// Knobs of the diff engine (Headroom `DiffCompressorConfig` names and defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiffParams {
+    /// Context lines kept on each side of a change; farther context is cut and the hunk split.
+    pub max_context_lines: usize,
+    /// Most hunks kept per file: the first, the last, then the highest scored.
+    pub max_hunks_per_file: usize,
+    /// Most files kept: those with the most changed lines.
+    pub max_files: usize,
+    /// Diffs with fewer lines pass through unchanged (Headroom gates the whole compressor on this).
+    pub min_lines_for_ccr: usize,
+}
+
+impl Default for DiffParams {
+    fn default() -> Self {
+        DiffParams { max_context_lines: 2, max_hunks_per_file: 10, max_files: 20, min_lines_for_ccr: 50 }
+    }
+}
+
+static HUNK_HEADER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$").expect("hunk header"));
+static PRIORITY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)error|exception|fail|panic|fatal|important|todo|fixme|security|auth|password|secret|token")
+        .expect("priority")
+});
+
+#[derive(Debug, Clone)]
+struct Hunk {
+    /// Line index of the `@@` header.
+    header: usize,
+    old_start: usize,
+    old_len: usize,
+    section: String,
+    /// Body line indices (after the header).
+    body: std::ops::Range<usize>,
+    changes: usize,
+}
+
+#[derive(Debug, Clone)]
+struct FileDiff {
+    /// All line indices of the section (headers, hunks, trailing lines).
+    lines: std::ops::Range<usize>,
+    /// Lines before the first hunk.
+    head: std::ops::Range<usize>,
+    hunks: Vec<Hunk>,
+    path: String,
+    /// Combined diffs, binary patches and malformed hunks are kept verbatim.
+    verbatim: bool,
+    added: usize,
+    removed: usize,
+}
+
+fn is_file_start(lines: &[Line], i: usize) -> bool {
+    let t = lines[i].text;
+    t.starts_with("diff --git ")
+        || t.starts_with("diff --cc ")
+        || t.starts_with("diff --combined ")
+        || (t.starts_with("diff -") && t.split_whitespace().count() >= 3)
+        || t.starts_with("Index: ")
+        || (t.starts_with("--- ")
+            && lines.get(i + 1).is_some_and(|n| n.text.starts_with("+++ "))
+            && !(i > 0 && (lines[i - 1].text.starts_with("diff ") || lines[i - 1].text.starts_with("index ") || lines[i - 1].text.starts_with("Index: ") || lines[i - 1].text.starts_with("===") || is_ext_header(lines[i - 1].text))))
+}
+
+fn is_ext_header(t: &str) -> bool {
+    ["old mode", "new mode", "deleted file mode", "new file mode", "similarity index", "dissimilarity index", "rename from", "rename to", "copy from", "copy to", "index "]
+        .iter()
+        .any(|p| t.starts_with(p))
+}
+
+fn path_of(lines: &[Line], range: std::ops::Range<usize>) -> String {
+    let mut path = String::new();
+    for l in &lines[range] {
+        let t = l.text;
+        if let Some(p) = t.strip_prefix("+++ ").filter(|p| !p.starts_with("/dev/null")) {
+            return strip_prefix_dir(p.split('\t').next().unwrap_or(p));
+        }
+        if let Some(p) = t.strip_prefix("--- ").filter(|p| !p.starts_with("/dev/null")) {
+            path = strip_prefix_dir(p.split('\t').next().unwrap_or(p));
+        }
+        if path.is_empty()
+            && let Some(rest) = t.strip_prefix("diff --git ")
+        {
+            path = strip_prefix_dir(rest.rsplit(' ').next().unwrap_or(rest));
+        }
+    }
+    path
+}
+
+fn strip_prefix_dir(p: &str) -> String {
+    let p = p.trim();
+    p.strip_prefix("b/").or_else(|| p.strip_prefix("a/")).unwrap_or(p).to_string()
+}
+
+/// Parses the body of a hunk by its counts; `None` when the lines do not fit them.
+fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Option<usize> {
+    let (mut o, mut n) = (old_len, new_len);
+    let mut i = start;
+    while o > 0 || n > 0 {
+        let t = lines.get(i)?.text;
+        match t.as_bytes().first() {
+            Some(b' ') | None => {
+                o = o.checked_sub(1)?;
+                n = n.checked_sub(1)?;
+            }
+            Some(b'-') => o = o.checked_sub(1)?,
+            Some(b'+') => n = n.checked_sub(1)?,
+            Some(b'\\') => {}
+            _ => return None,
+        }
+        i += 1;
+    }
+    while lines.get(i).is_some_and(|l| l.text.starts_with('\\')) {
+        i += 1;
+    }
+    Some(i)
+}
+
+/// How much of `lines` is diff: (file sections, hunks, lines in file headers and hunks).
+pub fn coverage(lines: &[Line]) -> (usize, usize, usize) {
+    let parsed = parse(lines);
+    let hunks = parsed.files.iter().map(|f| f.hunks.len()).sum();
+    let covered = parsed
+        .files
+        .iter()
+        .map(|f| f.head.len() + f.hunks.iter().map(|h| h.body.end - h.header).sum::<usize>())
+        .sum();
+    (parsed.files.len(), hunks, covered)
+}
+
+struct Parsed {
+    preamble: std::ops::Range<usize>,
+    files: Vec<FileDiff>,
+}
+
+fn parse(lines: &[Line]) -> Parsed {
+    let n = lines.len();
+    let first = (0..n).find(|&i| is_file_start(lines, i)).unwrap_or(n);
+    let mut files = Vec::new();
+    let mut i = first;
+    while i < n {
+        let start = i;
+        let combined = lines[i].text.starts_with("diff --cc ") || lines[i].text.starts_with("diff --combined ");
+        i += 1;
+        // Extended headers and ---/+++ up to the first hunk or the next file.
+        while i < n && !lines[i].text.starts_with("@@") && !is_file_start(lines, i) {
+            i += 1;
+        }
+        let head = start..i;
+        let mut hunks = Vec::new();
+        let mut verbatim = combined || lines[head.clone()].iter().any(|l| l.text.starts_with("GIT binary patch"));
+        while i < n && !is_file_start(lines, i) {
+            let t = lines[i].text;
+            if let Some(c) = HUNK_HEADER.captures(t).filter(|_| !verbatim) {
+                let num = |k: usize, default: usize| c.get(k).map_or(default, |m| m.as_str().parse().unwrap_or(usize::MAX));
+                let (old_start, old_len, new_len) = (num(1, 0), num(2, 1), num(4, 1));
+                match hunk_end(lines, i + 1, old_len, new_len) {
+                    Some(end) => {
+                        let changes = lines[i + 1..end].iter().filter(|l| l.text.starts_with(['+', '-'])).count();
+                        hunks.push(Hunk { header: i, old_start, old_len, section: c[5].to_string(), body: i + 1..end, changes });
+                        i = end;
+                    }
+                    None => {
+                        verbatim = true;
+                        i += 1;
+                    }
+                }
+            } else {
+                i += 1;
+            }
+        }
+        let (added, removed) = hunks.iter().fold((0, 0), |(a, r), h| {
+            let body = &lines[h.body.clone()];
+            (a + body.iter().filter(|l| l.text.starts_with('+')).count(), r + body.iter().filter(|l| l.text.starts_with('-')).count())
+        });
+        files.push(FileDiff { lines: start..i, path: path_of(lines, head.clone()), head, hunks, verbatim, added, removed });
+    }
+    Parsed { preamble: 0..first, files }
+}
+
+pub struct DiffEngine;
+
+impl Engine for DiffEngine {
+    const KIND: EngineKind = EngineKind::Diff;
+    type Params = DiffParams;
+
+    fn compress(input: &str, p: &DiffParams, ctx: &Context) -> Result<Compressed, Skip> {
+        if input.is_empty() {
+            return Err(Skip::Empty);
+        }
+        let lines = text::lines(input);
+        let parsed = parse(&lines);
+        if parsed.files.iter().all(|f| f.hunks.is_empty()) {
+            return Err(Skip::NotThisType { detail: "no unified-diff hunks (@@ -a,b +c,d @@) found".to_string() });
+        }
+        if lines.len() < p.min_lines_for_ccr {
+            return Err(Skip::TooSmall {
+                detail: format!("{} lines; diffs under min_lines_for_ccr = {} pass through", lines.len(), p.min_lines_for_ccr),
+            });
+        }
+        Compressor { input, lines: &lines, p, words: ctx.query_words() }.run(&parsed)
+    }
+}
+
+struct Compressor<'a> {
+    input: &'a str,
+    lines: &'a [Line<'a>],
+    p: &'a DiffParams,
+    words: Vec<String>,
+}
+
+/// What happens to one kept file.
+struct FilePlan {
+    keep_hunk: Vec<bool>,
+    /// Per body line of each hunk: kept?
+    keep_line: Vec<Vec<bool>>,
+}
+
+impl<'a> Compressor<'a> {
+    fn text(&self, r: std::ops::Range<usize>) -> &'a str {
+        if r.is_empty() {
+            return "";
+        }
+        &self.input[self.lines[r.start].start..self.lines[r.end - 1].end]
+    }
+
+    fn hunk_score(&self, h: &Hunk) -> f64 {
+        let body = self.text(h.header..h.body.end);
+        let mut s = (0.03 * h.changes as f64).min(0.3);
+        s += 0.2 * text::count_query_hits(body, &self.words) as f64;
+        if PRIORITY.is_match(body) {
+            s += 0.3;
+        }
+        s.min(1.0)
+    }
+
+    fn plan(&self, f: &FileDiff) -> FilePlan {
+        let nh = f.hunks.len();
+        let mut keep_hunk = vec![true; nh];
+        if nh > self.p.max_hunks_per_file {
+            keep_hunk = vec![false; nh];
+            let cap = self.p.max_hunks_per_file;
+            let mut picked = Vec::new();
+            if cap > 0 {
+                picked.push(0);
+            }
+            if cap > 1 {
+                picked.push(nh - 1);
+            }
+            let mut middle: Vec<usize> = (1..nh - 1).collect();
+            middle.sort_by(|&a, &b| self.hunk_score(&f.hunks[b]).total_cmp(&self.hunk_score(&f.hunks[a])).then(a.cmp(&b)));
+            picked.extend(middle.into_iter().take(cap.saturating_sub(picked.len())));
+            picked.into_iter().for_each(|h| keep_hunk[h] = true);
+        }
+        let c = self.p.max_context_lines;
+        let keep_line = f
+            .hunks
+            .iter()
+            .map(|h| {
+                let body = &self.lines[h.body.clone()];
+                let is_change: Vec<bool> = body.iter().map(|l| l.text.starts_with(['+', '-'])).collect();
+                let mut keep = vec![false; body.len()];
+                for (j, ch) in is_change.iter().enumerate() {
+                    if *ch {
+                        let lo = j.saturating_sub(c);
+                        let hi = (j + c + 1).min(body.len());
+                        keep[lo..hi].iter_mut().for_each(|k| *k = true);
+                    }
+                }
+                // "\ No newline" lines follow the line before them; context distance skips them.
+                for j in 0..body.len() {
+                    if body[j].text.starts_with('\\') {
+                        keep[j] = j > 0 && keep[j - 1];
+                    }
+                }
+                keep
+            })
+            .collect();
+        FilePlan { keep_hunk, keep_line }
+    }
+
+    fn run(&self, parsed: &Parsed) -> Result<Compressed, Skip> {
+        let files = &parsed.files;
+        // The most-changed files, ties in input order.
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_by(|&a, &b| (files[b].added + files[b].removed).cmp(&(files[a].added + files[a].removed)).then(a.cmp(&b)));
+        let mut keep_file = vec![false; files.len()];
+        order.iter().take(self.p.max_files).for_each(|&f| keep_file[f] = true);
+
+        let mut ledger = LedgerBuilder::new(self.input);
+        let mut out = String::with_capacity(self.input.len() / 2);
+        out.push_str(self.text(parsed.preamble.clone()));
+        let mut hunks_dropped = 0;
+        let mut context_dropped = 0;
+        for (fi, f) in files.iter().enumerate() {
+            if !keep_file[fi] {
+                continue;
+            }
+            if f.verbatim || f.hunks.is_empty() {
+                out.push_str(self.text(f.lines.clone()));
+                continue;
+            }
+            let plan = self.plan(f);
+            let changed = plan.keep_hunk.iter().any(|k| !k) || plan.keep_line.iter().any(|l| l.iter().any(|k| !k));
+            if !changed {
+                out.push_str(self.text(f.lines.clone()));
+                continue;
+            }
+            out.push_str(self.text(f.head.clone()));
+            let (mut file_hunks, mut file_context) = (0, 0);
+            let mut delta: isize = 0;
+            let mut cursor = f.head.end;
+            for (hi, h) in f.hunks.iter().enumerate() {
+                // Lines between hunks (or after the last) that are not hunk lines stay verbatim.
+                out.push_str(self.text(cursor..h.header));
+                cursor = h.body.end;
+                if !plan.keep_hunk[hi] {
+                    let span = self.lines[h.header].start..self.lines[h.body.end - 1].end;
+                    ledger.drop_span(span, None, Unit::Hunks, 1, "hunk over max_hunks_per_file (lower score: fewer changes, no query or priority words)");
+                    file_hunks += 1;
+                    continue;
+                }
+                let dropped_ctx = self.emit_hunk(h, &plan.keep_line[hi], &mut delta, &mut out, &mut ledger);
+                file_context += dropped_ctx;
+            }
+            out.push_str(self.text(cursor..f.lines.end));
+            if ledger.has_pending() {
+                let mut parts = Vec::new();
+                if file_hunks > 0 {
+                    parts.push(Unit::Hunks.count(file_hunks));
+                }
+                if file_context > 0 {
+                    parts.push(Unit::ContextLines.count(file_context));
+                }
+                let phrase = format!("{} omitted from {}", parts.join(" and "), f.path);
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+                out.push('\n');
+            }
+            hunks_dropped += file_hunks;
+            context_dropped += file_context;
+        }
+        // Dropped files: one marker at the end naming them.
+        let mut named = Vec::new();
+        for (fi, f) in files.iter().enumerate() {
+            if keep_file[fi] {
+                continue;
+            }
+            let span = self.lines[f.lines.start].start..self.lines[f.lines.end - 1].end;
+            ledger.drop_span(span, None, Unit::Files, 1, format!("file outside max_files = {} (fewer changed lines)", self.p.max_files));
+            named.push(format!("{} (+{} -{})", f.path, f.added, f.removed));
+        }
+        if ledger.has_pending() {
+            let shown: Vec<&str> = named.iter().take(6).map(String::as_str).collect();
+            let more = if named.len() > shown.len() { format!(", +{} more", named.len() - shown.len()) } else { String::new() };
+            let phrase = format!("{} omitted: {}{more}", Unit::Files.count(named.len()), shown.join(", "));
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+            out.push('\n');
+        }
+        let ledger = ledger.finish();
+        if ledger.is_empty() {
+            return Err(Skip::NothingToDrop {
+                detail: format!(
+                    "every hunk and context line is within the caps (max_context_lines = {}, max_hunks_per_file = {}, max_files = {})",
+                    self.p.max_context_lines, self.p.max_hunks_per_file, self.p.max_files
+                ),
+            });
+        }
+        let kept_files = keep_file.iter().filter(|k| **k).count();
+        let strategy = format!(
+            "kept {kept_files} of {} files; dropped {} hunks and {} context lines; hunk headers recomputed",
+            files.len(),
+            group_thousands(hunks_dropped),
+            group_thousands(context_dropped)
+        );
+        Ok(Compressed { output: out, ledger, strategy, notes: Vec::new() })
+    }
+
+    /// Writes a hunk's kept lines as one or more hunks with recomputed headers; records dropped
+    /// context runs; returns how many context lines were dropped.
+    fn emit_hunk(&self, h: &Hunk, keep: &[bool], delta: &mut isize, out: &mut String, ledger: &mut LedgerBuilder) -> usize {
+        let body = &self.lines[h.body.clone()];
+        // Old-side line number of each body line (the next old line for '+' lines).
+        let mut old_next = if h.old_len == 0 { h.old_start + 1 } else { h.old_start };
+        let mut old_no = Vec::with_capacity(body.len());
+        for l in body {
+            old_no.push(old_next);
+            if !l.text.starts_with(['+', '\\']) {
+                old_next += 1;
+            }
+        }
+        let mut dropped = 0;
+        let mut j = 0;
+        let mut first = true;
+        while j < body.len() {
+            if !keep[j] {
+                let s = j;
+                while j < body.len() && !keep[j] {
+                    j += 1;
+                }
+                let span = body[s].start..body[j - 1].end;
+                let count = body[s..j].iter().filter(|l| !l.text.starts_with('\\')).count();
+                ledger.drop_span(span, None, Unit::ContextLines, count, format!("context farther than max_context_lines = {} from a change", self.p.max_context_lines));
+                dropped += count;
+                continue;
+            }
+            let s = j;
+            while j < body.len() && keep[j] {
+                j += 1;
+            }
+            let part = &body[s..j];
+            let old_len = part.iter().filter(|l| !l.text.starts_with(['+', '\\'])).count();
+            let new_len = part.iter().filter(|l| !l.text.starts_with(['-', '\\'])).count();
+            let begin = old_no[s] as isize;
+            let old_start = if old_len > 0 { begin } else { begin - 1 };
+            let new_start = if new_len > 0 { begin + *delta } else { begin + *delta - 1 };
+            let section = if first { h.section.as_str() } else { "" };
+            out.push_str(&format!("@@ -{} +{} @@{section}\n", range(old_start, old_len), range(new_start, new_len)));
+            out.push_str(&self.input[part[0].start..part[part.len() - 1].end]);
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            *delta += new_len as isize - old_len as isize;
+            first = false;
+        }
+        dropped
+    }
+}
+
+fn range(start: isize, len: usize) -> String {
+    if len == 1 { format!("{}", start.max(0)) } else { format!("{},{len}", start.max(0)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_diff(path: &str, hunks: &[(usize, usize)]) -> String {
+        // hunks: (old_start, context-before) with 10 lines of context on each side and one change
+        let mut s = format!("diff --git a/{path} b/{path}\nindex 1111111..2222222 100644\n--- a/{path}\n+++ b/{path}\n");
+        let mut delta = 0isize;
+        for &(start, _) in hunks {
+            s.push_str(&format!("@@ -{start},21 +{},22 @@ fn x()\n", start as isize + delta));
+            for k in 0..10 {
+                s.push_str(&format!(" line {}\n", start + k));
+            }
+            s.push_str(&format!("-line {}\n+changed {}\n+added\n", start + 10, start + 10));
+            for k in 11..21 {
+                s.push_str(&format!(" line {}\n", start + k));
+            }
+            delta += 1;
+        }
+        s
+    }
+
+    #[test]
+    fn recomputes_headers_after_trimming() {
+        let d = file_diff("a.txt", &[(1, 0), (100, 0)]);
+        let c = DiffEngine::compress(&d, &DiffParams::default(), &Context::default()).unwrap();
+        let headers: Vec<&str> = c.output.lines().filter(|l| l.starts_with("@@")).collect();
+        assert_eq!(headers, ["@@ -9,5 +9,6 @@ fn x()", "@@ -108,5 +109,6 @@ fn x()"]);
+        assert!(c.output.contains("index 1111111..2222222 100644"));
+        assert!(c.output.contains("[ctxlens: 32 context lines omitted from a.txt; key="));
+        assert_eq!(c.ledger.drops.iter().map(|d| d.count).sum::<usize>(), 32);
+    }
+
+    #[test]
+    fn drops_hunks_over_the_cap_and_rebases_new_starts() {
+        let d = file_diff("b.txt", &[(1, 0), (100, 0), (200, 0)]);
+        let p = DiffParams { max_hunks_per_file: 2, max_context_lines: 20, ..DiffParams::default() };
+        let c = DiffEngine::compress(&d, &p, &Context::default()).unwrap();
+        let headers: Vec<&str> = c.output.lines().filter(|l| l.starts_with("@@")).collect();
+        // the middle hunk is gone, so the last one's new start shifts by one line less
+        assert_eq!(headers, ["@@ -1,21 +1,22 @@ fn x()", "@@ -200,21 +201,22 @@ fn x()"]);
+        assert!(c.output.contains("1 hunk omitted from b.txt"));
+    }
+
+    #[test]
+    fn pure_insertions_and_new_files() {
+        let d = "diff --git a/n.txt b/n.txt\nnew file mode 100644\nindex 0000000..3333333\n--- /dev/null\n+++ b/n.txt\n@@ -0,0 +1,3 @@\n+a\n+b\n+c\n";
+        let lines = text::lines(d);
+        let parsed = parse(&lines);
+        assert_eq!(parsed.files.len(), 1);
+        assert_eq!(parsed.files[0].path, "n.txt");
+        assert_eq!(parsed.files[0].hunks[0].old_len, 0);
+    }
+}

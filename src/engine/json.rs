@@ -1,0 +1,1100 @@
+//! JSON engine: SmartCrusher's techniques, with every drop marked and the output always valid JSON.
+//!
+//! Arrays of objects are analysed per field (uniqueness, ID and score fields, numeric anomalies,
+//! change points, rare fields and values), de-duplicated, and cut to an adaptive budget that
+//! always keeps error rows, outliers, anomalies and rows matching the query, plus the first/last
+//! boundary fractions. Arrays of strings, numbers and mixed values, and objects with many keys are
+//! cut the same way. Headroom drops scalar-array items and object keys with no marker; here every
+//! cut writes a marker in JSON's own syntax: a `{"_ctxlens_omitted": "[ctxlens: …]"}` element in
+//! arrays of objects, a `"[ctxlens: …]"` string in other arrays, a `"_ctxlens_omitted"` member in
+//! objects. JSON Lines input stays JSON Lines. Numbers keep their exact source text.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::jsonspan::{self, SpanTree};
+use super::text::{self, has_error_word};
+use super::{Context, Engine, EngineKind, Factor, Fraction, sizing};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
+use crate::outcome::{Compressed, Skip};
+use crate::tokens;
+
+/// The key ctxlens uses for its markers inside JSON objects.
+pub const MARKER_KEY: &str = "_ctxlens_omitted";
+
+/// Knobs of the JSON engine (Headroom `SmartCrusherConfig` names and defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct JsonParams {
+    /// Arrays (and objects) with fewer items are never cut.
+    pub min_items_to_analyze: usize,
+    /// Inputs under this many tokens pass through; also the size below which a wide object is left whole.
+    pub min_tokens_to_crush: usize,
+    /// σ multiplier for numeric anomalies, length outliers and change points.
+    pub variance_threshold: Factor,
+    /// Upper bound of the adaptive number of items kept per array (rows that must stay can exceed it).
+    pub max_items_after_crush: usize,
+    /// Keep the rows around detected change points in numeric fields.
+    pub preserve_change_points: bool,
+    /// Drop later copies of identical items (marked as duplicates).
+    pub dedup_identical_items: bool,
+    /// Share of the budget given to the first items.
+    pub first_fraction: Fraction,
+    /// Share of the budget given to the last items.
+    pub last_fraction: Fraction,
+    /// A row whose query relevance (IDF-weighted share of query words it contains) reaches this is preferred.
+    pub relevance_threshold: Fraction,
+    /// Budget multiplier: above 1 keeps more items, below 1 fewer.
+    pub bias: Factor,
+    /// ctxlens: cut objects with many keys, keeping small values, error values and the boundary keys
+    /// (Headroom's `crush_object`; it drops keys without a marker, here they are named in one).
+    pub crush_wide_objects: bool,
+}
+
+impl Default for JsonParams {
+    fn default() -> Self {
+        JsonParams {
+            min_items_to_analyze: 5,
+            min_tokens_to_crush: 200,
+            variance_threshold: Factor(2.0),
+            max_items_after_crush: 15,
+            preserve_change_points: true,
+            dedup_identical_items: true,
+            first_fraction: Fraction(0.3),
+            last_fraction: Fraction(0.15),
+            relevance_threshold: Fraction(0.3),
+            bias: Factor(1.0),
+            crush_wide_objects: true,
+        }
+    }
+}
+
+pub struct JsonEngine;
+
+impl Engine for JsonEngine {
+    const KIND: EngineKind = EngineKind::Json;
+    type Params = JsonParams;
+
+    fn compress(input: &str, p: &JsonParams, ctx: &Context) -> Result<Compressed, Skip> {
+        if input.trim().is_empty() {
+            return Err(Skip::Empty);
+        }
+        let (value, lines_mode) = parse(input)?;
+        let tokens_in = tokens::count(input, ctx.tokenizer);
+        if tokens_in < p.min_tokens_to_crush {
+            return Err(Skip::TooSmall {
+                detail: format!("{tokens_in} tokens; JSON under min_tokens_to_crush = {} passes through", p.min_tokens_to_crush),
+            });
+        }
+        let tree = jsonspan::scan(input, lines_mode).map_err(|e| Skip::ParseFailed {
+            detail: format!("span scan failed at byte {}: {}", e.offset, e.message),
+        })?;
+        let mut c = Crusher::new(input, &tree, p, ctx);
+        let root = tree.root();
+        let out_value = c.process(value, root, String::new());
+        let output = if lines_mode {
+            match out_value {
+                Value::Array(items) => {
+                    let mut s = String::with_capacity(input.len() / 3);
+                    for v in items {
+                        s.push_str(&serde_json::to_string(&v).map_err(ser_err)?);
+                        s.push('\n');
+                    }
+                    s
+                }
+                other => serde_json::to_string(&other).map_err(ser_err)?,
+            }
+        } else {
+            serde_json::to_string(&out_value).map_err(ser_err)?
+        };
+        let ledger = c.ledger.finish();
+        let strategy = if ledger.is_empty() {
+            "re-serialised compactly; nothing dropped".to_string()
+        } else {
+            let items: usize = ledger.drops.iter().map(|d| d.count).sum();
+            format!(
+                "dropped {} in {} place(s); {}",
+                group_thousands(items),
+                ledger.markers.len(),
+                if lines_mode { "JSON Lines kept one value per line" } else { "compact output" }
+            )
+        };
+        Ok(Compressed { output, ledger, strategy, notes: c.notes })
+    }
+}
+
+fn ser_err(e: serde_json::Error) -> Skip {
+    Skip::ParseFailed { detail: format!("could not serialise the result: {e}") }
+}
+
+/// Parses a JSON document, or JSON Lines (two or more values separated by whitespace).
+fn parse(input: &str) -> Result<(Value, bool), Skip> {
+    match serde_json::from_str::<Value>(input) {
+        Ok(v) => Ok((v, false)),
+        Err(e) if e.to_string().starts_with("trailing characters") => {
+            let mut values = Vec::new();
+            for v in serde_json::Deserializer::from_str(input).into_iter::<Value>() {
+                match v {
+                    Ok(v) => values.push(v),
+                    Err(e2) => return Err(parse_failed(&e2, true)),
+                }
+            }
+            Ok((Value::Array(values), true))
+        }
+        Err(e) => Err(parse_failed(&e, false)),
+    }
+}
+
+fn parse_failed(e: &serde_json::Error, lines: bool) -> Skip {
+    let what = if lines { "JSON Lines" } else { "JSON" };
+    let msg = e.to_string();
+    let detail = if msg.starts_with("recursion limit exceeded") {
+        format!("{what} nests deeper than 128 levels ({msg})")
+    } else if e.is_eof() {
+        format!("{what} ends early, truncated? ({msg})")
+    } else {
+        format!("not valid {what}: {msg}")
+    };
+    if e.is_syntax() || e.is_eof() || msg.starts_with("recursion") {
+        Skip::ParseFailed { detail }
+    } else {
+        Skip::NotThisType { detail }
+    }
+}
+
+/// RFC 6901 escaping of one reference token.
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Why an item was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DropWhy {
+    Duplicate,
+    Sampled,
+}
+
+impl DropWhy {
+    fn reason(self, kept: usize, total: usize) -> String {
+        match self {
+            DropWhy::Duplicate => "identical to a kept item (dedup_identical_items)".to_string(),
+            DropWhy::Sampled => format!(
+                "sampled out: no error, outlier, anomaly, change point or query match (kept {kept} of {total})"
+            ),
+        }
+    }
+}
+
+/// Which items of an array (or keys of an object) to keep.
+struct KeepPlan {
+    keep: Vec<bool>,
+    why: Vec<Option<DropWhy>>,
+    /// What the kept set was built from, for the notes.
+    summary: String,
+}
+
+impl KeepPlan {
+    fn all(n: usize, summary: String) -> Self {
+        KeepPlan { keep: vec![true; n], why: vec![None; n], summary }
+    }
+
+    fn dropped(&self) -> usize {
+        self.keep.iter().filter(|k| !**k).count()
+    }
+}
+
+/// Builds a keep set: `must` always, then `preferred` in order until `k` items, skipping duplicates.
+fn choose(n: usize, k: usize, must: &[usize], preferred: &[usize], dup_of: &[Option<usize>], summary: String) -> KeepPlan {
+    let mut keep = vec![false; n];
+    let mut count = 0;
+    for &i in must {
+        if i < n && !keep[i] {
+            keep[i] = true;
+            count += 1;
+        }
+    }
+    for &i in preferred {
+        if count >= k {
+            break;
+        }
+        if i < n && !keep[i] && dup_of[i].is_none() {
+            keep[i] = true;
+            count += 1;
+        }
+    }
+    let why = (0..n)
+        .map(|i| (!keep[i]).then(|| if dup_of[i].is_some() { DropWhy::Duplicate } else { DropWhy::Sampled }))
+        .collect();
+    KeepPlan { keep, why, summary }
+}
+
+/// Round half to even, as Python's `round` (Headroom's `compute_k_split`).
+fn round_half_even(x: f64) -> usize {
+    let r = x.round();
+    let r = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 { r - 1.0 } else { r };
+    r.max(0.0) as usize
+}
+
+/// First/last boundary indices for a budget of `k` over `n` items, then an even stride over the rest.
+fn boundary_then_stride(n: usize, k: usize, p: &JsonParams) -> Vec<usize> {
+    let k_first = round_half_even(k as f64 * p.first_fraction.get()).min(n);
+    let k_last = round_half_even(k as f64 * p.last_fraction.get()).min(n);
+    let mut order: Vec<usize> = (0..k_first).collect();
+    order.extend((n.saturating_sub(k_last)..n).rev());
+    order.extend(sizing::stride_sample(n, k.max(1)));
+    order.extend(0..n);
+    order
+}
+
+/// Order-insensitive content hash (object keys sorted), for de-duplication.
+fn content_hash(v: &Value) -> u64 {
+    fn feed(v: &Value, h: &mut std::collections::hash_map::DefaultHasher) {
+        match v {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => (1u8, b).hash(h),
+            Value::Number(n) => (2u8, n.to_string()).hash(h),
+            Value::String(s) => (3u8, s).hash(h),
+            Value::Array(a) => {
+                (4u8, a.len()).hash(h);
+                a.iter().for_each(|x| feed(x, h));
+            }
+            Value::Object(m) => {
+                let mut entries: Vec<u64> = m
+                    .iter()
+                    .map(|(k, x)| {
+                        let mut eh = std::collections::hash_map::DefaultHasher::new();
+                        k.hash(&mut eh);
+                        feed(x, &mut eh);
+                        eh.finish()
+                    })
+                    .collect();
+                entries.sort_unstable();
+                (5u8, entries).hash(h);
+            }
+        }
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    feed(v, &mut h);
+    h.finish()
+}
+
+/// For each item, the index of an earlier identical item (when de-duplication is on).
+fn duplicates(items: &[Value], on: bool) -> Vec<Option<usize>> {
+    let mut first: HashMap<u64, usize> = HashMap::new();
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if !on {
+                return None;
+            }
+            let h = content_hash(v);
+            match first.get(&h) {
+                Some(&j) if items[j] == *v => Some(j),
+                Some(_) => None,
+                None => {
+                    first.insert(h, i);
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    v.as_f64().filter(|x| x.is_finite())
+}
+
+fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    if xs.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mean = xs.iter().sum::<f64>() / n;
+    if xs.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var.sqrt())
+}
+
+/// Indices where the mean of the next `w` values differs from the previous `w` by more than
+/// `threshold`·σ; detections closer than `w` to a previous one are merged.
+fn change_points(xs: &[f64], threshold: f64) -> Vec<usize> {
+    const W: usize = 5;
+    let mut out: Vec<usize> = Vec::new();
+    if xs.len() < 2 * W + 1 {
+        return out;
+    }
+    let (_, sd) = mean_std(xs);
+    if sd == 0.0 {
+        return out;
+    }
+    for i in W..=xs.len() - W {
+        let before = xs[i - W..i].iter().sum::<f64>() / W as f64;
+        let after = xs[i..i + W].iter().sum::<f64>() / W as f64;
+        if (after - before).abs() > threshold * sd && out.last().is_none_or(|&l| i - l > W) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+static UUID_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").expect("uuid"));
+static ISO_TIME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}").expect("iso"));
+static QUERY_ANCHOR_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\b\d{4,}\b|"[^"]{1,50}"|'[^']{1,50}'|[\w.+-]+@[\w-]+\.[\w.-]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)+\.[a-z]{2,}\b"#,
+    )
+    .expect("anchors")
+});
+
+const STOPWORDS: [&str; 24] = [
+    "the", "and", "for", "what", "which", "who", "why", "how", "when", "where", "was", "were", "are", "has", "have",
+    "did", "does", "this", "that", "with", "from", "about", "into", "happened",
+];
+
+/// Query-derived matchers: exact anchors (ids, long numbers, quoted strings, emails, hosts) and
+/// weighted words for relevance.
+struct Query {
+    anchors: Vec<String>,
+    words: Vec<String>,
+}
+
+impl Query {
+    fn new(ctx: &Context) -> Query {
+        let q = ctx.query.as_deref().unwrap_or_default();
+        let anchors = QUERY_ANCHOR_RE
+            .find_iter(q)
+            .map(|m| m.as_str().trim_matches(['"', '\'']).to_lowercase())
+            .filter(|a| !a.is_empty())
+            .collect();
+        let words = text::words_over_two(q).into_iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
+        Query { anchors, words }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.anchors.is_empty() && self.words.is_empty()
+    }
+}
+
+/// Lower-cased text of a value's scalars (keys excluded, so a query word that names a field does
+/// not make every row relevant).
+fn values_text(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => {}
+        Value::Bool(b) => {
+            out.push_str(if *b { "true " } else { "false " });
+        }
+        Value::Number(n) => {
+            out.push_str(&n.to_string());
+            out.push(' ');
+        }
+        Value::String(s) => {
+            out.push_str(&s.to_lowercase());
+            out.push(' ');
+        }
+        Value::Array(a) => a.iter().for_each(|x| values_text(x, out)),
+        Value::Object(m) => m.values().for_each(|x| values_text(x, out)),
+    }
+}
+
+/// Rows that contain a query anchor, and rows ordered by IDF-weighted query relevance.
+fn query_matches(texts: &[String], q: &Query, threshold: f64) -> (Vec<usize>, Vec<usize>) {
+    if q.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let exact: Vec<usize> = (0..texts.len()).filter(|&i| q.anchors.iter().any(|a| texts[i].contains(a.as_str()))).collect();
+    let n = texts.len() as f64;
+    let idf: Vec<f64> = q
+        .words
+        .iter()
+        .map(|w| {
+            let df = texts.iter().filter(|t| t.contains(w.as_str())).count() as f64;
+            (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+        })
+        .collect();
+    let total: f64 = idf.iter().sum();
+    let mut scored: Vec<(usize, f64)> = Vec::new();
+    if total > 0.0 {
+        for (i, t) in texts.iter().enumerate() {
+            let s: f64 = q.words.iter().zip(&idf).filter(|(w, _)| t.contains(w.as_str())).map(|(_, f)| f).sum::<f64>() / total;
+            if s >= threshold && s > 0.0 {
+                scored.push((i, s));
+            }
+        }
+    }
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    (exact, scored.into_iter().map(|(i, _)| i).collect())
+}
+
+/// Per-field statistics of an array of objects.
+struct FieldStats {
+    name: String,
+    present: usize,
+    unique_ratio: f64,
+    distinct: usize,
+    numeric: Vec<(usize, f64)>,
+    avg_str_len: f64,
+    is_string: bool,
+}
+
+fn render_for_uniqueness(v: Option<&Value>) -> String {
+    match v {
+        None => "\u{0}missing".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn field_stats(rows: &[&Map<String, Value>]) -> Vec<FieldStats> {
+    let mut names: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for r in rows {
+        for k in r.keys() {
+            if seen.insert(k.as_str()) {
+                names.push(k.clone());
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let mut distinct = HashSet::new();
+            let mut numeric = Vec::new();
+            let mut present = 0;
+            let (mut str_len, mut str_count) = (0usize, 0usize);
+            for (i, r) in rows.iter().enumerate() {
+                let v = r.get(&name);
+                if v.is_some() {
+                    present += 1;
+                }
+                distinct.insert(render_for_uniqueness(v));
+                match v {
+                    Some(Value::Number(_)) => {
+                        if let Some(x) = v.and_then(as_f64) {
+                            numeric.push((i, x));
+                        }
+                    }
+                    Some(Value::String(s)) => {
+                        str_len += s.chars().count();
+                        str_count += 1;
+                    }
+                    _ => {}
+                }
+            }
+            FieldStats {
+                unique_ratio: distinct.len() as f64 / rows.len().max(1) as f64,
+                distinct: distinct.len(),
+                present,
+                is_string: str_count * 2 >= present.max(1),
+                avg_str_len: if str_count > 0 { str_len as f64 / str_count as f64 } else { 0.0 },
+                numeric,
+                name,
+            }
+        })
+        .collect()
+}
+
+fn is_temporal(f: &FieldStats, rows: &[&Map<String, Value>]) -> bool {
+    let lname = f.name.to_lowercase();
+    let iso = rows.iter().take(10).filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| ISO_TIME_RE.is_match(s))).count();
+    iso * 2 >= rows.len().min(10) || ["time", "date", "timestamp", "ts"].iter().any(|k| lname == *k || lname.ends_with(&format!("_{k}")))
+}
+
+fn is_id_field(f: &FieldStats, rows: &[&Map<String, Value>]) -> bool {
+    if f.unique_ratio < 0.9 {
+        return false;
+    }
+    let lname = f.name.to_lowercase();
+    let named = lname == "id" || lname.ends_with("_id") || f.name.ends_with("Id") || lname == "uuid" || lname == "key";
+    let uuids = rows.iter().take(20).filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| UUID_RE.is_match(s))).count();
+    let sequential = f.numeric.len() == rows.len() && f.numeric.windows(2).all(|w| w[1].1 - w[0].1 == 1.0);
+    named || uuids * 10 > rows.len().min(20) * 8 || sequential || f.unique_ratio > 0.98
+}
+
+/// Confidence that a numeric field is a relevance score (bounded, mostly descending or named so).
+fn score_field(f: &FieldStats, n: usize) -> Option<f64> {
+    if f.numeric.len() * 10 < n * 9 {
+        return None;
+    }
+    let xs: Vec<f64> = f.numeric.iter().map(|p| p.1).collect();
+    let (lo, hi) = xs.iter().fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
+    if f.numeric.windows(2).all(|w| w[1].1 - w[0].1 == 1.0) {
+        return None;
+    }
+    let mut conf: f64 = 0.0;
+    if lo >= 0.0 && hi <= 1.0 {
+        conf += 0.4;
+    } else if lo >= -1.0 && hi <= 1.0 {
+        conf += 0.35;
+    } else if lo >= 0.0 && hi <= 10.0 {
+        conf += 0.3;
+    } else if lo >= 0.0 && hi <= 100.0 {
+        conf += 0.25;
+    }
+    let desc = xs.windows(2).filter(|w| w[1] <= w[0]).count();
+    let descending = desc * 10 > (xs.len() - 1) * 7;
+    if descending {
+        conf += 0.3;
+    }
+    if xs.iter().take(20).filter(|x| x.fract() != 0.0).count() * 10 > xs.len().min(20) * 3 {
+        conf += 0.1;
+    }
+    let lname = f.name.to_lowercase();
+    let named = ["score", "relevance", "confidence", "similarity", "rank", "distance"].iter().any(|k| lname.contains(k));
+    (conf >= 0.4 && (named || descending)).then_some(conf.min(0.95))
+}
+
+struct Crusher<'a> {
+    tree: &'a SpanTree,
+    p: &'a JsonParams,
+    query: Query,
+    ledger: LedgerBuilder<'a>,
+    notes: Vec<String>,
+}
+
+impl<'a> Crusher<'a> {
+    fn new(input: &'a str, tree: &'a SpanTree, p: &'a JsonParams, ctx: &'a Context) -> Self {
+        Crusher { tree, p, query: Query::new(ctx), ledger: LedgerBuilder::new(input), notes: Vec::new() }
+    }
+
+    fn process(&mut self, value: Value, node: usize, pointer: String) -> Value {
+        match value {
+            Value::Array(items) => self.process_array(items, node, pointer),
+            Value::Object(map) => self.process_object(map, node, pointer),
+            scalar => scalar,
+        }
+    }
+
+    fn where_(pointer: &str) -> &str {
+        if pointer.is_empty() { "(root)" } else { pointer }
+    }
+
+    fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
+        let kids: Vec<usize> = self.tree.children(node).collect();
+        let spans_ok = kids.len() == items.len();
+        let n = items.len();
+        let (plan, unit) = if n >= self.p.min_items_to_analyze.max(1) && n > 8 {
+            self.plan_array(&items)
+        } else {
+            (KeepPlan::all(n, String::new()), Unit::Items)
+        };
+        if !plan.summary.is_empty() {
+            self.notes.push(format!("{}: {}", Self::where_(&pointer), plan.summary));
+        }
+        let objects = items.iter().all(Value::is_object);
+        let dropped = plan.dropped();
+        let kept_n = n - dropped;
+        let mut out = Vec::with_capacity(kept_n + 1);
+        let mut dropped_values: Vec<f64> = Vec::new();
+        for (i, v) in items.into_iter().enumerate() {
+            if plan.keep[i] {
+                let child = if spans_ok { kids[i] } else { node };
+                out.push(self.process(v, child, format!("{pointer}/{i}")));
+            } else if let Some(x) = as_f64(&v) {
+                dropped_values.push(x);
+            }
+        }
+        if dropped == 0 {
+            return Value::Array(out);
+        }
+        // One ledger entry per run of consecutive dropped items with the same reason.
+        let mut i = 0;
+        let mut duplicates = 0;
+        while i < n {
+            if plan.keep[i] {
+                i += 1;
+                continue;
+            }
+            let why = plan.why[i].unwrap_or(DropWhy::Sampled);
+            let start = i;
+            while i < n && !plan.keep[i] && plan.why[i].unwrap_or(DropWhy::Sampled) == why {
+                i += 1;
+            }
+            if why == DropWhy::Duplicate {
+                duplicates += i - start;
+            }
+            let bytes = if spans_ok {
+                self.tree.node(kids[start]).start..self.tree.node(kids[i - 1]).end
+            } else {
+                self.tree.node(node).span()
+            };
+            self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, why.reason(kept_n, n));
+        }
+        let mut detail = Vec::new();
+        if duplicates > 0 {
+            detail.push(format!("{duplicates} duplicates"));
+        }
+        if !dropped_values.is_empty() {
+            let lo = dropped_values.iter().copied().fold(f64::MAX, f64::min);
+            let hi = dropped_values.iter().copied().fold(f64::MIN, f64::max);
+            let mean = dropped_values.iter().sum::<f64>() / dropped_values.len() as f64;
+            detail.push(format!("min {}, max {}, mean {}", fmt_num(lo), fmt_num(hi), fmt_num(mean)));
+        }
+        let detail = if detail.is_empty() { String::new() } else { format!(" ({})", detail.join("; ")) };
+        let phrase = format!(
+            "{} of {} {} omitted{detail}",
+            group_thousands(dropped),
+            group_thousands(n),
+            if unit == Unit::Rows { "rows" } else { "items" }
+        );
+        let text = self.ledger.marker(phrase, PayloadShape::JsonArray);
+        if objects {
+            let mut m = Map::new();
+            m.insert(MARKER_KEY.to_string(), Value::String(text));
+            out.push(Value::Object(m));
+        } else {
+            out.push(Value::String(text));
+        }
+        Value::Array(out)
+    }
+
+    fn plan_array(&self, items: &[Value]) -> (KeepPlan, Unit) {
+        let all = |f: fn(&Value) -> bool| items.iter().all(f);
+        if all(Value::is_object) {
+            (self.plan_rows(items), Unit::Rows)
+        } else if all(Value::is_string) || all(Value::is_number) {
+            let idx: Vec<usize> = (0..items.len()).collect();
+            (self.plan_scalars(items, &idx), Unit::Items)
+        } else if all(Value::is_array) || all(Value::is_boolean) {
+            (KeepPlan::all(items.len(), String::new()), Unit::Items)
+        } else {
+            (self.plan_mixed(items), Unit::Items)
+        }
+    }
+
+    fn k_for(&self, strings: &[String], min_k: usize) -> usize {
+        let refs: Vec<&str> = strings.iter().map(String::as_str).collect();
+        sizing::optimal_k(&refs, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k))
+    }
+
+    /// SmartCrusher's array-of-objects planner.
+    fn plan_rows(&self, items: &[Value]) -> KeepPlan {
+        let n = items.len();
+        let rows: Vec<&Map<String, Value>> = items.iter().filter_map(Value::as_object).collect();
+        let strings: Vec<String> = items.iter().map(|v| serde_json::to_string(v).unwrap_or_default()).collect();
+        let k = self.k_for(&strings, 3);
+        let dup_of = duplicates(items, self.p.dedup_identical_items);
+        let dups = dup_of.iter().filter(|d| d.is_some()).count();
+        let texts: Vec<String> = items
+            .iter()
+            .map(|v| {
+                let mut s = String::new();
+                values_text(v, &mut s);
+                s
+            })
+            .collect();
+        let (exact, relevant) = query_matches(&texts, &self.query, self.p.relevance_threshold.get());
+
+        let stats = field_stats(&rows);
+        let vt = self.p.variance_threshold.get();
+        // Error rows: an error word in a value, or a non-empty field named like an error.
+        let errors: Vec<usize> = (0..n)
+            .filter(|&i| {
+                has_error_word(&texts[i])
+                    || rows[i].iter().any(|(k, v)| {
+                        let lk = k.to_lowercase();
+                        (lk.contains("error") || lk.contains("exception"))
+                            && !matches!(v, Value::Null | Value::Bool(false))
+                            && v.as_str() != Some("")
+                            && v.as_array().is_none_or(|a| !a.is_empty())
+                            && v.as_object().is_none_or(|o| !o.is_empty())
+                    })
+            })
+            .collect();
+        // Structural outliers: rows with a rare field, or a rare value of a common categorical field.
+        let mut outliers: Vec<usize> = Vec::new();
+        for f in &stats {
+            if f.present * 5 < n {
+                outliers.extend((0..n).filter(|&i| rows[i].contains_key(&f.name)));
+            } else if f.present * 5 >= n * 4 && (2..=50).contains(&f.distinct) && f.unique_ratio < 0.5 {
+                let mut freq: HashMap<String, usize> = HashMap::new();
+                for r in &rows {
+                    *freq.entry(render_for_uniqueness(r.get(&f.name))).or_default() += 1;
+                }
+                let mut by: Vec<(String, usize)> = freq.into_iter().collect();
+                by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let mut covered = 0;
+                let mut common = HashSet::new();
+                for (v, c) in &by {
+                    if covered * 5 >= n * 4 {
+                        break;
+                    }
+                    covered += c;
+                    common.insert(v.clone());
+                }
+                if common.len() < by.len() {
+                    outliers.extend((0..n).filter(|&i| !common.contains(&render_for_uniqueness(rows[i].get(&f.name)))));
+                }
+            }
+        }
+        outliers.sort_unstable();
+        outliers.dedup();
+        // Numeric anomalies and change points.
+        let mut anomalies = Vec::new();
+        let mut changes = Vec::new();
+        for f in &stats {
+            if f.numeric.len() < 5 {
+                continue;
+            }
+            let xs: Vec<f64> = f.numeric.iter().map(|p| p.1).collect();
+            let (mean, sd) = mean_std(&xs);
+            if sd > 0.0 {
+                anomalies.extend(f.numeric.iter().filter(|(_, x)| (x - mean).abs() > vt * sd).map(|(i, _)| *i));
+            }
+            if self.p.preserve_change_points {
+                changes.extend(change_points(&xs, vt).into_iter().map(|ci| f.numeric[ci].0));
+            }
+        }
+        anomalies.sort_unstable();
+        anomalies.dedup();
+
+        let id_field = stats.iter().find(|f| is_id_field(f, &rows)).map(|f| f.name.clone());
+        let non_id: Vec<&FieldStats> = stats.iter().filter(|f| Some(&f.name) != id_field.as_ref()).collect();
+        let avg = |fs: &[&&FieldStats]| if fs.is_empty() { 0.0 } else { fs.iter().map(|f| f.unique_ratio).sum::<f64>() / fs.len() as f64 };
+        let str_fields: Vec<&&FieldStats> = non_id.iter().filter(|f| f.is_string).collect();
+        let num_fields: Vec<&&FieldStats> = non_id.iter().filter(|f| !f.numeric.is_empty() && !f.is_string).collect();
+        let avg_str = avg(&str_fields);
+        let id_uniq = id_field.as_ref().and_then(|name| stats.iter().find(|f| &f.name == name)).map(|f| f.unique_ratio).unwrap_or(0.0);
+        let max_uniq = avg_str.max(id_uniq);
+        let content_uniq = avg_str.max(avg(&num_fields));
+        let score = stats.iter().filter_map(|f| score_field(f, n).map(|c| (f, c))).max_by(|a, b| a.1.total_cmp(&b.1));
+        let signal = score.is_some() || !outliers.is_empty() || !errors.is_empty() || !anomalies.is_empty() || !changes.is_empty() || !exact.is_empty() || !relevant.is_empty();
+
+        if n <= k && dups == 0 {
+            return KeepPlan::all(n, String::new());
+        }
+        let crush_reason = if content_uniq < 0.1 && id_field.is_some() {
+            "repetitive content with ids"
+        } else if max_uniq < 0.3 {
+            "low uniqueness"
+        } else if id_field.is_some() && max_uniq > 0.8 && !signal {
+            return self.only_duplicates(n, &dup_of, format!("kept all {n} rows but duplicates: unique entities, no signal"));
+        } else if max_uniq > 0.8 {
+            "unique rows with a signal"
+        } else if !signal {
+            return self.only_duplicates(n, &dup_of, format!("kept all {n} rows but duplicates: medium uniqueness, no signal"));
+        } else {
+            "signals present"
+        };
+
+        // Strategy: top-N by score field, clustered sampling for log-like rows, time series, or smart sample.
+        let mut preferred: Vec<usize> = Vec::new();
+        preferred.extend(&relevant);
+        let strategy;
+        if let Some((f, _)) = score {
+            let mut by: Vec<(usize, f64)> = f.numeric.clone();
+            by.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            preferred.extend(by.into_iter().map(|p| p.0));
+            strategy = format!("top-n by `{}`", f.name);
+        } else if let Some(msg) = non_id.iter().filter(|f| f.is_string && f.avg_str_len > 20.0).max_by(|a, b| a.unique_ratio.total_cmp(&b.unique_ratio))
+            && non_id.iter().any(|f| f.is_string && f.unique_ratio < 0.1 && (2..=10).contains(&f.distinct))
+        {
+            // log-like rows: one representative per message prefix first
+            let mut seen = HashSet::new();
+            for (i, r) in rows.iter().enumerate() {
+                let prefix: String = r.get(&msg.name).and_then(Value::as_str).unwrap_or_default().chars().take(50).collect();
+                if seen.insert(prefix) {
+                    preferred.push(i);
+                }
+            }
+            strategy = format!("cluster sample by `{}`", msg.name);
+        } else if !changes.is_empty() && stats.iter().any(|f| is_temporal(f, &rows)) {
+            strategy = "time series".to_string();
+        } else {
+            strategy = "smart sample".to_string();
+        }
+        let width = if strategy.starts_with("time") { 2 } else { 1 };
+        for &c in &changes {
+            preferred.extend(c.saturating_sub(width)..(c + width + 1).min(n));
+        }
+        preferred.extend(boundary_then_stride(n, k, self.p));
+        let mut must: Vec<usize> = Vec::new();
+        must.extend(&errors);
+        must.extend(&outliers);
+        must.extend(&anomalies);
+        must.extend(&exact);
+        must.retain(|&i| dup_of[i].is_none());
+        let plan = choose(n, k, &must, &preferred, &dup_of, String::new());
+        let summary = format!(
+            "{strategy} ({crush_reason}): kept {} of {n} rows (budget {k}; {} error, {} outlier, {} anomaly, {} query-match rows always kept{})",
+            n - plan.dropped(),
+            errors.len(),
+            outliers.len(),
+            anomalies.len(),
+            exact.len(),
+            if dups > 0 { format!("; {dups} duplicates") } else { String::new() }
+        );
+        KeepPlan { summary, ..plan }
+    }
+
+    fn only_duplicates(&self, n: usize, dup_of: &[Option<usize>], summary: String) -> KeepPlan {
+        let keep: Vec<bool> = dup_of.iter().map(Option::is_none).collect();
+        let why = keep.iter().map(|k| (!k).then_some(DropWhy::Duplicate)).collect();
+        debug_assert_eq!(keep.len(), n);
+        KeepPlan { keep, why, summary }
+    }
+
+    /// Strings or numbers (the items at `idx` of `items`, all of one type).
+    fn plan_scalars(&self, items: &[Value], idx: &[usize]) -> KeepPlan {
+        let group: Vec<Value> = idx.iter().map(|&i| items[i].clone()).collect();
+        let m = group.len();
+        let strings: Vec<String> = group.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+        let k = self.k_for(&strings, 3);
+        let dup_of = duplicates(&group, self.p.dedup_identical_items);
+        let vt = self.p.variance_threshold.get();
+        let lower: Vec<String> = strings.iter().map(|s| s.to_lowercase()).collect();
+        let (exact, relevant) = query_matches(&lower, &self.query, self.p.relevance_threshold.get());
+        let mut must: Vec<usize> = exact;
+        let numbers: Vec<f64> = group.iter().filter_map(as_f64).collect();
+        let mut changes = Vec::new();
+        if numbers.len() == m {
+            let (mean, sd) = mean_std(&numbers);
+            if sd > 0.0 {
+                must.extend((0..m).filter(|&i| (numbers[i] - mean).abs() > vt * sd));
+            }
+            if self.p.preserve_change_points && m > 10 {
+                changes = change_points(&numbers, vt);
+            }
+        } else {
+            must.extend((0..m).filter(|&i| has_error_word(&strings[i])));
+            let lens: Vec<f64> = strings.iter().map(|s| s.chars().count() as f64).collect();
+            let (mean, sd) = mean_std(&lens);
+            if sd > 0.0 {
+                must.extend((0..m).filter(|&i| (lens[i] - mean).abs() > vt * sd));
+            }
+        }
+        must.retain(|&i| dup_of[i].is_none());
+        if m <= k && dup_of.iter().all(Option::is_none) {
+            return KeepPlan::all(items.len(), String::new());
+        }
+        let mut preferred = relevant;
+        for c in changes {
+            preferred.extend(c.saturating_sub(1)..(c + 2).min(m));
+        }
+        preferred.extend(boundary_then_stride(m, k, self.p));
+        let local = choose(m, k, &must, &preferred, &dup_of, String::new());
+        // Map back to positions in `items`.
+        let mut keep = vec![true; items.len()];
+        let mut why = vec![None; items.len()];
+        for (j, &i) in idx.iter().enumerate() {
+            keep[i] = local.keep[j];
+            why[i] = local.why[j];
+        }
+        let kind = if numbers.len() == m { "numbers" } else { "strings" };
+        let summary = format!("{kind}: kept {} of {m} (budget {k}; {} always kept)", m - local.dropped(), must.len());
+        KeepPlan { keep, why, summary }
+    }
+
+    /// Mixed arrays: objects, strings and numbers are planned as groups; others are kept.
+    fn plan_mixed(&self, items: &[Value]) -> KeepPlan {
+        let n = items.len();
+        let mut keep = vec![true; n];
+        let mut why = vec![None; n];
+        let mut parts = Vec::new();
+        let groups: [(&str, fn(&Value) -> bool); 3] =
+            [("objects", Value::is_object), ("strings", Value::is_string), ("numbers", Value::is_number)];
+        for (name, pred) in groups {
+            let idx: Vec<usize> = (0..n).filter(|&i| pred(&items[i])).collect();
+            if idx.len() < self.p.min_items_to_analyze.max(1) || idx.len() <= 8 {
+                continue;
+            }
+            let plan = if name == "objects" {
+                let group: Vec<Value> = idx.iter().map(|&i| items[i].clone()).collect();
+                let local = self.plan_rows(&group);
+                let mut k = vec![true; n];
+                let mut w = vec![None; n];
+                for (j, &i) in idx.iter().enumerate() {
+                    k[i] = local.keep[j];
+                    w[i] = local.why[j];
+                }
+                KeepPlan { keep: k, why: w, summary: local.summary }
+            } else {
+                self.plan_scalars(items, &idx)
+            };
+            for &i in &idx {
+                keep[i] = plan.keep[i];
+                why[i] = plan.why[i];
+            }
+            if !plan.summary.is_empty() {
+                parts.push(format!("{name}: {}", plan.summary));
+            }
+        }
+        let summary = if parts.is_empty() { String::new() } else { format!("mixed array; {}", parts.join("; ")) };
+        KeepPlan { keep, why, summary }
+    }
+
+    fn process_object(&mut self, map: Map<String, Value>, node: usize, pointer: String) -> Value {
+        let kids: Vec<usize> = self.tree.children(node).collect();
+        let spans_ok = kids.len() == map.len();
+        let mut out = Map::with_capacity(map.len());
+        for (i, (k, v)) in map.into_iter().enumerate() {
+            let child = if spans_ok { kids[i] } else { node };
+            let ptr = format!("{pointer}/{}", escape_pointer(&k));
+            let v = self.process(v, child, ptr);
+            out.insert(k, v);
+        }
+        if self.p.crush_wide_objects {
+            self.crush_object(out, &kids, spans_ok, node, &pointer)
+        } else {
+            Value::Object(out)
+        }
+    }
+
+    /// Headroom's `crush_object`: objects with more than 8 keys and enough tokens keep small values,
+    /// error values, the boundary keys and an even stride; the rest are named in a marker member.
+    fn crush_object(&mut self, map: Map<String, Value>, kids: &[usize], spans_ok: bool, node: usize, pointer: &str) -> Value {
+        let n = map.len();
+        if n < self.p.min_items_to_analyze.max(1) || n <= 8 {
+            return Value::Object(map);
+        }
+        let rendered: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {}", serde_json::to_string(v).unwrap_or_default())).collect();
+        let est_tokens: Vec<usize> = rendered.iter().map(|r| r.len() / 4 + 2).collect();
+        if est_tokens.iter().sum::<usize>() < self.p.min_tokens_to_crush {
+            return Value::Object(map);
+        }
+        let k = self.k_for(&rendered, 3);
+        let values: Vec<&Value> = map.values().collect();
+        let mut must: Vec<usize> = (0..n)
+            .filter(|&i| {
+                est_tokens[i] <= 12 || {
+                    let mut s = String::new();
+                    values_text(values[i], &mut s);
+                    has_error_word(&s)
+                }
+            })
+            .collect();
+        let keys_lower: Vec<String> = map.keys().map(|k| k.to_lowercase()).collect();
+        must.extend((0..n).filter(|&i| self.query.words.iter().any(|w| keys_lower[i].contains(w.as_str()))));
+        let preferred = boundary_then_stride(n, k, self.p);
+        let no_dups = vec![None; n];
+        let plan = choose(n, k.max(must.len()), &must, &preferred, &no_dups, String::new());
+        if plan.dropped() == 0 {
+            return Value::Object(map);
+        }
+        let names: Vec<String> = map.keys().enumerate().filter(|(i, _)| !plan.keep[*i]).map(|(_, k)| k.clone()).collect();
+        let reason = format!("large value in an object with {n} keys (kept {} keys: small values, error values, boundary keys)", n - names.len());
+        for (i, key) in map.keys().enumerate() {
+            if plan.keep[i] {
+                continue;
+            }
+            let bytes = if spans_ok { self.tree.node(kids[i]).member_span() } else { self.tree.node(node).span() };
+            self.ledger.drop_span(bytes, Some(format!("{pointer}/{}", escape_pointer(key))), Unit::Keys, 1, reason.clone());
+        }
+        let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
+        let more = if names.len() > shown.len() { format!(", +{} more", names.len() - shown.len()) } else { String::new() };
+        let phrase = format!("{} of {n} keys omitted: {}{more}", names.len(), shown.join(", "));
+        let text = self.ledger.marker(phrase, PayloadShape::JsonObject);
+        self.notes.push(format!("{}: wide object, kept {} of {n} keys", Self::where_(pointer), n - names.len()));
+        let mut out: Map<String, Value> = map.into_iter().enumerate().filter(|(i, _)| plan.keep[*i]).map(|(_, kv)| kv).collect();
+        let mut key = MARKER_KEY.to_string();
+        let mut suffix = 2;
+        while out.contains_key(&key) {
+            key = format!("{MARKER_KEY}_{suffix}");
+            suffix += 1;
+        }
+        out.insert(key, Value::String(text));
+        Value::Object(out)
+    }
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{:.4}", x).trim_end_matches('0').trim_end_matches('.').to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &str, query: Option<&str>) -> Compressed {
+        let ctx = Context { query: query.map(str::to_string), ..Context::default() };
+        JsonEngine::compress(input, &JsonParams::default(), &ctx).unwrap()
+    }
+
+    #[test]
+    fn rounds_half_to_even() {
+        assert_eq!(round_half_even(4.5), 4);
+        assert_eq!(round_half_even(2.25), 2);
+        assert_eq!(round_half_even(5.5), 6);
+    }
+
+    #[test]
+    fn keeps_error_rows_and_marks_the_rest() {
+        let rows: Vec<String> = (0..100)
+            .map(|i| {
+                let level = if i == 67 { "FATAL" } else { "INFO" };
+                format!(r#"{{"id":{i},"level":"{level}","msg":"processed batch {}"}}"#, i % 3)
+            })
+            .collect();
+        let input = format!("[{}]", rows.join(","));
+        let c = run(&input, None);
+        let out: Value = serde_json::from_str(&c.output).unwrap();
+        let arr = out.as_array().unwrap();
+        assert!(arr.iter().any(|r| r["id"] == 67), "FATAL row kept");
+        let marker = arr.last().unwrap()[MARKER_KEY].as_str().unwrap();
+        assert!(marker.contains("of 100 rows omitted"), "{marker}");
+        assert_eq!(c.ledger.markers.len(), 1);
+        let dropped: usize = c.ledger.drops.iter().map(|d| d.count).sum();
+        assert_eq!(dropped + arr.len() - 1, 100);
+    }
+
+    #[test]
+    fn query_exact_match_survives_a_query_that_matches_everything() {
+        let rows: Vec<String> =
+            (1000..1200).map(|i| format!(r#"{{"job":{i},"status":"ok","msg":"processed batch"}}"#)).collect();
+        let input = format!("[{}]", rows.join(","));
+        let c = run(&input, Some("what happened to job 1173 in the latest batch"));
+        let out: Value = serde_json::from_str(&c.output).unwrap();
+        assert!(out.as_array().unwrap().iter().any(|r| r["job"] == 1173));
+    }
+
+    #[test]
+    fn scalar_arrays_get_a_marker_with_stats() {
+        let nums: Vec<String> = (0..60).map(|i| (i % 7).to_string()).collect();
+        let input = format!(r#"{{"series":[{}],"note":"{}"}}"#, nums.join(","), "x".repeat(900));
+        let c = run(&input, None);
+        let out: Value = serde_json::from_str(&c.output).unwrap();
+        let series = out["series"].as_array().unwrap();
+        let marker = series.last().unwrap().as_str().unwrap();
+        assert!(marker.starts_with("[ctxlens: ") && marker.contains("items omitted"), "{marker}");
+        assert!(c.ledger.drops.iter().all(|d| d.span.pointer.as_deref().unwrap().starts_with("/series/")));
+    }
+
+    #[test]
+    fn numbers_keep_their_text() {
+        let items: Vec<String> = (0..30).map(|i| format!(r#"{{"v":1.50,"big":123456789012345678901234567890,"i":{i}}}"#)).collect();
+        let input = format!("[{}]", items.join(","));
+        let c = run(&input, None);
+        assert!(c.output.contains("1.50") && c.output.contains("123456789012345678901234567890"));
+    }
+
+    #[test]
+    fn reports_parse_failures() {
+        let ctx = Context::default();
+        let err = JsonEngine::compress("[1, 2, {\"a\":", &JsonParams::default(), &ctx).unwrap_err();
+        assert_eq!(err.code(), "parse_failed");
+        assert!(err.to_string().contains("truncated"), "{err}");
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = JsonEngine::compress(&deep, &JsonParams::default(), &ctx).unwrap_err();
+        assert!(err.to_string().contains("deeper than 128"), "{err}");
+    }
+
+    #[test]
+    fn json_lines_stay_json_lines() {
+        let lines: Vec<String> = (0..80).map(|i| format!(r#"{{"n":{i},"level":"info","msg":"tick"}}"#)).collect();
+        let input = lines.join("\n") + "\n";
+        let c = run(&input, None);
+        for l in c.output.lines() {
+            serde_json::from_str::<Value>(l).unwrap();
+        }
+        assert!(c.output.lines().last().unwrap().contains(MARKER_KEY));
+    }
+}

@@ -1,0 +1,460 @@
+//! A non-recursive JSON scanner that records where every value is in the source text.
+//!
+//! serde_json gives the values; this gives their byte spans, so the JSON engine's ledger can say
+//! exactly which bytes a dropped row or key occupied. It never recurses, so 100,000-deep input
+//! cannot overflow the stack, and it can stop after a prefix, which is how the router checks that
+//! a text really starts like JSON without parsing all of it.
+
+use std::ops::Range;
+
+/// What kind of value a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Object,
+    Array,
+    Scalar,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// One value in the source.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub start: usize,
+    pub end: usize,
+    /// For object members: where the member's key string starts.
+    pub key_start: usize,
+    first_child: u32,
+    next_sibling: u32,
+}
+
+impl Node {
+    /// Byte range of the value.
+    pub fn span(&self) -> Range<usize> {
+        self.start..self.end
+    }
+
+    /// Byte range of the member (`"key": value`) for object members, of the value otherwise.
+    pub fn member_span(&self) -> Range<usize> {
+        self.key_start.min(self.start)..self.end
+    }
+}
+
+/// The spans of one JSON document (or of a JSON Lines stream, whose values become the children
+/// of a synthetic root array).
+#[derive(Debug, Clone)]
+pub struct SpanTree {
+    nodes: Vec<Node>,
+}
+
+/// Where a scan failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanError {
+    pub offset: usize,
+    pub message: &'static str,
+}
+
+impl SpanTree {
+    pub fn root(&self) -> usize {
+        0
+    }
+
+    pub fn node(&self, id: usize) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// The children of a container, in source order.
+    pub fn children(&self, id: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut next = self.nodes[id].first_child;
+        std::iter::from_fn(move || {
+            if next == NONE {
+                return None;
+            }
+            let cur = next as usize;
+            next = self.nodes[cur].next_sibling;
+            Some(cur)
+        })
+    }
+
+    pub fn child_count(&self, id: usize) -> usize {
+        self.children(id).count()
+    }
+}
+
+/// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
+/// the root is a synthetic array spanning the text.
+pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
+    let mut s = Scanner::new(text, true);
+    if lines {
+        s.nodes.push(Node { kind: NodeKind::Array, start: 0, end: text.len(), key_start: usize::MAX, first_child: NONE, next_sibling: NONE });
+        s.stack.push(Frame { node: 0, last_child: NONE, state: State::ArrayValue });
+    }
+    s.run(usize::MAX, lines)?;
+    Ok(SpanTree { nodes: s.nodes })
+}
+
+/// The end offset of the one JSON value at the start of `text` (after leading whitespace), if it
+/// is complete and valid; whatever follows it is not looked at.
+pub fn value_end(text: &str) -> Option<usize> {
+    let mut s = Scanner::new(text, false);
+    s.first_only = true;
+    s.run(usize::MAX, false).ok().map(|_| s.pos)
+}
+
+/// Whether `text` starts with valid JSON: true when the first `limit` bytes scan without error
+/// (the value may continue past the limit), or a whole value ends before it.
+pub fn starts_like_json(text: &str, limit: usize) -> Result<(), ScanError> {
+    let mut s = Scanner::new(text, false);
+    s.run(limit, false).map(|_| ())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Expecting a value or `]` (right after `[`).
+    ArrayFirst,
+    /// Expecting a value (after `,`).
+    ArrayValue,
+    /// Expecting `,` or `]`.
+    ArrayNext,
+    /// Expecting a key or `}` (right after `{`).
+    ObjectFirst,
+    /// Expecting a key (after `,`).
+    ObjectKey,
+    /// Expecting `:`.
+    ObjectColon,
+    /// Expecting a value (after `:`).
+    ObjectValue,
+    /// Expecting `,` or `}`.
+    ObjectNext,
+}
+
+struct Frame {
+    node: u32,
+    last_child: u32,
+    state: State,
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    pos: usize,
+    build: bool,
+    nodes: Vec<Node>,
+    stack: Vec<Frame>,
+    pending_key: usize,
+    /// Stop as soon as the first top-level value is complete.
+    first_only: bool,
+    /// A whole top-level value has been read.
+    top_done: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str, build: bool) -> Self {
+        Scanner {
+            b: text.as_bytes(),
+            pos: 0,
+            build,
+            nodes: Vec::new(),
+            stack: Vec::new(),
+            pending_key: usize::MAX,
+            first_only: false,
+            top_done: false,
+        }
+    }
+
+    fn err<T>(&self, message: &'static str) -> Result<T, ScanError> {
+        Err(ScanError { offset: self.pos, message })
+    }
+
+    fn skip_ws(&mut self) {
+        while self.pos < self.b.len() && matches!(self.b[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+            self.pos += 1;
+        }
+    }
+
+    /// Adds a node as the next child of the current container.
+    fn open(&mut self, kind: NodeKind, start: usize) -> u32 {
+        if !self.build {
+            return NONE;
+        }
+        let id = self.nodes.len() as u32;
+        let key_start = std::mem::replace(&mut self.pending_key, usize::MAX);
+        self.nodes.push(Node { kind, start, end: start, key_start, first_child: NONE, next_sibling: NONE });
+        if let Some(f) = self.stack.last_mut() {
+            if f.last_child == NONE {
+                self.nodes[f.node as usize].first_child = id;
+            } else {
+                self.nodes[f.last_child as usize].next_sibling = id;
+            }
+            f.last_child = id;
+        }
+        id
+    }
+
+    fn close(&mut self, id: u32, end: usize) {
+        if self.build && id != NONE {
+            self.nodes[id as usize].end = end;
+        }
+    }
+
+    fn run(&mut self, limit: usize, multi: bool) -> Result<(), ScanError> {
+        loop {
+            if self.top_done && self.first_only {
+                return Ok(());
+            }
+            self.skip_ws();
+            if self.pos >= limit && !self.stack.is_empty() {
+                return Ok(());
+            }
+            if self.pos >= self.b.len() {
+                if !self.stack.is_empty() && !(multi && self.stack.len() == 1) {
+                    return self.err("unexpected end of input inside a value");
+                }
+                if !self.top_done && !multi {
+                    return self.err("no JSON value");
+                }
+                if multi {
+                    self.stack.pop();
+                }
+                return Ok(());
+            }
+            let c = self.b[self.pos];
+            let state = self.stack.last().map(|f| f.state);
+            match state {
+                None => {
+                    if self.top_done {
+                        return self.err("trailing characters after the JSON value");
+                    }
+                    self.value(c)?;
+                    if self.stack.is_empty() {
+                        self.top_done = true;
+                        if self.pos >= limit {
+                            return Ok(());
+                        }
+                    }
+                }
+                Some(State::ArrayFirst) if c == b']' => self.end_container()?,
+                Some(State::ArrayFirst | State::ArrayValue) => {
+                    if multi && self.stack.len() == 1 && c == b',' {
+                        return self.err("a comma between JSON Lines values");
+                    }
+                    self.set_state(State::ArrayNext);
+                    self.value(c)?;
+                }
+                Some(State::ArrayNext) => {
+                    if multi && self.stack.len() == 1 {
+                        // JSON Lines: values follow each other separated only by whitespace.
+                        self.value(c)?;
+                        continue;
+                    }
+                    match c {
+                        b',' => {
+                            self.pos += 1;
+                            self.set_state(State::ArrayValue);
+                        }
+                        b']' => self.end_container()?,
+                        _ => return self.err("expected `,` or `]`"),
+                    }
+                }
+                Some(State::ObjectFirst) if c == b'}' => self.end_container()?,
+                Some(State::ObjectFirst | State::ObjectKey) => {
+                    if c != b'"' {
+                        return self.err("expected a string key");
+                    }
+                    self.pending_key = self.pos;
+                    self.string()?;
+                    self.set_state(State::ObjectColon);
+                }
+                Some(State::ObjectColon) => {
+                    if c != b':' {
+                        return self.err("expected `:`");
+                    }
+                    self.pos += 1;
+                    self.set_state(State::ObjectValue);
+                }
+                Some(State::ObjectValue) => {
+                    self.set_state(State::ObjectNext);
+                    self.value(c)?;
+                }
+                Some(State::ObjectNext) => match c {
+                    b',' => {
+                        self.pos += 1;
+                        self.set_state(State::ObjectKey);
+                    }
+                    b'}' => self.end_container()?,
+                    _ => return self.err("expected `,` or `}`"),
+                },
+            }
+        }
+    }
+
+    fn set_state(&mut self, s: State) {
+        if let Some(f) = self.stack.last_mut() {
+            f.state = s;
+        }
+    }
+
+    fn end_container(&mut self) -> Result<(), ScanError> {
+        self.pos += 1;
+        let f = self.stack.pop().expect("container frame");
+        self.close(f.node, self.pos);
+        if self.stack.is_empty() {
+            self.top_done = true;
+        }
+        Ok(())
+    }
+
+    /// Starts a value at `c`: containers push a frame, scalars are consumed whole.
+    fn value(&mut self, c: u8) -> Result<(), ScanError> {
+        let start = self.pos;
+        match c {
+            b'{' | b'[' => {
+                let kind = if c == b'{' { NodeKind::Object } else { NodeKind::Array };
+                let id = self.open(kind, start);
+                self.pos += 1;
+                let state = if c == b'{' { State::ObjectFirst } else { State::ArrayFirst };
+                self.stack.push(Frame { node: id, last_child: NONE, state });
+                Ok(())
+            }
+            b'"' => {
+                let id = self.open(NodeKind::Scalar, start);
+                self.string()?;
+                self.close(id, self.pos);
+                Ok(())
+            }
+            b't' | b'f' | b'n' => {
+                let word: &[u8] = match c {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    _ => b"null",
+                };
+                if !self.b[self.pos..].starts_with(word) {
+                    return self.err("invalid literal");
+                }
+                let id = self.open(NodeKind::Scalar, start);
+                self.pos += word.len();
+                self.close(id, self.pos);
+                Ok(())
+            }
+            b'-' | b'0'..=b'9' => {
+                let id = self.open(NodeKind::Scalar, start);
+                self.number()?;
+                self.close(id, self.pos);
+                Ok(())
+            }
+            _ => self.err("expected a JSON value"),
+        }
+    }
+
+    fn string(&mut self) -> Result<(), ScanError> {
+        self.pos += 1; // opening quote
+        while self.pos < self.b.len() {
+            match self.b[self.pos] {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                b'\\' => {
+                    match self.b.get(self.pos + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
+                        Some(b'u') => {
+                            let hex = self.b.get(self.pos + 2..self.pos + 6);
+                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                                return self.err("invalid \\u escape");
+                            }
+                            self.pos += 6;
+                        }
+                        _ => return self.err("invalid escape"),
+                    }
+                }
+                0..=0x1f => return self.err("control character in string"),
+                _ => self.pos += 1,
+            }
+        }
+        self.err("unterminated string")
+    }
+
+    fn number(&mut self) -> Result<(), ScanError> {
+        let digits = |s: &mut Self| {
+            let st = s.pos;
+            while s.pos < s.b.len() && s.b[s.pos].is_ascii_digit() {
+                s.pos += 1;
+            }
+            s.pos - st
+        };
+        if self.b[self.pos] == b'-' {
+            self.pos += 1;
+        }
+        match self.b.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => return self.err("invalid number"),
+        }
+        if self.b.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if digits(self) == 0 {
+                return self.err("invalid number");
+            }
+        }
+        if matches!(self.b.get(self.pos), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.b.get(self.pos), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return self.err("invalid number");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_of_array_and_object_members() {
+        let t = r#" [ {"a": 1, "b": [true, null]}, "x\"y", -1.5e3 ] "#;
+        let tree = scan(t, false).unwrap();
+        let root = tree.root();
+        assert_eq!(&t[tree.node(root).span()], r#"[ {"a": 1, "b": [true, null]}, "x\"y", -1.5e3 ]"#);
+        let kids: Vec<_> = tree.children(root).map(|c| &t[tree.node(c).span()]).collect();
+        assert_eq!(kids, [r#"{"a": 1, "b": [true, null]}"#, r#""x\"y""#, "-1.5e3"]);
+        let obj = tree.children(root).next().unwrap();
+        let members: Vec<_> = tree.children(obj).map(|c| &t[tree.node(c).member_span()]).collect();
+        assert_eq!(members, [r#""a": 1"#, r#""b": [true, null]"#]);
+    }
+
+    #[test]
+    fn json_lines_root() {
+        let t = "{\"a\":1}\n{\"a\":2}\n\n[3]\n";
+        let tree = scan(t, true).unwrap();
+        let kids: Vec<_> = tree.children(0).map(|c| &t[tree.node(c).span()]).collect();
+        assert_eq!(kids, ["{\"a\":1}", "{\"a\":2}", "[3]"]);
+        assert!(scan(t, false).is_err());
+    }
+
+    #[test]
+    fn errors_and_prefixes() {
+        assert_eq!(scan("[1, 2", false).unwrap_err().message, "unexpected end of input inside a value");
+        assert!(scan("[1 2]", false).is_err());
+        assert!(scan("{\"a\" 1}", false).is_err());
+        assert!(scan("[01]", false).is_err());
+        assert!(starts_like_json("[2024-01-01 12:00] INFO up", 4096).is_err());
+        assert!(starts_like_json("[{\"a\": 1}, {\"a\": 2}, {\"a\"", 12).is_ok());
+        assert_eq!(value_end("{\"a\": [1, 2]} trailing text"), Some(13));
+        assert_eq!(value_end("  42\n"), Some(4));
+        assert_eq!(value_end("{\"a\": "), None);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_recurse() {
+        let depth = 100_000;
+        let t = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let tree = scan(&t, false).unwrap();
+        assert_eq!(tree.node(tree.root()).span(), 0..t.len());
+    }
+}

@@ -1,0 +1,556 @@
+//! Search-results engine: grep / ripgrep output (`path:line:text`, `path-line-text` context,
+//! `--` separators, `--heading` mode) cut to per-file and total budgets by relevance.
+//!
+//! Technique and knobs follow Headroom's SearchCompressor. Differences: lines that do not parse
+//! as results are kept in place, never silently removed; each file's dropped matches are marked
+//! right after its last kept line, and dropped files are listed by name and match count in one
+//! final marker; ties between files keep input order instead of favouring early paths.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::text::{self, Line};
+use super::{Context, Engine, EngineKind, Factor, sizing};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
+use crate::outcome::{Compressed, Skip};
+
+/// Knobs of the search-results engine (Headroom `SearchCompressorConfig` names and defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchParams {
+    /// Most matches kept per file.
+    pub max_matches_per_file: usize,
+    /// Always keep each kept file's first match.
+    pub always_keep_first: bool,
+    /// Always keep each kept file's last match.
+    pub always_keep_last: bool,
+    /// Upper bound of the adaptive total number of matches kept.
+    pub max_total_matches: usize,
+    /// Most files kept.
+    pub max_files: usize,
+    /// Extra words that raise a match's score (+0.4 each).
+    pub context_keywords: Vec<String>,
+    /// Raise matches that mention errors (+0.5), warnings (+0.4) or important words (+0.3).
+    pub boost_errors: bool,
+    /// Inputs with fewer matches pass through (Headroom writes no retrieval marker below this).
+    pub min_matches_for_ccr: usize,
+    /// Print kept matches grouped under a path heading instead of `path:line:text`.
+    pub group_by_file: bool,
+    /// Budget multiplier: above 1 keeps more matches, below 1 fewer.
+    pub bias: Factor,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        SearchParams {
+            max_matches_per_file: 5,
+            always_keep_first: true,
+            always_keep_last: true,
+            max_total_matches: 30,
+            max_files: 15,
+            context_keywords: Vec::new(),
+            boost_errors: true,
+            min_matches_for_ccr: 10,
+            group_by_file: false,
+            bias: Factor(1.0),
+        }
+    }
+}
+
+/// What one input line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A result line: file index, line number, byte offset of the text after `path:N:`.
+    Match { file: usize, line_no: u64, text_at: usize },
+    /// A `-C` context line of a file.
+    Context { file: usize, line_no: u64, text_at: usize },
+    /// `--` between groups.
+    Separator,
+    /// A `--heading` path line.
+    Heading { file: usize },
+    /// Anything else: kept where it is.
+    Unparsed,
+}
+
+static MATCH_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+?):(\d+):").expect("match line"));
+static NUMBERED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d+)([:-])").expect("numbered"));
+
+/// Whether `s` looks like a file path rather than a timestamp or a word.
+fn path_like(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(char::is_whitespace)
+        && !s.contains("::")
+        && (s.contains('/') || s.contains('\\') || s.contains('.'))
+        && s.chars().any(char::is_alphabetic)
+}
+
+/// Whether one line looks like a grep result (`path:N:text` with a path-like prefix).
+pub fn looks_like_result(line: &str) -> bool {
+    MATCH_LINE.captures(line).is_some_and(|c| path_like(&c[1]))
+}
+
+struct Parsed {
+    kinds: Vec<Kind>,
+    files: Vec<String>,
+}
+
+fn parse(lines: &[Line]) -> Parsed {
+    let mut files: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut file_id = |path: &str, files: &mut Vec<String>| -> usize {
+        *index.entry(path.to_string()).or_insert_with(|| {
+            files.push(path.to_string());
+            files.len() - 1
+        })
+    };
+    let mut kinds = vec![Kind::Unparsed; lines.len()];
+    // Pass 1: result lines and headings.
+    let mut heading: Option<usize> = None;
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.text;
+        if t == "--" {
+            kinds[i] = Kind::Separator;
+            continue;
+        }
+        if let Some(c) = MATCH_LINE.captures(t) {
+            let path = c.get(1).map_or("", |m| m.as_str());
+            if path_like(path) {
+                let line_no = c[2].parse().unwrap_or(0);
+                kinds[i] = Kind::Match { file: file_id(path, &mut files), line_no, text_at: c.get(0).map_or(0, |m| m.end()) };
+                heading = None;
+                continue;
+            }
+        }
+        if let (Some(h), Some(c)) = (heading, NUMBERED.captures(t)) {
+            let line_no = c[1].parse().unwrap_or(0);
+            let text_at = c.get(0).map_or(0, |m| m.end());
+            kinds[i] = if &c[2] == ":" { Kind::Match { file: h, line_no, text_at } } else { Kind::Context { file: h, line_no, text_at } };
+            continue;
+        }
+        let next_numbered = lines.get(i + 1).is_some_and(|n| NUMBERED.is_match(n.text));
+        if !t.trim().is_empty() && next_numbered && !t.contains(':') {
+            let f = file_id(t, &mut files);
+            kinds[i] = Kind::Heading { file: f };
+            heading = Some(f);
+            continue;
+        }
+        if t.trim().is_empty() {
+            heading = None;
+        }
+    }
+    // Pass 2: `path-N-text` context lines of files seen in pass 1.
+    for (i, l) in lines.iter().enumerate() {
+        if kinds[i] != Kind::Unparsed {
+            continue;
+        }
+        let t = l.text;
+        for (dash, _) in t.match_indices('-') {
+            let path = &t[..dash];
+            let Some(&file) = index.get(path) else { continue };
+            let rest = &t[dash + 1..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 && rest.as_bytes().get(digits) == Some(&b'-') {
+                let line_no = rest[..digits].parse().unwrap_or(0);
+                kinds[i] = Kind::Context { file, line_no, text_at: dash + 1 + digits + 1 };
+                break;
+            }
+        }
+    }
+    Parsed { kinds, files }
+}
+
+pub struct SearchEngine;
+
+impl Engine for SearchEngine {
+    const KIND: EngineKind = EngineKind::Search;
+    type Params = SearchParams;
+
+    fn compress(input: &str, p: &SearchParams, ctx: &Context) -> Result<Compressed, Skip> {
+        if input.is_empty() {
+            return Err(Skip::Empty);
+        }
+        let lines = text::lines(input);
+        let parsed = parse(&lines);
+        let matches: Vec<usize> = (0..lines.len()).filter(|&i| matches!(parsed.kinds[i], Kind::Match { .. })).collect();
+        let non_empty = lines.iter().filter(|l| !l.text.trim().is_empty()).count();
+        let result_lines = parsed.kinds.iter().filter(|k| !matches!(k, Kind::Unparsed)).count();
+        if result_lines * 10 < non_empty * 3 {
+            return Err(Skip::NotThisType {
+                detail: format!("{result_lines} of {non_empty} lines look like grep results (path:line:text); need 30%"),
+            });
+        }
+        if matches.len() < p.min_matches_for_ccr {
+            return Err(Skip::TooSmall {
+                detail: format!("{} matches; results under min_matches_for_ccr = {} pass through", matches.len(), p.min_matches_for_ccr),
+            });
+        }
+        let scores = score_matches(&lines, &parsed, &matches, p, ctx);
+        let keep = select(&lines, &parsed, &matches, &scores, p);
+        render(input, &lines, &parsed, &keep, p)
+    }
+}
+
+fn score_matches(lines: &[Line], parsed: &Parsed, matches: &[usize], p: &SearchParams, ctx: &Context) -> HashMap<usize, f64> {
+    let words = ctx.query_words();
+    let keywords: Vec<String> = p.context_keywords.iter().map(|k| k.to_lowercase()).collect();
+    matches
+        .iter()
+        .map(|&i| {
+            let t = lines[i].text;
+            let mut s = 0.3 * text::count_query_hits(t, &words) as f64;
+            s += 0.4 * text::count_query_hits(t, &keywords) as f64;
+            if p.boost_errors {
+                let body = match parsed.kinds[i] {
+                    Kind::Match { text_at, .. } => &t[text_at.min(t.len())..],
+                    _ => t,
+                };
+                if text::has_error_word(body) {
+                    s += 0.5;
+                } else if text::has_warning_word(body) {
+                    s += 0.4;
+                } else if text::has_importance_word(body) {
+                    s += 0.3;
+                }
+            }
+            (i, s.min(1.0))
+        })
+        .collect()
+}
+
+fn file_of(k: Kind) -> Option<usize> {
+    match k {
+        Kind::Match { file, .. } | Kind::Context { file, .. } | Kind::Heading { file } => Some(file),
+        Kind::Separator | Kind::Unparsed => None,
+    }
+}
+
+/// Which lines to keep.
+fn select(lines: &[Line], parsed: &Parsed, matches: &[usize], scores: &HashMap<usize, f64>, p: &SearchParams) -> Vec<bool> {
+    let n = lines.len();
+    let texts: Vec<&str> = matches.iter().map(|&i| lines[i].text).collect();
+    let budget = sizing::optimal_k(&texts, p.bias.get(), 5, p.max_total_matches.max(5)).max(1);
+    // Files by total score, ties in input order.
+    let mut per_file: Vec<Vec<usize>> = vec![Vec::new(); parsed.files.len()];
+    for &i in matches {
+        if let Some(f) = file_of(parsed.kinds[i]) {
+            per_file[f].push(i);
+        }
+    }
+    let mut ranked: Vec<usize> = (0..parsed.files.len()).filter(|&f| !per_file[f].is_empty()).collect();
+    let total = |f: usize| per_file[f].iter().map(|i| scores[i]).sum::<f64>();
+    ranked.sort_by(|&a, &b| total(b).total_cmp(&total(a)).then(a.cmp(&b)));
+    ranked.truncate(p.max_files.min(budget));
+
+    // Per file: first, last, then best, up to the per-file cap; the first pick of every file is
+    // guaranteed, the rest compete for the remaining budget by score.
+    let mut guaranteed = Vec::new();
+    let mut optional = Vec::new();
+    for &f in &ranked {
+        let ms = &per_file[f];
+        let mut picks: Vec<usize> = Vec::new();
+        if p.always_keep_first {
+            picks.push(ms[0]);
+        }
+        if p.always_keep_last && !picks.contains(&ms[ms.len() - 1]) {
+            picks.push(ms[ms.len() - 1]);
+        }
+        let mut rest: Vec<usize> = ms.iter().copied().filter(|i| !picks.contains(i)).collect();
+        rest.sort_by(|a, b| scores[b].total_cmp(&scores[a]).then(a.cmp(b)));
+        picks.extend(rest);
+        picks.truncate(p.max_matches_per_file.max(1));
+        guaranteed.push(picks[0]);
+        optional.extend(picks.into_iter().skip(1));
+    }
+    optional.sort_by(|a, b| scores[b].total_cmp(&scores[a]).then(a.cmp(b)));
+    let room = budget.saturating_sub(guaranteed.len());
+    let mut keep = vec![false; n];
+    for i in guaranteed.into_iter().chain(optional.into_iter().take(room)) {
+        keep[i] = true;
+    }
+    // Context lines follow the nearest match of their group; headings their file; the rest stays.
+    let mut owner = vec![usize::MAX; n];
+    let mut group_start = 0;
+    for i in 0..=n {
+        let boundary = i == n || matches!(parsed.kinds[i], Kind::Separator | Kind::Unparsed | Kind::Heading { .. });
+        if boundary {
+            let group: Vec<usize> = (group_start..i).collect();
+            let ms: Vec<usize> = group.iter().copied().filter(|&j| matches!(parsed.kinds[j], Kind::Match { .. })).collect();
+            for &j in &group {
+                if matches!(parsed.kinds[j], Kind::Context { .. })
+                    && let Some(&m) = ms.iter().min_by_key(|&&m| (m.abs_diff(j), m < j))
+                {
+                    owner[j] = m;
+                }
+            }
+            group_start = i + 1;
+        }
+    }
+    let kept_files: Vec<bool> = {
+        let mut v = vec![false; parsed.files.len()];
+        for i in 0..n {
+            if keep[i] && let Some(f) = file_of(parsed.kinds[i]) {
+                v[f] = true;
+            }
+        }
+        v
+    };
+    for i in 0..n {
+        keep[i] = match parsed.kinds[i] {
+            Kind::Match { .. } => keep[i],
+            Kind::Context { file, .. } => {
+                if owner[i] == usize::MAX { kept_files[file] } else { keep[owner[i]] }
+            }
+            Kind::Heading { file } => kept_files[file],
+            Kind::Unparsed | Kind::Separator => true,
+        };
+    }
+    // A separator survives only between two kept lines.
+    for i in 0..n {
+        if parsed.kinds[i] == Kind::Separator {
+            let before = i > 0 && keep[i - 1];
+            let after = i + 1 < n && keep[i + 1];
+            keep[i] = before && after;
+        }
+    }
+    keep
+}
+
+fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &SearchParams) -> Result<Compressed, Skip> {
+    let n = lines.len();
+    if keep.iter().all(|k| *k) {
+        return Err(Skip::NothingToDrop { detail: "every match fits the per-file and total budgets".to_string() });
+    }
+    let total_matches = parsed.kinds.iter().filter(|k| matches!(k, Kind::Match { .. })).count();
+    let kept_matches = (0..n).filter(|&i| keep[i] && matches!(parsed.kinds[i], Kind::Match { .. })).count();
+    // Which file each dropped line belongs to (separators take the file before them).
+    let mut file_at = vec![None; n];
+    let mut last = None;
+    for i in 0..n {
+        file_at[i] = file_of(parsed.kinds[i]).or(if parsed.kinds[i] == Kind::Separator { last } else { None });
+        if file_at[i].is_some() {
+            last = file_at[i];
+        }
+    }
+    let mut kept_in_file = vec![0usize; parsed.files.len()];
+    let mut last_kept_line = vec![None; parsed.files.len()];
+    for i in 0..n {
+        if keep[i] && let Some(f) = file_at[i] {
+            kept_in_file[f] += usize::from(matches!(parsed.kinds[i], Kind::Match { .. }));
+            last_kept_line[f] = Some(i);
+        }
+    }
+    let file_kept = |f: usize| last_kept_line[f].is_some();
+    let mut ledger = LedgerBuilder::new(input);
+    let mut out = String::with_capacity(input.len() / 3);
+    let mut heading_file: Option<usize> = None;
+    let runs = dropped_runs(keep, &file_at);
+    let reason_partial = "below the file's match cap or the total budget (lower relevance score)";
+    for i in 0..n {
+        if keep[i] {
+            emit_line(&mut out, input, lines, parsed, i, p, &mut heading_file);
+        }
+        // After the last kept line of a file, mark that file's dropped lines.
+        let Some(f) = file_at[i] else { continue };
+        if last_kept_line[f] != Some(i) {
+            continue;
+        }
+        let mut dropped_matches = 0;
+        let mut dropped_other = 0;
+        for r in runs.iter().filter(|r| r.file == Some(f)) {
+            let (m, o) = count_kinds(parsed, r.lines.clone());
+            dropped_matches += m;
+            dropped_other += o;
+            let (unit, count) = if m > 0 { (Unit::Matches, m) } else { (Unit::Lines, o) };
+            ledger.drop_span(lines[r.lines.start].start..lines[r.lines.end - 1].end, None, unit, count, reason_partial);
+        }
+        if ledger.has_pending() {
+            let first = runs.iter().filter(|r| r.file == Some(f)).map(|r| line_no(parsed, r.lines.start)).find(|n| *n > 0);
+            let lastn = runs.iter().filter(|r| r.file == Some(f)).map(|r| line_no(parsed, r.lines.end - 1)).filter(|n| *n > 0).last();
+            let range = match (first, lastn) {
+                (Some(a), Some(b)) if a != b => format!(", lines {a}-{b}"),
+                (Some(a), _) => format!(", line {a}"),
+                _ => String::new(),
+            };
+            let extra = if dropped_other > 0 { format!(" and {} context/separator lines", dropped_other) } else { String::new() };
+            let phrase = format!(
+                "{}{extra} omitted from {}{range}",
+                Unit::Matches.count(dropped_matches),
+                parsed.files[f]
+            );
+            out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+            out.push('\n');
+        }
+    }
+    // Files with nothing kept: one marker at the end naming them.
+    let mut dropped_files: Vec<(usize, usize)> = Vec::new();
+    for r in runs.iter().filter(|r| r.file.is_none_or(|f| !file_kept(f))) {
+        let (m, o) = count_kinds(parsed, r.lines.clone());
+        let (unit, count) = if m > 0 { (Unit::Matches, m) } else { (Unit::Lines, o) };
+        let reason = match r.file {
+            Some(_) => "file outside max_files or the total budget (lower total relevance score)",
+            None => "separator between dropped results",
+        };
+        ledger.drop_span(lines[r.lines.start].start..lines[r.lines.end - 1].end, None, unit, count, reason);
+        if let Some(f) = r.file {
+            match dropped_files.iter_mut().find(|(df, _)| *df == f) {
+                Some(e) => e.1 += m,
+                None => dropped_files.push((f, m)),
+            }
+        }
+    }
+    if ledger.has_pending() {
+        let matches: usize = dropped_files.iter().map(|d| d.1).sum();
+        let named: Vec<String> = dropped_files.iter().take(5).map(|(f, m)| format!("{} ({m})", parsed.files[*f])).collect();
+        let more = if dropped_files.len() > 5 { format!(", +{} more", dropped_files.len() - 5) } else { String::new() };
+        let phrase = format!(
+            "{} with {} omitted: {}{more}",
+            Unit::Files.count(dropped_files.len()),
+            Unit::Matches.count(matches),
+            named.join(", ")
+        );
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+        out.push('\n');
+    }
+    if !input.ends_with('\n') && out.ends_with('\n') {
+        out.pop();
+    }
+    let kept_files = (0..parsed.files.len()).filter(|&f| file_kept(f)).count();
+    let files_with_matches = (0..parsed.files.len()).filter(|&f| kept_in_file[f] > 0 || parsed.kinds.iter().any(|k| matches!(k, Kind::Match { file, .. } if *file == f))).count();
+    let unparsed = parsed.kinds.iter().filter(|k| **k == Kind::Unparsed).count();
+    let strategy = format!(
+        "kept {} of {} matches in {} of {} files",
+        group_thousands(kept_matches),
+        group_thousands(total_matches),
+        kept_files,
+        files_with_matches
+    );
+    let mut notes = Vec::new();
+    if unparsed > 0 {
+        notes.push(format!("{unparsed} lines are not search results; kept in place"));
+    }
+    Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes })
+}
+
+fn line_no(parsed: &Parsed, i: usize) -> u64 {
+    match parsed.kinds[i] {
+        Kind::Match { line_no, .. } | Kind::Context { line_no, .. } => line_no,
+        _ => 0,
+    }
+}
+
+fn count_kinds(parsed: &Parsed, range: std::ops::Range<usize>) -> (usize, usize) {
+    let m = range.clone().filter(|&i| matches!(parsed.kinds[i], Kind::Match { .. })).count();
+    (m, range.len() - m)
+}
+
+struct Run {
+    lines: std::ops::Range<usize>,
+    file: Option<usize>,
+}
+
+/// Runs of consecutive dropped lines that belong to one file.
+fn dropped_runs(keep: &[bool], file_at: &[Option<usize>]) -> Vec<Run> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < keep.len() {
+        if keep[i] {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        let f = file_at[i];
+        while i < keep.len() && !keep[i] && file_at[i] == f {
+            i += 1;
+        }
+        runs.push(Run { lines: s..i, file: f });
+    }
+    runs
+}
+
+fn emit_line(out: &mut String, input: &str, lines: &[Line], parsed: &Parsed, i: usize, p: &SearchParams, heading: &mut Option<usize>) {
+    let l = lines[i];
+    if !p.group_by_file {
+        out.push_str(&input[l.start..l.end]);
+        if l.end == input.len() && !input.ends_with('\n') {
+            out.push('\n');
+        }
+        return;
+    }
+    match parsed.kinds[i] {
+        Kind::Match { file, line_no, text_at } | Kind::Context { file, line_no, text_at } => {
+            if *heading != Some(file) {
+                if heading.is_some() {
+                    out.push('\n');
+                }
+                out.push_str(&parsed.files[file]);
+                out.push('\n');
+                *heading = Some(file);
+            }
+            let sep = if matches!(parsed.kinds[i], Kind::Match { .. }) { ':' } else { '-' };
+            out.push_str(&format!("{line_no}{sep}{}\n", &l.text[text_at.min(l.text.len())..]));
+        }
+        Kind::Heading { file } => {
+            if *heading != Some(file) {
+                if heading.is_some() {
+                    out.push('\n');
+                }
+                out.push_str(l.text);
+                out.push('\n');
+                *heading = Some(file);
+            }
+        }
+        Kind::Separator | Kind::Unparsed => {
+            out.push_str(l.text);
+            out.push('\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(s: &str) -> Vec<Kind> {
+        parse(&text::lines(s)).kinds
+    }
+
+    #[test]
+    fn parses_match_context_and_headings() {
+        let k = kinds("src/a.rs:3:fn a()\nsrc/a.rs-4-  body\n--\nnot a result\n");
+        assert!(matches!(k[0], Kind::Match { file: 0, line_no: 3, .. }));
+        assert!(matches!(k[1], Kind::Context { file: 0, line_no: 4, .. }));
+        assert_eq!(k[2], Kind::Separator);
+        assert_eq!(k[3], Kind::Unparsed);
+        let h = kinds("src/b.py\n12:def f():\n13-    pass\n");
+        assert!(matches!(h[0], Kind::Heading { file: 0 }));
+        assert!(matches!(h[1], Kind::Match { file: 0, line_no: 12, .. }));
+        assert!(matches!(h[2], Kind::Context { file: 0, line_no: 13, .. }));
+        // timestamps are not paths
+        assert_eq!(kinds("12:00:01 started\n")[0], Kind::Unparsed);
+    }
+
+    #[test]
+    fn keeps_unparsed_lines_and_marks_every_drop() {
+        let mut s = String::from("# grep for foo\n");
+        for f in 0..20 {
+            for l in 0..8 {
+                s.push_str(&format!("src/mod{f}/file.rs:{}:    let foo_{f}_{l} = compute({l});\n", l * 10 + 1));
+            }
+        }
+        s.push_str("commentary line that is not a result\n");
+        let c = SearchEngine::compress(&s, &SearchParams::default(), &Context::default()).unwrap();
+        assert!(c.output.starts_with("# grep for foo\n"));
+        assert!(c.output.contains("commentary line that is not a result"));
+        let dropped: usize = c.ledger.drops.iter().filter(|d| d.unit == Unit::Matches).map(|d| d.count).sum();
+        let kept = c.output.lines().filter(|l| l.starts_with("src/")).count();
+        assert_eq!(dropped + kept, 160);
+        assert!(c.output.contains("files with"), "{}", c.output);
+    }
+}

@@ -1,0 +1,68 @@
+//! Input: reading a file or stdin and deciding whether it is text an engine may touch.
+//!
+//! Binary data and invalid UTF-8 are not errors: they are skipped with a reason naming the first
+//! offending byte, and passed through byte for byte.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::ledger::LineIndex;
+use crate::outcome::Skip;
+
+/// Where the input came from, for messages.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads `path`, or stdin when it is `-`.
+pub fn read(path: &str) -> std::io::Result<Source> {
+    let bytes = if path == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf)?;
+        buf
+    } else {
+        std::fs::read(Path::new(path))?
+    };
+    let name = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
+    Ok(Source { name, bytes })
+}
+
+/// The input as text, or why it is not text.
+pub fn decode(bytes: &[u8]) -> Result<&str, Skip> {
+    if let Some(offset) = binary_offset(bytes) {
+        return Err(Skip::Binary { offset });
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        Skip::InvalidUtf8 { offset, line: LineIndex::new(valid).line_of(offset.saturating_sub(1).min(valid.len())) }
+    })
+}
+
+/// The offset of a NUL byte, or of the start of the first 8 KB when more than 10% of it is
+/// control bytes other than tab, newline, carriage return, form feed and escape (ANSI colours).
+fn binary_offset(bytes: &[u8]) -> Option<usize> {
+    if let Some(i) = bytes.iter().position(|&b| b == 0) {
+        return Some(i);
+    }
+    let head = &bytes[..bytes.len().min(8192)];
+    let control = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b)).count();
+    (control * 10 > head.len() && !head.is_empty()).then_some(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_binary_and_bad_utf8() {
+        assert_eq!(decode(b"hello\n").unwrap(), "hello\n");
+        assert_eq!(decode(b"").unwrap(), "");
+        assert_eq!(decode(b"ab\0cd"), Err(Skip::Binary { offset: 2 }));
+        assert_eq!(decode(&[1, 2, 3, 4, 5, 6, 7, 8, b'a']), Err(Skip::Binary { offset: 0 }));
+        assert_eq!(decode(b"ok\nline two \xff\xfe"), Err(Skip::InvalidUtf8 { offset: 12, line: 2 }));
+        assert!(decode("\x1b[31mred\x1b[0m\n".as_bytes()).is_ok());
+    }
+}

@@ -1,0 +1,379 @@
+//! The drop ledger: what an engine removed, where it was, why, and the key that gets it back.
+//!
+//! Every engine records each dropped span of its input as a [`Dropped`] (byte range, line range, and
+//! for JSON a JSON pointer) and writes one [`Marker`] into its output for a group of drops. A
+//! marker's text names the count and kind of what it stands for and its retrieval key, in the
+//! content's own syntax (engines place the text as a line, a JSON string, or a JSON member).
+//!
+//! Keys are the first 16 hex digits of the SHA-256 of the bytes they retrieve: for a drop, its
+//! original span; for a marker, its payload (the covered spans joined as the marker's
+//! [`PayloadShape`] says). Nothing is copied to hold these bytes: [`Ledger::retrieve`] rebuilds them
+//! from the original text, so a persistent store can later write exactly the same key → bytes.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Number of hex digits in a retrieval key (64 bits).
+pub const KEY_HEX_LEN: usize = 16;
+
+/// A retrieval key: a hash of the bytes it retrieves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Key(String);
+
+impl Key {
+    /// The key of `bytes`.
+    pub fn of(bytes: &[u8]) -> Key {
+        let digest = Sha256::digest(bytes);
+        let mut hex = String::with_capacity(KEY_HEX_LEN);
+        for b in digest.iter().take(KEY_HEX_LEN / 2) {
+            hex.push_str(&format!("{b:02x}"));
+        }
+        Key(hex)
+    }
+
+    /// Parses a key written in a marker or typed by a user.
+    pub fn parse(s: &str) -> Option<Key> {
+        let ok = s.len() == KEY_HEX_LEN && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        ok.then(|| Key(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Matches every marker ctxlens writes; group 1 is the phrase, group 2 the key.
+pub static MARKER_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[ctxlens: (.*?); key=([0-9a-f]{16})\]").expect("marker regex"));
+
+/// The text of a marker with this phrase and key.
+pub fn marker_text(phrase: &str, key: &Key) -> String {
+    format!("[ctxlens: {phrase}; key={key}]")
+}
+
+/// 1-based, inclusive line range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lines {
+    pub first: usize,
+    pub last: usize,
+}
+
+/// Where a dropped span was in the original input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// Byte range in the original input.
+    pub bytes: Range<usize>,
+    /// Line range in the original input.
+    pub lines: Lines,
+    /// RFC 6901 JSON pointer of the dropped value (JSON engine only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pointer: Option<String>,
+}
+
+/// What kind of thing a drop removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Lines,
+    Rows,
+    Items,
+    Keys,
+    Matches,
+    Files,
+    Hunks,
+    ContextLines,
+}
+
+impl Unit {
+    /// "1 row", "3 rows".
+    pub fn count(self, n: usize) -> String {
+        let (one, many) = match self {
+            Unit::Lines => ("line", "lines"),
+            Unit::Rows => ("row", "rows"),
+            Unit::Items => ("item", "items"),
+            Unit::Keys => ("key", "keys"),
+            Unit::Matches => ("match", "matches"),
+            Unit::Files => ("file", "files"),
+            Unit::Hunks => ("hunk", "hunks"),
+            Unit::ContextLines => ("context line", "context lines"),
+        };
+        format!("{} {}", group_thousands(n), if n == 1 { one } else { many })
+    }
+}
+
+/// One dropped span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dropped {
+    pub span: Span,
+    pub unit: Unit,
+    /// How many units the span held (lines, rows, keys…).
+    pub count: usize,
+    /// Why the engine dropped it.
+    pub reason: String,
+    /// Key of exactly the span's original bytes.
+    pub key: Key,
+    /// Index of the marker in the output that accounts for this drop.
+    pub marker: usize,
+}
+
+/// How a marker's payload joins the original text of the drops it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadShape {
+    /// The spans' text back to back (whole lines, so the result reads as the original lines).
+    Concat,
+    /// `[` + spans joined by `,` + `]`: a JSON array of the dropped elements.
+    JsonArray,
+    /// `{` + spans joined by `,` + `}`: a JSON object of the dropped members.
+    JsonObject,
+}
+
+/// One marker written into the output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Marker {
+    /// What it stands for, e.g. "57 lines omitted (55 INFO, 2 DEBUG)".
+    pub phrase: String,
+    /// The marker exactly as written into the output.
+    pub text: String,
+    /// Key of the payload: every covered drop's original text, joined per `shape`.
+    pub key: Key,
+    pub shape: PayloadShape,
+    /// Indices of the drops it covers, in input order.
+    pub covers: Vec<usize>,
+}
+
+/// Every drop and marker of one compression, in input order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub drops: Vec<Dropped>,
+    pub markers: Vec<Marker>,
+}
+
+impl Ledger {
+    pub fn is_empty(&self) -> bool {
+        self.drops.is_empty()
+    }
+
+    /// The original bytes behind `key` (a drop's or a marker's), rebuilt from `original`, the
+    /// input this ledger was made from.
+    pub fn retrieve(&self, original: &str, key: &Key) -> Option<String> {
+        if let Some(m) = self.markers.iter().find(|m| &m.key == key) {
+            return Some(self.payload(original, m));
+        }
+        self.drops.iter().find(|d| &d.key == key).map(|d| original[d.span.bytes.clone()].to_string())
+    }
+
+    fn payload(&self, original: &str, marker: &Marker) -> String {
+        let parts = marker.covers.iter().map(|&i| &original[self.drops[i].span.bytes.clone()]);
+        join_payload(marker.shape, parts)
+    }
+
+    /// Shifts every span by a section's position in a larger input.
+    pub fn shift(&mut self, bytes: usize, lines: usize) {
+        for d in &mut self.drops {
+            d.span.bytes = d.span.bytes.start + bytes..d.span.bytes.end + bytes;
+            d.span.lines.first += lines;
+            d.span.lines.last += lines;
+        }
+    }
+
+    /// Appends another ledger (of a later section), renumbering its marker references.
+    pub fn append(&mut self, other: Ledger) {
+        let drop_base = self.drops.len();
+        let marker_base = self.markers.len();
+        self.drops.extend(other.drops.into_iter().map(|mut d| {
+            d.marker += marker_base;
+            d
+        }));
+        self.markers.extend(other.markers.into_iter().map(|mut m| {
+            m.covers.iter_mut().for_each(|c| *c += drop_base);
+            m
+        }));
+    }
+}
+
+fn join_payload<'a>(shape: PayloadShape, parts: impl Iterator<Item = &'a str>) -> String {
+    let (open, sep, close) = match shape {
+        PayloadShape::Concat => ("", "", ""),
+        PayloadShape::JsonArray => ("[", ",", "]"),
+        PayloadShape::JsonObject => ("{", ",", "}"),
+    };
+    let mut out = String::from(open);
+    for (i, p) in parts.enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(p);
+    }
+    out.push_str(close);
+    out
+}
+
+/// Byte offset → line number lookups for one text.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line of the byte at `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+
+    /// Lines covered by a non-empty byte range (a range ending just after a newline does not
+    /// reach into the next line).
+    pub fn lines_of(&self, bytes: &Range<usize>) -> Lines {
+        let first = self.line_of(bytes.start);
+        let last = if bytes.end > bytes.start { self.line_of(bytes.end - 1) } else { first };
+        Lines { first, last }
+    }
+}
+
+fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i)
+}
+
+/// Collects drops and markers while an engine works, computing keys and line ranges.
+pub struct LedgerBuilder<'a> {
+    original: &'a str,
+    lines: LineIndex,
+    ledger: Ledger,
+    /// Drops recorded but not yet covered by a marker.
+    pending: Vec<usize>,
+}
+
+impl<'a> LedgerBuilder<'a> {
+    pub fn new(original: &'a str) -> Self {
+        LedgerBuilder { original, lines: LineIndex::new(original), ledger: Ledger::default(), pending: Vec::new() }
+    }
+
+    pub fn original(&self) -> &'a str {
+        self.original
+    }
+
+    pub fn line_index(&self) -> &LineIndex {
+        &self.lines
+    }
+
+    /// Records a dropped span; it must be covered by the next [`Self::marker`] call.
+    pub fn drop_span(
+        &mut self,
+        bytes: Range<usize>,
+        pointer: Option<String>,
+        unit: Unit,
+        count: usize,
+        reason: impl Into<String>,
+    ) {
+        debug_assert!(bytes.start <= bytes.end && bytes.end <= self.original.len());
+        let span = Span { lines: self.lines.lines_of(&bytes), bytes, pointer };
+        let key = Key::of(self.original[span.bytes.clone()].as_bytes());
+        self.pending.push(self.ledger.drops.len());
+        self.ledger.drops.push(Dropped { span, unit, count, reason: reason.into(), key, marker: usize::MAX });
+    }
+
+    /// Whether drops are waiting for a marker.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Closes the pending drops under one marker and returns the marker's text. `phrase` names
+    /// what was dropped, e.g. "57 lines omitted (55 INFO, 2 DEBUG)".
+    pub fn marker(&mut self, phrase: impl Into<String>, shape: PayloadShape) -> String {
+        let phrase = phrase.into();
+        let covers = std::mem::take(&mut self.pending);
+        let index = self.ledger.markers.len();
+        let parts = covers.iter().map(|&i| &self.original[self.ledger.drops[i].span.bytes.clone()]);
+        let key = Key::of(join_payload(shape, parts).as_bytes());
+        for &i in &covers {
+            self.ledger.drops[i].marker = index;
+        }
+        let text = marker_text(&phrase, &key);
+        self.ledger.markers.push(Marker { phrase, text: text.clone(), key, shape, covers });
+        text
+    }
+
+    pub fn finish(self) -> Ledger {
+        debug_assert!(self.pending.is_empty(), "drops recorded without a marker");
+        self.ledger
+    }
+}
+
+/// 1234567 → "1,234,567".
+pub fn group_thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable_hex() {
+        let k = Key::of(b"hello");
+        assert_eq!(k.as_str(), "2cf24dba5fb0a30e");
+        assert_eq!(Key::parse(k.as_str()), Some(k));
+        assert_eq!(Key::parse("XYZ"), None);
+    }
+
+    #[test]
+    fn line_index_maps_offsets() {
+        let idx = LineIndex::new("a\nbb\n\nccc");
+        assert_eq!(idx.line_of(0), 1);
+        assert_eq!(idx.line_of(2), 2);
+        assert_eq!(idx.line_of(5), 3);
+        assert_eq!(idx.line_of(6), 4);
+        assert_eq!(idx.lines_of(&(2..5)), Lines { first: 2, last: 2 });
+        assert_eq!(idx.lines_of(&(2..7)), Lines { first: 2, last: 4 });
+    }
+
+    #[test]
+    fn builder_keys_retrieve_their_bytes() {
+        let text = "l1\nl2\nl3\nl4\n";
+        let mut b = LedgerBuilder::new(text);
+        b.drop_span(3..6, None, Unit::Lines, 1, "test");
+        b.drop_span(9..12, None, Unit::Lines, 1, "test");
+        let m = b.marker("2 lines omitted", PayloadShape::Concat);
+        assert!(MARKER_RE.is_match(&m));
+        let ledger = b.finish();
+        let mk = &ledger.markers[0];
+        assert_eq!(ledger.retrieve(text, &mk.key).unwrap(), "l2\nl4\n");
+        assert_eq!(Key::of(b"l2\nl4\n"), mk.key);
+        assert_eq!(ledger.retrieve(text, &ledger.drops[1].key).unwrap(), "l4\n");
+        assert_eq!(ledger.drops[1].span.lines, Lines { first: 4, last: 4 });
+    }
+
+    #[test]
+    fn thousands() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1000), "1,000");
+        assert_eq!(group_thousands(1234567), "1,234,567");
+    }
+}

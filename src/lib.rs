@@ -1,0 +1,23 @@
+//! ctxlens: a workbench for LLM context compression whose engines say exactly what they dropped.
+//!
+//! The pipeline reads top to bottom in the module list:
+//! [`input`] (bytes → text) → [`router`] (sections) → [`engine`] (one engine per content type)
+//! → [`ledger`] / [`outcome`] (what was dropped, why, and its retrieval key) → [`output`]
+//! (stats, ledger files). [`pipeline::compress`] runs it; [`tokens`] counts, [`config`] holds
+//! every knob.
+
+pub mod config;
+pub mod engine;
+pub mod input;
+pub mod ledger;
+pub mod outcome;
+pub mod output;
+pub mod pipeline;
+pub mod router;
+pub mod tokens;
+
+pub use config::Config;
+pub use engine::{Context, EngineKind};
+pub use outcome::{Decision, Outcome, Skip};
+pub use pipeline::{EngineChoice, compress};
+pub use tokens::Tokenizer;

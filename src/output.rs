@@ -1,0 +1,163 @@
+//! Output: the stats line, the ledger document, and writing files so they are never half-written.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::engine::EngineKind;
+use crate::ledger::{Dropped, Marker};
+use crate::outcome::{Decision, Outcome, SectionReport};
+use crate::tokens::Tokenizer;
+
+/// The figures of one run, as printed by `--stats`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stats {
+    /// The engine that ran (`mixed` when sections went to different engines).
+    pub engine: String,
+    /// What was asked for (`auto` or an engine name).
+    pub requested: String,
+    pub acted: bool,
+    /// The strategy when acted, the skip reason otherwise.
+    pub reason: String,
+    pub in_bytes: usize,
+    pub out_bytes: usize,
+    pub in_tokens: usize,
+    pub out_tokens: usize,
+    pub dropped_spans: usize,
+    pub ms: f64,
+    pub tokenizer: Tokenizer,
+    pub sections: Vec<SectionStats>,
+}
+
+/// One routed section in the stats.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SectionStats {
+    pub kind: EngineKind,
+    pub lines: [usize; 2],
+    pub acted: bool,
+    pub reason: String,
+    pub in_tokens: usize,
+    pub out_tokens: usize,
+}
+
+impl Stats {
+    pub fn of(outcome: &Outcome, requested: &str, ms: f64) -> Stats {
+        Stats {
+            engine: outcome.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string()),
+            requested: requested.to_string(),
+            acted: outcome.decision.acted(),
+            reason: outcome.decision.reason(),
+            in_bytes: outcome.original.len(),
+            out_bytes: outcome.output.len(),
+            in_tokens: outcome.tokens_in,
+            out_tokens: outcome.tokens_out,
+            dropped_spans: outcome.ledger.drops.len(),
+            ms,
+            tokenizer: outcome.tokenizer,
+            sections: outcome.sections.iter().map(SectionStats::of).collect(),
+        }
+    }
+
+    /// Stats for input that never reached an engine (binary, not UTF-8).
+    pub fn passthrough(decision: &Decision, requested: &str, bytes: usize, tokens: usize, tokenizer: Tokenizer, ms: f64) -> Stats {
+        Stats {
+            engine: "none".to_string(),
+            requested: requested.to_string(),
+            acted: false,
+            reason: decision.reason(),
+            in_bytes: bytes,
+            out_bytes: bytes,
+            in_tokens: tokens,
+            out_tokens: tokens,
+            dropped_spans: 0,
+            ms,
+            tokenizer,
+            sections: Vec::new(),
+        }
+    }
+
+    /// One human line: `json: 15,950 → 8,835 bytes · 4,210 → 2,118 tokens (o200k, −49.7%) · 3 drops · 12 ms`.
+    pub fn to_text(&self) -> String {
+        use crate::ledger::group_thousands as g;
+        let saved = if self.in_tokens > 0 {
+            100.0 * (self.in_tokens as f64 - self.out_tokens as f64) / self.in_tokens as f64
+        } else {
+            0.0
+        };
+        let mut s = format!(
+            "{}: {} → {} bytes · {} → {} tokens ({}, −{saved:.1}%) · {} dropped spans · {:.1} ms\n  {}: {}",
+            self.engine,
+            g(self.in_bytes),
+            g(self.out_bytes),
+            g(self.in_tokens),
+            g(self.out_tokens),
+            self.tokenizer,
+            self.dropped_spans,
+            self.ms,
+            if self.acted { "acted" } else { "skipped" },
+            self.reason
+        );
+        if self.sections.len() > 1 {
+            for sec in &self.sections {
+                s.push_str(&format!(
+                    "\n  lines {}-{} {}: {} → {} tokens, {}",
+                    sec.lines[0], sec.lines[1], sec.kind, g(sec.in_tokens), g(sec.out_tokens), sec.reason
+                ));
+            }
+        }
+        s
+    }
+}
+
+impl SectionStats {
+    fn of(s: &SectionReport) -> SectionStats {
+        SectionStats {
+            kind: s.kind,
+            lines: [s.lines.first, s.lines.last],
+            acted: s.decision.acted(),
+            reason: s.decision.reason(),
+            in_tokens: s.tokens_in,
+            out_tokens: s.tokens_out,
+        }
+    }
+}
+
+/// The ledger file written by `--ledger`.
+#[derive(Debug, Serialize)]
+pub struct LedgerDoc<'a> {
+    pub source: &'a str,
+    pub tokenizer: Tokenizer,
+    pub tokens_in: usize,
+    pub tokens_out: usize,
+    pub decision: &'a Decision,
+    pub sections: &'a [SectionReport],
+    pub markers: &'a [Marker],
+    pub drops: &'a [Dropped],
+}
+
+impl<'a> LedgerDoc<'a> {
+    pub fn of(outcome: &'a Outcome, source: &'a str) -> Self {
+        LedgerDoc {
+            source,
+            tokenizer: outcome.tokenizer,
+            tokens_in: outcome.tokens_in,
+            tokens_out: outcome.tokens_out,
+            decision: &outcome.decision,
+            sections: &outcome.sections,
+            markers: &outcome.ledger.markers,
+            drops: &outcome.ledger.drops,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never sees
+/// a partial file and a failed write leaves the old one in place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

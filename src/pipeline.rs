@@ -1,0 +1,137 @@
+//! The pipeline: input text → sections (router, or the one engine asked for) → engine → outcome.
+//!
+//! It is the only place that counts the final tokens and decides whether a result is kept: a
+//! section whose output would not be smaller is passed through with that reason, its ledger
+//! discarded. Every consumer (CLI, tests, benchmarks, later the TUI) calls [`compress`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::config::Config;
+use crate::engine::{self, Context, EngineKind};
+use crate::ledger::{Ledger, LineIndex};
+use crate::outcome::{Decision, Outcome, SectionReport, Skip};
+use crate::router::{self, Route};
+use crate::tokens;
+
+/// Which engine to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineChoice {
+    /// Detect the type (and split mixed content) with the router.
+    #[default]
+    Auto,
+    /// Run this engine on the whole input.
+    Only(EngineKind),
+}
+
+impl FromStr for EngineChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" { Ok(EngineChoice::Auto) } else { s.parse().map(EngineChoice::Only) }
+    }
+}
+
+impl fmt::Display for EngineChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineChoice::Auto => f.write_str("auto"),
+            EngineChoice::Only(k) => write!(f, "{k}"),
+        }
+    }
+}
+
+/// Compresses `input` with the chosen engine (or the router) and the knobs in `config`.
+pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
+    let routes = match choice {
+        EngineChoice::Auto => router::route(input, &config.router, ctx.tokenizer),
+        EngineChoice::Only(kind) => vec![Route { bytes: 0..input.len(), kind, why: "chosen by --engine".into() }],
+    };
+    let line_index = LineIndex::new(input);
+    let mut output = String::with_capacity(input.len());
+    let mut ledger = Ledger::default();
+    let mut sections = Vec::with_capacity(routes.len());
+    for route in routes {
+        let text = &input[route.bytes.clone()];
+        let tokens_in = tokens::count(text, ctx.tokenizer);
+        let result = if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, ctx) };
+        let (out, decision, mut section_ledger, notes, tokens_out) = match result {
+            Ok(c) => {
+                let tokens_out = tokens::count(&c.output, ctx.tokenizer);
+                if tokens_out >= tokens_in {
+                    let reason = Skip::WouldGrow { tokens_in, tokens_out };
+                    (text.to_string(), Decision::Skipped { reason }, Ledger::default(), c.notes, tokens_in)
+                } else {
+                    (c.output, Decision::Acted { strategy: c.strategy }, c.ledger, c.notes, tokens_out)
+                }
+            }
+            Err(reason) => (text.to_string(), Decision::Skipped { reason }, Ledger::default(), Vec::new(), tokens_in),
+        };
+        let first_line = line_index.line_of(route.bytes.start);
+        section_ledger.shift(route.bytes.start, first_line - 1);
+        let drops_start = ledger.drops.len();
+        ledger.append(section_ledger);
+        output.push_str(&out);
+        sections.push(SectionReport {
+            lines: line_index.lines_of(&route.bytes),
+            bytes: route.bytes,
+            kind: route.kind,
+            detected: route.why,
+            decision,
+            notes,
+            tokens_in,
+            tokens_out,
+            drops: drops_start..ledger.drops.len(),
+        });
+    }
+    let (tokens_in, tokens_out) = if sections.len() == 1 {
+        (sections[0].tokens_in, sections[0].tokens_out)
+    } else {
+        (tokens::count(input, ctx.tokenizer), tokens::count(&output, ctx.tokenizer))
+    };
+    let engine = match sections.first() {
+        Some(first) if sections.iter().all(|s| s.kind == first.kind) => Some(first.kind),
+        None => choice_kind(choice),
+        _ => None,
+    };
+    Outcome {
+        engine,
+        decision: overall_decision(&sections),
+        output,
+        ledger,
+        sections,
+        tokenizer: ctx.tokenizer,
+        tokens_in,
+        tokens_out,
+        original: input.to_string(),
+    }
+}
+
+fn choice_kind(choice: EngineChoice) -> Option<EngineKind> {
+    match choice {
+        EngineChoice::Auto => None,
+        EngineChoice::Only(k) => Some(k),
+    }
+}
+
+fn overall_decision(sections: &[SectionReport]) -> Decision {
+    match sections {
+        [] => Decision::Skipped { reason: Skip::Empty },
+        [one] => one.decision.clone(),
+        many => {
+            let parts: Vec<String> = many
+                .iter()
+                .map(|s| match &s.decision {
+                    Decision::Acted { .. } => format!("{} acted", s.kind),
+                    Decision::Skipped { reason } => format!("{} {}", s.kind, reason.code()),
+                })
+                .collect();
+            let summary = format!("{} sections: {}", many.len(), parts.join(", "));
+            if many.iter().any(|s| s.decision.acted()) {
+                Decision::Acted { strategy: summary }
+            } else {
+                Decision::Skipped { reason: Skip::NothingToDrop { detail: summary } }
+            }
+        }
+    }
+}

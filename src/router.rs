@@ -1,0 +1,351 @@
+//! The router: detects what a text is (json, diff, search results, log, code, prose) without any
+//! model, splits mixed content into sections, and names the reason for each decision.
+//!
+//! Detection looks at a bounded prefix (64 KB, 500 lines), so it costs the same on a 10 MB input as
+//! on a 100 KB one. Mixed content (prose with fenced code, JSON blocks or diffs in it) is split into
+//! contiguous sections that together cover the input exactly; each is routed on its own.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::EngineKind;
+use crate::engine::jsonspan;
+use crate::engine::search;
+use crate::engine::text::{self, Line};
+use crate::tokens::{self, Tokenizer};
+
+/// Knobs of the router.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouterParams {
+    /// Split content that mixes types (fenced code, JSON blocks or diffs inside prose) and route each section.
+    pub split_mixed: bool,
+    /// A block smaller than this many tokens is not split out of the text around it (Headroom `min_section_tokens`).
+    pub min_section_tokens: usize,
+}
+
+impl Default for RouterParams {
+    fn default() -> Self {
+        RouterParams { split_mixed: true, min_section_tokens: 20 }
+    }
+}
+
+/// What the router decided a text is, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub kind: EngineKind,
+    pub confidence: f64,
+    pub why: String,
+}
+
+/// One routed section of the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub bytes: Range<usize>,
+    pub kind: EngineKind,
+    pub why: String,
+}
+
+const PREFIX_BYTES: usize = 64 * 1024;
+const PREFIX_LINES: usize = 500;
+
+fn prefix(text: &str) -> &str {
+    if text.len() <= PREFIX_BYTES {
+        return text;
+    }
+    let mut end = PREFIX_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+static LOG_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        \b(?:ERROR|WARN|WARNING|INFO|DEBUG|TRACE|FATAL|CRITICAL|NOTICE)\b
+        | ^\s*\[?\d{4}-\d{2}-\d{2}[T\ ]\d{2}:\d{2}
+        | ^\s*\[?\d{2}:\d{2}:\d{2}
+        | ^[A-Z][a-z]{2}\ [\ \d]\d\ \d{2}:\d{2}:\d{2}
+        | ^\s*(?:Traceback\ \(most|at\ \S+\(|File\ \x22)
+        | ^\s*(?:Compiling|Checking|Finished|Running|Downloaded|Fresh|Blocking)\ \S
+        | ^(?:error|warning)(?:\[\w+\])?:
+        | ^npm\ (?:ERR!|WARN|notice)
+        | (?:PASSED|FAILED|SKIPPED|XFAIL)\b
+        | ^={3,}|^-{5,}
+        | ^\d{4}-\d{2}-\d{2}\ \d{2}:\d{2}:\d{2}\ (?:status|install|configure|trigproc|startup|remove|purge|upgrade)\b
+        | ^(?:Get|Hit|Ign):\d+\ |^(?:Setting\ up|Unpacking|Preparing\ to\ unpack|Selecting\ previously|Processing\ triggers)\ ",
+    )
+    .expect("log line")
+});
+
+static CODE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        ^\s*(?:def|class|import|from\s+\S+\s+import|async\s+def|elif|except|raise|return|yield)\b
+        | ^\s*(?:pub\s+)?(?:fn|struct|enum|impl|trait|mod|use|let|const|static)\s
+        | ^\s*(?:function|const|let|var|export|interface|type)\s+\w
+        | ^\s*(?:package|func)\s
+        | ^\s*\#include\s*[<\x22]
+        | ^\s*(?:public|private|protected)\s+(?:static\s+)?\w
+        | ^\s*(?:if|for|while|switch)\s*\(.*\)\s*\{?\s*$
+        | ^\s*\}\s*(?:else|catch|finally)?.*\{?\s*$
+        | [;{]\s*$",
+    )
+    .expect("code line")
+});
+
+static DIFF_FILE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:diff --git |diff -\S+ \S|Index: )").expect("diff file"));
+static DIFF_HUNK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^@@@? -\d+(?:,\d+)? \+\d+").expect("hunk"));
+
+/// Detects the type of a whole text.
+pub fn detect(text: &str) -> Detection {
+    let head = prefix(text);
+    let lines: Vec<Line> = text::lines(head).into_iter().take(PREFIX_LINES).collect();
+    if let Some(d) = detect_json(text, head, &lines) {
+        return d;
+    }
+    if let Some(d) = detect_diff(&lines) {
+        return d;
+    }
+    let non_empty: Vec<&str> = lines.iter().map(|l| l.text).filter(|t| !t.trim().is_empty()).collect();
+    if non_empty.is_empty() {
+        return Detection { kind: EngineKind::Prose, confidence: 0.5, why: "blank text".into() };
+    }
+    let first100 = &non_empty[..non_empty.len().min(100)];
+    let results = first100.iter().filter(|t| search::looks_like_result(t)).count();
+    let ratio = results as f64 / first100.len() as f64;
+    if ratio >= 0.3 && 0.4 + 0.6 * ratio >= 0.6 {
+        return Detection {
+            kind: EngineKind::Search,
+            confidence: 0.4 + 0.6 * ratio,
+            why: format!("{results} of the first {} lines are path:line: results", first100.len()),
+        };
+    }
+    let first200 = &non_empty[..non_empty.len().min(200)];
+    let log_lines = first200.iter().filter(|t| LOG_LINE.is_match(t)).count();
+    let errors = first200.iter().filter(|t| crate::engine::log::classify(t).is_error()).count();
+    let ratio = log_lines as f64 / first200.len() as f64;
+    let conf = 0.3 + 0.5 * ratio + 0.05 * errors.min(4) as f64;
+    if ratio >= 0.1 && conf >= 0.5 {
+        return Detection {
+            kind: EngineKind::Log,
+            confidence: conf.min(1.0),
+            why: format!("{log_lines} of the first {} lines look like log records", first200.len()),
+        };
+    }
+    let code_hits = first100.iter().filter(|t| CODE_LINE.is_match(t)).count();
+    let ratio = code_hits as f64 / first100.len() as f64;
+    let conf = 0.4 + 0.4 * ratio + 0.02 * code_hits as f64;
+    if code_hits >= 3 && conf >= 0.5 && ratio >= 0.15 {
+        return Detection {
+            kind: EngineKind::Code,
+            confidence: conf.min(1.0),
+            why: format!("{code_hits} of the first {} lines look like source code", first100.len()),
+        };
+    }
+    Detection { kind: EngineKind::Prose, confidence: 0.5, why: "no structured format detected".into() }
+}
+
+fn detect_json(text: &str, head: &str, lines: &[Line]) -> Option<Detection> {
+    let trimmed = head.trim_start();
+    if !trimmed.starts_with(['{', '[']) {
+        return None;
+    }
+    let lead = head.len() - trimmed.len();
+    match jsonspan::starts_like_json(&text[lead..], PREFIX_BYTES) {
+        Ok(()) => Some(Detection { kind: EngineKind::Json, confidence: 0.95, why: "starts as valid JSON".into() }),
+        Err(e) => {
+            // JSON Lines: the first lines are each one whole value.
+            let values: Vec<&Line> = lines.iter().filter(|l| !l.text.trim().is_empty()).take(5).collect();
+            let whole = values.iter().filter(|l| jsonspan::value_end(l.text).is_some_and(|end| l.text[end..].trim().is_empty())).count();
+            if values.len() >= 2 && whole == values.len() {
+                return Some(Detection { kind: EngineKind::Json, confidence: 0.9, why: "JSON Lines".into() });
+            }
+            // Valid for more than its first line: JSON with an error (or truncated), which the JSON
+            // engine will report precisely.
+            let first_line_end = lines.first().map_or(0, |l| l.end);
+            (e.offset + lead > first_line_end || e.offset + lead >= text.len()).then(|| Detection {
+                kind: EngineKind::Json,
+                confidence: 0.6,
+                why: format!("starts as JSON but {} at byte {}", e.message, e.offset + lead),
+            })
+        }
+    }
+}
+
+fn detect_diff(lines: &[Line]) -> Option<Detection> {
+    if !lines.iter().any(|l| DIFF_HUNK.is_match(l.text)) {
+        return None;
+    }
+    let (files, hunks, covered) = crate::engine::diff::coverage(lines);
+    let non_empty = lines.iter().filter(|l| !l.text.trim().is_empty()).count();
+    // Most lines of a diff are diff lines; prose that quotes one is mixed content, not a diff.
+    if hunks == 0 || covered * 10 < non_empty * 6 {
+        return None;
+    }
+    let conf = (0.5 + 0.2 * (files + hunks) as f64).min(1.0);
+    (conf >= 0.7).then(|| Detection {
+        kind: EngineKind::Diff,
+        confidence: conf,
+        why: format!("{files} file(s), {hunks} hunk(s)"),
+    })
+}
+
+/// Splits `input` into routed sections that cover it exactly, in order.
+pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer) -> Vec<Route> {
+    let whole = detect(input);
+    let single = |d: Detection| vec![Route { bytes: 0..input.len(), kind: d.kind, why: d.why }];
+    if !p.split_mixed || (whole.kind != EngineKind::Prose && whole.confidence >= 0.7) {
+        return single(whole);
+    }
+    let lines = text::lines(input);
+    let blocks: Vec<(Range<usize>, EngineKind, String)> = hard_blocks(input, &lines)
+        .into_iter()
+        .filter(|(r, _, _)| tokens::count(&input[r.clone()], tokenizer) >= p.min_section_tokens)
+        .collect();
+    if blocks.is_empty() {
+        return single(whole);
+    }
+    let mut routes = Vec::new();
+    let mut cursor = 0;
+    let soft = |r: Range<usize>, routes: &mut Vec<Route>| {
+        if r.is_empty() {
+            return;
+        }
+        let d = detect(&input[r.clone()]);
+        routes.push(Route { bytes: r, kind: d.kind, why: d.why });
+    };
+    for (r, kind, why) in blocks {
+        soft(cursor..r.start, &mut routes);
+        cursor = r.end;
+        routes.push(Route { bytes: r, kind, why });
+    }
+    soft(cursor..input.len(), &mut routes);
+    routes
+}
+
+/// Fenced blocks, multi-line JSON values and diffs inside other text, as byte ranges (the inside
+/// of a fence, without its fence lines).
+fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].text.trim_start();
+        // Fenced block.
+        if let Some(fence) = ["```", "~~~"].into_iter().find(|f| t.starts_with(f)) {
+            let info = t[fence.len()..].trim().to_lowercase();
+            if let Some(close) = (i + 1..lines.len()).find(|&j| lines[j].text.trim() == fence) {
+                if close > i + 1 {
+                    let r = lines[i + 1].start..lines[close - 1].end;
+                    let inner = &input[r.clone()];
+                    let (kind, why) = match info.split_whitespace().next().unwrap_or("") {
+                        "json" | "jsonl" | "ndjson" => (EngineKind::Json, format!("```{info} fence")),
+                        "diff" | "patch" => (EngineKind::Diff, format!("```{info} fence")),
+                        "" | "text" | "txt" | "console" | "log" | "output" | "shell-session" => {
+                            let d = detect(inner);
+                            (d.kind, format!("fenced block: {}", d.why))
+                        }
+                        lang => (EngineKind::Code, format!("```{lang} fence")),
+                    };
+                    out.push((r, kind, why));
+                }
+                i = close + 1;
+                continue;
+            }
+        }
+        // A multi-line JSON value starting a line and ending one.
+        if t.starts_with(['{', '['])
+            && let Some(len) = jsonspan::value_end(&input[lines[i].start..])
+        {
+            let end = lines[i].start + len;
+            let rest_of_line = input[end..].split('\n').next().unwrap_or("");
+            let last = lines.partition_point(|l| l.end <= end);
+            if rest_of_line.trim().is_empty() && last > i {
+                let end_line = last.min(lines.len() - 1);
+                out.push((lines[i].start..lines[end_line].end, EngineKind::Json, "JSON block".into()));
+                i = end_line + 1;
+                continue;
+            }
+        }
+        // A diff.
+        if DIFF_FILE.is_match(lines[i].text)
+            || (lines[i].text.starts_with("--- ") && lines.get(i + 1).is_some_and(|n| n.text.starts_with("+++ ")))
+        {
+            let mut j = i + 1;
+            while j < lines.len() && is_diff_body(lines, j) {
+                j += 1;
+            }
+            if (i..j).any(|k| DIFF_HUNK.is_match(lines[k].text)) {
+                out.push((lines[i].start..lines[j - 1].end, EngineKind::Diff, "diff block".into()));
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+fn is_diff_body(lines: &[Line], j: usize) -> bool {
+    let t = lines[j].text;
+    if t.is_empty() {
+        return lines.get(j + 1).is_some_and(|n| n.text.starts_with([' ', '+', '-', '@']) || DIFF_FILE.is_match(n.text));
+    }
+    t.starts_with([' ', '+', '-', '@', '\\'])
+        || DIFF_FILE.is_match(t)
+        || ["index ", "new file", "deleted file", "old mode", "new mode", "similarity", "rename ", "copy ", "Binary files"]
+            .iter()
+            .any(|p| t.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_type() {
+        assert_eq!(detect(r#"[{"a": 1}, {"a": 2}]"#).kind, EngineKind::Json);
+        assert_eq!(detect("{\"a\":1}\n{\"a\":2}\n").kind, EngineKind::Json);
+        assert_eq!(detect("[2024-05-01 10:00:00] INFO started\n[2024-05-01 10:00:01] ERROR boom\n").kind, EngineKind::Log);
+        let diff = "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n-a\n+b\n c\n";
+        assert_eq!(detect(diff).kind, EngineKind::Diff);
+        let grep = "src/a.rs:1:fn a()\nsrc/b.rs:20:fn b()\nsrc/c.rs:3:let c = 1;\n";
+        assert_eq!(detect(grep).kind, EngineKind::Search);
+        let code = "import os\n\ndef f(x):\n    return x\n\nclass A:\n    pass\n";
+        assert_eq!(detect(code).kind, EngineKind::Code);
+        assert_eq!(detect("The quick brown fox jumps over the lazy dog.\nIt was not amused.\n").kind, EngineKind::Prose);
+    }
+
+    #[test]
+    fn truncated_json_still_goes_to_the_json_engine() {
+        let d = detect("[\n  {\"a\": 1},\n  {\"a\": 2},\n  {\"a\"");
+        assert_eq!(d.kind, EngineKind::Json);
+        assert!(d.why.contains("starts as JSON but"), "{}", d.why);
+        // a log line in brackets is not JSON
+        assert_ne!(detect("[12:00:01] INFO up\n[12:00:02] INFO still up\n").kind, EngineKind::Json);
+    }
+
+    #[test]
+    fn splits_mixed_content_into_covering_sections() {
+        let json: Vec<String> = (0..30).map(|i| format!("  {{\"id\": {i}, \"name\": \"item number {i}\"}}")).collect();
+        let input = format!(
+            "Here is what the tool returned for the query you gave.\n\n[\n{}\n]\n\nAnd here is a diff of the change we made:\n\n```diff\ndiff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n```\nThat is all.\n",
+            json.join(",\n")
+        );
+        let routes = route(&input, &RouterParams::default(), Tokenizer::O200k);
+        let kinds: Vec<EngineKind> = routes.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, [EngineKind::Prose, EngineKind::Json, EngineKind::Prose, EngineKind::Diff, EngineKind::Prose]);
+        // sections cover the input exactly
+        assert_eq!(routes[0].bytes.start, 0);
+        assert_eq!(routes.last().unwrap().bytes.end, input.len());
+        for w in routes.windows(2) {
+            assert_eq!(w[0].bytes.end, w[1].bytes.start);
+        }
+        assert!(input[routes[1].bytes.clone()].trim_start().starts_with('['));
+    }
+}
