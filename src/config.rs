@@ -44,7 +44,8 @@ pub const TABLES: [&str; 5] = ["router", "json", "log", "search", "diff"];
 impl Config {
     /// Reads a TOML config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Config::parse(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
     }
 
@@ -58,7 +59,9 @@ impl Config {
     pub fn set(&mut self, assignment: &str) -> Result<(), ConfigError> {
         let err = |message: String| ConfigError::Set { assignment: assignment.to_string(), message };
         let (key, raw) = assignment.split_once('=').ok_or_else(|| err("expected table.knob=value".into()))?;
-        let (table, knob) = key.trim().split_once('.').ok_or_else(|| err(format!("expected table.knob, e.g. json.max_items_after_crush; tables: {}", TABLES.join(", "))))?;
+        let (table, knob) = key.trim().split_once('.').ok_or_else(|| {
+            err(format!("expected table.knob, e.g. json.max_items_after_crush; tables: {}", TABLES.join(", ")))
+        })?;
         if !TABLES.contains(&table) {
             return Err(err(format!("unknown table `{table}`; tables: {}", TABLES.join(", "))));
         }

@@ -90,6 +90,7 @@ pub enum Unit {
     Rows,
     Items,
     Keys,
+    Chars,
     Matches,
     Files,
     Hunks,
@@ -104,6 +105,7 @@ impl Unit {
             Unit::Rows => ("row", "rows"),
             Unit::Items => ("item", "items"),
             Unit::Keys => ("key", "keys"),
+            Unit::Chars => ("character", "characters"),
             Unit::Matches => ("match", "matches"),
             Unit::Files => ("file", "files"),
             Unit::Hunks => ("hunk", "hunks"),
@@ -274,7 +276,13 @@ impl<'a> LedgerBuilder<'a> {
         &self.lines
     }
 
-    /// Records a dropped span; it must be covered by the next [`Self::marker`] call.
+    /// Where the next group of drops starts: pass it to [`Self::marker`] to cover exactly the drops
+    /// recorded after this call (groups nest, as JSON containers do).
+    pub fn group(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Records a dropped span; a later [`Self::marker`] call must cover it.
     pub fn drop_span(
         &mut self,
         bytes: Range<usize>,
@@ -290,16 +298,16 @@ impl<'a> LedgerBuilder<'a> {
         self.ledger.drops.push(Dropped { span, unit, count, reason: reason.into(), key, marker: usize::MAX });
     }
 
-    /// Whether drops are waiting for a marker.
-    pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+    /// Whether drops of the group started at `group` are waiting for a marker.
+    pub fn has_pending(&self, group: usize) -> bool {
+        self.pending.len() > group
     }
 
-    /// Closes the pending drops under one marker and returns the marker's text. `phrase` names
-    /// what was dropped, e.g. "57 lines omitted (55 INFO, 2 DEBUG)".
-    pub fn marker(&mut self, phrase: impl Into<String>, shape: PayloadShape) -> String {
+    /// Closes the drops recorded since `group` under one marker and returns the marker's text.
+    /// `phrase` names what was dropped, e.g. "57 lines omitted (55 INFO, 2 DEBUG)".
+    pub fn marker(&mut self, group: usize, phrase: impl Into<String>, shape: PayloadShape) -> String {
         let phrase = phrase.into();
-        let covers = std::mem::take(&mut self.pending);
+        let covers = self.pending.split_off(group.min(self.pending.len()));
         let index = self.ledger.markers.len();
         let parts = covers.iter().map(|&i| &self.original[self.ledger.drops[i].span.bytes.clone()]);
         let key = Key::of(join_payload(shape, parts).as_bytes());
@@ -322,7 +330,7 @@ pub fn group_thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -359,7 +367,7 @@ mod tests {
         let mut b = LedgerBuilder::new(text);
         b.drop_span(3..6, None, Unit::Lines, 1, "test");
         b.drop_span(9..12, None, Unit::Lines, 1, "test");
-        let m = b.marker("2 lines omitted", PayloadShape::Concat);
+        let m = b.marker(0, "2 lines omitted", PayloadShape::Concat);
         assert!(MARKER_RE.is_match(&m));
         let ledger = b.finish();
         let mk = &ledger.markers[0];

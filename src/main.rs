@@ -113,7 +113,7 @@ fn compress(args: CompressArgs) -> Result<()> {
     let config = load_config(args.config.as_ref(), &args.sets)?;
     let source = input::read(&args.file).with_context(|| format!("cannot read {}", args.file))?;
     let started = Instant::now();
-    let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer };
+    let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer, tokens_in: None };
     let requested = args.engine.to_string();
     let mut stdout = std::io::stdout().lock();
     let stats = match input::decode(&source.bytes) {
@@ -133,7 +133,8 @@ fn compress(args: CompressArgs) -> Result<()> {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             let decision = Decision::Skipped { reason };
             if let Some(path) = &args.ledger {
-                let doc = serde_json::json!({ "source": source.name, "decision": decision, "markers": [], "drops": [] });
+                let doc =
+                    serde_json::json!({ "source": source.name, "decision": decision, "markers": [], "drops": [] });
                 write_atomic(path, &serde_json::to_vec_pretty(&doc)?)?;
             }
             Stats::passthrough(&decision, &requested, source.bytes.len(), tokens, args.tokenizer, ms)

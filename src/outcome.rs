@@ -70,7 +70,9 @@ impl fmt::Display for Skip {
         write!(f, "{}: ", self.code())?;
         match self {
             Skip::Empty => f.write_str("the input is empty"),
-            Skip::Binary { offset } => write!(f, "binary input (NUL or control bytes from byte {offset})"),
+            Skip::Binary { offset } => {
+                write!(f, "binary input (NUL or control bytes from byte {offset})")
+            }
             Skip::InvalidUtf8 { offset, line } => {
                 write!(f, "input is not valid UTF-8 (first bad byte at offset {offset}, line {line})")
             }
@@ -81,7 +83,9 @@ impl fmt::Display for Skip {
             Skip::WouldGrow { tokens_in, tokens_out } => {
                 write!(f, "output would not be smaller ({tokens_in} → {tokens_out} tokens)")
             }
-            Skip::NoEngineYet { kind } => write!(f, "{kind} content detected; its engine is not built yet, passed through"),
+            Skip::NoEngineYet { kind } => {
+                write!(f, "{kind} content detected; its engine is not built yet, passed through")
+            }
         }
     }
 }

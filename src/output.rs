@@ -60,7 +60,14 @@ impl Stats {
     }
 
     /// Stats for input that never reached an engine (binary, not UTF-8).
-    pub fn passthrough(decision: &Decision, requested: &str, bytes: usize, tokens: usize, tokenizer: Tokenizer, ms: f64) -> Stats {
+    pub fn passthrough(
+        decision: &Decision,
+        requested: &str,
+        bytes: usize,
+        tokens: usize,
+        tokenizer: Tokenizer,
+        ms: f64,
+    ) -> Stats {
         Stats {
             engine: "none".to_string(),
             requested: requested.to_string(),
@@ -102,7 +109,12 @@ impl Stats {
             for sec in &self.sections {
                 s.push_str(&format!(
                     "\n  lines {}-{} {}: {} → {} tokens, {}",
-                    sec.lines[0], sec.lines[1], sec.kind, g(sec.in_tokens), g(sec.out_tokens), sec.reason
+                    sec.lines[0],
+                    sec.lines[1],
+                    sec.kind,
+                    g(sec.in_tokens),
+                    g(sec.out_tokens),
+                    sec.reason
                 ));
             }
         }

@@ -54,7 +54,9 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
     for route in routes {
         let text = &input[route.bytes.clone()];
         let tokens_in = tokens::count(text, ctx.tokenizer);
-        let result = if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, ctx) };
+        let section_ctx = Context { tokens_in: Some(tokens_in), ..ctx.clone() };
+        let result =
+            if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, &section_ctx) };
         let (out, decision, mut section_ledger, notes, tokens_out) = match result {
             Ok(c) => {
                 let tokens_out = tokens::count(&c.output, ctx.tokenizer);

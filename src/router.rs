@@ -74,6 +74,7 @@ static LOG_LINE: LazyLock<Regex> = LazyLock::new(|| {
         | ^\s*(?:Traceback\ \(most|at\ \S+\(|File\ \x22)
         | ^\s*(?:Compiling|Checking|Finished|Running|Downloaded|Fresh|Blocking)\ \S
         | ^(?:error|warning)(?:\[\w+\])?:
+        | ^\s*-->\ \S+:\d+:\d+ | ^\s*=\ (?:note|help):
         | ^npm\ (?:ERR!|WARN|notice)
         | (?:PASSED|FAILED|SKIPPED|XFAIL)\b
         | ^={3,}|^-{5,}
@@ -99,7 +100,8 @@ static CODE_LINE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("code line")
 });
 
-static DIFF_FILE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:diff --git |diff -\S+ \S|Index: )").expect("diff file"));
+static DIFF_FILE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:diff --git |diff -\S+ \S|Index: )").expect("diff file"));
 static DIFF_HUNK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^@@@? -\d+(?:,\d+)? \+\d+").expect("hunk"));
 
 /// Detects the type of a whole text.
@@ -117,13 +119,15 @@ pub fn detect(text: &str) -> Detection {
         return Detection { kind: EngineKind::Prose, confidence: 0.5, why: "blank text".into() };
     }
     let first100 = &non_empty[..non_empty.len().min(100)];
-    let results = first100.iter().filter(|t| search::looks_like_result(t)).count();
-    let ratio = results as f64 / first100.len() as f64;
+    let (results, counted) = search::coverage(&lines[..lines.len().min(200)]);
+    let ratio = results as f64 / counted.max(1) as f64;
     if ratio >= 0.3 && 0.4 + 0.6 * ratio >= 0.6 {
         return Detection {
             kind: EngineKind::Search,
             confidence: 0.4 + 0.6 * ratio,
-            why: format!("{results} of the first {} lines are path:line: results", first100.len()),
+            why: format!(
+                "{results} of the first {counted} lines are grep results (path:line:text, context, separators)"
+            ),
         };
     }
     let first200 = &non_empty[..non_empty.len().min(200)];
@@ -162,7 +166,10 @@ fn detect_json(text: &str, head: &str, lines: &[Line]) -> Option<Detection> {
         Err(e) => {
             // JSON Lines: the first lines are each one whole value.
             let values: Vec<&Line> = lines.iter().filter(|l| !l.text.trim().is_empty()).take(5).collect();
-            let whole = values.iter().filter(|l| jsonspan::value_end(l.text).is_some_and(|end| l.text[end..].trim().is_empty())).count();
+            let whole = values
+                .iter()
+                .filter(|l| jsonspan::value_end(l.text).is_some_and(|end| l.text[end..].trim().is_empty()))
+                .count();
             if values.len() >= 2 && whole == values.len() {
                 return Some(Detection { kind: EngineKind::Json, confidence: 0.9, why: "JSON Lines".into() });
             }
@@ -294,13 +301,25 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, St
 fn is_diff_body(lines: &[Line], j: usize) -> bool {
     let t = lines[j].text;
     if t.is_empty() {
-        return lines.get(j + 1).is_some_and(|n| n.text.starts_with([' ', '+', '-', '@']) || DIFF_FILE.is_match(n.text));
+        return lines
+            .get(j + 1)
+            .is_some_and(|n| n.text.starts_with([' ', '+', '-', '@']) || DIFF_FILE.is_match(n.text));
     }
     t.starts_with([' ', '+', '-', '@', '\\'])
         || DIFF_FILE.is_match(t)
-        || ["index ", "new file", "deleted file", "old mode", "new mode", "similarity", "rename ", "copy ", "Binary files"]
-            .iter()
-            .any(|p| t.starts_with(p))
+        || [
+            "index ",
+            "new file",
+            "deleted file",
+            "old mode",
+            "new mode",
+            "similarity",
+            "rename ",
+            "copy ",
+            "Binary files",
+        ]
+        .iter()
+        .any(|p| t.starts_with(p))
 }
 
 #[cfg(test)]
@@ -311,14 +330,20 @@ mod tests {
     fn detects_each_type() {
         assert_eq!(detect(r#"[{"a": 1}, {"a": 2}]"#).kind, EngineKind::Json);
         assert_eq!(detect("{\"a\":1}\n{\"a\":2}\n").kind, EngineKind::Json);
-        assert_eq!(detect("[2024-05-01 10:00:00] INFO started\n[2024-05-01 10:00:01] ERROR boom\n").kind, EngineKind::Log);
+        assert_eq!(
+            detect("[2024-05-01 10:00:00] INFO started\n[2024-05-01 10:00:01] ERROR boom\n").kind,
+            EngineKind::Log
+        );
         let diff = "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n-a\n+b\n c\n";
         assert_eq!(detect(diff).kind, EngineKind::Diff);
         let grep = "src/a.rs:1:fn a()\nsrc/b.rs:20:fn b()\nsrc/c.rs:3:let c = 1;\n";
         assert_eq!(detect(grep).kind, EngineKind::Search);
         let code = "import os\n\ndef f(x):\n    return x\n\nclass A:\n    pass\n";
         assert_eq!(detect(code).kind, EngineKind::Code);
-        assert_eq!(detect("The quick brown fox jumps over the lazy dog.\nIt was not amused.\n").kind, EngineKind::Prose);
+        assert_eq!(
+            detect("The quick brown fox jumps over the lazy dog.\nIt was not amused.\n").kind,
+            EngineKind::Prose
+        );
     }
 
     #[test]
@@ -339,7 +364,10 @@ mod tests {
         );
         let routes = route(&input, &RouterParams::default(), Tokenizer::O200k);
         let kinds: Vec<EngineKind> = routes.iter().map(|r| r.kind).collect();
-        assert_eq!(kinds, [EngineKind::Prose, EngineKind::Json, EngineKind::Prose, EngineKind::Diff, EngineKind::Prose]);
+        assert_eq!(
+            kinds,
+            [EngineKind::Prose, EngineKind::Json, EngineKind::Prose, EngineKind::Diff, EngineKind::Prose]
+        );
         // sections cover the input exactly
         assert_eq!(routes[0].bytes.start, 0);
         assert_eq!(routes.last().unwrap().bytes.end, input.len());

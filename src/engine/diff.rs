@@ -24,6 +24,8 @@ use crate::outcome::{Compressed, Skip};
 #[serde(default, deny_unknown_fields)]
 pub struct DiffParams {
     /// Context lines kept on each side of a change; farther context is cut and the hunk split.
+    /// At least one line after a change stays, since `git apply` reads a hunk without trailing
+    /// context as one that ends the file.
     pub max_context_lines: usize,
     /// Most hunks kept per file: the first, the last, then the highest scored.
     pub max_hunks_per_file: usize,
@@ -81,13 +83,30 @@ fn is_file_start(lines: &[Line], i: usize) -> bool {
         || t.starts_with("Index: ")
         || (t.starts_with("--- ")
             && lines.get(i + 1).is_some_and(|n| n.text.starts_with("+++ "))
-            && !(i > 0 && (lines[i - 1].text.starts_with("diff ") || lines[i - 1].text.starts_with("index ") || lines[i - 1].text.starts_with("Index: ") || lines[i - 1].text.starts_with("===") || is_ext_header(lines[i - 1].text))))
+            && !(i > 0
+                && (lines[i - 1].text.starts_with("diff ")
+                    || lines[i - 1].text.starts_with("index ")
+                    || lines[i - 1].text.starts_with("Index: ")
+                    || lines[i - 1].text.starts_with("===")
+                    || is_ext_header(lines[i - 1].text))))
 }
 
 fn is_ext_header(t: &str) -> bool {
-    ["old mode", "new mode", "deleted file mode", "new file mode", "similarity index", "dissimilarity index", "rename from", "rename to", "copy from", "copy to", "index "]
-        .iter()
-        .any(|p| t.starts_with(p))
+    [
+        "old mode",
+        "new mode",
+        "deleted file mode",
+        "new file mode",
+        "similarity index",
+        "dissimilarity index",
+        "rename from",
+        "rename to",
+        "copy from",
+        "copy to",
+        "index ",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
 }
 
 fn path_of(lines: &[Line], range: std::ops::Range<usize>) -> String {
@@ -142,11 +161,8 @@ fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Opt
 pub fn coverage(lines: &[Line]) -> (usize, usize, usize) {
     let parsed = parse(lines);
     let hunks = parsed.files.iter().map(|f| f.hunks.len()).sum();
-    let covered = parsed
-        .files
-        .iter()
-        .map(|f| f.head.len() + f.hunks.iter().map(|h| h.body.end - h.header).sum::<usize>())
-        .sum();
+    let covered =
+        parsed.files.iter().map(|f| f.head.len() + f.hunks.iter().map(|h| h.body.end - h.header).sum::<usize>()).sum();
     (parsed.files.len(), hunks, covered)
 }
 
@@ -174,12 +190,20 @@ fn parse(lines: &[Line]) -> Parsed {
         while i < n && !is_file_start(lines, i) {
             let t = lines[i].text;
             if let Some(c) = HUNK_HEADER.captures(t).filter(|_| !verbatim) {
-                let num = |k: usize, default: usize| c.get(k).map_or(default, |m| m.as_str().parse().unwrap_or(usize::MAX));
+                let num =
+                    |k: usize, default: usize| c.get(k).map_or(default, |m| m.as_str().parse().unwrap_or(usize::MAX));
                 let (old_start, old_len, new_len) = (num(1, 0), num(2, 1), num(4, 1));
                 match hunk_end(lines, i + 1, old_len, new_len) {
                     Some(end) => {
                         let changes = lines[i + 1..end].iter().filter(|l| l.text.starts_with(['+', '-'])).count();
-                        hunks.push(Hunk { header: i, old_start, old_len, section: c[5].to_string(), body: i + 1..end, changes });
+                        hunks.push(Hunk {
+                            header: i,
+                            old_start,
+                            old_len,
+                            section: c[5].to_string(),
+                            body: i + 1..end,
+                            changes,
+                        });
                         i = end;
                     }
                     None => {
@@ -193,9 +217,20 @@ fn parse(lines: &[Line]) -> Parsed {
         }
         let (added, removed) = hunks.iter().fold((0, 0), |(a, r), h| {
             let body = &lines[h.body.clone()];
-            (a + body.iter().filter(|l| l.text.starts_with('+')).count(), r + body.iter().filter(|l| l.text.starts_with('-')).count())
+            (
+                a + body.iter().filter(|l| l.text.starts_with('+')).count(),
+                r + body.iter().filter(|l| l.text.starts_with('-')).count(),
+            )
         });
-        files.push(FileDiff { lines: start..i, path: path_of(lines, head.clone()), head, hunks, verbatim, added, removed });
+        files.push(FileDiff {
+            lines: start..i,
+            path: path_of(lines, head.clone()),
+            head,
+            hunks,
+            verbatim,
+            added,
+            removed,
+        });
     }
     Parsed { preamble: 0..first, files }
 }
@@ -217,7 +252,11 @@ impl Engine for DiffEngine {
         }
         if lines.len() < p.min_lines_for_ccr {
             return Err(Skip::TooSmall {
-                detail: format!("{} lines; diffs under min_lines_for_ccr = {} pass through", lines.len(), p.min_lines_for_ccr),
+                detail: format!(
+                    "{} lines; diffs under min_lines_for_ccr = {} pass through",
+                    lines.len(),
+                    p.min_lines_for_ccr
+                ),
             });
         }
         Compressor { input, lines: &lines, p, words: ctx.query_words() }.run(&parsed)
@@ -270,11 +309,14 @@ impl<'a> Compressor<'a> {
                 picked.push(nh - 1);
             }
             let mut middle: Vec<usize> = (1..nh - 1).collect();
-            middle.sort_by(|&a, &b| self.hunk_score(&f.hunks[b]).total_cmp(&self.hunk_score(&f.hunks[a])).then(a.cmp(&b)));
+            middle.sort_by(|&a, &b| {
+                self.hunk_score(&f.hunks[b]).total_cmp(&self.hunk_score(&f.hunks[a])).then(a.cmp(&b))
+            });
             picked.extend(middle.into_iter().take(cap.saturating_sub(picked.len())));
             picked.into_iter().for_each(|h| keep_hunk[h] = true);
         }
-        let c = self.p.max_context_lines;
+        let before = self.p.max_context_lines;
+        let after = before.max(1);
         let keep_line = f
             .hunks
             .iter()
@@ -284,8 +326,8 @@ impl<'a> Compressor<'a> {
                 let mut keep = vec![false; body.len()];
                 for (j, ch) in is_change.iter().enumerate() {
                     if *ch {
-                        let lo = j.saturating_sub(c);
-                        let hi = (j + c + 1).min(body.len());
+                        let lo = j.saturating_sub(before);
+                        let hi = (j + after + 1).min(body.len());
                         keep[lo..hi].iter_mut().for_each(|k| *k = true);
                     }
                 }
@@ -305,7 +347,9 @@ impl<'a> Compressor<'a> {
         let files = &parsed.files;
         // The most-changed files, ties in input order.
         let mut order: Vec<usize> = (0..files.len()).collect();
-        order.sort_by(|&a, &b| (files[b].added + files[b].removed).cmp(&(files[a].added + files[a].removed)).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            (files[b].added + files[b].removed).cmp(&(files[a].added + files[a].removed)).then(a.cmp(&b))
+        });
         let mut keep_file = vec![false; files.len()];
         order.iter().take(self.p.max_files).for_each(|&f| keep_file[f] = true);
 
@@ -329,6 +373,7 @@ impl<'a> Compressor<'a> {
                 continue;
             }
             out.push_str(self.text(f.head.clone()));
+            let group = ledger.group();
             let (mut file_hunks, mut file_context) = (0, 0);
             let mut delta: isize = 0;
             let mut cursor = f.head.end;
@@ -338,7 +383,13 @@ impl<'a> Compressor<'a> {
                 cursor = h.body.end;
                 if !plan.keep_hunk[hi] {
                     let span = self.lines[h.header].start..self.lines[h.body.end - 1].end;
-                    ledger.drop_span(span, None, Unit::Hunks, 1, "hunk over max_hunks_per_file (lower score: fewer changes, no query or priority words)");
+                    ledger.drop_span(
+                        span,
+                        None,
+                        Unit::Hunks,
+                        1,
+                        "hunk over max_hunks_per_file (lower score: fewer changes, no query or priority words)",
+                    );
                     file_hunks += 1;
                     continue;
                 }
@@ -346,7 +397,7 @@ impl<'a> Compressor<'a> {
                 file_context += dropped_ctx;
             }
             out.push_str(self.text(cursor..f.lines.end));
-            if ledger.has_pending() {
+            if ledger.has_pending(group) {
                 let mut parts = Vec::new();
                 if file_hunks > 0 {
                     parts.push(Unit::Hunks.count(file_hunks));
@@ -358,30 +409,41 @@ impl<'a> Compressor<'a> {
                 if !out.ends_with('\n') {
                     out.push('\n');
                 }
-                out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+                out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
                 out.push('\n');
             }
             hunks_dropped += file_hunks;
             context_dropped += file_context;
         }
         // Dropped files: one marker at the end naming them.
+        let group = ledger.group();
         let mut named = Vec::new();
         for (fi, f) in files.iter().enumerate() {
             if keep_file[fi] {
                 continue;
             }
             let span = self.lines[f.lines.start].start..self.lines[f.lines.end - 1].end;
-            ledger.drop_span(span, None, Unit::Files, 1, format!("file outside max_files = {} (fewer changed lines)", self.p.max_files));
+            ledger.drop_span(
+                span,
+                None,
+                Unit::Files,
+                1,
+                format!("file outside max_files = {} (fewer changed lines)", self.p.max_files),
+            );
             named.push(format!("{} (+{} -{})", f.path, f.added, f.removed));
         }
-        if ledger.has_pending() {
+        if ledger.has_pending(group) {
             let shown: Vec<&str> = named.iter().take(6).map(String::as_str).collect();
-            let more = if named.len() > shown.len() { format!(", +{} more", named.len() - shown.len()) } else { String::new() };
+            let more = if named.len() > shown.len() {
+                format!(", +{} more", named.len() - shown.len())
+            } else {
+                String::new()
+            };
             let phrase = format!("{} omitted: {}{more}", Unit::Files.count(named.len()), shown.join(", "));
             if !out.is_empty() && !out.ends_with('\n') {
                 out.push('\n');
             }
-            out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+            out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
             out.push('\n');
         }
         let ledger = ledger.finish();
@@ -405,7 +467,14 @@ impl<'a> Compressor<'a> {
 
     /// Writes a hunk's kept lines as one or more hunks with recomputed headers; records dropped
     /// context runs; returns how many context lines were dropped.
-    fn emit_hunk(&self, h: &Hunk, keep: &[bool], delta: &mut isize, out: &mut String, ledger: &mut LedgerBuilder) -> usize {
+    fn emit_hunk(
+        &self,
+        h: &Hunk,
+        keep: &[bool],
+        delta: &mut isize,
+        out: &mut String,
+        ledger: &mut LedgerBuilder,
+    ) -> usize {
         let body = &self.lines[h.body.clone()];
         // Old-side line number of each body line (the next old line for '+' lines).
         let mut old_next = if h.old_len == 0 { h.old_start + 1 } else { h.old_start };
@@ -427,7 +496,13 @@ impl<'a> Compressor<'a> {
                 }
                 let span = body[s].start..body[j - 1].end;
                 let count = body[s..j].iter().filter(|l| !l.text.starts_with('\\')).count();
-                ledger.drop_span(span, None, Unit::ContextLines, count, format!("context farther than max_context_lines = {} from a change", self.p.max_context_lines));
+                ledger.drop_span(
+                    span,
+                    None,
+                    Unit::ContextLines,
+                    count,
+                    format!("context farther than max_context_lines = {} from a change", self.p.max_context_lines),
+                );
                 dropped += count;
                 continue;
             }
@@ -464,9 +539,10 @@ mod tests {
 
     fn file_diff(path: &str, hunks: &[(usize, usize)]) -> String {
         // hunks: (old_start, context-before) with 10 lines of context on each side and one change
-        let mut s = format!("diff --git a/{path} b/{path}\nindex 1111111..2222222 100644\n--- a/{path}\n+++ b/{path}\n");
-        let mut delta = 0isize;
-        for &(start, _) in hunks {
+        let mut s =
+            format!("diff --git a/{path} b/{path}\nindex 1111111..2222222 100644\n--- a/{path}\n+++ b/{path}\n");
+        for (delta, &(start, _)) in hunks.iter().enumerate() {
+            let delta = delta as isize;
             s.push_str(&format!("@@ -{start},21 +{},22 @@ fn x()\n", start as isize + delta));
             for k in 0..10 {
                 s.push_str(&format!(" line {}\n", start + k));
@@ -475,7 +551,6 @@ mod tests {
             for k in 11..21 {
                 s.push_str(&format!(" line {}\n", start + k));
             }
-            delta += 1;
         }
         s
     }

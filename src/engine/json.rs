@@ -9,6 +9,7 @@
 //! arrays of objects, a `"[ctxlens: …]"` string in other arrays, a `"_ctxlens_omitted"` member in
 //! objects. JSON Lines input stays JSON Lines. Numbers keep their exact source text.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
@@ -18,12 +19,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::jsonspan::{self, SpanTree};
+use super::jsonspan::{self, NodeKind, SpanTree};
 use super::text::{self, has_error_word};
 use super::{Context, Engine, EngineKind, Factor, Fraction, sizing};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
 use crate::outcome::{Compressed, Skip};
-use crate::tokens;
 
 /// The key ctxlens uses for its markers inside JSON objects.
 pub const MARKER_KEY: &str = "_ctxlens_omitted";
@@ -55,6 +55,9 @@ pub struct JsonParams {
     /// ctxlens: cut objects with many keys, keeping small values, error values and the boundary keys
     /// (Headroom's `crush_object`; it drops keys without a marker, here they are named in one).
     pub crush_wide_objects: bool,
+    /// ctxlens: strings longer than this many characters keep their first quarter and end in a
+    /// marker (0 keeps every string whole). Strings that read like errors or stack traces are never cut.
+    pub long_string_chars: usize,
 }
 
 impl Default for JsonParams {
@@ -71,6 +74,7 @@ impl Default for JsonParams {
             relevance_threshold: Fraction(0.3),
             bias: Factor(1.0),
             crush_wide_objects: true,
+            long_string_chars: 1000,
         }
     }
 }
@@ -86,10 +90,13 @@ impl Engine for JsonEngine {
             return Err(Skip::Empty);
         }
         let (value, lines_mode) = parse(input)?;
-        let tokens_in = tokens::count(input, ctx.tokenizer);
+        let tokens_in = ctx.input_tokens(input);
         if tokens_in < p.min_tokens_to_crush {
             return Err(Skip::TooSmall {
-                detail: format!("{tokens_in} tokens; JSON under min_tokens_to_crush = {} passes through", p.min_tokens_to_crush),
+                detail: format!(
+                    "{tokens_in} tokens; JSON under min_tokens_to_crush = {} passes through",
+                    p.min_tokens_to_crush
+                ),
             });
         }
         let tree = jsonspan::scan(input, lines_mode).map_err(|e| Skip::ParseFailed {
@@ -161,7 +168,10 @@ fn parse_failed(e: &serde_json::Error, lines: bool) -> Skip {
     } else {
         format!("not valid {what}: {msg}")
     };
-    if e.is_syntax() || e.is_eof() || msg.starts_with("recursion") {
+    let at_start = e.line() == 1 && e.column() <= 1;
+    if at_start && !e.is_eof() {
+        Skip::NotThisType { detail: format!("does not start with a {what} value ({msg})") }
+    } else if e.is_syntax() || e.is_eof() || msg.starts_with("recursion") {
         Skip::ParseFailed { detail }
     } else {
         Skip::NotThisType { detail }
@@ -184,9 +194,9 @@ impl DropWhy {
     fn reason(self, kept: usize, total: usize) -> String {
         match self {
             DropWhy::Duplicate => "identical to a kept item (dedup_identical_items)".to_string(),
-            DropWhy::Sampled => format!(
-                "sampled out: no error, outlier, anomaly, change point or query match (kept {kept} of {total})"
-            ),
+            DropWhy::Sampled => {
+                format!("sampled out: no error, outlier, anomaly, change point or query match (kept {kept} of {total})")
+            }
         }
     }
 }
@@ -210,7 +220,14 @@ impl KeepPlan {
 }
 
 /// Builds a keep set: `must` always, then `preferred` in order until `k` items, skipping duplicates.
-fn choose(n: usize, k: usize, must: &[usize], preferred: &[usize], dup_of: &[Option<usize>], summary: String) -> KeepPlan {
+fn choose(
+    n: usize,
+    k: usize,
+    must: &[usize],
+    preferred: &[usize],
+    dup_of: &[Option<usize>],
+    summary: String,
+) -> KeepPlan {
     let mut keep = vec![false; n];
     let mut count = 0;
     for &i in must {
@@ -346,8 +363,9 @@ fn change_points(xs: &[f64], threshold: f64) -> Vec<usize> {
     out
 }
 
-static UUID_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").expect("uuid"));
+static UUID_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").expect("uuid")
+});
 static ISO_TIME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}").expect("iso"));
 static QUERY_ANCHOR_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -411,7 +429,8 @@ fn query_matches(texts: &[String], q: &Query, threshold: f64) -> (Vec<usize>, Ve
     if q.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let exact: Vec<usize> = (0..texts.len()).filter(|&i| q.anchors.iter().any(|a| texts[i].contains(a.as_str()))).collect();
+    let exact: Vec<usize> =
+        (0..texts.len()).filter(|&i| q.anchors.iter().any(|a| texts[i].contains(a.as_str()))).collect();
     let n = texts.len() as f64;
     let idf: Vec<f64> = q
         .words
@@ -425,7 +444,8 @@ fn query_matches(texts: &[String], q: &Query, threshold: f64) -> (Vec<usize>, Ve
     let mut scored: Vec<(usize, f64)> = Vec::new();
     if total > 0.0 {
         for (i, t) in texts.iter().enumerate() {
-            let s: f64 = q.words.iter().zip(&idf).filter(|(w, _)| t.contains(w.as_str())).map(|(_, f)| f).sum::<f64>() / total;
+            let s: f64 =
+                q.words.iter().zip(&idf).filter(|(w, _)| t.contains(w.as_str())).map(|(_, f)| f).sum::<f64>() / total;
             if s >= threshold && s > 0.0 {
                 scored.push((i, s));
             }
@@ -505,8 +525,13 @@ fn field_stats(rows: &[&Map<String, Value>]) -> Vec<FieldStats> {
 
 fn is_temporal(f: &FieldStats, rows: &[&Map<String, Value>]) -> bool {
     let lname = f.name.to_lowercase();
-    let iso = rows.iter().take(10).filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| ISO_TIME_RE.is_match(s))).count();
-    iso * 2 >= rows.len().min(10) || ["time", "date", "timestamp", "ts"].iter().any(|k| lname == *k || lname.ends_with(&format!("_{k}")))
+    let iso = rows
+        .iter()
+        .take(10)
+        .filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| ISO_TIME_RE.is_match(s)))
+        .count();
+    iso * 2 >= rows.len().min(10)
+        || ["time", "date", "timestamp", "ts"].iter().any(|k| lname == *k || lname.ends_with(&format!("_{k}")))
 }
 
 fn is_id_field(f: &FieldStats, rows: &[&Map<String, Value>]) -> bool {
@@ -515,7 +540,11 @@ fn is_id_field(f: &FieldStats, rows: &[&Map<String, Value>]) -> bool {
     }
     let lname = f.name.to_lowercase();
     let named = lname == "id" || lname.ends_with("_id") || f.name.ends_with("Id") || lname == "uuid" || lname == "key";
-    let uuids = rows.iter().take(20).filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| UUID_RE.is_match(s))).count();
+    let uuids = rows
+        .iter()
+        .take(20)
+        .filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| UUID_RE.is_match(s)))
+        .count();
     let sequential = f.numeric.len() == rows.len() && f.numeric.windows(2).all(|w| w[1].1 - w[0].1 == 1.0);
     named || uuids * 10 > rows.len().min(20) * 8 || sequential || f.unique_ratio > 0.98
 }
@@ -549,11 +578,13 @@ fn score_field(f: &FieldStats, n: usize) -> Option<f64> {
         conf += 0.1;
     }
     let lname = f.name.to_lowercase();
-    let named = ["score", "relevance", "confidence", "similarity", "rank", "distance"].iter().any(|k| lname.contains(k));
+    let named =
+        ["score", "relevance", "confidence", "similarity", "rank", "distance"].iter().any(|k| lname.contains(k));
     (conf >= 0.4 && (named || descending)).then_some(conf.min(0.95))
 }
 
 struct Crusher<'a> {
+    input: &'a str,
     tree: &'a SpanTree,
     p: &'a JsonParams,
     query: Query,
@@ -563,15 +594,74 @@ struct Crusher<'a> {
 
 impl<'a> Crusher<'a> {
     fn new(input: &'a str, tree: &'a SpanTree, p: &'a JsonParams, ctx: &'a Context) -> Self {
-        Crusher { tree, p, query: Query::new(ctx), ledger: LedgerBuilder::new(input), notes: Vec::new() }
+        Crusher { input, tree, p, query: Query::new(ctx), ledger: LedgerBuilder::new(input), notes: Vec::new() }
     }
 
     fn process(&mut self, value: Value, node: usize, pointer: String) -> Value {
         match value {
             Value::Array(items) => self.process_array(items, node, pointer),
             Value::Object(map) => self.process_object(map, node, pointer),
+            Value::String(s) => self.process_string(s, node, pointer),
             scalar => scalar,
         }
+    }
+
+    /// Cuts a long string to its first quarter plus a marker inside the string.
+    fn process_string(&mut self, s: String, node: usize, pointer: String) -> Value {
+        let limit = self.p.long_string_chars;
+        if limit == 0 || s.len() <= limit || self.tree.node(node).kind != NodeKind::Scalar {
+            return Value::String(s);
+        }
+        let total = s.chars().count();
+        let head: String = s.chars().take(200).collect();
+        if total <= limit
+            || has_error_word(&head)
+            || s.contains("Traceback (most recent call last)")
+            || s.contains("\n    at ")
+        {
+            return Value::String(s);
+        }
+        let keep = limit / 4;
+        let span = self.tree.node(node).span();
+        let Some(cut) = literal_offset(&self.ledger.original()[span.clone()], keep) else {
+            return Value::String(s);
+        };
+        let omitted = total - keep;
+        let group = self.ledger.group();
+        self.ledger.drop_span(
+            span.start + cut..span.end - 1,
+            Some(pointer),
+            Unit::Chars,
+            omitted,
+            format!("string longer than long_string_chars = {limit}; its first {keep} characters are kept"),
+        );
+        let phrase = format!("{} of {} omitted", group_thousands(omitted), Unit::Chars.count(total));
+        let marker = self.ledger.marker(group, phrase, PayloadShape::Concat);
+        let head_end = s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i);
+        Value::String(format!("{}… {marker}", &s[..head_end]))
+    }
+
+    /// The source text of each child (members with their keys when `members`), or the values
+    /// re-serialised when the spans do not line up (duplicate keys).
+    fn sources<'v>(
+        &self,
+        values: impl Iterator<Item = (Option<&'v str>, &'v Value)>,
+        kids: &[usize],
+        spans_ok: bool,
+    ) -> Vec<Cow<'a, str>> {
+        values
+            .enumerate()
+            .map(|(i, (key, v))| {
+                if spans_ok {
+                    let node = self.tree.node(kids[i]);
+                    let span = if key.is_some() { node.member_span() } else { node.span() };
+                    Cow::Borrowed(&self.input[span])
+                } else {
+                    let value = serde_json::to_string(v).unwrap_or_default();
+                    Cow::Owned(key.map_or(value.clone(), |k| format!("{k}: {value}")))
+                }
+            })
+            .collect()
     }
 
     fn where_(pointer: &str) -> &str {
@@ -583,7 +673,8 @@ impl<'a> Crusher<'a> {
         let spans_ok = kids.len() == items.len();
         let n = items.len();
         let (plan, unit) = if n >= self.p.min_items_to_analyze.max(1) && n > 8 {
-            self.plan_array(&items)
+            let srcs = self.sources(items.iter().map(|v| (None, v)), &kids, spans_ok);
+            self.plan_array(&items, &srcs)
         } else {
             (KeepPlan::all(n, String::new()), Unit::Items)
         };
@@ -607,6 +698,7 @@ impl<'a> Crusher<'a> {
             return Value::Array(out);
         }
         // One ledger entry per run of consecutive dropped items with the same reason.
+        let group = self.ledger.group();
         let mut i = 0;
         let mut duplicates = 0;
         while i < n {
@@ -646,7 +738,7 @@ impl<'a> Crusher<'a> {
             group_thousands(n),
             if unit == Unit::Rows { "rows" } else { "items" }
         );
-        let text = self.ledger.marker(phrase, PayloadShape::JsonArray);
+        let text = self.ledger.marker(group, phrase, PayloadShape::JsonArray);
         if objects {
             let mut m = Map::new();
             m.insert(MARKER_KEY.to_string(), Value::String(text));
@@ -657,31 +749,30 @@ impl<'a> Crusher<'a> {
         Value::Array(out)
     }
 
-    fn plan_array(&self, items: &[Value]) -> (KeepPlan, Unit) {
+    fn plan_array(&self, items: &[Value], srcs: &[Cow<str>]) -> (KeepPlan, Unit) {
         let all = |f: fn(&Value) -> bool| items.iter().all(f);
         if all(Value::is_object) {
-            (self.plan_rows(items), Unit::Rows)
+            (self.plan_rows(items, srcs), Unit::Rows)
         } else if all(Value::is_string) || all(Value::is_number) {
             let idx: Vec<usize> = (0..items.len()).collect();
             (self.plan_scalars(items, &idx), Unit::Items)
         } else if all(Value::is_array) || all(Value::is_boolean) {
             (KeepPlan::all(items.len(), String::new()), Unit::Items)
         } else {
-            (self.plan_mixed(items), Unit::Items)
+            (self.plan_mixed(items, srcs), Unit::Items)
         }
     }
 
-    fn k_for(&self, strings: &[String], min_k: usize) -> usize {
-        let refs: Vec<&str> = strings.iter().map(String::as_str).collect();
+    fn k_for<S: AsRef<str>>(&self, strings: &[S], min_k: usize) -> usize {
+        let refs: Vec<&str> = strings.iter().map(AsRef::as_ref).collect();
         sizing::optimal_k(&refs, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k))
     }
 
     /// SmartCrusher's array-of-objects planner.
-    fn plan_rows(&self, items: &[Value]) -> KeepPlan {
+    fn plan_rows(&self, items: &[Value], srcs: &[Cow<str>]) -> KeepPlan {
         let n = items.len();
         let rows: Vec<&Map<String, Value>> = items.iter().filter_map(Value::as_object).collect();
-        let strings: Vec<String> = items.iter().map(|v| serde_json::to_string(v).unwrap_or_default()).collect();
-        let k = self.k_for(&strings, 3);
+        let k = self.k_for(srcs, 3);
         let dup_of = duplicates(items, self.p.dedup_identical_items);
         let dups = dup_of.iter().filter(|d| d.is_some()).count();
         let texts: Vec<String> = items
@@ -759,15 +850,27 @@ impl<'a> Crusher<'a> {
 
         let id_field = stats.iter().find(|f| is_id_field(f, &rows)).map(|f| f.name.clone());
         let non_id: Vec<&FieldStats> = stats.iter().filter(|f| Some(&f.name) != id_field.as_ref()).collect();
-        let avg = |fs: &[&&FieldStats]| if fs.is_empty() { 0.0 } else { fs.iter().map(|f| f.unique_ratio).sum::<f64>() / fs.len() as f64 };
+        let avg = |fs: &[&&FieldStats]| {
+            if fs.is_empty() { 0.0 } else { fs.iter().map(|f| f.unique_ratio).sum::<f64>() / fs.len() as f64 }
+        };
         let str_fields: Vec<&&FieldStats> = non_id.iter().filter(|f| f.is_string).collect();
         let num_fields: Vec<&&FieldStats> = non_id.iter().filter(|f| !f.numeric.is_empty() && !f.is_string).collect();
         let avg_str = avg(&str_fields);
-        let id_uniq = id_field.as_ref().and_then(|name| stats.iter().find(|f| &f.name == name)).map(|f| f.unique_ratio).unwrap_or(0.0);
+        let id_uniq = id_field
+            .as_ref()
+            .and_then(|name| stats.iter().find(|f| &f.name == name))
+            .map(|f| f.unique_ratio)
+            .unwrap_or(0.0);
         let max_uniq = avg_str.max(id_uniq);
         let content_uniq = avg_str.max(avg(&num_fields));
         let score = stats.iter().filter_map(|f| score_field(f, n).map(|c| (f, c))).max_by(|a, b| a.1.total_cmp(&b.1));
-        let signal = score.is_some() || !outliers.is_empty() || !errors.is_empty() || !anomalies.is_empty() || !changes.is_empty() || !exact.is_empty() || !relevant.is_empty();
+        let signal = score.is_some()
+            || !outliers.is_empty()
+            || !errors.is_empty()
+            || !anomalies.is_empty()
+            || !changes.is_empty()
+            || !exact.is_empty()
+            || !relevant.is_empty();
 
         if n <= k && dups == 0 {
             return KeepPlan::all(n, String::new());
@@ -777,11 +880,19 @@ impl<'a> Crusher<'a> {
         } else if max_uniq < 0.3 {
             "low uniqueness"
         } else if id_field.is_some() && max_uniq > 0.8 && !signal {
-            return self.only_duplicates(n, &dup_of, format!("kept all {n} rows but duplicates: unique entities, no signal"));
+            return self.only_duplicates(
+                n,
+                &dup_of,
+                format!("kept all {n} rows but duplicates: unique entities, no signal"),
+            );
         } else if max_uniq > 0.8 {
             "unique rows with a signal"
         } else if !signal {
-            return self.only_duplicates(n, &dup_of, format!("kept all {n} rows but duplicates: medium uniqueness, no signal"));
+            return self.only_duplicates(
+                n,
+                &dup_of,
+                format!("kept all {n} rows but duplicates: medium uniqueness, no signal"),
+            );
         } else {
             "signals present"
         };
@@ -795,13 +906,17 @@ impl<'a> Crusher<'a> {
             by.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             preferred.extend(by.into_iter().map(|p| p.0));
             strategy = format!("top-n by `{}`", f.name);
-        } else if let Some(msg) = non_id.iter().filter(|f| f.is_string && f.avg_str_len > 20.0).max_by(|a, b| a.unique_ratio.total_cmp(&b.unique_ratio))
+        } else if let Some(msg) = non_id
+            .iter()
+            .filter(|f| f.is_string && f.avg_str_len > 20.0)
+            .max_by(|a, b| a.unique_ratio.total_cmp(&b.unique_ratio))
             && non_id.iter().any(|f| f.is_string && f.unique_ratio < 0.1 && (2..=10).contains(&f.distinct))
         {
             // log-like rows: one representative per message prefix first
             let mut seen = HashSet::new();
             for (i, r) in rows.iter().enumerate() {
-                let prefix: String = r.get(&msg.name).and_then(Value::as_str).unwrap_or_default().chars().take(50).collect();
+                let prefix: String =
+                    r.get(&msg.name).and_then(Value::as_str).unwrap_or_default().chars().take(50).collect();
                 if seen.insert(prefix) {
                     preferred.push(i);
                 }
@@ -847,7 +962,8 @@ impl<'a> Crusher<'a> {
     fn plan_scalars(&self, items: &[Value], idx: &[usize]) -> KeepPlan {
         let group: Vec<Value> = idx.iter().map(|&i| items[i].clone()).collect();
         let m = group.len();
-        let strings: Vec<String> = group.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+        let strings: Vec<String> =
+            group.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
         let k = self.k_for(&strings, 3);
         let dup_of = duplicates(&group, self.p.dedup_identical_items);
         let vt = self.p.variance_threshold.get();
@@ -895,12 +1011,13 @@ impl<'a> Crusher<'a> {
     }
 
     /// Mixed arrays: objects, strings and numbers are planned as groups; others are kept.
-    fn plan_mixed(&self, items: &[Value]) -> KeepPlan {
+    fn plan_mixed(&self, items: &[Value], srcs: &[Cow<str>]) -> KeepPlan {
         let n = items.len();
         let mut keep = vec![true; n];
         let mut why = vec![None; n];
         let mut parts = Vec::new();
-        let groups: [(&str, fn(&Value) -> bool); 3] =
+        type IsKind = fn(&Value) -> bool;
+        let groups: [(&str, IsKind); 3] =
             [("objects", Value::is_object), ("strings", Value::is_string), ("numbers", Value::is_number)];
         for (name, pred) in groups {
             let idx: Vec<usize> = (0..n).filter(|&i| pred(&items[i])).collect();
@@ -909,7 +1026,8 @@ impl<'a> Crusher<'a> {
             }
             let plan = if name == "objects" {
                 let group: Vec<Value> = idx.iter().map(|&i| items[i].clone()).collect();
-                let local = self.plan_rows(&group);
+                let group_srcs: Vec<Cow<str>> = idx.iter().map(|&i| Cow::Borrowed(srcs[i].as_ref())).collect();
+                let local = self.plan_rows(&group, &group_srcs);
                 let mut k = vec![true; n];
                 let mut w = vec![None; n];
                 for (j, &i) in idx.iter().enumerate() {
@@ -935,33 +1053,63 @@ impl<'a> Crusher<'a> {
     fn process_object(&mut self, map: Map<String, Value>, node: usize, pointer: String) -> Value {
         let kids: Vec<usize> = self.tree.children(node).collect();
         let spans_ok = kids.len() == map.len();
-        let mut out = Map::with_capacity(map.len());
+        // Decide which keys stay before looking inside the values, so nothing is recorded for a
+        // value that then goes as a whole.
+        let plan = if self.p.crush_wide_objects {
+            let srcs = self.sources(map.iter().map(|(k, v)| (Some(k.as_str()), v)), &kids, spans_ok);
+            self.plan_object(&map, &srcs)
+        } else {
+            None
+        };
+        let n = map.len();
+        let mut out = Map::with_capacity(n + 1);
+        let mut names = Vec::new();
+        let group = self.ledger.group();
         for (i, (k, v)) in map.into_iter().enumerate() {
-            let child = if spans_ok { kids[i] } else { node };
             let ptr = format!("{pointer}/{}", escape_pointer(&k));
+            if plan.as_ref().is_some_and(|(keep, _)| !keep[i]) {
+                let bytes = if spans_ok { self.tree.node(kids[i]).member_span() } else { self.tree.node(node).span() };
+                let reason = plan.as_ref().map(|(_, r)| r.clone()).unwrap_or_default();
+                self.ledger.drop_span(bytes, Some(ptr), Unit::Keys, 1, reason);
+                names.push(k);
+                continue;
+            }
+            let child = if spans_ok { kids[i] } else { node };
             let v = self.process(v, child, ptr);
             out.insert(k, v);
         }
-        if self.p.crush_wide_objects {
-            self.crush_object(out, &kids, spans_ok, node, &pointer)
-        } else {
-            Value::Object(out)
+        if names.is_empty() {
+            return Value::Object(out);
         }
+        let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
+        let more =
+            if names.len() > shown.len() { format!(", +{} more", names.len() - shown.len()) } else { String::new() };
+        let phrase = format!("{} of {n} keys omitted: {}{more}", names.len(), shown.join(", "));
+        let text = self.ledger.marker(group, phrase, PayloadShape::JsonObject);
+        self.notes.push(format!("{}: wide object, kept {} of {n} keys", Self::where_(&pointer), n - names.len()));
+        let mut key = MARKER_KEY.to_string();
+        let mut suffix = 2;
+        while out.contains_key(&key) {
+            key = format!("{MARKER_KEY}_{suffix}");
+            suffix += 1;
+        }
+        out.insert(key, Value::String(text));
+        Value::Object(out)
     }
 
-    /// Headroom's `crush_object`: objects with more than 8 keys and enough tokens keep small values,
-    /// error values, the boundary keys and an even stride; the rest are named in a marker member.
-    fn crush_object(&mut self, map: Map<String, Value>, kids: &[usize], spans_ok: bool, node: usize, pointer: &str) -> Value {
+    /// Headroom's `crush_object`: an object with more than 8 keys and enough tokens keeps small
+    /// values, error values and the first keys, then the smallest values up to the adaptive budget.
+    /// Returns which keys stay and the reason for those that go, or `None` to keep it whole.
+    fn plan_object(&self, map: &Map<String, Value>, rendered: &[Cow<str>]) -> Option<(Vec<bool>, String)> {
         let n = map.len();
         if n < self.p.min_items_to_analyze.max(1) || n <= 8 {
-            return Value::Object(map);
+            return None;
         }
-        let rendered: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {}", serde_json::to_string(v).unwrap_or_default())).collect();
         let est_tokens: Vec<usize> = rendered.iter().map(|r| r.len() / 4 + 2).collect();
         if est_tokens.iter().sum::<usize>() < self.p.min_tokens_to_crush {
-            return Value::Object(map);
+            return None;
         }
-        let k = self.k_for(&rendered, 3);
+        let k = self.k_for(rendered, 3);
         let values: Vec<&Value> = map.values().collect();
         let mut must: Vec<usize> = (0..n)
             .filter(|&i| {
@@ -974,40 +1122,61 @@ impl<'a> Crusher<'a> {
             .collect();
         let keys_lower: Vec<String> = map.keys().map(|k| k.to_lowercase()).collect();
         must.extend((0..n).filter(|&i| self.query.words.iter().any(|w| keys_lower[i].contains(w.as_str()))));
-        let preferred = boundary_then_stride(n, k, self.p);
+        // The first keys (they usually identify the object), then the smallest values first, so
+        // the keys that go are the biggest ones, and siblings of one shape lose the same keys.
+        let k_first = round_half_even(k as f64 * self.p.first_fraction.get()).min(n);
+        let mut preferred: Vec<usize> = (0..k_first).collect();
+        let mut by_size: Vec<usize> = (0..n).collect();
+        by_size.sort_by_key(|&i| (est_tokens[i], i));
+        preferred.extend(by_size);
         let no_dups = vec![None; n];
-        let plan = choose(n, k.max(must.len()), &must, &preferred, &no_dups, String::new());
+        let plan = choose(n, k, &must, &preferred, &no_dups, String::new());
         if plan.dropped() == 0 {
-            return Value::Object(map);
+            return None;
         }
-        let names: Vec<String> = map.keys().enumerate().filter(|(i, _)| !plan.keep[*i]).map(|(_, k)| k.clone()).collect();
-        let reason = format!("large value in an object with {n} keys (kept {} keys: small values, error values, boundary keys)", n - names.len());
-        for (i, key) in map.keys().enumerate() {
-            if plan.keep[i] {
-                continue;
-            }
-            let bytes = if spans_ok { self.tree.node(kids[i]).member_span() } else { self.tree.node(node).span() };
-            self.ledger.drop_span(bytes, Some(format!("{pointer}/{}", escape_pointer(key))), Unit::Keys, 1, reason.clone());
-        }
-        let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
-        let more = if names.len() > shown.len() { format!(", +{} more", names.len() - shown.len()) } else { String::new() };
-        let phrase = format!("{} of {n} keys omitted: {}{more}", names.len(), shown.join(", "));
-        let text = self.ledger.marker(phrase, PayloadShape::JsonObject);
-        self.notes.push(format!("{}: wide object, kept {} of {n} keys", Self::where_(pointer), n - names.len()));
-        let mut out: Map<String, Value> = map.into_iter().enumerate().filter(|(i, _)| plan.keep[*i]).map(|(_, kv)| kv).collect();
-        let mut key = MARKER_KEY.to_string();
-        let mut suffix = 2;
-        while out.contains_key(&key) {
-            key = format!("{MARKER_KEY}_{suffix}");
-            suffix += 1;
-        }
-        out.insert(key, Value::String(text));
-        Value::Object(out)
+        let reason = format!(
+            "one of the largest values of an object with {n} keys (kept {}: small and error values, the first keys, then smallest first up to the budget of {k})",
+            n - plan.dropped()
+        );
+        Some((plan.keep, reason))
     }
 }
 
+/// Byte offset, within a JSON string literal (quotes included), of the start of decoded character
+/// number `chars` (escapes count as the one character they stand for).
+fn literal_offset(literal: &str, chars: usize) -> Option<usize> {
+    let b = literal.as_bytes();
+    let mut pos = 1;
+    let mut count = 0;
+    while count < chars {
+        match b.get(pos)? {
+            b'"' => return None,
+            b'\\' => {
+                if b.get(pos + 1)? == &b'u' {
+                    let hex = std::str::from_utf8(b.get(pos + 2..pos + 6)?).ok()?;
+                    let unit = u16::from_str_radix(hex, 16).ok()?;
+                    pos += 6;
+                    // a surrogate pair is one character written as two escapes
+                    if (0xD800..0xDC00).contains(&unit) && b.get(pos) == Some(&b'\\') && b.get(pos + 1) == Some(&b'u') {
+                        pos += 6;
+                    }
+                } else {
+                    pos += 2;
+                }
+            }
+            _ => pos += literal[pos..].chars().next()?.len_utf8(),
+        }
+        count += 1;
+    }
+    Some(pos)
+}
+
 fn fmt_num(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{:.4}", x).trim_end_matches('0').trim_end_matches('.').to_string() }
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{:.4}", x).trim_end_matches('0').trim_end_matches('.').to_string()
+    }
 }
 
 #[cfg(test)]
@@ -1017,6 +1186,29 @@ mod tests {
     fn run(input: &str, query: Option<&str>) -> Compressed {
         let ctx = Context { query: query.map(str::to_string), ..Context::default() };
         JsonEngine::compress(input, &JsonParams::default(), &ctx).unwrap()
+    }
+
+    #[test]
+    fn literal_offsets_count_escapes_as_one_char() {
+        let lit = r#""a\n\u00e9\ud83d\ude00é b""#;
+        assert_eq!(literal_offset(lit, 0), Some(1));
+        assert_eq!(literal_offset(lit, 2), Some(4));
+        assert_eq!(literal_offset(lit, 3), Some(10));
+        assert_eq!(literal_offset(lit, 4), Some(22));
+        assert_eq!(literal_offset(lit, 5), Some(24));
+        assert_eq!(literal_offset(lit, 99), None);
+    }
+
+    #[test]
+    fn long_strings_keep_their_head() {
+        let long = "word ".repeat(600);
+        let input = format!(r#"{{"name":"x","readme":"{long}"}}"#);
+        let c = run(&input, None);
+        let out: Value = serde_json::from_str(&c.output).unwrap();
+        let r = out["readme"].as_str().unwrap();
+        assert!(r.starts_with("word word") && r.contains("[ctxlens: 2,750 of 3,000 characters omitted; key="), "{r}");
+        let d = &c.ledger.drops[0];
+        assert_eq!(&input[d.span.bytes.clone()], &long[250..]);
     }
 
     #[test]
@@ -1070,7 +1262,8 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_text() {
-        let items: Vec<String> = (0..30).map(|i| format!(r#"{{"v":1.50,"big":123456789012345678901234567890,"i":{i}}}"#)).collect();
+        let items: Vec<String> =
+            (0..30).map(|i| format!(r#"{{"v":1.50,"big":123456789012345678901234567890,"i":{i}}}"#)).collect();
         let input = format!("[{}]", items.join(","));
         let c = run(&input, None);
         assert!(c.output.contains("1.50") && c.output.contains("123456789012345678901234567890"));

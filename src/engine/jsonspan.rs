@@ -87,7 +87,14 @@ impl SpanTree {
 pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
     let mut s = Scanner::new(text, true);
     if lines {
-        s.nodes.push(Node { kind: NodeKind::Array, start: 0, end: text.len(), key_start: usize::MAX, first_child: NONE, next_sibling: NONE });
+        s.nodes.push(Node {
+            kind: NodeKind::Array,
+            start: 0,
+            end: text.len(),
+            key_start: usize::MAX,
+            first_child: NONE,
+            next_sibling: NONE,
+        });
         s.stack.push(Frame { node: 0, last_child: NONE, state: State::ArrayValue });
     }
     s.run(usize::MAX, lines)?;
@@ -207,7 +214,7 @@ impl<'a> Scanner<'a> {
                 return Ok(());
             }
             if self.pos >= self.b.len() {
-                if !self.stack.is_empty() && !(multi && self.stack.len() == 1) {
+                if !(self.stack.is_empty() || multi && self.stack.len() == 1) {
                     return self.err("unexpected end of input inside a value");
                 }
                 if !self.top_done && !multi {
@@ -354,19 +361,17 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     return Ok(());
                 }
-                b'\\' => {
-                    match self.b.get(self.pos + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
-                        Some(b'u') => {
-                            let hex = self.b.get(self.pos + 2..self.pos + 6);
-                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
-                                return self.err("invalid \\u escape");
-                            }
-                            self.pos += 6;
+                b'\\' => match self.b.get(self.pos + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
+                    Some(b'u') => {
+                        let hex = self.b.get(self.pos + 2..self.pos + 6);
+                        if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                            return self.err("invalid \\u escape");
                         }
-                        _ => return self.err("invalid escape"),
+                        self.pos += 6;
                     }
-                }
+                    _ => return self.err("invalid escape"),
+                },
                 0..=0x1f => return self.err("control character in string"),
                 _ => self.pos += 1,
             }

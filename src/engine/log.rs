@@ -119,7 +119,7 @@ impl Level {
 
 static LEVEL_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(error|errors|err|fatal|critical|crit|panic|panicked|emerg|alert|fail|failed|failure|failures|warn|warning|warnings|info|notice|debug|trace)\b",
+        r"(?i)\b(error|errors|err|fatal|critical|crit|severe|panic|panicked|emerg|alert|fail|failed|failure|failures|warn|warning|warnings|info|notice|debug|trace)\b",
     )
     .expect("level regex")
 });
@@ -131,7 +131,7 @@ static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
 
 static SUMMARY_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:={3,}|-{3,})|\b\d+ (?:passed|failed|skipped|errors?|warnings?|deselected|xfailed|xpassed)\b|^\s*(?:tests?|suites?|test suites|test result)\s*:?\s|^\s*(?:total|summary)\b|\b(?:build|compile|compilation|test|tests|deploy)\w* (?:succeeded|failed|complete|completed|finished)\b|^\s*Finished `",
+        r"(?i)^(?:={3,}|-{3,})|(?-i:\b\d+ (?:passed|failed|skipped|errors?|warnings?|deselected|xfailed|xpassed)\b)|^\s*(?:tests?|suites?|test suites|test result)\s*:?\s|^\s*(?:total|summary)\b|\b(?:build|compile|compilation|test|tests|deploy)\w* (?:succeeded|failed|complete|completed|finished)\b|^\s*Finished `|^_{3,} .+ _{3,}$",
     )
     .expect("summary regex")
 });
@@ -142,7 +142,19 @@ pub fn classify(line: &str) -> Level {
     if EXCEPTION_LINE.is_match(line) {
         return Level::Error;
     }
+    let b = line.as_bytes();
     for m in LEVEL_WORD.find_iter(line) {
+        // Not a level inside a flag, a path, a file name or a key: --error-format, -Werror,
+        // /error/, error.rs, on-error=.
+        let before = m.start().checked_sub(1).map(|i| b[i]);
+        let after = b.get(m.end()).copied();
+        let after2 = b.get(m.end() + 1).copied();
+        if matches!(before, Some(b'-' | b'/' | b'=' | b'.'))
+            || matches!(after, Some(b'-' | b'/' | b'='))
+            || (after == Some(b'.') && after2.is_some_and(|c| c.is_ascii_alphanumeric()))
+        {
+            continue;
+        }
         let w = m.as_str();
         let cased = w == w.to_lowercase() || w == w.to_uppercase() || is_title(w);
         if !cased {
@@ -154,9 +166,8 @@ pub fn classify(line: &str) -> Level {
             continue;
         }
         return match lower.as_str() {
-            "error" | "errors" | "err" | "fatal" | "critical" | "crit" | "panic" | "panicked" | "emerg" | "alert" => {
-                Level::Error
-            }
+            "error" | "errors" | "err" | "fatal" | "critical" | "crit" | "severe" | "panic" | "panicked" | "emerg"
+            | "alert" => Level::Error,
             "fail" | "failed" | "failure" | "failures" => Level::Fail,
             "warn" | "warning" | "warnings" => Level::Warn,
             "info" | "notice" => Level::Info,
@@ -185,9 +196,13 @@ fn normalize_warning(line: &str) -> String {
     let cut = line.find([':', '=']).map(|i| i + 1).unwrap_or(0);
     let (head, tail) = line.split_at(cut);
     let tail = WARN_PATHS.replace_all(tail, "/PATH/");
-    let tail = WARN_DIGITS.replace_all(&tail, |c: &regex::Captures| {
-        if c[0].starts_with("0x") { "ADDR".to_string() } else { "N".to_string() }
-    });
+    let tail =
+        WARN_DIGITS.replace_all(
+            &tail,
+            |c: &regex::Captures| {
+                if c[0].starts_with("0x") { "ADDR".to_string() } else { "N".to_string() }
+            },
+        );
     format!("{head}{tail}")
 }
 
@@ -202,11 +217,12 @@ pub struct Trace {
 static PY_TRACE_START: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*Traceback \(most recent call last\):").expect("py"));
 static FRAME_AT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s+at \S").expect("at frame"));
-static JAVA_CONT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:Caused by: |\s+\.\.\. \d+ (?:more|common frames omitted)|\s+Suppressed: )").expect("java"));
-static RUST_PANIC: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"thread '[^']*' panicked at").expect("rust panic"));
-static RUST_DIAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^error(?:\[E\d+\])?: |^error: ").expect("rust diag"));
+static JAVA_CONT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:Caused by: |\s+\.\.\. \d+ (?:more|common frames omitted)|\s+Suppressed: )").expect("java")
+});
+static RUST_PANIC: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"thread '[^']*'(?: \(\d+\))? panicked at").expect("rust panic"));
+static RUST_DIAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^error(?:\[E\d+\])?: |^error: ").expect("rust diag"));
 static RUST_DIAG_BODY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(?:-->|\||\d+\s*\||= |\.\.\.)").expect("rust diag body"));
 static GO_PANIC: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:panic: |fatal error: )").expect("go panic"));
@@ -246,12 +262,17 @@ pub fn find_traces(lines: &[Line]) -> Vec<Trace> {
             Some((j, "python"))
         } else if FRAME_AT.is_match(t) && !(i > 0 && FRAME_AT.is_match(lines[i - 1].text)) {
             // JavaScript / Java: the line before the first frame is the message.
-            let header = if i > 0 && !blank(i - 1) && traces.last().is_none_or(|p: &Trace| p.end < i) { i - 1 } else { i };
+            let header =
+                if i > 0 && !blank(i - 1) && traces.last().is_none_or(|p: &Trace| p.end < i) { i - 1 } else { i };
             let mut j = i;
             while j < n && (FRAME_AT.is_match(lines[j].text) || JAVA_CONT.is_match(lines[j].text)) {
                 j += 1;
             }
-            let flavour = if lines[i].text.contains(".java:") || lines[i].text.contains("(Native Method)") { "java" } else { "javascript" };
+            let flavour = if lines[i].text.contains(".java:") || lines[i].text.contains("(Native Method)") {
+                "java"
+            } else {
+                "javascript"
+            };
             if let Some(prev) = traces.last_mut().filter(|p| p.end == header) {
                 // a "Caused by" chain continues the previous trace
                 prev.end = j;
@@ -263,7 +284,13 @@ pub fn find_traces(lines: &[Line]) -> Vec<Trace> {
             continue;
         } else if RUST_PANIC.is_match(t) {
             let mut j = i + 1;
-            while j < n && !blank(j) && (j == i + 1 || indented(j) || lines[j].text.starts_with("note:") || lines[j].text.starts_with("stack backtrace:")) {
+            while j < n
+                && !blank(j)
+                && (j == i + 1
+                    || indented(j)
+                    || lines[j].text.starts_with("note:")
+                    || lines[j].text.starts_with("stack backtrace:"))
+            {
                 j += 1;
             }
             Some((j, "rust"))
@@ -284,7 +311,11 @@ pub fn find_traces(lines: &[Line]) -> Vec<Trace> {
                     break;
                 }
                 let tj = lines[j].text;
-                let frame = indented(j) || GO_ROUTINE.is_match(tj) || tj.contains('(') || tj.starts_with("[signal") || tj.starts_with("created by");
+                let frame = indented(j)
+                    || GO_ROUTINE.is_match(tj)
+                    || tj.contains('(')
+                    || tj.starts_with("[signal")
+                    || tj.starts_with("created by");
                 if !frame {
                     break;
                 }
@@ -307,7 +338,9 @@ pub fn find_traces(lines: &[Line]) -> Vec<Trace> {
 
 fn looks_like_exception(line: &str) -> bool {
     let head = line.split(':').next().unwrap_or_default();
-    !head.is_empty() && !head.contains(' ') && (head.ends_with("Error") || head.ends_with("Exception") || head.ends_with("Exit"))
+    !head.is_empty()
+        && !head.contains(' ')
+        && (head.ends_with("Error") || head.ends_with("Exception") || head.ends_with("Exit"))
 }
 
 /// Why a line is kept.
@@ -518,9 +551,10 @@ impl Plan {
                 let bytes = lines[g.start].start..lines[g.end - 1].end;
                 let count = g.end - g.start;
                 let (phrase_detail, reason) = self.describe_gap(g.clone());
+                let group = ledger.group();
                 ledger.drop_span(bytes.clone(), None, Unit::Lines, count, reason);
                 let phrase = format!("{} omitted ({phrase_detail})", Unit::Lines.count(count));
-                out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+                out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
                 if input[..bytes.end].ends_with('\n') {
                     out.push('\n');
                 }
@@ -568,7 +602,7 @@ impl Plan {
             .filter_map(|l| by_level.get(l).map(|c| format!("{} {}", group_thousands(*c), l.label())))
             .collect();
         if error_repeats > 0 {
-            parts.push(format!("{error_repeats} repeats of kept error/trace lines"));
+            parts.push(format!("of which {error_repeats} repeat kept error/trace lines"));
         }
         let reason = if unprotected_errors > 0 {
             "over the error/trace caps (protect_errors is off) or below the line budget".to_string()
@@ -684,6 +718,11 @@ mod tests {
         assert_eq!(classify("test result: FAILED. 1 passed; 2 failed"), Level::Fail);
         assert_eq!(classify("INFO started; error count 0"), Level::Info);
         assert_eq!(classify("eRRor mixed case"), Level::Other);
+        assert_eq!(classify("Running `rustc --crate-name x --error-format=json src/error.rs`"), Level::Other);
+        assert_eq!(classify("Build failed."), Level::Fail);
+        assert!(!is_summary("2026-11-26 06:42:25,152 WARNING orders: order 1110 total 1017.36"));
+        assert!(is_summary("======= 3 failed, 187 passed in 0.52s ======="));
+        assert!(is_summary("warning: `lints` (bin \"lints\") generated 12 warnings"));
     }
 
     #[test]
@@ -716,7 +755,7 @@ mod tests {
     fn go_and_rust_traces() {
         let go = "panic: runtime error: index out of range [5] with length 3\n\ngoroutine 1 [running]:\nmain.main()\n\t/tmp/m.go:5 +0x1d\nexit status 2\n";
         assert_eq!(traces_of(go), vec![(0, 5, "go")]);
-        let rs = "thread 'main' panicked at src/main.rs:2:5:\nboom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\nnext\n";
+        let rs = "thread 'main' (7494) panicked at src/main.rs:2:5:\nboom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\nnext\n";
         assert_eq!(traces_of(rs), vec![(0, 3, "rust")]);
     }
 

@@ -8,8 +8,8 @@
 //! back through `schemars`, so the CLI, a config file and a tuning panel all see the same list.
 
 pub mod diff;
-pub mod jsonspan;
 pub mod json;
+pub mod jsonspan;
 pub mod log;
 pub mod search;
 pub mod sizing;
@@ -94,6 +94,16 @@ pub struct Context {
     pub query: Option<String>,
     /// The tokenizer used for every size decision and count.
     pub tokenizer: Tokenizer,
+    /// The input's token count when the caller already has it (the pipeline counts every section
+    /// once, so engines with a token gate do not count again).
+    pub tokens_in: Option<usize>,
+}
+
+impl Context {
+    /// The token count of `input`, from [`Self::tokens_in`] when set.
+    pub fn input_tokens(&self, input: &str) -> usize {
+        self.tokens_in.unwrap_or_else(|| crate::tokens::count(input, self.tokenizer))
+    }
 }
 
 impl Context {

@@ -88,9 +88,13 @@ fn path_like(s: &str) -> bool {
         && s.chars().any(char::is_alphabetic)
 }
 
-/// Whether one line looks like a grep result (`path:N:text` with a path-like prefix).
-pub fn looks_like_result(line: &str) -> bool {
-    MATCH_LINE.captures(line).is_some_and(|c| path_like(&c[1]))
+/// How many of `lines` parse as search output (results, context lines, separators, headings),
+/// and how many are not blank.
+pub fn coverage(lines: &[Line]) -> (usize, usize) {
+    let parsed = parse(lines);
+    let results = parsed.kinds.iter().filter(|k| !matches!(k, Kind::Unparsed)).count();
+    let non_empty = lines.iter().filter(|l| !l.text.trim().is_empty()).count();
+    (results, non_empty)
 }
 
 struct Parsed {
@@ -120,7 +124,8 @@ fn parse(lines: &[Line]) -> Parsed {
             let path = c.get(1).map_or("", |m| m.as_str());
             if path_like(path) {
                 let line_no = c[2].parse().unwrap_or(0);
-                kinds[i] = Kind::Match { file: file_id(path, &mut files), line_no, text_at: c.get(0).map_or(0, |m| m.end()) };
+                kinds[i] =
+                    Kind::Match { file: file_id(path, &mut files), line_no, text_at: c.get(0).map_or(0, |m| m.end()) };
                 heading = None;
                 continue;
             }
@@ -128,7 +133,11 @@ fn parse(lines: &[Line]) -> Parsed {
         if let (Some(h), Some(c)) = (heading, NUMBERED.captures(t)) {
             let line_no = c[1].parse().unwrap_or(0);
             let text_at = c.get(0).map_or(0, |m| m.end());
-            kinds[i] = if &c[2] == ":" { Kind::Match { file: h, line_no, text_at } } else { Kind::Context { file: h, line_no, text_at } };
+            kinds[i] = if &c[2] == ":" {
+                Kind::Match { file: h, line_no, text_at }
+            } else {
+                Kind::Context { file: h, line_no, text_at }
+            };
             continue;
         }
         let next_numbered = lines.get(i + 1).is_some_and(|n| NUMBERED.is_match(n.text));
@@ -150,7 +159,9 @@ fn parse(lines: &[Line]) -> Parsed {
         let t = l.text;
         for (dash, _) in t.match_indices('-') {
             let path = &t[..dash];
-            let Some(&file) = index.get(path) else { continue };
+            let Some(&file) = index.get(path) else {
+                continue;
+            };
             let rest = &t[dash + 1..];
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             if digits > 0 && rest.as_bytes().get(digits) == Some(&b'-') {
@@ -176,16 +187,21 @@ impl Engine for SearchEngine {
         let lines = text::lines(input);
         let parsed = parse(&lines);
         let matches: Vec<usize> = (0..lines.len()).filter(|&i| matches!(parsed.kinds[i], Kind::Match { .. })).collect();
-        let non_empty = lines.iter().filter(|l| !l.text.trim().is_empty()).count();
-        let result_lines = parsed.kinds.iter().filter(|k| !matches!(k, Kind::Unparsed)).count();
+        let (result_lines, non_empty) = coverage(&lines);
         if result_lines * 10 < non_empty * 3 {
             return Err(Skip::NotThisType {
-                detail: format!("{result_lines} of {non_empty} lines look like grep results (path:line:text); need 30%"),
+                detail: format!(
+                    "{result_lines} of {non_empty} lines look like grep results (path:line:text); need 30%"
+                ),
             });
         }
         if matches.len() < p.min_matches_for_ccr {
             return Err(Skip::TooSmall {
-                detail: format!("{} matches; results under min_matches_for_ccr = {} pass through", matches.len(), p.min_matches_for_ccr),
+                detail: format!(
+                    "{} matches; results under min_matches_for_ccr = {} pass through",
+                    matches.len(),
+                    p.min_matches_for_ccr
+                ),
             });
         }
         let scores = score_matches(&lines, &parsed, &matches, p, ctx);
@@ -194,7 +210,13 @@ impl Engine for SearchEngine {
     }
 }
 
-fn score_matches(lines: &[Line], parsed: &Parsed, matches: &[usize], p: &SearchParams, ctx: &Context) -> HashMap<usize, f64> {
+fn score_matches(
+    lines: &[Line],
+    parsed: &Parsed,
+    matches: &[usize],
+    p: &SearchParams,
+    ctx: &Context,
+) -> HashMap<usize, f64> {
     let words = ctx.query_words();
     let keywords: Vec<String> = p.context_keywords.iter().map(|k| k.to_lowercase()).collect();
     matches
@@ -229,7 +251,13 @@ fn file_of(k: Kind) -> Option<usize> {
 }
 
 /// Which lines to keep.
-fn select(lines: &[Line], parsed: &Parsed, matches: &[usize], scores: &HashMap<usize, f64>, p: &SearchParams) -> Vec<bool> {
+fn select(
+    lines: &[Line],
+    parsed: &Parsed,
+    matches: &[usize],
+    scores: &HashMap<usize, f64>,
+    p: &SearchParams,
+) -> Vec<bool> {
     let n = lines.len();
     let texts: Vec<&str> = matches.iter().map(|&i| lines[i].text).collect();
     let budget = sizing::optimal_k(&texts, p.bias.get(), 5, p.max_total_matches.max(5)).max(1);
@@ -241,8 +269,8 @@ fn select(lines: &[Line], parsed: &Parsed, matches: &[usize], scores: &HashMap<u
         }
     }
     let mut ranked: Vec<usize> = (0..parsed.files.len()).filter(|&f| !per_file[f].is_empty()).collect();
-    let total = |f: usize| per_file[f].iter().map(|i| scores[i]).sum::<f64>();
-    ranked.sort_by(|&a, &b| total(b).total_cmp(&total(a)).then(a.cmp(&b)));
+    let totals: Vec<f64> = per_file.iter().map(|ms| ms.iter().map(|i| scores[i]).sum()).collect();
+    ranked.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]).then(a.cmp(&b)));
     ranked.truncate(p.max_files.min(budget));
 
     // Per file: first, last, then best, up to the per-file cap; the first pick of every file is
@@ -278,7 +306,8 @@ fn select(lines: &[Line], parsed: &Parsed, matches: &[usize], scores: &HashMap<u
         let boundary = i == n || matches!(parsed.kinds[i], Kind::Separator | Kind::Unparsed | Kind::Heading { .. });
         if boundary {
             let group: Vec<usize> = (group_start..i).collect();
-            let ms: Vec<usize> = group.iter().copied().filter(|&j| matches!(parsed.kinds[j], Kind::Match { .. })).collect();
+            let ms: Vec<usize> =
+                group.iter().copied().filter(|&j| matches!(parsed.kinds[j], Kind::Match { .. })).collect();
             for &j in &group {
                 if matches!(parsed.kinds[j], Kind::Context { .. })
                     && let Some(&m) = ms.iter().min_by_key(|&&m| (m.abs_diff(j), m < j))
@@ -289,20 +318,21 @@ fn select(lines: &[Line], parsed: &Parsed, matches: &[usize], scores: &HashMap<u
             group_start = i + 1;
         }
     }
-    let kept_files: Vec<bool> = {
-        let mut v = vec![false; parsed.files.len()];
-        for i in 0..n {
-            if keep[i] && let Some(f) = file_of(parsed.kinds[i]) {
-                v[f] = true;
-            }
+    let mut kept_files = vec![false; parsed.files.len()];
+    for (i, k) in parsed.kinds.iter().enumerate() {
+        if let Some(f) = file_of(*k).filter(|_| keep[i]) {
+            kept_files[f] = true;
         }
-        v
-    };
+    }
     for i in 0..n {
         keep[i] = match parsed.kinds[i] {
             Kind::Match { .. } => keep[i],
             Kind::Context { file, .. } => {
-                if owner[i] == usize::MAX { kept_files[file] } else { keep[owner[i]] }
+                if owner[i] == usize::MAX {
+                    kept_files[file]
+                } else {
+                    keep[owner[i]]
+                }
             }
             Kind::Heading { file } => kept_files[file],
             Kind::Unparsed | Kind::Separator => true,
@@ -327,19 +357,18 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
     let total_matches = parsed.kinds.iter().filter(|k| matches!(k, Kind::Match { .. })).count();
     let kept_matches = (0..n).filter(|&i| keep[i] && matches!(parsed.kinds[i], Kind::Match { .. })).count();
     // Which file each dropped line belongs to (separators take the file before them).
-    let mut file_at = vec![None; n];
+    let mut file_at: Vec<Option<usize>> = Vec::with_capacity(n);
     let mut last = None;
-    for i in 0..n {
-        file_at[i] = file_of(parsed.kinds[i]).or(if parsed.kinds[i] == Kind::Separator { last } else { None });
-        if file_at[i].is_some() {
-            last = file_at[i];
+    for k in &parsed.kinds {
+        let f = file_of(*k).or(if *k == Kind::Separator { last } else { None });
+        if f.is_some() {
+            last = f;
         }
+        file_at.push(f);
     }
-    let mut kept_in_file = vec![0usize; parsed.files.len()];
     let mut last_kept_line = vec![None; parsed.files.len()];
-    for i in 0..n {
-        if keep[i] && let Some(f) = file_at[i] {
-            kept_in_file[f] += usize::from(matches!(parsed.kinds[i], Kind::Match { .. }));
+    for (i, f) in file_at.iter().enumerate() {
+        if let Some(f) = f.filter(|_| keep[i]) {
             last_kept_line[f] = Some(i);
         }
     }
@@ -358,6 +387,7 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
         if last_kept_line[f] != Some(i) {
             continue;
         }
+        let group = ledger.group();
         let mut dropped_matches = 0;
         let mut dropped_other = 0;
         for r in runs.iter().filter(|r| r.file == Some(f)) {
@@ -367,26 +397,36 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
             let (unit, count) = if m > 0 { (Unit::Matches, m) } else { (Unit::Lines, o) };
             ledger.drop_span(lines[r.lines.start].start..lines[r.lines.end - 1].end, None, unit, count, reason_partial);
         }
-        if ledger.has_pending() {
-            let first = runs.iter().filter(|r| r.file == Some(f)).map(|r| line_no(parsed, r.lines.start)).find(|n| *n > 0);
-            let lastn = runs.iter().filter(|r| r.file == Some(f)).map(|r| line_no(parsed, r.lines.end - 1)).filter(|n| *n > 0).last();
+        if ledger.has_pending(group) {
+            let first =
+                runs.iter().filter(|r| r.file == Some(f)).map(|r| line_no(parsed, r.lines.start)).find(|n| *n > 0);
+            let lastn = runs
+                .iter()
+                .rev()
+                .filter(|r| r.file == Some(f))
+                .map(|r| line_no(parsed, r.lines.end - 1))
+                .find(|n| *n > 0);
             let range = match (first, lastn) {
                 (Some(a), Some(b)) if a != b => format!(", lines {a}-{b}"),
                 (Some(a), _) => format!(", line {a}"),
                 _ => String::new(),
             };
-            let extra = if dropped_other > 0 { format!(" and {} context/separator lines", dropped_other) } else { String::new() };
-            let phrase = format!(
-                "{}{extra} omitted from {}{range}",
-                Unit::Matches.count(dropped_matches),
-                parsed.files[f]
-            );
-            out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+            let extra = if dropped_other > 0 {
+                format!(" and {} context/separator lines", dropped_other)
+            } else {
+                String::new()
+            };
+            let phrase =
+                format!("{}{extra} omitted from {}{range}", Unit::Matches.count(dropped_matches), parsed.files[f]);
+            out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
             out.push('\n');
         }
     }
     // Files with nothing kept: one marker at the end naming them.
+    let group = ledger.group();
+    // (file, dropped matches) in input order, with an index to add to them without a search
     let mut dropped_files: Vec<(usize, usize)> = Vec::new();
+    let mut slot: Vec<Option<usize>> = vec![None; parsed.files.len()];
     for r in runs.iter().filter(|r| r.file.is_none_or(|f| !file_kept(f))) {
         let (m, o) = count_kinds(parsed, r.lines.clone());
         let (unit, count) = if m > 0 { (Unit::Matches, m) } else { (Unit::Lines, o) };
@@ -396,15 +436,19 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
         };
         ledger.drop_span(lines[r.lines.start].start..lines[r.lines.end - 1].end, None, unit, count, reason);
         if let Some(f) = r.file {
-            match dropped_files.iter_mut().find(|(df, _)| *df == f) {
-                Some(e) => e.1 += m,
-                None => dropped_files.push((f, m)),
+            match slot[f] {
+                Some(j) => dropped_files[j].1 += m,
+                None => {
+                    slot[f] = Some(dropped_files.len());
+                    dropped_files.push((f, m));
+                }
             }
         }
     }
-    if ledger.has_pending() {
+    if ledger.has_pending(group) {
         let matches: usize = dropped_files.iter().map(|d| d.1).sum();
-        let named: Vec<String> = dropped_files.iter().take(5).map(|(f, m)| format!("{} ({m})", parsed.files[*f])).collect();
+        let named: Vec<String> =
+            dropped_files.iter().take(5).map(|(f, m)| format!("{} ({m})", parsed.files[*f])).collect();
         let more = if dropped_files.len() > 5 { format!(", +{} more", dropped_files.len() - 5) } else { String::new() };
         let phrase = format!(
             "{} with {} omitted: {}{more}",
@@ -415,14 +459,20 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
         }
-        out.push_str(&ledger.marker(phrase, PayloadShape::Concat));
+        out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
         out.push('\n');
     }
     if !input.ends_with('\n') && out.ends_with('\n') {
         out.pop();
     }
     let kept_files = (0..parsed.files.len()).filter(|&f| file_kept(f)).count();
-    let files_with_matches = (0..parsed.files.len()).filter(|&f| kept_in_file[f] > 0 || parsed.kinds.iter().any(|k| matches!(k, Kind::Match { file, .. } if *file == f))).count();
+    let mut has_match = vec![false; parsed.files.len()];
+    for k in &parsed.kinds {
+        if let Kind::Match { file, .. } = k {
+            has_match[*file] = true;
+        }
+    }
+    let files_with_matches = has_match.iter().filter(|h| **h).count();
     let unparsed = parsed.kinds.iter().filter(|k| **k == Kind::Unparsed).count();
     let strategy = format!(
         "kept {} of {} matches in {} of {} files",
@@ -474,7 +524,15 @@ fn dropped_runs(keep: &[bool], file_at: &[Option<usize>]) -> Vec<Run> {
     runs
 }
 
-fn emit_line(out: &mut String, input: &str, lines: &[Line], parsed: &Parsed, i: usize, p: &SearchParams, heading: &mut Option<usize>) {
+fn emit_line(
+    out: &mut String,
+    input: &str,
+    lines: &[Line],
+    parsed: &Parsed,
+    i: usize,
+    p: &SearchParams,
+    heading: &mut Option<usize>,
+) {
     let l = lines[i];
     if !p.group_by_file {
         out.push_str(&input[l.start..l.end]);

@@ -49,7 +49,17 @@ pub fn words_over_two(s: &str) -> Vec<String> {
 
 /// Headroom's twelve error keywords (SmartCrusher `error_keywords.rs`).
 pub const ERROR_KEYWORDS: [&str; 12] = [
-    "error", "exception", "failed", "failure", "critical", "fatal", "crash", "panic", "abort", "timeout", "denied",
+    "error",
+    "exception",
+    "failed",
+    "failure",
+    "critical",
+    "fatal",
+    "crash",
+    "panic",
+    "abort",
+    "timeout",
+    "denied",
     "rejected",
 ];
 

@@ -1,0 +1,37 @@
+//! ctxlens counts with bpe-openai; tiktoken-rs is the reference. They must agree exactly.
+
+mod common;
+
+use common::*;
+use ctxlens::{Tokenizer, tokens};
+use proptest::prelude::*;
+
+fn reference(text: &str, t: Tokenizer) -> usize {
+    match t {
+        Tokenizer::O200k => tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len(),
+        Tokenizer::Cl100k => tiktoken_rs::cl100k_base_singleton().encode_ordinary(text).len(),
+    }
+}
+
+#[test]
+fn counts_match_tiktoken_on_every_fixture() {
+    for dir in ["json", "log", "search", "diff", "code", "prose", "mixed"] {
+        for f in fixture_files(dir) {
+            let text = read(&f);
+            for t in Tokenizer::ALL {
+                assert_eq!(tokens::count(&text, t), reference(&text, t), "{f} {t}");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn counts_match_tiktoken_on_random_text(s in "\\PC{0,200}|[ \\t\\n\\r]{0,20}[a-zA-Z0-9'’ ]{0,80}|<\\|endoftext\\|>.{0,10}") {
+        for t in Tokenizer::ALL {
+            prop_assert_eq!(tokens::count(&s, t), reference(&s, t));
+        }
+    }
+}
