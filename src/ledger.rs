@@ -325,6 +325,16 @@ impl<'a> LedgerBuilder<'a> {
     }
 }
 
+/// The first `max` items joined with ", ", then "+N more" for the rest: how markers name what
+/// they stand for (files, keys, hunks) without growing without bound.
+pub fn name_list<T: fmt::Display>(items: &[T], max: usize) -> String {
+    let mut s: Vec<String> = items.iter().take(max).map(ToString::to_string).collect();
+    if items.len() > max {
+        s.push(format!("+{} more", items.len() - max));
+    }
+    s.join(", ")
+}
+
 /// 1234567 → "1,234,567".
 pub fn group_thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -375,6 +385,12 @@ mod tests {
         assert_eq!(Key::of(b"l2\nl4\n"), mk.key);
         assert_eq!(ledger.retrieve(text, &ledger.drops[1].key).unwrap(), "l4\n");
         assert_eq!(ledger.drops[1].span.lines, Lines { first: 4, last: 4 });
+    }
+
+    #[test]
+    fn name_lists_are_capped() {
+        assert_eq!(name_list(&["a", "b"], 5), "a, b");
+        assert_eq!(name_list(&[1, 2, 3, 4], 2), "1, 2, +2 more");
     }
 
     #[test]

@@ -51,7 +51,12 @@ fn document() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+    // A fixed seed keeps CI repeatable; PROPTEST_CASES=5000 with PROPTEST_RNG_SEED unset explores more.
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x00c7_11e5),
+        .. ProptestConfig::default()
+    })]
 
     #[test]
     fn random_json_stays_valid_and_every_drop_is_accounted(

@@ -26,7 +26,11 @@ fn counts_match_tiktoken_on_every_fixture() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x0070_c3e5),
+        .. ProptestConfig::default()
+    })]
 
     #[test]
     fn counts_match_tiktoken_on_random_text(s in "\\PC{0,200}|[ \\t\\n\\r]{0,20}[a-zA-Z0-9'’ ]{0,80}|<\\|endoftext\\|>.{0,10}") {

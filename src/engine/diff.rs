@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::text::{self, Line};
 use super::{Context, Engine, EngineKind};
-use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list};
 use crate::outcome::{Compressed, Skip};
 
 /// Knobs of the diff engine (Headroom `DiffCompressorConfig` names and defaults).
@@ -375,6 +375,7 @@ impl<'a> Compressor<'a> {
             out.push_str(self.text(f.head.clone()));
             let group = ledger.group();
             let (mut file_hunks, mut file_context) = (0, 0);
+            let mut hunk_starts: Vec<usize> = Vec::new();
             let mut delta: isize = 0;
             let mut cursor = f.head.end;
             for (hi, h) in f.hunks.iter().enumerate() {
@@ -391,6 +392,7 @@ impl<'a> Compressor<'a> {
                         "hunk over max_hunks_per_file (lower score: fewer changes, no query or priority words)",
                     );
                     file_hunks += 1;
+                    hunk_starts.push(h.old_start);
                     continue;
                 }
                 let dropped_ctx = self.emit_hunk(h, &plan.keep_line[hi], &mut delta, &mut out, &mut ledger);
@@ -400,7 +402,11 @@ impl<'a> Compressor<'a> {
             if ledger.has_pending(group) {
                 let mut parts = Vec::new();
                 if file_hunks > 0 {
-                    parts.push(Unit::Hunks.count(file_hunks));
+                    parts.push(format!(
+                        "{} (at old lines {})",
+                        Unit::Hunks.count(file_hunks),
+                        name_list(&hunk_starts, 30)
+                    ));
                 }
                 if file_context > 0 {
                     parts.push(Unit::ContextLines.count(file_context));
@@ -433,13 +439,7 @@ impl<'a> Compressor<'a> {
             named.push(format!("{} (+{} -{})", f.path, f.added, f.removed));
         }
         if ledger.has_pending(group) {
-            let shown: Vec<&str> = named.iter().take(6).map(String::as_str).collect();
-            let more = if named.len() > shown.len() {
-                format!(", +{} more", named.len() - shown.len())
-            } else {
-                String::new()
-            };
-            let phrase = format!("{} omitted: {}{more}", Unit::Files.count(named.len()), shown.join(", "));
+            let phrase = format!("{} omitted: {}", Unit::Files.count(named.len()), name_list(&named, 30));
             if !out.is_empty() && !out.ends_with('\n') {
                 out.push('\n');
             }
@@ -574,7 +574,7 @@ mod tests {
         let headers: Vec<&str> = c.output.lines().filter(|l| l.starts_with("@@")).collect();
         // the middle hunk is gone, so the last one's new start shifts by one line less
         assert_eq!(headers, ["@@ -1,21 +1,22 @@ fn x()", "@@ -200,21 +201,22 @@ fn x()"]);
-        assert!(c.output.contains("1 hunk omitted from b.txt"));
+        assert!(c.output.contains("1 hunk (at old lines 100) omitted from b.txt"), "{}", c.output);
     }
 
     #[test]

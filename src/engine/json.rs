@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use super::jsonspan::{self, NodeKind, SpanTree};
 use super::text::{self, has_error_word};
 use super::{Context, Engine, EngineKind, Factor, Fraction, sizing};
-use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list};
 use crate::outcome::{Compressed, Skip};
 
 /// The key ctxlens uses for its markers inside JSON objects.
@@ -1081,10 +1081,7 @@ impl<'a> Crusher<'a> {
         if names.is_empty() {
             return Value::Object(out);
         }
-        let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
-        let more =
-            if names.len() > shown.len() { format!(", +{} more", names.len() - shown.len()) } else { String::new() };
-        let phrase = format!("{} of {n} keys omitted: {}{more}", names.len(), shown.join(", "));
+        let phrase = format!("{} of {n} keys omitted: {}", names.len(), name_list(&names, 12));
         let text = self.ledger.marker(group, phrase, PayloadShape::JsonObject);
         self.notes.push(format!("{}: wide object, kept {} of {n} keys", Self::where_(&pointer), n - names.len()));
         let mut key = MARKER_KEY.to_string();

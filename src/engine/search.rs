@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::text::{self, Line};
 use super::{Context, Engine, EngineKind, Factor, sizing};
-use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list};
 use crate::outcome::{Compressed, Skip};
 
 /// Knobs of the search-results engine (Headroom `SearchCompressorConfig` names and defaults).
@@ -447,14 +447,12 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
     }
     if ledger.has_pending(group) {
         let matches: usize = dropped_files.iter().map(|d| d.1).sum();
-        let named: Vec<String> =
-            dropped_files.iter().take(5).map(|(f, m)| format!("{} ({m})", parsed.files[*f])).collect();
-        let more = if dropped_files.len() > 5 { format!(", +{} more", dropped_files.len() - 5) } else { String::new() };
+        let named: Vec<String> = dropped_files.iter().map(|(f, m)| format!("{} ({m})", parsed.files[*f])).collect();
         let phrase = format!(
-            "{} with {} omitted: {}{more}",
+            "{} with {} omitted: {}",
             Unit::Files.count(dropped_files.len()),
             Unit::Matches.count(matches),
-            named.join(", ")
+            name_list(&named, 30)
         );
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');

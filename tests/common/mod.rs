@@ -159,6 +159,11 @@ pub fn json_minus_drops(o: &Outcome) -> Value {
     });
     for d in drops {
         let ptr = d.span.pointer.as_deref().expect("JSON drops carry a pointer");
+        if ptr.is_empty() {
+            assert_eq!(d.unit, Unit::Chars, "only a string tail can be dropped from the root");
+            cut_tail(&mut root, d.count);
+            continue;
+        }
         let (parent, last) = ptr.rsplit_once('/').expect("pointer has a parent");
         let target = root.pointer_mut(parent).unwrap_or_else(|| panic!("no parent {parent}"));
         let token = last.replace("~1", "/").replace("~0", "~");
