@@ -4,6 +4,7 @@
 # git, grep and diff, and reaches only the package registries (crates.io, npm, PyPI).
 #
 #   scripts/make-fixtures.sh            # regenerate everything under fixtures/
+#   scripts/make-fixtures.sh code       # only some sections: json log search diff code mixed
 #
 # Outputs differ run to run where the tools print times, versions or absolute paths; that is the
 # point of real fixtures. fixtures/README.md lists each file with the command that made it.
@@ -15,7 +16,10 @@ WORK=$(mktemp -d /tmp/ctxlens-fixtures.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"/{json,log,search,diff,prose,code,mixed}
 export CARGO_TERM_COLOR=never NO_COLOR=1
+SECTIONS="${*:-json log search diff code mixed}"
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
+if want json; then
 echo "== json"
 cargo metadata --format-version 1 --manifest-path "$ROOT/Cargo.toml" > "$OUT/json/cargo-metadata.json"
 npm view typescript --json > "$OUT/json/npm-view-typescript.json"
@@ -23,6 +27,9 @@ python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install -q pytest==8.3.3 requests==2.32.3
 "$WORK/venv/bin/pip" inspect > "$OUT/json/pip-inspect.json"
 
+fi
+
+if want log; then
 echo "== log: a Rust crate with real compile errors, built verbose, and its clippy lints"
 mkdir -p "$WORK/broken/src"
 cat > "$WORK/broken/Cargo.toml" <<'EOF'
@@ -272,6 +279,9 @@ fn main() {
 EOF
 (cd "$WORK/panics" && cargo build -q -j 2 2>/dev/null && RUST_BACKTRACE=1 ./target/debug/panics > "$OUT/log/rust-panic.log" 2>&1 || true)
 
+fi
+
+if want search; then
 echo "== search: grep over real sources"
 SERDE_SRC=$(ls -d "$HOME"/.cargo/registry/src/*/serde_json-1.* | sort -V | tail -1)
 REGEX_SRC=$(ls -d "$HOME"/.cargo/registry/src/*/regex-1.* | sort -V | tail -1)
@@ -280,6 +290,9 @@ REGEX_SRC=$(ls -d "$HOME"/.cargo/registry/src/*/regex-1.* | sort -V | tail -1)
 PYLIB=$(python3 -c 'import json, os; print(os.path.dirname(os.path.dirname(json.__file__)))')
 (cd "$PYLIB" && grep -rn --include='*.py' "raise " json http email/mime > "$OUT/search/grep-python-stdlib-raise.txt")
 
+fi
+
+if want diff || want mixed; then
 echo "== diff: two released versions of requests (PyPI sdists)"
 mkdir -p "$WORK/sdist" && cd "$WORK/sdist"
 pip download -q --no-deps --no-binary :all: requests==2.31.0 requests==2.32.3 -d . 2>/dev/null || {
@@ -301,6 +314,9 @@ cp requests-2.32.3/src/requests/sessions.py "$OUT/code/requests-sessions.py"
 cp requests-2.32.3/LICENSE "$OUT/prose/requests-LICENSE"
 tar czf "$OUT/diff/requests-2.31.0-src.tar.gz" requests-2.31.0
 
+fi
+
+if want mixed; then
 echo "== mixed: an agent answer quoting real outputs"
 {
   echo "I looked at the package metadata and the recent changes. Here is what npm reports for the"
@@ -317,5 +333,29 @@ echo "== mixed: an agent answer quoting real outputs"
   echo "Nothing else in the package changed behaviour that matters for this bug; the rest of the"
   echo "diff is packaging metadata and documentation."
 } > "$OUT/mixed/agent-answer.md"
+fi
+
+if want code; then
+echo "== code: real source files from published packages (npm, PyPI sdists, crates.io, Debian)"
+mkdir -p "$WORK/code" && cd "$WORK/code"
+npm pack -q lodash@4.17.21 express@4.19.2 rxjs@7.8.1 react-hot-toast@2.4.1 react-native-webview@13.12.2 >/dev/null
+for t in *.tgz; do mkdir -p "${t%.tgz}" && tar xzf "$t" -C "${t%.tgz}"; done
+cp lodash-4.17.21/package/debounce.js "$OUT/code/lodash-debounce.js"
+cp express-4.19.2/package/lib/router/index.js "$OUT/code/express-router.js"
+cp rxjs-7.8.1/package/src/internal/Observable.ts "$OUT/code/rxjs-Observable.ts"
+cp react-hot-toast-2.4.1/package/src/components/toaster.tsx "$OUT/code/react-hot-toast-toaster.tsx"
+cp react-native-webview-13.12.2/package/android/src/main/java/com/reactnativecommunity/webview/RNCWebViewClient.java "$OUT/code/RNCWebViewClient.java"
+pip download -q --no-deps --no-binary :all: markupsafe==2.1.5 python-rapidjson==1.20 -d .
+tar xzf MarkupSafe-2.1.5.tar.gz && tar xzf python_rapidjson-1.20.tar.gz
+cp MarkupSafe-2.1.5/src/markupsafe/_speedups.c "$OUT/code/markupsafe-speedups.c"
+cp python_rapidjson-1.20/rapidjson.cpp "$OUT/code/python-rapidjson.cpp"
+SERDE_SRC=$(ls -d "$HOME"/.cargo/registry/src/*/serde_json-1.* | sort -V | tail -1)
+cp "$SERDE_SRC/src/value/mod.rs" "$OUT/code/serde_json-value-mod.rs"
+cp "$SERDE_SRC/src/macros.rs" "$OUT/code/serde_json-macros.rs"
+[ -n "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v lock)" ] || apt-get update -qq
+apt-get download golang-github-pkg-errors-dev 2>/dev/null
+dpkg-deb -x golang-github-pkg-errors-dev_*.deb deb
+cp deb/usr/share/gocode/src/github.com/pkg/errors/errors.go "$OUT/code/pkg-errors.go"
+fi
 
 echo "done: $(find "$OUT" -type f | wc -l) files"

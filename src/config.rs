@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::engine::code::CodeParams;
 use crate::engine::diff::DiffParams;
 use crate::engine::json::JsonParams;
 use crate::engine::log::LogParams;
@@ -26,6 +27,7 @@ pub struct Config {
     pub log: LogParams,
     pub search: SearchParams,
     pub diff: DiffParams,
+    pub code: CodeParams,
 }
 
 #[derive(Debug, Error)]
@@ -39,7 +41,7 @@ pub enum ConfigError {
 }
 
 /// The config tables, in file order.
-pub const TABLES: [&str; 5] = ["router", "json", "log", "search", "diff"];
+pub const TABLES: [&str; 6] = ["router", "json", "log", "search", "diff", "code"];
 
 impl Config {
     /// Reads a TOML config file.

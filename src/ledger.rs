@@ -58,6 +58,14 @@ impl fmt::Display for Key {
 pub static MARKER_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[ctxlens: (.*?); key=([0-9a-f]{16})\]").expect("marker regex"));
 
+/// Rough token cost of one marker line: a cut that hides fewer tokens than this is not worth it.
+pub const MARKER_TOKENS: usize = 24;
+
+/// Whether hiding `text` behind a marker saves tokens. Long texts are not counted (they always do).
+pub fn worth_a_marker(text: &str, tokenizer: crate::tokens::Tokenizer) -> bool {
+    text.len() >= 16 * MARKER_TOKENS || crate::tokens::count(text, tokenizer) > MARKER_TOKENS
+}
+
 /// The text of a marker with this phrase and key.
 pub fn marker_text(phrase: &str, key: &Key) -> String {
     format!("[ctxlens: {phrase}; key={key}]")

@@ -26,7 +26,7 @@ enum Command {
     Compress(CompressArgs),
     /// List the knobs of every engine (or one), with defaults and docs.
     Knobs {
-        /// A table: router, json, log, search, diff.
+        /// A table: router, json, log, search, diff, code.
         table: Option<String>,
         /// Print a complete config file with every knob at its default instead.
         #[arg(long)]
@@ -52,7 +52,7 @@ struct CompressArgs {
     /// auto (detect and split mixed content), json, log, search, diff, code or prose.
     #[arg(long, default_value = "auto")]
     engine: EngineChoice,
-    /// A TOML config: one table per engine ([json], [log], [search], [diff], [router]).
+    /// A TOML config: one table per engine ([json], [log], [search], [diff], [code], [router]).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Change one knob, e.g. --set json.max_items_after_crush=20 (repeatable, applied after --config).
@@ -113,7 +113,8 @@ fn compress(args: CompressArgs) -> Result<()> {
     let config = load_config(args.config.as_ref(), &args.sets)?;
     let source = input::read(&args.file).with_context(|| format!("cannot read {}", args.file))?;
     let started = Instant::now();
-    let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer, tokens_in: None };
+    let path = (args.file != "-").then(|| args.file.clone());
+    let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer, path, tokens_in: None };
     let requested = args.engine.to_string();
     let mut stdout = std::io::stdout().lock();
     let stats = match input::decode(&source.bytes) {

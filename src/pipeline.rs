@@ -44,7 +44,7 @@ impl fmt::Display for EngineChoice {
 /// Compresses `input` with the chosen engine (or the router) and the knobs in `config`.
 pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
     let routes = match choice {
-        EngineChoice::Auto => router::route(input, &config.router, ctx.tokenizer),
+        EngineChoice::Auto => router::route(input, &config.router, ctx.tokenizer, ctx.path.as_deref()),
         EngineChoice::Only(kind) => vec![Route { bytes: 0..input.len(), kind, why: "chosen by --engine".into() }],
     };
     let line_index = LineIndex::new(input);

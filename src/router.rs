@@ -142,6 +142,13 @@ pub fn detect(text: &str) -> Detection {
             why: format!("{log_lines} of the first {} lines look like log records", first200.len()),
         };
     }
+    // Comment lines say nothing either way (a Go file can open with 90 lines of package doc).
+    let code_lines: Vec<&&str> = non_empty
+        .iter()
+        .filter(|t| !t.trim_start().starts_with(['/', '#', '*']) || t.trim_start().starts_with("#include"))
+        .take(100)
+        .collect();
+    let first100 = if code_lines.len() >= 3 { code_lines } else { first100.iter().collect() };
     let code_hits = first100.iter().filter(|t| CODE_LINE.is_match(t)).count();
     let ratio = code_hits as f64 / first100.len() as f64;
     let conf = 0.4 + 0.4 * ratio + 0.02 * code_hits as f64;
@@ -203,8 +210,16 @@ fn detect_diff(lines: &[Line]) -> Option<Detection> {
     })
 }
 
-/// Splits `input` into routed sections that cover it exactly, in order.
-pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer) -> Vec<Route> {
+/// Splits `input` into routed sections that cover it exactly, in order. A file name with a source
+/// extension (`path`) makes the whole input code.
+pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer, path: Option<&str>) -> Vec<Route> {
+    if let Some(lang) = path.and_then(crate::engine::lang::Lang::from_path) {
+        return vec![Route {
+            bytes: 0..input.len(),
+            kind: EngineKind::Code,
+            why: format!("{lang} source by file extension"),
+        }];
+    }
     let whole = detect(input);
     let single = |d: Detection| vec![Route { bytes: 0..input.len(), kind: d.kind, why: d.why }];
     if !p.split_mixed || (whole.kind != EngineKind::Prose && whole.confidence >= 0.7) {
@@ -362,7 +377,7 @@ mod tests {
             "Here is what the tool returned for the query you gave.\n\n[\n{}\n]\n\nAnd here is a diff of the change we made:\n\n```diff\ndiff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n```\nThat is all.\n",
             json.join(",\n")
         );
-        let routes = route(&input, &RouterParams::default(), Tokenizer::O200k);
+        let routes = route(&input, &RouterParams::default(), Tokenizer::O200k, None);
         let kinds: Vec<EngineKind> = routes.iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,

@@ -17,9 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::text::{self, Line};
 use super::{Context, Engine, EngineKind, Factor, sizing};
-use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, worth_a_marker};
 use crate::outcome::{Compressed, Skip};
-use crate::tokens;
 
 /// Knobs of the log engine (Headroom `LogCompressorConfig` names and defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -529,7 +528,7 @@ impl Plan {
         // A gap whose marker costs at least as many tokens as the lines it hides is kept.
         for g in &gaps {
             let bytes = lines[g.start].start..lines[g.end - 1].end;
-            if bytes.len() < 240 && tokens::count(&input[bytes], ctx.tokenizer) <= MARKER_TOKENS {
+            if !worth_a_marker(&input[bytes], ctx.tokenizer) {
                 keep[g.clone()].iter_mut().for_each(|k| *k = true);
             }
         }
@@ -614,9 +613,6 @@ impl Plan {
         (parts.join(", "), reason)
     }
 }
-
-/// Rough token cost of one marker line; a gap cheaper than this is kept.
-const MARKER_TOKENS: usize = 24;
 
 fn gaps(keep: &[bool]) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();

@@ -7,9 +7,11 @@
 //! Params are serde structs whose doc comments are the knob documentation; [`knobs`] reads them
 //! back through `schemars`, so the CLI, a config file and a tuning panel all see the same list.
 
+pub mod code;
 pub mod diff;
 pub mod json;
 pub mod jsonspan;
+pub mod lang;
 pub mod log;
 pub mod search;
 pub mod sizing;
@@ -55,7 +57,7 @@ impl EngineKind {
 
     /// Whether ctxlens has an engine for this type yet.
     pub fn has_engine(self) -> bool {
-        !matches!(self, EngineKind::Code | EngineKind::Prose)
+        !matches!(self, EngineKind::Prose)
     }
 
     /// The knobs of this engine (empty for types without an engine).
@@ -65,7 +67,8 @@ impl EngineKind {
             EngineKind::Log => knobs::<log::LogParams>(),
             EngineKind::Search => knobs::<search::SearchParams>(),
             EngineKind::Diff => knobs::<diff::DiffParams>(),
-            EngineKind::Code | EngineKind::Prose => Vec::new(),
+            EngineKind::Code => knobs::<code::CodeParams>(),
+            EngineKind::Prose => Vec::new(),
         }
     }
 }
@@ -94,6 +97,8 @@ pub struct Context {
     pub query: Option<String>,
     /// The tokenizer used for every size decision and count.
     pub tokenizer: Tokenizer,
+    /// The input's file name, when it has one (the code engine reads the language from it).
+    pub path: Option<String>,
     /// The input's token count when the caller already has it (the pipeline counts every section
     /// once, so engines with a token gate do not count again).
     pub tokens_in: Option<usize>,
@@ -129,7 +134,8 @@ pub fn run(kind: EngineKind, input: &str, config: &Config, ctx: &Context) -> Res
         EngineKind::Log => log::LogEngine::compress(input, &config.log, ctx),
         EngineKind::Search => search::SearchEngine::compress(input, &config.search, ctx),
         EngineKind::Diff => diff::DiffEngine::compress(input, &config.diff, ctx),
-        EngineKind::Code | EngineKind::Prose => Err(Skip::NoEngineYet { kind }),
+        EngineKind::Code => code::CodeEngine::compress(input, &config.code, ctx),
+        EngineKind::Prose => Err(Skip::NoEngineYet { kind }),
     }
 }
 

@@ -79,9 +79,15 @@ pub fn check_ledger(o: &Outcome) {
     }
 }
 
+/// A line that holds a marker and nothing else but a comment token or the closing quotes or
+/// `*/` of a cut docstring or block comment.
 fn is_marker_line(line: &str) -> bool {
-    let t = line.trim();
-    t.starts_with("[ctxlens: ") && t.ends_with(']') && MARKER_RE.is_match(t)
+    let Some(m) = MARKER_RE.find(line) else { return false };
+    if !line[m.end()..].trim().is_empty() {
+        return false;
+    }
+    let before = line[..m.start()].trim();
+    ["", "#", "//", "///", "//!", "\"\"\"  #", "'''  #", "*/  //", "*/  #"].contains(&before)
 }
 
 /// For line-based engines: the original with every dropped span removed equals the output with

@@ -1,0 +1,734 @@
+//! Code engine: keeps imports, signatures, types, decorators and the first docstring line; cuts
+//! function bodies at whole-statement boundaries, giving more room to the functions that matter.
+//!
+//! Technique and knobs follow Headroom's CodeCompressor (importance from references, visibility,
+//! fan-out and the query; a line budget from `target_compression_rate`; `max_body_lines` per body).
+//! Differences, on purpose: source order is kept (Headroom regroups imports, types, classes and
+//! functions); each cut body gets its own marker in the language's comment syntax (Headroom appends
+//! one `#` line even to Go or Rust), naming the omitted line count, the calls the omitted part made
+//! and its key; the output is re-parsed and refused if it has a syntax error the input did not;
+//! a function whose body is mostly other named functions (a module wrapper, lodash's `debounce`) is
+//! not cut itself, its inner functions are, so nothing is emitted twice.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tree_sitter::Node;
+
+use super::lang::{self, Lang};
+use super::{Context, Engine, EngineKind, Fraction};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list, worth_a_marker};
+use crate::outcome::{Compressed, Skip};
+
+/// How much of a Python docstring stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocstringMode {
+    /// The first line (the summary); the rest goes behind a marker.
+    FirstLine,
+    /// The whole docstring, counted against the body's line budget.
+    Full,
+}
+
+/// Knobs of the code engine (Headroom `CodeCompressorConfig` names and defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodeParams {
+    /// Share of the file's lines to aim for; what is left after signatures and other non-body
+    /// lines is shared among function bodies by importance.
+    pub target_compression_rate: Fraction,
+    /// Most lines kept of any one function body (at least one statement always stays).
+    pub max_body_lines: usize,
+    /// Files under this many tokens pass through.
+    pub min_tokens_for_compression: usize,
+    /// Python docstrings: `first_line` or `full`.
+    pub docstring_mode: DocstringMode,
+    /// Force a language (python, javascript, typescript, tsx, rust, go, java, c, cpp); empty detects it
+    /// from the file extension, a shebang or the content.
+    pub language_hint: String,
+}
+
+impl Default for CodeParams {
+    fn default() -> Self {
+        CodeParams {
+            target_compression_rate: Fraction(0.2),
+            max_body_lines: 5,
+            min_tokens_for_compression: 100,
+            docstring_mode: DocstringMode::FirstLine,
+            language_hint: String::new(),
+        }
+    }
+}
+
+pub struct CodeEngine;
+
+impl Engine for CodeEngine {
+    const KIND: EngineKind = EngineKind::Code;
+    type Params = CodeParams;
+
+    fn compress(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compressed, Skip> {
+        if input.trim().is_empty() {
+            return Err(Skip::Empty);
+        }
+        let tokens_in = ctx.input_tokens(input);
+        if tokens_in < p.min_tokens_for_compression {
+            return Err(Skip::TooSmall {
+                detail: format!(
+                    "{tokens_in} tokens; code under min_tokens_for_compression = {} passes through",
+                    p.min_tokens_for_compression
+                ),
+            });
+        }
+        let (lang, how) = if p.language_hint.trim().is_empty() {
+            lang::detect(input, ctx.path.as_deref()).ok_or_else(|| Skip::NotThisType {
+                detail: "no supported language detected (python, javascript, typescript, tsx, rust, go, java, c, cpp)"
+                    .to_string(),
+            })?
+        } else {
+            let l: Lang = p.language_hint.parse().map_err(|e: String| Skip::NotThisType { detail: e })?;
+            (l, format!("{l} from language_hint"))
+        };
+        let tree = lang::parse(lang, input)
+            .ok_or_else(|| Skip::ParseFailed { detail: format!("tree-sitter could not parse the input as {lang}") })?;
+        let input_errors = lang::error_count(tree.root_node());
+        let mut planner = Planner::new(input, lang, p, ctx);
+        planner.collect(tree.root_node());
+        let cuts = planner.plan();
+        if cuts.is_empty() {
+            return Err(Skip::NothingToDrop {
+                detail: format!(
+                    "{lang}: {} function bodies, all within max_body_lines = {} or not cuttable at line boundaries, and no long doc comments",
+                    planner.funcs.len(),
+                    p.max_body_lines
+                ),
+            });
+        }
+        let (output, ledger, bodies) = render(input, &cuts);
+        let output_errors = lang::parse(lang, &output).map_or(usize::MAX, |t| lang::error_count(t.root_node()));
+        if output_errors > input_errors {
+            return Err(Skip::ParseFailed {
+                detail: format!(
+                    "the cut {lang} would have {output_errors} syntax errors where the input has {input_errors}; passed through"
+                ),
+            });
+        }
+        let strategy = format!(
+            "{lang}: cut {bodies} of {} function bodies and {} doc comments ({} lines omitted)",
+            planner.funcs.len(),
+            cuts.len() - bodies,
+            group_thousands(cuts.iter().map(|c| c.lines).sum())
+        );
+        let mut notes = vec![how];
+        if input_errors > 0 {
+            notes.push(format!("the input already has {input_errors} syntax errors; the output has no more"));
+        }
+        Ok(Compressed { output, ledger, strategy, notes })
+    }
+}
+
+/// A function whose body may be cut.
+struct Func<'t> {
+    name: String,
+    stmts: Vec<Node<'t>>,
+    body_lines: usize,
+    public: bool,
+    score: f64,
+}
+
+/// One span to replace by a marker line.
+struct Cut {
+    bytes: Range<usize>,
+    lines: usize,
+    /// The marker line before the marker: indentation, the closing quotes or `*/` of a cut
+    /// docstring or block comment, and the comment token.
+    lead: String,
+    phrase: String,
+    unit_reason: &'static str,
+}
+
+struct Planner<'a, 't> {
+    input: &'a str,
+    lang: Lang,
+    p: &'a CodeParams,
+    query: Vec<String>,
+    tokenizer: crate::tokens::Tokenizer,
+    funcs: Vec<Func<'t>>,
+    /// Every function and declaration node, for doc comments and class docstrings.
+    documented: Vec<Node<'t>>,
+    /// How often each identifier occurs in the file.
+    idents: HashMap<&'a str, usize>,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+}
+
+impl<'a, 't> Planner<'a, 't> {
+    fn new(input: &'a str, lang: Lang, p: &'a CodeParams, ctx: &Context) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(input.match_indices('\n').map(|(i, _)| i + 1));
+        Planner {
+            input,
+            lang,
+            p,
+            query: ctx.query_words(),
+            tokenizer: ctx.tokenizer,
+            funcs: Vec::new(),
+            documented: Vec::new(),
+            idents: HashMap::new(),
+            line_starts,
+        }
+    }
+
+    fn text(&self, n: Node) -> &'a str {
+        &self.input[n.byte_range()]
+    }
+
+    fn is_function(&self, n: Node) -> bool {
+        self.lang.function_kinds().contains(&n.kind())
+    }
+
+    /// The function's body block, if it has one made of statements.
+    fn body(&self, f: Node<'t>) -> Option<Node<'t>> {
+        let b = f.child_by_field_name("body")?;
+        matches!(b.kind(), "block" | "statement_block" | "compound_statement" | "constructor_body").then_some(b)
+    }
+
+    /// Walks the tree: counts identifiers, and collects functions that are not inside another
+    /// collected function. A function whose body is mostly named functions is a container: its
+    /// inner functions are collected instead.
+    fn collect(&mut self, root: Node<'t>) {
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            if n.child_count() == 0 && n.kind().contains("identifier") {
+                *self.idents.entry(self.text(n)).or_default() += 1;
+            }
+            if self.is_function(n) || self.lang.declaration_kinds().contains(&n.kind()) {
+                self.documented.push(n);
+            }
+            if self.is_function(n)
+                && let Some(body) = self.body(n)
+                && !body.has_error()
+                && !self.is_container(body)
+            {
+                self.add_function(n, body);
+                // identifiers and functions inside still count
+                self.scan_inside(body);
+                continue;
+            }
+            let mut c = n.walk();
+            let kids: Vec<Node<'t>> = n.children(&mut c).collect();
+            stack.extend(kids.into_iter().rev());
+        }
+        // A function's own definition is not a reference to it.
+        for f in &mut self.funcs {
+            let refs = self.idents.get(f.name.as_str()).copied().unwrap_or(0).saturating_sub(1);
+            f.score += refs as f64;
+        }
+    }
+
+    fn scan_inside(&mut self, n: Node<'t>) {
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            if x.child_count() == 0 && x.kind().contains("identifier") {
+                *self.idents.entry(self.text(x)).or_default() += 1;
+            }
+            if self.is_function(x) || self.lang.declaration_kinds().contains(&x.kind()) {
+                self.documented.push(x);
+            }
+            let mut c = x.walk();
+            stack.extend(x.children(&mut c));
+        }
+    }
+
+    /// Whether more than half of a body's lines are named inner functions.
+    fn is_container(&self, body: Node) -> bool {
+        let total = body.end_position().row - body.start_position().row + 1;
+        let mut inner = 0;
+        let mut stack = vec![body];
+        while let Some(x) = stack.pop() {
+            if x.id() != body.id() && self.is_function(x) && !matches!(x.kind(), "arrow_function" | "func_literal") {
+                inner += x.end_position().row - x.start_position().row + 1;
+                continue;
+            }
+            let mut c = x.walk();
+            stack.extend(x.children(&mut c));
+        }
+        inner * 2 > total && total > 8
+    }
+
+    fn statements(&self, body: Node<'t>) -> Vec<Node<'t>> {
+        let mut c = body.walk();
+        let kids: Vec<Node<'t>> = body.named_children(&mut c).collect();
+        if kids.len() == 1 && kids[0].kind().ends_with("statement_list") {
+            let inner = kids[0];
+            let mut c2 = inner.walk();
+            return inner.named_children(&mut c2).collect();
+        }
+        kids
+    }
+
+    fn name_of(&self, f: Node) -> String {
+        if let Some(n) = f.child_by_field_name("name") {
+            return self.text(n).to_string();
+        }
+        // C/C++: the identifier inside the declarator chain
+        let mut d = f.child_by_field_name("declarator");
+        while let Some(x) = d {
+            if x.kind().contains("identifier") || x.kind().ends_with("_name") {
+                return self.text(x).rsplit("::").next().unwrap_or_default().to_string();
+            }
+            d = x.child_by_field_name("declarator");
+        }
+        // JS: `const f = () => {}`, `key: function () {}`
+        if let Some(parent) = f.parent()
+            && let Some(n) = parent.child_by_field_name("name").or_else(|| parent.child_by_field_name("key"))
+        {
+            return self.text(n).to_string();
+        }
+        String::new()
+    }
+
+    fn is_public(&self, f: Node, name: &str) -> bool {
+        let has_child = |kind: &str, text: &str| {
+            let mut c = f.walk();
+            f.children(&mut c).any(|k| k.kind() == kind && self.text(k).contains(text))
+        };
+        match self.lang {
+            Lang::Python => !name.starts_with('_') || (name.starts_with("__") && name.ends_with("__")),
+            Lang::Rust => has_child("visibility_modifier", "pub"),
+            Lang::Go => name.chars().next().is_some_and(char::is_uppercase),
+            Lang::Java => has_child("modifiers", "public"),
+            Lang::C | Lang::Cpp => !self.text(f).trim_start().starts_with("static"),
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
+                let exported =
+                    std::iter::successors(f.parent(), |p| p.parent()).take(3).any(|p| p.kind() == "export_statement");
+                exported || (f.kind() == "method_definition" && !name.starts_with(['#', '_']))
+            }
+        }
+    }
+
+    fn add_function(&mut self, f: Node<'t>, body: Node<'t>) {
+        let stmts = self.statements(body);
+        if stmts.is_empty() {
+            return;
+        }
+        let name = self.name_of(f);
+        let public = self.is_public(f, &name);
+        let first = stmts[0].start_position().row;
+        let last = stmts[stmts.len() - 1].end_position().row;
+        let mut score = if public { 1.0 } else { 0.0 };
+        if self.lang == Lang::Python && name.starts_with("__") && name.ends_with("__") {
+            score += 2.0;
+        }
+        let lname = name.to_lowercase();
+        if !lname.is_empty() && self.query.iter().any(|w| *w == lname || (lname.len() > 3 && w.contains(&lname))) {
+            score += 3.0;
+        }
+        self.funcs.push(Func { name, stmts, body_lines: last - first + 1, public, score });
+    }
+
+    fn calls_in(&self, range: Range<usize>, root: Node) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![root];
+        while let Some(x) = stack.pop() {
+            if x.end_byte() <= range.start || x.start_byte() >= range.end {
+                continue;
+            }
+            if self.lang.call_kinds().contains(&x.kind())
+                && x.start_byte() >= range.start
+                && let Some(callee) = x
+                    .child_by_field_name("function")
+                    .or_else(|| x.child_by_field_name("name"))
+                    .or_else(|| x.child_by_field_name("macro"))
+                    .or_else(|| x.child_by_field_name("constructor"))
+                    .or_else(|| x.child_by_field_name("type"))
+            {
+                let text = self.text(callee);
+                let last = text.rsplit(['.', ':', '>']).next().unwrap_or(text).trim();
+                let mut name: String =
+                    last.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$').collect();
+                if x.kind() == "macro_invocation" {
+                    name.push('!');
+                }
+                if !name.is_empty() && seen.insert(name.clone()) {
+                    names.push(name);
+                }
+            }
+            let mut c = x.walk();
+            stack.extend(x.children(&mut c));
+        }
+        names.sort();
+        names
+    }
+
+    fn line_start(&self, row: usize) -> usize {
+        self.line_starts[row]
+    }
+
+    /// End of the line (after its newline).
+    fn line_end(&self, row: usize) -> usize {
+        self.line_starts.get(row + 1).copied().unwrap_or(self.input.len())
+    }
+
+    fn blank(&self, r: Range<usize>) -> bool {
+        self.input[r].trim().is_empty()
+    }
+
+    /// The cuts for every function: a share of the line budget by importance, at most
+    /// `max_body_lines` each, whole statements only.
+    fn plan(&mut self) -> Vec<Cut> {
+        if self.funcs.is_empty() {
+            return self.doc_cuts(Vec::new());
+        }
+        let total_lines = self.line_starts.len();
+        // Fan-out: distinct other functions this one mentions.
+        let names: HashSet<String> = self.funcs.iter().map(|f| f.name.clone()).filter(|n| !n.is_empty()).collect();
+        for f in &mut self.funcs {
+            let body = &self.input[f.stmts[0].start_byte()..f.stmts[f.stmts.len() - 1].end_byte()];
+            let fan_out = names.iter().filter(|n| **n != f.name && body.contains(n.as_str())).count();
+            f.score += 0.5 * fan_out as f64;
+        }
+        let (lo, hi) = self.funcs.iter().fold((f64::MAX, f64::MIN), |(a, b), f| (a.min(f.score), b.max(f.score)));
+        let norm = |s: f64| if hi > lo { (s - lo) / (hi - lo) } else { 0.5 };
+        let body_total: usize = self.funcs.iter().map(|f| f.body_lines).sum();
+        let target = (total_lines as f64 * self.p.target_compression_rate.get()).ceil() as usize;
+        let budget = target.saturating_sub(total_lines.saturating_sub(body_total)) as f64;
+        let weights: Vec<f64> = self.funcs.iter().map(|f| norm(f.score).max(0.05) * f.body_lines as f64).collect();
+        let weight_sum: f64 = weights.iter().sum();
+        let mut cuts = Vec::new();
+        for (i, f) in self.funcs.iter().enumerate() {
+            let alloc = if weight_sum > 0.0 { (budget * weights[i] / weight_sum).floor() as usize } else { 0 };
+            let limit = alloc.min(f.body_lines).min(self.p.max_body_lines);
+            if f.body_lines <= limit + 2 {
+                continue;
+            }
+            cuts.extend(self.cut_function(f, limit));
+        }
+        self.doc_cuts(cuts)
+    }
+
+    /// Adds the doc-comment cuts that do not overlap body cuts, and sorts.
+    fn doc_cuts(&self, mut cuts: Vec<Cut>) -> Vec<Cut> {
+        if self.p.docstring_mode == DocstringMode::FirstLine {
+            let docs: Vec<Cut> = self.documented.iter().filter_map(|n| self.doc_cut(*n)).collect();
+            for d in docs {
+                if !cuts.iter().any(|c| c.bytes.start < d.bytes.end && d.bytes.start < c.bytes.end) {
+                    cuts.push(d);
+                }
+            }
+        }
+        cuts.sort_by_key(|c| c.bytes.start);
+        cuts.dedup_by_key(|c| c.bytes.start);
+        cuts
+    }
+
+    /// A Python docstring (the first statement of a body) cut after its first line with words;
+    /// the marker line closes the string.
+    fn docstring_cut(&self, first: Node, name: &str) -> Option<Cut> {
+        if self.lang != Lang::Python || self.p.docstring_mode != DocstringMode::FirstLine {
+            return None;
+        }
+        let doc = docstring(first)?;
+        let start_row = first.start_position().row;
+        let end_row = first.end_position().row;
+        let quote = self.text(doc).trim_start_matches(|c: char| c.is_ascii_alphabetic());
+        let closer = if quote.starts_with("'''") { "'''" } else { "\"\"\"" };
+        // the text may start on the line after the opening quotes
+        let opening = &self.input[doc.start_byte()..self.line_end(start_row)];
+        let after_quotes = opening.trim_start_matches(|c: char| c.is_ascii_alphabetic()).trim_start_matches(closer);
+        let first_words = if after_quotes.trim().is_empty() { start_row + 1 } else { start_row };
+        if end_row < first_words + 2
+            || !quote.starts_with(closer)
+            || !self.blank(first.end_byte()..self.line_end(end_row))
+        {
+            return None;
+        }
+        let bytes = self.line_start(first_words + 1)..self.line_end(end_row);
+        let indent = leading_ws(&self.input[self.line_start(start_row)..]);
+        let lines = end_row - first_words;
+        Some(Cut {
+            lines,
+            bytes,
+            lead: format!("{indent}{closer}  {}", self.lang.comment()),
+            phrase: format!("{} of the docstring of {} omitted", Unit::Lines.count(lines), display_name(name)),
+            unit_reason: "docstring beyond its first line (docstring_mode = first_line)",
+        })
+    }
+
+    /// The doc comment above a function or declaration; for a Python class, its docstring.
+    fn doc_cut(&self, n: Node<'t>) -> Option<Cut> {
+        if self.lang == Lang::Python {
+            let body = n.child_by_field_name("body").filter(|_| n.kind() == "class_definition")?;
+            let first = self.statements(body).into_iter().next()?;
+            return self
+                .docstring_cut(first, &self.name_of(n))
+                .filter(|c| worth_a_marker(&self.input[c.bytes.clone()], self.tokenizer));
+        }
+        self.doc_comment_cut(n)
+    }
+
+    /// The doc comment right above a function (`/** … */`, a run of `///` or `//` lines), cut after
+    /// its first line with words.
+    fn doc_comment_cut(&self, f: Node<'t>) -> Option<Cut> {
+        let mut anchor = f;
+        while let Some(p) = anchor.parent().filter(|p| {
+            matches!(p.kind(), "export_statement" | "decorated_definition" | "template_declaration")
+                || (p.kind() == "variable_declarator" || p.kind() == "lexical_declaration")
+        }) {
+            anchor = p;
+        }
+        let mut prev = anchor.prev_sibling();
+        while let Some(p) = prev.filter(|p| matches!(p.kind(), "attribute_item" | "decorator" | "annotation")) {
+            prev = p.prev_sibling();
+        }
+        let mut comments: Vec<Node<'t>> = Vec::new();
+        let mut next_row = anchor.start_position().row;
+        while let Some(p) = prev.filter(|p| p.kind().contains("comment") && last_row(*p) + 1 >= next_row) {
+            comments.push(p);
+            next_row = p.start_position().row;
+            prev = p.prev_sibling();
+        }
+        comments.reverse();
+        let first = *comments.first()?;
+        let last = *comments.last()?;
+        let start_row = first.start_position().row;
+        let end_row = last_row(last);
+        if end_row < start_row + 2 || !self.blank(last.end_byte().min(self.line_end(end_row))..self.line_end(end_row)) {
+            return None;
+        }
+        let text = self.text(first);
+        let indent = leading_ws(&self.input[self.line_start(start_row)..]).to_string();
+        let (keep_row, lead) = if comments.len() == 1 && text.starts_with("/*") {
+            // block comment: keep through its first line with words, close it on the marker line
+            let opening = text.lines().next().unwrap_or_default().trim_start_matches(['/', '*', '!']).trim();
+            let keep_row = if opening.is_empty() { start_row + 1 } else { start_row };
+            if !text.trim_end().ends_with("*/") {
+                return None;
+            }
+            (keep_row, format!("{indent} */  {}", self.lang.comment()))
+        } else {
+            // line comments: keep the first, write the marker with the same prefix
+            if comments.iter().any(|c| c.start_position().row != last_row(*c)) {
+                return None;
+            }
+            let prefix: String = text.chars().take_while(|c| *c == '/' || *c == '#' || *c == '!').collect();
+            (start_row, format!("{indent}{prefix}"))
+        };
+        if keep_row >= end_row {
+            return None;
+        }
+        let bytes = self.line_start(keep_row + 1)..self.line_end(end_row);
+        if !worth_a_marker(&self.input[bytes.clone()], self.tokenizer) {
+            return None;
+        }
+        let lines = end_row - keep_row;
+        let name = self.name_of(f);
+        Some(Cut {
+            bytes,
+            lines,
+            lead,
+            phrase: format!(
+                "{} of the doc comment of {} omitted",
+                Unit::Lines.count(lines),
+                display_name_of(f.kind(), &name)
+            ),
+            unit_reason: "doc comment beyond its first line (docstring_mode = first_line)",
+        })
+    }
+
+    fn cut_function(&self, f: &Func<'t>, limit: usize) -> Vec<Cut> {
+        let mut cuts = Vec::new();
+        let stmts = &f.stmts;
+        let rows = |n: &Node| n.end_position().row - n.start_position().row + 1;
+        let mut used = 0;
+        let mut k = 0;
+        if let Some(doc) = self.docstring_cut(stmts[0], &f.name) {
+            used = stmts[0].end_position().row - stmts[0].start_position().row + 1 - doc.lines;
+            k = 1;
+            cuts.push(doc);
+        }
+        // Whole statements while they fit; at least one that is not a comment.
+        let mut kept_code = k > 0;
+        while k < stmts.len() {
+            let r = rows(&stmts[k]);
+            let comment = stmts[k].kind().contains("comment");
+            if kept_code && used + r > limit {
+                break;
+            }
+            used += r;
+            kept_code |= !comment;
+            k += 1;
+        }
+        // The cut must start on a line of its own.
+        while k < stmts.len() && stmts[k].start_position().row <= stmts[k - 1].end_position().row {
+            k += 1;
+        }
+        if k >= stmts.len() {
+            return cuts;
+        }
+        let first = stmts[k];
+        let last = stmts[stmts.len() - 1];
+        let start = self.line_start(first.start_position().row);
+        let end_row = last.end_position().row;
+        if !self.blank(start..first.start_byte()) || !self.blank(last.end_byte()..self.line_end(end_row)) {
+            return cuts;
+        }
+        let bytes = start..self.line_end(end_row);
+        let lines = end_row - first.start_position().row + 1;
+        let calls = self.calls_in(bytes.clone(), first.parent().unwrap_or(first));
+        let calls = if calls.is_empty() { String::new() } else { format!("; calls: {}", name_list(&calls, 5)) };
+        let body = Cut {
+            lead: format!("{}{}", leading_ws(&self.input[start..]), self.lang.comment()),
+            phrase: format!("{} of {} omitted{calls}", Unit::Lines.count(lines), display_name(&f.name)),
+            bytes,
+            lines,
+            unit_reason: if f.public {
+                "function body beyond its share of the line budget (target_compression_rate, max_body_lines)"
+            } else {
+                "body of a less-referenced, non-public function beyond its share of the line budget"
+            },
+        };
+        // A docstring tail right before the cut body goes under the same marker.
+        match cuts.pop() {
+            Some(doc) if doc.bytes.end == body.bytes.start => cuts.push(Cut {
+                bytes: doc.bytes.start..body.bytes.end,
+                lines: doc.lines + body.lines,
+                lead: doc.lead,
+                phrase: format!(
+                    "{} of {} omitted (docstring after its first line, then the body){calls}",
+                    Unit::Lines.count(doc.lines + body.lines),
+                    display_name(&f.name)
+                ),
+                unit_reason: body.unit_reason,
+            }),
+            Some(doc) => cuts.extend([doc, body]),
+            None => cuts.push(body),
+        }
+        cuts.retain(|c| worth_a_marker(&self.input[c.bytes.clone()], self.tokenizer));
+        cuts
+    }
+}
+
+/// The last row a node's text is on (a line comment may end at column 0 of the next row).
+fn last_row(n: Node) -> usize {
+    let end = n.end_position();
+    if end.column == 0 && end.row > n.start_position().row { end.row - 1 } else { end.row }
+}
+
+fn display_name_of(kind: &str, name: &str) -> String {
+    if kind.contains("function") || kind.contains("method") || kind.contains("constructor") {
+        display_name(name)
+    } else if name.is_empty() {
+        "a declaration".to_string()
+    } else {
+        format!("`{name}`")
+    }
+}
+
+fn display_name(name: &str) -> String {
+    if name.is_empty() { "an anonymous function".to_string() } else { format!("{name}()") }
+}
+
+fn leading_ws(s: &str) -> &str {
+    let end = s.find(|c: char| c != ' ' && c != '\t').unwrap_or(s.len());
+    &s[..end]
+}
+
+/// The string of a Python docstring statement.
+fn docstring(stmt: Node) -> Option<Node> {
+    if stmt.kind() != "expression_statement" || stmt.named_child_count() != 1 {
+        return None;
+    }
+    let s = stmt.named_child(0)?;
+    (s.kind() == "string").then_some(s)
+}
+
+/// Writes the input with each cut replaced by a marker comment line.
+fn render(input: &str, cuts: &[Cut]) -> (String, crate::ledger::Ledger, usize) {
+    let mut ledger = LedgerBuilder::new(input);
+    let mut out = String::with_capacity(input.len() / 2);
+    let mut cursor = 0;
+    let mut bodies = 0;
+    for c in cuts {
+        out.push_str(&input[cursor..c.bytes.start]);
+        let group = ledger.group();
+        ledger.drop_span(c.bytes.clone(), None, Unit::Lines, c.lines, c.unit_reason);
+        let marker = ledger.marker(group, c.phrase.clone(), PayloadShape::Concat);
+        out.push_str(&format!("{} {marker}", c.lead));
+        if input[..c.bytes.end].ends_with('\n') {
+            out.push('\n');
+        }
+        if c.unit_reason.contains("body") {
+            bodies += 1;
+        }
+        cursor = c.bytes.end;
+    }
+    out.push_str(&input[cursor..]);
+    (out, ledger.finish(), bodies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(src: &str, path: &str) -> Result<Compressed, Skip> {
+        let ctx = Context { path: Some(path.to_string()), ..Context::default() };
+        let p = CodeParams { min_tokens_for_compression: 0, ..CodeParams::default() };
+        CodeEngine::compress(src, &p, &ctx)
+    }
+
+    #[test]
+    fn python_body_cut_with_docstring_and_marker() {
+        let src = "import os\n\n@decorator\ndef load(path):\n    \"\"\"Load a file.\n\n    Longer text\n    here.\n    \"\"\"\n    a = 1\n    b = helper(a)\n    c = os.path.join(path, 'x')\n    d = open(c)\n    e = d.read()\n    f = e.strip()\n    return f\n";
+        let c = run(src, "m.py").unwrap();
+        assert!(
+            c.output.contains("@decorator\ndef load(path):\n    \"\"\"Load a file.\n    \"\"\"  # [ctxlens: 11 lines of load() omitted (docstring after its first line, then the body); calls: "),
+            "{}",
+            c.output
+        );
+        assert_eq!(c.ledger.drops.len(), 1);
+        let tree = lang::parse(Lang::Python, &c.output).unwrap();
+        assert_eq!(lang::error_count(tree.root_node()), 0);
+    }
+
+    #[test]
+    fn rust_uses_slash_comments_and_keeps_source_order() {
+        let mut src = String::from("use std::fmt;\n\n/// Doc.\npub fn first<T: fmt::Debug>(x: T) -> String {\n");
+        for i in 0..12 {
+            src.push_str(&format!("    let v{i} = format!(\"{{:?}}\", x);\n"));
+        }
+        src.push_str("    v0\n}\n\nstruct Later;\n\nfn ünïcode() -> u8 {\n");
+        for i in 0..10 {
+            src.push_str(&format!("    let _a{i} = {i};\n"));
+        }
+        src.push_str("    0\n}\n");
+        let c = run(&src, "lib.rs").unwrap();
+        assert!(c.output.contains("    // [ctxlens: "), "{}", c.output);
+        assert!(!c.output.contains("# [ctxlens"));
+        let first = c.output.find("pub fn first").unwrap();
+        let later = c.output.find("struct Later").unwrap();
+        let uni = c.output.find("fn ünïcode").unwrap();
+        assert!(first < later && later < uni);
+        assert!(c.output.contains("format!"), "the first statement stays");
+    }
+
+    #[test]
+    fn wrappers_are_not_emitted_twice() {
+        let mut src = String::from("function debounce(func, wait) {\n  let timer;\n");
+        for name in ["leading", "trailing", "flush"] {
+            src.push_str(&format!("  function {name}(time) {{\n"));
+            for i in 0..8 {
+                src.push_str(&format!("    timer = setTimeout(func, wait + {i});\n"));
+            }
+            src.push_str("    return time;\n  }\n");
+        }
+        src.push_str("  return leading;\n}\n");
+        let c = run(&src, "debounce.js").unwrap();
+        assert_eq!(c.output.matches("function leading").count(), 1);
+        assert_eq!(c.output.matches("function debounce").count(), 1);
+        assert_eq!(c.ledger.markers.len(), 3, "{}", c.output);
+        assert!(c.output.contains("return leading;"));
+    }
+}
