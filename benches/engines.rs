@@ -53,6 +53,7 @@ fn inputs(size: usize) -> Vec<(EngineKind, String)> {
     let log = fixture("log/python-service.log");
     let grep = fixture("search/grep-serde-json-fn.txt");
     let diff = fixture("diff/requests-2.31.0-2.32.3.git.diff");
+    let cpp = fixture("code/python-rapidjson.cpp");
     vec![
         (EngineKind::Json, json_input(size)),
         (EngineKind::Log, grow(size, |i| log.replace("orders:", &format!("orders{i}:")))),
@@ -61,6 +62,7 @@ fn inputs(size: usize) -> Vec<(EngineKind, String)> {
             EngineKind::Diff,
             grow(size, |i| diff.replace(" a/", &format!(" a/v{i}/")).replace(" b/", &format!(" b/v{i}/"))),
         ),
+        (EngineKind::Code, grow(size, |i| cpp.replace("static PyObject*", &format!("static PyObject* /*{i}*/")))),
     ]
 }
 
@@ -131,5 +133,25 @@ fn long_line(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engines, counter, long_line);
+/// The prose engine with the default model (scripts/setup.sh builds it), on real prose: tokens/s
+/// of input (o200k) through the whole pipeline, model load excluded.
+fn prose(c: &mut Criterion) {
+    if ctxlens::models::load("minilm-tokscore", 0).is_err() {
+        eprintln!("prose benchmark skipped: run scripts/setup.sh first");
+        return;
+    }
+    let text = fixture("prose/requests-HISTORY.md");
+    let config = Config::default();
+    let ctx = Context::default();
+    let tokens = tokens::count(&text, Tokenizer::O200k);
+    let mut group = c.benchmark_group("prose");
+    group.sample_size(10).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(30));
+    group.throughput(Throughput::Elements(tokens as u64));
+    group.bench_with_input(BenchmarkId::new("minilm-tokscore", format!("{tokens}tok")), &text, |b, t| {
+        b.iter(|| black_box(ctxlens::compress(t, EngineChoice::Only(EngineKind::Prose), &config, &ctx)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engines, counter, long_line, prose);
 criterion_main!(benches);

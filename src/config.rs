@@ -14,6 +14,7 @@ use crate::engine::code::CodeParams;
 use crate::engine::diff::DiffParams;
 use crate::engine::json::JsonParams;
 use crate::engine::log::LogParams;
+use crate::engine::prose::ProseParams;
 use crate::engine::search::SearchParams;
 use crate::engine::{EngineKind, Knob, knobs};
 use crate::router::RouterParams;
@@ -28,6 +29,7 @@ pub struct Config {
     pub search: SearchParams,
     pub diff: DiffParams,
     pub code: CodeParams,
+    pub prose: ProseParams,
 }
 
 #[derive(Debug, Error)]
@@ -41,7 +43,7 @@ pub enum ConfigError {
 }
 
 /// The config tables, in file order.
-pub const TABLES: [&str; 6] = ["router", "json", "log", "search", "diff", "code"];
+pub const TABLES: [&str; 7] = ["router", "json", "log", "search", "diff", "code", "prose"];
 
 impl Config {
     /// Reads a TOML config file.

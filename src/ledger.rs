@@ -99,6 +99,7 @@ pub enum Unit {
     Items,
     Keys,
     Chars,
+    Words,
     Matches,
     Files,
     Hunks,
@@ -114,6 +115,7 @@ impl Unit {
             Unit::Items => ("item", "items"),
             Unit::Keys => ("key", "keys"),
             Unit::Chars => ("character", "characters"),
+            Unit::Words => ("word", "words"),
             Unit::Matches => ("match", "matches"),
             Unit::Files => ("file", "files"),
             Unit::Hunks => ("hunk", "hunks"),
@@ -148,6 +150,8 @@ pub enum PayloadShape {
     JsonArray,
     /// `{` + spans joined by `,` + `}`: a JSON object of the dropped members.
     JsonObject,
+    /// The spans joined by newlines: one dropped run of words per line.
+    Lines,
 }
 
 /// One marker written into the output.
@@ -219,6 +223,7 @@ fn join_payload<'a>(shape: PayloadShape, parts: impl Iterator<Item = &'a str>) -
         PayloadShape::Concat => ("", "", ""),
         PayloadShape::JsonArray => ("[", ",", "]"),
         PayloadShape::JsonObject => ("{", ",", "}"),
+        PayloadShape::Lines => ("", "\n", ""),
     };
     let mut out = String::from(open);
     for (i, p) in parts.enumerate() {

@@ -4,12 +4,13 @@
 //! [`input`] (bytes → text) → [`router`] (sections) → [`engine`] (one engine per content type)
 //! → [`ledger`] / [`outcome`] (what was dropped, why, and its retrieval key) → [`output`]
 //! (stats, ledger files). [`pipeline::compress`] runs it; [`tokens`] counts, [`config`] holds
-//! every knob.
+//! every knob; [`models`] finds and runs the prose engine's ONNX models.
 
 pub mod config;
 pub mod engine;
 pub mod input;
 pub mod ledger;
+pub mod models;
 pub mod outcome;
 pub mod output;
 pub mod pipeline;

@@ -32,6 +32,12 @@ enum Command {
         #[arg(long)]
         toml: bool,
     },
+    /// List the ONNX Runtime library and every prose model found, with why any was rejected.
+    Models {
+        /// ONNX Runtime threads for the smoke runs (0: the runtime's default).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
     /// Count the tokens of a file (or stdin).
     Count {
         #[arg(long, default_value = "o200k")]
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
         Command::Compress(args) => compress(args),
         Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
         Command::Count { tokenizer, file } => count(&file, tokenizer),
+        Command::Models { threads } => list_models(threads),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -170,6 +177,43 @@ fn knobs(table: Option<&str>, toml: bool) -> Result<()> {
             println!("  {} = {}  # {}{range}\n      {}", k.name, k.default, k.kind, k.doc);
         }
         println!();
+    }
+    Ok(())
+}
+
+fn list_models(threads: usize) -> Result<()> {
+    let (runtime, trials) = ctxlens::models::survey(threads);
+    match &runtime {
+        Ok(p) => println!("ONNX Runtime: {}", p.display()),
+        Err(e) => println!("ONNX Runtime: not available: {e}"),
+    }
+    println!("models folders: {}", {
+        let dirs: Vec<String> = ctxlens::models::models_dirs().iter().map(|d| d.display().to_string()).collect();
+        if dirs.is_empty() { "none".to_string() } else { dirs.join(", ") }
+    });
+    if trials.is_empty() {
+        println!("no model found; run `{}` to build the default model", ctxlens::models::SETUP_COMMAND);
+    }
+    let mut chosen = false;
+    for t in &trials {
+        let status = match &t.result {
+            Ok(()) if !chosen => {
+                chosen = true;
+                "ok, used by model = auto".to_string()
+            }
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("rejected: {e}"),
+        };
+        let tok = t.candidate.tokenizer.as_ref().map_or("no tokenizer.json".to_string(), |p| p.display().to_string());
+        println!(
+            "{}  ({})
+  file: {}
+  tokenizer: {tok}
+  {status}",
+            t.candidate.name,
+            t.candidate.source,
+            t.file.display()
+        );
     }
     Ok(())
 }

@@ -46,6 +46,8 @@ pub enum Skip {
     NothingToDrop { detail: String },
     /// The router detected a type whose engine does not exist yet.
     NoEngineYet { kind: EngineKind },
+    /// The engine needs something that is not installed (a runtime, a model).
+    Unavailable { detail: String },
 }
 
 impl Skip {
@@ -61,6 +63,7 @@ impl Skip {
             Skip::WouldGrow { .. } => "would_grow",
             Skip::NothingToDrop { .. } => "nothing_to_drop",
             Skip::NoEngineYet { .. } => "no_engine_yet",
+            Skip::Unavailable { .. } => "unavailable",
         }
     }
 }
@@ -79,7 +82,8 @@ impl fmt::Display for Skip {
             Skip::TooSmall { detail }
             | Skip::NotThisType { detail }
             | Skip::ParseFailed { detail }
-            | Skip::NothingToDrop { detail } => f.write_str(detail),
+            | Skip::NothingToDrop { detail }
+            | Skip::Unavailable { detail } => f.write_str(detail),
             Skip::WouldGrow { tokens_in, tokens_out } => {
                 write!(f, "output would not be smaller ({tokens_in} → {tokens_out} tokens)")
             }

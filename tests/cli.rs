@@ -171,7 +171,7 @@ fn assert_skipped(input: &[u8], engine: &str, code: &str) -> Value {
 
 #[test]
 fn empty_binary_and_invalid_utf8_pass_through_with_a_reason() {
-    for engine in ["auto", "json", "log", "search", "diff"] {
+    for engine in ["auto", "json", "log", "search", "diff", "code", "prose"] {
         assert_skipped(b"", engine, "empty");
         let s = assert_skipped(b"GIF89a\x00\x01\x02binary", engine, "binary");
         assert!(s["reason"].as_str().unwrap().contains("byte 6"));
@@ -184,11 +184,13 @@ fn empty_binary_and_invalid_utf8_pass_through_with_a_reason() {
 fn a_ten_megabyte_line_is_handled_by_every_engine() {
     let line = "k".repeat(10 * 1024 * 1024);
     for (engine, code) in [
-        ("auto", "no_engine_yet"),
+        ("auto", "too_small"),
         ("json", "not_this_type"),
         ("log", "too_small"),
         ("search", "not_this_type"),
         ("diff", "not_this_type"),
+        ("code", "not_this_type"),
+        ("prose", "too_small"),
     ] {
         assert_skipped(line.as_bytes(), engine, code);
     }

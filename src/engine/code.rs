@@ -129,9 +129,11 @@ impl Engine for CodeEngine {
 }
 
 /// A function whose body may be cut.
-struct Func<'t> {
+struct Func<'a, 't> {
     name: String,
     stmts: Vec<Node<'t>>,
+    /// Identifiers used in the body.
+    uses: HashSet<&'a str>,
     body_lines: usize,
     public: bool,
     score: f64,
@@ -154,7 +156,7 @@ struct Planner<'a, 't> {
     p: &'a CodeParams,
     query: Vec<String>,
     tokenizer: crate::tokens::Tokenizer,
-    funcs: Vec<Func<'t>>,
+    funcs: Vec<Func<'a, 't>>,
     /// Every function and declaration node, for doc comments and class docstrings.
     documented: Vec<Node<'t>>,
     /// How often each identifier occurs in the file.
@@ -211,9 +213,8 @@ impl<'a, 't> Planner<'a, 't> {
                 && !body.has_error()
                 && !self.is_container(body)
             {
-                self.add_function(n, body);
-                // identifiers and functions inside still count
-                self.scan_inside(body);
+                let uses = self.scan_inside(body);
+                self.add_function(n, body, uses);
                 continue;
             }
             let mut c = n.walk();
@@ -227,11 +228,16 @@ impl<'a, 't> Planner<'a, 't> {
         }
     }
 
-    fn scan_inside(&mut self, n: Node<'t>) {
+    /// Counts the identifiers and collects the documented nodes inside a function body; returns
+    /// the identifiers it uses.
+    fn scan_inside(&mut self, n: Node<'t>) -> HashSet<&'a str> {
+        let mut uses = HashSet::new();
         let mut stack = vec![n];
         while let Some(x) = stack.pop() {
             if x.child_count() == 0 && x.kind().contains("identifier") {
-                *self.idents.entry(self.text(x)).or_default() += 1;
+                let t = self.text(x);
+                *self.idents.entry(t).or_default() += 1;
+                uses.insert(t);
             }
             if self.is_function(x) || self.lang.declaration_kinds().contains(&x.kind()) {
                 self.documented.push(x);
@@ -239,6 +245,7 @@ impl<'a, 't> Planner<'a, 't> {
             let mut c = x.walk();
             stack.extend(x.children(&mut c));
         }
+        uses
     }
 
     /// Whether more than half of a body's lines are named inner functions.
@@ -308,7 +315,7 @@ impl<'a, 't> Planner<'a, 't> {
         }
     }
 
-    fn add_function(&mut self, f: Node<'t>, body: Node<'t>) {
+    fn add_function(&mut self, f: Node<'t>, body: Node<'t>, uses: HashSet<&'a str>) {
         let stmts = self.statements(body);
         if stmts.is_empty() {
             return;
@@ -325,7 +332,7 @@ impl<'a, 't> Planner<'a, 't> {
         if !lname.is_empty() && self.query.iter().any(|w| *w == lname || (lname.len() > 3 && w.contains(&lname))) {
             score += 3.0;
         }
-        self.funcs.push(Func { name, stmts, body_lines: last - first + 1, public, score });
+        self.funcs.push(Func { name, stmts, uses, body_lines: last - first + 1, public, score });
     }
 
     fn calls_in(&self, range: Range<usize>, root: Node) -> Vec<String> {
@@ -386,8 +393,7 @@ impl<'a, 't> Planner<'a, 't> {
         // Fan-out: distinct other functions this one mentions.
         let names: HashSet<String> = self.funcs.iter().map(|f| f.name.clone()).filter(|n| !n.is_empty()).collect();
         for f in &mut self.funcs {
-            let body = &self.input[f.stmts[0].start_byte()..f.stmts[f.stmts.len() - 1].end_byte()];
-            let fan_out = names.iter().filter(|n| **n != f.name && body.contains(n.as_str())).count();
+            let fan_out = f.uses.iter().filter(|u| **u != f.name && names.contains(**u)).count();
             f.score += 0.5 * fan_out as f64;
         }
         let (lo, hi) = self.funcs.iter().fold((f64::MAX, f64::MIN), |(a, b), f| (a.min(f.score), b.max(f.score)));
@@ -538,7 +544,7 @@ impl<'a, 't> Planner<'a, 't> {
         })
     }
 
-    fn cut_function(&self, f: &Func<'t>, limit: usize) -> Vec<Cut> {
+    fn cut_function(&self, f: &Func<'a, 't>, limit: usize) -> Vec<Cut> {
         let mut cuts = Vec::new();
         let stmts = &f.stmts;
         let rows = |n: &Node| n.end_position().row - n.start_position().row + 1;

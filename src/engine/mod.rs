@@ -13,6 +13,7 @@ pub mod json;
 pub mod jsonspan;
 pub mod lang;
 pub mod log;
+pub mod prose;
 pub mod search;
 pub mod sizing;
 pub mod text;
@@ -55,11 +56,6 @@ impl EngineKind {
         }
     }
 
-    /// Whether ctxlens has an engine for this type yet.
-    pub fn has_engine(self) -> bool {
-        !matches!(self, EngineKind::Prose)
-    }
-
     /// The knobs of this engine (empty for types without an engine).
     pub fn knobs(self) -> Vec<Knob> {
         match self {
@@ -68,7 +64,7 @@ impl EngineKind {
             EngineKind::Search => knobs::<search::SearchParams>(),
             EngineKind::Diff => knobs::<diff::DiffParams>(),
             EngineKind::Code => knobs::<code::CodeParams>(),
-            EngineKind::Prose => Vec::new(),
+            EngineKind::Prose => knobs::<prose::ProseParams>(),
         }
     }
 }
@@ -135,7 +131,7 @@ pub fn run(kind: EngineKind, input: &str, config: &Config, ctx: &Context) -> Res
         EngineKind::Search => search::SearchEngine::compress(input, &config.search, ctx),
         EngineKind::Diff => diff::DiffEngine::compress(input, &config.diff, ctx),
         EngineKind::Code => code::CodeEngine::compress(input, &config.code, ctx),
-        EngineKind::Prose => Err(Skip::NoEngineYet { kind }),
+        EngineKind::Prose => prose::ProseEngine::compress(input, &config.prose, ctx),
     }
 }
 

@@ -1,0 +1,415 @@
+//! Prose engine: a token classifier (Kompress-compatible ONNX model) scores every word; words under
+//! the threshold go, except those that must stay (numbers, paths, flags, identifiers, negations
+//! and modals) and whole tabular lines.
+//!
+//! Headroom's Kompress algorithm: 350-word chunks tokenized as pre-split words in a 512-token
+//! window, a word cut by the window rescored in the next chunk, word score = max over its tokens,
+//! keep above 0.5 or the top `target_ratio` per chunk. Differences, on purpose: the line structure
+//! stays (newlines and the indentation of kept lines; Kompress joins everything with spaces); no
+//! text past the window is lost; when the time budget runs out the rest is kept verbatim and the
+//! decision record says so; a missing runtime or model is a skip that names what is missing.
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokenizers::{EncodeInput, InputSequence};
+
+use super::text;
+use super::{Context, Engine, EngineKind, Fraction};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
+use crate::models;
+use crate::outcome::{Compressed, Skip};
+
+/// Knobs of the prose engine (Headroom Kompress names and defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProseParams {
+    /// Which model: `auto` (Kompress from the Hugging Face cache, then the default model, then any
+    /// other in models/), a folder name in models/, or a folder path.
+    pub model: String,
+    /// Words per chunk sent to the model.
+    pub chunk_words: usize,
+    /// Tokens per model window (a word cut by it is scored again in the next chunk).
+    pub max_length: usize,
+    /// A word is kept when its score (the max over its tokens) is above this.
+    pub score_threshold: Fraction,
+    /// When above 0, keep this share of each chunk's words (the best scored) instead of the threshold.
+    pub target_ratio: Fraction,
+    /// Always keep numbers, hex, ALL_CAPS, dotted.names, /paths, .ext, --flags, CamelCase, negations
+    /// and modals (not, never, must, only…), and/or/nor, list bullets opening a line, and whole
+    /// tabular lines (HEADROOM_KOMPRESS_MUST_KEEP).
+    pub must_keep: bool,
+    /// Texts with fewer words pass through.
+    pub min_input_words: usize,
+    /// After this many milliseconds the rest of the text is kept verbatim (HEADROOM_COMPRESSION_DEADLINE_MS).
+    pub time_budget_ms: u64,
+    /// ONNX Runtime intra-op threads (0: the runtime's default, one per core).
+    pub threads: usize,
+}
+
+impl Default for ProseParams {
+    fn default() -> Self {
+        ProseParams {
+            model: "auto".into(),
+            chunk_words: 350,
+            max_length: 512,
+            score_threshold: Fraction(0.5),
+            target_ratio: Fraction(0.0),
+            must_keep: true,
+            min_input_words: 64,
+            time_budget_ms: 20_000,
+            threads: 0,
+        }
+    }
+}
+
+/// One whitespace-separated word of the input.
+#[derive(Debug, Clone, Copy)]
+struct Word<'a> {
+    start: usize,
+    end: usize,
+    line: usize,
+    text: &'a str,
+}
+
+fn words(input: &str) -> (Vec<Word<'_>>, Vec<text::Line<'_>>) {
+    let lines = text::lines(input);
+    let mut out = Vec::new();
+    for (li, l) in lines.iter().enumerate() {
+        let mut start = None;
+        for (i, c) in l.text.char_indices().chain(std::iter::once((l.text.len(), ' '))) {
+            match (start, c.is_whitespace()) {
+                (None, false) => start = Some(i),
+                (Some(s), true) => {
+                    out.push(Word { start: l.start + s, end: l.start + i, line: li, text: &l.text[s..i] });
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    (out, lines)
+}
+
+static MUST_KEEP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)^(?:
+            0x[0-9a-fA-F]+ | .*[0-9].*
+          | [A-Z][A-Z0-9_]+
+          | \S*[A-Za-z0-9_]\.[A-Za-z0-9_]\S*
+          | \S*/\S+ | \.[A-Za-z0-9]+
+          | --?[A-Za-z][\w-]*
+          | [A-Z][a-z0-9]+[A-Z]\S* | [a-z]+[A-Z]\S*
+          | (?i:not|no|never|none|nothing|nobody|neither|nor|cannot|can't|don't|doesn't|didn't|won't|wouldn't|
+                shouldn't|isn't|aren't|wasn't|weren't|hasn't|haven't|hadn't|mustn't|avoid|unless|except|without|
+                must|should|shall|required|always|only|mandatory|and|or|xor)
+        )$",
+    )
+    .expect("must-keep regex")
+});
+
+/// Whether a word must stay whatever its score.
+pub fn must_keep(word: &str) -> bool {
+    let core =
+        word.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '\'' | '!' | '?' | '[' | ']'));
+    let core = core.strip_suffix('.').unwrap_or(core);
+    !core.is_empty() && MUST_KEEP.is_match(core)
+}
+
+/// A list bullet, quote mark, heading hashes or item number opening a line (the text's structure).
+fn is_list_marker(word: &str) -> bool {
+    static MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:[-*+>#|]+|\d+[.)])$").expect("list marker"));
+    MARKER.is_match(word)
+}
+
+/// Lines in runs of three or more with the same number (three or more) of columns separated by
+/// two or more spaces or tabs.
+fn tabular_lines(lines: &[text::Line]) -> Vec<bool> {
+    static SEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s{2,}|\t").expect("columns"));
+    let cols: Vec<usize> = lines
+        .iter()
+        .map(|l| {
+            let t = l.text.trim();
+            if t.is_empty() { 0 } else { SEP.split(t).count() }
+        })
+        .collect();
+    let mut out = vec![false; lines.len()];
+    let mut i = 0;
+    while i < lines.len() {
+        let mut j = i;
+        while j < lines.len() && cols[j] == cols[i] {
+            j += 1;
+        }
+        if cols[i] >= 3 && j - i >= 3 {
+            out[i..j].iter_mut().for_each(|b| *b = true);
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+pub struct ProseEngine;
+
+impl Engine for ProseEngine {
+    const KIND: EngineKind = EngineKind::Prose;
+    type Params = ProseParams;
+
+    fn compress(input: &str, p: &ProseParams, _ctx: &Context) -> Result<Compressed, Skip> {
+        if input.trim().is_empty() {
+            return Err(Skip::Empty);
+        }
+        let (words, lines) = words(input);
+        let min = p.min_input_words.max(10);
+        if words.len() < min {
+            return Err(Skip::TooSmall {
+                detail: format!(
+                    "{} words; prose under max(10, min_input_words = {}) passes through",
+                    words.len(),
+                    p.min_input_words
+                ),
+            });
+        }
+        let scorer = models::load(&p.model, p.threads).map_err(|detail| Skip::Unavailable { detail })?;
+        let plan = score_words(&words, &lines, p, &scorer)?;
+        render(input, &words, &lines, &plan, p, &scorer.name)
+    }
+}
+
+/// What the model decided, word by word.
+struct Plan {
+    keep: Vec<bool>,
+    forced: usize,
+    /// Index of the first word kept verbatim because the time budget ran out.
+    budget_hit: Option<usize>,
+    chunks: usize,
+    tokens: usize,
+}
+
+fn score_words(words: &[Word], lines: &[text::Line], p: &ProseParams, scorer: &models::Scorer) -> Result<Plan, Skip> {
+    let n = words.len();
+    let tab = if p.must_keep { tabular_lines(lines) } else { vec![false; lines.len()] };
+    let forced: Vec<bool> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let line_start = i == 0 || words[i - 1].line != w.line;
+            tab[w.line] || (p.must_keep && (must_keep(w.text) || (line_start && is_list_marker(w.text))))
+        })
+        .collect();
+    let mut keep = vec![false; n];
+    let (mut chunks, mut tokens) = (0, 0);
+    let started = Instant::now();
+    let budget = Duration::from_millis(p.time_budget_ms);
+    let max_len = p.max_length.max(8);
+    let mut budget_hit = None;
+    let mut i = 0;
+    while i < n {
+        if started.elapsed() > budget {
+            if i == 0 {
+                return Err(Skip::NothingToDrop {
+                    detail: format!(
+                        "time budget of {} ms reached before the first chunk; kept verbatim",
+                        p.time_budget_ms
+                    ),
+                });
+            }
+            budget_hit = Some(i);
+            keep[i..].iter_mut().for_each(|k| *k = true);
+            break;
+        }
+        let end = (i + p.chunk_words.max(1)).min(n);
+        let slice: Vec<&str> = words[i..end].iter().map(|w| w.text).collect();
+        let enc = scorer
+            .tokenizer
+            .encode(EncodeInput::Single(InputSequence::from(slice)), true)
+            .map_err(|e| Skip::ParseFailed { detail: format!("tokenizer failed: {e}") })?;
+        let mut ids: Vec<u32> = enc.get_ids().to_vec();
+        let mut wids: Vec<Option<u32>> = enc.get_word_ids().to_vec();
+        let truncated = ids.len() > max_len;
+        if truncated {
+            // keep the window's first max_len - 1 tokens and close it like the tokenizer would
+            let last = *ids.last().unwrap_or(&0);
+            ids.truncate(max_len - 1);
+            wids.truncate(max_len - 1);
+            ids.push(last);
+            wids.push(None);
+        }
+        let scores = scorer.score(&ids).map_err(|e| Skip::Unavailable { detail: format!("{}: {e}", scorer.name) })?;
+        chunks += 1;
+        tokens += ids.len();
+        let mut word_score = vec![f32::NEG_INFINITY; end - i];
+        for (t, wid) in wids.iter().enumerate() {
+            if let Some(w) = wid.map(|w| w as usize).filter(|w| *w < word_score.len()) {
+                word_score[w] = word_score[w].max(scores[t]);
+            }
+        }
+        // Words whose tokens all fit; the one cut by the window is scored again next time, unless
+        // it fills the window alone.
+        let seen = wids.iter().flatten().map(|w| *w as usize + 1).max().unwrap_or(0);
+        let complete = if truncated { seen.saturating_sub(1).max(1) } else { end - i };
+        let chunk = &mut keep[i..i + complete];
+        if p.target_ratio.get() > 0.0 {
+            let k = ((complete as f64 * p.target_ratio.get()) as usize).max(1);
+            let mut order: Vec<usize> = (0..complete).collect();
+            order.sort_by(|a, b| word_score[*b].total_cmp(&word_score[*a]).then(a.cmp(b)));
+            order.into_iter().take(k).for_each(|w| chunk[w] = true);
+        } else {
+            let t = p.score_threshold.get() as f32;
+            for (w, k) in chunk.iter_mut().enumerate() {
+                *k = word_score[w] > t || (truncated && complete == 1 && seen <= 1);
+            }
+        }
+        i += complete;
+    }
+    let mut n_forced = 0;
+    for (k, f) in keep.iter_mut().zip(&forced) {
+        if *f && !*k {
+            n_forced += 1;
+            *k = true;
+        }
+    }
+    Ok(Plan { keep, forced: n_forced, budget_hit, chunks, tokens })
+}
+
+fn render(
+    input: &str,
+    words: &[Word],
+    lines: &[text::Line],
+    plan: &Plan,
+    p: &ProseParams,
+    model: &str,
+) -> Result<Compressed, Skip> {
+    let n = words.len();
+    let kept = plan.keep.iter().filter(|k| **k).count();
+    if kept == n {
+        return Err(Skip::NothingToDrop { detail: format!("{model} kept every one of the {n} words") });
+    }
+    // Spans: a fully dropped line goes whole; inside a line, a dropped run takes the space after
+    // it, or the space before it at the end of the line, so the kept words read as before.
+    let mut spans: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+    let mut w = 0;
+    while w < n {
+        let line = words[w].line;
+        let mut e = w;
+        while e < n && words[e].line == line {
+            e += 1;
+        }
+        let ws = &words[w..e];
+        let keep = &plan.keep[w..e];
+        if keep.iter().all(|k| !k) {
+            spans.push((lines[line].start..lines[line].end, ws.len()));
+        } else {
+            let mut a = 0;
+            while a < ws.len() {
+                if keep[a] {
+                    a += 1;
+                    continue;
+                }
+                let mut b = a;
+                while b < ws.len() && !keep[b] {
+                    b += 1;
+                }
+                let range = if b < ws.len() { ws[a].start..ws[b].start } else { ws[a - 1].end..ws[b - 1].end };
+                spans.push((range, b - a));
+                a = b;
+            }
+        }
+        w = e;
+    }
+    let mut ledger = LedgerBuilder::new(input);
+    let group = ledger.group();
+    let mut out = String::with_capacity(input.len());
+    let mut cursor = 0;
+    let reason = if p.target_ratio.get() > 0.0 {
+        format!("below the best {:.0}% of its chunk by {model}'s keep score", p.target_ratio.get() * 100.0)
+    } else {
+        format!("{model}'s keep score at or below {}", p.score_threshold.get())
+    };
+    for (range, count) in &spans {
+        out.push_str(&input[cursor..range.start]);
+        ledger.drop_span(range.clone(), None, Unit::Words, *count, reason.clone());
+        cursor = range.end;
+    }
+    out.push_str(&input[cursor..]);
+    let dropped = n - kept;
+    let phrase = format!(
+        "{} of {} words omitted by {model} ({})",
+        group_thousands(dropped),
+        group_thousands(n),
+        if p.target_ratio.get() > 0.0 {
+            format!("target_ratio {}", p.target_ratio.get())
+        } else {
+            format!("score_threshold {}", p.score_threshold.get())
+        }
+    );
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&ledger.marker(group, phrase, PayloadShape::Lines));
+    if input.ends_with('\n') {
+        out.push('\n');
+    }
+    let mut notes = vec![format!(
+        "{model}: {} chunks, {} tokens; {} words kept by the must-keep rules",
+        plan.chunks,
+        group_thousands(plan.tokens),
+        plan.forced
+    )];
+    if let Some(at) = plan.budget_hit {
+        notes.push(format!(
+            "time budget of {} ms reached at word {} of {n}; the rest is kept verbatim",
+            p.time_budget_ms,
+            at + 1
+        ));
+    }
+    let strategy = format!("kept {} of {} words ({model})", group_thousands(kept), group_thousands(n));
+    Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn must_keep_rules() {
+        for w in [
+            "42",
+            "0x1f",
+            "v1.2",
+            "HTTP_PROXY",
+            "config.yaml",
+            "/etc/hosts",
+            ".env",
+            "--force",
+            "-v",
+            "HashMap",
+            "getValue",
+            "not",
+            "Never",
+            "must,",
+            "only.",
+            "and",
+            "can't",
+        ] {
+            assert!(must_keep(w), "{w}");
+        }
+        for w in ["the", "database", "Restarted", "quickly,", "A"] {
+            assert!(!must_keep(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn words_and_tables() {
+        let (ws, lines) = words("  alpha beta\n\ngamma\tdelta\n");
+        let t: Vec<&str> = ws.iter().map(|w| w.text).collect();
+        assert_eq!(t, ["alpha", "beta", "gamma", "delta"]);
+        assert_eq!((ws[0].start, ws[0].end, ws[2].line), (2, 7, 2));
+        let table = "NAME   READY   STATUS\napi    1/1     Running\ndb     0/1     Pending\nplain words here\n";
+        let (_, lines2) = words(table);
+        assert_eq!(tabular_lines(&lines2), [true, true, true, false]);
+        assert_eq!(tabular_lines(&lines), [false, false, false]);
+    }
+}

@@ -1,0 +1,243 @@
+//! The prose engine: the tiny lookup models (per-token scores, so the kept words are known in
+//! advance) exercise loading, chunking, word-id mapping, must-keep and reassembly; the default
+//! model built by scripts/setup.sh is checked on a real document. Needs the ONNX Runtime library
+//! that scripts/setup.sh installs (scripts/test.sh runs it first).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use ctxlens::{Config, Context, EngineChoice, EngineKind};
+
+fn tiny(flavour: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(flavour)
+}
+
+fn require_runtime() {
+    if let Err(e) = ctxlens::models::runtime() {
+        panic!("the prose tests need ONNX Runtime: {e}");
+    }
+}
+
+fn prose(input: &str, sets: &[String]) -> ctxlens::Outcome {
+    require_runtime();
+    let mut config = Config::default();
+    for s in sets {
+        config.set(s).unwrap();
+    }
+    ctxlens::compress(input, EngineChoice::Only(EngineKind::Prose), &config, &Context::default())
+}
+
+fn with_model(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let mut v = vec![format!("prose.model=\"{}\"", dir.display()), "prose.min_input_words=10".to_string()];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+const KEEP: [&str; 10] =
+    ["disk", "database", "error", "failed", "timeout", "server", "memory", "fox", "connection", "unbelievable"];
+
+fn sample() -> String {
+    let mut s = String::new();
+    for i in 0..12 {
+        s.push_str(&format!("the quick brown fox and the lazy dog saw the disk error on server {i}\n"));
+        s.push_str("    indented: the unbelievable database was not at /var/log but the cache was\n");
+        s.push_str("the the the the\n\n");
+    }
+    s
+}
+
+fn words_of(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| !l.contains("[ctxlens: ")).flat_map(str::split_whitespace).collect()
+}
+
+/// What the lookup model must keep: words holding a keep token, plus the must-keep rules.
+fn expected(input: &str, must_keep: bool) -> Vec<&str> {
+    input
+        .split_whitespace()
+        .filter(|w| {
+            let core = w.trim_end_matches(':');
+            KEEP.contains(&core) || (must_keep && ctxlens::engine::prose::must_keep(w))
+        })
+        .collect()
+}
+
+#[test]
+fn tiny_model_keeps_exactly_the_words_it_scores_high() {
+    let input = sample();
+    for flavour in ["tiny-lookup", "tiny-lookup-logits"] {
+        let o = prose(&input, &with_model(&tiny(flavour), &[]));
+        assert!(o.decision.acted(), "{flavour}: {:?}", o.decision);
+        assert_eq!(words_of(&o.output), expected(&input, true), "{flavour}");
+        check_ledger(&o);
+        check_lines_reconstruct(&o);
+        // line structure: one output line per input line that kept a word, indentation intact
+        assert!(o.output.contains("\n    unbelievable database not /var/log\n"), "{}", o.output);
+        assert!(!o.output.contains("the the"), "a fully dropped line goes whole");
+        let marker = &o.ledger.markers[0];
+        assert!(marker.phrase.contains("words omitted by"), "{}", marker.phrase);
+        let dropped: usize = o.ledger.drops.iter().map(|d| d.count).sum();
+        assert_eq!(dropped + words_of(&o.output).len(), input.split_whitespace().count());
+    }
+}
+
+#[test]
+fn chunking_and_truncation_do_not_change_a_context_free_model() {
+    let input = sample();
+    let whole = prose(&input, &with_model(&tiny("tiny-lookup"), &[]));
+    // 7-word chunks in a 12-token window: words are cut by the window and scored again next time
+    let chunked = prose(&input, &with_model(&tiny("tiny-lookup"), &["prose.chunk_words=7", "prose.max_length=12"]));
+    assert_eq!(chunked.output, whole.output);
+    assert!(chunked.notes().any(|n| n.contains(" chunks")), "{:?}", chunked.sections);
+    let c = |o: &ctxlens::Outcome| {
+        o.notes()
+            .find_map(|n| n.split(": ").nth(1).and_then(|r| r.split(' ').next()).and_then(|x| x.parse::<usize>().ok()))
+    };
+    assert!(c(&chunked) > c(&whole), "more chunks when they are smaller");
+}
+
+#[test]
+fn a_word_longer_than_the_window_is_kept() {
+    let long = "qqqqqqqqqqqqqqqqqqqq"; // twenty single-letter pieces
+    let input =
+        format!("{long} the the the the the the the the the the the the the the\n{}", "the lazy dog\n".repeat(40));
+    let o = prose(&input, &with_model(&tiny("tiny-lookup"), &["prose.max_length=12", "prose.chunk_words=5"]));
+    assert!(o.decision.acted(), "{:?}", o.decision);
+    assert_eq!(words_of(&o.output), [long]);
+}
+
+#[test]
+fn must_keep_can_be_turned_off_and_target_ratio_replaces_the_threshold() {
+    let input = sample();
+    let o = prose(&input, &with_model(&tiny("tiny-lookup"), &["prose.must_keep=false"]));
+    assert_eq!(words_of(&o.output), expected(&input, false));
+    assert!(!o.output.contains("/var/log"));
+    let half = prose(&input, &with_model(&tiny("tiny-lookup"), &["prose.must_keep=false", "prose.target_ratio=0.5"]));
+    let n = input.split_whitespace().count();
+    let kept = words_of(&half.output).len();
+    assert!(kept * 2 <= n + 2 && kept * 2 + 4 >= n, "kept {kept} of {n}");
+}
+
+#[test]
+fn time_budget_and_small_inputs_are_reported() {
+    let input = sample();
+    let o = prose(&input, &with_model(&tiny("tiny-lookup"), &["prose.time_budget_ms=0"]));
+    assert!(!o.decision.acted());
+    assert!(o.decision.reason().contains("time budget"), "{}", o.decision.reason());
+    assert_eq!(o.output, input);
+    let small = prose("just a few words here", &[]);
+    assert!(small.decision.reason().starts_with("too_small"), "{}", small.decision.reason());
+}
+
+#[test]
+fn a_missing_model_is_a_skip_that_says_how_to_fix_it() {
+    let o = prose(&sample(), &["prose.model=\"/nonexistent/model\"".to_string()]);
+    assert_eq!(o.output, sample());
+    let r = o.decision.reason();
+    assert!(r.starts_with("unavailable") && r.contains("scripts/setup.sh"), "{r}");
+}
+
+fn ctxlens_cmd(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ctxlens"));
+    c.current_dir(dir).env_remove("CTXLENS_MODELS_DIR").env_remove("HF_HOME").env_remove("HF_HUB_CACHE");
+    c
+}
+
+#[test]
+fn a_missing_runtime_is_named_with_the_command_that_installs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("in.txt");
+    std::fs::write(&f, sample()).unwrap();
+    let out = ctxlens_cmd(dir.path())
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .args(["compress", "--engine", "auto", "--stats", "json", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, sample().as_bytes());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stats: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
+    let reason = stats["sections"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("unavailable") && reason.contains("ORT_DYLIB_PATH") && reason.contains("scripts/setup.sh"),
+        "{reason}"
+    );
+}
+
+/// Lays the tiny model out as a Kompress repo with a broken first file.
+fn kompress_layout(dir: &Path) {
+    std::fs::create_dir_all(dir.join("onnx")).unwrap();
+    std::fs::write(dir.join("onnx/kompress-int8-wo.onnx"), b"not an onnx file").unwrap();
+    std::fs::copy(tiny("tiny-lookup").join("model.onnx"), dir.join("onnx/kompress-fp32.onnx")).unwrap();
+}
+
+#[test]
+fn a_kompress_layout_folder_is_used_after_a_failed_smoke_run() {
+    require_runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("kompress-v2-base");
+    kompress_layout(&repo);
+    std::fs::copy(tiny("tiny-lookup").join("tokenizer.json"), repo.join("tokenizer.json")).unwrap();
+    let input = sample();
+    let o = prose(&input, &with_model(&repo, &[]));
+    assert_eq!(words_of(&o.output), expected(&input, true));
+    // `ctxlens models` shows the rejection and the choice
+    let out = ctxlens_cmd(dir.path()).env("CTXLENS_MODELS_DIR", dir.path()).arg("models").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("kompress-int8-wo.onnx") && text.contains("rejected"), "{text}");
+    assert!(text.contains("kompress-fp32.onnx"), "{text}");
+}
+
+#[test]
+fn the_hugging_face_cache_layout_is_found_and_preferred() {
+    require_runtime();
+    let hub = tempfile::tempdir().unwrap();
+    let snap = hub.path().join("models--chopratejas--kompress-v2-base/snapshots/b1563631b35b");
+    kompress_layout(&snap);
+    let tok = hub.path().join("models--answerdotai--ModernBERT-base/snapshots/8949b909ec90");
+    std::fs::create_dir_all(&tok).unwrap();
+    std::fs::copy(tiny("tiny-lookup").join("tokenizer.json"), tok.join("tokenizer.json")).unwrap();
+    let out = ctxlens_cmd(hub.path()).env("HF_HUB_CACHE", hub.path()).arg("models").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().find(|l| l.contains("Hugging Face cache")).unwrap_or_default();
+    assert!(first.starts_with("chopratejas/kompress-v2-base"), "{text}");
+    let chosen = text.split("\n\n").next().unwrap_or_default();
+    assert!(text.contains("ModernBERT-base"), "the Kompress repo borrows ModernBERT's tokenizer: {text}");
+    assert!(text.contains("ok, used by model = auto"), "{chosen}");
+    let used = text.lines().position(|l| l.contains("ok, used by model = auto")).unwrap();
+    let file_line = text.lines().nth(used - 2).unwrap();
+    assert!(file_line.contains("kompress-fp32.onnx"), "{text}");
+}
+
+/// The default model, built by scripts/setup.sh, on a real document.
+#[test]
+fn the_default_model_compresses_real_prose_and_keeps_what_must_stay() {
+    require_runtime();
+    let input = read("prose/requests-HISTORY.md");
+    let o = prose(&input, &[format!("prose.model=\"{}\"", ctxlens::models::DEFAULT_MODEL)]);
+    assert!(o.decision.acted(), "{:?}", o.decision);
+    let ratio = o.tokens_out as f64 / o.tokens_in as f64;
+    assert!((0.45..0.9).contains(&ratio), "token ratio {ratio}");
+    check_ledger(&o);
+    check_lines_reconstruct(&o);
+    let kept: std::collections::HashSet<&str> = words_of(&o.output).into_iter().collect();
+    for w in input.split_whitespace() {
+        let core = w.trim_matches(|c: char| ",;:()\"'!?[]".contains(c));
+        let must = core.chars().any(|c| c.is_ascii_digit())
+            || core.contains('/')
+            || ["not", "never", "cannot", "must", "only"].contains(&core.to_lowercase().as_str());
+        if must {
+            assert!(kept.contains(w), "dropped {w:?}");
+        }
+    }
+}
+
+#[test]
+fn the_router_sends_prose_to_the_model() {
+    require_runtime();
+    let input = read("prose/requests-HISTORY.md");
+    let o = ctxlens::compress(&input, EngineChoice::Auto, &Config::default(), &Context::default());
+    assert!(o.sections.iter().any(|s| s.kind == EngineKind::Prose && s.decision.acted()), "{:?}", o.sections);
+}
