@@ -304,16 +304,29 @@ pub struct Scorer {
     output: Output,
     cls: u32,
     sep: u32,
+    pad: u32,
 }
 
 impl Scorer {
     /// Keep probabilities for each token id of one sequence.
     pub fn score(&self, ids: &[u32]) -> Result<Vec<f32>, String> {
-        let n = ids.len();
-        let input_ids: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
-        let mask = vec![1i64; n];
-        let ids_t = Tensor::from_array(([1usize, n], input_ids)).map_err(|e| e.to_string())?;
-        let mask_t = Tensor::from_array(([1usize, n], mask)).map_err(|e| e.to_string())?;
+        self.score_batch(&[ids]).map(|mut v| v.remove(0))
+    }
+
+    /// Keep probabilities for several sequences in one run (padded to the longest, masked).
+    pub fn score_batch(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>, String> {
+        let b = seqs.len();
+        let n = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut input_ids = vec![i64::from(self.pad); b * n];
+        let mut mask = vec![0i64; b * n];
+        for (r, s) in seqs.iter().enumerate() {
+            for (c, &id) in s.iter().enumerate() {
+                input_ids[r * n + c] = i64::from(id);
+                mask[r * n + c] = 1;
+            }
+        }
+        let ids_t = Tensor::from_array(([b, n], input_ids)).map_err(|e| e.to_string())?;
+        let mask_t = Tensor::from_array(([b, n], mask)).map_err(|e| e.to_string())?;
         let mut session = self.session.lock().map_err(|_| "model session poisoned".to_string())?;
         let outputs =
             session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t]).map_err(|e| e.to_string())?;
@@ -323,18 +336,19 @@ impl Scorer {
         };
         let value = outputs.get(name).ok_or_else(|| format!("model has no `{name}` output"))?;
         let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
-        match self.output {
-            Output::Scores(_) if data.len() == n => Ok(data.to_vec()),
-            Output::Logits if data.len() == 2 * n => Ok(data
+        let flat: Vec<f32> = match self.output {
+            Output::Scores(_) if data.len() == b * n => data.to_vec(),
+            Output::Logits if data.len() == 2 * b * n => data
                 .chunks(2)
                 .map(|c| {
                     let m = c[0].max(c[1]);
-                    let (a, b) = ((c[0] - m).exp(), (c[1] - m).exp());
-                    b / (a + b)
+                    let (x, y) = ((c[0] - m).exp(), (c[1] - m).exp());
+                    y / (x + y)
                 })
-                .collect()),
-            _ => Err(format!("`{name}` has {} values for {n} tokens", data.len())),
-        }
+                .collect(),
+            _ => return Err(format!("`{name}` has {} values for {b}×{n} tokens", data.len())),
+        };
+        Ok(seqs.iter().enumerate().map(|(r, s)| flat[r * n..r * n + s.len()].to_vec()).collect())
     }
 }
 
@@ -369,6 +383,7 @@ fn open(candidate: &Candidate, file: &Path, threads: usize) -> Result<Scorer, St
     let special = |t: &str| tokenizer.token_to_id(t);
     let cls = special("[CLS]").or_else(|| special("<s>")).or_else(|| special("<|endoftext|>")).unwrap_or(0);
     let sep = special("[SEP]").or_else(|| special("</s>")).unwrap_or(cls);
+    let pad = special("[PAD]").or_else(|| special("<pad>")).unwrap_or(0);
     let scorer = Scorer {
         name: candidate.name.clone(),
         file: file.to_path_buf(),
@@ -377,6 +392,7 @@ fn open(candidate: &Candidate, file: &Path, threads: usize) -> Result<Scorer, St
         output,
         cls,
         sep,
+        pad,
     };
     // smoke run: a two-token sequence must give two scores in [0, 1]
     let probe = scorer.score(&[scorer.cls, scorer.sep]).map_err(|e| format!("smoke run failed: {e}"))?;
