@@ -68,17 +68,7 @@ fn every_code_fixture_stays_parseable_smaller_and_accounted() {
             assert_eq!(o.output, input);
         }
     }
-    for l in [
-        Lang::Python,
-        Lang::JavaScript,
-        Lang::TypeScript,
-        Lang::Tsx,
-        Lang::Rust,
-        Lang::Go,
-        Lang::Java,
-        Lang::C,
-        Lang::Cpp,
-    ] {
+    for l in Lang::ALL {
         assert!(languages.contains(&l), "no fixture compressed as {l}");
     }
 }
