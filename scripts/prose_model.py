@@ -485,6 +485,34 @@ def tiny_models(out):
     save(out / "tiny-lookup", "final_scores")
     save(out / "tiny-lookup-logits", "logits")
 
+    # The default model's architecture (BERT graph + head) at toy size with seeded random weights:
+    # exercises every operator of the real graph in milliseconds.
+    rng = np.random.RandomState(7)
+    H, L, V = 32, 2, len(vocab)
+    cfg = {"hidden_size": H, "num_attention_heads": 4, "num_hidden_layers": L, "intermediate_size": 4 * H, "layer_norm_eps": 1e-12}
+    f32 = lambda *shape: (rng.standard_normal(shape) * 0.2).astype(np.float32)  # noqa: E731
+    w = {
+        "embeddings.word_embeddings.weight": f32(V, H),
+        "embeddings.position_embeddings.weight": f32(512, H),
+        "embeddings.token_type_embeddings.weight": f32(2, H),
+        "embeddings.LayerNorm.weight": np.ones(H, np.float32),
+        "embeddings.LayerNorm.bias": np.zeros(H, np.float32),
+    }
+    for i in range(L):
+        p = f"encoder.layer.{i}."
+        for part in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            w[p + part + ".weight"], w[p + part + ".bias"] = f32(H, H), f32(H)
+        w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"] = f32(4 * H, H), f32(4 * H)
+        w[p + "output.dense.weight"], w[p + "output.dense.bias"] = f32(H, 4 * H), f32(H)
+        for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+            w[p + ln + ".weight"], w[p + ln + ".bias"] = np.ones(H, np.float32), np.zeros(H, np.float32)
+    folder = out / "tiny-bert-random"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tokenizer.json").write_text(text)
+    model = build_bert(w, cfg, f32(H).astype(np.float64) * 5, 0.0, hidden_output=False)
+    onnx.save(model, str(folder / "model.onnx"))
+    log(f"wrote {folder} (random BERT) sha256 {sha256(folder / 'model.onnx')}")
+
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "default" and len(sys.argv) == 4:

@@ -241,3 +241,20 @@ fn the_router_sends_prose_to_the_model() {
     let o = ctxlens::compress(&input, EngineChoice::Auto, &Config::default(), &Context::default());
     assert!(o.sections.iter().any(|s| s.kind == EngineKind::Prose && s.decision.acted()), "{:?}", o.sections);
 }
+
+#[test]
+fn the_real_architecture_at_toy_size_runs_and_is_deterministic() {
+    // tests/data/tiny-bert-random: the default model's graph (embeddings, attention, GELU, layer
+    // norms, head) with seeded random weights, so every operator runs without the 90 MB model.
+    let input = sample();
+    let sets = with_model(&tiny("tiny-bert-random"), &["prose.must_keep=false", "prose.target_ratio=0.5"]);
+    let a = prose(&input, &sets);
+    let b = prose(&input, &sets);
+    assert!(a.decision.acted(), "{:?}", a.decision);
+    assert_eq!(a.output, b.output);
+    let n = input.split_whitespace().count();
+    let kept = words_of(&a.output).len();
+    assert!(kept * 2 <= n + 2 && kept * 2 + 4 >= n, "kept {kept} of {n}");
+    check_ledger(&a);
+    check_lines_reconstruct(&a);
+}
