@@ -32,6 +32,16 @@ enum Command {
         #[arg(long)]
         toml: bool,
     },
+    /// Load a capture (or a folder) and list its flows and blocks with token counts.
+    Blocks {
+        /// Capture file or folder.
+        file: PathBuf,
+        /// One JSON document with every flow, block (with its text), problem and redaction count.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = "o200k")]
+        tokenizer: Tokenizer,
+    },
     /// List the ONNX Runtime library and every prose model found, with why any was rejected.
     Models {
         /// ONNX Runtime threads for the smoke runs (0: the runtime's default).
@@ -88,6 +98,7 @@ fn main() -> ExitCode {
         Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
         Command::Count { tokenizer, file } => count(&file, tokenizer),
         Command::Models { threads } => list_models(threads),
+        Command::Blocks { file, json, tokenizer } => blocks(&file, json, tokenizer),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -158,8 +169,9 @@ fn compress(args: CompressArgs) -> Result<()> {
 }
 
 fn knobs(table: Option<&str>, toml: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     if toml {
-        print!("{}", Config::default().to_toml());
+        write!(out, "{}", Config::default().to_toml())?;
         return Ok(());
     }
     let tables: Vec<&str> = match table {
@@ -168,31 +180,107 @@ fn knobs(table: Option<&str>, toml: bool) -> Result<()> {
         None => config::TABLES.to_vec(),
     };
     for t in tables {
-        println!("[{t}]");
+        writeln!(out, "[{t}]")?;
         for k in config::table_knobs(t) {
             let range = match (k.minimum, k.maximum) {
                 (Some(a), Some(b)) => format!(" ({a}..={b})"),
                 _ => String::new(),
             };
-            println!("  {} = {}  # {}{range}\n      {}", k.name, k.default, k.kind, k.doc);
+            writeln!(out, "  {} = {}  # {}{range}\n      {}", k.name, k.default, k.kind, k.doc)?;
         }
-        println!();
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn blocks(path: &std::path::Path, json: bool, tokenizer: Tokenizer) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    use ctxlens::capture;
+    let cap = capture::load(path)?;
+    let block_json = |b: &capture::Block| {
+        let mut v = serde_json::to_value(b).unwrap_or_default();
+        v["tokens"] = tokens::count(&b.text, tokenizer).into();
+        v
+    };
+    let list = |msgs: &[capture::Message]| -> Vec<serde_json::Value> {
+        msgs.iter().flat_map(|m| m.blocks.iter()).map(block_json).collect()
+    };
+    if json {
+        let flows: Vec<serde_json::Value> = cap
+            .flows
+            .iter()
+            .map(|f| {
+                let mut v = serde_json::to_value(f).unwrap_or_default();
+                let obj = v.as_object_mut().expect("flow object");
+                obj.remove("messages");
+                obj.remove("recorded");
+                obj.remove("response");
+                obj.insert("blocks".into(), list(&f.messages).into());
+                if let Some(r) = &f.recorded {
+                    obj.insert("recorded_blocks".into(), list(r).into());
+                }
+                obj.insert("response_blocks".into(), list(&f.response).into());
+                v
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "source": cap.source, "format": cap.format, "tokenizer": tokenizer, "redacted": cap.redacted,
+            "problems": cap.problems, "flows": flows,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} ({}): {} flows, {} problems, {} secrets redacted",
+        cap.source,
+        cap.format.name(),
+        cap.flows.len(),
+        cap.problems.len(),
+        cap.redacted
+    )?;
+    for f in &cap.flows {
+        let n: usize = f.blocks().map(|b| tokens::count(&b.text, tokenizer)).sum();
+        writeln!(
+            out,
+            "#{:<4} {:<18} {:<28} {:>3} blocks {:>8} tokens{}",
+            f.index,
+            format!("{:?}", f.api),
+            f.model.as_deref().unwrap_or("-"),
+            f.blocks().count(),
+            n,
+            if f.recorded.is_some() { "  (+ recorded compression)" } else { "" }
+        )?;
+        for b in f.blocks() {
+            let first = b.text.lines().next().unwrap_or_default();
+            let first: String = first.chars().take(60).collect();
+            writeln!(
+                out,
+                "        {:<6} {:<13} {:>7} tok  {}",
+                b.role,
+                b.kind.name(),
+                tokens::count(&b.text, tokenizer),
+                first
+            )?;
+        }
+    }
+    for p in &cap.problems {
+        writeln!(out, "problem: {}: {}", p.location, p.reason)?;
     }
     Ok(())
 }
 
 fn list_models(threads: usize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let (runtime, trials) = ctxlens::models::survey(threads);
     match &runtime {
-        Ok(p) => println!("ONNX Runtime: {}", p.display()),
-        Err(e) => println!("ONNX Runtime: not available: {e}"),
+        Ok(p) => writeln!(out, "ONNX Runtime: {}", p.display())?,
+        Err(e) => writeln!(out, "ONNX Runtime: not available: {e}")?,
     }
-    println!("models folders: {}", {
-        let dirs: Vec<String> = ctxlens::models::models_dirs().iter().map(|d| d.display().to_string()).collect();
-        if dirs.is_empty() { "none".to_string() } else { dirs.join(", ") }
-    });
+    let dirs: Vec<String> = ctxlens::models::models_dirs().iter().map(|d| d.display().to_string()).collect();
+    writeln!(out, "models folders: {}", if dirs.is_empty() { "none".to_string() } else { dirs.join(", ") })?;
     if trials.is_empty() {
-        println!("no model found; run `{}` to build the default model", ctxlens::models::SETUP_COMMAND);
+        writeln!(out, "no model found; run `{}` to build the default model", ctxlens::models::SETUP_COMMAND)?;
     }
     let mut chosen = false;
     for t in &trials {
@@ -205,22 +293,21 @@ fn list_models(threads: usize) -> Result<()> {
             Err(e) => format!("rejected: {e}"),
         };
         let tok = t.candidate.tokenizer.as_ref().map_or("no tokenizer.json".to_string(), |p| p.display().to_string());
-        println!(
-            "{}  ({})
-  file: {}
-  tokenizer: {tok}
-  {status}",
+        writeln!(
+            out,
+            "{}  ({})\n  file: {}\n  tokenizer: {tok}\n  {status}",
             t.candidate.name,
             t.candidate.source,
             t.file.display()
-        );
+        )?;
     }
     Ok(())
 }
 
 fn count(file: &str, tokenizer: Tokenizer) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let source = input::read(file).with_context(|| format!("cannot read {file}"))?;
     let text = String::from_utf8_lossy(&source.bytes);
-    println!("{} {}", tokens::count(&text, tokenizer), tokenizer.encoding_name());
+    writeln!(out, "{} {}", tokens::count(&text, tokenizer), tokenizer.encoding_name())?;
     Ok(())
 }

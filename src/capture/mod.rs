@@ -1,0 +1,438 @@
+//! Captures: what was sent to a model, loaded from whatever the user has on disk, as one model:
+//! capture → flows (one API request, with its response when present) → messages → blocks.
+//!
+//! Formats are detected by content, not only by extension: Headroom's request log, HAR 1.2, raw
+//! Anthropic / OpenAI request bodies and their SSE streams, Claude Code transcripts, Codex rollouts,
+//! plain files and folders. Loading streams: flows are handed to a sink as they are parsed, so a
+//! viewer can show the first screen of a 100 MB capture long before the end is read. A bad line or
+//! entry is counted and listed with its place, never fatal. API keys, Authorization and cookie
+//! values are redacted as they are loaded.
+
+pub mod claude;
+pub mod codex;
+pub mod har;
+pub mod headroom;
+pub mod plain;
+pub mod provider;
+pub mod redact;
+pub mod sse;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use thiserror::Error;
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    Developer,
+    User,
+    Assistant,
+    Tool,
+    /// A plain file loaded as its own block.
+    File,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::Developer => "developer",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+            Role::File => "file",
+        }
+    }
+
+    pub fn parse(s: &str) -> Role {
+        match s {
+            "system" => Role::System,
+            "developer" => Role::Developer,
+            "assistant" | "model" => Role::Assistant,
+            "tool" | "function" => Role::Tool,
+            _ => Role::User,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a block is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    Text,
+    /// The system prompt (or OpenAI `instructions`).
+    SystemPrompt,
+    /// A tool call's input, as JSON.
+    ToolUse,
+    /// What a tool returned: the content compression is mostly about.
+    ToolResult,
+    /// Model reasoning (Anthropic `thinking`).
+    Thinking,
+    /// An image, replaced by a placeholder line.
+    Image,
+    /// A whole file (plain captures).
+    File,
+}
+
+impl BlockKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockKind::Text => "text",
+            BlockKind::SystemPrompt => "system_prompt",
+            BlockKind::ToolUse => "tool_use",
+            BlockKind::ToolResult => "tool_result",
+            BlockKind::Thinking => "thinking",
+            BlockKind::Image => "image",
+            BlockKind::File => "file",
+        }
+    }
+}
+
+/// Where something came from: file and 1-based line (or entry number for HAR).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    /// What within the line: e.g. `request_messages[3].content[1]`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub path: String,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)?;
+        if !self.path.is_empty() {
+            write!(f, " {}", self.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// One unit of content.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Block {
+    pub kind: BlockKind,
+    pub role: Role,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_id: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
+    pub location: Location,
+}
+
+/// A message: a role and its blocks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub role: Role,
+    pub blocks: Vec<Block>,
+}
+
+/// The API a flow was sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    AnthropicMessages,
+    OpenAiChat,
+    OpenAiResponses,
+    /// Claude Code or Codex transcripts (the client's view of the conversation).
+    Transcript,
+    Files,
+    Unknown,
+}
+
+/// Token usage as the provider reported it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Usage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_tokens: Option<u64>,
+    pub cache_write_tokens: Option<u64>,
+}
+
+/// One API request (with its response when the capture has it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    pub index: usize,
+    pub api: Api,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub messages: Vec<Message>,
+    /// What a compressor actually sent upstream (Headroom's `compressed_messages`), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Vec<Message>>,
+    /// The model's answer, when captured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response: Vec<Message>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Headroom's `transforms_applied`, when recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<String>,
+    /// Headroom's own token counts (original, optimized), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headroom_tokens: Option<[u64; 2]>,
+    /// Request headers, secret values redacted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    pub location: Location,
+}
+
+impl Flow {
+    pub fn new(index: usize, api: Api, location: Location) -> Flow {
+        Flow {
+            index,
+            api,
+            model: None,
+            timestamp: None,
+            url: None,
+            messages: Vec::new(),
+            recorded: None,
+            response: Vec::new(),
+            usage: None,
+            transforms: Vec::new(),
+            headroom_tokens: None,
+            headers: Vec::new(),
+            location,
+        }
+    }
+
+    /// Every block of the request, in order.
+    pub fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.messages.iter().flat_map(|m| m.blocks.iter())
+    }
+}
+
+/// A line or entry that could not be read, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    pub location: Location,
+    pub reason: String,
+}
+
+/// The detected format of a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    HeadroomLog,
+    Har,
+    AnthropicRequest,
+    OpenAiChatRequest,
+    OpenAiResponsesRequest,
+    Sse,
+    ClaudeCode,
+    Codex,
+    Plain,
+    Folder,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::HeadroomLog => "headroom request log",
+            Format::Har => "HAR",
+            Format::AnthropicRequest => "Anthropic request body",
+            Format::OpenAiChatRequest => "OpenAI chat request body",
+            Format::OpenAiResponsesRequest => "OpenAI responses request body",
+            Format::Sse => "SSE stream",
+            Format::ClaudeCode => "Claude Code transcript",
+            Format::Codex => "Codex rollout",
+            Format::Plain => "plain file",
+            Format::Folder => "folder",
+        }
+    }
+}
+
+/// What a loader hands its sink.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Format(Format),
+    Flow(Box<Flow>),
+    Problem(Problem),
+    /// Secrets replaced while loading.
+    Redacted(usize),
+}
+
+/// A fully loaded capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct Capture {
+    pub source: String,
+    pub format: Format,
+    pub flows: Vec<Flow>,
+    pub problems: Vec<Problem>,
+    pub redacted: usize,
+}
+
+#[derive(Debug, Error)]
+pub enum CaptureError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+}
+
+/// Loads a whole capture (for the CLI and tests; the TUI streams with [`stream`]).
+pub fn load(path: &Path) -> Result<Capture, CaptureError> {
+    let mut cap = Capture {
+        source: path.display().to_string(),
+        format: Format::Plain,
+        flows: Vec::new(),
+        problems: Vec::new(),
+        redacted: 0,
+    };
+    stream(path, &mut |e| match e {
+        Event::Format(f) => cap.format = f,
+        Event::Flow(f) => cap.flows.push(*f),
+        Event::Problem(p) => cap.problems.push(p),
+        Event::Redacted(n) => cap.redacted += n,
+    })?;
+    Ok(cap)
+}
+
+/// Reads a capture file or folder and hands every flow to `sink` as soon as it is parsed.
+pub fn stream(path: &Path, sink: &mut dyn FnMut(Event)) -> Result<(), CaptureError> {
+    let read_err = |source| CaptureError::Read { path: path.to_path_buf(), source };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if meta.is_dir() {
+        sink(Event::Format(Format::Folder));
+        return plain::load_folder(path, sink).map_err(read_err);
+    }
+    let bytes = std::fs::read(path).map_err(read_err)?;
+    let name = path.display().to_string();
+    load_bytes(&name, &bytes, sink);
+    Ok(())
+}
+
+/// Detects the format of `bytes` and loads them.
+pub fn load_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+        Err(_) => {
+            sink(Event::Format(Format::Plain));
+            plain::load_file(name, bytes, sink);
+            return;
+        }
+    };
+    let format = detect(text);
+    sink(Event::Format(format));
+    match format {
+        Format::HeadroomLog => headroom::load(name, text, sink),
+        Format::Har => har::load(name, text, sink),
+        Format::AnthropicRequest | Format::OpenAiChatRequest | Format::OpenAiResponsesRequest => {
+            provider::load_body(name, text, sink)
+        }
+        Format::Sse => sse::load(name, text, sink),
+        Format::ClaudeCode => claude::load(name, text, sink),
+        Format::Codex => codex::load(name, text, sink),
+        Format::Plain | Format::Folder => plain::load_file(name, bytes, sink),
+    }
+}
+
+/// What [`json_lines`] calls for each line: line number, value, and the sink.
+pub type LineFn<'a> = dyn FnMut(usize, serde_json::Value, &mut dyn FnMut(Event)) + 'a;
+
+/// Calls `f` with each non-empty line of a JSON Lines text (1-based line number and parsed value);
+/// lines that are not JSON become problems.
+pub fn json_lines(name: &str, text: &str, sink: &mut dyn FnMut(Event), f: &mut LineFn) {
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<serde_json::Value>(t) {
+            Ok(v) => f(line_no, v, sink),
+            Err(e) => sink(Event::Problem(Problem {
+                location: Location { file: name.to_string(), line: line_no, path: String::new() },
+                reason: format!("not a JSON line: {e}"),
+            })),
+        }
+    }
+}
+
+/// The format of a capture's text, from its first lines.
+pub fn detect(text: &str) -> Format {
+    let head = text.trim_start();
+    if head.starts_with("event:") || head.starts_with("data:") {
+        return Format::Sse;
+    }
+    if head.starts_with('{') {
+        // JSON Lines: the first line is a whole object
+        let first = head.lines().next().unwrap_or_default();
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(first) {
+            let has = |k: &str| v.get(k).is_some();
+            if has("request_id") && (has("input_tokens_original") || has("request_messages")) {
+                return Format::HeadroomLog;
+            }
+            if (has("payload")
+                && v.get("type").and_then(|t| t.as_str()).is_some_and(|t| {
+                    ["session_meta", "response_item", "event_msg", "turn_context", "compacted"].contains(&t)
+                }))
+                || (has("timestamp") && has("type") && has("payload"))
+            {
+                return Format::Codex;
+            }
+            if has("sessionId")
+                || (has("uuid") && has("type"))
+                || v.get("type").and_then(|t| t.as_str()) == Some("summary")
+            {
+                return Format::ClaudeCode;
+            }
+        }
+        if head.starts_with("{\"log\"")
+            || head[..head.len().min(200)].contains("\"log\"") && head.contains("\"entries\"")
+        {
+            return Format::Har;
+        }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(head) {
+            if v.get("log").and_then(|l| l.get("entries")).is_some() {
+                return Format::Har;
+            }
+            if let Some(f) = provider::body_format(&v) {
+                return f;
+            }
+        }
+    }
+    Format::Plain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats_by_content() {
+        assert_eq!(detect("{\"request_id\":\"r1\",\"request_messages\":[]}\n"), Format::HeadroomLog);
+        assert_eq!(detect("{\"log\":{\"version\":\"1.2\",\"entries\":[]}}"), Format::Har);
+        assert_eq!(detect("{\"model\":\"claude-x\",\"max_tokens\":10,\"messages\":[]}"), Format::AnthropicRequest);
+        assert_eq!(
+            detect("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}"),
+            Format::OpenAiChatRequest
+        );
+        assert_eq!(
+            detect("{\"model\":\"gpt-5\",\"input\":\"hi\",\"instructions\":\"x\"}"),
+            Format::OpenAiResponsesRequest
+        );
+        assert_eq!(detect("event: message_start\ndata: {}\n"), Format::Sse);
+        assert_eq!(
+            detect("{\"type\":\"user\",\"uuid\":\"u\",\"sessionId\":\"s\",\"message\":{}}\n"),
+            Format::ClaudeCode
+        );
+        assert_eq!(detect("{\"timestamp\":\"t\",\"type\":\"session_meta\",\"payload\":{}}\n"), Format::Codex);
+        assert_eq!(detect("just text\n"), Format::Plain);
+    }
+}

@@ -1,0 +1,101 @@
+//! Plain files and folders: each file is one flow with one block.
+
+use std::path::Path;
+
+use super::redact::redact;
+use super::{Api, Block, BlockKind, Event, Flow, Format, Location, Message, Problem, Role};
+
+/// Largest file read from a folder (bigger ones are listed as problems).
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+pub fn load_file(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
+    load_file_at(0, name, bytes, sink);
+}
+
+fn load_file_at(index: usize, name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
+    let loc = Location { file: name.to_string(), line: 1, path: String::new() };
+    let mut text = match crate::input::decode(bytes) {
+        Ok(t) => t.to_string(),
+        Err(skip) => {
+            sink(Event::Problem(Problem { location: loc.clone(), reason: format!("kept as a placeholder: {skip}") }));
+            format!("[{} bytes not shown: {skip}]", bytes.len())
+        }
+    };
+    let n = redact(&mut text);
+    if n > 0 {
+        sink(Event::Redacted(n));
+    }
+    let mut flow = Flow::new(index, Api::Files, loc.clone());
+    flow.messages = vec![Message {
+        role: Role::File,
+        blocks: vec![Block {
+            kind: BlockKind::File,
+            role: Role::File,
+            text,
+            tool_name: None,
+            tool_id: None,
+            is_error: false,
+            location: loc,
+        }],
+    }];
+    sink(Event::Flow(Box::new(flow)));
+}
+
+/// Every file below `dir` (sorted, hidden entries skipped), one flow each.
+pub fn load_folder(dir: &Path, sink: &mut dyn FnMut(Event)) -> std::io::Result<()> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d)?.filter_map(Result::ok).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries.into_iter().rev() {
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut index = 0;
+    for f in files {
+        let name = f.display().to_string();
+        let too_big = std::fs::metadata(&f).map(|m| m.len() > MAX_FILE_BYTES).unwrap_or(false);
+        if too_big {
+            sink(Event::Problem(Problem {
+                location: Location { file: name, line: 1, path: String::new() },
+                reason: format!("larger than {} MB; open it on its own", MAX_FILE_BYTES >> 20),
+            }));
+            continue;
+        }
+        match std::fs::read(&f) {
+            Ok(bytes) => {
+                // A capture inside the folder loads as its own format.
+                let plain = std::str::from_utf8(&bytes).map_or(true, |t| super::detect(t) == Format::Plain);
+                if plain {
+                    load_file_at(index, &name, &bytes, sink);
+                    index += 1;
+                } else {
+                    super::load_bytes(&name, &bytes, &mut |e| match e {
+                        Event::Flow(mut fl) => {
+                            fl.index = index;
+                            index += 1;
+                            sink(Event::Flow(fl));
+                        }
+                        Event::Format(_) => {}
+                        other => sink(other),
+                    });
+                }
+            }
+            Err(e) => sink(Event::Problem(Problem {
+                location: Location { file: name, line: 1, path: String::new() },
+                reason: format!("cannot read: {e}"),
+            })),
+        }
+    }
+    Ok(())
+}

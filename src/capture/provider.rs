@@ -1,0 +1,386 @@
+//! Provider bodies: Anthropic Messages, OpenAI Chat Completions and OpenAI Responses requests and
+//! responses, turned into messages and blocks. Every other capture format wraps these.
+
+use serde_json::Value;
+
+use super::redact::redact;
+use super::{Api, Block, BlockKind, Event, Flow, Format, Location, Message, Problem, Role, Usage};
+
+/// Which request format a JSON body is, if any.
+pub fn body_format(v: &Value) -> Option<Format> {
+    let obj = v.as_object()?;
+    if let Some(msgs) = obj.get("messages").and_then(Value::as_array) {
+        let anthropic = obj.contains_key("max_tokens") && !obj.contains_key("max_completion_tokens")
+            || obj.get("system").is_some()
+            || obj.get("model").and_then(Value::as_str).is_some_and(|m| m.contains("claude"))
+            || msgs.iter().any(|m| {
+                m.get("content").and_then(Value::as_array).is_some_and(|c| {
+                    c.iter().any(|b| matches!(b.get("type").and_then(Value::as_str), Some("tool_result" | "tool_use")))
+                })
+            });
+        let openai = msgs.iter().any(|m| {
+            matches!(m.get("role").and_then(Value::as_str), Some("system" | "tool" | "developer"))
+                || m.get("tool_calls").is_some()
+        });
+        return Some(if anthropic && !openai { Format::AnthropicRequest } else { Format::OpenAiChatRequest });
+    }
+    if obj.contains_key("input") && (obj.contains_key("model") || obj.contains_key("instructions")) {
+        return Some(Format::OpenAiResponsesRequest);
+    }
+    None
+}
+
+/// The API of a request body.
+pub fn api_of(v: &Value) -> Api {
+    match body_format(v) {
+        Some(Format::AnthropicRequest) => Api::AnthropicMessages,
+        Some(Format::OpenAiChatRequest) => Api::OpenAiChat,
+        Some(Format::OpenAiResponsesRequest) => Api::OpenAiResponses,
+        _ => Api::Unknown,
+    }
+}
+
+/// Builds blocks with a shared location prefix and counts redactions.
+pub struct Builder<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub redacted: usize,
+}
+
+impl Builder<'_> {
+    pub fn block(&mut self, kind: BlockKind, role: Role, mut text: String, path: String) -> Block {
+        self.redacted += redact(&mut text);
+        Block {
+            kind,
+            role,
+            text,
+            tool_name: None,
+            tool_id: None,
+            is_error: false,
+            location: Location { file: self.file.to_string(), line: self.line, path },
+        }
+    }
+
+    fn loc(&self) -> Location {
+        Location { file: self.file.to_string(), line: self.line, path: String::new() }
+    }
+}
+
+fn json_text(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// The text of an Anthropic / OpenAI content value: a string, or text parts joined.
+fn content_text(c: &Value) -> String {
+    match c {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .map(|p| match p.get("type").and_then(Value::as_str) {
+                Some("text" | "input_text" | "output_text") => {
+                    p.get("text").and_then(Value::as_str).unwrap_or_default().to_string()
+                }
+                Some("image" | "image_url" | "input_image") => image_placeholder(p),
+                _ => p.as_str().map(str::to_string).unwrap_or_else(|| json_text(p)),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Null => String::new(),
+        other => json_text(other),
+    }
+}
+
+fn image_placeholder(b: &Value) -> String {
+    let src = b.get("source");
+    let media = src.and_then(|s| s.get("media_type")).and_then(Value::as_str).unwrap_or("image");
+    let bytes = src.and_then(|s| s.get("data")).and_then(Value::as_str).map_or(0, |d| d.len() * 3 / 4);
+    if bytes > 0 { format!("[image: {media}, about {bytes} bytes]") } else { format!("[image: {media}]") }
+}
+
+/// Anthropic content blocks (or a string) of one message.
+fn anthropic_blocks(b: &mut Builder, role: Role, content: &Value, at: &str) -> Vec<Block> {
+    let Some(items) = content.as_array() else {
+        return vec![b.block(BlockKind::Text, role, content_text(content), at.to_string())];
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{at}[{i}]");
+        let kind = item.get("type").and_then(Value::as_str).unwrap_or("text");
+        let mut block = match kind {
+            "text" => b.block(
+                BlockKind::Text,
+                role,
+                item.get("text").and_then(Value::as_str).unwrap_or_default().to_string(),
+                path,
+            ),
+            "tool_use" | "server_tool_use" => {
+                let mut bl =
+                    b.block(BlockKind::ToolUse, role, json_text(item.get("input").unwrap_or(&Value::Null)), path);
+                bl.tool_name = item.get("name").and_then(Value::as_str).map(str::to_string);
+                bl
+            }
+            "tool_result" => {
+                let mut bl = b.block(
+                    BlockKind::ToolResult,
+                    Role::Tool,
+                    content_text(item.get("content").unwrap_or(&Value::Null)),
+                    path,
+                );
+                bl.is_error = item.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+                bl.tool_id = item.get("tool_use_id").and_then(Value::as_str).map(str::to_string);
+                bl
+            }
+            "thinking" => b.block(
+                BlockKind::Thinking,
+                role,
+                item.get("thinking").and_then(Value::as_str).unwrap_or_default().to_string(),
+                path,
+            ),
+            "redacted_thinking" => b.block(BlockKind::Thinking, role, "[redacted thinking]".into(), path),
+            "image" => b.block(BlockKind::Image, role, image_placeholder(item), path),
+            "document" => b.block(BlockKind::Text, role, "[document]".into(), path),
+            _ => b.block(BlockKind::Text, role, json_text(item), path),
+        };
+        if block.tool_id.is_none() {
+            block.tool_id = item.get("id").and_then(Value::as_str).map(str::to_string);
+        }
+        out.push(block);
+    }
+    out
+}
+
+/// Messages of a request body (`prefix` names where the body sits, e.g. `request_messages`).
+pub fn request_messages(b: &mut Builder, api: Api, body: &Value) -> Vec<Message> {
+    let mut out = Vec::new();
+    match api {
+        Api::OpenAiResponses => {
+            if let Some(ins) = body.get("instructions").filter(|v| !v.is_null()) {
+                let bl = b.block(BlockKind::SystemPrompt, Role::System, content_text(ins), "instructions".into());
+                out.push(Message { role: Role::System, blocks: vec![bl] });
+            }
+            match body.get("input") {
+                Some(Value::String(s)) => {
+                    let bl = b.block(BlockKind::Text, Role::User, s.clone(), "input".into());
+                    out.push(Message { role: Role::User, blocks: vec![bl] });
+                }
+                Some(Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let Some(m) = responses_item(b, item, &format!("input[{i}]")) {
+                            out.push(m);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        _ => {
+            if let Some(sys) = body.get("system").filter(|v| !v.is_null()) {
+                let text = content_text(sys);
+                let bl = b.block(BlockKind::SystemPrompt, Role::System, text, "system".into());
+                out.push(Message { role: Role::System, blocks: vec![bl] });
+            }
+            out.extend(messages_array(b, api, body.get("messages").unwrap_or(&Value::Null), "messages"));
+        }
+    }
+    out
+}
+
+/// A `messages` array (Anthropic or OpenAI chat).
+pub fn messages_array(b: &mut Builder, api: Api, msgs: &Value, at: &str) -> Vec<Message> {
+    let Some(msgs) = msgs.as_array() else { return Vec::new() };
+    msgs.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let role = Role::parse(m.get("role").and_then(Value::as_str).unwrap_or("user"));
+            let path = format!("{at}[{i}].content");
+            let content = m.get("content").unwrap_or(&Value::Null);
+            let mut blocks = if api == Api::OpenAiChat {
+                let kind = match role {
+                    Role::System | Role::Developer => BlockKind::SystemPrompt,
+                    Role::Tool => BlockKind::ToolResult,
+                    _ => BlockKind::Text,
+                };
+                let mut v = Vec::new();
+                if !content.is_null() {
+                    let mut bl = b.block(kind, role, content_text(content), path);
+                    bl.tool_id = m.get("tool_call_id").and_then(Value::as_str).map(str::to_string);
+                    bl.tool_name = m.get("name").and_then(Value::as_str).map(str::to_string);
+                    v.push(bl);
+                }
+                v
+            } else {
+                anthropic_blocks(b, role, content, &path)
+            };
+            if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+                for (j, c) in calls.iter().enumerate() {
+                    let f = c.get("function").unwrap_or(&Value::Null);
+                    let args = f.get("arguments").and_then(Value::as_str).unwrap_or("{}");
+                    let text =
+                        serde_json::from_str::<Value>(args).map(|v| json_text(&v)).unwrap_or_else(|_| args.to_string());
+                    let mut bl = b.block(BlockKind::ToolUse, role, text, format!("{at}[{i}].tool_calls[{j}]"));
+                    bl.tool_name = f.get("name").and_then(Value::as_str).map(str::to_string);
+                    bl.tool_id = c.get("id").and_then(Value::as_str).map(str::to_string);
+                    blocks.push(bl);
+                }
+            }
+            Message { role, blocks }
+        })
+        .collect()
+}
+
+/// One OpenAI Responses item (input or output).
+pub fn responses_item(b: &mut Builder, item: &Value, at: &str) -> Option<Message> {
+    let ty = item.get("type").and_then(Value::as_str).unwrap_or("message");
+    match ty {
+        "message" => {
+            let role = Role::parse(item.get("role").and_then(Value::as_str).unwrap_or("user"));
+            let kind =
+                if matches!(role, Role::System | Role::Developer) { BlockKind::SystemPrompt } else { BlockKind::Text };
+            let bl =
+                b.block(kind, role, content_text(item.get("content").unwrap_or(&Value::Null)), format!("{at}.content"));
+            Some(Message { role, blocks: vec![bl] })
+        }
+        "function_call" | "custom_tool_call" | "local_shell_call" => {
+            let args = item.get("arguments").or_else(|| item.get("input")).or_else(|| item.get("action"));
+            let text = match args {
+                Some(Value::String(s)) => {
+                    serde_json::from_str::<Value>(s).map(|v| json_text(&v)).unwrap_or_else(|_| s.clone())
+                }
+                Some(v) => json_text(v),
+                None => String::new(),
+            };
+            let mut bl = b.block(BlockKind::ToolUse, Role::Assistant, text, at.to_string());
+            bl.tool_name =
+                item.get("name").and_then(Value::as_str).map(str::to_string).or_else(|| Some(ty.to_string()));
+            bl.tool_id = item.get("call_id").and_then(Value::as_str).map(str::to_string);
+            Some(Message { role: Role::Assistant, blocks: vec![bl] })
+        }
+        "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" => {
+            let out = item.get("output").unwrap_or(&Value::Null);
+            let text = match out {
+                Value::String(s) => serde_json::from_str::<Value>(s)
+                    .ok()
+                    .and_then(|v| v.get("output").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_else(|| s.clone()),
+                other => content_text(other),
+            };
+            let mut bl = b.block(BlockKind::ToolResult, Role::Tool, text, at.to_string());
+            bl.tool_id = item.get("call_id").and_then(Value::as_str).map(str::to_string);
+            Some(Message { role: Role::Tool, blocks: vec![bl] })
+        }
+        "reasoning" => {
+            let summary = item.get("summary").map(content_text).unwrap_or_default();
+            if summary.trim().is_empty() {
+                return None;
+            }
+            let bl = b.block(BlockKind::Thinking, Role::Assistant, summary, at.to_string());
+            Some(Message { role: Role::Assistant, blocks: vec![bl] })
+        }
+        _ => None,
+    }
+}
+
+/// The assistant messages of a response body, and its usage.
+pub fn response_messages(b: &mut Builder, body: &Value) -> (Vec<Message>, Option<Usage>) {
+    let u = body.get("usage");
+    let num = |k: &str| u.and_then(|u| u.get(k)).and_then(Value::as_u64);
+    let usage = u.map(|_| Usage {
+        input_tokens: num("input_tokens").or_else(|| num("prompt_tokens")),
+        output_tokens: num("output_tokens").or_else(|| num("completion_tokens")),
+        cache_read_tokens: num("cache_read_input_tokens").or_else(|| {
+            u.and_then(|u| u.get("prompt_tokens_details").or_else(|| u.get("input_tokens_details")))
+                .and_then(|d| d.get("cached_tokens"))
+                .and_then(Value::as_u64)
+        }),
+        cache_write_tokens: num("cache_creation_input_tokens"),
+    });
+    let mut out = Vec::new();
+    if let Some(content) = body.get("content").filter(|c| c.is_array()) {
+        out.push(Message {
+            role: Role::Assistant,
+            blocks: anthropic_blocks(b, Role::Assistant, content, "response.content"),
+        });
+    } else if let Some(choices) = body.get("choices").and_then(Value::as_array) {
+        for (i, c) in choices.iter().enumerate() {
+            let m = c.get("message").or_else(|| c.get("delta")).cloned().unwrap_or(Value::Null);
+            let arr = Value::Array(vec![m]);
+            out.extend(messages_array(b, Api::OpenAiChat, &arr, &format!("response.choices[{i}]")));
+        }
+    } else if let Some(items) = body.get("output").and_then(Value::as_array) {
+        for (i, item) in items.iter().enumerate() {
+            out.extend(responses_item(b, item, &format!("response.output[{i}]")));
+        }
+    }
+    (out, usage)
+}
+
+/// A single raw request body file: one flow.
+pub fn load_body(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
+    let loc = Location { file: name.to_string(), line: 1, path: String::new() };
+    let body: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            sink(Event::Problem(Problem { location: loc, reason: format!("not valid JSON: {e}") }));
+            return;
+        }
+    };
+    let mut b = Builder { file: name, line: 1, redacted: 0 };
+    let api = api_of(&body);
+    let mut flow = Flow::new(0, api, b.loc());
+    flow.model = body.get("model").and_then(Value::as_str).map(str::to_string);
+    flow.messages = request_messages(&mut b, api, &body);
+    if b.redacted > 0 {
+        sink(Event::Redacted(b.redacted));
+    }
+    sink(Event::Flow(Box::new(flow)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(body: &str) -> Vec<Message> {
+        let v: Value = serde_json::from_str(body).unwrap();
+        let mut b = Builder { file: "t", line: 1, redacted: 0 };
+        request_messages(&mut b, api_of(&v), &v)
+    }
+
+    #[test]
+    fn anthropic_blocks_and_tool_results() {
+        let m = build(
+            r#"{"model":"claude-sonnet-4","max_tokens":100,"system":[{"type":"text","text":"be brief"}],
+                "messages":[{"role":"user","content":"hi"},
+                {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}]},
+                {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"a.txt"}],"is_error":true}]}]}"#,
+        );
+        let kinds: Vec<BlockKind> = m.iter().flat_map(|m| m.blocks.iter().map(|b| b.kind)).collect();
+        assert_eq!(kinds, [BlockKind::SystemPrompt, BlockKind::Text, BlockKind::ToolUse, BlockKind::ToolResult]);
+        let tr = &m[3].blocks[0];
+        assert_eq!(
+            (tr.text.as_str(), tr.role, tr.is_error, tr.tool_id.as_deref()),
+            ("a.txt", Role::Tool, true, Some("t1"))
+        );
+        assert_eq!(m[2].blocks[0].tool_name.as_deref(), Some("Bash"));
+        assert_eq!(tr.location.path, "messages[2].content[0]");
+    }
+
+    #[test]
+    fn openai_chat_and_responses() {
+        let m = build(
+            r#"{"model":"gpt-4o","messages":[{"role":"system","content":"sys"},{"role":"assistant","content":null,
+                "tool_calls":[{"id":"c1","type":"function","function":{"name":"grep","arguments":"{\"q\":\"x\"}"}}]},
+                {"role":"tool","tool_call_id":"c1","content":"src/a.rs:1:x"}]}"#,
+        );
+        let kinds: Vec<BlockKind> = m.iter().flat_map(|m| m.blocks.iter().map(|b| b.kind)).collect();
+        assert_eq!(kinds, [BlockKind::SystemPrompt, BlockKind::ToolUse, BlockKind::ToolResult]);
+        let r = build(
+            r#"{"model":"gpt-5","instructions":"sys","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"fix it"}]},
+                {"type":"function_call","call_id":"k","name":"shell","arguments":"{\"cmd\":[\"ls\"]}"},
+                {"type":"function_call_output","call_id":"k","output":"{\"output\":\"a\\nb\",\"metadata\":{}}"}]}"#,
+        );
+        let texts: Vec<&str> = r.iter().flat_map(|m| m.blocks.iter().map(|b| b.text.as_str())).collect();
+        assert_eq!(texts[0], "sys");
+        assert_eq!(texts[1], "fix it");
+        assert_eq!(texts[3], "a\nb");
+    }
+}
