@@ -30,6 +30,9 @@ pub struct Config {
     pub diff: DiffParams,
     pub code: CodeParams,
     pub prose: ProseParams,
+    /// Workbench key overrides: command name → keys (`next_change = ["]", "n"]`); see `?` in the TUI.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Error)]

@@ -1,0 +1,237 @@
+//! Config export: the current knobs as a ctxlens TOML file (with each knob's doc as a comment),
+//! and as Headroom settings where they map: environment variables / CLI flags for `headroom
+//! proxy`, and Python kwargs for its config classes. A knob Headroom cannot express is written
+//! as a comment saying so, never dropped.
+
+use std::fmt::Write as _;
+
+use crate::config::{Config, TABLES, table_knobs};
+
+/// The ctxlens config, every knob with its doc comment.
+pub fn ctxlens_toml(config: &Config) -> String {
+    let values: toml::Table = toml::Table::try_from(config).unwrap_or_default();
+    let mut out =
+        String::from("# ctxlens config: load with `ctxlens compress --config FILE` or `i` in the workbench.\n");
+    for table in TABLES {
+        let Some(toml::Value::Table(t)) = values.get(table) else { continue };
+        let _ = writeln!(out, "\n[{table}]");
+        for k in table_knobs(table) {
+            let Some(v) = t.get(&k.name) else { continue };
+            let doc = k.doc.split_whitespace().collect::<Vec<_>>().join(" ");
+            let _ = writeln!(out, "# {doc}");
+            let _ = writeln!(out, "{} = {}", k.name, v);
+        }
+    }
+    if !config.keys.is_empty() {
+        let _ = writeln!(out, "\n# Workbench key overrides: command = [keys]\n[keys]");
+        for (command, keys) in &config.keys {
+            let _ = writeln!(out, "{command} = {}", toml::Value::from(keys.clone()));
+        }
+    }
+    out
+}
+
+/// Where a ctxlens knob goes in Headroom 0.28.
+struct Target {
+    table: &'static str,
+    knob: &'static str,
+    /// Python: (import, class, field).
+    python: Option<(&'static str, &'static str, &'static str)>,
+    /// Environment variable of `headroom proxy` (and its CLI flag).
+    env: Option<(&'static str, &'static str)>,
+    /// Why Headroom cannot express it (or a caveat), for the comment.
+    note: &'static str,
+}
+
+const SC: &str = "headroom.transforms.smart_crusher";
+const LC: &str = "headroom.transforms.log_compressor";
+const SEARCH: &str = "headroom.transforms.search_compressor";
+const DC: &str = "headroom.transforms.diff_compressor";
+const CC: &str = "headroom.transforms.code_compressor";
+const KC: &str = "headroom.transforms.kompress_compressor";
+const CR: &str = "headroom.transforms.content_router";
+
+macro_rules! t {
+    ($table:expr, $knob:expr, py: $m:expr, $class:expr, $field:expr) => {
+        Target { table: $table, knob: $knob, python: Some(($m, $class, $field)), env: None, note: "" }
+    };
+    ($table:expr, $knob:expr, py: $m:expr, $class:expr, $field:expr, env: $env:expr, $flag:expr) => {
+        Target { table: $table, knob: $knob, python: Some(($m, $class, $field)), env: Some(($env, $flag)), note: "" }
+    };
+    ($table:expr, $knob:expr, env: $env:expr, $flag:expr, $note:expr) => {
+        Target { table: $table, knob: $knob, python: None, env: Some(($env, $flag)), note: $note }
+    };
+    ($table:expr, $knob:expr, note: $note:expr) => {
+        Target { table: $table, knob: $knob, python: None, env: None, note: $note }
+    };
+}
+
+const TARGETS: &[Target] = &[
+    t!("router", "min_section_tokens", py: CR, "ContentRouterConfig", "min_section_tokens"),
+    t!("router", "split_mixed", note: "Headroom always splits mixed content (mixed_content_threshold 2)"),
+    t!("json", "min_items_to_analyze", py: SC, "SmartCrusherConfig", "min_items_to_analyze"),
+    t!("json", "min_tokens_to_crush", py: SC, "SmartCrusherConfig", "min_tokens_to_crush"),
+    t!("json", "variance_threshold", py: SC, "SmartCrusherConfig", "variance_threshold"),
+    t!("json", "max_items_after_crush", py: SC, "SmartCrusherConfig", "max_items_after_crush", env: "HEADROOM_MAX_ITEMS", "--max-items"),
+    t!("json", "preserve_change_points", py: SC, "SmartCrusherConfig", "preserve_change_points"),
+    t!("json", "dedup_identical_items", py: SC, "SmartCrusherConfig", "dedup_identical_items"),
+    t!("json", "first_fraction", py: SC, "SmartCrusherConfig", "first_fraction"),
+    t!("json", "last_fraction", py: SC, "SmartCrusherConfig", "last_fraction"),
+    t!("json", "relevance_threshold", note: "Headroom hard-codes 0.3 in its SmartCrusher shim"),
+    t!("json", "bias", note: "Headroom takes the bias per tool (HEADROOM_TOOL_PROFILES), not as a config field"),
+    t!("json", "crush_wide_objects", note: "ctxlens only: Headroom 0.28 always crushes wide objects (without a marker)"),
+    t!("json", "long_string_chars", note: "ctxlens only: Headroom offloads strings over 256 bytes whole (opaque CCR markers)"),
+    t!("log", "max_errors", py: LC, "LogCompressorConfig", "max_errors"),
+    t!("log", "error_context_lines", py: LC, "LogCompressorConfig", "error_context_lines"),
+    t!("log", "keep_first_error", py: LC, "LogCompressorConfig", "keep_first_error"),
+    t!("log", "keep_last_error", py: LC, "LogCompressorConfig", "keep_last_error"),
+    t!("log", "max_stack_traces", py: LC, "LogCompressorConfig", "max_stack_traces"),
+    t!("log", "stack_trace_max_lines", py: LC, "LogCompressorConfig", "stack_trace_max_lines"),
+    t!("log", "max_warnings", py: LC, "LogCompressorConfig", "max_warnings"),
+    t!("log", "dedupe_warnings", py: LC, "LogCompressorConfig", "dedupe_warnings"),
+    t!("log", "keep_summary_lines", py: LC, "LogCompressorConfig", "keep_summary_lines"),
+    t!("log", "max_total_lines", py: LC, "LogCompressorConfig", "max_total_lines"),
+    t!("log", "min_lines_for_ccr", py: LC, "LogCompressorConfig", "min_lines_for_ccr"),
+    t!("log", "bias", note: "Headroom takes the bias per tool (HEADROOM_TOOL_PROFILES), not as a config field"),
+    t!("log", "protect_errors", note: "ctxlens only: Headroom applies the caps to error and stack-trace lines too"),
+    t!("search", "max_matches_per_file", py: SEARCH, "SearchCompressorConfig", "max_matches_per_file"),
+    t!("search", "always_keep_first", py: SEARCH, "SearchCompressorConfig", "always_keep_first"),
+    t!("search", "always_keep_last", py: SEARCH, "SearchCompressorConfig", "always_keep_last"),
+    t!("search", "max_total_matches", py: SEARCH, "SearchCompressorConfig", "max_total_matches"),
+    t!("search", "max_files", py: SEARCH, "SearchCompressorConfig", "max_files"),
+    t!("search", "context_keywords", py: SEARCH, "SearchCompressorConfig", "context_keywords"),
+    t!("search", "boost_errors", py: SEARCH, "SearchCompressorConfig", "boost_errors"),
+    t!("search", "min_matches_for_ccr", py: SEARCH, "SearchCompressorConfig", "min_matches_for_ccr"),
+    t!("search", "group_by_file", py: SEARCH, "SearchCompressorConfig", "group_by_file"),
+    t!("search", "bias", note: "Headroom takes the bias per tool (HEADROOM_TOOL_PROFILES), not as a config field"),
+    t!("diff", "max_context_lines", py: DC, "DiffCompressorConfig", "max_context_lines"),
+    t!("diff", "max_hunks_per_file", py: DC, "DiffCompressorConfig", "max_hunks_per_file"),
+    t!("diff", "max_files", py: DC, "DiffCompressorConfig", "max_files"),
+    t!("diff", "min_lines_for_ccr", py: DC, "DiffCompressorConfig", "min_lines_for_ccr"),
+    t!("code", "target_compression_rate", py: CC, "CodeCompressorConfig", "target_compression_rate"),
+    t!("code", "max_body_lines", py: CC, "CodeCompressorConfig", "max_body_lines"),
+    t!("code", "min_tokens_for_compression", py: CC, "CodeCompressorConfig", "min_tokens_for_compression"),
+    t!("code", "docstring_mode", py: CC, "CodeCompressorConfig", "docstring_mode"),
+    t!("code", "language_hint", py: CC, "CodeCompressorConfig", "language_hint"),
+    t!("prose", "model", py: KC, "KompressConfig", "model_id"),
+    t!("prose", "chunk_words", py: KC, "KompressConfig", "chunk_words"),
+    t!("prose", "max_length", note: "Headroom fixes the window at 512 tokens"),
+    t!("prose", "score_threshold", py: KC, "KompressConfig", "score_threshold"),
+    t!("prose", "target_ratio", env: "HEADROOM_TARGET_RATIO", "--target-ratio", "0 means off in ctxlens; leave the variable unset for Headroom"),
+    t!("prose", "must_keep", env: "HEADROOM_KOMPRESS_MUST_KEEP", "", ""),
+    t!("prose", "min_input_words", note: "Headroom's Kompress minimum (64 words) is not configurable"),
+    t!("prose", "time_budget_ms", env: "HEADROOM_COMPRESSION_DEADLINE_MS", "", ""),
+    t!("prose", "threads", note: "Headroom leaves ONNX Runtime thread counts unset"),
+    t!("prose", "batch_size", env: "HEADROOM_KOMPRESS_BATCH_SIZE", "", "Headroom batches only on GPU"),
+];
+
+fn python_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Boolean(b) => if *b { "True" } else { "False" }.to_string(),
+        toml::Value::String(s) => format!("{s:?}"),
+        toml::Value::Array(a) => format!("[{}]", a.iter().map(python_value).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
+
+fn env_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Boolean(b) => if *b { "1" } else { "0" }.to_string(),
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Headroom settings: (environment file for `headroom proxy`, Python snippet for its config classes).
+pub fn headroom(config: &Config) -> (String, String) {
+    let values: toml::Table = toml::Table::try_from(config).unwrap_or_default();
+    let get = |t: &str, k: &str| values.get(t).and_then(|v| v.get(k)).cloned();
+    let defaults: toml::Table = toml::Table::try_from(Config::default()).unwrap_or_default();
+    let is_default = |t: &str, k: &str| defaults.get(t).and_then(|v| v.get(k)).cloned() == get(t, k);
+    let mut env = String::from(
+        "# Headroom 0.28 environment for `headroom proxy` (or pass the flags shown), exported by ctxlens.\n\
+         # Engine knobs without an environment variable are in the Python file beside this one.\n",
+    );
+    let mut py = String::from("# Headroom 0.28 config classes with the knobs tuned in ctxlens.\n");
+    let mut classes: Vec<(&str, &str, Vec<String>)> = Vec::new();
+    let mut comments: Vec<String> = Vec::new();
+    for t in TARGETS {
+        let Some(v) = get(t.table, t.knob) else { continue };
+        let changed = if is_default(t.table, t.knob) { "" } else { "  (changed)" };
+        if let Some((var, flag)) = t.env {
+            let skip = t.table == "prose" && t.knob == "target_ratio" && v.as_float() == Some(0.0);
+            let flag = if flag.is_empty() { String::new() } else { format!(" / {flag} {}", env_value(&v)) };
+            let note = if t.note.is_empty() { String::new() } else { format!(" ({})", t.note) };
+            if skip {
+                let _ = writeln!(env, "# {var}: not set{note}");
+            } else {
+                let _ = writeln!(env, "# {}.{}{changed}{flag}{note}\n{var}={}", t.table, t.knob, env_value(&v));
+            }
+        }
+        if let Some((module, class, field)) = t.python {
+            let entry = match classes.iter_mut().find(|c| c.1 == class) {
+                Some(e) => e,
+                None => {
+                    classes.push((module, class, Vec::new()));
+                    classes.last_mut().expect("pushed")
+                }
+            };
+            let value = if field == "docstring_mode" {
+                format!("DocstringMode.{}", env_value(&v).to_uppercase())
+            } else {
+                python_value(&v)
+            };
+            entry.2.push(format!("    {field}={value},  # {}.{}{changed}", t.table, t.knob));
+        }
+        if t.python.is_none() && t.env.is_none() {
+            comments
+                .push(format!("# {}.{} = {}{changed}: not expressible in Headroom: {}", t.table, t.knob, v, t.note));
+        }
+    }
+    for (module, class, _) in &classes {
+        let extra = if *class == "CodeCompressorConfig" { ", DocstringMode" } else { "" };
+        let _ = writeln!(py, "from {module} import {class}{extra}");
+    }
+    for (_, class, fields) in &classes {
+        let var = class.trim_end_matches("Config").to_lowercase();
+        let _ = writeln!(py, "\n{var} = {class}(\n{}\n)", fields.join("\n"));
+    }
+    let _ = writeln!(py, "\n# Knobs Headroom cannot express:\n{}", comments.join("\n"));
+    let _ = writeln!(env, "\n# Knobs Headroom cannot express:\n{}", comments.join("\n"));
+    (env, py)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_knob_is_mapped_or_explained() {
+        for table in TABLES {
+            for k in table_knobs(table) {
+                assert!(
+                    TARGETS.iter().any(|t| t.table == table && t.knob == k.name),
+                    "{table}.{} has no Headroom mapping or note",
+                    k.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn toml_round_trips_and_headroom_names_the_changes() {
+        let mut c = Config::default();
+        c.set("log.max_total_lines=40").unwrap();
+        c.set("json.max_items_after_crush=25").unwrap();
+        let text = ctxlens_toml(&c);
+        assert_eq!(Config::parse(&text).unwrap(), c);
+        assert!(text.contains("# Upper bound of the adaptive line budget"));
+        let (env, py) = headroom(&c);
+        assert!(env.contains("HEADROOM_MAX_ITEMS=25"), "{env}");
+        assert!(env.contains("json.max_items_after_crush  (changed)"), "{env}");
+        assert!(py.contains("max_total_lines=40,  # log.max_total_lines  (changed)"), "{py}");
+        assert!(py.contains("from headroom.transforms.log_compressor import LogCompressorConfig"));
+        assert!(py.contains("# log.protect_errors = true: not expressible in Headroom"), "{py}");
+        assert!(py.contains("docstring_mode=DocstringMode.FIRST_LINE"), "{py}");
+    }
+}
