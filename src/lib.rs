@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod input;
 pub mod ledger;
 pub mod models;
@@ -17,6 +18,7 @@ pub mod output;
 pub mod pipeline;
 pub mod router;
 pub mod tokens;
+pub mod tui;
 
 pub use config::Config;
 pub use engine::{Context, EngineKind};

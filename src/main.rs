@@ -14,10 +14,39 @@ use ctxlens::output::{LedgerDoc, Stats, write_atomic};
 use ctxlens::{Decision, EngineChoice, Tokenizer, input, tokens};
 
 #[derive(Parser)]
-#[command(name = "ctxlens", version, about = "A workbench for LLM context compression: see what every engine drops")]
+#[command(
+    name = "ctxlens",
+    version,
+    about = "A workbench for LLM context compression: see what every engine drops",
+    long_about = "A workbench for LLM context compression: see what every engine drops.\n\n\
+                  `ctxlens FILE|DIR…` opens the inspector on captures (Headroom request logs, HAR, \
+                  Anthropic/OpenAI bodies and SSE streams, Claude Code transcripts, Codex rollouts) \
+                  or plain files; the subcommands below work without a terminal.",
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    open: OpenArgs,
+}
+
+/// Opening the inspector.
+#[derive(clap::Args)]
+struct OpenArgs {
+    /// Captures, files or folders to inspect.
+    paths: Vec<PathBuf>,
+    /// A ctxlens TOML config (knobs, and key overrides in [keys]).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Change one knob, e.g. --set log.max_total_lines=40 (repeatable, applied after --config).
+    #[arg(long = "set", value_name = "TABLE.KNOB=VALUE")]
+    sets: Vec<String>,
+    #[arg(long, default_value = "o200k")]
+    tokenizer: Tokenizer,
+    /// dark, light, high-contrast, or a theme file (NO_COLOR turns colour off).
+    #[arg(long, default_value = "dark")]
+    theme: String,
 }
 
 #[derive(Subcommand)]
@@ -94,11 +123,8 @@ struct CompressArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Compress(args) => compress(args),
-        Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
-        Command::Count { tokenizer, file } => count(&file, tokenizer),
-        Command::Models { threads } => list_models(threads),
-        Command::Blocks { file, json, tokenizer } => blocks(&file, json, tokenizer),
+        None => open(cli.open),
+        Some(c) => run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,6 +135,32 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             if e.downcast_ref::<config::ConfigError>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
+    }
+}
+
+fn open(args: OpenArgs) -> Result<()> {
+    if args.paths.is_empty() {
+        anyhow::bail!(
+            "nothing to open: give a capture, file or folder (e.g. `ctxlens fixtures/demo/headroom-requests.jsonl`), or see --help"
+        );
+    }
+    for p in &args.paths {
+        std::fs::metadata(p).with_context(|| format!("cannot open {}", p.display()))?;
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        anyhow::bail!("the inspector needs a terminal; for scripts use `ctxlens blocks` or `ctxlens compress`");
+    }
+    let config = load_config(args.config.as_ref(), &args.sets)?;
+    ctxlens::tui::run(ctxlens::tui::Launch { paths: args.paths, config, tokenizer: args.tokenizer, theme: args.theme })
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Compress(args) => compress(args),
+        Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
+        Command::Count { tokenizer, file } => count(&file, tokenizer),
+        Command::Models { threads } => list_models(threads),
+        Command::Blocks { file, json, tokenizer } => blocks(&file, json, tokenizer),
     }
 }
 

@@ -1,0 +1,349 @@
+//! The side-by-side model of one block: original and compressed aligned by line, word-level
+//! emphasis inside changed lines, dropped lines told apart by whether a marker accounts for them,
+//! long unchanged runs folded. Built off the draw thread; drawing only reads it.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::time::Duration;
+
+use similar::{Algorithm, ChangeTag, DiffOp, TextDiff};
+
+use crate::ledger::MARKER_RE;
+use crate::tokens::{self, Tokenizer};
+
+/// Lines of context kept around a change before an unchanged run folds.
+pub const CONTEXT: usize = 3;
+
+/// How a line is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Same,
+    /// Dropped, and a marker in the output accounts for it.
+    Dropped,
+    /// Dropped with no marker anywhere near: silent loss.
+    Silent,
+    /// A marker line in the output.
+    Marker,
+    /// A line only the output has (a recomputed header, a re-serialised value).
+    Added,
+    /// A line changed in place; its segments carry word-level emphasis.
+    Changed,
+}
+
+/// A piece of a line, emphasised when it is what changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seg {
+    pub text: String,
+    pub emph: bool,
+}
+
+/// One side of a row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// 1-based line number on its side.
+    pub line: usize,
+    pub segs: Vec<Seg>,
+    pub mark: Mark,
+}
+
+impl Cell {
+    pub fn text(&self) -> String {
+        self.segs.iter().map(|s| s.text.as_str()).collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub left: Option<Cell>,
+    pub right: Option<Cell>,
+}
+
+/// A run of unchanged rows that can fold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fold {
+    /// Rows hidden when folded (the run minus its context).
+    pub rows: Range<usize>,
+    pub tokens: usize,
+}
+
+/// Every row of a block and its foldable runs.
+#[derive(Debug, Clone, Default)]
+pub struct DiffModel {
+    pub rows: Vec<Row>,
+    pub folds: Vec<Fold>,
+    pub left_lines: usize,
+    pub right_lines: usize,
+}
+
+/// What a drawn line is: a row, or a folded run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Display {
+    Row(usize),
+    Fold(usize),
+}
+
+fn is_marker_line(line: &str) -> bool {
+    MARKER_RE.is_match(line)
+        || line.contains("Retrieve more: hash=")
+        || line.contains("<<ccr:")
+        || line.contains("Retrieve full diff: hash=")
+}
+
+fn strip_nl(s: &str) -> &str {
+    s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(s)
+}
+
+fn plain(s: &str) -> Vec<Seg> {
+    vec![Seg { text: strip_nl(s).to_string(), emph: false }]
+}
+
+/// Word-level segments of an old and a new line.
+fn inline(old: &str, new: &str) -> (Vec<Seg>, Vec<Seg>) {
+    let (old, new) = (strip_nl(old), strip_nl(new));
+    if old.len() + new.len() > 4000 {
+        return (vec![Seg { text: old.into(), emph: true }], vec![Seg { text: new.into(), emph: true }]);
+    }
+    let d = TextDiff::configure().timeout(Duration::from_millis(20)).diff_words(old, new);
+    let (mut l, mut r) = (Vec::new(), Vec::new());
+    let push = |v: &mut Vec<Seg>, t: &str, emph: bool| match v.last_mut() {
+        Some(last) if last.emph == emph => last.text.push_str(t),
+        _ => v.push(Seg { text: t.to_string(), emph }),
+    };
+    for c in d.iter_all_changes() {
+        let t = c.value();
+        match c.tag() {
+            ChangeTag::Equal => {
+                push(&mut l, t, false);
+                push(&mut r, t, false);
+            }
+            ChangeTag::Delete => push(&mut l, t, true),
+            ChangeTag::Insert => push(&mut r, t, true),
+        }
+    }
+    (l, r)
+}
+
+/// Whether two lines are versions of each other (shown as one changed line, not a drop and an add).
+fn alike(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a.trim_end(), b) } else { (b.trim_end(), a) };
+    if !short.is_empty() && long.starts_with(short) {
+        return true;
+    }
+    if a.len() + b.len() > 2000 {
+        let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+        return common * 2 > a.len().min(b.len());
+    }
+    TextDiff::configure().timeout(Duration::from_millis(5)).diff_chars(a, b).ratio() > 0.5
+}
+
+/// Builds the model. `dropped` lists the original's line ranges (1-based, inclusive) that a ledger
+/// drop covers; `None` means there is no ledger (a recorded compression), so a drop counts as
+/// marked only when its hunk has a marker line.
+pub fn build(left: &str, right: &str, dropped: Option<&[(usize, usize)]>, tokenizer: Tokenizer) -> DiffModel {
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Patience)
+        .timeout(Duration::from_millis(400))
+        .diff_lines(left, right);
+    let old: Vec<&str> = diff.iter_old_slices().collect();
+    let new: Vec<&str> = diff.iter_new_slices().collect();
+    let in_ledger = |line: usize| dropped.is_some_and(|d| d.iter().any(|(a, b)| *a <= line && line <= *b));
+    let mut rows: Vec<Row> = Vec::new();
+    {
+        for op in diff.ops().iter().copied() {
+            let (o, n) = (op.old_range(), op.new_range());
+            match op {
+                DiffOp::Equal { .. } => {
+                    for k in 0..o.len() {
+                        rows.push(Row {
+                            left: Some(Cell { line: o.start + k + 1, segs: plain(old[o.start + k]), mark: Mark::Same }),
+                            right: Some(Cell {
+                                line: n.start + k + 1,
+                                segs: plain(new[n.start + k]),
+                                mark: Mark::Same,
+                            }),
+                        });
+                    }
+                }
+                _ => {
+                    let has_marker = new[n.clone()].iter().any(|l| is_marker_line(l));
+                    let drop_mark = |line: usize| {
+                        let marked = if dropped.is_some() { in_ledger(line) } else { has_marker };
+                        if marked { Mark::Dropped } else { Mark::Silent }
+                    };
+                    // Pair similar lines as changed; the rest stand alone.
+                    let mut i = 0;
+                    let mut j = 0;
+                    while i < o.len() || j < n.len() {
+                        let ol = (i < o.len()).then(|| old[o.start + i]);
+                        let nl = (j < n.len()).then(|| new[n.start + j]);
+                        match (ol, nl) {
+                            (Some(a), Some(b)) if !is_marker_line(b) && alike(a, b) => {
+                                let (ls, rs) = inline(a, b);
+                                rows.push(Row {
+                                    left: Some(Cell { line: o.start + i + 1, segs: ls, mark: Mark::Changed }),
+                                    right: Some(Cell { line: n.start + j + 1, segs: rs, mark: Mark::Changed }),
+                                });
+                                i += 1;
+                                j += 1;
+                            }
+                            (Some(a), _) if o.len() - i >= n.len() - j || nl.is_none() => {
+                                rows.push(Row {
+                                    left: Some(Cell {
+                                        line: o.start + i + 1,
+                                        segs: plain(a),
+                                        mark: drop_mark(o.start + i + 1),
+                                    }),
+                                    right: None,
+                                });
+                                i += 1;
+                            }
+                            (_, Some(b)) => {
+                                let mark = if is_marker_line(b) { Mark::Marker } else { Mark::Added };
+                                rows.push(Row {
+                                    left: None,
+                                    right: Some(Cell { line: n.start + j + 1, segs: plain(b), mark }),
+                                });
+                                j += 1;
+                            }
+                            (Some(a), None) => {
+                                rows.push(Row {
+                                    left: Some(Cell {
+                                        line: o.start + i + 1,
+                                        segs: plain(a),
+                                        mark: drop_mark(o.start + i + 1),
+                                    }),
+                                    right: None,
+                                });
+                                i += 1;
+                            }
+                            (None, None) => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let folds = folds(&rows, tokenizer);
+    DiffModel { rows, folds, left_lines: old.len(), right_lines: new.len() }
+}
+
+fn same(r: &Row) -> bool {
+    r.left.as_ref().is_some_and(|c| c.mark == Mark::Same)
+}
+
+fn folds(rows: &[Row], tokenizer: Tokenizer) -> Vec<Fold> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        if !same(&rows[i]) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < rows.len() && same(&rows[i]) {
+            i += 1;
+        }
+        let lead = if s == 0 { 0 } else { CONTEXT };
+        let tail = if i == rows.len() { 0 } else { CONTEXT };
+        if i - s > lead + tail + 1 {
+            let hidden = s + lead..i - tail;
+            let text: String =
+                rows[hidden.clone()].iter().filter_map(|r| r.left.as_ref()).map(|c| c.text() + "\n").collect();
+            out.push(Fold { tokens: tokens::count(&text, tokenizer), rows: hidden });
+        }
+    }
+    out
+}
+
+impl DiffModel {
+    /// The drawn lines, with every fold collapsed unless its index is in `expanded`.
+    pub fn display(&self, expanded: &HashSet<usize>) -> Vec<Display> {
+        let mut out = Vec::with_capacity(self.rows.len());
+        let mut f = 0;
+        let mut i = 0;
+        while i < self.rows.len() {
+            if let Some(fold) = self.folds.get(f).filter(|fo| fo.rows.start == i) {
+                if !expanded.contains(&f) {
+                    out.push(Display::Fold(f));
+                    i = fold.rows.end;
+                    f += 1;
+                    continue;
+                }
+                f += 1;
+            }
+            out.push(Display::Row(i));
+            i += 1;
+        }
+        out
+    }
+
+    /// Whether a row is part of a change.
+    pub fn is_change(&self, row: usize) -> bool {
+        let r = &self.rows[row];
+        !(r.left.as_ref().is_some_and(|c| c.mark == Mark::Same)
+            && r.right.as_ref().is_some_and(|c| c.mark == Mark::Same))
+    }
+
+    /// Display indices where a change starts (for next/previous change).
+    pub fn change_starts(&self, display: &[Display]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut prev = false;
+        for (i, d) in display.iter().enumerate() {
+            let ch = matches!(d, Display::Row(r) if self.is_change(*r));
+            if ch && !prev {
+                out.push(i);
+            }
+            prev = ch;
+        }
+        out
+    }
+
+    /// The display index of the row showing original line `line` (or the fold hiding it).
+    pub fn display_of_left_line(&self, display: &[Display], line: usize) -> Option<usize> {
+        display.iter().position(|d| match d {
+            Display::Row(r) => self.rows[*r].left.as_ref().is_some_and(|c| c.line >= line),
+            Display::Fold(f) => {
+                self.folds[*f].rows.clone().any(|r| self.rows[r].left.as_ref().is_some_and(|c| c.line == line))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_dropped_silent_marker_and_changed_lines() {
+        let left = "a\nb\nc\nd\ne\n";
+        let right = "a\n[ctxlens: 2 lines omitted; key=0123456789abcdef]\nd\ne changed\n";
+        let m = build(left, right, Some(&[(2, 3)]), Tokenizer::O200k);
+        let marks: Vec<(Option<Mark>, Option<Mark>)> =
+            m.rows.iter().map(|r| (r.left.as_ref().map(|c| c.mark), r.right.as_ref().map(|c| c.mark))).collect();
+        assert!(marks.contains(&(Some(Mark::Dropped), None)));
+        assert!(marks.contains(&(None, Some(Mark::Marker))));
+        assert!(marks.contains(&(Some(Mark::Changed), Some(Mark::Changed))));
+        let changed = m.rows.iter().find(|r| r.right.as_ref().is_some_and(|c| c.mark == Mark::Changed)).unwrap();
+        let right = changed.right.as_ref().unwrap();
+        assert!(right.segs.iter().any(|s| s.emph && s.text.contains("changed")));
+        // without a ledger and without a marker, a drop is silent
+        let m = build("a\nb\nc\n", "a\nc\n", None, Tokenizer::O200k);
+        assert!(m.rows.iter().any(|r| r.left.as_ref().is_some_and(|c| c.mark == Mark::Silent)));
+    }
+
+    #[test]
+    fn long_unchanged_runs_fold_and_unfold() {
+        let left: String = (0..40).map(|i| format!("line {i}\n")).collect();
+        let right = left.replace("line 20\n", "");
+        let m = build(&left, &right, None, Tokenizer::O200k);
+        assert_eq!(m.folds.len(), 2);
+        let folded = m.display(&HashSet::new());
+        assert!(folded.len() < m.rows.len());
+        assert!(m.folds.iter().all(|f| f.tokens > 0));
+        let all: HashSet<usize> = (0..m.folds.len()).collect();
+        assert_eq!(m.display(&all).len(), m.rows.len());
+        let starts = m.change_starts(&folded);
+        assert_eq!(starts.len(), 1);
+        assert_eq!(m.display_of_left_line(&m.display(&all), 21), Some(20));
+    }
+}

@@ -1,0 +1,172 @@
+//! The inspector: `ctxlens [FILE|DIR]…`. This module owns the terminal and the event loop; the
+//! state lives in [`app`], drawing in [`views`], background work in [`work`].
+//!
+//! Three producers feed one loop: terminal events, a loader thread streaming captures (so the
+//! first flows show while a big file is still being read), and a worker thread compressing,
+//! counting and diffing. The loop turns each into an [`app::Action`], hands queued jobs to the
+//! worker, and draws only when something changed.
+
+pub mod app;
+pub mod command;
+pub mod diffview;
+pub mod filter;
+pub mod layout;
+pub mod pretty;
+pub mod prices;
+pub mod theme;
+pub mod views;
+pub mod work;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind, MouseEventKind};
+use crossterm::execute;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::capture;
+use crate::config::Config;
+use crate::tokens::Tokenizer;
+use app::{Action, App, Options};
+
+/// What `ctxlens [FILE|DIR]…` was asked for.
+pub struct Launch {
+    pub paths: Vec<PathBuf>,
+    pub config: Config,
+    pub tokenizer: Tokenizer,
+    /// A built-in theme name or a theme file.
+    pub theme: String,
+}
+
+/// Built-in theme names, for cycling.
+pub fn theme_names(current: &str) -> Vec<String> {
+    let mut v: Vec<String> = theme::BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
+    if !v.iter().any(|n| n == current) {
+        v.push(current.to_string());
+    }
+    v
+}
+
+/// Builds the state for a launch, with every source registered (none loaded yet).
+pub fn app_for(launch: &Launch, size: (u16, u16)) -> Result<App, String> {
+    let theme = theme::Theme::choose(&launch.theme)?;
+    let mut app = App::new(Options {
+        config: launch.config.clone(),
+        tokenizer: launch.tokenizer,
+        themes: theme_names(&theme.name),
+        theme,
+        prices: prices::PriceBook::load(),
+        dir: std::env::current_dir().unwrap_or_default(),
+        size,
+    });
+    for p in &launch.paths {
+        app.add_source(&p.display().to_string());
+    }
+    Ok(app)
+}
+
+/// Loads every source on a thread, sending each event as it is parsed.
+fn spawn_loader(paths: Vec<PathBuf>, tx: mpsc::UnboundedSender<Action>) {
+    std::thread::Builder::new()
+        .name("ctxlens-loader".into())
+        .spawn(move || {
+            for (i, p) in paths.iter().enumerate() {
+                let r = capture::stream(p, &mut |e| {
+                    let _ = tx.send(Action::Load(i, e));
+                });
+                if tx.send(Action::Loaded(i, r.map_err(|e| e.to_string()))).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("spawn loader");
+}
+
+/// Runs the workbench until the user quits.
+pub fn run(launch: Launch) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let size = crossterm::terminal::size().unwrap_or((80, 24));
+    let mut app = app_for(&launch, size).map_err(anyhow::Error::msg)?;
+    let mut terminal = ratatui::init();
+    let _ = execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    let result = rt.block_on(event_loop(&mut terminal, &mut app, launch.paths));
+    let _ = execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+fn translate(e: TermEvent) -> Option<Action> {
+    match e {
+        TermEvent::Key(k) if k.kind != KeyEventKind::Release => Some(Action::Key(k)),
+        TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
+        TermEvent::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollDown => Some(Action::Scroll { column: m.column, row: m.row, down: true }),
+            MouseEventKind::ScrollUp => Some(Action::Scroll { column: m.column, row: m.row, down: false }),
+            MouseEventKind::Down(_) => Some(Action::Click { column: m.column, row: m.row }),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, paths: Vec<PathBuf>) -> anyhow::Result<()> {
+    let (load_tx, mut load_rx) = mpsc::unbounded_channel();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let queue = Arc::new(work::Queue::default());
+    work::spawn(queue.clone(), done_tx);
+    spawn_loader(paths, load_tx);
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut dirty = true;
+    loop {
+        for (job, urgent) in app.settle() {
+            queue.push(job, urgent);
+        }
+        if dirty {
+            terminal.draw(|f| views::draw(f, app))?;
+            dirty = false;
+        }
+        if app.quit {
+            return Ok(());
+        }
+        tokio::select! {
+            e = events.next() => match e {
+                Some(Ok(e)) => if let Some(a) = translate(e) {
+                    app.update(a);
+                    dirty = true;
+                },
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            Some(a) = load_rx.recv() => {
+                app.update(a);
+                // take what else is waiting, but keep the screen moving on a big capture
+                for _ in 0..2000 {
+                    match load_rx.try_recv() {
+                        Ok(a) => app.update(a),
+                        Err(_) => break,
+                    }
+                }
+                dirty = true;
+            },
+            Some(c) = done_rx.recv() => {
+                app.update(Action::Computed(Box::new(c)));
+                for _ in 0..500 {
+                    match done_rx.try_recv() {
+                        Ok(c) => app.update(Action::Computed(Box::new(c))),
+                        Err(_) => break,
+                    }
+                }
+                dirty = true;
+            },
+            _ = tick.tick() => {
+                // a spinner-free UI: only redraw on ticks while background work is showing
+                if app.loading() || app.pending() {
+                    dirty = true;
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The title line (what is loaded) and the status line (messages, totals, tokenizer, cost; the
+//! prompt when one is open).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{fit, padded};
+use crate::tui::app::{App, Mode, tokens_label};
+
+pub fn title(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let w = area.width as usize;
+    let mut parts: Vec<String> = Vec::new();
+    match app.sources.as_slice() {
+        [one] => {
+            let format = one.format.map(|f| format!(" ({})", f.name())).unwrap_or_default();
+            parts.push(format!("{}{format}", one.name));
+        }
+        many => parts.push(format!("{} sources", many.len())),
+    }
+    parts.push(format!("{} flows, {} blocks", app.flows.len(), app.blocks.len()));
+    let problems = app.problems();
+    if problems > 0 {
+        parts.push(format!("{problems} unreadable (!)"));
+    }
+    let redacted: usize = app.sources.iter().map(|s| s.redacted).sum();
+    if redacted > 0 {
+        parts.push(format!("{redacted} secrets redacted"));
+    }
+    if app.loading() {
+        parts.push("loading…".into());
+    }
+    let text = format!(" ctxlens · {}", parts.join(" · "));
+    f.render_widget(Paragraph::new(Line::from(padded(&text, w, t.accent))), area);
+}
+
+fn money(x: f64) -> String {
+    if x >= 100.0 {
+        format!("${x:.0}")
+    } else if x >= 1.0 {
+        format!("${x:.2}")
+    } else {
+        format!("${x:.4}")
+    }
+}
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let w = area.width as usize;
+    if w == 0 || area.height == 0 {
+        return;
+    }
+    if let Mode::Prompt { ask, input } = &app.mode {
+        let text = format!("{}: {input}▏", ask.label());
+        let hint = "  enter ok · esc cancel";
+        let line = Line::from(vec![
+            Span::styled(fit(&text, w), t.accent),
+            Span::styled(fit(hint, w.saturating_sub(text.chars().count())), t.dim),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let tt = &app.totals;
+    let saved = if tt.tokens_in == 0 { 0.0 } else { 100.0 * (1.0 - tt.tokens_out as f64 / tt.tokens_in as f64) };
+    let mut right = format!(
+        "{}→{} tok {:+.0}% · {}",
+        tokens_label(tt.tokens_in),
+        tokens_label(tt.tokens_out),
+        -saved,
+        app.tokenizer.short_name()
+    );
+    if tt.counted < tt.blocks {
+        right = format!("{}/{} counted · {right}", tt.counted, tt.blocks);
+    }
+    match tt.cost {
+        Some((a, b)) => right.push_str(&format!(" · {}→{} @ {}", money(a), money(b), app.price_label())),
+        None => right.push_str(" · unpriced ($)"),
+    }
+    let right = fit(&right, w.saturating_sub(10));
+    let left_w = w.saturating_sub(right.chars().count() + 1);
+    let line = Line::from(vec![
+        padded(&format!(" {}", app.message), left_w, t.base),
+        Span::raw(" "),
+        Span::styled(right, t.dim),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}

@@ -1,0 +1,463 @@
+//! Background work: compressing blocks, counting tokens, building diff models and syntax colour,
+//! off the draw thread. A queue keeps the newest request per block (older ones are dropped) and
+//! serves the block on screen first; results go back to the UI through a channel. Results are
+//! cached by (text, engine, knobs, tokenizer), so re-selecting a setting is instant.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Instant;
+
+use ratatui::style::Color;
+use syntect::easy::HighlightLines;
+use syntect::highlighting::ThemeSet;
+use syntect::parsing::SyntaxSet;
+
+use super::diffview::{self, DiffModel};
+use super::pretty;
+use crate::config::Config;
+use crate::engine::{Context, EngineKind};
+use crate::outcome::Outcome;
+use crate::pipeline::EngineChoice;
+use crate::tokens::{self, Tokenizer};
+
+/// Which engine a block is shown through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineSel {
+    /// The router picks (and splits mixed content).
+    Auto,
+    /// What the capture says was actually sent (Headroom's `compressed_messages`).
+    Recorded,
+    Only(EngineKind),
+}
+
+impl EngineSel {
+    pub fn label(self) -> String {
+        match self {
+            EngineSel::Auto => "auto".into(),
+            EngineSel::Recorded => "recorded".into(),
+            EngineSel::Only(k) => k.to_string(),
+        }
+    }
+
+    /// The choices in cycling order (`recorded` only when the capture has it).
+    pub fn all(recorded: bool) -> Vec<EngineSel> {
+        let mut v = vec![EngineSel::Auto];
+        if recorded {
+            v.push(EngineSel::Recorded);
+        }
+        v.extend(EngineKind::ALL.iter().map(|k| EngineSel::Only(*k)));
+        v
+    }
+}
+
+/// A request to compress one block.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub block: usize,
+    pub generation: u64,
+    pub text: Arc<str>,
+    pub recorded: Option<Arc<str>>,
+    pub sel: EngineSel,
+    /// With a second engine, the diff is engine A's output against engine B's.
+    pub compare: Option<EngineSel>,
+    pub config: Arc<Config>,
+    pub tokenizer: Tokenizer,
+    pub path: Option<String>,
+    /// Syntect theme for syntax colour (only the block on screen asks for it).
+    pub highlight: Option<String>,
+    /// Build the diff model too (the block on screen); otherwise only counts (the flow list).
+    pub detail: bool,
+}
+
+/// One side's syntax colours: per line, (byte range, colour).
+pub type Colours = Vec<Vec<(std::ops::Range<usize>, Color)>>;
+
+/// What a job produced.
+#[derive(Debug, Clone)]
+pub struct Computed {
+    pub block: usize,
+    pub generation: u64,
+    pub sel: EngineSel,
+    pub compare: Option<EngineSel>,
+    /// The engine that acted (see [`engine_label`]).
+    pub engine: String,
+    /// The engine outcome (None for a recorded compression: there is no ledger).
+    pub outcome: Option<Arc<Outcome>>,
+    pub output: Arc<str>,
+    pub tokens_in: usize,
+    pub tokens_out: usize,
+    /// The left side of the diff (the original, or engine A's output when comparing).
+    pub left: Arc<str>,
+    /// Per ledger drop, the lines of the left side it covers (JSON: of the pretty-printed text).
+    pub drop_lines: Option<Vec<(usize, usize)>>,
+    pub diff: Arc<DiffModel>,
+    pub colours: Option<(Arc<Colours>, Arc<Colours>)>,
+    pub summary: String,
+    pub ms: f64,
+    pub error: Option<String>,
+    /// Whether `diff` and `colours` were built.
+    pub detail: bool,
+}
+
+/// One engine run, cached.
+#[derive(Debug, Clone)]
+struct Run {
+    outcome: Option<Arc<Outcome>>,
+    output: Arc<str>,
+    tokens_in: usize,
+    tokens_out: usize,
+    summary: String,
+    error: Option<String>,
+}
+
+fn key_of(text: &str, sel: EngineSel, config: &Config, tokenizer: Tokenizer) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    sel.hash(&mut h);
+    config.to_toml().hash(&mut h);
+    tokenizer.hash(&mut h);
+    h.finish()
+}
+
+fn cache() -> &'static Mutex<HashMap<u64, Run>> {
+    static C: OnceLock<Mutex<HashMap<u64, Run>>> = OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
+fn run(job: &Job, sel: EngineSel) -> Run {
+    let key = key_of(&job.text, sel, &job.config, job.tokenizer);
+    if let Some(hit) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return hit;
+    }
+    let r = match sel {
+        EngineSel::Recorded => match &job.recorded {
+            Some(rec) => Run {
+                outcome: None,
+                output: rec.clone(),
+                tokens_in: tokens::count(&job.text, job.tokenizer),
+                tokens_out: tokens::count(rec, job.tokenizer),
+                summary: "recorded: what the capture says was sent".into(),
+                error: None,
+            },
+            None => Run {
+                outcome: None,
+                output: job.text.clone(),
+                tokens_in: tokens::count(&job.text, job.tokenizer),
+                tokens_out: tokens::count(&job.text, job.tokenizer),
+                summary: "recorded: the capture has no compressed version of this block".into(),
+                error: Some("no recorded compression".into()),
+            },
+        },
+        EngineSel::Auto | EngineSel::Only(_) => {
+            let choice = match sel {
+                EngineSel::Only(k) => EngineChoice::Only(k),
+                _ => EngineChoice::Auto,
+            };
+            let ctx = Context { tokenizer: job.tokenizer, path: job.path.clone(), ..Context::default() };
+            let o = crate::pipeline::compress(&job.text, choice, &job.config, &ctx);
+            let engine = o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string());
+            Run {
+                output: Arc::from(o.output.as_str()),
+                tokens_in: o.tokens_in,
+                tokens_out: o.tokens_out,
+                summary: format!("{engine}: {}", o.decision.reason()),
+                outcome: Some(Arc::new(o)),
+                error: None,
+            }
+        }
+    };
+    if let Ok(mut c) = cache().lock() {
+        if c.len() > 512 {
+            c.clear();
+        }
+        c.insert(key, r.clone());
+    }
+    r
+}
+
+/// The lines of the left side each ledger drop covers, in ledger order. JSON is shown
+/// pretty-printed on both sides (so a line diff means something), and its drops are placed by their
+/// JSON pointers; everything else is shown as is, with the ledger's own line ranges.
+fn display_sides(left: &Arc<str>, right: &Arc<str>, o: Option<&Outcome>, with_ledger: bool) -> Sides {
+    let ledger = |o: &Outcome| o.ledger.drops.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect();
+    if o.is_some_and(|o| o.engine == Some(EngineKind::Json))
+        && let (Some(l), Some(r)) = (pretty::pretty(left), pretty::pretty(right))
+    {
+        let lines = o.filter(|_| with_ledger).map(|o| {
+            o.ledger
+                .drops
+                .iter()
+                .map(|d| d.span.pointer.as_deref().and_then(|p| pretty::span_lines(&l, p, d.count)).unwrap_or((0, 0)))
+                .collect()
+        });
+        return Sides { left: Arc::from(l.text.as_str()), right: Arc::from(r.text.as_str()), drop_lines: lines };
+    }
+    Sides { left: left.clone(), right: right.clone(), drop_lines: o.filter(|_| with_ledger).map(ledger) }
+}
+
+struct Sides {
+    left: Arc<str>,
+    right: Arc<str>,
+    drop_lines: Option<Vec<(usize, usize)>>,
+}
+
+fn syntax_for(text: &str, outcome: Option<&Outcome>, path: Option<&str>) -> Option<&'static str> {
+    if let Some(ext) = path.and_then(|p| p.rsplit_once('.')).map(|(_, e)| e) {
+        return Some(match ext {
+            "ts" | "tsx" | "mjs" | "cjs" | "jsx" => "js",
+            "hpp" | "cc" | "cxx" | "h" => "cpp",
+            other => Box::leak(other.to_string().into_boxed_str()),
+        });
+    }
+    let kind = outcome.and_then(|o| o.engine).or_else(|| Some(crate::router::detect(text).kind))?;
+    match kind {
+        EngineKind::Json => Some("json"),
+        EngineKind::Diff => Some("diff"),
+        EngineKind::Prose => Some("md"),
+        EngineKind::Code => crate::engine::lang::detect(text, None).map(|(l, _)| match l.name() {
+            "python" => "py",
+            "javascript" | "typescript" | "tsx" => "js",
+            "rust" => "rs",
+            "go" => "go",
+            "java" => "java",
+            "c" => "c",
+            _ => "cpp",
+        }),
+        EngineKind::Log | EngineKind::Search => None,
+    }
+}
+
+const HIGHLIGHT_MAX_BYTES: usize = 256 * 1024;
+
+fn highlight(text: &str, ext: &str, theme: &str) -> Option<Colours> {
+    static SS: OnceLock<SyntaxSet> = OnceLock::new();
+    static TS: OnceLock<ThemeSet> = OnceLock::new();
+    if text.len() > HIGHLIGHT_MAX_BYTES {
+        return None;
+    }
+    let ss = SS.get_or_init(SyntaxSet::load_defaults_newlines);
+    let ts = TS.get_or_init(ThemeSet::load_defaults);
+    let syntax = ss.find_syntax_by_extension(ext)?;
+    let theme = ts.themes.get(theme)?;
+    let mut h = HighlightLines::new(syntax, theme);
+    let mut out = Vec::new();
+    for line in syntect::util::LinesWithEndings::from(text) {
+        let ranges = h.highlight_line(line, ss).ok()?;
+        let mut at = 0;
+        let mut spans = Vec::new();
+        for (style, piece) in ranges {
+            let c = style.foreground;
+            spans.push((at..at + piece.len(), Color::Rgb(c.r, c.g, c.b)));
+            at += piece.len();
+        }
+        out.push(spans);
+    }
+    Some(out)
+}
+
+/// Runs one job (the worker thread calls this; tests call it directly).
+pub fn compute(job: &Job) -> Computed {
+    let started = Instant::now();
+    let a = run(job, job.sel);
+    let outcome = a.outcome.as_deref();
+    let mut c = Computed {
+        block: job.block,
+        generation: job.generation,
+        sel: job.sel,
+        compare: job.compare,
+        engine: engine_label(outcome, job.sel),
+        outcome: None,
+        output: a.output.clone(),
+        tokens_in: a.tokens_in,
+        tokens_out: a.tokens_out,
+        left: job.text.clone(),
+        drop_lines: None,
+        diff: Arc::new(DiffModel::default()),
+        colours: None,
+        summary: a.summary.clone(),
+        ms: 0.0,
+        error: a.error.clone(),
+        detail: job.detail,
+    };
+    if job.detail {
+        let b = job.compare.map(|other| run(job, other));
+        let sides = match &b {
+            Some(b) => display_sides(&a.output, &b.output, outcome, false),
+            None => display_sides(&job.text, &a.output, outcome, true),
+        };
+        c.diff = Arc::new(diffview::build(&sides.left, &sides.right, sides.drop_lines.as_deref(), job.tokenizer));
+        c.colours = job.highlight.as_deref().and_then(|theme| {
+            let ext = syntax_for(&job.text, outcome, job.path.as_deref())?;
+            Some((Arc::new(highlight(&sides.left, ext, theme)?), Arc::new(highlight(&sides.right, ext, theme)?)))
+        });
+        if let Some(b) = b {
+            c.summary = format!("{} | {}", a.summary, b.summary);
+            c.tokens_out = b.tokens_out;
+        }
+        c.left = sides.left;
+        c.drop_lines = sides.drop_lines;
+        c.outcome = a.outcome.clone();
+    }
+    c.ms = started.elapsed().as_secs_f64() * 1000.0;
+    c
+}
+
+/// The engine a result came from, for the flow list: the engine that ran, `mixed` when sections
+/// went to different engines, `recorded` for the capture's own compression.
+fn engine_label(outcome: Option<&Outcome>, sel: EngineSel) -> String {
+    match (sel, outcome) {
+        (EngineSel::Recorded, _) => "recorded".into(),
+        (_, Some(o)) => match o.engine {
+            Some(k) => k.to_string(),
+            None if o.sections.is_empty() => "none".into(),
+            None => "mixed".into(),
+        },
+        (_, None) => "none".into(),
+    }
+}
+
+/// The job queue shared by the UI and the worker thread. Only the newest job per block runs: an
+/// older one still queued is skipped when popped (so queueing stays O(1) for 100,000 blocks), and a
+/// counts-only job never replaces a pending detail job of the same or a newer generation.
+#[derive(Default)]
+pub struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: VecDeque<(u64, Job)>,
+    /// Per block: the sequence number of its newest job, whether it is a detail job, its generation.
+    newest: HashMap<usize, (u64, bool, u64)>,
+    seq: u64,
+}
+
+impl Queue {
+    /// Queues a job; `urgent` jobs go first.
+    pub fn push(&self, job: Job, urgent: bool) {
+        let Ok(mut q) = self.state.lock() else { return };
+        if let Some(&(_, detail, generation)) = q.newest.get(&job.block)
+            && detail
+            && !job.detail
+            && generation >= job.generation
+        {
+            return;
+        }
+        q.seq += 1;
+        let seq = q.seq;
+        q.newest.insert(job.block, (seq, job.detail, job.generation));
+        if urgent {
+            q.jobs.push_front((seq, job))
+        } else {
+            q.jobs.push_back((seq, job))
+        }
+        self.ready.notify_one();
+    }
+
+    /// The next job that is still the newest for its block (blocks until there is one).
+    pub fn pop(&self) -> Job {
+        let mut q = self.state.lock().expect("job queue");
+        loop {
+            while let Some((seq, job)) = q.jobs.pop_front() {
+                if q.newest.get(&job.block).is_some_and(|n| n.0 == seq) {
+                    q.newest.remove(&job.block);
+                    return job;
+                }
+            }
+            q = self.ready.wait(q).expect("job queue");
+        }
+    }
+
+    /// Jobs waiting that will still run.
+    pub fn len(&self) -> usize {
+        self.state.lock().map(|q| q.newest.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Starts the worker thread; results go to `done`.
+pub fn spawn(queue: Arc<Queue>, done: tokio::sync::mpsc::UnboundedSender<Computed>) {
+    std::thread::Builder::new()
+        .name("ctxlens-worker".into())
+        .spawn(move || {
+            loop {
+                let job = queue.pop();
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute(&job)));
+                let msg = match result {
+                    Ok(c) => c,
+                    Err(_) => error_result(&job, "the engine panicked on this block; it is shown unchanged"),
+                };
+                if done.send(msg).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("spawn worker");
+}
+
+fn error_result(job: &Job, why: &str) -> Computed {
+    Computed {
+        block: job.block,
+        generation: job.generation,
+        sel: job.sel,
+        compare: job.compare,
+        engine: "none".into(),
+        outcome: None,
+        output: job.text.clone(),
+        tokens_in: 0,
+        tokens_out: 0,
+        left: job.text.clone(),
+        drop_lines: None,
+        diff: Arc::new(DiffModel::default()),
+        colours: None,
+        summary: why.into(),
+        ms: 0.0,
+        error: Some(why.into()),
+        detail: job.detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(block: usize, generation: u64, detail: bool) -> Job {
+        Job {
+            block,
+            generation,
+            text: Arc::from("x"),
+            recorded: None,
+            sel: EngineSel::Auto,
+            compare: None,
+            config: Arc::new(Config::default()),
+            tokenizer: Tokenizer::O200k,
+            path: None,
+            highlight: None,
+            detail,
+        }
+    }
+
+    #[test]
+    fn newest_job_per_block_wins_and_urgent_goes_first() {
+        let q = Queue::default();
+        q.push(job(1, 1, false), false);
+        q.push(job(2, 1, false), false);
+        q.push(job(1, 2, false), false);
+        q.push(job(3, 2, true), true);
+        assert_eq!(q.len(), 3);
+        let order: Vec<(usize, u64)> = (0..3).map(|_| q.pop()).map(|j| (j.block, j.generation)).collect();
+        assert_eq!(order, vec![(3, 2), (2, 1), (1, 2)]);
+        assert!(q.is_empty());
+        // a counts-only job does not replace a pending detail job of the same generation
+        q.push(job(4, 5, true), true);
+        q.push(job(4, 5, false), false);
+        let j = q.pop();
+        assert!(j.detail);
+        assert!(q.is_empty());
+    }
+}

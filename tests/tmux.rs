@@ -1,0 +1,194 @@
+//! End to end in a real terminal: the release binary runs under tmux on the shipped demo; keys go
+//! in with `send-keys`, the screen comes back with `capture-pane`. A newcomer's path: open the
+//! demo, filter to a log block, change a knob, watch the counts move, export the config, write the
+//! block's output, quit; then `ctxlens compress --config` on the same block must print exactly what
+//! the workbench wrote and count the same tokens.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ctxlens");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(dir: &Path, args: &str, w: u16, h: u16) -> Tmux {
+        let socket = format!("ctxlens-test-{}", std::process::id());
+        let t = Tmux { socket };
+        let cmd = format!("cd '{}' && exec '{BIN}' {args}", dir.display());
+        let ok = t.tmux(&["new-session", "-d", "-s", "e2e", "-x", &w.to_string(), "-y", &h.to_string(), &cmd]);
+        assert!(ok, "tmux could not start (is tmux installed? scripts/setup.sh installs it)");
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .status()
+            .expect("tmux must be installed for this test (scripts/setup.sh installs it)")
+            .success()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args));
+    }
+
+    /// Types text literally (no key-name lookup).
+    fn type_text(&self, text: &str) {
+        assert!(self.tmux(&["send-keys", "-t", "e2e", "-l", text]));
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "e2e"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the screen until `ok` holds (60 s at most: the prose model loads on first use).
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", "e2e"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+    }
+}
+
+/// `4,637→1,475 tok` in the diff title → (4637, 1475).
+fn title_counts(screen: &str) -> Option<(usize, usize)> {
+    let line = screen.lines().find(|l| l.contains(" tok "))?;
+    let at = line.find(" tok ")?;
+    let head = &line[..at];
+    let nums = head.rsplit(' ').next()?;
+    let (a, b) = nums.split_once('→')?;
+    let n = |s: &str| s.replace(',', "").parse::<usize>().ok();
+    Some((n(a)?, n(b)?))
+}
+
+/// `block 5/117` in the diff title → 5.
+fn block_number(screen: &str) -> Option<usize> {
+    let at = screen.find("block ")?;
+    screen[at + 6..].split('/').next()?.parse().ok()
+}
+
+#[test]
+fn newcomer_tunes_a_knob_exports_and_the_cli_reproduces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = root().join("fixtures/demo/headroom-requests.jsonl");
+    let t = Tmux::start(dir.path(), &format!("'{}'", demo.display()), 120, 36);
+
+    // every block counted
+    t.wait("the demo to load and count", |s| {
+        s.contains("9 flows, 117 blocks") && s.contains(" tok ") && !s.contains("counted")
+    });
+
+    // filter to log blocks and open the first
+    t.keys(&["f", "C-u"]);
+    t.type_text("~engine log");
+    t.keys(&["Enter"]);
+    t.wait("the filter", |s| s.contains("~engine log"));
+    t.keys(&["j"]);
+    let s = t.wait("a log block", |s| s.contains("auto (log)") && title_counts(s).is_some());
+    let (tokens_in, before) = title_counts(&s).unwrap();
+    let block = block_number(&s).unwrap();
+    assert!(before < tokens_in, "the log engine compresses the block:\n{s}");
+
+    // the tuning panel lists the log knobs in `ctxlens knobs log` order
+    let knobs = Command::new(BIN).args(["knobs", "log"]).output().unwrap();
+    let knobs = String::from_utf8(knobs.stdout).unwrap();
+    let names: Vec<&str> = knobs
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.trim().split(' ').next())
+        .collect();
+    let idx = names.iter().position(|n| *n == "max_total_lines").expect("log has max_total_lines");
+    t.keys(&["Tab", "Tab", "Tab"]);
+    for _ in 0..idx {
+        t.keys(&["j"]);
+    }
+    t.keys(&["-", "-", "-"]);
+    let s = t.wait("the knob change to recompress", |s| {
+        s.contains("log.max_total_lines = 73")
+            && title_counts(s).is_some_and(|c| c.1 != before)
+            && !s.contains("computing")
+    });
+    let (_, after) = title_counts(&s).unwrap();
+    assert!(after < before, "a smaller line budget keeps fewer tokens: {before} → {after}");
+    assert!(s.contains("*max_total_lines = 73"), "the panel marks the changed knob:\n{s}");
+
+    // export the knobs and write the block's output
+    let cfg = dir.path().join("tuned.toml");
+    let out = dir.path().join("block.txt");
+    t.keys(&["e", "C-u"]);
+    t.type_text(cfg.to_str().unwrap());
+    t.keys(&["Enter"]);
+    t.wait("the export", |s| s.contains("wrote") && s.contains("tuned.toml"));
+    t.keys(&["w", "C-u"]);
+    t.type_text(out.to_str().unwrap());
+    t.keys(&["Enter"]);
+    t.wait("the block write", |s| s.contains("block.txt"));
+    t.keys(&["q"]);
+    let start = Instant::now();
+    while t.alive() {
+        assert!(start.elapsed() < Duration::from_secs(10), "q did not quit:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // the CLI, given the exported config, prints what the workbench wrote and counts the same
+    let blocks = Command::new(BIN).args(["blocks", "--json"]).arg(&demo).output().unwrap();
+    let blocks: serde_json::Value = serde_json::from_slice(&blocks.stdout).unwrap();
+    let all: Vec<&serde_json::Value> =
+        blocks["flows"].as_array().unwrap().iter().flat_map(|f| f["blocks"].as_array().unwrap()).collect();
+    let original = all[block - 1]["text"].as_str().unwrap();
+    let input = dir.path().join("original.txt");
+    std::fs::write(&input, original).unwrap();
+    let cli =
+        Command::new(BIN).args(["compress", "--stats", "json", "--config"]).arg(&cfg).arg(&input).output().unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let written = std::fs::read(&out).unwrap();
+    assert_eq!(cli.stdout, written, "the CLI with the exported config reproduces the workbench's output");
+    let stderr = String::from_utf8_lossy(&cli.stderr);
+    let stats: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(stats["in_tokens"], tokens_in);
+    assert_eq!(stats["out_tokens"], after, "the counts the workbench showed");
+}
+
+#[test]
+fn bad_paths_and_no_terminal_fail_clearly() {
+    let out = Command::new(BIN).arg("no/such/capture.har").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/capture.har"));
+    let out = Command::new(BIN).arg(root().join("fixtures/demo/capture.har")).output().unwrap();
+    assert!(!out.status.success(), "stdout is not a terminal here");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
+}

@@ -1,0 +1,502 @@
+//! The inspector without a terminal: actions in, state out; and every view drawn on ratatui's
+//! TestBackend and compared with committed insta snapshots (tests/snapshots/).
+
+use std::path::{Path, PathBuf};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ctxlens::capture;
+use ctxlens::config::Config;
+use ctxlens::engine::{Context, EngineKind};
+use ctxlens::pipeline::{EngineChoice, compress};
+use ctxlens::tokens::Tokenizer;
+use ctxlens::tui::app::{Action, App, Mode, Options, Row, Sort};
+use ctxlens::tui::command::Command;
+use ctxlens::tui::layout::Pane;
+use ctxlens::tui::prices::PriceBook;
+use ctxlens::tui::theme::Theme;
+use ctxlens::tui::views;
+use ctxlens::tui::work::{self, EngineSel};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const DEMO: &str = "fixtures/demo/headroom-requests.jsonl";
+
+fn new_app(size: (u16, u16), dir: &Path) -> App {
+    App::new(Options {
+        config: Config::default(),
+        tokenizer: Tokenizer::O200k,
+        theme: Theme::named("dark").unwrap(),
+        themes: vec!["dark".into(), "light".into(), "high-contrast".into()],
+        prices: PriceBook::shipped(),
+        dir: dir.to_path_buf(),
+        size,
+    })
+}
+
+/// Runs every queued job inline (as the worker thread would) until nothing is left.
+fn drive(app: &mut App) {
+    for _ in 0..1000 {
+        let jobs = app.settle();
+        if jobs.is_empty() {
+            return;
+        }
+        for (job, _) in jobs {
+            app.update(Action::Computed(Box::new(work::compute(&job))));
+        }
+    }
+    panic!("jobs never settled");
+}
+
+fn load(app: &mut App, rel: &str) {
+    let s = app.add_source(rel);
+    let mut events = Vec::new();
+    let r = capture::stream(&root().join(rel), &mut |e| events.push(e));
+    for e in events {
+        app.update(Action::Load(s, e));
+    }
+    app.update(Action::Loaded(s, r.map_err(|e| e.to_string())));
+    drive(app);
+}
+
+fn demo(size: (u16, u16)) -> (App, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = new_app(size, dir.path());
+    load(&mut app, DEMO);
+    (app, dir)
+}
+
+fn cmd(app: &mut App, c: Command) {
+    app.update(Action::Run(c));
+    drive(app);
+}
+
+fn keys(app: &mut App, text: &str) {
+    for ch in text.chars() {
+        app.update(Action::Key(KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE)));
+    }
+}
+
+fn enter(app: &mut App) {
+    app.update(Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    drive(app);
+}
+
+/// Answers a prompt: clears the suggested text, types `text`, presses enter.
+fn answer(app: &mut App, c: Command, text: &str) {
+    cmd(app, c);
+    assert!(matches!(app.mode, Mode::Prompt { .. }), "{c} should open a prompt");
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    keys(app, text);
+    enter(app);
+}
+
+/// Selects the first block (in list order) the auto engine sends to `engine` and compresses.
+fn select_engine_block(app: &mut App, engine: &str) -> usize {
+    let i = app
+        .rows
+        .iter()
+        .position(|r| {
+            matches!(r, Row::Block(b) if app.blocks[*b].stats.as_ref()
+                .is_some_and(|s| s.engine == engine && s.tokens_out < s.tokens_in))
+        })
+        .unwrap_or_else(|| panic!("no {engine} block in the demo"));
+    app.list_sel = i;
+    drive(app);
+    app.current().unwrap()
+}
+
+fn screen(app: &App) -> String {
+    let (w, h) = app.size;
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| views::draw(f, app)).unwrap();
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn loading_the_demo_lists_every_flow_and_block_with_counts() {
+    let (app, _d) = demo((120, 36));
+    let cap = capture::load(&root().join(DEMO)).unwrap();
+    assert_eq!(app.flows.len(), cap.flows.len());
+    let blocks: usize = cap.flows.iter().map(|f| f.blocks().count()).sum();
+    assert_eq!(app.blocks.len(), blocks);
+    assert_eq!(app.rows.len(), app.flows.len() + app.blocks.len(), "small captures start expanded");
+    assert!(app.blocks.iter().all(|b| b.stats.is_some()), "every block counted");
+    assert_eq!(app.totals.counted, blocks);
+    let sum_in: usize = app.blocks.iter().map(|b| b.stats.as_ref().unwrap().tokens_in).sum();
+    assert_eq!(app.totals.tokens_in, sum_in);
+    assert!(app.totals.tokens_out < app.totals.tokens_in, "the demo compresses");
+    assert!(app.totals.cost.is_some(), "the demo's model is priced");
+    // tool results know the tool that made them, through the tool call's id
+    assert!(app.blocks.iter().any(|b| b.kind == capture::BlockKind::ToolResult && b.tool.as_deref() == Some("Bash")));
+    // Headroom's log records what was sent: those blocks can show it
+    assert!(app.blocks.iter().any(|b| b.recorded.is_some()));
+}
+
+#[test]
+fn filter_sort_and_expand_change_the_rows() {
+    let (mut app, _d) = demo((120, 36));
+    answer(&mut app, Command::Filter, "~engine log");
+    let shown: Vec<usize> =
+        app.rows.iter().filter_map(|r| if let Row::Block(b) = r { Some(*b) } else { None }).collect();
+    assert!(!shown.is_empty());
+    assert!(shown.iter().all(|b| app.blocks[*b].stats.as_ref().unwrap().engine == "log"));
+    // a bad filter keeps the prompt open with the text and says what is wrong
+    answer(&mut app, Command::Filter, "~saved>>");
+    assert!(matches!(&app.mode, Mode::Prompt { input, .. } if input == "~saved>>"), "{:?}", app.mode);
+    assert!(app.message.starts_with("bad filter"), "{}", app.message);
+    app.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    answer(&mut app, Command::Filter, "");
+    assert_eq!(app.rows.len(), app.flows.len() + app.blocks.len());
+
+    cmd(&mut app, Command::Sort);
+    assert_eq!(app.sort, Sort::Tokens);
+    let first = match app.rows[0] {
+        Row::Block(b) => b,
+        Row::Flow(_) => panic!("sorted lists show blocks"),
+    };
+    let max = app.blocks.iter().map(|b| b.stats.as_ref().unwrap().tokens_in).max().unwrap();
+    assert_eq!(app.blocks[first].stats.as_ref().unwrap().tokens_in, max);
+    cmd(&mut app, Command::Sort);
+    cmd(&mut app, Command::Sort);
+    assert_eq!(app.sort, Sort::Input);
+    // collapse the first flow
+    app.list_sel = 0;
+    cmd(&mut app, Command::Toggle);
+    assert!(!app.flows[0].expanded);
+    assert_eq!(app.rows.len(), app.flows.len() + app.blocks.len() - app.flows[0].blocks.len());
+    cmd(&mut app, Command::ExpandAll);
+    assert!(app.flows.iter().all(|f| f.expanded));
+}
+
+#[test]
+fn knob_changes_recompress_and_undo_redo_restore_them() {
+    let (mut app, _d) = demo((120, 36));
+    let b = select_engine_block(&mut app, "log");
+    let before = app.view.as_ref().unwrap().computed.tokens_out;
+    let total_before = app.totals.tokens_out;
+    app.focus = Pane::Tuning;
+    let knobs = app.knobs();
+    assert_eq!(knobs[0].0, "log");
+    assert!(knobs.iter().any(|(t, _)| *t == "router"), "auto shows the router's knobs too");
+    app.knob_sel = knobs.iter().position(|(_, k)| k.name == "max_total_lines").unwrap();
+    let g = app.generation;
+    cmd(&mut app, Command::KnobDown);
+    cmd(&mut app, Command::KnobDown);
+    assert_eq!(app.generation, g + 2);
+    assert_eq!(app.config.log.max_total_lines, 81);
+    assert_eq!(app.undo.len(), 2);
+    let v = app.view.as_ref().unwrap();
+    assert_eq!(v.computed.block, b);
+    assert_eq!(v.computed.generation, app.generation, "the view shows the newest knobs");
+    assert!(v.computed.tokens_out < before, "fewer lines kept, fewer tokens");
+    assert!(app.totals.tokens_out < total_before, "totals follow");
+    // the view's output is exactly what the pipeline produces with these knobs
+    let text = app.blocks[b].text.clone();
+    let expect = compress(&text, EngineChoice::Auto, &app.config, &Context::default());
+    assert_eq!(&*v.computed.output, expect.output.as_str());
+
+    cmd(&mut app, Command::Undo);
+    assert_eq!(app.config.log.max_total_lines, 90);
+    cmd(&mut app, Command::Undo);
+    assert_eq!(*app.config, Config::default());
+    assert_eq!(app.view.as_ref().unwrap().computed.tokens_out, before);
+    assert_eq!(app.totals.tokens_out, total_before);
+    cmd(&mut app, Command::Undo);
+    assert_eq!(app.message, "nothing to undo");
+    cmd(&mut app, Command::Redo);
+    assert_eq!(app.config.log.max_total_lines, 90);
+    // a boolean flips with enter; a typed value is validated by the config itself
+    app.knob_sel = app.knobs().iter().position(|(_, k)| k.name == "dedupe_warnings").unwrap();
+    cmd(&mut app, Command::Toggle);
+    assert!(!app.config.log.dedupe_warnings);
+    app.knob_sel = app.knobs().iter().position(|(_, k)| k.name == "max_errors").unwrap();
+    cmd(&mut app, Command::Toggle);
+    assert!(matches!(&app.mode, Mode::Prompt { input, .. } if input == "10"));
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    keys(&mut app, "many");
+    enter(&mut app);
+    assert!(app.message.contains("log.max_errors"), "{}", app.message);
+    assert_eq!(app.config.log.max_errors, 10, "a bad value changes nothing");
+}
+
+#[test]
+fn engines_recorded_and_compare() {
+    let (mut app, _d) = demo((120, 36));
+    let b = select_engine_block(&mut app, "log");
+    assert!(app.blocks[b].recorded.is_some());
+    cmd(&mut app, Command::NextEngine);
+    assert_eq!(app.blocks[b].sel, EngineSel::Recorded);
+    let v = app.view.as_ref().unwrap();
+    assert_eq!(&*v.computed.output, &**app.blocks[b].recorded.as_ref().unwrap());
+    assert!(v.computed.outcome.is_none() && app.knobs().is_empty(), "no ledger, no knobs for a recording");
+    assert_eq!(app.blocks[b].stats.as_ref().unwrap().engine, "recorded");
+    cmd(&mut app, Command::NextEngine);
+    assert_eq!(app.blocks[b].sel, EngineSel::Only(EngineKind::Json));
+    assert_eq!(app.knobs()[0].0, "json");
+    assert!(!app.knobs().iter().any(|(t, _)| *t == "router"));
+    cmd(&mut app, Command::PrevEngine);
+    cmd(&mut app, Command::PrevEngine);
+    assert_eq!(app.blocks[b].sel, EngineSel::Auto);
+    // compare: engine A's output on the left, B's on the right
+    cmd(&mut app, Command::Compare);
+    assert_eq!(app.compare, Some(EngineSel::Recorded));
+    let v = app.view.as_ref().unwrap();
+    assert_eq!(v.computed.compare, Some(EngineSel::Recorded));
+    assert_eq!(&*v.computed.left, &*v.computed.output);
+    let last = (0..20).find(|_| {
+        cmd(&mut app, Command::Compare);
+        app.compare.is_none()
+    });
+    assert!(last.is_some(), "compare cycles back to off");
+}
+
+#[test]
+fn diff_navigation_search_folds_and_ledger_jumps() {
+    let (mut app, _d) = demo((120, 36));
+    select_engine_block(&mut app, "log");
+    app.focus = Pane::Diff;
+    let v = app.view.as_ref().unwrap();
+    assert!(!v.changes.is_empty() && !v.computed.diff.folds.is_empty());
+    let first_change = v.changes[0];
+    cmd(&mut app, Command::Top);
+    cmd(&mut app, Command::NextChange);
+    assert_eq!(app.view.as_ref().unwrap().cursor, first_change);
+    assert!(app.message.starts_with("change 1 of"));
+    cmd(&mut app, Command::PrevChange);
+    assert_eq!(app.message, "no earlier change");
+    // n without a search also walks changes
+    cmd(&mut app, Command::SearchNext);
+    assert!(app.view.as_ref().unwrap().cursor > first_change);
+
+    // search unfolds what it finds
+    answer(&mut app, Command::Search, "FAILED");
+    let v = app.view.as_ref().unwrap();
+    let row = match v.display[v.cursor] {
+        ctxlens::tui::diffview::Display::Row(r) => r,
+        other => panic!("cursor on {other:?}"),
+    };
+    let r = &v.computed.diff.rows[row];
+    assert!([&r.left, &r.right].into_iter().flatten().any(|c| c.text().to_lowercase().contains("failed")));
+    assert!(app.message.starts_with("`failed`: match "), "{}", app.message);
+    cmd(&mut app, Command::Back);
+    assert!(app.search.is_none() && !app.quit, "q first clears the search");
+
+    // the ledger jumps the diff to the first line of a drop
+    app.focus = Pane::Ledger;
+    cmd(&mut app, Command::Down);
+    let o = app.view.as_ref().unwrap().computed.outcome.clone().unwrap();
+    let d = &o.ledger.drops[1];
+    cmd(&mut app, Command::Toggle);
+    assert_eq!(app.focus, Pane::Diff);
+    let v = app.view.as_ref().unwrap();
+    let ctxlens::tui::diffview::Display::Row(row) = v.display[v.cursor] else { panic!("cursor on a fold") };
+    assert_eq!(v.computed.diff.rows[row].left.as_ref().unwrap().line, d.span.lines.first);
+
+    // expand every fold, then fold them again
+    let folded = v.display.len();
+    cmd(&mut app, Command::ExpandAll);
+    let v = app.view.as_ref().unwrap();
+    assert_eq!(v.display.len(), v.computed.diff.rows.len());
+    cmd(&mut app, Command::ExpandAll);
+    assert_eq!(app.view.as_ref().unwrap().display.len(), folded);
+}
+
+#[test]
+fn export_import_and_write_block_reproduce_the_view() {
+    let (mut app, dir) = demo((120, 36));
+    let b = select_engine_block(&mut app, "log");
+    app.focus = Pane::Tuning;
+    app.knob_sel = app.knobs().iter().position(|(_, k)| k.name == "max_total_lines").unwrap();
+    cmd(&mut app, Command::KnobDown);
+    answer(&mut app, Command::Export, "tuned.toml");
+    for f in ["tuned.toml", "tuned.headroom.env", "tuned.headroom.py"] {
+        assert!(dir.path().join(f).is_file(), "{f} written: {}", app.message);
+    }
+    let exported = Config::load(&dir.path().join("tuned.toml")).unwrap();
+    assert_eq!(exported, *app.config);
+    let py = std::fs::read_to_string(dir.path().join("tuned.headroom.py")).unwrap();
+    assert!(py.contains("max_total_lines=90,  # log.max_total_lines  (changed)"), "{py}");
+
+    answer(&mut app, Command::WriteBlock, "out.txt");
+    let written = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
+    let expect = compress(&app.blocks[b].text, EngineChoice::Auto, &exported, &Context::default());
+    assert_eq!(written, expect.output);
+
+    // back to defaults, then import the tuned file
+    cmd(&mut app, Command::Undo);
+    assert_eq!(*app.config, Config::default());
+    answer(&mut app, Command::Import, "tuned.toml");
+    assert_eq!(*app.config, exported);
+    answer(&mut app, Command::Import, "missing.toml");
+    assert!(app.message.contains("missing.toml"), "{}", app.message);
+    assert_eq!(*app.config, exported, "a failed import changes nothing");
+}
+
+#[test]
+fn tokenizer_prices_theme_and_keys() {
+    let (mut app, _d) = demo((120, 36));
+    let o200k = app.totals.tokens_in;
+    cmd(&mut app, Command::Tokenizer);
+    assert_eq!(app.tokenizer, Tokenizer::Cl100k);
+    assert_ne!(app.totals.tokens_in, o200k);
+    let count = ctxlens::tokens::count(&app.blocks[0].text, Tokenizer::Cl100k);
+    assert_eq!(app.blocks[0].stats.as_ref().unwrap().tokens_in, count);
+    let own = app.totals.cost.unwrap();
+    cmd(&mut app, Command::PriceModel);
+    assert_eq!(app.price_choice, Some(0));
+    assert_ne!(app.totals.cost.unwrap(), own);
+    assert!(app.message.contains("2026-11-26"), "prices say their date: {}", app.message);
+    let dark = app.theme.name.clone();
+    cmd(&mut app, Command::Theme);
+    assert_ne!(app.theme.name, dark);
+    // every key runs a named command; unbound keys say so
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('Z'), KeyModifiers::SHIFT)));
+    assert!(app.message.contains("not bound"));
+    app.update(Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    assert_eq!(app.focus, Pane::Diff);
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)));
+    assert!(matches!(app.mode, Mode::Overlay(..)));
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)));
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(!app.quit);
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)));
+    assert!(app.quit);
+}
+
+#[test]
+fn key_overrides_from_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::parse("[keys]\ndown = [\"x\"]\n").unwrap();
+    let mut app = App::new(Options {
+        config: config.clone(),
+        tokenizer: Tokenizer::O200k,
+        theme: Theme::monochrome(),
+        themes: Vec::new(),
+        prices: PriceBook::shipped(),
+        dir: dir.path().to_path_buf(),
+        size: (80, 24),
+    });
+    load(&mut app, DEMO);
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)));
+    assert_eq!(app.list_sel, 1);
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)));
+    assert_eq!(app.list_sel, 1, "j no longer moves down");
+    config.keys.insert("nonsense".into(), vec!["y".into()]);
+    let app = App::new(Options {
+        config,
+        tokenizer: Tokenizer::O200k,
+        theme: Theme::monochrome(),
+        themes: Vec::new(),
+        prices: PriceBook::shipped(),
+        dir: dir.path().to_path_buf(),
+        size: (80, 24),
+    });
+    assert!(app.keymap_error.as_deref().unwrap().contains("nonsense"));
+}
+
+#[test]
+fn mouse_and_resize() {
+    let (mut app, _d) = demo((100, 30));
+    let a = app.areas();
+    let list = a.list.unwrap();
+    app.update(Action::Scroll { column: list.x + 2, row: list.y + 2, down: true });
+    assert_eq!(app.list_sel, 3);
+    app.update(Action::Click { column: list.x + 2, row: list.y + 1 });
+    assert_eq!(app.list_sel, 0);
+    let diff = a.diff.unwrap();
+    app.update(Action::Click { column: diff.x + 5, row: diff.y + 3 });
+    assert_eq!(app.focus, Pane::Diff);
+    app.update(Action::Resize(30, 8));
+    let a = app.areas();
+    assert!(a.list.is_none() && a.diff.is_some(), "a tiny terminal shows the focused pane only");
+    let s = screen(&app);
+    assert_eq!(s.lines().count(), 8);
+}
+
+#[test]
+fn a_bad_capture_line_is_listed_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(root().join(DEMO)).unwrap();
+    let mut lines: Vec<&str> = src.lines().collect();
+    lines.insert(1, "{\"request_id\": tru");
+    let path = dir.path().join("broken.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let mut app = new_app((100, 30), dir.path());
+    load(&mut app, path.to_str().unwrap());
+    assert_eq!(app.problems(), 1);
+    assert_eq!(app.sources[0].problems[0].location.line, 2);
+    assert!(!app.flows.is_empty());
+    cmd(&mut app, Command::Problems);
+    assert!(screen(&app).contains("broken.jsonl:2"));
+    let mut app = new_app((100, 30), dir.path());
+    load(&mut app, "no/such/file.jsonl");
+    assert!(app.sources[0].error.as_deref().unwrap().contains("no/such/file.jsonl"));
+    assert!(screen(&app).contains("nothing loaded"));
+}
+
+// ---- snapshots ----
+
+#[test]
+fn snapshot_main_screen_80x24() {
+    let (mut app, _d) = demo((80, 24));
+    select_engine_block(&mut app, "log");
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn snapshot_diff_focused_after_a_jump_120x36() {
+    let (mut app, _d) = demo((120, 36));
+    select_engine_block(&mut app, "search");
+    app.focus = Pane::Diff;
+    cmd(&mut app, Command::NextChange);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn snapshot_unified_view() {
+    let (mut app, _d) = demo((100, 30));
+    select_engine_block(&mut app, "log");
+    app.focus = Pane::Diff;
+    cmd(&mut app, Command::Unified);
+    cmd(&mut app, Command::NextChange);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn snapshot_ledger_and_tuning_focused() {
+    let (mut app, _d) = demo((120, 40));
+    select_engine_block(&mut app, "json");
+    app.focus = Pane::Tuning;
+    cmd(&mut app, Command::KnobDown);
+    app.focus = Pane::Ledger;
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn snapshot_help_and_prompt() {
+    let (mut app, _d) = demo((90, 30));
+    cmd(&mut app, Command::Help);
+    insta::assert_snapshot!("help", screen(&app));
+    app.mode = Mode::Normal;
+    cmd(&mut app, Command::Filter);
+    keys(&mut app, "~role tool & ~saved>50");
+    insta::assert_snapshot!("filter_prompt", screen(&app));
+}
+
+#[test]
+fn snapshot_tiny_terminal() {
+    let (mut app, _d) = demo((40, 10));
+    select_engine_block(&mut app, "log");
+    insta::assert_snapshot!(screen(&app));
+}
