@@ -53,7 +53,8 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
     let mut sections = Vec::with_capacity(routes.len());
     for route in routes {
         let text = &input[route.bytes.clone()];
-        let tokens_in = tokens::count(text, ctx.tokenizer);
+        let whole = route.bytes.len() == input.len();
+        let tokens_in = ctx.tokens_in.filter(|_| whole).unwrap_or_else(|| tokens::count(text, ctx.tokenizer));
         let section_ctx = Context { tokens_in: Some(tokens_in), ..ctx.clone() };
         let result =
             if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, &section_ctx) };

@@ -75,8 +75,11 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         }
     };
     let mut index = 0;
+    // line numbers counted incrementally: a 100 MB HAR must not rescan from the top per entry
+    let (mut line, mut counted_to) = (1, 0);
     for (n, span) in spans.into_iter().enumerate() {
-        let line = text[..span.start].matches('\n').count() + 1;
+        line += text.as_bytes()[counted_to..span.start].iter().filter(|b| **b == b'\n').count();
+        counted_to = span.start;
         let loc = Location { file: name.to_string(), line, path: format!("entries[{n}]") };
         let problem = |reason: String| Event::Problem(Problem { location: loc.clone(), reason });
         let entry: Value = match serde_json::from_str(&text[span]) {
