@@ -3,7 +3,8 @@
 //! it queues [`Job`]s, which [`App::settle`] hands to the caller, and takes their [`Computed`]
 //! results back as actions. Everything here runs without a terminal, so tests drive it directly.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -258,6 +259,8 @@ pub struct App {
     pub size: (u16, u16),
     pub dir: PathBuf,
     pub quit: bool,
+    /// One copy of each distinct block text (agent captures resend the whole history each request).
+    texts: HashMap<u64, Vec<Arc<str>>>,
     rows_dirty: bool,
     totals_dirty: bool,
     jobs: Vec<(Job, bool)>,
@@ -329,6 +332,7 @@ impl App {
             size: opts.size,
             dir: opts.dir,
             quit: false,
+            texts: HashMap::new(),
             rows_dirty: true,
             totals_dirty: true,
             jobs: Vec::new(),
@@ -364,6 +368,19 @@ impl App {
 
     // ---- loading ----
 
+    /// The shared copy of `text`.
+    fn intern(&mut self, text: &str) -> Arc<str> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        let same = self.texts.entry(h.finish()).or_default();
+        if let Some(t) = same.iter().find(|t| ***t == *text) {
+            return t.clone();
+        }
+        let t: Arc<str> = Arc::from(text);
+        same.push(t.clone());
+        t
+    }
+
     fn add_flow(&mut self, source: usize, flow: Flow) {
         let fi = self.flows.len();
         let recorded_shape_ok = flow.recorded.as_ref().is_some_and(|r| r.len() == flow.messages.len());
@@ -387,14 +404,16 @@ impl App {
                 let path = path.or_else(|| (b.kind == BlockKind::File).then(|| b.location.file.clone()));
                 let tool = b.tool_name.clone().or_else(|| call.and_then(|c| c.1.clone()));
                 ids.push(self.blocks.len());
+                let text = self.intern(&b.text);
+                let recorded = recorded.map(|r| self.intern(&r.text));
                 self.blocks.push(BlockItem {
                     flow: fi,
                     kind: b.kind,
                     role: b.role,
                     tool,
                     is_error: b.is_error,
-                    text: Arc::from(b.text.as_str()),
-                    recorded: recorded.map(|r| Arc::from(r.text.as_str())),
+                    text,
+                    recorded,
                     path,
                     location: b.location.to_string(),
                     sel: EngineSel::Auto,

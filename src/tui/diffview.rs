@@ -146,7 +146,14 @@ pub fn build(left: &str, right: &str, dropped: Option<&[(usize, usize)]>, tokeni
         .diff_lines(left, right);
     let old: Vec<&str> = diff.iter_old_slices().collect();
     let new: Vec<&str> = diff.iter_new_slices().collect();
-    let in_ledger = |line: usize| dropped.is_some_and(|d| d.iter().any(|(a, b)| *a <= line && line <= *b));
+    // which original lines a ledger drop covers, as a table: a 1 MB block has thousands of drops
+    let mut covered = vec![false; old.len() + 2];
+    for &(a, b) in dropped.unwrap_or_default() {
+        for flag in covered.iter_mut().take(b.min(old.len()) + 1).skip(a) {
+            *flag = true;
+        }
+    }
+    let in_ledger = |line: usize| covered.get(line).copied().unwrap_or(false);
     let mut rows: Vec<Row> = Vec::new();
     {
         for op in diff.ops().iter().copied() {

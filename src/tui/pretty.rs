@@ -1,12 +1,13 @@
-//! JSON pretty-printing that remembers which lines each value landed on, by JSON pointer, so a
-//! ledger drop recorded against the compact original (`/items/5`, 12 items) can be shown on the
+//! JSON pretty-printing that remembers which lines some values landed on, by JSON pointer, so a
+//! ledger drop recorded against the original (`/items/5`, 12 items) can be shown on the
 //! pretty-printed lines of the side-by-side view.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
 
 use serde_json::Value;
 
-/// Pretty text and, per JSON pointer, the 1-based first and last line of its value.
+/// Pretty text and, for each pointer asked for, the 1-based first and last line of its value.
 pub struct Pretty {
     pub text: String,
     pub lines: HashMap<String, (usize, usize)>,
@@ -16,78 +17,97 @@ fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-struct Printer {
-    out: String,
+struct Printer<'a> {
+    out: Vec<u8>,
     line: usize,
+    /// `None`: every pointer.
+    wanted: Option<&'a HashSet<String>>,
     lines: HashMap<String, (usize, usize)>,
 }
 
-impl Printer {
-    fn push(&mut self, s: &str) {
-        self.line += s.bytes().filter(|b| *b == b'\n').count();
-        self.out.push_str(s);
+impl Printer<'_> {
+    fn newline(&mut self, indent: usize) {
+        self.out.push(b'\n');
+        self.line += 1;
+        self.out.resize(self.out.len() + 2 * indent, b' ');
     }
 
     fn value(&mut self, v: &Value, indent: usize, pointer: &mut String) {
         let first = self.line;
-        let pad = "  ".repeat(indent + 1);
         match v {
             Value::Array(items) if !items.is_empty() => {
-                self.push("[\n");
+                self.out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
-                    self.push(&pad);
+                    self.newline(indent + 1);
                     let len = pointer.len();
-                    pointer.push_str(&format!("/{i}"));
+                    let _ = std::fmt::Write::write_fmt(pointer, format_args!("/{i}"));
                     self.value(item, indent + 1, pointer);
                     pointer.truncate(len);
-                    self.push(if i + 1 < items.len() { ",\n" } else { "\n" });
+                    if i + 1 < items.len() {
+                        self.out.push(b',');
+                    }
                 }
-                self.push(&"  ".repeat(indent));
-                self.push("]");
+                self.newline(indent);
+                self.out.push(b']');
             }
             Value::Object(map) if !map.is_empty() => {
-                self.push("{\n");
+                self.out.push(b'{');
                 for (i, (k, item)) in map.iter().enumerate() {
-                    self.push(&pad);
-                    self.push(&serde_json::to_string(k).unwrap_or_default());
-                    self.push(": ");
+                    self.newline(indent + 1);
+                    let _ = serde_json::to_writer(&mut self.out, k);
+                    self.out.extend_from_slice(b": ");
                     let len = pointer.len();
                     pointer.push('/');
-                    pointer.push_str(&escape(k));
+                    if k.contains(['~', '/']) {
+                        pointer.push_str(&escape(k));
+                    } else {
+                        pointer.push_str(k);
+                    }
                     self.value(item, indent + 1, pointer);
                     pointer.truncate(len);
-                    self.push(if i + 1 < map.len() { ",\n" } else { "\n" });
+                    if i + 1 < map.len() {
+                        self.out.push(b',');
+                    }
                 }
-                self.push(&"  ".repeat(indent));
-                self.push("}");
+                self.newline(indent);
+                self.out.push(b'}');
             }
-            other => self.push(&serde_json::to_string(other).unwrap_or_default()),
+            other => {
+                let _ = serde_json::to_writer(&mut self.out, other);
+            }
         }
-        self.lines.insert(pointer.clone(), (first, self.line));
+        if self.wanted.is_none_or(|w| !w.is_empty() && w.contains(pointer.as_str())) {
+            self.lines.insert(pointer.clone(), (first, self.line));
+        }
     }
 }
 
-/// Pretty-prints `text` when it is JSON.
-pub fn pretty(text: &str) -> Option<Pretty> {
+/// Pretty-prints `text` when it is JSON, noting the lines of the `wanted` pointers (`None`: all).
+pub fn pretty(text: &str, wanted: Option<&HashSet<String>>) -> Option<Pretty> {
     let v: Value = serde_json::from_str(text).ok()?;
-    let mut p = Printer { out: String::with_capacity(text.len() * 2), line: 1, lines: HashMap::new() };
+    let mut p = Printer { out: Vec::with_capacity(text.len() * 2), line: 1, wanted, lines: HashMap::new() };
     p.value(&v, 0, &mut String::new());
-    p.out.push('\n');
-    Some(Pretty { text: p.out, lines: p.lines })
+    let _ = writeln!(p.out);
+    Some(Pretty { text: String::from_utf8(p.out).ok()?, lines: p.lines })
+}
+
+/// The pointers whose lines [`span_lines`] needs for a drop of `count` items at `pointer`.
+pub fn wanted(pointer: &str, count: usize) -> [Option<String>; 2] {
+    let end = (count > 1)
+        .then(|| pointer.rsplit_once('/'))
+        .flatten()
+        .and_then(|(parent, idx)| idx.parse::<usize>().ok().map(|i| format!("{parent}/{}", i + count - 1)));
+    [Some(pointer.to_string()), end]
 }
 
 /// The pretty lines of `count` items starting at `pointer` (`/a/5` with 3 items covers `/a/5`
 /// to `/a/7`); a key or string pointer covers its own value.
 pub fn span_lines(p: &Pretty, pointer: &str, count: usize) -> Option<(usize, usize)> {
     let (first, last) = *p.lines.get(pointer)?;
-    if count > 1
-        && let Some((parent, idx)) = pointer.rsplit_once('/')
-        && let Ok(i) = idx.parse::<usize>()
-        && let Some((_, end)) = p.lines.get(&format!("{parent}/{}", i + count - 1))
-    {
-        return Some((first, *end));
+    match wanted(pointer, count)[1].as_ref().and_then(|end| p.lines.get(end)) {
+        Some((_, end)) => Some((first, *end)),
+        None => Some((first, last)),
     }
-    Some((first, last))
 }
 
 #[cfg(test)]
@@ -96,16 +116,24 @@ mod tests {
 
     #[test]
     fn pointers_map_to_their_lines() {
-        let p = pretty(r#"{"a":[1,{"b":2},[]],"c~/d":"x","e":{}}"#).unwrap();
+        let want: HashSet<String> =
+            ["/a/0", "/a/1", "/a/1/b", "/a/2", "/c~0~1d", ""].iter().map(|s| s.to_string()).collect();
+        let src = r#"{"a":[1,{"b":2},[]],"c~/d":"x\ny","e":{}}"#;
+        let p = pretty(src, Some(&want)).unwrap();
         let v: Value = serde_json::from_str(&p.text).unwrap();
-        assert_eq!(v["a"][1]["b"], 2, "the pretty text is the same JSON");
+        assert_eq!(v, serde_json::from_str::<Value>(src).unwrap(), "the pretty text is the same JSON");
+        assert_eq!(p.text, serde_json::to_string_pretty(&v).unwrap() + "\n", "laid out as serde_json does");
         let line = |n: usize| p.text.lines().nth(n - 1).unwrap();
         let (f, l) = p.lines["/a/1"];
         assert_eq!((line(f).trim(), line(l).trim()), ("{", "},"));
         assert!(line(p.lines["/a/1/b"].0).contains("\"b\": 2"));
-        assert!(line(p.lines["/c~0~1d"].0).contains("\"x\""));
+        assert!(line(p.lines["/c~0~1d"].0).contains("\"x\\ny\""));
         assert_eq!(span_lines(&p, "/a/0", 3), Some((p.lines["/a/0"].0, p.lines["/a/2"].1)));
         assert_eq!(p.lines[""], (1, p.text.lines().count()));
-        assert!(pretty("not json").is_none());
+        assert!(!p.lines.contains_key("/e"), "only wanted pointers are recorded");
+        assert!(pretty("not json", Some(&want)).is_none());
+        let all = pretty(src, None).unwrap();
+        assert_eq!(all.text, p.text);
+        assert!(all.lines.contains_key("/e") && all.lines.len() == 8);
     }
 }

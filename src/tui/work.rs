@@ -3,7 +3,7 @@
 //! serves the block on screen first; results go back to the UI through a channel. Results are
 //! cached by (text, engine, knobs, tokenizer), so re-selecting a setting is instant.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Instant;
@@ -120,14 +120,43 @@ fn key_of(text: &str, sel: EngineSel, config: &Config, tokenizer: Tokenizer) -> 
     h.finish()
 }
 
-fn cache() -> &'static Mutex<HashMap<u64, Run>> {
-    static C: OnceLock<Mutex<HashMap<u64, Run>>> = OnceLock::new();
+/// Engine runs by (text, engine, knobs, tokenizer), bounded by the bytes they hold.
+#[derive(Default)]
+struct Cache {
+    runs: HashMap<u64, Run>,
+    bytes: usize,
+}
+
+const CACHE_BYTES: usize = 64 << 20;
+
+fn cache() -> &'static Mutex<Cache> {
+    static C: OnceLock<Mutex<Cache>> = OnceLock::new();
     C.get_or_init(Default::default)
+}
+
+/// A text's token count, remembered: a knob change recompresses a block but its input is the same.
+fn count_cached(text: &str, tokenizer: Tokenizer) -> usize {
+    static C: OnceLock<Mutex<HashMap<(u64, Tokenizer), usize>>> = OnceLock::new();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let key = (h.finish(), tokenizer);
+    let c = C.get_or_init(Default::default);
+    if let Some(n) = c.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return n;
+    }
+    let n = tokens::count(text, tokenizer);
+    if let Ok(mut m) = c.lock() {
+        if m.len() > 100_000 {
+            m.clear();
+        }
+        m.insert(key, n);
+    }
+    n
 }
 
 fn run(job: &Job, sel: EngineSel) -> Run {
     let key = key_of(&job.text, sel, &job.config, job.tokenizer);
-    if let Some(hit) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
+    if let Some(hit) = cache().lock().ok().and_then(|c| c.runs.get(&key).cloned()) {
         return hit;
     }
     let r = match sel {
@@ -135,16 +164,16 @@ fn run(job: &Job, sel: EngineSel) -> Run {
             Some(rec) => Run {
                 outcome: None,
                 output: rec.clone(),
-                tokens_in: tokens::count(&job.text, job.tokenizer),
-                tokens_out: tokens::count(rec, job.tokenizer),
+                tokens_in: count_cached(&job.text, job.tokenizer),
+                tokens_out: count_cached(rec, job.tokenizer),
                 summary: "recorded: what the capture says was sent".into(),
                 error: None,
             },
             None => Run {
                 outcome: None,
                 output: job.text.clone(),
-                tokens_in: tokens::count(&job.text, job.tokenizer),
-                tokens_out: tokens::count(&job.text, job.tokenizer),
+                tokens_in: count_cached(&job.text, job.tokenizer),
+                tokens_out: count_cached(&job.text, job.tokenizer),
                 summary: "recorded: the capture has no compressed version of this block".into(),
                 error: Some("no recorded compression".into()),
             },
@@ -154,7 +183,12 @@ fn run(job: &Job, sel: EngineSel) -> Run {
                 EngineSel::Only(k) => EngineChoice::Only(k),
                 _ => EngineChoice::Auto,
             };
-            let ctx = Context { tokenizer: job.tokenizer, path: job.path.clone(), ..Context::default() };
+            let ctx = Context {
+                tokenizer: job.tokenizer,
+                path: job.path.clone(),
+                tokens_in: Some(count_cached(&job.text, job.tokenizer)),
+                ..Context::default()
+            };
             let o = crate::pipeline::compress(&job.text, choice, &job.config, &ctx);
             let engine = o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string());
             Run {
@@ -168,32 +202,72 @@ fn run(job: &Job, sel: EngineSel) -> Run {
         }
     };
     if let Ok(mut c) = cache().lock() {
-        if c.len() > 512 {
-            c.clear();
+        let size = job.text.len() + r.output.len() + r.outcome.as_ref().map_or(0, |o| o.original.len());
+        c.bytes += size;
+        if c.bytes > CACHE_BYTES || c.runs.len() > 4096 {
+            c.runs.clear();
+            c.bytes = size;
         }
-        c.insert(key, r.clone());
+        c.runs.insert(key, r.clone());
     }
     r
 }
 
 /// The lines of the left side each ledger drop covers, in ledger order. JSON is shown
 /// pretty-printed on both sides (so a line diff means something), and its drops are placed by their
-/// JSON pointers; everything else is shown as is, with the ledger's own line ranges.
-fn display_sides(left: &Arc<str>, right: &Arc<str>, o: Option<&Outcome>, with_ledger: bool) -> Sides {
-    let ledger = |o: &Outcome| o.ledger.drops.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect();
-    if o.is_some_and(|o| o.engine == Some(EngineKind::Json))
-        && let (Some(l), Some(r)) = (pretty::pretty(left), pretty::pretty(right))
-    {
-        let lines = o.filter(|_| with_ledger).map(|o| {
-            o.ledger
-                .drops
+/// JSON pointers; everything else is shown as is, with the ledger's own line ranges. `left_pretty`
+/// is the left side already pretty-printed with every pointer, when the caller has it.
+fn display_sides(
+    left: &Arc<str>,
+    right: &Arc<str>,
+    o: Option<&Outcome>,
+    with_ledger: bool,
+    left_pretty: Option<Arc<pretty::Pretty>>,
+) -> Sides {
+    let ledger_o = o.filter(|_| with_ledger);
+    if o.is_some_and(|o| o.engine == Some(EngineKind::Json)) {
+        let l = left_pretty.or_else(|| {
+            let wanted: HashSet<String> = ledger_o
                 .iter()
-                .map(|d| d.span.pointer.as_deref().and_then(|p| pretty::span_lines(&l, p, d.count)).unwrap_or((0, 0)))
-                .collect()
+                .flat_map(|o| o.ledger.drops.iter())
+                .filter_map(|d| d.span.pointer.as_deref().map(|p| pretty::wanted(p, d.count)))
+                .flatten()
+                .flatten()
+                .collect();
+            pretty::pretty(left, Some(&wanted)).map(Arc::new)
         });
-        return Sides { left: Arc::from(l.text.as_str()), right: Arc::from(r.text.as_str()), drop_lines: lines };
+        if let (Some(l), Some(r)) = (l, pretty::pretty(right, Some(&HashSet::new()))) {
+            let lines = ledger_o.map(|o| {
+                o.ledger
+                    .drops
+                    .iter()
+                    .map(|d| {
+                        d.span.pointer.as_deref().and_then(|p| pretty::span_lines(&l, p, d.count)).unwrap_or((0, 0))
+                    })
+                    .collect()
+            });
+            return Sides { left: Arc::from(l.text.as_str()), right: Arc::from(r.text.as_str()), drop_lines: lines };
+        }
     }
-    Sides { left: left.clone(), right: right.clone(), drop_lines: o.filter(|_| with_ledger).map(ledger) }
+    let lines = ledger_o.map(|o| o.ledger.drops.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect());
+    Sides { left: left.clone(), right: right.clone(), drop_lines: lines }
+}
+
+/// The block on screen's original, pretty-printed with every pointer (when it is JSON), kept
+/// while the block is tuned: each knob change then only prints the new output.
+fn original_pretty(text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
+    type Slot = Option<(Arc<str>, Option<Arc<pretty::Pretty>>)>;
+    static ONE: OnceLock<Mutex<Slot>> = OnceLock::new();
+    let slot = ONE.get_or_init(Default::default);
+    if let Some((t, p)) = slot.lock().ok()?.as_ref()
+        && Arc::ptr_eq(t, text)
+    {
+        return p.clone();
+    }
+    let starts_json = text.trim_start().starts_with(['{', '[']);
+    let p = if starts_json { pretty::pretty(text, None).map(Arc::new) } else { None };
+    *slot.lock().ok()? = Some((text.clone(), p.clone()));
+    p
 }
 
 struct Sides {
@@ -259,7 +333,16 @@ fn highlight(text: &str, ext: &str, theme: &str) -> Option<Colours> {
 /// Runs one job (the worker thread calls this; tests call it directly).
 pub fn compute(job: &Job) -> Computed {
     let started = Instant::now();
-    let a = run(job, job.sel);
+    // the block on screen: pretty-print its original on the other core while the engine runs
+    let (a, left_pretty) = if job.detail && job.compare.is_none() {
+        std::thread::scope(|s| {
+            let p = s.spawn(|| original_pretty(&job.text));
+            let a = run(job, job.sel);
+            (a, p.join().ok().flatten())
+        })
+    } else {
+        (run(job, job.sel), None)
+    };
     let outcome = a.outcome.as_deref();
     let mut c = Computed {
         block: job.block,
@@ -283,8 +366,8 @@ pub fn compute(job: &Job) -> Computed {
     if job.detail {
         let b = job.compare.map(|other| run(job, other));
         let sides = match &b {
-            Some(b) => display_sides(&a.output, &b.output, outcome, false),
-            None => display_sides(&job.text, &a.output, outcome, true),
+            Some(b) => display_sides(&a.output, &b.output, outcome, false, None),
+            None => display_sides(&job.text, &a.output, outcome, true, left_pretty),
         };
         c.diff = Arc::new(diffview::build(&sides.left, &sides.right, sides.drop_lines.as_deref(), job.tokenizer));
         c.colours = job.highlight.as_deref().and_then(|theme| {
