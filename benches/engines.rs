@@ -9,54 +9,23 @@
 //! the 1 MB time.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ctxlens::{Config, Context, EngineChoice, EngineKind, Tokenizer, tokens};
 
-const MB: usize = 1024 * 1024;
+#[path = "support/inputs.rs"]
+mod inputs;
 
-fn fixture(rel: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)).expect("fixture")
-}
-
-/// Repeats `unit(i)` until the text reaches `size` bytes.
-fn grow(size: usize, mut unit: impl FnMut(usize) -> String) -> String {
-    let mut s = String::with_capacity(size + MB / 8);
-    let mut i = 0;
-    while s.len() < size {
-        s.push_str(&unit(i));
-        i += 1;
-    }
-    s
-}
-
-fn json_input(size: usize) -> String {
-    let meta: serde_json::Value = serde_json::from_str(&fixture("json/cargo-metadata.json")).unwrap();
-    let packages = meta["packages"].as_array().unwrap().clone();
-    let mut rows = Vec::new();
-    let mut len = 2;
-    let mut i = 0;
-    while len < size {
-        let mut p = packages[i % packages.len()].clone();
-        p["name"] = serde_json::Value::String(format!("{}-{}", p["name"].as_str().unwrap_or("x"), i));
-        let s = serde_json::to_string(&p).unwrap();
-        len += s.len() + 1;
-        rows.push(s);
-        i += 1;
-    }
-    format!("{{\"packages\":[{}]}}", rows.join(","))
-}
+use inputs::{MB, fixture, grow, json_input};
 
 fn inputs(size: usize) -> Vec<(EngineKind, String)> {
-    let log = fixture("log/python-service.log");
     let grep = fixture("search/grep-serde-json-fn.txt");
     let diff = fixture("diff/requests-2.31.0-2.32.3.git.diff");
     let cpp = fixture("code/python-rapidjson.cpp");
     vec![
         (EngineKind::Json, json_input(size)),
-        (EngineKind::Log, grow(size, |i| log.replace("orders:", &format!("orders{i}:")))),
+        (EngineKind::Log, inputs::log_input(size)),
         (EngineKind::Search, grow(size, |i| grep.replace("serde_json-", &format!("copy{i}/serde_json-")))),
         (
             EngineKind::Diff,

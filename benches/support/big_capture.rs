@@ -1,0 +1,56 @@
+//! Big captures for the workbench benchmarks, made from the shipped demo by repeating its flows
+//! (each copy with its own ids) until the file reaches the size asked for. Written once under
+//! target/bench-data and reused.
+
+use std::path::PathBuf;
+
+fn out_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&d).expect("create target/bench-data");
+    d
+}
+
+fn demo(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A Headroom request log of at least `bytes` bytes.
+pub fn headroom_log(bytes: usize) -> PathBuf {
+    let path = out_dir().join(format!("headroom-{}mb.jsonl", bytes >> 20));
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes) {
+        return path;
+    }
+    let lines: Vec<serde_json::Value> =
+        demo("headroom-requests.jsonl").lines().map(|l| serde_json::from_str(l).expect("demo line")).collect();
+    let mut out = String::with_capacity(bytes + (4 << 20));
+    let mut copy = 0;
+    while out.len() < bytes {
+        for v in &lines {
+            let mut v = v.clone();
+            let id = v["request_id"].as_str().unwrap_or("r").to_string();
+            v["request_id"] = serde_json::Value::String(format!("{id}-{copy}"));
+            out.push_str(&serde_json::to_string(&v).expect("serialise"));
+            out.push('\n');
+        }
+        copy += 1;
+    }
+    std::fs::write(&path, out).expect("write big capture");
+    path
+}
+
+/// A HAR 1.2 file of at least `bytes` bytes.
+pub fn har(bytes: usize) -> PathBuf {
+    let path = out_dir().join(format!("capture-{}mb.har", bytes >> 20));
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes) {
+        return path;
+    }
+    let mut har: serde_json::Value = serde_json::from_str(&demo("capture.har")).expect("demo HAR");
+    let entries = har["log"]["entries"].as_array().expect("entries").clone();
+    let one: usize = entries.iter().map(|e| e.to_string().len()).sum();
+    let copies = bytes / one.max(1) + 1;
+    let all: Vec<serde_json::Value> = (0..copies).flat_map(|_| entries.iter().cloned()).collect();
+    har["log"]["entries"] = serde_json::Value::Array(all);
+    std::fs::write(&path, serde_json::to_string(&har).expect("serialise")).expect("write big HAR");
+    path
+}

@@ -1,0 +1,155 @@
+//! Workbench latency: the first screen of a 100 MB capture (Headroom log and HAR), a keystroke to
+//! its frame, and a knob change to the new diff of a 1 MB block. Targets on this 2-core machine:
+//! < 0.5 s, < 16 ms and < 100 ms. `scripts/bench-report.sh` collects the figures for the README.
+
+#[path = "support/big_capture.rs"]
+mod big_capture;
+#[path = "support/inputs.rs"]
+mod inputs;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ctxlens::capture::{self, Event};
+use ctxlens::config::Config;
+use ctxlens::tokens::Tokenizer;
+use ctxlens::tui::app::{Action, App, Options};
+use ctxlens::tui::prices::PriceBook;
+use ctxlens::tui::theme::Theme;
+use ctxlens::tui::views;
+use ctxlens::tui::work::{self, EngineSel, Job};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn app() -> App {
+    App::new(Options {
+        config: Config::default(),
+        tokenizer: Tokenizer::O200k,
+        theme: Theme::named("dark").unwrap(),
+        themes: Vec::new(),
+        prices: PriceBook::shipped(),
+        dir: std::env::temp_dir(),
+        size: (120, 40),
+    })
+}
+
+/// Time from launch to the first frame showing a flow: the loader thread streams the capture as
+/// the TUI's does; the frame is drawn as soon as the first flow arrives.
+fn first_screen(path: &Path) -> Duration {
+    let start = Instant::now();
+    let mut app = app();
+    let src = app.add_source(&path.display().to_string());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_path_buf();
+    let loader = std::thread::spawn(move || {
+        let _ = capture::stream(&p, &mut |e| {
+            let _ = tx.send(e);
+        });
+    });
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    loop {
+        let e = rx.recv().expect("a flow before the end");
+        let flow = matches!(e, Event::Flow(_));
+        app.update(Action::Load(src, e));
+        if flow {
+            break;
+        }
+    }
+    let _ = app.settle();
+    term.draw(|f| views::draw(f, &app)).unwrap();
+    let took = start.elapsed();
+    assert!(!app.flows.is_empty());
+    drop(rx);
+    loader.join().unwrap();
+    took
+}
+
+fn bench_first_screen(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tui_first_screen");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    for (name, path) in
+        [("headroom_100mb", big_capture::headroom_log(100 << 20)), ("har_100mb", big_capture::har(100 << 20))]
+    {
+        g.bench_function(name, |b| b.iter_custom(|n| (0..n).map(|_| first_screen(&path)).sum()));
+    }
+    g.finish();
+}
+
+/// The demo loaded with every count and the view in place.
+fn loaded_demo() -> App {
+    let mut app = app();
+    let src = app.add_source("demo");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/headroom-requests.jsonl");
+    capture::stream(&path, &mut |e| app.update(Action::Load(src, e))).unwrap();
+    app.update(Action::Loaded(src, Ok(())));
+    loop {
+        let jobs = app.settle();
+        if jobs.is_empty() {
+            break;
+        }
+        for (j, _) in jobs {
+            app.update(Action::Computed(Box::new(work::compute(&j))));
+        }
+    }
+    app
+}
+
+fn bench_keystroke(c: &mut Criterion) {
+    let mut app = loaded_demo();
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut g = c.benchmark_group("tui_keystroke_to_frame");
+    let mut down = true;
+    g.bench_function("move_in_list_120x40", |b| {
+        b.iter(|| {
+            let key = if down { KeyCode::Char('j') } else { KeyCode::Char('k') };
+            down = !down;
+            app.update(Action::Key(KeyEvent::new(key, KeyModifiers::NONE)));
+            let _ = app.settle();
+            term.draw(|f| views::draw(f, &app)).unwrap();
+        })
+    });
+    g.finish();
+}
+
+fn bench_knob_change(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tui_knob_to_diff_1mb");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    for (name, text, knob) in [
+        ("log", inputs::log_input(inputs::MB), "log.max_total_lines"),
+        ("json", inputs::json_input(inputs::MB), "json.max_items_after_crush"),
+    ] {
+        let text: Arc<str> = Arc::from(text.as_str());
+        let mut n = 0;
+        g.bench_function(name, |b| {
+            b.iter_with_large_drop(|| {
+                // a new value each time, so nothing comes from the cache
+                n += 1;
+                let mut config = Config::default();
+                config.set(&format!("{knob}={}", 20 + n % 5000)).unwrap();
+                let job = Job {
+                    block: 0,
+                    generation: n,
+                    text: text.clone(),
+                    recorded: None,
+                    sel: EngineSel::Auto,
+                    compare: None,
+                    config: Arc::new(config),
+                    tokenizer: Tokenizer::O200k,
+                    path: None,
+                    highlight: Some("base16-ocean.dark".into()),
+                    detail: true,
+                };
+                let c = work::compute(&job);
+                assert!(!c.diff.rows.is_empty());
+                c
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_first_screen, bench_keystroke, bench_knob_change);
+criterion_main!(benches);

@@ -1,0 +1,88 @@
+//! Peak memory of the workbench holding a 100 MB capture (a Headroom log and a HAR), against the
+//! target of under 2× the capture's size. Loads the way the TUI does (streamed flows into the
+//! state, with the flow list's count jobs run), then reads the process's peak resident size.
+//! Run: `cargo bench --bench tui_memory -- headroom|har` (one capture per process, so each peak is
+//! its own).
+
+#[path = "support/big_capture.rs"]
+mod big_capture;
+
+use ctxlens::capture;
+use ctxlens::config::Config;
+use ctxlens::tokens::Tokenizer;
+use ctxlens::tui::app::{Action, App, Options};
+use ctxlens::tui::prices::PriceBook;
+use ctxlens::tui::theme::Theme;
+use ctxlens::tui::work;
+
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn main() {
+    let which = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_else(|| "headroom".into());
+    let path = match which.as_str() {
+        "har" => big_capture::har(100 << 20),
+        _ => big_capture::headroom_log(100 << 20),
+    };
+    let size = std::fs::metadata(&path).unwrap().len();
+    // the prose model's runtime is a fixed cost, not the capture's: load it before the baseline
+    let warm = ctxlens::pipeline::compress(
+        &"The quick brown fox jumps over the lazy dog while the team reviews the release notes. ".repeat(40),
+        ctxlens::pipeline::EngineChoice::Only(ctxlens::engine::EngineKind::Prose),
+        &Config::default(),
+        &ctxlens::engine::Context::default(),
+    );
+    let base = peak_rss_bytes();
+    println!(
+        "tui_memory: prose model and runtime loaded first ({}), baseline {:.1} MB",
+        warm.decision.reason(),
+        base as f64 / 1e6
+    );
+    let mut app = App::new(Options {
+        config: Config::default(),
+        tokenizer: Tokenizer::O200k,
+        theme: Theme::named("dark").unwrap(),
+        themes: Vec::new(),
+        prices: PriceBook::shipped(),
+        dir: std::env::temp_dir(),
+        size: (120, 40),
+    });
+    let src = app.add_source(&path.display().to_string());
+    let started = std::time::Instant::now();
+    capture::stream(&path, &mut |e| app.update(Action::Load(src, e))).unwrap();
+    app.update(Action::Loaded(src, Ok(())));
+    let loaded = started.elapsed();
+    let after_load = peak_rss_bytes().saturating_sub(base);
+    // count every block (the cache makes repeated history cheap)
+    loop {
+        let jobs = app.settle();
+        if jobs.is_empty() {
+            break;
+        }
+        for (j, _) in jobs {
+            app.update(Action::Computed(Box::new(work::compute(&j))));
+        }
+    }
+    let peak = peak_rss_bytes().saturating_sub(base);
+    let ratio = peak as f64 / size as f64;
+    println!(
+        "tui_memory/{which}: capture {:.1} MB, {} flows, {} blocks; loaded in {:.2} s (peak +{:.1} MB), counted in {:.1} s; peak +{:.1} MB = {ratio:.2}× the capture (target < 2×)",
+        size as f64 / 1e6,
+        app.flows.len(),
+        app.blocks.len(),
+        loaded.as_secs_f64(),
+        after_load as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        peak as f64 / 1e6,
+    );
+    if ratio >= 2.0 {
+        eprintln!("tui_memory/{which}: over the 2× target");
+        std::process::exit(1);
+    }
+}
