@@ -3,14 +3,18 @@
 //! The same three signals as Headroom's `adaptive_sizer.rs`: near-duplicate clusters by SimHash
 //! (character 4-grams, Hamming distance ≤ 3), the knee of the cumulative count of distinct word
 //! bigrams (Kneedle), and a zlib check that the kept prefix is as compressible as the whole.
-//! Two deliberate differences keep it linear on 10 MB inputs: the 4-gram hash is FNV-1a instead of
-//! MD5, and clustering runs on an evenly spaced sample of at most 128 items (64 grams each).
+//! Deliberate differences keep it linear on 10 MB inputs: the 4-gram hash is a SplitMix64 chain
+//! instead of MD5, clustering runs on an evenly spaced sample of at most 128 items (64 grams each),
+//! and the zlib check compresses at most 64 KB per side. The knob-free signals of a list are
+//! remembered by its content, so re-sizing the same lists with other knobs (the workbench's
+//! tuning panel) skips straight to the arithmetic.
 
-use std::collections::HashSet;
-use std::io::Write;
+use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, OnceLock};
 
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
+use flate2::{Compress, Compression, FlushCompress, Status};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 const SAMPLE_ITEMS: usize = 128;
 const GRAMS_PER_ITEM: usize = 64;
@@ -21,7 +25,9 @@ const ZLIB_BUMP: f64 = 1.2;
 /// Headroom skips the check under 200 characters; ctxlens under 4 KB, where a zlib stream's own
 /// overhead dominates the ratio and the check costs more than the sizing it refines.
 const ZLIB_MIN_CHARS: usize = 4096;
-const ZLIB_SAMPLE_BYTES: usize = 256 * 1024;
+/// Bytes compressed per side. Deflate looks back at most 32 KB, so two windows' worth already
+/// shows how repetitive the items are; both sides get the same cap, so their ratios compare.
+const ZLIB_SAMPLE_BYTES: usize = 64 * 1024;
 
 /// How many of `items` to keep: between `min_k` and `max_k` (all of them when there are ≤ 8).
 /// `bias` > 1 keeps more, < 1 fewer.
@@ -30,23 +36,76 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize) -> usize
     if n <= 8 {
         return n;
     }
-    let sample = stride_sample(n, SAMPLE_ITEMS);
-    let clusters = simhash_clusters(sample.iter().map(|&i| items[i]));
-    if clusters <= 3 {
-        return min_k.max(clusters).min(max_k.max(min_k)).min(n);
+    let key = content_key(items);
+    let sig = remembered(key).unwrap_or_else(|| {
+        let sample = stride_sample(n, SAMPLE_ITEMS);
+        let clusters = simhash_clusters(sample.iter().map(|&i| items[i]));
+        let knee = if clusters > 3 { bigram_knee(items) } else { None };
+        let sig = Signals { clusters, sample: sample.len(), knee, spread_ratio: None };
+        remember(key, sig);
+        sig
+    });
+    if sig.clusters <= 3 {
+        return min_k.max(sig.clusters).min(max_k.max(min_k)).min(n);
     }
-    let diversity = clusters as f64 / sample.len() as f64;
+    let diversity = sig.clusters as f64 / sig.sample as f64;
     let floor_k = (n as f64 * (0.3 + 0.7 * diversity)).floor() as usize;
-    let mut k = match bigram_knee(items) {
+    let mut k = match sig.knee {
         None => min_k.max(floor_k),
         Some(knee) if diversity > 0.7 => knee.max(floor_k),
         Some(knee) => knee,
     };
     k = min_k.max((k as f64 * bias).floor() as usize).min(max_k);
-    if zlib_disagrees(items, k) {
+    if k < n && zlib_disagrees(items, k, key, sig) {
         k = ((k as f64 * ZLIB_BUMP).floor() as usize).min(max_k);
     }
     k.min(n)
+}
+
+/// What the budget knows about a list before any knob applies.
+#[derive(Debug, Clone, Copy)]
+struct Signals {
+    clusters: usize,
+    /// How many items the clustering sampled.
+    sample: usize,
+    /// The bigram knee (only looked for with more than 3 clusters).
+    knee: Option<usize>,
+    /// The zlib ratio of a spread of the items, once a check needed it.
+    spread_ratio: Option<Option<f64>>,
+}
+
+/// A list's identity for [`Signals`]: a hash of every item and its length, with the count.
+type ContentKey = (u64, usize, usize);
+
+fn content_key(items: &[&str]) -> ContentKey {
+    let mut h = FxHasher::default();
+    let mut bytes = 0;
+    for item in items {
+        item.hash(&mut h);
+        bytes += item.len();
+    }
+    (h.finish(), bytes, items.len())
+}
+
+/// Signals remembered by list content: the workbench re-sizes the same lists on every knob change,
+/// and only the knobs differ. Bounded; a hash collision could only change a size, not what the
+/// ledger records.
+fn memo() -> &'static Mutex<FxHashMap<ContentKey, Signals>> {
+    static M: OnceLock<Mutex<FxHashMap<ContentKey, Signals>>> = OnceLock::new();
+    M.get_or_init(Default::default)
+}
+
+fn remembered(key: ContentKey) -> Option<Signals> {
+    memo().lock().ok()?.get(&key).copied()
+}
+
+fn remember(key: ContentKey, sig: Signals) {
+    if let Ok(mut m) = memo().lock() {
+        if m.len() >= 50_000 {
+            m.clear();
+        }
+        m.insert(key, sig);
+    }
 }
 
 /// Up to `limit` indices spread evenly over `0..n`, always including the first.
@@ -57,27 +116,43 @@ pub fn stride_sample(n: usize, limit: usize) -> Vec<usize> {
     (0..limit).map(|i| i * n / limit).collect()
 }
 
-fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
+/// A 64-bit SimHash of the first 64 lower-cased character 4-grams (the whole text when shorter).
 fn simhash(s: &str) -> u64 {
-    let chars: Vec<char> = s.chars().take(GRAMS_PER_ITEM + 3).flat_map(char::to_lowercase).collect();
-    let mut votes = [0i32; 64];
-    let grams: Box<dyn Iterator<Item = &[char]>> =
-        if chars.len() < 4 { Box::new(std::iter::once(&chars[..])) } else { Box::new(chars.windows(4)) };
-    for gram in grams {
-        let h = fnv1a(gram.iter().flat_map(|c| (*c as u32).to_le_bytes()));
-        for (bit, vote) in votes.iter_mut().enumerate() {
-            *vote += ((h >> bit) & 1) as i32 * 2 - 1;
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    let mut chars = [0u32; GRAMS_PER_ITEM + 3];
+    let mut len = 0;
+    for c in s.chars().flat_map(char::to_lowercase).take(chars.len()) {
+        chars[len] = c as u32;
+        len += 1;
+    }
+    // How many grams set each bit, eight counters to a word: `acc[j]` byte `k` counts bit `8k + j`
+    // (at most 64 grams, so a byte never overflows).
+    let mut acc = [0u64; 8];
+    let mut total = 0u32;
+    for gram in chars[..len].windows(len.clamp(1, 4)) {
+        total += 1;
+        let h = gram.iter().fold(0x243f_6a88_85a3_08d3u64, |h, &c| mix(h ^ u64::from(c)));
+        for (j, a) in acc.iter_mut().enumerate() {
+            *a += (h >> j) & LANES;
         }
     }
-    votes.iter().enumerate().fold(0u64, |acc, (bit, v)| if *v > 0 { acc | 1 << bit } else { acc })
+    let mut out = 0u64;
+    for (j, a) in acc.iter().enumerate() {
+        for k in 0..8 {
+            if 2 * ((a >> (8 * k)) & 0xff) as u32 > total {
+                out |= 1 << (8 * k + j);
+            }
+        }
+    }
+    out
+}
+
+/// A 64-bit finaliser (SplitMix64's): every input bit moves about half the output bits.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn simhash_clusters<'a>(items: impl Iterator<Item = &'a str>) -> usize {
@@ -91,19 +166,60 @@ fn simhash_clusters<'a>(items: impl Iterator<Item = &'a str>) -> usize {
     reps.len()
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Calls `f` with the FNV-1a hash of each whitespace-separated word of `item`, lower-cased,
+/// without copying the item (ASCII text, the common case, in one pass over its bytes).
+fn word_hashes(item: &str, mut f: impl FnMut(u64)) {
+    if !item.is_ascii() {
+        let mut buf = [0u8; 4];
+        for w in item.split_whitespace() {
+            let mut h = FNV_OFFSET;
+            for c in w.chars().flat_map(char::to_lowercase) {
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+                }
+            }
+            f(h);
+        }
+        return;
+    }
+    let (mut h, mut in_word) = (FNV_OFFSET, false);
+    for &b in item.as_bytes() {
+        // the ASCII characters `char::is_whitespace` accepts
+        if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+            if in_word {
+                f(h);
+                (h, in_word) = (FNV_OFFSET, false);
+            }
+        } else {
+            h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+            in_word = true;
+        }
+    }
+    if in_word {
+        f(h);
+    }
+}
+
 /// The 1-based item count at the knee of the distinct-bigram curve, if the curve has one.
 fn bigram_knee(items: &[&str]) -> Option<usize> {
     let n = items.len();
-    let mut seen: HashSet<u64> = HashSet::new();
+    let mut seen: FxHashSet<u64> = FxHashSet::default();
     let mut cumulative = Vec::with_capacity(n);
     for item in items {
-        let lower = item.to_lowercase();
-        let words: Vec<&str> = lower.split_whitespace().collect();
-        if words.len() == 1 {
-            seen.insert(fnv1a(words[0].bytes()));
-        }
-        for pair in words.windows(2) {
-            seen.insert(fnv1a(pair[0].bytes().chain([0]).chain(pair[1].bytes())));
+        // bigrams from the words' hashes; an item of one word counts that word
+        let (mut prev, mut words) = (0u64, 0usize);
+        word_hashes(item, |w| {
+            if words > 0 {
+                seen.insert(prev.rotate_left(17) ^ w.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            }
+            prev = w;
+            words += 1;
+        });
+        if words == 1 {
+            seen.insert(prev);
         }
         cumulative.push(seen.len());
     }
@@ -123,7 +239,13 @@ fn bigram_knee(items: &[&str]) -> Option<usize> {
     (best_dev >= KNEE_MIN_DEVIATION).then_some(best + 1)
 }
 
+/// Compressed size over raw size of the parts (newline-joined) up to [`ZLIB_SAMPLE_BYTES`]. One
+/// compressor per thread is reset and reused, and the output only counted, not kept.
 fn zlib_ratio<'a>(parts: impl Iterator<Item = &'a str>) -> Option<f64> {
+    thread_local! {
+        static Z: RefCell<(Compress, Vec<u8>)> =
+            RefCell::new((Compress::new(Compression::fast(), true), vec![0; 32 * 1024]));
+    }
     let mut taken: Vec<&str> = Vec::new();
     let mut total = 0usize;
     for p in parts {
@@ -136,24 +258,33 @@ fn zlib_ratio<'a>(parts: impl Iterator<Item = &'a str>) -> Option<f64> {
     if total < ZLIB_MIN_CHARS {
         return None;
     }
-    let mut enc = ZlibEncoder::new(Vec::new(), Compression::fast());
-    for p in taken {
-        enc.write_all(p.as_bytes()).ok()?;
-        enc.write_all(b"\n").ok()?;
-    }
-    let out = enc.finish().ok()?;
-    Some(out.len() as f64 / total as f64)
+    Z.with_borrow_mut(|(z, scratch)| {
+        z.reset();
+        for p in taken {
+            for mut input in [p.as_bytes(), b"\n"] {
+                while !input.is_empty() {
+                    let before = z.total_in();
+                    z.compress(input, scratch, FlushCompress::None).ok()?;
+                    input = &input[(z.total_in() - before) as usize..];
+                }
+            }
+        }
+        while z.compress(&[], scratch, FlushCompress::Finish).ok()? != Status::StreamEnd {}
+        Some(z.total_out() as f64 / total as f64)
+    })
 }
 
-fn zlib_disagrees(items: &[&str], k: usize) -> bool {
+fn zlib_disagrees(items: &[&str], k: usize, key: ContentKey, mut sig: Signals) -> bool {
     let Some(prefix) = zlib_ratio(items.iter().take(k).copied()) else {
         return false;
     };
-    let spread = stride_sample(items.len(), items.len().min(4096));
-    let Some(all) = zlib_ratio(spread.iter().map(|&i| items[i])) else {
-        return false;
-    };
-    (prefix - all).abs() > ZLIB_TOLERANCE
+    let all = *sig.spread_ratio.get_or_insert_with(|| {
+        let spread = stride_sample(items.len(), items.len().min(4096));
+        let ratio = zlib_ratio(spread.iter().map(|&i| items[i]));
+        remember(key, Signals { spread_ratio: Some(ratio), ..sig });
+        ratio
+    });
+    all.is_some_and(|all| (prefix - all).abs() > ZLIB_TOLERANCE)
 }
 
 #[cfg(test)]
@@ -182,6 +313,39 @@ mod tests {
         let low = optimal_k(&items, 0.01, 3, 15);
         assert!(low < 15, "bias 0.01 gave {low}");
         assert!(low >= 3);
+    }
+
+    #[test]
+    fn words_hash_the_same_in_ascii_and_unicode_text() {
+        let collect = |s: &str| {
+            let mut v = Vec::new();
+            word_hashes(s, |h| v.push(h));
+            v
+        };
+        let ascii = collect("  Hello\tWORLD\x0bagain\r\n");
+        assert_eq!(ascii.len(), 3);
+        // the same words in a text that is not ASCII take the other path and hash alike
+        let unicode = collect("hello world again é");
+        assert_eq!(&unicode[..3], &ascii[..]);
+        assert_ne!(ascii[0], ascii[1]);
+        assert!(collect(" \n ").is_empty());
+    }
+
+    #[test]
+    fn remembered_signals_give_the_same_sizes_and_the_knobs_still_apply() {
+        let owned: Vec<String> = (0..400)
+            .map(|i| format!("order {i} shipped to {} with {} parcels, carrier {}", i * 31 % 97, i % 7, i % 5))
+            .collect();
+        let items: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let first = optimal_k(&items, 1.0, 3, 400);
+        assert!(remembered(content_key(&items)).is_some());
+        assert_eq!(optimal_k(&items, 1.0, 3, 400), first);
+        assert_eq!(optimal_k(&items, 1.0, 3, 10), first.min(10));
+        let half = optimal_k(&items, 0.5, 3, 400);
+        assert!(half < first, "{half} vs {first}");
+        // another list is not mistaken for this one
+        let fewer = &items[..300];
+        assert_ne!(content_key(fewer), content_key(&items));
     }
 
     #[test]
