@@ -101,17 +101,58 @@ pub fn count(text: &str, tokenizer: Tokenizer) -> usize {
 }
 
 fn count_part(text: &str, tokenizer: Tokenizer) -> usize {
+    let mut cache = FxHashMap::default();
     let tok = tokenizer.bpe();
-    let mut cache: FxHashMap<&str, u32> = FxHashMap::default();
-    tok.split(text)
-        .map(|piece| {
-            if piece.len() <= CACHED_PIECE_BYTES {
-                *cache.entry(piece).or_insert_with(|| tok.bpe.count(piece.as_bytes()) as u32) as usize
-            } else {
-                tok.bpe.count(piece.as_bytes())
-            }
+    tok.split(text).map(|piece| count_piece(tok, piece, &mut cache) as usize).sum()
+}
+
+fn count_piece<'a>(tok: &bpe_openai::Tokenizer, piece: &'a str, cache: &mut FxHashMap<&'a str, u32>) -> u32 {
+    if piece.len() <= CACHED_PIECE_BYTES {
+        *cache.entry(piece).or_insert_with(|| tok.bpe.count(piece.as_bytes()) as u32)
+    } else {
+        tok.bpe.count(piece.as_bytes()) as u32
+    }
+}
+
+/// The tokens of `text` per line (split after each `\n`): each pre-token counts on the line it
+/// starts on, so the lines add up to [`count`] of the whole text, and a run of lines costs what
+/// it costs in place, where a pre-token may reach across a line end.
+pub fn count_per_line(text: &str, tokenizer: Tokenizer) -> Vec<u32> {
+    let lines = text.split_inclusive('\n').count();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let parts = if text.len() < PARALLEL_MIN_BYTES { vec![text] } else { split_at_piece_boundaries(text, threads) };
+    let part = |p: &str| -> Vec<u32> {
+        let tok = tokenizer.bpe();
+        let mut cache = FxHashMap::default();
+        let mut out = vec![0u32; p.bytes().filter(|&b| b == b'\n').count() + 1];
+        let mut line = 0;
+        for piece in tok.split(p) {
+            out[line] += count_piece(tok, piece, &mut cache);
+            line += piece.bytes().filter(|&b| b == b'\n').count();
+        }
+        out
+    };
+    let counted: Vec<Vec<u32>> = if parts.len() == 1 {
+        vec![part(text)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || part(p))).collect();
+            handles.into_iter().zip(&parts).map(|(h, p)| h.join().unwrap_or_else(|_| part(p))).collect()
         })
-        .sum()
+    };
+    // a part's first line continues the previous part's last one
+    let mut out = vec![0u32; lines.max(1)];
+    let mut line = 0;
+    for (c, p) in counted.iter().zip(&parts) {
+        for (k, n) in c.iter().enumerate() {
+            if let Some(slot) = out.get_mut(line + k) {
+                *slot += n;
+            }
+        }
+        line += p.bytes().filter(|&b| b == b'\n').count();
+    }
+    out.truncate(lines);
+    out
 }
 
 /// Cuts `text` into up to `n` parts at offsets where both encodings' pre-tokenizers always start
@@ -167,7 +208,15 @@ mod tests {
             let whole = t.bpe().count(text.as_str());
             assert_eq!(count(&text, t), whole);
             assert_eq!(parts.iter().map(|p| count_part(p, t)).sum::<usize>(), whole);
+            // per line, in parallel parts: every line has its tokens, and they add up
+            let per_line = count_per_line(&text, t);
+            assert_eq!(per_line.len(), 40_000);
+            assert_eq!(per_line.iter().map(|&n| n as usize).sum::<usize>(), whole);
+            assert_eq!(per_line[1] as usize, count("ERROR line 7 failed: timeout\n", t));
+            assert!(per_line.iter().all(|&n| n > 0));
         }
+        assert_eq!(count_per_line("", Tokenizer::O200k), Vec::<u32>::new());
+        assert_eq!(count_per_line("a b\n\nc", Tokenizer::O200k).len(), 3);
     }
 
     #[test]

@@ -4,12 +4,11 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use similar::{Algorithm, ChangeTag, DiffOp, TextDiff};
 
 use crate::ledger::MARKER_RE;
-use crate::tokens::{self, Tokenizer};
 
 /// Lines of context kept around a change before an unchanged run folds.
 pub const CONTEXT: usize = 3;
@@ -138,107 +137,137 @@ fn alike(a: &str, b: &str) -> bool {
 
 /// Builds the model. `dropped` lists the original's line ranges (1-based, inclusive) that a ledger
 /// drop covers; `None` means there is no ledger (a recorded compression), so a drop counts as
-/// marked only when its hunk has a marker line.
-pub fn build(left: &str, right: &str, dropped: Option<&[(usize, usize)]>, tokenizer: Tokenizer) -> DiffModel {
-    let diff = TextDiff::configure()
-        .algorithm(Algorithm::Patience)
-        .timeout(Duration::from_millis(400))
-        .diff_lines(left, right);
-    let old: Vec<&str> = diff.iter_old_slices().collect();
-    let new: Vec<&str> = diff.iter_new_slices().collect();
-    // which original lines a ledger drop covers, as a table: a 1 MB block has thousands of drops
-    let mut covered = vec![false; old.len() + 2];
-    for &(a, b) in dropped.unwrap_or_default() {
-        for flag in covered.iter_mut().take(b.min(old.len()) + 1).skip(a) {
-            *flag = true;
+/// marked only when its hunk has a marker line. `removed` are the ranges drops remove entirely:
+/// they are shown as dropped without being diffed, so a 1 MB block that keeps a tenth of its lines
+/// only aligns that tenth against the output.
+pub fn build(
+    left: &str,
+    right: &str,
+    dropped: Option<&[(usize, usize)]>,
+    removed: &[(usize, usize)],
+    left_tokens: &[u32],
+) -> DiffModel {
+    let all: Vec<&str> = left.split_inclusive('\n').collect();
+    let new: Vec<&str> = right.split_inclusive('\n').collect();
+    // which original lines a ledger drop covers, and which it removes, as tables (1-based)
+    let table = |ranges: &[(usize, usize)]| {
+        let mut t = vec![false; all.len() + 2];
+        for &(a, b) in ranges {
+            for flag in t.iter_mut().take(b.min(all.len()) + 1).skip(a) {
+                *flag = true;
+            }
         }
-    }
+        t
+    };
+    let covered = table(dropped.unwrap_or_default());
+    let gone = table(removed);
+    // the original lines left to align, by their 0-based index in `all`
+    let kept: Vec<usize> = (0..all.len()).filter(|&i| !gone[i + 1]).collect();
+    let old: Vec<&str> = kept.iter().map(|&i| all[i]).collect();
+    let deadline = Instant::now() + Duration::from_millis(400);
+    let ops = similar::capture_diff_slices_deadline(Algorithm::Patience, &old, &new, Some(deadline));
     let in_ledger = |line: usize| covered.get(line).copied().unwrap_or(false);
-    let mut rows: Vec<Row> = Vec::new();
-    {
-        for op in diff.ops().iter().copied() {
-            let (o, n) = (op.old_range(), op.new_range());
-            match op {
-                DiffOp::Equal { .. } => {
-                    for k in 0..o.len() {
-                        rows.push(Row {
-                            left: Some(Cell { line: o.start + k + 1, segs: plain(old[o.start + k]), mark: Mark::Same }),
-                            right: Some(Cell {
-                                line: n.start + k + 1,
-                                segs: plain(new[n.start + k]),
-                                mark: Mark::Same,
-                            }),
-                        });
-                    }
+    let left_cell = |k: usize, segs: Vec<Seg>, mark: Mark| Cell { line: kept[k] + 1, segs, mark };
+    let mut rows: Vec<Row> = Vec::with_capacity(all.len() + new.len() / 8);
+    for op in ops {
+        let (o, n) = (op.old_range(), op.new_range());
+        match op {
+            DiffOp::Equal { .. } => {
+                for k in 0..o.len() {
+                    rows.push(Row {
+                        left: Some(left_cell(o.start + k, plain(old[o.start + k]), Mark::Same)),
+                        right: Some(Cell { line: n.start + k + 1, segs: plain(new[n.start + k]), mark: Mark::Same }),
+                    });
                 }
-                _ => {
-                    let has_marker = new[n.clone()].iter().any(|l| is_marker_line(l));
-                    let drop_mark = |line: usize| {
-                        let marked = if dropped.is_some() { in_ledger(line) } else { has_marker };
-                        if marked { Mark::Dropped } else { Mark::Silent }
-                    };
-                    // Pair similar lines as changed; the rest stand alone.
-                    let mut i = 0;
-                    let mut j = 0;
-                    while i < o.len() || j < n.len() {
-                        let ol = (i < o.len()).then(|| old[o.start + i]);
-                        let nl = (j < n.len()).then(|| new[n.start + j]);
-                        match (ol, nl) {
-                            (Some(a), Some(b)) if !is_marker_line(b) && alike(a, b) => {
-                                let (ls, rs) = inline(a, b);
-                                rows.push(Row {
-                                    left: Some(Cell { line: o.start + i + 1, segs: ls, mark: Mark::Changed }),
-                                    right: Some(Cell { line: n.start + j + 1, segs: rs, mark: Mark::Changed }),
-                                });
-                                i += 1;
-                                j += 1;
+            }
+            _ => {
+                let has_marker = new[n.clone()].iter().any(|l| is_marker_line(l));
+                let drop_mark = |k: usize| {
+                    let marked = if dropped.is_some() { in_ledger(kept[k] + 1) } else { has_marker };
+                    if marked { Mark::Dropped } else { Mark::Silent }
+                };
+                // Pair similar lines as changed; the rest stand alone.
+                let (mut i, mut j) = (0, 0);
+                while i < o.len() || j < n.len() {
+                    let ol = (i < o.len()).then(|| old[o.start + i]);
+                    let nl = (j < n.len()).then(|| new[n.start + j]);
+                    let row = match (ol, nl) {
+                        (Some(a), Some(b)) if !is_marker_line(b) && alike(a, b) => {
+                            let (ls, rs) = inline(a, b);
+                            i += 1;
+                            j += 1;
+                            Row {
+                                left: Some(left_cell(o.start + i - 1, ls, Mark::Changed)),
+                                right: Some(Cell { line: n.start + j, segs: rs, mark: Mark::Changed }),
                             }
-                            (Some(a), _) if o.len() - i >= n.len() - j || nl.is_none() => {
-                                rows.push(Row {
-                                    left: Some(Cell {
-                                        line: o.start + i + 1,
-                                        segs: plain(a),
-                                        mark: drop_mark(o.start + i + 1),
-                                    }),
-                                    right: None,
-                                });
-                                i += 1;
-                            }
-                            (_, Some(b)) => {
-                                let mark = if is_marker_line(b) { Mark::Marker } else { Mark::Added };
-                                rows.push(Row {
-                                    left: None,
-                                    right: Some(Cell { line: n.start + j + 1, segs: plain(b), mark }),
-                                });
-                                j += 1;
-                            }
-                            (Some(a), None) => {
-                                rows.push(Row {
-                                    left: Some(Cell {
-                                        line: o.start + i + 1,
-                                        segs: plain(a),
-                                        mark: drop_mark(o.start + i + 1),
-                                    }),
-                                    right: None,
-                                });
-                                i += 1;
-                            }
-                            (None, None) => break,
                         }
-                    }
+                        (Some(a), _) if o.len() - i >= n.len() - j || nl.is_none() => {
+                            i += 1;
+                            Row {
+                                left: Some(left_cell(o.start + i - 1, plain(a), drop_mark(o.start + i - 1))),
+                                right: None,
+                            }
+                        }
+                        (_, Some(b)) => {
+                            let mark = if is_marker_line(b) { Mark::Marker } else { Mark::Added };
+                            j += 1;
+                            Row { left: None, right: Some(Cell { line: n.start + j, segs: plain(b), mark }) }
+                        }
+                        (Some(a), None) => {
+                            i += 1;
+                            Row {
+                                left: Some(left_cell(o.start + i - 1, plain(a), drop_mark(o.start + i - 1))),
+                                right: None,
+                            }
+                        }
+                        (None, None) => break,
+                    };
+                    rows.push(row);
                 }
             }
         }
     }
-    let folds = folds(&rows, tokenizer);
-    DiffModel { rows, folds, left_lines: old.len(), right_lines: new.len() }
+    let rows = with_removed(rows, &all, &gone);
+    let folds = folds(&rows, left_tokens);
+    DiffModel { rows, folds, left_lines: all.len(), right_lines: new.len() }
+}
+
+/// Puts the removed original lines back among the aligned rows, each before the first row that
+/// shows a later original line (so a run of dropped lines comes before the marker standing in
+/// for it).
+fn with_removed(rows: Vec<Row>, all: &[&str], gone: &[bool]) -> Vec<Row> {
+    let mut lines = (1..=all.len()).filter(|&l| gone[l]).peekable();
+    if lines.peek().is_none() {
+        return rows;
+    }
+    // for each row, the original line of the first row at or after it that has one
+    let mut next_left = vec![usize::MAX; rows.len()];
+    let mut next = usize::MAX;
+    for (i, r) in rows.iter().enumerate().rev() {
+        if let Some(c) = &r.left {
+            next = c.line;
+        }
+        next_left[i] = next;
+    }
+    let mut out = Vec::with_capacity(rows.len() + all.len());
+    let removed_row =
+        |l: usize| Row { left: Some(Cell { line: l, segs: plain(all[l - 1]), mark: Mark::Dropped }), right: None };
+    for (i, row) in rows.into_iter().enumerate() {
+        while let Some(l) = lines.next_if(|&l| l < next_left[i]) {
+            out.push(removed_row(l));
+        }
+        out.push(row);
+    }
+    out.extend(lines.map(removed_row));
+    out
 }
 
 fn same(r: &Row) -> bool {
     r.left.as_ref().is_some_and(|c| c.mark == Mark::Same)
 }
 
-fn folds(rows: &[Row], tokenizer: Tokenizer) -> Vec<Fold> {
+/// Unchanged runs, with their tokens from the left side's per-line counts.
+fn folds(rows: &[Row], left_tokens: &[u32]) -> Vec<Fold> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < rows.len() {
@@ -254,9 +283,12 @@ fn folds(rows: &[Row], tokenizer: Tokenizer) -> Vec<Fold> {
         let tail = if i == rows.len() { 0 } else { CONTEXT };
         if i - s > lead + tail + 1 {
             let hidden = s + lead..i - tail;
-            let text: String =
-                rows[hidden.clone()].iter().filter_map(|r| r.left.as_ref()).map(|c| c.text() + "\n").collect();
-            out.push(Fold { tokens: tokens::count(&text, tokenizer), rows: hidden });
+            let tokens = rows[hidden.clone()]
+                .iter()
+                .filter_map(|r| r.left.as_ref())
+                .map(|c| left_tokens.get(c.line - 1).copied().unwrap_or(0) as usize)
+                .sum();
+            out.push(Fold { tokens, rows: hidden });
         }
     }
     out
@@ -324,7 +356,7 @@ mod tests {
     fn marks_dropped_silent_marker_and_changed_lines() {
         let left = "a\nb\nc\nd\ne\n";
         let right = "a\n[ctxlens: 2 lines omitted; key=0123456789abcdef]\nd\ne changed\n";
-        let m = build(left, right, Some(&[(2, 3)]), Tokenizer::O200k);
+        let m = build(left, right, Some(&[(2, 3)]), &[], &[]);
         let marks: Vec<(Option<Mark>, Option<Mark>)> =
             m.rows.iter().map(|r| (r.left.as_ref().map(|c| c.mark), r.right.as_ref().map(|c| c.mark))).collect();
         assert!(marks.contains(&(Some(Mark::Dropped), None)));
@@ -334,15 +366,48 @@ mod tests {
         let right = changed.right.as_ref().unwrap();
         assert!(right.segs.iter().any(|s| s.emph && s.text.contains("changed")));
         // without a ledger and without a marker, a drop is silent
-        let m = build("a\nb\nc\n", "a\nc\n", None, Tokenizer::O200k);
+        let m = build("a\nb\nc\n", "a\nc\n", None, &[], &[]);
         assert!(m.rows.iter().any(|r| r.left.as_ref().is_some_and(|c| c.mark == Mark::Silent)));
+    }
+
+    #[test]
+    fn removed_lines_come_back_in_place_and_silent_loss_still_shows() {
+        let left: String = (1..=12).map(|i| format!("line {i}\n")).collect();
+        // lines 3-8 are a ledger drop, line 10 goes with no ledger entry
+        let right = "line 1\nline 2\n[ctxlens: 6 lines omitted; key=0123456789abcdef]\nline 9\nline 11\nline 12\n";
+        let tokens = crate::tokens::count_per_line(&left, crate::tokens::Tokenizer::O200k);
+        let fast = build(&left, right, Some(&[(3, 8)]), &[(3, 8)], &tokens);
+        let full = build(&left, right, Some(&[(3, 8)]), &[], &tokens);
+        type Shown = (Option<(usize, Mark)>, Option<Mark>);
+        let view = |m: &DiffModel| -> Vec<Shown> {
+            m.rows
+                .iter()
+                .map(|r| (r.left.as_ref().map(|c| (c.line, c.mark)), r.right.as_ref().map(|c| c.mark)))
+                .collect()
+        };
+        let rows = view(&fast);
+        // every original line once, in order, and the dropped run before its marker
+        let lines: Vec<usize> = rows.iter().filter_map(|r| r.0.map(|l| l.0)).collect();
+        assert_eq!(lines, (1..=12).collect::<Vec<_>>());
+        let at = |line: usize| rows.iter().position(|r| r.0.is_some_and(|l| l.0 == line)).unwrap();
+        let marker = rows.iter().position(|r| r.1 == Some(Mark::Marker)).unwrap();
+        assert!((3..=8).all(|l| rows[at(l)].0 == Some((l, Mark::Dropped)) && at(l) < marker));
+        assert_eq!(rows[at(10)].0, Some((10, Mark::Silent)));
+        // the same marks as diffing every line
+        let marks = |v: &[Shown]| {
+            let mut m: Vec<_> = v.iter().map(|r| (r.0, r.1)).collect();
+            m.sort_by_key(|r| r.0.map(|l| l.0));
+            m
+        };
+        assert_eq!(marks(&rows), marks(&view(&full)));
+        assert_eq!((fast.left_lines, fast.right_lines), (12, 6));
     }
 
     #[test]
     fn long_unchanged_runs_fold_and_unfold() {
         let left: String = (0..40).map(|i| format!("line {i}\n")).collect();
         let right = left.replace("line 20\n", "");
-        let m = build(&left, &right, None, Tokenizer::O200k);
+        let m = build(&left, &right, None, &[], &crate::tokens::count_per_line(&left, crate::tokens::Tokenizer::O200k));
         assert_eq!(m.folds.len(), 2);
         let folded = m.display(&HashSet::new());
         assert!(folded.len() < m.rows.len());

@@ -17,6 +17,7 @@ use super::diffview::{self, DiffModel};
 use super::pretty;
 use crate::config::Config;
 use crate::engine::{Context, EngineKind};
+use crate::ledger::{Span, Unit};
 use crate::outcome::Outcome;
 use crate::pipeline::EngineChoice;
 use crate::tokens::{self, Tokenizer};
@@ -213,10 +214,11 @@ fn run(job: &Job, sel: EngineSel) -> Run {
     r
 }
 
-/// The lines of the left side each ledger drop covers, in ledger order. JSON is shown
-/// pretty-printed on both sides (so a line diff means something), and its drops are placed by their
-/// JSON pointers; everything else is shown as is, with the ledger's own line ranges. `left_pretty`
-/// is the left side already pretty-printed with every pointer, when the caller has it.
+/// The lines of the left side each ledger drop covers, in ledger order, and the lines drops remove
+/// entirely (so the line diff only has to align what is left). JSON is shown pretty-printed on
+/// both sides (so a line diff means something), and its drops are placed by their JSON pointers;
+/// everything else is shown as is, with the ledger's own line ranges. `left_pretty` is the left
+/// side already pretty-printed with every pointer, when the caller has it.
 fn display_sides(
     left: &Arc<str>,
     right: &Arc<str>,
@@ -224,33 +226,52 @@ fn display_sides(
     with_ledger: bool,
     left_pretty: Option<Arc<pretty::Pretty>>,
 ) -> Sides {
-    let ledger_o = o.filter(|_| with_ledger);
+    let drops = o.filter(|_| with_ledger).map(|o| o.ledger.drops.as_slice());
     if o.is_some_and(|o| o.engine == Some(EngineKind::Json)) {
         let l = left_pretty.or_else(|| {
-            let wanted: HashSet<String> = ledger_o
+            let wanted: HashSet<String> = drops
+                .unwrap_or_default()
                 .iter()
-                .flat_map(|o| o.ledger.drops.iter())
                 .filter_map(|d| d.span.pointer.as_deref().map(|p| pretty::wanted(p, d.count)))
                 .flatten()
                 .flatten()
                 .collect();
             pretty::pretty(left, Some(&wanted)).map(Arc::new)
         });
-        if let (Some(l), Some(r)) = (l, pretty::pretty(right, Some(&HashSet::new()))) {
-            let lines = ledger_o.map(|o| {
-                o.ledger
-                    .drops
-                    .iter()
+        let r = pretty::reindent(right).or_else(|| pretty::pretty(right, Some(&HashSet::new())).map(|p| p.text));
+        if let (Some(l), Some(r)) = (l, r) {
+            let lines = drops.map(|ds| {
+                ds.iter()
                     .map(|d| {
                         d.span.pointer.as_deref().and_then(|p| pretty::span_lines(&l, p, d.count)).unwrap_or((0, 0))
                     })
-                    .collect()
+                    .collect::<Vec<_>>()
             });
-            return Sides { left: Arc::from(l.text.as_str()), right: Arc::from(r.text.as_str()), drop_lines: lines };
+            // a dropped value takes its pretty lines with it; a cut string keeps its line
+            let removed = match (drops, &lines) {
+                (Some(ds), Some(ls)) => {
+                    ds.iter().zip(ls).filter(|(d, l)| d.unit != Unit::Chars && l.0 > 0).map(|(_, l)| *l).collect()
+                }
+                _ => Vec::new(),
+            };
+            return Sides { left: l.text.clone(), right: r, drop_lines: lines, removed };
         }
     }
-    let lines = ledger_o.map(|o| o.ledger.drops.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect());
-    Sides { left: left.clone(), right: right.clone(), drop_lines: lines }
+    let lines = drops.map(|ds| ds.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect());
+    let removed = drops.unwrap_or_default().iter().filter_map(|d| whole_lines(left, &d.span)).collect();
+    Sides { left: left.clone(), right: right.clone(), drop_lines: lines, removed }
+}
+
+/// The lines a dropped byte span covers from their start through their newline.
+fn whole_lines(text: &str, span: &Span) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let (start, end) = (span.bytes.start, span.bytes.end.min(b.len()));
+    if start >= end {
+        return None;
+    }
+    let first = span.lines.first + usize::from(start > 0 && b[start - 1] != b'\n');
+    let last = span.lines.last.saturating_sub(usize::from(end < b.len() && b[end - 1] != b'\n'));
+    (first >= 1 && first <= last).then_some((first, last))
 }
 
 /// The block on screen's original, pretty-printed with every pointer (when it is JSON), kept
@@ -270,10 +291,31 @@ fn original_pretty(text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
     p
 }
 
+/// The left side's tokens per line, kept for the last left text asked about: while a block is
+/// tuned its left side stays the same, so folds cost nothing to count after the first time.
+fn left_line_tokens(text: &Arc<str>, tokenizer: Tokenizer) -> Arc<Vec<u32>> {
+    type Slot = Option<(Arc<str>, Tokenizer, Arc<Vec<u32>>)>;
+    static ONE: OnceLock<Mutex<Slot>> = OnceLock::new();
+    let slot = ONE.get_or_init(Default::default);
+    if let Some((t, k, v)) = slot.lock().ok().as_deref().and_then(Option::as_ref)
+        && Arc::ptr_eq(t, text)
+        && *k == tokenizer
+    {
+        return v.clone();
+    }
+    let v = Arc::new(tokens::count_per_line(text, tokenizer));
+    if let Ok(mut s) = slot.lock() {
+        *s = Some((text.clone(), tokenizer, v.clone()));
+    }
+    v
+}
+
 struct Sides {
     left: Arc<str>,
     right: Arc<str>,
     drop_lines: Option<Vec<(usize, usize)>>,
+    /// Line ranges of the left side that drops remove entirely.
+    removed: Vec<(usize, usize)>,
 }
 
 fn syntax_for(text: &str, outcome: Option<&Outcome>, path: Option<&str>) -> Option<&'static str> {
@@ -336,7 +378,11 @@ pub fn compute(job: &Job) -> Computed {
     // the block on screen: pretty-print its original on the other core while the engine runs
     let (a, left_pretty) = if job.detail && job.compare.is_none() {
         std::thread::scope(|s| {
-            let p = s.spawn(|| original_pretty(&job.text));
+            let p = s.spawn(|| {
+                let p = original_pretty(&job.text);
+                left_line_tokens(p.as_ref().map_or(&job.text, |p| &p.text), job.tokenizer);
+                p
+            });
             let a = run(job, job.sel);
             (a, p.join().ok().flatten())
         })
@@ -369,7 +415,13 @@ pub fn compute(job: &Job) -> Computed {
             Some(b) => display_sides(&a.output, &b.output, outcome, false, None),
             None => display_sides(&job.text, &a.output, outcome, true, left_pretty),
         };
-        c.diff = Arc::new(diffview::build(&sides.left, &sides.right, sides.drop_lines.as_deref(), job.tokenizer));
+        c.diff = Arc::new(diffview::build(
+            &sides.left,
+            &sides.right,
+            sides.drop_lines.as_deref(),
+            &sides.removed,
+            &left_line_tokens(&sides.left, job.tokenizer),
+        ));
         c.colours = job.highlight.as_deref().and_then(|theme| {
             let ext = syntax_for(&job.text, outcome, job.path.as_deref())?;
             Some((Arc::new(highlight(&sides.left, ext, theme)?), Arc::new(highlight(&sides.right, ext, theme)?)))
@@ -523,6 +575,19 @@ mod tests {
             highlight: None,
             detail,
         }
+    }
+
+    #[test]
+    fn a_drop_removes_only_the_lines_it_covers_whole() {
+        use crate::ledger::Lines;
+        let text = "aaa\nbbb\nccc\nddd\n";
+        let span =
+            |bytes: std::ops::Range<usize>, first, last| Span { bytes, lines: Lines { first, last }, pointer: None };
+        assert_eq!(whole_lines(text, &span(4..12, 2, 3)), Some((2, 3)), "bbb and ccc with their newlines");
+        assert_eq!(whole_lines(text, &span(5..12, 2, 3)), Some((3, 3)), "bbb loses only its tail");
+        assert_eq!(whole_lines(text, &span(4..10, 2, 3)), Some((2, 2)), "ccc keeps its end");
+        assert_eq!(whole_lines(text, &span(5..7, 2, 2)), None, "inside one line");
+        assert_eq!(whole_lines(text, &span(12..16, 4, 4)), Some((4, 4)), "the last line");
     }
 
     #[test]
