@@ -171,8 +171,10 @@ fn detect_json(text: &str, head: &str, lines: &[Line]) -> Option<Detection> {
     match jsonspan::starts_like_json(&text[lead..], PREFIX_BYTES) {
         Ok(()) => Some(Detection { kind: EngineKind::Json, confidence: 0.95, why: "starts as valid JSON".into() }),
         Err(e) => {
-            // JSON Lines: the first lines are each one whole value.
-            let values: Vec<&Line> = lines.iter().filter(|l| !l.text.trim().is_empty()).take(5).collect();
+            // JSON Lines: the first lines are each one whole value (a line the prefix cuts short
+            // does not count against it).
+            let seen = if head.len() < text.len() { lines.len().saturating_sub(1) } else { lines.len() };
+            let values: Vec<&Line> = lines[..seen].iter().filter(|l| !l.text.trim().is_empty()).take(5).collect();
             let whole = values
                 .iter()
                 .filter(|l| jsonspan::value_end(l.text).is_some_and(|end| l.text[end..].trim().is_empty()))
@@ -368,6 +370,10 @@ mod tests {
         assert!(d.why.contains("starts as JSON but"), "{}", d.why);
         // a log line in brackets is not JSON
         assert_ne!(detect("[12:00:01] INFO up\n[12:00:02] INFO still up\n").kind, EngineKind::Json);
+        // JSON Lines whose third line runs past the detection prefix
+        let big = format!("{{\"n\":1}}\n{{\"n\":2}}\n{{\"s\":\"{}\"}}\n", "x".repeat(PREFIX_BYTES * 2));
+        let d = detect(&big);
+        assert_eq!((d.kind, d.why.as_str()), (EngineKind::Json, "JSON Lines"));
     }
 
     #[test]
