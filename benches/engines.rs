@@ -1,6 +1,7 @@
 //! Throughput of every engine and of the token counter on 1 MB and 10 MB inputs built from the real
 //! fixtures (repeated, with names varied so the copies are not identical). Each engine run is the
-//! whole pipeline: engine, marker and ledger, and token counts of input and output.
+//! whole pipeline: engine, marker and ledger, and token counts of input and output, each a first
+//! run (what engines remember for the workbench's knob changes is forgotten in between).
 //!
 //!   cargo bench --bench engines            # all
 //!   scripts/bench-report.sh                # run and print the README table
@@ -45,7 +46,11 @@ fn engines(c: &mut Criterion) {
         for (kind, input) in inputs(size) {
             group.throughput(Throughput::Bytes(input.len() as u64));
             group.bench_with_input(BenchmarkId::new(kind.name(), format!("{}MB", size / MB)), &input, |b, input| {
-                b.iter(|| black_box(ctxlens::compress(input, EngineChoice::Only(kind), &config, &ctx)))
+                b.iter(|| {
+                    // each run as a first run: nothing remembered from the last one
+                    ctxlens::engine::forget();
+                    black_box(ctxlens::compress(input, EngineChoice::Only(kind), &config, &ctx))
+                })
             });
         }
     }

@@ -12,6 +12,8 @@ other = []
 for est in sorted(root.glob("**/new/estimates.json")):
     parts = est.relative_to(root).parts[:-2]
     group, size = parts[0], parts[-1]
+    if group.startswith("tui_"):  # the workbench's own table: scripts/bench-tui.sh
+        continue
     name = "/".join(parts[1:-1]).replace("_", " ")
     bench = json.loads((est.parent / "benchmark.json").read_text())
     ms = json.loads(est.read_text())["median"]["point_estimate"] / 1e6

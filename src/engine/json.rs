@@ -185,6 +185,12 @@ fn last_parse() -> &'static Mutex<LastParse> {
     LAST.get_or_init(Default::default)
 }
 
+pub(crate) fn forget() {
+    if let Ok(mut last) = last_parse().lock() {
+        *last = (None, None);
+    }
+}
+
 fn fx_hash(text: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     text.hash(&mut h);

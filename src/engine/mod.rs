@@ -123,6 +123,13 @@ pub trait Engine {
     fn compress(input: &str, params: &Self::Params, ctx: &Context) -> Result<Compressed, Skip>;
 }
 
+/// Forgets what engines remember between runs (list sizing signals, the last JSON parse), so
+/// the next run costs what a first run does. For benchmarks of a single cold run.
+pub fn forget() {
+    sizing::forget();
+    json::forget();
+}
+
 /// Runs the engine for `kind` with its params from `config`.
 pub fn run(kind: EngineKind, input: &str, config: &Config, ctx: &Context) -> Result<Compressed, Skip> {
     match kind {

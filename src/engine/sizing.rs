@@ -95,6 +95,12 @@ fn memo() -> &'static Mutex<FxHashMap<ContentKey, Signals>> {
     M.get_or_init(Default::default)
 }
 
+pub(crate) fn forget() {
+    if let Ok(mut m) = memo().lock() {
+        m.clear();
+    }
+}
+
 fn remembered(key: ContentKey) -> Option<Signals> {
     memo().lock().ok()?.get(&key).copied()
 }
