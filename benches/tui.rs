@@ -17,23 +17,13 @@ use ctxlens::capture::{self, Event};
 use ctxlens::config::Config;
 use ctxlens::tokens::Tokenizer;
 use ctxlens::tui::app::{Action, App, Options};
-use ctxlens::tui::prices::PriceBook;
-use ctxlens::tui::theme::Theme;
 use ctxlens::tui::views;
 use ctxlens::tui::work::{self, EngineSel, Job};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 fn app() -> App {
-    App::new(Options {
-        config: Config::default(),
-        tokenizer: Tokenizer::O200k,
-        theme: Theme::named("dark").unwrap(),
-        themes: Vec::new(),
-        prices: PriceBook::shipped(),
-        dir: std::env::temp_dir(),
-        size: (120, 40),
-    })
+    App::new(Options::new(std::env::temp_dir(), (120, 40)))
 }
 
 /// Time from launch to the first frame showing a flow: the loader thread streams the capture as

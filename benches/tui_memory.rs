@@ -9,10 +9,7 @@ mod big_capture;
 
 use ctxlens::capture;
 use ctxlens::config::Config;
-use ctxlens::tokens::Tokenizer;
 use ctxlens::tui::app::{Action, App, Options};
-use ctxlens::tui::prices::PriceBook;
-use ctxlens::tui::theme::Theme;
 use ctxlens::tui::work;
 
 fn peak_rss_bytes() -> u64 {
@@ -44,15 +41,7 @@ fn main() {
         warm.decision.reason(),
         base as f64 / 1e6
     );
-    let mut app = App::new(Options {
-        config: Config::default(),
-        tokenizer: Tokenizer::O200k,
-        theme: Theme::named("dark").unwrap(),
-        themes: Vec::new(),
-        prices: PriceBook::shipped(),
-        dir: std::env::temp_dir(),
-        size: (120, 40),
-    });
+    let mut app = App::new(Options::new(std::env::temp_dir(), (120, 40)));
     let src = app.add_source(&path.display().to_string());
     let started = std::time::Instant::now();
     capture::stream(&path, &mut |e| app.update(Action::Load(src, e))).unwrap();

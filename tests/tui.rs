@@ -12,7 +12,6 @@ use ctxlens::tokens::Tokenizer;
 use ctxlens::tui::app::{Action, App, Mode, Options, Row, Sort};
 use ctxlens::tui::command::Command;
 use ctxlens::tui::layout::Pane;
-use ctxlens::tui::prices::PriceBook;
 use ctxlens::tui::theme::Theme;
 use ctxlens::tui::views;
 use ctxlens::tui::work::{self, EngineSel};
@@ -27,13 +26,8 @@ const DEMO: &str = "fixtures/demo/headroom-requests.jsonl";
 
 fn new_app(size: (u16, u16), dir: &Path) -> App {
     App::new(Options {
-        config: Config::default(),
-        tokenizer: Tokenizer::O200k,
-        theme: Theme::named("dark").unwrap(),
         themes: vec!["dark".into(), "light".into(), "high-contrast".into()],
-        prices: PriceBook::shipped(),
-        dir: dir.to_path_buf(),
-        size,
+        ..Options::new(dir.to_path_buf(), size)
     })
 }
 
@@ -380,12 +374,8 @@ fn key_overrides_from_the_config() {
     let mut config = Config::parse("[keys]\ndown = [\"x\"]\n").unwrap();
     let mut app = App::new(Options {
         config: config.clone(),
-        tokenizer: Tokenizer::O200k,
         theme: Theme::monochrome(),
-        themes: Vec::new(),
-        prices: PriceBook::shipped(),
-        dir: dir.path().to_path_buf(),
-        size: (80, 24),
+        ..Options::new(dir.path().to_path_buf(), (80, 24))
     });
     load(&mut app, DEMO);
     app.update(Action::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)));
@@ -393,15 +383,8 @@ fn key_overrides_from_the_config() {
     app.update(Action::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)));
     assert_eq!(app.list_sel, 1, "j no longer moves down");
     config.keys.insert("nonsense".into(), vec!["y".into()]);
-    let app = App::new(Options {
-        config,
-        tokenizer: Tokenizer::O200k,
-        theme: Theme::monochrome(),
-        themes: Vec::new(),
-        prices: PriceBook::shipped(),
-        dir: dir.path().to_path_buf(),
-        size: (80, 24),
-    });
+    let app =
+        App::new(Options { config, theme: Theme::monochrome(), ..Options::new(dir.path().to_path_buf(), (80, 24)) });
     assert!(app.keymap_error.as_deref().unwrap().contains("nonsense"));
 }
 

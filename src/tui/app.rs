@@ -220,6 +220,22 @@ pub struct Options {
     pub size: (u16, u16),
 }
 
+impl Options {
+    /// The defaults a launch without flags gets (default knobs, o200k, the dark theme, the shipped
+    /// prices), writing exports to `dir`.
+    pub fn new(dir: PathBuf, size: (u16, u16)) -> Options {
+        Options {
+            config: Config::default(),
+            tokenizer: Tokenizer::O200k,
+            theme: Theme::named("dark").unwrap_or_else(Theme::monochrome),
+            themes: Vec::new(),
+            prices: PriceBook::shipped(),
+            dir,
+            size,
+        }
+    }
+}
+
 pub struct App {
     pub sources: Vec<Source>,
     pub flows: Vec<FlowItem>,
