@@ -86,17 +86,25 @@ const CACHED_PIECE_BYTES: usize = 24;
 /// Counts the tokens of `text` exactly as the encoding would (special tokens are plain text, as in
 /// tiktoken's `encode_ordinary`).
 pub fn count(text: &str, tokenizer: Tokenizer) -> usize {
+    on_parts(text, |p| count_part(p, tokenizer)).into_iter().sum()
+}
+
+/// `f` of each part of `text`, in order: one part on the calling thread for a small text, else
+/// parts cut where the pre-tokenizers always cut, one thread each (a part whose thread failed is
+/// done again here).
+fn on_parts<T: Send>(text: &str, f: impl Fn(&str) -> T + Sync) -> Vec<T> {
     if text.len() < PARALLEL_MIN_BYTES {
-        return count_part(text, tokenizer);
+        return vec![f(text)];
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let parts = split_at_piece_boundaries(text, threads);
     if parts.len() == 1 {
-        return count_part(text, tokenizer);
+        return vec![f(text)];
     }
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || count_part(p, tokenizer))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| count_part(text, tokenizer))).sum()
+        let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || f(p))).collect();
+        handles.into_iter().zip(&parts).map(|(h, p)| h.join().unwrap_or_else(|_| f(p))).collect()
     })
 }
 
@@ -119,9 +127,7 @@ fn count_piece<'a>(tok: &bpe_openai::Tokenizer, piece: &'a str, cache: &mut FxHa
 /// it costs in place, where a pre-token may reach across a line end.
 pub fn count_per_line(text: &str, tokenizer: Tokenizer) -> Vec<u32> {
     let lines = text.split_inclusive('\n').count();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let parts = if text.len() < PARALLEL_MIN_BYTES { vec![text] } else { split_at_piece_boundaries(text, threads) };
-    let part = |p: &str| -> Vec<u32> {
+    let counted = on_parts(text, |p| {
         let tok = tokenizer.bpe();
         let mut cache = FxHashMap::default();
         let mut out = vec![0u32; p.bytes().filter(|&b| b == b'\n').count() + 1];
@@ -131,25 +137,18 @@ pub fn count_per_line(text: &str, tokenizer: Tokenizer) -> Vec<u32> {
             line += piece.bytes().filter(|&b| b == b'\n').count();
         }
         out
-    };
-    let counted: Vec<Vec<u32>> = if parts.len() == 1 {
-        vec![part(text)]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || part(p))).collect();
-            handles.into_iter().zip(&parts).map(|(h, p)| h.join().unwrap_or_else(|_| part(p))).collect()
-        })
-    };
-    // a part's first line continues the previous part's last one
+    });
+    // a part's first line continues the previous part's last one (a part of n lines ends n - 1
+    // newlines on)
     let mut out = vec![0u32; lines.max(1)];
     let mut line = 0;
-    for (c, p) in counted.iter().zip(&parts) {
+    for c in &counted {
         for (k, n) in c.iter().enumerate() {
             if let Some(slot) = out.get_mut(line + k) {
                 *slot += n;
             }
         }
-        line += p.bytes().filter(|&b| b == b'\n').count();
+        line += c.len() - 1;
     }
     out.truncate(lines);
     out

@@ -187,40 +187,40 @@ pub fn build(
                     if marked { Mark::Dropped } else { Mark::Silent }
                 };
                 // Pair similar lines as changed; the rest stand alone.
+                // an output line with nothing beside it, by its 0-based index in the op
+                let added = |j: usize, b: &str| {
+                    let mark = if is_marker_line(b) { Mark::Marker } else { Mark::Added };
+                    Row { left: None, right: Some(Cell { line: n.start + j + 1, segs: plain(b), mark }) }
+                };
                 let (mut i, mut j) = (0, 0);
-                while i < o.len() || j < n.len() {
+                loop {
                     let ol = (i < o.len()).then(|| old[o.start + i]);
                     let nl = (j < n.len()).then(|| new[n.start + j]);
+                    // the side with more lines left goes first
                     let row = match (ol, nl) {
+                        (None, None) => break,
                         (Some(a), Some(b)) if !is_marker_line(b) && alike(a, b) => {
                             let (ls, rs) = inline(a, b);
-                            i += 1;
+                            let row = Row {
+                                left: Some(left_cell(o.start + i, ls, Mark::Changed)),
+                                right: Some(Cell { line: n.start + j + 1, segs: rs, mark: Mark::Changed }),
+                            };
+                            (i, j) = (i + 1, j + 1);
+                            row
+                        }
+                        (Some(_), Some(b)) if o.len() - i < n.len() - j => {
                             j += 1;
-                            Row {
-                                left: Some(left_cell(o.start + i - 1, ls, Mark::Changed)),
-                                right: Some(Cell { line: n.start + j, segs: rs, mark: Mark::Changed }),
-                            }
+                            added(j - 1, b)
                         }
-                        (Some(a), _) if o.len() - i >= n.len() - j || nl.is_none() => {
-                            i += 1;
-                            Row {
-                                left: Some(left_cell(o.start + i - 1, plain(a), drop_mark(o.start + i - 1))),
-                                right: None,
-                            }
-                        }
-                        (_, Some(b)) => {
-                            let mark = if is_marker_line(b) { Mark::Marker } else { Mark::Added };
+                        (None, Some(b)) => {
                             j += 1;
-                            Row { left: None, right: Some(Cell { line: n.start + j, segs: plain(b), mark }) }
+                            added(j - 1, b)
                         }
-                        (Some(a), None) => {
+                        (Some(a), _) => {
+                            let cell = left_cell(o.start + i, plain(a), drop_mark(o.start + i));
                             i += 1;
-                            Row {
-                                left: Some(left_cell(o.start + i - 1, plain(a), drop_mark(o.start + i - 1))),
-                                right: None,
-                            }
+                            Row { left: Some(cell), right: None }
                         }
-                        (None, None) => break,
                     };
                     rows.push(row);
                 }

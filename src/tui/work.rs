@@ -277,37 +277,43 @@ fn whole_lines(text: &str, span: &Span) -> Option<(usize, usize)> {
 /// The block on screen's original, pretty-printed with every pointer (when it is JSON), kept
 /// while the block is tuned: each knob change then only prints the new output.
 fn original_pretty(text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
-    type Slot = Option<(Arc<str>, Option<Arc<pretty::Pretty>>)>;
-    static ONE: OnceLock<Mutex<Slot>> = OnceLock::new();
-    let slot = ONE.get_or_init(Default::default);
-    if let Some((t, p)) = slot.lock().ok()?.as_ref()
-        && Arc::ptr_eq(t, text)
-    {
-        return p.clone();
-    }
-    let starts_json = text.trim_start().starts_with(['{', '[']);
-    let p = if starts_json { pretty::pretty(text, None).map(Arc::new) } else { None };
-    *slot.lock().ok()? = Some((text.clone(), p.clone()));
-    p
+    static LAST: LastFor<(), Option<Arc<pretty::Pretty>>> = LastFor::new();
+    LAST.get_or(text, (), || {
+        let starts_json = text.trim_start().starts_with(['{', '[']);
+        if starts_json { pretty::pretty(text, None).map(Arc::new) } else { None }
+    })
 }
 
 /// The left side's tokens per line, kept for the last left text asked about: while a block is
 /// tuned its left side stays the same, so folds cost nothing to count after the first time.
 fn left_line_tokens(text: &Arc<str>, tokenizer: Tokenizer) -> Arc<Vec<u32>> {
-    type Slot = Option<(Arc<str>, Tokenizer, Arc<Vec<u32>>)>;
-    static ONE: OnceLock<Mutex<Slot>> = OnceLock::new();
-    let slot = ONE.get_or_init(Default::default);
-    if let Some((t, k, v)) = slot.lock().ok().as_deref().and_then(Option::as_ref)
-        && Arc::ptr_eq(t, text)
-        && *k == tokenizer
-    {
-        return v.clone();
+    static LAST: LastFor<Tokenizer, Arc<Vec<u32>>> = LastFor::new();
+    LAST.get_or(text, tokenizer, || Arc::new(tokens::count_per_line(text, tokenizer)))
+}
+
+/// One value kept for the last text asked about (the same `Arc`, so the text is never hashed) and
+/// a setting it depends on.
+struct LastFor<E, V>(Mutex<Option<(Arc<str>, E, V)>>);
+
+impl<E: PartialEq + Copy, V: Clone> LastFor<E, V> {
+    const fn new() -> Self {
+        LastFor(Mutex::new(None))
     }
-    let v = Arc::new(tokens::count_per_line(text, tokenizer));
-    if let Ok(mut s) = slot.lock() {
-        *s = Some((text.clone(), tokenizer, v.clone()));
+
+    fn get_or(&self, text: &Arc<str>, setting: E, make: impl FnOnce() -> V) -> V {
+        if let Ok(slot) = self.0.lock()
+            && let Some((t, e, v)) = slot.as_ref()
+            && Arc::ptr_eq(t, text)
+            && *e == setting
+        {
+            return v.clone();
+        }
+        let v = make();
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((text.clone(), setting, v.clone()));
+        }
+        v
     }
-    v
 }
 
 struct Sides {
