@@ -52,18 +52,16 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let mut pending: Vec<Message> = Vec::new();
     let mut pending_loc: Option<Location> = None;
     let mut seen_blocks: HashSet<(String, String)> = HashSet::new();
-    let mut redacted = 0;
     for (i, l) in lines.iter().enumerate() {
         let v = &l.value;
         if !is_msg(v) || !on_chain(i) {
             continue;
         }
         let msg = &v["message"];
-        let mut b = Builder { file: name, line: l.line, redacted: 0 };
+        let mut b = Builder { file: name, line: l.line };
         let loc = Location { file: name.to_string(), line: l.line, path: String::new() };
         let wrapped = Value::Array(vec![msg.clone()]);
         let mut parsed = messages_array(&mut b, Api::AnthropicMessages, &wrapped, "message");
-        redacted += b.redacted;
         let Some(mut m) = parsed.pop() else { continue };
         if kind(v) == "user" {
             if m.blocks.is_empty() {
@@ -111,9 +109,6 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         );
         flow.messages = pending;
         flows.push(flow);
-    }
-    if redacted > 0 {
-        sink(Event::Redacted(redacted));
     }
     if flows.is_empty() && !lines.is_empty() {
         sink(Event::Problem(Problem {

@@ -12,7 +12,6 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let mut flows: Vec<Flow> = Vec::new();
     let mut model: Option<String> = None;
     let mut instructions: Option<(String, Location)> = None;
-    let mut redacted = 0;
     json_lines(name, text, sink, &mut |line, v, _| {
         let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
         let p = v.get("payload").unwrap_or(&Value::Null);
@@ -39,9 +38,8 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
                 }
             }
             "response_item" => {
-                let mut b = Builder { file: name, line, redacted: 0 };
+                let mut b = Builder { file: name, line };
                 let Some(m) = responses_item(&mut b, p, "payload") else { return };
-                redacted += b.redacted;
                 // A model call starts with what was sent after the previous answer.
                 let request_side = m.role != Role::Assistant;
                 let starts_call =
@@ -72,9 +70,6 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             _ => {}
         }
     });
-    if redacted > 0 {
-        sink(Event::Redacted(redacted));
-    }
     for f in flows {
         sink(Event::Flow(Box::new(f)));
     }

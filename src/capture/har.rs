@@ -7,46 +7,97 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::provider::{Builder, api_of, request_messages, response_messages};
-use super::redact::{REDACTED, is_secret_header};
 use super::{Api, Event, Flow, Location, Problem};
 use crate::engine::jsonspan;
 
-/// Byte ranges of the elements of `log.entries`.
-fn entry_spans(text: &str) -> Result<Vec<std::ops::Range<usize>>, String> {
-    let key = text.find("\"entries\"").ok_or("no log.entries")?;
-    let b = text.as_bytes();
-    let mut i = key + "\"entries\"".len();
-    let skip_ws = |i: &mut usize| {
-        while *i < b.len() && b[*i].is_ascii_whitespace() {
-            *i += 1;
+/// A cursor over HAR text that reads just enough JSON structure to find `log.entries`.
+struct Walk<'a> {
+    text: &'a str,
+    i: usize,
+}
+
+impl Walk<'_> {
+    fn ws(&mut self) {
+        let b = self.text.as_bytes();
+        while self.i < b.len() && b[self.i].is_ascii_whitespace() {
+            self.i += 1;
         }
-    };
-    skip_ws(&mut i);
-    if b.get(i) != Some(&b':') {
-        return Err("log.entries has no value".into());
     }
-    i += 1;
-    skip_ws(&mut i);
-    if b.get(i) != Some(&b'[') {
-        return Err("log.entries is not an array".into());
+
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        let ok = self.text.as_bytes().get(self.i) == Some(&c);
+        if ok {
+            self.i += 1;
+        }
+        ok
     }
-    i += 1;
+
+    /// Skips one whole value; None when it is cut short or not JSON.
+    fn value(&mut self) -> Option<std::ops::Range<usize>> {
+        self.ws();
+        let len = jsonspan::value_end(&self.text[self.i..])?;
+        let r = self.i..self.i + len;
+        self.i += len;
+        Some(r)
+    }
+
+    /// Moves into the value of `key` in the object starting here (other members are skipped
+    /// whole, so an `"entries"` nested elsewhere is never mistaken for the real one).
+    fn member(&mut self, key: &str) -> Result<(), String> {
+        if !self.eat(b'{') {
+            return Err(format!("byte {}: expected an object", self.i));
+        }
+        loop {
+            if self.eat(b'}') {
+                return Err(format!("no \"{key}\" member"));
+            }
+            self.eat(b',');
+            self.ws();
+            let name = self.value().ok_or_else(|| format!("byte {}: the document is cut short or not JSON", self.i))?;
+            let name: String = serde_json::from_str(&self.text[name]).map_err(|_| format!("byte {}: expected a key", self.i))?;
+            if !self.eat(b':') {
+                return Err(format!("byte {}: expected `:`", self.i));
+            }
+            if name == key {
+                self.ws();
+                return Ok(());
+            }
+            self.value().ok_or_else(|| format!("byte {}: \"{name}\" is cut short or not JSON", self.i))?;
+        }
+    }
+}
+
+/// Byte ranges of the complete elements of `log.entries`, and why the list ends early when the
+/// file is cut or broken (the entries before that point are still loaded).
+fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Option<(usize, String)>) {
+    let mut w = Walk { text, i: 0 };
     let mut out = Vec::new();
+    if let Err(e) = w.member("log").and_then(|()| w.member("entries")) {
+        return (out, Some((w.i, format!("no log.entries: {e}"))));
+    }
+    if !w.eat(b'[') {
+        return (out, Some((w.i, "log.entries is not an array".into())));
+    }
     loop {
-        skip_ws(&mut i);
-        match b.get(i) {
-            Some(b']') => return Ok(out),
-            Some(b',') if !out.is_empty() => {
-                i += 1;
-                continue;
+        if w.eat(b']') {
+            return (out, None);
+        }
+        if !out.is_empty() && !w.eat(b',') {
+            w.ws();
+            let why = if w.i >= text.len() { "the file ends (truncated?)" } else { "expected `,` or `]`" };
+            let reason = format!("log.entries stops after entry {} at byte {}: {why}", out.len(), w.i);
+            return (out, Some((w.i, reason)));
+        }
+        w.ws();
+        let at = w.i;
+        match w.value() {
+            Some(r) => out.push(r),
+            None => {
+                let n = out.len();
+                let reason = format!("entry {} (byte {at}) is cut short or not JSON; the {n} entries before it are loaded", n + 1);
+                return (out, Some((at, reason)));
             }
-            Some(_) => {
-                let len = jsonspan::value_end(&text[i..])
-                    .ok_or_else(|| format!("entry {} is not valid JSON (byte {i})", out.len() + 1))?;
-                out.push(i..i + len);
-                i += len;
-            }
-            None => return Err("log.entries is not closed (truncated?)".into()),
         }
     }
 }
@@ -64,16 +115,7 @@ fn api_from_url(url: &str) -> Option<Api> {
 }
 
 pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
-    let spans = match entry_spans(text) {
-        Ok(s) => s,
-        Err(reason) => {
-            sink(Event::Problem(Problem {
-                location: Location { file: name.to_string(), line: 1, path: String::new() },
-                reason,
-            }));
-            return;
-        }
-    };
+    let (spans, broken) = entry_spans(text);
     let mut index = 0;
     // line numbers counted incrementally: a 100 MB HAR must not rescan from the top per entry
     let (mut line, mut counted_to) = (1, 0);
@@ -102,13 +144,12 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         if api == Api::Unknown {
             continue;
         }
-        let mut b = Builder { file: name, line, redacted: 0 };
+        let mut b = Builder { file: name, line };
         let mut flow = Flow::new(index, api, loc.clone());
         flow.url = Some(url.to_string());
         flow.timestamp = entry.get("startedDateTime").and_then(Value::as_str).map(str::to_string);
         flow.model = body.get("model").and_then(Value::as_str).map(str::to_string);
         flow.messages = request_messages(&mut b, api, &body);
-        let mut secrets = 0;
         flow.headers = req
             .get("headers")
             .and_then(Value::as_array)
@@ -117,12 +158,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
                     .filter_map(|h| {
                         let k = h.get("name")?.as_str()?.to_string();
                         let v = h.get("value")?.as_str()?.to_string();
-                        if is_secret_header(&k) {
-                            secrets += 1;
-                            Some((k, REDACTED.to_string()))
-                        } else {
-                            Some((k, v))
-                        }
+                        Some((k, v))
                     })
                     .collect()
             })
@@ -138,9 +174,13 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             } else {
                 raw.to_string()
             };
-            let body = serde_json::from_str::<Value>(&decoded)
-                .ok()
-                .or_else(|| super::sse::assemble(&decoded).ok().map(|(v, _)| v));
+            let body = serde_json::from_str::<Value>(&decoded).ok().or_else(|| {
+                let a = super::sse::assemble(&decoded).ok()?;
+                if let Some(why) = a.truncated {
+                    sink(problem(format!("response stream truncated: {why}")));
+                }
+                Some(a.body)
+            });
             match body {
                 Some(body) => {
                     let (resp, usage) = response_messages(&mut b, &body);
@@ -153,10 +193,12 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
                 None => {}
             }
         }
-        if b.redacted + secrets > 0 {
-            sink(Event::Redacted(b.redacted + secrets));
-        }
         index += 1;
         sink(Event::Flow(Box::new(flow)));
+    }
+    if let Some((at, reason)) = broken {
+        let at = at.min(text.len());
+        let line = 1 + text.as_bytes()[..at].iter().filter(|b| **b == b'\n').count();
+        sink(Event::Problem(Problem { location: Location { file: name.to_string(), line, path: String::new() }, reason }));
     }
 }

@@ -19,7 +19,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             Some(p) if p.contains("openai") => Api::OpenAiChat,
             _ => Api::AnthropicMessages,
         };
-        let mut b = Builder { file: name, line, redacted: 0 };
+        let mut b = Builder { file: name, line };
         let mut flow = Flow::new(index, api, loc);
         flow.model = v.get("model").and_then(Value::as_str).map(str::to_string);
         flow.timestamp = v.get("timestamp").and_then(Value::as_str).map(str::to_string);
@@ -42,9 +42,6 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
                 location: flow.location.clone(),
                 reason: "no request_messages (the proxy ran without --log-messages); counts only".into(),
             }));
-        }
-        if b.redacted > 0 {
-            sink(Event::Redacted(b.redacted));
         }
         index += 1;
         sink(Event::Flow(Box::new(flow)));

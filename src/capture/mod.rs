@@ -309,7 +309,7 @@ pub fn stream(path: &Path, sink: &mut dyn FnMut(Event)) -> Result<(), CaptureErr
     let meta = std::fs::metadata(path).map_err(read_err)?;
     if meta.is_dir() {
         sink(Event::Format(Format::Folder));
-        return plain::load_folder(path, sink).map_err(read_err);
+        return plain::load_folder(path, &mut redacting(sink)).map_err(read_err);
     }
     let bytes = std::fs::read(path).map_err(read_err)?;
     let name = path.display().to_string();
@@ -317,16 +317,52 @@ pub fn stream(path: &Path, sink: &mut dyn FnMut(Event)) -> Result<(), CaptureErr
     Ok(())
 }
 
-/// Detects the format of `bytes` and loads them.
+/// Detects the format of `bytes` and loads them, every flow and problem redacted.
 pub fn load_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
+    load_unredacted(name, bytes, &mut redacting(sink));
+}
+
+/// The one redaction pass: every flow and problem a loader emits goes through it on its way to
+/// the sink, followed by the count of what it replaced. Loaders never redact (or count) themselves.
+fn redacting(sink: &mut dyn FnMut(Event)) -> impl FnMut(Event) + '_ {
+    move |e| {
+        let (e, n) = match e {
+            Event::Flow(mut f) => {
+                let n = redact::flow(&mut f);
+                (Event::Flow(f), n)
+            }
+            Event::Problem(mut p) => {
+                let n = redact::problem(&mut p);
+                (Event::Problem(p), n)
+            }
+            other => (other, 0),
+        };
+        if n > 0 {
+            sink(Event::Redacted(n));
+        }
+        sink(e);
+    }
+}
+
+/// [`load_bytes`] without the redaction pass (for callers already inside it).
+pub(crate) fn load_unredacted(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
+    let lossy;
     let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+        Ok(t) => t,
         Err(_) => {
-            sink(Event::Format(Format::Plain));
-            plain::load_file(name, bytes, sink);
-            return;
+            // A capture with a few bad bytes still loads: every line that has them is named, and
+            // they show as U+FFFD. Text that is no capture at all stays a plain-file placeholder.
+            lossy = String::from_utf8_lossy(bytes);
+            if detect(lossy.strip_prefix('\u{feff}').unwrap_or(&lossy)) == Format::Plain {
+                sink(Event::Format(Format::Plain));
+                plain::load_file(name, bytes, sink);
+                return;
+            }
+            invalid_utf8_lines(name, bytes, sink);
+            &lossy
         }
     };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let format = detect(text);
     sink(Event::Format(format));
     match format {
@@ -339,6 +375,29 @@ pub fn load_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
         Format::ClaudeCode => claude::load(name, text, sink),
         Format::Codex => codex::load(name, text, sink),
         Format::Plain | Format::Folder => plain::load_file(name, bytes, sink),
+    }
+}
+
+/// Names each line of `bytes` that is not valid UTF-8 (the first 100, then a count).
+fn invalid_utf8_lines(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
+    const LISTED: usize = 100;
+    let mut bad = 0;
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if let Err(e) = std::str::from_utf8(line) {
+            bad += 1;
+            if bad <= LISTED {
+                sink(Event::Problem(Problem {
+                    location: Location { file: name.to_string(), line: i + 1, path: String::new() },
+                    reason: format!("not valid UTF-8 at byte {} of the line; the bad bytes show as U+FFFD", e.valid_up_to()),
+                }));
+            }
+        }
+    }
+    if bad > LISTED {
+        sink(Event::Problem(Problem {
+            location: Location { file: name.to_string(), line: 1, path: String::new() },
+            reason: format!("{} more lines are not valid UTF-8", bad - LISTED),
+        }));
     }
 }
 
@@ -394,7 +453,7 @@ pub fn detect(text: &str) -> Format {
             }
         }
         if head.starts_with("{\"log\"")
-            || head[..head.len().min(200)].contains("\"log\"") && head.contains("\"entries\"")
+            || head[..head.floor_char_boundary(200)].contains("\"log\"") && head.contains("\"entries\"")
         {
             return Format::Har;
         }

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use super::redact::redact;
 use super::{Api, Block, BlockKind, Event, Flow, Format, Location, Message, Problem, Role};
 
 /// Largest file read from a folder (bigger ones are listed as problems).
@@ -14,17 +13,13 @@ pub fn load_file(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
 
 fn load_file_at(index: usize, name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
     let loc = Location { file: name.to_string(), line: 1, path: String::new() };
-    let mut text = match crate::input::decode(bytes) {
+    let text = match crate::input::decode(bytes) {
         Ok(t) => t.to_string(),
         Err(skip) => {
             sink(Event::Problem(Problem { location: loc.clone(), reason: format!("kept as a placeholder: {skip}") }));
             format!("[{} bytes not shown: {skip}]", bytes.len())
         }
     };
-    let n = redact(&mut text);
-    if n > 0 {
-        sink(Event::Redacted(n));
-    }
     let mut flow = Flow::new(index, Api::Files, loc.clone());
     flow.messages = vec![Message {
         role: Role::File,
@@ -80,7 +75,7 @@ pub fn load_folder(dir: &Path, sink: &mut dyn FnMut(Event)) -> std::io::Result<(
                     load_file_at(index, &name, &bytes, sink);
                     index += 1;
                 } else {
-                    super::load_bytes(&name, &bytes, &mut |e| match e {
+                    super::load_unredacted(&name, &bytes, &mut |e| match e {
                         Event::Flow(mut fl) => {
                             fl.index = index;
                             index += 1;

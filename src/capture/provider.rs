@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::redact::redact;
 use super::{Api, Block, BlockKind, Event, Flow, Format, Location, Message, Problem, Role, Usage};
 
 /// Which request format a JSON body is, if any.
@@ -40,16 +39,14 @@ pub fn api_of(v: &Value) -> Api {
     }
 }
 
-/// Builds blocks with a shared location prefix and counts redactions.
+/// Builds blocks with a shared location prefix.
 pub struct Builder<'a> {
     pub file: &'a str,
     pub line: usize,
-    pub redacted: usize,
 }
 
 impl Builder<'_> {
-    pub fn block(&mut self, kind: BlockKind, role: Role, mut text: String, path: String) -> Block {
-        self.redacted += redact(&mut text);
+    pub fn block(&mut self, kind: BlockKind, role: Role, text: String, path: String) -> Block {
         Block {
             kind,
             role,
@@ -324,14 +321,11 @@ pub fn load_body(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             return;
         }
     };
-    let mut b = Builder { file: name, line: 1, redacted: 0 };
+    let mut b = Builder { file: name, line: 1 };
     let api = api_of(&body);
     let mut flow = Flow::new(0, api, b.loc());
     flow.model = body.get("model").and_then(Value::as_str).map(str::to_string);
     flow.messages = request_messages(&mut b, api, &body);
-    if b.redacted > 0 {
-        sink(Event::Redacted(b.redacted));
-    }
     sink(Event::Flow(Box::new(flow)));
 }
 
@@ -341,7 +335,7 @@ mod tests {
 
     fn build(body: &str) -> Vec<Message> {
         let v: Value = serde_json::from_str(body).unwrap();
-        let mut b = Builder { file: "t", line: 1, redacted: 0 };
+        let mut b = Builder { file: "t", line: 1 };
         request_messages(&mut b, api_of(&v), &v)
     }
 

@@ -1,6 +1,8 @@
 //! Server-sent-event streams (Anthropic Messages, OpenAI Chat Completions and Responses)
 //! assembled back into the response body they stream.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::provider::{Builder, response_messages};
@@ -25,8 +27,34 @@ fn events(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Rebuilds the response body a stream carried, and the API it belongs to.
-pub fn assemble(text: &str) -> Result<(Value, Api), String> {
+/// A stream put back together.
+pub struct Assembled {
+    /// The response body the stream carried.
+    pub body: Value,
+    pub api: Api,
+    /// Why the stream looks cut short (no closing event), if it does.
+    pub truncated: Option<&'static str>,
+}
+
+/// Rebuilds the response body a stream carried, the API it belongs to, and whether it ended.
+pub fn assemble(text: &str) -> Result<Assembled, String> {
+    let (body, api) = assemble_body(text)?;
+    let evs = events(text);
+    let has = |what: &str| evs.iter().any(|(e, d)| e == what || d.contains(&format!("\"type\":\"{what}\"")));
+    let truncated = match api {
+        Api::AnthropicMessages if !has("message_stop") => Some("the stream ends before message_stop"),
+        Api::OpenAiResponses if !has("response.completed") && !has("response.incomplete") && !has("response.failed") => {
+            Some("the stream ends before response.completed")
+        }
+        Api::OpenAiChat if !evs.iter().any(|(_, d)| d.trim() == "[DONE]") && !text.contains("\"finish_reason\":\"") => {
+            Some("the stream ends before [DONE] or a finish_reason")
+        }
+        _ => None,
+    };
+    Ok(Assembled { body, api, truncated })
+}
+
+fn assemble_body(text: &str) -> Result<(Value, Api), String> {
     let evs = events(text);
     let parsed: Vec<(String, Value)> = evs
         .iter()
@@ -66,8 +94,8 @@ pub fn assemble(text: &str) -> Result<(Value, Api), String> {
 
 fn anthropic(parsed: &[(String, Value)]) -> Value {
     let mut message = Map::new();
-    let mut blocks: Vec<Value> = Vec::new();
-    let mut partial_json: Vec<String> = Vec::new();
+    // keyed by the stream's own `index`, so an index of 1e12 costs one entry, not a vector that long
+    let mut blocks: BTreeMap<u64, (Value, String)> = BTreeMap::new();
     let mut usage = Map::new();
     for (_, v) in parsed {
         match v.get("type").and_then(Value::as_str).unwrap_or_default() {
@@ -80,34 +108,25 @@ fn anthropic(parsed: &[(String, Value)]) -> Value {
                 }
             }
             "content_block_start" => {
-                let i = v.get("index").and_then(Value::as_u64).unwrap_or(blocks.len() as u64) as usize;
-                while blocks.len() <= i {
-                    blocks.push(Value::Null);
-                    partial_json.push(String::new());
-                }
-                blocks[i] = v.get("content_block").cloned().unwrap_or(Value::Null);
+                let next = blocks.keys().next_back().map_or(0, |k| k.saturating_add(1));
+                let i = v.get("index").and_then(Value::as_u64).unwrap_or(next);
+                blocks.insert(i, (v.get("content_block").cloned().unwrap_or(Value::Null), String::new()));
             }
             "content_block_delta" => {
-                let i = v.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let i = v.get("index").and_then(Value::as_u64).unwrap_or(0);
                 let Some(d) = v.get("delta") else { continue };
-                if i >= blocks.len() {
-                    continue;
-                }
+                let Some((block, partial_json)) = blocks.get_mut(&i) else { continue };
                 let append = |b: &mut Value, key: &str, s: &str| {
                     let cur = b.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
                     b[key] = Value::String(cur + s);
                 };
                 match d.get("type").and_then(Value::as_str).unwrap_or_default() {
-                    "text_delta" => {
-                        append(&mut blocks[i], "text", d.get("text").and_then(Value::as_str).unwrap_or_default())
+                    "text_delta" => append(block, "text", d.get("text").and_then(Value::as_str).unwrap_or_default()),
+                    "thinking_delta" => {
+                        append(block, "thinking", d.get("thinking").and_then(Value::as_str).unwrap_or_default())
                     }
-                    "thinking_delta" => append(
-                        &mut blocks[i],
-                        "thinking",
-                        d.get("thinking").and_then(Value::as_str).unwrap_or_default(),
-                    ),
                     "input_json_delta" => {
-                        partial_json[i].push_str(d.get("partial_json").and_then(Value::as_str).unwrap_or_default())
+                        partial_json.push_str(d.get("partial_json").and_then(Value::as_str).unwrap_or_default())
                     }
                     _ => {}
                 }
@@ -120,19 +139,24 @@ fn anthropic(parsed: &[(String, Value)]) -> Value {
             _ => {}
         }
     }
-    for (b, pj) in blocks.iter_mut().zip(&partial_json) {
-        if !pj.is_empty() {
-            b["input"] = serde_json::from_str(pj).unwrap_or(Value::String(pj.clone()));
-        }
-    }
-    message.insert("content".into(), Value::Array(blocks.into_iter().filter(|b| !b.is_null()).collect()));
+    let content = blocks
+        .into_values()
+        .filter(|(b, _)| b.is_object())
+        .map(|(mut b, pj)| {
+            if !pj.is_empty() {
+                b["input"] = serde_json::from_str(&pj).unwrap_or(Value::String(pj));
+            }
+            b
+        })
+        .collect();
+    message.insert("content".into(), Value::Array(content));
     message.insert("usage".into(), Value::Object(usage));
     Value::Object(message)
 }
 
 fn openai_chat(parsed: &[(String, Value)]) -> Value {
     let mut content = String::new();
-    let mut calls: Vec<(String, String, String)> = Vec::new();
+    let mut calls: BTreeMap<u64, (String, String, String)> = BTreeMap::new();
     let mut usage = Value::Null;
     let mut model = Value::Null;
     for (_, v) in parsed {
@@ -147,24 +171,22 @@ fn openai_chat(parsed: &[(String, Value)]) -> Value {
             content.push_str(s);
         }
         for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-            let i = tc.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
-            while calls.len() <= i {
-                calls.push(Default::default());
-            }
+            let i = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let call = calls.entry(i).or_default();
             if let Some(id) = tc.get("id").and_then(Value::as_str) {
-                calls[i].0 = id.to_string();
+                call.0 = id.to_string();
             }
             let f = tc.get("function");
             if let Some(n) = f.and_then(|f| f.get("name")).and_then(Value::as_str) {
-                calls[i].1.push_str(n);
+                call.1.push_str(n);
             }
             if let Some(a) = f.and_then(|f| f.get("arguments")).and_then(Value::as_str) {
-                calls[i].2.push_str(a);
+                call.2.push_str(a);
             }
         }
     }
     let tool_calls: Vec<Value> = calls
-        .into_iter()
+        .into_values()
         .map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}}))
         .collect();
     let mut message = json!({"role": "assistant", "content": content});
@@ -178,16 +200,16 @@ fn openai_chat(parsed: &[(String, Value)]) -> Value {
 pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let loc = Location { file: name.to_string(), line: 1, path: String::new() };
     match assemble(text) {
-        Ok((body, api)) => {
-            let mut b = Builder { file: name, line: 1, redacted: 0 };
+        Ok(Assembled { body, api, truncated }) => {
+            if let Some(why) = truncated {
+                sink(Event::Problem(Problem { location: loc.clone(), reason: format!("truncated: {why}") }));
+            }
+            let mut b = Builder { file: name, line: 1 };
             let mut flow = Flow::new(0, api, loc);
             flow.model = body.get("model").and_then(Value::as_str).map(str::to_string);
             let (resp, usage) = response_messages(&mut b, &body);
             flow.response = resp;
             flow.usage = usage;
-            if b.redacted > 0 {
-                sink(Event::Redacted(b.redacted));
-            }
             sink(Event::Flow(Box::new(flow)));
         }
         Err(reason) => sink(Event::Problem(Problem { location: loc, reason })),
@@ -208,8 +230,9 @@ event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,
 event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"path\\\":\"}}\n\n\
 event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"a.rs\\\"}\"}}\n\n\
 event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":7}}\n\n";
-        let (body, api) = assemble(s).unwrap();
+        let Assembled { body, api, truncated } = assemble(s).unwrap();
         assert_eq!(api, Api::AnthropicMessages);
+        assert_eq!(truncated, Some("the stream ends before message_stop"));
         assert_eq!(body["content"][0]["text"], "Hello");
         assert_eq!(body["content"][1]["input"]["path"], "a.rs");
         assert_eq!(body["usage"]["output_tokens"], 7);
@@ -221,9 +244,24 @@ event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_toke
         let s = "data: {\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"Hi \"}}]}\n\n\
 data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"grep\",\"arguments\":\"{\\\"q\\\"\"}}]}}]}\n\n\
 data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\":1}\"}}]}}],\"usage\":{\"prompt_tokens\":3}}\n\ndata: [DONE]\n\n";
-        let (body, api) = assemble(s).unwrap();
+        let Assembled { body, api, truncated } = assemble(s).unwrap();
         assert_eq!(api, Api::OpenAiChat);
+        assert_eq!(truncated, None);
         assert_eq!(body["choices"][0]["message"]["content"], "Hi ");
         assert_eq!(body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"], "{\"q\":1}");
+    }
+
+    #[test]
+    fn a_huge_index_costs_one_entry_not_a_vector_that_long() {
+        for index in ["1e12", "1000000000000", "18446744073709551615"] {
+            let s = format!(
+                "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{}}}}\n\n\
+data: {{\"type\":\"content_block_start\",\"index\":{index},\"content_block\":{{\"type\":\"text\",\"text\":\"a\"}}}}\n\n\
+data: {{\"type\":\"content_block_start\",\"content_block\":{{\"type\":\"text\",\"text\":\"b\"}}}}\n\n\
+data: {{\"choices\":[{{\"delta\":{{\"tool_calls\":[{{\"index\":{index}}}]}}}}]}}\n\n"
+            );
+            let a = assemble(&s).unwrap();
+            assert!(a.body["content"].as_array().unwrap().len() <= 2, "{index}: {}", a.body);
+        }
     }
 }
