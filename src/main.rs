@@ -55,7 +55,7 @@ enum Command {
     Compress(CompressArgs),
     /// List the knobs of every engine (or one), with defaults and docs.
     Knobs {
-        /// A table: router, json, log, search, diff, code.
+        /// A table: router, json, log, search, diff, code, prose.
         table: Option<String>,
         /// Print a complete config file with every knob at its default instead.
         #[arg(long)]
@@ -97,7 +97,7 @@ struct CompressArgs {
     /// auto (detect and split mixed content), json, log, search, diff, code or prose.
     #[arg(long, default_value = "auto")]
     engine: EngineChoice,
-    /// A TOML config: one table per engine ([json], [log], [search], [diff], [code], [router]).
+    /// A TOML config: one table per engine ([router], [json], [log], [search], [diff], [code], [prose]).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Change one knob, e.g. --set json.max_items_after_crush=20 (repeatable, applied after --config).

@@ -154,10 +154,17 @@ fn lex(s: &str) -> Vec<Tok> {
     out
 }
 
+/// How deep `!` and parentheses may nest, and how many terms a filter may have: the parser and
+/// the matcher recurse, and a pasted 100,000 `!` must be an error, not a stack overflow.
+const MAX_DEPTH: usize = 64;
+const MAX_TERMS: usize = 256;
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
     len: usize,
+    depth: usize,
+    terms: usize,
 }
 
 impl Parser {
@@ -198,6 +205,17 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Filter, ParseError> {
+        if self.depth >= MAX_DEPTH {
+            let at = self.at();
+            return self.err(at, format!("nested more than {MAX_DEPTH} deep"));
+        }
+        self.depth += 1;
+        let f = self.unary_inner();
+        self.depth -= 1;
+        f
+    }
+
+    fn unary_inner(&mut self) -> Result<Filter, ParseError> {
         match self.toks.get(self.pos).cloned() {
             Some(Tok::Not(_)) => {
                 self.pos += 1;
@@ -214,6 +232,10 @@ impl Parser {
             }
             Some(Tok::Word(w, a)) => {
                 self.pos += 1;
+                self.terms += 1;
+                if self.terms > MAX_TERMS {
+                    return self.err(a, format!("more than {MAX_TERMS} terms"));
+                }
                 self.atom(&w, a)
             }
             _ => {
@@ -280,7 +302,7 @@ impl Parser {
 
 /// Parses a filter expression.
 pub fn parse(s: &str) -> Result<Filter, ParseError> {
-    let mut p = Parser { toks: lex(s), pos: 0, len: s.len() };
+    let mut p = Parser { toks: lex(s), pos: 0, len: s.len(), depth: 0, terms: 0 };
     let f = p.or()?;
     if p.pos < p.toks.len() {
         let at = p.at();
@@ -335,5 +357,14 @@ mod tests {
         assert!(parse("~saved>lots").unwrap_err().message.contains("not a number"));
         assert!(parse("~engine").unwrap_err().message.contains("needs a value"));
         assert!(parse("~role tool |").is_err());
+    }
+
+    #[test]
+    fn deep_or_long_filters_are_errors_not_stack_overflows() {
+        for hostile in ["!".repeat(100_000), "(".repeat(100_000), "a ".repeat(100_000), "!(".repeat(50_000)] {
+            let e = parse(&hostile).unwrap_err();
+            assert!(e.message.contains("deep") || e.message.contains("terms"), "{}", e.message);
+        }
+        assert!(parse(&format!("{}a{}", "(".repeat(60), ")".repeat(60))).is_ok());
     }
 }

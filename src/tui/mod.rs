@@ -67,16 +67,23 @@ pub fn app_for(launch: &Launch, size: (u16, u16)) -> Result<App, String> {
     Ok(app)
 }
 
-/// Loads every source on a thread, sending each event as it is parsed.
+/// Loads every source on a thread, sending each event as it is parsed. A panic while loading
+/// one source ends that source with an error on the status line; the next ones still load.
 fn spawn_loader(paths: Vec<PathBuf>, tx: mpsc::UnboundedSender<Action>) {
     std::thread::Builder::new()
         .name("ctxlens-loader".into())
         .spawn(move || {
             for (i, p) in paths.iter().enumerate() {
-                let r = capture::stream(p, &mut |e| {
-                    let _ = tx.send(Action::Load(i, e));
-                });
-                if tx.send(Action::Loaded(i, r.map_err(|e| e.to_string()))).is_err() {
+                let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    capture::stream(p, &mut |e| {
+                        let _ = tx.send(Action::Load(i, e));
+                    })
+                }));
+                let r = match loaded {
+                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Err(panic) => Err(format!("{}: the loader failed: {}", p.display(), panic_text(&*panic))),
+                };
+                if tx.send(Action::Loaded(i, r)).is_err() {
                     return;
                 }
             }
@@ -84,16 +91,45 @@ fn spawn_loader(paths: Vec<PathBuf>, tx: mpsc::UnboundedSender<Action>) {
         .expect("spawn loader");
 }
 
+/// The message of a caught panic.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Puts the terminal back as it was: mouse capture off, main screen, cooked mode.
+fn restore_terminal() {
+    let _ = execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+}
+
+/// While the workbench owns the terminal: a panic on the draw thread restores the terminal before
+/// its message is printed; a panic on a background thread prints nothing over the screen (the
+/// thread catches it and reports it on the status line).
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let background = std::thread::current().name().is_some_and(|n| n.starts_with("ctxlens-"));
+        if !background {
+            restore_terminal();
+            previous(info);
+        }
+    }));
+}
+
 /// Runs the workbench until the user quits.
 pub fn run(launch: Launch) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let size = crossterm::terminal::size().unwrap_or((80, 24));
     let mut app = app_for(&launch, size).map_err(anyhow::Error::msg)?;
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init()?;
+    install_panic_hook();
     let _ = execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     let result = rt.block_on(event_loop(&mut terminal, &mut app, launch.paths));
-    let _ = execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-    ratatui::restore();
+    restore_terminal();
     result
 }
 
@@ -118,6 +154,11 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
     work::spawn(queue.clone(), done_tx);
     spawn_loader(paths, load_tx);
     let mut events = EventStream::new();
+    // SIGTERM, SIGINT and SIGHUP end the loop like `q`, so the terminal is restored on the way out
+    let signal = |kind| tokio::signal::unix::signal(kind);
+    use tokio::signal::unix::SignalKind;
+    let (mut term, mut int, mut hup) =
+        (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?, signal(SignalKind::hangup())?);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut dirty = true;
     loop {
@@ -161,6 +202,9 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
                 }
                 dirty = true;
             },
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => return Ok(()),
             _ = tick.tick() => {
                 // a spinner-free UI: only redraw on ticks while background work is showing
                 if app.loading() || app.pending() {

@@ -8,6 +8,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+/// The deepest nesting laid out: serde_json's own recursion limit, so [`pretty`] and
+/// [`reindent`] agree on what they lay out, and indentation stays at most 256 columns.
+pub const MAX_DEPTH: usize = 128;
+
 /// Pretty text and, for each pointer asked for, the 1-based first and last line of its value.
 pub struct Pretty {
     pub text: Arc<str>,
@@ -116,6 +120,11 @@ pub fn reindent(compact: &str) -> Option<Arc<str>> {
                 }
                 out.push(open);
                 depth += 1;
+                if depth > MAX_DEPTH {
+                    // deeper than serde_json parses: `pretty` would not lay it out either, and
+                    // indenting it would grow quadratically (200 KB of `[` is 40 GB of spaces)
+                    return None;
+                }
                 newline(&mut out, depth);
             }
             close @ (b'}' | b']') => {
@@ -196,6 +205,11 @@ mod tests {
         }
         assert!(reindent("{\"a\": 1}").is_none(), "not compact");
         assert!(reindent("[1,2").is_none() && reindent("[1]]").is_none() && reindent("\"open").is_none());
+        // nesting past serde_json's limit is not laid out (it would grow quadratically)
+        let deep = "[".repeat(200_000);
+        assert!(reindent(&deep).is_none() && pretty(&deep, None).is_none());
+        let at_limit = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(reindent(&at_limit).is_some());
         let all = pretty(src, None).unwrap();
         assert_eq!(all.text, p.text);
         assert!(all.lines.contains_key("/e") && all.lines.len() == 8);

@@ -531,7 +531,10 @@ pub fn spawn(queue: Arc<Queue>, done: tokio::sync::mpsc::UnboundedSender<Compute
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute(&job)));
                 let msg = match result {
                     Ok(c) => c,
-                    Err(_) => error_result(&job, "the engine panicked on this block; it is shown unchanged"),
+                    Err(panic) => error_result(
+                        &job,
+                        &format!("the engine failed on this block ({}); it is shown unchanged", super::panic_text(&*panic)),
+                    ),
                 };
                 if done.send(msg).is_err() {
                     return;
