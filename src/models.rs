@@ -27,11 +27,16 @@ pub const DEFAULT_MODEL: &str = "minilm-tokscore";
 pub const SETUP_COMMAND: &str = "scripts/setup.sh";
 const KOMPRESS_FILES: [&str; 3] = ["onnx/kompress-int8-wo.onnx", "onnx/kompress-fp32.onnx", "onnx/kompress-int8.onnx"];
 
+/// A path from the environment; an empty value counts as unset.
+fn env_path(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
 /// Folders that may hold models: `$CTXLENS_MODELS_DIR`, `./models`, and `models/` next to the
 /// repository the binary was built in.
 pub fn models_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = std::env::var_os("CTXLENS_MODELS_DIR") {
+    if let Some(d) = env_path("CTXLENS_MODELS_DIR") {
         dirs.push(PathBuf::from(d));
     }
     dirs.push(PathBuf::from("models"));
@@ -87,10 +92,10 @@ fn site_packages(prefix: &Path) -> Vec<PathBuf> {
 /// with how it was found.
 pub fn ort_candidates() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let home = env_path("HOME");
     let mut prefixes: Vec<(PathBuf, String)> = Vec::new();
     for var in ["VIRTUAL_ENV", "CONDA_PREFIX"] {
-        if let Some(p) = std::env::var_os(var) {
+        if let Some(p) = env_path(var) {
             prefixes.push((PathBuf::from(p), format!("${var}")));
         }
     }
@@ -125,7 +130,7 @@ fn environment() -> &'static Result<(ort::environment::Environment, PathBuf), St
     static ENV: OnceLock<Result<(ort::environment::Environment, PathBuf), String>> = OnceLock::new();
     ENV.get_or_init(|| {
         // An explicit ORT_DYLIB_PATH that does not work is reported, not silently bypassed.
-        if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from) {
+        if let Some(p) = env_path("ORT_DYLIB_PATH") {
             let fail = |why: String| {
                 Err(format!("ORT_DYLIB_PATH={}: {why}; fix it, or unset it and run `{SETUP_COMMAND}`", p.display()))
             };
@@ -198,13 +203,13 @@ fn candidate_in(dir: &Path, name: String, source: String, fallback_tokenizer: Op
 
 fn hf_hub_dirs() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    if let Some(p) = std::env::var_os("HF_HUB_CACHE") {
+    if let Some(p) = env_path("HF_HUB_CACHE") {
         v.push(PathBuf::from(p));
     }
-    if let Some(p) = std::env::var_os("HF_HOME") {
+    if let Some(p) = env_path("HF_HOME") {
         v.push(PathBuf::from(p).join("hub"));
     }
-    if let Some(h) = std::env::var_os("HOME") {
+    if let Some(h) = env_path("HOME") {
         v.push(PathBuf::from(h).join(".cache/huggingface/hub"));
     }
     v.retain(|d| d.is_dir());

@@ -483,3 +483,18 @@ fn snapshot_tiny_terminal() {
     select_engine_block(&mut app, "log");
     insta::assert_snapshot!(screen(&app));
 }
+
+/// Without its model the prose engine cannot act; the title line says so, with the fix, while
+/// every block still shows (passed through).
+#[test]
+fn a_missing_prose_model_is_named_on_the_title_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.set("prose.model=\"/nonexistent/ctxlens-model\"").unwrap();
+    let mut app = App::new(Options { config, ..Options::new(dir.path().to_path_buf(), (160, 30)) });
+    load(&mut app, "fixtures/prose/requests-HISTORY.md");
+    let why = app.unavailable.clone().expect("the prose engine was unavailable");
+    assert!(why.starts_with("prose unavailable") && why.contains("scripts/setup.sh"), "{why}");
+    let title = screen(&app).lines().next().unwrap().to_string();
+    assert!(title.contains("prose unavailable"), "{title}");
+}

@@ -22,6 +22,7 @@ use crate::capture::{self, BlockKind, Event, Flow, Format, Problem, Role};
 use crate::config::{Config, table_knobs};
 use crate::engine::{EngineKind, Knob};
 use crate::export;
+use crate::outcome::{Decision, Skip};
 use crate::output::write_atomic;
 use crate::tokens::Tokenizer;
 
@@ -271,6 +272,9 @@ pub struct App {
     pub keymap: KeyMap,
     pub keymap_error: Option<String>,
     pub message: String,
+    /// Why an engine could not run at all (the prose model or its runtime is missing), with the
+    /// command that fixes it; shown on the title line until it is fixed.
+    pub unavailable: Option<String>,
     pub totals: Totals,
     pub size: (u16, u16),
     pub dir: PathBuf,
@@ -344,6 +348,7 @@ impl App {
             message: keymap_error.clone().unwrap_or_else(|| "? help · tab next pane · q quit".into()),
             keymap,
             keymap_error,
+            unavailable: None,
             totals: Totals::default(),
             size: opts.size,
             dir: opts.dir,
@@ -548,6 +553,14 @@ impl App {
     }
 
     fn accept(&mut self, c: Computed) {
+        if self.unavailable.is_none()
+            && let Some(o) = &c.outcome
+        {
+            self.unavailable = o.sections.iter().find_map(|s| match &s.decision {
+                Decision::Skipped { reason: Skip::Unavailable { detail } } => Some(format!("{} unavailable: {detail}", s.kind)),
+                _ => None,
+            });
+        }
         let Some(block) = self.blocks.get_mut(c.block) else { return };
         if c.generation == self.generation && c.sel == block.sel {
             let new = Stats { tokens_in: c.tokens_in, tokens_out: c.tokens_out, engine: c.engine.clone() };

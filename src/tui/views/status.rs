@@ -29,6 +29,9 @@ pub fn title(f: &mut Frame, app: &App, area: Rect) {
     if redacted > 0 {
         parts.push(format!("{redacted} secrets redacted"));
     }
+    if let Some(why) = &app.unavailable {
+        parts.push(why.clone());
+    }
     if app.loading() {
         parts.push("loading…".into());
     }
