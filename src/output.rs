@@ -163,13 +163,32 @@ impl<'a> LedgerDoc<'a> {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never sees
-/// a partial file and a failed write leaves the old one in place.
+/// Writes `bytes` to `path`. A new or regular file is written through a temporary file in the
+/// same folder and renamed over it, so a reader never sees a partial file and a failed write
+/// leaves the old one in place. Anything else the path names (a symlink, a FIFO, a device such as
+/// `/dev/stdout`) is written through, never replaced by a regular file; a symlink's target is
+/// written atomically when it is a regular file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    };
+    match std::fs::metadata(&target) {
+        Ok(m) if !m.is_file() => {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&target)?;
+            f.write_all(bytes)?;
+            return f.flush();
+        }
+        _ => {}
+    }
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(m) = std::fs::metadata(&target) {
+        // keep the permissions the file had
+        let _ = tmp.as_file().set_permissions(m.permissions());
+    }
+    tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())
 }

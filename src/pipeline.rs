@@ -59,7 +59,12 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
         let result =
             if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, &section_ctx) };
         let (out, decision, mut section_ledger, notes, tokens_out) = match result {
-            Ok(c) => {
+            Ok(mut c) => {
+                // a section's closing line break stays, whatever the engine wrote (a fenced JSON
+                // block must keep the newline before its closing fence)
+                if text.ends_with('\n') && !c.output.ends_with('\n') {
+                    c.output.push('\n');
+                }
                 let tokens_out = tokens::count(&c.output, ctx.tokenizer);
                 if tokens_out >= tokens_in {
                     let reason = Skip::WouldGrow { tokens_in, tokens_out };

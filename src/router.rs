@@ -163,7 +163,8 @@ pub fn detect(text: &str) -> Detection {
 }
 
 fn detect_json(text: &str, head: &str, lines: &[Line]) -> Option<Detection> {
-    let trimmed = head.trim_start();
+    // a UTF-8 byte-order mark is not content (the JSON engine keeps it in front of its output)
+    let trimmed = head.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     if !trimmed.starts_with(['{', '[']) {
         return None;
     }

@@ -567,9 +567,20 @@ impl<'a, 't> Planner<'a, 't> {
             kept_code |= !comment;
             k += 1;
         }
-        // The cut must start on a line of its own.
-        while k < stmts.len() && stmts[k].start_position().row <= stmts[k - 1].end_position().row {
-            k += 1;
+        // The cut must start on a line of its own, and never right after an attribute, decorator
+        // or annotation: those go with their item (`#[cold]` left before a cut item is an error
+        // to rustc although tree-sitter accepts it), so the item is kept too.
+        loop {
+            while k < stmts.len() && stmts[k].start_position().row <= stmts[k - 1].end_position().row {
+                k += 1;
+            }
+            let after_attribute =
+                stmts[..k].iter().rev().find(|n| !n.kind().contains("comment")).is_some_and(is_attribute);
+            if k < stmts.len() && after_attribute {
+                k += 1;
+                continue;
+            }
+            break;
         }
         if k >= stmts.len() {
             return cuts;
@@ -615,6 +626,11 @@ impl<'a, 't> Planner<'a, 't> {
         cuts.retain(|c| worth_a_marker(&self.input[c.bytes.clone()], self.tokenizer));
         cuts
     }
+}
+
+/// An attribute, decorator or annotation that stands as its own node before the item it belongs to.
+fn is_attribute(n: &Node) -> bool {
+    matches!(n.kind(), "attribute_item" | "inner_attribute_item" | "decorator" | "annotation" | "marker_annotation")
 }
 
 /// The last row a node's text is on (a line comment may end at column 0 of the next row).

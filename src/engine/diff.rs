@@ -134,6 +134,10 @@ fn strip_prefix_dir(p: &str) -> String {
 }
 
 /// Parses the body of a hunk by its counts; `None` when the lines do not fit them.
+/// The largest line number or count a hunk header may carry (sums of several stay far from
+/// overflowing).
+const MAX_LINE_NUMBER: usize = u32::MAX as usize;
+
 fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Option<usize> {
     let (mut o, mut n) = (old_len, new_len);
     let mut i = start;
@@ -190,9 +194,17 @@ fn parse(lines: &[Line]) -> Parsed {
         while i < n && !is_file_start(lines, i) {
             let t = lines[i].text;
             if let Some(c) = HUNK_HEADER.captures(t).filter(|_| !verbatim) {
-                let num =
-                    |k: usize, default: usize| c.get(k).map_or(default, |m| m.as_str().parse().unwrap_or(usize::MAX));
-                let (old_start, old_len, new_len) = (num(1, 0), num(2, 1), num(4, 1));
+                // a number past any real file's line count (or past u64) is no hunk this engine
+                // can rebase: the file is kept verbatim rather than renumbered with wrapped sums
+                let num = |k: usize, default: usize| {
+                    c.get(k).map_or(Some(default), |m| m.as_str().parse().ok().filter(|n| *n <= MAX_LINE_NUMBER))
+                };
+                let parsed = (num(1, 0), num(2, 1), num(3, 0), num(4, 1));
+                let (Some(old_start), Some(old_len), Some(_), Some(new_len)) = parsed else {
+                    verbatim = true;
+                    i += 1;
+                    continue;
+                };
                 match hunk_end(lines, i + 1, old_len, new_len) {
                     Some(end) => {
                         let changes = lines[i + 1..end].iter().filter(|l| l.text.starts_with(['+', '-'])).count();

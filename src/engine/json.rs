@@ -89,9 +89,16 @@ impl Engine for JsonEngine {
         if input.trim().is_empty() {
             return Err(Skip::Empty);
         }
+        if let Some(body) = input.strip_prefix('\u{feff}') {
+            // a byte-order mark stays where it was; the ledger's offsets count it
+            let mut c = Self::compress(body, p, ctx)?;
+            c.output.insert(0, '\u{feff}');
+            c.ledger.shift('\u{feff}'.len_utf8(), 0);
+            return Ok(c);
+        }
         let key = (fx_hash(input), input.len());
         let kept = last_parse().lock().ok().and_then(|l| l.0.filter(|k| *k == key).and(l.1.clone()));
-        let (value, lines_mode) = match &kept {
+        let (mut value, lines_mode) = match &kept {
             Some(p) => (p.value.clone(), p.lines_mode),
             None => parse(input)?,
         };
@@ -110,6 +117,19 @@ impl Engine for JsonEngine {
                 detail: format!("span scan failed at byte {}: {}", e.offset, e.message),
             })?),
         };
+        if kept.is_none() {
+            source_number_text(&mut value, &tree, input);
+        }
+        if kept.is_none() && members(&value) != tree.member_count() {
+            // serde_json keeps the last of two equal keys; crushing that value would lose the
+            // first one with no trace, so the input passes through whole
+            let (key, at) = tree.first_duplicate_key(input).unwrap_or_default();
+            return Err(Skip::ParseFailed {
+                detail: format!(
+                    "the key {key:?} appears twice in one object (byte {at}); passed through so neither value is lost"
+                ),
+            });
+        }
         if kept.is_none()
             && let Ok(mut last) = last_parse().lock()
         {
@@ -149,6 +169,45 @@ impl Engine for JsonEngine {
         };
         Ok(Compressed { output, ledger, strategy, notes: c.notes })
     }
+}
+
+/// Gives every number its source text back. serde_json (with arbitrary_precision) keeps a
+/// number's digits but rewrites its exponent (`1E5` becomes `1e+5`); the output promises source
+/// text, so each number whose text changed is rebuilt from its span. The value and the span tree
+/// list members in the same order (duplicate keys are refused before this matters).
+fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
+    let mut stack = vec![(value, tree.root())];
+    while let Some((v, id)) = stack.pop() {
+        match v {
+            Value::Number(n) => {
+                let src = &input[tree.node(id).span()];
+                if n.as_str() != src {
+                    *n = serde_json::Number::from_string_unchecked(src.to_string());
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter_mut().zip(tree.children(id))),
+            Value::Object(map) => stack.extend(map.values_mut().zip(tree.children(id))),
+            _ => {}
+        }
+    }
+}
+
+/// How many object members a parsed value holds, at every depth (iterative: parsed values can be
+/// as deep as serde_json allows).
+fn members(v: &Value) -> usize {
+    let mut n = 0;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                n += m.len();
+                stack.extend(m.values());
+            }
+            Value::Array(a) => stack.extend(a.iter()),
+            _ => {}
+        }
+    }
+    n
 }
 
 /// Inputs from this size up have their result tree freed on a helper thread.

@@ -80,6 +80,33 @@ impl SpanTree {
     pub fn child_count(&self, id: usize) -> usize {
         self.children(id).count()
     }
+
+    /// How many object members the source has (a parser that collapses duplicate keys ends up
+    /// with fewer).
+    pub fn member_count(&self) -> usize {
+        self.nodes.iter().filter(|n| n.key_start != usize::MAX).count()
+    }
+
+    /// The first object key that appears twice in one object, decoded, with the byte offset of
+    /// its second occurrence.
+    pub fn first_duplicate_key(&self, text: &str) -> Option<(String, usize)> {
+        let key_at = |at: usize| value_end(&text[at..]).and_then(|len| serde_json::from_str::<String>(&text[at..at + len]).ok());
+        for (id, n) in self.nodes.iter().enumerate() {
+            if n.kind != NodeKind::Object {
+                continue;
+            }
+            let mut seen = std::collections::HashSet::new();
+            for c in self.children(id) {
+                let at = self.nodes[c].key_start;
+                if let Some(k) = key_at(at)
+                    && !seen.insert(k.clone())
+                {
+                    return Some((k, at));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and

@@ -165,6 +165,8 @@ impl Engine for ProseEngine {
         if input.trim().is_empty() {
             return Err(Skip::Empty);
         }
+        // the time budget bounds the whole call: model load, tokenizing and scoring
+        let started = Instant::now();
         let (words, lines) = words(input);
         let min = p.min_input_words.max(10);
         if words.len() < min {
@@ -177,7 +179,7 @@ impl Engine for ProseEngine {
             });
         }
         let scorer = models::load(&p.model, p.threads).map_err(|detail| Skip::Unavailable { detail })?;
-        let plan = score_words(&words, &lines, p, &scorer)?;
+        let plan = score_words(&words, &lines, p, &scorer, started)?;
         render(input, &words, &lines, &plan, p, &scorer.name)
     }
 }
@@ -192,7 +194,13 @@ struct Plan {
     tokens: usize,
 }
 
-fn score_words(words: &[Word], lines: &[text::Line], p: &ProseParams, scorer: &models::Scorer) -> Result<Plan, Skip> {
+fn score_words(
+    words: &[Word],
+    lines: &[text::Line],
+    p: &ProseParams,
+    scorer: &models::Scorer,
+    started: Instant,
+) -> Result<Plan, Skip> {
     let n = words.len();
     let tab = if p.must_keep { tabular_lines(lines) } else { vec![false; lines.len()] };
     let forced: Vec<bool> = words
@@ -203,16 +211,16 @@ fn score_words(words: &[Word], lines: &[text::Line], p: &ProseParams, scorer: &m
             tab[w.line] || (p.must_keep && (must_keep(w.text) || (line_start && is_list_marker(w.text))))
         })
         .collect();
-    // The windows depend only on the tokenizer, so they are laid out first and scored in batches.
-    let windows = windows(words, p, scorer)?;
+    // Windows are laid out (tokenized) a batch at a time, just before they are scored, so the
+    // budget is checked between batches whatever the input's size.
     let mut keep = vec![false; n];
-    let tokens = windows.iter().map(|w| w.ids.len()).sum();
-    let started = Instant::now();
+    let (mut tokens, mut chunks) = (0, 0);
     let budget = Duration::from_millis(p.time_budget_ms);
     let mut budget_hit = None;
-    for batch in windows.chunks(p.batch_size.max(1)) {
+    let mut next = 0;
+    while next < n {
         if started.elapsed() > budget {
-            if batch[0].start == 0 {
+            if next == 0 {
                 return Err(Skip::NothingToDrop {
                     detail: format!(
                         "time budget of {} ms reached before the first chunk; kept verbatim",
@@ -220,10 +228,18 @@ fn score_words(words: &[Word], lines: &[text::Line], p: &ProseParams, scorer: &m
                     ),
                 });
             }
-            budget_hit = Some(batch[0].start);
-            keep[batch[0].start..].iter_mut().for_each(|k| *k = true);
+            budget_hit = Some(next);
+            keep[next..].iter_mut().for_each(|k| *k = true);
             break;
         }
+        let mut batch = Vec::with_capacity(p.batch_size.max(1));
+        while batch.len() < p.batch_size.max(1) && next < n {
+            let w = window_at(words, next, p, scorer)?;
+            next += w.complete;
+            batch.push(w);
+        }
+        tokens += batch.iter().map(|w| w.ids.len()).sum::<usize>();
+        chunks += batch.len();
         let seqs: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
         let scores =
             scorer.score_batch(&seqs).map_err(|e| Skip::Unavailable { detail: format!("{}: {e}", scorer.name) })?;
@@ -238,7 +254,7 @@ fn score_words(words: &[Word], lines: &[text::Line], p: &ProseParams, scorer: &m
             *k = true;
         }
     }
-    Ok(Plan { keep, forced: n_forced, budget_hit, chunks: windows.len(), tokens })
+    Ok(Plan { keep, forced: n_forced, budget_hit, chunks, tokens })
 }
 
 /// One model window: the words from `start`, their token ids and word ids.
@@ -252,35 +268,30 @@ struct Window {
     overflow: bool,
 }
 
-fn windows(words: &[Word], p: &ProseParams, scorer: &models::Scorer) -> Result<Vec<Window>, Skip> {
+/// The model window that starts at word `i`.
+fn window_at(words: &[Word], i: usize, p: &ProseParams, scorer: &models::Scorer) -> Result<Window, Skip> {
     let n = words.len();
     let max_len = p.max_length.max(8);
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < n {
-        let end = (i + p.chunk_words.max(1)).min(n);
-        let slice: Vec<&str> = words[i..end].iter().map(|w| w.text).collect();
-        let enc = scorer
-            .tokenizer
-            .encode(EncodeInput::Single(InputSequence::from(slice)), true)
-            .map_err(|e| Skip::ParseFailed { detail: format!("tokenizer failed: {e}") })?;
-        let mut ids: Vec<u32> = enc.get_ids().to_vec();
-        let mut wids: Vec<Option<u32>> = enc.get_word_ids().to_vec();
-        let truncated = ids.len() > max_len;
-        if truncated {
-            // keep the window's first max_len - 1 tokens and close it like the tokenizer would
-            let last = *ids.last().unwrap_or(&0);
-            ids.truncate(max_len - 1);
-            wids.truncate(max_len - 1);
-            ids.push(last);
-            wids.push(None);
-        }
-        let seen = wids.iter().flatten().map(|w| *w as usize + 1).max().unwrap_or(0);
-        let complete = if truncated { seen.saturating_sub(1).max(1) } else { end - i };
-        out.push(Window { start: i, complete, ids, wids, overflow: truncated && seen <= 1 });
-        i += complete;
+    let end = (i + p.chunk_words.max(1)).min(n);
+    let slice: Vec<&str> = words[i..end].iter().map(|w| w.text).collect();
+    let enc = scorer
+        .tokenizer
+        .encode(EncodeInput::Single(InputSequence::from(slice)), true)
+        .map_err(|e| Skip::ParseFailed { detail: format!("tokenizer failed: {e}") })?;
+    let mut ids: Vec<u32> = enc.get_ids().to_vec();
+    let mut wids: Vec<Option<u32>> = enc.get_word_ids().to_vec();
+    let truncated = ids.len() > max_len;
+    if truncated {
+        // keep the window's first max_len - 1 tokens and close it like the tokenizer would
+        let last = *ids.last().unwrap_or(&0);
+        ids.truncate(max_len - 1);
+        wids.truncate(max_len - 1);
+        ids.push(last);
+        wids.push(None);
     }
-    Ok(out)
+    let seen = wids.iter().flatten().map(|w| *w as usize + 1).max().unwrap_or(0);
+    let complete = if truncated { seen.saturating_sub(1).max(1) } else { end - i };
+    Ok(Window { start: i, complete, ids, wids, overflow: truncated && seen <= 1 })
 }
 
 /// Keep decisions for a window's complete words: word score = max over its tokens.
