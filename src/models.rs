@@ -37,7 +37,7 @@ fn env_path(var: &str) -> Option<PathBuf> {
 pub fn models_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(d) = env_path("CTXLENS_MODELS_DIR") {
-        dirs.push(PathBuf::from(d));
+        dirs.push(d);
     }
     dirs.push(PathBuf::from("models"));
     if let Ok(exe) = std::env::current_exe() {
@@ -96,7 +96,7 @@ pub fn ort_candidates() -> Vec<(PathBuf, String)> {
     let mut prefixes: Vec<(PathBuf, String)> = Vec::new();
     for var in ["VIRTUAL_ENV", "CONDA_PREFIX"] {
         if let Some(p) = env_path(var) {
-            prefixes.push((PathBuf::from(p), format!("${var}")));
+            prefixes.push((p, format!("${var}")));
         }
     }
     prefixes.push((PathBuf::from(".venv"), "./.venv".into()));
@@ -204,13 +204,13 @@ fn candidate_in(dir: &Path, name: String, source: String, fallback_tokenizer: Op
 fn hf_hub_dirs() -> Vec<PathBuf> {
     let mut v = Vec::new();
     if let Some(p) = env_path("HF_HUB_CACHE") {
-        v.push(PathBuf::from(p));
+        v.push(p);
     }
     if let Some(p) = env_path("HF_HOME") {
-        v.push(PathBuf::from(p).join("hub"));
+        v.push(p.join("hub"));
     }
     if let Some(h) = env_path("HOME") {
-        v.push(PathBuf::from(h).join(".cache/huggingface/hub"));
+        v.push(h.join(".cache/huggingface/hub"));
     }
     v.retain(|d| d.is_dir());
     v

@@ -10,7 +10,8 @@ use common::*;
 
 /// Environment that would make `ctxlens models` see the tester's own runtimes and model caches
 /// (an empty value counts as unset).
-const MODEL_ENV: [&str; 6] = ["HF_HOME", "HF_HUB_CACHE", "CTXLENS_MODELS_DIR", "ORT_DYLIB_PATH", "VIRTUAL_ENV", "CONDA_PREFIX"];
+const MODEL_ENV: [&str; 6] =
+    ["HF_HOME", "HF_HUB_CACHE", "CTXLENS_MODELS_DIR", "ORT_DYLIB_PATH", "VIRTUAL_ENV", "CONDA_PREFIX"];
 
 #[test]
 fn readme_console_examples_hold() {
@@ -19,7 +20,12 @@ fn readme_console_examples_hold() {
         // an empty folder, so only the repository's own models/ is found
         cases.env(var, "");
     }
-    cases.env("HOME", "/nonexistent-ctxlens-home").env("NO_COLOR", "1").env("COLUMNS", "100").case("README.md").case("models/README.md");
+    cases
+        .env("HOME", "/nonexistent-ctxlens-home")
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .case("README.md")
+        .case("models/README.md");
 }
 
 /// One row of the README's fixture table: fixture, routed as, tokens before, after, dropped
@@ -48,10 +54,8 @@ fn readme_fixture_table_matches_the_engines() {
     let rows = fixture_rows(&readme);
     let mut listed: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     listed.sort();
-    let mut all: Vec<String> = ["code", "diff", "json", "log", "mixed", "prose", "search"]
-        .iter()
-        .flat_map(|d| fixture_files(d))
-        .collect();
+    let mut all: Vec<String> =
+        ["code", "diff", "json", "log", "mixed", "prose", "search"].iter().flat_map(|d| fixture_files(d)).collect();
     all.sort();
     assert_eq!(listed, all, "every fixture has a row (scripts/fixture-report.py)");
     let config = ctxlens::Config::default();
@@ -59,8 +63,11 @@ fn readme_fixture_table_matches_the_engines() {
         let ctx = ctxlens::Context { path: Some(fixtures().join(fixture).display().to_string()), ..Default::default() };
         let o = ctxlens::compress(&read(fixture), ctxlens::EngineChoice::Auto, &config, &ctx);
         let engine = o.engine.map_or("mixed".to_string(), |k| k.to_string());
-        let got_decision =
-            if o.decision.acted() { "acted".to_string() } else { o.decision.reason().split(':').next().unwrap().to_string() };
+        let got_decision = if o.decision.acted() {
+            "acted".to_string()
+        } else {
+            o.decision.reason().split(':').next().unwrap().to_string()
+        };
         let why = format!("{fixture}: README row out of date; rerun scripts/fixture-report.py");
         assert_eq!((&engine, o.tokens_in, &got_decision), (routed, *before, decision), "{why}");
         let prose = o.sections.iter().any(|s| s.kind == ctxlens::EngineKind::Prose && s.decision.acted());
@@ -82,7 +89,9 @@ fn model_card_matches_metrics_json() {
         serde_json::from_str(&std::fs::read_to_string(format!("{root}/models/minilm-tokscore/metrics.json")).unwrap())
             .unwrap();
     let held = &metrics["held_out"];
-    for (key, what) in [("auc_head", "AUC"), ("auc_baseline_stopwords_length", "baseline"), ("keep_rate_at_0.5", "kept")] {
+    for (key, what) in
+        [("auc_head", "AUC"), ("auc_baseline_stopwords_length", "baseline"), ("keep_rate_at_0.5", "kept")]
+    {
         let v = held[key].as_f64().unwrap();
         let shown = format!("{v:.3}");
         assert!(card.contains(&shown), "models/README.md should show {what} {shown} (metrics.json {key} = {v})");

@@ -20,9 +20,14 @@ struct Tmux {
 
 impl Tmux {
     fn start(dir: &Path, args: &str, w: u16, h: u16) -> Tmux {
-        let socket = format!("ctxlens-test-{}", std::process::id());
+        Tmux::shell(dir, &format!("exec '{BIN}' {args}"), w, h, "")
+    }
+
+    /// A session running a shell command in `dir` (on its own tmux server, told apart by `tag`).
+    fn shell(dir: &Path, script: &str, w: u16, h: u16, tag: &str) -> Tmux {
+        let socket = format!("ctxlens-test-{}{tag}", std::process::id());
         let t = Tmux { socket };
-        let cmd = format!("cd '{}' && exec '{BIN}' {args}", dir.display());
+        let cmd = format!("cd '{}' && {script}", dir.display());
         let ok = t.tmux(&["new-session", "-d", "-s", "e2e", "-x", &w.to_string(), "-y", &h.to_string(), &cmd]);
         assert!(ok, "tmux could not start (is tmux installed? scripts/setup.sh installs it)");
         t
@@ -191,4 +196,27 @@ fn bad_paths_and_no_terminal_fail_clearly() {
     let out = Command::new(BIN).arg(root().join("fixtures/demo/capture.har")).output().unwrap();
     assert!(!out.status.success(), "stdout is not a terminal here");
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
+}
+
+/// SIGTERM, SIGINT and SIGHUP end the workbench with the terminal restored: the shell that ran it
+/// prints on the main screen, in cooked mode with echo, and mouse tracking is off.
+#[test]
+fn signals_restore_the_terminal() {
+    let demo = root().join("fixtures/demo/anthropic-request.json");
+    for (n, signal) in ["TERM", "INT", "HUP"].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "sh -c 'echo $$ > pid; exec {BIN} {}'; echo EXITED-$?; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60",
+            demo.display()
+        );
+        let t = Tmux::shell(dir.path(), &script, 160, 30, &format!("-sig{n}"));
+        t.wait("the workbench", |s| s.contains("1 flows, 26 blocks"));
+        let pid = std::fs::read_to_string(dir.path().join("pid")).unwrap();
+        assert!(Command::new("kill").args([&format!("-{signal}"), pid.trim()]).status().unwrap().success());
+        let s = t.wait("the shell after the workbench", |s| s.contains("EXITED-"));
+        assert!(!s.contains("1 flows, 26 blocks"), "SIG{signal}: the alternate screen is gone:\n{s}");
+        let modes = s.lines().find(|l| l.contains("icanon")).unwrap_or_default();
+        assert!(modes.contains("icanon") && !modes.contains("-icanon"), "SIG{signal}: cooked mode: {modes:?}\n{s}");
+        assert!(modes.split(' ').any(|m| m == "echo"), "SIG{signal}: echo is back: {modes:?}");
+    }
 }

@@ -55,7 +55,8 @@ impl Walk<'_> {
             self.eat(b',');
             self.ws();
             let name = self.value().ok_or_else(|| format!("byte {}: the document is cut short or not JSON", self.i))?;
-            let name: String = serde_json::from_str(&self.text[name]).map_err(|_| format!("byte {}: expected a key", self.i))?;
+            let name: String =
+                serde_json::from_str(&self.text[name]).map_err(|_| format!("byte {}: expected a key", self.i))?;
             if !self.eat(b':') {
                 return Err(format!("byte {}: expected `:`", self.i));
             }
@@ -95,7 +96,10 @@ fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Option<(usize, Strin
             Some(r) => out.push(r),
             None => {
                 let n = out.len();
-                let reason = format!("entry {} (byte {at}) is cut short or not JSON; the {n} entries before it are loaded", n + 1);
+                let reason = format!(
+                    "entry {} (byte {at}) is cut short or not JSON; the {n} entries before it are loaded",
+                    n + 1
+                );
                 return (out, Some((at, reason)));
             }
         }
@@ -199,6 +203,9 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     if let Some((at, reason)) = broken {
         let at = at.min(text.len());
         let line = 1 + text.as_bytes()[..at].iter().filter(|b| **b == b'\n').count();
-        sink(Event::Problem(Problem { location: Location { file: name.to_string(), line, path: String::new() }, reason }));
+        sink(Event::Problem(Problem {
+            location: Location { file: name.to_string(), line, path: String::new() },
+            reason,
+        }));
     }
 }

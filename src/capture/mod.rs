@@ -388,7 +388,10 @@ fn invalid_utf8_lines(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
             if bad <= LISTED {
                 sink(Event::Problem(Problem {
                     location: Location { file: name.to_string(), line: i + 1, path: String::new() },
-                    reason: format!("not valid UTF-8 at byte {} of the line; the bad bytes show as U+FFFD", e.valid_up_to()),
+                    reason: format!(
+                        "not valid UTF-8 at byte {} of the line; the bad bytes show as U+FFFD",
+                        e.valid_up_to()
+                    ),
                 }));
             }
         }

@@ -86,7 +86,8 @@ static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
 /// `Name: value` header lines (curl -H, raw HTTP, logs) whose name says secret; the value runs to
 /// the end of the line or a closing quote.
 static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?im)(^|[\s"'{,\[(])([A-Za-z][A-Za-z0-9_\-]{1,60})([ \t]*:[ \t]*)([^\r\n"']+)"#).expect("header regex")
+    Regex::new(r#"(?im)(^|[\s"'{,\[(])([A-Za-z][A-Za-z0-9_\-]{1,60})([ \t]*:[ \t]*)([^\r\n"']+)"#)
+        .expect("header regex")
 });
 
 /// `Bearer TOKEN` (any length with a digit, or 16+ characters), wherever it appears.
@@ -158,8 +159,7 @@ pub fn redact(text: &mut String) -> usize {
             if is_scheme { (first + after, word(&value[first + after..])) } else { (0, first) }
         };
         let (head, tail) = (&value[..keep], &value[keep + secret_len..]);
-        secret(&value[keep..keep + secret_len])
-            .then(|| format!("{}{}{}{head}{REDACTED}{tail}", &c[1], &c[2], &c[3]))
+        secret(&value[keep..keep + secret_len]).then(|| format!("{}{}{}{head}{REDACTED}{tail}", &c[1], &c[2], &c[3]))
     });
     apply(text, &BEARER, &|c| {
         let token = &c[3];
@@ -278,10 +278,7 @@ mod tests {
             ("postgres://admin:hunter2@db:5432/x", "postgres://admin:[REDACTED]@db:5432/x"),
             ("https://api.x.io/v1?q=1&api_key=zz9912ab&x=2", "https://api.x.io/v1?q=1&api_key=[REDACTED]&x=2"),
             ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe [REDACTED]"),
-            (
-                "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                "AWS_SECRET_ACCESS_KEY=[REDACTED]",
-            ),
+            ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY=[REDACTED]"),
             ("password = \"correct-horse-9\"", "password = \"[REDACTED]\""),
         ];
         for (input, want) in cases {

@@ -43,7 +43,9 @@ pub fn assemble(text: &str) -> Result<Assembled, String> {
     let has = |what: &str| evs.iter().any(|(e, d)| e == what || d.contains(&format!("\"type\":\"{what}\"")));
     let truncated = match api {
         Api::AnthropicMessages if !has("message_stop") => Some("the stream ends before message_stop"),
-        Api::OpenAiResponses if !has("response.completed") && !has("response.incomplete") && !has("response.failed") => {
+        Api::OpenAiResponses
+            if !has("response.completed") && !has("response.incomplete") && !has("response.failed") =>
+        {
             Some("the stream ends before response.completed")
         }
         Api::OpenAiChat if !evs.iter().any(|(_, d)| d.trim() == "[DONE]") && !text.contains("\"finish_reason\":\"") => {

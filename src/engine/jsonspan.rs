@@ -90,7 +90,8 @@ impl SpanTree {
     /// The first object key that appears twice in one object, decoded, with the byte offset of
     /// its second occurrence.
     pub fn first_duplicate_key(&self, text: &str) -> Option<(String, usize)> {
-        let key_at = |at: usize| value_end(&text[at..]).and_then(|len| serde_json::from_str::<String>(&text[at..at + len]).ok());
+        let key_at =
+            |at: usize| value_end(&text[at..]).and_then(|len| serde_json::from_str::<String>(&text[at..at + len]).ok());
         for (id, n) in self.nodes.iter().enumerate() {
             if n.kind != NodeKind::Object {
                 continue;

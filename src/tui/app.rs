@@ -557,7 +557,9 @@ impl App {
             && let Some(o) = &c.outcome
         {
             self.unavailable = o.sections.iter().find_map(|s| match &s.decision {
-                Decision::Skipped { reason: Skip::Unavailable { detail } } => Some(format!("{} unavailable: {detail}", s.kind)),
+                Decision::Skipped { reason: Skip::Unavailable { detail } } => {
+                    Some(format!("{} unavailable: {detail}", s.kind))
+                }
                 _ => None,
             });
         }

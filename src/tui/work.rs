@@ -533,7 +533,10 @@ pub fn spawn(queue: Arc<Queue>, done: tokio::sync::mpsc::UnboundedSender<Compute
                     Ok(c) => c,
                     Err(panic) => error_result(
                         &job,
-                        &format!("the engine failed on this block ({}); it is shown unchanged", super::panic_text(&*panic)),
+                        &format!(
+                            "the engine failed on this block ({}); it is shown unchanged",
+                            super::panic_text(&*panic)
+                        ),
                     ),
                 };
                 if done.send(msg).is_err() {
