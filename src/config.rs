@@ -10,30 +10,30 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::engine::code::CodeParams;
-use crate::engine::diff::DiffParams;
-use crate::engine::json::JsonParams;
-use crate::engine::log::LogParams;
-use crate::engine::prose::ProseParams;
-use crate::engine::search::SearchParams;
 use crate::engine::{EngineKind, Knob, knobs};
 use crate::router::RouterParams;
 
-/// All knobs of all engines.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    pub router: RouterParams,
-    pub json: JsonParams,
-    pub log: LogParams,
-    pub search: SearchParams,
-    pub diff: DiffParams,
-    pub code: CodeParams,
-    pub prose: ProseParams,
-    /// Workbench key overrides: command name → keys (`next_change = ["]", "n"]`); see `?` in the TUI.
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub keys: std::collections::BTreeMap<String, Vec<String>>,
+/// Builds [`Config`] (`[router]`, then one table per engine of the registry, then `[keys]`) and
+/// [`TABLES`] from the engine registry.
+macro_rules! config {
+    ($($table:ident: $kind:ident => $engine:ident,)*) => {
+        /// All knobs of all engines.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Config {
+            pub router: RouterParams,
+            $(pub $table: <crate::engine::$table::$engine as crate::engine::Engine>::Params,)*
+            /// Workbench key overrides: command name → keys (`next_change = ["]", "n"]`); see `?` in the TUI.
+            #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+            pub keys: std::collections::BTreeMap<String, Vec<String>>,
+        }
+
+        /// The config tables, in file order.
+        pub const TABLES: &[&str] = &["router", $(stringify!($table),)*];
+    };
 }
+
+crate::registry!(config);
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -44,9 +44,6 @@ pub enum ConfigError {
     #[error("bad --set `{assignment}`: {message}")]
     Set { assignment: String, message: String },
 }
-
-/// The config tables, in file order.
-pub const TABLES: [&str; 7] = ["router", "json", "log", "search", "diff", "code", "prose"];
 
 impl Config {
     /// Reads a TOML config file.

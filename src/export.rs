@@ -12,7 +12,7 @@ pub fn ctxlens_toml(config: &Config) -> String {
     let values: toml::Table = toml::Table::try_from(config).unwrap_or_default();
     let mut out =
         String::from("# ctxlens config: load with `ctxlens compress --config FILE` or `i` in the workbench.\n");
-    for table in TABLES {
+    for &table in TABLES {
         let Some(toml::Value::Table(t)) = values.get(table) else { continue };
         let _ = writeln!(out, "\n[{table}]");
         for k in table_knobs(table) {
@@ -50,6 +50,10 @@ const DC: &str = "headroom.transforms.diff_compressor";
 const CC: &str = "headroom.transforms.code_compressor";
 const KC: &str = "headroom.transforms.kompress_compressor";
 const CR: &str = "headroom.transforms.content_router";
+
+/// What a knob with no entry in [`TARGETS`] exports as: a comment.
+const UNMAPPED: Target =
+    Target { table: "", knob: "", python: None, env: None, note: "ctxlens only: Headroom has no such knob" };
 
 macro_rules! t {
     ($table:expr, $knob:expr, py: $m:expr, $class:expr, $field:expr) => {
@@ -155,17 +159,22 @@ pub fn headroom(config: &Config) -> (String, String) {
     let mut py = String::from("# Headroom 0.28 config classes with the knobs tuned in ctxlens.\n");
     let mut classes: Vec<(&str, &str, Vec<String>)> = Vec::new();
     let mut comments: Vec<String> = Vec::new();
-    for t in TARGETS {
-        let Some(v) = get(t.table, t.knob) else { continue };
-        let changed = if is_default(t.table, t.knob) { "" } else { "  (changed)" };
+    // every knob of every registered engine: mapped when Headroom has it, explained otherwise
+    let knobs: Vec<(&str, String)> =
+        TABLES.iter().flat_map(|&table| table_knobs(table).into_iter().map(move |k| (table, k.name))).collect();
+    for (table, knob) in &knobs {
+        let (table, knob) = (*table, knob.as_str());
+        let t = TARGETS.iter().find(|t| t.table == table && t.knob == knob).unwrap_or(&UNMAPPED);
+        let Some(v) = get(table, knob) else { continue };
+        let changed = if is_default(table, knob) { "" } else { "  (changed)" };
         if let Some((var, flag)) = t.env {
-            let skip = t.table == "prose" && t.knob == "target_ratio" && v.as_float() == Some(0.0);
+            let skip = table == "prose" && knob == "target_ratio" && v.as_float() == Some(0.0);
             let flag = if flag.is_empty() { String::new() } else { format!(" / {flag} {}", env_value(&v)) };
             let note = if t.note.is_empty() { String::new() } else { format!(" ({})", t.note) };
             if skip {
-                let _ = writeln!(env, "# {var}: not set{note}");
+                let _ = writeln!(env, "# {table}.{knob} = 0: {var} not set{note}");
             } else {
-                let _ = writeln!(env, "# {}.{}{changed}{flag}{note}\n{var}={}", t.table, t.knob, env_value(&v));
+                let _ = writeln!(env, "# {}.{}{changed}{flag}{note}\n{var}={}", table, knob, env_value(&v));
             }
         }
         if let Some((module, class, field)) = t.python {
@@ -181,11 +190,10 @@ pub fn headroom(config: &Config) -> (String, String) {
             } else {
                 python_value(&v)
             };
-            entry.2.push(format!("    {field}={value},  # {}.{}{changed}", t.table, t.knob));
+            entry.2.push(format!("    {field}={value},  # {}.{}{changed}", table, knob));
         }
         if t.python.is_none() && t.env.is_none() {
-            comments
-                .push(format!("# {}.{} = {}{changed}: not expressible in Headroom: {}", t.table, t.knob, v, t.note));
+            comments.push(format!("# {}.{} = {}{changed}: not expressible in Headroom: {}", table, knob, v, t.note));
         }
     }
     for (module, class, _) in &classes {
@@ -207,13 +215,16 @@ mod tests {
 
     #[test]
     fn every_knob_is_mapped_or_explained() {
-        for table in TABLES {
+        // every mapping names a knob that exists
+        for t in TARGETS {
+            assert!(table_knobs(t.table).iter().any(|k| k.name == t.knob), "{}.{} is no knob", t.table, t.knob);
+        }
+        // and every knob of every engine appears in the export, mapped or explained
+        let (env, py) = headroom(&Config::default());
+        for &table in TABLES {
             for k in table_knobs(table) {
-                assert!(
-                    TARGETS.iter().any(|t| t.table == table && t.knob == k.name),
-                    "{table}.{} has no Headroom mapping or note",
-                    k.name
-                );
+                let name = format!("{table}.{}", k.name);
+                assert!(env.contains(&name) || py.contains(&name), "{name} has no Headroom mapping or note");
             }
         }
     }

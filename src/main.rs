@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ctxlens::config::{self, Config};
 use ctxlens::engine::Context;
 use ctxlens::output::{LedgerDoc, Stats, write_atomic};
-use ctxlens::{Decision, EngineChoice, Tokenizer, input, tokens};
+use ctxlens::{Decision, EngineChoice, EngineKind, Tokenizer, input, tokens};
 
 #[derive(Parser)]
 #[command(
@@ -55,7 +55,7 @@ enum Command {
     Compress(CompressArgs),
     /// List the knobs of every engine (or one), with defaults and docs.
     Knobs {
-        /// A table: router, json, log, search, diff, code, prose.
+        #[arg(help = format!("A table: {}", config::TABLES.join(", ")))]
         table: Option<String>,
         /// Print a complete config file with every knob at its default instead.
         #[arg(long)]
@@ -68,6 +68,16 @@ enum Command {
         /// One JSON document with every flow, block (with its text), problem and redaction count.
         #[arg(long)]
         json: bool,
+        /// Also compress every block (as the workbench does): engine, tokens before → after and
+        /// dropped spans per block; with --json, a `compressed` object per block.
+        #[arg(long)]
+        compress: bool,
+        /// A ctxlens TOML config for --compress.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Change one knob for --compress (repeatable, applied after --config).
+        #[arg(long = "set", value_name = "TABLE.KNOB=VALUE")]
+        sets: Vec<String>,
         #[arg(long, default_value = "o200k")]
         tokenizer: Tokenizer,
     },
@@ -94,11 +104,9 @@ enum StatsFormat {
 
 #[derive(clap::Args)]
 struct CompressArgs {
-    /// auto (detect and split mixed content), json, log, search, diff, code or prose.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", help = format!("auto (detect and split mixed content), {}", EngineKind::names(", ")))]
     engine: EngineChoice,
-    /// A TOML config: one table per engine ([router], [json], [log], [search], [diff], [code], [prose]).
-    #[arg(long)]
+    #[arg(long, help = config_help())]
     config: Option<PathBuf>,
     /// Change one knob, e.g. --set json.max_items_after_crush=20 (repeatable, applied after --config).
     #[arg(long = "set", value_name = "TABLE.KNOB=VALUE")]
@@ -118,6 +126,12 @@ struct CompressArgs {
     /// The input file, or - for stdin.
     #[arg(default_value = "-")]
     file: String,
+}
+
+/// `--config`'s help, naming every table of the registry.
+fn config_help() -> String {
+    let tables: Vec<String> = config::TABLES.iter().map(|t| format!("[{t}]")).collect();
+    format!("A TOML config: one table per engine ({})", tables.join(", "))
 }
 
 fn main() -> ExitCode {
@@ -160,7 +174,10 @@ fn run(command: Command) -> Result<()> {
         Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
         Command::Count { tokenizer, file } => count(&file, tokenizer),
         Command::Models { threads } => list_models(threads),
-        Command::Blocks { file, json, tokenizer } => blocks(&file, json, tokenizer),
+        Command::Blocks { file, json, compress, config, sets, tokenizer } => {
+            let config = if compress { Some(load_config(config.as_ref(), &sets)?) } else { None };
+            blocks(&file, json, config.as_ref(), tokenizer)
+        }
     }
 }
 
@@ -245,17 +262,47 @@ fn knobs(table: Option<&str>, toml: bool) -> Result<()> {
     Ok(())
 }
 
-fn blocks(path: &std::path::Path, json: bool, tokenizer: Tokenizer) -> Result<()> {
+/// One block through the pipeline, for `blocks --compress`.
+struct Compressed {
+    engine: String,
+    tokens_in: usize,
+    tokens_out: usize,
+    drops: usize,
+    decision: String,
+}
+
+fn compress_block(s: &ctxlens::blocks::Source, config: &Config, tokenizer: Tokenizer) -> Compressed {
+    let o = ctxlens::blocks::compress(&s.block.text, s.path.as_deref(), EngineChoice::Auto, config, tokenizer, None);
+    Compressed {
+        engine: o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string()),
+        tokens_in: o.tokens_in,
+        tokens_out: o.tokens_out,
+        drops: o.ledger.drops.len(),
+        decision: match &o.decision {
+            Decision::Acted { .. } => "acted".into(),
+            Decision::Skipped { reason } => reason.code().into(),
+        },
+    }
+}
+
+fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer: Tokenizer) -> Result<()> {
     let mut out = std::io::stdout().lock();
     use ctxlens::capture;
     let cap = capture::load(path)?;
-    let block_json = |b: &capture::Block| {
+    let block_json = |b: &capture::Block, source: Option<&ctxlens::blocks::Source>| {
         let mut v = serde_json::to_value(b).unwrap_or_default();
         v["tokens"] = tokens::count(&b.text, tokenizer).into();
+        if let (Some(config), Some(s)) = (config, source) {
+            let c = compress_block(s, config, tokenizer);
+            v["compressed"] = serde_json::json!({
+                "engine": c.engine, "path": s.path, "tokens_in": c.tokens_in, "tokens_out": c.tokens_out,
+                "dropped_spans": c.drops, "decision": c.decision,
+            });
+        }
         v
     };
     let list = |msgs: &[capture::Message]| -> Vec<serde_json::Value> {
-        msgs.iter().flat_map(|m| m.blocks.iter()).map(block_json).collect()
+        msgs.iter().flat_map(|m| m.blocks.iter()).map(|b| block_json(b, None)).collect()
     };
     if json {
         let flows: Vec<serde_json::Value> = cap
@@ -267,7 +314,9 @@ fn blocks(path: &std::path::Path, json: bool, tokenizer: Tokenizer) -> Result<()
                 obj.remove("messages");
                 obj.remove("recorded");
                 obj.remove("response");
-                obj.insert("blocks".into(), list(&f.messages).into());
+                let blocks: Vec<serde_json::Value> =
+                    ctxlens::blocks::of_flow(f).iter().map(|s| block_json(s.block, Some(s))).collect();
+                obj.insert("blocks".into(), blocks.into());
                 if let Some(r) = &f.recorded {
                     obj.insert("recorded_blocks".into(), list(r).into());
                 }
@@ -303,17 +352,34 @@ fn blocks(path: &std::path::Path, json: bool, tokenizer: Tokenizer) -> Result<()
             n,
             if f.recorded.is_some() { "  (+ recorded compression)" } else { "" }
         )?;
-        for b in f.blocks() {
+        for s in ctxlens::blocks::of_flow(f) {
+            let b = s.block;
             let first = b.text.lines().next().unwrap_or_default();
             let first: String = first.chars().take(60).collect();
-            writeln!(
-                out,
-                "        {:<6} {:<13} {:>7} tok  {}",
-                b.role,
-                b.kind.name(),
-                tokens::count(&b.text, tokenizer),
-                first
-            )?;
+            match config {
+                Some(config) => {
+                    let c = compress_block(&s, config, tokenizer);
+                    writeln!(
+                        out,
+                        "        {:<9} {:<13} {:<6} {:>7} → {:<7} tok {:>4} spans  {:<15} {first}",
+                        b.role.name(),
+                        b.kind.name(),
+                        c.engine,
+                        c.tokens_in,
+                        c.tokens_out,
+                        c.drops,
+                        c.decision,
+                    )?;
+                }
+                None => writeln!(
+                    out,
+                    "        {:<9} {:<13} {:>7} tok  {}",
+                    b.role.name(),
+                    b.kind.name(),
+                    tokens::count(&b.text, tokenizer),
+                    first
+                )?,
+            }
         }
     }
     for p in &cap.problems {

@@ -17,10 +17,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tree_sitter::Node;
 
+use super::api::{Compressed, Context, Engine, Fraction, Skip};
 use super::lang::{self, Lang};
-use super::{Context, Engine, EngineKind, Fraction};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list, worth_a_marker};
-use crate::outcome::{Compressed, Skip};
 
 /// How much of a Python docstring stays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -65,7 +64,6 @@ impl Default for CodeParams {
 pub struct CodeEngine;
 
 impl Engine for CodeEngine {
-    const KIND: EngineKind = EngineKind::Code;
     type Params = CodeParams;
 
     fn compress(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compressed, Skip> {

@@ -14,10 +14,9 @@ use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::api::{Compressed, Context, Engine, Skip};
 use super::text::{self, Line};
-use super::{Context, Engine, EngineKind};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list};
-use crate::outcome::{Compressed, Skip};
 
 /// Knobs of the diff engine (Headroom `DiffCompressorConfig` names and defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -250,7 +249,6 @@ fn parse(lines: &[Line]) -> Parsed {
 pub struct DiffEngine;
 
 impl Engine for DiffEngine {
-    const KIND: EngineKind = EngineKind::Diff;
     type Params = DiffParams;
 
     fn compress(input: &str, p: &DiffParams, ctx: &Context) -> Result<Compressed, Skip> {

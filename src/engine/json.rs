@@ -19,11 +19,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::api::{Compressed, Context, Engine, Factor, Fraction, Skip};
 use super::jsonspan::{self, NodeKind, SpanTree};
+use super::sizing;
 use super::text::{self, has_error_word};
-use super::{Context, Engine, EngineKind, Factor, Fraction, sizing};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list};
-use crate::outcome::{Compressed, Skip};
 
 /// The key ctxlens uses for its markers inside JSON objects.
 pub const MARKER_KEY: &str = "_ctxlens_omitted";
@@ -82,7 +82,6 @@ impl Default for JsonParams {
 pub struct JsonEngine;
 
 impl Engine for JsonEngine {
-    const KIND: EngineKind = EngineKind::Json;
     type Params = JsonParams;
 
     fn compress(input: &str, p: &JsonParams, ctx: &Context) -> Result<Compressed, Skip> {

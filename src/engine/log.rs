@@ -15,10 +15,10 @@ use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::api::{Compressed, Context, Engine, Factor, Skip};
+use super::sizing;
 use super::text::{self, Line};
-use super::{Context, Engine, EngineKind, Factor, sizing};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, worth_a_marker};
-use crate::outcome::{Compressed, Skip};
 
 /// Knobs of the log engine (Headroom `LogCompressorConfig` names and defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -355,7 +355,6 @@ enum Keep {
 pub struct LogEngine;
 
 impl Engine for LogEngine {
-    const KIND: EngineKind = EngineKind::Log;
     type Params = LogParams;
 
     fn compress(input: &str, p: &LogParams, ctx: &Context) -> Result<Compressed, Skip> {

@@ -17,11 +17,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokenizers::{EncodeInput, InputSequence};
 
+use super::api::{Compressed, Context, Engine, Fraction, Skip};
 use super::text;
-use super::{Context, Engine, EngineKind, Fraction};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
 use crate::models;
-use crate::outcome::{Compressed, Skip};
 
 /// Knobs of the prose engine (Headroom Kompress names and defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -158,7 +157,6 @@ fn tabular_lines(lines: &[text::Line]) -> Vec<bool> {
 pub struct ProseEngine;
 
 impl Engine for ProseEngine {
-    const KIND: EngineKind = EngineKind::Prose;
     type Params = ProseParams;
 
     fn compress(input: &str, p: &ProseParams, _ctx: &Context) -> Result<Compressed, Skip> {

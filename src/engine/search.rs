@@ -13,10 +13,10 @@ use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::api::{Compressed, Context, Engine, Factor, Skip};
+use super::sizing;
 use super::text::{self, Line};
-use super::{Context, Engine, EngineKind, Factor, sizing};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list};
-use crate::outcome::{Compressed, Skip};
 
 /// Knobs of the search-results engine (Headroom `SearchCompressorConfig` names and defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -177,7 +177,6 @@ fn parse(lines: &[Line]) -> Parsed {
 pub struct SearchEngine;
 
 impl Engine for SearchEngine {
-    const KIND: EngineKind = EngineKind::Search;
     type Params = SearchParams;
 
     fn compress(input: &str, p: &SearchParams, ctx: &Context) -> Result<Compressed, Skip> {

@@ -301,15 +301,6 @@ pub fn tokens_label(n: usize) -> String {
     }
 }
 
-/// The file path a tool call names (`file_path`, `path`, `notebook_path`), if any.
-fn path_of_tool_input(text: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(text).ok()?;
-    ["file_path", "path", "notebook_path", "filePath"]
-        .iter()
-        .find_map(|k| v.get(*k).and_then(|p| p.as_str()))
-        .map(str::to_string)
-}
-
 impl App {
     pub fn new(opts: Options) -> App {
         let (keymap, keymap_error) = match KeyMap::new(&opts.config.keys) {
@@ -404,43 +395,24 @@ impl App {
 
     fn add_flow(&mut self, source: usize, flow: Flow) {
         let fi = self.flows.len();
-        let recorded_shape_ok = flow.recorded.as_ref().is_some_and(|r| r.len() == flow.messages.len());
         let mut ids: Vec<usize> = Vec::new();
-        // tool call id → (tool name, file path), so a tool result knows what made it
-        let mut calls: Vec<(String, Option<String>, Option<String>)> = Vec::new();
-        for (mi, m) in flow.messages.iter().enumerate() {
-            for (bi, b) in m.blocks.iter().enumerate() {
-                if b.kind == BlockKind::ToolUse
-                    && let Some(id) = &b.tool_id
-                {
-                    calls.push((id.clone(), b.tool_name.clone(), path_of_tool_input(&b.text)));
-                }
-                let recorded = if recorded_shape_ok {
-                    flow.recorded.as_ref().and_then(|r| r[mi].blocks.get(bi)).filter(|r| r.kind == b.kind)
-                } else {
-                    None
-                };
-                let call = b.tool_id.as_ref().and_then(|id| calls.iter().find(|(i, _, _)| i == id));
-                let path = call.and_then(|c| c.2.clone());
-                let path = path.or_else(|| (b.kind == BlockKind::File).then(|| b.location.file.clone()));
-                let tool = b.tool_name.clone().or_else(|| call.and_then(|c| c.1.clone()));
-                ids.push(self.blocks.len());
-                let text = self.intern(&b.text);
-                let recorded = recorded.map(|r| self.intern(&r.text));
-                self.blocks.push(BlockItem {
-                    flow: fi,
-                    kind: b.kind,
-                    role: b.role,
-                    tool,
-                    is_error: b.is_error,
-                    text,
-                    recorded,
-                    path,
-                    location: b.location.to_string(),
-                    sel: EngineSel::Auto,
-                    stats: None,
-                });
-            }
+        for s in crate::blocks::of_flow(&flow) {
+            ids.push(self.blocks.len());
+            let text = self.intern(&s.block.text);
+            let recorded = s.recorded.map(|r| self.intern(&r.text));
+            self.blocks.push(BlockItem {
+                flow: fi,
+                kind: s.block.kind,
+                role: s.block.role,
+                tool: s.tool,
+                is_error: s.block.is_error,
+                text,
+                recorded,
+                path: s.path,
+                location: s.block.location.to_string(),
+                sel: EngineSel::Auto,
+                stats: None,
+            });
         }
         let number = self.sources[source].flows + 1;
         self.sources[source].flows += 1;

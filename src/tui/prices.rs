@@ -81,11 +81,6 @@ impl PriceBook {
             .find(|p| p.id == m)
             .or_else(|| self.prices.iter().filter(|p| m.contains(p.id.as_str())).max_by_key(|p| p.id.len()))
     }
-
-    /// Model ids, for cycling through them.
-    pub fn ids(&self) -> Vec<&str> {
-        self.prices.iter().map(|p| p.id.as_str()).collect()
-    }
 }
 
 /// Cost in USD of `tokens` uncached input tokens.

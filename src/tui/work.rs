@@ -16,7 +16,7 @@ use syntect::parsing::SyntaxSet;
 use super::diffview::{self, DiffModel};
 use super::pretty;
 use crate::config::Config;
-use crate::engine::{Context, EngineKind};
+use crate::engine::EngineKind;
 use crate::ledger::{Span, Unit};
 use crate::outcome::Outcome;
 use crate::pipeline::EngineChoice;
@@ -184,13 +184,9 @@ fn run(job: &Job, sel: EngineSel) -> Run {
                 EngineSel::Only(k) => EngineChoice::Only(k),
                 _ => EngineChoice::Auto,
             };
-            let ctx = Context {
-                tokenizer: job.tokenizer,
-                path: job.path.clone(),
-                tokens_in: Some(count_cached(&job.text, job.tokenizer)),
-                ..Context::default()
-            };
-            let o = crate::pipeline::compress(&job.text, choice, &job.config, &ctx);
+            let tokens_in = Some(count_cached(&job.text, job.tokenizer));
+            let o =
+                crate::blocks::compress(&job.text, job.path.as_deref(), choice, &job.config, job.tokenizer, tokens_in);
             let engine = o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string());
             Run {
                 output: Arc::from(o.output.as_str()),
@@ -324,32 +320,7 @@ struct Sides {
     removed: Vec<(usize, usize)>,
 }
 
-fn syntax_for(text: &str, outcome: Option<&Outcome>, path: Option<&str>) -> Option<&'static str> {
-    if let Some(ext) = path.and_then(|p| p.rsplit_once('.')).map(|(_, e)| e) {
-        return Some(match ext {
-            "ts" | "tsx" | "mjs" | "cjs" | "jsx" => "js",
-            "hpp" | "cc" | "cxx" | "h" => "cpp",
-            other => Box::leak(other.to_string().into_boxed_str()),
-        });
-    }
-    let kind = outcome.and_then(|o| o.engine).or_else(|| Some(crate::router::detect(text).kind))?;
-    match kind {
-        EngineKind::Json => Some("json"),
-        EngineKind::Diff => Some("diff"),
-        EngineKind::Prose => Some("md"),
-        EngineKind::Code => crate::engine::lang::detect(text, None).map(|(l, _)| match l.name() {
-            "python" => "py",
-            "javascript" | "typescript" | "tsx" => "js",
-            "rust" => "rs",
-            "go" => "go",
-            "java" => "java",
-            "c" => "c",
-            _ => "cpp",
-        }),
-        EngineKind::Log | EngineKind::Search => None,
-    }
-}
-
+/// Texts larger than this are not coloured (syntect is slow on them, and a view shows a screenful).
 const HIGHLIGHT_MAX_BYTES: usize = 256 * 1024;
 
 fn highlight(text: &str, ext: &str, theme: &str) -> Option<Colours> {
@@ -429,8 +400,8 @@ pub fn compute(job: &Job) -> Computed {
             &left_line_tokens(&sides.left, job.tokenizer),
         ));
         c.colours = job.highlight.as_deref().and_then(|theme| {
-            let ext = syntax_for(&job.text, outcome, job.path.as_deref())?;
-            Some((Arc::new(highlight(&sides.left, ext, theme)?), Arc::new(highlight(&sides.right, ext, theme)?)))
+            let ext = crate::blocks::language(&job.text, outcome, job.path.as_deref())?;
+            Some((Arc::new(highlight(&sides.left, &ext, theme)?), Arc::new(highlight(&sides.right, &ext, theme)?)))
         });
         if let Some(b) = b {
             c.summary = format!("{} | {}", a.summary, b.summary);

@@ -1,0 +1,140 @@
+//! Capture block → compressed block: the one step between a loaded capture and the pipeline, so
+//! the workbench, `ctxlens blocks --compress` (and later the audit and the proxy) treat a block
+//! the same way. A block learns what its context says about it (the file its tool call read, the
+//! tool's name, what a compressor recorded sending for it); the pipeline compresses it with that
+//! path; the result says how to show it (the language to colour it as).
+
+use crate::capture::{Block, BlockKind, Flow};
+use crate::config::Config;
+use crate::engine::{Context, EngineKind};
+use crate::outcome::Outcome;
+use crate::pipeline::{self, EngineChoice};
+use crate::tokens::Tokenizer;
+
+/// A request block of a flow, with what the rest of the flow says about it.
+#[derive(Debug, Clone)]
+pub struct Source<'a> {
+    pub block: &'a Block,
+    /// The file the block is about: the `file_path` of the tool call a result answers, or a plain
+    /// file's own name. The code engine reads the language from it.
+    pub path: Option<String>,
+    /// The tool that made a result (or the tool a call invokes).
+    pub tool: Option<String>,
+    /// What the capture says was sent for this block instead (Headroom's `compressed_messages`),
+    /// when the recorded request lines up with this one.
+    pub recorded: Option<&'a Block>,
+}
+
+/// The file path a tool call's input names (`file_path`, `path`, `notebook_path`), if any.
+pub fn path_of_tool_input(text: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    ["file_path", "path", "notebook_path", "filePath"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(|p| p.as_str()))
+        .map(str::to_string)
+}
+
+/// Every request block of `flow`, in order, each with its path, tool and recorded twin.
+pub fn of_flow(flow: &Flow) -> Vec<Source<'_>> {
+    let recorded_lines_up = flow.recorded.as_ref().is_some_and(|r| r.len() == flow.messages.len());
+    // tool call id → (tool name, file path), so a tool result knows what made it
+    let mut calls: Vec<(&str, Option<&str>, Option<String>)> = Vec::new();
+    let mut out = Vec::new();
+    for (mi, m) in flow.messages.iter().enumerate() {
+        for (bi, b) in m.blocks.iter().enumerate() {
+            if b.kind == BlockKind::ToolUse
+                && let Some(id) = &b.tool_id
+            {
+                calls.push((id, b.tool_name.as_deref(), path_of_tool_input(&b.text)));
+            }
+            let recorded = flow
+                .recorded
+                .as_ref()
+                .filter(|_| recorded_lines_up)
+                .and_then(|r| r[mi].blocks.get(bi))
+                .filter(|r| r.kind == b.kind);
+            let call = b.tool_id.as_deref().and_then(|id| calls.iter().find(|(i, _, _)| *i == id));
+            let path =
+                call.and_then(|c| c.2.clone()).or_else(|| (b.kind == BlockKind::File).then(|| b.location.file.clone()));
+            let tool = b.tool_name.clone().or_else(|| call.and_then(|c| c.1.map(str::to_string)));
+            out.push(Source { block: b, path, tool, recorded });
+        }
+    }
+    out
+}
+
+/// Compresses one block's text through the pipeline, with the file path its context gave it.
+/// `tokens_in` is the caller's count of `text` when it has one (the pipeline then skips it).
+pub fn compress(
+    text: &str,
+    path: Option<&str>,
+    choice: EngineChoice,
+    config: &Config,
+    tokenizer: Tokenizer,
+    tokens_in: Option<usize>,
+) -> Outcome {
+    let ctx = Context { tokenizer, path: path.map(str::to_string), tokens_in, ..Context::default() };
+    pipeline::compress(text, choice, config, &ctx)
+}
+
+/// The file extension a block should be coloured as: its path's own, else one for the engine that
+/// handled it (none for logs, search results, or engines without a syntax).
+pub fn language(text: &str, outcome: Option<&Outcome>, path: Option<&str>) -> Option<String> {
+    if let Some(ext) = path.and_then(|p| p.rsplit_once('.')).map(|(_, e)| e) {
+        return Some(
+            match ext {
+                "ts" | "tsx" | "mjs" | "cjs" | "jsx" => "js",
+                "hpp" | "cc" | "cxx" | "h" => "cpp",
+                other => other,
+            }
+            .to_string(),
+        );
+    }
+    let kind = outcome.and_then(|o| o.engine).unwrap_or_else(|| crate::router::detect(text).kind);
+    let ext = match kind {
+        EngineKind::Json => "json",
+        EngineKind::Diff => "diff",
+        EngineKind::Prose => "md",
+        EngineKind::Code => match crate::engine::lang::detect(text, None)?.0.name() {
+            "python" => "py",
+            "javascript" | "typescript" | "tsx" => "js",
+            "rust" => "rs",
+            "go" => "go",
+            "java" => "java",
+            "c" => "c",
+            _ => "cpp",
+        },
+        _ => return None,
+    };
+    Some(ext.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tool_result_knows_its_call_and_file() {
+        let cap = crate::capture::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo/anthropic-request.json"
+        )))
+        .unwrap();
+        let sources = of_flow(&cap.flows[0]);
+        let read = sources
+            .iter()
+            .find(|s| s.block.kind == BlockKind::ToolResult && s.tool.as_deref() == Some("Read"))
+            .expect("the demo reads a file");
+        assert!(read.path.as_deref().is_some_and(|p| p.ends_with(".py")), "{:?}", read.path);
+        assert_eq!(language(&read.block.text, None, read.path.as_deref()).as_deref(), Some("py"));
+        let o = compress(
+            &read.block.text,
+            read.path.as_deref(),
+            EngineChoice::Auto,
+            &Config::default(),
+            Tokenizer::O200k,
+            None,
+        );
+        assert_eq!(o.engine, Some(EngineKind::Code));
+    }
+}

@@ -1,0 +1,260 @@
+//! The engine API, a leaf: what an engine is given ([`Context`], its params), what it returns
+//! ([`Compressed`] or a [`Skip`]), and how its knobs are described ([`Knob`]). It imports no
+//! engine and no config; engines, the registry, the pipeline and the outcome all build on it.
+//!
+//! Params are serde structs whose doc comments are the knob documentation; [`knobs`] reads them
+//! back through `schemars`, so the CLI, a config file and a tuning panel all see the same list.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::text;
+use crate::ledger::Ledger;
+use crate::tokens::Tokenizer;
+
+/// What every engine gets besides its input and params.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The user's question, for relevance scoring (Headroom uses the latest user message).
+    pub query: Option<String>,
+    /// The tokenizer used for every size decision and count.
+    pub tokenizer: Tokenizer,
+    /// The input's file name, when it has one (the code engine reads the language from it).
+    pub path: Option<String>,
+    /// The input's token count when the caller already has it (the pipeline counts every section
+    /// once, so engines with a token gate do not count again).
+    pub tokens_in: Option<usize>,
+}
+
+impl Context {
+    /// The token count of `input`, from [`Self::tokens_in`] when set.
+    pub fn input_tokens(&self, input: &str) -> usize {
+        self.tokens_in.unwrap_or_else(|| crate::tokens::count(input, self.tokenizer))
+    }
+}
+
+impl Context {
+    /// Lower-cased query words longer than two characters.
+    pub fn query_words(&self) -> Vec<String> {
+        self.query.as_deref().map(text::words_over_two).unwrap_or_default()
+    }
+}
+
+/// One content-type engine.
+pub trait Engine {
+    /// The engine's knobs: a serde struct with Headroom's field names and defaults.
+    type Params: Serialize + DeserializeOwned + JsonSchema + Default + Clone + PartialEq + fmt::Debug;
+
+    fn compress(input: &str, params: &Self::Params, ctx: &Context) -> Result<Compressed, Skip>;
+}
+
+/// What an engine produced when it acted.
+#[derive(Debug, Clone, Default)]
+pub struct Compressed {
+    pub output: String,
+    pub ledger: Ledger,
+    /// Short description of what was done, e.g. "kept 34 of 1,204 lines".
+    pub strategy: String,
+    /// Decisions about parts of the input, e.g. "/packages: kept all 120 rows (unique entities)".
+    pub notes: Vec<String>,
+}
+
+/// Why an engine (or the pipeline) did not act; the input is passed through unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Skip {
+    /// The input is empty.
+    Empty,
+    /// The input holds a NUL byte or mostly control bytes.
+    Binary { offset: usize },
+    /// The input is not UTF-8.
+    InvalidUtf8 { offset: usize, line: usize },
+    /// The input is below a size gate.
+    TooSmall { detail: String },
+    /// The input is not what this engine handles.
+    NotThisType { detail: String },
+    /// The input looks like this engine's type but does not parse.
+    ParseFailed { detail: String },
+    /// The compressed form would not be smaller.
+    WouldGrow { tokens_in: usize, tokens_out: usize },
+    /// The engine found nothing it may drop under the current knobs.
+    NothingToDrop { detail: String },
+    /// The engine needs something that is not installed (a runtime, a model).
+    Unavailable { detail: String },
+}
+
+impl Skip {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Skip::Empty => "empty",
+            Skip::Binary { .. } => "binary",
+            Skip::InvalidUtf8 { .. } => "invalid_utf8",
+            Skip::TooSmall { .. } => "too_small",
+            Skip::NotThisType { .. } => "not_this_type",
+            Skip::ParseFailed { .. } => "parse_failed",
+            Skip::WouldGrow { .. } => "would_grow",
+            Skip::NothingToDrop { .. } => "nothing_to_drop",
+            Skip::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.code())?;
+        match self {
+            Skip::Empty => f.write_str("the input is empty"),
+            Skip::Binary { offset } => {
+                write!(f, "binary input (NUL or control bytes from byte {offset})")
+            }
+            Skip::InvalidUtf8 { offset, line } => {
+                write!(f, "input is not valid UTF-8 (first bad byte at offset {offset}, line {line})")
+            }
+            Skip::TooSmall { detail }
+            | Skip::NotThisType { detail }
+            | Skip::ParseFailed { detail }
+            | Skip::NothingToDrop { detail }
+            | Skip::Unavailable { detail } => f.write_str(detail),
+            Skip::WouldGrow { tokens_in, tokens_out } => {
+                write!(f, "output would not be smaller ({tokens_in} → {tokens_out} tokens)")
+            }
+        }
+    }
+}
+
+/// One knob, as a config file or a tuning panel sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Knob {
+    pub name: String,
+    /// The field's doc comment.
+    pub doc: String,
+    /// JSON type: boolean, integer, number, string or array.
+    pub kind: String,
+    pub default: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
+    /// Allowed values of a string knob.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+}
+
+/// Reads a params struct's knobs from its JSON schema.
+pub fn knobs<P: JsonSchema>() -> Vec<Knob> {
+    let schema = schemars::schema_for!(P);
+    let root = schema.as_value();
+    let defs = root.get("$defs");
+    let Some(props) = root.get("properties").and_then(|p| p.as_object()) else {
+        return Vec::new();
+    };
+    props
+        .iter()
+        .map(|(name, prop)| {
+            let resolved = resolve_ref(prop, defs);
+            let kind = resolved
+                .get("type")
+                .and_then(|t| t.as_str())
+                .or_else(|| resolved.get("enum").map(|_| "string"))
+                .or_else(|| resolved.get("oneOf").map(|_| "string"))
+                .unwrap_or("value")
+                .to_string();
+            let choices = enum_choices(resolved);
+            Knob {
+                name: name.clone(),
+                doc: prop
+                    .get("description")
+                    .or_else(|| resolved.get("description"))
+                    .and_then(|d| d.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                kind,
+                default: prop.get("default").cloned().unwrap_or(serde_json::Value::Null),
+                minimum: resolved.get("minimum").and_then(|v| v.as_f64()),
+                maximum: resolved.get("maximum").and_then(|v| v.as_f64()),
+                choices,
+            }
+        })
+        .collect()
+}
+
+fn resolve_ref<'a>(prop: &'a serde_json::Value, defs: Option<&'a serde_json::Value>) -> &'a serde_json::Value {
+    let Some(r) = prop.get("$ref").and_then(|r| r.as_str()) else {
+        return prop;
+    };
+    let name = r.rsplit('/').next().unwrap_or_default();
+    defs.and_then(|d| d.get(name)).unwrap_or(prop)
+}
+
+fn enum_choices(schema: &serde_json::Value) -> Vec<String> {
+    if let Some(values) = schema.get("enum").and_then(|e| e.as_array()) {
+        return values.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    }
+    schema
+        .get("oneOf")
+        .and_then(|o| o.as_array())
+        .map(|alts| alts.iter().filter_map(|a| a.get("const").and_then(|c| c.as_str()).map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// A float knob restricted to a closed range, checked when a config is read (so a bad value is
+/// reported with its file position).
+macro_rules! bounded_f64 {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub f64);
+
+        impl $name {
+            pub const MIN: f64 = $min;
+            pub const MAX: f64 = $max;
+
+            pub fn get(self) -> f64 {
+                self.0
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = f64::deserialize(d)?;
+                if v.is_finite() && ($min..=$max).contains(&v) {
+                    Ok($name(v))
+                } else {
+                    Err(serde::de::Error::custom(format!("{v} is out of range: expected {} to {}", $min, $max)))
+                }
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "number", "minimum": $min, "maximum": $max })
+            }
+
+            fn inline_schema() -> bool {
+                true
+            }
+        }
+    };
+}
+
+bounded_f64!(
+    /// A share between 0 and 1.
+    Fraction,
+    0.0,
+    1.0
+);
+bounded_f64!(
+    /// A multiplier between 0 and 100 (σ multipliers, biases).
+    Factor,
+    0.0,
+    100.0
+);
