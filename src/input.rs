@@ -16,17 +16,46 @@ pub struct Source {
     pub bytes: Vec<u8>,
 }
 
+/// The most any input may hold: a regular file larger than this is refused before it is read,
+/// and a pipe, device or stdin is read up to it and then refused (`/dev/zero` is endless).
+pub const MAX_INPUT_BYTES: u64 = 2 << 30;
+
 /// Reads `path`, or stdin when it is `-`.
 pub fn read(path: &str) -> std::io::Result<Source> {
-    let bytes = if path == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf)?;
-        buf
-    } else {
-        std::fs::read(Path::new(path))?
-    };
+    let bytes = if path == "-" { read_bounded(std::io::stdin().lock(), "stdin")? } else { read_file(Path::new(path))? };
     let name = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
     Ok(Source { name, bytes })
+}
+
+/// Reads a file whole, refusing one larger than [`MAX_INPUT_BYTES`] (a regular file is sized
+/// first, a FIFO is read up to the limit) and refusing devices (`/dev/zero` never ends).
+pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileTypeExt;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.file_type().is_char_device() || meta.file_type().is_block_device() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "a device, not a file"));
+    }
+    if meta.is_file() && meta.len() > MAX_INPUT_BYTES {
+        return Err(too_big(&path.display().to_string()));
+    }
+    read_bounded(file, &path.display().to_string())
+}
+
+fn read_bounded(r: impl Read, what: &str) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(MAX_INPUT_BYTES + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_big(what));
+    }
+    Ok(buf)
+}
+
+fn too_big(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!("{what} holds more than {} GB (or never ends)", MAX_INPUT_BYTES >> 30),
+    )
 }
 
 /// The input as text, or why it is not text.

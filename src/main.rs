@@ -42,6 +42,7 @@ struct OpenArgs {
     /// Change one knob, e.g. --set log.max_total_lines=40 (repeatable, applied after --config).
     #[arg(long = "set", value_name = "TABLE.KNOB=VALUE")]
     sets: Vec<String>,
+    /// Tokenizer for every count: o200k (o200k_base) or cl100k (cl100k_base).
     #[arg(long, default_value = "o200k")]
     tokenizer: Tokenizer,
     /// dark, light, high-contrast, or a theme file (NO_COLOR turns colour off).
@@ -78,6 +79,7 @@ enum Command {
         /// Change one knob for --compress (repeatable, applied after --config).
         #[arg(long = "set", value_name = "TABLE.KNOB=VALUE")]
         sets: Vec<String>,
+        /// Tokenizer for every count: o200k (o200k_base) or cl100k (cl100k_base).
         #[arg(long, default_value = "o200k")]
         tokenizer: Tokenizer,
     },
@@ -89,6 +91,7 @@ enum Command {
     },
     /// Count the tokens of a file (or stdin).
     Count {
+        /// Tokenizer for every count: o200k (o200k_base) or cl100k (cl100k_base).
         #[arg(long, default_value = "o200k")]
         tokenizer: Tokenizer,
         #[arg(default_value = "-")]

@@ -238,11 +238,67 @@ fn the_ledger_never_replaces_a_symlink_or_a_fifo() {
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
 }
 
+#[test]
+fn a_folder_with_devices_fifos_and_loops_loads_what_is_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.txt"), "hello\n").unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero")).unwrap();
+    std::os::unix::fs::symlink("..", d.join("loop")).unwrap();
+    std::os::unix::fs::symlink("a.txt", d.join("alias.txt")).unwrap();
+    assert!(Command::new("mkfifo").arg(d.join("fifo")).status().unwrap().success());
+    // a thread, so a hang fails the test instead of blocking it
+    let path = d.to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(capture::load(&path).unwrap()).unwrap());
+    let c = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("a folder with a FIFO does not hang");
+    assert_eq!(c.flows.len(), 2, "a.txt and its alias");
+    let reasons: Vec<String> = c.problems.iter().map(|p| format!("{}: {}", p.location.file, p.reason)).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.ends_with("zero: skipped: not a regular file (a FIFO, socket or device)")));
+    assert!(reasons.iter().any(|r| r.ends_with("loop: skipped: a symlink to a folder (not followed)")));
+    // a device named directly is refused at once, with the cause said once
+    let out = ctxlens(&["blocks", "/dev/zero"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("a device, not a file"), "{err}");
+    let out = ctxlens(&["blocks", "/nonexistent-ctxlens"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+}
+
+#[test]
+fn a_deep_first_line_or_a_cut_body_is_reported_not_turned_into_a_plain_file() {
+    let mut deep = serde_json::json!({"x": 1});
+    for _ in 0..140 {
+        deep = serde_json::json!({ "a": deep });
+    }
+    let log = format!(
+        "{}\n{}\n",
+        serde_json::json!({"request_id": "r1", "request_messages": [deep]}),
+        serde_json::json!({"request_id": "r2", "request_messages": [{"role": "user", "content": "hi"}]})
+    );
+    let c = load("h.jsonl", log.as_bytes());
+    assert_eq!(c.format, Format::HeadroomLog);
+    assert_eq!(c.flows.len(), 1);
+    assert!(
+        c.problems.iter().any(|p| p.location.line == 1 && p.reason.contains("recursion limit")),
+        "{:?}",
+        c.problems
+    );
+    let body = serde_json::json!({"model": "claude-x", "max_tokens": 10,
+        "messages": [{"role": "user", "content": "hello there ".repeat(20)}]})
+    .to_string();
+    let c = load("cut.json", &body.as_bytes()[..body.len() * 2 / 3]);
+    assert_eq!(c.format, Format::AnthropicRequest);
+    assert!(c.flows.is_empty());
+    assert!(c.problems.iter().any(|p| p.reason.contains("EOF")), "{:?}", c.problems);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Secrets
 
 /// Each secret as it appears in text, and the part that must never show.
-const SECRETS: [(&str, &str); 12] = [
+const SECRETS: [(&str, &str); 16] = [
     ("curl -H 'x-api-key: SECRETVAL01abc' https://api.example.com", "SECRETVAL01abc"),
     ("Cookie: session=SECRETVAL02abc; theme=dark", "SECRETVAL02abc"),
     ("Authorization: Basic U0VDUkVUVkFMMDM=", "U0VDUkVUVkFMMDM="),
@@ -255,6 +311,10 @@ const SECRETS: [(&str, &str); 12] = [
     ("GET https://api.example.com/v1/items?page=2&api_key=SECRETVAL10q", "SECRETVAL10q"),
     ("token ghp_SECRETVAL11aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "SECRETVAL11"),
     ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJTRUNSRVQxMiJ9.SECRETVAL12signature", "SECRETVAL12"),
+    ("API_TOKEN=toku8W5CN0U5GB16JC5kV3ECqWp1OrXXHFOprCeT", "toku8W5CN0U5GB16JC5kV3ECqWp1OrXXHFOprCeT"),
+    ("deploy --password cliPassFlag88 --verbose", "cliPassFlag88"),
+    ("mysql -u root -pMysqlInlinePw77 orders", "MysqlInlinePw77"),
+    ("by the way my password is envPassw0rd!42", "envPassw0rd!42"),
 ];
 
 fn secret_text() -> String {

@@ -281,7 +281,7 @@ pub struct Capture {
 
 #[derive(Debug, Error)]
 pub enum CaptureError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read { path: PathBuf, source: std::io::Error },
 }
 
@@ -311,7 +311,7 @@ pub fn stream(path: &Path, sink: &mut dyn FnMut(Event)) -> Result<(), CaptureErr
         sink(Event::Format(Format::Folder));
         return plain::load_folder(path, &mut redacting(sink)).map_err(read_err);
     }
-    let bytes = std::fs::read(path).map_err(read_err)?;
+    let bytes = crate::input::read_file(path).map_err(read_err)?;
     let name = path.display().to_string();
     load_bytes(&name, &bytes, sink);
     Ok(())
@@ -426,6 +426,27 @@ pub fn json_lines(name: &str, text: &str, sink: &mut dyn FnMut(Event), f: &mut L
     }
 }
 
+/// The top-level members of one JSON object: (key, value text). It reads the structure without
+/// recursing, so a line nested past serde's limit still shows its keys. None when `text` is not
+/// one whole object.
+fn top_members(text: &str) -> Option<Vec<(String, &str)>> {
+    use crate::engine::jsonspan::{self, NodeKind};
+    let trimmed = text.trim();
+    let tree = jsonspan::scan(trimmed, false).ok()?;
+    let root = tree.root();
+    if tree.node(root).kind != NodeKind::Object {
+        return None;
+    }
+    tree.children(root)
+        .map(|c| {
+            let n = tree.node(c);
+            let key_len = jsonspan::value_end(&trimmed[n.key_start..])?;
+            let key: String = serde_json::from_str(&trimmed[n.key_start..n.key_start + key_len]).ok()?;
+            Some((key, &trimmed[n.span()]))
+        })
+        .collect()
+}
+
 /// The format of a capture's text, from its first lines.
 pub fn detect(text: &str) -> Format {
     let head = text.trim_start();
@@ -435,23 +456,24 @@ pub fn detect(text: &str) -> Format {
     if head.starts_with('{') {
         // JSON Lines: the first line is a whole object
         let first = head.lines().next().unwrap_or_default();
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(first) {
-            let has = |k: &str| v.get(k).is_some();
+        if let Some(members) = top_members(first) {
+            let has = |k: &str| members.iter().any(|(m, _)| m == k);
+            let string = |k: &str| {
+                members.iter().find(|(m, _)| m == k).and_then(|(_, v)| serde_json::from_str::<String>(v).ok())
+            };
             if has("request_id") && (has("input_tokens_original") || has("request_messages")) {
                 return Format::HeadroomLog;
             }
+            let ty = string("type");
             if (has("payload")
-                && v.get("type").and_then(|t| t.as_str()).is_some_and(|t| {
+                && ty.as_deref().is_some_and(|t| {
                     ["session_meta", "response_item", "event_msg", "turn_context", "compacted"].contains(&t)
                 }))
                 || (has("timestamp") && has("type") && has("payload"))
             {
                 return Format::Codex;
             }
-            if has("sessionId")
-                || (has("uuid") && has("type"))
-                || v.get("type").and_then(|t| t.as_str()) == Some("summary")
-            {
+            if has("sessionId") || (has("uuid") && has("type")) || ty.as_deref() == Some("summary") {
                 return Format::ClaudeCode;
             }
         }
@@ -460,12 +482,21 @@ pub fn detect(text: &str) -> Format {
         {
             return Format::Har;
         }
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(head) {
-            if v.get("log").and_then(|l| l.get("entries")).is_some() {
-                return Format::Har;
+        match serde_json::from_str::<serde_json::Value>(head) {
+            Ok(v) => {
+                if v.get("log").and_then(|l| l.get("entries")).is_some() {
+                    return Format::Har;
+                }
+                if let Some(f) = provider::body_format(&v) {
+                    return f;
+                }
             }
-            if let Some(f) = provider::body_format(&v) {
-                return f;
+            // a request body that is cut short, or nested past serde's limit, is still a request
+            // body: its loader reports exactly where it breaks instead of it becoming a plain file
+            Err(_) => {
+                if let Some(f) = provider::guess_format(head) {
+                    return f;
+                }
             }
         }
     }

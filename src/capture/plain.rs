@@ -36,8 +36,16 @@ fn load_file_at(index: usize, name: &str, bytes: &[u8], sink: &mut dyn FnMut(Eve
     sink(Event::Flow(Box::new(flow)));
 }
 
-/// Every file below `dir` (sorted, hidden entries skipped), one flow each.
+/// Every regular file below `dir` (sorted, hidden entries skipped), one flow each. Symlinks to
+/// files are followed; symlinks to folders are not (no loops), and FIFOs, sockets and devices are
+/// listed as problems instead of read (a FIFO would block, `/dev/zero` never ends).
 pub fn load_folder(dir: &Path, sink: &mut dyn FnMut(Event)) -> std::io::Result<()> {
+    let skipped = |path: &Path, why: &str| {
+        Event::Problem(Problem {
+            location: Location { file: path.display().to_string(), line: 1, path: String::new() },
+            reason: format!("skipped: {why}"),
+        })
+    };
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -48,10 +56,17 @@ pub fn load_folder(dir: &Path, sink: &mut dyn FnMut(Event)) -> std::io::Result<(
                 continue;
             }
             let p = e.path();
-            if p.is_dir() {
+            let Ok(own) = e.file_type() else { continue };
+            if own.is_dir() {
                 stack.push(p);
-            } else {
-                files.push(p);
+                continue;
+            }
+            // what the entry is, a symlink followed
+            match std::fs::metadata(&p) {
+                Ok(m) if m.is_file() => files.push(p),
+                Ok(m) if m.is_dir() => sink(skipped(&p, "a symlink to a folder (not followed)")),
+                Ok(_) => sink(skipped(&p, "not a regular file (a FIFO, socket or device)")),
+                Err(err) => sink(skipped(&p, &format!("cannot read: {err}"))),
             }
         }
     }
@@ -67,7 +82,7 @@ pub fn load_folder(dir: &Path, sink: &mut dyn FnMut(Event)) -> std::io::Result<(
             }));
             continue;
         }
-        match std::fs::read(&f) {
+        match crate::input::read_file(&f) {
             Ok(bytes) => {
                 // A capture inside the folder loads as its own format.
                 let plain = std::str::from_utf8(&bytes).map_or(true, |t| super::detect(t) == Format::Plain);

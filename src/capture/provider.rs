@@ -29,6 +29,52 @@ pub fn body_format(v: &Value) -> Option<Format> {
     None
 }
 
+/// The request format of a body that does not parse (cut short, or nested too deep), from the
+/// keys its first 64 KB shows at the top level; None when it shows no request keys.
+pub fn guess_format(text: &str) -> Option<Format> {
+    let head = &text[..text.floor_char_boundary(64 * 1024)];
+    // keys at depth 1: a quote right after `{` or `,` and whitespace, at nesting depth 1
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    let mut keys: Vec<&str> = Vec::new();
+    let bytes = head.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_str = true;
+                if depth == 1 {
+                    let rest = &head[i + 1..];
+                    if let Some(end) = rest.find('"')
+                        && rest[end + 1..].trim_start().starts_with(':')
+                    {
+                        keys.push(&rest[..end]);
+                    }
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let has = |k: &str| keys.contains(&k);
+    if has("messages") {
+        let anthropic = has("max_tokens") && !has("max_completion_tokens") || has("system") || head.contains("claude");
+        Some(if anthropic { Format::AnthropicRequest } else { Format::OpenAiChatRequest })
+    } else if has("input") && (has("model") || has("instructions")) {
+        Some(Format::OpenAiResponsesRequest)
+    } else {
+        None
+    }
+}
+
 /// The API of a request body.
 pub fn api_of(v: &Value) -> Api {
     match body_format(v) {

@@ -79,8 +79,30 @@ static KEY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A PEM private key, whole (to its END line, or to the end of the text when it was cut).
 static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|\z)")
+    Regex::new(r"-----BEGIN ([ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?)-----(?s:.*?)(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|\z)")
         .expect("pem regex")
+});
+
+/// Secret-named command-line flags: `--password X`, `--token=Y`; and MySQL's `-pPASSWORD`.
+static FLAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(--(?:password|passwd|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret)[= ]+|\bmysql(?:dump|admin)?\b[^\n]*?\s-p)([^\s'\x22]+)",
+    )
+    .expect("flag regex")
+});
+
+/// `my password is …`, `passphrase: …` in prose.
+static SAID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(password|passphrase|passwd)(\s+(?:is|was)\s+)(\S*[^\s.,;:?])").expect("said regex")
+});
+
+/// `token = …`, `"auth": "…"`: names too common to trust alone; only a value that looks generated
+/// (letters and digits, 8 or more) is replaced.
+static WEAK_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)\b([A-Za-z0-9_.\-]{0,40}(?:token|auth|credentials?|passphrase|session[_-]?id)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*["']?)([^\s"'`,;&)}\]]{8,})"#,
+    )
+    .expect("weak assignment regex")
 });
 
 /// `Name: value` header lines (curl -H, raw HTTP, logs) whose name says secret; the value runs to
@@ -136,11 +158,34 @@ pub fn redact(text: &mut String) -> usize {
             n += count;
         }
     };
-    apply(text, &PRIVATE_KEY, &|_| Some(format!("-----BEGIN PRIVATE KEY-----{REDACTED}-----END PRIVATE KEY-----")));
+    // the key's lines stay lines (a key inside a diff keeps the diff's shape); their base64 goes
+    apply(text, &PRIVATE_KEY, &|c| {
+        let lines = c[0].split_inclusive('\n').map(|line| {
+            let body = line.strip_prefix(['+', '-', ' ', '>']).unwrap_or(line);
+            let key = body.trim_end();
+            if key.len() >= 8 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)) {
+                format!("{}{REDACTED}{}", &line[..line.len() - body.len()], &body[key.len()..])
+            } else {
+                line.to_string()
+            }
+        });
+        let out: String = lines.collect();
+        if out != c[0] {
+            return Some(out);
+        }
+        // a key on one line (`\n` escapes in JSON text): everything between the labels goes
+        let whole = &c[0];
+        let open = whole.find("-----").and_then(|i| whole[i + 5..].find("-----").map(|j| i + 5 + j + 5))?;
+        let close = whole[open..].find("-----END").map_or(whole.len(), |j| open + j);
+        Some(format!("{}{REDACTED}{}", &whole[..open], &whole[close..]))
+    });
     apply(text, &KEY, &|c| (&c[0] != REDACTED).then(|| REDACTED.to_string()));
     apply(text, &URL_PASSWORD, &|c| secret(&c[2]).then(|| format!("{}:{REDACTED}@", &c[1])));
     apply(text, &HEADER_LINE, &|c| {
-        if !header_like(&c[2]) || c[4].trim().is_empty() {
+        // `pkg-auth-plugin:amd64` (dpkg) is no header: a header line has a space after its colon,
+        // unless the name is a standard one
+        let spaced = c[3].ends_with([' ', '\t']);
+        if !header_like(&c[2]) || c[4].trim().is_empty() || !(spaced || standard_header(&c[2])) {
             return None;
         }
         let value = &c[4];
@@ -172,9 +217,19 @@ pub fn redact(text: &mut String) -> usize {
     apply(text, &AWS_SECRET, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
     apply(text, &ASSIGNMENT, &|c| {
         let value = &c[3];
-        // a value that calls or names something (`get_password()`, `self.secret`) is code, not a secret
-        let code_like = value.contains('(') || value.starts_with("self.") || value.starts_with("os.");
-        (!code_like && secret(value)).then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
+        (!code_like(value) && secret(value)).then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
+    });
+    apply(text, &WEAK_ASSIGNMENT, &|c| {
+        let value = &c[3];
+        (!code_like(value) && generated(value) && secret(value)).then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
+    });
+    apply(text, &FLAG, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
+    apply(text, &SAID, &|c| {
+        {
+            let value = &c[3];
+            (generated(value) || value.chars().any(|ch| !ch.is_alphanumeric())) && secret(value)
+        }
+        .then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
     });
     n
 }
@@ -185,6 +240,22 @@ fn header_like(name: &str) -> bool {
     is_secret_header(name)
         && (name.contains('-')
             || ["authorization", "cookie", "apikey", "api_key"].contains(&name.to_ascii_lowercase().as_str()))
+}
+
+/// A value that calls or names something (`get_password()`, `self.secret`) is code, not a secret.
+fn code_like(value: &str) -> bool {
+    value.contains('(') || value.starts_with("self.") || value.starts_with("os.") || value.starts_with("this.")
+}
+
+/// A value that looks generated rather than written: 8 or more characters with letters and digits.
+fn generated(value: &str) -> bool {
+    value.len() >= 8 && value.chars().any(|c| c.is_ascii_digit()) && value.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+/// Header names that are secrets wherever they appear.
+fn standard_header(name: &str) -> bool {
+    ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"]
+        .contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// Whether a matched value is worth replacing: not already redacted, not a placeholder.
@@ -280,6 +351,14 @@ mod tests {
             ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe [REDACTED]"),
             ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY=[REDACTED]"),
             ("password = \"correct-horse-9\"", "password = \"[REDACTED]\""),
+            ("API_TOKEN=toku8W5CN0U5GB16JC5kV3ECqWp1OrXXHFOprCeT", "API_TOKEN=[REDACTED]"),
+            ("{\"token\": \"plainTokenValue1234567890abcd\"}", "{\"token\": \"[REDACTED]\"}"),
+            (
+                "login --password cliPassFlag88 --token cliTokenFlagValue1234567890",
+                "login --password [REDACTED] --token [REDACTED]",
+            ),
+            ("mysql -u root -pMysqlInlinePw77 orders", "mysql -u root -p[REDACTED] orders"),
+            ("my password is envPassw0rd!42.", "my password is [REDACTED]."),
         ];
         for (input, want) in cases {
             let (got, n) = r(input);
@@ -288,6 +367,17 @@ mod tests {
         }
         let (pem, _) = r("a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----\nb");
         assert!(!pem.contains("MIIE") && pem.starts_with("a\n") && pem.ends_with("\nb"), "{pem}");
+        assert_eq!(pem, "a\n-----BEGIN RSA PRIVATE KEY-----\n[REDACTED]\nabc\n-----END RSA PRIVATE KEY-----\nb");
+        // in a diff, the key keeps its lines and their `+`
+        let (diff, _) =
+            r("+-----BEGIN PRIVATE KEY-----\n+MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n+-----END PRIVATE KEY-----\n");
+        assert_eq!(diff, "+-----BEGIN PRIVATE KEY-----\n+[REDACTED]\n+-----END PRIVATE KEY-----\n");
+        let (escaped, _) =
+            r(r#"{"key": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----\n"}"#);
+        assert!(
+            !escaped.contains("MHcC") && escaped.contains("-----BEGIN EC PRIVATE KEY-----[REDACTED]-----END"),
+            "{escaped}"
+        );
         let (cut, _) = r("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA");
         assert!(!cut.contains("b3Bl"), "{cut}");
     }
@@ -303,6 +393,13 @@ mod tests {
             "api_key = None",
             "see https://example.com/?page=2&sort=asc",
             "secret = os.environ['SECRET']",
+            "max_tokens = 1024",
+            "tokenizer = \"o200k\"",
+            "\"token_type\": \"bearer\"",
+            "the password is required",
+            "auth: oauth2",
+            "status half-configured google-cloud-cli-gke-gcloud-auth-plugin:amd64 528.0.0-0",
+            "configure python3-jwt:all 1.7.1-3 <none>",
         ] {
             assert_eq!(r(s), (s.to_string(), 0), "{s}");
         }

@@ -95,9 +95,15 @@ impl Engine for CodeEngine {
         planner.collect(tree.root_node());
         let cuts = planner.plan();
         if cuts.is_empty() {
+            // a file that does not parse has fewer bodies than it seems: say so
+            let broken = if input_errors > 0 {
+                format!(" (the input has {input_errors} syntax error(s) as {lang}; bodies inside them are not seen)")
+            } else {
+                String::new()
+            };
             return Err(Skip::NothingToDrop {
                 detail: format!(
-                    "{lang}: {} function bodies, all within max_body_lines = {} or not cuttable at line boundaries, and no long doc comments",
+                    "{lang}: {} function bodies, all within max_body_lines = {} or not cuttable at line boundaries, and no long doc comments{broken}",
                     planner.funcs.len(),
                     p.max_body_lines
                 ),
