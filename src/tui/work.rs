@@ -112,12 +112,33 @@ struct Run {
     error: Option<String>,
 }
 
-fn key_of(text: &str, sel: EngineSel, config: &Config, tokenizer: Tokenizer) -> u64 {
+/// The cache key of a run: the text, its path, the engine choice, the tokenizer, and only the
+/// knobs that can change the result (the router's and those of the engines the block routes to),
+/// so turning a log knob does not recompute a JSON or prose block.
+fn key_of(job: &Job, sel: EngineSel) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
+    job.text.hash(&mut h);
+    job.path.hash(&mut h);
     sel.hash(&mut h);
-    config.to_toml().hash(&mut h);
-    tokenizer.hash(&mut h);
+    job.tokenizer.hash(&mut h);
+    let mut kinds: Vec<EngineKind> = match sel {
+        EngineSel::Recorded => Vec::new(),
+        EngineSel::Only(k) => vec![k],
+        EngineSel::Auto => crate::router::route(&job.text, &job.config.router, job.tokenizer, job.path.as_deref())
+            .into_iter()
+            .map(|r| r.kind)
+            .collect(),
+    };
+    kinds.sort();
+    kinds.dedup();
+    let tables = toml::Table::try_from(&*job.config).unwrap_or_default();
+    let mut table = |name: &str| tables.get(name).map(|t| t.to_string()).hash(&mut h);
+    if sel == EngineSel::Auto {
+        table("router");
+    }
+    for k in kinds {
+        table(k.name());
+    }
     h.finish()
 }
 
@@ -156,7 +177,7 @@ fn count_cached(text: &str, tokenizer: Tokenizer) -> usize {
 }
 
 fn run(job: &Job, sel: EngineSel) -> Run {
-    let key = key_of(&job.text, sel, &job.config, job.tokenizer);
+    let key = key_of(job, sel);
     if let Some(hit) = cache().lock().ok().and_then(|c| c.runs.get(&key).cloned()) {
         return hit;
     }
@@ -571,6 +592,28 @@ mod tests {
         assert_eq!(whole_lines(text, &span(4..10, 2, 3)), Some((2, 2)), "ccc keeps its end");
         assert_eq!(whole_lines(text, &span(5..7, 2, 2)), None, "inside one line");
         assert_eq!(whole_lines(text, &span(12..16, 4, 4)), Some((4, 4)), "the last line");
+    }
+
+    #[test]
+    fn only_the_knobs_of_the_engines_a_block_goes_to_change_its_key() {
+        let rows: Vec<String> = (0..40).map(|i| format!("{{\"id\":{i},\"status\":\"ok\"}}")).collect();
+        let json = Job { text: Arc::from(format!("[{}]", rows.join(",")).as_str()), ..job(0, 1, true) };
+        let with = |set: &str| {
+            let mut c = Config::default();
+            c.set(set).unwrap();
+            Job { config: Arc::new(c), ..json.clone() }
+        };
+        let base = key_of(&json, EngineSel::Auto);
+        assert_eq!(key_of(&with("log.max_total_lines=7"), EngineSel::Auto), base, "a log knob");
+        assert_eq!(key_of(&with("prose.score_threshold=0.7"), EngineSel::Auto), base, "a prose knob");
+        assert_ne!(key_of(&with("json.max_items_after_crush=3"), EngineSel::Auto), base, "a JSON knob");
+        assert_ne!(key_of(&with("router.min_section_tokens=7"), EngineSel::Auto), base, "a router knob");
+        assert_eq!(
+            key_of(&with("router.min_section_tokens=7"), EngineSel::Only(EngineKind::Json)),
+            key_of(&json, EngineSel::Only(EngineKind::Json))
+        );
+        let other_path = Job { path: Some("a.py".into()), ..json.clone() };
+        assert_ne!(key_of(&other_path, EngineSel::Auto), base, "the path routes code");
     }
 
     #[test]
