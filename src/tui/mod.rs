@@ -70,12 +70,20 @@ pub fn app_for(launch: &Launch, size: (u16, u16)) -> Result<App, String> {
 /// Loads every source on a thread, sending each event as it is parsed. A panic while loading
 /// one source ends that source with an error on the status line; the next ones still load.
 fn spawn_loader(paths: Vec<PathBuf>, tx: mpsc::UnboundedSender<Action>) {
+    spawn_loader_with(paths, tx, capture::stream);
+}
+
+/// [`spawn_loader`] with the loading function given (tests hand it one that panics).
+fn spawn_loader_with<L>(paths: Vec<PathBuf>, tx: mpsc::UnboundedSender<Action>, load: L)
+where
+    L: Fn(&std::path::Path, &mut dyn FnMut(capture::Event)) -> Result<(), capture::CaptureError> + Send + 'static,
+{
     std::thread::Builder::new()
         .name("ctxlens-loader".into())
         .spawn(move || {
             for (i, p) in paths.iter().enumerate() {
                 let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    capture::stream(p, &mut |e| {
+                    load(p, &mut |e| {
                         let _ = tx.send(Action::Load(i, e));
                     })
                 }));
@@ -212,5 +220,36 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loader that panics ends its source with an error the status line shows; the next source
+    /// still loads, and nothing is printed over the screen.
+    #[test]
+    fn a_loader_panic_becomes_an_error_and_the_next_source_loads() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let paths = vec![PathBuf::from("boom.json"), PathBuf::from("fine.txt")];
+        spawn_loader_with(paths, tx, |p, sink| {
+            if p.ends_with("boom.json") {
+                panic!("bad input in {}", p.display());
+            }
+            capture::load_bytes(&p.display().to_string(), b"hello\n", sink);
+            Ok(())
+        });
+        let mut app = App::new(Options::new(PathBuf::from("."), (80, 24)));
+        app.add_source("boom.json");
+        app.add_source("fine.txt");
+        while let Some(a) = rx.blocking_recv() {
+            app.update(a);
+        }
+        assert!(
+            app.sources[0].error.as_deref().is_some_and(|e| e.contains("the loader failed: bad input in boom.json"))
+        );
+        assert!(app.message.contains("loader failed"), "{}", app.message);
+        assert_eq!(app.blocks.len(), 1, "the second source loaded");
     }
 }

@@ -515,6 +515,15 @@ impl Queue {
 
 /// Starts the worker thread; results go to `done`.
 pub fn spawn(queue: Arc<Queue>, done: tokio::sync::mpsc::UnboundedSender<Computed>) {
+    spawn_with(queue, done, compute);
+}
+
+/// [`spawn`] with the work given (tests hand it work that panics).
+fn spawn_with(
+    queue: Arc<Queue>,
+    done: tokio::sync::mpsc::UnboundedSender<Computed>,
+    compute: impl Fn(&Job) -> Computed + Send + 'static,
+) {
     std::thread::Builder::new()
         .name("ctxlens-worker".into())
         .spawn(move || {
@@ -614,6 +623,22 @@ mod tests {
         );
         let other_path = Job { path: Some("a.py".into()), ..json.clone() };
         assert_ne!(key_of(&other_path, EngineSel::Auto), base, "the path routes code");
+    }
+
+    /// Work that panics comes back as the block unchanged with the panic's message as its error;
+    /// the worker goes on with the next job.
+    #[test]
+    fn a_worker_panic_becomes_an_error_result() {
+        let queue = Arc::new(Queue::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        spawn_with(queue.clone(), tx, |job| if job.block == 1 { panic!("engine bug") } else { compute(job) });
+        queue.push(job(1, 1, false), true);
+        let c = rx.blocking_recv().unwrap();
+        assert_eq!(c.block, 1);
+        assert!(c.error.as_deref().is_some_and(|e| e.contains("engine bug")), "{:?}", c.error);
+        assert_eq!(&*c.output, "x", "shown unchanged");
+        queue.push(job(2, 1, false), true);
+        assert_eq!(rx.blocking_recv().unwrap().block, 2, "the worker lives on");
     }
 
     #[test]
