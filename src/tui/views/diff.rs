@@ -116,12 +116,12 @@ impl Ctx<'_> {
         let mut used = 0;
         let mut skip = self.skip;
         for s in text_spans(self.t, c, self.colours(left, c.line), left) {
-            let n = s.content.chars().count();
+            let n = super::width(&s.content);
             let s = if skip >= n {
                 skip -= n;
                 continue;
             } else if skip > 0 {
-                let rest: String = s.content.chars().skip(skip).collect();
+                let rest = super::skip_columns(&s.content, skip);
                 skip = 0;
                 Span::styled(rest, s.style)
             } else {
@@ -132,7 +132,7 @@ impl Ctx<'_> {
                 break;
             }
             let content = super::fit(&s.content, room);
-            used += content.chars().count();
+            used += super::width(&content);
             out.push(Span::styled(content, s.style));
         }
         let fill =
@@ -148,7 +148,7 @@ impl Ctx<'_> {
         let text =
             format!("⋯ {} lines kept, {} tokens (enter to unfold) ⋯", fold.rows.len(), tokens_label(fold.tokens));
         let style = if cursor && self.focused { self.t.selection } else { self.t.dim };
-        let pad = width.saturating_sub(text.chars().count()) / 2;
+        let pad = width.saturating_sub(super::width(&text)) / 2;
         Line::from(padded(&format!("{}{text}", " ".repeat(pad)), width, style))
     }
 }

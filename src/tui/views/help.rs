@@ -30,7 +30,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
     let lines: Vec<Line> = match kind {
         Overlay::Help => {
             let help = app.keymap.help();
-            let kw = help.iter().map(|(k, _, _)| k.chars().count()).max().unwrap_or(0).min(22);
+            let kw = help.iter().map(|(k, _, _)| super::width(k)).max().unwrap_or(0).min(22);
             help.into_iter()
                 .map(|(keys, name, doc)| {
                     Line::from(vec![

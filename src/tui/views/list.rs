@@ -98,7 +98,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         let right = if tag.is_empty() { nums } else { format!("{tag:>6} {nums}") };
         let right = right.trim_start().to_string();
         let right = fit(&right, w.saturating_sub(8).max(w / 2));
-        let left_w = w.saturating_sub(right.chars().count() + 1);
+        let left_w = w.saturating_sub(super::width(&right) + 1);
         lines.push(Line::from(vec![
             padded(&label, left_w, style),
             Span::styled(" ", style),

@@ -13,6 +13,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::app::{App, Mode};
 use super::layout::Pane;
@@ -47,28 +48,81 @@ pub fn frame<'a>(app: &App, pane: Pane, title: Line<'a>) -> Block<'a> {
     Block::default().borders(Borders::ALL).border_style(style).title(title)
 }
 
-/// Text cut to `width` columns (by characters, with an ellipsis) so a cell never overflows.
+/// How many terminal columns `s` takes (CJK and most emoji take two).
+pub fn width(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// Text cut to `width` columns (with an ellipsis) so a cell never overflows, whatever the
+/// characters' display widths.
 pub fn fit(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    if n <= width {
+    if self::width(s) <= width {
         return s.to_string();
     }
     if width == 0 {
         return String::new();
     }
-    let mut out: String = s.chars().take(width - 1).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
     out.push('…');
+    out
+}
+
+/// `s` without its first `cols` columns (horizontal scroll); a wide character cut in half becomes
+/// a space, so what follows stays in its column.
+pub fn skip_columns(s: &str, cols: usize) -> String {
+    let mut skipped = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if skipped >= cols {
+            out.push(c);
+        } else if skipped + w > cols {
+            out.push_str(&" ".repeat(skipped + w - cols));
+            skipped += w;
+        } else {
+            skipped += w;
+        }
+    }
     out
 }
 
 /// A line of text padded (or cut) to exactly `width` columns in one style.
 pub fn padded(s: &str, width: usize, style: Style) -> Span<'static> {
     let t = fit(s, width);
-    let pad = width.saturating_sub(t.chars().count());
+    let pad = width.saturating_sub(self::width(&t));
     Span::styled(format!("{t}{}", " ".repeat(pad)), style)
 }
 
 /// The rows of a pane inside its border.
 pub fn inner(r: Rect) -> Rect {
     Rect { x: r.x + 1, y: r.y + 1, width: r.width.saturating_sub(2), height: r.height.saturating_sub(2) }
+}
+
+#[cfg(test)]
+mod width_tests {
+    use super::*;
+
+    #[test]
+    fn wide_characters_take_two_columns_everywhere() {
+        for s in ["日本語のテキストです", "emoji 🚀🚀🚀 here", "plain ascii text", "mixé ü 中文 ok"]
+        {
+            for w in 0..24 {
+                let f = fit(s, w);
+                assert!(width(&f) <= w, "{s:?} at {w}: {f:?}");
+                assert_eq!(width(&padded(s, w, Style::default()).content), w, "{s:?} padded to {w}");
+            }
+        }
+        assert_eq!(skip_columns("日本語", 1), " 本語", "half a wide character is a space");
+        assert_eq!(skip_columns("日本語", 2), "本語");
+        assert_eq!(width(&skip_columns("a🚀b", 2)), 2);
+    }
 }

@@ -60,7 +60,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         let hint = "  enter ok · esc cancel";
         let line = Line::from(vec![
             Span::styled(fit(&text, w), t.accent),
-            Span::styled(fit(hint, w.saturating_sub(text.chars().count())), t.dim),
+            Span::styled(fit(hint, w.saturating_sub(super::width(&text))), t.dim),
         ]);
         f.render_widget(Paragraph::new(line), area);
         return;
@@ -82,7 +82,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         None => right.push_str(" · unpriced ($)"),
     }
     let right = fit(&right, w.saturating_sub(10));
-    let left_w = w.saturating_sub(right.chars().count() + 1);
+    let left_w = w.saturating_sub(super::width(&right) + 1);
     let line = Line::from(vec![
         padded(&format!(" {}", app.message), left_w, t.base),
         Span::raw(" "),
