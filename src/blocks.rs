@@ -6,6 +6,7 @@
 
 use crate::capture::{Block, BlockKind, Flow};
 use crate::config::Config;
+use crate::engine::lang::Lang;
 use crate::engine::{Context, EngineKind};
 use crate::outcome::Outcome;
 use crate::pipeline::{self, EngineChoice};
@@ -80,30 +81,20 @@ pub fn compress(
 /// The file extension a block should be coloured as: its path's own, else one for the engine that
 /// handled it (none for logs, search results, or engines without a syntax).
 pub fn language(text: &str, outcome: Option<&Outcome>, path: Option<&str>) -> Option<String> {
-    if let Some(ext) = path.and_then(|p| p.rsplit_once('.')).map(|(_, e)| e) {
-        return Some(
-            match ext {
-                "ts" | "tsx" | "mjs" | "cjs" | "jsx" => "js",
-                "hpp" | "cc" | "cxx" | "h" => "cpp",
-                other => other,
-            }
-            .to_string(),
-        );
+    if let Some(path) = path {
+        if let Some(lang) = Lang::from_path(path) {
+            return Some(lang.syntax_ext().to_string());
+        }
+        if let Some((_, ext)) = path.rsplit_once('.') {
+            return Some(ext.to_string());
+        }
     }
     let kind = outcome.and_then(|o| o.engine).unwrap_or_else(|| crate::router::detect(text).kind);
     let ext = match kind {
         EngineKind::Json => "json",
         EngineKind::Diff => "diff",
         EngineKind::Prose => "md",
-        EngineKind::Code => match crate::engine::lang::detect(text, None)?.0.name() {
-            "python" => "py",
-            "javascript" | "typescript" | "tsx" => "js",
-            "rust" => "rs",
-            "go" => "go",
-            "java" => "java",
-            "c" => "c",
-            _ => "cpp",
-        },
+        EngineKind::Code => crate::engine::lang::detect(text, None)?.0.syntax_ext(),
         _ => return None,
     };
     Some(ext.to_string())

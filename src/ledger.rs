@@ -348,6 +348,11 @@ pub fn name_list<T: fmt::Display>(items: &[T], max: usize) -> String {
     s.join(", ")
 }
 
+/// RFC 6901 escaping of one JSON pointer reference token (`~` → `~0`, `/` → `~1`).
+pub fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
 /// 1234567 → "1,234,567".
 pub fn group_thousands(n: usize) -> String {
     let digits = n.to_string();

@@ -87,11 +87,7 @@ impl Stats {
     /// One human line: `json: 15,950 → 8,835 bytes · 4,210 → 2,118 tokens (o200k, −49.7%) · 3 drops · 12 ms`.
     pub fn to_text(&self) -> String {
         use crate::ledger::group_thousands as g;
-        let saved = if self.in_tokens > 0 {
-            100.0 * (self.in_tokens as f64 - self.out_tokens as f64) / self.in_tokens as f64
-        } else {
-            0.0
-        };
+        let saved = crate::tokens::saved_percent(self.in_tokens, self.out_tokens);
         let mut s = format!(
             "{}: {} → {} bytes · {} → {} tokens ({}, −{saved:.1}%) · {} dropped spans · {:.1} ms\n  {}: {}",
             self.engine,

@@ -182,6 +182,12 @@ fn split_at_piece_boundaries(text: &str, n: usize) -> Vec<&str> {
     parts
 }
 
+/// The share of tokens saved, in percent (0 for an empty input): the one formula every report,
+/// list and title line uses.
+pub fn saved_percent(tokens_in: usize, tokens_out: usize) -> f64 {
+    if tokens_in == 0 { 0.0 } else { 100.0 * (tokens_in as f64 - tokens_out as f64) / tokens_in as f64 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

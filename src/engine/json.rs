@@ -23,7 +23,7 @@ use super::api::{Compressed, Context, Engine, Factor, Fraction, Skip};
 use super::jsonspan::{self, NodeKind, SpanTree};
 use super::sizing;
 use super::text::{self, has_error_word};
-use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, escape_pointer, group_thousands, name_list};
 
 /// The key ctxlens uses for its markers inside JSON objects.
 pub const MARKER_KEY: &str = "_ctxlens_omitted";
@@ -295,11 +295,6 @@ fn parse_failed(e: &serde_json::Error, lines: bool) -> Skip {
     } else {
         Skip::NotThisType { detail }
     }
-}
-
-/// RFC 6901 escaping of one reference token.
-fn escape_pointer(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Why an item was dropped.

@@ -149,6 +149,20 @@ impl Lang {
         }
     }
 
+    /// The extension syntect knows this language's syntax by (its default set has no TypeScript,
+    /// so TypeScript is coloured as JavaScript; C++ headers as C++).
+    pub fn syntax_ext(self) -> &'static str {
+        match self {
+            Lang::Python => "py",
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => "js",
+            Lang::Rust => "rs",
+            Lang::Go => "go",
+            Lang::Java => "java",
+            Lang::C => "c",
+            Lang::Cpp => "cpp",
+        }
+    }
+
     /// The language of a file name, by extension.
     pub fn from_path(path: &str) -> Option<Lang> {
         let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();

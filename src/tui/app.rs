@@ -60,7 +60,7 @@ pub struct Stats {
 
 impl Stats {
     pub fn saved_pct(&self) -> f64 {
-        if self.tokens_in == 0 { 0.0 } else { 100.0 * (1.0 - self.tokens_out as f64 / self.tokens_in as f64) }
+        crate::tokens::saved_percent(self.tokens_in, self.tokens_out)
     }
 }
 

@@ -18,10 +18,6 @@ pub struct Pretty {
     pub lines: HashMap<String, (usize, usize)>,
 }
 
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
 struct Printer<'a> {
     out: Vec<u8>,
     line: usize,
@@ -64,7 +60,7 @@ impl Printer<'_> {
                     let len = pointer.len();
                     pointer.push('/');
                     if k.contains(['~', '/']) {
-                        pointer.push_str(&escape(k));
+                        pointer.push_str(&crate::ledger::escape_pointer(k));
                     } else {
                         pointer.push_str(k);
                     }

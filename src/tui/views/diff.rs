@@ -176,7 +176,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         if c.sel == EngineSel::Auto && c.engine != "none" {
             title.push(Span::styled(format!("({}) ", c.engine), t.dim));
         }
-        let saved = if c.tokens_in == 0 { 0.0 } else { 100.0 * (1.0 - c.tokens_out as f64 / c.tokens_in as f64) };
+        let saved = crate::tokens::saved_percent(c.tokens_in, c.tokens_out);
         title.push(Span::raw(format!(
             "· {}→{} tok {:+.0}% ",
             tokens_label(c.tokens_in),

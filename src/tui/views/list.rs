@@ -15,7 +15,7 @@ use crate::tui::layout::Pane;
 fn counts(stats: Option<(usize, usize)>, narrow: bool) -> String {
     match stats {
         Some((i, o)) => {
-            let pct = if i == 0 { 0.0 } else { 100.0 * (1.0 - o as f64 / i as f64) };
+            let pct = crate::tokens::saved_percent(i, o);
             let pct = if o == i { "  0%".to_string() } else { format!("{:>4}", format!("{:.0}%", -pct)) };
             if narrow { pct } else { format!("{}→{} {pct}", tokens_label(i), tokens_label(o)) }
         }

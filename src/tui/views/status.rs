@@ -66,7 +66,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let tt = &app.totals;
-    let saved = if tt.tokens_in == 0 { 0.0 } else { 100.0 * (1.0 - tt.tokens_out as f64 / tt.tokens_in as f64) };
+    let saved = crate::tokens::saved_percent(tt.tokens_in, tt.tokens_out);
     let mut right = format!(
         "{}→{} tok {:+.0}% · {}",
         tokens_label(tt.tokens_in),
