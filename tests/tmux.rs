@@ -213,7 +213,8 @@ fn signals_restore_the_terminal() {
         t.wait("the workbench", |s| s.contains("1 flows, 26 blocks"));
         let pid = std::fs::read_to_string(dir.path().join("pid")).unwrap();
         assert!(Command::new("kill").args([&format!("-{signal}"), pid.trim()]).status().unwrap().success());
-        let s = t.wait("the shell after the workbench", |s| s.contains("EXITED-"));
+        // the shell's two lines after the workbench: its exit, then the terminal modes
+        let s = t.wait("the shell after the workbench", |s| s.contains("EXITED-") && s.contains("icanon"));
         assert!(!s.contains("1 flows, 26 blocks"), "SIG{signal}: the alternate screen is gone:\n{s}");
         let modes = s.lines().find(|l| l.contains("icanon")).unwrap_or_default();
         assert!(modes.contains("icanon") && !modes.contains("-icanon"), "SIG{signal}: cooked mode: {modes:?}\n{s}");
