@@ -402,6 +402,25 @@ fn no_secret_survives_loading_in_any_format() {
     assert_no_secret("blocks --json on the folder", &String::from_utf8_lossy(&out.stdout));
 }
 
+/// A secret in a tool call's input (JSON, printed with escaped newlines) is redacted too.
+#[test]
+fn secrets_inside_tool_inputs_are_redacted() {
+    let body = serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "set up env"},
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t1", "name": "Bash",
+             "input": {"command": "export DB_PASSWORD=\"Sup3rSecretDbPw\"\ncurl https://x"}},
+            {"type": "tool_use", "id": "t2", "name": "Write",
+             "input": {"file_path": ".env", "content": "# keys\nghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8\nAKIAQWERTYUIOPASDFGH\n"}}
+        ]}
+    ]});
+    let c = load("t.json", body.to_string().as_bytes());
+    let text = serde_json::to_string(&c).unwrap();
+    for secret in ["Sup3rSecretDbPw", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8", "AKIAQWERTYUIOPASDFGH"] {
+        assert!(!text.contains(secret), "{secret} leaked");
+    }
+}
+
 #[test]
 fn no_secret_reaches_the_workbench_or_its_exports() {
     use ctxlens::tui::app::{Action, App, Options};
