@@ -389,7 +389,7 @@ fn content_hash(v: &Value) -> u64 {
         match v {
             Value::Null => 0u8.hash(h),
             Value::Bool(b) => (1u8, b).hash(h),
-            Value::Number(n) => (2u8, n.to_string()).hash(h),
+            Value::Number(n) => (2u8, n.as_str()).hash(h),
             Value::String(s) => (3u8, s).hash(h),
             Value::Array(a) => {
                 (4u8, a.len()).hash(h);
@@ -416,7 +416,7 @@ fn content_hash(v: &Value) -> u64 {
 }
 
 /// For each item, the index of an earlier identical item (when de-duplication is on).
-fn duplicates(items: &[Value], on: bool) -> Vec<Option<usize>> {
+fn duplicates<V: std::borrow::Borrow<Value>>(items: &[V], on: bool) -> Vec<Option<usize>> {
     let mut first: HashMap<u64, usize> = HashMap::new();
     items
         .iter()
@@ -425,9 +425,10 @@ fn duplicates(items: &[Value], on: bool) -> Vec<Option<usize>> {
             if !on {
                 return None;
             }
+            let v = v.borrow();
             let h = content_hash(v);
             match first.get(&h) {
-                Some(&j) if items[j] == *v => Some(j),
+                Some(&j) if items[j].borrow() == v => Some(j),
                 Some(_) => None,
                 None => {
                     first.insert(h, i);
@@ -799,8 +800,7 @@ impl<'a> Crusher<'a> {
         let spans_ok = kids.len() == items.len();
         let n = items.len();
         let (plan, unit) = if n >= self.p.min_items_to_analyze.max(1) && n > 8 {
-            let srcs = self.sources(items.iter().map(|v| (None, v)), &kids, spans_ok);
-            self.plan_array(&items, &srcs)
+            self.plan_array(&items, &kids, spans_ok)
         } else {
             (KeepPlan::all(n, String::new()), Unit::Items)
         };
@@ -875,17 +875,19 @@ impl<'a> Crusher<'a> {
         Value::Array(out)
     }
 
-    fn plan_array(&self, items: &[Value], srcs: &[Cow<str>]) -> (KeepPlan, Unit) {
+    fn plan_array(&self, items: &[Value], kids: &[usize], spans_ok: bool) -> (KeepPlan, Unit) {
         let all = |f: fn(&Value) -> bool| items.iter().all(f);
+        // source texts only where a planner reads them (not for arrays of scalars)
+        let srcs = || self.sources(items.iter().map(|v| (None, v)), kids, spans_ok);
         if all(Value::is_object) {
-            (self.plan_rows(items, srcs), Unit::Rows)
+            (self.plan_rows(items, &srcs()), Unit::Rows)
         } else if all(Value::is_string) || all(Value::is_number) {
             let idx: Vec<usize> = (0..items.len()).collect();
             (self.plan_scalars(items, &idx), Unit::Items)
         } else if all(Value::is_array) || all(Value::is_boolean) {
             (KeepPlan::all(items.len(), String::new()), Unit::Items)
         } else {
-            (self.plan_mixed(items, srcs), Unit::Items)
+            (self.plan_mixed(items, &srcs()), Unit::Items)
         }
     }
 
@@ -1087,17 +1089,28 @@ impl<'a> Crusher<'a> {
 
     /// Strings or numbers (the items at `idx` of `items`, all of one type).
     fn plan_scalars(&self, items: &[Value], idx: &[usize]) -> KeepPlan {
-        let group: Vec<Value> = idx.iter().map(|&i| items[i].clone()).collect();
+        let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
         let m = group.len();
-        let strings: Vec<String> =
-            group.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+        // borrowed text: an array of a million numbers must not cost a million allocations
+        let strings: Vec<Cow<str>> = group
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Cow::Borrowed(s.as_str()),
+                Value::Number(n) => Cow::Borrowed(n.as_str()),
+                other => Cow::Owned(other.to_string()),
+            })
+            .collect();
         let k = self.k_for(&strings, 3);
         let dup_of = duplicates(&group, self.p.dedup_identical_items);
         let vt = self.p.variance_threshold.get();
-        let lower: Vec<String> = strings.iter().map(|s| s.to_lowercase()).collect();
-        let (exact, relevant) = query_matches(&lower, &self.query, self.p.relevance_threshold.get());
+        let (exact, relevant) = if self.query.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            let lower: Vec<String> = strings.iter().map(|s| s.to_lowercase()).collect();
+            query_matches(&lower, &self.query, self.p.relevance_threshold.get())
+        };
         let mut must: Vec<usize> = exact;
-        let numbers: Vec<f64> = group.iter().filter_map(as_f64).collect();
+        let numbers: Vec<f64> = group.iter().filter_map(|v| as_f64(v)).collect();
         let mut changes = Vec::new();
         if numbers.len() == m {
             let (mean, sd) = mean_std(&numbers);
