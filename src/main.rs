@@ -126,6 +126,10 @@ struct CompressArgs {
     /// Write the ledger (every dropped span, marker and key) as JSON to this file.
     #[arg(long)]
     ledger: Option<PathBuf>,
+    /// Replace secrets (API keys, tokens, passwords, private keys) with [REDACTED] before
+    /// compressing. Off by default: compress is a filter, and its output is what the model reads.
+    #[arg(long)]
+    redact: bool,
     /// The input file, or - for stdin.
     #[arg(default_value = "-")]
     file: String,
@@ -209,6 +213,17 @@ fn compress(args: CompressArgs) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     let stats = match input::decode(&source.bytes) {
         Ok(text) => {
+            let mut redacted = String::new();
+            let text = if args.redact {
+                redacted.push_str(text);
+                let n = ctxlens::capture::redact::redact(&mut redacted);
+                if n > 0 && args.stats.is_some() {
+                    eprintln!("{n} secret(s) redacted");
+                }
+                redacted.as_str()
+            } else {
+                text
+            };
             let outcome = ctxlens::compress(text, args.engine, &config, &ctx);
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             if let Some(path) = &args.ledger {

@@ -53,42 +53,67 @@ pub fn is_secret_header(name: &str) -> bool {
 static KEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
-        \bsk-ant-[A-Za-z0-9_\-]{20,}
-      | \bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}
-      | \b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b
-      | \bgh[pousr]_[A-Za-z0-9]{30,}
-      | \bgithub_pat_[A-Za-z0-9_]{30,}
-      | \bglpat-[A-Za-z0-9_\-]{20,}
-      | \bxox[baprse]-[A-Za-z0-9\-]{10,}
-      | \bAIza[0-9A-Za-z_\-]{35}
-      | \bya29\.[0-9A-Za-z_\-]{20,}
-      | \bhf_[A-Za-z0-9]{30,}
-      | \b[rsp]k_(?:live|test)_[0-9A-Za-z]{10,}
-      | \bwhsec_[0-9A-Za-z]{20,}
-      | \bnpm_[A-Za-z0-9]{36}\b
-      | \bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{30,}
-      | \bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}
-      | \bdop_v1_[a-f0-9]{64}\b
-      | \bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b
-      | \bgsk_[A-Za-z0-9]{40,}
-      | \bxai-[A-Za-z0-9]{40,}
-      | \beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        (?:^|[^A-Za-z0-9_]|\\[nrt])
+        (sk-ant-[A-Za-z0-9_\-]{20,}
+      | sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}
+      | (?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b
+      | gh[pousr]_[A-Za-z0-9]{30,}
+      | github_pat_[A-Za-z0-9_]{30,}
+      | glpat-[A-Za-z0-9_\-]{20,}
+      | xox[baprse]-[A-Za-z0-9\-]{10,}
+      | AIza[0-9A-Za-z_\-]{35}
+      | ya29\.[0-9A-Za-z_\-]{20,}
+      | hf_[A-Za-z0-9]{30,}
+      | [rsp]k_(?:live|test)_[0-9A-Za-z]{10,}
+      | whsec_[0-9A-Za-z]{20,}
+      | npm_[A-Za-z0-9]{36}\b
+      | pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{30,}
+      | SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}
+      | dop_v1_[a-f0-9]{64}\b
+      | shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b
+      | gsk_[A-Za-z0-9]{40,}
+      | xai-[A-Za-z0-9]{40,}
+      | eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})",
     )
     .expect("key regex")
 });
 
-/// A PEM private key, whole (to its END line, or to the end of the text when it was cut).
+/// A private key, whole (to its END line, or to the end of the text when it was cut): PEM
+/// (`-----BEGIN RSA PRIVATE KEY-----`) and SSH2 (`---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----`).
 static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"-----BEGIN ([ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?)-----(?s:.*?)(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|\z)")
+    Regex::new(r"-{4,5} ?BEGIN (?:[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?) ?-{4,5}(?s:.*?)(?:-{4,5} ?END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)? ?-{4,5}|\z)")
         .expect("pem regex")
 });
 
-/// Secret-named command-line flags: `--password X`, `--token=Y`; and MySQL's `-pPASSWORD`.
+/// The private half of a PuTTY key file: the base64 lines after `Private-Lines: N`.
+static PUTTY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^(Private-Lines: *\d+\r?\n)((?:[A-Za-z0-9+/=]{4,}(?:\r?\n|\z))+)").expect("putty regex")
+});
+
+/// An AWS access key id with its secret beside it (`credentials.csv`, `key:secret` pairs).
+static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\b((?:AKIA|ASIA)[0-9A-Z]{16})([\s,;:=|"']{1,6})([A-Za-z0-9/+]{40})\b"#).expect("aws pair regex")
+});
+
+/// Secret-named command-line flags (`--password X`, `--token=Y`) and the tools whose password
+/// flag is a letter: `mysql -pPW`, `redis-cli -a PW`, `docker login -p PW`, `sshpass -p PW`.
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(--(?:password|passwd|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret)[= ]+|\bmysql(?:dump|admin)?\b[^\n]*?\s-p)([^\s'\x22]+)",
+        r"(?i)((?:--(?:password|passwd|pass|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret)[= ]+|\bmysql(?:dump|admin)?\b[^\n]*?\s-p|\bredis-cli\b[^\n]*?\s-a\s+|\bdocker\s+login\b[^\n]*?\s-p\s+|\bsshpass\b[^\n]*?\s-p\s*)['\x22]?)([^\s'\x22]+)",
     )
     .expect("flag regex")
+});
+
+/// `curl -u user:password`, `wget --user`, HTTPie's `-a user:password`: the user stays.
+static USER_FLAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(\b(?:curl|wget|http|https|xh)\b[^\n]*?\s(?:-u|--user|-a|--auth)[ =]?["']?)([^\s:'"]+):([^\s'"]+)"#)
+        .expect("user flag regex")
+});
+
+/// `.netrc` entries: `machine HOST login USER password PW` (on one line or several).
+static NETRC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b((?:machine\s+\S+|default)\s+(?:login\s+\S+\s+)?(?:account\s+\S+\s+)?password\s+)(\S+)")
+        .expect("netrc regex")
 });
 
 /// `my password is …`, `passphrase: …` in prose.
@@ -105,32 +130,47 @@ static WEAK_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("weak assignment regex")
 });
 
-/// `Name: value` header lines (curl -H, raw HTTP, logs) whose name says secret; the value runs to
-/// the end of the line or a closing quote.
+/// `Name: value` header lines (curl -H, raw HTTP, logs, JSON and dict literals) whose name says
+/// secret: the prefix, the name, the separator (with the name's closing quote), the value's
+/// opening quote, and the rest of the line.
 static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?im)(^|[\s"'{,\[(])([A-Za-z][A-Za-z0-9_\-]{1,60})([ \t]*:[ \t]*)([^\r\n"']+)"#)
-        .expect("header regex")
+    Regex::new(
+        r#"(?im)(^|[\s"'{,\[(]|\\[nrt])([A-Za-z][A-Za-z0-9_\-]{1,60})(\\?["']?[ \t]*:[ \t]*)(\\?["']?)([^\r\n]+)"#,
+    )
+    .expect("header regex")
 });
 
 /// `Bearer TOKEN` (any length with a digit, or 16+ characters), wherever it appears.
 static BEARER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(bearer)(\s+)([A-Za-z0-9._~+/=\-]{6,})").expect("bearer regex"));
+    LazyLock::new(|| Regex::new(r"(?i)(?:\b|\\[nrt])(bearer)(\s+)([A-Za-z0-9._~+/=\-]{6,})").expect("bearer regex"));
 
-/// `scheme://user:password@host`.
+/// `scheme://user:password@host`: the password may hold `@` and `/` (not `?` or `#`); the host
+/// is what follows its last `@`.
 static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/:@]{0,200}):([^\s/@]{1,200})@").expect("url regex")
+    Regex::new(r"\b([A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/:@]{0,200}):([^\s?#]{1,200})@([^\s@/?#]+)([/?#\s:]|$)")
+        .expect("url regex")
 });
 
 /// `?token=…`, `&api_key=…` in URLs and form bodies.
 static QUERY_PARAM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"([?&])([A-Za-z0-9_.\-\[\]]{1,60})=([^&#\s\x22'<>]+)").expect("query regex"));
 
-/// `password = "…"`, `AWS_SECRET_ACCESS_KEY=…`, `"api_key": "…"`: secret-named assignments.
+/// `password = "…"`, `AWS_SECRET_ACCESS_KEY=…`, `"api_key": "…"`: secret-named assignments; a
+/// quoted value is taken whole (spaces and all).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)\b([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*["']?)([^\s"'`,;&)}\]]{6,})"#,
+        r#"(?i)\b([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]{4,}))"#,
     )
     .expect("assignment regex")
+});
+
+/// Environment-style names that end in a secret word: `DB_PASS=…`, `STRIPE_KEY=…`, `GH_PW=…`
+/// (upper case only: `cache_key = …` in code is no secret).
+static ENV_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"\b([A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|CREDENTIALS?))\b([ \t]*[:=][ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]+))"#,
+    )
+    .expect("env assignment regex")
 });
 
 /// An AWS secret access key: 40 base64 characters near the words that name it.
@@ -144,14 +184,20 @@ pub fn redact(text: &mut String) -> usize {
         return 0;
     }
     let mut n = 0;
+    // `f` rewrites a match from its first group on; what the match holds before that group (a
+    // separator, a `\n` escape) is kept as it was
     let mut apply = |text: &mut String, re: &Regex, f: &dyn Fn(&Captures) -> Option<String>| {
         let mut count = 0;
-        let out = re.replace_all(text, |c: &Captures| match f(c) {
-            Some(s) => {
-                count += 1;
-                s
+        let out = re.replace_all(text, |c: &Captures| {
+            let whole = c.get(0).expect("match");
+            let lead = c.get(1).map_or(0, |g| g.start() - whole.start());
+            match f(c) {
+                Some(s) => {
+                    count += 1;
+                    format!("{}{s}", &whole.as_str()[..lead])
+                }
+                None => whole.as_str().to_string(),
             }
-            None => c[0].to_string(),
         });
         if count > 0 {
             *text = out.into_owned();
@@ -160,7 +206,8 @@ pub fn redact(text: &mut String) -> usize {
     };
     // the key's lines stay lines (a key inside a diff keeps the diff's shape); their base64 goes
     apply(text, &PRIVATE_KEY, &|c| {
-        let lines = c[0].split_inclusive('\n').map(|line| {
+        let whole = &c[0];
+        let lines = whole.split_inclusive('\n').map(|line| {
             let body = line.strip_prefix(['+', '-', ' ', '>']).unwrap_or(line);
             let key = body.trim_end();
             if key.len() >= 8 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)) {
@@ -170,60 +217,52 @@ pub fn redact(text: &mut String) -> usize {
             }
         });
         let out: String = lines.collect();
-        if out != c[0] {
+        if out != whole {
             return Some(out);
         }
         // a key on one line (`\n` escapes in JSON text): everything between the labels goes
-        let whole = &c[0];
-        let open = whole.find("-----").and_then(|i| whole[i + 5..].find("-----").map(|j| i + 5 + j + 5))?;
-        let close = whole[open..].find("-----END").map_or(whole.len(), |j| open + j);
+        let label = whole.find("PRIVATE KEY")? + "PRIVATE KEY".len();
+        let after = whole[label..].strip_prefix(" BLOCK").unwrap_or(&whole[label..]);
+        let open = whole.len() - after.trim_start_matches([' ', '-']).len();
+        let close = whole[open..].find("----").map_or(whole.len(), |j| open + j);
         Some(format!("{}{REDACTED}{}", &whole[..open], &whole[close..]))
     });
-    apply(text, &KEY, &|c| (&c[0] != REDACTED).then(|| REDACTED.to_string()));
-    apply(text, &URL_PASSWORD, &|c| secret(&c[2]).then(|| format!("{}:{REDACTED}@", &c[1])));
-    apply(text, &HEADER_LINE, &|c| {
-        // `pkg-auth-plugin:amd64` (dpkg) is no header: a header line has a space after its colon,
-        // unless the name is a standard one
-        let spaced = c[3].ends_with([' ', '\t']);
-        if !header_like(&c[2]) || c[4].trim().is_empty() || !(spaced || standard_header(&c[2])) {
-            return None;
-        }
-        let value = &c[4];
-        let name = c[2].to_ascii_lowercase();
-        // a cookie header's value is the rest of the line; an Authorization scheme word stays
-        // (`Basic [REDACTED]`); any other value is its first word
-        let (keep, secret_len) = if name.contains("cookie") {
-            (0, value.trim_end().len())
-        } else {
-            let word = |s: &str| s.find(char::is_whitespace).unwrap_or(s.len());
-            let first = word(value);
-            let rest = &value[first..];
-            let after = rest.len() - rest.trim_start().len();
-            let scheme = &value[..first];
-            let is_scheme = first <= 12 && scheme.chars().all(|ch| ch.is_ascii_alphabetic()) && !rest.trim().is_empty();
-            if is_scheme { (first + after, word(&value[first + after..])) } else { (0, first) }
-        };
-        let (head, tail) = (&value[..keep], &value[keep + secret_len..]);
-        secret(&value[keep..keep + secret_len]).then(|| format!("{}{}{}{head}{REDACTED}{tail}", &c[1], &c[2], &c[3]))
+    apply(text, &PUTTY, &|c| {
+        let body: String =
+            c[2].split_inclusive('\n').map(|line| format!("{REDACTED}{}", &line[line.trim_end().len()..])).collect();
+        Some(format!("{}{body}", &c[1]))
     });
+    apply(text, &AWS_PAIR, &|c| secret(&c[3]).then(|| format!("{REDACTED}{}{REDACTED}", &c[2])));
+    apply(text, &KEY, &|c| (&c[1] != REDACTED).then(|| REDACTED.to_string()));
+    apply(text, &URL_PASSWORD, &|c| {
+        let pw = &c[2];
+        // `https://host:8080/path@v1` is a port and a path, not a password
+        let port = pw.split('/').next().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) && pw.contains('/');
+        (!port && secret(pw)).then(|| format!("{}:{REDACTED}@{}{}", &c[1], &c[3], &c[4]))
+    });
+    apply(text, &HEADER_LINE, &header_line);
     apply(text, &BEARER, &|c| {
         let token = &c[3];
         let looks = token.len() >= 16 || token.chars().any(|ch| ch.is_ascii_digit());
         (looks && secret(token)).then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
     });
     apply(text, &QUERY_PARAM, &|c| {
-        (is_secret_header(&c[2]) && secret(&c[3])).then(|| format!("{}{}={REDACTED}", &c[1], &c[2]))
+        (secret_param(&c[2], &c[3]) && secret(&c[3])).then(|| format!("{}{}={REDACTED}", &c[1], &c[2]))
     });
     apply(text, &AWS_SECRET, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
-    apply(text, &ASSIGNMENT, &|c| {
-        let value = &c[3];
-        (!code_like(value) && secret(value)).then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
-    });
+    apply(text, &ENV_ASSIGNMENT, &|c| assigned(c, 1));
+    apply(text, &ASSIGNMENT, &|c| assigned(c, 4));
     apply(text, &WEAK_ASSIGNMENT, &|c| {
-        let value = &c[3];
-        (!code_like(value) && generated(value) && secret(value)).then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
+        let (name, value) = (c[1].to_ascii_lowercase(), &c[3]);
+        // `author_email`, `authors`: an author is no credential; an Authorization value is the
+        // header rule's (`AWS4-HMAC-SHA256` is its scheme)
+        let author = name.contains("author");
+        (!author && !code_like(value, &c[2], &name) && generated(value) && secret(value))
+            .then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
     });
     apply(text, &FLAG, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
+    apply(text, &USER_FLAG, &|c| secret(&c[3]).then(|| format!("{}{}:{REDACTED}", &c[1], &c[2])));
+    apply(text, &NETRC, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
     apply(text, &SAID, &|c| {
         {
             let value = &c[3];
@@ -234,6 +273,145 @@ pub fn redact(text: &mut String) -> usize {
     n
 }
 
+/// The replacement for a secret-named assignment ([`ASSIGNMENT`], [`ENV_ASSIGNMENT`]): groups 3
+/// and 4 are a double- or single-quoted value (taken whole), group 5 a bare one at least
+/// `min_bare` characters long.
+fn assigned(c: &Captures, min_bare: usize) -> Option<String> {
+    let (name, sep) = (&c[1], &c[2]);
+    if let Some(q) = c.get(3).map(|_| '"').or(c.get(4).map(|_| '\'')) {
+        let value = c.get(3).or(c.get(4)).map_or("", |m| m.as_str());
+        let skip = type_name(value) || version(value) || email(value) || value.contains("{{");
+        return (!skip && secret(value)).then(|| format!("{name}{sep}{q}{REDACTED}{q}"));
+    }
+    let value = &c[5];
+    let lname = name.to_ascii_lowercase();
+    // `PWD=/home/me` is the working directory
+    let path = lname.ends_with("pwd") && value.starts_with(['/', '~']);
+    let keep = path || value.chars().count() < min_bare || code_like(value, sep, &lname);
+    (!keep && secret(value)).then(|| format!("{name}{sep}{REDACTED}"))
+}
+
+/// The replacement for a [`HEADER_LINE`] match, or `None` when it is no secret header.
+fn header_line(c: &Captures) -> Option<String> {
+    let (prefix, name, sep, open, rest) = (&c[1], &c[2], &c[3], &c[4], &c[5]);
+    // `pkg-auth-plugin:amd64` (dpkg) is no header: a header line has a space after its colon or
+    // quotes around its name or value, unless the name is a standard one
+    let shaped = sep.ends_with([' ', '\t']) || sep.starts_with(['"', '\'', '\\']) || !open.is_empty();
+    if !header_like(name) || !(shaped || standard_header(name)) {
+        return None;
+    }
+    // the value ends at its closing quote (its own, or the one the line sits in: curl -H "…"),
+    // else at the end of the line (or a `\n` escape, in JSON-escaped text)
+    let line_end = ["\\n", "\\r"].iter().filter_map(|e| rest.find(e)).min().unwrap_or(rest.len());
+    let quote = open.chars().last().or(prefix.chars().next().filter(|q| ['"', '\''].contains(q)));
+    let end = match quote {
+        Some(_) if open.starts_with('\\') => rest.find(open),
+        Some(q) => closing(rest, q),
+        None => None,
+    }
+    .unwrap_or(rest.len())
+    .min(line_end);
+    let value = &rest[..end];
+    if value.trim().is_empty() || prose(value) {
+        return None;
+    }
+    let lname = name.to_ascii_lowercase();
+    let word = |s: &str| s.find(char::is_whitespace).unwrap_or(s.len());
+    let first = word(value);
+    let after_first = &value[first..];
+    let gap = after_first.len() - after_first.trim_start().len();
+    let scheme = &value[..first];
+    let is_scheme = first <= 24
+        && scheme.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        && scheme.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
+        && !after_first.trim().is_empty();
+    // a cookie's value is all of it; so is an Authorization with parameters (Digest, AWS4,
+    // OAuth 1): `Digest username="…", response="…"`; any other value is one word after its
+    // scheme, or its first word
+    let (keep, len) = if lname.contains("cookie") {
+        (0, value.trim_end().len())
+    } else if is_scheme {
+        let credential = &value[first + gap..];
+        let params = credential.trim_end().trim_end_matches('=').contains(['=', ',']);
+        (first + gap, if params { credential.trim_end().len() } else { word(credential) })
+    } else if type_name(value) || code_like(&value[..first], sep, &lname) {
+        return None;
+    } else {
+        (0, first)
+    };
+    let (head, secret_part, tail) = (&value[..keep], &value[keep..keep + len], &value[keep + len..]);
+    secret(secret_part).then(|| format!("{prefix}{name}{sep}{open}{head}{REDACTED}{tail}{}", &rest[end..]))
+}
+
+/// Where an unescaped `q` closes a quoted value in `s`.
+fn closing(s: &str, q: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, ch) in s.char_indices() {
+        match ch {
+            '\\' if !escaped => escaped = true,
+            c if c == q && !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+/// A value that reads as a sentence (a glossary's `Session-Token: the token a login returns`):
+/// it starts with a plain lower-case word, and three of its first five words are such words.
+fn prose(value: &str) -> bool {
+    let plain = |w: &str| w.len() <= 12 && w.chars().all(|c| c.is_ascii_lowercase());
+    let words: Vec<&str> = value.split_whitespace().take(5).collect();
+    words.len() >= 4 && words.first().is_some_and(|w| plain(w)) && words.iter().filter(|w| plain(w)).count() >= 3
+}
+
+/// A type in a declaration (`authorization: string;`, `password: Optional[str]`).
+fn type_name(value: &str) -> bool {
+    let t = value.trim().trim_end_matches([';', ',', '?', '|', '=']).trim();
+    matches!(
+        t,
+        "string"
+            | "str"
+            | "String"
+            | "&str"
+            | "number"
+            | "int"
+            | "integer"
+            | "bool"
+            | "boolean"
+            | "bytes"
+            | "any"
+            | "unknown"
+            | "object"
+            | "Object"
+            | "SecretStr"
+            | "None"
+            | "null"
+            | "undefined"
+    ) || ["Optional[", "Option<", "string |", "str |", "string|"].iter().any(|p| t.starts_with(p))
+}
+
+/// A version or a requirement (`==3.3.3`, `^3.400.0`, `1.2.0`): a package's, not a secret.
+fn version(value: &str) -> bool {
+    let v = value.trim_start_matches(['=', '^', '~', '<', '>', '!', 'v', ' ']);
+    v.starts_with(|c: char| c.is_ascii_digit())
+        && v.contains('.')
+        && v.split(['.', '-', '+']).next().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn email(value: &str) -> bool {
+    value.split_once('@').is_some_and(|(user, host)| {
+        !user.is_empty() && !user.contains(char::is_whitespace) && host.contains('.') && !host.contains(['@', ' '])
+    })
+}
+
+/// Whether a query parameter's value is a secret, by its name (and, for `code`, its shape).
+fn secret_param(name: &str, value: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    is_secret_header(&n)
+        || matches!(n.as_str(), "sig" | "pass" | "pw" | "pwd" | "passwd" | "x-amz-credential")
+        || (n == "code" && generated(value))
+}
+
 /// A secret header's name as it appears in a header line: hyphenated (`X-Api-Key`) or one of the
 /// standard one-word names. (`Key: the main idea` in prose is not a header.)
 fn header_like(name: &str) -> bool {
@@ -242,10 +420,54 @@ fn header_like(name: &str) -> bool {
             || ["authorization", "cookie", "apikey", "api_key"].contains(&name.to_ascii_lowercase().as_str()))
 }
 
-/// A value that calls or names something (`get_password()`, `self.secret`) is code, not a secret.
-fn code_like(value: &str) -> bool {
-    value.contains('(') || value.starts_with("self.") || value.starts_with("os.") || value.starts_with("this.")
+/// A value in code rather than a secret: a call or an index (`get_password()`,
+/// `request.form['password']`), a dotted path (`self.secret`, `process.env.API_KEY`), a
+/// comparison (`SecretStorage==3.3.3`), a version, an email, a type, or a variable named after
+/// the secret (`self.password = password`).
+fn code_like(value: &str, sep: &str, name: &str) -> bool {
+    let ident = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    };
+    let dotted = value.split_once('.').is_some_and(|(root, _)| CODE_ROOTS.contains(&root))
+        && value.trim_end_matches([',', ';']).split('.').all(ident);
+    let lower = value.to_ascii_lowercase();
+    let named = !sep.ends_with(['"', '\''])
+        && ident(value)
+        && ["password", "passwd", "secret", "token", "key", "auth", "credential"]
+            .iter()
+            .any(|w| lower.contains(w) && name.contains(w));
+    value.contains(['(', '['])
+        || dotted
+        || named
+        || value.starts_with('=')
+        || sep.trim_end().ends_with("==")
+        || version(value)
+        || email(value)
+        || type_name(value)
 }
+
+/// Objects a dotted value in code starts from (`process.env.X`, `self.token`, `config.secret`).
+const CODE_ROOTS: [&str; 18] = [
+    "process",
+    "self",
+    "this",
+    "os",
+    "config",
+    "settings",
+    "env",
+    "window",
+    "globalThis",
+    "import",
+    "ctx",
+    "context",
+    "request",
+    "req",
+    "options",
+    "opts",
+    "props",
+    "cfg",
+];
 
 /// A value that looks generated rather than written: 8 or more characters with letters and digits.
 fn generated(value: &str) -> bool {
@@ -265,7 +487,16 @@ fn secret(value: &str) -> bool {
         && !v.contains("REDACTED")
         && !matches!(v.to_ascii_lowercase().as_str(), "null" | "none" | "true" | "false" | "undefined" | "***" | "xxx")
         && !v.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '.' || c == '<' || c == '>')
-        && !(v.starts_with('$') || v.starts_with("{{") || v.starts_with("${") || v.starts_with('<'))
+        && !env_reference(v)
+        && !v.starts_with("{{")
+        && !v.starts_with('<')
+}
+
+/// `$NAME`, `${NAME}`, `$(cmd)`, `$1`: a reference to a secret, not the secret (`$ecret!` is one).
+fn env_reference(v: &str) -> bool {
+    v.strip_prefix('$').is_some_and(|r| {
+        r.starts_with(['{', '(']) || r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !r.is_empty()
+    })
 }
 
 /// Redacts every string of a flow; returns how many secrets were replaced.
@@ -287,6 +518,7 @@ pub fn flow(f: &mut Flow) -> usize {
     }
     messages(&mut f.response);
     for (name, value) in &mut f.headers {
+        n += redact(name);
         if is_secret_header(name) && value.as_str() != REDACTED && !value.is_empty() {
             *value = REDACTED.to_string();
             n += 1;
@@ -294,9 +526,10 @@ pub fn flow(f: &mut Flow) -> usize {
             n += redact(value);
         }
     }
-    for s in [&mut f.url, &mut f.model].into_iter().flatten() {
+    for s in [&mut f.url, &mut f.model, &mut f.timestamp].into_iter().flatten() {
         n += redact(s);
     }
+    n += redact(&mut f.location.file) + redact(&mut f.location.path);
     for t in &mut f.transforms {
         n += redact(t);
     }
@@ -305,7 +538,7 @@ pub fn flow(f: &mut Flow) -> usize {
 
 /// Redacts a problem's reason (a reason may quote the input).
 pub fn problem(p: &mut Problem) -> usize {
-    redact(&mut p.reason) + redact(&mut p.location.path)
+    redact(&mut p.reason) + redact(&mut p.location.file) + redact(&mut p.location.path)
 }
 
 #[cfg(test)]
@@ -400,6 +633,89 @@ mod tests {
             "auth: oauth2",
             "status half-configured google-cloud-cli-gke-gcloud-auth-plugin:amd64 528.0.0-0",
             "configure python3-jwt:all 1.7.1-3 <none>",
+        ] {
+            assert_eq!(r(s), (s.to_string(), 0), "{s}");
+        }
+    }
+
+    #[test]
+    fn forms_a_hostile_tester_found_leaking_are_redacted() {
+        let cases = [
+            (r#"{"Authorization": "Basic dXNlcjpwYXNz"}"#, r#"{"Authorization": "Basic [REDACTED]"}"#),
+            ("headers = {'X-Api-Key': 'abc123def456'}", "headers = {'X-Api-Key': '[REDACTED]'}"),
+            (
+                "Authorization: Digest username=\"bob\", realm=\"x\", response=\"6629fae49393a05397450978507c4ef1\"",
+                "Authorization: Digest [REDACTED]",
+            ),
+            (
+                "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+                "Authorization: AWS4-HMAC-SHA256 [REDACTED]",
+            ),
+            (
+                "Authorization: SharedKey myaccount:ctzMq410TV3wS7upTBcunJTDLEJwMAZuFPfr0mrrA08=",
+                "Authorization: SharedKey [REDACTED]",
+            ),
+            (
+                "alice,,AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY,https://x",
+                "alice,,[REDACTED],[REDACTED],https://x",
+            ),
+            ("curl -u admin:s3cretPw https://x", "curl -u admin:[REDACTED] https://x"),
+            ("redis-cli -h h -a RedisPw99 ping", "redis-cli -h h -a [REDACTED] ping"),
+            ("docker login -u me -p DockerPw77 reg.io", "docker login -u me -p [REDACTED] reg.io"),
+            ("sshpass -p 'SshPw55' ssh host", "sshpass -p '[REDACTED]' ssh host"),
+            ("machine api.x.io login bob password NetrcPw1", "machine api.x.io login bob password [REDACTED]"),
+            (
+                "machine api.x.io\n  login bob\n  password NetrcPw2\n",
+                "machine api.x.io\n  login bob\n  password [REDACTED]\n",
+            ),
+            ("postgres://u:p@ss/w0rd@db:5432/x", "postgres://u:[REDACTED]@db:5432/x"),
+            (
+                "https://x.io/f?X-Amz-Credential=AKIDEX%2F2015&sig=abcdef123",
+                "https://x.io/f?X-Amz-Credential=[REDACTED]&sig=[REDACTED]",
+            ),
+            ("https://app/cb?code=4a8f9c2e7b1d&state=ok", "https://app/cb?code=[REDACTED]&state=ok"),
+            ("DB_PASS=hunter2", "DB_PASS=[REDACTED]"),
+            ("export STRIPE_KEY=abc", "export STRIPE_KEY=[REDACTED]"),
+            ("password=ab1x", "password=[REDACTED]"),
+            ("password: \"correct horse battery staple\"", "password: \"[REDACTED]\""),
+            ("password=$ecret!", "password=[REDACTED]"),
+            (r#"log: \nsk-ant-api03-abcdefghijklmnopqrstuvwxyz0123 end"#, r#"log: \n[REDACTED] end"#),
+            (r#"text\nAuthorization: Bearer abc123xyz\n"#, r#"text\nAuthorization: Bearer [REDACTED]\n"#),
+            (r#"x\nBearer abc123xyz"#, r#"x\nBearer [REDACTED]"#),
+        ];
+        for (input, want) in cases {
+            let (got, n) = r(input);
+            assert_eq!(got, want, "{input}");
+            assert!(n >= 1, "{input}");
+        }
+        let (ssh2, _) = r(
+            "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nP2/56wAAAi4AAAA3aWYtbW9kbnt\n---- END SSH2 ENCRYPTED PRIVATE KEY ----\n",
+        );
+        assert!(!ssh2.contains("P2/56"), "{ssh2}");
+        let (putty, _) = r(
+            "PuTTY-User-Key-File-2: ssh-rsa\nPrivate-Lines: 2\nAAABAQCm1ZJ8Yp0dEYQb\nAAAAgQDl3RKy4PMv\nPrivate-MAC: 0123abcd\n",
+        );
+        assert!(putty.ends_with("\nPrivate-Lines: 2\n[REDACTED]\n[REDACTED]\nPrivate-MAC: 0123abcd\n"), "{putty}");
+    }
+
+    #[test]
+    fn code_and_prose_that_looked_like_secrets_stay() {
+        for s in [
+            "self.password = password",
+            "  authorization: string;",
+            "apiKey: process.env.OPENAI_API_KEY,",
+            "password = request.form['password']",
+            "SecretStorage==3.3.3",
+            "\"@aws-sdk/client-secrets-manager\": \"^3.400.0\",",
+            "google-cloud-secret-manager = \"2.16.0\"",
+            "author_email = \"kenneth1@reitz.example\"",
+            "Session-Token: the value a login returns to the client",
+            "Authorization: the process of deciding what a user may do",
+            "https://example.com:8080/path@v1",
+            "password: str",
+            "PWD=/home/user/src",
+            "cache_key = \"user:12345\"",
+            "price = $PRICE",
         ] {
             assert_eq!(r(s), (s.to_string(), 0), "{s}");
         }
