@@ -197,7 +197,7 @@ fn detect_json(text: &str, head: &str, lines: &[Line]) -> Option<Detection> {
 
 fn detect_diff(lines: &[Line]) -> Option<Detection> {
     if !lines.iter().any(|l| DIFF_HUNK.is_match(l.text)) {
-        return None;
+        return header_only_diff(lines);
     }
     let (files, hunks, covered) = crate::engine::diff::coverage(lines);
     let non_empty = lines.iter().filter(|l| !l.text.trim().is_empty()).count();
@@ -212,6 +212,41 @@ fn detect_diff(lines: &[Line]) -> Option<Detection> {
         why: format!("{files} file(s), {hunks} hunk(s)"),
     })
 }
+
+/// A diff with no hunk (mode changes, renames, deletions, binary files): every line is a file
+/// header. It goes to the diff engine, which keeps it whole; prose would cut lines `git apply`
+/// needs.
+fn header_only_diff(lines: &[Line]) -> Option<Detection> {
+    let files = lines.iter().filter(|l| DIFF_FILE.is_match(l.text)).count();
+    let all_headers = lines.iter().all(|l| {
+        let t = l.text;
+        t.trim().is_empty()
+            || DIFF_FILE.is_match(t)
+            || t.starts_with("--- ")
+            || t.starts_with("+++ ")
+            || DIFF_HEADERS.iter().any(|p| t.starts_with(p))
+    });
+    (files > 0 && all_headers).then(|| Detection {
+        kind: EngineKind::Diff,
+        confidence: 0.9,
+        why: format!("{files} file(s), headers only (no hunks)"),
+    })
+}
+
+/// The extended header lines of a git diff, between its `diff --git` line and its first hunk.
+const DIFF_HEADERS: [&str; 11] = [
+    "index ",
+    "new file",
+    "deleted file",
+    "old mode",
+    "new mode",
+    "similarity",
+    "dissimilarity",
+    "rename ",
+    "copy ",
+    "Binary files",
+    "GIT binary patch",
+];
 
 /// Splits `input` into routed sections that cover it exactly, in order. A file name with a source
 /// extension (`path`) makes the whole input code.
@@ -258,13 +293,21 @@ pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer, path: Option<&
 /// of a fence, without its fence lines).
 fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, String)> {
     let mut out = Vec::new();
+    // the lines that can close a fence, found once: looking ahead from every opening line would
+    // be quadratic on text full of unclosed fences
+    let closers = |fence: &str| -> Vec<usize> { (0..lines.len()).filter(|&j| lines[j].text.trim() == fence).collect() };
+    let closers = [closers("```"), closers("~~~")];
+    // JSON blocks are looked for while the scans cost at most a few times the input: lines of
+    // unclosed `[` would otherwise each be scanned to the end
+    let mut json_budget = input.len().saturating_mul(4).max(1 << 16);
     let mut i = 0;
     while i < lines.len() {
         let t = lines[i].text.trim_start();
         // Fenced block.
-        if let Some(fence) = ["```", "~~~"].into_iter().find(|f| t.starts_with(f)) {
+        if let Some((f, fence)) = ["```", "~~~"].into_iter().enumerate().find(|(_, f)| t.starts_with(f)) {
             let info = t[fence.len()..].trim().to_lowercase();
-            if let Some(close) = (i + 1..lines.len()).find(|&j| lines[j].text.trim() == fence) {
+            let after = closers[f].partition_point(|&j| j <= i);
+            if let Some(&close) = closers[f].get(after) {
                 if close > i + 1 {
                     let r = lines[i + 1].start..lines[close - 1].end;
                     let inner = &input[r.clone()];
@@ -284,9 +327,10 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, St
             }
         }
         // A multi-line JSON value starting a line and ending one.
-        if t.starts_with(['{', '['])
-            && let Some(len) = jsonspan::value_end(&input[lines[i].start..])
-        {
+        let scan =
+            (t.starts_with(['{', '[']) && json_budget > 0).then(|| jsonspan::value_scan(&input[lines[i].start..]));
+        json_budget = json_budget.saturating_sub(scan.map_or(0, |r| r.unwrap_or_else(|read| read)));
+        if let Some(Ok(len)) = scan {
             let end = lines[i].start + len;
             let rest_of_line = input[end..].split('\n').next().unwrap_or("");
             let last = lines.partition_point(|l| l.end <= end);
@@ -307,9 +351,10 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, St
             }
             if (i..j).any(|k| DIFF_HUNK.is_match(lines[k].text)) {
                 out.push((lines[i].start..lines[j - 1].end, EngineKind::Diff, "diff block".into()));
-                i = j;
-                continue;
             }
+            // a run without a hunk has none from any later start inside it either
+            i = j;
+            continue;
         }
         i += 1;
     }
@@ -323,21 +368,7 @@ fn is_diff_body(lines: &[Line], j: usize) -> bool {
             .get(j + 1)
             .is_some_and(|n| n.text.starts_with([' ', '+', '-', '@']) || DIFF_FILE.is_match(n.text));
     }
-    t.starts_with([' ', '+', '-', '@', '\\'])
-        || DIFF_FILE.is_match(t)
-        || [
-            "index ",
-            "new file",
-            "deleted file",
-            "old mode",
-            "new mode",
-            "similarity",
-            "rename ",
-            "copy ",
-            "Binary files",
-        ]
-        .iter()
-        .any(|p| t.starts_with(p))
+    t.starts_with([' ', '+', '-', '@', '\\']) || DIFF_FILE.is_match(t) || DIFF_HEADERS.iter().any(|p| t.starts_with(p))
 }
 
 #[cfg(test)]
@@ -354,6 +385,8 @@ mod tests {
         );
         let diff = "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n-a\n+b\n c\n";
         assert_eq!(detect(diff).kind, EngineKind::Diff);
+        let modes = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\ndiff --git a/logo.png b/logo.png\nindex 1a2b3c4..5d6e7f8 100644\nBinary files a/logo.png and b/logo.png differ\n";
+        assert_eq!(detect(modes).kind, EngineKind::Diff, "{:?}", detect(modes));
         let grep = "src/a.rs:1:fn a()\nsrc/b.rs:20:fn b()\nsrc/c.rs:3:let c = 1;\n";
         assert_eq!(detect(grep).kind, EngineKind::Search);
         let code = "import os\n\ndef f(x):\n    return x\n\nclass A:\n    pass\n";

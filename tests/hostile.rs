@@ -91,6 +91,34 @@ fn the_prose_budget_bounds_the_whole_call() {
     assert!(started.elapsed().as_secs() < 30);
 }
 
+#[test]
+fn text_full_of_unclosed_fences_brackets_and_hunkless_diffs_routes_in_linear_time() {
+    // each line once started a look-ahead to the end of the text: 40,000 lines of each shape
+    // took minutes; now each is a few passes
+    let mut config = Config::default();
+    config.set("router.min_section_tokens=1").unwrap();
+    for line in ["```x\n", "[\n", "diff --git a/x b/x\n"] {
+        let text = format!("Some words first, so the whole is prose.\n{}", line.repeat(40_000));
+        let started = std::time::Instant::now();
+        let routes = ctxlens::router::route(&text, &config.router, ctxlens::tokens::Tokenizer::O200k, None);
+        assert_eq!(routes.iter().map(|r| r.bytes.len()).sum::<usize>(), text.len(), "{line:?}");
+        // generous: a loaded debug build takes well under a second; quadratic took minutes
+        assert!(started.elapsed().as_secs() < 30, "{line:?}");
+    }
+}
+
+#[test]
+fn a_diff_of_modes_renames_and_binaries_passes_whole() {
+    let diff = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\ndiff --git a/old.txt b/new.txt\nsimilarity index 100%\nrename from old.txt\nrename to new.txt\ndiff --git a/logo.png b/logo.png\nindex 1a2b3c4..5d6e7f8 100644\nBinary files a/logo.png and b/logo.png differ\n".repeat(40);
+    let o = run(&diff, EngineChoice::Auto, &Config::default());
+    assert_eq!(o.output, diff, "{}", o.decision.reason());
+    assert!(
+        o.sections.iter().all(|s| s.kind == EngineKind::Diff),
+        "{:?}",
+        o.sections.iter().map(|s| s.kind).collect::<Vec<_>>()
+    );
+}
+
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -298,7 +326,7 @@ fn a_deep_first_line_or_a_cut_body_is_reported_not_turned_into_a_plain_file() {
 // Secrets
 
 /// Each secret as it appears in text, and the part that must never show.
-const SECRETS: [(&str, &str); 16] = [
+const SECRETS: [(&str, &str); 31] = [
     ("curl -H 'x-api-key: SECRETVAL01abc' https://api.example.com", "SECRETVAL01abc"),
     ("Cookie: session=SECRETVAL02abc; theme=dark", "SECRETVAL02abc"),
     ("Authorization: Basic U0VDUkVUVkFMMDM=", "U0VDUkVUVkFMMDM="),
@@ -315,6 +343,30 @@ const SECRETS: [(&str, &str); 16] = [
     ("deploy --password cliPassFlag88 --verbose", "cliPassFlag88"),
     ("mysql -u root -pMysqlInlinePw77 orders", "MysqlInlinePw77"),
     ("by the way my password is envPassw0rd!42", "envPassw0rd!42"),
+    ("Authorization: Digest username=\"bob\", response=\"SECRETVAL17digest\"", "SECRETVAL17digest"),
+    (
+        "alice,,AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCSECRET18KEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCSECRET18KEY",
+    ),
+    ("curl -u admin:SECRETVAL19cu https://api.example.com", "SECRETVAL19cu"),
+    ("redis-cli -h cache -a SECRETVAL20rd ping", "SECRETVAL20rd"),
+    ("docker login -u me -p SECRETVAL21dk registry.example.com", "SECRETVAL21dk"),
+    ("sshpass -p 'SECRETVAL22sp' ssh deploy@host", "SECRETVAL22sp"),
+    ("machine api.example.com login bob password SECRETVAL23nr", "SECRETVAL23nr"),
+    ("mongodb://app:SECRET@VAL24/x@mongo:27017/db", "VAL24/x"),
+    ("https://cdn.example.com/f.tar?Expires=1&sig=SECRETVAL25sg", "SECRETVAL25sg"),
+    ("DB_PASS=SECRET26", "SECRET26"),
+    ("password: \"SECRETVAL27 with spaces\"", "SECRETVAL27"),
+    (
+        "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nSECRETVAL28ssh2body\n---- END SSH2 ENCRYPTED PRIVATE KEY ----",
+        "SECRETVAL28",
+    ),
+    ("Private-Lines: 1\nSECRETVAL29puttybody\nPrivate-MAC: 00ff", "SECRETVAL29"),
+    ("{\"X-Api-Key\": \"SECRETVAL30hd\"}", "SECRETVAL30hd"),
+    (
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/2015/us-east-1/iam/aws4_request, Signature=SECRETVAL31sig",
+        "SECRETVAL31sig",
+    ),
 ];
 
 fn secret_text() -> String {

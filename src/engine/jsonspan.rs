@@ -132,9 +132,18 @@ pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
 /// The end offset of the one JSON value at the start of `text` (after leading whitespace), if it
 /// is complete and valid; whatever follows it is not looked at.
 pub fn value_end(text: &str) -> Option<usize> {
+    value_scan(text).ok()
+}
+
+/// [`value_end`], or on failure how many bytes were read before the value proved invalid or
+/// unclosed (so a caller scanning many starts can bound its total work).
+pub fn value_scan(text: &str) -> Result<usize, usize> {
     let mut s = Scanner::new(text, false);
     s.first_only = true;
-    s.run(usize::MAX, false).ok().map(|_| s.pos)
+    match s.run(usize::MAX, false) {
+        Ok(_) => Ok(s.pos),
+        Err(e) => Err(e.offset.max(s.pos).min(text.len())),
+    }
 }
 
 /// Whether `text` starts with valid JSON: true when the first `limit` bytes scan without error
