@@ -295,6 +295,51 @@ fn a_folder_with_devices_fifos_and_loops_loads_what_is_a_file() {
 }
 
 #[test]
+fn text_that_only_looks_like_a_capture_is_shown_whole() {
+    // each of these was detected as a capture format, loaded no flow, and showed nothing
+    let cases: [(&str, &str); 5] = [
+        ("app.jsonl", "{\"timestamp\": \"2026-01-01T00:00:00Z\", \"type\": \"deploy\", \"payload\": {\"ok\": true}}\n"),
+        ("events.jsonl", "{\"sessionId\": \"abc\", \"event\": \"login\", \"user\": \"kim\"}\n"),
+        ("notes.txt", "data: the numbers from last quarter\nevent: the board meeting\n"),
+        ("embed.json", "{\"model\": \"text-embedding-3-small\", \"input\": [1, 2, 3]}"),
+        ("surrogate.json", "{\"model\": \"claude-x\", \"messages\": [{\"role\": \"user\", \"content\": \"\\ud800\"}]}"),
+    ];
+    for (name, text) in cases {
+        let c = load(name, text.as_bytes());
+        let shown: String = c.flows.iter().flat_map(|f| &f.messages).flat_map(|m| &m.blocks).map(|b| b.text.as_str()).collect();
+        assert!(!c.flows.is_empty() && shown.contains(text.trim()), "{name}: {:?} {:?}", c.format, c.problems);
+        if c.format != Format::Plain {
+            assert!(c.problems.iter().any(|p| p.reason.contains("shown whole as a plain file")), "{name}: {:?}", c.problems);
+        }
+    }
+}
+
+#[test]
+fn hidden_entries_and_unreadable_folders_are_listed_not_skipped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.txt"), "hello\n").unwrap();
+    std::fs::write(d.join(".env"), "X=1\n").unwrap();
+    std::fs::create_dir(d.join("locked")).unwrap();
+    std::fs::write(d.join("locked/b.txt"), "b\n").unwrap();
+    std::fs::create_dir(d.join("open")).unwrap();
+    std::fs::write(d.join("open/c.txt"), "c\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    // root reads any folder: the locked one is only unreadable for other users
+    let unreadable = std::fs::read_dir(d.join("locked")).is_err();
+    let c = capture::load(d).unwrap();
+    std::fs::set_permissions(d.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let files: Vec<&str> = c.flows.iter().map(|f| f.location.file.as_str()).collect();
+    assert!(files.iter().any(|f| f.ends_with("a.txt")) && files.iter().any(|f| f.ends_with("open/c.txt")), "{files:?}");
+    let reasons: Vec<String> = c.problems.iter().map(|p| format!("{}: {}", p.location.file, p.reason)).collect();
+    assert!(reasons.iter().any(|r| r.contains(".env: skipped: hidden")), "{reasons:?}");
+    if unreadable {
+        assert!(reasons.iter().any(|r| r.contains("locked: skipped: cannot read the folder")), "{reasons:?}");
+    }
+}
+
+#[test]
 fn a_deep_first_line_or_a_cut_body_is_reported_not_turned_into_a_plain_file() {
     let mut deep = serde_json::json!({"x": 1});
     for _ in 0..140 {
@@ -318,8 +363,10 @@ fn a_deep_first_line_or_a_cut_body_is_reported_not_turned_into_a_plain_file() {
     .to_string();
     let c = load("cut.json", &body.as_bytes()[..body.len() * 2 / 3]);
     assert_eq!(c.format, Format::AnthropicRequest);
-    assert!(c.flows.is_empty());
     assert!(c.problems.iter().any(|p| p.reason.contains("EOF")), "{:?}", c.problems);
+    // and the cut text itself is shown, as a plain file
+    assert_eq!(c.flows.len(), 1);
+    assert_eq!(c.flows[0].api, capture::Api::Files);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -365,6 +365,43 @@ pub(crate) fn load_unredacted(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Eve
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let format = detect(text);
     sink(Event::Format(format));
+    if format == Format::Plain || format == Format::Folder {
+        plain::load_file(name, bytes, sink);
+        return;
+    }
+    // a text that looked like a capture but held none of its records (a JSON Lines log with a
+    // `type` and a `payload`, a file that starts with `data:`) is shown whole as a plain file:
+    // detection never hides content. `flows` counts the blocks the loaded flows hold.
+    let mut flows = 0;
+    let mut problems = 0;
+    let mut first_problem = None;
+    let mut counting = |e: Event| {
+        match &e {
+            Event::Flow(f) => {
+                let blocks = |ms: &[Message]| ms.iter().map(|m| m.blocks.len()).sum::<usize>();
+                flows += blocks(&f.messages) + blocks(&f.response) + f.recorded.as_deref().map_or(0, blocks);
+            }
+            Event::Problem(p) => {
+                problems += 1;
+                first_problem.get_or_insert_with(|| format!("{}: {}", p.location, p.reason));
+            }
+            _ => {}
+        }
+        sink(e)
+    };
+    load_format(format, name, text, &mut counting);
+    if flows == 0 && !text.trim().is_empty() {
+        let why = first_problem.map_or(String::new(), |p| format!(" ({problems} problem(s), first: {p})"));
+        sink(Event::Problem(Problem {
+            location: Location { file: name.to_string(), line: 1, path: String::new() },
+            reason: format!("looked like a {} but held no message{why}; shown whole as a plain file", format.name()),
+        }));
+        plain::load_file(name, text.as_bytes(), sink);
+    }
+}
+
+/// Runs the loader of a detected capture format.
+fn load_format(format: Format, name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     match format {
         Format::HeadroomLog => headroom::load(name, text, sink),
         Format::Har => har::load(name, text, sink),
@@ -374,7 +411,7 @@ pub(crate) fn load_unredacted(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Eve
         Format::Sse => sse::load(name, text, sink),
         Format::ClaudeCode => claude::load(name, text, sink),
         Format::Codex => codex::load(name, text, sink),
-        Format::Plain | Format::Folder => plain::load_file(name, bytes, sink),
+        Format::Plain | Format::Folder => plain::load_file(name, text.as_bytes(), sink),
     }
 }
 

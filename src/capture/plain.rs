@@ -36,9 +36,10 @@ fn load_file_at(index: usize, name: &str, bytes: &[u8], sink: &mut dyn FnMut(Eve
     sink(Event::Flow(Box::new(flow)));
 }
 
-/// Every regular file below `dir` (sorted, hidden entries skipped), one flow each. Symlinks to
-/// files are followed; symlinks to folders are not (no loops), and FIFOs, sockets and devices are
-/// listed as problems instead of read (a FIFO would block, `/dev/zero` never ends).
+/// Every regular file below `dir` (sorted), one flow each. Symlinks to files are followed;
+/// symlinks to folders are not (no loops). Hidden entries (`.git`, `.env`), FIFOs, sockets,
+/// devices and folders that cannot be read are listed as skipped problems instead of read (a FIFO
+/// would block, `/dev/zero` never ends): nothing is left out without a line saying so.
 pub fn load_folder(dir: &Path, sink: &mut dyn FnMut(Event)) -> std::io::Result<()> {
     let skipped = |path: &Path, why: &str| {
         Event::Problem(Problem {
@@ -49,10 +50,19 @@ pub fn load_folder(dir: &Path, sink: &mut dyn FnMut(Event)) -> std::io::Result<(
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&d)?.filter_map(Result::ok).collect();
+        let listing = match std::fs::read_dir(&d) {
+            Ok(l) => l,
+            Err(e) if d != dir => {
+                sink(skipped(&d, &format!("cannot read the folder: {e}")));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut entries: Vec<_> = listing.filter_map(Result::ok).collect();
         entries.sort_by_key(|e| e.file_name());
-        for e in entries.into_iter().rev() {
+        for e in entries {
             if e.file_name().to_string_lossy().starts_with('.') {
+                sink(skipped(&e.path(), "hidden (its name starts with a dot); open it by name to read it"));
                 continue;
             }
             let p = e.path();

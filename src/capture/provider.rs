@@ -23,7 +23,13 @@ pub fn body_format(v: &Value) -> Option<Format> {
         });
         return Some(if anthropic && !openai { Format::AnthropicRequest } else { Format::OpenAiChatRequest });
     }
-    if obj.contains_key("input") && (obj.contains_key("model") || obj.contains_key("instructions")) {
+    // a Responses input is text or a list of items; an embeddings request's is numbers or strings
+    let items = match obj.get("input") {
+        Some(Value::String(_)) => true,
+        Some(Value::Array(a)) => a.iter().all(Value::is_object),
+        _ => false,
+    };
+    if items && (obj.contains_key("model") || obj.contains_key("instructions")) {
         return Some(Format::OpenAiResponsesRequest);
     }
     None
@@ -295,8 +301,9 @@ pub fn responses_item(b: &mut Builder, item: &Value, at: &str) -> Option<Message
             let role = Role::parse(item.get("role").and_then(Value::as_str).unwrap_or("user"));
             let kind =
                 if matches!(role, Role::System | Role::Developer) { BlockKind::SystemPrompt } else { BlockKind::Text };
-            let bl =
-                b.block(kind, role, content_text(item.get("content").unwrap_or(&Value::Null)), format!("{at}.content"));
+            // an item with no content at all is shown as the JSON it is, never as an empty block
+            let text = item.get("content").map_or_else(|| json_text(item), content_text);
+            let bl = b.block(kind, role, text, format!("{at}.content"));
             Some(Message { role, blocks: vec![bl] })
         }
         "function_call" | "custom_tool_call" | "local_shell_call" => {
