@@ -55,7 +55,38 @@ impl Config {
 
     /// Parses TOML text; the error carries the line and column.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        config.check_ranges()?;
+        Ok(config)
+    }
+
+    /// Every numeric knob within the range its schema declares (`prose.batch_size` 1 to 64…): a
+    /// value past it is refused here, with its knob named, rather than reaching an engine that
+    /// would allocate for it or pass it to the model runtime.
+    fn check_ranges(&self) -> Result<(), String> {
+        let doc = toml::Table::try_from(self).map_err(|e| e.to_string())?;
+        for table in TABLES {
+            let Some(toml::Value::Table(values)) = doc.get(*table) else { continue };
+            for k in table_knobs(table) {
+                let v = match values.get(&k.name) {
+                    Some(toml::Value::Integer(i)) => *i as f64,
+                    Some(toml::Value::Float(f)) => *f,
+                    _ => continue,
+                };
+                let low = k.minimum.is_some_and(|m| v < m);
+                let high = k.maximum.is_some_and(|m| v > m);
+                if low || high {
+                    let range = match (k.minimum, k.maximum) {
+                        (Some(a), Some(b)) => format!("{a} to {b}"),
+                        (Some(a), None) => format!("at least {a}"),
+                        (None, Some(b)) => format!("at most {b}"),
+                        (None, None) => unreachable!("a bound was crossed"),
+                    };
+                    return Err(format!("{table}.{} = {v} is out of range: expected {range}", k.name));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Applies one `table.knob=value` assignment. The value is read as TOML (`20`, `0.5`, `true`,
@@ -83,7 +114,9 @@ impl Config {
         if let Some(toml::Value::Table(t)) = doc.get_mut(table) {
             t.insert(knob.to_string(), value);
         }
-        *self = doc.try_into().map_err(|e: toml::de::Error| err(e.message().to_string()))?;
+        let next: Config = doc.try_into().map_err(|e: toml::de::Error| err(e.message().to_string()))?;
+        next.check_ranges().map_err(err)?;
+        *self = next;
         Ok(())
     }
 
@@ -116,6 +149,18 @@ mod tests {
         assert!(e.contains("line 2") && e.contains("out of range"), "{e}");
         let e = Config::parse("[log]\nmax_errors = \"ten\"\n").unwrap_err();
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn knobs_past_their_range_are_refused_with_their_name() {
+        let mut c = Config::default();
+        let e = c.set("prose.batch_size=4294967296").unwrap_err().to_string();
+        assert!(e.contains("prose.batch_size") && e.contains("1 to 64"), "{e}");
+        assert!(c.set("prose.max_length=100000").unwrap_err().to_string().contains("8 to 8192"));
+        assert_eq!(c, Config::default(), "a refused --set changes nothing");
+        let e = Config::parse("[prose]\nbatch_size = 0\n").unwrap_err();
+        assert!(e.contains("prose.batch_size = 0"), "{e}");
+        assert!(c.set("prose.batch_size=8").is_ok());
     }
 
     #[test]

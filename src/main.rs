@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use ctxlens::config::{self, Config};
 use ctxlens::engine::Context;
-use ctxlens::output::{LedgerDoc, Stats, write_atomic};
+use ctxlens::output::{LedgerDoc, Stats, printable, write_atomic};
 use ctxlens::{Decision, EngineChoice, EngineKind, Tokenizer, input, tokens};
 
 #[derive(Parser)]
@@ -352,7 +352,7 @@ fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer
     writeln!(
         out,
         "{} ({}): {} flows, {} problems, {} secrets redacted",
-        cap.source,
+        printable(&cap.source),
         cap.format.name(),
         cap.flows.len(),
         cap.problems.len(),
@@ -365,7 +365,7 @@ fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer
             "#{:<4} {:<18} {:<28} {:>3} blocks {:>8} tokens{}",
             f.index,
             format!("{:?}", f.api),
-            f.model.as_deref().unwrap_or("-"),
+            printable(f.model.as_deref().unwrap_or("-")),
             f.blocks().count(),
             n,
             if f.recorded.is_some() { "  (+ recorded compression)" } else { "" }
@@ -374,6 +374,7 @@ fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer
             let b = s.block;
             let first = b.text.lines().next().unwrap_or_default();
             let first: String = first.chars().take(60).collect();
+            let first = printable(&first);
             match config {
                 Some(config) => {
                     let c = compress_block(&s, config, tokenizer);
@@ -401,7 +402,7 @@ fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer
         }
     }
     for p in &cap.problems {
-        writeln!(out, "problem: {}: {}", p.location, p.reason)?;
+        writeln!(out, "problem: {}", printable(&format!("{}: {}", p.location, p.reason)))?;
     }
     Ok(())
 }

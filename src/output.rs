@@ -1,4 +1,5 @@
-//! Output: the stats line, the ledger document, and writing files so they are never half-written.
+//! Output: the stats line, the ledger document, writing files so they are never half-written,
+//! and input text made safe to print on a terminal.
 
 use std::io::Write;
 use std::path::Path;
@@ -187,4 +188,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Text from an input made safe for a terminal line: control characters (an escape sequence
+/// would recolour, move or retitle the user's terminal) and bidirectional overrides (which
+/// reorder what is shown) become visible `\u{..}` escapes; a tab becomes a space.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c);
+    if !text.chars().any(unsafe_char) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\t' => out.push(' '),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn escapes_and_overrides_become_visible() {
+        assert_eq!(printable("plain é 日本"), "plain é 日本");
+        assert_eq!(printable("\u{1b}]0;pwned\u{7}red\u{1b}[31m"), "\\u{1b}]0;pwned\\u{7}red\\u{1b}[31m");
+        assert_eq!(printable("a\tb\u{202e}c"), "a b\\u{202e}c");
+    }
 }

@@ -306,11 +306,32 @@ fn text_that_only_looks_like_a_capture_is_shown_whole() {
     ];
     for (name, text) in cases {
         let c = load(name, text.as_bytes());
-        let shown: String = c.flows.iter().flat_map(|f| &f.messages).flat_map(|m| &m.blocks).map(|b| b.text.as_str()).collect();
+        let shown: String =
+            c.flows.iter().flat_map(|f| &f.messages).flat_map(|m| &m.blocks).map(|b| b.text.as_str()).collect();
         assert!(!c.flows.is_empty() && shown.contains(text.trim()), "{name}: {:?} {:?}", c.format, c.problems);
         if c.format != Format::Plain {
-            assert!(c.problems.iter().any(|p| p.reason.contains("shown whole as a plain file")), "{name}: {:?}", c.problems);
+            assert!(
+                c.problems.iter().any(|p| p.reason.contains("shown whole as a plain file")),
+                "{name}: {:?}",
+                c.problems
+            );
         }
+    }
+}
+
+#[test]
+fn blocks_never_prints_a_terminal_escape_from_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evil\u{1b}[2J.txt");
+    std::fs::write(&path, "\u{1b}]0;owned\u{7}\u{1b}[31mred \u{202e}txt.exe\n").unwrap();
+    for args in [vec!["blocks"], vec!["blocks", "--compress"]] {
+        let mut args = args.clone();
+        args.push(path.to_str().unwrap());
+        let out = ctxlens(&args);
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{202e}'), "{shown:?}");
+        assert!(shown.contains("\\u{1b}[31mred"), "{shown}");
     }
 }
 

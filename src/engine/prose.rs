@@ -32,6 +32,7 @@ pub struct ProseParams {
     /// Words per chunk sent to the model.
     pub chunk_words: usize,
     /// Tokens per model window (a word cut by it is scored again in the next chunk).
+    #[schemars(range(min = 8, max = 8192))]
     pub max_length: usize,
     /// A word is kept when its score (the max over its tokens) is above this.
     pub score_threshold: Fraction,
@@ -46,9 +47,11 @@ pub struct ProseParams {
     /// After this many milliseconds the rest of the text is kept verbatim (HEADROOM_COMPRESSION_DEADLINE_MS).
     pub time_budget_ms: u64,
     /// ONNX Runtime intra-op threads (0: the runtime's default, one per core).
+    #[schemars(range(max = 256))]
     pub threads: usize,
     /// Windows scored per model run (HEADROOM_KOMPRESS_BATCH_SIZE; Headroom batches only on GPU,
     /// but two windows per run are about 40% faster than one on a 2-core CPU).
+    #[schemars(range(min = 1, max = 64))]
     pub batch_size: usize,
 }
 
@@ -239,8 +242,19 @@ fn score_words(
         tokens += batch.iter().map(|w| w.ids.len()).sum::<usize>();
         chunks += batch.len();
         let seqs: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
-        let scores =
-            scorer.score_batch(&seqs).map_err(|e| Skip::Unavailable { detail: format!("{}: {e}", scorer.name) })?;
+        let scores = scorer.score_batch(&seqs).map_err(|e| {
+            let longest = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+            // the usual cause: a window longer than the model's position table
+            let hint = if longest > 512 {
+                format!(
+                    "; windows here reach {longest} tokens (prose.max_length = {}), and BERT-class models take at most 512: lower prose.max_length",
+                    p.max_length
+                )
+            } else {
+                String::new()
+            };
+            Skip::Unavailable { detail: format!("{}: the model failed: {e}{hint}", scorer.name) }
+        })?;
         for (w, scores) in batch.iter().zip(scores) {
             decide(w, &scores, p, &mut keep[w.start..w.start + w.complete]);
         }
