@@ -189,7 +189,11 @@ fn run(command: Command) -> Result<()> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == pipe
+            || c.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind) == pipe
+    })
 }
 
 fn load_config(path: Option<&PathBuf>, sets: &[String]) -> Result<Config> {
@@ -303,6 +307,73 @@ fn compress_block(s: &ctxlens::blocks::Source, config: &Config, tokenizer: Token
     }
 }
 
+/// A sequence serialised from an iterator, once, as it is written.
+struct Lazy<I>(std::cell::RefCell<Option<I>>);
+
+impl<I> Lazy<I> {
+    fn new(items: I) -> Self {
+        Lazy(std::cell::RefCell::new(Some(items)))
+    }
+}
+
+/// The `blocks --json` form of one flow; `block_json` renders a block (with its source, when the
+/// block is a request block that `--compress` compresses).
+fn flow_doc<'a, F>(f: &'a ctxlens::capture::Flow, block_json: &'a F) -> impl serde::Serialize + 'a
+where
+    F: Fn(&ctxlens::capture::Block, Option<&ctxlens::blocks::Source>) -> serde_json::Value,
+{
+    let mut head = serde_json::to_value(f.summary()).unwrap_or_default();
+    if let Some(obj) = head.as_object_mut() {
+        // an empty response is not written; the request's messages always are
+        obj.remove("messages");
+    }
+    let list = move |msgs: &'a [ctxlens::capture::Message]| {
+        msgs.iter().flat_map(|m| m.blocks.iter()).map(move |b| block_json(b, None))
+    };
+    let blocks = ctxlens::blocks::of_flow(f).into_iter().map(move |s| block_json(s.block, Some(&s)));
+    FlowDoc {
+        head,
+        blocks: Lazy::new(blocks),
+        recorded: f.recorded.as_deref().map(|r| Lazy::new(list(r))),
+        response: Lazy::new(list(&f.response)),
+    }
+}
+
+/// One flow of `blocks --json`: its own fields, then its blocks, written as they are made.
+struct FlowDoc<B, R> {
+    head: serde_json::Value,
+    blocks: Lazy<B>,
+    recorded: Option<Lazy<R>>,
+    response: Lazy<R>,
+}
+
+impl<B, R> serde::Serialize for FlowDoc<B, R>
+where
+    B: Iterator<Item = serde_json::Value>,
+    R: Iterator<Item = serde_json::Value>,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in self.head.as_object().into_iter().flatten() {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("blocks", &self.blocks)?;
+        if let Some(r) = &self.recorded {
+            map.serialize_entry("recorded_blocks", r)?;
+        }
+        map.serialize_entry("response_blocks", &self.response)?;
+        map.end()
+    }
+}
+
+impl<I: Iterator<Item = T>, T: serde::Serialize> serde::Serialize for Lazy<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let items = self.0.borrow_mut().take().ok_or_else(|| serde::ser::Error::custom("serialised twice"))?;
+        s.collect_seq(items)
+    }
+}
+
 fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer: Tokenizer) -> Result<()> {
     let mut out = std::io::stdout().lock();
     use ctxlens::capture;
@@ -319,34 +390,26 @@ fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer
         }
         v
     };
-    let list = |msgs: &[capture::Message]| -> Vec<serde_json::Value> {
-        msgs.iter().flat_map(|m| m.blocks.iter()).map(|b| block_json(b, None)).collect()
-    };
+
     if json {
-        let flows: Vec<serde_json::Value> = cap
-            .flows
-            .iter()
-            .map(|f| {
-                let mut v = serde_json::to_value(f).unwrap_or_default();
-                let obj = v.as_object_mut().expect("flow object");
-                obj.remove("messages");
-                obj.remove("recorded");
-                obj.remove("response");
-                let blocks: Vec<serde_json::Value> =
-                    ctxlens::blocks::of_flow(f).iter().map(|s| block_json(s.block, Some(s))).collect();
-                obj.insert("blocks".into(), blocks.into());
-                if let Some(r) = &f.recorded {
-                    obj.insert("recorded_blocks".into(), list(r).into());
-                }
-                obj.insert("response_blocks".into(), list(&f.response).into());
-                v
-            })
-            .collect();
+        // written as it is serialised, one flow at a time: a capture of 300,000 blocks must not
+        // become one JSON tree in memory first
+        let flows = Lazy::new(cap.flows.iter().map(|f| flow_doc(f, &block_json)));
         let doc = serde_json::json!({
             "source": cap.source, "format": cap.format, "tokenizer": tokenizer, "redacted": cap.redacted,
-            "problems": cap.problems, "flows": flows,
+            "problems": cap.problems,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        let mut w = std::io::BufWriter::new(&mut out);
+        let mut ser = serde_json::Serializer::pretty(&mut w);
+        use serde::ser::{SerializeMap, Serializer};
+        let mut map = ser.serialize_map(None)?;
+        for (k, v) in doc.as_object().expect("doc object") {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("flows", &flows)?;
+        map.end()?;
+        writeln!(w)?;
+        w.flush()?;
         return Ok(());
     }
     writeln!(

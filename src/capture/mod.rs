@@ -213,6 +213,26 @@ impl Flow {
         }
     }
 
+    /// The flow without its messages (request, recorded, response): what describes it, cheap to
+    /// copy however many blocks it holds.
+    pub fn summary(&self) -> Flow {
+        Flow {
+            index: self.index,
+            api: self.api,
+            model: self.model.clone(),
+            timestamp: self.timestamp.clone(),
+            url: self.url.clone(),
+            messages: Vec::new(),
+            recorded: None,
+            response: Vec::new(),
+            usage: self.usage.clone(),
+            transforms: self.transforms.clone(),
+            headroom_tokens: self.headroom_tokens,
+            headers: self.headers.clone(),
+            location: self.location.clone(),
+        }
+    }
+
     /// Every block of the request, in order.
     pub fn blocks(&self) -> impl Iterator<Item = &Block> {
         self.messages.iter().flat_map(|m| m.blocks.iter())
