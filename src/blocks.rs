@@ -4,13 +4,16 @@
 //! tool's name, what a compressor recorded sending for it); the pipeline compresses it with that
 //! path; the result says how to show it (the language to colour it as).
 
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
 use crate::capture::{Block, BlockKind, Flow};
 use crate::config::Config;
 use crate::engine::lang::Lang;
 use crate::engine::{Context, EngineKind};
-use crate::outcome::Outcome;
+use crate::outcome::{Decision, Outcome};
 use crate::pipeline::{self, EngineChoice};
-use crate::tokens::Tokenizer;
+use crate::tokens::{self, Tokenizer};
 
 /// A request block of a flow, with what the rest of the flow says about it.
 #[derive(Debug, Clone)]
@@ -39,14 +42,14 @@ pub fn path_of_tool_input(text: &str) -> Option<String> {
 pub fn of_flow(flow: &Flow) -> Vec<Source<'_>> {
     let recorded_lines_up = flow.recorded.as_ref().is_some_and(|r| r.len() == flow.messages.len());
     // tool call id → (tool name, file path), so a tool result knows what made it
-    let mut calls: Vec<(&str, Option<&str>, Option<String>)> = Vec::new();
+    let mut calls: std::collections::HashMap<&str, (Option<&str>, Option<String>)> = Default::default();
     let mut out = Vec::new();
     for (mi, m) in flow.messages.iter().enumerate() {
         for (bi, b) in m.blocks.iter().enumerate() {
             if b.kind == BlockKind::ToolUse
                 && let Some(id) = &b.tool_id
             {
-                calls.push((id, b.tool_name.as_deref(), path_of_tool_input(&b.text)));
+                calls.insert(id, (b.tool_name.as_deref(), path_of_tool_input(&b.text)));
             }
             let recorded = flow
                 .recorded
@@ -54,10 +57,10 @@ pub fn of_flow(flow: &Flow) -> Vec<Source<'_>> {
                 .filter(|_| recorded_lines_up)
                 .and_then(|r| r[mi].blocks.get(bi))
                 .filter(|r| r.kind == b.kind);
-            let call = b.tool_id.as_deref().and_then(|id| calls.iter().find(|(i, _, _)| *i == id));
+            let call = b.tool_id.as_deref().and_then(|id| calls.get(id));
             let path =
-                call.and_then(|c| c.2.clone()).or_else(|| (b.kind == BlockKind::File).then(|| b.location.file.clone()));
-            let tool = b.tool_name.clone().or_else(|| call.and_then(|c| c.1.map(str::to_string)));
+                call.and_then(|c| c.1.clone()).or_else(|| (b.kind == BlockKind::File).then(|| b.location.file.clone()));
+            let tool = b.tool_name.clone().or_else(|| call.and_then(|c| c.0.map(str::to_string)));
             out.push(Source { block: b, path, tool, recorded });
         }
     }
@@ -127,5 +130,65 @@ mod tests {
             None,
         );
         assert_eq!(o.engine, Some(EngineKind::Code));
+    }
+}
+
+/// One block's line in `ctxlens blocks --compress`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The engine that ran, `mixed` for several, `-` for none (the time budget ran out first).
+    pub engine: String,
+    pub tokens_in: usize,
+    pub tokens_out: usize,
+    /// Dropped spans in the ledger.
+    pub drops: usize,
+    /// `acted`, or why nothing was dropped (a skip reason's code, or `time-budget`).
+    pub decision: String,
+}
+
+/// A wall-clock bound over a run of many blocks: blocks that start after it are counted, not
+/// compressed, and the prose engine's own budget is cut to what is left, so one slow block
+/// cannot outlast it.
+#[derive(Debug)]
+pub struct Deadline {
+    end: Instant,
+    /// Blocks not compressed because the time ran out.
+    pub missed: Cell<usize>,
+}
+
+impl Deadline {
+    pub fn after(budget: Duration) -> Deadline {
+        Deadline { end: Instant::now() + budget, missed: Cell::new(0) }
+    }
+}
+
+/// [`compress`] for one source, summarised, within `deadline`.
+pub fn summarize(s: &Source, config: &Config, tokenizer: Tokenizer, deadline: &Deadline) -> Summary {
+    let left = deadline.end.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        deadline.missed.set(deadline.missed.get() + 1);
+        let n = tokens::count(&s.block.text, tokenizer);
+        return Summary { engine: "-".into(), tokens_in: n, tokens_out: n, drops: 0, decision: "time-budget".into() };
+    }
+    let left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+    let bounded;
+    let config = if config.prose.time_budget_ms > left_ms {
+        let mut c = config.clone();
+        c.prose.time_budget_ms = left_ms;
+        bounded = c;
+        &bounded
+    } else {
+        config
+    };
+    let o = compress(&s.block.text, s.path.as_deref(), EngineChoice::Auto, config, tokenizer, None);
+    Summary {
+        engine: o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string()),
+        tokens_in: o.tokens_in,
+        tokens_out: o.tokens_out,
+        drops: o.ledger.drops.len(),
+        decision: match &o.decision {
+            Decision::Acted { .. } => "acted".into(),
+            Decision::Skipped { reason } => reason.code().into(),
+        },
     }
 }

@@ -82,6 +82,10 @@ enum Command {
         /// Tokenizer for every count: o200k (o200k_base) or cl100k (cl100k_base).
         #[arg(long, default_value = "o200k")]
         tokenizer: Tokenizer,
+        /// With --compress: stop compressing after this many seconds (blocks after it are
+        /// listed with `time-budget`, uncompressed).
+        #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+        time_budget: f64,
     },
     /// List the ONNX Runtime library and every prose model found, with why any was rejected.
     Models {
@@ -181,9 +185,11 @@ fn run(command: Command) -> Result<()> {
         Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
         Command::Count { tokenizer, file } => count(&file, tokenizer),
         Command::Models { threads } => list_models(threads),
-        Command::Blocks { file, json, compress, config, sets, tokenizer } => {
+        Command::Blocks { file, json, compress, config, sets, tokenizer, time_budget } => {
             let config = if compress { Some(load_config(config.as_ref(), &sets)?) } else { None };
-            blocks(&file, json, config.as_ref(), tokenizer)
+            let budget = std::time::Duration::try_from_secs_f64(time_budget)
+                .map_err(|_| anyhow::anyhow!("--time-budget {time_budget}: expected a number of seconds, 0 or more"))?;
+            blocks(&file, json, config.as_ref(), tokenizer, &ctxlens::blocks::Deadline::after(budget))
         }
     }
 }
@@ -284,29 +290,6 @@ fn knobs(table: Option<&str>, toml: bool) -> Result<()> {
     Ok(())
 }
 
-/// One block through the pipeline, for `blocks --compress`.
-struct Compressed {
-    engine: String,
-    tokens_in: usize,
-    tokens_out: usize,
-    drops: usize,
-    decision: String,
-}
-
-fn compress_block(s: &ctxlens::blocks::Source, config: &Config, tokenizer: Tokenizer) -> Compressed {
-    let o = ctxlens::blocks::compress(&s.block.text, s.path.as_deref(), EngineChoice::Auto, config, tokenizer, None);
-    Compressed {
-        engine: o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string()),
-        tokens_in: o.tokens_in,
-        tokens_out: o.tokens_out,
-        drops: o.ledger.drops.len(),
-        decision: match &o.decision {
-            Decision::Acted { .. } => "acted".into(),
-            Decision::Skipped { reason } => reason.code().into(),
-        },
-    }
-}
-
 /// A sequence serialised from an iterator, once, as it is written.
 struct Lazy<I>(std::cell::RefCell<Option<I>>);
 
@@ -374,7 +357,13 @@ impl<I: Iterator<Item = T>, T: serde::Serialize> serde::Serialize for Lazy<I> {
     }
 }
 
-fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer: Tokenizer) -> Result<()> {
+fn blocks(
+    path: &std::path::Path,
+    json: bool,
+    config: Option<&Config>,
+    tokenizer: Tokenizer,
+    deadline: &ctxlens::blocks::Deadline,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     use ctxlens::capture;
     let cap = capture::load(path)?;
@@ -382,7 +371,7 @@ fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer
         let mut v = serde_json::to_value(b).unwrap_or_default();
         v["tokens"] = tokens::count(&b.text, tokenizer).into();
         if let (Some(config), Some(s)) = (config, source) {
-            let c = compress_block(s, config, tokenizer);
+            let c = ctxlens::blocks::summarize(s, config, tokenizer, deadline);
             v["compressed"] = serde_json::json!({
                 "engine": c.engine, "path": s.path, "tokens_in": c.tokens_in, "tokens_out": c.tokens_out,
                 "dropped_spans": c.drops, "decision": c.decision,
@@ -440,7 +429,7 @@ fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer
             let first = printable(&first);
             match config {
                 Some(config) => {
-                    let c = compress_block(&s, config, tokenizer);
+                    let c = ctxlens::blocks::summarize(&s, config, tokenizer, deadline);
                     writeln!(
                         out,
                         "        {:<9} {:<13} {:<6} {:>7} → {:<7} tok {:>4} spans  {:<15} {first}",
@@ -466,6 +455,13 @@ fn blocks(path: &std::path::Path, json: bool, config: Option<&Config>, tokenizer
     }
     for p in &cap.problems {
         writeln!(out, "problem: {}", printable(&format!("{}: {}", p.location, p.reason)))?;
+    }
+    if deadline.missed.get() > 0 {
+        writeln!(
+            out,
+            "note: {} block(s) not compressed: the --time-budget ran out (they are listed as time-budget)",
+            deadline.missed.get()
+        )?;
     }
     Ok(())
 }

@@ -336,6 +336,20 @@ fn blocks_never_prints_a_terminal_escape_from_the_input() {
 }
 
 #[test]
+fn blocks_compress_stops_at_its_time_budget() {
+    let demo = root().join("fixtures/demo/anthropic-request.json");
+    let out = ctxlens(&["blocks", "--compress", "--time-budget", "0", demo.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = shown.lines().filter(|l| l.contains(" tok ")).count();
+    assert!(rows > 10 && shown.matches("time-budget").count() >= rows, "{shown}");
+    assert!(shown.contains(&format!("note: {rows} block(s) not compressed")), "{shown}");
+    // with time to spare, nothing is missed
+    let out = ctxlens(&["blocks", "--compress", demo.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("time-budget"));
+}
+
+#[test]
 fn hidden_entries_and_unreadable_folders_are_listed_not_skipped_silently() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
