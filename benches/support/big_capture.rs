@@ -54,3 +54,26 @@ pub fn har(bytes: usize) -> PathBuf {
     std::fs::write(&path, serde_json::to_string(&har).expect("serialise")).expect("write big HAR");
     path
 }
+
+/// A JSON file of at least `bytes` bytes: the rows of `fixtures/json/pip-inspect.json` repeated,
+/// one array (the shape of a big tool output opened on its own).
+#[allow(dead_code, reason = "only tui_memory opens a JSON file; tui includes this module too")]
+pub fn json_file(bytes: usize) -> PathBuf {
+    let path = out_dir().join(format!("rows-{}mb.json", bytes >> 20));
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes) {
+        return path;
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/json/pip-inspect.json");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture")).expect("json");
+    let rows = doc["installed"].as_array().expect("installed rows").clone();
+    let mut all = Vec::new();
+    let mut size = 0;
+    while size < bytes {
+        for r in &rows {
+            size += serde_json::to_string(r).map_or(0, |s| s.len() + 1);
+            all.push(r.clone());
+        }
+    }
+    std::fs::write(&path, serde_json::to_string(&all).expect("serialise")).expect("write");
+    path
+}

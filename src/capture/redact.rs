@@ -49,6 +49,9 @@ pub fn is_secret_header(name: &str) -> bool {
     })
 }
 
+// Word boundaries are ASCII ones (`(?-u:\b)`): a Unicode `\b` makes the regex engine fall back
+// from its DFA to a far slower one on any non-ASCII text, and every capture goes through here.
+
 /// Provider keys recognisable by their own shape, anywhere in text.
 static KEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -56,7 +59,7 @@ static KEY: LazyLock<Regex> = LazyLock::new(|| {
         (?:^|[^A-Za-z0-9_]|\\[nrt])
         (sk-ant-[A-Za-z0-9_\-]{20,}
       | sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}
-      | (?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b
+      | (?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)
       | gh[pousr]_[A-Za-z0-9]{30,}
       | github_pat_[A-Za-z0-9_]{30,}
       | glpat-[A-Za-z0-9_\-]{20,}
@@ -66,11 +69,11 @@ static KEY: LazyLock<Regex> = LazyLock::new(|| {
       | hf_[A-Za-z0-9]{30,}
       | [rsp]k_(?:live|test)_[0-9A-Za-z]{10,}
       | whsec_[0-9A-Za-z]{20,}
-      | npm_[A-Za-z0-9]{36}\b
+      | npm_[A-Za-z0-9]{36}(?-u:\b)
       | pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{30,}
       | SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}
-      | dop_v1_[a-f0-9]{64}\b
-      | shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b
+      | dop_v1_[a-f0-9]{64}(?-u:\b)
+      | shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?-u:\b)
       | gsk_[A-Za-z0-9]{40,}
       | xai-[A-Za-z0-9]{40,}
       | eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})",
@@ -92,40 +95,41 @@ static PUTTY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// An AWS access key id with its secret beside it (`credentials.csv`, `key:secret` pairs).
 static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\b((?:AKIA|ASIA)[0-9A-Z]{16})([\s,;:=|"']{1,6})([A-Za-z0-9/+]{40})\b"#).expect("aws pair regex")
+    Regex::new(r#"(?-u:\b)((?:AKIA|ASIA)[0-9A-Z]{16})([\s,;:=|"']{1,6})([A-Za-z0-9/+]{40})(?-u:\b)"#)
+        .expect("aws pair regex")
 });
 
 /// Secret-named command-line flags (`--password X`, `--token=Y`) and the tools whose password
 /// flag is a letter: `mysql -pPW`, `redis-cli -a PW`, `docker login -p PW`, `sshpass -p PW`.
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)((?:--(?:password|passwd|pass|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret)[= ]+|\bmysql(?:dump|admin)?\b[^\n]*?\s-p|\bredis-cli\b[^\n]*?\s-a\s+|\bdocker\s+login\b[^\n]*?\s-p\s+|\bsshpass\b[^\n]*?\s-p\s*)['\x22]?)([^\s'\x22]+)",
+        r"(?i)((?:--(?:password|passwd|pass|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret)[= ]+|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n]*?\s-p|(?-u:\b)redis-cli(?-u:\b)[^\n]*?\s-a\s+|(?-u:\b)docker\s+login(?-u:\b)[^\n]*?\s-p\s+|(?-u:\b)sshpass(?-u:\b)[^\n]*?\s-p\s*)['\x22]?)([^\s'\x22]+)",
     )
     .expect("flag regex")
 });
 
 /// `curl -u user:password`, `wget --user`, HTTPie's `-a user:password`: the user stays.
 static USER_FLAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(\b(?:curl|wget|http|https|xh)\b[^\n]*?\s(?:-u|--user|-a|--auth)[ =]?["']?)([^\s:'"]+):([^\s'"]+)"#)
+    Regex::new(r#"((?-u:\b)(?:curl|wget|http|https|xh)(?-u:\b)[^\n]*?\s(?:-u|--user|-a|--auth)[ =]?["']?)([^\s:'"]+):([^\s'"]+)"#)
         .expect("user flag regex")
 });
 
 /// `.netrc` entries: `machine HOST login USER password PW` (on one line or several).
 static NETRC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b((?:machine\s+\S+|default)\s+(?:login\s+\S+\s+)?(?:account\s+\S+\s+)?password\s+)(\S+)")
+    Regex::new(r"(?-u:\b)((?:machine\s+\S+|default)\s+(?:login\s+\S+\s+)?(?:account\s+\S+\s+)?password\s+)(\S+)")
         .expect("netrc regex")
 });
 
 /// `my password is …`, `passphrase: …` in prose.
 static SAID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(password|passphrase|passwd)(\s+(?:is|was)\s+)(\S*[^\s.,;:?])").expect("said regex")
+    Regex::new(r"(?i)(?-u:\b)(password|passphrase|passwd)(\s+(?:is|was)\s+)(\S*[^\s.,;:?])").expect("said regex")
 });
 
 /// `token = …`, `"auth": "…"`: names too common to trust alone; only a value that looks generated
 /// (letters and digits, 8 or more) is replaced.
 static WEAK_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)\b([A-Za-z0-9_.\-]{0,40}(?:token|auth|credentials?|passphrase|session[_-]?id)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*["']?)([^\s"'`,;&)}\]]{8,})"#,
+        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:token|auth|credentials?|passphrase|session[_-]?id)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*["']?)([^\s"'`,;&)}\]]{8,})"#,
     )
     .expect("weak assignment regex")
 });
@@ -135,19 +139,20 @@ static WEAK_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// opening quote, and the rest of the line.
 static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?im)(^|[\s"'{,\[(]|\\[nrt])([A-Za-z][A-Za-z0-9_\-]{1,60})(\\?["']?[ \t]*:[ \t]*)(\\?["']?)([^\r\n]+)"#,
+        r#"(?im)(^|[\s"'{,\[(]|\\[nrt])((?:[A-Za-z][A-Za-z0-9_\-]{0,30})?(?:auth|key|token|secret|passw|cookie|session|signature|credential|jwt|sid)[A-Za-z0-9_\-]{0,30})(\\?["']?[ \t]*:[ \t]*)(\\?["']?)([^\r\n]+)"#,
     )
     .expect("header regex")
 });
 
 /// `Bearer TOKEN` (any length with a digit, or 16+ characters), wherever it appears.
-static BEARER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?:\b|\\[nrt])(bearer)(\s+)([A-Za-z0-9._~+/=\-]{6,})").expect("bearer regex"));
+static BEARER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:(?-u:\b)|\\[nrt])(bearer)(\s+)([A-Za-z0-9._~+/=\-]{6,})").expect("bearer regex")
+});
 
 /// `scheme://user:password@host`: the password may hold `@` and `/` (not `?` or `#`); the host
 /// is what follows its last `@`.
 static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/:@]{0,200}):([^\s?#]{1,200})@([^\s@/?#]+)([/?#\s:]|$)")
+    Regex::new(r"(?-u:\b)([A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/:@]{0,200}):([^\s?#]{1,200})@([^\s@/?#]+)([/?#\s:]|$)")
         .expect("url regex")
 });
 
@@ -159,7 +164,7 @@ static QUERY_PARAM: LazyLock<Regex> =
 /// quoted value is taken whole (spaces and all).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)\b([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]{4,}))"#,
+        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]{4,}))"#,
     )
     .expect("assignment regex")
 });
@@ -168,14 +173,15 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// (upper case only: `cache_key = …` in code is no secret).
 static ENV_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"\b([A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|CREDENTIALS?))\b([ \t]*[:=][ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]+))"#,
+        r#"(?-u:\b)([A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|CREDENTIALS?))(?-u:\b)([ \t]*[:=][ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]+))"#,
     )
     .expect("env assignment regex")
 });
 
 /// An AWS secret access key: 40 base64 characters near the words that name it.
 static AWS_SECRET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(aws[\w\- ]{0,30}(?:secret|key)[^\n]{0,20}?)\b([A-Za-z0-9/+]{40})(?:\b|$)").expect("aws regex")
+    Regex::new(r"(?i)(aws[\w\- ]{0,30}(?:secret|key)[^\n]{0,20}?)(?-u:\b)([A-Za-z0-9/+]{40})(?:(?-u:\b)|$)")
+        .expect("aws regex")
 });
 
 /// Replaces every secret in `text`; returns how many were replaced.
