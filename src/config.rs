@@ -126,12 +126,23 @@ impl Config {
     }
 }
 
-/// The knobs of one config table.
-pub fn table_knobs(table: &str) -> Vec<Knob> {
-    match table {
-        "router" => knobs::<RouterParams>(),
-        other => other.parse::<EngineKind>().map(EngineKind::knobs).unwrap_or_default(),
-    }
+/// The knobs of one config table (empty for an unknown table). Read from the params' schemas
+/// once per process: the workbench lists them on every frame.
+pub fn table_knobs(table: &str) -> &'static [Knob] {
+    static ALL: std::sync::OnceLock<Vec<(&'static str, Vec<Knob>)>> = std::sync::OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        TABLES
+            .iter()
+            .map(|&t| {
+                let ks = match t {
+                    "router" => knobs::<RouterParams>(),
+                    other => other.parse::<EngineKind>().map(EngineKind::knobs).unwrap_or_default(),
+                };
+                (t, ks)
+            })
+            .collect()
+    });
+    all.iter().find(|(t, _)| *t == table).map_or(&[], |(_, ks)| ks.as_slice())
 }
 
 #[cfg(test)]
@@ -193,7 +204,7 @@ mod tests {
                 assert!(!k.default.is_null(), "{t}.{} has no default", k.name);
             }
         }
-        let ff = table_knobs("json").into_iter().find(|k| k.name == "first_fraction").unwrap();
+        let ff = table_knobs("json").iter().find(|k| k.name == "first_fraction").unwrap();
         assert_eq!((ff.minimum, ff.maximum), (Some(0.0), Some(1.0)));
         assert_eq!(ff.default, serde_json::json!(0.3));
     }

@@ -161,7 +161,7 @@ pub fn headroom(config: &Config) -> (String, String) {
     let mut comments: Vec<String> = Vec::new();
     // every knob of every registered engine: mapped when Headroom has it, explained otherwise
     let knobs: Vec<(&str, String)> =
-        TABLES.iter().flat_map(|&table| table_knobs(table).into_iter().map(move |k| (table, k.name))).collect();
+        TABLES.iter().flat_map(|&table| table_knobs(table).iter().map(move |k| (table, k.name.clone()))).collect();
     for (table, knob) in &knobs {
         let (table, knob) = (*table, knob.as_str());
         let t = TARGETS.iter().find(|t| t.table == table && t.knob == knob).unwrap_or(&UNMAPPED);

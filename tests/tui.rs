@@ -31,15 +31,20 @@ fn new_app(size: (u16, u16), dir: &Path) -> App {
     })
 }
 
-/// Runs every queued job inline (as the worker thread would) until nothing is left.
+/// Runs every queued job and file work inline (as the worker and io threads would) until
+/// nothing is left.
 fn drive(app: &mut App) {
     for _ in 0..1000 {
         let jobs = app.settle();
-        if jobs.is_empty() {
+        let io = app.take_io();
+        if jobs.is_empty() && io.is_empty() {
             return;
         }
         for (job, _) in jobs {
             app.update(Action::Computed(Box::new(work::compute(&job))));
+        }
+        for job in io {
+            app.update(Action::IoDone(ctxlens::tui::io::run(job)));
         }
     }
     panic!("jobs never settled");

@@ -14,6 +14,7 @@ use ratatui::layout::Rect;
 use super::command::{Command, KeyMap};
 use super::diffview::Display;
 use super::filter::{self, Facts, Filter};
+use super::io::{IoDone, IoJob};
 use super::layout::{Areas, Pane, layout};
 use super::prices::{self, PriceBook};
 use super::theme::Theme;
@@ -21,9 +22,7 @@ use super::work::{Computed, EngineSel, Job};
 use crate::capture::{self, BlockKind, Event, Flow, Format, Problem, Role};
 use crate::config::{Config, table_knobs};
 use crate::engine::{EngineKind, Knob};
-use crate::export;
 use crate::outcome::{Decision, Skip};
-use crate::output::write_atomic;
 use crate::tokens::Tokenizer;
 
 /// Something that changes the state.
@@ -48,6 +47,8 @@ pub enum Action {
     /// Source `.0` finished loading (or could not be read).
     Loaded(usize, Result<(), String>),
     Computed(Box<Computed>),
+    /// File work asked for by an earlier action came to this.
+    IoDone(IoDone),
 }
 
 /// Counts of one block under its current engine and knobs.
@@ -249,6 +250,8 @@ pub struct App {
     pub focus: Pane,
     pub mode: Mode,
     pub config: Arc<Config>,
+    /// `config` as TOML, for reading knob values without a round trip per knob per frame.
+    config_toml: toml::Table,
     pub undo: Vec<Config>,
     pub redo: Vec<Config>,
     pub tokenizer: Tokenizer,
@@ -272,6 +275,8 @@ pub struct App {
     pub keymap: KeyMap,
     pub keymap_error: Option<String>,
     pub message: String,
+    /// File work asked for and not yet handed to the event loop.
+    io: Vec<IoJob>,
     /// Why an engine could not run at all (the prose model or its runtime is missing), with the
     /// command that fixes it; shown on the title line until it is fixed.
     pub unavailable: Option<String>,
@@ -318,6 +323,7 @@ impl App {
             sort: Sort::Input,
             focus: Pane::List,
             mode: Mode::Normal,
+            config_toml: toml::Table::try_from(&opts.config).unwrap_or_default(),
             config: Arc::new(opts.config),
             undo: Vec::new(),
             redo: Vec::new(),
@@ -337,6 +343,7 @@ impl App {
             theme: opts.theme,
             themes: opts.themes,
             message: keymap_error.clone().unwrap_or_else(|| "? help · tab next pane · q quit".into()),
+            io: Vec::new(),
             keymap,
             keymap_error,
             unavailable: None,
@@ -684,7 +691,7 @@ impl App {
 
     /// The knobs the tuning panel lists: the current engine's table, then the router's when the
     /// router picks the engine.
-    pub fn knobs(&self) -> Vec<(&'static str, Knob)> {
+    pub fn knobs(&self) -> Vec<(&'static str, &'static Knob)> {
         let Some(b) = self.current() else { return Vec::new() };
         let sel = self.blocks[b].sel;
         let engine = match sel {
@@ -698,20 +705,25 @@ impl App {
                 .and_then(|o| o.engine.or_else(|| o.sections.first().map(|s| s.kind)))
                 .or_else(|| self.blocks[b].stats.as_ref().and_then(|s| s.engine.parse::<EngineKind>().ok())),
         };
-        let mut out: Vec<(&'static str, Knob)> = Vec::new();
+        let mut out: Vec<(&'static str, &'static Knob)> = Vec::new();
         if let Some(k) = engine {
-            out.extend(k.knobs().into_iter().map(|kn| (k.name(), kn)));
+            out.extend(table_knobs(k.name()).iter().map(|kn| (k.name(), kn)));
         }
         if sel == EngineSel::Auto {
-            out.extend(table_knobs("router").into_iter().map(|kn| ("router", kn)));
+            out.extend(table_knobs("router").iter().map(|kn| ("router", kn)));
         }
         out
     }
 
-    /// A knob's current value (`None`: unset).
-    pub fn knob_value(&self, table: &str, knob: &str) -> Option<toml::Value> {
-        let t = toml::Table::try_from(&*self.config).ok()?;
-        t.get(table)?.get(knob).cloned()
+    /// A knob's current value (`None`: unset), from the config's TOML form kept beside it.
+    pub fn knob_value(&self, table: &str, knob: &str) -> Option<&toml::Value> {
+        self.config_toml.get(table)?.get(knob)
+    }
+
+    /// Replaces the config, and its TOML form the tuning panel reads on every frame.
+    fn replace_config(&mut self, config: Config) {
+        self.config_toml = toml::Table::try_from(&config).unwrap_or_default();
+        self.config = Arc::new(config);
     }
 
     // ---- actions ----
@@ -758,6 +770,7 @@ impl App {
                 }
             }
             Action::Computed(c) => self.accept(*c),
+            Action::IoDone(d) => self.io_done(d),
         }
     }
 
@@ -1201,7 +1214,7 @@ impl App {
         }
         self.undo.push((*self.config).clone());
         self.redo.clear();
-        self.config = Arc::new(config);
+        self.replace_config(config);
         self.recount_all();
         self.message = why;
     }
@@ -1214,7 +1227,7 @@ impl App {
         }
     }
 
-    fn selected_knob(&self) -> Option<(&'static str, Knob)> {
+    fn selected_knob(&self) -> Option<(&'static str, &'static Knob)> {
         self.knobs().into_iter().nth(self.knob_sel)
     }
 
@@ -1223,7 +1236,7 @@ impl App {
             self.message = "no knobs here: pick an engine with m".into();
             return;
         };
-        match self.knob_value(table, &k.name).and_then(|v| step(&k, &v, up)) {
+        match self.knob_value(table, &k.name).and_then(|v| step(k, v, up)) {
             Some(lit) => self.assign(table, &k.name, &lit),
             None => self.edit_knob(),
         }
@@ -1233,11 +1246,12 @@ impl App {
         let Some((table, k)) = self.selected_knob() else { return };
         let v = self.knob_value(table, &k.name);
         if let Some(toml::Value::Boolean(b)) = v {
-            self.assign(table, &k.name, &(!b).to_string());
+            let flipped = (!b).to_string();
+            self.assign(table, &k.name, &flipped);
             return;
         }
         let cur = v.map(|v| v.to_string()).unwrap_or_default();
-        self.prompt(Ask::Knob(table.to_string(), k.name), cur);
+        self.prompt(Ask::Knob(table.to_string(), k.name.clone()), cur);
     }
 
     fn undo_redo(&mut self, undo: bool) {
@@ -1247,7 +1261,7 @@ impl App {
             return;
         };
         to.push((*self.config).clone());
-        self.config = Arc::new(c);
+        self.replace_config(c);
         self.recount_all();
         self.message = if undo { "undone" } else { "redone" }.into();
     }
@@ -1293,23 +1307,11 @@ impl App {
             Ask::Knob(table, knob) => self.assign(&table, &knob, input.trim()),
             Ask::Export => {
                 let path = self.path(&input);
-                self.message = match self.export(&path) {
-                    Ok(files) => format!("wrote {}", files.join(", ")),
-                    Err(e) => e,
-                };
+                self.file_work(IoJob::Export { path, config: self.config.clone() });
             }
             Ask::Import => {
                 let path = self.path(&input);
-                match Config::load(&path) {
-                    Ok(c) => {
-                        if let Err(e) = KeyMap::new(&c.keys).map(|k| self.keymap = k) {
-                            self.message = e;
-                            return;
-                        }
-                        self.set_config(c, format!("loaded {}", path.display()));
-                    }
-                    Err(e) => self.message = e.to_string(),
-                }
+                self.file_work(IoJob::Import { path });
             }
             Ask::WriteBlock => {
                 let path = self.path(&input);
@@ -1317,27 +1319,38 @@ impl App {
                     self.message = "the block is still being compressed; try again".into();
                     return;
                 };
-                self.message = match write_atomic(&path, v.computed.output.as_bytes()) {
-                    Ok(()) => format!("wrote {} ({} output)", path.display(), v.computed.sel.label()),
-                    Err(e) => format!("cannot write {}: {e}", path.display()),
-                };
+                let (text, label) = (v.computed.output.clone(), v.computed.sel.label());
+                self.file_work(IoJob::Write { path, text, label });
             }
         }
     }
 
-    /// Writes the knobs as `path` (ctxlens TOML) and Headroom's `.headroom.env` and
-    /// `.headroom.py` beside it.
-    fn export(&self, path: &Path) -> Result<Vec<String>, String> {
-        let (env, py) = export::headroom(&self.config);
-        let stem = path.with_extension("");
-        let env_path = PathBuf::from(format!("{}.headroom.env", stem.display()));
-        let py_path = PathBuf::from(format!("{}.headroom.py", stem.display()));
-        let mut written = Vec::new();
-        for (p, text) in [(path.to_path_buf(), export::ctxlens_toml(&self.config)), (env_path, env), (py_path, py)] {
-            write_atomic(&p, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-            written.push(p.display().to_string());
+    /// Queues file work for the event loop (see [`Self::take_io`]).
+    fn file_work(&mut self, job: IoJob) {
+        self.message = "working…".into();
+        self.io.push(job);
+    }
+
+    /// The file work waiting to run; its results come back as [`Action::IoDone`].
+    pub fn take_io(&mut self) -> Vec<IoJob> {
+        std::mem::take(&mut self.io)
+    }
+
+    fn io_done(&mut self, done: IoDone) {
+        match done {
+            IoDone::Exported(r) => {
+                self.message = r.map_or_else(|e| e, |files| format!("wrote {}", files.join(", ")));
+            }
+            IoDone::Imported(path, Ok(c)) => {
+                if let Err(e) = KeyMap::new(&c.keys).map(|k| self.keymap = k) {
+                    self.message = e;
+                    return;
+                }
+                self.set_config(c, format!("loaded {}", path.display()));
+            }
+            IoDone::Imported(_, Err(e)) => self.message = e,
+            IoDone::Written(r) => self.message = r.unwrap_or_else(|e| e),
         }
-        Ok(written)
     }
 
     /// Number of problems over every source.

@@ -10,6 +10,7 @@ pub mod app;
 pub mod command;
 pub mod diffview;
 pub mod filter;
+pub mod io;
 pub mod layout;
 pub mod pretty;
 pub mod prices;
@@ -160,6 +161,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let queue = Arc::new(work::Queue::default());
     work::spawn(queue.clone(), done_tx);
+    let io_tx = load_tx.clone();
     spawn_loader(paths, load_tx);
     let mut events = EventStream::new();
     // SIGTERM, SIGINT and SIGHUP end the loop like `q`, so the terminal is restored on the way out
@@ -172,6 +174,16 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
     loop {
         for (job, urgent) in app.settle() {
             queue.push(job, urgent);
+        }
+        for job in app.take_io() {
+            let tx = io_tx.clone();
+            // file work runs beside the draw loop; its answer comes back like a loader event
+            let spawned = std::thread::Builder::new().name("ctxlens-io".into()).spawn(move || {
+                let _ = tx.send(Action::IoDone(io::run(job)));
+            });
+            if let Err(e) = spawned {
+                app.update(Action::IoDone(io::IoDone::Written(Err(format!("cannot start file work: {e}")))));
+            }
         }
         if dirty {
             terminal.draw(|f| views::draw(f, app))?;

@@ -1,0 +1,62 @@
+//! File work the workbench asks for (export, import, writing a block's output): described by
+//! `update` as an [`IoJob`], run by the event loop on its own thread, and answered with an
+//! [`IoDone`] action, so no keystroke waits on a disk and `update` itself never touches one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::export;
+use crate::output::write_atomic;
+
+/// One piece of file work.
+#[derive(Debug, Clone)]
+pub enum IoJob {
+    /// The knobs as ctxlens TOML at `path`, and Headroom's `.headroom.env` and `.headroom.py`
+    /// beside it.
+    Export { path: PathBuf, config: Arc<Config> },
+    /// A ctxlens config to load.
+    Import { path: PathBuf },
+    /// A block's compressed output; `label` names which output it is.
+    Write { path: PathBuf, text: Arc<str>, label: String },
+}
+
+/// What an [`IoJob`] came to.
+#[derive(Debug, Clone)]
+pub enum IoDone {
+    /// The files written, or why not.
+    Exported(Result<Vec<String>, String>),
+    /// The config read from the path, or why not.
+    Imported(PathBuf, Result<Config, String>),
+    /// The status line's message for a written block.
+    Written(Result<String, String>),
+}
+
+/// Does the work (blocking: call it off the draw loop).
+pub fn run(job: IoJob) -> IoDone {
+    match job {
+        IoJob::Export { path, config } => IoDone::Exported(export_files(&path, &config)),
+        IoJob::Import { path } => {
+            let r = Config::load(&path).map_err(|e| e.to_string());
+            IoDone::Imported(path, r)
+        }
+        IoJob::Write { path, text, label } => IoDone::Written(
+            write_atomic(&path, text.as_bytes())
+                .map(|()| format!("wrote {} ({label} output)", path.display()))
+                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        ),
+    }
+}
+
+fn export_files(path: &Path, config: &Config) -> Result<Vec<String>, String> {
+    let (env, py) = export::headroom(config);
+    let stem = path.with_extension("");
+    let env_path = PathBuf::from(format!("{}.headroom.env", stem.display()));
+    let py_path = PathBuf::from(format!("{}.headroom.py", stem.display()));
+    let mut written = Vec::new();
+    for (p, text) in [(path.to_path_buf(), export::ctxlens_toml(config)), (env_path, env), (py_path, py)] {
+        write_atomic(&p, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        written.push(p.display().to_string());
+    }
+    Ok(written)
+}
