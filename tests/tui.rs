@@ -44,7 +44,7 @@ fn drive(app: &mut App) {
             app.update(Action::Computed(Box::new(work::compute(&job))));
         }
         for job in io {
-            app.update(Action::IoDone(ctxlens::tui::io::run(job)));
+            app.update(Action::IoDone(Box::new(ctxlens::tui::io::run(job))));
         }
     }
     panic!("jobs never settled");

@@ -48,7 +48,7 @@ pub enum Action {
     Loaded(usize, Result<(), String>),
     Computed(Box<Computed>),
     /// File work asked for by an earlier action came to this.
-    IoDone(IoDone),
+    IoDone(Box<IoDone>),
 }
 
 /// Counts of one block under its current engine and knobs.
@@ -770,7 +770,7 @@ impl App {
                 }
             }
             Action::Computed(c) => self.accept(*c),
-            Action::IoDone(d) => self.io_done(d),
+            Action::IoDone(d) => self.io_done(*d),
         }
     }
 
@@ -1346,7 +1346,7 @@ impl App {
                     self.message = e;
                     return;
                 }
-                self.set_config(c, format!("loaded {}", path.display()));
+                self.set_config(*c, format!("loaded {}", path.display()));
             }
             IoDone::Imported(_, Err(e)) => self.message = e,
             IoDone::Written(r) => self.message = r.unwrap_or_else(|e| e),

@@ -27,7 +27,7 @@ pub enum IoDone {
     /// The files written, or why not.
     Exported(Result<Vec<String>, String>),
     /// The config read from the path, or why not.
-    Imported(PathBuf, Result<Config, String>),
+    Imported(PathBuf, Result<Box<Config>, String>),
     /// The status line's message for a written block.
     Written(Result<String, String>),
 }
@@ -37,7 +37,7 @@ pub fn run(job: IoJob) -> IoDone {
     match job {
         IoJob::Export { path, config } => IoDone::Exported(export_files(&path, &config)),
         IoJob::Import { path } => {
-            let r = Config::load(&path).map_err(|e| e.to_string());
+            let r = Config::load(&path).map(Box::new).map_err(|e| e.to_string());
             IoDone::Imported(path, r)
         }
         IoJob::Write { path, text, label } => IoDone::Written(

@@ -179,10 +179,10 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
             let tx = io_tx.clone();
             // file work runs beside the draw loop; its answer comes back like a loader event
             let spawned = std::thread::Builder::new().name("ctxlens-io".into()).spawn(move || {
-                let _ = tx.send(Action::IoDone(io::run(job)));
+                let _ = tx.send(Action::IoDone(Box::new(io::run(job))));
             });
             if let Err(e) = spawned {
-                app.update(Action::IoDone(io::IoDone::Written(Err(format!("cannot start file work: {e}")))));
+                app.update(Action::IoDone(Box::new(io::IoDone::Written(Err(format!("cannot start file work: {e}"))))));
             }
         }
         if dirty {
