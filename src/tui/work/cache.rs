@@ -1,0 +1,134 @@
+//! The engine-run cache: one run per (text, path, engine choice, tokenizer, and the knobs of
+//! the engines the block routes to), bounded by bytes, and token counts of texts seen before.
+
+use super::*;
+
+/// One engine run, cached.
+#[derive(Debug, Clone)]
+pub(super) struct Run {
+    pub(super) outcome: Option<Arc<Outcome>>,
+    pub(super) output: Arc<str>,
+    pub(super) tokens_in: usize,
+    pub(super) tokens_out: usize,
+    pub(super) summary: String,
+    pub(super) error: Option<String>,
+}
+
+/// The cache key of a run: the text, its path, the engine choice, the tokenizer, and only the
+/// knobs that can change the result (the router's and those of the engines the block routes to),
+/// so turning a log knob does not recompute a JSON or prose block.
+pub(super) fn key_of(job: &Job, sel: EngineSel) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    job.text.hash(&mut h);
+    job.path.hash(&mut h);
+    sel.hash(&mut h);
+    job.tokenizer.hash(&mut h);
+    let mut kinds: Vec<EngineKind> = match sel {
+        EngineSel::Recorded => Vec::new(),
+        EngineSel::Only(k) => vec![k],
+        EngineSel::Auto => crate::router::route(&job.text, &job.config.router, job.tokenizer, job.path.as_deref())
+            .into_iter()
+            .map(|r| r.kind)
+            .collect(),
+    };
+    kinds.sort();
+    kinds.dedup();
+    let tables = toml::Table::try_from(&*job.config).unwrap_or_default();
+    let mut table = |name: &str| tables.get(name).map(|t| t.to_string()).hash(&mut h);
+    if sel == EngineSel::Auto {
+        table("router");
+    }
+    for k in kinds {
+        table(k.name());
+    }
+    h.finish()
+}
+
+/// Engine runs by (text, engine, knobs, tokenizer), bounded by the bytes they hold.
+#[derive(Default)]
+pub(super) struct Cache {
+    runs: HashMap<u64, Run>,
+    bytes: usize,
+}
+
+pub(super) const CACHE_BYTES: usize = 64 << 20;
+
+pub(super) fn cache() -> &'static Mutex<Cache> {
+    static C: OnceLock<Mutex<Cache>> = OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
+/// A text's token count, remembered: a knob change recompresses a block but its input is the same.
+pub(super) fn count_cached(text: &str, tokenizer: Tokenizer) -> usize {
+    static C: OnceLock<Mutex<HashMap<(u64, Tokenizer), usize>>> = OnceLock::new();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let key = (h.finish(), tokenizer);
+    let c = C.get_or_init(Default::default);
+    if let Some(n) = c.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return n;
+    }
+    let n = tokens::count(text, tokenizer);
+    if let Ok(mut m) = c.lock() {
+        if m.len() > 100_000 {
+            m.clear();
+        }
+        m.insert(key, n);
+    }
+    n
+}
+
+pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
+    let key = key_of(job, sel);
+    if let Some(hit) = cache().lock().ok().and_then(|c| c.runs.get(&key).cloned()) {
+        return hit;
+    }
+    let r = match sel {
+        EngineSel::Recorded => match &job.recorded {
+            Some(rec) => Run {
+                outcome: None,
+                output: rec.clone(),
+                tokens_in: count_cached(&job.text, job.tokenizer),
+                tokens_out: count_cached(rec, job.tokenizer),
+                summary: "recorded: what the capture says was sent".into(),
+                error: None,
+            },
+            None => Run {
+                outcome: None,
+                output: job.text.clone(),
+                tokens_in: count_cached(&job.text, job.tokenizer),
+                tokens_out: count_cached(&job.text, job.tokenizer),
+                summary: "recorded: the capture has no compressed version of this block".into(),
+                error: Some("no recorded compression".into()),
+            },
+        },
+        EngineSel::Auto | EngineSel::Only(_) => {
+            let choice = match sel {
+                EngineSel::Only(k) => EngineChoice::Only(k),
+                _ => EngineChoice::Auto,
+            };
+            let tokens_in = Some(count_cached(&job.text, job.tokenizer));
+            let o =
+                crate::blocks::compress(&job.text, job.path.as_deref(), choice, &job.config, job.tokenizer, tokens_in);
+            let engine = o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string());
+            Run {
+                output: Arc::from(o.output.as_str()),
+                tokens_in: o.tokens_in,
+                tokens_out: o.tokens_out,
+                summary: format!("{engine}: {}", o.decision.reason()),
+                outcome: Some(Arc::new(o)),
+                error: None,
+            }
+        }
+    };
+    if let Ok(mut c) = cache().lock() {
+        let size = job.text.len() + r.output.len() + r.outcome.as_ref().map_or(0, |o| o.original.len());
+        c.bytes += size;
+        if c.bytes > CACHE_BYTES || c.runs.len() > 4096 {
+            c.runs.clear();
+            c.bytes = size;
+        }
+        c.runs.insert(key, r.clone());
+    }
+    r
+}

@@ -1,0 +1,288 @@
+//! Background work: compressing blocks, counting tokens, building diff models and syntax colour,
+//! off the draw thread. A queue keeps the newest request per block (older ones are dropped) and
+//! serves the block on screen first; results go back to the UI through a channel. Results are
+//! cached by (text, engine, knobs, tokenizer), so re-selecting a setting is instant.
+//!
+//! Here: the job and result types and [`compute`]; in queue the queue and worker, in cache the
+//! run cache, in sides the two sides of the diff, in highlight syntax colour.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Instant;
+
+use ratatui::style::Color;
+use syntect::easy::HighlightLines;
+use syntect::highlighting::ThemeSet;
+use syntect::parsing::SyntaxSet;
+
+use super::diffview::{self, DiffModel};
+use super::pretty;
+use crate::config::Config;
+use crate::engine::EngineKind;
+use crate::ledger::{Span, Unit};
+use crate::outcome::Outcome;
+use crate::pipeline::EngineChoice;
+use crate::tokens::{self, Tokenizer};
+
+/// Which engine a block is shown through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineSel {
+    /// The router picks (and splits mixed content).
+    Auto,
+    /// What the capture says was actually sent (Headroom's `compressed_messages`).
+    Recorded,
+    Only(EngineKind),
+}
+
+impl EngineSel {
+    pub fn label(self) -> String {
+        match self {
+            EngineSel::Auto => "auto".into(),
+            EngineSel::Recorded => "recorded".into(),
+            EngineSel::Only(k) => k.to_string(),
+        }
+    }
+
+    /// The choices in cycling order (`recorded` only when the capture has it).
+    pub fn all(recorded: bool) -> Vec<EngineSel> {
+        let mut v = vec![EngineSel::Auto];
+        if recorded {
+            v.push(EngineSel::Recorded);
+        }
+        v.extend(EngineKind::ALL.iter().map(|k| EngineSel::Only(*k)));
+        v
+    }
+}
+
+/// A request to compress one block.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub block: usize,
+    pub generation: u64,
+    pub text: Arc<str>,
+    pub recorded: Option<Arc<str>>,
+    pub sel: EngineSel,
+    /// With a second engine, the diff is engine A's output against engine B's.
+    pub compare: Option<EngineSel>,
+    pub config: Arc<Config>,
+    pub tokenizer: Tokenizer,
+    pub path: Option<String>,
+    /// Syntect theme for syntax colour (only the block on screen asks for it).
+    pub highlight: Option<String>,
+    /// Build the diff model too (the block on screen); otherwise only counts (the flow list).
+    pub detail: bool,
+}
+
+/// One side's syntax colours: per line, (byte range, colour).
+pub type Colours = Vec<Vec<(std::ops::Range<usize>, Color)>>;
+
+/// What a job produced.
+#[derive(Debug, Clone)]
+pub struct Computed {
+    pub block: usize,
+    pub generation: u64,
+    pub sel: EngineSel,
+    pub compare: Option<EngineSel>,
+    /// The engine that acted (see [`engine_label`]).
+    pub engine: String,
+    /// The engine outcome (None for a recorded compression: there is no ledger).
+    pub outcome: Option<Arc<Outcome>>,
+    pub output: Arc<str>,
+    pub tokens_in: usize,
+    pub tokens_out: usize,
+    /// The left side of the diff (the original, or engine A's output when comparing).
+    pub left: Arc<str>,
+    /// Per ledger drop, the lines of the left side it covers (JSON: of the pretty-printed text).
+    pub drop_lines: Option<Vec<(usize, usize)>>,
+    pub diff: Arc<DiffModel>,
+    pub colours: Option<(Arc<Colours>, Arc<Colours>)>,
+    pub summary: String,
+    pub ms: f64,
+    pub error: Option<String>,
+    /// Whether `diff` and `colours` were built.
+    pub detail: bool,
+}
+
+mod cache;
+mod highlight;
+mod queue;
+mod sides;
+
+use cache::*;
+use highlight::*;
+#[cfg(test)]
+use queue::*;
+pub use queue::{Queue, spawn};
+use sides::*;
+
+/// Runs one job (the worker thread calls this; tests call it directly).
+pub fn compute(job: &Job) -> Computed {
+    let started = Instant::now();
+    // the block on screen: pretty-print its original on the other core while the engine runs
+    let (a, left_pretty) = if job.detail && job.compare.is_none() {
+        std::thread::scope(|s| {
+            let p = s.spawn(|| {
+                let p = original_pretty(&job.text);
+                left_line_tokens(p.as_ref().map_or(&job.text, |p| &p.text), job.tokenizer);
+                p
+            });
+            let a = run(job, job.sel);
+            (a, p.join().ok().flatten())
+        })
+    } else {
+        (run(job, job.sel), None)
+    };
+    let outcome = a.outcome.as_deref();
+    let mut c = Computed {
+        block: job.block,
+        generation: job.generation,
+        sel: job.sel,
+        compare: job.compare,
+        engine: engine_label(outcome, job.sel),
+        outcome: None,
+        output: a.output.clone(),
+        tokens_in: a.tokens_in,
+        tokens_out: a.tokens_out,
+        left: job.text.clone(),
+        drop_lines: None,
+        diff: Arc::new(DiffModel::default()),
+        colours: None,
+        summary: a.summary.clone(),
+        ms: 0.0,
+        error: a.error.clone(),
+        detail: job.detail,
+    };
+    if job.detail {
+        let b = job.compare.map(|other| run(job, other));
+        let sides = match &b {
+            Some(b) => display_sides(&a.output, &b.output, outcome, false, None),
+            None => display_sides(&job.text, &a.output, outcome, true, left_pretty),
+        };
+        c.diff = Arc::new(diffview::build(
+            &sides.left,
+            &sides.right,
+            sides.drop_lines.as_deref(),
+            &sides.removed,
+            &left_line_tokens(&sides.left, job.tokenizer),
+        ));
+        c.colours = job.highlight.as_deref().and_then(|theme| {
+            let ext = crate::blocks::language(&job.text, outcome, job.path.as_deref())?;
+            Some((Arc::new(highlight(&sides.left, &ext, theme)?), Arc::new(highlight(&sides.right, &ext, theme)?)))
+        });
+        if let Some(b) = b {
+            c.summary = format!("{} | {}", a.summary, b.summary);
+            c.tokens_out = b.tokens_out;
+        }
+        c.left = sides.left;
+        c.drop_lines = sides.drop_lines;
+        c.outcome = a.outcome.clone();
+    }
+    c.ms = started.elapsed().as_secs_f64() * 1000.0;
+    c
+}
+
+/// The engine a result came from, for the flow list: the engine that ran, `mixed` when sections
+/// went to different engines, `recorded` for the capture's own compression.
+fn engine_label(outcome: Option<&Outcome>, sel: EngineSel) -> String {
+    match (sel, outcome) {
+        (EngineSel::Recorded, _) => "recorded".into(),
+        (_, Some(o)) => match o.engine {
+            Some(k) => k.to_string(),
+            None if o.sections.is_empty() => "none".into(),
+            None => "mixed".into(),
+        },
+        (_, None) => "none".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(block: usize, generation: u64, detail: bool) -> Job {
+        Job {
+            block,
+            generation,
+            text: Arc::from("x"),
+            recorded: None,
+            sel: EngineSel::Auto,
+            compare: None,
+            config: Arc::new(Config::default()),
+            tokenizer: Tokenizer::O200k,
+            path: None,
+            highlight: None,
+            detail,
+        }
+    }
+
+    #[test]
+    fn a_drop_removes_only_the_lines_it_covers_whole() {
+        use crate::ledger::Lines;
+        let text = "aaa\nbbb\nccc\nddd\n";
+        let span =
+            |bytes: std::ops::Range<usize>, first, last| Span { bytes, lines: Lines { first, last }, pointer: None };
+        assert_eq!(whole_lines(text, &span(4..12, 2, 3)), Some((2, 3)), "bbb and ccc with their newlines");
+        assert_eq!(whole_lines(text, &span(5..12, 2, 3)), Some((3, 3)), "bbb loses only its tail");
+        assert_eq!(whole_lines(text, &span(4..10, 2, 3)), Some((2, 2)), "ccc keeps its end");
+        assert_eq!(whole_lines(text, &span(5..7, 2, 2)), None, "inside one line");
+        assert_eq!(whole_lines(text, &span(12..16, 4, 4)), Some((4, 4)), "the last line");
+    }
+
+    #[test]
+    fn only_the_knobs_of_the_engines_a_block_goes_to_change_its_key() {
+        let rows: Vec<String> = (0..40).map(|i| format!("{{\"id\":{i},\"status\":\"ok\"}}")).collect();
+        let json = Job { text: Arc::from(format!("[{}]", rows.join(",")).as_str()), ..job(0, 1, true) };
+        let with = |set: &str| {
+            let mut c = Config::default();
+            c.set(set).unwrap();
+            Job { config: Arc::new(c), ..json.clone() }
+        };
+        let base = key_of(&json, EngineSel::Auto);
+        assert_eq!(key_of(&with("log.max_total_lines=7"), EngineSel::Auto), base, "a log knob");
+        assert_eq!(key_of(&with("prose.score_threshold=0.7"), EngineSel::Auto), base, "a prose knob");
+        assert_ne!(key_of(&with("json.max_items_after_crush=3"), EngineSel::Auto), base, "a JSON knob");
+        assert_ne!(key_of(&with("router.min_section_tokens=7"), EngineSel::Auto), base, "a router knob");
+        assert_eq!(
+            key_of(&with("router.min_section_tokens=7"), EngineSel::Only(EngineKind::Json)),
+            key_of(&json, EngineSel::Only(EngineKind::Json))
+        );
+        let other_path = Job { path: Some("a.py".into()), ..json.clone() };
+        assert_ne!(key_of(&other_path, EngineSel::Auto), base, "the path routes code");
+    }
+
+    /// Work that panics comes back as the block unchanged with the panic's message as its error;
+    /// the worker goes on with the next job.
+    #[test]
+    fn a_worker_panic_becomes_an_error_result() {
+        let queue = Arc::new(Queue::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        spawn_with(queue.clone(), tx, |job| if job.block == 1 { panic!("engine bug") } else { compute(job) });
+        queue.push(job(1, 1, false), true);
+        let c = rx.blocking_recv().unwrap();
+        assert_eq!(c.block, 1);
+        assert!(c.error.as_deref().is_some_and(|e| e.contains("engine bug")), "{:?}", c.error);
+        assert_eq!(&*c.output, "x", "shown unchanged");
+        queue.push(job(2, 1, false), true);
+        assert_eq!(rx.blocking_recv().unwrap().block, 2, "the worker lives on");
+    }
+
+    #[test]
+    fn newest_job_per_block_wins_and_urgent_goes_first() {
+        let q = Queue::default();
+        q.push(job(1, 1, false), false);
+        q.push(job(2, 1, false), false);
+        q.push(job(1, 2, false), false);
+        q.push(job(3, 2, true), true);
+        assert_eq!(q.len(), 3);
+        let order: Vec<(usize, u64)> = (0..3).map(|_| q.pop()).map(|j| (j.block, j.generation)).collect();
+        assert_eq!(order, vec![(3, 2), (2, 1), (1, 2)]);
+        assert!(q.is_empty());
+        // a counts-only job does not replace a pending detail job of the same generation
+        q.push(job(4, 5, true), true);
+        q.push(job(4, 5, false), false);
+        let j = q.pop();
+        assert!(j.detail);
+        assert!(q.is_empty());
+    }
+}

@@ -1,0 +1,114 @@
+//! The two sides of the diff: the original as shown (pretty JSON when it is JSON), the output
+//! aligned to it, and the line ranges the ledger says were dropped whole.
+
+use super::*;
+
+/// The lines of the left side each ledger drop covers, in ledger order, and the lines drops remove
+/// entirely (so the line diff only has to align what is left). JSON is shown pretty-printed on
+/// both sides (so a line diff means something), and its drops are placed by their JSON pointers;
+/// everything else is shown as is, with the ledger's own line ranges. `left_pretty` is the left
+/// side already pretty-printed with every pointer, when the caller has it.
+pub(super) fn display_sides(
+    left: &Arc<str>,
+    right: &Arc<str>,
+    o: Option<&Outcome>,
+    with_ledger: bool,
+    left_pretty: Option<Arc<pretty::Pretty>>,
+) -> Sides {
+    let drops = o.filter(|_| with_ledger).map(|o| o.ledger.drops.as_slice());
+    if o.is_some_and(|o| o.engine == Some(EngineKind::Json)) {
+        let l = left_pretty.or_else(|| {
+            let wanted: HashSet<String> = drops
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|d| d.span.pointer.as_deref().map(|p| pretty::wanted(p, d.count)))
+                .flatten()
+                .flatten()
+                .collect();
+            pretty::pretty(left, Some(&wanted)).map(Arc::new)
+        });
+        let r = pretty::reindent(right).or_else(|| pretty::pretty(right, Some(&HashSet::new())).map(|p| p.text));
+        if let (Some(l), Some(r)) = (l, r) {
+            let lines = drops.map(|ds| {
+                ds.iter()
+                    .map(|d| {
+                        d.span.pointer.as_deref().and_then(|p| pretty::span_lines(&l, p, d.count)).unwrap_or((0, 0))
+                    })
+                    .collect::<Vec<_>>()
+            });
+            // a dropped value takes its pretty lines with it; a cut string keeps its line
+            let removed = match (drops, &lines) {
+                (Some(ds), Some(ls)) => {
+                    ds.iter().zip(ls).filter(|(d, l)| d.unit != Unit::Chars && l.0 > 0).map(|(_, l)| *l).collect()
+                }
+                _ => Vec::new(),
+            };
+            return Sides { left: l.text.clone(), right: r, drop_lines: lines, removed };
+        }
+    }
+    let lines = drops.map(|ds| ds.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect());
+    let removed = drops.unwrap_or_default().iter().filter_map(|d| whole_lines(left, &d.span)).collect();
+    Sides { left: left.clone(), right: right.clone(), drop_lines: lines, removed }
+}
+
+/// The lines a dropped byte span covers from their start through their newline.
+pub(super) fn whole_lines(text: &str, span: &Span) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let (start, end) = (span.bytes.start, span.bytes.end.min(b.len()));
+    if start >= end {
+        return None;
+    }
+    let first = span.lines.first + usize::from(start > 0 && b[start - 1] != b'\n');
+    let last = span.lines.last.saturating_sub(usize::from(end < b.len() && b[end - 1] != b'\n'));
+    (first >= 1 && first <= last).then_some((first, last))
+}
+
+/// The block on screen's original, pretty-printed with every pointer (when it is JSON), kept
+/// while the block is tuned: each knob change then only prints the new output.
+pub(super) fn original_pretty(text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
+    static LAST: LastFor<(), Option<Arc<pretty::Pretty>>> = LastFor::new();
+    LAST.get_or(text, (), || {
+        let starts_json = text.trim_start().starts_with(['{', '[']);
+        if starts_json { pretty::pretty(text, None).map(Arc::new) } else { None }
+    })
+}
+
+/// The left side's tokens per line, kept for the last left text asked about: while a block is
+/// tuned its left side stays the same, so folds cost nothing to count after the first time.
+pub(super) fn left_line_tokens(text: &Arc<str>, tokenizer: Tokenizer) -> Arc<Vec<u32>> {
+    static LAST: LastFor<Tokenizer, Arc<Vec<u32>>> = LastFor::new();
+    LAST.get_or(text, tokenizer, || Arc::new(tokens::count_per_line(text, tokenizer)))
+}
+
+/// One value kept for the last text asked about (the same `Arc`, so the text is never hashed) and
+/// a setting it depends on.
+pub(super) struct LastFor<E, V>(Mutex<Option<(Arc<str>, E, V)>>);
+
+impl<E: PartialEq + Copy, V: Clone> LastFor<E, V> {
+    const fn new() -> Self {
+        LastFor(Mutex::new(None))
+    }
+
+    fn get_or(&self, text: &Arc<str>, setting: E, make: impl FnOnce() -> V) -> V {
+        if let Ok(slot) = self.0.lock()
+            && let Some((t, e, v)) = slot.as_ref()
+            && Arc::ptr_eq(t, text)
+            && *e == setting
+        {
+            return v.clone();
+        }
+        let v = make();
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((text.clone(), setting, v.clone()));
+        }
+        v
+    }
+}
+
+pub(super) struct Sides {
+    pub(super) left: Arc<str>,
+    pub(super) right: Arc<str>,
+    pub(super) drop_lines: Option<Vec<(usize, usize)>>,
+    /// Line ranges of the left side that drops remove entirely.
+    pub(super) removed: Vec<(usize, usize)>,
+}
