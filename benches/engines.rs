@@ -47,8 +47,7 @@ fn engines(c: &mut Criterion) {
             group.throughput(Throughput::Bytes(input.len() as u64));
             group.bench_with_input(BenchmarkId::new(kind.name(), format!("{}MB", size / MB)), &input, |b, input| {
                 b.iter(|| {
-                    // each run as a first run: nothing remembered from the last one
-                    ctxlens::engine::forget();
+                    // each run as a first run: the context has no memo, so nothing is remembered
                     black_box(ctxlens::compress(input, EngineChoice::Only(kind), &config, &ctx))
                 })
             });

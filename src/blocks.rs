@@ -67,17 +67,10 @@ pub fn of_flow(flow: &Flow) -> Vec<Source<'_>> {
     out
 }
 
-/// Compresses one block's text through the pipeline, with the file path its context gave it.
-/// `tokens_in` is the caller's count of `text` when it has one (the pipeline then skips it).
-pub fn compress(
-    text: &str,
-    path: Option<&str>,
-    choice: EngineChoice,
-    config: &Config,
-    tokenizer: Tokenizer,
-    tokens_in: Option<usize>,
-) -> Outcome {
-    let ctx = Context { tokenizer, path: path.map(str::to_string), tokens_in, ..Context::default() };
+/// Compresses one block's text through the pipeline, with the file path its context gave it;
+/// the rest of the context (tokenizer, the caller's count of `text`, its memo) is `base`'s.
+pub fn compress(text: &str, path: Option<&str>, choice: EngineChoice, config: &Config, base: &Context) -> Outcome {
+    let ctx = Context { path: path.map(str::to_string), ..base.clone() };
     pipeline::compress(text, choice, config, &ctx)
 }
 
@@ -101,36 +94,6 @@ pub fn language(text: &str, outcome: Option<&Outcome>, path: Option<&str>) -> Op
         _ => return None,
     };
     Some(ext.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_tool_result_knows_its_call_and_file() {
-        let cap = crate::capture::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/demo/anthropic-request.json"
-        )))
-        .unwrap();
-        let sources = of_flow(&cap.flows[0]);
-        let read = sources
-            .iter()
-            .find(|s| s.block.kind == BlockKind::ToolResult && s.tool.as_deref() == Some("Read"))
-            .expect("the demo reads a file");
-        assert!(read.path.as_deref().is_some_and(|p| p.ends_with(".py")), "{:?}", read.path);
-        assert_eq!(language(&read.block.text, None, read.path.as_deref()).as_deref(), Some("py"));
-        let o = compress(
-            &read.block.text,
-            read.path.as_deref(),
-            EngineChoice::Auto,
-            &Config::default(),
-            Tokenizer::O200k,
-            None,
-        );
-        assert_eq!(o.engine, Some(EngineKind::Code));
-    }
 }
 
 /// One block's line in `ctxlens blocks --compress`.
@@ -180,7 +143,8 @@ pub fn summarize(s: &Source, config: &Config, tokenizer: Tokenizer, deadline: &D
     } else {
         config
     };
-    let o = compress(&s.block.text, s.path.as_deref(), EngineChoice::Auto, config, tokenizer, None);
+    let ctx = Context { tokenizer, ..Context::default() };
+    let o = compress(&s.block.text, s.path.as_deref(), EngineChoice::Auto, config, &ctx);
     Summary {
         engine: o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string()),
         tokens_in: o.tokens_in,
@@ -190,5 +154,34 @@ pub fn summarize(s: &Source, config: &Config, tokenizer: Tokenizer, deadline: &D
             Decision::Acted { .. } => "acted".into(),
             Decision::Skipped { reason } => reason.code().into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tool_result_knows_its_call_and_file() {
+        let cap = crate::capture::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo/anthropic-request.json"
+        )))
+        .unwrap();
+        let sources = of_flow(&cap.flows[0]);
+        let read = sources
+            .iter()
+            .find(|s| s.block.kind == BlockKind::ToolResult && s.tool.as_deref() == Some("Read"))
+            .expect("the demo reads a file");
+        assert!(read.path.as_deref().is_some_and(|p| p.ends_with(".py")), "{:?}", read.path);
+        assert_eq!(language(&read.block.text, None, read.path.as_deref()).as_deref(), Some("py"));
+        let o = compress(
+            &read.block.text,
+            read.path.as_deref(),
+            EngineChoice::Auto,
+            &Config::default(),
+            &Context::default(),
+        );
+        assert_eq!(o.engine, Some(EngineKind::Code));
     }
 }

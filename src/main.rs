@@ -218,7 +218,7 @@ fn compress(args: CompressArgs) -> Result<()> {
     let source = input::read(&args.file).with_context(|| format!("cannot read {}", args.file))?;
     let started = Instant::now();
     let path = (args.file != "-").then(|| args.file.clone());
-    let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer, path, tokens_in: None };
+    let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer, path, ..Context::default() };
     let requested = args.engine.to_string();
     let mut stdout = std::io::stdout().lock();
     let stats = match input::decode(&source.bytes) {

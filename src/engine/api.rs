@@ -15,6 +15,42 @@ use super::text;
 use crate::ledger::Ledger;
 use crate::tokens::Tokenizer;
 
+/// What engines may remember between calls, owned by a caller that compresses the same inputs
+/// again (the workbench, on every knob change) and passed in [`Context::memo`]; a single run
+/// passes none and pays nothing. Each kind of entry (an engine's own name for it) is a bounded
+/// LRU of its own, so a few large parses never crowd out many small signals or the reverse.
+/// Entries are keyed by what they were derived from, never by a knob.
+#[derive(Default)]
+pub struct Memo {
+    kinds: std::sync::Mutex<std::collections::HashMap<&'static str, lru::LruCache<u64, Entry>>>,
+}
+
+type Entry = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sizes: Vec<(&str, usize)> =
+            self.kinds.lock().map(|k| k.iter().map(|(n, c)| (*n, c.len())).collect()).unwrap_or_default();
+        f.debug_struct("Memo").field("entries", &sizes).finish()
+    }
+}
+
+impl Memo {
+    /// The entry of `kind` under `key`, if it is there and of type `T`.
+    pub fn get<T: std::any::Any + Send + Sync>(&self, kind: &'static str, key: u64) -> Option<std::sync::Arc<T>> {
+        let mut kinds = self.kinds.lock().ok()?;
+        kinds.get_mut(kind)?.get(&key).cloned()?.downcast::<T>().ok()
+    }
+
+    /// Remembers `value` as `kind`'s entry under `key`; a kind holds at most `capacity` entries,
+    /// the least recently used going first.
+    pub fn put<T: std::any::Any + Send + Sync>(&self, kind: &'static str, capacity: usize, key: u64, value: T) {
+        let Ok(mut kinds) = self.kinds.lock() else { return };
+        let cap = std::num::NonZeroUsize::new(capacity.max(1)).expect("capacity is at least 1");
+        kinds.entry(kind).or_insert_with(|| lru::LruCache::new(cap)).put(key, std::sync::Arc::new(value));
+    }
+}
+
 /// What every engine gets besides its input and params.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
@@ -27,6 +63,9 @@ pub struct Context {
     /// The input's token count when the caller already has it (the pipeline counts every section
     /// once, so engines with a token gate do not count again).
     pub tokens_in: Option<usize>,
+    /// Where engines keep what they derived from an input, for the next call on the same input
+    /// (see [`Memo`]); `None` in one-shot runs.
+    pub memo: Option<std::sync::Arc<Memo>>,
 }
 
 impl Context {

@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::api::{Compressed, Context, Engine, Factor, Fraction, Skip};
+use super::api::{Compressed, Context, Engine, Factor, Fraction, Memo, Skip};
 use super::jsonspan::{self, NodeKind, SpanTree};
 use super::sizing;
 use super::text::{self, has_error_word};
@@ -96,7 +96,8 @@ impl Engine for JsonEngine {
             return Ok(c);
         }
         let key = (fx_hash(input), input.len());
-        let kept = last_parse().lock().ok().and_then(|l| l.0.filter(|k| *k == key).and(l.1.clone()));
+        let memo = ctx.memo.as_deref();
+        let kept = memo.and_then(|m| m.get::<Parsed>(MEMO_PARSE, key.0)).filter(|p| p.key == key);
         let (mut value, lines_mode) = match &kept {
             Some(p) => (p.value.clone(), p.lines_mode),
             None => parse(input)?,
@@ -130,12 +131,21 @@ impl Engine for JsonEngine {
             });
         }
         if kept.is_none()
-            && let Ok(mut last) = last_parse().lock()
+            && let Some(m) = memo
         {
-            // the same input twice in a row is a knob being turned: keep its parse from now on
-            let again = last.0 == Some(key);
-            let parsed = again.then(|| Arc::new(Parsed { value: value.clone(), lines_mode, tree: tree.clone() }));
-            *last = (Some(key), parsed);
+            // the same input a second time is a knob being turned: keep its parse from then on
+            // (the first time costs only its key, so counting many blocks copies no value)
+            let again = m.get::<(u64, usize)>(MEMO_SEEN, key.0).is_some_and(|seen| *seen == key);
+            if again {
+                m.put(
+                    MEMO_PARSE,
+                    MEMO_PARSES,
+                    key.0,
+                    Parsed { key, value: value.clone(), lines_mode, tree: tree.clone() },
+                );
+            } else {
+                m.put(MEMO_SEEN, MEMO_SEEN_INPUTS, key.0, key);
+            }
         }
         let mut c = Crusher::new(input, &tree, p, ctx);
         let root = tree.root();
@@ -226,28 +236,20 @@ fn drop_later(v: Value) {
     }
 }
 
-/// An input's parse and span tree.
+/// An input's parse and span tree, kept in the caller's memo: the workbench recompresses one
+/// block on every knob change, and parsing and scanning are a fifth of the work.
 struct Parsed {
+    key: (u64, usize),
     value: Value,
     lines_mode: bool,
     tree: Arc<SpanTree>,
 }
 
-/// The last input seen (by hash and length) and, once it came twice in a row, its parse: the
-/// workbench recompresses one block on every knob change, and parsing and scanning are a fifth
-/// of the work. A single run (the CLI) never pays for the copy.
-type LastParse = (Option<(u64, usize)>, Option<Arc<Parsed>>);
-
-fn last_parse() -> &'static Mutex<LastParse> {
-    static LAST: OnceLock<Mutex<LastParse>> = OnceLock::new();
-    LAST.get_or_init(Default::default)
-}
-
-pub(crate) fn forget() {
-    if let Ok(mut last) = last_parse().lock() {
-        *last = (None, None);
-    }
-}
+/// The memo's names for parses and for inputs seen once, and how many of each it keeps.
+const MEMO_PARSE: &str = "json-parse";
+const MEMO_PARSES: usize = 4;
+const MEMO_SEEN: &str = "json-seen";
+const MEMO_SEEN_INPUTS: usize = 4096;
 
 fn fx_hash(text: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
@@ -717,11 +719,20 @@ struct Crusher<'a> {
     query: Query,
     ledger: LedgerBuilder<'a>,
     notes: Vec<String>,
+    memo: Option<&'a Memo>,
 }
 
 impl<'a> Crusher<'a> {
     fn new(input: &'a str, tree: &'a SpanTree, p: &'a JsonParams, ctx: &'a Context) -> Self {
-        Crusher { input, tree, p, query: Query::new(ctx), ledger: LedgerBuilder::new(input), notes: Vec::new() }
+        Crusher {
+            input,
+            tree,
+            p,
+            query: Query::new(ctx),
+            ledger: LedgerBuilder::new(input),
+            notes: Vec::new(),
+            memo: ctx.memo.as_deref(),
+        }
     }
 
     fn process(&mut self, value: Value, node: usize, pointer: String) -> Value {
@@ -893,7 +904,7 @@ impl<'a> Crusher<'a> {
 
     fn k_for<S: AsRef<str>>(&self, strings: &[S], min_k: usize) -> usize {
         let refs: Vec<&str> = strings.iter().map(AsRef::as_ref).collect();
-        sizing::optimal_k(&refs, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k))
+        sizing::optimal_k(&refs, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k), self.memo)
     }
 
     /// SmartCrusher's array-of-objects planner.
@@ -1361,12 +1372,22 @@ mod tests {
         let input = format!("[{}]", rows.join(","));
         let other = input.replace("tick", "tock");
         // a new input, the same again (its parse is kept), then from the kept parse
-        let outs: Vec<Compressed> = [&input, &input, &input, &other, &input].iter().map(|i| run(i, None)).collect();
+        let memo = Arc::new(Memo::default());
+        let ctx = Context { memo: Some(memo.clone()), ..Context::default() };
+        let p = JsonParams::default();
+        let mut outs = Vec::new();
+        for i in [&input, &input, &input, &other, &input] {
+            outs.push(JsonEngine::compress(i, &p, &ctx).unwrap());
+        }
+        let key = fx_hash(&input);
+        assert!(memo.get::<Parsed>(MEMO_PARSE, key).is_some(), "the parse was kept in the caller's memo");
         for o in [&outs[1], &outs[2], &outs[4]] {
             assert_eq!(o.output, outs[0].output);
             assert_eq!(o.ledger, outs[0].ledger);
         }
         assert!(outs[3].output.contains("tock") && !outs[3].output.contains("tick"));
+        // without a memo nothing is kept anywhere
+        assert_eq!(run(&input, None).output, outs[0].output);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::api::{Compressed, Context, Engine, Factor, Skip};
+use super::api::{Compressed, Context, Engine, Factor, Memo, Skip};
 use super::sizing;
 use super::text::{self, Line};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, worth_a_marker};
@@ -368,7 +368,7 @@ impl Engine for LogEngine {
                 detail: format!("{n} lines; logs under min_lines_for_ccr = {} pass through", p.min_lines_for_ccr),
             });
         }
-        let plan = Plan::new(&lines, p);
+        let plan = Plan::new(&lines, p, ctx.memo.as_deref());
         plan.render(input, &lines, ctx)
     }
 }
@@ -392,7 +392,7 @@ struct KeptCounts {
 }
 
 impl Plan {
-    fn new(lines: &[Line], p: &LogParams) -> Plan {
+    fn new(lines: &[Line], p: &LogParams, memo: Option<&Memo>) -> Plan {
         let n = lines.len();
         let levels: Vec<Level> = lines.iter().map(|l| classify(l.text)).collect();
         let traces = find_traces(lines);
@@ -514,7 +514,7 @@ impl Plan {
         }
 
         let texts: Vec<&str> = lines.iter().map(|l| l.text).collect();
-        let budget = sizing::optimal_k(&texts, p.bias.get(), 10, p.max_total_lines.max(10));
+        let budget = sizing::optimal_k(&texts, p.bias.get(), 10, p.max_total_lines.max(10), memo);
         enforce_budget(&mut keep, budget, &score, &repeat_of);
         fill_head_tail(&mut keep, budget);
 

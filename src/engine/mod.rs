@@ -19,7 +19,7 @@ pub mod search;
 pub mod sizing;
 pub mod text;
 
-pub use api::{Compressed, Context, Engine, Factor, Fraction, Knob, Skip, knobs};
+pub use api::{Compressed, Context, Engine, Factor, Fraction, Knob, Memo, Skip, knobs};
 
 /// The registry: every engine as `table: Kind => EngineType`, in the order the CLI lists them.
 /// The table name is the engine's module and its config table. It hands the list to `$make`, a
@@ -99,11 +99,4 @@ impl std::str::FromStr for EngineKind {
             .find(|k| k.name() == s)
             .ok_or_else(|| format!("unknown engine `{s}`: expected one of {}", EngineKind::names(", ")))
     }
-}
-
-/// Forgets what engines remember between runs (list sizing signals, the last JSON parse), so
-/// the next run costs what a first run does. For benchmarks of a single cold run.
-pub fn forget() {
-    sizing::forget();
-    json::forget();
 }

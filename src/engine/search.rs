@@ -13,7 +13,7 @@ use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::api::{Compressed, Context, Engine, Factor, Skip};
+use super::api::{Compressed, Context, Engine, Factor, Memo, Skip};
 use super::sizing;
 use super::text::{self, Line};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list};
@@ -204,7 +204,7 @@ impl Engine for SearchEngine {
             });
         }
         let scores = score_matches(&lines, &parsed, &matches, p, ctx);
-        let keep = select(&lines, &parsed, &matches, &scores, p);
+        let keep = select(&lines, &parsed, &matches, &scores, p, ctx.memo.as_deref());
         render(input, &lines, &parsed, &keep, p)
     }
 }
@@ -256,10 +256,11 @@ fn select(
     matches: &[usize],
     scores: &HashMap<usize, f64>,
     p: &SearchParams,
+    memo: Option<&Memo>,
 ) -> Vec<bool> {
     let n = lines.len();
     let texts: Vec<&str> = matches.iter().map(|&i| lines[i].text).collect();
-    let budget = sizing::optimal_k(&texts, p.bias.get(), 5, p.max_total_matches.max(5)).max(1);
+    let budget = sizing::optimal_k(&texts, p.bias.get(), 5, p.max_total_matches.max(5), memo).max(1);
     // Files by total score, ties in input order.
     let mut per_file: Vec<Vec<usize>> = vec![Vec::new(); parsed.files.len()];
     for &i in matches {

@@ -11,10 +11,10 @@
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
-use std::sync::{Mutex, OnceLock};
 
+use super::api::Memo;
 use flate2::{Compress, Compression, FlushCompress, Status};
-use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use rustc_hash::{FxHashSet, FxHasher};
 
 const SAMPLE_ITEMS: usize = 128;
 const GRAMS_PER_ITEM: usize = 64;
@@ -31,18 +31,20 @@ const ZLIB_SAMPLE_BYTES: usize = 64 * 1024;
 
 /// How many of `items` to keep: between `min_k` and `max_k` (all of them when there are ≤ 8).
 /// `bias` > 1 keeps more, < 1 fewer.
-pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize) -> usize {
+/// What the list's content says (clusters, knee, zlib spread) is kept in `memo` when there is
+/// one: the workbench re-sizes the same lists on every knob change, and only the knobs differ.
+pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Option<&Memo>) -> usize {
     let n = items.len();
     if n <= 8 {
         return n;
     }
     let key = content_key(items);
-    let sig = remembered(key).unwrap_or_else(|| {
+    let sig = remembered(memo, key).unwrap_or_else(|| {
         let sample = stride_sample(n, SAMPLE_ITEMS);
         let clusters = simhash_clusters(sample.iter().map(|&i| items[i]));
         let knee = if clusters > 3 { bigram_knee(items) } else { None };
         let sig = Signals { clusters, sample: sample.len(), knee, spread_ratio: None };
-        remember(key, sig);
+        remember(memo, key, sig);
         sig
     });
     if sig.clusters <= 3 {
@@ -56,7 +58,7 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize) -> usize
         Some(knee) => knee,
     };
     k = min_k.max((k as f64 * bias).floor() as usize).min(max_k);
-    if k < n && zlib_disagrees(items, k, key, sig) {
+    if k < n && zlib_disagrees(items, k, key, sig, memo) {
         k = ((k as f64 * ZLIB_BUMP).floor() as usize).min(max_k);
     }
     k.min(n)
@@ -87,31 +89,25 @@ fn content_key(items: &[&str]) -> ContentKey {
     (h.finish(), bytes, items.len())
 }
 
-/// Signals remembered by list content: the workbench re-sizes the same lists on every knob change,
-/// and only the knobs differ. Bounded; a hash collision could only change a size, not what the
-/// ledger records.
-fn memo() -> &'static Mutex<FxHashMap<ContentKey, Signals>> {
-    static M: OnceLock<Mutex<FxHashMap<ContentKey, Signals>>> = OnceLock::new();
-    M.get_or_init(Default::default)
+/// The memo's name for list signals, and how many lists it keeps (a hash collision could only
+/// change a size, never what the ledger records).
+const MEMO_KIND: &str = "sizing-signals";
+const MEMO_LISTS: usize = 50_000;
+
+fn remembered(memo: Option<&Memo>, key: ContentKey) -> Option<Signals> {
+    memo?.get::<(ContentKey, Signals)>(MEMO_KIND, key_hash(key)).filter(|e| e.0 == key).map(|e| e.1)
 }
 
-pub(crate) fn forget() {
-    if let Ok(mut m) = memo().lock() {
-        m.clear();
+fn remember(memo: Option<&Memo>, key: ContentKey, sig: Signals) {
+    if let Some(m) = memo {
+        m.put(MEMO_KIND, MEMO_LISTS, key_hash(key), (key, sig));
     }
 }
 
-fn remembered(key: ContentKey) -> Option<Signals> {
-    memo().lock().ok()?.get(&key).copied()
-}
-
-fn remember(key: ContentKey, sig: Signals) {
-    if let Ok(mut m) = memo().lock() {
-        if m.len() >= 50_000 {
-            m.clear();
-        }
-        m.insert(key, sig);
-    }
+fn key_hash(key: ContentKey) -> u64 {
+    let mut h = FxHasher::default();
+    key.hash(&mut h);
+    h.finish()
 }
 
 /// Up to `limit` indices spread evenly over `0..n`, always including the first.
@@ -280,14 +276,14 @@ fn zlib_ratio<'a>(parts: impl Iterator<Item = &'a str>) -> Option<f64> {
     })
 }
 
-fn zlib_disagrees(items: &[&str], k: usize, key: ContentKey, mut sig: Signals) -> bool {
+fn zlib_disagrees(items: &[&str], k: usize, key: ContentKey, mut sig: Signals, memo: Option<&Memo>) -> bool {
     let Some(prefix) = zlib_ratio(items.iter().take(k).copied()) else {
         return false;
     };
     let all = *sig.spread_ratio.get_or_insert_with(|| {
         let spread = stride_sample(items.len(), items.len().min(4096));
         let ratio = zlib_ratio(spread.iter().map(|&i| items[i]));
-        remember(key, Signals { spread_ratio: Some(ratio), ..sig });
+        remember(memo, key, Signals { spread_ratio: Some(ratio), ..sig });
         ratio
     });
     all.is_some_and(|all| (prefix - all).abs() > ZLIB_TOLERANCE)
@@ -300,13 +296,13 @@ mod tests {
     #[test]
     fn small_lists_are_kept_whole() {
         let items = ["a", "b", "c"];
-        assert_eq!(optimal_k(&items, 1.0, 3, 15), 3);
+        assert_eq!(optimal_k(&items, 1.0, 3, 15, None), 3);
     }
 
     #[test]
     fn identical_items_collapse_to_min_k() {
         let items = vec!["{\"status\":\"ok\",\"msg\":\"processed batch\"}"; 200];
-        assert_eq!(optimal_k(&items, 1.0, 3, 15), 3);
+        assert_eq!(optimal_k(&items, 1.0, 3, 15, None), 3);
     }
 
     #[test]
@@ -315,8 +311,8 @@ mod tests {
             .map(|i| format!("user {i} bought item {} for {} dollars in city {}", i * 7 % 97, i * 13 % 89, i % 41))
             .collect();
         let items: Vec<&str> = owned.iter().map(String::as_str).collect();
-        assert_eq!(optimal_k(&items, 1.0, 3, 15), 15);
-        let low = optimal_k(&items, 0.01, 3, 15);
+        assert_eq!(optimal_k(&items, 1.0, 3, 15, None), 15);
+        let low = optimal_k(&items, 0.01, 3, 15, None);
         assert!(low < 15, "bias 0.01 gave {low}");
         assert!(low >= 3);
     }
@@ -343,11 +339,15 @@ mod tests {
             .map(|i| format!("order {i} shipped to {} with {} parcels, carrier {}", i * 31 % 97, i % 7, i % 5))
             .collect();
         let items: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let first = optimal_k(&items, 1.0, 3, 400);
-        assert!(remembered(content_key(&items)).is_some());
-        assert_eq!(optimal_k(&items, 1.0, 3, 400), first);
-        assert_eq!(optimal_k(&items, 1.0, 3, 10), first.min(10));
-        let half = optimal_k(&items, 0.5, 3, 400);
+        let memo = Memo::default();
+        let m = Some(&memo);
+        let first = optimal_k(&items, 1.0, 3, 400, m);
+        assert!(remembered(m, content_key(&items)).is_some());
+        assert!(remembered(None, content_key(&items)).is_none());
+        assert_eq!(optimal_k(&items, 1.0, 3, 400, m), first);
+        assert_eq!(optimal_k(&items, 1.0, 3, 10, m), first.min(10));
+        assert_eq!(optimal_k(&items, 1.0, 3, 400, None), first, "remembered or not, the same size");
+        let half = optimal_k(&items, 0.5, 3, 400, m);
         assert!(half < first, "{half} vs {first}");
         // another list is not mistaken for this one
         let fewer = &items[..300];

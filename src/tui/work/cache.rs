@@ -108,8 +108,13 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
                 _ => EngineChoice::Auto,
             };
             let tokens_in = Some(count_cached(&job.text, job.tokenizer));
-            let o =
-                crate::blocks::compress(&job.text, job.path.as_deref(), choice, &job.config, job.tokenizer, tokens_in);
+            let ctx = crate::engine::Context {
+                tokenizer: job.tokenizer,
+                tokens_in,
+                memo: Some(job.memo.clone()),
+                ..Default::default()
+            };
+            let o = crate::blocks::compress(&job.text, job.path.as_deref(), choice, &job.config, &ctx);
             let engine = o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string());
             Run {
                 output: Arc::from(o.output.as_str()),

@@ -68,6 +68,8 @@ pub struct Job {
     pub config: Arc<Config>,
     pub tokenizer: Tokenizer,
     pub path: Option<String>,
+    /// What the engines remember between runs on the same text (the workbench's one memo).
+    pub memo: Arc<crate::engine::Memo>,
     /// Syntect theme for syntax colour (only the block on screen asks for it).
     pub highlight: Option<String>,
     /// Build the diff model too (the block on screen); otherwise only counts (the flow list).
@@ -211,6 +213,7 @@ mod tests {
             config: Arc::new(Config::default()),
             tokenizer: Tokenizer::O200k,
             path: None,
+            memo: Default::default(),
             highlight: None,
             detail,
         }
