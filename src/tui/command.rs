@@ -85,8 +85,21 @@ pub struct Key {
     pub mods: KeyModifiers,
 }
 
+/// A key binding that cannot be read (from `[keys]` in a config).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("unknown modifier `{modifier}` in `{key}`")]
+    Modifier { modifier: String, key: String },
+    #[error("unknown key `{0}`")]
+    Key(String),
+    #[error("[keys]: unknown command `{0}`")]
+    Command(String),
+    #[error("[keys] {command}: {source}")]
+    Binding { command: String, source: Box<KeyError> },
+}
+
 impl Key {
-    pub fn parse(s: &str) -> Result<Key, String> {
+    pub fn parse(s: &str) -> Result<Key, KeyError> {
         let (mods, rest) = match s.rsplit_once('-').filter(|(m, r)| !r.is_empty() && !m.is_empty()) {
             Some((m, r)) => {
                 let mut mods = KeyModifiers::NONE;
@@ -95,7 +108,7 @@ impl Key {
                         "ctrl" | "c" => KeyModifiers::CONTROL,
                         "alt" | "a" | "meta" => KeyModifiers::ALT,
                         "shift" | "s" => KeyModifiers::SHIFT,
-                        other => return Err(format!("unknown modifier `{other}` in `{s}`")),
+                        other => return Err(KeyError::Modifier { modifier: other.into(), key: s.into() }),
                     };
                 }
                 (mods, r)
@@ -125,7 +138,7 @@ impl Key {
                 KeyCode::F(f[1..].parse().unwrap_or(1))
             }
             c if c.chars().count() == 1 => KeyCode::Char(c.chars().next().unwrap_or(' ')),
-            other => return Err(format!("unknown key `{other}`")),
+            other => return Err(KeyError::Key(other.into())),
         };
         Ok(Key { code, mods })
     }
@@ -175,15 +188,14 @@ pub struct KeyMap {
 impl KeyMap {
     /// The default map with user overrides applied: a command named in `overrides` gets exactly
     /// the keys listed (other commands keep theirs, minus any key taken over).
-    pub fn new(overrides: &BTreeMap<String, Vec<String>>) -> Result<KeyMap, String> {
+    pub fn new(overrides: &BTreeMap<String, Vec<String>>) -> Result<KeyMap, KeyError> {
         let mut bindings: Vec<(Key, Command)> = Vec::new();
         for (name, keys) in overrides {
-            let cmd = Command::ALL
-                .iter()
-                .find(|c| c.name() == name)
-                .ok_or_else(|| format!("[keys]: unknown command `{name}`"))?;
+            let cmd = Command::ALL.iter().find(|c| c.name() == name).ok_or_else(|| KeyError::Command(name.clone()))?;
             for k in keys {
-                bindings.push((Key::parse(k).map_err(|e| format!("[keys] {name}: {e}"))?, *cmd));
+                let key =
+                    Key::parse(k).map_err(|e| KeyError::Binding { command: name.clone(), source: Box::new(e) })?;
+                bindings.push((key, *cmd));
             }
         }
         for cmd in Command::ALL {
@@ -241,7 +253,7 @@ mod tests {
         assert_eq!(km.command(&ev(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Command::Quit));
         assert!(km.help().iter().any(|(k, n, _)| n == &"down" && k == "x"));
         o.insert("nope".into(), vec!["y".into()]);
-        assert!(KeyMap::new(&o).unwrap_err().contains("unknown command"));
+        assert!(KeyMap::new(&o).unwrap_err().to_string().contains("unknown command"));
         assert_eq!(Key::parse("ctrl-shift-x").unwrap().mods, KeyModifiers::CONTROL | KeyModifiers::SHIFT);
         assert!(Key::parse("hyper-x").is_err());
     }

@@ -52,7 +52,7 @@ pub fn theme_names(current: &str) -> Vec<String> {
 
 /// Builds the state for a launch, with every source registered (none loaded yet).
 pub fn app_for(launch: &Launch, size: (u16, u16)) -> Result<App, String> {
-    let theme = theme::Theme::choose(&launch.theme)?;
+    let theme = theme::Theme::choose(&launch.theme).map_err(|e| e.to_string())?;
     let mut app = App::new(Options {
         config: launch.config.clone(),
         tokenizer: launch.tokenizer,

@@ -48,10 +48,25 @@ pub struct Theme {
     pub colour: bool,
 }
 
-fn colour(s: &str) -> Result<Color, String> {
+/// A theme that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error("theme {name}: {source}")]
+    Read { name: String, source: std::io::Error },
+    #[error("not a theme file: {0}")]
+    Toml(String),
+    #[error("bad colour `{0}`")]
+    Colour(String),
+    #[error("theme `{theme}` has no `{key}`")]
+    Missing { theme: String, key: String },
+    #[error("theme {name}: {source}")]
+    In { name: String, source: Box<ThemeError> },
+}
+
+fn colour(s: &str) -> Result<Color, ThemeError> {
     let s = s.trim().to_lowercase();
     if let Some(hex) = s.strip_prefix('#') {
-        let v = u32::from_str_radix(hex, 16).map_err(|_| format!("bad colour {s}"))?;
+        let v = u32::from_str_radix(hex, 16).map_err(|_| ThemeError::Colour(s.clone()))?;
         return Ok(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
     }
     Ok(match s.as_str() {
@@ -72,18 +87,21 @@ fn colour(s: &str) -> Result<Color, String> {
         "light_magenta" => Color::LightMagenta,
         "light_cyan" => Color::LightCyan,
         "white" => Color::White,
-        other => return Err(format!("unknown colour `{other}`")),
+        other => return Err(ThemeError::Colour(other.into())),
     })
 }
 
 impl Theme {
     /// Parses a theme file's text.
-    pub fn parse(text: &str) -> Result<Theme, String> {
-        let f: File = toml::from_str(text).map_err(|e| e.to_string())?;
-        let c = |k: &str| -> Result<Color, String> {
-            f.colours.get(k).map(|v| colour(v)).unwrap_or(Err(format!("theme `{}` has no `{k}`", f.name)))
+    pub fn parse(text: &str) -> Result<Theme, ThemeError> {
+        let f: File = toml::from_str(text).map_err(|e| ThemeError::Toml(e.to_string()))?;
+        let c = |k: &str| -> Result<Color, ThemeError> {
+            f.colours
+                .get(k)
+                .map(|v| colour(v))
+                .unwrap_or_else(|| Err(ThemeError::Missing { theme: f.name.clone(), key: k.into() }))
         };
-        let fgbg = |fg: &str, bg: &str| -> Result<Style, String> { Ok(Style::default().fg(c(fg)?).bg(c(bg)?)) };
+        let fgbg = |fg: &str, bg: &str| -> Result<Style, ThemeError> { Ok(Style::default().fg(c(fg)?).bg(c(bg)?)) };
         Ok(Theme {
             name: f.name.clone(),
             syntax: Some(f.syntax.clone()).filter(|s| !s.is_empty()),
@@ -137,15 +155,15 @@ impl Theme {
     }
 
     /// The theme to use: monochrome under `NO_COLOR`, else `name` (a built-in name or a file).
-    pub fn choose(name: &str) -> Result<Theme, String> {
+    pub fn choose(name: &str) -> Result<Theme, ThemeError> {
         if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
             return Ok(Theme::monochrome());
         }
         if let Some(t) = Theme::named(name) {
             return Ok(t);
         }
-        let text = std::fs::read_to_string(name).map_err(|e| format!("theme {name}: {e}"))?;
-        Theme::parse(&text).map_err(|e| format!("theme {name}: {e}"))
+        let text = std::fs::read_to_string(name).map_err(|source| ThemeError::Read { name: name.into(), source })?;
+        Theme::parse(&text).map_err(|e| ThemeError::In { name: name.into(), source: Box::new(e) })
     }
 }
 

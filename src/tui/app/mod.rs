@@ -326,7 +326,7 @@ impl App {
     pub fn new(opts: Options) -> App {
         let (keymap, keymap_error) = match KeyMap::new(&opts.config.keys) {
             Ok(k) => (k, None),
-            Err(e) => (KeyMap::new(&Default::default()).expect("default keys"), Some(e)),
+            Err(e) => (KeyMap::new(&Default::default()).expect("default keys"), Some(e.to_string())),
         };
         App {
             sources: Vec::new(),

@@ -101,7 +101,7 @@ impl App {
             }
             IoDone::Imported(path, Ok(c)) => {
                 if let Err(e) = KeyMap::new(&c.keys).map(|k| self.keymap = k) {
-                    self.message = e;
+                    self.message = e.to_string();
                     return;
                 }
                 self.set_config(*c, format!("loaded {}", path.display()));

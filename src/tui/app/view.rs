@@ -282,7 +282,7 @@ impl App {
                 self.wanted = None;
                 self.message = format!("theme {}", self.theme.name);
             }
-            Err(e) => self.message = e,
+            Err(e) => self.message = e.to_string(),
         }
     }
 }
