@@ -130,11 +130,11 @@ pub fn count_per_line(text: &str, tokenizer: Tokenizer) -> Vec<u32> {
     let counted = on_parts(text, |p| {
         let tok = tokenizer.bpe();
         let mut cache = FxHashMap::default();
-        let mut out = vec![0u32; p.bytes().filter(|&b| b == b'\n').count() + 1];
+        let mut out = vec![0u32; memchr::memchr_iter(b'\n', p.as_bytes()).count() + 1];
         let mut line = 0;
         for piece in tok.split(p) {
             out[line] += count_piece(tok, piece, &mut cache);
-            line += piece.bytes().filter(|&b| b == b'\n').count();
+            line += memchr::memchr_iter(b'\n', piece.as_bytes()).count();
         }
         out
     });

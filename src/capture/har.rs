@@ -124,7 +124,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     // line numbers counted incrementally: a 100 MB HAR must not rescan from the top per entry
     let (mut line, mut counted_to) = (1, 0);
     for (n, span) in spans.into_iter().enumerate() {
-        line += text.as_bytes()[counted_to..span.start].iter().filter(|b| **b == b'\n').count();
+        line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted_to..span.start]).count();
         counted_to = span.start;
         let loc = Location { file: name.to_string(), line, path: format!("entries[{n}]") };
         let problem = |reason: String| Event::Problem(Problem { location: loc.clone(), reason });
@@ -202,7 +202,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     }
     if let Some((at, reason)) = broken {
         let at = at.min(text.len());
-        let line = 1 + text.as_bytes()[..at].iter().filter(|b| **b == b'\n').count();
+        let line = 1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count();
         sink(Event::Problem(Problem {
             location: Location { file: name.to_string(), line, path: String::new() },
             reason,

@@ -115,23 +115,12 @@ impl Builder<'_> {
     }
 }
 
-/// A JSON value (a tool call's input, a function's arguments) as the block's text. Its strings
-/// are redacted before it is printed: once printed, a secret after a newline sits behind a
-/// literal `\n` where the secret patterns see no word boundary. (The one redaction a loader does;
-/// the load-wide pass in `capture::load_bytes` still runs over the result.)
+/// A JSON value (a tool call's input, a function's arguments) as the block's text, its strings
+/// redacted before it is printed (see [`super::redact::json_strings`]; the load-wide pass still
+/// runs over the result).
 fn json_text(v: &Value) -> String {
     let mut v = v.clone();
-    let mut stack = vec![&mut v];
-    while let Some(x) = stack.pop() {
-        match x {
-            Value::String(s) => {
-                super::redact::redact(s);
-            }
-            Value::Array(a) => stack.extend(a.iter_mut()),
-            Value::Object(o) => stack.extend(o.values_mut()),
-            _ => {}
-        }
-    }
+    super::redact::json_strings(&mut v);
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
