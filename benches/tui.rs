@@ -113,8 +113,8 @@ fn bench_knob_change(c: &mut Criterion) {
     ] {
         let text: Arc<str> = Arc::from(text.as_str());
         let mut n = 0;
-        // one memo across the runs, as the workbench keeps one
-        let memo = std::sync::Arc::new(ctxlens::engine::Memo::default());
+        // one set of caches across the runs, as the workbench keeps one
+        let caches = std::sync::Arc::new(work::Caches::default());
         g.bench_function(name, |b| {
             b.iter_with_large_drop(|| {
                 // a new value each time, so nothing comes from the cache
@@ -131,7 +131,7 @@ fn bench_knob_change(c: &mut Criterion) {
                     config: Arc::new(config),
                     tokenizer: Tokenizer::O200k,
                     path: None,
-                    memo: memo.clone(),
+                    caches: caches.clone(),
                     highlight: Some("base16-ocean.dark".into()),
                     detail: true,
                 };

@@ -16,7 +16,7 @@ impl App {
             config: self.config.clone(),
             tokenizer: self.tokenizer,
             path: b.path.clone(),
-            memo: self.memo.clone(),
+            caches: self.caches.clone(),
             highlight: if detail { self.theme.syntax.clone() } else { None },
             detail,
         }

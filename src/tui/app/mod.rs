@@ -264,8 +264,8 @@ pub struct App {
     pub focus: Pane,
     pub mode: Mode,
     pub config: Arc<Config>,
-    /// What the engines remember between runs (parses, list signals), shared by every job.
-    memo: Arc<crate::engine::Memo>,
+    /// What jobs remember between runs (engine memo, runs, counts, layouts), shared by all.
+    caches: Arc<super::work::Caches>,
     /// `config` as TOML, for reading knob values without a round trip per knob per frame.
     config_toml: toml::Table,
     pub undo: Vec<Config>,
@@ -341,7 +341,7 @@ impl App {
             mode: Mode::Normal,
             config_toml: toml::Table::try_from(&opts.config).unwrap_or_default(),
             config: Arc::new(opts.config),
-            memo: Default::default(),
+            caches: Default::default(),
             undo: Vec::new(),
             redo: Vec::new(),
             tokenizer: opts.tokenizer,

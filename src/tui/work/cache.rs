@@ -46,25 +46,39 @@ pub(super) fn key_of(job: &Job, sel: EngineSel) -> u64 {
 
 /// Engine runs by (text, engine, knobs, tokenizer), bounded by the bytes they hold.
 #[derive(Default)]
-pub(super) struct Cache {
+pub(super) struct Runs {
     runs: HashMap<u64, Run>,
     bytes: usize,
 }
 
 pub(super) const CACHE_BYTES: usize = 64 << 20;
 
-pub(super) fn cache() -> &'static Mutex<Cache> {
-    static C: OnceLock<Mutex<Cache>> = OnceLock::new();
-    C.get_or_init(Default::default)
+/// What the workbench's jobs remember between runs, owned by the workbench and handed to every
+/// job ([`Job::caches`]): the engines' memo, engine runs, token counts of texts, and the last
+/// original laid out (its pretty form and tokens per line). A test or benchmark that wants cold
+/// runs gives each job a new one.
+#[derive(Default)]
+pub struct Caches {
+    /// What engines derive from an input (parses, list signals), passed in their context.
+    pub memo: Arc<crate::engine::Memo>,
+    pub(super) runs: Mutex<Runs>,
+    pub(super) counts: Mutex<HashMap<(u64, Tokenizer), usize>>,
+    pub(super) pretty: LastFor<(), Option<Arc<pretty::Pretty>>>,
+    pub(super) line_tokens: LastFor<Tokenizer, Arc<Vec<u32>>>,
+}
+
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caches").field("memo", &self.memo).finish_non_exhaustive()
+    }
 }
 
 /// A text's token count, remembered: a knob change recompresses a block but its input is the same.
-pub(super) fn count_cached(text: &str, tokenizer: Tokenizer) -> usize {
-    static C: OnceLock<Mutex<HashMap<(u64, Tokenizer), usize>>> = OnceLock::new();
+pub(super) fn count_cached(caches: &Caches, text: &str, tokenizer: Tokenizer) -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut h);
     let key = (h.finish(), tokenizer);
-    let c = C.get_or_init(Default::default);
+    let c = &caches.counts;
     if let Some(n) = c.lock().ok().and_then(|m| m.get(&key).copied()) {
         return n;
     }
@@ -80,7 +94,8 @@ pub(super) fn count_cached(text: &str, tokenizer: Tokenizer) -> usize {
 
 pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
     let key = key_of(job, sel);
-    if let Some(hit) = cache().lock().ok().and_then(|c| c.runs.get(&key).cloned()) {
+    let caches = &*job.caches;
+    if let Some(hit) = caches.runs.lock().ok().and_then(|c| c.runs.get(&key).cloned()) {
         return hit;
     }
     let r = match sel {
@@ -88,16 +103,16 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
             Some(rec) => Run {
                 outcome: None,
                 output: rec.clone(),
-                tokens_in: count_cached(&job.text, job.tokenizer),
-                tokens_out: count_cached(rec, job.tokenizer),
+                tokens_in: count_cached(caches, &job.text, job.tokenizer),
+                tokens_out: count_cached(caches, rec, job.tokenizer),
                 summary: "recorded: what the capture says was sent".into(),
                 error: None,
             },
             None => Run {
                 outcome: None,
                 output: job.text.clone(),
-                tokens_in: count_cached(&job.text, job.tokenizer),
-                tokens_out: count_cached(&job.text, job.tokenizer),
+                tokens_in: count_cached(caches, &job.text, job.tokenizer),
+                tokens_out: count_cached(caches, &job.text, job.tokenizer),
                 summary: "recorded: the capture has no compressed version of this block".into(),
                 error: Some("no recorded compression".into()),
             },
@@ -107,11 +122,11 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
                 EngineSel::Only(k) => EngineChoice::Only(k),
                 _ => EngineChoice::Auto,
             };
-            let tokens_in = Some(count_cached(&job.text, job.tokenizer));
+            let tokens_in = Some(count_cached(caches, &job.text, job.tokenizer));
             let ctx = crate::engine::Context {
                 tokenizer: job.tokenizer,
                 tokens_in,
-                memo: Some(job.memo.clone()),
+                memo: Some(caches.memo.clone()),
                 ..Default::default()
             };
             let o = crate::blocks::compress(&job.text, job.path.as_deref(), choice, &job.config, &ctx);
@@ -126,7 +141,7 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
             }
         }
     };
-    if let Ok(mut c) = cache().lock() {
+    if let Ok(mut c) = caches.runs.lock() {
         let size = job.text.len() + r.output.len() + r.outcome.as_ref().map_or(0, |o| o.original.len());
         c.bytes += size;
         if c.bytes > CACHE_BYTES || c.runs.len() > 4096 {

@@ -68,8 +68,8 @@ pub struct Job {
     pub config: Arc<Config>,
     pub tokenizer: Tokenizer,
     pub path: Option<String>,
-    /// What the engines remember between runs on the same text (the workbench's one memo).
-    pub memo: Arc<crate::engine::Memo>,
+    /// What jobs remember between runs on the same text (the workbench's one set).
+    pub caches: Arc<Caches>,
     /// Syntect theme for syntax colour (only the block on screen asks for it).
     pub highlight: Option<String>,
     /// Build the diff model too (the block on screen); otherwise only counts (the flow list).
@@ -111,6 +111,7 @@ mod highlight;
 mod queue;
 mod sides;
 
+pub use cache::Caches;
 use cache::*;
 use highlight::*;
 #[cfg(test)]
@@ -125,8 +126,8 @@ pub fn compute(job: &Job) -> Computed {
     let (a, left_pretty) = if job.detail && job.compare.is_none() {
         std::thread::scope(|s| {
             let p = s.spawn(|| {
-                let p = original_pretty(&job.text);
-                left_line_tokens(p.as_ref().map_or(&job.text, |p| &p.text), job.tokenizer);
+                let p = original_pretty(&job.caches, &job.text);
+                left_line_tokens(&job.caches, p.as_ref().map_or(&job.text, |p| &p.text), job.tokenizer);
                 p
             });
             let a = run(job, job.sel);
@@ -166,7 +167,7 @@ pub fn compute(job: &Job) -> Computed {
             &sides.right,
             sides.drop_lines.as_deref(),
             &sides.removed,
-            &left_line_tokens(&sides.left, job.tokenizer),
+            &left_line_tokens(&job.caches, &sides.left, job.tokenizer),
         ));
         c.colours = job.highlight.as_deref().and_then(|theme| {
             let ext = crate::blocks::language(&job.text, outcome, job.path.as_deref())?;
@@ -213,7 +214,7 @@ mod tests {
             config: Arc::new(Config::default()),
             tokenizer: Tokenizer::O200k,
             path: None,
-            memo: Default::default(),
+            caches: Default::default(),
             highlight: None,
             detail,
         }

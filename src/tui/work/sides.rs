@@ -65,9 +65,8 @@ pub(super) fn whole_lines(text: &str, span: &Span) -> Option<(usize, usize)> {
 
 /// The block on screen's original, pretty-printed with every pointer (when it is JSON), kept
 /// while the block is tuned: each knob change then only prints the new output.
-pub(super) fn original_pretty(text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
-    static LAST: LastFor<(), Option<Arc<pretty::Pretty>>> = LastFor::new();
-    LAST.get_or(text, (), || {
+pub(super) fn original_pretty(caches: &Caches, text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
+    caches.pretty.get_or(text, (), || {
         let starts_json = text.trim_start().starts_with(['{', '[']);
         if starts_json { pretty::pretty(text, None).map(Arc::new) } else { None }
     })
@@ -75,20 +74,21 @@ pub(super) fn original_pretty(text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
 
 /// The left side's tokens per line, kept for the last left text asked about: while a block is
 /// tuned its left side stays the same, so folds cost nothing to count after the first time.
-pub(super) fn left_line_tokens(text: &Arc<str>, tokenizer: Tokenizer) -> Arc<Vec<u32>> {
-    static LAST: LastFor<Tokenizer, Arc<Vec<u32>>> = LastFor::new();
-    LAST.get_or(text, tokenizer, || Arc::new(tokens::count_per_line(text, tokenizer)))
+pub(super) fn left_line_tokens(caches: &Caches, text: &Arc<str>, tokenizer: Tokenizer) -> Arc<Vec<u32>> {
+    caches.line_tokens.get_or(text, tokenizer, || Arc::new(tokens::count_per_line(text, tokenizer)))
 }
 
 /// One value kept for the last text asked about (the same `Arc`, so the text is never hashed) and
 /// a setting it depends on.
 pub(super) struct LastFor<E, V>(Mutex<Option<(Arc<str>, E, V)>>);
 
-impl<E: PartialEq + Copy, V: Clone> LastFor<E, V> {
-    const fn new() -> Self {
+impl<E, V> Default for LastFor<E, V> {
+    fn default() -> Self {
         LastFor(Mutex::new(None))
     }
+}
 
+impl<E: PartialEq + Copy, V: Clone> LastFor<E, V> {
     fn get_or(&self, text: &Arc<str>, setting: E, make: impl FnOnce() -> V) -> V {
         if let Ok(slot) = self.0.lock()
             && let Some((t, e, v)) = slot.as_ref()
