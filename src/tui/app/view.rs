@@ -66,30 +66,10 @@ impl App {
         }
     }
 
-    pub(super) fn set_cursor(&mut self, display_idx: usize) {
+    pub(super) fn refold(&mut self) {
         let h = self.page(Pane::Diff) as usize;
         if let Some(v) = self.view.as_mut() {
-            v.cursor = display_idx.min(v.display.len().saturating_sub(1));
-            if v.cursor < v.top || v.cursor >= v.top + h {
-                v.top = v.cursor.saturating_sub(h / 4);
-            }
-        }
-    }
-
-    pub(super) fn refold(&mut self) {
-        if let Some(v) = self.view.as_mut() {
-            let row = v.display.get(v.cursor).copied();
-            v.display = v.computed.diff.display(&v.expanded);
-            v.changes = v.computed.diff.change_starts(&v.display);
-            let at = row.and_then(|r| match r {
-                Display::Row(i) => v.display.iter().position(|d| *d == Display::Row(i)),
-                Display::Fold(f) => v.display.iter().position(|d| match d {
-                    Display::Row(i) => v.computed.diff.folds[f].rows.start == *i,
-                    Display::Fold(g) => *g == f,
-                }),
-            });
-            let at = at.unwrap_or(v.cursor);
-            self.set_cursor(at);
+            v.refold(h);
         }
     }
 
@@ -143,63 +123,29 @@ impl App {
     }
 
     pub(super) fn jump_change(&mut self, forward: bool) {
-        let Some(v) = self.view.as_ref() else { return };
-        let target = if forward {
-            v.changes.iter().copied().find(|c| *c > v.cursor)
-        } else {
-            v.changes.iter().rev().copied().find(|c| *c < v.cursor)
+        let h = self.page(Pane::Diff) as usize;
+        let Some(v) = self.view.as_mut() else { return };
+        self.message = match v.jump_change(forward, h) {
+            Some((n, total)) => format!("change {n} of {total}"),
+            None => if forward { "no later change" } else { "no earlier change" }.into(),
         };
-        match target {
-            Some(t) => {
-                let n = v.changes.iter().position(|c| *c == t).unwrap_or(0) + 1;
-                let total = v.changes.len();
-                self.set_cursor(t);
-                self.message = format!("change {n} of {total}");
-            }
-            None => self.message = if forward { "no later change" } else { "no earlier change" }.into(),
-        }
-    }
-
-    pub(super) fn row_matches(&self, r: usize, needle: &str) -> bool {
-        let Some(v) = self.view.as_ref() else { return false };
-        let row = &v.computed.diff.rows[r];
-        [&row.left, &row.right].into_iter().flatten().any(|c| c.text().to_lowercase().contains(needle))
     }
 
     pub(super) fn jump_search(&mut self, forward: bool) {
         let Some(needle) = self.search.clone() else { return };
-        let Some(v) = self.view.as_ref() else { return };
-        let rows = v.computed.diff.rows.len();
-        let hits: Vec<usize> = (0..rows).filter(|r| self.row_matches(*r, &needle)).collect();
-        if hits.is_empty() {
-            self.message = format!("`{needle}` not found in this block");
-            return;
-        }
-        let cur_row = match v.display.get(v.cursor) {
-            Some(Display::Row(r)) => *r as isize,
-            Some(Display::Fold(f)) => v.computed.diff.folds[*f].rows.start as isize - 1,
-            None => -1,
+        let h = self.page(Pane::Diff) as usize;
+        let Some(v) = self.view.as_mut() else { return };
+        self.message = match v.jump_search(&needle, forward, h) {
+            Some((n, total)) => format!("`{needle}`: match {n} of {total}"),
+            None => format!("`{needle}` not found in this block"),
         };
-        let target = if forward {
-            hits.iter().copied().find(|r| *r as isize > cur_row).unwrap_or(hits[0])
-        } else {
-            hits.iter().rev().copied().find(|r| (*r as isize) < cur_row).unwrap_or(hits[hits.len() - 1])
-        };
-        let n = hits.iter().position(|h| *h == target).unwrap_or(0) + 1;
-        self.show_row(target);
-        self.message = format!("`{needle}`: match {n} of {}", hits.len());
     }
 
     /// Puts the cursor on a diff row, unfolding it if needed.
     pub(super) fn show_row(&mut self, row: usize) {
-        let Some(v) = self.view.as_mut() else { return };
-        if let Some(fi) = v.computed.diff.folds.iter().position(|f| f.rows.contains(&row)) {
-            v.expanded.insert(fi);
-            v.display = v.computed.diff.display(&v.expanded);
-            v.changes = v.computed.diff.change_starts(&v.display);
-        }
-        if let Some(at) = v.display.iter().position(|d| *d == Display::Row(row)) {
-            self.set_cursor(at);
+        let h = self.page(Pane::Diff) as usize;
+        if let Some(v) = self.view.as_mut() {
+            v.show_row(row, h);
         }
     }
 
@@ -284,5 +230,81 @@ impl App {
             }
             Err(e) => self.message = e.to_string(),
         }
+    }
+}
+
+/// Moving within the diff of the block on screen: what needs only the view itself (and the
+/// height of the pane it is drawn in, `page`).
+impl View {
+    /// Puts the cursor on a display index, scrolling when it leaves the page.
+    pub fn set_cursor(&mut self, display_idx: usize, page: usize) {
+        self.cursor = display_idx.min(self.display.len().saturating_sub(1));
+        if self.cursor < self.top || self.cursor >= self.top + page {
+            self.top = self.cursor.saturating_sub(page / 4);
+        }
+    }
+
+    /// Rebuilds the display after folds changed, keeping the cursor on the same row or fold.
+    pub fn refold(&mut self, page: usize) {
+        let row = self.display.get(self.cursor).copied();
+        self.display = self.computed.diff.display(&self.expanded);
+        self.changes = self.computed.diff.change_starts(&self.display);
+        let at = row.and_then(|r| match r {
+            Display::Row(i) => self.display.iter().position(|d| *d == Display::Row(i)),
+            Display::Fold(f) => self.display.iter().position(|d| match d {
+                Display::Row(i) => self.computed.diff.folds[f].rows.start == *i,
+                Display::Fold(g) => *g == f,
+            }),
+        });
+        self.set_cursor(at.unwrap_or(self.cursor), page);
+    }
+
+    /// Puts the cursor on a diff row, unfolding it if needed.
+    pub fn show_row(&mut self, row: usize, page: usize) {
+        if let Some(fi) = self.computed.diff.folds.iter().position(|f| f.rows.contains(&row)) {
+            self.expanded.insert(fi);
+            self.display = self.computed.diff.display(&self.expanded);
+            self.changes = self.computed.diff.change_starts(&self.display);
+        }
+        if let Some(at) = self.display.iter().position(|d| *d == Display::Row(row)) {
+            self.set_cursor(at, page);
+        }
+    }
+
+    /// Moves to the next (or previous) change; which one of how many, or `None` at the end.
+    pub fn jump_change(&mut self, forward: bool, page: usize) -> Option<(usize, usize)> {
+        let target = if forward {
+            self.changes.iter().copied().find(|c| *c > self.cursor)
+        } else {
+            self.changes.iter().rev().copied().find(|c| *c < self.cursor)
+        }?;
+        let n = self.changes.iter().position(|c| *c == target).unwrap_or(0) + 1;
+        self.set_cursor(target, page);
+        Some((n, self.changes.len()))
+    }
+
+    /// Whether diff row `r` contains `needle` (lower case) on either side.
+    pub fn row_matches(&self, r: usize, needle: &str) -> bool {
+        let row = &self.computed.diff.rows[r];
+        [&row.left, &row.right].into_iter().flatten().any(|c| c.text().to_lowercase().contains(needle))
+    }
+
+    /// Moves to the next (or previous) row matching `needle`, wrapping around; which match of
+    /// how many, or `None` when nothing matches.
+    pub fn jump_search(&mut self, needle: &str, forward: bool, page: usize) -> Option<(usize, usize)> {
+        let hits: Vec<usize> = (0..self.computed.diff.rows.len()).filter(|r| self.row_matches(*r, needle)).collect();
+        let (first, last) = (*hits.first()?, *hits.last()?);
+        let cur_row = match self.display.get(self.cursor) {
+            Some(Display::Row(r)) => *r as isize,
+            Some(Display::Fold(f)) => self.computed.diff.folds[*f].rows.start as isize - 1,
+            None => -1,
+        };
+        let target = if forward {
+            hits.iter().copied().find(|r| *r as isize > cur_row).unwrap_or(first)
+        } else {
+            hits.iter().rev().copied().find(|r| (*r as isize) < cur_row).unwrap_or(last)
+        };
+        self.show_row(target, page);
+        Some((hits.iter().position(|h| *h == target).unwrap_or(0) + 1, hits.len()))
     }
 }
