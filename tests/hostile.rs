@@ -108,6 +108,18 @@ fn text_full_of_unclosed_fences_brackets_and_hunkless_diffs_routes_in_linear_tim
 }
 
 #[test]
+fn redaction_of_a_long_line_full_of_secret_names_is_linear() {
+    // every `"x-token": …` on one 3 MB line once rescanned the rest of the line: minutes
+    let line = format!("{{{}\"end\": 1}}", "\"x-token\": \"the value\", \"cookie_name\": \"theme\", ".repeat(60_000));
+    let started = std::time::Instant::now();
+    let mut text = line.clone();
+    capture::redact::redact(&mut text);
+    assert!(text.ends_with("\"end\": 1}"));
+    // generous: a loaded debug build takes a second or two
+    assert!(started.elapsed().as_secs() < 30);
+}
+
+#[test]
 fn a_diff_of_modes_renames_and_binaries_passes_whole() {
     let diff = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\ndiff --git a/old.txt b/new.txt\nsimilarity index 100%\nrename from old.txt\nrename to new.txt\ndiff --git a/logo.png b/logo.png\nindex 1a2b3c4..5d6e7f8 100644\nBinary files a/logo.png and b/logo.png differ\n".repeat(40);
     let o = run(&diff, EngineChoice::Auto, &Config::default());

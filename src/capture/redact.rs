@@ -76,7 +76,25 @@ static KEY: LazyLock<Regex> = LazyLock::new(|| {
       | shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?-u:\b)
       | gsk_[A-Za-z0-9]{40,}
       | xai-[A-Za-z0-9]{40,}
-      | eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})",
+      | eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}
+      | GOCSPX-[A-Za-z0-9_\-]{20,}
+      | r8_[A-Za-z0-9]{30,}
+      | pplx-[A-Za-z0-9]{30,}
+      | hvs\.[A-Za-z0-9_\-]{20,}
+      | dp\.(?:st|ct|sa|scim|audit)\.[A-Za-z0-9_\-.]{20,}
+      | ATATT3x[A-Za-z0-9_\-=]{20,}
+      | lin_api_[A-Za-z0-9]{30,}
+      | ntn_[A-Za-z0-9]{30,}
+      | PMAK-[A-Za-z0-9\-]{30,}
+      | AGE-SECRET-KEY-1[0-9A-Z]{40,}
+      | glc_[A-Za-z0-9+/=_\-]{30,}
+      | dapi[a-f0-9]{32}(?-u:\b)
+      | sq0csp-[0-9A-Za-z_\-]{30,}
+      | EAA[A-Za-z0-9]{80,}
+      | key-[0-9a-f]{32}(?-u:\b)
+      | SK[0-9a-f]{32}(?-u:\b)
+      | [0-9]{8,10}:AA[0-9A-Za-z_\-]{33}
+      | hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,})",
     )
     .expect("key regex")
 });
@@ -114,6 +132,19 @@ static USER_FLAG: LazyLock<Regex> = LazyLock::new(|| {
         .expect("user flag regex")
 });
 
+/// A token used as a URL's user (`https://TOKEN@github.com/…`, a Sentry DSN).
+static URL_TOKEN_USER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)([A-Za-z][A-Za-z0-9+.\-]{1,20}://)([A-Za-z0-9_\-]{20,200})@").expect("url token regex")
+});
+
+/// Secrets in markup and PHP: `<password>…</password>`, `define('DB_PASSWORD', '…')`.
+static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})"#,
+    )
+    .expect("markup regex")
+});
+
 /// `.netrc` entries: `machine HOST login USER password PW` (on one line or several).
 static NETRC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)((?:machine\s+\S+|default)\s+(?:login\s+\S+\s+)?(?:account\s+\S+\s+)?password\s+)(\S+)")
@@ -135,11 +166,12 @@ static WEAK_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `Name: value` header lines (curl -H, raw HTTP, logs, JSON and dict literals) whose name says
-/// secret: the prefix, the name, the separator (with the name's closing quote), the value's
-/// opening quote, and the rest of the line.
+/// secret: the prefix, the name, the separator (with the name's closing quote) and the value's
+/// opening quote. The value is read from the text after it (see [`header_lines`]): a pattern
+/// that took the rest of the line would make every header on a long line rescan it.
 static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?im)(^|[\s"'{,\[(]|\\[nrt])((?:[A-Za-z][A-Za-z0-9_\-]{0,30})?(?:auth|key|token|secret|passw|cookie|session|signature|credential|jwt|sid)[A-Za-z0-9_\-]{0,30})(\\?["']?[ \t]*:[ \t]*)(\\?["']?)([^\r\n]+)"#,
+        r#"(?im)(^|[\s"'{,\[(]|\\[nrt])((?:[A-Za-z][A-Za-z0-9_\-]{0,30})?(?:auth|key|token|secret|passw|cookie|session|signature|credential|jwt|sid)[A-Za-z0-9_\-]{0,30})(\\?["']?[ \t]*:[ \t]*)(\\?["']?)"#,
     )
     .expect("header regex")
 });
@@ -164,7 +196,7 @@ static QUERY_PARAM: LazyLock<Regex> =
 /// quoted value is taken whole (spaces and all).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]{4,}))"#,
+        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*(?::=|=>|[:=])[ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]{4,}))"#,
     )
     .expect("assignment regex")
 });
@@ -173,7 +205,7 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// (upper case only: `cache_key = …` in code is no secret).
 static ENV_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?-u:\b)([A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|CREDENTIALS?))(?-u:\b)([ \t]*[:=][ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]+))"#,
+        r#"(?-u:\b)([A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|CREDENTIALS?))(?-u:\b)([ \t]*(?::=|=>|[:=])[ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]+))"#,
     )
     .expect("env assignment regex")
 });
@@ -246,7 +278,7 @@ pub fn redact(text: &mut String) -> usize {
         let port = pw.split('/').next().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) && pw.contains('/');
         (!port && secret(pw)).then(|| format!("{}:{REDACTED}@{}{}", &c[1], &c[3], &c[4]))
     });
-    apply(text, &HEADER_LINE, &header_line);
+    let headers = header_lines(text);
     apply(text, &BEARER, &|c| {
         let token = &c[3];
         let looks = token.len() >= 16 || token.chars().any(|ch| ch.is_ascii_digit());
@@ -259,16 +291,30 @@ pub fn redact(text: &mut String) -> usize {
     apply(text, &ENV_ASSIGNMENT, &|c| assigned(c, 1));
     apply(text, &ASSIGNMENT, &|c| assigned(c, 4));
     apply(text, &WEAK_ASSIGNMENT, &|c| {
-        let (name, value) = (c[1].to_ascii_lowercase(), &c[3]);
+        let (name, (value, tail)) = (c[1].to_ascii_lowercase(), before_escape(&c[3]));
         // `author_email`, `authors`: an author is no credential; an Authorization value is the
         // header rule's (`AWS4-HMAC-SHA256` is its scheme)
         let author = name.contains("author");
-        (!author && !code_like(value, &c[2], &name) && generated(value) && secret(value))
-            .then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
+        let about = ABOUT_A_SECRET.iter().any(|s| name.ends_with(s));
+        (!author && !about && !code_like(value, &c[2], &name) && generated(value) && secret(value))
+            .then(|| format!("{}{}{REDACTED}{tail}", &c[1], &c[2]))
     });
-    apply(text, &FLAG, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
+    apply(text, &FLAG, &|c| {
+        let (value, tail) = before_escape(&c[2]);
+        // `--password PASSWORD` in a usage text names the argument
+        let metavar = value.len() > 2
+            && value.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch == '-')
+            && c[1].to_ascii_lowercase().contains(&value.to_ascii_lowercase().replace('_', "-"));
+        (!metavar && secret(value)).then(|| format!("{}{REDACTED}{tail}", &c[1]))
+    });
     apply(text, &USER_FLAG, &|c| secret(&c[3]).then(|| format!("{}{}:{REDACTED}", &c[1], &c[2])));
     apply(text, &NETRC, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
+    apply(text, &URL_TOKEN_USER, &|c| generated(&c[2]).then(|| format!("{}{REDACTED}@", &c[1])));
+    apply(text, &MARKUP, &|c| match (c.get(1), c.get(2), c.get(3), c.get(4)) {
+        (Some(tag), Some(v), _, _) if secret(v.as_str()) => Some(format!("{}{REDACTED}<", tag.as_str())),
+        (_, _, Some(call), Some(v)) if secret(v.as_str()) => Some(format!("{}{REDACTED}", call.as_str())),
+        _ => None,
+    });
     apply(text, &SAID, &|c| {
         {
             let value = &c[3];
@@ -276,7 +322,7 @@ pub fn redact(text: &mut String) -> usize {
         }
         .then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
     });
-    n
+    n + headers
 }
 
 /// The replacement for a secret-named assignment ([`ASSIGNMENT`], [`ENV_ASSIGNMENT`]): groups 3
@@ -284,22 +330,70 @@ pub fn redact(text: &mut String) -> usize {
 /// `min_bare` characters long.
 fn assigned(c: &Captures, min_bare: usize) -> Option<String> {
     let (name, sep) = (&c[1], &c[2]);
+    let lname = name.to_ascii_lowercase();
+    // `PASSWORD_RESET_TIMEOUT`, `SECRET_KEY_FILE`, `token_url`: a setting about the secret
+    if ABOUT_A_SECRET.iter().any(|s| lname.ends_with(s)) {
+        return None;
+    }
     if let Some(q) = c.get(3).map(|_| '"').or(c.get(4).map(|_| '\'')) {
         let value = c.get(3).or(c.get(4)).map_or("", |m| m.as_str());
-        let skip = type_name(value) || version(value) || email(value) || value.contains("{{");
+        let skip = type_name(value) || version(value) || email(value) || value.contains("{{") || plain_url(value);
         return (!skip && secret(value)).then(|| format!("{name}{sep}{q}{REDACTED}{q}"));
     }
-    let value = &c[5];
-    let lname = name.to_ascii_lowercase();
+    let (value, tail) = before_escape(&c[5]);
     // `PWD=/home/me` is the working directory
     let path = lname.ends_with("pwd") && value.starts_with(['/', '~']);
-    let keep = path || value.chars().count() < min_bare || code_like(value, sep, &lname);
-    (!keep && secret(value)).then(|| format!("{name}{sep}{REDACTED}"))
+    let keep = path || value.chars().count() < min_bare || code_like(value, sep, &lname) || plain_url(value);
+    (!keep && secret(value)).then(|| format!("{name}{sep}{REDACTED}{tail}"))
 }
 
-/// The replacement for a [`HEADER_LINE`] match, or `None` when it is no secret header.
-fn header_line(c: &Captures) -> Option<String> {
-    let (prefix, name, sep, open, rest) = (&c[1], &c[2], &c[3], &c[4], &c[5]);
+/// Name endings that make an assignment a setting about a secret rather than the secret.
+const ABOUT_A_SECRET: [&str; 22] = [
+    "_timeout",
+    "_length",
+    "_len",
+    "_ttl",
+    "_expiry",
+    "_expires",
+    "_age",
+    "_count",
+    "_file",
+    "_path",
+    "_dir",
+    "_field",
+    "_name",
+    "_url",
+    "_uri",
+    "_endpoint",
+    "_hint",
+    "_policy",
+    "_type",
+    "_header",
+    "_prompt",
+    "_label",
+];
+
+/// A URL with no credentials in it (`https://oauth2.googleapis.com/token`): an endpoint.
+fn plain_url(v: &str) -> bool {
+    (v.starts_with("https://") || v.starts_with("http://")) && !v.contains('@')
+}
+
+/// A bare value up to a literal `\n`, `\r` or `\t` escape (in JSON-escaped text the line ends
+/// there), and what follows it, which stays.
+fn before_escape(v: &str) -> (&str, &str) {
+    let end = ["\\n", "\\r", "\\t"].iter().filter_map(|e| v.find(e)).min().unwrap_or(v.len());
+    v.split_at(end)
+}
+
+/// What a [`HEADER_LINE`] match comes to: the replacement of the match up to the end of its value
+/// (`None`: leave it), and where the value ends within the rest of the line (scanning goes on
+/// from there: one line can hold several headers, as minified JSON does). `None` when the match
+/// is no header at all.
+fn header_value(c: &Captures, rest: &str) -> Option<(Option<String>, usize)> {
+    let (prefix, name, sep, open) = (&c[1], &c[2], &c[3], &c[4]);
+    if rest.is_empty() {
+        return None;
+    }
     // `pkg-auth-plugin:amd64` (dpkg) is no header: a header line has a space after its colon or
     // quotes around its name or value, unless the name is a standard one
     let shaped = sep.ends_with([' ', '\t']) || sep.starts_with(['"', '\'', '\\']) || !open.is_empty();
@@ -346,7 +440,40 @@ fn header_line(c: &Captures) -> Option<String> {
         (0, first)
     };
     let (head, secret_part, tail) = (&value[..keep], &value[keep..keep + len], &value[keep + len..]);
-    secret(secret_part).then(|| format!("{prefix}{name}{sep}{open}{head}{REDACTED}{tail}{}", &rest[end..]))
+    Some((secret(secret_part).then(|| format!("{prefix}{name}{sep}{open}{head}{REDACTED}{tail}")), end))
+}
+
+/// Applies [`HEADER_LINE`] as many times as a line holds headers: each match is judged up to the
+/// end of its value, and the search goes on after it (a regex replacement would take the whole
+/// line with the first match and never see `"Cookie": …` after `"Authorization": …`).
+fn header_lines(text: &mut String) -> usize {
+    let mut out = String::new();
+    let (mut copied, mut at, mut n) = (0, 0, 0);
+    while at <= text.len() {
+        let Some(c) = HEADER_LINE.captures_at(text, at) else { break };
+        let whole = c.get(0).expect("match");
+        let sep_end = c.get(3).expect("separator").end();
+        // the value: the rest of the line, at most 4 KB of it
+        let rest_start = whole.end();
+        let window = &text[rest_start..text.floor_char_boundary(rest_start.saturating_add(4096))];
+        let rest = &window[..memchr::memchr2(b'\n', b'\r', window.as_bytes()).unwrap_or(window.len())];
+        match header_value(&c, rest) {
+            Some((Some(replacement), end)) => {
+                out.push_str(&text[copied..whole.start()]);
+                out.push_str(&replacement);
+                copied = rest_start + end;
+                n += 1;
+                at = copied.max(sep_end);
+            }
+            // not a secret here: go on from its separator, so a header inside its value is seen
+            _ => at = sep_end,
+        }
+    }
+    if n > 0 {
+        out.push_str(&text[copied..]);
+        *text = out;
+    }
+    n
 }
 
 /// Where an unescaped `q` closes a quoted value in `s`.
@@ -443,7 +570,9 @@ fn code_like(value: &str, sep: &str, name: &str) -> bool {
         && ["password", "passwd", "secret", "token", "key", "auth", "credential"]
             .iter()
             .any(|w| lower.contains(w) && name.contains(w));
+    let keyword = CODE_WORDS.contains(&value);
     value.contains(['(', '['])
+        || keyword
         || dotted
         || named
         || value.starts_with('=')
@@ -452,6 +581,24 @@ fn code_like(value: &str, sep: &str, name: &str) -> bool {
         || email(value)
         || type_name(value)
 }
+
+/// Words that start an expression in code (`const secret = await getSecret()`), never a secret.
+const CODE_WORDS: [&str; 14] = [
+    "await",
+    "async",
+    "new",
+    "function",
+    "lambda",
+    "require",
+    "yield",
+    "typeof",
+    "not",
+    "nil",
+    "undefined",
+    "None",
+    "null",
+    "this",
+];
 
 /// Objects a dotted value in code starts from (`process.env.X`, `self.token`, `config.secret`).
 const CODE_ROOTS: [&str; 18] = [
@@ -723,6 +870,44 @@ mod tests {
     }
 
     #[test]
+    fn a_second_review_s_leaks_are_redacted() {
+        let cases = [
+            (
+                r#"{"headers": {"Authorization": "Bearer Zx9Cv8Bn7Mm6Ll5Kk4Jj3", "Cookie": "session=Pp0Oo9Ii8Uu7Yy6Tt5Rr4; csrftoken=Ee3Ww2Qq1"}}"#,
+                r#"{"headers": {"Authorization": "Bearer [REDACTED]", "Cookie": "[REDACTED]"}}"#,
+            ),
+            (
+                r#"{"password": "Qw8Er7Ty6Ui5Op4As3", "Authorization": "I9lO7F3vlfFrGYJ3Gx02"}"#,
+                r#"{"password": "[REDACTED]", "Authorization": "[REDACTED]"}"#,
+            ),
+            (
+                r#"{"stdout": "starting\nDB_PASSWORD=xyz123\ndone"}"#,
+                r#"{"stdout": "starting\nDB_PASSWORD=[REDACTED]\ndone"}"#,
+            ),
+            (
+                "git clone https://fS2UxFBJ4yXJ5PquTw9k@github.com/o/r.git",
+                "git clone https://[REDACTED]@github.com/o/r.git",
+            ),
+            (
+                "dsn https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/5",
+                "dsn https://[REDACTED]@o1.ingest.sentry.io/5",
+            ),
+            ("client GOCSPX-abcdefghijklmnopqrstuvwx", "client [REDACTED]"),
+            ("vault hvs.CAESIJabcdefghijklmnopqrstuv", "vault [REDACTED]"),
+            ("define('DB_PASSWORD', 'mrxhQ91z');", "define('DB_PASSWORD', '[REDACTED]');"),
+            ("<password>Xml5ecret</password>", "<password>[REDACTED]</password>"),
+            ("PASSWORD := \"GoPass99\"", "PASSWORD := \"[REDACTED]\""),
+            ("'password' => 'RubyPass77',", "'password' => '[REDACTED]',"),
+            ("Endpoint=x;AccountKey=abcdEFGH1234ijklMNOP5678qrstUVWX==;", "Endpoint=x;AccountKey=[REDACTED];"),
+        ];
+        for (input, want) in cases {
+            let (got, n) = r(input);
+            assert_eq!(got, want, "{input}");
+            assert!(n >= 1, "{input}");
+        }
+    }
+
+    #[test]
     fn code_and_prose_that_looked_like_secrets_stay() {
         for s in [
             "self.password = password",
@@ -740,6 +925,12 @@ mod tests {
             "PWD=/home/user/src",
             "cache_key = \"user:12345\"",
             "price = $PRICE",
+            "const secret = await getSecret(\"db\");",
+            "TOKEN_URL = \"https://oauth2.googleapis.com/token\"",
+            "secret_name = \"prod/db\"",
+            "PASSWORD_RESET_TIMEOUT = 259200",
+            "SECRET_KEY_FILE=/run/secrets/django_key",
+            "  --password PASSWORD   the database password",
         ] {
             assert_eq!(r(s), (s.to_string(), 0), "{s}");
         }
