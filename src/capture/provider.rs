@@ -192,7 +192,15 @@ fn anthropic_blocks(b: &mut Builder, role: Role, content: &Value, at: &str) -> V
             ),
             "redacted_thinking" => b.block(BlockKind::Thinking, role, "[redacted thinking]".into(), path),
             "image" => b.block(BlockKind::Image, role, image_placeholder(item), path),
-            "document" => b.block(BlockKind::Text, role, "[document]".into(), path),
+            // a plain-text document is text the model reads; other sources (PDF, base64) are not
+            "document" => {
+                let source = item.get("source");
+                let text = source
+                    .filter(|s| s.get("type").and_then(Value::as_str) == Some("text"))
+                    .and_then(|s| s.get("data").and_then(Value::as_str))
+                    .map_or_else(|| "[document]".to_string(), str::to_string);
+                b.block(BlockKind::Text, role, text, path)
+            }
             _ => b.block(BlockKind::Text, role, json_text(item), path),
         };
         if block.tool_id.is_none() {
@@ -260,6 +268,10 @@ pub fn messages_array(b: &mut Builder, api: Api, msgs: &Value, at: &str) -> Vec<
                     bl.tool_id = m.get("tool_call_id").and_then(Value::as_str).map(str::to_string);
                     bl.tool_name = m.get("name").and_then(Value::as_str).map(str::to_string);
                     v.push(bl);
+                }
+                // an assistant's refusal is what it said instead of content
+                if let Some(r) = m.get("refusal").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+                    v.push(b.block(BlockKind::Text, role, r.to_string(), format!("{at}[{i}].refusal")));
                 }
                 v
             } else {
@@ -414,6 +426,23 @@ mod tests {
         );
         assert_eq!(m[2].blocks[0].tool_name.as_deref(), Some("Bash"));
         assert_eq!(tr.location.path, "messages[2].content[0]");
+    }
+
+    #[test]
+    fn a_text_document_and_a_refusal_are_shown_not_dropped() {
+        let m = build(
+            r#"{"model":"claude-x","max_tokens":10,"messages":[{"role":"user","content":[
+                {"type":"document","source":{"type":"text","media_type":"text/plain","data":"the contract says 30 days"}},
+                {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0x"}}]}]}"#,
+        );
+        let texts: Vec<&str> = m.iter().flat_map(|m| m.blocks.iter().map(|b| b.text.as_str())).collect();
+        assert_eq!(texts, ["the contract says 30 days", "[document]"]);
+        let m = build(
+            r#"{"model":"gpt-4o","messages":[{"role":"system","content":"x"},
+                {"role":"assistant","content":null,"refusal":"I can't help with that."}]}"#,
+        );
+        let texts: Vec<&str> = m.iter().flat_map(|m| m.blocks.iter().map(|b| b.text.as_str())).collect();
+        assert_eq!(texts, ["x", "I can't help with that."]);
     }
 
     #[test]
