@@ -56,37 +56,8 @@ impl Config {
     /// Parses TOML text; the error carries the line and column.
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
-        config.check_ranges()?;
+        check_ranges(&toml::Table::try_from(&config).map_err(|e| e.to_string())?)?;
         Ok(config)
-    }
-
-    /// Every numeric knob within the range its schema declares (`prose.batch_size` 1 to 64…): a
-    /// value past it is refused here, with its knob named, rather than reaching an engine that
-    /// would allocate for it or pass it to the model runtime.
-    fn check_ranges(&self) -> Result<(), String> {
-        let doc = toml::Table::try_from(self).map_err(|e| e.to_string())?;
-        for table in TABLES {
-            let Some(toml::Value::Table(values)) = doc.get(*table) else { continue };
-            for k in table_knobs(table) {
-                let v = match values.get(&k.name) {
-                    Some(toml::Value::Integer(i)) => *i as f64,
-                    Some(toml::Value::Float(f)) => *f,
-                    _ => continue,
-                };
-                let low = k.minimum.is_some_and(|m| v < m);
-                let high = k.maximum.is_some_and(|m| v > m);
-                if low || high {
-                    let range = match (k.minimum, k.maximum) {
-                        (Some(a), Some(b)) => format!("{a} to {b}"),
-                        (Some(a), None) => format!("at least {a}"),
-                        (None, Some(b)) => format!("at most {b}"),
-                        (None, None) => unreachable!("a bound was crossed"),
-                    };
-                    return Err(format!("{table}.{} = {v} is out of range: expected {range}", k.name));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Applies one `table.knob=value` assignment. The value is read as TOML (`20`, `0.5`, `true`,
@@ -114,9 +85,8 @@ impl Config {
         if let Some(toml::Value::Table(t)) = doc.get_mut(table) {
             t.insert(knob.to_string(), value);
         }
-        let next: Config = doc.try_into().map_err(|e: toml::de::Error| err(e.message().to_string()))?;
-        next.check_ranges().map_err(err)?;
-        *self = next;
+        check_ranges(&doc).map_err(err)?;
+        *self = doc.try_into().map_err(|e: toml::de::Error| err(e.message().to_string()))?;
         Ok(())
     }
 
@@ -124,6 +94,34 @@ impl Config {
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
     }
+}
+
+/// Every numeric knob within the range its schema declares (`prose.batch_size` 1 to 64…): a
+/// value past it is refused here, with its knob named, rather than reaching an engine that
+/// would allocate for it or pass it to the model runtime.
+fn check_ranges(doc: &toml::Table) -> Result<(), String> {
+    for table in TABLES {
+        let Some(toml::Value::Table(values)) = doc.get(*table) else { continue };
+        for k in table_knobs(table) {
+            let v = match values.get(&k.name) {
+                Some(toml::Value::Integer(i)) => *i as f64,
+                Some(toml::Value::Float(f)) => *f,
+                _ => continue,
+            };
+            let low = k.minimum.is_some_and(|m| v < m);
+            let high = k.maximum.is_some_and(|m| v > m);
+            if low || high {
+                let range = match (k.minimum, k.maximum) {
+                    (Some(a), Some(b)) => format!("{a} to {b}"),
+                    (Some(a), None) => format!("at least {a}"),
+                    (None, Some(b)) => format!("at most {b}"),
+                    (None, None) => unreachable!("a bound was crossed"),
+                };
+                return Err(format!("{table}.{} = {v} is out of range: expected {range}", k.name));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The knobs of one config table (empty for an unknown table). Read from the params' schemas

@@ -385,11 +385,11 @@ fn before_escape(v: &str) -> (&str, &str) {
     v.split_at(end)
 }
 
-/// What a [`HEADER_LINE`] match comes to: the replacement of the match up to the end of its value
-/// (`None`: leave it), and where the value ends within the rest of the line (scanning goes on
-/// from there: one line can hold several headers, as minified JSON does). `None` when the match
-/// is no header at all.
-fn header_value(c: &Captures, rest: &str) -> Option<(Option<String>, usize)> {
+/// What a [`HEADER_LINE`] match comes to when its value is a secret: the replacement of the match
+/// up to the end of its value, and where the value ends within the rest of the line (scanning
+/// goes on from there: one line can hold several headers, as minified JSON does). `None` leaves
+/// the match as it is.
+fn header_value(c: &Captures, rest: &str) -> Option<(String, usize)> {
     let (prefix, name, sep, open) = (&c[1], &c[2], &c[3], &c[4]);
     if rest.is_empty() {
         return None;
@@ -440,7 +440,7 @@ fn header_value(c: &Captures, rest: &str) -> Option<(Option<String>, usize)> {
         (0, first)
     };
     let (head, secret_part, tail) = (&value[..keep], &value[keep..keep + len], &value[keep + len..]);
-    Some((secret(secret_part).then(|| format!("{prefix}{name}{sep}{open}{head}{REDACTED}{tail}")), end))
+    secret(secret_part).then(|| (format!("{prefix}{name}{sep}{open}{head}{REDACTED}{tail}"), end))
 }
 
 /// Applies [`HEADER_LINE`] as many times as a line holds headers: each match is judged up to the
@@ -458,7 +458,7 @@ fn header_lines(text: &mut String) -> usize {
         let window = &text[rest_start..text.floor_char_boundary(rest_start.saturating_add(4096))];
         let rest = &window[..memchr::memchr2(b'\n', b'\r', window.as_bytes()).unwrap_or(window.len())];
         match header_value(&c, rest) {
-            Some((Some(replacement), end)) => {
+            Some((replacement, end)) => {
                 out.push_str(&text[copied..whole.start()]);
                 out.push_str(&replacement);
                 copied = rest_start + end;
@@ -466,7 +466,7 @@ fn header_lines(text: &mut String) -> usize {
                 at = copied.max(sep_end);
             }
             // not a secret here: go on from its separator, so a header inside its value is seen
-            _ => at = sep_end,
+            None => at = sep_end,
         }
     }
     if n > 0 {
