@@ -420,7 +420,7 @@ fn a_deep_first_line_or_a_cut_body_is_reported_not_turned_into_a_plain_file() {
 // Secrets
 
 /// Each secret as it appears in text, and the part that must never show.
-const SECRETS: [(&str, &str); 31] = [
+const SECRETS: [(&str, &str); 42] = [
     ("curl -H 'x-api-key: SECRETVAL01abc' https://api.example.com", "SECRETVAL01abc"),
     ("Cookie: session=SECRETVAL02abc; theme=dark", "SECRETVAL02abc"),
     ("Authorization: Basic U0VDUkVUVkFMMDM=", "U0VDUkVUVkFMMDM="),
@@ -461,6 +461,17 @@ const SECRETS: [(&str, &str); 31] = [
         "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/2015/us-east-1/iam/aws4_request, Signature=SECRETVAL31sig",
         "SECRETVAL31sig",
     ),
+    ("curl -b \"session=SECRETVAL32cb\" https://x", "SECRETVAL32cb"),
+    ("az login -u me@example.com -p SECRETVAL33az", "SECRETVAL33az"),
+    ("vault login SECRETVAL34vt", "SECRETVAL34vt"),
+    ("htpasswd -b /etc/.htpasswd admin SECRETVAL35hp", "SECRETVAL35hp"),
+    ("openssl enc -pass pass:SECRETVAL36os -in a", "SECRETVAL36os"),
+    ("Password:\n  SECRETVAL37nl", "SECRETVAL37nl"),
+    ("- name: API_KEY\n  value: SECRETVAL38k8s", "SECRETVAL38k8s"),
+    ("<add key=\"ApiKey\" value=\"SECRETVAL39net\" />", "SECRETVAL39net"),
+    ("Passwort: SECRETVAL40de", "SECRETVAL40de"),
+    ("my api key is SECRETVAL41said", "SECRETVAL41said"),
+    ("tool -password SECRETVAL42dash", "SECRETVAL42dash"),
 ];
 
 fn secret_text() -> String {

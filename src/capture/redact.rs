@@ -117,13 +117,29 @@ static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
         .expect("aws pair regex")
 });
 
-/// Secret-named command-line flags (`--password X`, `--token=Y`) and the tools whose password
-/// flag is a letter: `mysql -pPW`, `redis-cli -a PW`, `docker login -p PW`, `sshpass -p PW`.
+/// Secret-named command-line flags (`--password X`, `-password X`, `--token=Y`, openssl's
+/// `-passout pass:X`) and the tools whose password flag is a letter or whose secret is an
+/// argument: `mysql -pPW`, `redis-cli -a PW`, `docker login -p PW`, `az login -p PW`,
+/// `sshpass -p PW`, `vault login TOKEN`.
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)((?:--(?:password|passwd|pass|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret)[= ]+|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n]*?\s-p|(?-u:\b)redis-cli(?-u:\b)[^\n]*?\s-a\s+|(?-u:\b)docker\s+login(?-u:\b)[^\n]*?\s-p\s+|(?-u:\b)sshpass(?-u:\b)[^\n]*?\s-p\s*)['\x22]?)([^\s'\x22]+)",
+        r"(?im)((?:(?:^|[\s'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret)[= ]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n]*?\s-p|(?-u:\b)redis-cli(?-u:\b)[^\n]*?\s-a\s+|(?-u:\b)(?:docker|podman|az)\s+login(?-u:\b)[^\n]*?\s-p\s+|(?-u:\b)sshpass(?-u:\b)[^\n]*?\s-p\s*|(?-u:\b)vault\s+login\s+(?:-\S+\s+)*)['\x22]?)([^\s'\x22]+)",
     )
     .expect("flag regex")
+});
+
+/// `htpasswd -b FILE USER PASSWORD` (and `-nb USER PASSWORD`): the password is the line's last word.
+static HTPASSWD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)((?-u:\b)htpasswd[ \t][^\n]*?-[A-Za-z]*b[A-Za-z]*[ \t][^\n]*[ \t])([^\s]+)([ \t]*\r?)$")
+        .expect("htpasswd regex")
+});
+
+/// curl's cookie flag with cookies in it (`-b "session=…"`; without `=` it names a cookie jar).
+static COOKIE_FLAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"((?-u:\b)curl(?-u:\b)[^\n]*?\s(?:-b|--cookie)[ =]?)(?:"([^"\n]{1,4000})"|'([^'\n]{1,4000})'|([^\s'"]+))"#,
+    )
+    .expect("cookie flag regex")
 });
 
 /// `curl -u user:password`, `wget --user`, HTTPie's `-a user:password`: the user stays.
@@ -137,10 +153,11 @@ static URL_TOKEN_USER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)([A-Za-z][A-Za-z0-9+.\-]{1,20}://)([A-Za-z0-9_\-]{20,200})@").expect("url token regex")
 });
 
-/// Secrets in markup and PHP: `<password>…</password>`, `define('DB_PASSWORD', '…')`.
+/// Secrets in markup and PHP: `<password>…</password>`, `define('DB_PASSWORD', '…')`, .NET's
+/// `<add key="ApiKey" value="…"/>`.
 static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})"#,
+        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*"[^"]{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"]{0,60}"\s+value\s*=\s*")([^"]{1,400})"#,
     )
     .expect("markup regex")
 });
@@ -151,9 +168,37 @@ static NETRC: LazyLock<Regex> = LazyLock::new(|| {
         .expect("netrc regex")
 });
 
-/// `my password is …`, `passphrase: …` in prose.
+/// `my password is …`, `passphrase: …`, `my api key is …` in prose.
 static SAID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)(password|passphrase|passwd)(\s+(?:is|was)\s+)(\S*[^\s.,;:?])").expect("said regex")
+    Regex::new(
+        r"(?i)(?-u:\b)(password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token)(\s+(?:is|was)\s+)(\S*[^\s.,;:?])",
+    )
+    .expect("said regex")
+});
+
+/// A password label in another language (`Passwort:`, `mot de passe :`, `пароль:`, `密码：`).
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)(?:^|[^\p{L}])((?:passwort|kennwort|mot de passe|contrase[ñn]a|senha|wachtwoord|lösenord|adgangskode|passord|salasana|hasło|heslo|parola|jelszó|şifre|пароль|密码|密碼|パスワード|비밀번호|암호)[ \t]*[:=：][ \t]*)([^\s]+)",
+    )
+    .expect("label regex")
+});
+
+/// A secret label alone on its line with the value on the next (`Password:` then `  hunter2`).
+static NEXT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^([ \t]*[A-Za-z0-9_\- ]{0,30}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)[ \t]*:[ \t]*\r?\n[ \t]*)([^\s:]{4,200})([ \t]*\r?)$",
+    )
+    .expect("next line regex")
+});
+
+/// A secret-named variable in a list of name/value pairs: Kubernetes' `- name: API_KEY` with
+/// `value: …` on the next line, and its JSON form (ECS task definitions, k8s JSON).
+static NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?m)(name:[ \t]*["']?[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*["']?[ \t]*\r?\n[ \t]*value:[ \t]*)(?:"([^"\r\n]{1,400})"|'([^'\r\n]{1,400})'|([^\s"'][^\r\n]{0,400}))|("name"\s*:\s*"[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.){1,400})""#,
+    )
+    .expect("named value regex")
 });
 
 /// `token = …`, `"auth": "…"`: names too common to trust alone; only a value that looks generated
@@ -301,11 +346,28 @@ pub fn redact(text: &mut String) -> usize {
     });
     apply(text, &FLAG, &|c| {
         let (value, tail) = before_escape(&c[2]);
+        let flag = c[1].to_ascii_lowercase();
         // `--password PASSWORD` in a usage text names the argument
         let metavar = value.len() > 2
             && value.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch == '-')
-            && c[1].to_ascii_lowercase().contains(&value.to_ascii_lowercase().replace('_', "-"));
-        (!metavar && secret(value)).then(|| format!("{}{REDACTED}{tail}", &c[1]))
+            && flag.contains(&value.to_ascii_lowercase().replace('_', "-"));
+        // openssl's `-passin env:VAR` and `file:PATH` say where the password is
+        let elsewhere = ["env:", "file:", "fd:", "stdin"].iter().any(|p| value.starts_with(p));
+        // `vault login -method=userpass username=bob` logs in with a method, not a token
+        let method = flag.contains("vault") && value.contains('=');
+        (!metavar && !elsewhere && !method && secret(value)).then(|| format!("{}{REDACTED}{tail}", &c[1]))
+    });
+    apply(text, &HTPASSWD, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}{}", &c[1], &c[3])));
+    apply(text, &COOKIE_FLAG, &|c| {
+        let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
+            (Some(v), ..) => ("\"", v.as_str()),
+            (_, Some(v), _) => ("'", v.as_str()),
+            (.., Some(v)) => ("", v.as_str()),
+            _ => return None,
+        };
+        let jar = !value.contains('=');
+        let out = cookies(value, false);
+        (!jar && out != value).then(|| format!("{}{q}{out}{q}", &c[1]))
     });
     apply(text, &USER_FLAG, &|c| secret(&c[3]).then(|| format!("{}{}:{REDACTED}", &c[1], &c[2])));
     apply(text, &NETRC, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
@@ -313,14 +375,39 @@ pub fn redact(text: &mut String) -> usize {
     apply(text, &MARKUP, &|c| match (c.get(1), c.get(2), c.get(3), c.get(4)) {
         (Some(tag), Some(v), _, _) if secret(v.as_str()) => Some(format!("{}{REDACTED}<", tag.as_str())),
         (_, _, Some(call), Some(v)) if secret(v.as_str()) => Some(format!("{}{REDACTED}", call.as_str())),
-        _ => None,
+        _ => match (c.get(5), c.get(6)) {
+            (Some(add), Some(v)) if secret(v.as_str()) => Some(format!("{}{REDACTED}", add.as_str())),
+            _ => None,
+        },
     });
     apply(text, &SAID, &|c| {
         {
             let value = &c[3];
-            (generated(value) || value.chars().any(|ch| !ch.is_alphanumeric())) && secret(value)
+            // a key or a token must look generated (`the token is expired` says nothing)
+            let password = c[1].to_ascii_lowercase().starts_with("pass");
+            (generated(value) || password && value.chars().any(|ch| !ch.is_alphanumeric())) && secret(value)
         }
         .then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
+    });
+    apply(text, &LABEL, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
+    apply(text, &NEXT_LINE, &|c| {
+        let value = &c[2];
+        (!code_like(value, ":", &c[1].to_ascii_lowercase()) && secret(value))
+            .then(|| format!("{}{REDACTED}{}", &c[1], &c[3]))
+    });
+    apply(text, &NAMED_VALUE, &|c| match (c.get(1), c.get(5)) {
+        (Some(yaml), _) => {
+            let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
+                (Some(v), ..) => ("\"", v.as_str()),
+                (_, Some(v), _) => ("'", v.as_str()),
+                (.., Some(v)) => ("", v.as_str().trim_end()),
+                _ => return None,
+            };
+            let tail = &c[0][yaml.as_str().len() + q.len() * 2 + value.len()..];
+            secret(value).then(|| format!("{}{q}{REDACTED}{q}{tail}", yaml.as_str()))
+        }
+        (_, Some(json)) => secret(&c[6]).then(|| format!("{}{REDACTED}\"", json.as_str())),
+        _ => None,
     });
     n + headers
 }
@@ -337,15 +424,25 @@ fn assigned(c: &Captures, min_bare: usize) -> Option<String> {
     }
     if let Some(q) = c.get(3).map(|_| '"').or(c.get(4).map(|_| '\'')) {
         let value = c.get(3).or(c.get(4)).map_or("", |m| m.as_str());
-        let skip = type_name(value) || version(value) || email(value) || value.contains("{{") || plain_url(value);
+        // a sentence under `"secret"` (`the secret to good bread is time`) is prose; a passphrase is
+        // only taken for one when the name says password
+        let sentence = prose(value) && value.split_whitespace().count() >= 6 && !lname.contains("pass");
+        let skip =
+            type_name(value) || version(value) || email(value) || value.contains("{{") || plain_url(value) || sentence;
         return (!skip && secret(value)).then(|| format!("{name}{sep}{q}{REDACTED}{q}"));
     }
     let (value, tail) = before_escape(&c[5]);
     // `PWD=/home/me` is the working directory
     let path = lname.ends_with("pwd") && value.starts_with(['/', '~']);
-    let keep = path || value.chars().count() < min_bare || code_like(value, sep, &lname) || plain_url(value);
+    // `passwd: files systemd` in nsswitch.conf names where accounts are looked up
+    let nss = matches!(lname.as_str(), "passwd" | "shadow" | "gshadow") && NSS_SOURCES.contains(&value);
+    let keep = path || nss || value.chars().count() < min_bare || code_like(value, sep, &lname) || plain_url(value);
     (!keep && secret(value)).then(|| format!("{name}{sep}{REDACTED}{tail}"))
 }
+
+/// The lookup sources of nsswitch.conf.
+const NSS_SOURCES: [&str; 12] =
+    ["files", "compat", "systemd", "sss", "ldap", "nis", "nisplus", "winbind", "db", "cache", "altfiles", "extrausers"];
 
 /// Name endings that make an assignment a setting about a secret rather than the secret.
 const ABOUT_A_SECRET: [&str; 22] = [
@@ -428,9 +525,11 @@ fn header_value(c: &Captures, rest: &str) -> Option<(String, usize)> {
     // a cookie's value is all of it; so is an Authorization with parameters (Digest, AWS4,
     // OAuth 1): `Digest username="…", response="…"`; any other value is one word after its
     // scheme, or its first word
-    let (keep, len) = if lname.contains("cookie") {
-        (0, value.trim_end().len())
-    } else if is_scheme {
+    if lname.contains("cookie") {
+        let out = cookies(value, lname.starts_with("set-"));
+        return (out != value).then(|| (format!("{prefix}{name}{sep}{open}{out}"), end));
+    }
+    let (keep, len) = if is_scheme {
         let credential = &value[first + gap..];
         let params = credential.trim_end().trim_end_matches('=').contains(['=', ',']);
         (first + gap, if params { credential.trim_end().len() } else { word(credential) })
@@ -441,6 +540,38 @@ fn header_value(c: &Captures, rest: &str) -> Option<(String, usize)> {
     };
     let (head, secret_part, tail) = (&value[..keep], &value[keep..keep + len], &value[keep + len..]);
     secret(secret_part).then(|| (format!("{prefix}{name}{sep}{open}{head}{REDACTED}{tail}"), end))
+}
+
+/// A cookie string with every cookie's value redacted and its name kept (`session=[REDACTED];
+/// theme=[REDACTED]`); in a `Set-Cookie` value the attributes after the cookie (`Path=/`,
+/// `HttpOnly`) stay too. A part with no name is redacted whole.
+fn cookies(value: &str, set_cookie: bool) -> String {
+    const ATTRIBUTES: [&str; 9] =
+        ["path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority", "partitioned"];
+    let mut out = String::with_capacity(value.len());
+    for (i, part) in value.split(';').enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        let body = part.trim();
+        let lead = &part[..part.len() - part.trim_start().len()];
+        let trail = &part[lead.len() + body.len()..];
+        let (name, v) = body.split_once('=').unwrap_or(("", body));
+        let attribute = set_cookie && i > 0 && ATTRIBUTES.contains(&name.trim().to_ascii_lowercase().as_str())
+            || set_cookie && i > 0 && name.is_empty() && ATTRIBUTES.contains(&v.to_ascii_lowercase().as_str());
+        out.push_str(lead);
+        if attribute || !secret(v) {
+            out.push_str(body);
+        } else if name.is_empty() {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(name);
+            out.push('=');
+            out.push_str(REDACTED);
+        }
+        out.push_str(trail);
+    }
+    out
 }
 
 /// Applies [`HEADER_LINE`] as many times as a line holds headers: each match is judged up to the
@@ -746,7 +877,7 @@ mod tests {
     fn every_form_that_leaked_is_redacted() {
         let cases = [
             ("x-api-key: abc123def456", "x-api-key: [REDACTED]"),
-            ("curl -H \"Cookie: session=abcdef0123\" url", "curl -H \"Cookie: [REDACTED]\" url"),
+            ("curl -H \"Cookie: session=abcdef0123\" url", "curl -H \"Cookie: session=[REDACTED]\" url"),
             ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [REDACTED]"),
             ("Authorization: Bearer abc123", "Authorization: Bearer [REDACTED]"),
             ("use bearer tok3n99 now", "use bearer [REDACTED] now"),
@@ -874,7 +1005,7 @@ mod tests {
         let cases = [
             (
                 r#"{"headers": {"Authorization": "Bearer Zx9Cv8Bn7Mm6Ll5Kk4Jj3", "Cookie": "session=Pp0Oo9Ii8Uu7Yy6Tt5Rr4; csrftoken=Ee3Ww2Qq1"}}"#,
-                r#"{"headers": {"Authorization": "Bearer [REDACTED]", "Cookie": "[REDACTED]"}}"#,
+                r#"{"headers": {"Authorization": "Bearer [REDACTED]", "Cookie": "session=[REDACTED]; csrftoken=[REDACTED]"}}"#,
             ),
             (
                 r#"{"password": "Qw8Er7Ty6Ui5Op4As3", "Authorization": "I9lO7F3vlfFrGYJ3Gx02"}"#,
@@ -908,6 +1039,44 @@ mod tests {
     }
 
     #[test]
+    fn a_third_review_s_leaks_are_redacted() {
+        let cases = [
+            (
+                "curl -b \"session=abc123; theme=x9\" https://x",
+                "curl -b \"session=[REDACTED]; theme=[REDACTED]\" https://x",
+            ),
+            ("curl --cookie sid=s3cr3t https://x", "curl --cookie sid=[REDACTED] https://x"),
+            ("az login -u me@x.io -p Hunter2Secret!", "az login -u me@x.io -p [REDACTED]"),
+            ("vault login s.Wx8Qk2Lm9Zt4Rb7Yc1Vn", "vault login [REDACTED]"),
+            ("vault login -no-print s.Wx8Qk2Lm9Zt4", "vault login -no-print [REDACTED]"),
+            ("htpasswd -b /etc/.htpasswd admin S3cretPass99", "htpasswd -b /etc/.htpasswd admin [REDACTED]"),
+            ("htpasswd -nbB admin S3cretPass99\r\nnext", "htpasswd -nbB admin [REDACTED]\r\nnext"),
+            ("openssl enc -pass pass:MyPw42 -in a", "openssl enc -pass pass:[REDACTED] -in a"),
+            ("openssl pkcs12 -passout pass:Exp777 -out c", "openssl pkcs12 -passout pass:[REDACTED] -out c"),
+            ("tool -password Plain0ldPw", "tool -password [REDACTED]"),
+            ("Password:\n  Hunter2NextLine\n", "Password:\n  [REDACTED]\n"),
+            ("- name: API_KEY\n  value: k8sSecret123\n", "- name: API_KEY\n  value: [REDACTED]\n"),
+            ("- name: DB_PASSWORD\n  value: \"pw 1\"", "- name: DB_PASSWORD\n  value: \"[REDACTED]\""),
+            (
+                r#"{"name": "STRIPE_SECRET", "value": "abc\"def"}"#,
+                r#"{"name": "STRIPE_SECRET", "value": "[REDACTED]"}"#,
+            ),
+            ("<add key=\"ApiKey\" value=\"dotnet998\" />", "<add key=\"ApiKey\" value=\"[REDACTED]\" />"),
+            ("Passwort: Geheim1", "Passwort: [REDACTED]"),
+            ("mot de passe : MonSecret", "mot de passe : [REDACTED]"),
+            ("пароль: секрет123", "пароль: [REDACTED]"),
+            ("密码：mima12345", "密码：[REDACTED]"),
+            ("my api key is 9f8e7d6c5b4a3928", "my api key is [REDACTED]"),
+            ("Set-Cookie: sid=abc; Path=/; HttpOnly", "Set-Cookie: sid=[REDACTED]; Path=/; HttpOnly"),
+        ];
+        for (input, want) in cases {
+            let (got, n) = r(input);
+            assert_eq!(got, want, "{input}");
+            assert!(n >= 1, "{input}");
+        }
+    }
+
+    #[test]
     fn code_and_prose_that_looked_like_secrets_stay() {
         for s in [
             "self.password = password",
@@ -931,6 +1100,16 @@ mod tests {
             "PASSWORD_RESET_TIMEOUT = 259200",
             "SECRET_KEY_FILE=/run/secrets/django_key",
             "  --password PASSWORD   the database password",
+            "passwd: files systemd",
+            "shadow:         files",
+            "{\"secret\": \"the secret to good bread is time and patience\"}",
+            "vault login -method=userpass username=bob",
+            "openssl enc -pass env:MY_PASS -in a",
+            "curl -b cookies.txt https://x",
+            "the token is expired",
+            "password:\n  secretKeyRef:\n",
+            "- name: LOG_LEVEL\n  value: debug\n",
+            "Sign in with your Passwort.",
         ] {
             assert_eq!(r(s), (s.to_string(), 0), "{s}");
         }
