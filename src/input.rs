@@ -60,6 +60,9 @@ fn too_big(what: &str) -> std::io::Error {
 
 /// The input as text, or why it is not text.
 pub fn decode(bytes: &[u8]) -> Result<&str, Skip> {
+    if let Some(big_endian) = utf16_order(bytes) {
+        return Err(Skip::Utf16 { big_endian });
+    }
     if let Some(offset) = binary_offset(bytes) {
         return Err(Skip::Binary { offset });
     }
@@ -68,6 +71,45 @@ pub fn decode(bytes: &[u8]) -> Result<&str, Skip> {
         let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
         Skip::InvalidUtf8 { offset, line: LineIndex::new(valid).line_of(offset.saturating_sub(1).min(valid.len())) }
     })
+}
+
+/// Whether the bytes are UTF-16 text (they start with its byte-order mark).
+pub fn is_utf16(bytes: &[u8]) -> bool {
+    utf16_order(bytes).is_some()
+}
+
+/// Whether the bytes start with a UTF-16 byte-order mark, and which: `Some(true)` for big endian.
+/// (`FF FE 00 00` is UTF-32's mark and counts as neither.)
+fn utf16_order(bytes: &[u8]) -> Option<bool> {
+    match bytes {
+        [0xff, 0xfe, 0, 0, ..] => None,
+        [0xff, 0xfe, ..] => Some(false),
+        [0xfe, 0xff, ..] => Some(true),
+        _ => None,
+    }
+}
+
+/// UTF-16 text (with its byte-order mark) as UTF-8, for views: the text, and how many code units
+/// could not be decoded (a lone surrogate, an odd last byte) and show as U+FFFD. `None` when the
+/// bytes are not UTF-16.
+pub fn utf16_text(bytes: &[u8]) -> Option<(String, usize)> {
+    let big_endian = utf16_order(bytes)?;
+    let body = &bytes[2..];
+    let units = body
+        .chunks_exact(2)
+        .map(|p| if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) });
+    let mut bad = body.len() % 2;
+    let mut text = String::with_capacity(body.len() / 2);
+    for c in char::decode_utf16(units) {
+        text.push(c.unwrap_or_else(|_| {
+            bad += 1;
+            char::REPLACEMENT_CHARACTER
+        }));
+    }
+    if body.len() % 2 == 1 {
+        text.push(char::REPLACEMENT_CHARACTER);
+    }
+    Some((text, bad))
 }
 
 /// The offset of a NUL byte, or of the start of the first 8 KB when more than 10% of it is
@@ -93,5 +135,18 @@ mod tests {
         assert_eq!(decode(&[1, 2, 3, 4, 5, 6, 7, 8, b'a']), Err(Skip::Binary { offset: 0 }));
         assert_eq!(decode(b"ok\nline two \xff\xfe"), Err(Skip::InvalidUtf8 { offset: 12, line: 2 }));
         assert!(decode("\x1b[31mred\x1b[0m\n".as_bytes()).is_ok());
+        assert_eq!(decode(b"\xff\xfeh\0i\0"), Err(Skip::Utf16 { big_endian: false }));
+    }
+
+    #[test]
+    fn utf16_is_read_with_its_byte_order_and_bad_units_counted() {
+        let le: Vec<u8> = [0xff, 0xfe].into_iter().chain("hé 日".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        assert_eq!(utf16_text(&le), Some(("hé 日".to_string(), 0)));
+        let be: Vec<u8> = [0xfe, 0xff].into_iter().chain("ok".encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        assert_eq!(utf16_text(&be), Some(("ok".to_string(), 0)));
+        // a lone surrogate and an odd last byte
+        assert_eq!(utf16_text(&[0xff, 0xfe, 0x00, 0xd8, b'a', 0, 7]), Some(("\u{fffd}a\u{fffd}".to_string(), 2)));
+        assert_eq!(utf16_text(b"plain"), None);
+        assert_eq!(utf16_text(&[0xff, 0xfe, 0, 0, 1, 0, 0, 0]), None);
     }
 }

@@ -208,6 +208,30 @@ fn number_text_and_a_byte_order_mark_survive() {
 }
 
 #[test]
+fn utf16_captures_load_converted_and_compress_says_why_it_passes() {
+    let har = String::from_utf8(demo_bytes("capture.har")).unwrap();
+    let le: Vec<u8> = [0xff, 0xfe].into_iter().chain(har.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let c = load("windows.har", &le);
+    assert_eq!(c.format, Format::Har);
+    assert_eq!(c.flows.len(), 9, "every entry of the UTF-16 HAR");
+    assert!(c.problems.iter().any(|p| p.reason.contains("UTF-16")), "{:?}", c.problems);
+    let be: Vec<u8> =
+        [0xfe, 0xff].into_iter().chain("plain ünïcode\n".encode_utf16().flat_map(u16::to_be_bytes)).collect();
+    assert_eq!(load("notes.txt", &be).flows[0].messages[0].blocks[0].text, "plain ünïcode\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u16.txt");
+    std::fs::write(&path, &be).unwrap();
+    let out = ctxlens(&["compress", "--stats", "json", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, be, "passed through byte for byte");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"reason\":\"utf16: UTF-16BE text"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn a_hunk_start_past_u64_is_kept_verbatim_not_wrapped() {
     let body: String = (0..80).map(|i| format!(" context line {i}\n")).collect();
     let diff = format!(

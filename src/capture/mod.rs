@@ -366,6 +366,18 @@ fn redacting(sink: &mut dyn FnMut(Event)) -> impl FnMut(Event) + '_ {
 
 /// [`load_bytes`] without the redaction pass (for callers already inside it).
 pub(crate) fn load_unredacted(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
+    // UTF-16 (Windows tools write HAR and logs so) is read as what it says it is
+    if let Some((text, bad)) = crate::input::utf16_text(bytes) {
+        let reason = match bad {
+            0 => "read as UTF-16 (it starts with a UTF-16 byte-order mark) and shown as UTF-8".to_string(),
+            n => format!("read as UTF-16 and shown as UTF-8; {n} code units that were not UTF-16 show as U+FFFD"),
+        };
+        sink(Event::Problem(Problem {
+            location: Location { file: name.to_string(), line: 1, path: String::new() },
+            reason,
+        }));
+        return load_unredacted(name, text.as_bytes(), sink);
+    }
     let lossy;
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,

@@ -94,8 +94,10 @@ pub fn load_folder(dir: &Path, sink: &mut dyn FnMut(Event)) -> std::io::Result<(
         }
         match crate::input::read_file(&f) {
             Ok(bytes) => {
-                // A capture inside the folder loads as its own format.
-                let plain = std::str::from_utf8(&bytes).map_or(true, |t| super::detect(t) == Format::Plain);
+                // A capture inside the folder loads as its own format (UTF-16 text goes the same
+                // way, to be converted and said so).
+                let plain = !crate::input::is_utf16(&bytes)
+                    && std::str::from_utf8(&bytes).map_or(true, |t| super::detect(t) == Format::Plain);
                 if plain {
                     load_file_at(index, &name, &bytes, sink);
                     index += 1;

@@ -111,6 +111,8 @@ pub enum Skip {
     Binary { offset: usize },
     /// The input is not UTF-8.
     InvalidUtf8 { offset: usize, line: usize },
+    /// The input is UTF-16 text (it starts with a UTF-16 byte-order mark).
+    Utf16 { big_endian: bool },
     /// The input is below a size gate.
     TooSmall { detail: String },
     /// The input is not what this engine handles.
@@ -132,6 +134,7 @@ impl Skip {
             Skip::Empty => "empty",
             Skip::Binary { .. } => "binary",
             Skip::InvalidUtf8 { .. } => "invalid_utf8",
+            Skip::Utf16 { .. } => "utf16",
             Skip::TooSmall { .. } => "too_small",
             Skip::NotThisType { .. } => "not_this_type",
             Skip::ParseFailed { .. } => "parse_failed",
@@ -152,6 +155,14 @@ impl fmt::Display for Skip {
             }
             Skip::InvalidUtf8 { offset, line } => {
                 write!(f, "input is not valid UTF-8 (first bad byte at offset {offset}, line {line})")
+            }
+            Skip::Utf16 { big_endian } => {
+                let (order, mark) = if *big_endian { ("BE", "FE FF") } else { ("LE", "FF FE") };
+                write!(
+                    f,
+                    "UTF-16{order} text (byte-order mark {mark}); the engines read UTF-8: convert it first \
+                     (iconv -f UTF-16 -t UTF-8)"
+                )
             }
             Skip::TooSmall { detail }
             | Skip::NotThisType { detail }
