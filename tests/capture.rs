@@ -88,6 +88,8 @@ fn transcripts_follow_the_main_chain_and_merge_split_responses() {
         .collect();
     assert!(!all.contains("sub-agent note"), "side chains are left out");
     assert!(!all.contains("interrupted"), "the rewound branch is left out");
+    let left = c.problems.iter().find(|p| p.reason.starts_with("not shown:")).expect("what is left out is counted");
+    assert!(left.reason.contains("1 sub-agent") && left.reason.contains("on branches"), "{}", left.reason);
     // each answer was written as two lines (text, tool_use) and is one response of two blocks
     let kinds: Vec<BlockKind> = c.flows[1].response[0].blocks.iter().map(|b| b.kind).collect();
     assert_eq!(kinds, [BlockKind::Text, BlockKind::ToolUse]);
@@ -98,6 +100,54 @@ fn transcripts_follow_the_main_chain_and_merge_split_responses() {
     assert_eq!(codex.flows[0].messages[0].role, Role::System);
     assert!(codex.flows.iter().skip(1).all(|f| tool_results(f).len() == 1));
     assert!(codex.flows[1].usage.is_some());
+}
+
+#[test]
+fn transcripts_follow_compaction_and_a_sub_agent_file_shows_its_own_chain() {
+    let line = |uuid: &str, parent: Option<&str>, kind: &str, text: &str, extra: serde_json::Value| {
+        let mut v = serde_json::json!({"type": kind, "uuid": uuid, "parentUuid": parent, "isSidechain": false,
+            "sessionId": "s", "timestamp": "2026-11-26T06:10:00.000Z",
+            "message": {"role": kind, "id": format!("m{uuid}"), "content": [{"type": "text", "text": text}]}});
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        v.to_string()
+    };
+    let none = serde_json::json!({});
+    let lines = [
+        line("a", None, "user", "before compaction: the first question", none.clone()),
+        line("b", Some("a"), "assistant", "before compaction: the first answer", none.clone()),
+        serde_json::json!({"type": "system", "subtype": "compact_boundary", "uuid": "c", "parentUuid": null,
+            "logicalParentUuid": "b", "compactMetadata": {"trigger": "manual", "preTokens": 12000}})
+        .to_string(),
+        line(
+            "d",
+            Some("c"),
+            "user",
+            "This session is being continued (summary)",
+            serde_json::json!({"isCompactSummary": true}),
+        ),
+        line("e", Some("d"), "assistant", "after compaction: an answer", none.clone()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let c = capture::load(&write(dir.path(), "t.jsonl", &lines.join("\n"))).unwrap();
+    assert_eq!(c.format, Format::ClaudeCode);
+    let all: Vec<String> = c
+        .flows
+        .iter()
+        .flat_map(|f| f.blocks().chain(f.response.iter().flat_map(|m| m.blocks.iter())))
+        .map(|b| b.text.clone())
+        .collect();
+    assert!(all.iter().any(|t| t.contains("the first question")), "history before /compact: {all:?}");
+    assert!(all.iter().any(|t| t.contains("after compaction")), "{all:?}");
+    assert_eq!(c.flows.len(), 2);
+    // a sub-agent's own file: every line is side chain
+    let agent: Vec<String> =
+        lines[..2].iter().map(|l| l.replace("\"isSidechain\":false", "\"isSidechain\":true")).collect();
+    let c = capture::load(&write(dir.path(), "agent-x.jsonl", &agent.join("\n"))).unwrap();
+    assert_eq!(c.format, Format::ClaudeCode, "{:?}", c.problems);
+    assert_eq!(c.flows.len(), 1, "{:?}", c.problems);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! Claude Code transcripts (`~/.claude/projects/<project>/<session>.jsonl`).
 //!
 //! Lines form a tree by `uuid` / `parentUuid` (rewinds make branches); the conversation is the
-//! chain that ends at the last message, side chains (sub-agents) are left out. One API response is
+//! chain that ends at the last message, followed back through `/compact` boundaries (a new root
+//! whose `logicalParentUuid` names the message before it). Side chains (sub-agents) and abandoned
+//! branches are left out and counted in a problem; a sub-agent's own file, side chain throughout,
+//! shows its chain. One API response is
 //! written as several lines sharing `message.id` (one per content block): they are merged. Each
 //! flow is one model call: the user and tool-result messages since the previous answer, and the
 //! answer. A transcript holds what the client sent, before any proxy compressed it.
@@ -30,14 +33,26 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         .filter_map(|(i, l)| l.value.get("uuid").and_then(Value::as_str).map(|u| (u, i)))
         .collect();
     let mut chain: HashSet<usize> = HashSet::new();
+    let sidechain = |v: &Value| v.get("isSidechain").and_then(Value::as_bool) == Some(true);
+    // a sub-agent's own file is side chain throughout: its chain is then the one to show
     let last = lines
         .iter()
-        .rposition(|l| is_msg(&l.value) && l.value.get("isSidechain").and_then(Value::as_bool) != Some(true));
+        .rposition(|l| is_msg(&l.value) && !sidechain(&l.value))
+        .or_else(|| lines.iter().rposition(|l| is_msg(&l.value)));
     let has_tree = lines.iter().any(|l| l.value.get("uuid").is_some());
     if let Some(mut i) = last.filter(|_| has_tree) {
         loop {
             chain.insert(i);
-            let Some(parent) = lines[i].value.get("parentUuid").and_then(Value::as_str) else { break };
+            // `/compact` starts a new root whose `logicalParentUuid` is the last message before it:
+            // the history before the compaction is followed through it
+            let v = &lines[i].value;
+            let parent = match v.get("parentUuid").and_then(Value::as_str) {
+                Some(p) => p,
+                None => match v.get("logicalParentUuid").and_then(Value::as_str) {
+                    Some(p) => p,
+                    None => break,
+                },
+            };
             match by_uuid.get(parent) {
                 Some(&p) if !chain.contains(&p) => i = p,
                 _ => break,
@@ -45,6 +60,29 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         }
     }
     let on_chain = |i: usize| !has_tree || chain.contains(&i);
+    // what the conversation's chain leaves out is counted, never dropped silently
+    let (mut side, mut branch) = (0, 0);
+    for (i, l) in lines.iter().enumerate() {
+        if is_msg(&l.value) && !on_chain(i) {
+            if sidechain(&l.value) { side += 1 } else { branch += 1 }
+        }
+    }
+    if side + branch > 0 {
+        let mut parts = Vec::new();
+        if side > 0 {
+            parts.push(format!("{side} sub-agent (side chain) messages"));
+        }
+        if branch > 0 {
+            parts.push(format!("{branch} messages on branches the conversation left (rewinds, edits)"));
+        }
+        sink(Event::Problem(Problem {
+            location: Location { file: name.to_string(), line: 1, path: String::new() },
+            reason: format!(
+                "not shown: {}; the flows follow the chain that ends at the last message",
+                parts.join(" and ")
+            ),
+        }));
+    }
 
     let mut flows: Vec<Flow> = Vec::new();
     // message.id of each flow's answer, to merge the lines of one split response
