@@ -414,12 +414,16 @@ fn blocks(
         let n: usize = f.blocks().map(|b| tokens::count(&b.text, tokenizer)).sum();
         writeln!(
             out,
-            "#{:<4} {:<18} {:<28} {:>3} blocks {:>8} tokens{}",
+            "#{:<4} {:<18} {:<28} {:>3} blocks {:>8} tokens{}{}",
             f.index,
             format!("{:?}", f.api),
             printable(f.model.as_deref().unwrap_or("-")),
             f.blocks().count(),
             n,
+            match f.response.iter().map(|m| m.blocks.len()).sum::<usize>() {
+                0 => String::new(),
+                r => format!("  (+ {r} response blocks, marked ←)"),
+            },
             if f.recorded.is_some() { "  (+ recorded compression)" } else { "" }
         )?;
         for s in ctxlens::blocks::of_flow(f) {
@@ -451,6 +455,18 @@ fn blocks(
                     first
                 )?,
             }
+        }
+        // the answer (SSE stream, HAR response, transcript reply): shown, not compressed
+        for b in f.response.iter().flat_map(|m| m.blocks.iter()) {
+            let first: String = b.text.lines().next().unwrap_or_default().chars().take(60).collect();
+            writeln!(
+                out,
+                "      ← {:<9} {:<13} {:>7} tok  {}",
+                b.role.name(),
+                b.kind.name(),
+                tokens::count(&b.text, tokenizer),
+                printable(&first)
+            )?;
         }
     }
     for p in &cap.problems {

@@ -386,6 +386,17 @@ fn blocks_compress_stops_at_its_time_budget() {
 }
 
 #[test]
+fn blocks_shows_the_answer_of_a_stream_and_a_har() {
+    for name in ["anthropic-response.sse", "capture.har"] {
+        let out = ctxlens(&["blocks", root().join("fixtures/demo").join(name).to_str().unwrap()]);
+        let shown = String::from_utf8_lossy(&out.stdout);
+        let answers: Vec<&str> = shown.lines().filter(|l| l.trim_start().starts_with("← assistant")).collect();
+        assert!(!answers.is_empty(), "{name}: {shown}");
+        assert!(shown.contains("response blocks, marked ←"), "{name}: {shown}");
+    }
+}
+
+#[test]
 fn hidden_entries_and_unreadable_folders_are_listed_not_skipped_silently() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
