@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Compresses every fixture with `ctxlens compress --engine auto` and prints the README's results
-table (o200k tokens). Usage: scripts/fixture-report.py (builds the release binary first)."""
+table (o200k tokens, with the retention score and its metrics). Usage: scripts/fixture-report.py (builds the release binary first)."""
 import json
 import pathlib
 import subprocess
@@ -8,8 +8,8 @@ import subprocess
 root = pathlib.Path(__file__).resolve().parent.parent
 subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=root, check=True)
 binary = root / "target" / "release" / "ctxlens"
-print("| fixture | routed as | tokens before | after | saved | dropped spans | decision |")
-print("|---|---|---|---|---|---|---|")
+print("| fixture | routed as | tokens before | after | saved | dropped spans | decision | retention |")
+print("|---|---|---|---|---|---|---|---|")
 for f in sorted((root / "fixtures").glob("*/*")):
     # the demo captures are the other fixtures wrapped as traffic; they are for the workbench
     if f.name.endswith(".tar.gz") or f.parent.name == "demo":
@@ -19,4 +19,7 @@ for f in sorted((root / "fixtures").glob("*/*")):
     saved = 100 * (s["in_tokens"] - s["out_tokens"]) / max(s["in_tokens"], 1)
     decision = "acted" if s["acted"] else s["reason"].split(":")[0]
     rel = f.relative_to(root / "fixtures")
-    print(f"| `{rel}` | {s['engine']} | {s['in_tokens']:,} | {s['out_tokens']:,} | {saved:.0f}% | {s['dropped_spans']} | {decision} |")
+    r = s.get("retention") or {}
+    parts = [f"{m['name']} {m['share']:.2f}" for m in r.get("metrics", []) if m["total"] > 0]
+    retention = f"{r.get('score', 1):.2f} ({', '.join(parts)})" if parts else "-"
+    print(f"| `{rel}` | {s['engine']} | {s['in_tokens']:,} | {s['out_tokens']:,} | {saved:.0f}% | {s['dropped_spans']} | {decision} | {retention} |")

@@ -23,6 +23,7 @@ if want json; then
 echo "== json"
 cargo metadata --format-version 1 --manifest-path "$ROOT/Cargo.toml" > "$OUT/json/cargo-metadata.json"
 npm view typescript --json > "$OUT/json/npm-view-typescript.json"
+npm view express --json > "$OUT/json/npm-view-express.json"
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install -q pytest==8.3.3 requests==2.32.3
 "$WORK/venv/bin/pip" inspect > "$OUT/json/pip-inspect.json"
@@ -341,6 +342,7 @@ mkdir -p "$WORK/code" && cd "$WORK/code"
 npm pack -q lodash@4.17.21 express@4.19.2 rxjs@7.8.1 react-hot-toast@2.4.1 react-native-webview@13.12.2 >/dev/null
 for t in *.tgz; do mkdir -p "${t%.tgz}" && tar xzf "$t" -C "${t%.tgz}"; done
 cp lodash-4.17.21/package/debounce.js "$OUT/code/lodash-debounce.js"
+cp lodash-4.17.21/package/lodash.js "$OUT/code/lodash-bundle.js"
 cp express-4.19.2/package/lib/router/index.js "$OUT/code/express-router.js"
 cp rxjs-7.8.1/package/src/internal/Observable.ts "$OUT/code/rxjs-Observable.ts"
 cp react-hot-toast-2.4.1/package/src/components/toaster.tsx "$OUT/code/react-hot-toast-toaster.tsx"

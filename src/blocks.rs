@@ -107,6 +107,8 @@ pub struct Summary {
     pub drops: usize,
     /// `acted`, or why nothing was dropped (a skip reason's code, or `time-budget`).
     pub decision: String,
+    /// What the output kept of what matters (all of it when nothing was dropped).
+    pub retention: crate::retention::Retention,
 }
 
 /// A wall-clock bound over a run of many blocks: blocks that start after it are counted, not
@@ -131,7 +133,14 @@ pub fn summarize(s: &Source, config: &Config, tokenizer: Tokenizer, deadline: &D
     if left.is_zero() {
         deadline.missed.set(deadline.missed.get() + 1);
         let n = tokens::count(&s.block.text, tokenizer);
-        return Summary { engine: "-".into(), tokens_in: n, tokens_out: n, drops: 0, decision: "time-budget".into() };
+        return Summary {
+            engine: "-".into(),
+            tokens_in: n,
+            tokens_out: n,
+            drops: 0,
+            decision: "time-budget".into(),
+            retention: Default::default(),
+        };
     }
     let left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
     let bounded;
@@ -154,6 +163,7 @@ pub fn summarize(s: &Source, config: &Config, tokenizer: Tokenizer, deadline: &D
             Decision::Acted { .. } => "acted".into(),
             Decision::Skipped { reason } => reason.code().into(),
         },
+        retention: crate::retention::of_outcome(&o, None, s.path.as_deref()),
     }
 }
 

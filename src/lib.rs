@@ -17,6 +17,7 @@ pub mod models;
 pub mod outcome;
 pub mod output;
 pub mod pipeline;
+pub mod retention;
 pub mod router;
 pub mod tokens;
 pub mod tui;

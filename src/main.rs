@@ -130,6 +130,11 @@ struct CompressArgs {
     /// Write the ledger (every dropped span, marker and key) as JSON to this file.
     #[arg(long)]
     ledger: Option<PathBuf>,
+    /// Exit with status 1 when a section's retention score (its weakest metric: schema,
+    /// signatures, errors, frames, files, query lines, hunks, must-keep words) is below this
+    /// share, e.g. 0.9. The output is written either way.
+    #[arg(long, value_name = "SHARE", value_parser = share)]
+    retention_min: Option<f64>,
     /// Replace secrets (API keys, tokens, passwords, private keys) with [REDACTED] before
     /// compressing. Off by default: compress is a filter, and its output is what the model reads.
     #[arg(long)]
@@ -241,7 +246,11 @@ fn compress(args: CompressArgs) -> Result<()> {
                 write_atomic(path, &doc).with_context(|| format!("cannot write ledger {}", path.display()))?;
             }
             stdout.write_all(outcome.output.as_bytes())?;
-            Stats::of(&outcome, &requested, ms)
+            let mut stats = Stats::of(&outcome, &requested, ms);
+            if args.stats.is_some() || args.retention_min.is_some() {
+                stats.measure_retention(&outcome, args.query.as_deref(), ctx.path.as_deref());
+            }
+            stats
         }
         Err(reason) => {
             stdout.write_all(&source.bytes)?;
@@ -262,7 +271,27 @@ fn compress(args: CompressArgs) -> Result<()> {
         Some(StatsFormat::Text) => eprintln!("{}", stats.to_text()),
         None => {}
     }
+    if let Some(min) = args.retention_min {
+        let low: Vec<String> = stats
+            .below(min)
+            .map(|s| {
+                let r = s.retention.as_ref().map(|r| format!("{:.2} ({})", r.score, r.summary())).unwrap_or_default();
+                format!("lines {}-{} ({}): retention {r}", s.lines[0], s.lines[1], s.kind)
+            })
+            .collect();
+        if !low.is_empty() {
+            anyhow::bail!("{}: below --retention-min {min}: {}", source.name, low.join("; "));
+        }
+    }
     Ok(())
+}
+
+/// A share between 0 and 1, for --retention-min.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{s}` is not a share between 0 and 1")),
+    }
 }
 
 fn knobs(table: Option<&str>, toml: bool) -> Result<()> {
@@ -374,7 +403,7 @@ fn blocks(
             let c = ctxlens::blocks::summarize(s, config, tokenizer, deadline);
             v["compressed"] = serde_json::json!({
                 "engine": c.engine, "path": s.path, "tokens_in": c.tokens_in, "tokens_out": c.tokens_out,
-                "dropped_spans": c.drops, "decision": c.decision,
+                "dropped_spans": c.drops, "decision": c.decision, "retention": c.retention,
             });
         }
         v
@@ -436,13 +465,14 @@ fn blocks(
                     let c = ctxlens::blocks::summarize(&s, config, tokenizer, deadline);
                     writeln!(
                         out,
-                        "        {:<9} {:<13} {:<6} {:>7} → {:<7} tok {:>4} spans  {:<15} {first}",
+                        "        {:<9} {:<13} {:<6} {:>7} → {:<7} tok {:>4} spans  ret {:.2}  {:<15} {first}",
                         b.role.name(),
                         b.kind.name(),
                         c.engine,
                         c.tokens_in,
                         c.tokens_out,
                         c.drops,
+                        c.retention.score,
                         c.decision,
                     )?;
                 }

@@ -40,6 +40,9 @@ impl Decision {
 pub struct SectionReport {
     /// Byte range in the input.
     pub bytes: Range<usize>,
+    /// Byte range of what the section became in the output.
+    #[serde(default)]
+    pub output_bytes: Range<usize>,
     pub lines: Lines,
     /// The content type the section was routed as.
     pub kind: EngineKind,

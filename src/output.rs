@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::engine::EngineKind;
 use crate::ledger::{Dropped, Marker};
 use crate::outcome::{Decision, Outcome, SectionReport};
+use crate::retention::Retention;
 use crate::tokens::Tokenizer;
 
 /// The figures of one run, as printed by `--stats`.
@@ -28,6 +29,10 @@ pub struct Stats {
     pub dropped_spans: usize,
     pub ms: f64,
     pub tokenizer: Tokenizer,
+    /// What the output kept of what matters, over the acted sections (see [`crate::retention`]);
+    /// filled by [`Stats::measure_retention`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
     pub sections: Vec<SectionStats>,
 }
 
@@ -40,9 +45,33 @@ pub struct SectionStats {
     pub reason: String,
     pub in_tokens: usize,
     pub out_tokens: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
 }
 
 impl Stats {
+    /// Measures retention per section and overall (a section passed through keeps everything).
+    pub fn measure_retention(&mut self, outcome: &Outcome, query: Option<&str>, path: Option<&str>) {
+        let mut total = Retention::default();
+        for (stats, s) in self.sections.iter_mut().zip(&outcome.sections) {
+            let r = if s.decision.acted() {
+                let input = &outcome.original[s.bytes.clone()];
+                let output = outcome.output.get(s.output_bytes.clone()).unwrap_or_default();
+                crate::retention::measure(s.kind, input, output, query, path)
+            } else {
+                Retention::default()
+            };
+            total.merge(&r);
+            stats.retention = Some(r);
+        }
+        self.retention = Some(total);
+    }
+
+    /// The sections whose retention score is below `min`: (first line, last line, kind, retention).
+    pub fn below(&self, min: f64) -> impl Iterator<Item = &SectionStats> {
+        self.sections.iter().filter(move |s| s.retention.as_ref().is_some_and(|r| r.score < min))
+    }
+
     pub fn of(outcome: &Outcome, requested: &str, ms: f64) -> Stats {
         Stats {
             engine: outcome.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string()),
@@ -56,6 +85,7 @@ impl Stats {
             dropped_spans: outcome.ledger.drops.len(),
             ms,
             tokenizer: outcome.tokenizer,
+            retention: None,
             sections: outcome.sections.iter().map(SectionStats::of).collect(),
         }
     }
@@ -81,6 +111,7 @@ impl Stats {
             dropped_spans: 0,
             ms,
             tokenizer,
+            retention: None,
             sections: Vec::new(),
         }
     }
@@ -115,6 +146,9 @@ impl Stats {
                 ));
             }
         }
+        if let Some(r) = &self.retention {
+            s.push_str(&format!("\n  retention {:.2}: {}", r.score, r.summary()));
+        }
         s
     }
 }
@@ -128,6 +162,7 @@ impl SectionStats {
             reason: s.decision.reason(),
             in_tokens: s.tokens_in,
             out_tokens: s.tokens_out,
+            retention: None,
         }
     }
 }

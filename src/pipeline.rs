@@ -79,8 +79,10 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
         section_ledger.shift(route.bytes.start, first_line - 1);
         let drops_start = ledger.drops.len();
         ledger.append(section_ledger);
+        let output_start = output.len();
         output.push_str(&out);
         sections.push(SectionReport {
+            output_bytes: output_start..output.len(),
             lines: line_index.lines_of(&route.bytes),
             bytes: route.bytes,
             kind: route.kind,

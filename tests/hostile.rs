@@ -249,7 +249,7 @@ fn rust_attributes_go_with_their_items() {
         body.push_str(&format!("    let v{i} = compute({i});\n"));
     }
     let src = format!(
-        "pub fn outer() -> u32 {{\n    let a = 1;\n    #[allow(clippy::needless_update)] // kept with its item\n    let b = a + 1;\n    #[cold]\n    fn inner() {{}}\n{body}    a + b\n}}\n"
+        "pub fn outer() -> u32 {{\n    let a = 1;\n    #[allow(clippy::needless_update)] // kept with its item\n    let b = a + 1;\n    #[allow(dead_code)]\n    const INNER: u32 = 2;\n{body}    a + b\n}}\n"
     );
     let src = src.repeat(3).replace("pub fn outer()", "pub fn outer_n()");
     let mut config = Config::default();

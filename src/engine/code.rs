@@ -256,20 +256,35 @@ impl<'a, 't> Planner<'a, 't> {
         uses
     }
 
-    /// Whether more than half of a body's lines are named inner functions.
+    /// Whether a body defines named functions or types of its own (a module wrapper, a factory,
+    /// a function with a helper or a struct inside, also through an anonymous wrapper such as an
+    /// IIFE): such a body is not cut as a whole, its inner definitions are cut instead, so no
+    /// signature goes with it. A callback (`items.map(() => …)`) defines nothing anyone calls by
+    /// name, and is not looked into.
     fn is_container(&self, body: Node) -> bool {
-        let total = body.end_position().row - body.start_position().row + 1;
-        let mut inner = 0;
         let mut stack = vec![body];
         while let Some(x) = stack.pop() {
-            if x.id() != body.id() && self.is_function(x) && !matches!(x.kind(), "arrow_function" | "func_literal") {
-                inner += x.end_position().row - x.start_position().row + 1;
-                continue;
+            if x.id() != body.id() {
+                if self.is_function(x) {
+                    if is_callback(x) {
+                        continue;
+                    }
+                    let anonymous = x.child_by_field_name("name").is_none()
+                        && !x.parent().is_some_and(|p| {
+                            matches!(p.kind(), "variable_declarator" | "assignment_expression" | "pair")
+                        });
+                    if !anonymous {
+                        return true;
+                    }
+                }
+                if self.lang.declaration_kinds().contains(&x.kind()) && is_type_definition(x.kind()) {
+                    return true;
+                }
             }
             let mut c = x.walk();
             stack.extend(x.children(&mut c));
         }
-        inner * 2 > total && total > 8
+        false
     }
 
     fn statements(&self, body: Node<'t>) -> Vec<Node<'t>> {
@@ -637,6 +652,30 @@ impl<'a, 't> Planner<'a, 't> {
 }
 
 /// An attribute, decorator or annotation that stands as its own node before the item it belongs to.
+/// A function passed as an argument (`items.map(() => …)`, `go func() {…}()` is not one).
+pub fn is_callback(f: Node) -> bool {
+    f.child_by_field_name("name").is_none()
+        && f.parent().is_some_and(|p| matches!(p.kind(), "arguments" | "argument_list"))
+}
+
+/// Declaration kinds that define a type (as opposed to a field, a constant or a variable).
+fn is_type_definition(kind: &str) -> bool {
+    matches!(
+        kind,
+        "class_definition"
+            | "class_declaration"
+            | "abstract_class_declaration"
+            | "interface_declaration"
+            | "struct_item"
+            | "enum_item"
+            | "trait_item"
+            | "impl_item"
+            | "enum_declaration"
+            | "class_specifier"
+            | "struct_specifier"
+    )
+}
+
 fn is_attribute(n: &Node) -> bool {
     matches!(n.kind(), "attribute_item" | "inner_attribute_item" | "decorator" | "annotation" | "marker_annotation")
 }

@@ -52,8 +52,9 @@ pub struct JsonParams {
     pub relevance_threshold: Fraction,
     /// Budget multiplier: above 1 keeps more items, below 1 fewer.
     pub bias: Factor,
-    /// ctxlens: cut objects with many keys, keeping small values, error values and the boundary keys
-    /// (Headroom's `crush_object`; it drops keys without a marker, here they are named in one).
+    /// ctxlens: sample map-like objects (keys that are data, like version → date) as rows are,
+    /// with the boundary fractions; other objects keep every key (Headroom's `crush_object` drops
+    /// the largest keys of any wide object, without a marker; here they are named in one).
     pub crush_wide_objects: bool,
     /// ctxlens: strings longer than this many characters keep their first quarter and end in a
     /// marker (0 keeps every string whole). Strings that read like errors or stack traces are never cut.
@@ -1078,14 +1079,16 @@ impl<'a> Crusher<'a> {
         must.extend(&anomalies);
         must.extend(&exact);
         must.retain(|&i| dup_of[i].is_none());
-        let plan = choose(n, k, &must, &preferred, &dup_of, String::new());
+        let mut plan = choose(n, k, &must, &preferred, &dup_of, String::new());
+        let schema_rows = cover_schema(items, &mut plan, &dup_of, k);
         let summary = format!(
-            "{strategy} ({crush_reason}): kept {} of {n} rows (budget {k}; {} error, {} outlier, {} anomaly, {} query-match rows always kept{})",
+            "{strategy} ({crush_reason}): kept {} of {n} rows (budget {k}; {} error, {} outlier, {} anomaly, {} query-match rows always kept{}{})",
             n - plan.dropped(),
             errors.len(),
             outliers.len(),
             anomalies.len(),
             exact.len(),
+            if schema_rows > 0 { format!("; {schema_rows} more for keys no kept row has") } else { String::new() },
             if dups > 0 { format!("; {dups} duplicates") } else { String::new() }
         );
         KeepPlan { summary, ..plan }
@@ -1240,7 +1243,7 @@ impl<'a> Crusher<'a> {
         }
         let phrase = format!("{} of {n} keys omitted: {}", names.len(), name_list(&names, 12));
         let text = self.ledger.marker(group, phrase, PayloadShape::JsonObject);
-        self.notes.push(format!("{}: wide object, kept {} of {n} keys", Self::where_(&pointer), n - names.len()));
+        self.notes.push(format!("{}: map-like object, kept {} of {n} keys", Self::where_(&pointer), n - names.len()));
         let mut key = MARKER_KEY.to_string();
         let mut suffix = 2;
         while map.contains_key(&key) {
@@ -1251,49 +1254,125 @@ impl<'a> Crusher<'a> {
         Value::Object(map)
     }
 
-    /// Headroom's `crush_object`: an object with more than 8 keys and enough tokens keeps small
-    /// values, error values and the first keys, then the smallest values up to the adaptive budget.
+    /// A map-like object (see [`map_like`]: its keys are data, like `time: {version: date}`) with
+    /// enough tokens is sampled as rows are: error values and query matches, then the first and
+    /// last keys by the boundary fractions, then an even stride, up to the adaptive budget. Any
+    /// other object keeps every key (its large values are cut inside, by their own kind): a
+    /// schema's keys (`description`, `dependencies`, `scripts`) are what a reader needs.
     /// Returns which keys stay and the reason for those that go, or `None` to keep it whole.
     fn plan_object(&self, map: &Map<String, Value>, rendered: &[Cow<str>]) -> Option<(Vec<bool>, String)> {
         let n = map.len();
-        if n < self.p.min_items_to_analyze.max(1) || n <= 8 {
+        if n < self.p.min_items_to_analyze.max(1) || !map_like(map) {
             return None;
         }
-        let est_tokens: Vec<usize> = rendered.iter().map(|r| r.len() / 4 + 2).collect();
-        if est_tokens.iter().sum::<usize>() < self.p.min_tokens_to_crush {
+        let est_tokens: usize = rendered.iter().map(|r| r.len() / 4 + 2).sum();
+        if est_tokens < self.p.min_tokens_to_crush {
             return None;
         }
         let k = self.k_for(rendered, 3);
-        let values: Vec<&Value> = map.values().collect();
-        let mut must: Vec<usize> = (0..n)
-            .filter(|&i| {
-                est_tokens[i] <= 12 || {
-                    let mut s = String::new();
-                    values_text(values[i], &mut s);
-                    has_error_word(&s)
-                }
+        let mut must: Vec<usize> = map
+            .values()
+            .enumerate()
+            .filter(|(_, v)| {
+                let mut s = String::new();
+                values_text(v, &mut s);
+                has_error_word(&s)
             })
+            .map(|(i, _)| i)
             .collect();
-        let keys_lower: Vec<String> = map.keys().map(|k| k.to_lowercase()).collect();
-        must.extend((0..n).filter(|&i| self.query.words.iter().any(|w| keys_lower[i].contains(w.as_str()))));
-        // The first keys (they usually identify the object), then the smallest values first, so
-        // the keys that go are the biggest ones, and siblings of one shape lose the same keys.
-        let k_first = round_half_even(k as f64 * self.p.first_fraction.get()).min(n);
-        let mut preferred: Vec<usize> = (0..k_first).collect();
-        let mut by_size: Vec<usize> = (0..n).collect();
-        by_size.sort_by_key(|&i| (est_tokens[i], i));
-        preferred.extend(by_size);
-        let no_dups = vec![None; n];
-        let plan = choose(n, k, &must, &preferred, &no_dups, String::new());
+        must.extend(map.keys().enumerate().filter_map(|(i, key)| {
+            let key = key.to_lowercase();
+            self.query.words.iter().any(|w| key.contains(w.as_str())).then_some(i)
+        }));
+        let plan = choose(n, k, &must, &boundary_then_stride(n, k, self.p), &vec![None; n], String::new());
         if plan.dropped() == 0 {
             return None;
         }
         let reason = format!(
-            "one of the largest values of an object with {n} keys (kept {}: small and error values, the first keys, then smallest first up to the budget of {k})",
+            "sampled out of a map-like object of {n} keys (its keys are data; kept {}: error values, query matches, the first and last keys, then an even stride up to the budget of {k})",
             n - plan.dropped()
         );
         Some((plan.keep, reason))
     }
+}
+
+/// The key paths inside one row (array indices and the keys of map-like objects collapsed), as
+/// hashes: what a reader learns of the rows' schema from this one.
+fn row_paths(row: &Value) -> HashSet<u64> {
+    let mut out = HashSet::new();
+    let mut stack: Vec<(&Value, u64)> = vec![(row, 0)];
+    while let Some((v, at)) = stack.pop() {
+        let child = |key: &str| {
+            let mut h = rustc_hash::FxHasher::default();
+            (at, key).hash(&mut h);
+            h.finish()
+        };
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|x| (x, child("[]")))),
+            Value::Object(map) => {
+                let collapse = map_like(map);
+                for (key, x) in map {
+                    let p = child(if collapse { "*" } else { key });
+                    out.insert(p);
+                    stack.push((x, p));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Adds to a row plan, greedily, the rows that hold the most key paths no kept row has (a
+/// package's own `features`, a rare nested setting), at most `budget` of them: sampling rows
+/// must not take the schema with them. Returns how many rows it added.
+fn cover_schema(items: &[Value], plan: &mut KeepPlan, dup_of: &[Option<usize>], budget: usize) -> usize {
+    let paths: Vec<HashSet<u64>> = items.iter().map(row_paths).collect();
+    let mut covered: HashSet<u64> =
+        paths.iter().zip(&plan.keep).filter(|(_, k)| **k).flat_map(|(p, _)| p.iter().copied()).collect();
+    let mut added = 0;
+    while added < budget {
+        let best = (0..items.len())
+            .filter(|&i| !plan.keep[i] && dup_of[i].is_none())
+            .map(|i| (paths[i].iter().filter(|p| !covered.contains(p)).count(), i))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let Some((new, i)) = best.filter(|(new, _)| *new > 0) else { break };
+        debug_assert!(new > 0);
+        plan.keep[i] = true;
+        plan.why[i] = None;
+        covered.extend(paths[i].iter().copied());
+        added += 1;
+    }
+    added
+}
+
+/// Whether an object's keys are data rather than a schema, so that it may be sampled like an
+/// array: at least 8 keys, 90% of the values of one JSON type, and either 64 keys or more, or
+/// half its keys or more not names (they start with a digit or hold `/ @ . :` or a space, as
+/// versions, dates, paths and scoped packages do). `dependencies` of 28 plain package names is
+/// a schema-like object and stays whole; npm's `time` (version → date) is map-like.
+pub fn map_like(map: &Map<String, Value>) -> bool {
+    let n = map.len();
+    if n < 8 {
+        return false;
+    }
+    let mut by_type = [0usize; 6];
+    for v in map.values() {
+        by_type[match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Number(_) => 2,
+            Value::String(_) => 3,
+            Value::Array(_) => 4,
+            Value::Object(_) => 5,
+        }] += 1;
+    }
+    let homogeneous = by_type.iter().max().is_some_and(|&m| m * 10 >= n * 9);
+    let data_keys = map
+        .keys()
+        .filter(|k| k.starts_with(|c: char| c.is_ascii_digit()) || k.contains(['/', '@', '.', ':', ' ']))
+        .count();
+    homogeneous && (n >= 64 || data_keys * 2 >= n)
 }
 
 /// Byte offset, within a JSON string literal (quotes included), of the start of decoded character

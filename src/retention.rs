@@ -1,0 +1,529 @@
+//! Retention: how much of what matters in an input is still in the output, measured on the two
+//! texts alone (never from an engine's ledger or notes), per content type. Each measure is a
+//! [`Metric`] (kept of total); a block's score is its weakest metric's share. The README's
+//! "Retention" section defines every metric; `compress --retention-min` gates on the score.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::engine::{EngineKind, code, json, lang, log};
+use crate::outcome::Outcome;
+
+/// One measure: how many of the input's items of one sort the output still has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    pub name: &'static str,
+    pub kept: usize,
+    pub total: usize,
+    /// kept / total (1 when there is nothing to keep).
+    pub share: f64,
+}
+
+impl Metric {
+    fn new(name: &'static str, kept: usize, total: usize) -> Metric {
+        let share = if total == 0 { 1.0 } else { kept.min(total) as f64 / total as f64 };
+        Metric { name, kept: kept.min(total), total, share }
+    }
+}
+
+/// Metrics shown but not in the score: a JSON compressor exists to drop leaf values, so the
+/// share of them kept says how much it cut, not whether it cut what matters.
+const INFORMATIONAL: [&str; 1] = ["leaves"];
+
+/// The metrics of a block (or of all the acted sections of an outcome), and their weakest share.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Retention {
+    /// The lowest share among the metrics that have something to keep (leaf coverage aside, see
+    /// [`INFORMATIONAL`]); 1 when none has.
+    pub score: f64,
+    pub metrics: Vec<Metric>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { score: 1.0, metrics: Vec::new() }
+    }
+}
+
+impl Retention {
+    fn of(metrics: Vec<Metric>) -> Retention {
+        let score = metrics
+            .iter()
+            .filter(|m| m.total > 0 && !INFORMATIONAL.contains(&m.name))
+            .map(|m| m.share)
+            .fold(1.0, f64::min);
+        Retention { score, metrics }
+    }
+
+    /// Adds another block's metrics to these, metric by metric (kept and total summed).
+    pub fn merge(&mut self, other: &Retention) {
+        let mut metrics = std::mem::take(&mut self.metrics);
+        for m in &other.metrics {
+            match metrics.iter_mut().find(|x| x.name == m.name) {
+                Some(x) => *x = Metric::new(m.name, x.kept + m.kept, x.total + m.total),
+                None => metrics.push(m.clone()),
+            }
+        }
+        *self = Retention::of(metrics);
+    }
+
+    /// `schema 0.98 · leaves 0.71`: each metric with something to keep, for one line of text.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> =
+            self.metrics.iter().filter(|m| m.total > 0).map(|m| format!("{} {:.2}", m.name, m.share)).collect();
+        if parts.is_empty() { "nothing to keep".to_string() } else { parts.join(" · ") }
+    }
+}
+
+/// Retention of every section of an outcome that an engine acted on (a section passed through
+/// keeps everything), merged.
+pub fn of_outcome(o: &Outcome, query: Option<&str>, path: Option<&str>) -> Retention {
+    let mut total = Retention::default();
+    for s in o.sections.iter().filter(|s| s.decision.acted()) {
+        let input = &o.original[s.bytes.clone()];
+        let output = o.output.get(s.output_bytes.clone()).unwrap_or_default();
+        total.merge(&measure(s.kind, input, output, query, path));
+    }
+    total
+}
+
+/// Retention of `output` as a compression of `input`, by the measures of content type `kind`.
+pub fn measure(kind: EngineKind, input: &str, output: &str, query: Option<&str>, path: Option<&str>) -> Retention {
+    Retention::of(match kind {
+        EngineKind::Json => json_metrics(input, output),
+        EngineKind::Code => code_metrics(input, output, path),
+        EngineKind::Log => log_metrics(input, output),
+        EngineKind::Search => search_metrics(input, output, query),
+        EngineKind::Diff => diff_metrics(input, output),
+        EngineKind::Prose => prose_metrics(input, output),
+    })
+}
+
+fn hash_of(parts: &[&str]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+// -------------------------------------------------------------------------------------------------
+// JSON
+
+/// A JSON document, or a JSON Lines stream as an array of its lines' values.
+fn parse_json(text: &str) -> Option<Value> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    serde_json::from_str(text).ok().or_else(|| {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<Vec<Value>, _>>()
+            .ok()
+            .map(Value::Array)
+    })
+}
+
+/// The schema paths (array indices as `[]`) of the map-like objects of a document (see
+/// [`json::map_like`]): their keys are data, and count as one `*`.
+fn map_paths(v: &Value) -> HashSet<String> {
+    let mut maps = HashSet::new();
+    let mut stack: Vec<(&Value, String)> = vec![(v, String::new())];
+    while let Some((v, at)) = stack.pop() {
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|x| (x, format!("{at}/[]")))),
+            Value::Object(map) => {
+                if json::map_like(map) {
+                    maps.insert(at.clone());
+                }
+                stack.extend(map.iter().map(|(k, x)| (x, format!("{at}/{k}"))));
+            }
+            _ => {}
+        }
+    }
+    maps
+}
+
+/// The key paths (array indices as `[]`, the keys of an object at a path in `maps` as `*`) and
+/// the (path, scalar text) leaves of a document, as hashes.
+struct Shape {
+    paths: HashSet<u64>,
+    leaves: HashSet<u64>,
+}
+
+fn shape(v: &Value, maps: &HashSet<String>) -> Shape {
+    let mut out = Shape { paths: HashSet::new(), leaves: HashSet::new() };
+    // (value, its schema path, its leaf path): an explicit stack, for any depth
+    let mut stack: Vec<(&Value, String, String)> = vec![(v, String::new(), String::new())];
+    while let Some((v, schema, leaf)) = stack.pop() {
+        match v {
+            Value::Array(items) => {
+                for item in items {
+                    stack.push((item, format!("{schema}/[]"), format!("{leaf}/[]")));
+                }
+            }
+            Value::Object(map) => {
+                let collapse = maps.contains(&schema);
+                for (k, item) in map {
+                    if k.starts_with(json::MARKER_KEY) {
+                        continue;
+                    }
+                    let key_path = if collapse { format!("{schema}/*") } else { format!("{schema}/{k}") };
+                    out.paths.insert(hash_of(&[&key_path]));
+                    stack.push((item, key_path, format!("{leaf}/{k}")));
+                }
+            }
+            scalar => {
+                let text = match scalar {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.leaves.insert(hash_of(&[&leaf, &text]));
+            }
+        }
+    }
+    out
+}
+
+fn json_metrics(input: &str, output: &str) -> Vec<Metric> {
+    let Some(before) = parse_json(input) else { return Vec::new() };
+    // map-like objects are found on the input, so a sampled map collapses the same way
+    let maps = map_paths(&before);
+    let a = shape(&before, &maps);
+    let b = parse_json(output).map(|v| shape(&v, &maps));
+    let (paths, leaves) = match &b {
+        Some(b) => (a.paths.intersection(&b.paths).count(), a.leaves.intersection(&b.leaves).count()),
+        // an output that does not parse keeps nothing anyone can read back
+        None => (0, 0),
+    };
+    vec![Metric::new("schema", paths, a.paths.len()), Metric::new("leaves", leaves, a.leaves.len())]
+}
+
+// -------------------------------------------------------------------------------------------------
+// Code
+
+/// Node kinds of named type-level definitions (classes, structs, traits, interfaces).
+const TYPE_KINDS: [&str; 12] = [
+    "class_definition",
+    "class_declaration",
+    "abstract_class_declaration",
+    "interface_declaration",
+    "struct_item",
+    "enum_item",
+    "trait_item",
+    "type_declaration",
+    "enum_declaration",
+    "struct_specifier",
+    "class_specifier",
+    "mod_item",
+];
+
+/// Whether a nameless function is named by what it is assigned to.
+fn named_by_parent(f: tree_sitter::Node) -> bool {
+    f.parent().is_some_and(|p| {
+        matches!(p.kind(), "variable_declarator" | "assignment_expression" | "pair" | "public_field_definition")
+    })
+}
+
+fn code_metrics(input: &str, output: &str, path: Option<&str>) -> Vec<Metric> {
+    let Some((lang, _)) = lang::detect(input, path) else { return Vec::new() };
+    let Some(tree) = lang::parse(lang, input) else { return Vec::new() };
+    let functions = lang.function_kinds();
+    let mut signatures: Vec<&str> = Vec::new();
+    let mut cursor = tree.walk();
+    loop {
+        let node = cursor.node();
+        let kind = node.kind();
+        if functions.contains(&kind) || TYPE_KINDS.contains(&kind) {
+            // a definition is named by its own `name`, or by what it is assigned to
+            // (`const f = () => …`, `exports.f = function …`, `{ f: function … }`)
+            let named =
+                if node.child_by_field_name("name").is_some() || node.child_by_field_name("declarator").is_some() {
+                    Some(node)
+                } else {
+                    node.parent().filter(|_| named_by_parent(node))
+                };
+            // what an anonymous callback defines inside itself (`.then(() => ({ next: … }))`)
+            // is nobody's API
+            let in_callback = std::iter::successors(node.parent(), |p| p.parent())
+                .any(|p| functions.contains(&p.kind()) && code::is_callback(p));
+            if let Some(n) = named.filter(|_| !in_callback) {
+                let first = input[n.byte_range()].lines().next().unwrap_or_default().trim();
+                if !first.is_empty() {
+                    signatures.push(first);
+                }
+            }
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                let kept = signatures.iter().filter(|s| output.contains(**s)).count();
+                return vec![Metric::new("signatures", kept, signatures.len())];
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Logs
+
+static FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s+(?:at \S|File ".*", line \d+|\d+: \S|\S+\.go:\d+)|^\s+\.\.\. \d+ more"#).expect("frame regex")
+});
+static MARKED_FRAMES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"([\d,]+) (?:stack[- ]trace lines|frames?)").expect("marked frames regex"));
+
+fn lines_of(text: &str) -> HashSet<&str> {
+    text.lines().map(str::trim_end).collect()
+}
+
+fn log_metrics(input: &str, output: &str) -> Vec<Metric> {
+    let kept_lines = lines_of(output);
+    let errors: HashSet<&str> =
+        input.lines().map(str::trim_end).filter(|l| !FRAME.is_match(l) && log::classify(l).is_error()).collect();
+    let errors_kept = errors.iter().filter(|l| kept_lines.contains(**l)).count();
+    let frames: Vec<&str> = input.lines().map(str::trim_end).filter(|l| FRAME.is_match(l)).collect();
+    let frames_kept = frames.iter().filter(|l| kept_lines.contains(**l)).count();
+    let counted: usize = output
+        .lines()
+        .filter(|l| l.contains("[ctxlens:"))
+        .flat_map(|l| MARKED_FRAMES.captures_iter(l).filter_map(|c| c[1].replace(',', "").parse::<usize>().ok()))
+        .sum();
+    vec![Metric::new("errors", errors_kept, errors.len()), Metric::new("frames", frames_kept + counted, frames.len())]
+}
+
+// -------------------------------------------------------------------------------------------------
+// Search results
+
+static RESULT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+?)[:-](\d+)[:-]").expect("result regex"));
+
+fn search_metrics(input: &str, output: &str, query: Option<&str>) -> Vec<Metric> {
+    let mut files: Vec<&str> = Vec::new();
+    let mut seen = HashSet::new();
+    for l in input.lines() {
+        if let Some(c) = RESULT.captures(l)
+            && let Some(f) = c.get(1).map(|m| m.as_str())
+            && seen.insert(f)
+        {
+            files.push(f);
+        }
+    }
+    // a file is named when its path is in the output, whole or after the prefix all share
+    let prefix = common_dir(&files);
+    let named = files.iter().filter(|f| output.contains(**f) || output.contains(&f[prefix..])).count();
+    let mut metrics = vec![Metric::new("files", named, files.len())];
+    if let Some(q) = query.map(str::to_lowercase).filter(|q| !q.trim().is_empty()) {
+        let kept_lines = lines_of(output);
+        let hits: Vec<&str> =
+            input.lines().map(str::trim_end).filter(|l| l.to_lowercase().contains(q.as_str())).collect();
+        let kept = hits.iter().filter(|l| kept_lines.contains(**l)).count();
+        metrics.push(Metric::new("query_lines", kept, hits.len()));
+    }
+    metrics
+}
+
+/// The length of the folder prefix (up to and with its last `/`) every path shares.
+fn common_dir(paths: &[&str]) -> usize {
+    let Some(first) = paths.first() else { return 0 };
+    let mut len = first.len();
+    for p in &paths[1..] {
+        len = first.bytes().zip(p.bytes()).take(len).take_while(|(a, b)| a == b).count();
+    }
+    first[..len].rfind('/').map_or(0, |i| i + 1)
+}
+
+// -------------------------------------------------------------------------------------------------
+// Diffs
+
+static HUNK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@").expect("hunk regex"));
+
+/// The files a diff touches, by their `diff --git` or `+++`/`---` headers.
+fn diff_files(text: &str) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut seen = HashSet::new();
+    for l in text.lines() {
+        let name = if let Some(rest) = l.strip_prefix("diff --git ") {
+            rest.rsplit_once(" b/").map(|(_, b)| b.to_string())
+        } else if let Some(rest) = l.strip_prefix("+++ ").or_else(|| l.strip_prefix("--- ")) {
+            let path = rest.split('\t').next().unwrap_or_default().trim();
+            (path != "/dev/null").then(|| path.trim_start_matches("b/").trim_start_matches("a/").to_string())
+        } else {
+            None
+        };
+        if let Some(n) = name.filter(|n| !n.is_empty())
+            && seen.insert(n.clone())
+        {
+            files.push(n);
+        }
+    }
+    files
+}
+
+/// Hunks whose header counts match their body, out of all hunks: what `git apply --check` needs
+/// of a patch before it looks at the files.
+fn consistent_hunks(text: &str) -> (usize, usize) {
+    let (mut ok, mut total) = (0, 0);
+    let mut lines = text.lines().peekable();
+    while let Some(l) = lines.next() {
+        let Some(c) = HUNK.captures(l) else { continue };
+        total += 1;
+        let count = |g: usize| c.get(g).map_or(Some(1), |m| m.as_str().parse::<usize>().ok());
+        let (Some(mut old), Some(mut new)) = (count(1), count(2)) else { continue };
+        while old > 0 || new > 0 {
+            let Some(body) = lines.next_if(|b| b.starts_with([' ', '-', '+', '\\']) || b.is_empty()) else { break };
+            match body.as_bytes().first() {
+                Some(b'-') => old = old.wrapping_sub(1),
+                Some(b'+') => new = new.wrapping_sub(1),
+                Some(b'\\') => {}
+                _ => {
+                    old = old.wrapping_sub(1);
+                    new = new.wrapping_sub(1);
+                }
+            }
+            if old > usize::MAX / 2 || new > usize::MAX / 2 {
+                break;
+            }
+        }
+        if old == 0 && new == 0 {
+            ok += 1;
+        }
+    }
+    (ok, total)
+}
+
+fn diff_metrics(input: &str, output: &str) -> Vec<Metric> {
+    let files = diff_files(input);
+    let named = files.iter().filter(|f| output.contains(f.as_str())).count();
+    let (ok, total) = consistent_hunks(output);
+    vec![Metric::new("files", named, files.len()), Metric::new("hunks_apply", ok, total)]
+}
+
+// -------------------------------------------------------------------------------------------------
+// Prose
+
+static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:not|no|never|none|nothing|nobody|neither|nor|cannot|without|\w+n't)$").expect("negation regex")
+});
+
+/// Words a summary must not lose: numbers, paths, identifiers (`snake_case`, `camelCase`,
+/// `a.b`, `CONSTANTS`) and negations.
+fn must_keep(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, '_' | '/' | '.' | '\'' | '-'));
+    let w = w.trim_end_matches('.');
+    if w.is_empty() {
+        return false;
+    }
+    let upper = w.chars().filter(char::is_ascii_uppercase).count();
+    w.chars().any(|c| c.is_ascii_digit())
+        || w.contains('/') && w.len() > 1
+        || w.contains('_') && w.chars().any(char::is_alphabetic)
+        || w.contains('.') && w.split('.').all(|p| !p.is_empty())
+        || w.chars().skip(1).any(|c| c.is_ascii_uppercase()) && w.chars().any(|c| c.is_ascii_lowercase())
+        || upper >= 2 && upper == w.chars().filter(|c| c.is_alphabetic()).count()
+        || NEGATION.is_match(w)
+}
+
+fn prose_metrics(input: &str, output: &str) -> Vec<Metric> {
+    fn counts(text: &str) -> HashMap<&str, usize> {
+        let mut m: HashMap<&str, usize> = HashMap::new();
+        for w in text.split_whitespace().filter(|w| must_keep(w)) {
+            *m.entry(w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '`' | '!' | '?')))
+                .or_default() += 1;
+        }
+        m
+    }
+    let (before, after) = (counts(input), counts(output));
+    let total: usize = before.values().sum();
+    let kept: usize = before.iter().map(|(w, n)| (*n).min(after.get(w).copied().unwrap_or(0))).sum();
+    vec![Metric::new("must_keep", kept, total)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_schema_and_leaves() {
+        let input = r#"{"name": "x", "deps": {"a": "1"}, "rows": [{"id": 1}, {"id": 2}]}"#;
+        let r = measure(EngineKind::Json, input, input, None, None);
+        assert_eq!(r.score, 1.0);
+        let r = measure(EngineKind::Json, input, r#"{"name": "x", "rows": [{"id": 1}]}"#, None, None);
+        let schema = &r.metrics[0];
+        // paths: /name /deps /deps/a /rows /rows/[]/id; the output has 3
+        assert_eq!((schema.kept, schema.total), (3, 5));
+        let leaves = &r.metrics[1];
+        assert_eq!((leaves.kept, leaves.total), (2, 4));
+        assert_eq!(r.score, 0.6, "leaf coverage is shown, not scored");
+        assert_eq!(measure(EngineKind::Json, input, "not json", None, None).score, 0.0);
+    }
+
+    #[test]
+    fn a_sampled_map_loses_no_schema_but_its_leaves() {
+        let time: serde_json::Map<String, Value> =
+            (0..20).map(|i| (format!("1.{i}.0"), Value::String(format!("2024-01-{i:02}")))).collect();
+        let input = serde_json::json!({"name": "p", "time": time}).to_string();
+        let kept: serde_json::Map<String, Value> = time.iter().take(5).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let output = serde_json::json!({"name": "p", "time": kept, "_ctxlens_omitted": "[ctxlens: …]"}).to_string();
+        let r = measure(EngineKind::Json, &input, &output, None, None);
+        assert_eq!(r.metrics[0].share, 1.0, "{r:?}");
+        assert_eq!((r.metrics[1].kept, r.metrics[1].total), (6, 21));
+    }
+
+    #[test]
+    fn code_signatures() {
+        let input = "def a(x):\n    return x\n\nclass B:\n    def c(self):\n        pass\n";
+        let output = "def a(x):\n    ...\n\nclass B:\n    # [ctxlens: …]\n";
+        let r = measure(EngineKind::Code, input, output, None, Some("m.py"));
+        assert_eq!((r.metrics[0].kept, r.metrics[0].total), (2, 3));
+    }
+
+    #[test]
+    fn log_errors_and_frames() {
+        let input = "INFO start\nERROR boom\nTraceback (most recent call last):\n  File \"a.py\", line 1, in x\nValueError: bad\nINFO end\n";
+        let output = "ERROR boom\n[ctxlens: 3 lines omitted; key=k]\nINFO end\n";
+        let r = measure(EngineKind::Log, input, output, None, None);
+        assert_eq!((r.metrics[0].kept, r.metrics[0].total), (1, 2), "{r:?}");
+        assert_eq!((r.metrics[1].kept, r.metrics[1].total), (0, 1));
+    }
+
+    #[test]
+    fn search_files_named_after_a_common_prefix_and_query_lines() {
+        let input = "src/a/x.rs:1:fn CookieError\nsrc/a/y.rs:2:fn other\nsrc/b/z.rs:3:fn CookieError\n";
+        let output = "src/a/x.rs:1:fn CookieError\n[ctxlens: also a/y.rs (1), b/z.rs (1)]\n";
+        let r = measure(EngineKind::Search, input, output, Some("cookieerror"), None);
+        assert_eq!((r.metrics[0].kept, r.metrics[0].total), (3, 3), "{r:?}");
+        assert_eq!((r.metrics[1].kept, r.metrics[1].total), (1, 2));
+    }
+
+    #[test]
+    fn diff_files_and_hunks() {
+        let input = "diff --git a/f.py b/f.py\n--- a/f.py\n+++ b/f.py\n@@ -1,2 +1,2 @@\n a\n-b\n+c\ndiff --git a/g.py b/g.py\n--- a/g.py\n+++ b/g.py\n@@ -1 +1 @@\n-x\n+y\n";
+        let r = measure(EngineKind::Diff, input, input, None, None);
+        assert_eq!(r.score, 1.0, "{r:?}");
+        let broken = "diff --git a/f.py b/f.py\n--- a/f.py\n+++ b/f.py\n@@ -1,2 +1,2 @@\n a\n-b\n";
+        let r = measure(EngineKind::Diff, input, broken, None, None);
+        assert_eq!((r.metrics[0].kept, r.metrics[0].total), (1, 2));
+        assert_eq!((r.metrics[1].kept, r.metrics[1].total), (0, 1));
+    }
+
+    #[test]
+    fn prose_must_keep_items() {
+        let input = "Do not run v2.1 on /srv/data, call parse_config() or readFile never.";
+        let r = measure(EngineKind::Prose, input, "Do run on /srv/data, call parse_config()", None, None);
+        // not, v2.1, /srv/data, parse_config(), readFile, never
+        assert_eq!((r.metrics[0].kept, r.metrics[0].total), (2, 6), "{r:?}");
+    }
+
+    #[test]
+    fn merging_sums_each_metric() {
+        let mut a = Retention::of(vec![Metric::new("files", 1, 2)]);
+        a.merge(&Retention::of(vec![Metric::new("files", 2, 2), Metric::new("errors", 0, 0)]));
+        assert_eq!((a.metrics[0].kept, a.metrics[0].total), (3, 4));
+        assert_eq!(a.score, 0.75);
+    }
+}

@@ -1,0 +1,101 @@
+//! Retention on the real fixtures at default knobs: what each engine must keep (issue targets),
+//! measured on input and output text by `ctxlens::retention`, and the CLI's `--retention-min`.
+
+mod common;
+
+use common::*;
+use ctxlens::retention::{self, Retention};
+use ctxlens::{Config, Context, EngineChoice};
+
+/// Each fixture of a folder compressed at default knobs, with its retention.
+fn measured(dir: &str) -> Vec<(String, Retention)> {
+    fixture_files(dir)
+        .into_iter()
+        .map(|f| {
+            let ctx = Context { path: Some(f.clone()), ..Default::default() };
+            let o = ctxlens::compress(&read(&f), EngineChoice::Auto, &Config::default(), &ctx);
+            let r = retention::of_outcome(&o, None, Some(&f));
+            (f, r)
+        })
+        .collect()
+}
+
+fn share(r: &Retention, metric: &str) -> f64 {
+    r.metrics.iter().find(|m| m.name == metric).map_or(1.0, |m| m.share)
+}
+
+#[test]
+fn json_keeps_its_schema() {
+    let mut schema: Vec<f64> = measured("json").iter().map(|(_, r)| share(r, "schema")).collect();
+    schema.sort_by(f64::total_cmp);
+    assert!(schema[0] >= 0.90, "minimum schema coverage {schema:?}");
+    assert!(schema[schema.len() / 2] >= 0.98, "median schema coverage {schema:?}");
+}
+
+#[test]
+fn npm_view_keeps_every_key_and_samples_its_maps() {
+    let text = read("json/npm-view-express.json");
+    let o = run(&text, EngineChoice::Auto, &Config::default());
+    let out: serde_json::Value = serde_json::from_str(&o.output).unwrap();
+    for key in ["description", "dependencies", "repository", "scripts", "devDependencies", "time", "dist"] {
+        assert!(out.get(key).is_some(), "{key} was dropped");
+    }
+    assert_eq!(out["dependencies"], serde_json::from_str::<serde_json::Value>(&text).unwrap()["dependencies"]);
+    let time = out["time"].as_object().unwrap();
+    assert!(time.len() < 40 && time.keys().any(|k| k.starts_with("_ctxlens_omitted")), "time is sampled, marked");
+    assert!(o.tokens_out * 4 < o.tokens_in, "{} → {}", o.tokens_in, o.tokens_out);
+}
+
+#[test]
+fn code_keeps_every_signature() {
+    for (f, r) in measured("code") {
+        assert_eq!(share(&r, "signatures"), 1.0, "{f}: {r:?}");
+    }
+    // the bundle defines its whole API inside one wrapper: hundreds of definitions, all kept
+    let (_, r) = measured("code").into_iter().find(|(f, _)| f.ends_with("lodash-bundle.js")).unwrap();
+    assert!(r.metrics[0].total > 400, "{r:?}");
+}
+
+#[test]
+fn logs_keep_every_error_line_and_frame() {
+    for (f, r) in measured("log") {
+        assert_eq!(share(&r, "errors"), 1.0, "{f}: {r:?}");
+        assert_eq!(share(&r, "frames"), 1.0, "{f}: {r:?}");
+    }
+}
+
+#[test]
+fn search_names_every_file_and_diffs_stay_applicable() {
+    for (f, r) in measured("search") {
+        assert_eq!(share(&r, "files"), 1.0, "{f}: {r:?}");
+    }
+    for (f, r) in measured("diff") {
+        assert_eq!((share(&r, "files"), share(&r, "hunks_apply")), (1.0, 1.0), "{f}: {r:?}");
+    }
+}
+
+#[test]
+fn retention_min_gates_the_exit_status_and_stats_carry_it() {
+    let file = fixtures().join("json/cargo-metadata.json");
+    let run = |min: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ctxlens"))
+            .args(["compress", "--stats", "json", "--retention-min", min])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let ok = run("0.5");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    let stats: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    let score = stats["retention"]["score"].as_f64().unwrap();
+    assert!(score > 0.5 && score < 1.0, "{stats}");
+    assert!(stats["sections"][0]["retention"]["metrics"].as_array().is_some_and(|m| m.len() == 2));
+    let strict = run("1");
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(!strict.stdout.is_empty(), "the output is written either way");
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(err.contains("below --retention-min 1") && err.contains("schema"), "{err}");
+    let bad = run("1.5");
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("not a share"));
+}
