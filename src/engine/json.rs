@@ -1327,20 +1327,33 @@ fn row_paths(row: &Value) -> HashSet<u64> {
 /// package's own `features`, a rare nested setting), at most `budget` of them: sampling rows
 /// must not take the schema with them. Returns how many rows it added.
 fn cover_schema(items: &[Value], plan: &mut KeepPlan, dup_of: &[Option<usize>], budget: usize) -> usize {
-    let paths: Vec<HashSet<u64>> = items.iter().map(row_paths).collect();
-    let mut covered: HashSet<u64> =
-        paths.iter().zip(&plan.keep).filter(|(_, k)| **k).flat_map(|(p, _)| p.iter().copied()).collect();
+    let mut covered: HashSet<u64> = HashSet::new();
+    for (item, _) in items.iter().zip(&plan.keep).filter(|(_, k)| **k) {
+        covered.extend(row_paths(item));
+    }
+    // only rows with a path no kept row has can ever help (the covered set only grows), and
+    // they are few: the others' path sets are not kept
+    let mut candidates: Vec<(usize, HashSet<u64>)> = items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !plan.keep[*i] && dup_of[*i].is_none())
+        .filter_map(|(i, item)| {
+            let paths = row_paths(item);
+            paths.iter().any(|p| !covered.contains(p)).then_some((i, paths))
+        })
+        .collect();
     let mut added = 0;
     while added < budget {
-        let best = (0..items.len())
-            .filter(|&i| !plan.keep[i] && dup_of[i].is_none())
-            .map(|i| (paths[i].iter().filter(|p| !covered.contains(p)).count(), i))
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        let Some((new, i)) = best.filter(|(new, _)| *new > 0) else { break };
-        debug_assert!(new > 0);
+        let best = candidates
+            .iter()
+            .enumerate()
+            .map(|(c, (i, paths))| (paths.iter().filter(|p| !covered.contains(p)).count(), std::cmp::Reverse(*i), c))
+            .max();
+        let Some((_, _, c)) = best.filter(|b| b.0 > 0) else { break };
+        let (i, paths) = candidates.swap_remove(c);
         plan.keep[i] = true;
         plan.why[i] = None;
-        covered.extend(paths[i].iter().copied());
+        covered.extend(paths);
         added += 1;
     }
     added
