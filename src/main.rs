@@ -93,6 +93,19 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
+    /// Measure what a compressed text kept of its original (any compressor's output, e.g.
+    /// Headroom's) by the retention metrics of a content type; prints one JSON object.
+    Retention {
+        #[arg(long, help = format!("The content type whose metrics apply: {}", EngineKind::names(", ")))]
+        kind: EngineKind,
+        /// The user's question (search results: the share of lines holding it that were kept).
+        #[arg(long)]
+        query: Option<String>,
+        /// The original text.
+        original: String,
+        /// The compressed text.
+        compressed: String,
+    },
     /// Count the tokens of a file (or stdin).
     Count {
         /// Tokenizer for every count: o200k (o200k_base) or cl100k (cl100k_base).
@@ -190,6 +203,17 @@ fn run(command: Command) -> Result<()> {
         Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
         Command::Count { tokenizer, file } => count(&file, tokenizer),
         Command::Models { threads } => list_models(threads),
+        Command::Retention { kind, query, original, compressed } => {
+            let read = |p: &str| -> Result<String> {
+                let bytes = input::read(p).with_context(|| format!("cannot read {p}"))?.bytes;
+                String::from_utf8(bytes)
+                    .map_err(|e| anyhow::anyhow!("{p}: not UTF-8 (first bad byte at {})", e.utf8_error().valid_up_to()))
+            };
+            let (a, b) = (read(&original)?, read(&compressed)?);
+            let r = ctxlens::retention::measure(kind, &a, &b, query.as_deref(), Some(&original));
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
         Command::Blocks { file, json, compress, config, sets, tokenizer, time_budget } => {
             let config = if compress { Some(load_config(config.as_ref(), &sets)?) } else { None };
             let budget = std::time::Duration::try_from_secs_f64(time_budget)

@@ -35,7 +35,7 @@ fn fixture_rows(readme: &str) -> Vec<(String, String, usize, usize, usize, Strin
     let num = |s: &str| s.trim().replace(',', "").parse::<usize>().unwrap_or_else(|_| panic!("not a count: {s:?}"));
     section
         .lines()
-        .take_while(|l| !l.starts_with("## "))
+        .take_while(|l| !l.starts_with("## ") && !l.starts_with("### "))
         .filter(|l| l.starts_with("| `"))
         .map(|l| {
             let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();

@@ -99,3 +99,26 @@ fn retention_min_gates_the_exit_status_and_stats_carry_it() {
     let bad = run("1.5");
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("not a share"));
 }
+
+#[test]
+fn any_compressor_s_output_can_be_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = fixtures().join("json/npm-view-express.json");
+    let mut value: serde_json::Value = serde_json::from_str(&read("json/npm-view-express.json")).unwrap();
+    value.as_object_mut().unwrap().remove("dependencies");
+    let theirs = dir.path().join("theirs.json");
+    std::fs::write(&theirs, value.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ctxlens"))
+        .args(["retention", "--kind", "json"])
+        .arg(&original)
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema = &r["metrics"][0];
+    assert_eq!(schema["name"], "schema");
+    // `dependencies` and its 28 keys are gone
+    assert_eq!(schema["total"].as_u64().unwrap() - schema["kept"].as_u64().unwrap(), 29, "{r}");
+    assert!(r["score"].as_f64().unwrap() < 1.0);
+}

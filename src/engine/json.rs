@@ -941,11 +941,14 @@ impl<'a> Crusher<'a> {
                     })
             })
             .collect();
-        // Structural outliers: rows with a rare field, or a rare value of a common categorical field.
+        // Structural outliers: a rare value of a common categorical field. Rows with a rare field
+        // are a signal too, but are not all kept (Headroom keeps every one): the schema pass
+        // below keeps rows until each key path is shown, which keeps the schema for fewer rows.
         let mut outliers: Vec<usize> = Vec::new();
+        let mut rare_fields = false;
         for f in &stats {
             if f.present * 5 < n {
-                outliers.extend((0..n).filter(|&i| rows[i].contains_key(&f.name)));
+                rare_fields |= f.present > 0;
             } else if f.present * 5 >= n * 4 && (2..=50).contains(&f.distinct) && f.unique_ratio < 0.5 {
                 // value → (rows, first row); the most common values first, ties by first appearance
                 let mut freq: HashMap<u64, (usize, usize)> = HashMap::new();
@@ -963,7 +966,8 @@ impl<'a> Crusher<'a> {
                     covered += c;
                     common.insert(*key);
                 }
-                if common.len() < by.len() {
+                // only a field with a few common values makes the others rare (Headroom: K ≤ 5)
+                if common.len() < by.len() && common.len() <= 5 {
                     outliers.extend((0..n).filter(|&i| !common.contains(&f.keys[i])));
                 }
             }
@@ -1007,6 +1011,7 @@ impl<'a> Crusher<'a> {
         let score = stats.iter().filter_map(|f| score_field(f, n).map(|c| (f, c))).max_by(|a, b| a.1.total_cmp(&b.1));
         let signal = score.is_some()
             || !outliers.is_empty()
+            || rare_fields
             || !errors.is_empty()
             || !anomalies.is_empty()
             || !changes.is_empty()

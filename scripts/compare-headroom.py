@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""ctxlens and the real Headroom side by side on the fixtures, in one run: tokens after
+compression and retention (measured the same way for both, by `ctxlens retention`) per fixture.
+
+Headroom is headroom-ai from PyPI, installed into target/headroom-venv on the first run (pip,
+package registry only). Each fixture goes to Headroom's compressor for the content type ctxlens
+routes it to, at Headroom's defaults; ctxlens runs `compress --engine auto` at its defaults.
+Prose is left out: Kompress needs a model download this machine cannot make. Tokens are
+o200k, counted by `ctxlens count` for both (Headroom's own tiktoken counter downloads its
+tables). Usage: scripts/compare-headroom.py [--markdown] (builds the release binary)."""
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+root = pathlib.Path(__file__).resolve().parent.parent
+venv = root / "target" / "headroom-venv"
+python = venv / "bin" / "python"
+binary = root / "target" / "release" / "ctxlens"
+
+subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=root, check=True)
+if not python.exists():
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "headroom-ai[code]"], check=True)
+
+# Runs inside the venv: one fixture per line on stdin as {"kind", "path"}, one result per line
+# on stdout as {"output", "version"} or {"error"}.
+HEADROOM = r'''
+import json, sys, importlib.metadata as md
+version = md.version("headroom-ai")
+def run(kind, text, path):
+    if kind == "json":
+        from headroom.transforms.smart_crusher import SmartCrusher
+        return SmartCrusher().crush(text).compressed
+    if kind == "log":
+        from headroom.transforms.log_compressor import LogCompressor
+        return LogCompressor().compress(text).compressed
+    if kind == "search":
+        from headroom.transforms.search_compressor import SearchCompressor
+        return SearchCompressor().compress(text).compressed
+    if kind == "diff":
+        from headroom.transforms.diff_compressor import DiffCompressor
+        return DiffCompressor().compress(text).compressed
+    if kind == "code":
+        from headroom.transforms.code_compressor import CodeAwareCompressor
+        ext = {"py": "python", "js": "javascript", "ts": "typescript", "tsx": "tsx", "rs": "rust",
+               "go": "go", "java": "java", "c": "c", "cpp": "cpp"}.get(path.rsplit(".", 1)[-1])
+        return CodeAwareCompressor().compress(text, language=ext).compressed
+    raise ValueError(f"no Headroom compressor for {kind} here")
+for line in sys.stdin:
+    job = json.loads(line)
+    try:
+        text = open(job["path"], encoding="utf-8").read()
+        print(json.dumps({"output": run(job["kind"], text, job["path"]), "version": version}), flush=True)
+    except Exception as e:
+        print(json.dumps({"error": f"{type(e).__name__}: {e}"[:300], "version": version}), flush=True)
+'''
+
+
+def ctxlens(*args, stdin=None):
+    return subprocess.run([binary, *args], input=stdin, capture_output=True, check=True)
+
+
+def tokens(path):
+    return int(ctxlens("count", str(path)).stdout.split()[0])
+
+
+def retention(kind, original, compressed):
+    r = json.loads(ctxlens("retention", "--kind", kind, str(original), str(compressed)).stdout)
+    shown = [f"{m['name']} {m['share']:.2f}" for m in r["metrics"] if m["total"] > 0]
+    return r["score"], ", ".join(shown) or "-"
+
+
+fixtures = [
+    f
+    for f in sorted((root / "fixtures").glob("*/*"))
+    if f.parent.name in ("json", "log", "search", "diff", "code") and not f.name.endswith(".tar.gz")
+]
+rows = []
+headroom = subprocess.Popen([python, "-c", HEADROOM], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+with tempfile.TemporaryDirectory() as tmp:
+    for f in fixtures:
+        stats = json.loads(ctxlens("compress", "--stats", "json", str(f)).stderr.decode().strip().splitlines()[-1])
+        kind = stats["engine"]
+        ours = pathlib.Path(tmp) / "ours"
+        ours.write_bytes(ctxlens("compress", str(f)).stdout)
+        headroom.stdin.write(json.dumps({"kind": kind, "path": str(f)}) + "\n")
+        headroom.stdin.flush()
+        answer = json.loads(headroom.stdout.readline())
+        version = answer["version"]
+        before = stats["in_tokens"]
+        our_after = stats["out_tokens"]
+        our_score, our_metrics = retention(kind, f, ours)
+        if "error" in answer:
+            theirs_after, their_score, their_metrics = None, None, answer["error"]
+        else:
+            theirs = pathlib.Path(tmp) / "theirs"
+            theirs.write_text(answer["output"], encoding="utf-8")
+            theirs_after = tokens(theirs)
+            their_score, their_metrics = retention(kind, f, theirs)
+            if answer["output"] == f.read_text(encoding="utf-8"):
+                their_metrics += "; passed through untouched"
+        rows.append((f.relative_to(root / "fixtures"), kind, before, our_after, our_score, our_metrics,
+                     theirs_after, their_score, their_metrics))
+headroom.stdin.close()
+headroom.wait()
+
+print(f"ctxlens vs headroom-ai {version} (o200k tokens after; retention score and metrics)\n")
+print("| fixture | type | tokens before | ctxlens after | ctxlens retention | Headroom after | Headroom retention |")
+print("|---|---|---|---|---|---|---|")
+for rel, kind, before, ours, os_, om, theirs, ts, tm in rows:
+    theirs_text = "-" if theirs is None else f"{theirs:,}"
+    ts_text = "-" if ts is None else f"{ts:.2f}"
+    print(f"| `{rel}` | {kind} | {before:,} | {ours:,} | {os_:.2f} ({om}) | {theirs_text} | {ts_text} ({tm}) |")
