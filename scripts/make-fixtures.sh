@@ -288,6 +288,8 @@ SERDE_SRC=$(ls -d "$HOME"/.cargo/registry/src/*/serde_json-1.* | sort -V | tail 
 REGEX_SRC=$(ls -d "$HOME"/.cargo/registry/src/*/regex-1.* | sort -V | tail -1)
 (cd "$(dirname "$SERDE_SRC")" && grep -rn "fn " "$(basename "$SERDE_SRC")/src" > "$OUT/search/grep-serde-json-fn.txt")
 (cd "$(dirname "$REGEX_SRC")" && grep -rn -C 2 "unwrap()" "$(basename "$REGEX_SRC")/src" > "$OUT/search/grep-context-regex-unwrap.txt")
+TOKIO_SRC=$(ls -d "$HOME"/.cargo/registry/src/*/tokio-1.* | sort -V | tail -1)
+(cd "$(dirname "$TOKIO_SRC")" && grep -rn --include='*.rs' "fn new(" "$(basename "$TOKIO_SRC")/src" > "$OUT/search/grep-tokio-fn-new.txt")
 PYLIB=$(python3 -c 'import json, os; print(os.path.dirname(os.path.dirname(json.__file__)))')
 (cd "$PYLIB" && grep -rn --include='*.py' "raise " json http email/mime > "$OUT/search/grep-python-stdlib-raise.txt")
 

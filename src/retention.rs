@@ -11,7 +11,7 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::{EngineKind, code, json, lang, log};
+use crate::engine::{EngineKind, code, json, lang, log, search};
 use crate::outcome::Outcome;
 
 /// One measure: how many of the input's items of one sort the output still has.
@@ -313,7 +313,7 @@ fn search_metrics(input: &str, output: &str, query: Option<&str>) -> Vec<Metric>
         }
     }
     // a file is named when its path is in the output, whole or after the prefix all share
-    let prefix = common_dir(&files);
+    let prefix = search::common_dir(&files).len();
     let named = files.iter().filter(|f| output.contains(**f) || output.contains(&f[prefix..])).count();
     let mut metrics = vec![Metric::new("files", named, files.len())];
     if let Some(q) = query.map(str::to_lowercase).filter(|q| !q.trim().is_empty()) {
@@ -324,16 +324,6 @@ fn search_metrics(input: &str, output: &str, query: Option<&str>) -> Vec<Metric>
         metrics.push(Metric::new("query_lines", kept, hits.len()));
     }
     metrics
-}
-
-/// The length of the folder prefix (up to and with its last `/`) every path shares.
-fn common_dir(paths: &[&str]) -> usize {
-    let Some(first) = paths.first() else { return 0 };
-    let mut len = first.len();
-    for p in &paths[1..] {
-        len = first.bytes().zip(p.bytes()).take(len).take_while(|(a, b)| a == b).count();
-    }
-    first[..len].rfind('/').map_or(0, |i| i + 1)
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -69,6 +69,19 @@ fn search_names_every_file_and_diffs_stay_applicable() {
     for (f, r) in measured("search") {
         assert_eq!(share(&r, "files"), 1.0, "{f}: {r:?}");
     }
+    // a query's lines all stay, whatever else outranks them
+    let text = read("search/grep-python-stdlib-raise.txt");
+    let ctx = Context { query: Some("TypeError".into()), ..Default::default() };
+    let o = ctxlens::compress(&text, EngineChoice::Auto, &Config::default(), &ctx);
+    let r = retention::of_outcome(&o, Some("TypeError"), None);
+    assert_eq!(share(&r, "query_lines"), 1.0, "{r:?}");
+    // so do a diff's: a file past max_files that holds the query is kept
+    let text = read("diff/requests-2.31.0-2.32.3.git.diff");
+    let line = "+recursive-include tests/certs *";
+    assert!(!run(&text, EngineChoice::Auto, &Config::default()).output.contains(line), "dropped without a query");
+    let ctx = Context { query: Some("recursive-include tests/certs".into()), ..Default::default() };
+    let o = ctxlens::compress(&text, EngineChoice::Auto, &Config::default(), &ctx);
+    assert!(o.output.lines().any(|l| l == line), "kept when asked for");
     for (f, r) in measured("diff") {
         assert_eq!((share(&r, "files"), share(&r, "hunks_apply")), (1.0, 1.0), "{f}: {r:?}");
     }

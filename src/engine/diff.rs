@@ -269,7 +269,8 @@ impl Engine for DiffEngine {
                 ),
             });
         }
-        Compressor { input, lines: &lines, p, words: ctx.query_words() }.run(&parsed)
+        let query = ctx.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        Compressor { input, lines: &lines, p, words: ctx.query_words(), query }.run(&parsed)
     }
 }
 
@@ -278,6 +279,8 @@ struct Compressor<'a> {
     lines: &'a [Line<'a>],
     p: &'a DiffParams,
     words: Vec<String>,
+    /// The whole query, lower-cased: a hunk or file holding it always stays.
+    query: Option<String>,
 }
 
 /// What happens to one kept file.
@@ -293,6 +296,11 @@ impl<'a> Compressor<'a> {
             return "";
         }
         &self.input[self.lines[r.start].start..self.lines[r.end - 1].end]
+    }
+
+    /// Whether these lines hold the whole query.
+    fn asked_for(&self, r: std::ops::Range<usize>) -> bool {
+        self.query.as_ref().is_some_and(|q| self.text(r).to_lowercase().contains(q.as_str()))
     }
 
     fn hunk_score(&self, h: &Hunk) -> f64 {
@@ -324,6 +332,9 @@ impl<'a> Compressor<'a> {
             });
             picked.extend(middle.into_iter().take(cap.saturating_sub(picked.len())));
             picked.into_iter().for_each(|h| keep_hunk[h] = true);
+            for (hi, h) in f.hunks.iter().enumerate() {
+                keep_hunk[hi] |= self.asked_for(h.header..h.body.end);
+            }
         }
         let before = self.p.max_context_lines;
         let after = before.max(1);
@@ -362,6 +373,9 @@ impl<'a> Compressor<'a> {
         });
         let mut keep_file = vec![false; files.len()];
         order.iter().take(self.p.max_files).for_each(|&f| keep_file[f] = true);
+        for (fi, f) in files.iter().enumerate() {
+            keep_file[fi] |= self.asked_for(f.lines.clone());
+        }
 
         let mut ledger = LedgerBuilder::new(self.input);
         let mut out = String::with_capacity(self.input.len() / 2);

@@ -204,7 +204,13 @@ impl Engine for SearchEngine {
             });
         }
         let scores = score_matches(&lines, &parsed, &matches, p, ctx);
-        let keep = select(&lines, &parsed, &matches, &scores, p, ctx.memo.as_deref());
+        // a match holding the whole query is what the user asked for: it always stays
+        let query = ctx.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let exact: Vec<usize> = match &query {
+            Some(q) => matches.iter().copied().filter(|&i| lines[i].text.to_lowercase().contains(q.as_str())).collect(),
+            None => Vec::new(),
+        };
+        let keep = select(&lines, &parsed, &matches, &scores, &exact, p, ctx.memo.as_deref());
         render(input, &lines, &parsed, &keep, p)
     }
 }
@@ -255,6 +261,7 @@ fn select(
     parsed: &Parsed,
     matches: &[usize],
     scores: &HashMap<usize, f64>,
+    exact: &[usize],
     p: &SearchParams,
     memo: Option<&Memo>,
 ) -> Vec<bool> {
@@ -273,8 +280,8 @@ fn select(
     ranked.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]).then(a.cmp(&b)));
     ranked.truncate(p.max_files.min(budget));
 
-    // Per file: first, last, then best, up to the per-file cap; the first pick of every file is
-    // guaranteed, the rest compete for the remaining budget by score.
+    // Per file: first, last, then best, up to the per-file cap; the first and last match of every
+    // kept file are guaranteed (as the knobs say), the rest compete for the remaining budget.
     let mut guaranteed = Vec::new();
     let mut optional = Vec::new();
     for &f in &ranked {
@@ -290,13 +297,15 @@ fn select(
         rest.sort_by(|a, b| scores[b].total_cmp(&scores[a]).then(a.cmp(b)));
         picks.extend(rest);
         picks.truncate(p.max_matches_per_file.max(1));
-        guaranteed.push(picks[0]);
-        optional.extend(picks.into_iter().skip(1));
+        let ends = usize::from(p.always_keep_first) + usize::from(p.always_keep_last && ms.len() > 1);
+        let fixed = ends.clamp(1, picks.len());
+        guaranteed.extend(&picks[..fixed]);
+        optional.extend(picks.into_iter().skip(fixed));
     }
     optional.sort_by(|a, b| scores[b].total_cmp(&scores[a]).then(a.cmp(b)));
     let room = budget.saturating_sub(guaranteed.len());
     let mut keep = vec![false; n];
-    for i in guaranteed.into_iter().chain(optional.into_iter().take(room)) {
+    for i in guaranteed.into_iter().chain(optional.into_iter().take(room)).chain(exact.iter().copied()) {
         keep[i] = true;
     }
     // Context lines follow the nearest match of their group; headings their file; the rest stays.
@@ -447,12 +456,22 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
     }
     if ledger.has_pending(group) {
         let matches: usize = dropped_files.iter().map(|d| d.1).sum();
-        let named: Vec<String> = dropped_files.iter().map(|(f, m)| format!("{} ({m})", parsed.files[*f])).collect();
+        // every file is named, after the folder all the input's files share; past
+        // MAX_NAMED_FILES the rest are counted (the key gives them back)
+        let prefix = common_dir(&parsed.files);
+        let named: Vec<String> = dropped_files
+            .iter()
+            .map(|(f, m)| {
+                let rel = &parsed.files[*f][prefix.len()..];
+                if *m == 1 { rel.to_string() } else { format!("{rel} ({m})") }
+            })
+            .collect();
+        let under = if prefix.is_empty() { String::new() } else { format!(" in {prefix}") };
         let phrase = format!(
-            "{} with {} omitted: {}",
+            "{} with {} omitted{under}: {}",
             Unit::Files.count(dropped_files.len()),
             Unit::Matches.count(matches),
-            name_list(&named, 30)
+            name_list(&named, MAX_NAMED_FILES)
         );
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
@@ -484,6 +503,20 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
         notes.push(format!("{unparsed} lines are not search results; kept in place"));
     }
     Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes })
+}
+
+/// Most files one marker names; a longer list says how many more there are.
+const MAX_NAMED_FILES: usize = 400;
+
+/// The folder prefix (up to and with its last `/`) every path shares.
+pub fn common_dir<S: AsRef<str>>(paths: &[S]) -> &str {
+    let Some(first) = paths.first().map(AsRef::as_ref) else { return "" };
+    let mut len = first.len();
+    for p in &paths[1..] {
+        len = first.bytes().zip(p.as_ref().bytes()).take(len).take_while(|(a, b)| a == b).count();
+    }
+    let shared = &first[..first.floor_char_boundary(len)];
+    shared.rfind('/').map_or("", |i| &first[..=i])
 }
 
 fn line_no(parsed: &Parsed, i: usize) -> u64 {
@@ -608,5 +641,44 @@ mod tests {
         let kept = c.output.lines().filter(|l| l.starts_with("src/")).count();
         assert_eq!(dropped + kept, 160);
         assert!(c.output.contains("files with"), "{}", c.output);
+    }
+
+    #[test]
+    fn query_matches_and_each_kept_file_s_first_and_last_stay() {
+        let mut s = String::new();
+        for f in 0..12 {
+            for l in 0..12 {
+                let text = match (f, l) {
+                    (3, 1 | 4 | 6 | 8 | 10) => "raise CookieError(\"bad cookie\")".to_string(),
+                    (_, 5) => "raise RuntimeError(\"fatal error, failed\")".to_string(),
+                    _ => format!("x = compute({l})"),
+                };
+                s.push_str(&format!("pkg/mod{f}/file.py:{}:    {text}\n", l + 1));
+            }
+        }
+        let ctx = Context { query: Some("CookieError".into()), ..Context::default() };
+        let c = SearchEngine::compress(&s, &SearchParams::default(), &ctx).unwrap();
+        assert_eq!(c.output.matches("CookieError").count(), 5, "{}", c.output);
+        for f in 0..12 {
+            let first = format!("pkg/mod{f}/file.py:1:");
+            let last = format!("pkg/mod{f}/file.py:12:");
+            assert_eq!(c.output.contains(&first), c.output.contains(&last), "{f}: first and last go together");
+        }
+    }
+
+    #[test]
+    fn every_dropped_file_is_named_after_the_shared_folder() {
+        let mut s = String::new();
+        for f in 0..150 {
+            s.push_str(&format!("proj/src/ünï/m{f}.rs:1:fn new() {{}}\n"));
+        }
+        let c = SearchEngine::compress(&s, &SearchParams::default(), &Context::default()).unwrap();
+        let marker = c.output.lines().find(|l| l.contains("files with")).unwrap();
+        assert!(marker.contains("omitted in proj/src/ünï/:"), "{marker}");
+        for f in 0..150 {
+            assert!(c.output.contains(&format!("m{f}.rs")), "m{f}.rs is named");
+        }
+        assert_eq!(common_dir(&["a/é/x", "a/é/y", "a/è"]), "a/");
+        assert_eq!(common_dir(&["x.rs", "y.rs"]), "");
     }
 }
