@@ -110,6 +110,26 @@ fn main() {
 }
 EOF
 (cd "$WORK/lints" && cargo clippy -j 2 -- -W clippy::pedantic > "$OUT/log/cargo-clippy.log" 2>&1 || true)
+# the same broken build as a terminal shows it (through a pseudo-terminal: colour codes and the
+# carriage-return progress bar are in the file), which is how agents capture terminal output
+(cd "$WORK/broken" && cargo clean -q && script -qec "cargo build -j 2 --color always" /dev/null > "$OUT/log/cargo-build-terminal.log" 2>&1 || true)
+
+echo "== log: npm, Node.js and pip output that is no line-per-record log"
+mkdir -p "$WORK/npmt" && (cd "$WORK/npmt" && npm init -y > /dev/null && npm install express@99.99.99 > "$OUT/log/npm-etarget.log" 2>&1 || true)
+cat > "$WORK/crash.js" <<'EOF'
+function parseOrder(raw) {
+  return JSON.parse(raw).items.map((i) => i.price * i.qty);
+}
+function handle(req) {
+  const totals = parseOrder(req.body);
+  return totals.reduce((a, b) => a + b, 0);
+}
+console.log("server listening on :8080");
+console.log("GET /health 200 1ms");
+handle({ body: '{"id": 7}' });
+EOF
+(cd "$WORK" && node crash.js > "$OUT/log/node-uncaught.log" 2>&1 || true)
+pip install -v --no-deps --no-cache-dir --no-binary :all: --target "$WORK/piptarget" markupsafe==2.1.5 > "$OUT/log/pip-install-verbose.log" 2>&1 || true
 
 echo "== log: pytest run with failures"
 mkdir -p "$WORK/pyproj/tests"

@@ -11,7 +11,7 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::{EngineKind, code, json, lang, log, search};
+use crate::engine::{EngineKind, code, json, lang, log, search, text};
 use crate::outcome::Outcome;
 
 /// One measure: how many of the input's items of one sort the output still has.
@@ -283,10 +283,18 @@ fn lines_of(text: &str) -> HashSet<&str> {
 
 fn log_metrics(input: &str, output: &str) -> Vec<Metric> {
     let kept_lines = lines_of(output);
-    let errors: HashSet<&str> =
-        input.lines().map(str::trim_end).filter(|l| !FRAME.is_match(l) && log::classify(l).is_error()).collect();
+    // judged as a terminal shows the line (colour codes, progress bars), found as written
+    let shown = |l: &str| text::as_shown(l).into_owned();
+    let errors: HashSet<&str> = input
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| {
+            let s = shown(l);
+            !FRAME.is_match(&s) && log::classify(&s).is_error()
+        })
+        .collect();
     let errors_kept = errors.iter().filter(|l| kept_lines.contains(**l)).count();
-    let frames: Vec<&str> = input.lines().map(str::trim_end).filter(|l| FRAME.is_match(l)).collect();
+    let frames: Vec<&str> = input.lines().map(str::trim_end).filter(|l| FRAME.is_match(&shown(l))).collect();
     let frames_kept = frames.iter().filter(|l| kept_lines.contains(**l)).count();
     let counted: usize = output
         .lines()

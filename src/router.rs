@@ -75,7 +75,10 @@ static LOG_LINE: LazyLock<Regex> = LazyLock::new(|| {
         | ^\s*(?:Compiling|Checking|Finished|Running|Downloaded|Fresh|Blocking)\ \S
         | ^(?:error|warning)(?:\[\w+\])?:
         | ^\s*-->\ \S+:\d+:\d+ | ^\s*=\ (?:note|help):
-        | ^npm\ (?:ERR!|WARN|notice)
+        | ^npm\ (?:ERR!|WARN|notice|error|warn)\b
+        | ^\s+at\ \S.*(?:\(.*:\d+:\d+\)|:\d+:\d+)$ | ^Node\.js\ v\d | ^[A-Z]\w*(?:Error|Exception):\ 
+        | ^\s*(?:Collecting|Downloading|Requirement\ already\ satisfied|Installing\ collected\ packages|Successfully\ (?:installed|built|uninstalled)|Building\ wheels?\ for|Created\ wheel\ for|Stored\ in\ directory|Running\ (?:command|setup\.py)|Using\ pip|Looking\ in\ (?:indexes|links)|Preparing\ metadata|Getting\ requirements|Source\ in|Processing\ \S)\b
+        | ^\s*(?:running\ (?:build|install|egg_info|bdist_wheel|build_ext|build_py)|copying\ \S|creating\ \S|writing\ \S)
         | (?:PASSED|FAILED|SKIPPED|XFAIL)\b
         | ^={3,}|^-{5,}
         | ^\d{4}-\d{2}-\d{2}\ \d{2}:\d{2}:\d{2}\ (?:status|install|configure|trigproc|startup|remove|purge|upgrade)\b
@@ -130,7 +133,9 @@ pub fn detect(text: &str) -> Detection {
             ),
         };
     }
-    let first200 = &non_empty[..non_empty.len().min(200)];
+    // judged as a terminal shows them: colour codes and progress bars do not hide a log
+    let first200: Vec<std::borrow::Cow<str>> =
+        non_empty[..non_empty.len().min(200)].iter().map(|t| text::as_shown(t)).collect();
     let log_lines = first200.iter().filter(|t| LOG_LINE.is_match(t)).count();
     let errors = first200.iter().filter(|t| crate::engine::log::classify(t).is_error()).count();
     let ratio = log_lines as f64 / first200.len() as f64;

@@ -99,6 +99,33 @@ fn log_fixtures_compress() {
 }
 
 #[test]
+fn every_log_fixture_routes_to_the_log_engine() {
+    // npm 11's `npm error`, a bare Node.js stack, pip's verbose steps and a coloured terminal
+    // capture went to prose (seconds of model time for nothing) before
+    for f in fixture_files("log") {
+        let o = run(&read(&f), EngineChoice::Auto, &Config::default());
+        assert_eq!(o.engine, Some(EngineKind::Log), "{f}: {:?}", o.sections.first().map(|s| &s.detected));
+    }
+}
+
+#[test]
+fn colour_codes_and_progress_bars_do_not_hide_an_error() {
+    let mut input = String::new();
+    for i in 0..300 {
+        input.push_str(&format!("\x1b[1m\x1b[92m   Compiling\x1b[0m crate{i} v1.0.{i}\r\n"));
+    }
+    input.push_str("  Building [=====>    ] 40/81\r  Building [========> ] 79/81\r\x1b[1m\x1b[91merror[E0308]\x1b[0m\x1b[1m: mismatched types\x1b[0m\r\n");
+    for i in 0..100 {
+        input.push_str(&format!("\x1b[1m\x1b[92m   Compiling\x1b[0m late{i} v0.{i}.0\r\n"));
+    }
+    let o = run(&input, EngineChoice::Auto, &Config::default());
+    assert_eq!(o.engine, Some(EngineKind::Log));
+    acted(&o, "coloured build");
+    assert!(o.output.contains("mismatched types"), "the error line stays: {}", o.output);
+    assert!(o.tokens_out * 2 < o.tokens_in);
+}
+
+#[test]
 fn search_fixtures_account_for_every_match_and_keep_other_lines() {
     for f in fixture_files("search") {
         let input = read(&f);

@@ -393,6 +393,11 @@ struct KeptCounts {
 
 impl Plan {
     fn new(lines: &[Line], p: &LogParams, memo: Option<&Memo>) -> Plan {
+        // levels, traces and repeats are judged on what a terminal shows: colour codes and
+        // overwritten progress bars do not hide an `error:`
+        let shown: Vec<std::borrow::Cow<str>> = lines.iter().map(|l| text::as_shown(l.text)).collect();
+        let lines: Vec<Line> = lines.iter().zip(&shown).map(|(l, t)| Line { text: t, ..*l }).collect();
+        let lines = &lines[..];
         let n = lines.len();
         let levels: Vec<Level> = lines.iter().map(|l| classify(l.text)).collect();
         let traces = find_traces(lines);

@@ -31,6 +31,47 @@ pub fn lines(input: &str) -> Vec<Line<'_>> {
     out
 }
 
+/// A line as a terminal shows it: colour and other escape sequences (CSI, OSC) removed, and of a
+/// line that carriage returns overwrite (a progress bar), only what was written last.
+pub fn as_shown(line: &str) -> std::borrow::Cow<'_, str> {
+    let line = match line.trim_end_matches('\r').rfind('\r') {
+        Some(i) => &line[i + 1..],
+        None => line,
+    };
+    if !line.contains('\x1b') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            // CSI: parameters and intermediates, then one final byte
+            Some('[') => {
+                while let Some(&n) = chars.peek() {
+                    chars.next();
+                    if ('@'..='~').contains(&n) {
+                        break;
+                    }
+                }
+            }
+            // OSC: up to BEL or ESC \
+            Some(']') => {
+                while let Some(n) = chars.next() {
+                    if n == '\x07' || n == '\x1b' && chars.next_if_eq(&'\\').is_some() {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     hay.iter().position(|&b| b == needle)
 }
@@ -123,6 +164,16 @@ mod tests {
         assert_eq!((ls[3].start, ls[3].end), (7, 8));
         assert!(lines("").is_empty());
         assert_eq!(lines("x\n").len(), 1);
+    }
+
+    #[test]
+    fn lines_as_a_terminal_shows_them() {
+        assert_eq!(as_shown("\x1b[1m\x1b[31merror\x1b[0m: mismatched types"), "error: mismatched types");
+        assert_eq!(as_shown("  10% [###   ]\r  55% [#####  ]\r 100% [#######]"), " 100% [#######]");
+        assert_eq!(as_shown("\x1b]8;;https://x\x07link\x1b]8;;\x1b\\ done"), "link done");
+        assert_eq!(as_shown("plain"), "plain");
+        assert_eq!(as_shown("cut \x1b["), "cut ");
+        assert_eq!(as_shown("é\x1b[0mü\r"), "éü\r");
     }
 
     #[test]
