@@ -69,7 +69,7 @@ pub fn decode(bytes: &[u8]) -> Result<&str, Skip> {
     std::str::from_utf8(bytes).map_err(|e| {
         let offset = e.valid_up_to();
         let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
-        Skip::InvalidUtf8 { offset, line: LineIndex::new(valid).line_of(offset.saturating_sub(1).min(valid.len())) }
+        Skip::InvalidUtf8 { offset, line: LineIndex::new(valid).line_of(offset.min(valid.len())) }
     })
 }
 
@@ -136,6 +136,8 @@ mod tests {
         assert_eq!(decode(b"ok\nline two \xff\xfe"), Err(Skip::InvalidUtf8 { offset: 12, line: 2 }));
         assert!(decode("\x1b[31mred\x1b[0m\n".as_bytes()).is_ok());
         assert_eq!(decode(b"\xff\xfeh\0i\0"), Err(Skip::Utf16 { big_endian: false }));
+        // a bad byte that starts a line is on that line
+        assert_eq!(decode(b"a\nb\n\xff\n"), Err(Skip::InvalidUtf8 { offset: 4, line: 3 }));
     }
 
     #[test]

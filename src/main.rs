@@ -146,7 +146,7 @@ struct CompressArgs {
     /// Exit with status 1 when a section's retention score (its weakest metric: schema,
     /// signatures, errors, frames, files, query lines, hunks, must-keep words) is below this
     /// share, e.g. 0.9. The output is written either way.
-    #[arg(long, value_name = "SHARE", value_parser = share)]
+    #[arg(long, value_name = "SHARE", value_parser = share, allow_hyphen_values = true)]
     retention_min: Option<f64>,
     /// Replace secrets (API keys, tokens, passwords, private keys) with [REDACTED] before
     /// compressing. Off by default: compress is a filter, and its output is what the model reads.
@@ -211,6 +211,9 @@ fn run(command: Command) -> Result<()> {
             };
             let (a, b) = (read(&original)?, read(&compressed)?);
             let r = ctxlens::retention::measure(kind, &a, &b, query.as_deref(), Some(&original));
+            if kind == EngineKind::Json && r.metrics.is_empty() {
+                anyhow::bail!("{original}: not JSON (nor JSON Lines) that parses; nothing to measure against");
+            }
             println!("{}", serde_json::to_string(&r)?);
             Ok(())
         }
@@ -276,6 +279,10 @@ fn compress(args: CompressArgs) -> Result<()> {
             }
             stats
         }
+        Err(reason) if args.redact => {
+            // asked to redact, and the input is no text the redaction can read: nothing is written
+            anyhow::bail!("{}: cannot redact: {reason}; nothing written", source.name)
+        }
         Err(reason) => {
             stdout.write_all(&source.bytes)?;
             let tokens = tokens::count(&String::from_utf8_lossy(&source.bytes), args.tokenizer);
@@ -286,7 +293,10 @@ fn compress(args: CompressArgs) -> Result<()> {
                     serde_json::json!({ "source": source.name, "decision": decision, "markers": [], "drops": [] });
                 write_atomic(path, &serde_json::to_vec_pretty(&doc)?)?;
             }
-            Stats::passthrough(&decision, &requested, source.bytes.len(), tokens, args.tokenizer, ms)
+            let mut stats = Stats::passthrough(&decision, &requested, source.bytes.len(), tokens, args.tokenizer, ms);
+            // passed through whole: everything kept
+            stats.retention = Some(ctxlens::retention::Retention::default());
+            stats
         }
     };
     stdout.flush()?;

@@ -232,6 +232,22 @@ fn utf16_captures_load_converted_and_compress_says_why_it_passes() {
 }
 
 #[test]
+fn compress_redact_refuses_what_it_cannot_read_instead_of_passing_secrets_through() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("bin.dat", b"Password: BINsecret1\n\x00\x01 x\n".to_vec()),
+        ("bad.txt", b"Password: BADsecret2\n\xff\n".to_vec()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let out = ctxlens(&["compress", "--redact", path.to_str().unwrap()]);
+        assert!(!out.status.success(), "{name}");
+        assert!(out.stdout.is_empty(), "{name}: nothing written");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot redact"), "{name}");
+    }
+}
+
+#[test]
 fn a_hunk_start_past_u64_is_kept_verbatim_not_wrapped() {
     let body: String = (0..80).map(|i| format!(" context line {i}\n")).collect();
     let diff = format!(

@@ -109,8 +109,10 @@ fn retention_min_gates_the_exit_status_and_stats_carry_it() {
     assert!(!strict.stdout.is_empty(), "the output is written either way");
     let err = String::from_utf8_lossy(&strict.stderr);
     assert!(err.contains("below --retention-min 1") && err.contains("schema"), "{err}");
-    let bad = run("1.5");
-    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("not a share"));
+    for bad in ["1.5", "-1", "nan"] {
+        let out = run(bad);
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not a share"), "{bad}");
+    }
 }
 
 #[test]
@@ -134,4 +136,14 @@ fn any_compressor_s_output_can_be_scored() {
     // `dependencies` and its 28 keys are gone
     assert_eq!(schema["total"].as_u64().unwrap() - schema["kept"].as_u64().unwrap(), 29, "{r}");
     assert!(r["score"].as_f64().unwrap() < 1.0);
+    // an original that is no JSON has nothing to measure against: said, not scored 1.0
+    let not_json = dir.path().join("app.log");
+    std::fs::write(&not_json, "INFO start\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ctxlens"))
+        .args(["retention", "--kind", "json"])
+        .arg(&not_json)
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not JSON"));
 }

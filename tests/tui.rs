@@ -234,8 +234,13 @@ fn engines_recorded_and_compare() {
     let (mut app, _d) = demo((120, 36));
     let b = select_engine_block(&mut app, "log");
     assert!(app.blocks[b].recorded.is_some());
+    // the output's retention is on the block
+    let r = app.view.as_ref().unwrap().computed.retention.clone().expect("retention of our output");
+    assert!(r.metrics.iter().any(|m| m.name == "errors" && m.total > 0), "{r:?}");
+    assert_eq!(app.blocks[b].stats.as_ref().unwrap().retention, Some(r.score));
     cmd(&mut app, Command::NextEngine);
     assert_eq!(app.blocks[b].sel, EngineSel::Recorded);
+    assert!(app.blocks[b].stats.as_ref().unwrap().retention.is_some(), "the recording is scored too");
     let v = app.view.as_ref().unwrap();
     assert_eq!(&*v.computed.output, &**app.blocks[b].recorded.as_ref().unwrap());
     assert!(v.computed.outcome.is_none() && app.knobs().is_empty(), "no ledger, no knobs for a recording");

@@ -123,7 +123,7 @@ static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
 /// `sshpass -p PW`, `vault login TOKEN`.
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)((?:(?:^|[\s'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret)[= ]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n]*?\s-p|(?-u:\b)redis-cli(?-u:\b)[^\n]*?\s-a\s+|(?-u:\b)(?:docker|podman|az)\s+login(?-u:\b)[^\n]*?\s-p\s+|(?-u:\b)sshpass(?-u:\b)[^\n]*?\s-p\s*|(?-u:\b)vault\s+login\s+(?:-\S+\s+)*)['\x22]?)([^\s'\x22]+)",
+        r"(?im)((?:(?:^|[ \t'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret|storepass|keypass)[= \t]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n]*?[ \t]-p|(?-u:\b)redis-cli(?-u:\b)[^\n]*?[ \t]-a[ \t]+|(?-u:\b)(?:docker|podman|az)[ \t]+login(?-u:\b)[^\n]*?[ \t]-p[ \t=]+|(?-u:\b)sshpass(?-u:\b)[^\n]*?[ \t]-p[ \t]*|(?-u:\b)openssl(?-u:\b)[^\n]*?[ \t]-k[ \t]+|(?-u:\b)vault[ \t]+login[ \t]+(?:-[^\s]+[ \t]+)*)['\x22]?)([^\s'\x22]+)",
     )
     .expect("flag regex")
 });
@@ -137,14 +137,14 @@ static HTPASSWD: LazyLock<Regex> = LazyLock::new(|| {
 /// curl's cookie flag with cookies in it (`-b "session=…"`; without `=` it names a cookie jar).
 static COOKIE_FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"((?-u:\b)curl(?-u:\b)[^\n]*?\s(?:-b|--cookie)[ =]?)(?:"([^"\n]{1,4000})"|'([^'\n]{1,4000})'|([^\s'"]+))"#,
+        r#"((?-u:\b)curl(?-u:\b)[^\n]*?[ \t](?:-b|--cookie)[ \t=]*)(?:"([^"\n]{1,4000})"|'([^'\n]{1,4000})'|([^\s'"]+))"#,
     )
     .expect("cookie flag regex")
 });
 
 /// `curl -u user:password`, `wget --user`, HTTPie's `-a user:password`: the user stays.
 static USER_FLAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"((?-u:\b)(?:curl|wget|http|https|xh)(?-u:\b)[^\n]*?\s(?:-u|--user|-a|--auth)[ =]?["']?)([^\s:'"]+):([^\s'"]+)"#)
+    Regex::new(r#"((?-u:\b)(?:curl|wget|http|https|xh)(?-u:\b)[^\n]*?[ \t](?:-u|--user|-a|--auth)[ \t=]?["']?)([^\s:'"]+):([^\s'"]+)"#)
         .expect("user flag regex")
 });
 
@@ -171,7 +171,7 @@ static NETRC: LazyLock<Regex> = LazyLock::new(|| {
 /// `my password is …`, `passphrase: …`, `my api key is …` in prose.
 static SAID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)(password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token)(\s+(?:is|was)\s+)(\S*[^\s.,;:?])",
+        r"(?i)(?-u:\b)(password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token)([ \t]+(?:is|was):?[ \t]+)([^\s\x22'\\]*[^\s.,;:?\x22'\\])",
     )
     .expect("said regex")
 });
@@ -179,7 +179,7 @@ static SAID: LazyLock<Regex> = LazyLock::new(|| {
 /// A password label in another language (`Passwort:`, `mot de passe :`, `пароль:`, `密码：`).
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)(?:^|[^\p{L}])((?:passwort|kennwort|mot de passe|contrase[ñn]a|senha|wachtwoord|lösenord|adgangskode|passord|salasana|hasło|heslo|parola|jelszó|şifre|пароль|密码|密碼|パスワード|비밀번호|암호)[ \t]*[:=：][ \t]*)([^\s]+)",
+        r"(?im)(?:^|[^\p{L}])((?:passwort|kennwort|mot de passe|contrase[ñn]a|senha|wachtwoord|lösenord|adgangskode|passord|salasana|hasło|heslo|parola|jelszó|şifre|пароль|密码|密碼|パスワード|비밀번호|암호|mật khẩu)[ \t]*[:=：][ \t]*)([^\s\x22'\\]+)",
     )
     .expect("label regex")
 });
@@ -376,7 +376,10 @@ pub fn redact(text: &mut String) -> usize {
         (Some(tag), Some(v), _, _) if secret(v.as_str()) => Some(format!("{}{REDACTED}<", tag.as_str())),
         (_, _, Some(call), Some(v)) if secret(v.as_str()) => Some(format!("{}{REDACTED}", call.as_str())),
         _ => match (c.get(5), c.get(6)) {
-            (Some(add), Some(v)) if secret(v.as_str()) => Some(format!("{}{REDACTED}", add.as_str())),
+            // `PasswordMinLength`, `ApiKeyHeaderName`: a setting about the secret
+            (Some(add), Some(v)) if secret(v.as_str()) && !about_a_secret(add.as_str()) => {
+                Some(format!("{}{REDACTED}", add.as_str()))
+            }
             _ => None,
         },
     });
@@ -469,6 +472,12 @@ const ABOUT_A_SECRET: [&str; 22] = [
     "_prompt",
     "_label",
 ];
+
+/// Whether a setting's name (`<add key="PasswordMinLength" …`) ends like one about a secret.
+fn about_a_secret(name: &str) -> bool {
+    let key = name.split('"').nth(1).unwrap_or(name).to_ascii_lowercase();
+    ABOUT_A_SECRET.iter().any(|s| key.ends_with(&s[1..])) || key.ends_with("length")
+}
 
 /// A URL with no credentials in it (`https://oauth2.googleapis.com/token`): an endpoint.
 fn plain_url(v: &str) -> bool {
@@ -769,7 +778,20 @@ fn secret(value: &str) -> bool {
     let v = value.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
     !v.is_empty()
         && !v.contains("REDACTED")
-        && !matches!(v.to_ascii_lowercase().as_str(), "null" | "none" | "true" | "false" | "undefined" | "***" | "xxx")
+        && !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "null"
+                | "none"
+                | "true"
+                | "false"
+                | "undefined"
+                | "***"
+                | "xxx"
+                | "required"
+                | "optional"
+                | "hidden"
+                | "empty"
+        )
         && !v.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '.' || c == '<' || c == '>')
         && !env_reference(v)
         && !v.starts_with("{{")
@@ -1068,6 +1090,14 @@ mod tests {
             ("密码：mima12345", "密码：[REDACTED]"),
             ("my api key is 9f8e7d6c5b4a3928", "my api key is [REDACTED]"),
             ("Set-Cookie: sid=abc; Path=/; HttpOnly", "Set-Cookie: sid=[REDACTED]; Path=/; HttpOnly"),
+            // found by the third review: tabs, `=`, quotes around the line, other tools' flags
+            ("curl\t-b\tsession=X9\thttps://x", "curl\t-b\tsession=[REDACTED]\thttps://x"),
+            ("az login -u me -p=Pw99x", "az login -u me -p=[REDACTED]"),
+            ("openssl enc -k Kpw123 -in a", "openssl enc -k [REDACTED] -in a"),
+            ("keytool -storepass Sp1x -keypass Kp2y", "keytool -storepass [REDACTED] -keypass [REDACTED]"),
+            (r#"{"t":"Passwort: Gx1"}"#, r#"{"t":"Passwort: [REDACTED]"}"#),
+            (r#"{"t":"my api key is 9f8e7d6c5b"}"#, r#"{"t":"my api key is [REDACTED]"}"#),
+            ("My API key is: 9f8e7d6c5b4a", "My API key is: [REDACTED]"),
         ];
         for (input, want) in cases {
             let (got, n) = r(input);
@@ -1110,6 +1140,12 @@ mod tests {
             "password:\n  secretKeyRef:\n",
             "- name: LOG_LEVEL\n  value: debug\n",
             "Sign in with your Passwort.",
+            // a flag at the end of a line takes nothing from the next one
+            "Run vault login\nThen check the output",
+            "az login -p\nimportant_value = 1",
+            "<add key=\"PasswordMinLength\" value=\"8\"/>",
+            "<add key=\"ApiKeyHeaderName\" value=\"X-Api-Key\"/>",
+            "Password: required",
         ] {
             assert_eq!(r(s), (s.to_string(), 0), "{s}");
         }

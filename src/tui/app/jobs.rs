@@ -103,7 +103,12 @@ impl App {
         }
         let Some(block) = self.blocks.get_mut(c.block) else { return };
         if c.generation == self.generation && c.sel == block.sel {
-            let new = Stats { tokens_in: c.tokens_in, tokens_out: c.tokens_out, engine: c.engine.clone() };
+            let new = Stats {
+                tokens_in: c.tokens_in,
+                tokens_out: c.tokens_out,
+                engine: c.engine.clone(),
+                retention: c.retention.as_ref().map(|r| r.score),
+            };
             let old = block.stats.replace(new.clone());
             let flow = &mut self.flows[block.flow];
             if let Some(o) = &old {

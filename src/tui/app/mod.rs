@@ -71,6 +71,8 @@ pub struct Stats {
     pub tokens_in: usize,
     pub tokens_out: usize,
     pub engine: String,
+    /// The retention score of the output (1 when nothing that matters was lost).
+    pub retention: Option<f64>,
 }
 
 impl Stats {

@@ -176,6 +176,11 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         if c.sel == EngineSel::Auto && c.engine != "none" {
             title.push(Span::styled(format!("({}) ", c.engine), t.dim));
         }
+        // a block that lost something that matters says so before its counts (a long title
+        // is cut at its end)
+        if let Some(r) = c.retention.as_ref().filter(|r| r.score < 0.995) {
+            title.push(Span::styled(format!("· ret {:.2} ", r.score), t.warn));
+        }
         let saved = crate::tokens::saved_percent(c.tokens_in, c.tokens_out);
         title.push(Span::raw(format!(
             "· {}→{} tok {:+.0}% ",

@@ -26,6 +26,14 @@ fn counts(stats: Option<(usize, usize)>, narrow: bool) -> String {
 /// Below this width rows show the saved percentage only.
 const NARROW: usize = 36;
 
+/// The retention badge of a row: shown only when something that matters was lost.
+fn retention_badge(score: Option<f64>) -> String {
+    match score {
+        Some(r) if r < 0.995 => format!(" ret {r:.2}"),
+        _ => String::new(),
+    }
+}
+
 fn engine_tag(s: Option<&Stats>) -> String {
     match s.map(|s| s.engine.as_str()) {
         Some("recorded") => "rec".into(),
@@ -74,6 +82,13 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                     "…".into()
                 } else {
                     let c = counts(Some((fl.tokens_in, fl.tokens_out)), narrow);
+                    // the flow's weakest block
+                    let worst = fl
+                        .blocks
+                        .iter()
+                        .filter_map(|b| app.blocks[*b].stats.as_ref().and_then(|s| s.retention))
+                        .reduce(f64::min);
+                    let c = format!("{c}{}", retention_badge(worst));
                     if done { c } else { format!("{c}…") }
                 };
                 (label, String::new(), nums, t.accent)
@@ -83,7 +98,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 let indent = if app.sort == Sort::Input { "  " } else { "" };
                 let err = if bl.is_error { " !" } else { "" };
                 let label = format!("{indent}{}{err}", bl.label());
-                let nums = counts(bl.stats.as_ref().map(|s| (s.tokens_in, s.tokens_out)), narrow);
+                let nums = counts(bl.stats.as_ref().map(|s| (s.tokens_in, s.tokens_out)), narrow)
+                    + &retention_badge(bl.stats.as_ref().and_then(|s| s.retention));
                 let style = if bl.is_error { t.warn } else { t.base };
                 (label, engine_tag(bl.stats.as_ref()), nums, style)
             }
@@ -106,4 +122,16 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         ]));
     }
     f.render_widget(Paragraph::new(lines), body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retention_badge_shows_only_a_loss() {
+        assert_eq!(retention_badge(Some(0.83)), " ret 0.83");
+        assert_eq!(retention_badge(Some(1.0)), "");
+        assert_eq!(retention_badge(None), "");
+    }
 }

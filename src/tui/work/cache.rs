@@ -12,6 +12,8 @@ pub(super) struct Run {
     pub(super) tokens_out: usize,
     pub(super) summary: String,
     pub(super) error: Option<String>,
+    /// What the output kept of what matters (see [`crate::retention`]).
+    pub(super) retention: Option<crate::retention::Retention>,
 }
 
 /// The cache key of a run: the text, its path, the engine choice, the tokenizer, and only the
@@ -107,6 +109,14 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
                 tokens_out: count_cached(caches, rec, job.tokenizer),
                 summary: "recorded: what the capture says was sent".into(),
                 error: None,
+                // the recorded compressor's output, measured as the router sees the original
+                retention: Some(crate::retention::measure(
+                    crate::router::detect(&job.text).kind,
+                    &job.text,
+                    rec,
+                    None,
+                    job.path.as_deref(),
+                )),
             },
             None => Run {
                 outcome: None,
@@ -115,6 +125,7 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
                 tokens_out: count_cached(caches, &job.text, job.tokenizer),
                 summary: "recorded: the capture has no compressed version of this block".into(),
                 error: Some("no recorded compression".into()),
+                retention: None,
             },
         },
         EngineSel::Auto | EngineSel::Only(_) => {
@@ -136,6 +147,7 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
                 tokens_in: o.tokens_in,
                 tokens_out: o.tokens_out,
                 summary: format!("{engine}: {}", o.decision.reason()),
+                retention: Some(crate::retention::of_outcome(&o, None, job.path.as_deref())),
                 outcome: Some(Arc::new(o)),
                 error: None,
             }

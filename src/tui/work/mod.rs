@@ -100,6 +100,8 @@ pub struct Computed {
     pub diff: Arc<DiffModel>,
     pub colours: Option<(Arc<Colours>, Arc<Colours>)>,
     pub summary: String,
+    /// What engine A's output kept of what matters (none when comparing two engines).
+    pub retention: Option<crate::retention::Retention>,
     pub ms: f64,
     pub error: Option<String>,
     /// Whether `diff` and `colours` were built.
@@ -152,6 +154,7 @@ pub fn compute(job: &Job) -> Computed {
         diff: Arc::new(DiffModel::default()),
         colours: None,
         summary: a.summary.clone(),
+        retention: a.retention.clone(),
         ms: 0.0,
         error: a.error.clone(),
         detail: job.detail,
@@ -176,6 +179,7 @@ pub fn compute(job: &Job) -> Computed {
         if let Some(b) = b {
             c.summary = format!("{} | {}", a.summary, b.summary);
             c.tokens_out = b.tokens_out;
+            c.retention = None;
         }
         c.left = sides.left;
         c.drop_lines = sides.drop_lines;

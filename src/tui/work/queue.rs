@@ -117,6 +117,7 @@ pub(super) fn error_result(job: &Job, why: &str) -> Computed {
         diff: Arc::new(DiffModel::default()),
         colours: None,
         summary: why.into(),
+        retention: None,
         ms: 0.0,
         error: Some(why.into()),
         detail: job.detail,
