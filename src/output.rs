@@ -53,14 +53,7 @@ impl Stats {
     /// Measures retention per section and overall (a section passed through keeps everything).
     pub fn measure_retention(&mut self, outcome: &Outcome, query: Option<&str>, path: Option<&str>) {
         let mut total = Retention::default();
-        for (stats, s) in self.sections.iter_mut().zip(&outcome.sections) {
-            let r = if s.decision.acted() {
-                let input = &outcome.original[s.bytes.clone()];
-                let output = outcome.output.get(s.output_bytes.clone()).unwrap_or_default();
-                crate::retention::measure(s.kind, input, output, query, path)
-            } else {
-                Retention::default()
-            };
+        for (stats, r) in self.sections.iter_mut().zip(crate::retention::per_section(outcome, query, path)) {
             total.merge(&r);
             stats.retention = Some(r);
         }

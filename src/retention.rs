@@ -80,14 +80,27 @@ impl Retention {
     }
 }
 
-/// Retention of every section of an outcome that an engine acted on (a section passed through
-/// keeps everything), merged.
+/// Retention of each section of an outcome, in order: measured where an engine acted, complete
+/// where the section passed through.
+pub fn per_section(o: &Outcome, query: Option<&str>, path: Option<&str>) -> Vec<Retention> {
+    o.sections
+        .iter()
+        .map(|s| {
+            if !s.decision.acted() {
+                return Retention::default();
+            }
+            let input = &o.original[s.bytes.clone()];
+            let output = o.output.get(s.output_bytes.clone()).unwrap_or_default();
+            measure(s.kind, input, output, query, path)
+        })
+        .collect()
+}
+
+/// Retention of a whole outcome: its sections' metrics merged.
 pub fn of_outcome(o: &Outcome, query: Option<&str>, path: Option<&str>) -> Retention {
     let mut total = Retention::default();
-    for s in o.sections.iter().filter(|s| s.decision.acted()) {
-        let input = &o.original[s.bytes.clone()];
-        let output = o.output.get(s.output_bytes.clone()).unwrap_or_default();
-        total.merge(&measure(s.kind, input, output, query, path));
+    for r in per_section(o, query, path) {
+        total.merge(&r);
     }
     total
 }
