@@ -126,17 +126,9 @@ fn hash_of(parts: &[&str]) -> u64 {
 // -------------------------------------------------------------------------------------------------
 // JSON
 
-/// A JSON document, or a JSON Lines stream as an array of its lines' values.
+/// A JSON document, or a JSON Lines stream as an array of its values (the JSON engine's parse).
 fn parse_json(text: &str) -> Option<Value> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    serde_json::from_str(text).ok().or_else(|| {
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(serde_json::from_str)
-            .collect::<Result<Vec<Value>, _>>()
-            .ok()
-            .map(Value::Array)
-    })
+    json::parse(text.strip_prefix('\u{feff}').unwrap_or(text)).ok().map(|(v, _)| v)
 }
 
 /// The schema paths (array indices as `[]`) of the map-like objects of a document (see
@@ -148,10 +140,14 @@ fn map_paths(v: &Value) -> HashSet<String> {
         match v {
             Value::Array(items) => stack.extend(items.iter().map(|x| (x, format!("{at}/[]")))),
             Value::Object(map) => {
-                if json::map_like(map) {
-                    maps.insert(at.clone());
+                // children's paths as shape() writes them: a map's keys are one `*`
+                let collapse = json::map_like(map);
+                for (k, x) in map {
+                    stack.push((x, if collapse { format!("{at}/*") } else { format!("{at}/{k}") }));
                 }
-                stack.extend(map.iter().map(|(k, x)| (x, format!("{at}/{k}"))));
+                if collapse {
+                    maps.insert(at);
+                }
             }
             _ => {}
         }
@@ -217,27 +213,10 @@ fn json_metrics(input: &str, output: &str) -> Vec<Metric> {
 // -------------------------------------------------------------------------------------------------
 // Code
 
-/// Node kinds of named type-level definitions (classes, structs, traits, interfaces).
-const TYPE_KINDS: [&str; 12] = [
-    "class_definition",
-    "class_declaration",
-    "abstract_class_declaration",
-    "interface_declaration",
-    "struct_item",
-    "enum_item",
-    "trait_item",
-    "type_declaration",
-    "enum_declaration",
-    "struct_specifier",
-    "class_specifier",
-    "mod_item",
-];
-
-/// Whether a nameless function is named by what it is assigned to.
-fn named_by_parent(f: tree_sitter::Node) -> bool {
-    f.parent().is_some_and(|p| {
-        matches!(p.kind(), "variable_declarator" | "assignment_expression" | "pair" | "public_field_definition")
-    })
+/// Named type-level definitions: the code engine's (classes, structs, traits, interfaces),
+/// and Go's `type` and Rust's `mod`, which it does not look for inside bodies.
+fn type_definition(kind: &str) -> bool {
+    code::is_type_definition(kind) || matches!(kind, "type_declaration" | "mod_item")
 }
 
 fn code_metrics(input: &str, output: &str, path: Option<&str>) -> Vec<Metric> {
@@ -249,14 +228,14 @@ fn code_metrics(input: &str, output: &str, path: Option<&str>) -> Vec<Metric> {
     loop {
         let node = cursor.node();
         let kind = node.kind();
-        if functions.contains(&kind) || TYPE_KINDS.contains(&kind) {
+        if functions.contains(&kind) || type_definition(kind) {
             // a definition is named by its own `name`, or by what it is assigned to
             // (`const f = () => …`, `exports.f = function …`, `{ f: function … }`)
             let named =
                 if node.child_by_field_name("name").is_some() || node.child_by_field_name("declarator").is_some() {
                     Some(node)
                 } else {
-                    node.parent().filter(|_| named_by_parent(node))
+                    node.parent().filter(|p| code::named_by_parent(node) || p.kind() == "public_field_definition")
                 };
             // what an anonymous callback defines inside itself (`.then(() => ({ next: … }))`)
             // is nobody's API
@@ -297,17 +276,17 @@ fn lines_of(text: &str) -> HashSet<&str> {
 fn log_metrics(input: &str, output: &str) -> Vec<Metric> {
     let kept_lines = lines_of(output);
     // judged as a terminal shows the line (colour codes, progress bars), found as written
-    let shown = |l: &str| text::as_shown(l).into_owned();
-    let errors: HashSet<&str> = input
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| {
-            let s = shown(l);
-            !FRAME.is_match(&s) && log::classify(&s).is_error()
-        })
-        .collect();
+    let mut errors: HashSet<&str> = HashSet::new();
+    let mut frames: Vec<&str> = Vec::new();
+    for l in input.lines().map(str::trim_end) {
+        let shown = text::as_shown(l);
+        if FRAME.is_match(&shown) {
+            frames.push(l);
+        } else if log::classify(&shown).is_error() {
+            errors.insert(l);
+        }
+    }
     let errors_kept = errors.iter().filter(|l| kept_lines.contains(**l)).count();
-    let frames: Vec<&str> = input.lines().map(str::trim_end).filter(|l| FRAME.is_match(&shown(l))).collect();
     let frames_kept = frames.iter().filter(|l| kept_lines.contains(**l)).count();
     let counted: usize = output
         .lines()
@@ -483,6 +462,21 @@ mod tests {
         let r = measure(EngineKind::Json, &input, &output, None, None);
         assert_eq!(r.metrics[0].share, 1.0, "{r:?}");
         assert_eq!((r.metrics[1].kept, r.metrics[1].total), (6, 21));
+    }
+
+    #[test]
+    fn a_map_of_maps_collapses_at_every_level() {
+        let dates = |n: usize| -> serde_json::Map<String, Value> {
+            (0..n).map(|d| (format!("2024-01-{d:02}"), Value::from(d))).collect()
+        };
+        let outer = |n: usize, inner: usize| -> serde_json::Map<String, Value> {
+            (0..n).map(|v| (format!("1.{v}.0"), Value::Object(dates(inner)))).collect()
+        };
+        let input = serde_json::json!({"v": outer(10, 10)}).to_string();
+        let output = serde_json::json!({"v": outer(3, 2)}).to_string();
+        let r = measure(EngineKind::Json, &input, &output, None, None);
+        // /v, /v/*, /v/*/*
+        assert_eq!((r.metrics[0].kept, r.metrics[0].total), (3, 3), "{r:?}");
     }
 
     #[test]

@@ -269,10 +269,7 @@ impl<'a, 't> Planner<'a, 't> {
                     if is_callback(x) {
                         continue;
                     }
-                    let anonymous = x.child_by_field_name("name").is_none()
-                        && !x.parent().is_some_and(|p| {
-                            matches!(p.kind(), "variable_declarator" | "assignment_expression" | "pair")
-                        });
+                    let anonymous = x.child_by_field_name("name").is_none() && !named_by_parent(x);
                     if !anonymous {
                         return true;
                     }
@@ -658,8 +655,14 @@ pub fn is_callback(f: Node) -> bool {
         && f.parent().is_some_and(|p| matches!(p.kind(), "arguments" | "argument_list"))
 }
 
+/// Whether a nameless function is named by what it is assigned to (`const f = () => …`,
+/// `exports.f = function …`, `{ f: function … }`).
+pub fn named_by_parent(f: Node) -> bool {
+    f.parent().is_some_and(|p| matches!(p.kind(), "variable_declarator" | "assignment_expression" | "pair"))
+}
+
 /// Declaration kinds that define a type (as opposed to a field, a constant or a variable).
-fn is_type_definition(kind: &str) -> bool {
+pub fn is_type_definition(kind: &str) -> bool {
     matches!(
         kind,
         "class_definition"

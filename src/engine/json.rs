@@ -263,7 +263,8 @@ fn ser_err(e: serde_json::Error) -> Skip {
 }
 
 /// Parses a JSON document, or JSON Lines (two or more values separated by whitespace).
-fn parse(input: &str) -> Result<(Value, bool), Skip> {
+/// A JSON document, or a stream of them (JSON Lines) as one array, and whether it was a stream.
+pub(crate) fn parse(input: &str) -> Result<(Value, bool), Skip> {
     match serde_json::from_str::<Value>(input) {
         Ok(v) => Ok((v, false)),
         Err(e) if e.to_string().starts_with("trailing characters") => {
