@@ -471,7 +471,7 @@ fn a_deep_first_line_or_a_cut_body_is_reported_not_turned_into_a_plain_file() {
 // Secrets
 
 /// Each secret as it appears in text, and the part that must never show.
-const SECRETS: [(&str, &str); 42] = [
+const SECRETS: [(&str, &str); 51] = [
     ("curl -H 'x-api-key: SECRETVAL01abc' https://api.example.com", "SECRETVAL01abc"),
     ("Cookie: session=SECRETVAL02abc; theme=dark", "SECRETVAL02abc"),
     ("Authorization: Basic U0VDUkVUVkFMMDM=", "U0VDUkVUVkFMMDM="),
@@ -523,6 +523,15 @@ const SECRETS: [(&str, &str); 42] = [
     ("Passwort: SECRETVAL40de", "SECRETVAL40de"),
     ("my api key is SECRETVAL41said", "SECRETVAL41said"),
     ("tool -password SECRETVAL42dash", "SECRETVAL42dash"),
+    (r#"log {"msg":"Password:\nSECRETVAL43esc"}"#, "SECRETVAL43esc"),
+    ("docker login -u me -p \"SEK SECRETVAL44q\"", "SECRETVAL44q"),
+    (r#"{"value":"SECRETVAL45vf","name":"DB_PASSWORD"}"#, "SECRETVAL45vf"),
+    ("<add key='ApiKey' value='SECRETVAL46sq' />", "SECRETVAL46sq"),
+    ("env: [{name: API_KEY, value: SECRETVAL47fl}]", "SECRETVAL47fl"),
+    ("- name: TLS_KEY\n  value: |\n    SECRETVAL48blk\n", "SECRETVAL48blk"),
+    ("password\tSECRETVAL50tab", "SECRETVAL50tab"),
+    ("Password for 'https://me@github.com':\nSECRETVAL51git", "SECRETVAL51git"),
+    ("here's my api key SECRETVAL49x1", "SECRETVAL49x1"),
 ];
 
 fn secret_text() -> String {

@@ -345,10 +345,11 @@ pub fn load_bytes(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
 /// The one redaction pass: every flow and problem a loader emits goes through it on its way to
 /// the sink, followed by the count of what it replaced. Loaders never redact (or count) themselves.
 fn redacting(sink: &mut dyn FnMut(Event)) -> impl FnMut(Event) + '_ {
+    let mut redactor = redact::Redactor::default();
     move |e| {
         let (e, n) = match e {
             Event::Flow(mut f) => {
-                let n = redact::flow(&mut f);
+                let n = redactor.flow(&mut f);
                 (Event::Flow(f), n)
             }
             Event::Problem(mut p) => {

@@ -120,10 +120,10 @@ static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
 /// Secret-named command-line flags (`--password X`, `-password X`, `--token=Y`, openssl's
 /// `-passout pass:X`) and the tools whose password flag is a letter or whose secret is an
 /// argument: `mysql -pPW`, `redis-cli -a PW`, `docker login -p PW`, `az login -p PW`,
-/// `sshpass -p PW`, `vault login TOKEN`.
+/// `sshpass -p PW`, `vault login TOKEN`. A quoted value is taken whole (`-p "two words"`).
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)((?:(?:^|[ \t'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret|storepass|keypass)[= \t]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n]*?[ \t]-p|(?-u:\b)redis-cli(?-u:\b)[^\n]*?[ \t]-a[ \t]+|(?-u:\b)(?:docker|podman|az)[ \t]+login(?-u:\b)[^\n]*?[ \t]-p[ \t=]+|(?-u:\b)sshpass(?-u:\b)[^\n]*?[ \t]-p[ \t]*|(?-u:\b)openssl(?-u:\b)[^\n]*?[ \t]-k[ \t]+|(?-u:\b)vault[ \t]+login[ \t]+(?:-[^\s]+[ \t]+)*)['\x22]?)([^\s'\x22]+)",
+        r"(?im)((?:(?:^|[ \t'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret|storepass|keypass)[= \t]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n]*?[ \t]-p|(?-u:\b)redis-cli(?-u:\b)[^\n]*?[ \t]-a[ \t]+|(?-u:\b)(?:docker|podman|az)[ \t]+login(?-u:\b)[^\n]*?[ \t]-p[ \t=]+|(?-u:\b)sshpass(?-u:\b)[^\n]*?[ \t]-p[ \t]*|(?-u:\b)openssl(?-u:\b)[^\n]*?[ \t]-k[ \t]+|(?-u:\b)vault[ \t]+login[ \t]+(?:-[^\s]+[ \t]+)*))(?:\x22([^\x22\n]{1,400})\x22|'([^'\n]{1,400})'|([^\s'\x22]+))",
     )
     .expect("flag regex")
 });
@@ -154,10 +154,10 @@ static URL_TOKEN_USER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Secrets in markup and PHP: `<password>…</password>`, `define('DB_PASSWORD', '…')`, .NET's
-/// `<add key="ApiKey" value="…"/>`.
+/// `<add key="ApiKey" value="…"/>` (single quotes, or the value first, too).
 static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*"[^"]{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"]{0,60}"\s+value\s*=\s*")([^"]{1,400})"#,
+        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*["'][^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}["']\s+value\s*=\s*["'])([^"']{1,400})|(<add\s+value\s*=\s*["'])([^"']{1,400})(["']\s+(?:key|name)\s*=\s*["'][^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}["'])"#,
     )
     .expect("markup regex")
 });
@@ -168,12 +168,20 @@ static NETRC: LazyLock<Regex> = LazyLock::new(|| {
         .expect("netrc regex")
 });
 
-/// `my password is …`, `passphrase: …`, `my api key is …` in prose.
+/// `my password is …`, `my api key is …` in prose; after `my`, `the`, `our` or `your` the
+/// verb may be missing (`here's my api key …`, `the api key = …`).
 static SAID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)(password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token)([ \t]+(?:is|was):?[ \t]+)([^\s\x22'\\]*[^\s.,;:?\x22'\\])",
+        r"(?i)(?-u:\b)((?:(?:my|the|our|your)[ \t]+)?(?:password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token))([ \t]+(?:is|was):?[ \t]+|[ \t]*[:=][ \t]*|[ \t]+)([^\s\x22'\\]*[^\s.,;:?\x22'\\])",
     )
     .expect("said regex")
+});
+
+/// A secret's name and its value separated by tabs (a table pasted from a password manager or a
+/// spreadsheet): `password<TAB>…`.
+static TABBED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^([ \t]*(?:password|passwd|passphrase|secret|api[ _-]?key|token)\t+)([^\s]+)")
+        .expect("tabbed regex")
 });
 
 /// A password label in another language (`Passwort:`, `mot de passe :`, `пароль:`, `密码：`).
@@ -184,21 +192,44 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("label regex")
 });
 
-/// A secret label alone on its line with the value on the next (`Password:` then `  hunter2`).
+/// A secret label alone on its line with the value on the next (`Password:` then `  hunter2`,
+/// git's `Password for 'https://…':`).
 static NEXT_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^([ \t]*[A-Za-z0-9_\- ]{0,30}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)[ \t]*:[ \t]*\r?\n[ \t]*)([^\s:]{4,200})([ \t]*\r?)$",
+        r"(?im)^([ \t]*[A-Za-z0-9_\- ]{0,30}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+'[^'\n]{0,200}')?[ \t]*:[ \t]*\r?\n[ \t]*)([^\s:]{4,200})([ \t]*\r?)$",
     )
     .expect("next line regex")
 });
 
+/// A variable name that says secret in a list of name/value pairs: upper case (`API_KEY`,
+/// `DB_PASSWORD`) or lower case with the secret word as one of its `_`/`-` parts (`api_key`, not
+/// `monkey`).
+const SECRET_VAR: &str = r"(?:[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*|(?:[a-z0-9]+[_-])*(?:key|apikey|token|secret|password|passwd|pass|pwd|credentials?)(?:[_-][a-z0-9]+)*)";
+
 /// A secret-named variable in a list of name/value pairs: Kubernetes' `- name: API_KEY` with
-/// `value: …` on the next line, and its JSON form (ECS task definitions, k8s JSON).
+/// `value: …` on the next line, and its JSON form (ECS task definitions, k8s JSON) in either order.
 static NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?m)(name:[ \t]*["']?[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*["']?[ \t]*\r?\n[ \t]*value:[ \t]*)(?:"([^"\r\n]{1,400})"|'([^'\r\n]{1,400})'|([^\s"'][^\r\n]{0,400}))|("name"\s*:\s*"[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.){1,400})""#,
-    )
+    Regex::new(&format!(
+        r#"(?m)(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n[ \t]*value:[ \t]*)(?:"([^"\r\n]{{1,400}})"|'([^'\r\n]{{1,400}})'|([^\s"'|>][^\r\n]{{0,400}}))|("name"\s*:\s*"{SECRET_VAR}"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.){{1,400}})"|("value"\s*:\s*")((?:[^"\\]|\\.){{1,400}})("\s*,\s*"name"\s*:\s*"{SECRET_VAR}")"#
+    ))
     .expect("named value regex")
+});
+
+/// The same pair in YAML's flow style: `{name: API_KEY, value: …}`.
+static FLOW_NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*,[ \t]*value:[ \t]*)(?:"([^"\r\n]{{1,400}})"|'([^'\r\n]{{1,400}})'|([^\s"',{{}}\[\]]{{1,400}}))"#
+    ))
+    .expect("flow named value regex")
+});
+
+/// The same pair with a block scalar for the value (`value: |` and indented lines after it): the
+/// match ends at the indicator's line; [`block_scalars`] reads the lines.
+static BLOCK_NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?m)name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n([ \t]*)value:[ \t]*[|>][-+0-9]{{0,3}}[ \t]*\r?\n"#
+    ))
+    .expect("block named value regex")
 });
 
 /// `token = …`, `"auth": "…"`: names too common to trust alone; only a value that looks generated
@@ -263,6 +294,11 @@ static AWS_SECRET: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Replaces every secret in `text`; returns how many were replaced.
 pub fn redact(text: &mut String) -> usize {
+    redact_at(text, 0)
+}
+
+/// [`redact`] of text found `depth` JSON string literals deep (see [`escaped_strings`]).
+fn redact_at(text: &mut String, depth: usize) -> usize {
     if text.is_empty() {
         return 0;
     }
@@ -345,7 +381,15 @@ pub fn redact(text: &mut String) -> usize {
             .then(|| format!("{}{}{REDACTED}{tail}", &c[1], &c[2]))
     });
     apply(text, &FLAG, &|c| {
-        let (value, tail) = before_escape(&c[2]);
+        let (q, value, tail) = match (c.get(2), c.get(3), c.get(4)) {
+            (Some(v), ..) => ("\"", v.as_str(), "\""),
+            (_, Some(v), _) => ("'", v.as_str(), "'"),
+            (.., Some(v)) => {
+                let (value, tail) = before_escape(v.as_str());
+                ("", value, tail)
+            }
+            _ => return None,
+        };
         let flag = c[1].to_ascii_lowercase();
         // `--password PASSWORD` in a usage text names the argument
         let metavar = value.len() > 2
@@ -355,7 +399,7 @@ pub fn redact(text: &mut String) -> usize {
         let elsewhere = ["env:", "file:", "fd:", "stdin"].iter().any(|p| value.starts_with(p));
         // `vault login -method=userpass username=bob` logs in with a method, not a token
         let method = flag.contains("vault") && value.contains('=');
-        (!metavar && !elsewhere && !method && secret(value)).then(|| format!("{}{REDACTED}{tail}", &c[1]))
+        (!metavar && !elsewhere && !method && secret(value)).then(|| format!("{}{q}{REDACTED}{tail}", &c[1]))
     });
     apply(text, &HTPASSWD, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}{}", &c[1], &c[3])));
     apply(text, &COOKIE_FLAG, &|c| {
@@ -375,10 +419,13 @@ pub fn redact(text: &mut String) -> usize {
     apply(text, &MARKUP, &|c| match (c.get(1), c.get(2), c.get(3), c.get(4)) {
         (Some(tag), Some(v), _, _) if secret(v.as_str()) => Some(format!("{}{REDACTED}<", tag.as_str())),
         (_, _, Some(call), Some(v)) if secret(v.as_str()) => Some(format!("{}{REDACTED}", call.as_str())),
-        _ => match (c.get(5), c.get(6)) {
+        _ => match (c.get(5), c.get(6), c.get(7), c.get(8), c.get(9)) {
             // `PasswordMinLength`, `ApiKeyHeaderName`: a setting about the secret
-            (Some(add), Some(v)) if secret(v.as_str()) && !about_a_secret(add.as_str()) => {
+            (Some(add), Some(v), ..) if secret(v.as_str()) && !about_a_secret(add.as_str()) => {
                 Some(format!("{}{REDACTED}", add.as_str()))
+            }
+            (.., Some(add), Some(v), Some(key)) if secret(v.as_str()) && !about_a_secret(key.as_str()) => {
+                Some(format!("{}{REDACTED}{}", add.as_str(), key.as_str()))
             }
             _ => None,
         },
@@ -386,6 +433,12 @@ pub fn redact(text: &mut String) -> usize {
     apply(text, &SAID, &|c| {
         {
             let value = &c[3];
+            // without a verb only a name of several words says prose (`my password …`, `the api
+            // key = …`); `password = …` is an assignment, and code is judged there
+            let verb = c[2].contains(|ch: char| ch.is_ascii_alphabetic());
+            if !verb && (!c[1].contains(char::is_whitespace) || code_like(value, &c[2], &c[1].to_ascii_lowercase())) {
+                return None;
+            }
             // a key or a token must look generated (`the token is expired` says nothing)
             let password = c[1].to_ascii_lowercase().starts_with("pass");
             (generated(value) || password && value.chars().any(|ch| !ch.is_alphanumeric())) && secret(value)
@@ -393,6 +446,11 @@ pub fn redact(text: &mut String) -> usize {
         .then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
     });
     apply(text, &LABEL, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
+    apply(text, &TABBED, &|c| {
+        let value = &c[2];
+        (!type_name(value) && !code_like(value, "\t", &c[1].to_ascii_lowercase()) && secret(value))
+            .then(|| format!("{}{REDACTED}", &c[1]))
+    });
     apply(text, &NEXT_LINE, &|c| {
         let value = &c[2];
         (!code_like(value, ":", &c[1].to_ascii_lowercase()) && secret(value))
@@ -410,9 +468,130 @@ pub fn redact(text: &mut String) -> usize {
             secret(value).then(|| format!("{}{q}{REDACTED}{q}{tail}", yaml.as_str()))
         }
         (_, Some(json)) => secret(&c[6]).then(|| format!("{}{REDACTED}\"", json.as_str())),
-        _ => None,
+        _ => match (c.get(7), c.get(8), c.get(9)) {
+            (Some(value), Some(v), Some(name)) if secret(v.as_str()) => {
+                Some(format!("{}{REDACTED}{}", value.as_str(), name.as_str()))
+            }
+            _ => None,
+        },
     });
+    apply(text, &FLOW_NAMED_VALUE, &|c| {
+        let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
+            (Some(v), ..) => ("\"", v.as_str()),
+            (_, Some(v), _) => ("'", v.as_str()),
+            (.., Some(v)) => ("", v.as_str()),
+            _ => return None,
+        };
+        secret(value).then(|| format!("{}{q}{REDACTED}{q}", &c[1]))
+    });
+    n += block_scalars(text);
+    n += escaped_strings(text, depth);
     n + headers
+}
+
+/// The lines of a [`BLOCK_NAMED_VALUE`] block scalar (blank, or indented deeper than `value:`)
+/// each become [`REDACTED`], their indentation kept.
+fn block_scalars(text: &mut String) -> usize {
+    let mut spans = Vec::new();
+    for c in BLOCK_NAMED_VALUE.captures_iter(text) {
+        let indent = c[1].len();
+        let mut at = c.get(0).expect("match").end();
+        for line in text[at..].split_inclusive('\n') {
+            let body = line.trim_end_matches(['\n', '\r']);
+            let content = body.trim_start_matches([' ', '\t']);
+            if !content.is_empty() && body.len() - content.len() <= indent {
+                break;
+            }
+            if !content.is_empty() && secret(content) {
+                spans.push((at + body.len() - content.len(), at + body.len()));
+            }
+            at += line.len();
+        }
+    }
+    for &(start, end) in spans.iter().rev() {
+        text.replace_range(start..end, REDACTED);
+    }
+    spans.len()
+}
+
+/// How deep [`escaped_strings`] looks: JSON text inside a string inside a string (a request body
+/// in a HAR in a log line) and no further.
+const MAX_ESCAPE_DEPTH: usize = 3;
+
+/// Secrets that only show once a JSON string literal in the text is read: a log line holding
+/// JSON whose string has `Password:\nX` or `curl -b \"…\"`. Each double-quoted literal on one
+/// line that holds a newline, tab or quote escape is decoded and redacted as text of its own, and
+/// written back (re-encoded) when something in it was replaced; every other literal stays byte
+/// for byte. Returns how many were replaced.
+fn escaped_strings(text: &mut String, depth: usize) -> usize {
+    if depth >= MAX_ESCAPE_DEPTH || !text.contains('\\') {
+        return 0;
+    }
+    let literals = escaped_literals(text);
+    if literals.is_empty() {
+        return 0;
+    }
+    // one pass over the literals joined by a line no rule reads across (a pass per literal
+    // would cost the patterns' set-up once per literal); when a replacement took a separator
+    // with it, each literal is read on its own instead
+    const SEPARATOR: &str = "\n\u{E000}\n";
+    let decoded: Vec<String> = literals.iter().map(|(_, _, s)| s.clone()).collect();
+    let mut joined = decoded.join(SEPARATOR);
+    let separators_inside = decoded.iter().any(|s| s.contains('\u{E000}'));
+    let mut n = redact_at(&mut joined, depth + 1);
+    if n == 0 {
+        return 0;
+    }
+    let mut redacted: Vec<String> = joined.split(SEPARATOR).map(str::to_string).collect();
+    if separators_inside || redacted.len() != decoded.len() {
+        n = 0;
+        redacted = decoded.clone();
+        for s in &mut redacted {
+            n += redact_at(s, depth + 1);
+        }
+    }
+    for ((start, end, before), after) in literals.iter().zip(&redacted).rev() {
+        if before != after {
+            text.replace_range(*start..*end, &serde_json::to_string(after).expect("a string encodes"));
+        }
+    }
+    n
+}
+
+/// The double-quoted JSON string literals of `text` (each on one line) that hold a newline, tab
+/// or quote escape: where each starts and ends, and its decoded text.
+fn escaped_literals(text: &str) -> Vec<(usize, usize, String)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(q) = memchr::memchr(b'"', &bytes[at..]) {
+        let start = at + q;
+        // the literal's end: the next unescaped quote on the same line
+        let (mut i, mut escapes, mut end) = (start + 1, false, None);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => {
+                    escapes |= matches!(bytes.get(i + 1), Some(b'n' | b'r' | b't' | b'"'));
+                    i += 2;
+                }
+                b'"' => {
+                    end = Some(i);
+                    break;
+                }
+                b'\n' => break,
+                _ => i += 1,
+            }
+        }
+        let Some(end) = end else {
+            at = start + 1;
+            continue;
+        };
+        at = end + 1;
+        if escapes && let Ok(inner) = serde_json::from_str::<String>(&text[start..=end]) {
+            out.push((start, end + 1, inner));
+        }
+    }
+    out
 }
 
 /// The replacement for a secret-named assignment ([`ASSIGNMENT`], [`ENV_ASSIGNMENT`]): groups 3
@@ -475,7 +654,13 @@ const ABOUT_A_SECRET: [&str; 22] = [
 
 /// Whether a setting's name (`<add key="PasswordMinLength" …`) ends like one about a secret.
 fn about_a_secret(name: &str) -> bool {
-    let key = name.split('"').nth(1).unwrap_or(name).to_ascii_lowercase();
+    // the quoted text after `key=` or `name=`
+    let parts: Vec<&str> = name.split(['"', '\'']).collect();
+    let named = |w: &&[&str]| {
+        let t = w[0].trim_end().trim_end_matches('=').trim_end().to_ascii_lowercase();
+        t.ends_with("key") || t.ends_with("name")
+    };
+    let key = parts.windows(2).find(named).map_or(name, |w| w[1]).to_ascii_lowercase();
     ABOUT_A_SECRET.iter().any(|s| key.ends_with(&s[1..])) || key.ends_with("length")
 }
 
@@ -712,6 +897,7 @@ fn code_like(value: &str, sep: &str, name: &str) -> bool {
             .any(|w| lower.contains(w) && name.contains(w));
     let keyword = CODE_WORDS.contains(&value);
     value.contains(['(', '['])
+        || value.starts_with('{')
         || keyword
         || dotted
         || named
@@ -805,41 +991,72 @@ fn env_reference(v: &str) -> bool {
     })
 }
 
-/// Redacts every string of a flow; returns how many secrets were replaced.
-pub fn flow(f: &mut Flow) -> usize {
-    let mut n = 0;
-    let mut messages = |msgs: &mut Vec<Message>| {
-        for m in msgs {
-            for b in &mut m.blocks {
-                n += redact(&mut b.text);
-                for s in [&mut b.tool_name, &mut b.tool_id].into_iter().flatten() {
-                    n += redact(s);
+/// Redacts the flows of one load. Agent captures repeat their history in every request, so the
+/// same block text arrives again and again: a text found clean is remembered (by a keyed hash and
+/// its length) and not scanned twice. A text that held a secret is scanned each time.
+#[derive(Default)]
+pub struct Redactor {
+    clean: std::collections::HashSet<(u64, usize)>,
+    hasher: std::hash::RandomState,
+}
+
+impl Redactor {
+    /// Texts shorter than this are scanned every time (remembering them costs about as much).
+    const REMEMBER_FROM: usize = 512;
+
+    /// [`redact`], skipping a long text already found clean.
+    pub fn text(&mut self, text: &mut String) -> usize {
+        use std::hash::BuildHasher;
+        if text.len() < Self::REMEMBER_FROM {
+            return redact(text);
+        }
+        let key = (self.hasher.hash_one(text.as_str()), text.len());
+        if self.clean.contains(&key) {
+            return 0;
+        }
+        let n = redact(text);
+        if n == 0 {
+            self.clean.insert(key);
+        }
+        n
+    }
+
+    /// Redacts every string of a flow; returns how many secrets were replaced.
+    pub fn flow(&mut self, f: &mut Flow) -> usize {
+        let mut n = 0;
+        let mut messages = |msgs: &mut Vec<Message>| {
+            for m in msgs {
+                for b in &mut m.blocks {
+                    n += self.text(&mut b.text);
+                    for s in [&mut b.tool_name, &mut b.tool_id].into_iter().flatten() {
+                        n += redact(s);
+                    }
                 }
             }
+        };
+        messages(&mut f.messages);
+        if let Some(r) = &mut f.recorded {
+            messages(r);
         }
-    };
-    messages(&mut f.messages);
-    if let Some(r) = &mut f.recorded {
-        messages(r);
-    }
-    messages(&mut f.response);
-    for (name, value) in &mut f.headers {
-        n += redact(name);
-        if is_secret_header(name) && value.as_str() != REDACTED && !value.is_empty() {
-            *value = REDACTED.to_string();
-            n += 1;
-        } else {
-            n += redact(value);
+        messages(&mut f.response);
+        for (name, value) in &mut f.headers {
+            n += redact(name);
+            if is_secret_header(name) && value.as_str() != REDACTED && !value.is_empty() {
+                *value = REDACTED.to_string();
+                n += 1;
+            } else {
+                n += redact(value);
+            }
         }
+        for s in [&mut f.url, &mut f.model, &mut f.timestamp].into_iter().flatten() {
+            n += redact(s);
+        }
+        n += redact(&mut f.location.file) + redact(&mut f.location.path);
+        for t in &mut f.transforms {
+            n += redact(t);
+        }
+        n
     }
-    for s in [&mut f.url, &mut f.model, &mut f.timestamp].into_iter().flatten() {
-        n += redact(s);
-    }
-    n += redact(&mut f.location.file) + redact(&mut f.location.path);
-    for t in &mut f.transforms {
-        n += redact(t);
-    }
-    n
 }
 
 /// Redacts every string of a JSON value (not its keys), for loaders about to print the value
@@ -1107,6 +1324,72 @@ mod tests {
     }
 
     #[test]
+    fn a_fourth_review_s_leaks_are_redacted() {
+        let cases = [
+            // JSON text inside a plain-text line: the secret sits behind a `\n` escape or inside `\"…\"`
+            (r#"log {"msg":"Password:\nHunter2X9"}"#, r#"log {"msg":"Password:\n[REDACTED]"}"#),
+            (r#"{"env":"- name: API_KEY\n  value: k8sJson77"}"#, r#"{"env":"- name: API_KEY\n  value: [REDACTED]"}"#),
+            (
+                r#"{"cmd":"curl -b \"session=cb77x\" https://x"}"#,
+                r#"{"cmd":"curl -b \"session=[REDACTED]\" https://x"}"#,
+            ),
+            (
+                r#"{"cfg":"<add key=\"ApiKey\" value=\"net77x\" />"}"#,
+                r#"{"cfg":"<add key=\"ApiKey\" value=\"[REDACTED]\" />"}"#,
+            ),
+            (
+                r#"{"td":"{\"name\":\"DB_PASSWORD\",\"value\":\"ecs77x\"}"}"#,
+                r#"{"td":"{\"name\":\"DB_PASSWORD\",\"value\":\"[REDACTED]\"}"}"#,
+            ),
+            // escaped twice (a request body inside a HAR inside a log line)
+            (r#"{"har":"{\"body\":\"Password:\\nTwice77x\"}"}"#, r#"{"har":"{\"body\":\"Password:\\n[REDACTED]\"}"}"#),
+            // a quoted value with a space after a letter flag
+            ("docker login -u me -p \"SEK abc\" x", "docker login -u me -p \"[REDACTED]\" x"),
+            ("sshpass -p 'two words' ssh h", "sshpass -p '[REDACTED]' ssh h"),
+            ("tool --password \"a b c\" next", "tool --password \"[REDACTED]\" next"),
+            // the value before the name
+            (r#"{"value":"ecsFirst7","name":"DB_PASSWORD"}"#, r#"{"value":"[REDACTED]","name":"DB_PASSWORD"}"#),
+            ("<add value=\"valFirst7\" key=\"ApiKey\" />", "<add value=\"[REDACTED]\" key=\"ApiKey\" />"),
+            ("<add key='ApiKey' value='singleQ7' />", "<add key='ApiKey' value='[REDACTED]' />"),
+            // Kubernetes: flow style, lower-case names, block scalars
+            ("env: [{name: API_KEY, value: flowK8s7}]", "env: [{name: API_KEY, value: [REDACTED]}]"),
+            ("- name: api_key\n  value: lowerK8s7\n", "- name: api_key\n  value: [REDACTED]\n"),
+            (
+                "  - name: TLS_KEY\n    value: |\n      blockLine1\n      blockLine2\n  - name: LOG\n    value: x\n",
+                "  - name: TLS_KEY\n    value: |\n      [REDACTED]\n      [REDACTED]\n  - name: LOG\n    value: x\n",
+            ),
+            // prose and tables
+            ("here's my api key 9f8e7d6c5b4a", "here's my api key [REDACTED]"),
+            ("the api key = 9f8e7d6c5b4a", "the api key = [REDACTED]"),
+            ("user\tbob\npassword\tTabPw77\n", "user\tbob\npassword\t[REDACTED]\n"),
+            (
+                "Password for 'https://me@github.com':\nGitPw77x\n",
+                "Password for 'https://me@github.com':\n[REDACTED]\n",
+            ),
+        ];
+        for (input, want) in cases {
+            let (got, n) = r(input);
+            assert_eq!(got, want, "{input}");
+            assert!(n >= 1, "{input}");
+        }
+    }
+
+    #[test]
+    fn a_remembered_clean_text_is_skipped_and_a_secret_is_found_every_time() {
+        let mut r = Redactor::default();
+        let clean = "an ordinary tool output line\n".repeat(40);
+        let dirty = format!("{clean}password = Hunter2Again\n");
+        for _ in 0..3 {
+            let (mut c, mut d) = (clean.clone(), dirty.clone());
+            assert_eq!(r.text(&mut c), 0);
+            assert_eq!(c, clean);
+            assert_eq!(r.text(&mut d), 1);
+            assert!(!d.contains("Hunter2Again"), "{d}");
+        }
+        assert_eq!(r.clean.len(), 1);
+    }
+
+    #[test]
     fn code_and_prose_that_looked_like_secrets_stay() {
         for s in [
             "self.password = password",
@@ -1146,6 +1429,11 @@ mod tests {
             "<add key=\"PasswordMinLength\" value=\"8\"/>",
             "<add key=\"ApiKeyHeaderName\" value=\"X-Api-Key\"/>",
             "Password: required",
+            // JSON text whose strings hold newlines and quotes but no secret stays byte for byte
+            r#"{"msg":"line one\nline \"two\"\u00e9"}"#,
+            "password\tstring\tthe user's password",
+            "here's my api key rotation plan",
+            "  - name: TLS_KEY\n    valueFrom:\n      secretKeyRef: {name: tls}\n",
         ] {
             assert_eq!(r(s), (s.to_string(), 0), "{s}");
         }
