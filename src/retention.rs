@@ -22,12 +22,15 @@ pub struct Metric {
     pub total: usize,
     /// kept / total (1 when there is nothing to keep).
     pub share: f64,
+    /// Whether the score counts this metric (leaf coverage is shown, not scored: see
+    /// [`INFORMATIONAL`]).
+    pub scored: bool,
 }
 
 impl Metric {
     fn new(name: &'static str, kept: usize, total: usize) -> Metric {
         let share = if total == 0 { 1.0 } else { kept.min(total) as f64 / total as f64 };
-        Metric { name, kept: kept.min(total), total, share }
+        Metric { name, kept: kept.min(total), total, share, scored: !INFORMATIONAL.contains(&name) }
     }
 }
 
@@ -52,11 +55,7 @@ impl Default for Retention {
 
 impl Retention {
     fn of(metrics: Vec<Metric>) -> Retention {
-        let score = metrics
-            .iter()
-            .filter(|m| m.total > 0 && !INFORMATIONAL.contains(&m.name))
-            .map(|m| m.share)
-            .fold(1.0, f64::min);
+        let score = metrics.iter().filter(|m| m.total > 0 && m.scored).map(|m| m.share).fold(1.0, f64::min);
         Retention { score, metrics }
     }
 
@@ -72,10 +71,15 @@ impl Retention {
         *self = Retention::of(metrics);
     }
 
-    /// `schema 0.98 · leaves 0.71`: each metric with something to keep, for one line of text.
+    /// `schema 0.98 · leaves 0.71 (not scored)`: each metric with something to keep, for one line
+    /// of text.
     pub fn summary(&self) -> String {
-        let parts: Vec<String> =
-            self.metrics.iter().filter(|m| m.total > 0).map(|m| format!("{} {:.2}", m.name, m.share)).collect();
+        let parts: Vec<String> = self
+            .metrics
+            .iter()
+            .filter(|m| m.total > 0)
+            .map(|m| format!("{} {:.2}{}", m.name, m.share, if m.scored { "" } else { " (not scored)" }))
+            .collect();
         if parts.is_empty() { "nothing to keep".to_string() } else { parts.join(" · ") }
     }
 }
@@ -356,14 +360,17 @@ fn diff_files(text: &str) -> Vec<String> {
 
 /// Hunks whose header counts match their body, out of all hunks: what `git apply --check` needs
 /// of a patch before it looks at the files.
-fn consistent_hunks(text: &str) -> (usize, usize) {
-    let (mut ok, mut total) = (0, 0);
+/// Each hunk of `text`: its header line, and whether its header's counts match its lines.
+fn hunks(text: &str) -> Vec<(&str, bool)> {
+    let mut out = Vec::new();
     let mut lines = text.lines().peekable();
     while let Some(l) = lines.next() {
         let Some(c) = HUNK.captures(l) else { continue };
-        total += 1;
         let count = |g: usize| c.get(g).map_or(Some(1), |m| m.as_str().parse::<usize>().ok());
-        let (Some(mut old), Some(mut new)) = (count(1), count(2)) else { continue };
+        let (Some(mut old), Some(mut new)) = (count(1), count(2)) else {
+            out.push((l, false));
+            continue;
+        };
         while old > 0 || new > 0 {
             let Some(body) = lines.next_if(|b| b.starts_with([' ', '-', '+', '\\']) || b.is_empty()) else { break };
             match body.as_bytes().first() {
@@ -379,17 +386,24 @@ fn consistent_hunks(text: &str) -> (usize, usize) {
                 break;
             }
         }
-        if old == 0 && new == 0 {
-            ok += 1;
-        }
+        out.push((l, old == 0 && new == 0));
     }
-    (ok, total)
+    out
+}
+
+/// How many of the output's hunks apply, of how many: a hunk whose header already lied in the
+/// input (same header, counts that do not match there either) is not held against the engine.
+fn consistent_hunks(input: &str, output: &str) -> (usize, usize) {
+    let broken: HashSet<&str> = hunks(input).into_iter().filter(|(_, ok)| !ok).map(|(h, _)| h).collect();
+    let out = hunks(output);
+    let ok = out.iter().filter(|(h, ok)| *ok || broken.contains(h)).count();
+    (ok, out.len())
 }
 
 fn diff_metrics(input: &str, output: &str) -> Vec<Metric> {
     let files = diff_files(input);
     let named = files.iter().filter(|f| output.contains(f.as_str())).count();
-    let (ok, total) = consistent_hunks(output);
+    let (ok, total) = consistent_hunks(input, output);
     vec![Metric::new("files", named, files.len()), Metric::new("hunks_apply", ok, total)]
 }
 

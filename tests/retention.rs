@@ -147,3 +147,24 @@ fn any_compressor_s_output_can_be_scored() {
         .unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not JSON"));
 }
+
+#[test]
+fn a_hunk_that_lied_in_the_input_is_not_held_against_the_output() {
+    // the header says 5 lines of each side; the body has 3 and 3
+    let lying = "diff --git a/x.txt b/x.txt\n--- a/x.txt\n+++ b/x.txt\n@@ -1,5 +1,5 @@\n a\n-b\n+c\n d\n";
+    let r = retention::measure(ctxlens::EngineKind::Diff, lying, lying, None, None);
+    assert_eq!(share(&r, "hunks_apply"), 1.0, "{r:?}");
+    // a hunk the output broke still counts: the same header over fewer lines
+    let good = "diff --git a/x.txt b/x.txt\n--- a/x.txt\n+++ b/x.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n";
+    let cut = "diff --git a/x.txt b/x.txt\n--- a/x.txt\n+++ b/x.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n";
+    let r = retention::measure(ctxlens::EngineKind::Diff, good, cut, None, None);
+    assert_eq!(share(&r, "hunks_apply"), 0.0, "{r:?}");
+    assert_eq!(r.score, 0.0);
+    // the leaf share is shown and said not to count
+    let json = read("json/npm-view-express.json");
+    let o = ctxlens::compress(&json, EngineChoice::Auto, &Config::default(), &Context::default());
+    let r = retention::of_outcome(&o, None, None);
+    let leaves = r.metrics.iter().find(|m| m.name == "leaves").expect("leaves");
+    assert!(!leaves.scored && leaves.share < r.score, "{r:?}");
+    assert!(r.summary().contains("(not scored)"), "{}", r.summary());
+}

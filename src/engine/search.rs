@@ -77,6 +77,51 @@ enum Kind {
 }
 
 static MATCH_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+?):(\d+):").expect("match line"));
+
+/// Where each result line's path ends, its line number and where its text starts. A line splits
+/// at its first `:N:` unless a path itself holds `:N:` (`data/a:1:b.txt:12:…`): a split that makes
+/// the same (path, line) twice, where a longer path without spaces makes it once, is the wrong
+/// one (grep prints each line of a file once).
+fn result_splits(lines: &[Line]) -> HashMap<usize, (usize, u64, usize)> {
+    let mut candidates: Vec<(usize, Vec<(usize, u64, usize)>)> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.text;
+        let Some(c) = MATCH_LINE.captures(t) else { continue };
+        let path = c.get(1).map_or("", |m| m.as_str());
+        if !path_like(path) {
+            continue;
+        }
+        let mut all = vec![(path.len(), c[2].parse().unwrap_or(0), c.get(0).map_or(0, |m| m.end()))];
+        let b = t.as_bytes();
+        let mut at = path.len() + 1;
+        while all.len() < 4 {
+            let Some(colon) = memchr::memchr(b':', &b[at..]).map(|c| at + c) else { break };
+            let digits = b[colon + 1..].iter().take_while(|x| x.is_ascii_digit()).count();
+            let longer = &t[..colon];
+            if digits > 0 && b.get(colon + 1 + digits) == Some(&b':') && path_like(longer) && !longer.contains(' ') {
+                all.push((colon, t[colon + 1..colon + 1 + digits].parse().unwrap_or(0), colon + digits + 2));
+            }
+            at = colon + 1;
+        }
+        candidates.push((i, all));
+    }
+    let mut seen: HashMap<(&str, u64), usize> = HashMap::new();
+    for (i, all) in &candidates {
+        for &(end, n, _) in all {
+            *seen.entry((&lines[*i].text[..end], n)).or_default() += 1;
+        }
+    }
+    let once = |i: usize, &(end, n, _): &(usize, u64, usize)| seen.get(&(&lines[i].text[..end], n)) == Some(&1);
+    candidates
+        .iter()
+        .map(|(i, all)| {
+            let first = all[0];
+            let pick =
+                if once(*i, &first) { first } else { all[1..].iter().copied().find(|c| once(*i, c)).unwrap_or(first) };
+            (*i, pick)
+        })
+        .collect()
+}
 static NUMBERED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d+)([:-])").expect("numbered"));
 
 /// Whether `s` looks like a file path rather than a timestamp or a word.
@@ -112,6 +157,7 @@ fn parse(lines: &[Line]) -> Parsed {
         })
     };
     let mut kinds = vec![Kind::Unparsed; lines.len()];
+    let splits = result_splits(lines);
     // Pass 1: result lines and headings.
     let mut heading: Option<usize> = None;
     for (i, l) in lines.iter().enumerate() {
@@ -120,15 +166,10 @@ fn parse(lines: &[Line]) -> Parsed {
             kinds[i] = Kind::Separator;
             continue;
         }
-        if let Some(c) = MATCH_LINE.captures(t) {
-            let path = c.get(1).map_or("", |m| m.as_str());
-            if path_like(path) {
-                let line_no = c[2].parse().unwrap_or(0);
-                kinds[i] =
-                    Kind::Match { file: file_id(path, &mut files), line_no, text_at: c.get(0).map_or(0, |m| m.end()) };
-                heading = None;
-                continue;
-            }
+        if let Some(&(path_end, line_no, text_at)) = splits.get(&i) {
+            kinds[i] = Kind::Match { file: file_id(&t[..path_end], &mut files), line_no, text_at };
+            heading = None;
+            continue;
         }
         if let (Some(h), Some(c)) = (heading, NUMBERED.captures(t)) {
             let line_no = c[1].parse().unwrap_or(0);
@@ -623,6 +664,15 @@ mod tests {
         assert!(matches!(h[2], Kind::Context { file: 0, line_no: 13, .. }));
         // timestamps are not paths
         assert_eq!(kinds("12:00:01 started\n")[0], Kind::Unparsed);
+    }
+
+    #[test]
+    fn a_path_holding_a_line_number_pattern_is_read_whole() {
+        let text = "data/a:1:b.txt:12:first\ndata/a:1:b.txt:40:second\nsrc/c.rs:3:x = m[a:1:2]\n";
+        let parsed = parse(&text::lines(text));
+        assert_eq!(parsed.files, vec!["data/a:1:b.txt".to_string(), "src/c.rs".to_string()]);
+        assert!(matches!(parsed.kinds[1], Kind::Match { line_no: 40, .. }), "{:?}", parsed.kinds);
+        assert!(matches!(parsed.kinds[2], Kind::Match { line_no: 3, .. }), "{:?}", parsed.kinds);
     }
 
     #[test]
