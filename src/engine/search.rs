@@ -78,12 +78,15 @@ enum Kind {
 
 static MATCH_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+?):(\d+):").expect("match line"));
 
+/// A result line's split: where its path ends, its line number, where its text starts.
+type Split = (usize, u64, usize);
+
 /// Where each result line's path ends, its line number and where its text starts. A line splits
 /// at its first `:N:` unless a path itself holds `:N:` (`data/a:1:b.txt:12:…`): a split that makes
 /// the same (path, line) twice, where a longer path without spaces makes it once, is the wrong
 /// one (grep prints each line of a file once).
-fn result_splits(lines: &[Line]) -> HashMap<usize, (usize, u64, usize)> {
-    let mut candidates: Vec<(usize, Vec<(usize, u64, usize)>)> = Vec::new();
+fn result_splits(lines: &[Line]) -> HashMap<usize, Split> {
+    let mut candidates: Vec<(usize, Vec<Split>)> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let t = l.text;
         let Some(c) = MATCH_LINE.captures(t) else { continue };
@@ -111,7 +114,7 @@ fn result_splits(lines: &[Line]) -> HashMap<usize, (usize, u64, usize)> {
             *seen.entry((&lines[*i].text[..end], n)).or_default() += 1;
         }
     }
-    let once = |i: usize, &(end, n, _): &(usize, u64, usize)| seen.get(&(&lines[i].text[..end], n)) == Some(&1);
+    let once = |i: usize, &(end, n, _): &Split| seen.get(&(&lines[i].text[..end], n)) == Some(&1);
     candidates
         .iter()
         .map(|(i, all)| {
