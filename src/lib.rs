@@ -6,6 +6,7 @@
 //! (stats, ledger files). [`pipeline::compress`] runs it; [`tokens`] counts, [`config`] holds
 //! every knob; [`models`] finds and runs the prose engine's ONNX models.
 
+pub mod bench;
 pub mod blocks;
 pub mod capture;
 pub mod config;

@@ -106,6 +106,29 @@ enum Command {
         /// The compressed text.
         compressed: String,
     },
+    /// Time the pipeline on files: the first call, then warm calls split into engine, token
+    /// counting and total (median and spread), with throughput.
+    Bench {
+        #[arg(long, default_value = "auto", help = format!("auto (detect and split mixed content), {}", EngineKind::names(", ")))]
+        engine: EngineChoice,
+        /// Warm calls per file.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        repeat: u32,
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, help = config_help())]
+        config: Option<PathBuf>,
+        /// Change one knob (repeatable, applied after --config).
+        #[arg(long = "set", value_name = "TABLE.KNOB=VALUE")]
+        sets: Vec<String>,
+        /// Tokenizer for every count: o200k (o200k_base) or cl100k (cl100k_base).
+        #[arg(long, default_value = "o200k")]
+        tokenizer: Tokenizer,
+        /// Files to time (text; a file that is not is reported and skipped).
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
     /// Count the tokens of a file (or stdin).
     Count {
         /// Tokenizer for every count: o200k (o200k_base) or cl100k (cl100k_base).
@@ -202,6 +225,10 @@ fn run(command: Command) -> Result<()> {
         Command::Compress(args) => compress(args),
         Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
         Command::Count { tokenizer, file } => count(&file, tokenizer),
+        Command::Bench { engine, repeat, json, config, sets, tokenizer, files } => {
+            let config = load_config(config.as_ref(), &sets)?;
+            bench(&files, engine, &config, tokenizer, repeat as usize, json)
+        }
         Command::Models { threads } => list_models(threads),
         Command::Retention { kind, query, original, compressed } => {
             let read = |p: &str| -> Result<String> {
@@ -285,8 +312,10 @@ fn compress(args: CompressArgs) -> Result<()> {
         }
         Err(reason) => {
             stdout.write_all(&source.bytes)?;
+            let counting = Instant::now();
             let tokens = tokens::count(&String::from_utf8_lossy(&source.bytes), args.tokenizer);
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let ms_count = counting.elapsed().as_secs_f64() * 1000.0;
+            let ms = (started.elapsed().as_secs_f64() * 1000.0, ms_count);
             let decision = Decision::Skipped { reason };
             if let Some(path) = &args.ledger {
                 let doc =
@@ -576,6 +605,31 @@ fn list_models(threads: usize) -> Result<()> {
             t.candidate.source,
             t.file.display()
         )?;
+    }
+    Ok(())
+}
+
+fn bench(
+    files: &[String],
+    engine: EngineChoice,
+    config: &Config,
+    tokenizer: Tokenizer,
+    repeat: usize,
+    json: bool,
+) -> Result<()> {
+    let mut rows = Vec::new();
+    for file in files {
+        let source = input::read(file).with_context(|| format!("cannot read {file}"))?;
+        match input::decode(&source.bytes) {
+            Ok(text) => rows.push(ctxlens::bench::run(file, text, engine, config, tokenizer, repeat)),
+            Err(reason) => eprintln!("{file}: skipped: {}", Decision::Skipped { reason }.reason()),
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+    } else {
+        write!(out, "{}", ctxlens::bench::table(&rows))?;
     }
     Ok(())
 }

@@ -70,6 +70,17 @@ pub struct Outcome {
     pub tokens_out: usize,
     /// The input, kept so every key in the ledger can be retrieved.
     pub original: String,
+    /// Where the call's time went.
+    pub timing: Timing,
+}
+
+/// Where one [`crate::compress`] call's time went: routing, the engines, and token counting
+/// (the rest is copying sections into the output).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timing {
+    pub route: std::time::Duration,
+    pub engine: std::time::Duration,
+    pub count: std::time::Duration,
 }
 
 impl Outcome {

@@ -27,7 +27,14 @@ pub struct Stats {
     pub in_tokens: usize,
     pub out_tokens: usize,
     pub dropped_spans: usize,
-    pub ms: f64,
+    /// The whole call, from the input's bytes to the output (the process's start-up aside).
+    pub ms_total: f64,
+    /// The engines alone.
+    pub ms_engine: f64,
+    /// Token counting alone (input and output).
+    pub ms_count: f64,
+    /// Content-type detection and splitting.
+    pub ms_route: f64,
     pub tokenizer: Tokenizer,
     /// What the output kept of what matters, over the acted sections (see [`crate::retention`]);
     /// filled by [`Stats::measure_retention`].
@@ -65,7 +72,8 @@ impl Stats {
         self.sections.iter().filter(move |s| s.retention.as_ref().is_some_and(|r| r.score < min))
     }
 
-    pub fn of(outcome: &Outcome, requested: &str, ms: f64) -> Stats {
+    pub fn of(outcome: &Outcome, requested: &str, ms_total: f64) -> Stats {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         Stats {
             engine: outcome.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string()),
             requested: requested.to_string(),
@@ -76,7 +84,10 @@ impl Stats {
             in_tokens: outcome.tokens_in,
             out_tokens: outcome.tokens_out,
             dropped_spans: outcome.ledger.drops.len(),
-            ms,
+            ms_total,
+            ms_engine: ms(outcome.timing.engine),
+            ms_count: ms(outcome.timing.count),
+            ms_route: ms(outcome.timing.route),
             tokenizer: outcome.tokenizer,
             retention: None,
             sections: outcome.sections.iter().map(SectionStats::of).collect(),
@@ -90,7 +101,7 @@ impl Stats {
         bytes: usize,
         tokens: usize,
         tokenizer: Tokenizer,
-        ms: f64,
+        (ms_total, ms_count): (f64, f64),
     ) -> Stats {
         Stats {
             engine: "none".to_string(),
@@ -102,19 +113,23 @@ impl Stats {
             in_tokens: tokens,
             out_tokens: tokens,
             dropped_spans: 0,
-            ms,
+            ms_total,
+            ms_engine: 0.0,
+            ms_count,
+            ms_route: 0.0,
             tokenizer,
             retention: None,
             sections: Vec::new(),
         }
     }
 
-    /// One human line: `json: 15,950 → 8,835 bytes · 4,210 → 2,118 tokens (o200k, −49.7%) · 3 drops · 12 ms`.
+    /// One human line: `json: 15,950 → 8,835 bytes · 4,210 → 2,118 tokens (o200k, −49.7%) · 3
+    /// dropped spans · 12.0 ms (engine 8.1, counting 2.3)`.
     pub fn to_text(&self) -> String {
         use crate::ledger::group_thousands as g;
         let saved = crate::tokens::saved_percent(self.in_tokens, self.out_tokens);
         let mut s = format!(
-            "{}: {} → {} bytes · {} → {} tokens ({}, −{saved:.1}%) · {} dropped spans · {:.1} ms\n  {}: {}",
+            "{}: {} → {} bytes · {} → {} tokens ({}, −{saved:.1}%) · {} dropped spans · {:.1} ms (engine {:.1}, counting {:.1})\n  {}: {}",
             self.engine,
             g(self.in_bytes),
             g(self.out_bytes),
@@ -122,7 +137,9 @@ impl Stats {
             g(self.out_tokens),
             self.tokenizer,
             self.dropped_spans,
-            self.ms,
+            self.ms_total,
+            self.ms_engine,
+            self.ms_count,
             if self.acted { "acted" } else { "skipped" },
             self.reason
         );

@@ -6,11 +6,12 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::engine::{self, Context, EngineKind};
 use crate::ledger::{Ledger, LineIndex};
-use crate::outcome::{Decision, Outcome, SectionReport, Skip};
+use crate::outcome::{Decision, Outcome, SectionReport, Skip, Timing};
 use crate::router::{self, Route};
 use crate::tokens;
 
@@ -43,10 +44,13 @@ impl fmt::Display for EngineChoice {
 
 /// Compresses `input` with the chosen engine (or the router) and the knobs in `config`.
 pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
+    let mut timing = Timing::default();
+    let clock = Instant::now();
     let routes = match choice {
         EngineChoice::Auto => router::route(input, &config.router, ctx.tokenizer, ctx.path.as_deref()),
         EngineChoice::Only(kind) => vec![Route { bytes: 0..input.len(), kind, why: "chosen by --engine".into() }],
     };
+    timing.route = clock.elapsed();
     let line_index = LineIndex::new(input);
     let mut output = String::with_capacity(input.len());
     let mut ledger = Ledger::default();
@@ -54,10 +58,14 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
     for route in routes {
         let text = &input[route.bytes.clone()];
         let whole = route.bytes.len() == input.len();
-        let tokens_in = ctx.tokens_in.filter(|_| whole).unwrap_or_else(|| tokens::count(text, ctx.tokenizer));
+        let tokens_in = match ctx.tokens_in.filter(|_| whole) {
+            Some(n) => n,
+            None => timed(&mut timing.count, || tokens::count(text, ctx.tokenizer)),
+        };
         let section_ctx = Context { tokens_in: Some(tokens_in), ..ctx.clone() };
-        let result =
-            if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, &section_ctx) };
+        let result = timed(&mut timing.engine, || {
+            if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, &section_ctx) }
+        });
         let (out, decision, mut section_ledger, notes, tokens_out) = match result {
             Ok(mut c) => {
                 // a section's closing line break stays, whatever the engine wrote (a fenced JSON
@@ -65,7 +73,7 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
                 if text.ends_with('\n') && !c.output.ends_with('\n') {
                     c.output.push('\n');
                 }
-                let tokens_out = tokens::count(&c.output, ctx.tokenizer);
+                let tokens_out = timed(&mut timing.count, || tokens::count(&c.output, ctx.tokenizer));
                 if tokens_out >= tokens_in {
                     let reason = Skip::WouldGrow { tokens_in, tokens_out };
                     (text.to_string(), Decision::Skipped { reason }, Ledger::default(), c.notes, tokens_in)
@@ -97,7 +105,7 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
     let (tokens_in, tokens_out) = if sections.len() == 1 {
         (sections[0].tokens_in, sections[0].tokens_out)
     } else {
-        (tokens::count(input, ctx.tokenizer), tokens::count(&output, ctx.tokenizer))
+        timed(&mut timing.count, || (tokens::count(input, ctx.tokenizer), tokens::count(&output, ctx.tokenizer)))
     };
     let engine = match sections.first() {
         Some(first) if sections.iter().all(|s| s.kind == first.kind) => Some(first.kind),
@@ -114,7 +122,16 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
         tokens_in,
         tokens_out,
         original: input.to_string(),
+        timing,
     }
+}
+
+/// `f()`, its time added to `total`.
+fn timed<T>(total: &mut Duration, f: impl FnOnce() -> T) -> T {
+    let clock = Instant::now();
+    let out = f();
+    *total += clock.elapsed();
+    out
 }
 
 fn choice_kind(choice: EngineChoice) -> Option<EngineKind> {

@@ -9,9 +9,19 @@
 //! Two things make counting fast without changing a count: short pre-tokens (words, punctuation)
 //! repeat, so their counts are cached per call; and a large text is cut at points where the
 //! pre-tokenizer always cuts too, and the parts are counted on separate threads.
+//!
+//! bpe-openai takes about 70 ms to build its structures, which would be most of a small call's
+//! time; until it is built (by a large text, or [`Tokenizer::warm`]), small texts are counted from
+//! the vocabulary table compiled into the binary ([`table`]), with the same result. Both ways
+//! pre-tokenize with [`table::each_piece`] (bpe-openai's patterns, each thread with its own regex
+//! scratch space: the regex's shared pool serialises the counting threads).
+
+mod table;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -48,10 +58,15 @@ impl Tokenizer {
     }
 
     fn bpe(self) -> &'static bpe_openai::Tokenizer {
-        match self {
+        BUILT[self as usize].get_or_init(|| match self {
             Tokenizer::O200k => bpe_openai::o200k_base(),
             Tokenizer::Cl100k => bpe_openai::cl100k_base(),
-        }
+        })
+    }
+
+    /// Whether bpe-openai's structures for this encoding are built.
+    fn built(self) -> bool {
+        BUILT[self as usize].get().is_some()
     }
 
     /// Loads the encoding's tables now, so the first real count is not slowed by it.
@@ -78,6 +93,16 @@ impl FromStr for Tokenizer {
     }
 }
 
+/// bpe-openai's tokenizers, once built.
+static BUILT: [OnceLock<&'static bpe_openai::Tokenizer>; 2] = [OnceLock::new(), OnceLock::new()];
+
+/// Texts up to this size are counted from the table while bpe-openai is not built…
+const TABLE_TEXT_BYTES: usize = 256 * 1024;
+/// …until this much text has been counted so: past it, building bpe-openai (about 70 ms, as long
+/// as the table takes for some 500 KB) pays for itself.
+const TABLE_TOTAL_BYTES: usize = 512 * 1024;
+static TABLE_COUNTED: AtomicUsize = AtomicUsize::new(0);
+
 /// Below this size a text is counted on the calling thread.
 const PARALLEL_MIN_BYTES: usize = 256 * 1024;
 /// Pre-tokens up to this long have their counts cached.
@@ -86,7 +111,19 @@ const CACHED_PIECE_BYTES: usize = 24;
 /// Counts the tokens of `text` exactly as the encoding would (special tokens are plain text, as in
 /// tiktoken's `encode_ordinary`).
 pub fn count(text: &str, tokenizer: Tokenizer) -> usize {
+    if text.len() <= TABLE_TEXT_BYTES
+        && !tokenizer.built()
+        && TABLE_COUNTED.fetch_add(text.len(), Ordering::Relaxed) < TABLE_TOTAL_BYTES
+    {
+        return table::count(text, tokenizer);
+    }
     on_parts(text, |p| count_part(p, tokenizer)).into_iter().sum()
+}
+
+/// [`count`] from the compiled vocabulary table alone, whatever the text's size (for tests that
+/// hold it to tiktoken).
+pub fn count_from_table(text: &str, tokenizer: Tokenizer) -> usize {
+    table::count(text, tokenizer)
 }
 
 /// `f` of each part of `text`, in order: one part on the calling thread for a small text, else
@@ -111,7 +148,9 @@ fn on_parts<T: Send>(text: &str, f: impl Fn(&str) -> T + Sync) -> Vec<T> {
 fn count_part(text: &str, tokenizer: Tokenizer) -> usize {
     let mut cache = FxHashMap::default();
     let tok = tokenizer.bpe();
-    tok.split(text).map(|piece| count_piece(tok, piece, &mut cache) as usize).sum()
+    let mut n = 0;
+    table::each_piece(text, tokenizer, |piece| n += count_piece(tok, piece, &mut cache) as usize);
+    n
 }
 
 fn count_piece<'a>(tok: &bpe_openai::Tokenizer, piece: &'a str, cache: &mut FxHashMap<&'a str, u32>) -> u32 {
@@ -132,10 +171,10 @@ pub fn count_per_line(text: &str, tokenizer: Tokenizer) -> Vec<u32> {
         let mut cache = FxHashMap::default();
         let mut out = vec![0u32; memchr::memchr_iter(b'\n', p.as_bytes()).count() + 1];
         let mut line = 0;
-        for piece in tok.split(p) {
+        table::each_piece(p, tokenizer, |piece| {
             out[line] += count_piece(tok, piece, &mut cache);
             line += memchr::memchr_iter(b'\n', piece.as_bytes()).count();
-        }
+        });
         out
     });
     // a part's first line continues the previous part's last one (a part of n lines ends n - 1

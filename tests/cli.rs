@@ -48,7 +48,20 @@ fn compress_stdin(extra: &[&str], input: &[u8]) -> (Output, Value) {
 fn stats_json_has_every_field_and_true_numbers() {
     let input = read("log/python-service.log");
     let (out, s) = compress_stdin(&["--engine", "auto"], input.as_bytes());
-    for k in ["engine", "acted", "reason", "in_bytes", "out_bytes", "in_tokens", "out_tokens", "dropped_spans", "ms"] {
+    for k in [
+        "engine",
+        "acted",
+        "reason",
+        "in_bytes",
+        "out_bytes",
+        "in_tokens",
+        "out_tokens",
+        "dropped_spans",
+        "ms_total",
+        "ms_engine",
+        "ms_count",
+        "ms_route",
+    ] {
         assert!(s.get(k).is_some(), "missing {k} in {s}");
     }
     assert_eq!(s["engine"], "log");
@@ -59,7 +72,9 @@ fn stats_json_has_every_field_and_true_numbers() {
     assert_eq!(s["in_tokens"], ctxlens::tokens::count(&input, ctxlens::Tokenizer::O200k));
     assert_eq!(s["out_tokens"], ctxlens::tokens::count(&output, ctxlens::Tokenizer::O200k));
     assert!(s["dropped_spans"].as_u64().unwrap() > 0);
-    assert!(s["ms"].as_f64().unwrap() > 0.0);
+    let ms = |k: &str| s[k].as_f64().unwrap();
+    assert!(ms("ms_total") > 0.0 && ms("ms_engine") > 0.0 && ms("ms_count") > 0.0);
+    assert!(ms("ms_engine") + ms("ms_count") + ms("ms_route") <= ms("ms_total"), "{s}");
     // cl100k counts differently and says so
     let (_, s2) = compress_stdin(&["--tokenizer", "cl100k"], input.as_bytes());
     assert_eq!(s2["tokenizer"], "cl100k");

@@ -39,3 +39,41 @@ proptest! {
         }
     }
 }
+
+/// The compiled-table counter (what a small first call uses before bpe-openai is built) agrees
+/// with tiktoken on every fixture, counted in windows the size it is used for.
+#[test]
+fn table_counts_match_tiktoken_on_every_fixture() {
+    for dir in ["json", "log", "search", "diff", "code", "prose", "mixed"] {
+        for f in fixture_files(dir) {
+            let text = read(&f);
+            let mut at = 0;
+            for _ in 0..4 {
+                if at >= text.len() {
+                    break;
+                }
+                let end = text.floor_char_boundary(at + 8192);
+                let window = &text[at..end];
+                for t in Tokenizer::ALL {
+                    assert_eq!(tokens::count_from_table(window, t), reference(window, t), "{f} {t} at {at}");
+                }
+                at = text.ceil_char_boundary(at + text.len() / 4 + 1);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x7ab1e),
+        .. ProptestConfig::default()
+    })]
+
+    #[test]
+    fn table_counts_match_tiktoken_on_random_text(s in "\\PC{0,200}|[ \\t\\n\\r]{0,20}[a-zA-Z0-9'’ ]{0,80}|[A-Za-z0-9+/=]{0,300}") {
+        for t in Tokenizer::ALL {
+            prop_assert_eq!(tokens::count_from_table(&s, t), reference(&s, t));
+        }
+    }
+}

@@ -185,7 +185,8 @@ fn parse(lines: &[Line]) -> Parsed {
             continue;
         }
         let next_numbered = lines.get(i + 1).is_some_and(|n| NUMBERED.is_match(n.text));
-        if !t.trim().is_empty() && next_numbered && !t.contains(':') {
+        // a heading names a file (`2024-05-01 INFO …` before another dated line is no heading)
+        if next_numbered && !t.contains(':') && path_like(t) && !NUMBERED.is_match(t) {
             let f = file_id(t, &mut files);
             kinds[i] = Kind::Heading { file: f };
             heading = Some(f);
@@ -665,8 +666,10 @@ mod tests {
         assert!(matches!(h[0], Kind::Heading { file: 0 }));
         assert!(matches!(h[1], Kind::Match { file: 0, line_no: 12, .. }));
         assert!(matches!(h[2], Kind::Context { file: 0, line_no: 13, .. }));
-        // timestamps are not paths
+        // timestamps are not paths, and dated lines are not headings and context lines
         assert_eq!(kinds("12:00:01 started\n")[0], Kind::Unparsed);
+        let dated = kinds("2024-05-01 INFO request ok id=1\n2024-05-01 INFO request ok id=2\n");
+        assert_eq!(dated, vec![Kind::Unparsed, Kind::Unparsed]);
     }
 
     #[test]

@@ -1,0 +1,208 @@
+//! Exact token counts that cost nothing to start: the encoding's vocabulary as a sorted table
+//! compiled into the binary (written by `build.rs` from bpe-openai's own vocabulary), the same
+//! pre-tokenizer patterns bpe-openai uses, and the byte-pair merge tiktoken defines (the lowest
+//! ranked adjacent pair merges first). bpe-openai needs about 70 ms to build its structures; this
+//! needs about 5 ms (the pre-tokenizer), so a first call on a small input is not dominated by
+//! start-up. It is slower per byte than bpe-openai, so [`super::count`] uses it for small texts
+//! only, until bpe-openai is built. The pre-tokenizer here ([`each_piece`]) serves both ways of
+//! counting. `tests/tokens.rs` holds both to tiktoken-rs.
+
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use regex_automata::meta::{Cache, Regex};
+use regex_automata::{Anchored, Input};
+
+use super::Tokenizer;
+
+static O200K_TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k.table"));
+static CL100K_TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k.table"));
+
+/// A vocabulary sorted by token bytes: `n`, then `n` (offset, length, rank) entries, then the
+/// bytes (see `build.rs`).
+struct Table {
+    entries: &'static [u8],
+    blob: &'static [u8],
+}
+
+impl Table {
+    fn of(data: &'static [u8]) -> Table {
+        let n = u32_at(data, 0) as usize;
+        let (entries, blob) = data[4..].split_at(12 * n);
+        Table { entries, blob }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len() / 12
+    }
+
+    fn bytes(&self, i: usize) -> &'static [u8] {
+        let (at, len) = (u32_at(self.entries, 12 * i) as usize, u32_at(self.entries, 12 * i + 4) as usize);
+        &self.blob[at..at + len]
+    }
+
+    /// The rank of the token whose bytes are `bytes`, if there is one.
+    fn rank(&self, bytes: &[u8]) -> Option<u32> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.bytes(mid).cmp(bytes) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(u32_at(self.entries, 12 * mid + 8)),
+            }
+        }
+        None
+    }
+
+    /// How many tokens one pre-token encodes to: one if it is a token, else what the byte-pair
+    /// merge leaves (every single byte is a token of both encodings).
+    fn piece_count(&self, piece: &[u8]) -> usize {
+        if piece.len() <= 1 || self.rank(piece).is_some() {
+            return piece.len().min(1);
+        }
+        // (start of a part, rank of the part joined with the next one)
+        let rank = |a: usize, b: usize| self.rank(&piece[a..b]).unwrap_or(u32::MAX);
+        let mut parts: Vec<(usize, u32)> = (0..piece.len() - 1).map(|i| (i, rank(i, i + 2))).collect();
+        parts.push((piece.len() - 1, u32::MAX));
+        parts.push((piece.len(), u32::MAX));
+        while let Some((i, _)) =
+            parts[..parts.len() - 1].iter().enumerate().filter(|(_, p)| p.1 != u32::MAX).min_by_key(|(i, p)| (p.1, *i))
+        {
+            // the part at i absorbs the next; its pair and the previous part's pair change
+            let joined = |parts: &[(usize, u32)], k: usize| {
+                if k + 3 < parts.len() { rank(parts[k].0, parts[k + 3].0) } else { u32::MAX }
+            };
+            if i > 0 {
+                parts[i - 1].1 = joined(&parts, i - 1);
+            }
+            parts[i].1 = joined(&parts, i);
+            parts.remove(i + 1);
+        }
+        parts.len() - 1
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// An encoding's pre-tokenizer: its pattern as three alternatives, the second of which ends in a
+/// one-character look-ahead that is not part of the piece (`\s+(?!\S)` written as `\s+\s`).
+struct Pre {
+    re: Regex,
+}
+
+impl Pre {
+    fn new(first: &str) -> Pre {
+        Pre { re: Regex::new_many(&[first, r"\s+\s", r"\s+"]).expect("pre-tokenizer patterns") }
+    }
+
+    /// `f` of each piece of `text`, in order. The regex's scratch space is this thread's own:
+    /// the regex's shared pool is slow for every thread but the first to use it, and counting
+    /// runs on helper threads.
+    fn each_piece<'a>(&self, text: &'a str, cache: &mut Cache, mut f: impl FnMut(&'a str)) {
+        let mut at = 0;
+        while let Some(m) = self.re.search_with(cache, &Input::new(&text[at..]).anchored(Anchored::Yes)) {
+            let start = at;
+            let mut end = at + m.end();
+            if m.pattern().as_usize() == 1 {
+                end -= text[start..end].chars().next_back().map_or(0, char::len_utf8);
+            }
+            if end == start {
+                break;
+            }
+            at = end;
+            f(&text[start..end]);
+        }
+    }
+}
+
+thread_local! {
+    /// Each thread's scratch space for the two pre-tokenizers.
+    static CACHES: RefCell<[Option<Cache>; 2]> = const { RefCell::new([None, None]) };
+}
+
+static O200K: LazyLock<(Table, Pre)> = LazyLock::new(|| {
+    let first = [
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        r"\p{N}{1,3}",
+        r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+        r"\s*[\r\n]+",
+        r"\s+$",
+    ]
+    .join("|");
+    (Table::of(O200K_TABLE), Pre::new(&first))
+});
+
+static CL100K: LazyLock<(Table, Pre)> = LazyLock::new(|| {
+    let first =
+        r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+$";
+    (Table::of(CL100K_TABLE), Pre::new(first))
+});
+
+fn encoding(tokenizer: Tokenizer) -> &'static (Table, Pre) {
+    match tokenizer {
+        Tokenizer::O200k => &O200K,
+        Tokenizer::Cl100k => &CL100K,
+    }
+}
+
+/// `f` of each pre-token of `text` under the encoding's pattern (the pieces bpe-openai and
+/// tiktoken encode one by one).
+pub fn each_piece<'a>(text: &'a str, tokenizer: Tokenizer, f: impl FnMut(&'a str)) {
+    let (_, pre) = encoding(tokenizer);
+    CACHES.with(|caches| {
+        let mut caches = caches.borrow_mut();
+        let cache = caches[tokenizer as usize].get_or_insert_with(|| pre.re.create_cache());
+        pre.each_piece(text, cache, f);
+    });
+}
+
+/// The exact token count of `text` (as tiktoken's `encode_ordinary` would give).
+pub fn count(text: &str, tokenizer: Tokenizer) -> usize {
+    let (table, _) = encoding(tokenizer);
+    // words and punctuation repeat: their counts are looked up once per call
+    let mut seen: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    let mut n = 0;
+    each_piece(text, tokenizer, |p| {
+        n += if p.len() <= 24 {
+            *seen.entry(p).or_insert_with(|| table.piece_count(p.as_bytes()))
+        } else {
+            table.piece_count(p.as_bytes())
+        };
+    });
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tables_hold_every_token_in_order() {
+        for (t, n) in [(Table::of(O200K_TABLE), 199_998), (Table::of(CL100K_TABLE), 100_256)] {
+            assert_eq!(t.len(), n);
+            assert!((1..t.len()).all(|i| t.bytes(i - 1) < t.bytes(i)));
+            // every byte is a token
+            assert!((0..=255u8).all(|b| t.rank(&[b]).is_some()));
+        }
+    }
+
+    #[test]
+    fn counts_agree_with_bpe_openai() {
+        for s in [
+            "",
+            "hello world",
+            "  x\n\n  y  ",
+            "fn main() { println!(\"héllo\"); }",
+            "日本語のテキスト",
+            "aGVsbG8gd29ybGQ=",
+        ] {
+            for t in Tokenizer::ALL {
+                assert_eq!(count(s, t), t.bpe().count(s), "{s:?} {t}");
+            }
+        }
+    }
+}
