@@ -221,6 +221,14 @@ pub fn parse(lang: Lang, text: &str) -> Option<Tree> {
     parser.parse(text, None)
 }
 
+/// Parses `text`, an edit of the text `old` was parsed from, reusing every subtree of `old` the
+/// edits did not touch (the edits must already be applied to `old` with `Tree::edit`).
+pub fn reparse(lang: Lang, text: &str, old: &Tree) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser.set_language(&lang.grammar()).ok()?;
+    parser.parse(text, Some(old))
+}
+
 /// Number of ERROR and MISSING nodes in a tree.
 pub fn error_count(root: Node) -> usize {
     if !root.has_error() {
