@@ -618,8 +618,18 @@ fn bench(
     json: bool,
 ) -> Result<()> {
     let mut rows = Vec::new();
+    if files.iter().filter(|f| *f == "-").count() > 1 {
+        anyhow::bail!("stdin (-) can be read once; give it at most once");
+    }
     for file in files {
-        let source = input::read(file).with_context(|| format!("cannot read {file}"))?;
+        // a file that cannot be read is reported and skipped: the others' figures still count
+        let source = match input::read(file) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{file}: skipped: cannot read it: {e}");
+                continue;
+            }
+        };
         match input::decode(&source.bytes) {
             Ok(text) => rows.push(ctxlens::bench::run(file, text, engine, config, tokenizer, repeat)),
             Err(reason) => eprintln!("{file}: skipped: {}", Decision::Skipped { reason }.reason()),

@@ -29,7 +29,11 @@ impl FromStr for EngineChoice {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "auto" { Ok(EngineChoice::Auto) } else { s.parse().map(EngineChoice::Only) }
+        if s == "auto" {
+            Ok(EngineChoice::Auto)
+        } else {
+            s.parse().map(EngineChoice::Only).map_err(|e| format!("{e}, or auto (the default)"))
+        }
     }
 }
 

@@ -114,15 +114,16 @@ pub fn count(text: &str, tokenizer: Tokenizer) -> usize {
     if text.len() <= TABLE_TEXT_BYTES
         && !tokenizer.built()
         && TABLE_COUNTED.fetch_add(text.len(), Ordering::Relaxed) < TABLE_TOTAL_BYTES
+        && let Some(n) = table::count(text, tokenizer)
     {
-        return table::count(text, tokenizer);
+        return n;
     }
     on_parts(text, |p| count_part(p, tokenizer)).into_iter().sum()
 }
 
 /// [`count`] from the compiled vocabulary table alone, whatever the text's size (for tests that
-/// hold it to tiktoken).
-pub fn count_from_table(text: &str, tokenizer: Tokenizer) -> usize {
+/// hold it to tiktoken); `None` when a pre-token is too long for it.
+pub fn count_from_table(text: &str, tokenizer: Tokenizer) -> Option<usize> {
     table::count(text, tokenizer)
 }
 

@@ -256,3 +256,37 @@ fn knobs_lists_every_table_with_docs() {
     let toml = String::from_utf8(ctxlens(&["knobs", "--toml"], b"").stdout).unwrap();
     assert_eq!(ctxlens::Config::parse(&toml).unwrap(), ctxlens::Config::default());
 }
+
+#[test]
+fn bench_times_each_file_and_skips_what_it_cannot_read() {
+    let log = fixtures().join("log/python-service.log");
+    let json = fixtures().join("json/pip-inspect.json");
+    let log = log.to_str().unwrap();
+    let json = json.to_str().unwrap();
+    let out = ctxlens(&["bench", "--json", "--repeat", "3", log, "no/such/file.txt", json], b"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.txt: skipped"));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, engine) in rows.iter().zip(["log", "json"]) {
+        assert_eq!(row["engine"], engine);
+        assert_eq!(row["repeat"], 3);
+        let total = &row["total_ms"];
+        let (lo, mid, hi) = (
+            total["min_ms"].as_f64().unwrap(),
+            total["median_ms"].as_f64().unwrap(),
+            total["max_ms"].as_f64().unwrap(),
+        );
+        assert!(lo <= mid && mid <= hi && lo > 0.0, "{row}");
+        assert!(row["engine_ms"]["min_ms"].as_f64().unwrap() + row["count_ms"]["min_ms"].as_f64().unwrap() <= hi);
+        assert_eq!(
+            row["bytes"].as_u64().unwrap() as usize,
+            std::fs::metadata(row["file"].as_str().unwrap()).unwrap().len() as usize
+        );
+    }
+    // stdin cannot be read twice; an unknown engine names auto among the choices
+    assert!(!ctxlens(&["bench", "-", "-"], b"x").status.success());
+    let bad = ctxlens(&["bench", "--engine", "bogus", log], b"");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("auto"));
+}

@@ -55,7 +55,9 @@ fn table_counts_match_tiktoken_on_every_fixture() {
                 let end = text.floor_char_boundary(at + 8192);
                 let window = &text[at..end];
                 for t in Tokenizer::ALL {
-                    assert_eq!(tokens::count_from_table(window, t), reference(window, t), "{f} {t} at {at}");
+                    if let Some(n) = tokens::count_from_table(window, t) {
+                        assert_eq!(n, reference(window, t), "{f} {t} at {at}");
+                    }
                 }
                 at = text.ceil_char_boundary(at + text.len() / 4 + 1);
             }
@@ -73,7 +75,7 @@ proptest! {
     #[test]
     fn table_counts_match_tiktoken_on_random_text(s in "\\PC{0,200}|[ \\t\\n\\r]{0,20}[a-zA-Z0-9'’ ]{0,80}|[A-Za-z0-9+/=]{0,300}") {
         for t in Tokenizer::ALL {
-            prop_assert_eq!(tokens::count_from_table(&s, t), reference(&s, t));
+            prop_assert_eq!(tokens::count_from_table(&s, t), Some(reference(&s, t)));
         }
     }
 }

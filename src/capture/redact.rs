@@ -123,7 +123,7 @@ static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
 /// `sshpass -p PW`, `vault login TOKEN`. A quoted value is taken whole (`-p "two words"`).
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)((?:(?:^|[ \t'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret|storepass|keypass)[= \t]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n]*?[ \t]-p|(?-u:\b)redis-cli(?-u:\b)[^\n]*?[ \t]-a[ \t]+|(?-u:\b)(?:docker|podman|az)[ \t]+login(?-u:\b)[^\n]*?[ \t]-p[ \t=]+|(?-u:\b)sshpass(?-u:\b)[^\n]*?[ \t]-p[ \t]*|(?-u:\b)openssl(?-u:\b)[^\n]*?[ \t]-k[ \t]+|(?-u:\b)vault[ \t]+login[ \t]+(?:-[^\s]+[ \t]+)*))(?:\x22([^\x22\n]{1,400})\x22|'([^'\n]{1,400})'|([^\s'\x22]+))",
+        r"(?im)((?:(?:^|[ \t'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret|storepass|keypass)[= \t]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n;&|]*?[ \t]-p|(?-u:\b)redis-cli(?-u:\b)[^\n;&|]*?[ \t]-a[ \t]+|(?-u:\b)(?:docker|podman|az)[ \t]+login(?-u:\b)[^\n;&|]*?[ \t]-p[ \t=]+|(?-u:\b)sshpass(?-u:\b)[^\n;&|]*?[ \t]-p[ \t]*|(?-u:\b)openssl(?-u:\b)[^\n;&|]*?[ \t]-k[ \t]+|(?-u:\b)vault[ \t]+login[ \t]+(?:-[^\s]+[ \t]+)*))(?:\x22((?:[^\x22\\\n]|\\[^\n])+)\x22|'((?:[^'\\\n]|\\[^\n])+)'|([^\s'\x22]+))",
     )
     .expect("flag regex")
 });
@@ -136,10 +136,8 @@ static HTPASSWD: LazyLock<Regex> = LazyLock::new(|| {
 
 /// curl's cookie flag with cookies in it (`-b "session=…"`; without `=` it names a cookie jar).
 static COOKIE_FLAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"((?-u:\b)curl(?-u:\b)[^\n]*?[ \t](?:-b|--cookie)[ \t=]*)(?:"([^"\n]{1,4000})"|'([^'\n]{1,4000})'|([^\s'"]+))"#,
-    )
-    .expect("cookie flag regex")
+    Regex::new(r#"((?-u:\b)curl(?-u:\b)[^\n]*?[ \t](?:-b|--cookie)[ \t=]*)(?:"([^"\n]+)"|'([^'\n]+)'|([^\s'"]+))"#)
+        .expect("cookie flag regex")
 });
 
 /// `curl -u user:password`, `wget --user`, HTTPie's `-a user:password`: the user stays.
@@ -210,7 +208,7 @@ const SECRET_VAR: &str = r"(?:[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CR
 /// `value: …` on the next line, and its JSON form (ECS task definitions, k8s JSON) in either order.
 static NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(?m)(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n[ \t]*value:[ \t]*)(?:"([^"\r\n]{{1,400}})"|'([^'\r\n]{{1,400}})'|([^\s"'|>][^\r\n]{{0,400}}))|("name"\s*:\s*"{SECRET_VAR}"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.){{1,400}})"|("value"\s*:\s*")((?:[^"\\]|\\.){{1,400}})("\s*,\s*"name"\s*:\s*"{SECRET_VAR}")"#
+        r#"(?m)(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n[ \t]*value:[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'([^'\r\n]+)'|([^\s"'|>][^\r\n]*))|("name"\s*:\s*"{SECRET_VAR}"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.)+)"|("value"\s*:\s*")((?:[^"\\]|\\.)+)("\s*,\s*"name"\s*:\s*"{SECRET_VAR}")"#
     ))
     .expect("named value regex")
 });
@@ -218,7 +216,7 @@ static NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 /// The same pair in YAML's flow style: `{name: API_KEY, value: …}`.
 static FLOW_NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*,[ \t]*value:[ \t]*)(?:"([^"\r\n]{{1,400}})"|'([^'\r\n]{{1,400}})'|([^\s"',{{}}\[\]]{{1,400}}))"#
+        r#"(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*,[ \t]*value:[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'([^'\r\n]+)'|([^\s"',{{}}\[\]]+))"#
     ))
     .expect("flow named value regex")
 });
@@ -260,7 +258,7 @@ static BEARER: LazyLock<Regex> = LazyLock::new(|| {
 /// `scheme://user:password@host`: the password may hold `@` and `/` (not `?` or `#`); the host
 /// is what follows its last `@`.
 static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)([A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/:@]{0,200}):([^\s?#]{1,200})@([^\s@/?#]+)([/?#\s:]|$)")
+    Regex::new(r"(?-u:\b)([A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s/:@]{0,200}):([^\s?#]+)@([^\s@/?#]+)([/?#\s:]|$)")
         .expect("url regex")
 });
 
@@ -272,7 +270,7 @@ static QUERY_PARAM: LazyLock<Regex> =
 /// quoted value is taken whole (spaces and all).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*(?::=|=>|[:=])[ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]{4,}))"#,
+        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*(?::=|=>|[:=])[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]{4,}))"#,
     )
     .expect("assignment regex")
 });
@@ -281,7 +279,7 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// (upper case only: `cache_key = …` in code is no secret).
 static ENV_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?-u:\b)([A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|CREDENTIALS?))(?-u:\b)([ \t]*(?::=|=>|[:=])[ \t]*)(?:"([^"\r\n]{1,200})"|'([^'\r\n]{1,200})'|([^\s"'`,;&)}\]]+))"#,
+        r#"(?-u:\b)([A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|CREDENTIALS?))(?-u:\b)([ \t]*(?::=|=>|[:=])[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
     )
     .expect("env assignment regex")
 });
@@ -362,7 +360,8 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     let headers = header_lines(text);
     apply(text, &BEARER, &|c| {
         let token = &c[3];
-        let looks = token.len() >= 16 || token.chars().any(|ch| ch.is_ascii_digit());
+        let words = token.contains('_') && token.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch == '.');
+        let looks = (token.len() >= 16 || token.chars().any(|ch| ch.is_ascii_digit())) && !words;
         (looks && secret(token)).then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
     });
     apply(text, &QUERY_PARAM, &|c| {
@@ -390,6 +389,10 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
             }
             _ => return None,
         };
+        if q.is_empty() && value.ends_with('\\') {
+            // `-p\"…\"` in JSON text: the quoted value is read when the string is decoded
+            return None;
+        }
         let flag = c[1].to_ascii_lowercase();
         // `--password PASSWORD` in a usage text names the argument
         let metavar = value.len() > 2
@@ -448,15 +451,23 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     apply(text, &LABEL, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}", &c[1])));
     apply(text, &TABBED, &|c| {
         let value = &c[2];
-        (!type_name(value) && !code_like(value, "\t", &c[1].to_ascii_lowercase()) && secret(value))
+        // a table's header (`token<TAB>count`) or a figure (`token<TAB>12345`)
+        let word_or_number = value.chars().all(char::is_alphabetic)
+            || value.chars().all(|ch| ch.is_ascii_digit() || ch == ',' || ch == '.');
+        (!word_or_number && !type_name(value) && !code_like(value, "\t", &c[1].to_ascii_lowercase()) && secret(value))
             .then(|| format!("{}{REDACTED}", &c[1]))
     });
     apply(text, &NEXT_LINE, &|c| {
         let value = &c[2];
-        (!code_like(value, ":", &c[1].to_ascii_lowercase()) && secret(value))
+        // a rule of dashes or a heading word (`Settings`) under a label is no password
+        let mixed = value.chars().any(char::is_alphanumeric) && !value.chars().all(char::is_alphabetic);
+        (mixed && !code_like(value, ":", &c[1].to_ascii_lowercase()) && secret(value))
             .then(|| format!("{}{REDACTED}{}", &c[1], &c[3]))
     });
     apply(text, &NAMED_VALUE, &|c| match (c.get(1), c.get(5)) {
+        // `- name: PASSWORD_MIN_LENGTH`, `token_count`: a setting about the secret
+        (Some(yaml), _) if about_a_secret_name(yaml.as_str()) => None,
+        (_, Some(json)) if about_a_secret_name(json.as_str()) => None,
         (Some(yaml), _) => {
             let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
                 (Some(v), ..) => ("\"", v.as_str()),
@@ -476,6 +487,9 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         },
     });
     apply(text, &FLOW_NAMED_VALUE, &|c| {
+        if about_a_secret_name(&c[1]) {
+            return None;
+        }
         let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
             (Some(v), ..) => ("\"", v.as_str()),
             (_, Some(v), _) => ("'", v.as_str()),
@@ -600,8 +614,10 @@ fn escaped_literals(text: &str) -> Vec<(usize, usize, String)> {
 fn assigned(c: &Captures, min_bare: usize) -> Option<String> {
     let (name, sep) = (&c[1], &c[2]);
     let lname = name.to_ascii_lowercase();
-    // `PASSWORD_RESET_TIMEOUT`, `SECRET_KEY_FILE`, `token_url`: a setting about the secret
-    if ABOUT_A_SECRET.iter().any(|s| lname.ends_with(s)) {
+    // `PASSWORD_RESET_TIMEOUT`, `SECRET_KEY_FILE`, `token_url`, `secretName`: a setting about
+    // the secret
+    let camel = name.chars().skip(1).any(|c| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_ascii_lowercase());
+    if ABOUT_A_SECRET.iter().any(|s| lname.ends_with(s) || camel && lname.ends_with(&s[1..])) {
         return None;
     }
     if let Some(q) = c.get(3).map(|_| '"').or(c.get(4).map(|_| '\'')) {
@@ -614,11 +630,31 @@ fn assigned(c: &Captures, min_bare: usize) -> Option<String> {
         return (!skip && secret(value)).then(|| format!("{name}{sep}{q}{REDACTED}{q}"));
     }
     let (value, tail) = before_escape(&c[5]);
+    if value.ends_with('\\') {
+        // `PASSWORD=\"…\"` in JSON text: the quoted value is read when the string is decoded
+        return None;
+    }
     // `PWD=/home/me` is the working directory
     let path = lname.ends_with("pwd") && value.starts_with(['/', '~']);
     // `passwd: files systemd` in nsswitch.conf names where accounts are looked up
     let nss = matches!(lname.as_str(), "passwd" | "shadow" | "gshadow") && NSS_SOURCES.contains(&value);
-    let keep = path || nss || value.chars().count() < min_bare || code_like(value, sep, &lname) || plain_url(value);
+    // `password=DEFAULT_PW` (a constant), `password = bcrypt.hashpw` (a dotted name): code
+    let constant = value.len() > 2
+        && value.contains('_')
+        && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && value.starts_with(|c: char| c.is_ascii_uppercase());
+    let ident = |p: &str| {
+        p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let dotted = value.contains('.') && value.split('.').all(ident) && !value.chars().any(|c| c.is_ascii_digit());
+    let keep = path
+        || nss
+        || constant
+        || dotted
+        || value.chars().count() < min_bare
+        || code_like(value, sep, &lname)
+        || plain_url(value);
     (!keep && secret(value)).then(|| format!("{name}{sep}{REDACTED}{tail}"))
 }
 
@@ -651,6 +687,19 @@ const ABOUT_A_SECRET: [&str; 22] = [
     "_prompt",
     "_label",
 ];
+
+/// Whether the name in a `name: X` / `"name": "X"` match ends like one about a secret.
+fn about_a_secret_name(m: &str) -> bool {
+    let after = m.split_once("name").map_or(m, |(_, r)| r);
+    let name: String = after
+        .trim_start_matches(|c: char| c == '"' || c == '\'' || c == ':' || c.is_whitespace())
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect::<String>()
+        .to_ascii_lowercase()
+        .replace('-', "_");
+    ABOUT_A_SECRET.iter().any(|s| name.ends_with(s))
+}
 
 /// Whether a setting's name (`<add key="PasswordMinLength" …`) ends like one about a secret.
 fn about_a_secret(name: &str) -> bool {
@@ -703,7 +752,7 @@ fn header_value(c: &Captures, rest: &str) -> Option<(String, usize)> {
     .unwrap_or(rest.len())
     .min(line_end);
     let value = &rest[..end];
-    if value.trim().is_empty() || prose(value) {
+    if value.trim().is_empty() || prose(value) || interpolated(value) || interpolated(&rest[..line_end]) {
         return None;
     }
     let lname = name.to_ascii_lowercase();
@@ -732,8 +781,26 @@ fn header_value(c: &Captures, rest: &str) -> Option<(String, usize)> {
     } else {
         (0, first)
     };
+    // `'Bearer ' + token`: the scheme alone, the token added in code
+    if !is_scheme && SCHEMES.contains(&value.trim().to_ascii_lowercase().as_str()) {
+        return None;
+    }
     let (head, secret_part, tail) = (&value[..keep], &value[keep..keep + len], &value[keep + len..]);
     secret(secret_part).then(|| (format!("{prefix}{name}{sep}{open}{head}{REDACTED}{tail}"), end))
+}
+
+/// Authorization schemes, which alone are no credential.
+const SCHEMES: [&str; 6] = ["bearer", "basic", "token", "digest", "negotiate", "apikey"];
+
+/// A value built in code from a variable: `f"Bearer {token}"`, `` `Bearer ${token}` ``,
+/// `"Bearer " + token`.
+fn interpolated(value: &str) -> bool {
+    let v = value.trim_start();
+    v.starts_with("f\"") || v.starts_with("f'") || v.starts_with('`') || v.contains("${") || {
+        let quoted_then_plus =
+            |q: char| v.starts_with(q) && v[1..].find(q).is_some_and(|i| v[1 + i + 1..].trim_start().starts_with('+'));
+        quoted_then_plus('"') || quoted_then_plus('\'')
+    }
 }
 
 /// A cookie string with every cookie's value redacted and its name kept (`session=[REDACTED];
@@ -778,9 +845,9 @@ fn header_lines(text: &mut String) -> usize {
         let Some(c) = HEADER_LINE.captures_at(text, at) else { break };
         let whole = c.get(0).expect("match");
         let sep_end = c.get(3).expect("separator").end();
-        // the value: the rest of the line, at most 4 KB of it
+        // the value: the rest of the line, at most 64 KB of it
         let rest_start = whole.end();
-        let window = &text[rest_start..text.floor_char_boundary(rest_start.saturating_add(4096))];
+        let window = &text[rest_start..text.floor_char_boundary(rest_start.saturating_add(64 * 1024))];
         let rest = &window[..memchr::memchr2(b'\n', b'\r', window.as_bytes()).unwrap_or(window.len())];
         match header_value(&c, rest) {
             Some((replacement, end)) => {
@@ -1390,6 +1457,34 @@ mod tests {
     }
 
     #[test]
+    fn a_fourth_review_s_second_round_is_redacted() {
+        let long = "Q".repeat(300);
+        let cases = [
+            // an escaped quote inside the value: all of it goes, and the JSON stays valid
+            (r#"{"password":"ab\"cd1234xyz"}"#.to_string(), r#"{"password":"[REDACTED]"}"#.to_string()),
+            (r#"{"cmd":"mysql -p\"hunter 2xyz\" db"}"#.into(), r#"{"cmd":"mysql -p\"[REDACTED]\" db"}"#.into()),
+            (
+                r#"{"cmd":"DB_PASSWORD=\"hunter 2xyz\" ./run"}"#.into(),
+                r#"{"cmd":"DB_PASSWORD=\"[REDACTED]\" ./run"}"#.into(),
+            ),
+            // long values
+            (format!("password = \"{long}9\""), "password = \"[REDACTED]\"".into()),
+            (format!("X-Api-Key: {}END9", "a".repeat(5000)), "X-Api-Key: [REDACTED]".into()),
+        ];
+        for (input, want) in cases {
+            let (got, n) = r(&input);
+            assert_eq!(got, want, "{input}");
+            assert!(n >= 1, "{input}");
+            if input.starts_with('{') {
+                serde_json::from_str::<serde_json::Value>(&got).expect("still JSON");
+            }
+        }
+        let cookies: String = (0..250).map(|i| format!("c{i}=v{i}abcdef{i:04}; ")).collect();
+        let (got, _) = r(&format!("Cookie: {cookies}\n"));
+        assert!(!got.contains("abcdef"), "{got}");
+    }
+
+    #[test]
     fn code_and_prose_that_looked_like_secrets_stay() {
         for s in [
             "self.password = password",
@@ -1429,6 +1524,21 @@ mod tests {
             "<add key=\"PasswordMinLength\" value=\"8\"/>",
             "<add key=\"ApiKeyHeaderName\" value=\"X-Api-Key\"/>",
             "Password: required",
+            // found by the fourth review: code that builds a header, settings, headings, tables
+            r#"headers = {"Authorization": f"Bearer {token}"}"#,
+            "headers = {'Authorization': 'Bearer ' + token}",
+            "Authorization: `Bearer ${token}`",
+            "- name: token_count\n  value: 12345\n",
+            "- name: PASSWORD_MIN_LENGTH\n  value: \"12\"\n",
+            "secretName: my-tls-secret",
+            "def login(username, password=DEFAULT_PW):",
+            "password = bcrypt.hashpw",
+            "Password:\n-------\n",
+            "API Key:\nSettings\n",
+            "token\tcount\n",
+            "token\t12345\n",
+            "docker login registry.io && docker run -p 8080:80 nginx",
+            "Bearer authentication_required_for_this_endpoint.",
             // JSON text whose strings hold newlines and quotes but no secret stays byte for byte
             r#"{"msg":"line one\nline \"two\"\u00e9"}"#,
             "password\tstring\tthe user's password",

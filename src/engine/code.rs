@@ -853,7 +853,8 @@ mod tests {
             let starts: Vec<usize> = std::iter::once(0).chain(input.match_indices('\n').map(|(i, _)| i + 1)).collect();
             let cuts: Vec<Cut> = starts
                 .chunks(15)
-                .filter_map(|c| (c.len() == 15).then(|| (c[5], c[10])))
+                .filter(|c| c.len() == 15)
+                .map(|c| (c[5], c[10]))
                 .map(|(a, b)| Cut {
                     bytes: a..b,
                     lines: 5,

@@ -160,20 +160,29 @@ pub fn each_piece<'a>(text: &'a str, tokenizer: Tokenizer, f: impl FnMut(&'a str
     });
 }
 
-/// The exact token count of `text` (as tiktoken's `encode_ordinary` would give).
-pub fn count(text: &str, tokenizer: Tokenizer) -> usize {
+/// Pre-tokens longer than this are not merged here: the merge is quadratic in a piece's length
+/// (a 100 KB run of letters would take minutes), where bpe-openai's is linear.
+pub const MAX_PIECE_BYTES: usize = 256;
+
+/// The exact token count of `text` (as tiktoken's `encode_ordinary` would give), or `None` when
+/// a pre-token is longer than [`MAX_PIECE_BYTES`].
+pub fn count(text: &str, tokenizer: Tokenizer) -> Option<usize> {
     let (table, _) = encoding(tokenizer);
     // words and punctuation repeat: their counts are looked up once per call
     let mut seen: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
-    let mut n = 0;
+    let (mut n, mut too_long) = (0, false);
     each_piece(text, tokenizer, |p| {
+        if too_long || p.len() > MAX_PIECE_BYTES {
+            too_long = true;
+            return;
+        }
         n += if p.len() <= 24 {
             *seen.entry(p).or_insert_with(|| table.piece_count(p.as_bytes()))
         } else {
             table.piece_count(p.as_bytes())
         };
     });
-    n
+    (!too_long).then_some(n)
 }
 
 #[cfg(test)]
@@ -191,6 +200,16 @@ mod tests {
     }
 
     #[test]
+    fn a_piece_too_long_to_merge_here_is_refused_not_counted_slowly() {
+        let run = "q".repeat(MAX_PIECE_BYTES + 1);
+        assert_eq!(count(&run, Tokenizer::O200k), None);
+        assert_eq!(count(&run[1..], Tokenizer::O200k), Some(Tokenizer::O200k.bpe().count(&run[1..])));
+        // the public count takes the other way and stays exact
+        let long = format!("{} tail", "abcdefghij".repeat(30_000));
+        assert_eq!(super::super::count(&long, Tokenizer::O200k), Tokenizer::O200k.bpe().count(long.as_str()));
+    }
+
+    #[test]
     fn counts_agree_with_bpe_openai() {
         for s in [
             "",
@@ -201,7 +220,7 @@ mod tests {
             "aGVsbG8gd29ybGQ=",
         ] {
             for t in Tokenizer::ALL {
-                assert_eq!(count(s, t), t.bpe().count(s), "{s:?} {t}");
+                assert_eq!(count(s, t), Some(t.bpe().count(s)), "{s:?} {t}");
             }
         }
     }
