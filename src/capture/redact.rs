@@ -123,7 +123,7 @@ static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
 /// `sshpass -p PW`, `vault login TOKEN`. A quoted value is taken whole (`-p "two words"`).
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)((?:(?:^|[ \t'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret|storepass|keypass)[= \t]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n;&|]*?[ \t]-p|(?-u:\b)redis-cli(?-u:\b)[^\n;&|]*?[ \t]-a[ \t]+|(?-u:\b)(?:docker|podman|az)[ \t]+login(?-u:\b)[^\n;&|]*?[ \t]-p[ \t=]+|(?-u:\b)sshpass(?-u:\b)[^\n;&|]*?[ \t]-p[ \t]*|(?-u:\b)openssl(?-u:\b)[^\n;&|]*?[ \t]-k[ \t]+|(?-u:\b)vault[ \t]+login[ \t]+(?:-[^\s]+[ \t]+)*))(?:\x22((?:[^\x22\\\n]|\\[^\n])+)\x22|'((?:[^'\\\n]|\\[^\n])+)'|([^\s'\x22]+))",
+        r"(?im)((?:(?:^|[ \t'\x22=])--?(?:password|passwd|pass|passin|passout|token|api[-_]?key|secret|auth[-_]?token|access[-_]?token|client[-_]?secret|storepass|keypass)[= \t]+(?:pass:)?|(?-u:\b)mysql(?:dump|admin)?(?-u:\b)[^\n;&|]*?[ \t]-p|(?-u:\b)redis-cli(?-u:\b)[^\n;&|]*?[ \t](?:-a|AUTH|auth)[ \t]+|(?-u:\b)(?:docker|podman|az)[ \t]+login(?-u:\b)[^\n;&|]*?[ \t]-p[ \t=]+|(?-u:\b)sshpass(?-u:\b)[^\n;&|]*?[ \t]-p[ \t]*|(?-u:\b)openssl(?-u:\b)[^\n;&|]*?[ \t]-k[ \t]+|(?-u:\b)vault[ \t]+login[ \t]+(?:-[^\s]+[ \t]+)*))(?:\x22((?:[^\x22\\\n]|\\[^\n])+)\x22|'((?:[^'\\\n]|\\[^\n])+)'|([^\s'\x22]+))",
     )
     .expect("flag regex")
 });
@@ -142,7 +142,7 @@ static COOKIE_FLAG: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `curl -u user:password`, `wget --user`, HTTPie's `-a user:password`: the user stays.
 static USER_FLAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"((?-u:\b)(?:curl|wget|http|https|xh)(?-u:\b)[^\n]*?[ \t](?:-u|--user|-a|--auth)[ \t=]?["']?)([^\s:'"]+):([^\s'"]+)"#)
+    Regex::new(r#"((?-u:\b)(?:curl|wget|http|https|xh)(?-u:\b)[^\n]*?[ \t](?:-[A-Za-z]*u|--user|-a|--auth)[ \t=]?["']?)([^\s:'"]+):([^\s'"]+)"#)
         .expect("user flag regex")
 });
 
@@ -191,24 +191,25 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A secret label alone on its line with the value on the next (`Password:` then `  hunter2`,
-/// git's `Password for 'https://…':`).
+/// git's `Password for 'https://…':`, sudo's `[sudo] password for bob:`, ssh's `bob@host's
+/// password:`), a blank line between them allowed.
 static NEXT_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^([ \t]*[A-Za-z0-9_\- ]{0,30}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+'[^'\n]{0,200}')?[ \t]*:[ \t]*\r?\n[ \t]*)([^\s:]{4,200})([ \t]*\r?)$",
+        r#"(?im)^([ \t]*[A-Za-z0-9_\-\[\] @.']{0,60}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+(?:'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^\s:'"]{1,100}))?[ \t]*:[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*)([^\s:]{4,200})([ \t]*\r?)$"#,
     )
     .expect("next line regex")
 });
 
 /// A variable name that says secret in a list of name/value pairs: upper case (`API_KEY`,
-/// `DB_PASSWORD`) or lower case with the secret word as one of its `_`/`-` parts (`api_key`, not
-/// `monkey`).
-const SECRET_VAR: &str = r"(?:[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*|(?:[a-z0-9]+[_-])*(?:key|apikey|token|secret|password|passwd|pass|pwd|credentials?)(?:[_-][a-z0-9]+)*)";
+/// `DB_PASSWORD`), any case with the secret word as one of its `_`/`-` parts (`api_key`,
+/// `Db_Password`, not `monkey`), or camelCase ending in it (`dbPassword`).
+const SECRET_VAR: &str = r"(?:[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*|(?i:(?:[a-z0-9]+[_-])*(?:key|apikey|token|secret|password|passwd|pass|pwd|credentials?)(?:[_-][a-z0-9]+)*)|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*(?:Password|Passwd|Secret|Token|Key|Pwd|Credentials?))";
 
 /// A secret-named variable in a list of name/value pairs: Kubernetes' `- name: API_KEY` with
 /// `value: …` on the next line, and its JSON form (ECS task definitions, k8s JSON) in either order.
 static NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(?m)(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n[ \t]*value:[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'([^'\r\n]+)'|([^\s"'|>][^\r\n]*))|("name"\s*:\s*"{SECRET_VAR}"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.)+)"|("value"\s*:\s*")((?:[^"\\]|\\.)+)("\s*,\s*"name"\s*:\s*"{SECRET_VAR}")"#
+        r#"(?m)(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n(?:[ \t]*(?:\#[^\r\n]*)?\r?\n){{0,4}}[ \t]*value:[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'([^'\r\n]+)'|([^\s"'|>][^\r\n]*))|("name"\s*:\s*"{SECRET_VAR}"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.)+)"|("value"\s*:\s*")((?:[^"\\]|\\.)+)("\s*,\s*"name"\s*:\s*"{SECRET_VAR}")"#
     ))
     .expect("named value regex")
 });
@@ -270,7 +271,7 @@ static QUERY_PARAM: LazyLock<Regex> =
 /// quoted value is taken whole (spaces and all).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*(?::=|=>|[:=])[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]{4,}))"#,
+        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*(?::=|=>|[:=：＝])[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]{4,}))"#,
     )
     .expect("assignment regex")
 });
@@ -1482,6 +1483,33 @@ mod tests {
         let cookies: String = (0..250).map(|i| format!("c{i}=v{i}abcdef{i:04}; ")).collect();
         let (got, _) = r(&format!("Cookie: {cookies}\n"));
         assert!(!got.contains("abcdef"), "{got}");
+    }
+
+    #[test]
+    fn a_fourth_review_s_third_round_is_redacted() {
+        let cases = [
+            ("[sudo] password for bob:\nHunter2xyz\n", "[sudo] password for bob:\n[REDACTED]\n"),
+            ("bob@host's password:\nHunter2xyz\n", "bob@host's password:\n[REDACTED]\n"),
+            (
+                "Password for \"https://bob@github.com\":\nHunter2xyz\n",
+                "Password for \"https://bob@github.com\":\n[REDACTED]\n",
+            ),
+            ("Password:\n\nHunter2xyz\n", "Password:\n\n[REDACTED]\n"),
+            ("- name: dbPassword\n  value: hunter2xyz\n", "- name: dbPassword\n  value: [REDACTED]\n"),
+            ("- name: Db_Password\n  value: hunter2xyz\n", "- name: Db_Password\n  value: [REDACTED]\n"),
+            (
+                "- name: API_KEY\n  # rotated monthly\n  value: hunter2xyz\n",
+                "- name: API_KEY\n  # rotated monthly\n  value: [REDACTED]\n",
+            ),
+            ("curl -su bob:hunter2xyz https://x", "curl -su bob:[REDACTED] https://x"),
+            ("redis-cli -h x AUTH hunter2xyz", "redis-cli -h x AUTH [REDACTED]"),
+            ("password：hunter2xyz", "password：[REDACTED]"),
+        ];
+        for (input, want) in cases {
+            let (got, n) = r(input);
+            assert_eq!(got, want, "{input}");
+            assert!(n >= 1, "{input}");
+        }
     }
 
     #[test]
