@@ -166,11 +166,12 @@ static NETRC: LazyLock<Regex> = LazyLock::new(|| {
         .expect("netrc regex")
 });
 
-/// `my password is …`, `my api key is …` in prose; after `my`, `the`, `our` or `your` the
-/// verb may be missing (`here's my api key …`, `the api key = …`).
+/// `my password is …`, `my api key is …` in prose; after `my`, `the`, `our`, `your` or `this` the
+/// verb may be missing (`here's my api key …`, `the api key = …`, `use this key: …`), and the
+/// value may be quoted.
 static SAID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)((?:(?:my|the|our|your)[ \t]+)?(?:password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token))([ \t]+(?:is|was):?[ \t]+|[ \t]*[:=][ \t]*|[ \t]+)([^\s\x22'\\]*[^\s.,;:?\x22'\\])",
+        r"(?i)(?-u:\b)((?:(?:my|the|our|your|this)[ \t]+)?(?:password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token|key))((?:[ \t]+(?:is|was):?[ \t]+|[ \t]*[:=][ \t]*|[ \t]+)[\x22'`]?)([^\s\x22'`\\]*[^\s.,;:?\x22'`\\])",
     )
     .expect("said regex")
 });
@@ -276,11 +277,12 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("assignment regex")
 });
 
-/// Environment-style names that end in a secret word: `DB_PASS=…`, `STRIPE_KEY=…`, `GH_PW=…`
+/// Environment-style names that end in a secret word: `DB_PASS=…`, `STRIPE_KEY=…`, `GH_PW=…`,
+/// `REDISCLI_AUTH=…`, and sshpass's `SSHPASS=…`
 /// (upper case only: `cache_key = …` in code is no secret).
 static ENV_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?-u:\b)([A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|CREDENTIALS?))(?-u:\b)([ \t]*(?::=|=>|[:=])[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
+        r#"(?-u:\b)(SSHPASS|[A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|AUTH|CREDENTIALS?))(?-u:\b)([ \t]*(?::=|=>|[:=])[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
     )
     .expect("env assignment regex")
 });
@@ -1504,6 +1506,10 @@ mod tests {
             ("curl -su bob:hunter2xyz https://x", "curl -su bob:[REDACTED] https://x"),
             ("redis-cli -h x AUTH hunter2xyz", "redis-cli -h x AUTH [REDACTED]"),
             ("password：hunter2xyz", "password：[REDACTED]"),
+            ("SSHPASS=hunter2xyz sshpass -e ssh h", "SSHPASS=[REDACTED] sshpass -e ssh h"),
+            ("REDISCLI_AUTH=hunter2xyz redis-cli", "REDISCLI_AUTH=[REDACTED] redis-cli"),
+            ("use this key: abc123def456ghi", "use this key: [REDACTED]"),
+            ("here is my api key \"abc123def456ghi\"", "here is my api key \"[REDACTED]\""),
         ];
         for (input, want) in cases {
             let (got, n) = r(input);
