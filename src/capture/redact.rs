@@ -155,7 +155,7 @@ static URL_TOKEN_USER: LazyLock<Regex> = LazyLock::new(|| {
 /// `<add key="ApiKey" value="…"/>` (single quotes, or the value first, too).
 static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*["'][^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}["']\s+value\s*=\s*["'])([^"']{1,400})|(<add\s+value\s*=\s*["'])([^"']{1,400})(["']\s+(?:key|name)\s*=\s*["'][^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}["'])"#,
+        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+value\s*=\s*["'])([^"']{1,400})|(<add\s+value\s*=\s*["'])([^"']{1,400})(["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'])"#,
     )
     .expect("markup regex")
 });
@@ -210,7 +210,7 @@ const SECRET_VAR: &str = r"(?:[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PWD|CR
 /// `value: …` on the next line, and its JSON form (ECS task definitions, k8s JSON) in either order.
 static NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(?m)(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n(?:[ \t]*(?:\#[^\r\n]*)?\r?\n){{0,4}}[ \t]*value:[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'([^'\r\n]+)'|([^\s"'|>][^\r\n]*))|("name"\s*:\s*"{SECRET_VAR}"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.)+)"|("value"\s*:\s*")((?:[^"\\]|\\.)+)("\s*,\s*"name"\s*:\s*"{SECRET_VAR}")"#
+        r#"(?m)(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n(?:[ \t]*(?:\#[^\r\n]*)?\r?\n){{0,4}}[ \t]*value:[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'([^'\r\n]+)'|([^\s"'|>][^\r\n]*))|("name"\s*:\s*"{SECRET_VAR}"\s*,(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{{}}\[\]"]+)\s*,){{0,4}}\s*"value"\s*:\s*")((?:[^"\\]|\\.)+)"|("value"\s*:\s*")((?:[^"\\]|\\.)+)("\s*,(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{{}}\[\]"]+)\s*,){{0,4}}\s*"name"\s*:\s*"{SECRET_VAR}")"#
     ))
     .expect("named value regex")
 });
@@ -1506,6 +1506,19 @@ mod tests {
             ("curl -su bob:hunter2xyz https://x", "curl -su bob:[REDACTED] https://x"),
             ("redis-cli -h x AUTH hunter2xyz", "redis-cli -h x AUTH [REDACTED]"),
             ("password：hunter2xyz", "password：[REDACTED]"),
+            (
+                r#"<add key="DbPassword" xdt:Transform="Replace" value="hunter2xyz"/>"#,
+                r#"<add key="DbPassword" xdt:Transform="Replace" value="[REDACTED]"/>"#,
+            ),
+            (r#"<add key="SmtpPass" value="hunter2xyz"/>"#, r#"<add key="SmtpPass" value="[REDACTED]"/>"#),
+            (
+                r#"{"name":"DB_PASSWORD","type":"plain","value":"hunter2xyz"}"#,
+                r#"{"name":"DB_PASSWORD","type":"plain","value":"[REDACTED]"}"#,
+            ),
+            (
+                r#"{"value":"hunter2xyz","type":"plain","name":"DB_PASSWORD"}"#,
+                r#"{"value":"[REDACTED]","type":"plain","name":"DB_PASSWORD"}"#,
+            ),
             ("SSHPASS=hunter2xyz sshpass -e ssh h", "SSHPASS=[REDACTED] sshpass -e ssh h"),
             ("REDISCLI_AUTH=hunter2xyz redis-cli", "REDISCLI_AUTH=[REDACTED] redis-cli"),
             ("use this key: abc123def456ghi", "use this key: [REDACTED]"),
