@@ -115,6 +115,16 @@ fn retention_min_gates_the_exit_status_and_stats_carry_it() {
     }
 }
 
+/// `ctxlens retention --kind json ORIGINAL COMPRESSED`.
+fn retention_json(original: &std::path::Path, compressed: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ctxlens"))
+        .args(["retention", "--kind", "json"])
+        .arg(original)
+        .arg(compressed)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn any_compressor_s_output_can_be_scored() {
     let dir = tempfile::tempdir().unwrap();
@@ -123,12 +133,7 @@ fn any_compressor_s_output_can_be_scored() {
     value.as_object_mut().unwrap().remove("dependencies");
     let theirs = dir.path().join("theirs.json");
     std::fs::write(&theirs, value.to_string()).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ctxlens"))
-        .args(["retention", "--kind", "json"])
-        .arg(&original)
-        .arg(&theirs)
-        .output()
-        .unwrap();
+    let out = retention_json(&original, &theirs);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let schema = &r["metrics"][0];
@@ -139,12 +144,7 @@ fn any_compressor_s_output_can_be_scored() {
     // an original that is no JSON has nothing to measure against: said, not scored 1.0
     let not_json = dir.path().join("app.log");
     std::fs::write(&not_json, "INFO start\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ctxlens"))
-        .args(["retention", "--kind", "json"])
-        .arg(&not_json)
-        .arg(&theirs)
-        .output()
-        .unwrap();
+    let out = retention_json(&not_json, &theirs);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not JSON"));
 }
 

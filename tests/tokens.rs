@@ -13,14 +13,19 @@ fn reference(text: &str, t: Tokenizer) -> usize {
     }
 }
 
+/// Every text fixture: its path and its text.
+fn every_fixture() -> impl Iterator<Item = (String, String)> {
+    ["json", "log", "search", "diff", "code", "prose", "mixed"].into_iter().flat_map(fixture_files).map(|f| {
+        let text = read(&f);
+        (f, text)
+    })
+}
+
 #[test]
 fn counts_match_tiktoken_on_every_fixture() {
-    for dir in ["json", "log", "search", "diff", "code", "prose", "mixed"] {
-        for f in fixture_files(dir) {
-            let text = read(&f);
-            for t in Tokenizer::ALL {
-                assert_eq!(tokens::count(&text, t), reference(&text, t), "{f} {t}");
-            }
+    for (f, text) in every_fixture() {
+        for t in Tokenizer::ALL {
+            assert_eq!(tokens::count(&text, t), reference(&text, t), "{f} {t}");
         }
     }
 }
@@ -44,23 +49,20 @@ proptest! {
 /// with tiktoken on every fixture, counted in windows the size it is used for.
 #[test]
 fn table_counts_match_tiktoken_on_every_fixture() {
-    for dir in ["json", "log", "search", "diff", "code", "prose", "mixed"] {
-        for f in fixture_files(dir) {
-            let text = read(&f);
-            let mut at = 0;
-            for _ in 0..4 {
-                if at >= text.len() {
-                    break;
-                }
-                let end = text.floor_char_boundary(at + 8192);
-                let window = &text[at..end];
-                for t in Tokenizer::ALL {
-                    if let Some(n) = tokens::count_from_table(window, t) {
-                        assert_eq!(n, reference(window, t), "{f} {t} at {at}");
-                    }
-                }
-                at = text.ceil_char_boundary(at + text.len() / 4 + 1);
+    for (f, text) in every_fixture() {
+        let mut at = 0;
+        for _ in 0..4 {
+            if at >= text.len() {
+                break;
             }
+            let end = text.floor_char_boundary(at + 8192);
+            let window = &text[at..end];
+            for t in Tokenizer::ALL {
+                if let Some(n) = tokens::count_from_table(window, t) {
+                    assert_eq!(n, reference(window, t), "{f} {t} at {at}");
+                }
+            }
+            at = text.ceil_char_boundary(at + text.len() / 4 + 1);
         }
     }
 }

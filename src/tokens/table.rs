@@ -176,7 +176,7 @@ pub fn count(text: &str, tokenizer: Tokenizer) -> Option<usize> {
             too_long = true;
             return;
         }
-        n += if p.len() <= 24 {
+        n += if p.len() <= super::CACHED_PIECE_BYTES {
             *seen.entry(p).or_insert_with(|| table.piece_count(p.as_bytes()))
         } else {
             table.piece_count(p.as_bytes())
