@@ -107,22 +107,27 @@ fn long_line(c: &mut Criterion) {
 }
 
 /// The prose engine with the default model (scripts/setup.sh builds it), on real prose: tokens/s
-/// of input (o200k) through the whole pipeline, model load excluded.
+/// of input (o200k) through the whole pipeline, model load excluded; the int8 variant (what
+/// `model = auto` picks) and the full-precision model it was quantized from.
 fn prose(c: &mut Criterion) {
     if ctxlens::models::load("minilm-tokscore", 0).is_err() {
         eprintln!("prose benchmark skipped: run scripts/setup.sh first");
         return;
     }
     let text = fixture("prose/requests-HISTORY.md");
-    let config = Config::default();
     let ctx = Context::default();
     let tokens = tokens::count(&text, Tokenizer::O200k);
     let mut group = c.benchmark_group("prose");
     group.sample_size(10).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(30));
     group.throughput(Throughput::Elements(tokens as u64));
-    group.bench_with_input(BenchmarkId::new("minilm-tokscore", format!("{tokens}tok")), &text, |b, t| {
-        b.iter(|| black_box(ctxlens::compress(t, EngineChoice::Only(EngineKind::Prose), &config, &ctx)))
-    });
+    let dir = format!("{}/models/minilm-tokscore", env!("CARGO_MANIFEST_DIR"));
+    for (name, file) in [("minilm-tokscore int8", "model.int8.onnx"), ("minilm-tokscore fp32", "model.onnx")] {
+        let mut config = Config::default();
+        config.prose.model = format!("{dir}/{file}");
+        group.bench_with_input(BenchmarkId::new(name, format!("{tokens}tok")), &text, |b, t| {
+            b.iter(|| black_box(ctxlens::compress(t, EngineChoice::Only(EngineKind::Prose), &config, &ctx)))
+        });
+    }
     group.finish();
 }
 

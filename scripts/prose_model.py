@@ -6,6 +6,11 @@
                                              plus the keep/drop head read from HEAD (head.json)
   prose_model.py retrain OUT_DIR CACHE_DIR   trains the head again: OUT_DIR/head.json, metrics.json
                                              and the model built from them
+  prose_model.py quantize OUT_DIR CACHE_DIR HEAD FP32_MODEL
+                                             the int8 variant (OUT_DIR/model.int8.onnx) of the
+                                             default model, ~2x faster
+  prose_model.py evaluate MODEL_DIR CACHE_DIR  held-out AUC of model.onnx and model.int8.onnx in
+                                             MODEL_DIR, written to its metrics.json ("int8")
   prose_model.py tiny OUT_DIR                the tiny test models (a per-token lookup scorer with
                                              the Kompress I/O, in two output flavours)
 
@@ -118,7 +123,11 @@ class Graph:
         return self.op("LayerNormalization", [x, self.const(f"{name}.g", g), self.const(f"{name}.b", b)], axis=-1, epsilon=eps)
 
 
-def build_bert(weights, cfg, head_w, head_b, hidden_output):
+def build_bert(weights, cfg, head_w, head_b, hidden_output, fused=False):
+    """The encoder plus the keep/drop head. `fused` writes each layer with ONNX Runtime's own
+    operators (com.microsoft Attention, SkipLayerNormalization, BiasGelu: the same arithmetic in
+    fewer, faster kernels), the graph the int8 model is quantized from; the default model uses
+    standard ONNX operators only, so any runtime can load it."""
     g = Graph()
     H, heads = cfg["hidden_size"], cfg["num_attention_heads"]
     dh = H // heads
@@ -130,15 +139,22 @@ def build_bert(weights, cfg, head_w, head_b, hidden_output):
     x = g.op("Add", [emb, pos])
     x = g.op("Add", [x, g.const("type0", W("embeddings.token_type_embeddings.weight")[0])])
     x = g.layer_norm(x, W("embeddings.LayerNorm.weight"), W("embeddings.LayerNorm.bias"), "emb_ln", eps)
-    # additive mask [B,1,1,S]: 0 where attended, -10000 where padded
-    m = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-    m = g.op("Unsqueeze", [m, g.const("ax12", np.array([1, 2], np.int64))])
-    m = g.op("Sub", [g.const("one", np.array(1.0, np.float32)), m])
-    m = g.op("Mul", [m, g.const("neg", np.array(-10000.0, np.float32))])
-    split = g.const("split_shape", np.array([0, 0, heads, dh], np.int64))
-    merge = g.const("merge_shape", np.array([0, 0, H], np.int64))
-    scale = g.const("scale", np.array(1.0 / math.sqrt(dh), np.float32))
-    for i in range(cfg["num_hidden_layers"]):
+    if fused:
+        mask_i32 = g.op("Cast", ["attention_mask"], to=TensorProto.INT32)
+        for i in range(cfg["num_hidden_layers"]):
+            x = fused_layer(g, W, f"encoder.layer.{i}.", i, x, mask_i32, heads, eps)
+        layers = range(0)
+    else:
+        layers = range(cfg["num_hidden_layers"])
+        # additive mask [B,1,1,S]: 0 where attended, -10000 where padded
+        m = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+        m = g.op("Unsqueeze", [m, g.const("ax12", np.array([1, 2], np.int64))])
+        m = g.op("Sub", [g.const("one", np.array(1.0, np.float32)), m])
+        m = g.op("Mul", [m, g.const("neg", np.array(-10000.0, np.float32))])
+        split = g.const("split_shape", np.array([0, 0, heads, dh], np.int64))
+        merge = g.const("merge_shape", np.array([0, 0, H], np.int64))
+        scale = g.const("scale", np.array(1.0 / math.sqrt(dh), np.float32))
+    for i in layers:
         p = f"encoder.layer.{i}."
         q = g.op("Transpose", [g.op("Reshape", [g.linear(x, W(p + "attention.self.query.weight"), W(p + "attention.self.query.bias"), f"l{i}.q"), split])], perm=[0, 2, 1, 3])
         k = g.op("Transpose", [g.op("Reshape", [g.linear(x, W(p + "attention.self.key.weight"), W(p + "attention.self.key.bias"), f"l{i}.k"), split])], perm=[0, 2, 3, 1])
@@ -163,10 +179,31 @@ def build_bert(weights, cfg, head_w, head_b, hidden_output):
         outputs.append(helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", H]))
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"]) for n in ("input_ids", "attention_mask")]
     graph = helper.make_graph(g.nodes, "minilm_tokscore", inputs, outputs, g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="ctxlens")
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(MS, 1)] if fused else [])
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="ctxlens")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model
+
+
+MS = "com.microsoft"
+
+
+def fused_layer(g, W, p, i, x, mask_i32, heads, eps):
+    """One encoder layer with ONNX Runtime's fused operators (see build_bert)."""
+    f32 = lambda k: W(k).astype(np.float32)  # noqa: E731
+    names = ("query", "key", "value")
+    qkv_w = np.concatenate([f32(p + f"attention.self.{n}.weight").T for n in names], axis=1)
+    qkv_b = np.concatenate([f32(p + f"attention.self.{n}.bias") for n in names])
+    a = g.op("Attention", [x, g.const(f"l{i}.qkv.w", qkv_w.copy()), g.const(f"l{i}.qkv.b", qkv_b), mask_i32], domain=MS, num_heads=heads)
+    a = g.op("MatMul", [a, g.const(f"l{i}.o.w", f32(p + "attention.output.dense.weight").T.copy())])
+    ln1 = p + "attention.output.LayerNorm."
+    x1 = g.op("SkipLayerNormalization", [a, x, g.const(f"l{i}.ln1.g", W(ln1 + "weight")), g.const(f"l{i}.ln1.b", W(ln1 + "bias")), g.const(f"l{i}.o.b", f32(p + "attention.output.dense.bias"))], domain=MS, epsilon=eps)
+    h = g.op("MatMul", [x1, g.const(f"l{i}.i.w", f32(p + "intermediate.dense.weight").T.copy())])
+    h = g.op("BiasGelu", [h, g.const(f"l{i}.i.b", f32(p + "intermediate.dense.bias"))], domain=MS)
+    o = g.op("MatMul", [h, g.const(f"l{i}.out.w", f32(p + "output.dense.weight").T.copy())])
+    ln2 = p + "output.LayerNorm."
+    return g.op("SkipLayerNormalization", [o, x1, g.const(f"l{i}.ln2.g", W(ln2 + "weight")), g.const(f"l{i}.ln2.b", W(ln2 + "bias")), g.const(f"l{i}.out.b", f32(p + "output.dense.bias"))], domain=MS, epsilon=eps)
 
 
 def numpy_bert(weights, cfg, ids, mask):
@@ -378,6 +415,112 @@ def build_default(out, cache, head_path):
     log(f"tokenizer sha256 {sha256(out / 'tokenizer.json')}")
 
 
+def quantize(out, cache, head_path, fp32_model):
+    """The int8 variant at OUT/model.int8.onnx: the same encoder and head written with ONNX
+    Runtime's fused operators, checked against the default model (FP32_MODEL) to 1e-4, then
+    dynamically quantized (int8 weights per output channel; activations quantized at run time;
+    the one-column head stays float, it is where the keep/drop threshold is decided). The
+    quantizer computes scales with float arithmetic, so its bytes are checked against the recorded
+    sha256 by setup but judged by held-out AUC (`evaluate`). Returns the sha256."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    weights, cfg, tok = load_encoder(out, cache)
+    w, b = read_head(head_path)
+    fused = build_bert(weights, cfg, w, b, hidden_output=False, fused=True)
+    head = []
+    for n, node in enumerate(fused.graph.node):
+        node.name = node.name or f"n{n}_{node.op_type}"
+        if node.op_type == "MatMul" and "head.w" in node.input:
+            head.append(node.name)
+    onnx.save(fused, str(out / "fused.onnx"))
+    probe = [tok.encode(t.split(), is_pretokenized=True).ids for t in PROBE_TEXTS]
+    ref = run_scores(str(fp32_model), probe)
+    got = run_scores(str(out / "fused.onnx"), probe)
+    diff = max(float(np.abs(a - c).max()) for a, c in zip(ref, got))
+    assert diff < 1e-4, f"the fused graph differs from the default model by {diff}"
+    quantize_dynamic(
+        str(out / "fused.onnx"),
+        str(out / "model.int8.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul", "Attention"],
+        nodes_to_exclude=head,
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},
+    )
+    (out / "fused.onnx").unlink()
+    q = run_scores(str(out / "model.int8.onnx"), probe)
+    agree = float(np.mean(np.concatenate([(a > 0.5) == (c > 0.5) for a, c in zip(ref, q)])))
+    log(f"fused graph check: max |fused - default| = {diff:.1e}; int8 agrees with the default model at 0.5 on {agree:.3f} of the probe tokens")
+    assert agree >= 0.85, f"the int8 model agrees with the default model on only {agree:.3f} of the probe tokens"
+    digest = sha256(out / "model.int8.onnx")
+    log(f"wrote {out / 'model.int8.onnx'} sha256 {digest}")
+    return digest
+
+
+PROBE_TEXTS = [
+    "The quick brown fox jumps over the lazy dog near the riverbank while the farmer watches .",
+    "If the connection times out the client retries three times with exponential backoff and then raises ConnectionError .",
+    "Returns a new session object ; the caller must close it , or use it as a context manager so that pooled connections are released .",
+]
+
+
+def run_scores(path, seqs, threads=1):
+    """final_scores of a model file for token-id sequences, one run each."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    out = []
+    for ids in seqs:
+        x = np.array([ids], np.int64)
+        out.append(sess.run(["final_scores"], {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0])
+    return out
+
+
+def evaluate(model_dir, cache):
+    """Held-out AUC of the default model and of its int8 variant, scored as the engine scores a
+    word (the highest score among its tokens), on the held-out docstrings; returns a dict for
+    metrics.json's "int8" entry. Inference only, but its sums run on the CPU's kernels: compare
+    AUCs with a tolerance, never bytes."""
+    _, _, tok = load_encoder(cache / "eval", cache)
+    pairs = docstrings(cache)
+    held = [(s, b) for n, (s, b) in enumerate(pairs) if n % 5 == 0]
+    Y, encs = [], []
+    for summary, body in held:
+        words = body.split()
+        enc = tok.encode(words, is_pretokenized=True)
+        encs.append(enc)
+        Y.extend(labels(summary, words)[: max((w for w in enc.word_ids if w is not None), default=-1) + 1])
+    Y = np.asarray(Y, np.float64)
+
+    def word_scores(path):
+        scores = []
+        for enc, tokens in zip(encs, run_scores(str(path), [e.ids for e in encs], threads=0)):
+            best = {}
+            for t, wid in enumerate(enc.word_ids):
+                if wid is not None:
+                    best[wid] = max(best.get(wid, 0.0), float(tokens[t]))
+            scores.extend(best[k] for k in sorted(best))
+        return np.asarray(scores)
+
+    fp32 = word_scores(model_dir / "model.onnx")
+    int8 = word_scores(model_dir / "model.int8.onnx")
+    result = {
+        "held_out_words": int(len(Y)),
+        "auc_fp32": round(auc(fp32, Y), 4),
+        "auc_int8": round(auc(int8, Y), 4),
+        "keep_rate_at_0.5_fp32": round(float((fp32 > 0.5).mean()), 4),
+        "keep_rate_at_0.5_int8": round(float((int8 > 0.5).mean()), 4),
+        "agreement_at_0.5": round(float(((fp32 > 0.5) == (int8 > 0.5)).mean()), 4),
+        "sha256": sha256(model_dir / "model.int8.onnx"),
+    }
+    result["default"] = abs(result["auc_int8"] - result["auc_fp32"]) <= 0.01
+    log(json.dumps(result))
+    return result
+
+
 def retrain(out, cache):
     """Trains the keep/drop head again from the labelled corpus; writes OUT/head.json and
     OUT/metrics.json (held-out metrics and the new model's sha256). Training runs float reductions
@@ -564,6 +707,13 @@ def tiny_models(out):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "build":
         build_default(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+    elif len(sys.argv) == 6 and sys.argv[1] == "quantize":
+        quantize(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "evaluate":
+        metrics = Path(sys.argv[2]) / "metrics.json"
+        m = json.loads(metrics.read_text())
+        m["int8"] = evaluate(Path(sys.argv[2]), Path(sys.argv[3]))
+        metrics.write_text(json.dumps(m, indent=2) + "\n")
     elif len(sys.argv) == 4 and sys.argv[1] == "retrain":
         retrain(Path(sys.argv[2]), Path(sys.argv[3]))
     elif len(sys.argv) == 3 and sys.argv[1] == "tiny":

@@ -3,7 +3,8 @@
 //!
 //! Nothing is downloaded here. The ONNX Runtime library comes from `ORT_DYLIB_PATH`, then the
 //! usual pip install locations, then `models/onnxruntime/` (where `scripts/setup.sh` puts the
-//! library from the PyPI wheel). Models are folders with `model.onnx` or Kompress' `onnx/kompress-
+//! library from the PyPI wheel). Models are folders with `model.onnx` (and `model.int8.onnx`, tried
+//! first when the folder's `metrics.json` says it scores as well) or Kompress' `onnx/kompress-
 //! {int8-wo,fp32,int8}.onnx` plus `tokenizer.json`, in the models folders or in the Hugging Face cache
 //! layout (`~/.cache/huggingface/hub/models--org--name/snapshots/REV/`); a Kompress repo without a
 //! tokenizer borrows ModernBERT-base's from the same cache. Each file gets a smoke run before use and
@@ -188,7 +189,9 @@ fn candidate_in(dir: &Path, name: String, source: String, fallback_tokenizer: Op
     {
         files.push(dir.join(f));
     }
-    for f in std::iter::once("model.onnx").chain(KOMPRESS_FILES) {
+    let local =
+        if int8_is_default(dir) { ["model.int8.onnx", "model.onnx"] } else { ["model.onnx", "model.int8.onnx"] };
+    for f in local.into_iter().chain(KOMPRESS_FILES) {
         let p = dir.join(f);
         if p.is_file() && !files.contains(&p) {
             files.push(p);
@@ -199,6 +202,14 @@ fn candidate_in(dir: &Path, name: String, source: String, fallback_tokenizer: Op
     }
     let tokenizer = Some(dir.join("tokenizer.json")).filter(|p| p.is_file()).or(fallback_tokenizer);
     Some(Candidate { name, dir: dir.to_path_buf(), files, tokenizer, source })
+}
+
+/// Whether a folder's `metrics.json` (written by `scripts/setup.sh --evaluate`) says its int8
+/// variant scored within 0.01 of the full-precision model's held-out AUC, so it goes first.
+fn int8_is_default(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("metrics.json")) else { return false };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .is_ok_and(|m| m["int8"]["default"] == serde_json::Value::Bool(true))
 }
 
 fn hf_hub_dirs() -> Vec<PathBuf> {
@@ -278,13 +289,26 @@ pub fn candidates() -> Vec<Candidate> {
     out
 }
 
-/// The candidates for a `model` knob: `auto` (all, in preference order), a folder path, or a name.
+/// The candidates for a `model` knob: `auto` (all, in preference order), a model file, a folder path, or a name.
 pub fn candidates_for(model: &str) -> Vec<Candidate> {
     let model = model.trim();
     if model.is_empty() || model == "auto" {
         return candidates();
     }
     let p = Path::new(model);
+    if p.is_file() {
+        // one model file: its tokenizer is the one beside it
+        let dir = p.parent().unwrap_or(Path::new("."));
+        let tokenizer = Some(dir.join("tokenizer.json")).filter(|t| t.is_file());
+        let source = "model knob (file)".to_string();
+        return vec![Candidate {
+            name: model.to_string(),
+            dir: dir.to_path_buf(),
+            files: vec![p.to_path_buf()],
+            tokenizer,
+            source,
+        }];
+    }
     if p.is_dir() {
         return candidate_in(p, model.to_string(), "model knob (path)".into(), None).into_iter().collect();
     }

@@ -234,6 +234,44 @@ fn the_default_model_compresses_real_prose_and_keeps_what_must_stay() {
     }
 }
 
+/// Each input word's byte offset and whether a drop of the outcome covers it.
+fn dropped_words(o: &ctxlens::Outcome) -> Vec<bool> {
+    let spans: Vec<_> = o.ledger.drops.iter().map(|d| d.span.bytes.clone()).collect();
+    let base = o.original.as_ptr() as usize;
+    o.original.split_whitespace().map(|w| spans.iter().any(|s| s.contains(&(w.as_ptr() as usize - base)))).collect()
+}
+
+/// scripts/setup.sh builds an int8 variant beside the default model; metrics.json records that
+/// its held-out AUC is within 0.01 of the full-precision model's, so `auto` tries it first. On a
+/// real document it decides nearly every word as the full-precision model does, and the `model`
+/// knob can name either file.
+#[test]
+fn the_int8_variant_goes_first_and_decides_like_full_precision() {
+    require_runtime();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(ctxlens::models::DEFAULT_MODEL);
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    let (fp32, int8) = (metrics["int8"]["auc_fp32"].as_f64().unwrap(), metrics["int8"]["auc_int8"].as_f64().unwrap());
+    assert_eq!(metrics["int8"]["default"], serde_json::json!((fp32 - int8).abs() <= 0.01));
+    let chosen = ctxlens::models::load(ctxlens::models::DEFAULT_MODEL, 0).unwrap();
+    assert!(chosen.file.ends_with("model.int8.onnx"), "{}", chosen.file.display());
+
+    let input = read("prose/requests-HISTORY.md");
+    let run = |file: &str| {
+        let o = prose(&input, &[format!("prose.model=\"{}\"", dir.join(file).display())]);
+        assert!(o.decision.acted(), "{file}: {:?}", o.decision);
+        check_ledger(&o);
+        assert!(o.sections[0].notes.iter().any(|n| n.contains("minilm-tokscore") || n.contains(file)), "{file}");
+        dropped_words(&o)
+    };
+    let (a, b) = (run("model.int8.onnx"), run("model.onnx"));
+    assert_eq!(a.len(), b.len());
+    let same = a.iter().zip(&b).filter(|(x, y)| x == y).count();
+    let share = same as f64 / a.len() as f64;
+    assert!(share >= 0.9, "int8 and fp32 agree on {share:.3} of the words");
+    assert!(a != b, "two different models gave identical decisions: the knob did not pick the file");
+}
+
 #[test]
 fn the_router_sends_prose_to_the_model() {
     require_runtime();

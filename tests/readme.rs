@@ -98,6 +98,13 @@ fn model_card_matches_metrics_json() {
     }
     let sha = metrics["model_sha256"].as_str().unwrap();
     assert!(card.contains(sha), "models/README.md names the model's sha256 {sha}");
+    let int8 = &metrics["int8"];
+    for key in ["auc_fp32", "auc_int8", "agreement_at_0.5"] {
+        let shown = format!("{:.4}", int8[key].as_f64().unwrap());
+        assert!(card.contains(&shown), "models/README.md should show the int8 entry's {key} {shown}");
+    }
+    let sha8 = int8["sha256"].as_str().unwrap();
+    assert!(card.contains(sha8), "models/README.md names the int8 model's sha256 {sha8}");
 }
 
 /// The Rust version the README asks for is the manifest's `rust-version`.

@@ -27,7 +27,7 @@ use crate::models;
 #[serde(default, deny_unknown_fields)]
 pub struct ProseParams {
     /// Which model: `auto` (Kompress from the Hugging Face cache, then the default model, then any
-    /// other in models/), a folder name in models/, or a folder path.
+    /// other in models/), a folder name in models/, a folder path, or one `.onnx` file (its tokenizer.json beside it).
     pub model: String,
     /// Words per chunk sent to the model.
     pub chunk_words: usize,
