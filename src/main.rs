@@ -274,6 +274,12 @@ fn load_config(path: Option<&PathBuf>, sets: &[String]) -> Result<Config> {
 
 fn compress(args: CompressArgs) -> Result<()> {
     let config = load_config(args.config.as_ref(), &args.sets)?;
+    if let Some(ledger) = &args.ledger
+        && args.file != "-"
+        && std::fs::canonicalize(ledger).ok().is_some_and(|l| std::fs::canonicalize(&args.file).ok() == Some(l))
+    {
+        anyhow::bail!("--ledger {} is the input file: it would be overwritten; nothing written", ledger.display());
+    }
     let source = input::read(&args.file).with_context(|| format!("cannot read {}", args.file))?;
     let started = Instant::now();
     let path = (args.file != "-").then(|| args.file.clone());

@@ -129,6 +129,25 @@ fn ledger_file_lists_drops_whose_keys_retrieve_their_bytes() {
 }
 
 #[test]
+fn a_ledger_path_that_is_the_input_file_is_refused_and_the_input_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.log");
+    let text = std::fs::read(fixtures().join("log/python-service.log")).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    // the same file under another spelling
+    let other = dir.path().join(".").join("in.log");
+    let out = ctxlens(&["compress", "--ledger", other.to_str().unwrap(), path.to_str().unwrap()], b"");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is the input file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(&path).unwrap(), text, "the input must be untouched");
+}
+
+#[test]
 fn config_file_and_set_change_knobs() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("c.toml");
