@@ -7,9 +7,7 @@
 //! final marker; ties between files keep input order instead of favouring early paths.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
-use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -76,37 +74,58 @@ enum Kind {
     Unparsed,
 }
 
-static MATCH_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+?):(\d+):").expect("match line"));
-
 /// A result line's split: where its path ends, its line number, where its text starts.
 type Split = (usize, u64, usize);
+
+/// `N:` or `N-` at the start of `t`: the number, the separator and where the rest starts (a
+/// number too long for u64 reads as 0, as before).
+fn numbered(t: &str) -> Option<(u64, u8, usize)> {
+    let b = t.as_bytes();
+    let digits = b.iter().take_while(|x| x.is_ascii_digit()).count();
+    let sep = *b.get(digits)?;
+    (digits > 0 && (sep == b':' || sep == b'-')).then(|| (t[..digits].parse().unwrap_or(0), sep, digits + 1))
+}
+
+/// The `:N:` splits of a line from byte `from` on, in order, at most `limit` of them, each whose
+/// path passes `ok`.
+fn colon_splits(t: &str, from: usize, limit: usize, ok: impl Fn(&str) -> bool) -> Vec<Split> {
+    let b = t.as_bytes();
+    let mut out = Vec::new();
+    let mut at = from;
+    while out.len() < limit {
+        let Some(colon) = memchr::memchr(b':', &b[at..]).map(|c| at + c) else { break };
+        let digits = b[colon + 1..].iter().take_while(|x| x.is_ascii_digit()).count();
+        if colon > 0 && digits > 0 && b.get(colon + 1 + digits) == Some(&b':') && ok(&t[..colon]) {
+            out.push((colon, t[colon + 1..colon + 1 + digits].parse().unwrap_or(0), colon + digits + 2));
+        }
+        at = colon + 1;
+    }
+    out
+}
 
 /// Where each result line's path ends, its line number and where its text starts. A line splits
 /// at its first `:N:` unless a path itself holds `:N:` (`data/a:1:b.txt:12:…`): a split that makes
 /// the same (path, line) twice, where a longer path without spaces makes it once, is the wrong
 /// one (grep prints each line of a file once).
-fn result_splits(lines: &[Line]) -> HashMap<usize, Split> {
+fn result_splits(lines: &[Line]) -> Vec<Option<Split>> {
     let mut candidates: Vec<(usize, Vec<Split>)> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let t = l.text;
-        let Some(c) = MATCH_LINE.captures(t) else { continue };
-        let path = c.get(1).map_or("", |m| m.as_str());
-        if !path_like(path) {
+        let Some(&first) = colon_splits(t, 0, 1, |_| true).first() else { continue };
+        if !path_like(&t[..first.0]) {
             continue;
         }
-        let mut all = vec![(path.len(), c[2].parse().unwrap_or(0), c.get(0).map_or(0, |m| m.end()))];
-        let b = t.as_bytes();
-        let mut at = path.len() + 1;
-        while all.len() < 4 {
-            let Some(colon) = memchr::memchr(b':', &b[at..]).map(|c| at + c) else { break };
-            let digits = b[colon + 1..].iter().take_while(|x| x.is_ascii_digit()).count();
-            let longer = &t[..colon];
-            if digits > 0 && b.get(colon + 1 + digits) == Some(&b':') && path_like(longer) && !longer.contains(' ') {
-                all.push((colon, t[colon + 1..colon + 1 + digits].parse().unwrap_or(0), colon + digits + 2));
-            }
-            at = colon + 1;
-        }
+        let mut all = vec![first];
+        all.extend(colon_splits(t, first.0 + 1, 3, |longer| path_like(longer) && !longer.contains(' ')));
         candidates.push((i, all));
+    }
+    let mut splits = vec![None; lines.len()];
+    if candidates.iter().all(|(_, all)| all.len() == 1) {
+        // one reading per line: nothing to choose
+        for (i, all) in candidates {
+            splits[i] = Some(all[0]);
+        }
+        return splits;
     }
     let mut seen: HashMap<(&str, u64), usize> = HashMap::new();
     for (i, all) in &candidates {
@@ -115,17 +134,13 @@ fn result_splits(lines: &[Line]) -> HashMap<usize, Split> {
         }
     }
     let once = |i: usize, &(end, n, _): &Split| seen.get(&(&lines[i].text[..end], n)) == Some(&1);
-    candidates
-        .iter()
-        .map(|(i, all)| {
-            let first = all[0];
-            let pick =
-                if once(*i, &first) { first } else { all[1..].iter().copied().find(|c| once(*i, c)).unwrap_or(first) };
-            (*i, pick)
-        })
-        .collect()
+    for (i, all) in &candidates {
+        let first = all[0];
+        let pick = if once(*i, &first) { first } else { all[1..].iter().copied().find(|c| once(*i, c)).unwrap_or(first) };
+        splits[*i] = Some(pick);
+    }
+    splits
 }
-static NUMBERED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d+)([:-])").expect("numbered"));
 
 /// Whether `s` looks like a file path rather than a timestamp or a word.
 fn path_like(s: &str) -> bool {
@@ -139,7 +154,10 @@ fn path_like(s: &str) -> bool {
 /// How many of `lines` parse as search output (results, context lines, separators, headings),
 /// and how many are not blank.
 pub fn coverage(lines: &[Line]) -> (usize, usize) {
-    let parsed = parse(lines);
+    coverage_of(lines, &parse(lines))
+}
+
+fn coverage_of(lines: &[Line], parsed: &Parsed) -> (usize, usize) {
     let results = parsed.kinds.iter().filter(|k| !matches!(k, Kind::Unparsed)).count();
     let non_empty = lines.iter().filter(|l| !l.text.trim().is_empty()).count();
     (results, non_empty)
@@ -169,24 +187,22 @@ fn parse(lines: &[Line]) -> Parsed {
             kinds[i] = Kind::Separator;
             continue;
         }
-        if let Some(&(path_end, line_no, text_at)) = splits.get(&i) {
+        if let Some((path_end, line_no, text_at)) = splits[i] {
             kinds[i] = Kind::Match { file: file_id(&t[..path_end], &mut files), line_no, text_at };
             heading = None;
             continue;
         }
-        if let (Some(h), Some(c)) = (heading, NUMBERED.captures(t)) {
-            let line_no = c[1].parse().unwrap_or(0);
-            let text_at = c.get(0).map_or(0, |m| m.end());
-            kinds[i] = if &c[2] == ":" {
+        if let (Some(h), Some((line_no, sep, text_at))) = (heading, numbered(t)) {
+            kinds[i] = if sep == b':' {
                 Kind::Match { file: h, line_no, text_at }
             } else {
                 Kind::Context { file: h, line_no, text_at }
             };
             continue;
         }
-        let next_numbered = lines.get(i + 1).is_some_and(|n| NUMBERED.is_match(n.text));
+        let next_numbered = lines.get(i + 1).is_some_and(|n| numbered(n.text).is_some());
         // a heading names a file (`2024-05-01 INFO …` before another dated line is no heading)
-        if next_numbered && !t.contains(':') && path_like(t) && !NUMBERED.is_match(t) {
+        if next_numbered && !t.contains(':') && path_like(t) && numbered(t).is_none() {
             let f = file_id(t, &mut files);
             kinds[i] = Kind::Heading { file: f };
             heading = Some(f);
@@ -231,7 +247,7 @@ impl Engine for SearchEngine {
         let lines = text::lines(input);
         let parsed = parse(&lines);
         let matches: Vec<usize> = (0..lines.len()).filter(|&i| matches!(parsed.kinds[i], Kind::Match { .. })).collect();
-        let (result_lines, non_empty) = coverage(&lines);
+        let (result_lines, non_empty) = coverage_of(&lines, &parsed);
         if result_lines * 10 < non_empty * 3 {
             return Err(Skip::NotThisType {
                 detail: format!(
@@ -266,7 +282,7 @@ fn score_matches(
     matches: &[usize],
     p: &SearchParams,
     ctx: &Context,
-) -> HashMap<usize, f64> {
+) -> Vec<f64> {
     let words = ctx.query_words();
     let keywords: Vec<String> = p.context_keywords.iter().map(|k| k.to_lowercase()).collect();
     matches
@@ -290,7 +306,10 @@ fn score_matches(
             }
             (i, s.min(1.0))
         })
-        .collect()
+        .fold(vec![0.0; lines.len()], |mut all, (i, s)| {
+            all[i] = s;
+            all
+        })
 }
 
 fn file_of(k: Kind) -> Option<usize> {
@@ -305,7 +324,7 @@ fn select(
     lines: &[Line],
     parsed: &Parsed,
     matches: &[usize],
-    scores: &HashMap<usize, f64>,
+    scores: &[f64],
     exact: &[usize],
     p: &SearchParams,
     memo: Option<&Memo>,
@@ -321,7 +340,7 @@ fn select(
         }
     }
     let mut ranked: Vec<usize> = (0..parsed.files.len()).filter(|&f| !per_file[f].is_empty()).collect();
-    let totals: Vec<f64> = per_file.iter().map(|ms| ms.iter().map(|i| scores[i]).sum()).collect();
+    let totals: Vec<f64> = per_file.iter().map(|ms| ms.iter().map(|&i| scores[i]).sum()).collect();
     ranked.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]).then(a.cmp(&b)));
     ranked.truncate(p.max_files.min(budget));
 
@@ -339,7 +358,7 @@ fn select(
             picks.push(ms[ms.len() - 1]);
         }
         let mut rest: Vec<usize> = ms.iter().copied().filter(|i| !picks.contains(i)).collect();
-        rest.sort_by(|a, b| scores[b].total_cmp(&scores[a]).then(a.cmp(b)));
+        rest.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
         picks.extend(rest);
         picks.truncate(p.max_matches_per_file.max(1));
         let ends = usize::from(p.always_keep_first) + usize::from(p.always_keep_last && ms.len() > 1);
@@ -347,7 +366,7 @@ fn select(
         guaranteed.extend(&picks[..fixed]);
         optional.extend(picks.into_iter().skip(fixed));
     }
-    optional.sort_by(|a, b| scores[b].total_cmp(&scores[a]).then(a.cmp(b)));
+    optional.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     let room = budget.saturating_sub(guaranteed.len());
     let mut keep = vec![false; n];
     for i in guaranteed.into_iter().chain(optional.into_iter().take(room)).chain(exact.iter().copied()) {
