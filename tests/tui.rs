@@ -330,7 +330,8 @@ fn export_import_and_write_block_reproduce_the_view() {
     let exported = Config::load(&dir.path().join("tuned.toml")).unwrap();
     assert_eq!(exported, *app.config);
     let py = std::fs::read_to_string(dir.path().join("tuned.headroom.py")).unwrap();
-    assert!(py.contains("max_total_lines=90,  # log.max_total_lines  (changed)"), "{py}");
+    assert!(py.contains("max_total_lines=90,  # log.max_total_lines\n"), "{py}");
+    assert!(!py.contains("max_errors="), "only the tuned knob is set: {py}");
 
     answer(&mut app, Command::WriteBlock, "out.txt");
     let written = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();

@@ -34,7 +34,8 @@ pub struct SearchParams {
     pub context_keywords: Vec<String>,
     /// Raise matches that mention errors (+0.5), warnings (+0.4) or important words (+0.3).
     pub boost_errors: bool,
-    /// Inputs with fewer matches pass through (Headroom writes no retrieval marker below this).
+    /// Headroom writes its retrieval marker only from this many matches. ctxlens marks every drop
+    /// whatever the count, and notes where Headroom would not.
     pub min_matches_for_ccr: usize,
     /// Print kept matches grouped under a path heading instead of `path:line:text`.
     pub group_by_file: bool,
@@ -136,7 +137,8 @@ fn result_splits(lines: &[Line]) -> Vec<Option<Split>> {
     let once = |i: usize, &(end, n, _): &Split| seen.get(&(&lines[i].text[..end], n)) == Some(&1);
     for (i, all) in &candidates {
         let first = all[0];
-        let pick = if once(*i, &first) { first } else { all[1..].iter().copied().find(|c| once(*i, c)).unwrap_or(first) };
+        let pick =
+            if once(*i, &first) { first } else { all[1..].iter().copied().find(|c| once(*i, c)).unwrap_or(first) };
         splits[*i] = Some(pick);
     }
     splits
@@ -255,15 +257,6 @@ impl Engine for SearchEngine {
                 ),
             });
         }
-        if matches.len() < p.min_matches_for_ccr {
-            return Err(Skip::TooSmall {
-                detail: format!(
-                    "{} matches; results under min_matches_for_ccr = {} pass through",
-                    matches.len(),
-                    p.min_matches_for_ccr
-                ),
-            });
-        }
         let scores = score_matches(&lines, &parsed, &matches, p, ctx);
         // a match holding the whole query is what the user asked for: it always stays
         let query = ctx.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
@@ -272,17 +265,20 @@ impl Engine for SearchEngine {
             None => Vec::new(),
         };
         let keep = select(&lines, &parsed, &matches, &scores, &exact, p, ctx.memo.as_deref());
-        render(input, &lines, &parsed, &keep, p)
+        let mut c = render(input, &lines, &parsed, &keep, p)?;
+        if matches.len() < p.min_matches_for_ccr {
+            // Headroom's threshold decides only its retrieval marker; ctxlens marks every drop
+            c.notes.push(format!(
+                "{} matches, under min_matches_for_ccr = {}: Headroom would drop these lines with no retrieval marker",
+                matches.len(),
+                p.min_matches_for_ccr
+            ));
+        }
+        Ok(c)
     }
 }
 
-fn score_matches(
-    lines: &[Line],
-    parsed: &Parsed,
-    matches: &[usize],
-    p: &SearchParams,
-    ctx: &Context,
-) -> Vec<f64> {
+fn score_matches(lines: &[Line], parsed: &Parsed, matches: &[usize], p: &SearchParams, ctx: &Context) -> Vec<f64> {
     let words = ctx.query_words();
     let keywords: Vec<String> = p.context_keywords.iter().map(|k| k.to_lowercase()).collect();
     matches

@@ -49,14 +49,7 @@ pub fn run(job: IoJob) -> IoDone {
 }
 
 fn export_files(path: &Path, config: &Config) -> Result<Vec<String>, String> {
-    let (env, py) = export::headroom(config);
-    let stem = path.with_extension("");
-    let env_path = PathBuf::from(format!("{}.headroom.env", stem.display()));
-    let py_path = PathBuf::from(format!("{}.headroom.py", stem.display()));
-    let mut written = Vec::new();
-    for (p, text) in [(path.to_path_buf(), export::ctxlens_toml(config)), (env_path, env), (py_path, py)] {
-        write_atomic(&p, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-        written.push(p.display().to_string());
-    }
-    Ok(written)
+    export::write_files(path, config)
+        .map(|files| files.iter().map(|p| p.display().to_string()).collect())
+        .map_err(|e| e.to_string())
 }
