@@ -471,7 +471,7 @@ fn a_deep_first_line_or_a_cut_body_is_reported_not_turned_into_a_plain_file() {
 // Secrets
 
 /// Each secret as it appears in text, and the part that must never show.
-const SECRETS: [(&str, &str); 51] = [
+const SECRETS: [(&str, &str); 55] = [
     ("curl -H 'x-api-key: SECRETVAL01abc' https://api.example.com", "SECRETVAL01abc"),
     ("Cookie: session=SECRETVAL02abc; theme=dark", "SECRETVAL02abc"),
     ("Authorization: Basic U0VDUkVUVkFMMDM=", "U0VDUkVUVkFMMDM="),
@@ -532,6 +532,10 @@ const SECRETS: [(&str, &str); 51] = [
     ("password\tSECRETVAL50tab", "SECRETVAL50tab"),
     ("Password for 'https://me@github.com':\nSECRETVAL51git", "SECRETVAL51git"),
     ("here's my api key SECRETVAL49x1", "SECRETVAL49x1"),
+    ("echo SECRETVAL52pipe | docker login -u me --password-stdin", "SECRETVAL52pipe"),
+    ("<add key=\"DbPassword\" value=\"SECRET'VAL53\" />", "VAL53"),
+    ("password:\u{a0}SECRETVAL54nbsp", "SECRETVAL54nbsp"),
+    ("host\tpassword\ndb\tSECRETVAL55tsv", "SECRETVAL55tsv"),
 ];
 
 fn secret_text() -> String {

@@ -128,6 +128,15 @@ static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     .expect("flag regex")
 });
 
+/// A literal piped into a command that reads a secret from stdin: `echo PW | docker login
+/// --password-stdin`, `printf '%s' TOKEN | gh auth login --with-token`, `passwd --stdin`, `chpasswd`.
+static PIPED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?m)((?-u:\b)(?:echo|printf)(?:[ \t]+-[A-Za-z]+)*[ \t]+(?:'%s(?:\\n)?'[ \t]+|"%s(?:\\n)?"[ \t]+)?)(?:"((?:[^"\\\n]|\\[^\n])+)"|'([^'\n]+)'|([^\s'"|;&]+))([ \t]*\|[ \t]*[^\n|]*?(?:--password-stdin|--with-token|--stdin|chpasswd)(?:[ \t]|\r?$))"#,
+    )
+    .expect("piped regex")
+});
+
 /// `htpasswd -b FILE USER PASSWORD` (and `-nb USER PASSWORD`): the password is the line's last word.
 static HTPASSWD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)((?-u:\b)htpasswd[ \t][^\n]*?-[A-Za-z]*b[A-Za-z]*[ \t][^\n]*[ \t])([^\s]+)([ \t]*\r?)$")
@@ -152,10 +161,11 @@ static URL_TOKEN_USER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Secrets in markup and PHP: `<password>…</password>`, `define('DB_PASSWORD', '…')`, .NET's
-/// `<add key="ApiKey" value="…"/>` (single quotes, or the value first, too).
+/// `<add key="ApiKey" value="…"/>` (single quotes, or the value first, too; a double-quoted value
+/// may hold a single quote).
 static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+value\s*=\s*["'])([^"']{1,400})|(<add\s+value\s*=\s*["'])([^"']{1,400})(["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'])"#,
+        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+value\s*=\s*["'])([^"']{1,400}(?:'[^"'<\n]{0,400}){0,3})|(<add\s+value\s*=\s*["'])([^"']{1,400}(?:'[^"'<\n]{0,400}){0,3})(["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'])"#,
     )
     .expect("markup regex")
 });
@@ -171,7 +181,7 @@ static NETRC: LazyLock<Regex> = LazyLock::new(|| {
 /// value may be quoted.
 static SAID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)((?:(?:my|the|our|your|this)[ \t]+)?(?:password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token|key))((?:[ \t]+(?:is|was):?[ \t]+|[ \t]*[:=][ \t]*|[ \t]+)[\x22'`]?)([^\s\x22'`\\]*[^\s.,;:?\x22'`\\])",
+        r"(?i)(?-u:\b)((?:(?:my|the|our|your|this)[ \t]+)?(?:password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token|key))((?:[ \t\x{a0}]+(?:is|was):?[ \t\x{a0}]+|[ \t\x{a0}]*[:=][ \t\x{a0}]*|[ \t\x{a0}]+)[\x22'`]?)([^\s\x22'`\\]*[^\s.,;:?\x22'`\\])",
     )
     .expect("said regex")
 });
@@ -196,7 +206,7 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 /// password:`), a blank line between them allowed.
 static NEXT_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?im)^([ \t]*[A-Za-z0-9_\-\[\] @.']{0,60}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+(?:'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^\s:'"]{1,100}))?[ \t]*:[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*)([^\s:]{4,200})([ \t]*\r?)$"#,
+        r#"(?im)^([ \t]*[A-Za-z0-9_\-\[\] @.']{0,60}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+(?:'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^\s:'"]{1,100}))?[ \t]*:[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*)([^\s]{4,200})([ \t]*\r?)$"#,
     )
     .expect("next line regex")
 });
@@ -272,7 +282,7 @@ static QUERY_PARAM: LazyLock<Regex> =
 /// quoted value is taken whole (spaces and all).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*(?::=|=>|[:=：＝])[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]{4,}))"#,
+        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t\x{a0}]*(?::=|=>|[:=：＝])[ \t\x{a0}]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]{4,}))"#,
     )
     .expect("assignment regex")
 });
@@ -282,7 +292,7 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// (upper case only: `cache_key = …` in code is no secret).
 static ENV_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?-u:\b)(SSHPASS|[A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|AUTH|CREDENTIALS?))(?-u:\b)([ \t]*(?::=|=>|[:=])[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
+        r#"(?-u:\b)(SSHPASS|[A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|AUTH|CREDENTIALS?))(?-u:\b)([ \t\x{a0}]*(?::=|=>|[:=])[ \t\x{a0}]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
     )
     .expect("env assignment regex")
 });
@@ -407,6 +417,15 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         let method = flag.contains("vault") && value.contains('=');
         (!metavar && !elsewhere && !method && secret(value)).then(|| format!("{}{q}{REDACTED}{tail}", &c[1]))
     });
+    apply(text, &PIPED, &|c| {
+        let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
+            (Some(v), ..) => ("\"", v.as_str()),
+            (_, Some(v), _) => ("'", v.as_str()),
+            (.., Some(v)) => ("", v.as_str()),
+            _ => return None,
+        };
+        (!env_reference(value) && secret(value)).then(|| format!("{}{q}{REDACTED}{q}{}", &c[1], &c[5]))
+    });
     apply(text, &HTPASSWD, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}{}", &c[1], &c[3])));
     apply(text, &COOKIE_FLAG, &|c| {
         let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
@@ -427,8 +446,14 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         (_, _, Some(call), Some(v)) if secret(v.as_str()) => Some(format!("{}{REDACTED}", call.as_str())),
         _ => match (c.get(5), c.get(6), c.get(7), c.get(8), c.get(9)) {
             // `PasswordMinLength`, `ApiKeyHeaderName`: a setting about the secret
-            (Some(add), Some(v), ..) if secret(v.as_str()) && !about_a_secret(add.as_str()) => {
-                Some(format!("{}{REDACTED}", add.as_str()))
+            (Some(add), Some(v), ..) if !about_a_secret(add.as_str()) => {
+                // a value in double quotes may hold a single one (`value="hunt'er2"`); one in
+                // single quotes ends at the first, and what the pattern read past it stays
+                let (value, tail) = match add.as_str().ends_with('\'') {
+                    true => v.as_str().split_at(v.as_str().find('\'').unwrap_or(v.len())),
+                    false => (v.as_str(), ""),
+                };
+                secret(value).then(|| format!("{}{REDACTED}{tail}", add.as_str()))
             }
             (.., Some(add), Some(v), Some(key)) if secret(v.as_str()) && !about_a_secret(key.as_str()) => {
                 Some(format!("{}{REDACTED}{}", add.as_str(), key.as_str()))
@@ -464,7 +489,9 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         let value = &c[2];
         // a rule of dashes or a heading word (`Settings`) under a label is no password
         let mixed = value.chars().any(char::is_alphanumeric) && !value.chars().all(char::is_alphabetic);
-        (mixed && !code_like(value, ":", &c[1].to_ascii_lowercase()) && secret(value))
+        // another label (`Username:`) is no value
+        let label = value.ends_with(':');
+        (mixed && !label && !code_like(value, ":", &c[1].to_ascii_lowercase()) && secret(value))
             .then(|| format!("{}{REDACTED}{}", &c[1], &c[3]))
     });
     apply(text, &NAMED_VALUE, &|c| match (c.get(1), c.get(5)) {
@@ -502,8 +529,57 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         secret(value).then(|| format!("{}{q}{REDACTED}{q}", &c[1]))
     });
     n += block_scalars(text);
+    n += tsv_columns(text);
     n += escaped_strings(text, depth);
     n + headers
+}
+
+/// Whether a table header cell names a secret column (`password`, `API Key`, `db_password`).
+fn secret_column(cell: &str) -> bool {
+    let c = cell.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    matches!(c.as_str(), "password" | "passwd" | "passphrase" | "secret" | "token" | "apikey" | "pwd")
+        || ["_password", "_passwd", "_secret", "_token", "_key", "_pwd"].iter().any(|end| c.ends_with(end))
+            && !setting_about_a_secret(&c, false)
+}
+
+/// A tab-separated table whose header row names a secret column: that column's cells in the rows
+/// below (as many cells as the header) become [`REDACTED`]; a row of another width ends the table.
+fn tsv_columns(text: &mut String) -> usize {
+    if !text.contains('\t') {
+        return 0;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut table: Option<(usize, Vec<usize>)> = None;
+    let mut n = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let cells: Vec<&str> = body.split('\t').collect();
+        if let Some((width, cols)) = &table
+            && cells.len() == *width
+        {
+            let mut row: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+            for &i in cols {
+                let v = cells[i].trim();
+                if !v.is_empty() && !v.bytes().all(|b| b.is_ascii_digit()) && secret(v) {
+                    row[i] = REDACTED.to_string();
+                    n += 1;
+                }
+            }
+            out.push_str(&row.join("\t"));
+            out.push_str(&line[body.len()..]);
+            continue;
+        }
+        let cols: Vec<usize> = (0..cells.len()).filter(|&i| secret_column(cells[i])).collect();
+        // a header row holds names, not values; `password<TAB>…` first in a two-column row is a
+        // name/value list (the tabbed rule's), not a header
+        let header = cells.iter().all(|c| !generated(c.trim())) && !(cells.len() == 2 && cols == [0]);
+        table = (cells.len() >= 2 && !cols.is_empty() && header).then_some((cells.len(), cols));
+        out.push_str(line);
+    }
+    if n > 0 {
+        *text = out;
+    }
+    n
 }
 
 /// The lines of a [`BLOCK_NAMED_VALUE`] block scalar (blank, or indented deeper than `value:`)
@@ -779,6 +855,10 @@ fn header_value(c: &Captures, rest: &str) -> Option<(String, usize)> {
     // OAuth 1): `Digest username="…", response="…"`; any other value is one word after its
     // scheme, or its first word
     if lname.contains("cookie") {
+        // `"cookie": "^0.7.1"` in a package.json or `npm view` output is a dependency's range
+        if version(value) {
+            return None;
+        }
         let out = cookies(value, lname.starts_with("set-"));
         return (out != value).then(|| (format!("{prefix}{name}{sep}{open}{out}"), end));
     }
@@ -1524,6 +1604,55 @@ mod tests {
     }
 
     #[test]
+    fn piped_secrets_quotes_inside_values_colons_nbsp_and_tsv_columns_are_redacted() {
+        let cases = [
+            // a literal piped into a command that reads its secret from stdin
+            (
+                "echo hunter2xyz | docker login -u bob --password-stdin",
+                "echo [REDACTED] | docker login -u bob --password-stdin",
+            ),
+            (
+                "printf '%s' \"s3cr3t pw\" | podman login --password-stdin quay.io",
+                "printf '%s' \"[REDACTED]\" | podman login --password-stdin quay.io",
+            ),
+            ("echo 'tok3nvalue' | gh auth login --with-token", "echo '[REDACTED]' | gh auth login --with-token"),
+            ("echo Hunter2xyz | passwd --stdin bob", "echo [REDACTED] | passwd --stdin bob"),
+            ("echo 'bob:Hunter2xyz' | chpasswd", "echo '[REDACTED]' | chpasswd"),
+            // the other quote inside a .NET value
+            ("<add key=\"DbPassword\" value=\"hunt'er2\" />", "<add key=\"DbPassword\" value=\"[REDACTED]\" />"),
+            ("<add key='ApiKey' value='k3y9x' />", "<add key='ApiKey' value='[REDACTED]' />"),
+            ("<add value=\"hunt'er2\" key=\"DbPassword\" />", "<add value=\"[REDACTED]\" key=\"DbPassword\" />"),
+            // a colon in the value on the line after its prompt
+            ("Password:\nhunt:er2x\n", "Password:\n[REDACTED]\n"),
+            // a no-break space before the value
+            ("password:\u{a0}Hunter2xyz", "password:\u{a0}[REDACTED]"),
+            ("DB_PASSWORD=\u{a0}Hunter2xyz", "DB_PASSWORD=\u{a0}[REDACTED]"),
+            ("my password is\u{a0}Hunter2xyz", "my password is\u{a0}[REDACTED]"),
+            // a tab-separated table with a header row
+            (
+                "host\tuser\tpassword\ndb1\tbob\tHunter2xyz\ndb2\tann\ts3cr3t!\n",
+                "host\tuser\tpassword\ndb1\tbob\t[REDACTED]\ndb2\tann\t[REDACTED]\n",
+            ),
+            ("name\tAPI Key\r\nstripe\tsk_live_abc123\r\n", "name\tAPI Key\r\nstripe\t[REDACTED]\r\n"),
+        ];
+        redacts_each(&cases);
+        for s in [
+            // a variable piped in, a prompt followed by another label, a table of figures
+            "echo $REGISTRY_PASSWORD | docker login --password-stdin",
+            "echo \"$TOKEN\" | gh auth login --with-token",
+            "Password:\nUsername:\n",
+            "model\ttoken_count\tcost\ngpt-4o\t1200\t0.01\n",
+            "user\ttoken\nbob\t12\n",
+            "host\tuser\tpassword\ndb1\tbob\n",
+            "password\thunter\nusername\tbob\n",
+            "echo hello | grep --stdin-filter x",
+        ] {
+            let (got, n) = r(s);
+            assert_eq!((got.as_str(), n), (s, 0), "{s}");
+        }
+    }
+
+    #[test]
     fn code_and_prose_that_looked_like_secrets_stay() {
         for s in [
             "self.password = password",
@@ -1557,6 +1686,7 @@ mod tests {
             "password:\n  secretKeyRef:\n",
             "- name: LOG_LEVEL\n  value: debug\n",
             "Sign in with your Passwort.",
+            "{\"cookie\":\"^0.7.1\",\"cookie-signature\":\"~1.0.6\",\"cookie-parser\":\"1.4.7\"}",
             // a flag at the end of a line takes nothing from the next one
             "Run vault login\nThen check the output",
             "az login -p\nimportant_value = 1",
