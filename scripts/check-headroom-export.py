@@ -30,7 +30,10 @@ TUNED = {
     "log.max_total_lines=40": [("LogCompressorConfig", "max_total_lines", 40)],
     "log.keep_summary_lines=false": [("LogCompressorConfig", "keep_summary_lines", False)],
     "search.min_matches_for_ccr=3": [("SearchCompressorConfig", "min_matches_for_ccr", 3)],
-    "search.context_keywords=[\"panic\", \"FATAL\"]": [("SearchCompressorConfig", "context_keywords", ["panic", "FATAL"])],
+    # TOML escapes in the value: a zero-width space must reach Python as itself
+    "search.context_keywords=[\"panic\", \"FATAL\", \"zero\\u200bwidth\"]": [
+        ("SearchCompressorConfig", "context_keywords", ["panic", "FATAL", "zero\u200bwidth"])
+    ],
     "diff.max_files=7": [("DiffCompressorConfig", "max_files", 7)],
     "code.docstring_mode=\"full\"": [("CodeCompressorConfig", "docstring_mode", "full")],
     "prose.min_input_words=30": [("KompressConfig", "min_input_words", 30)],

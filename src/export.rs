@@ -135,7 +135,8 @@ const TARGETS: &[Target] = &[
 fn python_value(v: &toml::Value) -> String {
     match v {
         toml::Value::Boolean(b) => if *b { "True" } else { "False" }.to_string(),
-        toml::Value::String(s) => format!("{s:?}"),
+        // a JSON string literal is a Python one too (Rust's `{:?}` writes `\u{200b}`, which is not)
+        toml::Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
         toml::Value::Array(a) => format!("[{}]", a.iter().map(python_value).collect::<Vec<_>>().join(", ")),
         other => other.to_string(),
     }
@@ -321,6 +322,10 @@ mod tests {
         assert!(!py.contains("model_id="), "{py}");
         assert!(py.contains("prose.model = \"minilm-tokscore\": not expressible"), "{py}");
         assert!(env.contains("HEADROOM_KOMPRESS_BATCH_SIZE=4"), "{env}");
+        // TOML escapes: a zero-width space and a tab inside keywords
+        c.set(r#"search.context_keywords=["zero\u200bwidth", "tab\there"]"#).unwrap();
+        let (_, py) = headroom(&c);
+        assert!(py.contains("context_keywords=[\"zero\u{200b}width\", \"tab\\there\"],"), "{py}");
         c.set("prose.model=\"chopratejas/kompress-v2-base\"").unwrap();
         c.set("prose.min_input_words=30").unwrap();
         let (_, py) = headroom(&c);
