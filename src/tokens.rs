@@ -7,8 +7,8 @@
 //! agent pipes around (minified JSON, base64 blobs). `benches/engines.rs` measures both.
 //!
 //! Two things make counting fast without changing a count: short pre-tokens (words, punctuation)
-//! repeat, so their counts are cached per call; and a large text is cut at points where the
-//! pre-tokenizer always cuts too, and the parts are counted on separate threads.
+//! repeat, so their counts are cached per call; and a text of 32 KB or more is cut at points where
+//! the pre-tokenizer always cuts too, and the parts are counted on long-lived worker threads.
 //!
 //! bpe-openai takes about 70 ms to build its structures, which would be most of a small call's
 //! time; until it is built (by a large text, or [`Tokenizer::warm`]), small texts are counted from
@@ -104,7 +104,7 @@ const TABLE_TOTAL_BYTES: usize = 512 * 1024;
 static TABLE_COUNTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Below this size a text is counted on the calling thread.
-const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+const PARALLEL_MIN_BYTES: usize = 32 * 1024;
 /// Pre-tokens up to this long have their counts cached.
 const CACHED_PIECE_BYTES: usize = 24;
 
@@ -118,7 +118,7 @@ pub fn count(text: &str, tokenizer: Tokenizer) -> usize {
     {
         return n;
     }
-    on_parts(text, |p| count_part(p, tokenizer)).into_iter().sum()
+    on_parts(text, tokenizer, count_part).into_iter().sum()
 }
 
 /// [`count`] from the compiled vocabulary table alone, whatever the text's size (for tests that
@@ -128,21 +128,57 @@ pub fn count_from_table(text: &str, tokenizer: Tokenizer) -> Option<usize> {
 }
 
 /// `f` of each part of `text`, in order: one part on the calling thread for a small text, else
-/// parts cut where the pre-tokenizers always cut, one thread each (a part whose thread failed is
-/// done again here).
-fn on_parts<T: Send>(text: &str, f: impl Fn(&str) -> T + Sync) -> Vec<T> {
+/// parts cut where the pre-tokenizers always cut, the first counted here and the others by the
+/// long-lived [`workers`] (each keeps its regex scratch space and piece tables warm across calls,
+/// which threads spawned per call would rebuild every time). A part whose worker is gone or
+/// failed is done here.
+fn on_parts<T: Send + 'static>(text: &str, tokenizer: Tokenizer, f: fn(&str, Tokenizer) -> T) -> Vec<T> {
     if text.len() < PARALLEL_MIN_BYTES {
-        return vec![f(text)];
+        return vec![f(text, tokenizer)];
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let parts = split_at_piece_boundaries(text, threads);
     if parts.len() == 1 {
-        return vec![f(text)];
+        return vec![f(text, tokenizer)];
     }
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || f(p))).collect();
-        handles.into_iter().zip(&parts).map(|(h, p)| h.join().unwrap_or_else(|_| f(p))).collect()
+    let replies: Vec<_> = parts[1..]
+        .iter()
+        .map(|p| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let owned = p.to_string();
+            let job: Job = Box::new(move || {
+                let _ = tx.send(f(&owned, tokenizer));
+            });
+            workers().lock().ok().and_then(|w| w.send(job).ok()).map(|()| rx)
+        })
+        .collect();
+    let mut out = vec![f(parts[0], tokenizer)];
+    for (reply, p) in replies.into_iter().zip(&parts[1..]) {
+        out.push(reply.and_then(|rx| rx.recv().ok()).unwrap_or_else(|| f(p, tokenizer)));
+    }
+    out
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The counting workers: one fewer than the cores (at most 7), started on first use, living as
+/// long as the process; a job that panics ends only itself (its caller counts that part again).
+fn workers() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
+    static WORKERS: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> = OnceLock::new();
+    WORKERS.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 8) - 1;
+        for i in 0..n {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new().name(format!("ctxlens-count-{i}")).spawn(move || {
+                loop {
+                    let Ok(job) = rx.lock().map_err(drop).and_then(|r| r.recv().map_err(drop)) else { return };
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+        }
+        std::sync::Mutex::new(tx)
     })
 }
 
@@ -167,7 +203,7 @@ fn count_piece<'a>(tok: &bpe_openai::Tokenizer, piece: &'a str, cache: &mut FxHa
 /// it costs in place, where a pre-token may reach across a line end.
 pub fn count_per_line(text: &str, tokenizer: Tokenizer) -> Vec<u32> {
     let lines = text.split_inclusive('\n').count();
-    let counted = on_parts(text, |p| {
+    let counted = on_parts(text, tokenizer, |p, tokenizer| {
         let tok = tokenizer.bpe();
         let mut cache = FxHashMap::default();
         let mut out = vec![0u32; memchr::memchr_iter(b'\n', p.as_bytes()).count() + 1];
