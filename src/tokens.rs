@@ -105,6 +105,9 @@ static TABLE_COUNTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Below this size a text is counted on the calling thread.
 const PARALLEL_MIN_BYTES: usize = 32 * 1024;
+/// From this size the parts go to threads spawned for the call, which borrow them, instead of the
+/// workers, which would need copies.
+const SCOPED_MIN_BYTES: usize = 1024 * 1024;
 /// Pre-tokens up to this long have their counts cached.
 const CACHED_PIECE_BYTES: usize = 24;
 
@@ -129,9 +132,9 @@ pub fn count_from_table(text: &str, tokenizer: Tokenizer) -> Option<usize> {
 
 /// `f` of each part of `text`, in order: one part on the calling thread for a small text, else
 /// parts cut where the pre-tokenizers always cut, the first counted here and the others by the
-/// long-lived [`workers`] (each keeps its regex scratch space and piece tables warm across calls,
-/// which threads spawned per call would rebuild every time). A part whose worker is gone or
-/// failed is done here.
+/// long-lived [`workers`] (each keeps its regex scratch space warm across calls, which threads
+/// spawned per call would rebuild every time), or past [`SCOPED_MIN_BYTES`] by threads of the
+/// call's own. A part whose worker or thread is gone or failed is done here.
 fn on_parts<T: Send + 'static>(text: &str, tokenizer: Tokenizer, f: fn(&str, Tokenizer) -> T) -> Vec<T> {
     if text.len() < PARALLEL_MIN_BYTES {
         return vec![f(text, tokenizer)];
@@ -140,6 +143,14 @@ fn on_parts<T: Send + 'static>(text: &str, tokenizer: Tokenizer, f: fn(&str, Tok
     let parts = split_at_piece_boundaries(text, threads);
     if parts.len() == 1 {
         return vec![f(text, tokenizer)];
+    }
+    if text.len() >= SCOPED_MIN_BYTES {
+        // a worker needs its part copied; past this size threads of their own borrow it instead
+        // (their scratch space costs little against the counting)
+        return std::thread::scope(|s| {
+            let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || f(p, tokenizer))).collect();
+            handles.into_iter().zip(&parts).map(|(h, p)| h.join().unwrap_or_else(|_| f(p, tokenizer))).collect()
+        });
     }
     let replies: Vec<_> = parts[1..]
         .iter()
@@ -298,6 +309,24 @@ mod tests {
         }
         assert_eq!(count_per_line("", Tokenizer::O200k), Vec::<u32>::new());
         assert_eq!(count_per_line("a b\n\nc", Tokenizer::O200k).len(), 3);
+    }
+
+    #[test]
+    fn the_workers_count_mid_sized_texts_exactly_and_again() {
+        // between PARALLEL_MIN_BYTES and SCOPED_MIN_BYTES the parts go to the long-lived workers
+        let unit = "fn main() { let x = \"héllo\"; }\n    ERROR: timeout after 30s (retry 2/5)\n";
+        let text = unit.repeat(1500);
+        assert!((PARALLEL_MIN_BYTES..SCOPED_MIN_BYTES).contains(&text.len()));
+        assert!(split_at_piece_boundaries(&text, 2).len() > 1);
+        for t in Tokenizer::ALL {
+            let whole = t.bpe().count(text.as_str());
+            for _ in 0..3 {
+                assert_eq!(count(&text, t), whole);
+            }
+            let per_line = count_per_line(&text, t);
+            assert_eq!(per_line.len(), 3000);
+            assert_eq!(per_line.iter().map(|&n| n as usize).sum::<usize>(), whole);
+        }
     }
 
     #[test]
