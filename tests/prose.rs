@@ -254,6 +254,12 @@ fn the_int8_variant_goes_first_and_decides_like_full_precision() {
     let (fp32, int8) = (metrics["int8"]["auc_fp32"].as_f64().unwrap(), metrics["int8"]["auc_int8"].as_f64().unwrap());
     assert_eq!(metrics["int8"]["default"], serde_json::json!((fp32 - int8).abs() <= 0.01));
     let chosen = ctxlens::models::load(ctxlens::models::DEFAULT_MODEL, 0).unwrap();
+    if !dir.join("model.int8.onnx").is_file() {
+        // setup found the int8 model failing its check on this CPU and left it out
+        assert!(dir.join("model.int8.onnx.failed").is_file(), "setup neither built the int8 model nor said why");
+        assert!(chosen.file.ends_with("model.onnx"), "{}", chosen.file.display());
+        return;
+    }
     assert!(chosen.file.ends_with("model.int8.onnx"), "{}", chosen.file.display());
 
     let input = read("prose/requests-HISTORY.md");
