@@ -95,7 +95,7 @@ elif [ "$(current)" != "$want" ]; then
   mkdir -p "$MODEL_DIR"
   cp "$CACHE/build/model.onnx" "$CACHE/build/tokenizer.json" "$MODEL_DIR/"
 fi
-# The int8 variant (about twice as fast; chosen by default when metrics.json's int8.default says its
+# The int8 variant (about 1.7x as fast; chosen by default when metrics.json's int8.default says its
 # held-out AUC is within 0.01 of the default model's). Quantizing computes scales in float32, so a
 # build whose bytes differ from the recorded ones is kept with a warning, not a failure: its
 # agreement with the default model is checked on the spot, and `--evaluate` measures its AUC. Where

@@ -142,6 +142,15 @@ fn python_value(v: &toml::Value) -> String {
     }
 }
 
+/// A value on one line, for a comment: a string as a JSON literal (a newline in it would end the
+/// comment and put the rest on a line of its own, which a shell sourcing the .env would run).
+fn one_line(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        other => other.to_string().replace(['\n', '\r'], " "),
+    }
+}
+
 fn env_value(v: &toml::Value) -> String {
     match v {
         toml::Value::Boolean(b) => if *b { "1" } else { "0" }.to_string(),
@@ -189,7 +198,7 @@ pub fn headroom(config: &Config) -> (String, String) {
         let (table, knob) = (*table, knob.as_str());
         let mut t = TARGETS.iter().find(|t| t.table == table && t.knob == knob).unwrap_or(&UNMAPPED);
         let Some(v) = get(table, knob) else { continue };
-        let name = format!("{table}.{knob} = {v}");
+        let name = format!("{table}.{knob} = {}", one_line(&v));
         let repo_model = Target {
             python: None,
             note: "Kompress's model_id takes a Hugging Face repo id; this value is not one",
@@ -262,11 +271,20 @@ pub fn write_files(path: &std::path::Path, config: &Config) -> std::io::Result<V
     let env_path = std::path::PathBuf::from(format!("{}.headroom.env", stem.display()));
     let py_path = std::path::PathBuf::from(format!("{}.headroom.py", stem.display()));
     let files = [(path.to_path_buf(), ctxlens_toml(config)), (env_path, env), (py_path, py)];
-    for (p, text) in &files {
-        crate::output::write_atomic(p, text.as_bytes())
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", p.display())))?;
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
+    for (p, text) in files {
+        if let Err(e) = crate::output::write_atomic(&p, text.as_bytes()) {
+            let done = if written.is_empty() {
+                "nothing was written".to_string()
+            } else {
+                let names: Vec<String> = written.iter().map(|w| w.display().to_string()).collect();
+                format!("{} written before it", names.join(" and "))
+            };
+            return Err(std::io::Error::new(e.kind(), format!("cannot write {}: {e} ({done})", p.display())));
+        }
+        written.push(p);
     }
-    Ok(files.into_iter().map(|(p, _)| p).collect())
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -307,6 +325,19 @@ mod tests {
         assert!(py.contains("# log.max_errors = 10"), "{py}");
         assert!(!py.contains("max_errors="), "{py}");
         assert!(!py.contains("SearchCompressorConfig("), "{py}");
+    }
+
+    #[test]
+    fn a_newline_in_a_value_never_leaves_a_comment() {
+        let mut c = Config::default();
+        c.set(r#"prose.model="x\ntouch /tmp/PWNED\n""#).unwrap();
+        let (env, py) = headroom(&c);
+        for text in [&env, &py] {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                assert!(line.starts_with('#'), "a line outside a comment: {line:?}\n{text}");
+            }
+            assert!(text.contains(r#"prose.model = "x\ntouch /tmp/PWNED\n""#), "{text}");
+        }
     }
 
     #[test]

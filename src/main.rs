@@ -293,6 +293,9 @@ fn load_config(path: Option<&PathBuf>, sets: &[String]) -> Result<Config> {
 
 fn compress(args: CompressArgs) -> Result<()> {
     let config = load_config(args.config.as_ref(), &args.sets)?;
+    if args.ledger.as_deref() == Some(std::path::Path::new("-")) {
+        anyhow::bail!("--ledger - would mix the ledger into the compressed output on stdout: give it a file");
+    }
     if let Some(ledger) = &args.ledger
         && args.file != "-"
         && std::fs::canonicalize(ledger).ok().is_some_and(|l| std::fs::canonicalize(&args.file).ok() == Some(l))

@@ -413,8 +413,10 @@ fn open(candidate: &Candidate, file: &Path, threads: usize) -> Result<Scorer, St
     let cls = special("[CLS]").or_else(|| special("<s>")).or_else(|| special("<|endoftext|>")).unwrap_or(0);
     let sep = special("[SEP]").or_else(|| special("</s>")).unwrap_or(cls);
     let pad = special("[PAD]").or_else(|| special("<pad>")).unwrap_or(0);
+    // the int8 variant says so wherever the model is named (stats, markers, the ledger)
+    let int8 = file.file_name().is_some_and(|n| n == "model.int8.onnx");
     let scorer = Scorer {
-        name: candidate.name.clone(),
+        name: if int8 { format!("{} int8", candidate.name) } else { candidate.name.clone() },
         file: file.to_path_buf(),
         session: Mutex::new(session),
         tokenizer,

@@ -224,15 +224,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => {}
     }
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(without_temp_path)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     if let Ok(m) = std::fs::metadata(&target) {
         // keep the permissions the file had
         let _ = tmp.as_file().set_permissions(m.permissions());
     }
-    tmp.persist(&target).map_err(|e| e.error)?;
+    tmp.persist(&target).map_err(|e| without_temp_path(e.error))?;
     Ok(())
+}
+
+/// The error without the name of the temporary file it was about (`… at path "/dir/.tmpXYZ"`):
+/// the caller names the file the user asked for.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    match text.find(" at path ") {
+        Some(i) => std::io::Error::new(e.kind(), text[..i].to_string()),
+        None => e,
+    }
 }
 
 /// Text from an input made safe for a terminal line: control characters (an escape sequence

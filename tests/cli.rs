@@ -145,6 +145,25 @@ fn a_ledger_path_that_is_the_input_file_is_refused_and_the_input_kept() {
     );
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read(&path).unwrap(), text, "the input must be untouched");
+    // `-` would put the ledger into stdout with the output
+    let out = ctxlens(&["compress", "--ledger", "-", path.to_str().unwrap()], b"");
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give it a file"));
+}
+
+#[test]
+fn export_names_what_it_wrote_when_a_later_file_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tuned.headroom.py")).unwrap();
+    let toml = dir.path().join("tuned.toml");
+    let out = ctxlens(&["export", toml.to_str().unwrap(), "--set", "log.max_total_lines=40"], b"");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write") && err.contains("tuned.headroom.py"), "{err}");
+    assert!(err.contains("tuned.toml and") && err.contains("tuned.headroom.env written before it"), "{err}");
+    assert!(!err.contains("at path"), "the temporary file's name leaked into the message: {err}");
+    let written = std::fs::read_to_string(&toml).unwrap();
+    assert!(written.contains("max_total_lines = 40"), "{written}");
 }
 
 #[test]

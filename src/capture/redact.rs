@@ -129,10 +129,11 @@ static FLAG: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A literal piped into a command that reads a secret from stdin: `echo PW | docker login
-/// --password-stdin`, `printf '%s' TOKEN | gh auth login --with-token`, `passwd --stdin`, `chpasswd`.
+/// --password-stdin`, `printf '%s' TOKEN | gh auth login --with-token`, `passwd --stdin`, `chpasswd`,
+/// `sudo -S`.
 static PIPED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?m)((?-u:\b)(?:echo|printf)(?:[ \t]+-[A-Za-z]+)*[ \t]+(?:'%s(?:\\n)?'[ \t]+|"%s(?:\\n)?"[ \t]+)?)(?:"((?:[^"\\\n]|\\[^\n])+)"|'([^'\n]+)'|([^\s'"|;&]+))([ \t]*\|[ \t]*[^\n|]*?(?:--password-stdin|--with-token|--stdin|chpasswd)(?:[ \t]|\r?$))"#,
+        r#"(?m)((?-u:\b)(?:echo|printf)(?:[ \t]+-[A-Za-z]+)*[ \t]+(?:'%s(?:\\n)?'[ \t]+|"%s(?:\\n)?"[ \t]+)?)(?:"((?:[^"\\\n]|\\[^\n])+)"|'([^'\n]+)'|([^\s'"|;&]+))([ \t]*\|[ \t]*[^\n|]*?(?:--password-stdin|--with-token|--stdin|chpasswd|(?-u:\b)sudo[ \t]+-[A-Za-z]*S[A-Za-z]*)(?:[ \t]|\r?$))"#,
     )
     .expect("piped regex")
 });
@@ -165,7 +166,7 @@ static URL_TOKEN_USER: LazyLock<Regex> = LazyLock::new(|| {
 /// may hold a single quote).
 static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+value\s*=\s*["'])([^"']{1,400}(?:'[^"'<\n]{0,400}){0,3})|(<add\s+value\s*=\s*["'])([^"']{1,400}(?:'[^"'<\n]{0,400}){0,3})(["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'])"#,
+        r#"(?i)(<(?:password|passwd|secret|api_?key|apikey|access_?token|client_?secret|private_?key)>)([^<\s][^<]{0,199})<|(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|SECRET|KEY|TOKEN|SALT)[A-Z0-9_]*['"]\s*,\s*['"])([^'"]{1,200})|(<add\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+value\s*=\s*["'])([^"']{1,400}(?:["'][^"'<\n]{0,400}){0,3})|(<add\s+value\s*=\s*["'])([^"']{1,400}(?:["'][^"'<\n]{0,400}){0,3})(["'](?:\s+[^\s="'<>/]+\s*=\s*["'][^"']*["']){0,4}\s+(?:key|name)\s*=\s*["'](?:[^"']{0,60}(?:password|passwd|pwd|secret|api_?key|apikey|token|credential)[^"']{0,60}|[^"']{0,60}pass)["'])"#,
     )
     .expect("markup regex")
 });
@@ -181,7 +182,7 @@ static NETRC: LazyLock<Regex> = LazyLock::new(|| {
 /// value may be quoted.
 static SAID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)((?:(?:my|the|our|your|this)[ \t]+)?(?:password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token|key))((?:[ \t\x{a0}]+(?:is|was):?[ \t\x{a0}]+|[ \t\x{a0}]*[:=][ \t\x{a0}]*|[ \t\x{a0}]+)[\x22'`]?)([^\s\x22'`\\]*[^\s.,;:?\x22'`\\])",
+        r"(?i)(?-u:\b)((?:(?:my|the|our|your|this)[ \t]+)?(?:password|passphrase|passwd|api[ _-]?key|api[ _-]?token|access[ _-]?token|auth[ _-]?token|secret[ _-]?key|token|key))((?:[ \t\p{Zs}]+(?:is|was):?[ \t\p{Zs}]+|[ \t\p{Zs}]*[:=][ \t\p{Zs}]*|[ \t\p{Zs}]+)[\x22'`]?)([^\s\x22'`\\]*[^\s.,;:?\x22'`\\])",
     )
     .expect("said regex")
 });
@@ -206,7 +207,7 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 /// password:`), a blank line between them allowed.
 static NEXT_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?im)^([ \t]*[A-Za-z0-9_\-\[\] @.']{0,60}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+(?:'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^\s:'"]{1,100}))?[ \t]*:[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*)([^\s]{4,200})([ \t]*\r?)$"#,
+        r#"(?im)^([ \t]*[A-Za-z0-9_\-\[\] @.']{0,60}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+(?:'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^\s:'"]{1,100}(?:[ \t]+[^\s:'"]{1,100}){0,2}))?[ \t]*:[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*)([^\s]{4,200})([ \t]*\r?)$"#,
     )
     .expect("next line regex")
 });
@@ -246,7 +247,7 @@ static BLOCK_NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 /// (letters and digits, 8 or more) is replaced.
 static WEAK_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:token|auth|credentials?|passphrase|session[_-]?id)[A-Za-z0-9_.\-]{0,20})(["']?[ \t]*[:=][ \t]*["']?)([^\s"'`,;&)}\]]{8,})"#,
+        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:token|auth|credentials?|passphrase|session[_-]?id)[A-Za-z0-9_.\-]{0,20})(["']?[ \t\p{Zs}]*[:=][ \t\p{Zs}]*["']?)([^\s"'`,;&)}\]]{8,})"#,
     )
     .expect("weak assignment regex")
 });
@@ -257,7 +258,7 @@ static WEAK_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// that took the rest of the line would make every header on a long line rescan it.
 static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?im)(^|[\s"'{,\[(]|\\[nrt])((?:[A-Za-z][A-Za-z0-9_\-]{0,30})?(?:auth|key|token|secret|passw|cookie|session|signature|credential|jwt|sid)[A-Za-z0-9_\-]{0,30})(\\?["']?[ \t]*:[ \t]*)(\\?["']?)"#,
+        r#"(?im)(^|[\s"'{,\[(]|\\[nrt])((?:[A-Za-z][A-Za-z0-9_\-]{0,30})?(?:auth|key|token|secret|passw|cookie|session|signature|credential|jwt|sid)[A-Za-z0-9_\-]{0,30})(\\?["']?[ \t\p{Zs}]*:[ \t\p{Zs}]*)(\\?["']?)"#,
     )
     .expect("header regex")
 });
@@ -282,7 +283,7 @@ static QUERY_PARAM: LazyLock<Regex> =
 /// quoted value is taken whole (spaces and all).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t\x{a0}]*(?::=|=>|[:=：＝])[ \t\x{a0}]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]{4,}))"#,
+        r#"(?i)(?-u:\b)([A-Za-z0-9_.\-]{0,40}(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|access_?token|auth_?token|private_?key|client_?secret|account_?key|shared_?access_?key)[A-Za-z0-9_.\-]{0,20})(["']?[ \t\p{Zs}]*(?::=|=>|[:=：＝])[ \t\p{Zs}]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]{4,}))"#,
     )
     .expect("assignment regex")
 });
@@ -292,7 +293,7 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// (upper case only: `cache_key = …` in code is no secret).
 static ENV_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?-u:\b)(SSHPASS|[A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|AUTH|CREDENTIALS?))(?-u:\b)([ \t\x{a0}]*(?::=|=>|[:=])[ \t\x{a0}]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
+        r#"(?-u:\b)(SSHPASS|[A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|AUTH|CREDENTIALS?))(?-u:\b)([ \t\p{Zs}]*(?::=|=>|[:=])[ \t\p{Zs}]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
     )
     .expect("env assignment regex")
 });
@@ -447,12 +448,10 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         _ => match (c.get(5), c.get(6), c.get(7), c.get(8), c.get(9)) {
             // `PasswordMinLength`, `ApiKeyHeaderName`: a setting about the secret
             (Some(add), Some(v), ..) if !about_a_secret(add.as_str()) => {
-                // a value in double quotes may hold a single one (`value="hunt'er2"`); one in
-                // single quotes ends at the first, and what the pattern read past it stays
-                let (value, tail) = match add.as_str().ends_with('\'') {
-                    true => v.as_str().split_at(v.as_str().find('\'').unwrap_or(v.len())),
-                    false => (v.as_str(), ""),
-                };
+                // a value may hold the other quote (`value="hunt'er2"`, `value='q"x'`); it ends at
+                // its own, and what the pattern read past that stays
+                let q = add.as_str().chars().last().unwrap_or('"');
+                let (value, tail) = v.as_str().split_at(v.as_str().find(q).unwrap_or(v.len()));
                 secret(value).then(|| format!("{}{REDACTED}{tail}", add.as_str()))
             }
             (.., Some(add), Some(v), Some(key)) if secret(v.as_str()) && !about_a_secret(key.as_str()) => {
@@ -1618,6 +1617,10 @@ mod tests {
             ("echo 'tok3nvalue' | gh auth login --with-token", "echo '[REDACTED]' | gh auth login --with-token"),
             ("echo Hunter2xyz | passwd --stdin bob", "echo [REDACTED] | passwd --stdin bob"),
             ("echo 'bob:Hunter2xyz' | chpasswd", "echo '[REDACTED]' | chpasswd"),
+            ("echo \"secret11x\" | sudo -S apt-get install x", "echo \"[REDACTED]\" | sudo -S apt-get install x"),
+            ("Password for user bob:\nNextSecret17\n", "Password for user bob:\n[REDACTED]\n"),
+            ("<add key=\"ApiKey\" value='q\"wertySecret' />", "<add key=\"ApiKey\" value='[REDACTED]' />"),
+            ("token:\u{2003}EmSpaceSecret1", "token:\u{2003}[REDACTED]"),
             // the other quote inside a .NET value
             ("<add key=\"DbPassword\" value=\"hunt'er2\" />", "<add key=\"DbPassword\" value=\"[REDACTED]\" />"),
             ("<add key='ApiKey' value='k3y9x' />", "<add key='ApiKey' value='[REDACTED]' />"),
