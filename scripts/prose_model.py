@@ -8,7 +8,7 @@
                                              and the model built from them
   prose_model.py quantize OUT_DIR CACHE_DIR HEAD FP32_MODEL
                                              the int8 variant (OUT_DIR/model.int8.onnx) of the
-                                             default model, ~2x faster
+                                             default model, about 1.7x as fast
   prose_model.py evaluate MODEL_DIR CACHE_DIR  held-out AUC of model.onnx and model.int8.onnx in
                                              MODEL_DIR, written to its metrics.json ("int8")
   prose_model.py tiny OUT_DIR                the tiny test models (a per-token lookup scorer with
