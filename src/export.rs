@@ -58,6 +58,10 @@ const CR: &str = "headroom.transforms.content_router";
 const UNMAPPED: Target =
     Target { table: "", knob: "", python: None, env: None, note: "ctxlens only: Headroom has no such knob" };
 
+/// What a `prose.model` that is no Hugging Face repo id exports as: a comment.
+const NOT_A_REPO_ID: Target =
+    Target { note: "Kompress's model_id takes a Hugging Face repo id; this value is not one", ..UNMAPPED };
+
 macro_rules! t {
     ($table:expr, $knob:expr, py: $m:expr, $class:expr, $field:expr) => {
         Target { table: $table, knob: $knob, python: Some(($m, $class, $field)), env: None, note: "" }
@@ -199,13 +203,8 @@ pub fn headroom(config: &Config) -> (String, String) {
         let mut t = TARGETS.iter().find(|t| t.table == table && t.knob == knob).unwrap_or(&UNMAPPED);
         let Some(v) = get(table, knob) else { continue };
         let name = format!("{table}.{knob} = {}", one_line(&v));
-        let repo_model = Target {
-            python: None,
-            note: "Kompress's model_id takes a Hugging Face repo id; this value is not one",
-            ..UNMAPPED
-        };
         if table == "prose" && knob == "model" && !v.as_str().is_some_and(is_repo_id) {
-            t = &repo_model;
+            t = &NOT_A_REPO_ID;
         }
         if t.python.is_none() && t.env.is_none() {
             comments.push(format!("# {name}: not expressible in Headroom: {}", t.note));

@@ -394,15 +394,8 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
             .then(|| format!("{}{}{REDACTED}{tail}", &c[1], &c[2]))
     });
     apply(text, &FLAG, &|c| {
-        let (q, value, tail) = match (c.get(2), c.get(3), c.get(4)) {
-            (Some(v), ..) => ("\"", v.as_str(), "\""),
-            (_, Some(v), _) => ("'", v.as_str(), "'"),
-            (.., Some(v)) => {
-                let (value, tail) = before_escape(v.as_str());
-                ("", value, tail)
-            }
-            _ => return None,
-        };
+        let (q, value) = quoted_value(c)?;
+        let (value, tail) = if q.is_empty() { before_escape(value) } else { (value, q) };
         if q.is_empty() && value.ends_with('\\') {
             // `-p\"…\"` in JSON text: the quoted value is read when the string is decoded
             return None;
@@ -419,22 +412,12 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         (!metavar && !elsewhere && !method && secret(value)).then(|| format!("{}{q}{REDACTED}{tail}", &c[1]))
     });
     apply(text, &PIPED, &|c| {
-        let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
-            (Some(v), ..) => ("\"", v.as_str()),
-            (_, Some(v), _) => ("'", v.as_str()),
-            (.., Some(v)) => ("", v.as_str()),
-            _ => return None,
-        };
+        let (q, value) = quoted_value(c)?;
         (!env_reference(value) && secret(value)).then(|| format!("{}{q}{REDACTED}{q}{}", &c[1], &c[5]))
     });
     apply(text, &HTPASSWD, &|c| secret(&c[2]).then(|| format!("{}{REDACTED}{}", &c[1], &c[3])));
     apply(text, &COOKIE_FLAG, &|c| {
-        let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
-            (Some(v), ..) => ("\"", v.as_str()),
-            (_, Some(v), _) => ("'", v.as_str()),
-            (.., Some(v)) => ("", v.as_str()),
-            _ => return None,
-        };
+        let (q, value) = quoted_value(c)?;
         let jar = !value.contains('=');
         let out = cookies(value, false);
         (!jar && out != value).then(|| format!("{}{q}{out}{q}", &c[1]))
@@ -498,12 +481,8 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         (Some(yaml), _) if about_a_secret_name(yaml.as_str()) => None,
         (_, Some(json)) if about_a_secret_name(json.as_str()) => None,
         (Some(yaml), _) => {
-            let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
-                (Some(v), ..) => ("\"", v.as_str()),
-                (_, Some(v), _) => ("'", v.as_str()),
-                (.., Some(v)) => ("", v.as_str().trim_end()),
-                _ => return None,
-            };
+            let (q, value) = quoted_value(c)?;
+            let value = if q.is_empty() { value.trim_end() } else { value };
             let tail = &c[0][yaml.as_str().len() + q.len() * 2 + value.len()..];
             secret(value).then(|| format!("{}{q}{REDACTED}{q}{tail}", yaml.as_str()))
         }
@@ -519,12 +498,7 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
         if about_a_secret_name(&c[1]) {
             return None;
         }
-        let (q, value) = match (c.get(2), c.get(3), c.get(4)) {
-            (Some(v), ..) => ("\"", v.as_str()),
-            (_, Some(v), _) => ("'", v.as_str()),
-            (.., Some(v)) => ("", v.as_str()),
-            _ => return None,
-        };
+        let (q, value) = quoted_value(c)?;
         secret(value).then(|| format!("{}{q}{REDACTED}{q}", &c[1]))
     });
     n += block_scalars(text);
@@ -579,6 +553,17 @@ fn tsv_columns(text: &mut String) -> usize {
         *text = out;
     }
     n
+}
+
+/// The value of a pattern whose groups 2, 3 and 4 are the same value double-quoted, single-quoted
+/// or bare: its quote (empty when bare) and its text.
+fn quoted_value<'t>(c: &Captures<'t>) -> Option<(&'static str, &'t str)> {
+    match (c.get(2), c.get(3), c.get(4)) {
+        (Some(v), ..) => Some(("\"", v.as_str())),
+        (_, Some(v), _) => Some(("'", v.as_str())),
+        (.., Some(v)) => Some(("", v.as_str())),
+        _ => None,
+    }
 }
 
 /// The lines of a [`BLOCK_NAMED_VALUE`] block scalar (blank, or indented deeper than `value:`)
