@@ -133,6 +133,8 @@ fn bench_knob_change(c: &mut Criterion) {
                     path: None,
                     caches: caches.clone(),
                     highlight: Some("base16-ocean.dark".into()),
+                    ccr: None,
+                    audit: false,
                     detail: true,
                 };
                 let c = work::compute(&job);

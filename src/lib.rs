@@ -20,6 +20,7 @@ pub mod output;
 pub mod pipeline;
 pub mod retention;
 pub mod router;
+pub mod store;
 pub mod tokens;
 pub mod tui;
 

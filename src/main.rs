@@ -48,6 +48,11 @@ struct OpenArgs {
     /// dark, light, high-contrast, or a theme file (NO_COLOR turns colour off).
     #[arg(long, default_value = "dark")]
     theme: String,
+    /// Headroom's workspace (or its ccr_store.db), to check a recorded compression's markers
+    /// against what Headroom can still return [default: a ccr_store.db beside the capture, else
+    /// $HEADROOM_WORKSPACE_DIR or ~/.headroom]
+    #[arg(long, value_name = "DIR")]
+    headroom_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -229,7 +234,13 @@ fn open(args: OpenArgs) -> Result<()> {
         anyhow::bail!("the inspector needs a terminal; for scripts use `ctxlens blocks` or `ctxlens compress`");
     }
     let config = load_config(args.config.as_ref(), &args.sets)?;
-    ctxlens::tui::run(ctxlens::tui::Launch { paths: args.paths, config, tokenizer: args.tokenizer, theme: args.theme })
+    ctxlens::tui::run(ctxlens::tui::Launch {
+        paths: args.paths,
+        config,
+        tokenizer: args.tokenizer,
+        theme: args.theme,
+        headroom_dir: args.headroom_dir,
+    })
 }
 
 fn run(command: Command) -> Result<()> {

@@ -439,6 +439,258 @@ fn a_bad_capture_line_is_listed_not_fatal() {
     assert!(screen(&app).contains("nothing loaded"));
 }
 
+const PROXY: &str = "fixtures/headroom-proxy/requests.jsonl";
+
+use ctxlens::store::headroom::marker_hashes;
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    drive(app);
+}
+
+#[test]
+fn knob_keys_turn_knobs_only_in_the_knobs_pane_and_quitting_asks_for_unexported_knobs() {
+    let (mut app, dir) = demo((120, 36));
+    let b = select_engine_block(&mut app, "log");
+    // in the flow list, ← closes the flow and → opens it; no knob moves
+    app.focus = Pane::List;
+    for k in
+        [KeyCode::Char('h'), KeyCode::Left, KeyCode::Char('-'), KeyCode::Char('l'), KeyCode::Right, KeyCode::Char('+')]
+    {
+        key(&mut app, k);
+    }
+    assert_eq!(*app.config, Config::default(), "navigating never retunes");
+    let flow = app.blocks[b].flow;
+    assert!(app.flows[flow].expanded);
+    key(&mut app, KeyCode::Left);
+    assert_eq!(app.rows[app.list_sel], Row::Flow(flow), "← on a block goes to its flow");
+    key(&mut app, KeyCode::Left);
+    assert!(!app.flows[flow].expanded, "← on an open flow closes it");
+    key(&mut app, KeyCode::Right);
+    assert!(app.flows[flow].expanded);
+    // in the diff they scroll sideways
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.focus, Pane::Diff, "panes are focused by number");
+    key(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.hscroll, 20);
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!((app.hscroll, &*app.config), (0, &Config::default()));
+    // esc never quits
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus, Pane::List, "esc goes back to the list");
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.quit && app.message.contains("q quits"), "{}", app.message);
+    // only the knobs pane turns knobs
+    app.list_sel = app.rows.iter().position(|r| *r == Row::Block(b)).unwrap();
+    drive(&mut app);
+    key(&mut app, KeyCode::Char('4'));
+    key(&mut app, KeyCode::Char('l'));
+    assert_ne!(*app.config, Config::default());
+    // quitting with tuned knobs asks; anything else in between disarms it
+    key(&mut app, KeyCode::Char('q'));
+    assert!(!app.quit && app.message.contains("not exported"), "{}", app.message);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('q'));
+    assert!(!app.quit, "a quit after another key asks again");
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit, "a second quit in a row quits");
+    // exported knobs quit at once
+    app.quit = false;
+    answer(&mut app, Command::Export, "tuned.toml");
+    assert!(dir.path().join("tuned.toml").is_file(), "{}", app.message);
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit, "nothing unexported: q quits");
+}
+
+#[test]
+fn compare_counts_stay_with_their_engines_and_the_view_follows_the_list() {
+    let (mut app, _d) = demo((120, 36));
+    let b = select_engine_block(&mut app, "log");
+    let (flow_out, total_out) = (app.flows[app.blocks[b].flow].tokens_out, app.totals.tokens_out);
+    let own = app.blocks[b].stats.as_ref().unwrap().tokens_out;
+    cmd(&mut app, Command::Compare);
+    let c = &app.view.as_ref().unwrap().computed;
+    assert_eq!(c.compare, Some(EngineSel::Recorded));
+    assert_eq!(c.tokens_out, own, "engine A's count is A's");
+    let rec = ctxlens::tokens::count(app.blocks[b].recorded.as_deref().unwrap(), Tokenizer::O200k);
+    assert_eq!(c.compare_out, Some(rec), "engine B's count is B's");
+    assert_eq!(app.flows[app.blocks[b].flow].tokens_out, flow_out, "a comparison changes no sum");
+    assert_eq!(app.totals.tokens_out, total_out);
+    let s = screen(&app);
+    assert!(s.contains(&format!("auto {}", ctxlens::tui::app::tokens_label(own))), "{s}");
+    cmd(&mut app, Command::Compare);
+    while app.compare.is_some() {
+        cmd(&mut app, Command::Compare);
+    }
+    // choosing another engine for a block the filter lists keeps it on screen
+    answer(&mut app, Command::Filter, "~engine log");
+    let b = select_engine_block(&mut app, "log");
+    cmd(&mut app, Command::NextEngine);
+    assert_eq!(app.current(), Some(b), "the view stays on the block");
+    assert!(app.rows.contains(&Row::Block(b)), "and the list still shows it");
+    app.list_sel = 0;
+    drive(&mut app);
+    // a flow row shows its first listed block, never one the filter hides
+    let shown = app.current().unwrap();
+    assert!(app.blocks[shown].stats.as_ref().is_some_and(|s| s.engine == "log") || shown == b);
+    // a filter that does not parse says why while it is typed
+    cmd(&mut app, Command::Filter);
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    keys(&mut app, "~engine json | (");
+    assert!(screen(&app).contains("filter error at"), "{}", screen(&app));
+}
+
+#[test]
+fn an_unchanged_block_opens_unfolded_and_small_changes_show_in_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = new_app((120, 36), dir.path());
+    load(&mut app, PROXY);
+    // Headroom left the diff of the last request as it was
+    cmd(&mut app, Command::Audit);
+    let i = app
+        .rows
+        .iter()
+        .position(|r| {
+            matches!(r, Row::Block(b) if app.blocks[*b].text.lines().count() > 12
+                && app.blocks[*b].recorded.as_deref() == Some(&*app.blocks[*b].text))
+        })
+        .expect("a block of more than 12 lines Headroom left unchanged");
+    app.list_sel = i;
+    drive(&mut app);
+    let v = app.view.as_ref().unwrap();
+    assert!(!v.computed.diff.folds.is_empty(), "it has a foldable run");
+    assert!(v.display.iter().all(|d| matches!(d, ctxlens::tui::diffview::Display::Row(_))), "shown open");
+    assert_eq!(ctxlens::tui::app::change_label(10_000, 10_003), "+3 tok");
+    assert_eq!(ctxlens::tui::app::change_label(100, 19), "-81%");
+}
+
+#[test]
+fn folders_list_their_files_by_name_and_responses_are_answer_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = new_app((120, 36), dir.path());
+    load(&mut app, "fixtures/log");
+    assert!(app.flows.len() > 2);
+    assert!(app.flows.iter().all(|f| f.label.ends_with(".log") || f.label.contains('.')), "file names");
+    assert!(app.flows.iter().any(|f| f.label.contains("cargo-build-verbose-errors.log")));
+
+    let mut app = new_app((120, 36), dir.path());
+    load(&mut app, "fixtures/headroom-proxy/session.har");
+    let answers: Vec<&ctxlens::tui::app::BlockItem> = app.blocks.iter().filter(|b| b.response).collect();
+    assert!(!answers.is_empty(), "HAR responses are blocks");
+    assert!(answers.iter().all(|b| b.label().starts_with("← ") && b.new));
+    // the request's sums leave the answer out
+    for (fi, f) in app.flows.iter().enumerate() {
+        let sum: usize = app
+            .blocks
+            .iter()
+            .filter(|b| b.flow == fi && !b.response)
+            .map(|b| b.stats.as_ref().unwrap().tokens_in)
+            .sum();
+        assert_eq!(f.tokens_in, sum);
+    }
+    cmd(&mut app, Command::Filter);
+    app.update(Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    keys(&mut app, "~response");
+    enter(&mut app);
+    assert!(app.rows.iter().all(|r| match r {
+        Row::Block(b) => app.blocks[*b].response,
+        Row::Flow(_) => true,
+    }));
+}
+
+#[test]
+fn audit_mode_on_a_real_headroom_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ctxlens::store::headroom::HeadroomStore::open(&root().join("fixtures/headroom-proxy")).unwrap();
+    let mut app = App::new(Options {
+        ccr: Some(std::sync::Arc::new(store)),
+        ..Options::new(dir.path().to_path_buf(), (140, 40))
+    });
+    load(&mut app, PROXY);
+    assert_eq!(app.flows.len(), 6);
+    // each request resends the history: only the last turn's blocks are new
+    let new = app.blocks.iter().filter(|b| b.new).count();
+    assert!(new < app.blocks.len() / 2, "{new} of {}", app.blocks.len());
+    cmd(&mut app, Command::NewOnly);
+    let listed = app.rows.iter().filter(|r| matches!(r, Row::Block(_))).count();
+    assert_eq!(listed, new);
+
+    cmd(&mut app, Command::Audit);
+    assert!(app.audit);
+    let recorded: Vec<usize> = (0..app.blocks.len()).filter(|b| app.blocks[*b].recorded.is_some()).collect();
+    assert!(recorded.iter().all(|b| app.blocks[*b].sel == EngineSel::Recorded));
+    for b in &recorded {
+        let s = app.blocks[*b].stats.as_ref().unwrap();
+        assert!(s.ours_out.is_some() && s.silent.is_some(), "block {b}: {s:?}");
+    }
+    // the flows add up what ctxlens would leave and what Headroom lost silently
+    let f = &app.flows[1];
+    let ours: usize = f.blocks.iter().map(|b| app.blocks[*b].stats.as_ref().unwrap().ours_out.unwrap()).sum();
+    assert_eq!(f.ours_out, ours);
+    assert!(app.flows.iter().any(|f| f.silent > 0), "Headroom drops lines with no marker near them");
+    // ~silent lists only blocks that lost lines silently; } jumps to the first one
+    answer(&mut app, Command::Filter, "~silent");
+    let rows: Vec<usize> =
+        app.rows.iter().filter_map(|r| if let Row::Block(b) = r { Some(*b) } else { None }).collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|b| app.blocks[*b].stats.as_ref().unwrap().silent.unwrap() > 0));
+    app.list_sel = app.rows.iter().position(|r| *r == Row::Block(rows[0])).unwrap();
+    drive(&mut app);
+    cmd(&mut app, Command::Top);
+    app.focus = Pane::Diff;
+    cmd(&mut app, Command::Top);
+    cmd(&mut app, Command::NextSilent);
+    assert!(app.message.starts_with("silent loss "), "{}", app.message);
+    let v = app.view.as_ref().unwrap();
+    let ctxlens::tui::diffview::Display::Row(r) = v.display[v.cursor] else { panic!("cursor on a fold") };
+    assert_eq!(v.computed.diff.rows[r].left.as_ref().unwrap().mark, ctxlens::tui::diffview::Mark::Silent);
+
+    // every Headroom marker in the capture is looked up in its CCR store
+    answer(&mut app, Command::Filter, "~new");
+    let mut hashes = std::collections::HashSet::new();
+    let marked: Vec<usize> = (0..app.blocks.len())
+        .filter(|b| app.blocks[*b].new)
+        .filter(|b| app.blocks[*b].recorded.as_deref().is_some_and(|r| !marker_hashes(r).is_empty()))
+        .collect();
+    assert_eq!(marked.len(), 3, "three tool results carry Headroom markers");
+    for b in marked {
+        app.list_sel = app.rows.iter().position(|r| *r == Row::Block(b)).unwrap();
+        drive(&mut app);
+        let c = &app.view.as_ref().unwrap().computed;
+        for (h, found) in &c.ccr {
+            let l = found.as_ref().expect("a store was given").as_ref().expect("readable");
+            assert!(l.entry().is_some(), "{h}: {}", l.state());
+            hashes.insert(h.clone());
+        }
+    }
+    assert_eq!(hashes.len(), 3, "the capture's three CCR hashes: {hashes:?}");
+    // r on a ledger row shows what Headroom holds for it
+    app.focus = Pane::Ledger;
+    app.ledger_sel = 0;
+    cmd(&mut app, Command::Retrieve);
+    assert!(matches!(app.mode, Mode::Overlay(ctxlens::tui::app::Overlay::Original, 0)), "{}", app.message);
+    let (title, text) = app.retrieved.clone().unwrap();
+    assert!(title.contains("Headroom hash") && !text.is_empty(), "{title}");
+    assert!(screen(&app).contains(text.lines().next().unwrap().trim()), "the original is on screen");
+}
+
+#[test]
+fn r_shows_the_original_behind_a_ctxlens_marker() {
+    let (mut app, _d) = demo((120, 36));
+    let b = select_engine_block(&mut app, "log");
+    app.focus = Pane::Ledger;
+    app.ledger_sel = 0;
+    cmd(&mut app, Command::Retrieve);
+    let (title, text) = app.retrieved.clone().expect("retrieved");
+    let o = app.view.as_ref().unwrap().computed.outcome.clone().unwrap();
+    let d = &o.ledger.drops[0];
+    assert_eq!(&*text, &app.blocks[b].text[d.span.bytes.clone()], "the exact dropped bytes");
+    assert!(title.contains(d.key.as_str()));
+    cmd(&mut app, Command::Quit);
+    assert_eq!(app.mode, Mode::Normal, "q closes the popup");
+    assert!(!app.quit);
+}
+
 // ---- snapshots ----
 
 #[test]

@@ -31,8 +31,8 @@ macro_rules! commands {
 }
 
 commands! {
-    Quit => "quit", "Quit ctxlens", ["Q", "ctrl-c"];
-    Back => "back", "Close a popup or prompt; quit from the main screen", ["q", "esc"];
+    Quit => "quit", "Close a popup; on the main screen quit (asks first when tuned knobs are not exported)", ["q", "Q", "ctrl-c"];
+    Back => "back", "Close a popup or prompt; clear the search; never quits", ["esc"];
     Help => "help", "Show this help", ["?", "f1"];
     Problems => "problems", "List the lines and entries of the capture that could not be loaded", ["!"];
     Down => "down", "Move down in the focused pane", ["j", "down"];
@@ -43,8 +43,12 @@ commands! {
     HalfUp => "half_up", "Half a page up", ["ctrl-u"];
     PageDown => "page_down", "A page down", ["pgdn", "space", "ctrl-f"];
     PageUp => "page_up", "A page up", ["pgup", "ctrl-b"];
-    NextPane => "next_pane", "Focus the next pane (list, diff, ledger, tuning)", ["tab"];
+    NextPane => "next_pane", "Focus the next pane (flows, diff, ledger, knobs)", ["tab"];
     PrevPane => "prev_pane", "Focus the previous pane", ["backtab"];
+    FocusFlows => "focus_flows", "Focus the flow list", ["1"];
+    FocusDiff => "focus_diff", "Focus the diff", ["2"];
+    FocusLedger => "focus_ledger", "Focus the ledger of dropped spans", ["3"];
+    FocusKnobs => "focus_knobs", "Focus the knobs (the only pane where h, l, +, - turn a knob)", ["4"];
     Toggle => "toggle", "Expand or collapse a flow or fold; jump to a ledger span; edit a knob", ["enter"];
     ExpandAll => "expand_all", "Expand or collapse every flow (list) or every fold (diff)", ["z"];
     ScrollRight => "scroll_right", "Scroll the diff right, to read long lines", ["L"];
@@ -57,11 +61,16 @@ commands! {
     Unified => "unified", "Switch between side-by-side and unified view", ["s"];
     NextEngine => "next_engine", "Next engine for this block (auto, recorded, json, log, …)", ["m"];
     PrevEngine => "prev_engine", "Previous engine for this block", ["M"];
+    Retrieve => "retrieve", "Show the original behind the marker on the cursor line or the ledger row (ctxlens's, or Headroom's from its CCR store)", ["r"];
+    Audit => "audit", "Audit mode: every block with a recorded compression shows it against the original, with ctxlens's tokens and the silent losses beside it", ["a"];
+    NextSilent => "next_silent", "Jump to the next line lost with no marker (!)", ["}"];
+    PrevSilent => "prev_silent", "Jump to the previous line lost with no marker", ["{"];
+    NewOnly => "new_only", "List only the blocks new in each request (agent captures resend the history)", ["v"];
     Compare => "compare", "Compare with a second engine (cycles; off at the end)", ["c"];
     Filter => "filter", "Filter the flow list (~engine json, ~role tool, ~saved>50, ~err, ! & |)", ["f"];
     Sort => "sort", "Sort: flows in input order, blocks by most tokens, blocks by most saved", ["o"];
-    KnobUp => "knob_up", "Increase the selected knob (flip a true/false one)", ["+", "l", "right"];
-    KnobDown => "knob_down", "Decrease the selected knob", ["-", "h", "left"];
+    KnobUp => "knob_up", "Knobs: increase the selected knob (flip a true/false one); flows: open a flow; diff: scroll right", ["+", "l", "right"];
+    KnobDown => "knob_down", "Knobs: decrease the selected knob; flows: close a flow; diff: scroll left", ["-", "h", "left"];
     Undo => "undo", "Undo the last knob change", ["u"];
     Redo => "redo", "Redo a knob change", ["ctrl-r"];
     Tokenizer => "tokenizer", "Switch the tokenizer (o200k / cl100k)", ["t"];
@@ -215,6 +224,11 @@ impl KeyMap {
     pub fn command(&self, e: &KeyEvent) -> Option<Command> {
         let k = Key::of(e);
         self.bindings.iter().find(|(b, _)| *b == k).map(|(_, c)| *c)
+    }
+
+    /// The first key bound to a command, as help writes it.
+    pub fn key_for(&self, c: Command) -> Option<String> {
+        self.bindings.iter().find(|(_, x)| *x == c).map(|(k, _)| k.to_string())
     }
 
     /// Help lines: keys, command name, doc; in command order.

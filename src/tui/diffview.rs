@@ -82,10 +82,7 @@ pub enum Display {
 }
 
 fn is_marker_line(line: &str) -> bool {
-    MARKER_RE.is_match(line)
-        || line.contains("Retrieve more: hash=")
-        || line.contains("<<ccr:")
-        || line.contains("Retrieve full diff: hash=")
+    MARKER_RE.is_match(line) || crate::store::headroom::MARKER_RE.is_match(line)
 }
 
 fn strip_nl(s: &str) -> &str {
@@ -295,6 +292,11 @@ fn folds(rows: &[Row], left_tokens: &[u32]) -> Vec<Fold> {
 }
 
 impl DiffModel {
+    /// Original lines lost with no marker accounting for them.
+    pub fn silent_lines(&self) -> usize {
+        self.rows.iter().filter(|r| r.left.as_ref().is_some_and(|c| c.mark == Mark::Silent)).count()
+    }
+
     /// The drawn lines, with every fold collapsed unless its index is in `expanded`.
     pub fn display(&self, expanded: &HashSet<usize>) -> Vec<Display> {
         let mut out = Vec::with_capacity(self.rows.len());

@@ -1,6 +1,8 @@
 //! The flow-list filter language, in the spirit of mitmproxy's:
 //! `~engine json`, `~role tool`, `~kind tool_result`, `~tool Bash`, `~model sonnet`,
-//! `~saved>50`, `~tokens>1000`, `~err`, `~recorded`, `~b TEXT` (or a bare word: the block's text
+//! `~saved>50`, `~tokens>1000`, `~err`, `~recorded`, `~new` (not in an earlier request of the
+//! capture), `~silent` (lines lost with no marker), `~response` (the model's answer), `~b TEXT`
+//! (or a bare word: the block's text
 //! contains it), combined with `!`, `&` (or juxtaposition), `|` and parentheses.
 
 use std::fmt;
@@ -18,6 +20,12 @@ pub struct Facts<'a> {
     pub tokens: Option<usize>,
     pub is_error: bool,
     pub recorded: bool,
+    /// Not in an earlier request of its capture.
+    pub new: bool,
+    /// Lines of the original lost with no marker, when known.
+    pub silent: Option<usize>,
+    /// The model's answer rather than part of the request.
+    pub response: bool,
     pub text: &'a str,
 }
 
@@ -53,6 +61,9 @@ pub enum Filter {
     Tokens(Cmp, f64),
     Err,
     Recorded,
+    New,
+    Silent,
+    Response,
     Text(String),
     Not(Box<Filter>),
     And(Box<Filter>, Box<Filter>),
@@ -72,6 +83,9 @@ impl Filter {
             Filter::Tokens(c, n) => f.tokens.is_some_and(|t| c.test(t as f64, *n)),
             Filter::Err => f.is_error,
             Filter::Recorded => f.recorded,
+            Filter::New => f.new,
+            Filter::Silent => f.silent.is_some_and(|n| n > 0),
+            Filter::Response => f.response,
             Filter::Text(t) => f.text.to_lowercase().contains(t.as_str()),
             Filter::Not(x) => !x.matches(f),
             Filter::And(a, b) => a.matches(f) && b.matches(f),
@@ -290,10 +304,16 @@ impl Parser {
             "b" => Filter::Text(self.arg(name, at)?),
             "err" => Filter::Err,
             "recorded" => Filter::Recorded,
+            "new" => Filter::New,
+            "silent" => Filter::Silent,
+            "response" => Filter::Response,
             other => {
                 return self.err(
                     at,
-                    format!("unknown term ~{other} (engine, role, kind, tool, model, saved, tokens, err, recorded, b)"),
+                    format!(
+                        "unknown term ~{other} (engine, role, kind, tool, model, saved, tokens, err, recorded, \
+                         new, silent, response, b)"
+                    ),
                 );
             }
         })
@@ -326,6 +346,9 @@ mod tests {
             tokens: Some(20_000),
             is_error: false,
             recorded: true,
+            new: true,
+            silent: Some(3),
+            response: false,
             text: "ERROR orders: KeyError",
         }
     }
@@ -345,9 +368,13 @@ mod tests {
             ("~b \"orders: key\"", true),
             ("~tokens>=20000 & ~model sonnet & ~recorded", true),
             ("~saved<10", false),
+            ("~new & ~silent", true),
+            ("~response", false),
         ] {
             assert_eq!(parse(expr).unwrap().matches(&f), want, "{expr}");
         }
+        let unknown = Facts { silent: None, ..facts() };
+        assert!(!parse("~silent").unwrap().matches(&unknown), "an unmeasured block has no silent loss");
     }
 
     #[test]

@@ -39,6 +39,24 @@ pub struct Launch {
     pub tokenizer: Tokenizer,
     /// A built-in theme name or a theme file.
     pub theme: String,
+    /// Headroom's workspace (or its `ccr_store.db`), to resolve recorded markers; when `None`, a
+    /// `ccr_store.db` beside a capture, else `$HEADROOM_WORKSPACE_DIR` or `~/.headroom`, if there.
+    pub headroom_dir: Option<PathBuf>,
+}
+
+/// Headroom's CCR store for a launch: the one named (an error when it cannot be read), else the
+/// first found beside a capture or in Headroom's default workspace (skipped when unreadable).
+pub fn headroom_store(launch: &Launch) -> Result<Option<crate::store::headroom::HeadroomStore>, String> {
+    use crate::store::headroom::{FILE, HeadroomStore};
+    if let Some(dir) = &launch.headroom_dir {
+        return HeadroomStore::open(dir).map(Some).map_err(|e| format!("--headroom-dir: {e}"));
+    }
+    let beside = launch.paths.iter().map(|p| if p.is_dir() { p.join(FILE) } else { p.with_file_name(FILE) });
+    let found = beside
+        .chain(HeadroomStore::default_dir().map(|d| d.join(FILE)))
+        .filter(|p| p.is_file())
+        .find_map(|p| HeadroomStore::open(&p).ok());
+    Ok(found)
 }
 
 /// Built-in theme names, for cycling.
@@ -53,7 +71,9 @@ pub fn theme_names(current: &str) -> Vec<String> {
 /// Builds the state for a launch, with every source registered (none loaded yet).
 pub fn app_for(launch: &Launch, size: (u16, u16)) -> Result<App, String> {
     let theme = theme::Theme::choose(&launch.theme).map_err(|e| e.to_string())?;
+    let ccr = headroom_store(launch)?.map(Arc::new);
     let mut app = App::new(Options {
+        ccr,
         config: launch.config.clone(),
         tokenizer: launch.tokenizer,
         themes: theme_names(&theme.name),

@@ -88,6 +88,13 @@ pub fn input_cost(price: &Price, tokens: usize) -> f64 {
     tokens as f64 * price.input / 1_000_000.0
 }
 
+/// USD for `read` tokens read from the prompt cache and `write` written to it, at the model's
+/// cache prices (the input price where the table has none).
+pub fn cache_cost(price: &Price, read: usize, write: usize) -> f64 {
+    let per = |rate: Option<f64>, n: usize| n as f64 * rate.unwrap_or(price.input) / 1_000_000.0;
+    per(price.cache_read, read) + per(price.cache_write, write)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,8 +51,8 @@ pub struct Theme {
 /// A theme that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
-    #[error("theme {name}: {source}")]
-    Read { name: String, source: std::io::Error },
+    #[error("no theme named `{name}` (the shipped themes: {known}) and no theme file there: {source}")]
+    Read { name: String, known: String, source: std::io::Error },
     #[error("not a theme file: {0}")]
     Toml(String),
     #[error("bad colour `{0}`")]
@@ -162,7 +162,11 @@ impl Theme {
         if let Some(t) = Theme::named(name) {
             return Ok(t);
         }
-        let text = std::fs::read_to_string(name).map_err(|source| ThemeError::Read { name: name.into(), source })?;
+        let text = std::fs::read_to_string(name).map_err(|source| ThemeError::Read {
+            name: name.into(),
+            known: BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            source,
+        })?;
         Theme::parse(&text).map_err(|e| ThemeError::In { name: name.into(), source: Box::new(e) })
     }
 }
@@ -180,5 +184,14 @@ mod tests {
         assert!(Theme::parse("name = \"x\"\nsyntax = \"\"\nfg = \"nope\"").is_err());
         let m = Theme::monochrome();
         assert!(!m.colour && m.dropped.add_modifier.contains(Modifier::CROSSED_OUT));
+    }
+
+    #[test]
+    fn an_unknown_theme_name_lists_the_shipped_ones() {
+        if std::env::var_os("NO_COLOR").is_some() {
+            return;
+        }
+        let e = Theme::choose("solarised-nope").unwrap_err().to_string();
+        assert!(e.contains("`solarised-nope`") && e.contains("dark, light, high-contrast"), "{e}");
     }
 }

@@ -20,29 +20,42 @@ impl App {
     pub(super) fn add_flow(&mut self, source: usize, flow: Flow) {
         let fi = self.flows.len();
         let mut ids: Vec<usize> = Vec::new();
-        for s in crate::blocks::of_flow(&flow) {
+        let request = crate::blocks::of_flow(&flow).into_iter().map(|s| (s.block, s.recorded, s.tool, s.path, false));
+        // the model's answer (SSE stream, HAR response, transcript reply) follows the request
+        let answer = flow.response.iter().flat_map(|m| m.blocks.iter()).map(|b| (b, None, None, None, true));
+        for (block, recorded, tool, path, response) in request.chain(answer) {
             ids.push(self.blocks.len());
-            let text = self.intern(&s.block.text);
-            let recorded = s.recorded.map(|r| self.intern(&r.text));
+            let text = self.intern(&block.text);
+            // agent captures resend the history: a text an earlier request of this source had is
+            // not new
+            let first = *self.first_seen.entry((Arc::as_ptr(&text) as *const u8 as usize, source)).or_insert(fi);
+            let recorded = recorded.map(|r| self.intern(&r.text));
             self.blocks.push(BlockItem {
                 flow: fi,
-                kind: s.block.kind,
-                role: s.block.role,
-                tool: s.tool,
-                is_error: s.block.is_error,
+                kind: block.kind,
+                role: block.role,
+                tool,
+                is_error: block.is_error,
                 text,
                 recorded,
-                path: s.path,
-                location: s.block.location.to_string(),
+                path,
+                location: block.location.to_string(),
                 sel: EngineSel::Auto,
                 stats: None,
+                new: response || first == fi,
+                response,
             });
         }
         let number = self.sources[source].flows + 1;
         self.sources[source].flows += 1;
         let when = flow.timestamp.as_deref().map(|t| t.get(11..19).unwrap_or(t)).unwrap_or("");
         let model = flow.model.clone();
-        let label = format!("{} {}", when, model.as_deref().unwrap_or(api_label(flow.api))).trim().to_string();
+        // a folder's files are told apart by name
+        let what = match flow.api {
+            capture::Api::Files => flow.location.file.clone(),
+            api => model.clone().unwrap_or_else(|| api_label(api).to_string()),
+        };
+        let label = format!("{when} {what}").trim().to_string();
         self.flows.push(FlowItem {
             source,
             number,
@@ -52,7 +65,13 @@ impl App {
             expanded: fi < EXPANDED_FLOWS,
             tokens_in: 0,
             tokens_out: 0,
+            ours_out: 0,
+            silent: 0,
             counted: 0,
+            cache: flow.usage.as_ref().map_or((0, 0), |u| {
+                let n = |x: Option<u64>| x.map_or(0, |x| usize::try_from(x).unwrap_or(usize::MAX));
+                (n(u.cache_read_tokens), n(u.cache_write_tokens))
+            }),
         });
         for b in ids {
             self.queue_stats(b);

@@ -18,6 +18,8 @@ impl App {
             path: b.path.clone(),
             caches: self.caches.clone(),
             highlight: if detail { self.theme.syntax.clone() } else { None },
+            ccr: if detail { self.ccr.clone() } else { None },
+            audit: self.audit && b.recorded.is_some(),
             detail,
         }
     }
@@ -53,7 +55,8 @@ impl App {
     pub(super) fn row_block(&self, r: Row) -> Option<usize> {
         match r {
             Row::Block(b) => Some(b),
-            Row::Flow(f) => self.flows[f].blocks.first().copied(),
+            // the first block the list shows (the view never shows a block the list hides)
+            Row::Flow(f) => self.flows[f].blocks.iter().copied().find(|b| self.passes(*b)),
         }
     }
 
@@ -108,17 +111,15 @@ impl App {
                 tokens_out: c.tokens_out,
                 engine: c.engine.clone(),
                 retention: c.retention.as_ref().map(|r| r.score),
+                ours_out: c.ours_out,
+                silent: c.silent,
             };
             let old = block.stats.replace(new.clone());
             let flow = &mut self.flows[block.flow];
             if let Some(o) = &old {
-                flow.tokens_in -= o.tokens_in;
-                flow.tokens_out -= o.tokens_out;
-            } else {
-                flow.counted += 1;
+                flow.tally(o, block.response, false);
             }
-            flow.tokens_in += new.tokens_in;
-            flow.tokens_out += new.tokens_out;
+            flow.tally(&new, block.response, true);
             self.totals_dirty = true;
             if matches!(self.sort, Sort::Tokens | Sort::Saved) || self.filter.is_some() {
                 self.rows_dirty = true;
@@ -139,10 +140,18 @@ impl App {
         if self.message == "recompressing…" && fresh {
             self.message = c.summary.clone();
         }
-        let (cursor, top, expanded) = match (&self.view, same_block) {
+        let (cursor, top, mut expanded) = match (&self.view, same_block) {
             (Some(v), true) => (v.cursor, v.top, v.expanded.clone()),
             _ => (0, 0, HashSet::new()),
         };
+        // a block the engine left unchanged is shown open: a single fold would hide all of it
+        let d = &c.diff;
+        if !same_block
+            && !d.rows.is_empty()
+            && d.rows.iter().all(|r| r.left.as_ref().is_some_and(|l| l.mark == Mark::Same))
+        {
+            expanded = (0..d.folds.len()).collect();
+        }
         if !same_block {
             self.ledger_sel = 0;
             self.ledger_top = 0;

@@ -14,23 +14,40 @@ impl App {
             tokens: b.stats.as_ref().map(|s| s.tokens_in),
             is_error: b.is_error,
             recorded: b.recorded.is_some(),
+            new: b.new,
+            silent: b.stats.as_ref().and_then(|s| s.silent),
+            response: b.response,
             text: &b.text,
         }
     }
 
+    /// Whether the list shows block `b`: it passes the filter and the new-only switch, or it is
+    /// the block the reader just changed the engine of (so the view does not jump away from it).
     pub(super) fn passes(&self, b: usize) -> bool {
-        self.filter.as_ref().is_none_or(|(_, f)| f.matches(&self.facts(&self.blocks[b])))
+        if self.pinned == Some(b) {
+            return true;
+        }
+        let bl = &self.blocks[b];
+        (!self.new_only || bl.new) && self.filter.as_ref().is_none_or(|(_, f)| f.matches(&self.facts(bl)))
+    }
+
+    /// Whether the list hides some blocks.
+    pub(super) fn narrowed(&self) -> bool {
+        self.filter.is_some() || self.new_only
     }
 
     pub(super) fn rebuild_rows(&mut self) {
         self.rows_dirty = false;
+        if self.pinned.is_some() && self.pinned != self.current() {
+            self.pinned = None;
+        }
         let keep = self.rows.get(self.list_sel).copied();
         let mut rows = Vec::new();
         match self.sort {
             Sort::Input => {
                 for (fi, f) in self.flows.iter().enumerate() {
                     let shown: Vec<usize> = f.blocks.iter().copied().filter(|b| self.passes(*b)).collect();
-                    if shown.is_empty() && (self.filter.is_some() || !f.blocks.is_empty()) {
+                    if shown.is_empty() && (self.narrowed() || !f.blocks.is_empty()) {
                         continue;
                     }
                     rows.push(Row::Flow(fi));
@@ -72,16 +89,38 @@ impl App {
             t.tokens_in += f.tokens_in;
             t.tokens_out += f.tokens_out;
             t.counted += f.counted;
-            if let Some(p) = self.price_for(f) {
+            if let Some((a, b)) = self.flow_cost(f) {
                 t.priced_flows += 1;
-                cin += prices::input_cost(p, f.tokens_in);
-                cout += prices::input_cost(p, f.tokens_out);
+                cin += a;
+                cout += b;
             }
         }
         if t.priced_flows > 0 {
             t.cost = Some((cin, cout));
         }
         self.totals = t;
+    }
+
+    /// A flow's input cost in USD before and after compression, at its price. When the capture
+    /// says how many of the request's tokens were read from the provider's prompt cache or written
+    /// to it, those are priced as the provider bills them and the rest at the input price; the
+    /// cached part is the request's prefix, the same before and after.
+    pub fn flow_cost(&self, f: &FlowItem) -> Option<(f64, f64)> {
+        let p = self.price_for(f)?;
+        let (read, write) = f.cache;
+        let billed = |n: usize| {
+            let r = read.min(n);
+            let w = write.min(n - r);
+            prices::input_cost(p, n - r - w) + prices::cache_cost(p, r, w)
+        };
+        Some((billed(f.tokens_in), billed(f.tokens_out)))
+    }
+
+    /// A block's input cost in USD before and after, at its flow's input price.
+    pub fn block_cost(&self, b: &BlockItem) -> Option<(f64, f64)> {
+        let p = self.price_for(&self.flows[b.flow])?;
+        let s = b.stats.as_ref()?;
+        Some((prices::input_cost(p, s.tokens_in), prices::input_cost(p, s.tokens_out)))
     }
 
     pub fn price_for(&self, f: &FlowItem) -> Option<&prices::Price> {

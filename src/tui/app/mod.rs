@@ -26,7 +26,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::command::{Command, KeyMap};
-use super::diffview::Display;
+use super::diffview::{Display, Mark};
 use super::filter::{self, Facts, Filter};
 use super::io::{IoDone, IoJob};
 use super::layout::{Areas, Pane, layout};
@@ -73,6 +73,10 @@ pub struct Stats {
     pub engine: String,
     /// The retention score of the output (1 when nothing that matters was lost).
     pub retention: Option<f64>,
+    /// Audit mode: the tokens ctxlens's own engines leave (beside the recorded compressor's).
+    pub ours_out: Option<usize>,
+    /// Lines of the original the output lost with no marker saying so.
+    pub silent: Option<usize>,
 }
 
 impl Stats {
@@ -97,14 +101,19 @@ pub struct BlockItem {
     pub location: String,
     pub sel: EngineSel,
     pub stats: Option<Stats>,
+    /// Not in an earlier request of its capture (agent captures resend the whole history).
+    pub new: bool,
+    /// Part of the model's answer, not of the request: shown, never added to the request's totals.
+    pub response: bool,
 }
 
 impl BlockItem {
     pub fn label(&self) -> String {
+        let answer = if self.response { "← " } else { "" };
         match (&self.tool, self.kind) {
-            (Some(t), _) => format!("{} {t}", self.kind.name()),
-            (None, BlockKind::Text) => format!("text {}", self.role),
-            (None, k) => k.name().to_string(),
+            (Some(t), _) => format!("{answer}{} {t}", self.kind.name()),
+            (None, BlockKind::Text) => format!("{answer}text {}", self.role),
+            (None, k) => format!("{answer}{}", k.name()),
         }
     }
 }
@@ -120,8 +129,34 @@ pub struct FlowItem {
     pub expanded: bool,
     pub tokens_in: usize,
     pub tokens_out: usize,
+    /// Audit mode: the sums of the blocks' [`Stats::ours_out`] and [`Stats::silent`].
+    pub ours_out: usize,
+    pub silent: usize,
     /// Blocks whose counts are in (the sums are partial until this equals `blocks.len()`).
     pub counted: usize,
+    /// Tokens of the request the provider read from its prompt cache and wrote to it, as the
+    /// capture's usage says (0 when it does not).
+    pub cache: (usize, usize),
+}
+
+impl FlowItem {
+    /// Adds a block's counts to the flow's sums, or takes them out. The model's answer is counted
+    /// as in but not summed: the sums are the request's.
+    pub(super) fn tally(&mut self, s: &Stats, response: bool, add: bool) {
+        if add {
+            self.counted += 1;
+        } else {
+            self.counted -= 1;
+        }
+        if response {
+            return;
+        }
+        let apply = |sum: &mut usize, n: usize| *sum = if add { *sum + n } else { *sum - n };
+        apply(&mut self.tokens_in, s.tokens_in);
+        apply(&mut self.tokens_out, s.tokens_out);
+        apply(&mut self.ours_out, s.ours_out.unwrap_or(s.tokens_out));
+        apply(&mut self.silent, s.silent.unwrap_or(0));
+    }
 }
 
 /// A loaded (or loading) capture.
@@ -192,6 +227,8 @@ impl Ask {
 pub enum Overlay {
     Help,
     Problems,
+    /// The original behind a marker ([`App::retrieved`]).
+    Original,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +273,8 @@ pub struct Options {
     /// Where exported files go when a prompt gets a relative path.
     pub dir: PathBuf,
     pub size: (u16, u16),
+    /// Headroom's CCR store, to resolve a recorded compression's markers.
+    pub ccr: Option<Arc<crate::store::headroom::HeadroomStore>>,
 }
 
 impl Options {
@@ -250,6 +289,7 @@ impl Options {
             prices: PriceBook::shipped(),
             dir,
             size,
+            ccr: None,
         }
     }
 }
@@ -272,6 +312,12 @@ pub struct App {
     config_toml: toml::Table,
     pub undo: Vec<Config>,
     pub redo: Vec<Config>,
+    /// The knobs as launched, last imported or last exported: quitting with others asks first.
+    saved: Arc<Config>,
+    /// An export on its way (it becomes `saved` when written).
+    exporting: Option<Arc<Config>>,
+    /// The last command was a quit that asked first; another quit now quits.
+    quit_armed: bool,
     pub tokenizer: Tokenizer,
     pub generation: u64,
     pub view: Option<View>,
@@ -304,6 +350,19 @@ pub struct App {
     pub quit: bool,
     /// One copy of each distinct block text (agent captures resend the whole history each request).
     texts: HashMap<u64, Vec<Arc<str>>>,
+    /// Per (shared text, source): the flow it first appeared in.
+    first_seen: HashMap<(usize, usize), usize>,
+    /// The block whose engine was just chosen: listed even when the filter would now hide it.
+    pinned: Option<usize>,
+    /// Audit mode: blocks with a recorded compression show it against the original, with
+    /// ctxlens's counts and the silent losses beside it.
+    pub audit: bool,
+    /// The list shows only the blocks new in each request.
+    pub new_only: bool,
+    /// Headroom's CCR store, when its workspace was given or found beside the capture.
+    pub ccr: Option<Arc<crate::store::headroom::HeadroomStore>>,
+    /// What the last retrieve showed: a title and the original text.
+    pub retrieved: Option<(String, Arc<str>)>,
     rows_dirty: bool,
     totals_dirty: bool,
     jobs: Vec<(Job, bool)>,
@@ -321,6 +380,19 @@ pub fn tokens_label(n: usize) -> String {
         }
         10_000..=999_999 => format!("{:.1}k", n as f64 / 1000.0),
         _ => format!("{:.2}M", n as f64 / 1e6),
+    }
+}
+
+/// The change from `before` to `after` tokens: `-81%`; in tokens (`+3 tok`) when the percentage
+/// would round to 0 but the count moved; `0%` when it did not.
+pub fn change_label(before: usize, after: usize) -> String {
+    let pct = -crate::tokens::saved_percent(before, after);
+    if before == after {
+        "0%".into()
+    } else if pct.abs() < 0.5 || before == 0 {
+        format!("{:+} tok", after as i64 - before as i64)
+    } else {
+        format!("{pct:+.0}%")
     }
 }
 
@@ -342,6 +414,9 @@ impl App {
             focus: Pane::List,
             mode: Mode::Normal,
             config_toml: toml::Table::try_from(&opts.config).unwrap_or_default(),
+            saved: Arc::new(opts.config.clone()),
+            exporting: None,
+            quit_armed: false,
             config: Arc::new(opts.config),
             caches: Default::default(),
             undo: Vec::new(),
@@ -371,6 +446,12 @@ impl App {
             dir: opts.dir,
             quit: false,
             texts: HashMap::new(),
+            first_seen: HashMap::new(),
+            pinned: None,
+            audit: false,
+            new_only: false,
+            ccr: opts.ccr,
+            retrieved: None,
             rows_dirty: true,
             totals_dirty: true,
             jobs: Vec::new(),
@@ -459,7 +540,49 @@ impl App {
         }
         match self.keymap.command(&k) {
             Some(c) => self.run(c),
-            None => self.message = format!("{} is not bound; ? lists the keys", super::command::Key::of(&k)),
+            None => {
+                self.quit_armed = false;
+                self.message = format!("{} is not bound; ? lists the keys", super::command::Key::of(&k))
+            }
+        }
+    }
+
+    /// Quits, unless knobs were tuned and not exported: then says so, and the next quit quits.
+    fn ask_quit(&mut self, armed: bool) {
+        if armed || *self.config == *self.saved {
+            self.quit = true;
+            return;
+        }
+        self.quit_armed = true;
+        let q = self.keymap.key_for(Command::Quit).unwrap_or_else(|| "q".into());
+        let e = self.keymap.key_for(Command::Export).unwrap_or_else(|| "e".into());
+        self.message = format!("the tuned knobs are not exported: {q} again quits without them, {e} exports them");
+    }
+
+    /// `h`, `l`, `←`, `→`, `+`, `-`: they turn a knob only in the knobs pane; in the flow list
+    /// they open and close flows, in the diff they scroll sideways.
+    fn knob_key(&mut self, up: bool) {
+        match self.focus {
+            Pane::Tuning => self.adjust_knob(up),
+            Pane::Diff => self.run(if up { Command::ScrollRight } else { Command::ScrollLeft }),
+            Pane::List => match self.rows.get(self.list_sel).copied() {
+                Some(Row::Flow(f)) if self.flows[f].expanded != up => {
+                    self.flows[f].expanded = up;
+                    self.rows_dirty = true;
+                }
+                Some(Row::Block(b)) if !up && self.sort == Sort::Input => {
+                    let f = self.blocks[b].flow;
+                    if let Some(i) = self.rows.iter().position(|r| *r == Row::Flow(f)) {
+                        self.list_sel = i;
+                        self.scroll_into_view(Pane::List);
+                    }
+                }
+                _ => {}
+            },
+            Pane::Ledger => {
+                let k = self.keymap.key_for(Command::FocusKnobs).unwrap_or_else(|| "tab".into());
+                self.message = format!("knobs turn in the knobs pane ({k})");
+            }
         }
     }
 
@@ -468,6 +591,7 @@ impl App {
             let lines = match kind {
                 Overlay::Help => Command::ALL.len(),
                 Overlay::Problems => self.sources.iter().map(|s| s.problems.len()).sum(),
+                Overlay::Original => self.retrieved.as_ref().map_or(0, |(_, t)| t.lines().count()),
             };
             let page = self.size.1.saturating_sub(6) as usize;
             let next = match c {
@@ -477,10 +601,6 @@ impl App {
                 Command::PageUp | Command::HalfUp => scroll.saturating_sub(page),
                 Command::Top => 0,
                 Command::Bottom => lines,
-                Command::Quit => {
-                    self.quit = true;
-                    return;
-                }
                 _ => {
                     self.mode = Mode::Normal;
                     return;
@@ -489,16 +609,23 @@ impl App {
             self.mode = Mode::Overlay(kind, next.min(lines.saturating_sub(1)));
             return;
         }
+        let armed = std::mem::take(&mut self.quit_armed);
         match c {
-            Command::Quit => self.quit = true,
+            Command::Quit => self.ask_quit(armed),
             Command::Back => {
                 if self.search.is_some() {
                     self.search = None;
                     self.message = "search cleared".into();
+                } else if self.focus != Pane::List {
+                    self.focus = Pane::List;
                 } else {
-                    self.quit = true;
+                    self.message = "q quits (esc never does)".into();
                 }
             }
+            Command::FocusFlows => self.focus = Pane::List,
+            Command::FocusDiff => self.focus = Pane::Diff,
+            Command::FocusLedger => self.focus = Pane::Ledger,
+            Command::FocusKnobs => self.focus = Pane::Tuning,
             Command::Help => self.mode = Mode::Overlay(Overlay::Help, 0),
             Command::Problems => self.mode = Mode::Overlay(Overlay::Problems, 0),
             Command::Down => self.move_in(self.focus, 1),
@@ -531,6 +658,18 @@ impl App {
             }
             Command::NextEngine | Command::PrevEngine => self.cycle_engine(c == Command::NextEngine),
             Command::Compare => self.cycle_compare(),
+            Command::Audit => self.toggle_audit(),
+            Command::Retrieve => self.retrieve(),
+            Command::NextSilent | Command::PrevSilent => self.jump_silent(c == Command::NextSilent),
+            Command::NewOnly => {
+                self.new_only = !self.new_only;
+                self.rows_dirty = true;
+                self.message = if self.new_only {
+                    "only the blocks new in each request".into()
+                } else {
+                    "every block of every request".into()
+                };
+            }
             Command::Filter => {
                 let cur = self.filter.as_ref().map(|(s, _)| s.clone()).unwrap_or_default();
                 self.prompt(Ask::Filter, cur)
@@ -544,8 +683,7 @@ impl App {
                 self.message = format!("sorted by {}", self.sort.name());
                 self.rows_dirty = true;
             }
-            Command::KnobUp => self.adjust_knob(true),
-            Command::KnobDown => self.adjust_knob(false),
+            Command::KnobUp | Command::KnobDown => self.knob_key(c == Command::KnobUp),
             Command::Undo => self.undo_redo(true),
             Command::Redo => self.undo_redo(false),
             Command::Tokenizer => {

@@ -65,6 +65,7 @@ impl App {
             Ask::Knob(table, knob) => self.assign(&table, &knob, input.trim()),
             Ask::Export => {
                 let path = self.path(&input);
+                self.exporting = Some(self.config.clone());
                 self.file_work(IoJob::Export { path, config: self.config.clone() });
             }
             Ask::Import => {
@@ -97,13 +98,23 @@ impl App {
     pub(super) fn io_done(&mut self, done: IoDone) {
         match done {
             IoDone::Exported(r) => {
-                self.message = r.map_or_else(|e| e, |files| format!("wrote {}", files.join(", ")));
+                let exported = self.exporting.take();
+                self.message = match r {
+                    Ok(files) => {
+                        if let Some(c) = exported {
+                            self.saved = c;
+                        }
+                        format!("wrote {}", files.join(", "))
+                    }
+                    Err(e) => e,
+                };
             }
             IoDone::Imported(path, Ok(c)) => {
                 if let Err(e) = KeyMap::new(&c.keys).map(|k| self.keymap = k) {
                     self.message = e.to_string();
                     return;
                 }
+                self.saved = Arc::new((*c).clone());
                 self.set_config(*c, format!("loaded {}", path.display()));
             }
             IoDone::Imported(_, Err(e)) => self.message = e,

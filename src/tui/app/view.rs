@@ -19,8 +19,11 @@ impl App {
         }
     }
 
+    /// Rows of the ledger pane: the engine's drops, or a recorded compression's Headroom markers.
     pub fn ledger_len(&self) -> usize {
-        self.view.as_ref().and_then(|v| v.computed.outcome.as_ref()).map_or(0, |o| o.ledger.drops.len())
+        self.view
+            .as_ref()
+            .map_or(0, |v| v.computed.outcome.as_ref().map_or(v.computed.ccr.len(), |o| o.ledger.drops.len()))
     }
 
     pub(super) fn move_in(&mut self, p: Pane, delta: isize) {
@@ -151,7 +154,21 @@ impl App {
 
     pub(super) fn jump_to_drop(&mut self) {
         let Some(v) = self.view.as_ref() else { return };
-        let Some(o) = v.computed.outcome.as_ref() else { return };
+        let Some(o) = v.computed.outcome.as_ref() else {
+            // a recorded compression: its Headroom marker
+            let Some((hash, found)) = v.computed.ccr.get(self.ledger_sel) else { return };
+            let message = format!("hash {hash}: {}", ccr_state(found.as_ref()));
+            let rows = &v.computed.diff.rows;
+            match rows.iter().position(|r| r.right.as_ref().is_some_and(|c| c.text().contains(hash.as_str()))) {
+                Some(r) => {
+                    self.show_row(r);
+                    self.focus = Pane::Diff;
+                    self.message = message;
+                }
+                None => self.message = format!("{message}; not visible in this view"),
+            }
+            return;
+        };
         let Some(d) = o.ledger.drops.get(self.ledger_sel) else { return };
         let rows = &v.computed.diff.rows;
         let lines = v.computed.drop_lines.as_ref().and_then(|l| l.get(self.ledger_sel)).filter(|l| l.0 > 0);
@@ -189,13 +206,14 @@ impl App {
 
     pub(super) fn set_engine(&mut self, b: usize, sel: EngineSel) {
         self.blocks[b].sel = sel;
+        if self.narrowed() {
+            self.pinned = Some(b);
+        }
         self.knob_sel = 0;
         let old = self.blocks[b].stats.take();
         if let Some(o) = old {
-            let f = &mut self.flows[self.blocks[b].flow];
-            f.tokens_in -= o.tokens_in;
-            f.tokens_out -= o.tokens_out;
-            f.counted -= 1;
+            let response = self.blocks[b].response;
+            self.flows[self.blocks[b].flow].tally(&o, response, false);
             self.totals_dirty = true;
         }
         self.queue_stats(b);
@@ -217,6 +235,97 @@ impl App {
         };
     }
 
+    /// Shows the original behind a marker: the ledger row's (in the ledger) or the one on the
+    /// cursor line (in the diff); ctxlens's from the block's own input, Headroom's from its store.
+    pub(super) fn retrieve(&mut self) {
+        let Some(v) = self.view.as_ref() else { return };
+        let c = &v.computed;
+        // what to look for: a ctxlens key or a Headroom hash
+        let (key, hash) = match self.focus {
+            Pane::Ledger => match &c.outcome {
+                Some(o) => (o.ledger.drops.get(self.ledger_sel).map(|d| d.key.clone()), None),
+                None => (None, c.ccr.get(self.ledger_sel).map(|(h, _)| h.clone())),
+            },
+            _ => {
+                let line = match v.display.get(v.cursor) {
+                    Some(Display::Row(r)) => c.diff.rows[*r].right.as_ref().map(|c| c.text()).unwrap_or_default(),
+                    _ => String::new(),
+                };
+                let key = crate::ledger::MARKER_RE
+                    .captures(&line)
+                    .and_then(|m| m.get(2))
+                    .and_then(|k| crate::ledger::Key::parse(k.as_str()));
+                (key, crate::store::headroom::marker_hashes(&line).into_iter().next())
+            }
+        };
+        if let (Some(key), Some(o)) = (key, &c.outcome) {
+            match o.ledger.retrieve(&o.original, &key) {
+                Some(text) => {
+                    let title = format!("key {key} · {} bytes, from this block's input", text.len());
+                    self.show_original(title, text);
+                }
+                None => self.message = format!("key {key} is not in this block's ledger"),
+            }
+            return;
+        }
+        let Some(hash) = hash else {
+            self.message = "no marker here: put the cursor on a marker line (») or a ledger row".into();
+            return;
+        };
+        let found = c.ccr.iter().find(|(h, _)| *h == hash).and_then(|(_, f)| f.clone());
+        match found {
+            Some(Ok(l)) if l.entry().is_some() => {
+                let e = l.entry().expect("an entry");
+                let title =
+                    format!("Headroom hash {hash} · {} · {} bytes", ccr_state(Some(&Ok(l.clone()))), e.original.len());
+                let text = e.original.clone();
+                self.show_original(title, text);
+            }
+            other => self.message = format!("hash {hash}: {}", ccr_state(other.as_ref())),
+        }
+    }
+
+    fn show_original(&mut self, title: String, text: String) {
+        self.retrieved = Some((title, Arc::from(text.as_str())));
+        self.mode = Mode::Overlay(Overlay::Original, 0);
+    }
+
+    /// Audit mode on: every block with a recorded compression is shown through it, and every
+    /// job also measures ctxlens's own output and the silent losses; off: back to auto.
+    pub(super) fn toggle_audit(&mut self) {
+        let recorded: Vec<usize> = (0..self.blocks.len()).filter(|b| self.blocks[*b].recorded.is_some()).collect();
+        if recorded.is_empty() && !self.audit {
+            self.message = "audit mode needs a capture with a recorded compression (Headroom's request log)".into();
+            return;
+        }
+        self.audit = !self.audit;
+        let sel = if self.audit { EngineSel::Recorded } else { EngineSel::Auto };
+        for b in recorded {
+            self.blocks[b].sel = sel;
+        }
+        self.compare = None;
+        self.recount_all();
+        self.message = if self.audit {
+            "audit: recorded against the original; ctxlens's tokens and silent losses (!) beside".into()
+        } else {
+            "audit off: ctxlens's engines".into()
+        };
+    }
+
+    /// Moves to the next (or previous) line lost with no marker.
+    pub(super) fn jump_silent(&mut self, forward: bool) {
+        let h = self.page(Pane::Diff) as usize;
+        let Some(v) = self.view.as_mut() else { return };
+        self.message = match v.jump_mark(Mark::Silent, forward, h) {
+            Some((n, total)) => {
+                self.focus = Pane::Diff;
+                format!("silent loss {n} of {total}")
+            }
+            None if v.computed.diff.silent_lines() == 0 => "no line of this block was lost silently".into(),
+            None => if forward { "no later silent loss" } else { "no earlier silent loss" }.into(),
+        };
+    }
+
     pub(super) fn cycle_theme(&mut self) {
         if self.themes.is_empty() {
             return;
@@ -230,6 +339,22 @@ impl App {
             }
             Err(e) => self.message = e.to_string(),
         }
+    }
+}
+
+/// What Headroom's store said about a marker, in words.
+pub fn ccr_state(found: Option<&Result<crate::store::headroom::Lookup, String>>) -> String {
+    use crate::store::headroom::Lookup;
+    let at = |t: f64| {
+        let secs = t.max(0.0) as u64 % 86_400;
+        format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+    };
+    match found {
+        None => "not checked: no Headroom CCR store (--headroom-dir DIR)".into(),
+        Some(Err(e)) => format!("the store could not be read: {e}"),
+        Some(Ok(Lookup::Missing)) => "missing from Headroom's store: the dropped content is lost".into(),
+        Some(Ok(Lookup::Expired(e))) => format!("expired at {} (Headroom no longer returns it)", at(e.expires)),
+        Some(Ok(Lookup::Present(e))) => format!("retrievable until {}", at(e.expires)),
     }
 }
 
@@ -281,6 +406,26 @@ impl View {
         let n = self.changes.iter().position(|c| *c == target).unwrap_or(0) + 1;
         self.set_cursor(target, page);
         Some((n, self.changes.len()))
+    }
+
+    /// Moves to the next (or previous) run of rows whose original side has mark `m`, unfolding as
+    /// needed; which run of how many, or `None` past the last.
+    pub fn jump_mark(&mut self, m: Mark, forward: bool, page: usize) -> Option<(usize, usize)> {
+        let rows = &self.computed.diff.rows;
+        let has = |r: usize| rows[r].left.as_ref().is_some_and(|c| c.mark == m);
+        let starts: Vec<usize> = (0..rows.len()).filter(|&r| has(r) && (r == 0 || !has(r - 1))).collect();
+        let cur = match self.display.get(self.cursor) {
+            Some(Display::Row(r)) => *r as isize,
+            Some(Display::Fold(f)) => self.computed.diff.folds[*f].rows.start as isize - 1,
+            None => -1,
+        };
+        let target = if forward {
+            starts.iter().copied().find(|r| *r as isize > cur)
+        } else {
+            starts.iter().rev().copied().find(|r| (*r as isize) < cur)
+        }?;
+        self.show_row(target, page);
+        Some((starts.iter().position(|s| *s == target).unwrap_or(0) + 1, starts.len()))
     }
 
     /// Whether diff row `r` contains `needle` (lower case) on either side.

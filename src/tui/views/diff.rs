@@ -6,15 +6,16 @@ use std::ops::Range;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{frame, inner, padded};
-use crate::tui::app::{App, View, tokens_label};
+use crate::tui::app::{App, View, change_label, tokens_label};
 use crate::tui::diffview::{Cell, Display, Mark, Row};
 use crate::tui::layout::Pane;
 use crate::tui::theme::Theme;
+use crate::tui::views::status::money;
 use crate::tui::work::EngineSel;
 
 fn sign(m: Mark) -> char {
@@ -77,6 +78,9 @@ fn text_spans(t: &Theme, c: &Cell, colours: Option<&Vec<(Range<usize>, Color)>>,
     }
 }
 
+/// Columns after a line number: the sign and a space.
+const GUTTER: usize = 2;
+
 fn digits(n: usize) -> usize {
     n.max(1).to_string().len()
 }
@@ -87,6 +91,49 @@ struct Ctx<'a> {
     focused: bool,
     /// Columns of text scrolled off to the left.
     skip: usize,
+    /// The search, lower case: its matches are shown reversed.
+    needle: Option<&'a str>,
+}
+
+/// Byte ranges of `hay` matching `needle` (lower case) case-insensitively, compared character by
+/// character so a character whose lower case is longer never shifts a range off a boundary.
+fn matches_in(hay: &str, needle: &str) -> Vec<Range<usize>> {
+    let want: Vec<char> = needle.chars().collect();
+    let chars: Vec<(usize, char)> = hay.char_indices().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while !want.is_empty() && i + want.len() <= chars.len() {
+        let hit = want.iter().zip(&chars[i..]).all(|(w, (_, c))| c.to_lowercase().eq(std::iter::once(*w)));
+        if hit {
+            let end = chars.get(i + want.len()).map_or(hay.len(), |(b, _)| *b);
+            out.push(chars[i].0..end);
+            i += want.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `span` split so its matches of `needle` are reversed (visible without colour).
+fn with_matches(span: Span<'static>, needle: Option<&str>, out: &mut Vec<Span<'static>>) {
+    let hits = needle.map(|n| matches_in(&span.content, n)).unwrap_or_default();
+    if hits.is_empty() {
+        out.push(span);
+        return;
+    }
+    let text = span.content.as_ref();
+    let mut at = 0;
+    for r in hits {
+        if r.start > at {
+            out.push(Span::styled(text[at..r.start].to_string(), span.style));
+        }
+        out.push(Span::styled(text[r.clone()].to_string(), span.style.add_modifier(Modifier::REVERSED)));
+        at = r.end;
+    }
+    if at < text.len() {
+        out.push(Span::styled(text[at..].to_string(), span.style));
+    }
 }
 
 impl Ctx<'_> {
@@ -99,23 +146,35 @@ impl Ctx<'_> {
     fn gutter(&self, n: Option<usize>, width: usize, m: Option<Mark>, cursor: bool) -> Span<'static> {
         let num = n.map_or_else(|| " ".repeat(width), |n| format!("{n:>width$}"));
         let s = m.map_or(' ', sign);
-        let style = if cursor && self.focused { self.t.selection } else { self.t.dim };
-        Span::styled(format!("{num}{s}"), style)
+        // the cursor line's gutter is reversed (and its sign is `>` on an unchanged line), so
+        // it shows without colour; a space keeps a line's own `-` or `+` apart from the sign
+        let (s, style) = match (cursor, self.focused) {
+            (true, true) => (if s == ' ' { '>' } else { s }, self.t.selection.add_modifier(Modifier::REVERSED)),
+            (true, false) => (s, self.t.dim.add_modifier(Modifier::REVERSED)),
+            _ => (s, self.t.dim),
+        };
+        Span::styled(format!("{num}{s} "), style)
     }
 
     fn half(&self, c: Option<&Cell>, left: bool, width: usize, nw: usize, cursor: bool) -> Vec<Span<'static>> {
         let mut out = vec![self.gutter(c.map(|c| c.line), nw, c.map(|c| c.mark), cursor)];
-        out.extend(self.text(c, left, width.saturating_sub(nw + 1)));
+        out.extend(self.text(c, left, width.saturating_sub(nw + GUTTER), cursor));
         out
     }
 
-    /// A cell's text cut or padded to `width` columns.
-    fn text(&self, c: Option<&Cell>, left: bool, width: usize) -> Vec<Span<'static>> {
-        let Some(c) = c else { return vec![Span::styled(" ".repeat(width), self.t.dim)] };
+    /// A cell's text cut or padded to `width` columns (the cursor's row underlined).
+    fn text(&self, c: Option<&Cell>, left: bool, width: usize, cursor: bool) -> Vec<Span<'static>> {
+        let line = if cursor && self.focused { Modifier::UNDERLINED } else { Modifier::empty() };
+        let Some(c) = c else { return vec![Span::styled(" ".repeat(width), self.t.dim.add_modifier(line))] };
         let mut out = Vec::new();
         let mut used = 0;
         let mut skip = self.skip;
+        let mut spans = Vec::new();
         for s in text_spans(self.t, c, self.colours(left, c.line), left) {
+            with_matches(s, self.needle, &mut spans);
+        }
+        for s in spans {
+            let s = Span::styled(s.content, s.style.add_modifier(line));
             let n = super::width(&s.content);
             let s = if skip >= n {
                 skip -= n;
@@ -138,7 +197,7 @@ impl Ctx<'_> {
         let fill =
             if matches!(c.mark, Mark::Same | Mark::Changed) { Style::default() } else { line_style(self.t, c.mark) };
         if used < width {
-            out.push(Span::styled(" ".repeat(width - used), fill));
+            out.push(Span::styled(" ".repeat(width - used), fill.add_modifier(line)));
         }
         out
     }
@@ -165,29 +224,49 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let block = &app.blocks[b];
     let mut title = vec![Span::styled(format!(" block {}/{} ", b + 1, app.blocks.len()), t.accent)];
     title.push(Span::raw(format!("· {} · ", block.label())));
-    let engine = match app.compare.filter(|c| *c != block.sel) {
-        Some(c) => format!("{} | {}", block.sel.label(), c.label()),
-        None => block.sel.label(),
-    };
-    title.push(Span::styled(format!("{engine} "), t.accent));
     let view = app.view.as_ref().filter(|v| v.computed.block == b);
-    if let Some(v) = view {
+    match app.compare.filter(|c| *c != block.sel) {
+        // each engine's count under its own label
+        Some(other) => {
+            let counts = view.filter(|v| v.computed.compare == Some(other)).map(|v| &v.computed);
+            let out = |n: Option<usize>| n.map(|n| format!(" {}", tokens_label(n))).unwrap_or_default();
+            title.push(Span::styled(block.sel.label(), t.accent));
+            title.push(Span::raw(format!("{} | ", out(counts.map(|c| c.tokens_out)))));
+            title.push(Span::styled(other.label(), t.accent));
+            title.push(Span::raw(format!("{} ", out(counts.and_then(|c| c.compare_out)))));
+            if let Some(c) = counts {
+                title.push(Span::styled(format!("(from {}) ", tokens_label(c.tokens_in)), t.dim));
+            }
+        }
+        None => title.push(Span::styled(format!("{} ", block.sel.label()), t.accent)),
+    }
+    if let Some(v) = view.filter(|v| v.computed.compare.is_none()) {
         let c = &v.computed;
         if c.sel == EngineSel::Auto && c.engine != "none" {
             title.push(Span::styled(format!("({}) ", c.engine), t.dim));
+        }
+        if let Some(n) = c.silent.filter(|n| *n > 0) {
+            title.push(Span::styled(format!("· !{n} lost silently "), t.error));
         }
         // a block that lost something that matters says so before its counts (a long title
         // is cut at its end)
         if let Some(r) = c.retention.as_ref().filter(|r| r.score < 0.995) {
             title.push(Span::styled(format!("· ret {:.2} ", r.score), t.warn));
         }
-        let saved = crate::tokens::saved_percent(c.tokens_in, c.tokens_out);
         title.push(Span::raw(format!(
-            "· {}→{} tok {:+.0}% ",
+            "· {}→{} tok {} ",
             tokens_label(c.tokens_in),
             tokens_label(c.tokens_out),
-            -saved
+            change_label(c.tokens_in, c.tokens_out)
         )));
+        if let Some(o) = c.ours_out {
+            title.push(Span::raw(format!("· ctxlens →{} ", tokens_label(o))));
+        }
+        if let Some((a, z)) = app.block_cost(block) {
+            title.push(Span::styled(format!("· {}→{} ", money(a), money(z)), t.dim));
+        }
+    }
+    if view.is_some() {
         if app.unified {
             title.push(Span::styled("· unified ", t.dim));
         }
@@ -204,7 +283,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         f.render_widget(Paragraph::new(Line::styled("computing…", t.dim)), body);
         return;
     };
-    let ctx = Ctx { t, v, focused: app.focus == Pane::Diff, skip: app.hscroll };
+    let ctx = Ctx { t, v, focused: app.focus == Pane::Diff, skip: app.hscroll, needle: app.search.as_deref() };
     let h = body.height as usize;
     let w = body.width as usize;
     let d = &v.computed.diff;
@@ -263,10 +342,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn unified_row(ctx: &Ctx, row: &Row, nw: usize, w: usize, cursor: bool, out: &mut Vec<Line<'static>>) {
-    let text_w = w.saturating_sub(2 * (nw + 1));
+    let text_w = w.saturating_sub(2 * (nw + GUTTER));
     let line = |ln: Option<usize>, rn: Option<usize>, c: &Cell, left: bool, cur: bool| {
         let mut spans = vec![ctx.gutter(ln, nw, None, cur), ctx.gutter(rn, nw, Some(c.mark), cur)];
-        spans.extend(ctx.text(Some(c), left, text_w));
+        spans.extend(ctx.text(Some(c), left, text_w, cur));
         Line::from(spans)
     };
     match (&row.left, &row.right) {
@@ -278,5 +357,24 @@ fn unified_row(ctx: &Ctx, row: &Row, nw: usize, w: usize, cursor: bool, out: &mu
         (Some(l), None) => out.push(line(Some(l.line), None, l, true, cursor)),
         (None, Some(r)) => out.push(line(None, Some(r.line), r, false, cursor)),
         (None, None) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_matches_are_found_case_insensitively_on_char_boundaries() {
+        assert_eq!(matches_in("KeyError and keyerror", "keyerror"), vec![0..8, 13..21]);
+        // `İ` lowers to two characters: it never matches one, and ranges stay on boundaries
+        assert_eq!(matches_in("İx ix", "ix"), vec![4..6]);
+        assert_eq!(matches_in("日本語の本", "本"), vec![3..6, 12..15]);
+        assert!(matches_in("abc", "").is_empty());
+        let mut out = Vec::new();
+        with_matches(Span::raw("a KEY b"), Some("key"), &mut out);
+        let texts: Vec<&str> = out.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(texts, vec!["a ", "KEY", " b"]);
+        assert!(out[1].style.add_modifier.contains(Modifier::REVERSED));
     }
 }

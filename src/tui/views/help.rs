@@ -1,5 +1,6 @@
 //! Popups over the main screen: the help (generated from the key map, so it always matches the
-//! keys in force) and the list of capture lines that could not be loaded.
+//! keys in force), the list of capture lines that could not be loaded, and the original behind a
+//! marker.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -21,6 +22,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
     let title = match kind {
         Overlay::Help => " keys (q closes; remap in the config's [keys] table) ".to_string(),
         Overlay::Problems => format!(" {} lines or entries not loaded ", app.problems()),
+        Overlay::Original => format!(" {} (q closes) ", app.retrieved.as_ref().map_or("", |(t, _)| t.as_str())),
     };
     let block =
         Block::default().borders(Borders::ALL).border_style(t.border_focus).title(Span::styled(title, t.accent));
@@ -49,6 +51,18 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
                 .map(|p| Line::styled(fit(&format!("{}: {}", p.location, p.reason), width), t.base))
                 .collect();
             if all.is_empty() { vec![Line::styled("every line loaded", t.ok)] } else { all }
+        }
+        Overlay::Original => {
+            // only the lines on screen are cut to width (an original may be megabytes)
+            let text = app.retrieved.as_ref().map_or("", |(_, t)| t.as_ref());
+            let shown: Vec<Line> = text
+                .lines()
+                .skip(scroll)
+                .take(body.height as usize)
+                .map(|l| Line::styled(fit(&l.replace('\t', "    "), width), t.base))
+                .collect();
+            f.render_widget(Paragraph::new(shown), body);
+            return;
         }
     };
     let shown: Vec<Line> = lines.into_iter().skip(scroll).take(body.height as usize).collect();

@@ -8,19 +8,38 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{fit, frame, inner, padded};
-use crate::tui::app::{App, Row, Sort, Stats, tokens_label};
+use crate::tui::app::{App, Row, Sort, Stats, change_label, tokens_label};
 use crate::tui::layout::Pane;
+use crate::tui::work::EngineSel;
 
-/// `12,345→2,345 -81%` (only `-81%` when `narrow`), or an ellipsis while the counts are coming.
-fn counts(stats: Option<(usize, usize)>, narrow: bool) -> String {
+/// `12,345→2,345 -81%` (only `-81%` when `narrow`; only `12,345→2,345` in audit mode, where
+/// ctxlens's count follows), or an ellipsis while the counts are coming.
+fn counts(stats: Option<(usize, usize)>, narrow: bool, audit: bool) -> String {
     match stats {
         Some((i, o)) => {
-            let pct = crate::tokens::saved_percent(i, o);
-            let pct = if o == i { "  0%".to_string() } else { format!("{:>4}", format!("{:.0}%", -pct)) };
-            if narrow { pct } else { format!("{}→{} {pct}", tokens_label(i), tokens_label(o)) }
+            let change = format!("{:>4}", change_label(i, o));
+            if narrow {
+                change
+            } else if audit {
+                format!("{}→{}", tokens_label(i), tokens_label(o))
+            } else {
+                format!("{}→{} {change}", tokens_label(i), tokens_label(o))
+            }
         }
         None => "…".into(),
     }
+}
+
+/// Audit mode's extra: what ctxlens's own engines leave, and the lines lost with no marker.
+fn audit_extra(ours: Option<usize>, silent: Option<usize>, narrow: bool) -> String {
+    let mut out = String::new();
+    if let Some(o) = ours.filter(|_| !narrow) {
+        out.push_str(&format!(" ours {}", tokens_label(o)));
+    }
+    if let Some(n) = silent.filter(|n| *n > 0) {
+        out.push_str(&format!(" !{n}"));
+    }
+    out
 }
 
 /// Below this width rows show the saved percentage only.
@@ -51,6 +70,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     if app.sort != Sort::Input {
         title.push(Span::styled(format!("· {} ", app.sort.name()), t.dim));
     }
+    if app.new_only {
+        title.push(Span::styled("· new only ", t.warn));
+    }
+    if app.audit {
+        title.push(Span::styled("· audit ", t.warn));
+    }
     f.render_widget(frame(app, Pane::List, Line::from(title)), area);
     let body = inner(area);
     let w = body.width as usize;
@@ -76,19 +101,23 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 let fl = &app.flows[fi];
                 let arrow = if fl.expanded { "▾" } else { "▸" };
                 let src = if app.sources.len() > 1 { format!("{}:", fl.source + 1) } else { String::new() };
-                let label = format!("{arrow} {src}{} {} ({})", fl.number, fl.label, fl.blocks.len());
+                let new = fl.blocks.iter().filter(|b| app.blocks[**b].new).count();
+                let n = fl.blocks.len();
+                let count = if new < n { format!("{n}, {new} new") } else { n.to_string() };
+                let label = format!("{arrow} {src}{} {} ({count})", fl.number, fl.label);
                 let done = fl.counted == fl.blocks.len();
                 let nums = if fl.counted == 0 && !fl.blocks.is_empty() {
                     "…".into()
                 } else {
-                    let c = counts(Some((fl.tokens_in, fl.tokens_out)), narrow);
+                    let c = counts(Some((fl.tokens_in, fl.tokens_out)), narrow, app.audit);
                     // the flow's weakest block
                     let worst = fl
                         .blocks
                         .iter()
                         .filter_map(|b| app.blocks[*b].stats.as_ref().and_then(|s| s.retention))
                         .reduce(f64::min);
-                    let c = format!("{c}{}", retention_badge(worst));
+                    let ours = app.audit.then_some(fl.ours_out);
+                    let c = format!("{c}{}{}", audit_extra(ours, Some(fl.silent), narrow), retention_badge(worst));
                     if done { c } else { format!("{c}…") }
                 };
                 (label, String::new(), nums, t.accent)
@@ -98,10 +127,21 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 let indent = if app.sort == Sort::Input { "  " } else { "" };
                 let err = if bl.is_error { " !" } else { "" };
                 let label = format!("{indent}{}{err}", bl.label());
-                let nums = counts(bl.stats.as_ref().map(|s| (s.tokens_in, s.tokens_out)), narrow)
-                    + &retention_badge(bl.stats.as_ref().and_then(|s| s.retention));
-                let style = if bl.is_error { t.warn } else { t.base };
-                (label, engine_tag(bl.stats.as_ref()), nums, style)
+                let st = bl.stats.as_ref();
+                let nums = counts(st.map(|s| (s.tokens_in, s.tokens_out)), narrow, app.audit)
+                    + &audit_extra(st.and_then(|s| s.ours_out), st.and_then(|s| s.silent), narrow)
+                    + &retention_badge(st.and_then(|s| s.retention));
+                // history a request resends is dimmed: the new blocks stand out
+                let style = if bl.is_error {
+                    t.warn
+                } else if bl.new {
+                    t.base
+                } else {
+                    t.dim
+                };
+                // in audit mode every recorded block is `rec`: the tag is left out
+                let tag = if app.audit && bl.sel == EngineSel::Recorded { String::new() } else { engine_tag(st) };
+                (label, tag, nums, style)
             }
         };
         let style = if selected && app.focus == Pane::List {
@@ -127,6 +167,16 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_say_a_small_change_in_tokens_and_audit_adds_ours_and_silent() {
+        assert_eq!(counts(Some((10_000, 10_003)), false, false), "10.0k→10.0k +3 tok");
+        assert_eq!(counts(Some((100, 19)), true, false), "-81%");
+        assert_eq!(counts(Some((7, 7)), true, false), "  0%");
+        assert_eq!(counts(Some((100, 19)), false, true), "100→19");
+        assert_eq!(audit_extra(Some(1_900), Some(37), false), " ours 1,900 !37");
+        assert_eq!(audit_extra(Some(1_900), Some(0), true), "");
+    }
 
     #[test]
     fn the_retention_badge_shows_only_a_loss() {

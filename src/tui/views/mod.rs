@@ -12,10 +12,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders};
+use ratatui::widgets::{Block, BorderType, Borders};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::app::{App, Mode};
+use super::command::Command;
 use super::layout::Pane;
 
 /// Draws the whole screen.
@@ -42,10 +43,62 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
 }
 
-/// A pane's frame: a border (bold when focused) and a title.
+/// A pane's frame: its number and title; when focused, a double border and a `▶` (visible
+/// without colour) and the keys that act in it along the bottom edge.
 pub fn frame<'a>(app: &App, pane: Pane, title: Line<'a>) -> Block<'a> {
-    let style = if app.focus == pane { app.theme.border_focus } else { app.theme.border };
-    Block::default().borders(Borders::ALL).border_style(style).title(title)
+    let focused = app.focus == pane;
+    let n = Pane::ALL.iter().position(|p| *p == pane).map_or(0, |i| i + 1);
+    let mut spans = vec![Span::styled(if focused { format!("▶{n}") } else { format!(" {n}") }, app.theme.accent)];
+    spans.extend(title.spans);
+    let block = Block::default().borders(Borders::ALL).title(Line::from(spans));
+    if !focused {
+        return block.border_style(app.theme.border);
+    }
+    // as many hints as fit along the bottom edge
+    let room = app.areas().of(pane).map_or(0, |r| r.width as usize).saturating_sub(4);
+    let mut text = String::new();
+    for (c, what) in hints(pane) {
+        let Some(k) = app.keymap.key_for(*c) else { continue };
+        let next = if text.is_empty() { format!(" {k} {what} ") } else { format!("{text}· {k} {what} ") };
+        if width(&next) > room {
+            break;
+        }
+        text = next;
+    }
+    block
+        .border_type(BorderType::Double)
+        .border_style(app.theme.border_focus)
+        .title_bottom(Line::styled(text, app.theme.dim).right_aligned())
+}
+
+/// The keys shown along the focused pane's bottom edge.
+fn hints(pane: Pane) -> &'static [(Command, &'static str)] {
+    match pane {
+        Pane::List => &[
+            (Command::Toggle, "open"),
+            (Command::Filter, "filter"),
+            (Command::Sort, "sort"),
+            (Command::NextEngine, "engine"),
+            (Command::Audit, "audit"),
+            (Command::Help, "help"),
+        ],
+        Pane::Diff => &[
+            (Command::NextChange, "next change"),
+            (Command::Search, "search"),
+            (Command::Toggle, "fold"),
+            (Command::Unified, "unified"),
+            (Command::Compare, "compare"),
+            (Command::ScrollRight, "scroll"),
+        ],
+        Pane::Ledger => &[(Command::Toggle, "show in diff"), (Command::Down, "next")],
+        Pane::Tuning => &[
+            (Command::KnobUp, "up"),
+            (Command::KnobDown, "down"),
+            (Command::Toggle, "type"),
+            (Command::Undo, "undo"),
+            (Command::Export, "export"),
+        ],
+    }
 }
 
 /// How many terminal columns `s` takes (CJK and most emoji take two).

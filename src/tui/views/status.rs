@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{fit, padded};
-use crate::tui::app::{App, Mode, tokens_label};
+use crate::tui::app::{App, Ask, Mode, change_label, tokens_label};
+use crate::tui::filter;
 
 pub fn title(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
@@ -32,6 +33,9 @@ pub fn title(f: &mut Frame, app: &App, area: Rect) {
     if let Some(why) = &app.unavailable {
         parts.push(why.clone());
     }
+    if let Some(s) = &app.ccr {
+        parts.push(format!("Headroom CCR {}", s.path.display()));
+    }
     if app.loading() {
         parts.push("loading…".into());
     }
@@ -39,7 +43,7 @@ pub fn title(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(padded(&text, w, t.accent))), area);
 }
 
-fn money(x: f64) -> String {
+pub fn money(x: f64) -> String {
     if x >= 100.0 {
         format!("${x:.0}")
     } else if x >= 1.0 {
@@ -57,21 +61,28 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     }
     if let Mode::Prompt { ask, input } = &app.mode {
         let text = format!("{}: {input}▏", ask.label());
-        let hint = "  enter ok · esc cancel";
+        // a filter says what is wrong with it while it is typed
+        let problem = match ask {
+            Ask::Filter if !input.trim().is_empty() => filter::parse(input).err().map(|e| format!("  {e}")),
+            _ => None,
+        };
+        let (hint, style) = match &problem {
+            Some(p) => (p.as_str(), t.error),
+            None => ("  enter ok · esc cancel", t.dim),
+        };
         let line = Line::from(vec![
             Span::styled(fit(&text, w), t.accent),
-            Span::styled(fit(hint, w.saturating_sub(super::width(&text))), t.dim),
+            Span::styled(fit(hint, w.saturating_sub(super::width(&text))), style),
         ]);
         f.render_widget(Paragraph::new(line), area);
         return;
     }
     let tt = &app.totals;
-    let saved = crate::tokens::saved_percent(tt.tokens_in, tt.tokens_out);
     let mut right = format!(
-        "{}→{} tok {:+.0}% · {}",
+        "{}→{} tok {} · {}",
         tokens_label(tt.tokens_in),
         tokens_label(tt.tokens_out),
-        -saved,
+        change_label(tt.tokens_in, tt.tokens_out),
         app.tokenizer.short_name()
     );
     if tt.counted < tt.blocks {

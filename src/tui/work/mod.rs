@@ -23,6 +23,7 @@ use crate::engine::EngineKind;
 use crate::ledger::{Span, Unit};
 use crate::outcome::Outcome;
 use crate::pipeline::EngineChoice;
+use crate::store::headroom::{self as headroom_store, Lookup};
 use crate::tokens::{self, Tokenizer};
 
 /// Which engine a block is shown through.
@@ -72,6 +73,12 @@ pub struct Job {
     pub caches: Arc<Caches>,
     /// Syntect theme for syntax colour (only the block on screen asks for it).
     pub highlight: Option<String>,
+    /// Headroom's CCR store, when the user pointed at its workspace: the recorded output's markers
+    /// are looked up in it.
+    pub ccr: Option<Arc<crate::store::headroom::HeadroomStore>>,
+    /// Audit mode on a block with a recorded compression: count what ctxlens's own engines leave
+    /// and the lines the shown output lost silently, for every block (not only the one on screen).
+    pub audit: bool,
     /// Build the diff model too (the block on screen); otherwise only counts (the flow list).
     pub detail: bool,
 }
@@ -102,6 +109,16 @@ pub struct Computed {
     pub summary: String,
     /// What engine A's output kept of what matters (none when comparing two engines).
     pub retention: Option<crate::retention::Retention>,
+    /// With a comparison, engine B's tokens after (`tokens_out` stays engine A's).
+    pub compare_out: Option<usize>,
+    /// Audit mode: the tokens ctxlens's own engines (auto) leave.
+    pub ours_out: Option<usize>,
+    /// Lines of the original engine A's output lost with no marker (measured on the block on screen,
+    /// and on every block in audit mode).
+    pub silent: Option<usize>,
+    /// The block on screen through a recorded compression: the hash of each Headroom marker in it,
+    /// with what Headroom's CCR store holds for it (`None`: no store was given, or it failed).
+    pub ccr: Vec<(String, Option<Result<Lookup, String>>)>,
     pub ms: f64,
     pub error: Option<String>,
     /// Whether `diff` and `colours` were built.
@@ -155,10 +172,19 @@ pub fn compute(job: &Job) -> Computed {
         colours: None,
         summary: a.summary.clone(),
         retention: a.retention.clone(),
+        compare_out: None,
+        ours_out: job.audit.then(|| run(job, EngineSel::Auto).tokens_out),
+        silent: None,
+        ccr: Vec::new(),
         ms: 0.0,
         error: a.error.clone(),
         detail: job.detail,
     };
+    if job.audit && !job.detail && a.error.is_none() {
+        let sides = display_sides(&job.text, &a.output, outcome, true, None);
+        let diff = diffview::build(&sides.left, &sides.right, sides.drop_lines.as_deref(), &sides.removed, &[]);
+        c.silent = Some(diff.silent_lines());
+    }
     if job.detail {
         let b = job.compare.map(|other| run(job, other));
         let sides = match &b {
@@ -176,10 +202,17 @@ pub fn compute(job: &Job) -> Computed {
             let ext = crate::blocks::language(&job.text, outcome, job.path.as_deref())?;
             Some((Arc::new(highlight(&sides.left, &ext, theme)?), Arc::new(highlight(&sides.right, &ext, theme)?)))
         });
-        if let Some(b) = b {
-            c.summary = format!("{} | {}", a.summary, b.summary);
-            c.tokens_out = b.tokens_out;
-            c.retention = None;
+        match b {
+            Some(b) => {
+                c.summary = format!("{} | {}", a.summary, b.summary);
+                c.compare_out = Some(b.tokens_out);
+                c.retention = None;
+            }
+            None if a.error.is_none() => c.silent = Some(c.diff.silent_lines()),
+            None => {}
+        }
+        if job.sel == EngineSel::Recorded && job.compare.is_none() {
+            c.ccr = resolve_markers(&a.output, job.ccr.as_deref());
         }
         c.left = sides.left;
         c.drop_lines = sides.drop_lines;
@@ -187,6 +220,21 @@ pub fn compute(job: &Job) -> Computed {
     }
     c.ms = started.elapsed().as_secs_f64() * 1000.0;
     c
+}
+
+/// Each Headroom marker's hash in `output`, with what the store holds for it.
+fn resolve_markers(
+    output: &str,
+    store: Option<&headroom_store::HeadroomStore>,
+) -> Vec<(String, Option<Result<Lookup, String>>)> {
+    let now = headroom_store::now();
+    headroom_store::marker_hashes(output)
+        .into_iter()
+        .map(|h| {
+            let found = store.map(|s| s.lookup(&h, now).map_err(|e| e.to_string()));
+            (h, found)
+        })
+        .collect()
 }
 
 /// The engine a result came from, for the flow list: the engine that ran, `mixed` when sections
@@ -220,6 +268,8 @@ mod tests {
             path: None,
             caches: Default::default(),
             highlight: None,
+            ccr: None,
+            audit: false,
             detail,
         }
     }
@@ -285,6 +335,14 @@ mod tests {
         assert_eq!(q.len(), 3);
         let order: Vec<(usize, u64)> = (0..3).map(|_| q.pop()).map(|j| (j.block, j.generation)).collect();
         assert_eq!(order, vec![(3, 2), (2, 1), (1, 2)]);
+        assert!(q.is_empty());
+        // the urgent worker takes the newest urgent job; a general worker skips the stale one
+        q.push(job(6, 1, false), false);
+        q.push(job(7, 1, true), true);
+        q.push(job(7, 2, true), true);
+        assert_eq!(q.pop_urgent().generation, 2);
+        assert_eq!(q.len(), 1, "the counts job waits for a general worker");
+        assert_eq!(q.pop().block, 6);
         assert!(q.is_empty());
         // a counts-only job does not replace a pending detail job of the same generation
         q.push(job(4, 5, true), true);

@@ -1,5 +1,6 @@
-//! The job queue (the newest job per block; the block on screen first) and the worker thread
-//! that drains it, a panic in a job becoming that job's error.
+//! The job queue (the newest job per block; the block on screen first) and the workers that
+//! drain it: one that takes only urgent jobs (the block on screen, the rows in view), so they never
+//! wait behind a long count, and two that take anything; a panic in a job becomes its error.
 
 use super::*;
 
@@ -14,7 +15,8 @@ pub struct Queue {
 
 #[derive(Default)]
 pub(super) struct QueueState {
-    jobs: VecDeque<(u64, Job)>,
+    /// Urgent jobs first (they are pushed at the front), each with its sequence number.
+    jobs: VecDeque<(u64, bool, Job)>,
     /// Per block: the sequence number of its newest job, whether it is a detail job, its generation.
     newest: HashMap<usize, (u64, bool, u64)>,
     seq: u64,
@@ -35,18 +37,28 @@ impl Queue {
         let seq = q.seq;
         q.newest.insert(job.block, (seq, job.detail, job.generation));
         if urgent {
-            q.jobs.push_front((seq, job))
+            q.jobs.push_front((seq, true, job))
         } else {
-            q.jobs.push_back((seq, job))
+            q.jobs.push_back((seq, false, job))
         }
-        self.ready.notify_one();
+        self.ready.notify_all();
     }
 
     /// The next job that is still the newest for its block (blocks until there is one).
     pub fn pop(&self) -> Job {
+        self.pop_where(false)
+    }
+
+    /// The next urgent job that is still the newest for its block (blocks until there is one).
+    pub fn pop_urgent(&self) -> Job {
+        self.pop_where(true)
+    }
+
+    fn pop_where(&self, urgent_only: bool) -> Job {
         let mut q = self.state.lock().expect("job queue");
         loop {
-            while let Some((seq, job)) = q.jobs.pop_front() {
+            while q.jobs.front().is_some_and(|(_, urgent, _)| *urgent || !urgent_only) {
+                let Some((seq, _, job)) = q.jobs.pop_front() else { break };
                 if q.newest.get(&job.block).is_some_and(|n| n.0 == seq) {
                     q.newest.remove(&job.block);
                     return job;
@@ -71,34 +83,42 @@ pub fn spawn(queue: Arc<Queue>, done: tokio::sync::mpsc::UnboundedSender<Compute
     spawn_with(queue, done, compute);
 }
 
+/// Workers that take anything, beside the one kept for urgent jobs.
+const GENERAL_WORKERS: usize = 2;
+
 /// [`spawn`] with the work given (tests hand it work that panics).
 pub(super) fn spawn_with(
     queue: Arc<Queue>,
     done: tokio::sync::mpsc::UnboundedSender<Computed>,
-    compute: impl Fn(&Job) -> Computed + Send + 'static,
+    compute: impl Fn(&Job) -> Computed + Send + Sync + 'static,
 ) {
-    std::thread::Builder::new()
-        .name("ctxlens-worker".into())
-        .spawn(move || {
-            loop {
-                let job = queue.pop();
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute(&job)));
-                let msg = match result {
-                    Ok(c) => c,
-                    Err(panic) => error_result(
-                        &job,
-                        &format!(
-                            "the engine failed on this block ({}); it is shown unchanged",
-                            crate::tui::panic_text(&*panic)
+    let compute = Arc::new(compute);
+    for i in 0..=GENERAL_WORKERS {
+        let (queue, done, compute) = (queue.clone(), done.clone(), compute.clone());
+        let urgent_only = i == 0;
+        std::thread::Builder::new()
+            .name(format!("ctxlens-worker-{i}"))
+            .spawn(move || {
+                loop {
+                    let job = if urgent_only { queue.pop_urgent() } else { queue.pop() };
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute(&job)));
+                    let msg = match result {
+                        Ok(c) => c,
+                        Err(panic) => error_result(
+                            &job,
+                            &format!(
+                                "the engine failed on this block ({}); it is shown unchanged",
+                                crate::tui::panic_text(&*panic)
+                            ),
                         ),
-                    ),
-                };
-                if done.send(msg).is_err() {
-                    return;
+                    };
+                    if done.send(msg).is_err() {
+                        return;
+                    }
                 }
-            }
-        })
-        .expect("spawn worker");
+            })
+            .expect("spawn worker");
+    }
 }
 
 pub(super) fn error_result(job: &Job, why: &str) -> Computed {
@@ -118,6 +138,10 @@ pub(super) fn error_result(job: &Job, why: &str) -> Computed {
         colours: None,
         summary: why.into(),
         retention: None,
+        compare_out: None,
+        ours_out: None,
+        silent: None,
+        ccr: Vec::new(),
         ms: 0.0,
         error: Some(why.into()),
         detail: job.detail,

@@ -16,7 +16,11 @@ pub(super) fn display_sides(
     left_pretty: Option<Arc<pretty::Pretty>>,
 ) -> Sides {
     let drops = o.filter(|_| with_ledger).map(|o| o.ledger.drops.as_slice());
-    if o.is_some_and(|o| o.engine == Some(EngineKind::Json)) {
+    // a recorded compression (no outcome) of JSON is laid out like ours, so its dropped rows and
+    // markers line up against the original's
+    let json = |t: &str| t.trim_start().starts_with(['{', '[']);
+    let recorded_json = o.is_none() && with_ledger && json(left) && json(right);
+    if recorded_json || o.is_some_and(|o| o.engine == Some(EngineKind::Json)) {
         let l = left_pretty.or_else(|| {
             let wanted: HashSet<String> = drops
                 .unwrap_or_default()
