@@ -316,9 +316,13 @@ fn search_metrics(input: &str, output: &str, query: Option<&str>) -> Vec<Metric>
             files.push(f);
         }
     }
-    // a file is named when its path is in the output, whole or after the prefix all share
+    // a file is named when its path is in the output: whole, after the prefix all share, or after
+    // a directory line that groups files (`tokio/src/util/` then `rand.rs:12:…`, as Headroom's
+    // lossless search fold writes them)
     let prefix = search::common_dir(&files).len();
-    let named = files.iter().filter(|f| output.contains(**f) || output.contains(&f[prefix..])).count();
+    let dirs: Vec<&str> = output.lines().map(str::trim).filter(|l| l.ends_with('/') && !l.contains(':')).collect();
+    let under_dir = |f: &str| dirs.iter().any(|d| f.strip_prefix(d).is_some_and(|rest| output.contains(rest)));
+    let named = files.iter().filter(|f| output.contains(**f) || output.contains(&f[prefix..]) || under_dir(f)).count();
     let mut metrics = vec![Metric::new("files", named, files.len())];
     if let Some(q) = query.map(str::to_lowercase).filter(|q| !q.trim().is_empty()) {
         let kept_lines = lines_of(output);
@@ -517,6 +521,13 @@ mod tests {
         let r = measure(EngineKind::Search, input, output, Some("cookieerror"), None);
         assert_eq!((r.metrics[0].kept, r.metrics[0].total), (3, 3), "{r:?}");
         assert_eq!((r.metrics[1].kept, r.metrics[1].total), (1, 2));
+        // grouped under directory lines
+        let input = "t/src/util/a.rs:1:fn new\nt/src/util/b.rs:2:fn new\nt/src/io/c.rs:3:fn new\n";
+        let grouped = "t/src/util/\na.rs:1:fn new\nb.rs:2:fn new\nt/src/io/\nc.rs:3:fn new\n";
+        let r = measure(EngineKind::Search, input, grouped, None, None);
+        assert_eq!((r.metrics[0].kept, r.metrics[0].total), (3, 3), "{r:?}");
+        let r = measure(EngineKind::Search, input, "t/src/util/\na.rs:1:fn new\n", None, None);
+        assert_eq!((r.metrics[0].kept, r.metrics[0].total), (1, 3), "{r:?}");
     }
 
     #[test]

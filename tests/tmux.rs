@@ -25,7 +25,10 @@ impl Tmux {
 
     /// A session running a shell command in `dir` (on its own tmux server, told apart by `tag`).
     fn shell(dir: &Path, script: &str, w: u16, h: u16, tag: &str) -> Tmux {
-        let socket = format!("ctxlens-test-{}{tag}", std::process::id());
+        // one tmux server per session: tests run side by side
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("ctxlens-test-{}-{n}{tag}", std::process::id());
         let t = Tmux { socket };
         let cmd = format!("cd '{}' && {script}", dir.display());
         let ok = t.tmux(&["new-session", "-d", "-s", "e2e", "-x", &w.to_string(), "-y", &h.to_string(), &cmd]);
@@ -186,6 +189,43 @@ fn newcomer_tunes_a_knob_exports_and_the_cli_reproduces_it() {
     let stats: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
     assert_eq!(stats["in_tokens"], tokens_in);
     assert_eq!(stats["out_tokens"], after, "the counts the workbench showed");
+}
+
+/// An auditor's path: open a capture made through the real Headroom proxy (its CCR store beside
+/// it), switch to audit mode, list only new blocks that lost lines silently, and read what
+/// Headroom's store still holds behind a marker.
+#[test]
+fn an_auditor_finds_silent_losses_and_resolves_a_headroom_marker() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = root().join("fixtures/headroom-proxy/requests.jsonl");
+    let t = Tmux::start(dir.path(), &format!("'{}'", capture.display()), 140, 40);
+    t.wait("the capture and its store", |s| s.contains("6 flows") && s.contains("CCR store: "));
+    t.keys(&["a", "v"]);
+    t.wait("audit mode", |s| s.contains("audit") && s.contains("new only") && s.contains(" ours "));
+    t.keys(&["f", "C-u"]);
+    t.type_text("~silent");
+    t.keys(&["Enter", "j"]);
+    let s = t.wait("a block that lost lines silently", |s| s.contains("lost silently") && !s.contains("computing"));
+    assert!(s.contains("recorded"), "audit shows the recorded compression:\n{s}");
+    // the silent count in the list matches the diff's title
+    let title = s.lines().find(|l| l.contains("lost silently")).unwrap();
+    let n = title.split("· !").nth(1).and_then(|r| r.split(' ').next()).unwrap();
+    assert!(s.contains(&format!("!{n}")), "the row shows !{n}:\n{s}");
+    // the ledger lists Headroom's markers with what its store holds
+    t.keys(&["3"]);
+    let s = t.wait("the marker list", |s| s.contains("Headroom markers"));
+    assert!(s.contains("e373e5aa635d present") || s.contains("e373e5aa635d expired"), "{s}");
+    t.keys(&["r"]);
+    let s = t.wait("the original behind the marker", |s| s.contains("Headroom hash e373e5aa635d4fc16d6789e7"));
+    assert!(s.contains("Compiling memchr"), "the stored original is shown:\n{s}");
+    t.keys(&["q"]);
+    t.wait("the popup to close", |s| !s.contains("Headroom hash"));
+    t.keys(&["q"]);
+    let start = Instant::now();
+    while t.alive() {
+        assert!(start.elapsed() < Duration::from_secs(10), "q did not quit:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

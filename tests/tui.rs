@@ -675,6 +675,21 @@ fn audit_mode_on_a_real_headroom_capture() {
 }
 
 #[test]
+fn a_named_headroom_workspace_must_be_readable_and_one_beside_the_capture_is_found() {
+    let launch = |paths: Vec<PathBuf>, dir: Option<PathBuf>| ctxlens::tui::Launch {
+        paths,
+        config: Config::default(),
+        tokenizer: Tokenizer::O200k,
+        theme: "dark".into(),
+        headroom_dir: dir,
+    };
+    let e = ctxlens::tui::headroom_store(&launch(vec![], Some("no/such/workspace".into()))).unwrap_err();
+    assert!(e.contains("--headroom-dir") && e.contains("no/such/workspace"), "{e}");
+    let found = ctxlens::tui::headroom_store(&launch(vec![root().join(PROXY)], None)).unwrap().unwrap();
+    assert!(found.path.ends_with("fixtures/headroom-proxy/ccr_store.db"));
+}
+
+#[test]
 fn r_shows_the_original_behind_a_ctxlens_marker() {
     let (mut app, _d) = demo((120, 36));
     let b = select_engine_block(&mut app, "log");

@@ -436,7 +436,10 @@ impl App {
             price_choice: None,
             theme: opts.theme,
             themes: opts.themes,
-            message: keymap_error.clone().unwrap_or_else(|| "? help · tab next pane · q quit".into()),
+            message: keymap_error.clone().unwrap_or_else(|| match &opts.ccr {
+                Some(s) => format!("Headroom's CCR store: {} · ? help · q quit", s.path.display()),
+                None => "? help · tab next pane · q quit".into(),
+            }),
             io: Vec::new(),
             keymap,
             keymap_error,

@@ -33,8 +33,8 @@ pub fn title(f: &mut Frame, app: &App, area: Rect) {
     if let Some(why) = &app.unavailable {
         parts.push(why.clone());
     }
-    if let Some(s) = &app.ccr {
-        parts.push(format!("Headroom CCR {}", s.path.display()));
+    if app.ccr.is_some() {
+        parts.push("Headroom CCR store".into());
     }
     if app.loading() {
         parts.push("loading…".into());

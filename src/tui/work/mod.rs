@@ -344,6 +344,9 @@ mod tests {
         assert_eq!(q.len(), 1, "the counts job waits for a general worker");
         assert_eq!(q.pop().block, 6);
         assert!(q.is_empty());
+        q.push(job(8, 1, false), false);
+        q.clear();
+        assert!(q.is_empty());
         // a counts-only job does not replace a pending detail job of the same generation
         q.push(job(4, 5, true), true);
         q.push(job(4, 5, false), false);

@@ -68,6 +68,14 @@ impl Queue {
         }
     }
 
+    /// Drops every job waiting (those running finish).
+    pub fn clear(&self) {
+        if let Ok(mut q) = self.state.lock() {
+            q.jobs.clear();
+            q.newest.clear();
+        }
+    }
+
     /// Jobs waiting that will still run.
     pub fn len(&self) -> usize {
         self.state.lock().map(|q| q.newest.len()).unwrap_or(0)
