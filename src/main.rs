@@ -146,6 +146,26 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Print the original bytes behind a key from a marker (`key=…`) or a ledger, from the store
+    /// `compress --store` wrote.
+    Retrieve {
+        /// The 16-hex key.
+        key: String,
+        /// Print only the lines holding this text (case-insensitive).
+        #[arg(long)]
+        query: Option<String>,
+        /// The store [default: $CTXLENS_STORE, else store.db in ctxlens's data directory].
+        #[arg(long, value_name = "PATH")]
+        store: Option<PathBuf>,
+    },
+    /// The store of dropped originals: stats, gc, export, import.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+        /// The store [default: $CTXLENS_STORE, else store.db in ctxlens's data directory].
+        #[arg(long, value_name = "PATH", global = true)]
+        store: Option<PathBuf>,
+    },
     /// Count the tokens of a file (or stdin).
     Count {
         /// Tokenizer for every count: o200k (o200k_base) or cl100k (cl100k_base).
@@ -154,6 +174,23 @@ enum Command {
         #[arg(default_value = "-")]
         file: String,
     },
+}
+
+#[derive(Subcommand)]
+enum StoreAction {
+    /// Entries, bytes, oldest and newest, as one JSON object.
+    Stats,
+    /// Remove entries older than --ttl-days, then the oldest until the store fits --max-mb.
+    Gc {
+        #[arg(long, value_name = "DAYS")]
+        ttl_days: Option<u64>,
+        #[arg(long, value_name = "MB")]
+        max_mb: Option<u64>,
+    },
+    /// Write every entry as JSON lines (`{"key", "created_at", "text"|"base64"}`) to FILE.
+    Export { file: PathBuf },
+    /// Add the entries of a file `store export` wrote (each checked against its key).
+    Import { file: PathBuf },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -192,9 +229,84 @@ struct CompressArgs {
     /// compressing. Off by default: compress is a filter, and its output is what the model reads.
     #[arg(long)]
     redact: bool,
+    /// Keep every dropped span's original in the store ($CTXLENS_STORE, else store.db in
+    /// ctxlens's data directory), so `ctxlens retrieve KEY` gives it back. A store that cannot be
+    /// written is reported on stderr; the output is printed either way.
+    #[arg(long)]
+    store: bool,
+    /// --store, into this store file.
+    #[arg(long, value_name = "PATH")]
+    store_path: Option<PathBuf>,
     /// The input file, or - for stdin.
     #[arg(default_value = "-")]
     file: String,
+}
+
+/// The store a command names, or the default one.
+fn store_path(named: Option<&PathBuf>) -> Result<PathBuf> {
+    match named {
+        Some(p) => Ok(p.clone()),
+        None => ctxlens::store::sqlite::default_path()
+            .ok_or_else(|| anyhow::anyhow!("no data directory for the store (HOME unset?): give --store PATH")),
+    }
+}
+
+fn open_store(named: Option<&PathBuf>) -> Result<ctxlens::store::sqlite::Store> {
+    let path = store_path(named)?;
+    Ok(ctxlens::store::sqlite::Store::open(&path)?)
+}
+
+fn retrieve(key: &str, query: Option<&str>, store: Option<&PathBuf>) -> Result<()> {
+    let k = ctxlens::ledger::Key::parse(key.trim())
+        .ok_or_else(|| anyhow::anyhow!("`{key}` is not a ctxlens key (16 lower-case hex digits, as in `key=…`)"))?;
+    let path = store_path(store)?;
+    if !path.exists() {
+        anyhow::bail!("{}: no store there (compress --store writes one)", path.display());
+    }
+    let s = ctxlens::store::sqlite::Store::open(&path)?;
+    let Some(bytes) = s.get(&k)? else {
+        anyhow::bail!("key {k} is not in {} (was it compressed with --store?)", path.display());
+    };
+    let mut out = std::io::stdout().lock();
+    match query.map(str::to_lowercase) {
+        None => out.write_all(&bytes)?,
+        Some(q) => {
+            for line in String::from_utf8_lossy(&bytes).split_inclusive('\n') {
+                if line.to_lowercase().contains(&q) {
+                    out.write_all(line.as_bytes())?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn store_command(action: StoreAction, store: Option<&PathBuf>) -> Result<()> {
+    let s = open_store(store)?;
+    match action {
+        StoreAction::Stats => {
+            let mut v = serde_json::to_value(s.stats()?)?;
+            v["path"] = s.path.display().to_string().into();
+            println!("{v}");
+        }
+        StoreAction::Gc { ttl_days, max_mb } => {
+            let n = s.gc(ttl_days.map(|d| d.saturating_mul(86_400)), max_mb.map(|m| m.saturating_mul(1 << 20)))?;
+            println!("removed {n} entries from {}", s.path.display());
+        }
+        StoreAction::Export { file } => {
+            let mut buf = Vec::new();
+            let n = s.export(&mut buf)?;
+            write_atomic(&file, &buf).with_context(|| format!("cannot write {}", file.display()))?;
+            println!("wrote {n} entries to {}", file.display());
+        }
+        StoreAction::Import { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let n = s.import(&file.display().to_string(), &text)?;
+            println!("added {n} entries to {}", s.path.display());
+        }
+    }
+    Ok(())
 }
 
 /// `--config`'s help, naming every table of the registry.
@@ -255,6 +367,8 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Count { tokenizer, file } => count(&file, tokenizer),
+        Command::Retrieve { key, query, store } => retrieve(&key, query.as_deref(), store.as_ref()),
+        Command::Store { action, store } => store_command(action, store.as_ref()),
         Command::Bench { engine, repeat, json, config, sets, tokenizer, files } => {
             let config = load_config(config.as_ref(), &sets)?;
             bench(&files, engine, &config, tokenizer, repeat as usize, json)
@@ -339,6 +453,20 @@ fn compress(args: CompressArgs) -> Result<()> {
                 write_atomic(path, &doc).with_context(|| format!("cannot write ledger {}", path.display()))?;
             }
             stdout.write_all(outcome.output.as_bytes())?;
+            if (args.store || args.store_path.is_some()) && !outcome.ledger.drops.is_empty() {
+                // the output is already out: a store that fails is reported, never fatal
+                let stored = open_store(args.store_path.as_ref()).map(|s| (s.put_outcome(&outcome), s.path.clone()));
+                match stored {
+                    Ok((r, _)) if r.failed.is_empty() => {}
+                    Ok((r, path)) => {
+                        eprintln!("{}: {} of the dropped spans were not stored:", path.display(), r.failed.len());
+                        for (k, why) in r.failed.iter().take(5) {
+                            eprintln!("  {k}: {why}");
+                        }
+                    }
+                    Err(e) => eprintln!("nothing stored: {e:#}"),
+                }
+            }
             let mut stats = Stats::of(&outcome, &requested, ms);
             if args.stats.is_some() || args.retention_min.is_some() {
                 stats.measure_retention(&outcome, args.query.as_deref(), ctx.path.as_deref());

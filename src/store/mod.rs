@@ -1,8 +1,10 @@
-//! Stores that give a dropped span's original back by its key. Here: reading Headroom's own CCR
-//! store ([`headroom`]), so a recorded Headroom compression's markers can be checked against what
+//! Stores that give a dropped span's original back by its key: ctxlens's own ([`sqlite`], written
+//! by `compress --store`, read by `ctxlens retrieve`), and Headroom's CCR store read-only
+//! ([`headroom`]), so a recorded Headroom compression's markers can be checked against what
 //! Headroom can really still return.
 
 pub mod headroom;
+pub mod sqlite;
 
 /// A store that cannot be read, naming its file.
 #[derive(Debug, thiserror::Error)]
@@ -11,4 +13,14 @@ pub enum StoreError {
     Sqlite { path: String, source: rusqlite::Error },
     #[error("{path}: not a Headroom CCR store (no ccr_entries table)")]
     NotHeadroom { path: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("key {key} is not the key of the bytes given")]
+    WrongKey { key: String },
+    #[error("{path}: key {key} already holds other bytes (a key collision); nothing overwritten")]
+    Collision { key: String, path: String },
+    #[error("key {key}: the stored bytes do not match their key (the store is corrupt)")]
+    Corrupt { key: String },
+    #[error("{file}:{line}: {why}")]
+    Import { file: String, line: usize, why: String },
 }
