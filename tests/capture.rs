@@ -248,3 +248,27 @@ fn malformed_lines_are_counted_with_their_place_never_fatal() {
     assert_eq!(c.problems.len(), 1);
     assert!(capture::load(&dir.path().join("missing")).unwrap_err().to_string().contains("missing"));
 }
+
+/// A recorded compression that does not line up message for message with its request is left out
+/// and said so, for the CLI and the workbench alike (before, the CLI claimed it and the workbench
+/// quietly showed none).
+#[test]
+fn a_recording_that_does_not_line_up_is_a_problem_not_a_silent_gap() {
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/headroom-proxy/requests.jsonl"))
+            .unwrap();
+    let mut first: serde_json::Value = serde_json::from_str(src.lines().nth(2).unwrap()).unwrap();
+    first["compressed_messages"].as_array_mut().unwrap().truncate(2);
+    let mut flows = Vec::new();
+    let mut problems = Vec::new();
+    capture::load_bytes("cut.jsonl", format!("{first}\n").as_bytes(), &mut |e| match e {
+        capture::Event::Flow(f) => flows.push(*f),
+        capture::Event::Problem(p) => problems.push(p),
+        _ => {}
+    });
+    assert_eq!(flows.len(), 1);
+    assert!(flows[0].recorded.is_none());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].reason.contains("compressed_messages has 2 messages"), "{}", problems[0].reason);
+    assert_eq!(problems[0].location.line, 1);
+}

@@ -26,7 +26,22 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         flow.messages =
             messages_array(&mut b, api, v.get("request_messages").unwrap_or(&Value::Null), "request_messages");
         if let Some(c) = v.get("compressed_messages").filter(|c| c.is_array()) {
-            flow.recorded = Some(messages_array(&mut b, api, c, "compressed_messages"));
+            let recorded = messages_array(&mut b, api, c, "compressed_messages");
+            // a recording that does not line up message for message cannot be set beside the
+            // request block by block: said once, here, for the CLI and the workbench alike
+            if recorded.len() == flow.messages.len() {
+                flow.recorded = Some(recorded);
+            } else {
+                sink(Event::Problem(Problem {
+                    location: flow.location.clone(),
+                    reason: format!(
+                        "compressed_messages has {} messages and request_messages {}: the recorded \
+                         compression cannot be lined up with the request, so it is left out",
+                        recorded.len(),
+                        flow.messages.len()
+                    ),
+                }));
+            }
         }
         flow.transforms = v
             .get("transforms_applied")

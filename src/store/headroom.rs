@@ -126,10 +126,16 @@ impl HeadroomStore {
             .optional()
             .map_err(err)?;
         let Some((json, created_at, ttl)) = row else { return Ok(Lookup::Missing) };
-        let v: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+        let original = serde_json::from_str::<Value>(&json).ok().and_then(|v| {
+            let o = v.get("original_content").and_then(Value::as_str)?.to_string();
+            Some((o, v))
+        });
+        let Some((original, v)) = original else {
+            return Err(StoreError::BadEntry { path: shown, hash: hash.to_string() });
+        };
         let entry = Entry {
             hash: hash.to_string(),
-            original: v.get("original_content").and_then(Value::as_str).unwrap_or_default().to_string(),
+            original,
             strategy: v.get("compression_strategy").and_then(Value::as_str).map(str::to_string),
             created_at,
             expires: created_at + ttl,
@@ -170,6 +176,18 @@ mod tests {
         assert!(matches!(s.lookup("e373e5aa635d4fc16d6789e7", e.created_at + 1.0).unwrap(), Lookup::Present(_)));
         assert!(matches!(s.lookup("4a518b1745f5", e.created_at).unwrap(), Lookup::Present(_)), "a 12-hex hash");
         assert_eq!(s.lookup("000000000000000000000000", 0.0).unwrap(), Lookup::Missing);
+    }
+
+    #[test]
+    fn an_entry_that_does_not_parse_is_an_error_not_an_empty_original() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join(FILE);
+        std::fs::copy(fixture().path, &copy).unwrap();
+        let c = Connection::open(&copy).unwrap();
+        c.execute("UPDATE ccr_entries SET entry_json = '{not json'", []).unwrap();
+        drop(c);
+        let e = HeadroomStore::open(&copy).unwrap().lookup("e373e5aa635d4fc16d6789e7", 0.0).unwrap_err().to_string();
+        assert!(e.contains("e373e5aa635d4fc16d6789e7") && e.contains("ccr_store.db"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum StoreError {
     Sqlite { path: String, source: rusqlite::Error },
     #[error("{path}: not a Headroom CCR store (no ccr_entries table)")]
     NotHeadroom { path: String },
+    #[error("{path}: the entry for {hash} is not JSON with an original_content")]
+    BadEntry { path: String, hash: String },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error("key {key} is not the key of the bytes given")]

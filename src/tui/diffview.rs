@@ -82,8 +82,13 @@ pub enum Display {
 }
 
 fn is_marker_line(line: &str) -> bool {
-    MARKER_RE.is_match(line) || crate::store::headroom::MARKER_RE.is_match(line)
+    MARKER_RE.is_match(line) || crate::store::headroom::MARKER_RE.is_match(line) || OMITTED_RE.is_match(line)
 }
+
+/// A compressor's own note of what it left out, with no key (`[783 lines omitted: 3 ERROR, …]`).
+static OMITTED_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^\s*\[\d[\d,]* [a-z ]{0,40}(?:omitted|elided|compressed)\b").expect("omitted regex")
+});
 
 fn strip_nl(s: &str) -> &str {
     s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(s)
@@ -120,16 +125,22 @@ fn inline(old: &str, new: &str) -> (Vec<Seg>, Vec<Seg>) {
 }
 
 /// Whether two lines are versions of each other (shown as one changed line, not a drop and an add).
+/// Deterministic, whatever the machine's load: the same pair always gets the same answer.
 fn alike(a: &str, b: &str) -> bool {
-    let (short, long) = if a.len() <= b.len() { (a.trim_end(), b) } else { (b.trim_end(), a) };
+    let (a, b) = (a.trim_end(), b.trim_end());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if !short.is_empty() && long.starts_with(short) {
         return true;
     }
-    if a.len() + b.len() > 2000 {
-        let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-        return common * 2 > a.len().min(b.len());
+    // a line kept with its middle cut (`…[926 chars elided]…`) or a word changed: what the two
+    // share at both ends is most of the shorter one
+    let prefix = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    let suffix = a.bytes().rev().zip(b.bytes().rev()).take_while(|(x, y)| x == y).count();
+    if (prefix + suffix).min(short.len()) * 2 > short.len() {
+        return true;
     }
-    TextDiff::configure().timeout(Duration::from_millis(5)).diff_chars(a, b).ratio() > 0.5
+    // short lines: a full character diff, no time limit (at most 512 bytes a side)
+    long.len() <= 512 && TextDiff::configure().algorithm(Algorithm::Myers).diff_chars(a, b).ratio() > 0.5
 }
 
 /// Builds the model. `dropped` lists the original's line ranges (1-based, inclusive) that a ledger
@@ -224,9 +235,74 @@ pub fn build(
             }
         }
     }
+    if dropped.is_none() {
+        account_by_nearby_markers(&mut rows, left.trim_start().starts_with(['{', '[']));
+    }
     let rows = with_removed(rows, &all, &gone);
     let folds = folds(&rows, left_tokens);
     DiffModel { rows, folds, left_lines: all.len(), right_lines: new.len() }
+}
+
+/// Without a ledger (a recorded compression), a run of dropped lines is accounted for when a marker
+/// stands near it: in pretty-printed JSON, anywhere in the run's container (an array's items, an
+/// object's keys); elsewhere, anywhere between the run before it and the run after it. Compressors put
+/// their marker where they like (Headroom ends a JSON array with one, after the items it kept), so
+/// only a run no marker stands beside counts as silent loss. A marker that keeps the whole original
+/// (Headroom's `[N lines compressed to M. Retrieve more: hash=…]`) accounts for every run.
+fn account_by_nearby_markers(rows: &mut [Row], json: bool) {
+    let dropped =
+        |r: &Row| r.right.is_none() && r.left.as_ref().is_some_and(|c| matches!(c.mark, Mark::Silent | Mark::Dropped));
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        if dropped(&rows[i]) {
+            let start = i;
+            while i < rows.len() && dropped(&rows[i]) {
+                i += 1;
+            }
+            runs.push(start..i);
+        } else {
+            i += 1;
+        }
+    }
+    let marker = |r: &Row| r.right.as_ref().is_some_and(|c| c.mark == Mark::Marker);
+    // Headroom's `[N lines compressed to M. Retrieve more: hash=…]` keeps the whole original
+    let whole = rows
+        .iter()
+        .any(|r| r.right.as_ref().is_some_and(|c| c.mark == Mark::Marker && c.text().contains(" compressed to ")));
+    // the indentation of a row (its original side, else its output side)
+    let indent = |r: &Row| {
+        let t = r.left.as_ref().or(r.right.as_ref()).map(|c| c.text()).unwrap_or_default();
+        t.len() - t.trim_start_matches([' ', '\t']).len()
+    };
+    // a marker in the same indented container (a JSON array's items, a nested block) as the run,
+    // with nothing less indented between them
+    let in_container = |run: &std::ops::Range<usize>| {
+        let depth = indent(&rows[run.start]);
+        let inside = |r: &&Row| indent(r) >= depth || marker(r);
+        rows[run.end..].iter().take_while(inside).any(marker)
+            || rows[..run.start].iter().rev().take_while(inside).any(marker)
+    };
+    let marks: Vec<Mark> = (0..runs.len())
+        .map(|k| {
+            let from = if k == 0 { 0 } else { runs[k - 1].end };
+            let to = runs.get(k + 1).map_or(rows.len(), |r| r.start);
+            // in JSON an indented run belongs to its container; elsewhere a run to its neighbourhood
+            let covered = if json && indent(&rows[runs[k].start]) > 0 {
+                in_container(&runs[k])
+            } else {
+                rows[from..to].iter().any(marker)
+            };
+            if whole || covered { Mark::Dropped } else { Mark::Silent }
+        })
+        .collect();
+    for (run, mark) in runs.into_iter().zip(marks) {
+        for r in &mut rows[run] {
+            if let Some(c) = r.left.as_mut() {
+                c.mark = mark;
+            }
+        }
+    }
 }
 
 /// Puts the removed original lines back among the aligned rows, each before the first row that
@@ -403,6 +479,47 @@ mod tests {
         };
         assert_eq!(marks(&rows), marks(&view(&full)));
         assert_eq!((fast.left_lines, fast.right_lines), (12, 6));
+    }
+
+    #[test]
+    fn a_recorded_drop_is_silent_only_with_no_marker_near_it() {
+        let marks = |m: &DiffModel| -> Vec<(String, Mark)> {
+            m.rows
+                .iter()
+                .filter_map(|r| r.left.as_ref())
+                .filter(|c| c.mark != Mark::Same)
+                .map(|c| (c.text().trim().to_string(), c.mark))
+                .collect()
+        };
+        let left = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
+        // the marker after the kept lines that follow the run (a JSON array's end)
+        let m = build(left, "a\nd\ne\n<<ccr:0123456789ab 2_items_offloaded>>\nf\ng\nh\ni\nj\n", None, &[], &[]);
+        assert_eq!(marks(&m), vec![("b".into(), Mark::Dropped), ("c".into(), Mark::Dropped)]);
+        // two runs, the marker beside the second only
+        let m = build(left, "a\nd\ne\nf\ng\ni\n[1 lines omitted]\nj\n", None, &[], &[]);
+        assert_eq!(
+            marks(&m),
+            vec![("b".into(), Mark::Silent), ("c".into(), Mark::Silent), ("h".into(), Mark::Dropped)]
+        );
+        // items sampled out of a JSON array: the array's one marker accounts for every gap
+        let arr = "[\n  1,\n  2,\n  3,\n  4,\n  5,\n  6\n]\n{\n  \"k\": 1\n}\n";
+        let sampled = "[\n  1,\n  3,\n  5,\n  \"<<ccr:0123456789ab 3_items_offloaded>>\"\n]\n{\n}\n";
+        let m = build(arr, sampled, None, &[], &[]);
+        let got = marks(&m);
+        assert!(
+            got.iter().filter(|(t, _)| t.starts_with(['2', '4', '6'])).all(|(_, k)| *k == Mark::Dropped),
+            "{got:?}"
+        );
+        assert!(got.iter().any(|(t, k)| t.starts_with("\"k\"") && *k == Mark::Silent), "outside the array: {got:?}");
+        // a marker that keeps the whole original accounts for every run
+        let whole = "a\nd\ne\nf\ng\ni\nj\n[10 lines compressed to 7. Retrieve more: hash=0123456789abcdef01234567]\n";
+        let m = build(left, whole, None, &[], &[]);
+        assert!(marks(&m).iter().all(|(_, k)| *k == Mark::Dropped), "{:?}", marks(&m));
+        // a line kept with its middle cut is a changed line, not a loss
+        let long = format!("start {} end\n", "x".repeat(900));
+        let cut = format!("start {}...[840 chars elided]...{} end\n", "x".repeat(30), "x".repeat(30));
+        let m = build(&long, &cut, None, &[], &[]);
+        assert_eq!(m.rows[0].left.as_ref().unwrap().mark, Mark::Changed);
     }
 
     #[test]

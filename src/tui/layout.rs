@@ -83,7 +83,8 @@ pub fn layout(area: Rect, focus: Pane) -> Areas {
         }
         return a;
     }
-    let list_w = if body.width >= 120 { 44 } else { (body.width * 7 / 20).max(24) };
+    // wide screens give the list room for labels and audit counts
+    let list_w = if body.width >= 120 { (body.width * 3 / 10).clamp(44, 64) } else { (body.width * 7 / 20).max(24) };
     a.list = Some(Rect { width: list_w, ..body });
     let right = Rect { x: body.x + list_w, width: body.width - list_w, ..body };
     let bottom_h = if body.height >= 30 { 11 } else { 8 };

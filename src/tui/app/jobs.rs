@@ -106,13 +106,15 @@ impl App {
         }
         let Some(block) = self.blocks.get_mut(c.block) else { return };
         if c.generation == self.generation && c.sel == block.sel {
+            // a comparison measures neither retention nor silent loss: the block keeps its own
+            let kept = block.stats.as_ref().filter(|_| c.compare.is_some());
             let new = Stats {
                 tokens_in: c.tokens_in,
                 tokens_out: c.tokens_out,
                 engine: c.engine.clone(),
-                retention: c.retention.as_ref().map(|r| r.score),
-                ours_out: c.ours_out,
-                silent: c.silent,
+                retention: c.retention.as_ref().map(|r| r.score).or(kept.and_then(|s| s.retention)),
+                ours_out: c.ours_out.or(kept.and_then(|s| s.ours_out)),
+                silent: c.silent.or(kept.and_then(|s| s.silent)),
             };
             let old = block.stats.replace(new.clone());
             let flow = &mut self.flows[block.flow];

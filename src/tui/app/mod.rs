@@ -650,7 +650,8 @@ impl App {
             Command::ScrollLeft => self.hscroll = self.hscroll.saturating_sub(20),
             Command::NextChange => self.jump_change(true),
             Command::PrevChange => self.jump_change(false),
-            Command::Search => self.prompt(Ask::Search, self.search.clone().unwrap_or_default()),
+            // a new search starts empty (n and N repeat the last one)
+            Command::Search => self.prompt(Ask::Search, String::new()),
             Command::SearchNext | Command::SearchPrev => {
                 let fwd = c == Command::SearchNext;
                 if self.search.is_some() { self.jump_search(fwd) } else { self.jump_change(fwd) }

@@ -84,7 +84,12 @@ impl App {
             self.assign(table, &k.name, &flipped);
             return;
         }
-        let cur = v.map(|v| v.to_string()).unwrap_or_default();
+        // a string is offered as its text (a typed value that is not TOML is taken as a string)
+        let cur = match v {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        };
         self.prompt(Ask::Knob(table.to_string(), k.name.clone()), cur);
     }
 

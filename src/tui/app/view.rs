@@ -258,13 +258,16 @@ impl App {
                 (key, crate::store::headroom::marker_hashes(&line).into_iter().next())
             }
         };
-        if let (Some(key), Some(o)) = (key, &c.outcome) {
-            match o.ledger.retrieve(&o.original, &key) {
+        if let Some(key) = key {
+            match c.outcome.as_ref().and_then(|o| o.ledger.retrieve(&o.original, &key)) {
                 Some(text) => {
                     let title = format!("key {key} · {} bytes, from this block's input", text.len());
                     self.show_original(title, text);
                 }
-                None => self.message = format!("key {key} is not in this block's ledger"),
+                None => {
+                    self.message =
+                        format!("key {key} is not in this block's ledger (`ctxlens retrieve {key}` reads the store)")
+                }
             }
             return;
         }
@@ -319,7 +322,7 @@ impl App {
         self.message = match v.jump_mark(Mark::Silent, forward, h) {
             Some((n, total)) => {
                 self.focus = Pane::Diff;
-                format!("silent loss {n} of {total}")
+                format!("silent run {n} of {total}")
             }
             None if v.computed.diff.silent_lines() == 0 => "no line of this block was lost silently".into(),
             None => if forward { "no later silent loss" } else { "no earlier silent loss" }.into(),

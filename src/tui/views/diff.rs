@@ -245,11 +245,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         if c.sel == EngineSel::Auto && c.engine != "none" {
             title.push(Span::styled(format!("({}) ", c.engine), t.dim));
         }
+        // a block that lost something says so before its counts (a long title is cut at its end)
         if let Some(n) = c.silent.filter(|n| *n > 0) {
-            title.push(Span::styled(format!("· !{n} lost silently "), t.error));
+            title.push(Span::styled(format!("· !{n} silent "), t.error));
         }
-        // a block that lost something that matters says so before its counts (a long title
-        // is cut at its end)
         if let Some(r) = c.retention.as_ref().filter(|r| r.score < 0.995) {
             title.push(Span::styled(format!("· ret {:.2} ", r.score), t.warn));
         }
@@ -260,7 +259,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             change_label(c.tokens_in, c.tokens_out)
         )));
         if let Some(o) = c.ours_out {
-            title.push(Span::raw(format!("· ctxlens →{} ", tokens_label(o))));
+            title.push(Span::styled(format!("· ours →{} ", tokens_label(o)), t.accent));
         }
         if let Some((a, z)) = app.block_cost(block) {
             title.push(Span::styled(format!("· {}→{} ", money(a), money(z)), t.dim));

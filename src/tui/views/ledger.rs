@@ -52,7 +52,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                     None => ("unchecked (--headroom-dir)".to_string(), t.dim),
                 };
                 let style = if i == app.ledger_sel && focused { t.selection } else { style };
-                lines.push(Line::from(padded(&format!("{} {state}", &hash[..hash.len().min(12)]), w, style)));
+                lines.push(Line::from(padded(&format!("{hash} {state}"), w, style)));
             }
         }
         (Some(v), None) if v.computed.sel == EngineSel::Recorded => {

@@ -16,7 +16,8 @@ pub(super) struct Run {
     pub(super) retention: Option<crate::retention::Retention>,
 }
 
-/// The cache key of a run: the text, its path, the engine choice, the tokenizer, and only the
+/// The cache key of a run: the text, its path, the engine choice (with the recorded text, for
+/// the recorded compression), the tokenizer, and only the
 /// knobs that can change the result (the router's and those of the engines the block routes to),
 /// so turning a log knob does not recompute a JSON or prose block.
 pub(super) fn key_of(job: &Job, sel: EngineSel) -> u64 {
@@ -24,6 +25,10 @@ pub(super) fn key_of(job: &Job, sel: EngineSel) -> u64 {
     job.text.hash(&mut h);
     job.path.hash(&mut h);
     sel.hash(&mut h);
+    // requests that resend the same text may record different compressions of it
+    if sel == EngineSel::Recorded {
+        job.recorded.hash(&mut h);
+    }
     job.tokenizer.hash(&mut h);
     let mut kinds: Vec<EngineKind> = match sel {
         EngineSel::Recorded => Vec::new(),

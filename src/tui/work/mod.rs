@@ -307,6 +307,12 @@ mod tests {
         );
         let other_path = Job { path: Some("a.py".into()), ..json.clone() };
         assert_ne!(key_of(&other_path, EngineSel::Auto), base, "the path routes code");
+        let rec = |r: &str| Job { recorded: Some(Arc::from(r)), ..json.clone() };
+        assert_ne!(
+            key_of(&rec("[1]"), EngineSel::Recorded),
+            key_of(&rec("[2]"), EngineSel::Recorded),
+            "two requests' recordings of one text are two runs"
+        );
     }
 
     /// Work that panics comes back as the block unchanged with the panic's message as its error;
