@@ -4,7 +4,8 @@
 //! [`input`] (bytes → text) → [`router`] (sections) → [`engine`] (one engine per content type)
 //! → [`ledger`] / [`outcome`] (what was dropped, why, and its retrieval key) → [`output`]
 //! (stats, ledger files). [`pipeline::compress`] runs it; [`tokens`] counts, [`config`] holds
-//! every knob; [`models`] finds and runs the prose engine's ONNX models.
+//! every knob; [`models`] finds and runs the prose engine's ONNX models. [`store`] keeps dropped
+//! originals by key (and reads Headroom's CCR store); [`mcp`] serves retrieval to agents.
 
 pub mod bench;
 pub mod blocks;
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod export;
 pub mod input;
 pub mod ledger;
+pub mod mcp;
 pub mod models;
 pub mod outcome;
 pub mod output;

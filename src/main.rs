@@ -158,6 +158,18 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         store: Option<PathBuf>,
     },
+    /// Serve MCP over stdio: headroom_retrieve (Headroom's shape: hash, query), ctxlens_retrieve
+    /// and compress, for agents (see the README for Claude Code and Codex).
+    Mcp {
+        /// The store [default: $CTXLENS_STORE, else store.db in ctxlens's data directory].
+        #[arg(long, value_name = "PATH")]
+        store: Option<PathBuf>,
+        /// Headroom's workspace (or its ccr_store.db), so Headroom's hashes are retrieved too.
+        #[arg(long, value_name = "DIR")]
+        headroom_dir: Option<PathBuf>,
+        #[arg(long, help = config_help())]
+        config: Option<PathBuf>,
+    },
     /// The store of dropped originals: stats, gc, export, import.
     Store {
         #[command(subcommand)]
@@ -369,6 +381,18 @@ fn run(command: Command) -> Result<()> {
         Command::Count { tokenizer, file } => count(&file, tokenizer),
         Command::Retrieve { key, query, store } => retrieve(&key, query.as_deref(), store.as_ref()),
         Command::Store { action, store } => store_command(action, store.as_ref()),
+        Command::Mcp { store, headroom_dir, config } => {
+            let headroom = match headroom_dir {
+                Some(d) => Some(
+                    ctxlens::store::headroom::HeadroomStore::open(&d)
+                        .map_err(|e| anyhow::anyhow!("--headroom-dir: {e}"))?,
+                ),
+                None => None,
+            };
+            let server =
+                ctxlens::mcp::Server::new(store_path(store.as_ref())?, headroom, load_config(config.as_ref(), &[])?);
+            ctxlens::mcp::serve(server)
+        }
         Command::Bench { engine, repeat, json, config, sets, tokenizer, files } => {
             let config = load_config(config.as_ref(), &sets)?;
             bench(&files, engine, &config, tokenizer, repeat as usize, json)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, ServerCapabilities, ServerConfig};
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, ServiceExt, schemars, tool, tool_handler, tool_router};
 
 use crate::config::Config;
@@ -134,10 +134,12 @@ impl Server {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_instructions(
-            "ctxlens: headroom_retrieve (or ctxlens_retrieve) returns the original behind a compression marker's \
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("ctxlens", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "ctxlens: headroom_retrieve (or ctxlens_retrieve) returns the original behind a compression marker's \
              key; compress compresses a tool output and keeps what it drops retrievable.",
-        )
+            )
     }
 }
 
