@@ -578,6 +578,10 @@ fn folders_list_their_files_by_name_and_responses_are_answer_blocks() {
     let answers: Vec<&ctxlens::tui::app::BlockItem> = app.blocks.iter().filter(|b| b.response).collect();
     assert!(!answers.is_empty(), "HAR responses are blocks");
     assert!(answers.iter().all(|b| b.label().starts_with("← ") && b.new));
+    assert!(
+        answers.iter().filter(|b| b.kind == ctxlens::capture::BlockKind::ToolUse).all(|b| b.tool.is_some()),
+        "an answer's tool call names its tool"
+    );
     // the request's sums leave the answer out
     for (fi, f) in app.flows.iter().enumerate() {
         let sum: usize = app

@@ -22,7 +22,8 @@ impl App {
         let mut ids: Vec<usize> = Vec::new();
         let request = crate::blocks::of_flow(&flow).into_iter().map(|s| (s.block, s.recorded, s.tool, s.path, false));
         // the model's answer (SSE stream, HAR response, transcript reply) follows the request
-        let answer = flow.response.iter().flat_map(|m| m.blocks.iter()).map(|b| (b, None, None, None, true));
+        let answer =
+            flow.response.iter().flat_map(|m| m.blocks.iter()).map(|b| (b, None, b.tool_name.clone(), None, true));
         for (block, recorded, tool, path, response) in request.chain(answer) {
             ids.push(self.blocks.len());
             let text = self.intern(&block.text);

@@ -276,15 +276,14 @@ impl App {
             return;
         };
         let found = c.ccr.iter().find(|(h, _)| *h == hash).and_then(|(_, f)| f.clone());
-        match found {
-            Some(Ok(l)) if l.entry().is_some() => {
-                let e = l.entry().expect("an entry");
-                let title =
-                    format!("Headroom hash {hash} · {} · {} bytes", ccr_state(Some(&Ok(l.clone()))), e.original.len());
+        let state = ccr_state(found.as_ref());
+        match found.as_ref().and_then(|f| f.as_ref().ok()).and_then(|l| l.entry()) {
+            Some(e) => {
+                let title = format!("Headroom hash {hash} · {state} · {} bytes", e.original.len());
                 let text = e.original.clone();
                 self.show_original(title, text);
             }
-            other => self.message = format!("hash {hash}: {}", ccr_state(other.as_ref())),
+            None => self.message = format!("hash {hash}: {state}"),
         }
     }
 

@@ -44,6 +44,10 @@ pub fn title(f: &mut Frame, app: &App, area: Rect) {
 }
 
 pub fn money(x: f64) -> String {
+    if x > 0.0 && x < 0.0001 {
+        // a few tokens: not rounded to nothing
+        return "<$0.0001".into();
+    }
     if x >= 100.0 {
         format!("${x:.0}")
     } else if x >= 1.0 {
@@ -100,4 +104,18 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         Span::styled(right, t.dim),
     ]);
     f.render_widget(Paragraph::new(line), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money;
+
+    #[test]
+    fn money_never_rounds_a_cost_to_nothing() {
+        assert_eq!(money(0.0), "$0.0000");
+        assert_eq!(money(0.00002), "<$0.0001");
+        assert_eq!(money(0.3129), "$0.3129");
+        assert_eq!(money(1.08), "$1.08");
+        assert_eq!(money(250.0), "$250");
+    }
 }
