@@ -225,6 +225,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let mut title = vec![Span::styled(format!(" block {}/{} ", b + 1, app.blocks.len()), t.accent)];
     title.push(Span::raw(format!("· {} · ", block.label())));
     let view = app.view.as_ref().filter(|v| v.computed.block == b);
+    // said before any count, so a long title never cuts it off: the counts after it are stale
+    if app.pending() {
+        title.push(Span::styled("computing… · ", t.warn));
+    }
     match app.compare.filter(|c| *c != block.sel) {
         // each engine's count under its own label
         Some(other) => {
@@ -272,9 +276,6 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         if app.hscroll > 0 {
             title.push(Span::styled(format!("· →{} ", app.hscroll), t.dim));
         }
-    }
-    if app.pending() {
-        title.push(Span::styled("· computing… ", t.warn));
     }
     f.render_widget(frame(app, Pane::Diff, Line::from(title)), area);
     let body = inner(area);
