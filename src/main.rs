@@ -271,24 +271,11 @@ fn open_store(named: Option<&PathBuf>) -> Result<ctxlens::store::sqlite::Store> 
 fn retrieve(key: &str, query: Option<&str>, store: Option<&PathBuf>) -> Result<()> {
     let k = ctxlens::ledger::Key::parse(key.trim())
         .ok_or_else(|| anyhow::anyhow!("`{key}` is not a ctxlens key (16 lower-case hex digits, as in `key=…`)"))?;
-    let path = store_path(store)?;
-    if !path.exists() {
-        anyhow::bail!("{}: no store there (compress --store writes one)", path.display());
-    }
-    let s = ctxlens::store::sqlite::Store::open(&path)?;
-    let Some(bytes) = s.get(&k)? else {
-        anyhow::bail!("key {k} is not in {} (was it compressed with --store?)", path.display());
-    };
+    let bytes = ctxlens::store::sqlite::Store::retrieve(&store_path(store)?, &k)?;
     let mut out = std::io::stdout().lock();
-    match query.map(str::to_lowercase) {
+    match query {
         None => out.write_all(&bytes)?,
-        Some(q) => {
-            for line in String::from_utf8_lossy(&bytes).split_inclusive('\n') {
-                if line.to_lowercase().contains(&q) {
-                    out.write_all(line.as_bytes())?;
-                }
-            }
-        }
+        Some(q) => out.write_all(ctxlens::store::lines_holding(&String::from_utf8_lossy(&bytes), q).as_bytes())?,
     }
     out.flush()?;
     Ok(())

@@ -59,9 +59,9 @@ fn error_result(why: String) -> CallToolResult {
 
 /// The lines of `text` holding `query` (all of it without one).
 fn matching(text: &str, query: Option<&str>) -> String {
-    match query.map(str::to_lowercase).filter(|q| !q.is_empty()) {
+    match query {
         None => text.to_string(),
-        Some(q) => text.split_inclusive('\n').filter(|l| l.to_lowercase().contains(&q)).collect(),
+        Some(q) => crate::store::lines_holding(text, q),
     }
 }
 
@@ -75,14 +75,8 @@ impl Server {
     pub fn retrieve_text(&self, args: &RetrieveArgs) -> Result<String, String> {
         let hash = args.hash.trim().trim_start_matches("hash=").trim_start_matches("key=");
         if let Some(key) = Key::parse(hash) {
-            if !self.store.exists() {
-                return Err(format!("no store at {} (compress with --store first)", self.store.display()));
-            }
-            let store = Store::open(&self.store).map_err(|e| e.to_string())?;
-            return match store.get(&key).map_err(|e| e.to_string())? {
-                Some(bytes) => Ok(matching(&String::from_utf8_lossy(&bytes), args.query.as_deref())),
-                None => Err(format!("key {key} is not in {}", self.store.display())),
-            };
+            let bytes = Store::retrieve(&self.store, &key).map_err(|e| e.to_string())?;
+            return Ok(matching(&String::from_utf8_lossy(&bytes), args.query.as_deref()));
         }
         let Some(h) = &self.headroom else {
             return Err(format!(

@@ -6,6 +6,13 @@
 pub mod headroom;
 pub mod sqlite;
 
+/// The lines of `text` that hold `query`, case-insensitively (every line for an empty query): what
+/// `retrieve --query` and the MCP tools' `query` return.
+pub fn lines_holding(text: &str, query: &str) -> String {
+    let q = query.to_lowercase();
+    text.split_inclusive('\n').filter(|l| l.to_lowercase().contains(&q)).collect()
+}
+
 /// A store that cannot be read, naming its file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -17,6 +24,10 @@ pub enum StoreError {
     BadEntry { path: String, hash: String },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error("{path}: no store there (compress --store writes one)")]
+    NoStore { path: String },
+    #[error("key {key} is not in {path} (was it compressed with --store?)")]
+    Absent { key: String, path: String },
     #[error("key {key} is not the key of the bytes given")]
     WrongKey { key: String },
     #[error("{path}: key {key} already holds other bytes (a key collision); nothing overwritten")]

@@ -94,6 +94,16 @@ impl Store {
         Ok(Store { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 
+    /// The bytes under `key` in the store at `path`, which must already exist (reading never
+    /// creates a store): an absent store or key is an error naming it.
+    pub fn retrieve(path: &Path, key: &Key) -> Result<Vec<u8>, StoreError> {
+        let shown = || path.display().to_string();
+        if !path.exists() {
+            return Err(StoreError::NoStore { path: shown() });
+        }
+        Store::open(path)?.get(key)?.ok_or_else(|| StoreError::Absent { key: key.to_string(), path: shown() })
+    }
+
     fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite { path: self.path.display().to_string(), source }
     }
@@ -144,9 +154,17 @@ impl Store {
     /// be stored is listed, not fatal.
     pub fn put_outcome(&self, o: &Outcome) -> Stored {
         let mut out = Stored::default();
-        let spans = o.ledger.drops.iter().map(|d| d.key.clone());
-        let payloads = o.ledger.markers.iter().map(|m| m.key.clone());
-        for key in spans.chain(payloads) {
+        let keys: Vec<Key> = o
+            .ledger
+            .drops
+            .iter()
+            .map(|d| d.key.clone())
+            .chain(o.ledger.markers.iter().map(|m| m.key.clone()))
+            .collect();
+        // one transaction (one fsync, and other writers see all of it or none); without one (the
+        // store busy past its timeout) each put commits alone
+        let began = self.conn().execute_batch("BEGIN IMMEDIATE").is_ok();
+        for key in keys.iter().cloned() {
             let Some(text) = o.ledger.retrieve(&o.original, &key) else {
                 out.failed.push((key, "not in the ledger".into()));
                 continue;
@@ -156,6 +174,14 @@ impl Store {
                 Ok(Put::Known) => out.known += 1,
                 Err(e) => out.failed.push((key, e.to_string())),
             }
+        }
+        if began && let Err(e) = self.conn().execute_batch("COMMIT") {
+            // nothing of it was stored
+            let why = self.err(e).to_string();
+            let _ = self.conn().execute_batch("ROLLBACK");
+            out.failed = keys.into_iter().map(|k| (k, why.clone())).collect();
+            out.new = 0;
+            out.known = 0;
         }
         out
     }
