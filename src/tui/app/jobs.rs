@@ -55,8 +55,9 @@ impl App {
     pub(super) fn row_block(&self, r: Row) -> Option<usize> {
         match r {
             Row::Block(b) => Some(b),
-            // the first block the list shows (the view never shows a block the list hides)
-            Row::Flow(f) => self.flows[f].blocks.iter().copied().find(|b| self.passes(*b)),
+            // the first block the list shows (the view never shows a block the list hides), as the
+            // rows were last built
+            Row::Flow(f) => self.first_shown.get(f).copied().unwrap_or_else(|| self.flows[f].blocks.first().copied()),
         }
     }
 

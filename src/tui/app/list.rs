@@ -43,10 +43,12 @@ impl App {
         }
         let keep = self.rows.get(self.list_sel).copied();
         let mut rows = Vec::new();
+        let mut first_shown = Vec::new();
         match self.sort {
             Sort::Input => {
                 for (fi, f) in self.flows.iter().enumerate() {
                     let shown: Vec<usize> = f.blocks.iter().copied().filter(|b| self.passes(*b)).collect();
+                    first_shown.push(shown.first().copied());
                     if shown.is_empty() && (self.narrowed() || !f.blocks.is_empty()) {
                         continue;
                     }
@@ -70,6 +72,7 @@ impl App {
             }
         }
         self.rows = rows;
+        self.first_shown = first_shown;
         self.list_sel = keep
             .and_then(|k| self.rows.iter().position(|r| *r == k))
             .or_else(|| {

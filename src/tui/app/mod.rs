@@ -299,6 +299,8 @@ pub struct App {
     pub flows: Vec<FlowItem>,
     pub blocks: Vec<BlockItem>,
     pub rows: Vec<Row>,
+    /// Per flow, the first of its blocks the list shows (built with `rows`; what a flow row shows).
+    first_shown: Vec<Option<usize>>,
     pub list_sel: usize,
     pub list_top: usize,
     pub filter: Option<(String, Filter)>,
@@ -407,6 +409,7 @@ impl App {
             flows: Vec::new(),
             blocks: Vec::new(),
             rows: Vec::new(),
+            first_shown: Vec::new(),
             list_sel: 0,
             list_top: 0,
             filter: None,
