@@ -26,6 +26,9 @@ macro_rules! config {
             /// Workbench key overrides: command name → keys (`next_change = ["]", "n"]`); see `?` in the TUI.
             #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
             pub keys: std::collections::BTreeMap<String, Vec<String>>,
+            /// Where and for how long dropped originals are kept (`[store]`; not an engine's knobs).
+            #[serde(skip_serializing_if = "crate::store::Settings::is_default")]
+            pub store: crate::store::Settings,
         }
 
         /// The config tables, in file order.
@@ -68,11 +71,11 @@ impl Config {
         let (table, knob) = key.trim().split_once('.').ok_or_else(|| {
             err(format!("expected table.knob, e.g. json.max_items_after_crush; tables: {}", TABLES.join(", ")))
         })?;
-        if !TABLES.contains(&table) {
-            return Err(err(format!("unknown table `{table}`; tables: {}", TABLES.join(", "))));
+        if !TABLES.contains(&table) && table != "store" {
+            return Err(err(format!("unknown table `{table}`; tables: {}, store", TABLES.join(", "))));
         }
         let known = table_knobs(table);
-        if !known.iter().any(|k| k.name == knob) {
+        if table != "store" && !known.iter().any(|k| k.name == knob) {
             let names: Vec<&str> = known.iter().map(|k| k.name.as_str()).collect();
             return Err(err(format!("unknown knob `{knob}` in [{table}]; knobs: {}", names.join(", "))));
         }
@@ -82,7 +85,8 @@ impl Config {
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(raw.to_string()));
         let mut doc = toml::Table::try_from(&*self).map_err(|e| err(e.to_string()))?;
-        if let Some(toml::Value::Table(t)) = doc.get_mut(table) {
+        // [store] is left out of the TOML while it holds its defaults
+        if let toml::Value::Table(t) = doc.entry(table).or_insert_with(|| toml::Value::Table(toml::Table::new())) {
             t.insert(knob.to_string(), value);
         }
         check_ranges(&doc).map_err(err)?;
@@ -183,6 +187,11 @@ mod tests {
         assert!(c.set("xml.a=1").unwrap_err().to_string().contains("unknown table"));
         assert!(c.set("json.first_fraction=2").unwrap_err().to_string().contains("out of range"));
         assert!(c.set("log.max_errors=-1").is_err());
+        c.set("store.enabled=true").unwrap();
+        c.set("store.location=redis://cache/0").unwrap();
+        assert!(c.store.enabled && c.store.location.as_deref() == Some("redis://cache/0"));
+        assert!(c.set("store.ttl=3").unwrap_err().to_string().contains("ttl"));
+        assert_eq!(Config::parse(&c.to_toml()).unwrap(), c);
     }
 
     #[test]

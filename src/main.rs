@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use ctxlens::config::{self, Config};
 use ctxlens::engine::Context;
-use ctxlens::output::{LedgerDoc, Stats, printable, write_atomic};
+use ctxlens::output::{LedgerDoc, Stats, StoreReport, Unstored, printable, write_atomic};
+use ctxlens::store::{Location, Store};
 use ctxlens::{Decision, EngineChoice, EngineKind, Tokenizer, input, tokens};
 
 #[derive(Parser)]
@@ -154,16 +155,33 @@ enum Command {
         /// Print only the lines holding this text (case-insensitive).
         #[arg(long)]
         query: Option<String>,
-        /// The store [default: $CTXLENS_STORE, else store.db in ctxlens's data directory].
-        #[arg(long, value_name = "PATH")]
-        store: Option<PathBuf>,
+        /// The store: a SQLite file or a redis:// URL [default: the config's [store] location,
+        /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
+        #[arg(long, value_name = "LOCATION")]
+        store: Option<String>,
+        #[arg(long, help = config_help())]
+        config: Option<PathBuf>,
+    },
+    /// Print the original a compressed output (as `compress --store` printed it) was made from,
+    /// byte for byte, from the store.
+    Restore {
+        /// The compressed output, or - for stdin.
+        #[arg(default_value = "-")]
+        file: String,
+        /// The store: a SQLite file or a redis:// URL [default: the config's [store] location,
+        /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
+        #[arg(long, value_name = "LOCATION")]
+        store: Option<String>,
+        #[arg(long, help = config_help())]
+        config: Option<PathBuf>,
     },
     /// Serve MCP over stdio: headroom_retrieve (Headroom's shape: hash, query), ctxlens_retrieve
     /// and compress, for agents (see the README for Claude Code and Codex).
     Mcp {
-        /// The store [default: $CTXLENS_STORE, else store.db in ctxlens's data directory].
-        #[arg(long, value_name = "PATH")]
-        store: Option<PathBuf>,
+        /// The store: a SQLite file or a redis:// URL [default: the config's [store] location,
+        /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
+        #[arg(long, value_name = "LOCATION")]
+        store: Option<String>,
         /// Headroom's workspace (or its ccr_store.db), so Headroom's hashes are retrieved too.
         #[arg(long, value_name = "DIR")]
         headroom_dir: Option<PathBuf>,
@@ -174,9 +192,12 @@ enum Command {
     Store {
         #[command(subcommand)]
         action: StoreAction,
-        /// The store [default: $CTXLENS_STORE, else store.db in ctxlens's data directory].
-        #[arg(long, value_name = "PATH", global = true)]
-        store: Option<PathBuf>,
+        /// The store: a SQLite file or a redis:// URL [default: the config's [store] location,
+        /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
+        #[arg(long, value_name = "LOCATION", global = true)]
+        store: Option<String>,
+        #[arg(long, help = config_help(), global = true)]
+        config: Option<PathBuf>,
     },
     /// Count the tokens of a file (or stdin).
     Count {
@@ -192,7 +213,8 @@ enum Command {
 enum StoreAction {
     /// Entries, bytes, oldest and newest, as one JSON object.
     Stats,
-    /// Remove entries older than --ttl-days, then the oldest until the store fits --max-mb.
+    /// Remove entries older than --ttl-days, then the oldest until the store fits --max-mb
+    /// (each defaults to the config's [store] setting).
     Gc {
         #[arg(long, value_name = "DAYS")]
         ttl_days: Option<u64>,
@@ -241,37 +263,38 @@ struct CompressArgs {
     /// compressing. Off by default: compress is a filter, and its output is what the model reads.
     #[arg(long)]
     redact: bool,
-    /// Keep every dropped span's original in the store ($CTXLENS_STORE, else store.db in
-    /// ctxlens's data directory), so `ctxlens retrieve KEY` gives it back. A store that cannot be
-    /// written is reported on stderr; the output is printed either way.
+    /// Keep every dropped span's original in the store (the config's [store] location, else
+    /// $CTXLENS_STORE, else store.db in ctxlens's data directory), so `ctxlens retrieve KEY` gives
+    /// it back and `ctxlens restore` the whole original; `[store] enabled = true` in the config
+    /// does the same. A store that cannot be written is reported on stderr (and in --ledger); the
+    /// output is printed either way.
     #[arg(long)]
     store: bool,
-    /// --store, into this store file.
-    #[arg(long, value_name = "PATH")]
-    store_path: Option<PathBuf>,
+    /// --store, into this store: a SQLite file or a redis:// URL.
+    #[arg(long, value_name = "LOCATION")]
+    store_path: Option<String>,
     /// The input file, or - for stdin.
     #[arg(default_value = "-")]
     file: String,
 }
 
-/// The store a command names, or the default one.
-fn store_path(named: Option<&PathBuf>) -> Result<PathBuf> {
-    match named {
-        Some(p) => Ok(p.clone()),
-        None => ctxlens::store::sqlite::default_path()
-            .ok_or_else(|| anyhow::anyhow!("no data directory for the store (HOME unset?): give --store PATH")),
-    }
+/// The store a command names, or the config's, or the default one.
+fn store_location(named: Option<&str>, settings: &ctxlens::store::Settings) -> Result<Location> {
+    settings
+        .location(named)
+        .ok_or_else(|| anyhow::anyhow!("no data directory for the store (HOME unset?): give --store"))
 }
 
-fn open_store(named: Option<&PathBuf>) -> Result<ctxlens::store::sqlite::Store> {
-    let path = store_path(named)?;
-    Ok(ctxlens::store::sqlite::Store::open(&path)?)
+/// Opens the store a command names (creating a SQLite file), with the config's TTL and size cap.
+fn open_store(named: Option<&str>, settings: &ctxlens::store::Settings) -> Result<Store> {
+    Ok(Store::open(&store_location(named, settings)?, settings.policy())?)
 }
 
-fn retrieve(key: &str, query: Option<&str>, store: Option<&PathBuf>) -> Result<()> {
+fn retrieve(key: &str, query: Option<&str>, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
     let k = ctxlens::ledger::Key::parse(key.trim())
         .ok_or_else(|| anyhow::anyhow!("`{key}` is not a ctxlens key (16 lower-case hex digits, as in `key=…`)"))?;
-    let bytes = ctxlens::store::sqlite::Store::retrieve(&store_path(store)?, &k)?;
+    let settings = load_config(config, &[])?.store;
+    let bytes = Store::open_existing(&store_location(store, &settings)?)?.retrieve(&k)?;
     let mut out = std::io::stdout().lock();
     match query {
         None => out.write_all(&bytes)?,
@@ -281,17 +304,58 @@ fn retrieve(key: &str, query: Option<&str>, store: Option<&PathBuf>) -> Result<(
     Ok(())
 }
 
-fn store_command(action: StoreAction, store: Option<&PathBuf>) -> Result<()> {
-    let s = open_store(store)?;
+fn restore(file: &str, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
+    let output = input::read(file).with_context(|| format!("cannot read {file}"))?;
+    let settings = load_config(config, &[])?.store;
+    let original = Store::open_existing(&store_location(store, &settings)?)?
+        .restore(&output.bytes)
+        .with_context(|| format!("cannot restore {}", output.name))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&original)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Stores what `outcome` dropped and its restore recipe, saying on stderr what could not be.
+fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctxlens::store::Settings) -> StoreReport {
+    let every_key = || outcome.ledger.drops.iter().map(|d| d.key.clone()).collect::<Vec<_>>();
+    let (location, unstored) = match open_store(named, settings) {
+        Ok(s) => {
+            let r = s.put_outcome(outcome);
+            (s.location.to_string(), r.failed)
+        }
+        Err(e) => {
+            let why = format!("{e:#}");
+            eprintln!("nothing stored: {why}");
+            let unstored = every_key().into_iter().map(|key| Unstored { key, why: why.clone() }).collect();
+            return StoreReport { location: None, unstored };
+        }
+    };
+    if !unstored.is_empty() {
+        eprintln!("{location}: {} entries were not stored (their keys will not retrieve):", unstored.len());
+        for (k, why) in unstored.iter().take(5) {
+            eprintln!("  {k}: {why}");
+        }
+    }
+    let unstored = unstored.into_iter().map(|(key, why)| Unstored { key, why }).collect();
+    StoreReport { location: Some(location), unstored }
+}
+
+fn store_command(action: StoreAction, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
+    let settings = load_config(config, &[])?.store;
+    let s = open_store(store, &settings)?;
     match action {
         StoreAction::Stats => {
             let mut v = serde_json::to_value(s.stats()?)?;
-            v["path"] = s.path.display().to_string().into();
+            v["location"] = s.location.to_string().into();
+            v["ttl_days"] = settings.ttl_days.into();
+            v["max_mb"] = settings.max_mb.into();
             println!("{v}");
         }
         StoreAction::Gc { ttl_days, max_mb } => {
-            let n = s.gc(ttl_days.map(|d| d.saturating_mul(86_400)), max_mb.map(|m| m.saturating_mul(1 << 20)))?;
-            println!("removed {n} entries from {}", s.path.display());
+            let ttl = ttl_days.map(|d| d.saturating_mul(86_400)).or(s.policy.ttl_secs);
+            let n = s.gc(ttl, max_mb.map(|m| m.saturating_mul(1 << 20)).or(s.policy.max_bytes))?;
+            println!("removed {n} entries from {}", s.location);
         }
         StoreAction::Export { file } => {
             let mut buf = Vec::new();
@@ -302,7 +366,7 @@ fn store_command(action: StoreAction, store: Option<&PathBuf>) -> Result<()> {
         StoreAction::Import { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let n = s.import(&file.display().to_string(), &text)?;
-            println!("added {n} entries to {}", s.path.display());
+            println!("added {n} entries to {}", s.location);
         }
     }
     Ok(())
@@ -366,8 +430,11 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Count { tokenizer, file } => count(&file, tokenizer),
-        Command::Retrieve { key, query, store } => retrieve(&key, query.as_deref(), store.as_ref()),
-        Command::Store { action, store } => store_command(action, store.as_ref()),
+        Command::Retrieve { key, query, store, config } => {
+            retrieve(&key, query.as_deref(), store.as_deref(), config.as_ref())
+        }
+        Command::Restore { file, store, config } => restore(&file, store.as_deref(), config.as_ref()),
+        Command::Store { action, store, config } => store_command(action, store.as_deref(), config.as_ref()),
         Command::Mcp { store, headroom_dir, config } => {
             let headroom = match headroom_dir {
                 Some(d) => Some(
@@ -376,8 +443,9 @@ fn run(command: Command) -> Result<()> {
                 ),
                 None => None,
             };
-            let server =
-                ctxlens::mcp::Server::new(store_path(store.as_ref())?, headroom, load_config(config.as_ref(), &[])?);
+            let config = load_config(config.as_ref(), &[])?;
+            let location = store_location(store.as_deref(), &config.store)?;
+            let server = ctxlens::mcp::Server::new(location, headroom, config);
             ctxlens::mcp::serve(server)
         }
         Command::Bench { engine, repeat, json, config, sets, tokenizer, files } => {
@@ -459,24 +527,16 @@ fn compress(args: CompressArgs) -> Result<()> {
             };
             let outcome = ctxlens::compress(text, args.engine, &config, &ctx);
             let ms = started.elapsed().as_secs_f64() * 1000.0;
-            if let Some(path) = &args.ledger {
-                let doc = serde_json::to_vec_pretty(&LedgerDoc::of(&outcome, &source.name))?;
-                write_atomic(path, &doc).with_context(|| format!("cannot write ledger {}", path.display()))?;
-            }
             stdout.write_all(outcome.output.as_bytes())?;
-            if (args.store || args.store_path.is_some()) && !outcome.ledger.drops.is_empty() {
-                // the output is already out: a store that fails is reported, never fatal
-                let stored = open_store(args.store_path.as_ref()).map(|s| (s.put_outcome(&outcome), s.path.clone()));
-                match stored {
-                    Ok((r, _)) if r.failed.is_empty() => {}
-                    Ok((r, path)) => {
-                        eprintln!("{}: {} of the dropped spans were not stored:", path.display(), r.failed.len());
-                        for (k, why) in r.failed.iter().take(5) {
-                            eprintln!("  {k}: {why}");
-                        }
-                    }
-                    Err(e) => eprintln!("nothing stored: {e:#}"),
-                }
+            let storing = args.store || args.store_path.is_some() || config.store.enabled;
+            // the output is already out: a store that fails is reported, never fatal
+            let report = (storing && outcome.output != outcome.original)
+                .then(|| store_outcome(&outcome, args.store_path.as_deref(), &config.store));
+            if let Some(path) = &args.ledger {
+                let mut doc = LedgerDoc::of(&outcome, &source.name);
+                doc.store = report.as_ref();
+                let doc = serde_json::to_vec_pretty(&doc)?;
+                write_atomic(path, &doc).with_context(|| format!("cannot write ledger {}", path.display()))?;
             }
             let mut stats = Stats::of(&outcome, &requested, ms);
             if args.stats.is_some() || args.retention_min.is_some() {

@@ -4,7 +4,6 @@
 //! `ctxlens_retrieve` is the same tool under ctxlens's name; `compress` compresses a text and keeps
 //! what it drops in the store, so every key in its markers can be retrieved.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -17,7 +16,7 @@ use crate::engine::Context;
 use crate::ledger::Key;
 use crate::pipeline::EngineChoice;
 use crate::store::headroom::{HeadroomStore, Lookup};
-use crate::store::sqlite::Store;
+use crate::store::{Location, Store};
 
 /// What a retrieve call asks for (Headroom's `headroom_retrieve` shape).
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -43,7 +42,7 @@ pub struct CompressArgs {
 /// The server: where the stores are, and the knobs `compress` uses.
 #[derive(Clone)]
 pub struct Server {
-    store: PathBuf,
+    store: Location,
     headroom: Option<Arc<HeadroomStore>>,
     config: Arc<Config>,
     tool_router: ToolRouter<Self>,
@@ -67,7 +66,7 @@ fn matching(text: &str, query: Option<&str>) -> String {
 
 #[tool_router]
 impl Server {
-    pub fn new(store: PathBuf, headroom: Option<HeadroomStore>, config: Config) -> Server {
+    pub fn new(store: Location, headroom: Option<HeadroomStore>, config: Config) -> Server {
         Server { store, headroom: headroom.map(Arc::new), config: Arc::new(config), tool_router: Self::tool_router() }
     }
 
@@ -75,7 +74,7 @@ impl Server {
     pub fn retrieve_text(&self, args: &RetrieveArgs) -> Result<String, String> {
         let hash = args.hash.trim().trim_start_matches("hash=").trim_start_matches("key=");
         if let Some(key) = Key::parse(hash) {
-            let bytes = Store::retrieve(&self.store, &key).map_err(|e| e.to_string())?;
+            let bytes = Store::open_existing(&self.store).and_then(|s| s.retrieve(&key)).map_err(|e| e.to_string())?;
             return Ok(matching(&String::from_utf8_lossy(&bytes), args.query.as_deref()));
         }
         let Some(h) = &self.headroom else {
@@ -110,14 +109,14 @@ impl Server {
         let o = crate::pipeline::compress(&args.content, EngineChoice::Auto, &self.config, &ctx);
         let mut content = vec![ContentBlock::text(o.output.clone())];
         if !o.ledger.drops.is_empty() {
-            let failed = match Store::open(&self.store) {
+            let failed = match Store::open(&self.store, self.config.store.policy()) {
                 Ok(s) => s.put_outcome(&o).failed.len(),
                 Err(_) => o.ledger.drops.len() + o.ledger.markers.len(),
             };
             if failed > 0 {
                 content.push(ContentBlock::text(format!(
                     "note: {failed} dropped spans could not be stored in {}; their keys will not retrieve",
-                    self.store.display()
+                    self.store
                 )));
             }
         }

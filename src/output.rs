@@ -188,6 +188,24 @@ pub struct LedgerDoc<'a> {
     pub sections: &'a [SectionReport],
     pub markers: &'a [Marker],
     pub drops: &'a [Dropped],
+    /// Where `--store` kept the drops, and which keys it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<&'a StoreReport>,
+}
+
+/// What `--store` came to, for the ledger: the store (none when it could not be opened) and every
+/// key not stored, with why.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreReport {
+    pub location: Option<String>,
+    pub unstored: Vec<Unstored>,
+}
+
+/// A key `--store` could not keep.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unstored {
+    pub key: crate::ledger::Key,
+    pub why: String,
 }
 
 impl<'a> LedgerDoc<'a> {
@@ -201,6 +219,7 @@ impl<'a> LedgerDoc<'a> {
             sections: &outcome.sections,
             markers: &outcome.ledger.markers,
             drops: &outcome.ledger.drops,
+            store: None,
         }
     }
 }

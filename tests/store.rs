@@ -1,15 +1,21 @@
-//! The reversible store: every key a fixture's ledger names (each dropped span and each marker's
-//! payload) is stored by `compress --store` and `ctxlens retrieve` gives back exactly its bytes,
-//! also with several processes writing at once; a store that cannot be written never costs the
-//! compressed output.
+//! The reversible store, on SQLite and on a real Redis server: every key a fixture's ledger names
+//! (each dropped span and each marker's payload) is stored by `compress --store` and `ctxlens
+//! retrieve` gives back exactly its bytes, also with several processes writing at once; every
+//! output, through every engine, gives its original back byte for byte (`ctxlens restore`), on the
+//! fixtures and on generated inputs; a store that cannot be written never costs the compressed
+//! output, and the ledger names what was not stored.
+//!
+//! The Redis tests start their own `redis-server` (Debian's package; `scripts/test.sh` installs it)
+//! on a free port, without persistence, and stop it when done.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ctxlens::config::Config;
-use ctxlens::engine::Context;
+use ctxlens::engine::{Context, EngineKind};
+use ctxlens::outcome::Outcome;
 use ctxlens::pipeline::{EngineChoice, compress};
-use ctxlens::store::sqlite::Store;
+use ctxlens::store::{Location, Policy, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ctxlens");
 
@@ -33,30 +39,148 @@ fn fixtures() -> Vec<PathBuf> {
     out
 }
 
-#[test]
-fn every_key_of_every_fixture_s_ledger_comes_back_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+/// A redis-server of our own on a free port, stopped on drop.
+struct RedisServer {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian package redis-server; scripts/test.sh installs it)");
+        let url = format!("redis://127.0.0.1:{port}/0");
+        let server = RedisServer { child, url, _dir: dir };
+        for _ in 0..200 {
+            if redis::Client::open(server.url.as_str()).and_then(|c| c.get_connection()).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("redis-server did not answer on port {port} within 10 s");
+    }
+
+    fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url.as_str()).unwrap().get_connection().unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every key of `o`'s ledger and markers is in `store` with exactly its bytes, and the output
+/// restores the original byte for byte.
+fn check_round_trip(store: &Store, o: &Outcome, what: &str) -> usize {
+    let r = store.put_outcome(o);
+    assert!(r.failed.is_empty(), "{what}: {:?}", r.failed);
     let mut keys = 0;
+    for key in o.ledger.drops.iter().map(|d| &d.key).chain(o.ledger.markers.iter().map(|m| &m.key)) {
+        let want = o.ledger.retrieve(&o.original, key).unwrap();
+        let got = store.get(key).unwrap().unwrap_or_else(|| panic!("{what}: {key} missing"));
+        assert_eq!(got, want.as_bytes(), "{what}: {key}");
+        keys += 1;
+    }
+    // every key the output's markers carry is in the store
+    for m in ctxlens::ledger::MARKER_RE.captures_iter(&o.output) {
+        let key = ctxlens::ledger::Key::parse(&m[2]).unwrap();
+        assert!(store.get(&key).unwrap().is_some(), "{what}: marker key {key}");
+    }
+    if o.output != o.original {
+        assert!(r.recipe, "{what}: no restore recipe stored");
+        let back = store.restore(o.output.as_bytes()).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(back == o.original.as_bytes(), "{what}: the restored original differs");
+    }
+    keys
+}
+
+/// Every fixture through the router and through each engine by hand (prose only where it is
+/// routed: its model is slow), into `store`.
+fn every_fixture_through_every_engine(store: &Store) {
+    let mut keys = 0;
+    let mut restored = 0;
     for path in fixtures() {
         let text = std::fs::read_to_string(&path).unwrap();
         let ctx = Context { path: Some(path.display().to_string()), ..Context::default() };
-        let o = compress(&text, EngineChoice::Auto, &Config::default(), &ctx);
-        let r = store.put_outcome(&o);
-        assert!(r.failed.is_empty(), "{}: {:?}", path.display(), r.failed);
-        for key in o.ledger.drops.iter().map(|d| &d.key).chain(o.ledger.markers.iter().map(|m| &m.key)) {
-            let want = o.ledger.retrieve(&o.original, key).unwrap();
-            let got = store.get(key).unwrap().unwrap_or_else(|| panic!("{}: {key} missing", path.display()));
-            assert_eq!(got, want.as_bytes(), "{}: {key}", path.display());
-            keys += 1;
-        }
-        // every key the output's markers carry is in the store
-        for m in ctxlens::ledger::MARKER_RE.captures_iter(&o.output) {
-            let key = ctxlens::ledger::Key::parse(&m[2]).unwrap();
-            assert!(store.get(&key).unwrap().is_some(), "{}: marker key {key}", path.display());
+        let choices = std::iter::once(EngineChoice::Auto)
+            .chain(EngineKind::ALL.iter().filter(|k| **k != EngineKind::Prose).map(|k| EngineChoice::Only(*k)));
+        for choice in choices {
+            let o = compress(&text, choice, &Config::default(), &ctx);
+            let what = format!("{} ({choice})", path.display());
+            keys += check_round_trip(store, &o, &what);
+            restored += usize::from(o.output != o.original);
         }
     }
     assert!(keys > 100, "the fixtures drop many spans: {keys}");
+    assert!(restored > 40, "most fixture × engine pairs change the text: {restored}");
+}
+
+#[test]
+fn every_fixture_through_every_engine_round_trips_through_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Location::File(dir.path().join("store.db")), Policy::default()).unwrap();
+    every_fixture_through_every_engine(&store);
+}
+
+#[test]
+fn every_fixture_through_every_engine_round_trips_through_redis() {
+    let server = RedisServer::start();
+    let store = Store::open(&Location::parse(&server.url), Policy::default()).unwrap();
+    every_fixture_through_every_engine(&store);
+    let stats = store.stats().unwrap();
+    assert!(stats.entries > 100 && stats.outputs > 40, "{stats:?}");
+    // export from Redis, import into SQLite: the same entries, and outputs still restore
+    let mut dump = Vec::new();
+    let n = store.export(&mut dump).unwrap();
+    assert_eq!(n as u64, stats.entries + stats.outputs);
+    let dir = tempfile::tempdir().unwrap();
+    let local = Store::open(&Location::File(dir.path().join("s.db")), Policy::default()).unwrap();
+    assert_eq!(local.import("dump", std::str::from_utf8(&dump).unwrap()).unwrap(), n);
+    let text = std::fs::read_to_string(root().join("fixtures/log/pytest-failures.log")).unwrap();
+    let o = compress(&text, EngineChoice::Auto, &Config::default(), &Context::default());
+    assert_eq!(local.restore(o.output.as_bytes()).unwrap(), text.as_bytes());
+}
+
+#[test]
+fn redis_entries_expire_on_their_own_and_gc_keeps_the_size_cap() {
+    let server = RedisServer::start();
+    let policy = Policy { ttl_secs: Some(3600), max_bytes: None };
+    let store = Store::open(&Location::parse(&server.url), policy).unwrap();
+    let text = std::fs::read_to_string(root().join("fixtures/log/pytest-failures.log")).unwrap();
+    let o = compress(&text, EngineChoice::Auto, &Config::default(), &Context::default());
+    assert!(store.put_outcome(&o).failed.is_empty());
+    let mut conn = server.connection();
+    let key = format!("ctxlens:o:{}", o.ledger.drops[0].key);
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut conn).unwrap();
+    assert!((3590..=3600).contains(&ttl), "the entry expires in an hour: {ttl}");
+    // a second writer of the same spans (another team member) adds nothing and changes nothing
+    let again = Store::open(&Location::parse(&server.url), Policy::default()).unwrap().put_outcome(&o);
+    assert_eq!((again.new, again.failed.len()), (0, 0));
+    assert!(again.known > 0);
+    let before = store.stats().unwrap();
+    assert!(store.gc(None, Some(before.bytes / 2)).unwrap() > 0);
+    assert!(store.stats().unwrap().bytes <= before.bytes / 2);
+    // a stranger's value under our prefix is an error naming it, not a panic
+    redis::cmd("SET").arg("ctxlens:o:0123456789abcdef").arg("x").query::<()>(&mut conn).unwrap();
+    let e = store.get(&ctxlens::ledger::Key::parse("0123456789abcdef").unwrap()).unwrap_err().to_string();
+    assert!(e.contains("ctxlens:o:0123456789abcdef"), "{e}");
+    // a server that is not there: a clear error naming it, within the timeout
+    drop(conn);
+    let url = server.url.clone();
+    drop(server);
+    let e = Store::open(&Location::parse(&url), Policy::default()).unwrap_err().to_string();
+    assert!(e.contains(&url), "{e}");
 }
 
 fn ctxlens(args: &[&str], store: &Path) -> std::process::Output {
@@ -117,7 +241,8 @@ fn compress_store_then_retrieve_from_the_cli_with_two_writers_at_once() {
     assert!(ctxlens(&["retrieve", &k, "--query", "no line has this"], &store).stdout.is_empty());
     let stats: serde_json::Value = serde_json::from_slice(&ctxlens(&["store", "stats"], &store).stdout).unwrap();
     let entries = stats["entries"].as_u64().unwrap();
-    assert!(entries > 2, "{stats}");
+    assert!(entries > 2 && stats["outputs"] == 2, "{stats}");
+    let entries = entries + 2;
     let dump = dir.path().join("dump.jsonl");
     assert!(ctxlens(&["store", "export", dump.to_str().unwrap()], &store).status.success());
     let other = dir.path().join("other.db");
@@ -141,12 +266,91 @@ fn a_store_that_cannot_be_written_never_costs_the_output() {
     // a directory where the file should be
     let taken = dir.path().join("taken");
     std::fs::create_dir(&taken).unwrap();
+    let ledger = dir.path().join("ledger.json");
     for bad in [&junk, &taken] {
-        let out = Command::new(BIN).args(["compress", "--store-path"]).arg(bad).arg(&input).output().unwrap();
+        let out = Command::new(BIN)
+            .args(["compress", "--ledger"])
+            .arg(&ledger)
+            .arg("--store-path")
+            .arg(bad)
+            .arg(&input)
+            .output()
+            .unwrap();
         assert!(out.status.success());
         assert_eq!(out.stdout, plain.stdout, "the output is printed whole");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("nothing stored") && err.contains(&*bad.to_string_lossy()), "{err}");
+        // the ledger names every key that will not retrieve, and why
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&ledger).unwrap()).unwrap();
+        let unstored = doc["store"]["unstored"].as_array().unwrap();
+        assert_eq!(unstored.len(), doc["drops"].as_array().unwrap().len());
+        assert!(unstored[0]["why"].as_str().unwrap().contains(&*bad.to_string_lossy()), "{doc}");
     }
     assert_eq!(std::fs::read(&junk).unwrap(), vec![7u8; 4096], "a file that is not a store is left as it was");
+}
+
+#[test]
+fn restore_gives_the_original_back_from_the_cli_and_the_config_can_turn_the_store_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, format!("[store]\nenabled = true\nlocation = {:?}\n", store.display().to_string()))
+        .unwrap();
+    for input in ["fixtures/json/npm-view-express.json", "fixtures/diff/requests-2.31.0-2.32.3.git.diff"] {
+        let input = root().join(input);
+        let out = Command::new(BIN).arg("compress").arg("--config").arg(&config).arg(&input).output().unwrap();
+        assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        let compressed = dir.path().join("out.txt");
+        std::fs::write(&compressed, &out.stdout).unwrap();
+        let back = Command::new(BIN).arg("restore").arg(&compressed).arg("--store").arg(&store).output().unwrap();
+        assert!(back.status.success(), "{}", String::from_utf8_lossy(&back.stderr));
+        assert!(back.stdout == std::fs::read(&input).unwrap(), "{}: restored byte for byte", input.display());
+        // one byte changed: no recipe, and the error says what still works
+        let mut edited = out.stdout.clone();
+        edited.push(b' ');
+        std::fs::write(&compressed, &edited).unwrap();
+        let back = Command::new(BIN).arg("restore").arg(&compressed).arg("--store").arg(&store).output().unwrap();
+        let err = String::from_utf8_lossy(&back.stderr);
+        assert!(!back.status.success() && back.stdout.is_empty(), "{err}");
+        assert!(err.contains("no restore recipe") && err.contains("ctxlens retrieve"), "{err}");
+    }
+}
+
+mod generated {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Log lines, JSON rows and grep matches with non-ASCII at the edges: what the router sends to
+    /// the line engines and the JSON engine.
+    fn text() -> impl Strategy<Value = String> {
+        let word = prop::sample::select(vec!["ok", "ERROR", "é", "日本", "timeout", "x=1", "🙂", "\\", "\"q\""]);
+        let line = prop::collection::vec(word, 1..8).prop_map(|w| w.join(" "));
+        let log = prop::collection::vec(line.clone(), 1..400).prop_map(|ls| {
+            ls.iter().enumerate().map(|(i, l)| format!("2026-12-02 10:00:{:02} INFO {l}\n", i % 60)).collect()
+        });
+        let json = prop::collection::vec((0..1000u32, line.clone()), 1..200).prop_map(|rows| {
+            let rows: Vec<String> =
+                rows.iter().map(|(i, l)| format!("  {{\"id\": {i}, \"msg\": {}}}", serde_json::json!(l))).collect();
+            format!("[\n{}\n]\n", rows.join(",\n"))
+        });
+        let grep = prop::collection::vec((0..500u32, line), 1..300)
+            .prop_map(|ms| ms.iter().map(|(n, l)| format!("src/f{}.rs:{n}:{l}\n", n % 7)).collect());
+        prop_oneof![log, json, grep]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 48,
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x0057_07e5),
+            ..ProptestConfig::default()
+        })]
+        #[test]
+        fn every_generated_output_restores_its_original(t in text()) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&Location::File(dir.path().join("s.db")), Policy::default()).unwrap();
+            let o = compress(&t, EngineChoice::Auto, &Config::default(), &Context::default());
+            check_round_trip(&store, &o, "generated");
+        }
+    }
 }

@@ -98,7 +98,7 @@ impl HeadroomStore {
     pub fn open(dir: &Path) -> Result<HeadroomStore, StoreError> {
         let path = if dir.is_dir() { dir.join(FILE) } else { dir.to_path_buf() };
         let shown = path.display().to_string();
-        let err = |source| StoreError::Sqlite { path: shown.clone(), source };
+        let err = |cause| StoreError::Sqlite { path: shown.clone(), cause };
         let conn =
             Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                 .map_err(err)?;
@@ -117,7 +117,7 @@ impl HeadroomStore {
     /// is looked up exactly; Headroom stores it under the same 12 characters.
     pub fn lookup(&self, hash: &str, now: f64) -> Result<Lookup, StoreError> {
         let shown = self.path.display().to_string();
-        let err = |source| StoreError::Sqlite { path: shown.clone(), source };
+        let err = |cause| StoreError::Sqlite { path: shown.clone(), cause };
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let row: Option<(String, f64, f64)> = conn
             .query_row("SELECT entry_json, created_at, ttl FROM ccr_entries WHERE hash = ?1", [hash], |r| {

@@ -1,10 +1,30 @@
-//! Stores that give a dropped span's original back by its key: ctxlens's own ([`sqlite`], written
-//! by `compress --store`, read by `ctxlens retrieve`), and Headroom's CCR store read-only
-//! ([`headroom`]), so a recorded Headroom compression's markers can be checked against what
-//! Headroom can really still return.
+//! Stores that give a dropped span's original back by its key.
+//!
+//! ctxlens's own store is a [`Store`]: content-addressed entries (every span an engine dropped and
+//! every marker's payload, under the key the markers and ledgers already name) plus one restore
+//! recipe per compressed output ([`restore`]), so the output and the store give the original back
+//! byte for byte. It lives in a [`Backend`]: embedded SQLite ([`sqlite`], the default) or a Redis
+//! server shared by a team ([`redis`]), chosen by a [`Location`] (a path or a `redis://` URL).
+//! Headroom's CCR store is read, read-only, by [`headroom`], so a recorded Headroom compression's
+//! markers can be checked against what Headroom can really still return.
+//!
+//! Keys are the first 64 bits of SHA-256 (16 hex). A store of a billion spans has about a 3%
+//! chance of holding two different spans under one key; before that a `put` of other bytes under
+//! a key already held is refused as a collision (never overwritten), and every `get` checks the
+//! bytes against their key.
 
 pub mod headroom;
+pub mod redis;
+pub mod restore;
 pub mod sqlite;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::Key;
+use crate::outcome::Outcome;
 
 /// The lines of `text` that hold `query`, case-insensitively (every line for an empty query): what
 /// `retrieve --query` and the MCP tools' `query` return.
@@ -13,17 +33,20 @@ pub fn lines_holding(text: &str, query: &str) -> String {
     text.split_inclusive('\n').filter(|l| l.to_lowercase().contains(&q)).collect()
 }
 
-/// A store that cannot be read, naming its file.
+/// A store that cannot be read or written, naming it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path}: {source}")]
-    Sqlite { path: String, source: rusqlite::Error },
+    // the cause is in the message, not a `source`: error chains would print it twice
+    #[error("{path}: {cause}")]
+    Sqlite { path: String, cause: rusqlite::Error },
+    #[error("{url}: {cause}")]
+    Redis { url: String, cause: ::redis::RedisError },
     #[error("{path}: not a Headroom CCR store (no ccr_entries table)")]
     NotHeadroom { path: String },
     #[error("{path}: the entry for {hash} is not JSON with an original_content")]
     BadEntry { path: String, hash: String },
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("{path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error("{path}: no store there (compress --store writes one)")]
     NoStore { path: String },
     #[error("key {key} is not in {path} (was it compressed with --store?)")]
@@ -36,4 +59,433 @@ pub enum StoreError {
     Corrupt { key: String },
     #[error("{file}:{line}: {why}")]
     Import { file: String, line: usize, why: String },
+    #[error(
+        "{path} has no restore recipe for this text (key {key}): it is not an output `compress --store` wrote, \
+         or it was changed since; `ctxlens retrieve KEY` still gives each marker's original"
+    )]
+    NoRecipe { key: String, path: String },
+    #[error("{path}: the restore recipe {key} is unreadable: {why}")]
+    BadRecipe { key: String, path: String, why: String },
+}
+
+/// Where a store lives: a SQLite file, or a Redis server (`redis://[:password@]host[:port][/db]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Redis(String),
+}
+
+impl Location {
+    /// A `redis://` or `rediss://` URL names a Redis server; anything else is a file path.
+    pub fn parse(s: &str) -> Location {
+        if s.starts_with("redis://") || s.starts_with("rediss://") || s.starts_with("redis+unix://") {
+            Location::Redis(s.to_string())
+        } else {
+            Location::File(PathBuf::from(s))
+        }
+    }
+
+    /// `$CTXLENS_STORE` (a path or a URL), else `store.db` in the platform's data directory for
+    /// ctxlens (`$XDG_DATA_HOME/ctxlens` or `~/.local/share/ctxlens` on Linux).
+    pub fn default_location() -> Option<Location> {
+        if let Some(p) = std::env::var_os("CTXLENS_STORE").filter(|p| !p.is_empty()) {
+            return Some(Location::parse(&p.to_string_lossy()));
+        }
+        directories::ProjectDirs::from("", "", "ctxlens").map(|d| Location::File(d.data_dir().join("store.db")))
+    }
+}
+
+impl fmt::Display for Location {
+    /// A file's path, or a URL with its password hidden.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File(p) => write!(f, "{}", p.display()),
+            Location::Redis(url) => {
+                let scheme_end = url.find("://").map_or(0, |i| i + 3);
+                match url[scheme_end..].rfind('@') {
+                    Some(at) => write!(f, "{}***@{}", &url[..scheme_end], &url[scheme_end + at + 1..]),
+                    None => f.write_str(url),
+                }
+            }
+        }
+    }
+}
+
+/// How long entries live: both off by default, so a marker's key keeps its word.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Entries older than this many seconds are removed (Redis: they expire on their own).
+    pub ttl_secs: Option<u64>,
+    /// After each write the oldest entries go until the store holds at most this many bytes.
+    pub max_bytes: Option<u64>,
+}
+
+/// `[store]` in the config: whether `compress` and the workbench keep what they drop, where, and
+/// for how long.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Keep every dropped span (as `compress --store` does), from `compress`, `mcp` and the workbench.
+    pub enabled: bool,
+    /// A SQLite file or a `redis://` URL [default: $CTXLENS_STORE, else store.db in ctxlens's data
+    /// directory].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Remove entries older than this many days (0: keep them until removed by hand).
+    pub ttl_days: u64,
+    /// After each write, remove the oldest entries until the store holds at most this many MB
+    /// (0: no cap).
+    pub max_mb: u64,
+}
+
+impl Settings {
+    pub fn is_default(&self) -> bool {
+        *self == Settings::default()
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy {
+            ttl_secs: (self.ttl_days > 0).then(|| self.ttl_days.saturating_mul(86_400)),
+            max_bytes: (self.max_mb > 0).then(|| self.max_mb.saturating_mul(1 << 20)),
+        }
+    }
+
+    /// The location a command names, else this table's, else the default one.
+    pub fn location(&self, named: Option<&str>) -> Option<Location> {
+        named.or(self.location.as_deref()).map(Location::parse).or_else(Location::default_location)
+    }
+}
+
+/// The two kinds of entry: dropped originals (content-addressed), and restore recipes (under the
+/// key of the output they restore).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Originals,
+    Outputs,
+}
+
+/// One entry's key, size and creation time (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub key: String,
+    pub size: u64,
+    pub created_at: i64,
+}
+
+/// What a store is kept in. Keys are checked by [`Store`]; a backend only keeps bytes.
+pub trait Backend: Send + Sync {
+    /// Adds `bytes` under `key` unless the key is held (atomically: two writers never both add);
+    /// returns what was already held, if anything. `ttl_secs`: a backend that expires entries on
+    /// its own (Redis) does so; others leave it to [`Store::gc`].
+    fn insert(
+        &self,
+        table: Table,
+        key: &str,
+        bytes: &[u8],
+        ttl_secs: Option<u64>,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    fn fetch(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every entry of `table`.
+    fn list(&self, table: Table) -> Result<Vec<Meta>, StoreError>;
+    fn remove(&self, table: Table, keys: &[String]) -> Result<usize, StoreError>;
+    /// Starts a group of inserts that other writers see all of or none of, where the backend can
+    /// (SQLite); returns whether one was started.
+    fn begin(&self) -> bool {
+        false
+    }
+    /// Ends the group [`Backend::begin`] started.
+    fn commit(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// What a put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    New,
+    /// The same bytes were already there.
+    Known,
+}
+
+/// Counts of a store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub entries: u64,
+    pub bytes: u64,
+    /// Restore recipes (one per output stored).
+    pub outputs: u64,
+    /// Unix seconds of the oldest and newest entry.
+    pub oldest: Option<i64>,
+    pub newest: Option<i64>,
+}
+
+/// What storing an outcome came to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stored {
+    pub new: usize,
+    pub known: usize,
+    /// Keys that could not be stored, with why.
+    pub failed: Vec<(Key, String)>,
+    /// Whether the output's restore recipe was stored.
+    pub recipe: bool,
+}
+
+/// ctxlens's store: a backend, where it is, and how long entries live.
+pub struct Store {
+    pub location: Location,
+    pub policy: Policy,
+    backend: Box<dyn Backend>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("location", &self.location.to_string()).finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store {
+    /// Opens the store at `location`, creating a SQLite file (readable by its owner only) when
+    /// there is none.
+    pub fn open(location: &Location, policy: Policy) -> Result<Store, StoreError> {
+        let backend: Box<dyn Backend> = match location {
+            Location::File(p) => Box::new(sqlite::Sqlite::open(p)?),
+            Location::Redis(url) => Box::new(redis::Redis::open(url, &location.to_string())?),
+        };
+        Ok(Store { location: location.clone(), policy, backend })
+    }
+
+    /// Opens a store that must already exist (reading never creates a SQLite file).
+    pub fn open_existing(location: &Location) -> Result<Store, StoreError> {
+        if let Location::File(p) = location
+            && !p.exists()
+        {
+            return Err(StoreError::NoStore { path: location.to_string() });
+        }
+        Store::open(location, Policy::default())
+    }
+
+    fn name(&self) -> String {
+        self.location.to_string()
+    }
+
+    /// Stores `bytes` under `key`, which must be their key.
+    pub fn put(&self, key: &Key, bytes: &[u8]) -> Result<Put, StoreError> {
+        if Key::of(bytes) != *key {
+            return Err(StoreError::WrongKey { key: key.to_string() });
+        }
+        match self.backend.insert(Table::Originals, key.as_str(), bytes, self.policy.ttl_secs)? {
+            None => Ok(Put::New),
+            Some(held) if held == bytes => Ok(Put::Known),
+            Some(_) => Err(StoreError::Collision { key: key.to_string(), path: self.name() }),
+        }
+    }
+
+    /// The bytes under `key`, checked against it.
+    pub fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.backend.fetch(Table::Originals, key.as_str())? {
+            Some(b) if Key::of(&b) != *key => Err(StoreError::Corrupt { key: key.to_string() }),
+            other => Ok(other),
+        }
+    }
+
+    /// The bytes under `key`; an absent key is an error naming the store.
+    pub fn retrieve(&self, key: &Key) -> Result<Vec<u8>, StoreError> {
+        self.get(key)?.ok_or_else(|| StoreError::Absent { key: key.to_string(), path: self.name() })
+    }
+
+    /// Stores every span `o` dropped, every marker's payload and the output's restore recipe (with
+    /// the kept stretches it needs), as one transaction where the backend has them; what could not
+    /// be stored is listed, not fatal. Then applies the policy.
+    pub fn put_outcome(&self, o: &Outcome) -> Stored {
+        let mut out = Stored::default();
+        let mut entries: Vec<(Key, String)> = Vec::new();
+        for key in o.ledger.drops.iter().map(|d| &d.key).chain(o.ledger.markers.iter().map(|m| &m.key)) {
+            match o.ledger.retrieve(&o.original, key) {
+                Some(text) => entries.push((key.clone(), text)),
+                None => out.failed.push((key.clone(), "not in the ledger".into())),
+            }
+        }
+        let recipe = (o.output != o.original).then(|| restore::Recipe::of(o));
+        if let Some(r) = &recipe {
+            entries.extend(r.kept.iter().map(|t| (Key::of(t.as_bytes()), t.to_string())));
+        }
+        let began = self.backend.begin();
+        for (key, text) in &entries {
+            match self.put(key, text.as_bytes()) {
+                Ok(Put::New) => out.new += 1,
+                Ok(Put::Known) => out.known += 1,
+                Err(e) => out.failed.push((key.clone(), e.to_string())),
+            }
+        }
+        if let Some(r) = &recipe
+            && out.failed.is_empty()
+        {
+            let output_key = Key::of(o.output.as_bytes());
+            let bytes = r.to_bytes();
+            match self.backend.insert(Table::Outputs, output_key.as_str(), &bytes, self.policy.ttl_secs) {
+                // an output compressed from another original (or by other knobs) keeps its first recipe
+                Ok(_) => out.recipe = true,
+                Err(e) => out.failed.push((output_key, e.to_string())),
+            }
+        }
+        if began && let Err(e) = self.backend.commit() {
+            // nothing of it was stored
+            let why = e.to_string();
+            out.failed = entries.into_iter().map(|(k, _)| (k, why.clone())).collect();
+            out.new = 0;
+            out.known = 0;
+            out.recipe = false;
+        }
+        if self.policy != Policy::default()
+            && let Err(e) = self.gc(self.policy.ttl_secs, self.policy.max_bytes)
+        {
+            out.failed.push((Key::of(b""), format!("gc after the write: {e}")));
+        }
+        out
+    }
+
+    /// The original `output` was compressed from, byte for byte, from its restore recipe.
+    pub fn restore(&self, output: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let key = Key::of(output);
+        let bytes = self
+            .backend
+            .fetch(Table::Outputs, key.as_str())?
+            .ok_or_else(|| StoreError::NoRecipe { key: key.to_string(), path: self.name() })?;
+        let bad = |why: String| StoreError::BadRecipe { key: key.to_string(), path: self.name(), why };
+        let recipe = restore::Recipe::parse(&bytes).map_err(bad)?;
+        let mut original = Vec::new();
+        for piece in &recipe.pieces {
+            original.extend(self.retrieve(piece)?);
+        }
+        if Key::of(&original) != recipe.original {
+            return Err(bad(format!("its pieces do not make the original {}", recipe.original)));
+        }
+        Ok(original)
+    }
+
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let all = self.backend.list(Table::Originals)?;
+        let outputs = self.backend.list(Table::Outputs)?.len() as u64;
+        Ok(Stats {
+            entries: all.len() as u64,
+            bytes: all.iter().map(|m| m.size).sum(),
+            outputs,
+            oldest: all.iter().map(|m| m.created_at).min(),
+            newest: all.iter().map(|m| m.created_at).max(),
+        })
+    }
+
+    /// Removes entries older than `ttl_secs` (when given), then the oldest until the originals take
+    /// at most `max_bytes`; a recipe goes with the oldest of its pieces' age. Returns how many
+    /// entries went.
+    pub fn gc(&self, ttl_secs: Option<u64>, max_bytes: Option<u64>) -> Result<usize, StoreError> {
+        let cutoff = ttl_secs.map(|t| now().saturating_sub(i64::try_from(t).unwrap_or(i64::MAX)));
+        let mut removed = 0;
+        for table in [Table::Originals, Table::Outputs] {
+            let mut all = self.backend.list(table)?;
+            // newest first: keep entries while they are young enough and their running total fits
+            all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.key.cmp(&b.key)));
+            let mut total = 0u64;
+            let gone: Vec<String> = all
+                .into_iter()
+                .filter(|m| {
+                    total = total.saturating_add(m.size);
+                    let old = cutoff.is_some_and(|c| m.created_at < c);
+                    let over = table == Table::Originals && max_bytes.is_some_and(|cap| total > cap);
+                    old || over
+                })
+                .map(|m| m.key)
+                .collect();
+            removed += self.backend.remove(table, &gone)?;
+        }
+        Ok(removed)
+    }
+
+    /// Every original as JSON lines: `{"key", "created_at", "text"}` (or `"base64"` for bytes that
+    /// are not UTF-8), then every recipe as `{"output", "created_at", "recipe"}`.
+    pub fn export(&self, out: &mut dyn std::io::Write) -> Result<usize, StoreError> {
+        use base64::Engine as _;
+        let io = |e| StoreError::Io { path: "export".into(), cause: e };
+        let mut n = 0;
+        for table in [Table::Originals, Table::Outputs] {
+            let mut all = self.backend.list(table)?;
+            all.sort_by(|a, b| a.key.cmp(&b.key));
+            for m in all {
+                // removed by another process since the listing
+                let Some(bytes) = self.backend.fetch(table, &m.key)? else { continue };
+                let line = match (table, String::from_utf8(bytes)) {
+                    (Table::Originals, Ok(text)) => {
+                        serde_json::json!({ "key": m.key, "created_at": m.created_at, "text": text })
+                    }
+                    (Table::Originals, Err(e)) => serde_json::json!({
+                        "key": m.key, "created_at": m.created_at,
+                        "base64": base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+                    }),
+                    (Table::Outputs, Ok(recipe)) => {
+                        serde_json::json!({ "output": m.key, "created_at": m.created_at, "recipe": recipe })
+                    }
+                    (Table::Outputs, Err(_)) => continue,
+                };
+                writeln!(out, "{line}").map_err(io)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Reads lines written by [`Store::export`]; each original must match its key and each recipe
+    /// must parse. Returns the entries added; a bad line is an error naming its line number, and
+    /// nothing after it is read.
+    pub fn import(&self, name: &str, text: &str) -> Result<usize, StoreError> {
+        use base64::Engine as _;
+        let mut added = 0;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let bad = |why: String| StoreError::Import { file: name.to_string(), line: i + 1, why };
+            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+            if let Some(output) = v["output"].as_str() {
+                let key = Key::parse(output).ok_or_else(|| bad("no valid `output` key".into()))?;
+                let recipe = v["recipe"].as_str().ok_or_else(|| bad("no `recipe`".into()))?;
+                restore::Recipe::parse(recipe.as_bytes()).map_err(&bad)?;
+                let held = self.backend.insert(Table::Outputs, key.as_str(), recipe.as_bytes(), self.policy.ttl_secs);
+                added += usize::from(held.map_err(|e| bad(e.to_string()))?.is_none());
+                continue;
+            }
+            let key = v["key"].as_str().and_then(Key::parse).ok_or_else(|| bad("no valid `key`".into()))?;
+            let bytes = match (v["text"].as_str(), v["base64"].as_str()) {
+                (Some(t), _) => t.as_bytes().to_vec(),
+                (None, Some(b)) => {
+                    base64::engine::general_purpose::STANDARD.decode(b).map_err(|e| bad(e.to_string()))?
+                }
+                _ => return Err(bad("no `text` or `base64`".into())),
+            };
+            match self.put(&key, &bytes) {
+                Ok(Put::New) => added += 1,
+                Ok(Put::Known) => {}
+                Err(e) => return Err(bad(e.to_string())),
+            }
+        }
+        Ok(added)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_and_their_names() {
+        assert_eq!(Location::parse("/tmp/s.db"), Location::File("/tmp/s.db".into()));
+        let r = Location::parse("redis://:hunter2@cache:6379/2");
+        assert!(matches!(r, Location::Redis(_)));
+        assert_eq!(r.to_string(), "redis://***@cache:6379/2", "the password never reaches a message");
+        assert_eq!(Location::parse("redis://cache/0").to_string(), "redis://cache/0");
+        let s = Settings { ttl_days: 2, max_mb: 1, ..Settings::default() };
+        assert_eq!(s.policy(), Policy { ttl_secs: Some(172_800), max_bytes: Some(1 << 20) });
+        assert_eq!(Settings::default().policy(), Policy::default());
+        assert_eq!(s.location(Some("x.db")), Some(Location::File("x.db".into())));
+    }
 }

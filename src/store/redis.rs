@@ -1,0 +1,141 @@
+//! The store's Redis backend, for a team sharing one store: `redis://[:password@]host[:port][/db]`
+//! as the store's location. Entries are plain strings under `ctxlens:o:KEY` (originals) and
+//! `ctxlens:r:KEY` (restore recipes), each value its creation time (8 bytes, big-endian Unix
+//! seconds) then the bytes. `SET … NX` makes an insert atomic across writers; a TTL becomes the
+//! entry's own expiry, so Redis removes it on time with no `gc`.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::{Connection, RedisError, cmd};
+
+use super::{Backend, Meta, StoreError, Table, now};
+
+pub struct Redis {
+    /// The URL with its password hidden, for messages.
+    shown: String,
+    conn: Mutex<Connection>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn prefix(t: Table) -> &'static str {
+    match t {
+        Table::Originals => "ctxlens:o:",
+        Table::Outputs => "ctxlens:r:",
+    }
+}
+
+/// The stored value's bytes, past its creation time; `None` for a value too short to hold one.
+fn split(value: &[u8]) -> Option<(i64, &[u8])> {
+    let (time, bytes) = value.split_first_chunk::<8>()?;
+    Some((i64::from_be_bytes(*time), bytes))
+}
+
+impl Redis {
+    /// Connects (within 10 s) to the server at `url`; `shown` names it in errors.
+    pub fn open(url: &str, shown: &str) -> Result<Redis, StoreError> {
+        let err = |cause| StoreError::Redis { url: shown.to_string(), cause };
+        let client = redis::Client::open(url).map_err(err)?;
+        let conn = client.get_connection_with_timeout(TIMEOUT).map_err(err)?;
+        conn.set_read_timeout(Some(TIMEOUT)).map_err(err)?;
+        conn.set_write_timeout(Some(TIMEOUT)).map_err(err)?;
+        Ok(Redis { shown: shown.to_string(), conn: Mutex::new(conn) })
+    }
+
+    fn err(&self, source: RedisError) -> StoreError {
+        StoreError::Redis { url: self.shown.clone(), cause: source }
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn bad_value(&self, key: &str) -> StoreError {
+        let source = RedisError::from((redis::ErrorKind::Parse, "a value too short to be a ctxlens entry"));
+        StoreError::Redis { url: format!("{} ({key})", self.shown), cause: source }
+    }
+}
+
+impl Backend for Redis {
+    fn insert(&self, table: Table, key: &str, bytes: &[u8], ttl: Option<u64>) -> Result<Option<Vec<u8>>, StoreError> {
+        let name = format!("{}{key}", prefix(table));
+        let mut value = now().to_be_bytes().to_vec();
+        value.extend_from_slice(bytes);
+        let mut set = cmd("SET");
+        set.arg(&name).arg(value).arg("NX");
+        if let Some(secs) = ttl.filter(|&s| s > 0) {
+            set.arg("EX").arg(secs);
+        }
+        let mut conn = self.conn();
+        let added: Option<String> = set.query(&mut *conn).map_err(|e| self.err(e))?;
+        if added.is_some() {
+            return Ok(None);
+        }
+        let held: Option<Vec<u8>> = cmd("GET").arg(&name).query(&mut *conn).map_err(|e| self.err(e))?;
+        match held {
+            Some(v) => split(&v).map(|(_, b)| Some(b.to_vec())).ok_or_else(|| self.bad_value(&name)),
+            // expired between the two calls: held by nobody now, so add it again
+            None => {
+                drop(conn);
+                self.insert(table, key, bytes, ttl)
+            }
+        }
+    }
+
+    fn fetch(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let name = format!("{}{key}", prefix(table));
+        let held: Option<Vec<u8>> = cmd("GET").arg(&name).query(&mut *self.conn()).map_err(|e| self.err(e))?;
+        held.map(|v| split(&v).map(|(_, b)| b.to_vec()).ok_or_else(|| self.bad_value(&name))).transpose()
+    }
+
+    fn list(&self, table: Table) -> Result<Vec<Meta>, StoreError> {
+        let mut conn = self.conn();
+        let pattern = format!("{}*", prefix(table));
+        let mut names = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query(&mut *conn)
+                .map_err(|e| self.err(e))?;
+            names.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        let mut metas = Vec::with_capacity(names.len());
+        for chunk in names.chunks(500) {
+            let mut pipe = redis::pipe();
+            for n in chunk {
+                pipe.cmd("STRLEN").arg(n).cmd("GETRANGE").arg(n).arg(0).arg(7);
+            }
+            let answers: Vec<redis::Value> = pipe.query(&mut *conn).map_err(|e| self.err(e))?;
+            for (n, pair) in chunk.iter().zip(answers.chunks(2)) {
+                let len: u64 = redis::from_redis_value_ref(&pair[0]).map_err(|e| self.err(e.into()))?;
+                let head: Vec<u8> = redis::from_redis_value_ref(&pair[1]).map_err(|e| self.err(e.into()))?;
+                // gone since the scan (expired or removed)
+                let Some((created_at, _)) = split(&head) else { continue };
+                let key = n[prefix(table).len()..].to_string();
+                metas.push(Meta { key, size: len.saturating_sub(8), created_at });
+            }
+        }
+        Ok(metas)
+    }
+
+    fn remove(&self, table: Table, keys: &[String]) -> Result<usize, StoreError> {
+        let mut conn = self.conn();
+        let mut n = 0;
+        for chunk in keys.chunks(500) {
+            let names: Vec<String> = chunk.iter().map(|k| format!("{}{k}", prefix(table))).collect();
+            let gone: usize = cmd("DEL").arg(names).query(&mut *conn).map_err(|e| self.err(e))?;
+            n += gone;
+        }
+        Ok(n)
+    }
+}
