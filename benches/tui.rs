@@ -140,6 +140,7 @@ fn bench_knob_change(c: &mut Criterion) {
                     ccr: None,
                     audit: false,
                     detail: true,
+                    keeper: None,
                 };
                 let c = work::compute(&job);
                 assert!(!c.diff.rows.is_empty());

@@ -228,6 +228,49 @@ fn an_auditor_finds_silent_losses_and_resolves_a_headroom_marker() {
     }
 }
 
+/// A user who keeps what the workbench drops: with `[store] enabled` in the config, open a log,
+/// show the original behind a ledger row, quit; the CLI then retrieves the same key and restores
+/// the whole log from the output alone, from the store the workbench wrote.
+#[test]
+fn the_workbench_writes_the_store_the_cli_restores_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("kept.db");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, format!("[store]\nenabled = true\nlocation = {:?}\n", store.display().to_string()))
+        .unwrap();
+    let log = root().join("fixtures/log/pytest-failures.log");
+    let t = Tmux::start(dir.path(), &format!("--config '{}' '{}'", config.display(), log.display()), 140, 40);
+    t.wait("the log to load and compress", |s| {
+        title_counts(s).is_some() && !s.contains("computing") && s.contains("keeping drops in")
+    });
+    t.keys(&["3"]);
+    t.wait("the ledger pane", |s| s.contains("▶3 ledger") && s.contains("L12–163"));
+    t.keys(&["r"]);
+    let s = t.wait("the original behind the first drop", |s| s.contains("from this block's input"));
+    let title = s.lines().find(|l| l.contains("from this block's input")).unwrap();
+    let key = title.split("key ").nth(1).and_then(|r| r.split(' ').next()).unwrap().to_string();
+    t.keys(&["q"]);
+    t.wait("the popup to close", |s| !s.contains("from this block's input"));
+    t.keys(&["q"]);
+    let start = Instant::now();
+    while t.alive() {
+        assert!(start.elapsed() < Duration::from_secs(10), "q did not quit:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stored = Command::new(BIN).args(["retrieve", &key, "--store"]).arg(&store).output().unwrap();
+    assert!(stored.status.success(), "{key}: {}", String::from_utf8_lossy(&stored.stderr));
+    let text = String::from_utf8_lossy(&stored.stdout).into_owned();
+    let first: String =
+        text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().chars().take(40).collect();
+    assert!(!first.is_empty() && s.contains(&first), "the overlay showed what the store holds: {first}\n{s}");
+    let output = Command::new(BIN).arg("compress").arg(&log).output().unwrap().stdout;
+    let out_file = dir.path().join("out.txt");
+    std::fs::write(&out_file, output).unwrap();
+    let back = Command::new(BIN).arg("restore").arg(&out_file).arg("--store").arg(&store).output().unwrap();
+    assert!(back.status.success(), "{}", String::from_utf8_lossy(&back.stderr));
+    assert!(back.stdout == std::fs::read(&log).unwrap(), "the whole log comes back byte for byte");
+}
+
 #[test]
 fn bad_paths_and_no_terminal_fail_clearly() {
     let out = Command::new(BIN).arg("no/such/capture.har").output().unwrap();

@@ -780,3 +780,41 @@ fn a_missing_prose_model_is_named_on_the_title_line() {
     let title = screen(&app).lines().next().unwrap().to_string();
     assert!(title.contains("prose unavailable"), "{title}");
 }
+
+/// With `[store] enabled`, every output the workbench computes is kept: each block's output gives
+/// its original back from the store, and a key the block's own ledger lacks is read from the store
+/// off the draw loop.
+#[test]
+fn the_workbench_keeps_what_it_drops_in_the_store() {
+    use ctxlens::store::{Location, Policy, Store};
+    use ctxlens::tui::io::{self, IoJob};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Location::File(dir.path().join("s.db")), Policy::default()).unwrap();
+    let keeper = std::sync::Arc::new(work::Keeper::new(store));
+    let mut app =
+        App::new(Options { keeper: Some(keeper.clone()), ..Options::new(dir.path().to_path_buf(), (120, 36)) });
+    load(&mut app, DEMO);
+    drive(&mut app);
+    let mut restored = 0;
+    for b in &app.blocks {
+        let ctx = Context { path: b.path.clone(), ..Context::default() };
+        let o = compress(&b.text, EngineChoice::Auto, &Config::default(), &ctx);
+        if o.output != o.original {
+            let back = keeper.store.restore(o.output.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", b.location));
+            assert!(back == b.text.as_bytes(), "{}: restored byte for byte", b.location);
+            restored += 1;
+        }
+    }
+    assert!(restored > 10, "the demo's compressed blocks are all in the store: {restored}");
+    // a key read from the store opens the original overlay
+    let key = ctxlens::ledger::Key::of(b"a line only the store holds\n");
+    keeper.store.put(&key, b"a line only the store holds\n").unwrap();
+    let done = io::run(IoJob::Retrieve { key: key.clone(), keeper: keeper.clone() });
+    app.update(Action::IoDone(Box::new(done)));
+    let (title, text) = app.retrieved.clone().unwrap();
+    assert!(title.contains(key.as_str()) && title.contains("from the store"), "{title}");
+    assert_eq!(&*text, "a line only the store holds\n");
+    let missing = ctxlens::ledger::Key::of(b"never stored");
+    app.update(Action::IoDone(Box::new(io::run(IoJob::Retrieve { key: missing.clone(), keeper }))));
+    assert!(app.message.contains(missing.as_str()) && app.message.contains("not in"), "{}", app.message);
+}

@@ -1,4 +1,5 @@
-//! File work the workbench asks for (export, import, writing a block's output): described by
+//! File work the workbench asks for (export, import, writing a block's output, reading ctxlens's
+//! store): described by
 //! `update` as an [`IoJob`], run by the event loop on its own thread, and answered with an
 //! [`IoDone`] action, so no keystroke waits on a disk and `update` itself never touches one.
 
@@ -19,6 +20,8 @@ pub enum IoJob {
     Import { path: PathBuf },
     /// A block's compressed output; `label` names which output it is.
     Write { path: PathBuf, text: Arc<str>, label: String },
+    /// The original behind a ctxlens key, from ctxlens's store.
+    Retrieve { key: crate::ledger::Key, keeper: Arc<crate::tui::work::Keeper> },
 }
 
 /// What an [`IoJob`] came to.
@@ -30,6 +33,8 @@ pub enum IoDone {
     Imported(PathBuf, Result<Box<Config>, String>),
     /// The status line's message for a written block.
     Written(Result<String, String>),
+    /// The original behind a key (with the store's name), or why not.
+    Retrieved(crate::ledger::Key, Result<(String, String), String>),
 }
 
 /// Does the work (blocking: call it off the draw loop).
@@ -39,6 +44,11 @@ pub fn run(job: IoJob) -> IoDone {
         IoJob::Import { path } => {
             let r = Config::load(&path).map(Box::new).map_err(|e| e.to_string());
             IoDone::Imported(path, r)
+        }
+        IoJob::Retrieve { key, keeper } => {
+            let r = keeper.store.retrieve(&key).map_err(|e| e.to_string());
+            let r = r.map(|b| (keeper.store.location.to_string(), String::from_utf8_lossy(&b).into_owned()));
+            IoDone::Retrieved(key, r)
         }
         IoJob::Write { path, text, label } => IoDone::Written(
             write_atomic(&path, text.as_bytes())

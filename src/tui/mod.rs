@@ -72,8 +72,17 @@ pub fn theme_names(current: &str) -> Vec<String> {
 pub fn app_for(launch: &Launch, size: (u16, u16)) -> Result<App, String> {
     let theme = theme::Theme::choose(&launch.theme).map_err(|e| e.to_string())?;
     let ccr = headroom_store(launch)?.map(Arc::new);
+    let settings = &launch.config.store;
+    let keeper = match settings.location(None).filter(|_| settings.enabled) {
+        Some(at) => Some(Arc::new(work::Keeper::new(
+            crate::store::Store::open(&at, settings.policy()).map_err(|e| format!("[store]: {e}"))?,
+        ))),
+        None if settings.enabled => return Err("[store]: no data directory for the store: set [store] location".into()),
+        None => None,
+    };
     let mut app = App::new(Options {
         ccr,
+        keeper,
         config: launch.config.clone(),
         tokenizer: launch.tokenizer,
         themes: theme_names(&theme.name),

@@ -21,6 +21,7 @@ impl App {
             ccr: if detail { self.ccr.clone() } else { None },
             audit: self.audit && b.recorded.is_some(),
             detail,
+            keeper: self.keeper.clone(),
         }
     }
 
@@ -95,6 +96,9 @@ impl App {
     }
 
     pub(super) fn accept(&mut self, c: Computed) {
+        if let Some(e) = &c.store_error {
+            self.message = e.clone();
+        }
         if self.unavailable.is_none()
             && let Some(o) = &c.outcome
         {

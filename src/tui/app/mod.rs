@@ -275,6 +275,8 @@ pub struct Options {
     pub size: (u16, u16),
     /// Headroom's CCR store, to resolve a recorded compression's markers.
     pub ccr: Option<Arc<crate::store::headroom::HeadroomStore>>,
+    /// ctxlens's store, when `[store] enabled` is set.
+    pub keeper: Option<Arc<crate::tui::work::Keeper>>,
 }
 
 impl Options {
@@ -290,6 +292,7 @@ impl Options {
             dir,
             size,
             ccr: None,
+            keeper: None,
         }
     }
 }
@@ -363,6 +366,8 @@ pub struct App {
     pub new_only: bool,
     /// Headroom's CCR store, when its workspace was given or found beside the capture.
     pub ccr: Option<Arc<crate::store::headroom::HeadroomStore>>,
+    /// ctxlens's store, when `[store] enabled` is set: every output's drops are kept there.
+    pub keeper: Option<Arc<crate::tui::work::Keeper>>,
     /// What the last retrieve showed: a title and the original text.
     pub retrieved: Option<(String, Arc<str>)>,
     rows_dirty: bool,
@@ -439,9 +444,13 @@ impl App {
             price_choice: None,
             theme: opts.theme,
             themes: opts.themes,
-            message: keymap_error.clone().unwrap_or_else(|| match &opts.ccr {
-                Some(s) => format!("Headroom's CCR store: {} · ? help · q quit", s.path.display()),
-                None => "? help · tab next pane · q quit".into(),
+            message: keymap_error.clone().unwrap_or_else(|| {
+                let keeping = opts.keeper.as_ref().map(|k| format!("keeping drops in {} · ", k.store.location));
+                let ccr = opts.ccr.as_ref().map(|s| format!("Headroom's CCR store: {} · ", s.path.display()));
+                match (keeping, ccr) {
+                    (None, None) => "? help · tab next pane · q quit".into(),
+                    (k, c) => format!("{}{}? help · q quit", k.unwrap_or_default(), c.unwrap_or_default()),
+                }
             }),
             io: Vec::new(),
             keymap,
@@ -457,6 +466,7 @@ impl App {
             audit: false,
             new_only: false,
             ccr: opts.ccr,
+            keeper: opts.keeper,
             retrieved: None,
             rows_dirty: true,
             totals_dirty: true,

@@ -119,6 +119,10 @@ impl App {
             }
             IoDone::Imported(_, Err(e)) => self.message = e,
             IoDone::Written(r) => self.message = r.unwrap_or_else(|e| e),
+            IoDone::Retrieved(key, Ok((store, text))) => {
+                self.show_original(format!("key {key} · {} bytes, from the store {store}", text.len()), text)
+            }
+            IoDone::Retrieved(_, Err(e)) => self.message = e,
         }
     }
 }

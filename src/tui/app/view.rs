@@ -264,10 +264,17 @@ impl App {
                     let title = format!("key {key} · {} bytes, from this block's input", text.len());
                     self.show_original(title, text);
                 }
-                None => {
-                    self.message =
-                        format!("key {key} is not in this block's ledger (`ctxlens retrieve {key}` reads the store)")
-                }
+                None => match &self.keeper {
+                    Some(keeper) => {
+                        self.message = format!("reading key {key} from the store {}", keeper.store.location);
+                        self.io.push(IoJob::Retrieve { key, keeper: keeper.clone() });
+                    }
+                    None => {
+                        self.message = format!(
+                            "key {key} is not in this block's ledger (`ctxlens retrieve {key}` reads the store)"
+                        )
+                    }
+                },
             }
             return;
         }
@@ -287,7 +294,7 @@ impl App {
         }
     }
 
-    fn show_original(&mut self, title: String, text: String) {
+    pub(super) fn show_original(&mut self, title: String, text: String) {
         self.retrieved = Some((title, Arc::from(text.as_str())));
         self.mode = Mode::Overlay(Overlay::Original, 0);
     }

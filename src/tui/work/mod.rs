@@ -81,6 +81,37 @@ pub struct Job {
     pub audit: bool,
     /// Build the diff model too (the block on screen); otherwise only counts (the flow list).
     pub detail: bool,
+    /// ctxlens's store, when `[store] enabled` is set: what the engines drop is kept there.
+    pub keeper: Option<Arc<Keeper>>,
+}
+
+/// The workbench's writer to ctxlens's store: each output's drops and recipe go in once.
+#[derive(Debug)]
+pub struct Keeper {
+    pub store: crate::store::Store,
+    done: std::sync::Mutex<std::collections::HashSet<crate::ledger::Key>>,
+}
+
+impl Keeper {
+    pub fn new(store: crate::store::Store) -> Keeper {
+        Keeper { store, done: Default::default() }
+    }
+
+    /// Stores what `o` dropped, unless this output was stored before; says what failed.
+    pub fn keep(&self, o: &Outcome) -> Option<String> {
+        if o.output == o.original {
+            return None;
+        }
+        let key = crate::ledger::Key::of(o.output.as_bytes());
+        if !self.done.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
+            return None;
+        }
+        let r = self.store.put_outcome(o);
+        let (first, why) = r.failed.first()?;
+        // try again next time
+        self.done.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        Some(format!("store {}: {} entries not stored ({first}: {why})", self.store.location, r.failed.len()))
+    }
 }
 
 /// One side's syntax colours: per line, (byte range, colour).
@@ -123,6 +154,8 @@ pub struct Computed {
     pub error: Option<String>,
     /// Whether `diff` and `colours` were built.
     pub detail: bool,
+    /// What the store could not keep of this outcome, when a store is on.
+    pub store_error: Option<String>,
 }
 
 mod cache;
@@ -179,6 +212,7 @@ pub fn compute(job: &Job) -> Computed {
         ms: 0.0,
         error: a.error.clone(),
         detail: job.detail,
+        store_error: job.keeper.as_ref().zip(outcome).and_then(|(k, o)| k.keep(o)),
     };
     if job.audit && !job.detail && a.error.is_none() {
         let sides = display_sides(&job.text, &a.output, outcome, true, None);
@@ -271,6 +305,7 @@ mod tests {
             ccr: None,
             audit: false,
             detail,
+            keeper: None,
         }
     }
 

@@ -153,5 +153,6 @@ pub(super) fn error_result(job: &Job, why: &str) -> Computed {
         ms: 0.0,
         error: Some(why.into()),
         detail: job.detail,
+        store_error: None,
     }
 }
