@@ -188,6 +188,10 @@ pub trait Backend: Send + Sync {
     /// Every entry of `table`.
     fn list(&self, table: Table) -> Result<Vec<Meta>, StoreError>;
     fn remove(&self, table: Table, keys: &[String]) -> Result<usize, StoreError>;
+    /// Whether entries given a TTL expire with no `gc` (Redis).
+    fn expires_itself(&self) -> bool {
+        false
+    }
     /// Starts a group of inserts that other writers see all of or none of, where the backend can
     /// (SQLite); returns whether one was started.
     fn begin(&self) -> bool {
@@ -340,8 +344,9 @@ impl Store {
             out.known = 0;
             out.recipe = false;
         }
-        if self.policy != Policy::default()
-            && let Err(e) = self.gc(self.policy.ttl_secs, self.policy.max_bytes)
+        let ttl = self.policy.ttl_secs.filter(|_| !self.backend.expires_itself());
+        if (ttl.is_some() || self.policy.max_bytes.is_some())
+            && let Err(e) = self.gc(ttl, self.policy.max_bytes)
         {
             out.failed.push((Key::of(b""), format!("gc after the write: {e}")));
         }

@@ -128,6 +128,10 @@ impl Backend for Redis {
         Ok(metas)
     }
 
+    fn expires_itself(&self) -> bool {
+        true
+    }
+
     fn remove(&self, table: Table, keys: &[String]) -> Result<usize, StoreError> {
         let mut conn = self.conn();
         let mut n = 0;
