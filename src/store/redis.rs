@@ -14,6 +14,7 @@ use super::{Backend, Meta, StoreError, Table, now};
 pub struct Redis {
     /// The URL with its password hidden, for messages.
     shown: String,
+    client: redis::Client,
     conn: Mutex<Connection>,
 }
 
@@ -24,6 +25,13 @@ fn prefix(t: Table) -> &'static str {
         Table::Originals => "ctxlens:o:",
         Table::Outputs => "ctxlens:r:",
     }
+}
+
+fn connect(client: &redis::Client) -> redis::RedisResult<Connection> {
+    let conn = client.get_connection_with_timeout(TIMEOUT)?;
+    conn.set_read_timeout(Some(TIMEOUT))?;
+    conn.set_write_timeout(Some(TIMEOUT))?;
+    Ok(conn)
 }
 
 /// The stored value's bytes, past its creation time; `None` for a value too short to hold one.
@@ -37,18 +45,29 @@ impl Redis {
     pub fn open(url: &str, shown: &str) -> Result<Redis, StoreError> {
         let err = |cause| StoreError::Redis { url: shown.to_string(), cause };
         let client = redis::Client::open(url).map_err(err)?;
-        let conn = client.get_connection_with_timeout(TIMEOUT).map_err(err)?;
-        conn.set_read_timeout(Some(TIMEOUT)).map_err(err)?;
-        conn.set_write_timeout(Some(TIMEOUT)).map_err(err)?;
-        Ok(Redis { shown: shown.to_string(), conn: Mutex::new(conn) })
+        let conn = connect(&client).map_err(err)?;
+        Ok(Redis { shown: shown.to_string(), client, conn: Mutex::new(conn) })
+    }
+
+    /// Runs `f` on the connection. An I/O error (a signal interrupting a read, a dropped
+    /// connection) leaves the connection in an unknown state: it is replaced and `f` runs again,
+    /// up to three times; every command here is safe to repeat (`SET NX`, `GET`, `DEL`, `SCAN`).
+    fn with<T>(&self, f: impl Fn(&mut Connection) -> redis::RedisResult<T>) -> Result<T, StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tries = 0;
+        loop {
+            match f(&mut conn) {
+                Err(e) if e.is_io_error() && tries < 3 => {
+                    tries += 1;
+                    *conn = connect(&self.client).map_err(|e| self.err(e))?;
+                }
+                other => return other.map_err(|e| self.err(e)),
+            }
+        }
     }
 
     fn err(&self, source: RedisError) -> StoreError {
         StoreError::Redis { url: self.shown.clone(), cause: source }
-    }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn bad_value(&self, key: &str) -> StoreError {
@@ -67,42 +86,31 @@ impl Backend for Redis {
         if let Some(secs) = ttl.filter(|&s| s > 0) {
             set.arg("EX").arg(secs);
         }
-        let mut conn = self.conn();
-        let added: Option<String> = set.query(&mut *conn).map_err(|e| self.err(e))?;
+        let added: Option<String> = self.with(|c| set.query(c))?;
         if added.is_some() {
             return Ok(None);
         }
-        let held: Option<Vec<u8>> = cmd("GET").arg(&name).query(&mut *conn).map_err(|e| self.err(e))?;
+        let held: Option<Vec<u8>> = self.with(|c| cmd("GET").arg(&name).query(c))?;
         match held {
             Some(v) => split(&v).map(|(_, b)| Some(b.to_vec())).ok_or_else(|| self.bad_value(&name)),
             // expired between the two calls: held by nobody now, so add it again
-            None => {
-                drop(conn);
-                self.insert(table, key, bytes, ttl)
-            }
+            None => self.insert(table, key, bytes, ttl),
         }
     }
 
     fn fetch(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let name = format!("{}{key}", prefix(table));
-        let held: Option<Vec<u8>> = cmd("GET").arg(&name).query(&mut *self.conn()).map_err(|e| self.err(e))?;
+        let held: Option<Vec<u8>> = self.with(|c| cmd("GET").arg(&name).query(c))?;
         held.map(|v| split(&v).map(|(_, b)| b.to_vec()).ok_or_else(|| self.bad_value(&name))).transpose()
     }
 
     fn list(&self, table: Table) -> Result<Vec<Meta>, StoreError> {
-        let mut conn = self.conn();
         let pattern = format!("{}*", prefix(table));
         let mut names = Vec::new();
         let mut cursor: u64 = 0;
         loop {
-            let (next, batch): (u64, Vec<String>) = cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query(&mut *conn)
-                .map_err(|e| self.err(e))?;
+            let (next, batch): (u64, Vec<String>) =
+                self.with(|c| cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000).query(c))?;
             names.extend(batch);
             if next == 0 {
                 break;
@@ -115,7 +123,7 @@ impl Backend for Redis {
             for n in chunk {
                 pipe.cmd("STRLEN").arg(n).cmd("GETRANGE").arg(n).arg(0).arg(7);
             }
-            let answers: Vec<redis::Value> = pipe.query(&mut *conn).map_err(|e| self.err(e))?;
+            let answers: Vec<redis::Value> = self.with(|c| pipe.query(c))?;
             for (n, pair) in chunk.iter().zip(answers.chunks(2)) {
                 let len: u64 = redis::from_redis_value_ref(&pair[0]).map_err(|e| self.err(e.into()))?;
                 let head: Vec<u8> = redis::from_redis_value_ref(&pair[1]).map_err(|e| self.err(e.into()))?;
@@ -133,11 +141,10 @@ impl Backend for Redis {
     }
 
     fn remove(&self, table: Table, keys: &[String]) -> Result<usize, StoreError> {
-        let mut conn = self.conn();
         let mut n = 0;
         for chunk in keys.chunks(500) {
             let names: Vec<String> = chunk.iter().map(|k| format!("{}{k}", prefix(table))).collect();
-            let gone: usize = cmd("DEL").arg(names).query(&mut *conn).map_err(|e| self.err(e))?;
+            let gone: usize = self.with(|c| cmd("DEL").arg(&names).query(c))?;
             n += gone;
         }
         Ok(n)
