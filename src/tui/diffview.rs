@@ -248,7 +248,7 @@ pub fn build(
 /// object's keys); elsewhere, anywhere between the run before it and the run after it. Compressors put
 /// their marker where they like (Headroom ends a JSON array with one, after the items it kept), so
 /// only a run no marker stands beside counts as silent loss. A marker that keeps the whole original
-/// (Headroom's `[N lines compressed to M. Retrieve more: hash=…]`) accounts for every run.
+/// (Headroom's `… Retrieve more: hash=…]`, whose CCR entry is the whole input) accounts for every run.
 fn account_by_nearby_markers(rows: &mut [Row], json: bool) {
     let dropped =
         |r: &Row| r.right.is_none() && r.left.as_ref().is_some_and(|c| matches!(c.mark, Mark::Silent | Mark::Dropped));
@@ -266,10 +266,14 @@ fn account_by_nearby_markers(rows: &mut [Row], json: bool) {
         }
     }
     let marker = |r: &Row| r.right.as_ref().is_some_and(|c| c.mark == Mark::Marker);
-    // Headroom's `[N lines compressed to M. Retrieve more: hash=…]` keeps the whole original
-    let whole = rows
-        .iter()
-        .any(|r| r.right.as_ref().is_some_and(|c| c.mark == Mark::Marker && c.text().contains(" compressed to ")));
+    // Headroom's `[N lines compressed to M. Retrieve more: hash=…]` (and the code compressor's
+    // `# [S tokens compressed. … Retrieve more: hash=…]`) keeps the whole original
+    let whole = rows.iter().any(|r| {
+        r.right.as_ref().is_some_and(|c| {
+            c.mark == Mark::Marker
+                && (c.text().contains(" compressed to ") || c.text().contains("Retrieve more: hash="))
+        })
+    });
     // the indentation of a row (its original side, else its output side)
     let indent = |r: &Row| {
         let t = r.left.as_ref().or(r.right.as_ref()).map(|c| c.text()).unwrap_or_default();

@@ -171,6 +171,24 @@ use queue::*;
 pub use queue::{Queue, spawn};
 use sides::*;
 
+/// Lines of `original` that `output` lost with no marker near them (by the ledger of `outcome`
+/// when there is one, else by the markers in the text): audit mode's `!N`, and `ctxlens audit`'s
+/// marker check.
+pub fn silent_loss(original: &Arc<str>, output: &Arc<str>, outcome: Option<&Outcome>) -> usize {
+    // content split between engines: each section on its own, by its markers (a JSON section
+    // re-serialised inside prose would otherwise read as lost lines)
+    if let Some(o) = outcome.filter(|o| o.engine.is_none() && o.sections.len() > 1) {
+        let part = |t: &str, r: &std::ops::Range<usize>| t.get(r.clone()).map(Arc::<str>::from);
+        let per_section = o.sections.iter().map(|s| match (part(original, &s.bytes), part(output, &s.output_bytes)) {
+            (Some(a), Some(b)) if a != b => silent_loss(&a, &b, None),
+            _ => 0,
+        });
+        return per_section.sum();
+    }
+    let sides = display_sides(original, output, outcome, true, None);
+    diffview::build(&sides.left, &sides.right, sides.drop_lines.as_deref(), &sides.removed, &[]).silent_lines()
+}
+
 /// Runs one job (the worker thread calls this; tests call it directly).
 pub fn compute(job: &Job) -> Computed {
     let started = Instant::now();
@@ -215,9 +233,7 @@ pub fn compute(job: &Job) -> Computed {
         store_error: job.keeper.as_ref().zip(outcome).and_then(|(k, o)| k.keep(o)),
     };
     if job.audit && !job.detail && a.error.is_none() {
-        let sides = display_sides(&job.text, &a.output, outcome, true, None);
-        let diff = diffview::build(&sides.left, &sides.right, sides.drop_lines.as_deref(), &sides.removed, &[]);
-        c.silent = Some(diff.silent_lines());
+        c.silent = Some(silent_loss(&job.text, &a.output, outcome));
     }
     if job.detail {
         let b = job.compare.map(|other| run(job, other));

@@ -52,7 +52,25 @@ pub(super) fn display_sides(
     }
     let lines = drops.map(|ds| ds.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect());
     let removed = drops.unwrap_or_default().iter().filter_map(|d| whole_lines(left, &d.span)).collect();
+    // JSON Lines the engine re-serialised: both sides compact, line by line, so a value it left
+    // alone reads as the same line (its drops keep their line numbers: one value per line)
+    let json_lines = recorded_json || o.is_some_and(|o| o.engine == Some(EngineKind::Json));
+    if let Some((l, r)) = json_lines.then(|| Some((compact_lines(left)?, compact_lines(right)?))).flatten() {
+        return Sides { left: l, right: r, drop_lines: lines, removed };
+    }
     Sides { left: left.clone(), right: right.clone(), drop_lines: lines, removed }
+}
+
+/// Each line of JSON Lines as serde_json writes it compactly; `None` when a line is not JSON.
+fn compact_lines(text: &str) -> Option<Arc<str>> {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if !line.trim().is_empty() {
+            out.push_str(&serde_json::from_str::<serde_json::Value>(line).ok()?.to_string());
+        }
+        out.push('\n');
+    }
+    Some(Arc::from(out.as_str()))
 }
 
 /// The lines a dropped byte span covers from their start through their newline.
