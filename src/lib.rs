@@ -5,10 +5,14 @@
 //! → [`ledger`] / [`outcome`] (what was dropped, why, and its retrieval key) → [`output`]
 //! (stats, ledger files). [`pipeline::compress`] runs it; [`tokens`] counts, [`config`] holds
 //! every knob; [`models`] finds and runs the prose engine's ONNX models. [`store`] keeps dropped
-//! originals by key (and reads Headroom's CCR store); [`mcp`] serves retrieval to agents.
+//! originals by key (and reads Headroom's CCR store); [`mcp`] serves retrieval to agents;
+//! [`audit`] holds a compressor's claims against its behaviour, on ctxlens's engines or on the
+//! real Headroom through [`bridge`].
 
+pub mod audit;
 pub mod bench;
 pub mod blocks;
+pub mod bridge;
 pub mod capture;
 pub mod config;
 pub mod engine;

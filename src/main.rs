@@ -188,6 +188,40 @@ enum Command {
         #[arg(long, help = config_help())]
         config: Option<PathBuf>,
     },
+    /// Check a compressor's claims against what it really does on captures, folders or files: a
+    /// verdict table (claim, how it was tested, observed, holds / fails / not testable here) with
+    /// evidence and a command that reproduces it. Exit status 1 when a claim fails.
+    Audit {
+        /// A claims file (TOML, `[[claim]]` tables) [default: the built-in claims/ctxlens.toml, or
+        /// claims/headroom.toml with --engine headroom].
+        #[arg(long)]
+        claims: Option<PathBuf>,
+        /// Whose behaviour: ctxlens's own engines, or the real Headroom through the bridge.
+        #[arg(long, default_value = "ctxlens")]
+        engine: AuditEngine,
+        #[arg(long, default_value = "md")]
+        format: AuditFormat,
+        /// Only the claim with this id.
+        #[arg(long, value_name = "ID")]
+        only: Option<String>,
+        /// A Python that imports headroom-ai (a venv's bin/python) [default:
+        /// $CTXLENS_HEADROOM_PYTHON, else the venv `ctxlens bridge install` makes].
+        #[arg(long, value_name = "PYTHON")]
+        headroom_python: Option<PathBuf>,
+        #[arg(long, help = config_help())]
+        config: Option<PathBuf>,
+        /// Change one knob (ctxlens's engines), e.g. --set log.max_total_lines=40.
+        #[arg(long = "set", value_name = "TABLE.KNOB=VALUE")]
+        sets: Vec<String>,
+        /// Captures, folders or files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// The bridge to the real Headroom (a Python helper in a venv with headroom-ai).
+    Bridge {
+        #[command(subcommand)]
+        action: BridgeAction,
+    },
     /// The store of dropped originals: stats, gc, export, import.
     Store {
         #[command(subcommand)]
@@ -225,6 +259,28 @@ enum StoreAction {
     Export { file: PathBuf },
     /// Add the entries of a file `store export` wrote (each checked against its key).
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum BridgeAction {
+    /// Make a venv with headroom-ai (the pinned version, from PyPI) for `audit --engine headroom`.
+    Install {
+        /// Where [default: headroom-venv in ctxlens's data directory].
+        #[arg(long, value_name = "DIR")]
+        venv: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum AuditEngine {
+    Ctxlens,
+    Headroom,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AuditFormat {
+    Md,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -372,6 +428,76 @@ fn store_command(action: StoreAction, store: Option<&str>, config: Option<&PathB
     Ok(())
 }
 
+struct AuditArgs {
+    claims: Option<PathBuf>,
+    engine: AuditEngine,
+    format: AuditFormat,
+    only: Option<String>,
+    headroom_python: Option<PathBuf>,
+    paths: Vec<PathBuf>,
+}
+
+/// The built-in claims files.
+const CTXLENS_CLAIMS: &str = include_str!("../claims/ctxlens.toml");
+const HEADROOM_CLAIMS: &str = include_str!("../claims/headroom.toml");
+
+/// `ctxlens audit`: exit status 1 when a claim fails.
+fn audit(args: AuditArgs, config: &Config) -> Result<()> {
+    use ctxlens::audit::{self, ClaimsFile};
+    let claims = match &args.claims {
+        Some(p) => ClaimsFile::load(p).map_err(|e| anyhow::anyhow!(e))?,
+        None => {
+            let (name, text) = match args.engine {
+                AuditEngine::Ctxlens => ("claims/ctxlens.toml", CTXLENS_CLAIMS),
+                AuditEngine::Headroom => ("claims/headroom.toml", HEADROOM_CLAIMS),
+            };
+            ClaimsFile::parse(text).map_err(|e| anyhow::anyhow!("built-in {name}: {e}"))?
+        }
+    };
+    if let Some(id) = &args.only
+        && !claims.claim.iter().any(|c| &c.id == id)
+    {
+        let ids: Vec<&str> = claims.claim.iter().map(|c| c.id.as_str()).collect();
+        anyhow::bail!("no claim `{id}`; claims: {}", ids.join(", "));
+    }
+    let tokenizer = Tokenizer::O200k;
+    let mut subject: Box<dyn audit::Subject> = match args.engine {
+        AuditEngine::Ctxlens => Box::new(audit::Ctxlens::new(tokenizer).map_err(|e| anyhow::anyhow!(e))?),
+        AuditEngine::Headroom => {
+            let python = ctxlens::bridge::python_for(args.headroom_python.as_deref()).ok_or_else(|| {
+                anyhow::anyhow!("no data directory to find the bridge's venv in (HOME unset?): give --headroom-python")
+            })?;
+            let bridge = ctxlens::bridge::Bridge::start(&python)?;
+            Box::new(audit::Headroom { bridge, tokenizer })
+        }
+    };
+    let (samples, mut problems) = audit::samples(&args.paths, tokenizer).map_err(|e| anyhow::anyhow!(e))?;
+    let bar = indicatif::ProgressBar::new(samples.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} samples · {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut report = audit::run(&claims, args.only.as_deref(), &samples, subject.as_mut(), config, &mut |s| {
+        bar.set_message(s.name.chars().take(60).collect::<String>());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    problems.append(&mut report.problems);
+    report.problems = problems;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        AuditFormat::Md => out.write_all(report.markdown().as_bytes())?,
+        AuditFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+    }
+    out.flush()?;
+    let failed: Vec<&str> =
+        report.verdicts.iter().filter(|v| v.verdict == audit::Status::Fails).map(|v| v.id.as_str()).collect();
+    if !failed.is_empty() {
+        anyhow::bail!("{} of {} claims fail: {}", failed.len(), report.verdicts.len(), failed.join(", "));
+    }
+    Ok(())
+}
+
 /// `--config`'s help, naming every table of the registry.
 fn config_help() -> String {
     let tables: Vec<String> = config::TABLES.iter().map(|t| format!("[{t}]")).collect();
@@ -434,6 +560,20 @@ fn run(command: Command) -> Result<()> {
             retrieve(&key, query.as_deref(), store.as_deref(), config.as_ref())
         }
         Command::Restore { file, store, config } => restore(&file, store.as_deref(), config.as_ref()),
+        Command::Audit { claims, engine, format, only, headroom_python, config, sets, paths } => {
+            let config = load_config(config.as_ref(), &sets)?;
+            let args = AuditArgs { claims, engine, format, only, headroom_python, paths };
+            audit(args, &config)
+        }
+        Command::Bridge { action: BridgeAction::Install { venv } } => {
+            let venv = venv
+                .or_else(ctxlens::bridge::default_venv)
+                .ok_or_else(|| anyhow::anyhow!("no data directory for the venv (HOME unset?): give --venv"))?;
+            eprintln!("installing headroom-ai {} from PyPI into {}", ctxlens::bridge::PINNED, venv.display());
+            let python = ctxlens::bridge::install(&venv).map_err(|e| anyhow::anyhow!(e))?;
+            println!("{}", python.display());
+            Ok(())
+        }
         Command::Store { action, store, config } => store_command(action, store.as_deref(), config.as_ref()),
         Command::Mcp { store, headroom_dir, config } => {
             let headroom = match headroom_dir {
