@@ -179,6 +179,23 @@ SmartCrusherConfig.lossless_only and the compaction_* fields; CodeCompressorConf
 
 /// Headroom settings: (environment file for `headroom proxy`, Python snippet for its config
 /// classes). Knobs at ctxlens's defaults are comments, so an untouched export changes nothing.
+/// The knobs of `table` changed from ctxlens's defaults that Headroom's config class for that
+/// engine has, by Headroom's field names: what the bridge sets when it runs Headroom's compressor.
+pub fn headroom_fields(config: &Config, table: &str) -> serde_json::Map<String, serde_json::Value> {
+    let values: toml::Table = toml::Table::try_from(config).unwrap_or_default();
+    let defaults: toml::Table = toml::Table::try_from(Config::default()).unwrap_or_default();
+    let get = |t: &toml::Table, k: &str| t.get(table).and_then(|v| v.get(k)).cloned();
+    TARGETS
+        .iter()
+        .filter(|t| t.table == table)
+        .filter_map(|t| {
+            let (_, _, field) = t.python?;
+            let v = get(&values, t.knob).filter(|v| Some(v) != get(&defaults, t.knob).as_ref())?;
+            Some((field.to_string(), serde_json::to_value(v).ok()?))
+        })
+        .collect()
+}
+
 pub fn headroom(config: &Config) -> (String, String) {
     let values: toml::Table = toml::Table::try_from(config).unwrap_or_default();
     let get = |t: &str, k: &str| values.get(t).and_then(|v| v.get(k)).cloned();
@@ -289,6 +306,17 @@ pub fn write_files(path: &std::path::Path, config: &Config) -> std::io::Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headroom_fields_are_the_changed_knobs_by_headroom_s_names() {
+        let mut c = Config::default();
+        assert!(headroom_fields(&c, "json").is_empty());
+        c.set("json.max_items_after_crush=25").unwrap();
+        c.set("json.bias=1.5").unwrap();
+        let f = headroom_fields(&c, "json");
+        assert_eq!(serde_json::Value::Object(f), serde_json::json!({ "max_items_after_crush": 25 }));
+        assert!(headroom_fields(&c, "log").is_empty(), "only the table asked for");
+    }
 
     #[test]
     fn every_knob_is_mapped_or_explained() {

@@ -165,3 +165,21 @@ fn bad_claims_and_a_python_without_headroom_are_clear_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("bridge install"), "{err}");
 }
+
+#[test]
+fn knobs_tuned_in_ctxlens_reach_headroom_s_compressor() {
+    let python = headroom_python();
+    let saved = |sets: &[&str]| {
+        let mut args = vec!["--engine", "headroom", "--headroom-python", python.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(sets);
+        args.extend(["--only", "fewer-tokens", "fixtures/json/pip-inspect.json"]);
+        let (_, report) = audit(&args);
+        let observed = verdict(&report, "fewer-tokens")["observed"].as_str().unwrap().to_string();
+        let pct = observed.split("json ").nth(1).and_then(|r| r.split('%').next()).unwrap().to_string();
+        pct.parse::<i64>().unwrap()
+    };
+    let default = saved(&[]);
+    let tuned = saved(&["--set", "json.max_items_after_crush=3"]);
+    // (Headroom's answer to a budget of 3 items is a longer output here, not a shorter one)
+    assert_ne!(tuned, default, "the knob changes what Headroom's SmartCrusher does");
+}

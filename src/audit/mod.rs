@@ -261,8 +261,8 @@ impl Subject for Ctxlens {
     }
 }
 
-/// The real Headroom, through the bridge, at its defaults (or the knobs of `config`'s tables
-/// that Headroom shares).
+/// The real Headroom, through the bridge, at its defaults, except the knobs tuned in the config
+/// that Headroom's compressors share (set by their Headroom names).
 pub struct Headroom {
     pub bridge: crate::bridge::Bridge,
     pub tokenizer: Tokenizer,
@@ -282,11 +282,10 @@ impl Subject for Headroom {
         "headroom"
     }
 
-    fn compress(&mut self, s: &Sample, _config: &Config) -> Result<Run, String> {
-        let c = self
-            .bridge
-            .compress(s.kind, &s.text, s.path.as_deref(), &Default::default(), 1)
-            .map_err(|e| e.to_string())?;
+    fn compress(&mut self, s: &Sample, config: &Config) -> Result<Run, String> {
+        // the knobs tuned in ctxlens that Headroom's compressor has, by its names
+        let knobs = crate::export::headroom_fields(config, s.kind.name());
+        let c = self.bridge.compress(s.kind, &s.text, s.path.as_deref(), &knobs, 1).map_err(|e| e.to_string())?;
         let tokens_out = tokens::count(&c.output, self.tokenizer);
         Ok(Run { output: Arc::from(c.output.as_str()), tokens_out, ms: c.ms, outcome: None, notices: c.notices })
     }
