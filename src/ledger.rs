@@ -189,7 +189,8 @@ impl Ledger {
         self.drops.iter().find(|d| &d.key == key).map(|d| original[d.span.bytes.clone()].to_string())
     }
 
-    fn payload(&self, original: &str, marker: &Marker) -> String {
+    /// The bytes a marker's key retrieves: its drops' original text joined per its shape.
+    pub fn payload(&self, original: &str, marker: &Marker) -> String {
         let parts = marker.covers.iter().map(|&i| &original[self.drops[i].span.bytes.clone()]);
         join_payload(marker.shape, parts)
     }

@@ -347,8 +347,12 @@ fn open_store(named: Option<&str>, settings: &ctxlens::store::Settings) -> Resul
 }
 
 fn retrieve(key: &str, query: Option<&str>, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
-    let k = ctxlens::ledger::Key::parse(key.trim())
-        .ok_or_else(|| anyhow::anyhow!("`{key}` is not a ctxlens key (16 lower-case hex digits, as in `key=…`)"))?;
+    let given = key.trim().trim_start_matches("key=").to_ascii_lowercase();
+    let k = ctxlens::ledger::Key::parse(&given).ok_or_else(|| {
+        let shown: String = key.chars().take(40).collect();
+        let more = if key.chars().count() > 40 { "…" } else { "" };
+        anyhow::anyhow!("`{shown}{more}` is not a ctxlens key (16 hex digits, as in `key=…`)")
+    })?;
     let settings = load_config(config, &[])?.store;
     let bytes = Store::open_existing(&store_location(store, &settings)?)?.retrieve(&k)?;
     let mut out = std::io::stdout().lock();
@@ -399,30 +403,44 @@ fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctx
 
 fn store_command(action: StoreAction, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
     let settings = load_config(config, &[])?.store;
-    let s = open_store(store, &settings)?;
+    let at = store_location(store, &settings)?;
+    // only an import writes: the other actions read a store that must be there
+    let s = match action {
+        StoreAction::Import { .. } => Store::open(&at, settings.policy())?,
+        _ => Store::open_existing(&at)?,
+    };
+    let mut out = std::io::stdout().lock();
     match action {
         StoreAction::Stats => {
             let mut v = serde_json::to_value(s.stats()?)?;
             v["location"] = s.location.to_string().into();
             v["ttl_days"] = settings.ttl_days.into();
             v["max_mb"] = settings.max_mb.into();
-            println!("{v}");
+            writeln!(out, "{v}")?;
         }
         StoreAction::Gc { ttl_days, max_mb } => {
             let ttl = ttl_days.map(|d| d.saturating_mul(86_400)).or(s.policy.ttl_secs);
             let n = s.gc(ttl, max_mb.map(|m| m.saturating_mul(1 << 20)).or(s.policy.max_bytes))?;
-            println!("removed {n} entries from {}", s.location);
+            writeln!(out, "removed {n} entries from {}", s.location)?;
         }
         StoreAction::Export { file } => {
+            if let Location::File(db) = &s.location
+                && std::fs::canonicalize(db).ok().is_some_and(|d| std::fs::canonicalize(&file).ok() == Some(d))
+            {
+                anyhow::bail!(
+                    "{} is the store itself: an export there would overwrite it; nothing written",
+                    file.display()
+                );
+            }
             let mut buf = Vec::new();
             let n = s.export(&mut buf)?;
             write_atomic(&file, &buf).with_context(|| format!("cannot write {}", file.display()))?;
-            println!("wrote {n} entries to {}", file.display());
+            writeln!(out, "wrote {n} entries to {}", file.display())?;
         }
         StoreAction::Import { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let n = s.import(&file.display().to_string(), &text)?;
-            println!("added {n} entries to {}", s.location);
+            writeln!(out, "added {n} entries to {}", s.location)?;
         }
     }
     Ok(())
@@ -477,11 +495,15 @@ fn audit(args: AuditArgs, config: &Config) -> Result<()> {
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} samples · {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut report = audit::run(&claims, args.only.as_deref(), &samples, subject.as_mut(), config, &mut |s| {
+    let report = audit::run(&claims, args.only.as_deref(), &samples, subject.as_mut(), config, &mut |s| {
         bar.set_message(s.name.chars().take(60).collect::<String>());
         bar.inc(1);
     });
     bar.finish_and_clear();
+    let mut report = report.map_err(|e| anyhow::anyhow!(e))?;
+    if samples.is_empty() {
+        problems.push("no samples: no tool output or text file in the paths given".into());
+    }
     problems.append(&mut report.problems);
     report.problems = problems;
     let mut out = std::io::stdout().lock();

@@ -354,3 +354,34 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn hostile_store_commands_fail_clearly_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let input = root().join("fixtures/log/pytest-failures.log");
+    assert!(ctxlens(&["compress", "--store", input.to_str().unwrap()], &store).status.success());
+    let before = std::fs::read(&store).unwrap();
+    // an export onto the store itself is refused, and the store is left as it was
+    let out = ctxlens(&["store", "export", store.to_str().unwrap()], &store);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("is the store itself"));
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+    // reading a store that is not there does not create one
+    let missing = dir.path().join("none/s.db");
+    let out = ctxlens(&["store", "stats"], &missing);
+    assert!(!out.status.success() && !missing.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    // a file: URI or another scheme is no path ctxlens can keep private
+    let out = ctxlens(&["store", "import", "x.jsonl"], Path::new("file:///tmp/ctxlens-x.db"));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("is a URL"));
+    // a password in the query never reaches a message
+    let out = ctxlens(&["store", "stats", "--store", "REDIS://127.0.0.1:1/0?password=hunter2"], &store);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && !err.contains("hunter2") && err.contains("password=***"), "{err}");
+    // stdout that cannot be written is an error, not a panic
+    if Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out =
+            Command::new(BIN).args(["store", "stats"]).env("CTXLENS_STORE", &store).stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -47,7 +47,9 @@ pub enum StoreError {
     BadEntry { path: String, hash: String },
     #[error("{path}: {cause}")]
     Io { path: String, cause: std::io::Error },
-    #[error("{path}: no store there (compress --store writes one)")]
+    #[error("bad store location: {why}")]
+    BadLocation { why: String },
+    #[error("{path}: no store there (compress --store writes one when it drops something)")]
     NoStore { path: String },
     #[error("key {key} is not in {path} (was it compressed with --store?)")]
     Absent { key: String, path: String },
@@ -61,7 +63,8 @@ pub enum StoreError {
     Import { file: String, line: usize, why: String },
     #[error(
         "{path} has no restore recipe for this text (key {key}): it is not an output `compress --store` wrote, \
-         or it was changed since; `ctxlens retrieve KEY` still gives each marker's original"
+         or it was changed since, or nothing was dropped from it (then it is its own original); \
+         `ctxlens retrieve KEY` still gives each marker's original"
     )]
     NoRecipe { key: String, path: String },
     #[error("{path}: the restore recipe {key} is unreadable: {why}")]
@@ -78,10 +81,33 @@ pub enum Location {
 impl Location {
     /// A `redis://` or `rediss://` URL names a Redis server; anything else is a file path.
     pub fn parse(s: &str) -> Location {
-        if s.starts_with("redis://") || s.starts_with("rediss://") || s.starts_with("redis+unix://") {
-            Location::Redis(s.to_string())
+        let lower = s.trim_start().to_ascii_lowercase();
+        if ["redis://", "rediss://", "redis+unix://", "unix://"].iter().any(|p| lower.starts_with(p)) {
+            Location::Redis(s.trim().to_string())
         } else {
             Location::File(PathBuf::from(s))
+        }
+    }
+
+    /// A location that is neither a file path nor a Redis URL ctxlens can use: a `file:` URI
+    /// (SQLite would take it as one, past ctxlens's file mode), another URL scheme, an empty path.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Location::File(p) => {
+                let s = p.to_string_lossy();
+                let scheme = s
+                    .split_once("://")
+                    .map(|(a, _)| a)
+                    .filter(|a| a.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
+                if s.trim().is_empty() {
+                    Err("an empty store location".into())
+                } else if s.starts_with("file:") || scheme.is_some() {
+                    Err(format!("`{}` is a URL: give a file path, or a redis:// URL", self))
+                } else {
+                    Ok(())
+                }
+            }
+            Location::Redis(_) => Ok(()),
         }
     }
 
@@ -102,14 +128,20 @@ impl fmt::Display for Location {
             Location::File(p) => write!(f, "{}", p.display()),
             Location::Redis(url) => {
                 let scheme_end = url.find("://").map_or(0, |i| i + 3);
-                match url[scheme_end..].rfind('@') {
-                    Some(at) => write!(f, "{}***@{}", &url[..scheme_end], &url[scheme_end + at + 1..]),
-                    None => f.write_str(url),
-                }
+                let shown = match url[scheme_end..].rfind('@') {
+                    Some(at) => format!("{}***@{}", &url[..scheme_end], &url[scheme_end + at + 1..]),
+                    None => url.clone(),
+                };
+                // a password may also ride in the query (`?password=…`, `&pass=…`)
+                f.write_str(&SECRET_QUERY.replace_all(&shown, "$1=***"))
             }
         }
     }
 }
+
+static SECRET_QUERY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(password|pass|passwd|pwd|token)=[^&#]*").expect("secret query regex")
+});
 
 /// How long entries live: both off by default, so a marker's key keeps its word.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -255,6 +287,7 @@ impl Store {
     /// Opens the store at `location`, creating a SQLite file (readable by its owner only) when
     /// there is none.
     pub fn open(location: &Location, policy: Policy) -> Result<Store, StoreError> {
+        location.check().map_err(|why| StoreError::BadLocation { why })?;
         let backend: Box<dyn Backend> = match location {
             Location::File(p) => Box::new(sqlite::Sqlite::open(p)?),
             Location::Redis(url) => Box::new(redis::Redis::open(url, &location.to_string())?),
@@ -265,6 +298,7 @@ impl Store {
     /// Opens a store that must already exist (reading never creates a SQLite file).
     pub fn open_existing(location: &Location) -> Result<Store, StoreError> {
         if let Location::File(p) = location
+            && location.check().is_ok()
             && !p.exists()
         {
             return Err(StoreError::NoStore { path: location.to_string() });
@@ -306,13 +340,16 @@ impl Store {
     /// be stored is listed, not fatal. Then applies the policy.
     pub fn put_outcome(&self, o: &Outcome) -> Stored {
         let mut out = Stored::default();
+        // each drop's span and each marker's payload, straight from the ledger (looking every key
+        // up again would cost drops × markers on an input with tens of thousands of spans)
         let mut entries: Vec<(Key, String)> = Vec::new();
-        for key in o.ledger.drops.iter().map(|d| &d.key).chain(o.ledger.markers.iter().map(|m| &m.key)) {
-            match o.ledger.retrieve(&o.original, key) {
-                Some(text) => entries.push((key.clone(), text)),
-                None => out.failed.push((key.clone(), "not in the ledger".into())),
+        for d in &o.ledger.drops {
+            match o.original.get(d.span.bytes.clone()) {
+                Some(text) => entries.push((d.key.clone(), text.to_string())),
+                None => out.failed.push((d.key.clone(), "its span is not in the input".into())),
             }
         }
+        entries.extend(o.ledger.markers.iter().map(|m| (m.key.clone(), o.ledger.payload(&o.original, m))));
         let recipe = (o.output != o.original).then(|| restore::Recipe::of(o));
         if let Some(r) = &recipe {
             entries.extend(r.kept.iter().map(|t| (Key::of(t.as_bytes()), t.to_string())));
@@ -365,6 +402,9 @@ impl Store {
         let mut original = Vec::new();
         for piece in &recipe.pieces {
             original.extend(self.retrieve(piece)?);
+            if original.len() > recipe.len {
+                return Err(bad(format!("its pieces run past the original's {} bytes", recipe.len)));
+            }
         }
         if Key::of(&original) != recipe.original {
             return Err(bad(format!("its pieces do not make the original {}", recipe.original)));
@@ -488,6 +528,12 @@ mod tests {
         assert!(matches!(r, Location::Redis(_)));
         assert_eq!(r.to_string(), "redis://***@cache:6379/2", "the password never reaches a message");
         assert_eq!(Location::parse("redis://cache/0").to_string(), "redis://cache/0");
+        let q = Location::parse("REDIS://cache/0?password=hunter2&db=1");
+        assert!(matches!(q, Location::Redis(_)), "schemes are case-insensitive");
+        assert_eq!(q.to_string(), "REDIS://cache/0?password=***&db=1");
+        assert!(Location::parse("file:///tmp/x.db").check().is_err(), "SQLite would take it as a URI");
+        assert!(Location::parse("http://x/y").check().is_err());
+        assert!(Location::parse("data/s.db").check().is_ok());
         let s = Settings { ttl_days: 2, max_mb: 1, ..Settings::default() };
         assert_eq!(s.policy(), Policy { ttl_secs: Some(172_800), max_bytes: Some(1 << 20) });
         assert_eq!(Settings::default().policy(), Policy::default());

@@ -63,12 +63,18 @@ impl Backend for Sqlite {
         let t = table_name(table);
         let conn = self.conn();
         let sql = format!("INSERT OR IGNORE INTO {t} (key, bytes, created_at) VALUES (?1, ?2, ?3)");
-        let added = conn.execute(&sql, params![key, bytes, now()]).map_err(|e| self.err(e))?;
+        let added = conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| st.execute(params![key, bytes, now()]))
+            .map_err(|e| self.err(e))?;
         if added == 1 {
             return Ok(None);
         }
         let sql = format!("SELECT bytes FROM {t} WHERE key = ?1");
-        conn.query_row(&sql, [key], |r| r.get(0)).map(Some).map_err(|e| self.err(e))
+        conn.prepare_cached(&sql)
+            .and_then(|mut st| st.query_row([key], |r| r.get(0)))
+            .map(Some)
+            .map_err(|e| self.err(e))
     }
 
     fn fetch(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
