@@ -5,7 +5,7 @@ JSON lines on stdin/stdout, one answer per request:
 
   {"op": "hello"}                                  -> {"version", "ttl", "kompress"}
   {"op": "compress", "kind", "text", "path"?, "knobs"?, "repeat"?}
-                                                   -> {"output", "ms", "version", "notices"}
+                                                   -> {"output", "ms", "version", "notices", "routes"}
   {"op": "retrieve", "hash"}                       -> {"original", "ttl", "age"} or {"missing": true}
 
 `kind` is the content type ctxlens routed the text to: json, log, search, diff, code or prose;
@@ -13,7 +13,8 @@ each goes to the Headroom compressor for it (SmartCrusher, LogCompressor, Search
 DiffCompressor, CodeAwareCompressor, and Headroom's ContentRouter for prose, which is where
 Kompress runs when it is installed). `knobs` are passed to the compressor's config by name.
 `ms` is the median of `repeat` warm calls after the first. `notices` are the warnings Headroom
-logged or raised during the first call: what it says when it cannot act. Any failure is an
+logged or raised during the first call: what it says when it cannot act. `routes` (prose) are the
+strategies Headroom's router chose for the text's sections. Any failure is an
 {"error"} answer naming it; the helper never exits on one."""
 import contextlib
 import importlib.metadata as md
@@ -57,6 +58,9 @@ def configured(cls, knobs):
     return cls(**knobs)
 
 
+LAST_ROUTES = []
+
+
 def compressor(kind, path, knobs):
     if kind == "json":
         from headroom.transforms.smart_crusher import SmartCrusher
@@ -82,11 +86,18 @@ def compressor(kind, path, knobs):
     if kind == "prose":
         from headroom.transforms.content_router import ContentRouter
         c = configured(ContentRouter, knobs)
-        return lambda text: c.compress(text).compressed
+
+        def routed(text):
+            r = c.compress(text)
+            # the strategy of every section Headroom's router made (text, kompress, code_aware, ...)
+            LAST_ROUTES[:] = [str(getattr(d.strategy, "value", d.strategy)) for d in (r.routing_log or [])]
+            return r.compressed
+        return routed
     raise ValueError(f"no Headroom compressor for `{kind}`")
 
 
 def compress(job):
+    LAST_ROUTES.clear()
     run = compressor(job["kind"], job.get("path"), job.get("knobs") or {})
     text = job["text"]
     notices = Notices()
@@ -107,7 +118,8 @@ def compress(job):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             run(text)
         times.append((time.perf_counter() - start) * 1000)
-    return {"output": output, "ms": statistics.median(times), "version": VERSION, "notices": seen}
+    return {"output": output, "ms": statistics.median(times), "version": VERSION, "notices": seen,
+            "routes": list(LAST_ROUTES)}
 
 
 def store():

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 
 use serde_json::{Value, json};
 
@@ -13,6 +13,9 @@ use crate::engine::EngineKind;
 
 /// The helper's source.
 pub const SCRIPT: &str = include_str!("../scripts/headroom_bridge.py");
+
+/// How long one answer may take (a whole compression of a large input included).
+pub const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The headroom-ai version `ctxlens bridge install` installs (and the tests run).
 pub const PINNED: &str = "0.42.0";
@@ -42,6 +45,8 @@ pub struct Compressed {
     pub ms: f64,
     /// What Headroom logged or warned while compressing.
     pub notices: Vec<String>,
+    /// For prose: the strategy Headroom's router chose for each section.
+    pub routes: Vec<String>,
 }
 
 /// What Headroom's CCR store gives for a hash.
@@ -54,10 +59,11 @@ pub enum Retrieved {
 /// A running helper.
 pub struct Bridge {
     child: Child,
+    /// Answer lines, read on a thread so a helper that stops answering cannot hang ctxlens.
+    answers: std::sync::mpsc::Receiver<std::io::Result<String>>,
     /// The helper's last lines on stderr (drained on a thread, so a chatty import never blocks it).
     stderr: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
     pub python: PathBuf,
     /// headroom-ai's version, from the helper.
     pub version: String,
@@ -119,11 +125,30 @@ impl Bridge {
                 t.push_back(line.chars().take(300).collect::<String>());
             }
         });
+        let (tx, answers) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if tx.send(Ok(line)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+        });
         let mut b = Bridge {
             child,
+            answers,
             stderr,
             stdin,
-            stdout: BufReader::new(stdout),
             python: python.to_path_buf(),
             version: String::new(),
             ttl_secs: None,
@@ -133,26 +158,34 @@ impl Bridge {
             BridgeError::Gone { why } => BridgeError::NoHeadroom { python: shown.clone(), why },
             other => other,
         })?;
-        b.version = hello["version"].as_str().unwrap_or("unknown").to_string();
+        let version = hello["version"].as_str().unwrap_or("unknown");
+        // shown in every report: printable characters only
+        b.version = version.chars().filter(|c| !c.is_control()).take(40).collect();
         b.ttl_secs = hello["ttl"].as_u64();
         b.kompress = hello["kompress"].as_bool().unwrap_or(false);
         Ok(b)
     }
 
-    /// One request, one answer line.
+    /// One request, one answer line (within [`ANSWER_TIMEOUT`]).
     fn ask(&mut self, request: &Value) -> Result<Value, BridgeError> {
         let gone = |why: String| BridgeError::Gone { why };
         writeln!(self.stdin, "{request}").and_then(|()| self.stdin.flush()).map_err(|e| gone(e.to_string()))?;
-        let mut line = String::new();
-        let n = self.stdout.read_line(&mut line).map_err(|e| gone(e.to_string()))?;
-        if n == 0 {
-            // let the drain thread read what the helper said last
-            let _ = self.child.wait();
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            let tail = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
-            let why = tail.iter().rev().take(3).rev().cloned().collect::<Vec<_>>().join(" | ");
-            return Err(gone(if why.is_empty() { "it exited".into() } else { why }));
-        }
+        let line = match self.answers.recv_timeout(ANSWER_TIMEOUT) {
+            Ok(Ok(line)) => line,
+            Ok(Err(e)) => return Err(gone(e.to_string())),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = self.child.kill();
+                return Err(gone(format!("no answer within {} s; stopped it", ANSWER_TIMEOUT.as_secs())));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // let the drain thread read what the helper said last
+                let _ = self.child.wait();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let tail = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+                let why = tail.iter().rev().take(3).rev().cloned().collect::<Vec<_>>().join(" | ");
+                return Err(gone(if why.is_empty() { "it exited".into() } else { why }));
+            }
+        };
         let answer: Value = serde_json::from_str(&line).map_err(|e| gone(format!("unreadable answer: {e}")))?;
         if let Some(why) = answer["error"].as_str() {
             let version = answer["version"].as_str().unwrap_or(&self.version).to_string();
@@ -173,12 +206,20 @@ impl Bridge {
         let a = self.ask(&json!({
             "op": "compress", "kind": kind.name(), "text": text, "path": path, "knobs": knobs, "repeat": repeat,
         }))?;
-        let notices =
-            a["notices"].as_array().map(|n| n.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array().map(|n| n.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+        };
+        let (Some(output), Some(ms)) = (a["output"].as_str(), a["ms"].as_f64().filter(|m| m.is_finite() && *m >= 0.0))
+        else {
+            return Err(BridgeError::Gone {
+                why: "an answer without a text `output` and a time `ms` (not ctxlens's helper?)".into(),
+            });
+        };
         Ok(Compressed {
-            output: a["output"].as_str().unwrap_or_default().to_string(),
-            ms: a["ms"].as_f64().unwrap_or(0.0),
-            notices: notices.unwrap_or_default(),
+            output: output.to_string(),
+            ms,
+            notices: strings(&a["notices"]),
+            routes: strings(&a["routes"]),
         })
     }
 

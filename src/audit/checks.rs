@@ -86,7 +86,7 @@ impl Check {
         let ev = |s: &Sample, detail: String| Evidence {
             sample: s.name.clone(),
             detail,
-            reproduce: reproduce(s, engine, &claim.id),
+            reproduce: reproduce(s, &engine, &claim.id),
         };
         v.method = format!("{}, on {on}", self.describe());
         if picked.is_empty() {
@@ -248,7 +248,7 @@ impl Check {
                 }
                 if tested == 0 {
                     v.observed = if picked.iter().any(|(s, _)| s.pure) {
-                        "a model is installed here, so its absence cannot be shown".into()
+                        "not shown here: the model is installed, or the text went to other compressors".into()
                     } else {
                         "no sample is prose alone".into()
                     };

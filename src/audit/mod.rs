@@ -63,6 +63,9 @@ impl ClaimsFile {
         let file: ClaimsFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
         let mut seen = std::collections::HashSet::new();
         for c in &file.claim {
+            if c.id.trim().is_empty() || c.claim.trim().is_empty() {
+                return Err(format!("a claim needs an `id` and the `claim` text (claim `{}`)", c.id));
+            }
             if !seen.insert(c.id.as_str()) {
                 return Err(format!("claim id `{}` appears twice", c.id));
             }
@@ -152,13 +155,25 @@ pub struct Run {
     pub notices: Vec<String>,
 }
 
+/// Why a subject could not compress a sample.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// This sample only.
+    Sample(String),
+    /// The subject cannot go on (the Headroom helper stopped or broke its protocol).
+    Fatal(String),
+}
+
 /// The compressor whose claims are checked.
 pub trait Subject {
     /// `ctxlens 0.1.0`, `headroom-ai 0.42.0`.
     fn name(&self) -> String;
-    /// `ctxlens` or `headroom`, for reproduce commands.
-    fn engine(&self) -> &'static str;
-    fn compress(&mut self, s: &Sample, config: &Config) -> Result<Run, String>;
+    /// What follows `--engine` in a command that reproduces a verdict: `ctxlens`, or `headroom`
+    /// with the Python it ran.
+    fn engine(&self) -> String;
+    /// A failure that ends the audit (the helper is gone) is `Err(Fatal)`; any other is one
+    /// sample's problem.
+    fn compress(&mut self, s: &Sample, config: &Config) -> Result<Run, Failure>;
     /// What the subject gives back for a marker key or hash found in its output.
     fn retrieve(&mut self, key: &str) -> Result<Option<String>, String>;
     /// The keys or hashes of the markers in an output.
@@ -168,8 +183,9 @@ pub trait Subject {
     fn restore(&mut self, output: &str) -> Option<Result<String, String>>;
     /// How long its store keeps an original, in seconds (`None`: until removed).
     fn retention_secs(&self) -> Option<u64>;
-    /// The subject's prose path with no model present: the run, and whether the model really is
-    /// absent (a subject whose model is installed cannot show this here).
+    /// The subject's prose path with no model present; `None` when that cannot be shown on this
+    /// sample here (the model is installed, the text is too small to reach the model, or the
+    /// subject routes it to other compressors).
     fn without_model(&mut self, s: &Sample) -> Result<Option<Run>, String>;
 }
 
@@ -212,16 +228,16 @@ impl Subject for Ctxlens {
         format!("ctxlens {}", env!("CARGO_PKG_VERSION"))
     }
 
-    fn engine(&self) -> &'static str {
-        "ctxlens"
+    fn engine(&self) -> String {
+        "ctxlens".into()
     }
 
-    fn compress(&mut self, s: &Sample, config: &Config) -> Result<Run, String> {
+    fn compress(&mut self, s: &Sample, config: &Config) -> Result<Run, Failure> {
         let run = self.run(s, config);
         if let Some(o) = &run.outcome {
             let stored = self.store.put_outcome(o);
             if let Some((k, why)) = stored.failed.first() {
-                return Err(format!("{}: the audit's store refused {k}: {why}", s.name));
+                return Err(Failure::Sample(format!("the audit's store refused {k}: {why}")));
             }
         }
         Ok(run)
@@ -250,6 +266,19 @@ impl Subject for Ctxlens {
         config.prose.model = "/nonexistent/ctxlens-audit-model".into();
         let ctx = Context { path: s.path.clone(), tokenizer: self.tokenizer, ..Context::default() };
         let o = pipeline::compress(&s.text, EngineChoice::Only(EngineKind::Prose), &config, &ctx);
+        // a text too small for the engine never reaches the model: nothing to show on it
+        let unavailable = |x: &crate::outcome::SectionReport| {
+            matches!(
+                &x.decision,
+                crate::outcome::Decision::Skipped { reason: crate::outcome::Skip::Unavailable { .. } }
+            )
+        };
+        if o.decision.acted() || !o.sections.iter().any(unavailable) {
+            if o.decision.acted() {
+                return Err(format!("{}: the prose engine acted with no model", s.name));
+            }
+            return Ok(None);
+        }
         let notices = o.sections.iter().filter(|x| !x.decision.acted()).map(|x| x.decision.reason()).collect();
         Ok(Some(Run {
             output: Arc::from(o.output.as_str()),
@@ -278,14 +307,17 @@ impl Subject for Headroom {
         format!("headroom-ai {}", self.bridge.version)
     }
 
-    fn engine(&self) -> &'static str {
-        "headroom"
+    fn engine(&self) -> String {
+        format!("headroom --headroom-python '{}'", self.bridge.python.display())
     }
 
-    fn compress(&mut self, s: &Sample, config: &Config) -> Result<Run, String> {
+    fn compress(&mut self, s: &Sample, config: &Config) -> Result<Run, Failure> {
         // the knobs tuned in ctxlens that Headroom's compressor has, by its names
         let knobs = crate::export::headroom_fields(config, s.kind.name());
-        let c = self.bridge.compress(s.kind, &s.text, s.path.as_deref(), &knobs, 1).map_err(|e| e.to_string())?;
+        let c = self.bridge.compress(s.kind, &s.text, s.path.as_deref(), &knobs, 1).map_err(|e| match e {
+            crate::bridge::BridgeError::Headroom { .. } => Failure::Sample(e.to_string()),
+            other => Failure::Fatal(other.to_string()),
+        })?;
         let tokens_out = tokens::count(&c.output, self.tokenizer);
         Ok(Run { output: Arc::from(c.output.as_str()), tokens_out, ms: c.ms, outcome: None, notices: c.notices })
     }
@@ -318,8 +350,16 @@ impl Subject for Headroom {
         if cached {
             return Ok(None);
         }
-        let prose = Sample { kind: EngineKind::Prose, ..s.clone() };
-        self.compress(&prose, &Config::default()).map(Some)
+        let c = self
+            .bridge
+            .compress(EngineKind::Prose, &s.text, s.path.as_deref(), &Default::default(), 1)
+            .map_err(|e| e.to_string())?;
+        // a section Headroom's router sent elsewhere (a table, code) was not the model's to drop
+        if c.routes.iter().any(|r| !matches!(r.as_str(), "text" | "kompress" | "passthrough")) {
+            return Ok(None);
+        }
+        let tokens_out = tokens::count(&c.output, self.tokenizer);
+        Ok(Some(Run { output: Arc::from(c.output.as_str()), tokens_out, ms: c.ms, outcome: None, notices: c.notices }))
     }
 }
 
@@ -417,7 +457,8 @@ impl Report {
 }
 
 /// Runs every claim (or the one named by `only`) on `samples` through `subject`.
-/// `progress` is told after each sample is compressed.
+/// `progress` is told after each sample is compressed. A subject that stops (or compresses
+/// none of the samples) is an error, never a report of untested verdicts.
 pub fn run(
     claims: &ClaimsFile,
     only: Option<&str>,
@@ -425,7 +466,7 @@ pub fn run(
     subject: &mut dyn Subject,
     config: &Config,
     progress: &mut dyn FnMut(&Sample),
-) -> Report {
+) -> Result<Report, String> {
     let chosen: Vec<&Claim> = claims.claim.iter().filter(|c| only.is_none_or(|o| c.id == o)).collect();
     let mut problems = Vec::new();
     let mut runs: Vec<Option<Run>> = Vec::with_capacity(samples.len());
@@ -434,16 +475,21 @@ pub fn run(
         let run = if wanted {
             match subject.compress(s, config) {
                 Ok(r) => Some(r),
-                Err(e) => {
+                Err(Failure::Sample(e)) => {
                     problems.push(format!("{}: {e}", s.name));
                     None
                 }
+                Err(Failure::Fatal(e)) => return Err(format!("{}: {e} (at {})", subject.name(), s.name)),
             }
         } else {
             None
         };
         runs.push(run);
         progress(s);
+    }
+    let wanted = samples.iter().filter(|s| chosen.iter().any(|c| c.wants(s))).count();
+    if wanted > 0 && runs.iter().all(Option::is_none) {
+        return Err(format!("{} compressed none of the {wanted} samples: {}", subject.name(), problems.join("; ")));
     }
     let verdicts = chosen
         .iter()
@@ -457,7 +503,7 @@ pub fn run(
             c.check.judge(c, &picked, subject)
         })
         .collect();
-    Report { title: claims.title.clone(), subject: subject.name(), samples: samples.len(), verdicts, problems }
+    Ok(Report { title: claims.title.clone(), subject: subject.name(), samples: samples.len(), verdicts, problems })
 }
 
 impl Claim {
