@@ -214,12 +214,17 @@ pub trait Backend: Send + Sync {
         table: Table,
         key: &str,
         bytes: &[u8],
+        created_at: i64,
         ttl_secs: Option<u64>,
     ) -> Result<Option<Vec<u8>>, StoreError>;
     fn fetch(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every entry of `table`.
     fn list(&self, table: Table) -> Result<Vec<Meta>, StoreError>;
     fn remove(&self, table: Table, keys: &[String]) -> Result<usize, StoreError>;
+    /// Gives the space of removed entries back (SQLite: VACUUM).
+    fn compact(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Whether entries given a TTL expire with no `gc` (Redis).
     fn expires_itself(&self) -> bool {
         false
@@ -279,6 +284,12 @@ impl fmt::Debug for Store {
     }
 }
 
+/// An exported entry's creation time when it is a time ctxlens could have written (not in the
+/// future), else now.
+fn created_at(v: &serde_json::Value) -> i64 {
+    v["created_at"].as_i64().filter(|t| (0..=now()).contains(t)).unwrap_or_else(now)
+}
+
 pub(crate) fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
@@ -312,10 +323,15 @@ impl Store {
 
     /// Stores `bytes` under `key`, which must be their key.
     pub fn put(&self, key: &Key, bytes: &[u8]) -> Result<Put, StoreError> {
+        self.put_at(key, bytes, now())
+    }
+
+    /// [`Store::put`] with the entry's creation time given (an import keeps the exported one).
+    fn put_at(&self, key: &Key, bytes: &[u8], created_at: i64) -> Result<Put, StoreError> {
         if Key::of(bytes) != *key {
             return Err(StoreError::WrongKey { key: key.to_string() });
         }
-        match self.backend.insert(Table::Originals, key.as_str(), bytes, self.policy.ttl_secs)? {
+        match self.backend.insert(Table::Originals, key.as_str(), bytes, created_at, self.policy.ttl_secs)? {
             None => Ok(Put::New),
             Some(held) if held == bytes => Ok(Put::Known),
             Some(_) => Err(StoreError::Collision { key: key.to_string(), path: self.name() }),
@@ -367,7 +383,7 @@ impl Store {
         {
             let output_key = Key::of(o.output.as_bytes());
             let bytes = r.to_bytes();
-            match self.backend.insert(Table::Outputs, output_key.as_str(), &bytes, self.policy.ttl_secs) {
+            match self.backend.insert(Table::Outputs, output_key.as_str(), &bytes, now(), self.policy.ttl_secs) {
                 // an output compressed from another original (or by other knobs) keeps its first recipe
                 Ok(_) => out.recipe = true,
                 Err(e) => out.failed.push((output_key, e.to_string())),
@@ -425,27 +441,38 @@ impl Store {
     }
 
     /// Removes entries older than `ttl_secs` (when given), then the oldest until the originals take
-    /// at most `max_bytes`; a recipe goes with the oldest of its pieces' age. Returns how many
-    /// entries went.
+    /// at most `max_bytes`, then every recipe that needs a piece gone (its output could no longer
+    /// be restored); gives the space back. Returns how many entries went.
     pub fn gc(&self, ttl_secs: Option<u64>, max_bytes: Option<u64>) -> Result<usize, StoreError> {
         let cutoff = ttl_secs.map(|t| now().saturating_sub(i64::try_from(t).unwrap_or(i64::MAX)));
-        let mut removed = 0;
-        for table in [Table::Originals, Table::Outputs] {
-            let mut all = self.backend.list(table)?;
-            // newest first: keep entries while they are young enough and their running total fits
-            all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.key.cmp(&b.key)));
-            let mut total = 0u64;
-            let gone: Vec<String> = all
-                .into_iter()
-                .filter(|m| {
-                    total = total.saturating_add(m.size);
-                    let old = cutoff.is_some_and(|c| m.created_at < c);
-                    let over = table == Table::Originals && max_bytes.is_some_and(|cap| total > cap);
-                    old || over
-                })
-                .map(|m| m.key)
-                .collect();
-            removed += self.backend.remove(table, &gone)?;
+        let mut all = self.backend.list(Table::Originals)?;
+        // newest first: keep entries while they are young enough and their running total fits
+        all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.key.cmp(&b.key)));
+        let mut total = 0u64;
+        let gone: Vec<String> = all
+            .into_iter()
+            .filter(|m| {
+                total = total.saturating_add(m.size);
+                cutoff.is_some_and(|c| m.created_at < c) || max_bytes.is_some_and(|cap| total > cap)
+            })
+            .map(|m| m.key)
+            .collect();
+        let mut removed = self.backend.remove(Table::Originals, &gone)?;
+        let gone: std::collections::HashSet<&str> = gone.iter().map(String::as_str).collect();
+        let mut stale = Vec::new();
+        for m in self.backend.list(Table::Outputs)? {
+            let old = cutoff.is_some_and(|c| m.created_at < c);
+            let broken = !gone.is_empty()
+                && self.backend.fetch(Table::Outputs, &m.key)?.is_some_and(|b| {
+                    restore::Recipe::parse(&b).map_or(true, |r| r.pieces.iter().any(|p| gone.contains(p.as_str())))
+                });
+            if old || broken {
+                stale.push(m.key);
+            }
+        }
+        removed += self.backend.remove(Table::Outputs, &stale)?;
+        if removed > 0 {
+            self.backend.compact()?;
         }
         Ok(removed)
     }
@@ -495,7 +522,13 @@ impl Store {
                 let key = Key::parse(output).ok_or_else(|| bad("no valid `output` key".into()))?;
                 let recipe = v["recipe"].as_str().ok_or_else(|| bad("no `recipe`".into()))?;
                 restore::Recipe::parse(recipe.as_bytes()).map_err(&bad)?;
-                let held = self.backend.insert(Table::Outputs, key.as_str(), recipe.as_bytes(), self.policy.ttl_secs);
+                let held = self.backend.insert(
+                    Table::Outputs,
+                    key.as_str(),
+                    recipe.as_bytes(),
+                    created_at(&v),
+                    self.policy.ttl_secs,
+                );
                 added += usize::from(held.map_err(|e| bad(e.to_string()))?.is_none());
                 continue;
             }
@@ -507,10 +540,10 @@ impl Store {
                 }
                 _ => return Err(bad("no `text` or `base64`".into())),
             };
-            match self.put(&key, &bytes) {
+            match self.put_at(&key, &bytes, created_at(&v)) {
                 Ok(Put::New) => added += 1,
                 Ok(Put::Known) => {}
-                Err(e) => return Err(bad(e.to_string())),
+                Err(e) => return Err(bad(format!("{e} ({added} entries added before this line)"))),
             }
         }
         Ok(added)

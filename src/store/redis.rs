@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use redis::{Connection, RedisError, cmd};
 
-use super::{Backend, Meta, StoreError, Table, now};
+use super::{Backend, Meta, StoreError, Table};
 
 pub struct Redis {
     /// The URL with its password hidden, for messages.
@@ -77,9 +77,16 @@ impl Redis {
 }
 
 impl Backend for Redis {
-    fn insert(&self, table: Table, key: &str, bytes: &[u8], ttl: Option<u64>) -> Result<Option<Vec<u8>>, StoreError> {
+    fn insert(
+        &self,
+        table: Table,
+        key: &str,
+        bytes: &[u8],
+        created_at: i64,
+        ttl: Option<u64>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let name = format!("{}{key}", prefix(table));
-        let mut value = now().to_be_bytes().to_vec();
+        let mut value = created_at.to_be_bytes().to_vec();
         value.extend_from_slice(bytes);
         let mut set = cmd("SET");
         set.arg(&name).arg(value).arg("NX");
@@ -94,7 +101,7 @@ impl Backend for Redis {
         match held {
             Some(v) => split(&v).map(|(_, b)| Some(b.to_vec())).ok_or_else(|| self.bad_value(&name)),
             // expired between the two calls: held by nobody now, so add it again
-            None => self.insert(table, key, bytes, ttl),
+            None => self.insert(table, key, bytes, created_at, ttl),
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Backend, Meta, StoreError, Table, now};
+use super::{Backend, Meta, StoreError, Table};
 
 pub struct Sqlite {
     path: PathBuf,
@@ -59,13 +59,20 @@ impl Sqlite {
 }
 
 impl Backend for Sqlite {
-    fn insert(&self, table: Table, key: &str, bytes: &[u8], _ttl: Option<u64>) -> Result<Option<Vec<u8>>, StoreError> {
+    fn insert(
+        &self,
+        table: Table,
+        key: &str,
+        bytes: &[u8],
+        created_at: i64,
+        _ttl: Option<u64>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let t = table_name(table);
         let conn = self.conn();
         let sql = format!("INSERT OR IGNORE INTO {t} (key, bytes, created_at) VALUES (?1, ?2, ?3)");
         let added = conn
             .prepare_cached(&sql)
-            .and_then(|mut st| st.execute(params![key, bytes, now()]))
+            .and_then(|mut st| st.execute(params![key, bytes, created_at]))
             .map_err(|e| self.err(e))?;
         if added == 1 {
             return Ok(None);
@@ -103,6 +110,10 @@ impl Backend for Sqlite {
             n += conn.execute(&sql, [key]).map_err(|e| self.err(e))?;
         }
         Ok(n)
+    }
+
+    fn compact(&self) -> Result<(), StoreError> {
+        self.conn().execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);").map_err(|e| self.err(e))
     }
 
     fn begin(&self) -> bool {
