@@ -43,6 +43,12 @@ impl Key {
         ok.then(|| Key(s.to_string()))
     }
 
+    /// A key as a user or an agent gives it: `key=…` (or `hash=…`) around it, upper case, spaces.
+    pub fn parse_given(s: &str) -> Option<Key> {
+        let bare = s.trim().trim_start_matches("hash=").trim_start_matches("key=");
+        Key::parse(&bare.to_ascii_lowercase())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -347,8 +347,7 @@ fn open_store(named: Option<&str>, settings: &ctxlens::store::Settings) -> Resul
 }
 
 fn retrieve(key: &str, query: Option<&str>, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
-    let given = key.trim().trim_start_matches("key=").to_ascii_lowercase();
-    let k = ctxlens::ledger::Key::parse(&given).ok_or_else(|| {
+    let k = ctxlens::ledger::Key::parse_given(key).ok_or_else(|| {
         let shown: String = key.chars().take(40).collect();
         let more = if key.chars().count() > 40 { "…" } else { "" };
         anyhow::anyhow!("`{shown}{more}` is not a ctxlens key (16 hex digits, as in `key=…`)")

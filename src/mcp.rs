@@ -73,7 +73,7 @@ impl Server {
     /// The original behind a key or hash, or why there is none.
     pub fn retrieve_text(&self, args: &RetrieveArgs) -> Result<String, String> {
         let hash = args.hash.trim().trim_start_matches("hash=").trim_start_matches("key=");
-        if let Some(key) = Key::parse(hash) {
+        if let Some(key) = Key::parse_given(&args.hash) {
             let bytes = Store::open_existing(&self.store).and_then(|s| s.retrieve(&key)).map_err(|e| e.to_string())?;
             return Ok(matching(&String::from_utf8_lossy(&bytes), args.query.as_deref()));
         }

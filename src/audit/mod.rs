@@ -297,9 +297,12 @@ pub struct Headroom {
     pub tokenizer: Tokenizer,
 }
 
-/// Headroom's markers: `hash=…` and `<<ccr:…>>`.
-fn headroom_hashes(output: &str) -> Vec<String> {
-    crate::store::headroom::marker_hashes(output)
+impl Headroom {
+    /// A bridge answer as a run, its tokens counted as ctxlens counts them.
+    fn run_of(&self, c: crate::bridge::Compressed) -> Run {
+        let tokens_out = tokens::count(&c.output, self.tokenizer);
+        Run { output: Arc::from(c.output.as_str()), tokens_out, ms: c.ms, outcome: None, notices: c.notices }
+    }
 }
 
 impl Subject for Headroom {
@@ -318,8 +321,7 @@ impl Subject for Headroom {
             crate::bridge::BridgeError::Headroom { .. } => Failure::Sample(e.to_string()),
             other => Failure::Fatal(other.to_string()),
         })?;
-        let tokens_out = tokens::count(&c.output, self.tokenizer);
-        Ok(Run { output: Arc::from(c.output.as_str()), tokens_out, ms: c.ms, outcome: None, notices: c.notices })
+        Ok(self.run_of(c))
     }
 
     fn retrieve(&mut self, key: &str) -> Result<Option<String>, String> {
@@ -330,7 +332,7 @@ impl Subject for Headroom {
     }
 
     fn marker_keys(&self, output: &str) -> Vec<String> {
-        headroom_hashes(output)
+        crate::store::headroom::marker_hashes(output)
     }
 
     fn restore(&mut self, _output: &str) -> Option<Result<String, String>> {
@@ -358,8 +360,7 @@ impl Subject for Headroom {
         if c.routes.iter().any(|r| !matches!(r.as_str(), "text" | "kompress" | "passthrough")) {
             return Ok(None);
         }
-        let tokens_out = tokens::count(&c.output, self.tokenizer);
-        Ok(Some(Run { output: Arc::from(c.output.as_str()), tokens_out, ms: c.ms, outcome: None, notices: c.notices }))
+        Ok(Some(self.run_of(c)))
     }
 }
 
