@@ -471,7 +471,7 @@ fn a_deep_first_line_or_a_cut_body_is_reported_not_turned_into_a_plain_file() {
 // Secrets
 
 /// Each secret as it appears in text, and the part that must never show.
-const SECRETS: [(&str, &str); 55] = [
+const SECRETS: [(&str, &str); 58] = [
     ("curl -H 'x-api-key: SECRETVAL01abc' https://api.example.com", "SECRETVAL01abc"),
     ("Cookie: session=SECRETVAL02abc; theme=dark", "SECRETVAL02abc"),
     ("Authorization: Basic U0VDUkVUVkFMMDM=", "U0VDUkVUVkFMMDM="),
@@ -536,6 +536,9 @@ const SECRETS: [(&str, &str); 55] = [
     ("<add key=\"DbPassword\" value=\"SECRET'VAL53\" />", "VAL53"),
     ("password:\u{a0}SECRETVAL54nbsp", "SECRETVAL54nbsp"),
     ("host\tpassword\ndb\tSECRETVAL55tsv", "SECRETVAL55tsv"),
+    ("- value: SECRETVAL56yv\n  name: DB_PASSWORD", "SECRETVAL56yv"),
+    ("Password:\nsecretval fifty seven", "fifty seven"),
+    ("the password is Secretvalfiftyeight", "Secretvalfiftyeight"),
 ];
 
 fn secret_text() -> String {

@@ -207,7 +207,7 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 /// password:`), a blank line between them allowed.
 static NEXT_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?im)^([ \t]*[A-Za-z0-9_\-\[\] @.']{0,60}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+(?:'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^\s:'"]{1,100}(?:[ \t]+[^\s:'"]{1,100}){0,2}))?[ \t]*:[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*)([^\s]{4,200})([ \t]*\r?)$"#,
+        r#"(?im)^([ \t]*[A-Za-z0-9_\-\[\] @.']{0,60}(?:password|passwd|passphrase|secret|token|api[_ \-]?key)(?:[ \t]+for[ \t]+(?:(?:key[ \t]+)?'[^'\n]{0,200}'|"[^"\n]{0,200}"|[^\s:'"]{1,100}(?:[ \t]+[^\s:'"]{1,100}){0,2}))?[ \t]*:[ \t]*\r?\n(?:[ \t]*\r?\n)?[ \t]*)([^\s]{1,200}(?:[ \t]+[^\s]{1,100}){0,7})([ \t]*\r?)$"#,
     )
     .expect("next line regex")
 });
@@ -224,6 +224,16 @@ static NAMED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?m)(name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?\n(?:[ \t]*(?:\#[^\r\n]*)?\r?\n){{0,4}}[ \t]*value:[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'([^'\r\n]+)'|([^\s"'|>][^\r\n]*))|("name"\s*:\s*"{SECRET_VAR}"\s*,(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{{}}\[\]"]+)\s*,){{0,4}}\s*"value"\s*:\s*")((?:[^"\\]|\\.)+)"|("value"\s*:\s*")((?:[^"\\]|\\.)+)("\s*,(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{{}}\[\]"]+)\s*,){{0,4}}\s*"name"\s*:\s*"{SECRET_VAR}")"#
     ))
     .expect("named value regex")
+});
+
+/// The same pair in YAML with `value:` first and `name:` on a following line (`- value: …` then
+/// `  name: DB_PASSWORD`): the prefix, the value (groups 2–4, as in [`NAMED_VALUE`]) and the rest
+/// up to the name.
+static VALUE_THEN_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"(?m)(value:[ \t]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'([^'\r\n]+)'|([^\s"'|>#][^\r\n]*?))([ \t]*\r?\n(?:[ \t]*(?:\#[^\r\n]*)?\r?\n){{0,4}}[ \t]*name:[ \t]*["']?{SECRET_VAR}["']?[ \t]*\r?$)"#
+    ))
+    .expect("value then name regex")
 });
 
 /// The same pair in YAML's flow style: `{name: API_KEY, value: …}`.
@@ -453,8 +463,11 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
                 return None;
             }
             // a key or a token must look generated (`the token is expired` says nothing)
-            let password = c[1].to_ascii_lowercase().starts_with("pass");
-            (generated(value) || password && value.chars().any(|ch| !ch.is_alphanumeric())) && secret(value)
+            let password = c[1].split_whitespace().last().is_some_and(|w| w.to_ascii_lowercase().starts_with("pass"));
+            (generated(value)
+                || password && value.chars().any(|ch| !ch.is_alphanumeric())
+                || password && verb && passphrase(value))
+                && secret(value)
         }
         .then(|| format!("{}{}{REDACTED}", &c[1], &c[2]))
     });
@@ -469,6 +482,19 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     });
     apply(text, &NEXT_LINE, &|c| {
         let value = &c[2];
+        let words = value.split_whitespace().count();
+        if words == 1 && value.chars().count() < 4 {
+            return None;
+        }
+        if words > 1 {
+            // a passphrase after a password prompt (`Password:` then `correct horse battery
+            // staple`); a sentence (`See the admin.`) or a line under a token or key heading is
+            // no value
+            let prompt = c[1].to_ascii_lowercase().contains("pass");
+            if !prompt || words > 6 || value.ends_with(['.', ':', '?', '!', ',', ';']) {
+                return None;
+            }
+        }
         // a rule of dashes or a heading word (`Settings`) under a label is no password
         let mixed = value.chars().any(char::is_alphanumeric) && !value.chars().all(char::is_alphabetic);
         // another label (`Username:`) is no value
@@ -493,6 +519,14 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
             }
             _ => None,
         },
+    });
+    apply(text, &VALUE_THEN_NAME, &|c| {
+        let tail = &c[5];
+        if about_a_secret_name(tail.trim_start()) {
+            return None;
+        }
+        let (q, value) = quoted_value(c)?;
+        secret(value).then(|| format!("{}{q}{REDACTED}{q}{tail}", &c[1]))
     });
     apply(text, &FLOW_NAMED_VALUE, &|c| {
         if about_a_secret_name(&c[1]) {
@@ -1089,6 +1123,21 @@ const CODE_ROOTS: [&str; 18] = [
     "cfg",
 ];
 
+/// Letters only, yet not a word a sentence about a password goes on with (`the password is
+/// correcthorsebatterystaple`, `… was HunterTwo`, not `… is incorrect` or `… was successfully
+/// changed`): twelve letters or more without an English ending, or a capital inside.
+fn passphrase(value: &str) -> bool {
+    const ENDINGS: [&str; 16] = [
+        "ly", "ed", "ing", "able", "ible", "tion", "sion", "ment", "ent", "ant", "ive", "ous", "ful", "less", "ary",
+        "ory",
+    ];
+    let letters = value.chars().all(|c| c.is_alphabetic());
+    let inner_capital = value.chars().skip(1).any(char::is_uppercase) && value.chars().any(char::is_lowercase);
+    let lower = value.to_lowercase();
+    let long = value.chars().count() >= 12 && !ENDINGS.iter().any(|e| lower.ends_with(e));
+    letters && (long || inner_capital && value.chars().count() >= 6)
+}
+
 /// A value that looks generated rather than written: 8 or more characters with letters and digits.
 fn generated(value: &str) -> bool {
     value.len() >= 8 && value.chars().any(|c| c.is_ascii_digit()) && value.chars().any(|c| c.is_ascii_alphabetic())
@@ -1634,6 +1683,45 @@ mod tests {
             "host\tuser\tpassword\ndb1\tbob\n",
             "password\thunter\nusername\tbob\n",
             "echo hello | grep --stdin-filter x",
+        ] {
+            let (got, n) = r(s);
+            assert_eq!((got.as_str(), n), (s, 0), "{s}");
+        }
+    }
+
+    #[test]
+    fn yaml_value_before_name_passphrases_after_a_prompt_and_letter_passwords_are_redacted() {
+        let cases = [
+            // YAML with `value:` before `name:`
+            ("- value: Hunter2xyz\n  name: DB_PASSWORD\n", "- value: [REDACTED]\n  name: DB_PASSWORD\n"),
+            ("- value: \"s3 cr3t\"\n  name: api_key\n", "- value: \"[REDACTED]\"\n  name: api_key\n"),
+            (
+                "env:\n  - value: 'tok en'\n    # rotated monthly\n    name: GITHUB_TOKEN\r\n",
+                "env:\n  - value: '[REDACTED]'\n    # rotated monthly\n    name: GITHUB_TOKEN\r\n",
+            ),
+            // a passphrase with spaces on the line after a password prompt
+            ("Password:\ncorrect horse battery staple\n", "Password:\n[REDACTED]\n"),
+            (
+                "Enter passphrase for key '/root/.ssh/id_ed25519':\n  my dog rex 42\n",
+                "Enter passphrase for key '/root/.ssh/id_ed25519':\n  [REDACTED]\n",
+            ),
+            // a password of letters only in prose
+            ("the password is correcthorsebatterystaple", "the password is [REDACTED]"),
+            ("My password was HunterTwo, sorry", "My password was [REDACTED], sorry"),
+        ];
+        redacts_each(&cases);
+        for s in [
+            // a setting about a secret, another item's name, a sentence or a heading after a label,
+            // an English word after `the password is`
+            "- value: \"12\"\n  name: PASSWORD_MIN_LENGTH\n",
+            "- value: debug\n- name: API_KEY\n  valueFrom: {}\n",
+            "Password:\nSee the admin for it.\n",
+            "API Key:\nGo to Settings\n",
+            "Password:\nabc\n",
+            "the password is incorrect",
+            "the password was successfully changed",
+            "the password is configurable",
+            "the password is Required",
         ] {
             let (got, n) = r(s);
             assert_eq!((got.as_str(), n), (s, 0), "{s}");
