@@ -22,7 +22,8 @@ pub const MAX_INPUT_BYTES: u64 = 2 << 30;
 
 /// Reads `path`, or stdin when it is `-`.
 pub fn read(path: &str) -> std::io::Result<Source> {
-    let bytes = if path == "-" { read_bounded(std::io::stdin().lock(), "stdin")? } else { read_file(Path::new(path))? };
+    let bytes =
+        if path == "-" { read_bounded(std::io::stdin().lock(), "stdin", 0)? } else { read_file(Path::new(path))? };
     let name = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
     Ok(Source { name, bytes })
 }
@@ -39,11 +40,13 @@ pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
     if meta.is_file() && meta.len() > MAX_INPUT_BYTES {
         return Err(too_big(&path.display().to_string()));
     }
-    read_bounded(file, &path.display().to_string())
+    // a regular file's buffer is sized once (growing by doubling would hold up to twice the file)
+    let size = if meta.is_file() { meta.len() as usize + 1 } else { 0 };
+    read_bounded(file, &path.display().to_string(), size)
 }
 
-fn read_bounded(r: impl Read, what: &str) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
+fn read_bounded(r: impl Read, what: &str, size: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(size);
     r.take(MAX_INPUT_BYTES + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > MAX_INPUT_BYTES {
         return Err(too_big(what));

@@ -56,7 +56,9 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
     };
     timing.route = clock.elapsed();
     let line_index = LineIndex::new(input);
-    let mut output = String::with_capacity(input.len());
+    // grown as sections arrive: sized to the input it would hold megabytes a compressed output
+    // never needs
+    let mut output = String::new();
     let mut ledger = Ledger::default();
     let mut sections = Vec::with_capacity(routes.len());
     for route in routes {
@@ -92,7 +94,11 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
         let drops_start = ledger.drops.len();
         ledger.append(section_ledger);
         let output_start = output.len();
-        output.push_str(&out);
+        if output.is_empty() {
+            output = out;
+        } else {
+            output.push_str(&out);
+        }
         sections.push(SectionReport {
             output_bytes: output_start..output.len(),
             lines: line_index.lines_of(&route.bytes),

@@ -510,8 +510,9 @@ fn top_members(text: &str) -> Option<Vec<(String, &str)>> {
     tree.children(root)
         .map(|c| {
             let n = tree.node(c);
-            let key_len = jsonspan::value_end(&trimmed[n.key_start..])?;
-            let key: String = serde_json::from_str(&trimmed[n.key_start..n.key_start + key_len]).ok()?;
+            let at = n.key_start()?;
+            let key_len = jsonspan::value_end(&trimmed[at..])?;
+            let key: String = serde_json::from_str(&trimmed[at..at + key_len]).ok()?;
             Some((key, &trimmed[n.span()]))
         })
         .collect()

@@ -543,28 +543,44 @@ fn values_text(v: &Value, out: &mut String) {
     }
 }
 
+/// Which of the query's anchors (any) and words (each) one lower-cased text holds: all a row's
+/// text is needed for, so the texts of a million rows are never held at once.
+#[derive(Default)]
+struct Hits {
+    anchor: bool,
+    words: Vec<bool>,
+}
+
+impl Hits {
+    fn of(text: &str, q: &Query) -> Hits {
+        if q.is_empty() {
+            return Hits::default();
+        }
+        Hits {
+            anchor: q.anchors.iter().any(|a| text.contains(a.as_str())),
+            words: q.words.iter().map(|w| text.contains(w.as_str())).collect(),
+        }
+    }
+}
+
 /// Rows that contain a query anchor, and rows ordered by IDF-weighted query relevance.
-fn query_matches(texts: &[String], q: &Query, threshold: f64) -> (Vec<usize>, Vec<usize>) {
+fn query_matches(hits: &[Hits], q: &Query, threshold: f64) -> (Vec<usize>, Vec<usize>) {
     if q.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let exact: Vec<usize> =
-        (0..texts.len()).filter(|&i| q.anchors.iter().any(|a| texts[i].contains(a.as_str()))).collect();
-    let n = texts.len() as f64;
-    let idf: Vec<f64> = q
-        .words
-        .iter()
+    let exact: Vec<usize> = (0..hits.len()).filter(|&i| hits[i].anchor).collect();
+    let n = hits.len() as f64;
+    let idf: Vec<f64> = (0..q.words.len())
         .map(|w| {
-            let df = texts.iter().filter(|t| t.contains(w.as_str())).count() as f64;
+            let df = hits.iter().filter(|h| h.words[w]).count() as f64;
             (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
         })
         .collect();
     let total: f64 = idf.iter().sum();
     let mut scored: Vec<(usize, f64)> = Vec::new();
     if total > 0.0 {
-        for (i, t) in texts.iter().enumerate() {
-            let s: f64 =
-                q.words.iter().zip(&idf).filter(|(w, _)| t.contains(w.as_str())).map(|(_, f)| f).sum::<f64>() / total;
+        for (i, h) in hits.iter().enumerate() {
+            let s: f64 = h.words.iter().zip(&idf).filter(|(hit, _)| **hit).map(|(_, f)| f).sum::<f64>() / total;
             if s >= threshold && s > 0.0 {
                 scored.push((i, s));
             }
@@ -854,7 +870,7 @@ impl<'a> Crusher<'a> {
                 duplicates += i - start;
             }
             let bytes = if spans_ok {
-                self.tree.node(kids[start]).start..self.tree.node(kids[i - 1]).end
+                self.tree.node(kids[start]).start()..self.tree.node(kids[i - 1]).end()
             } else {
                 self.tree.node(node).span()
             };
@@ -916,22 +932,24 @@ impl<'a> Crusher<'a> {
         let k = self.k_for(srcs, 3);
         let dup_of = duplicates(items, self.p.dedup_identical_items);
         let dups = dup_of.iter().filter(|d| d.is_some()).count();
-        let texts: Vec<String> = items
+        // each row's text is read once, for its error words and query hits, and not kept
+        let mut text = String::new();
+        let (error_words, hits): (Vec<bool>, Vec<Hits>) = items
             .iter()
             .map(|v| {
-                let mut s = String::new();
-                values_text(v, &mut s);
-                s
+                text.clear();
+                values_text(v, &mut text);
+                (has_error_word(&text), Hits::of(&text, &self.query))
             })
-            .collect();
-        let (exact, relevant) = query_matches(&texts, &self.query, self.p.relevance_threshold.get());
+            .unzip();
+        let (exact, relevant) = query_matches(&hits, &self.query, self.p.relevance_threshold.get());
 
         let stats = field_stats(&rows);
         let vt = self.p.variance_threshold.get();
         // Error rows: an error word in a value, or a non-empty field named like an error.
         let errors: Vec<usize> = (0..n)
             .filter(|&i| {
-                has_error_word(&texts[i])
+                error_words[i]
                     || rows[i].iter().any(|(k, v)| {
                         let lk = k.to_lowercase();
                         (lk.contains("error") || lk.contains("exception"))
@@ -1126,8 +1144,8 @@ impl<'a> Crusher<'a> {
         let (exact, relevant) = if self.query.is_empty() {
             (Vec::new(), Vec::new())
         } else {
-            let lower: Vec<String> = strings.iter().map(|s| s.to_lowercase()).collect();
-            query_matches(&lower, &self.query, self.p.relevance_threshold.get())
+            let hits: Vec<Hits> = strings.iter().map(|s| Hits::of(&s.to_lowercase(), &self.query)).collect();
+            query_matches(&hits, &self.query, self.p.relevance_threshold.get())
         };
         let mut must: Vec<usize> = exact;
         let numbers: Vec<f64> = group.iter().filter_map(|v| as_f64(v)).collect();

@@ -17,14 +17,15 @@ pub enum NodeKind {
 
 const NONE: u32 = u32::MAX;
 
-/// One value in the source.
+/// One value in the source: 24 bytes (offsets are u32, and [`scan`] refuses text of 4 GiB or
+/// more), so the tree of a million small numbers stays a few times their text.
 #[derive(Debug, Clone)]
 pub struct Node {
     pub kind: NodeKind,
-    pub start: usize,
-    pub end: usize,
-    /// For object members: where the member's key string starts.
-    pub key_start: usize,
+    start: u32,
+    end: u32,
+    /// For object members: where the member's key string starts ([`NONE`] otherwise).
+    key_start: u32,
     first_child: u32,
     next_sibling: u32,
 }
@@ -32,12 +33,25 @@ pub struct Node {
 impl Node {
     /// Byte range of the value.
     pub fn span(&self) -> Range<usize> {
-        self.start..self.end
+        self.start as usize..self.end as usize
+    }
+
+    pub fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    pub fn end(&self) -> usize {
+        self.end as usize
+    }
+
+    /// For object members: where the member's key string starts.
+    pub fn key_start(&self) -> Option<usize> {
+        (self.key_start != NONE).then_some(self.key_start as usize)
     }
 
     /// Byte range of the member (`"key": value`) for object members, of the value otherwise.
     pub fn member_span(&self) -> Range<usize> {
-        self.key_start.min(self.start)..self.end
+        self.key_start.min(self.start) as usize..self.end as usize
     }
 }
 
@@ -84,7 +98,7 @@ impl SpanTree {
     /// How many object members the source has (a parser that collapses duplicate keys ends up
     /// with fewer).
     pub fn member_count(&self) -> usize {
-        self.nodes.iter().filter(|n| n.key_start != usize::MAX).count()
+        self.nodes.iter().filter(|n| n.key_start != NONE).count()
     }
 
     /// The first object key that appears twice in one object, decoded, with the byte offset of
@@ -98,7 +112,7 @@ impl SpanTree {
             }
             let mut seen = std::collections::HashSet::new();
             for c in self.children(id) {
-                let at = self.nodes[c].key_start;
+                let at = self.nodes[c].key_start as usize;
                 if let Some(k) = key_at(at)
                     && !seen.insert(k.clone())
                 {
@@ -113,19 +127,24 @@ impl SpanTree {
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
 /// the root is a synthetic array spanning the text.
 pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
+    if text.len() >= NONE as usize {
+        return Err(ScanError { offset: 0, message: "too large to scan (4 GiB or more)" });
+    }
     let mut s = Scanner::new(text, true);
     if lines {
         s.nodes.push(Node {
             kind: NodeKind::Array,
             start: 0,
-            end: text.len(),
-            key_start: usize::MAX,
+            end: text.len() as u32,
+            key_start: NONE,
             first_child: NONE,
             next_sibling: NONE,
         });
         s.stack.push(Frame { node: 0, last_child: NONE, state: State::ArrayValue });
     }
     s.run(usize::MAX, lines)?;
+    // the vector doubled as it grew: give back up to half of it
+    s.nodes.shrink_to_fit();
     Ok(SpanTree { nodes: s.nodes })
 }
 
@@ -185,7 +204,7 @@ struct Scanner<'a> {
     build: bool,
     nodes: Vec<Node>,
     stack: Vec<Frame>,
-    pending_key: usize,
+    pending_key: u32,
     /// Stop as soon as the first top-level value is complete.
     first_only: bool,
     /// A whole top-level value has been read.
@@ -200,7 +219,7 @@ impl<'a> Scanner<'a> {
             build,
             nodes: Vec::new(),
             stack: Vec::new(),
-            pending_key: usize::MAX,
+            pending_key: NONE,
             first_only: false,
             top_done: false,
         }
@@ -222,7 +241,9 @@ impl<'a> Scanner<'a> {
             return NONE;
         }
         let id = self.nodes.len() as u32;
-        let key_start = std::mem::replace(&mut self.pending_key, usize::MAX);
+        let key_start = std::mem::replace(&mut self.pending_key, NONE);
+        // `scan` refused text past u32, so every offset fits
+        let start = start as u32;
         self.nodes.push(Node { kind, start, end: start, key_start, first_child: NONE, next_sibling: NONE });
         if let Some(f) = self.stack.last_mut() {
             if f.last_child == NONE {
@@ -237,7 +258,7 @@ impl<'a> Scanner<'a> {
 
     fn close(&mut self, id: u32, end: usize) {
         if self.build && id != NONE {
-            self.nodes[id as usize].end = end;
+            self.nodes[id as usize].end = end as u32;
         }
     }
 
@@ -305,7 +326,7 @@ impl<'a> Scanner<'a> {
                     if c != b'"' {
                         return self.err("expected a string key");
                     }
-                    self.pending_key = self.pos;
+                    self.pending_key = self.pos as u32;
                     self.string()?;
                     self.set_state(State::ObjectColon);
                 }
