@@ -541,6 +541,31 @@ fn compare_counts_stay_with_their_engines_and_the_view_follows_the_list() {
 }
 
 #[test]
+fn a_block_being_computed_shows_its_original_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // a 3 MB first line of two-byte characters (no screen-width cut lands on a boundary by luck)
+    let path = dir.path().join("long.log");
+    std::fs::write(&path, format!("{}\nERROR second line\n", "é".repeat(1_500_000))).unwrap();
+    let other = dir.path().join("other.log");
+    std::fs::write(&other, "INFO another file\n").unwrap();
+    let mut app = new_app((100, 30), dir.path());
+    load(&mut app, other.to_str().unwrap());
+    load(&mut app, path.to_str().unwrap());
+    let blocks: Vec<usize> = (0..app.rows.len()).filter(|&i| matches!(app.rows[i], Row::Block(_))).collect();
+    app.list_sel = blocks[0];
+    drive(&mut app);
+    app.list_sel = blocks[1];
+    // before the worker answers: the original, cut to the screen
+    let s = screen(&app);
+    assert!(s.contains("computing… (the original"), "{s}");
+    assert!(s.contains("éééé") && s.contains("ERROR second line"), "{s}");
+    drive(&mut app);
+    let s = screen(&app);
+    assert!(!s.contains("computing"), "{s}");
+    assert!(app.view.as_ref().is_some_and(|v| v.computed.block == app.current().unwrap()));
+}
+
+#[test]
 fn an_unchanged_block_opens_unfolded_and_small_changes_show_in_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = new_app((120, 36), dir.path());

@@ -10,7 +10,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{frame, inner, padded};
+use super::{fit, frame, inner, padded};
 use crate::tui::app::{App, View, change_label, tokens_label};
 use crate::tui::diffview::{Cell, Display, Mark, Row};
 use crate::tui::layout::Pane;
@@ -42,6 +42,22 @@ fn line_style(t: &Theme, m: Mark) -> Style {
         Mark::Added => t.added,
     }
 }
+
+/// While a block's diff is computed, the first lines of its original, so a large block (or a prose
+/// block waiting for the model) can be read at once; the diff replaces it when it arrives. A frame
+/// looks at a screenful of lines and at most [`PREVIEW_SCAN`] bytes, however long the block.
+fn preview(f: &mut Frame, t: &Theme, text: &str, body: Rect) {
+    let (h, w) = (body.height as usize, body.width as usize);
+    let text = &text[..text.floor_char_boundary(PREVIEW_SCAN)];
+    let mut lines = vec![Line::styled(fit("computing… (the original until the diff is ready)", w), t.dim)];
+    for l in text.lines().take(h.saturating_sub(1)) {
+        lines.push(Line::styled(fit(&untab(&l[..l.floor_char_boundary(w.saturating_mul(4))]), w), t.base));
+    }
+    f.render_widget(Paragraph::new(lines), body);
+}
+
+/// How much of a block's text a preview frame reads to find its lines.
+const PREVIEW_SCAN: usize = 8 << 20;
 
 /// The spans of one cell's text: syntax colour on unchanged lines, emphasis on changed words.
 fn text_spans(t: &Theme, c: &Cell, colours: Option<&Vec<(Range<usize>, Color)>>, left: bool) -> Vec<Span<'static>> {
@@ -280,7 +296,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(frame(app, Pane::Diff, Line::from(title)), area);
     let body = inner(area);
     let Some(v) = view else {
-        f.render_widget(Paragraph::new(Line::styled("computing…", t.dim)), body);
+        preview(f, t, &block.text, body);
         return;
     };
     let ctx = Ctx { t, v, focused: app.focus == Pane::Diff, skip: app.hscroll, needle: app.search.as_deref() };
