@@ -1,6 +1,6 @@
 //! Prose engine: a token classifier (Kompress-compatible ONNX model) scores every word; words under
 //! the threshold go, except those that must stay (numbers, paths, flags, identifiers, negations
-//! and modals) and whole tabular lines.
+//! and modals), whole tabular lines, fenced code blocks, inline code and Markdown links.
 //!
 //! Headroom's Kompress algorithm: 350-word chunks tokenized as pre-split words in a 512-token
 //! window, a word cut by the window rescored in the next chunk, word score = max over its tokens,
@@ -157,6 +157,39 @@ fn tabular_lines(lines: &[text::Line]) -> Vec<bool> {
     out
 }
 
+/// Lines of fenced code blocks (```` ``` ```` or `~~~`, the fences included; an unclosed fence runs
+/// to the end, as in CommonMark).
+fn fenced_lines(lines: &[text::Line]) -> Vec<bool> {
+    let mut out = vec![false; lines.len()];
+    let mut open: Option<(char, usize)> = None;
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.text.trim_start();
+        let run = |c: char| t.chars().take_while(|&x| x == c).count();
+        match open {
+            None => {
+                let indent = l.text.len() - t.len();
+                open = ['`', '~'].into_iter().map(|c| (c, run(c))).find(|&(_, n)| n >= 3 && indent <= 3);
+                out[i] = open.is_some();
+            }
+            Some((c, n)) => {
+                out[i] = true;
+                if run(c) >= n && t.trim_end().chars().all(|x| x == c) {
+                    open = None;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Byte ranges kept whole: inline code spans (`` `…` ``) and Markdown links and images
+/// (`[text](target)`), each within one line, in order.
+fn verbatim_spans(input: &str) -> Vec<std::ops::Range<usize>> {
+    static SPAN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"`[^`\n]+`|!?\[[^\]\n]*\]\([^)\s]*\)").expect("verbatim spans"));
+    SPAN.find_iter(input).map(|m| m.range()).collect()
+}
+
 pub struct ProseEngine;
 
 impl Engine for ProseEngine {
@@ -180,7 +213,7 @@ impl Engine for ProseEngine {
             });
         }
         let scorer = models::load(&p.model, p.threads).map_err(|detail| Skip::Unavailable { detail })?;
-        let plan = score_words(&words, &lines, p, &scorer, started)?;
+        let plan = score_words(input, &words, &lines, p, &scorer, started)?;
         render(input, &words, &lines, &plan, p, &scorer.name)
     }
 }
@@ -196,6 +229,7 @@ struct Plan {
 }
 
 fn score_words(
+    input: &str,
     words: &[Word],
     lines: &[text::Line],
     p: &ProseParams,
@@ -204,12 +238,22 @@ fn score_words(
 ) -> Result<Plan, Skip> {
     let n = words.len();
     let tab = if p.must_keep { tabular_lines(lines) } else { vec![false; lines.len()] };
+    // code is never word-dropped (a fenced block's lines, an inline code span), nor is a link
+    // (its text and target go together, or the markup breaks)
+    let fenced = fenced_lines(lines);
+    let inline = verbatim_spans(input);
+    let mut spans = inline.iter().peekable();
     let forced: Vec<bool> = words
         .iter()
         .enumerate()
         .map(|(i, w)| {
+            while spans.next_if(|r| r.end <= w.start).is_some() {}
+            let in_span = spans.peek().is_some_and(|r| r.start < w.end);
             let line_start = i == 0 || words[i - 1].line != w.line;
-            tab[w.line] || (p.must_keep && (must_keep(w.text) || (line_start && is_list_marker(w.text))))
+            fenced[w.line]
+                || in_span
+                || tab[w.line]
+                || (p.must_keep && (must_keep(w.text) || (line_start && is_list_marker(w.text))))
         })
         .collect();
     // Windows are laid out (tokenized) a batch at a time, just before they are scored, so the
@@ -342,7 +386,7 @@ fn render(
     if kept == n {
         return Err(Skip::NothingToDrop { detail: format!("{model} kept every one of the {n} words") });
     }
-    // Spans: a fully dropped line goes whole; inside a line, a dropped run takes the space after
+    // Spans: a fully dropped line loses its text but not its line break; inside a line, a dropped run takes the space after
     // it, or the space before it at the end of the line, so the kept words read as before.
     let mut spans: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
     let mut w = 0;
@@ -355,7 +399,9 @@ fn render(
         let ws = &words[w..e];
         let keep = &plan.keep[w..e];
         if keep.iter().all(|k| !k) {
-            spans.push((lines[line].start..lines[line].end, ws.len()));
+            // the line keeps its place (its line break stays), so line numbers still hold
+            let l = &lines[line];
+            spans.push((l.start..l.start + l.text.len(), ws.len()));
         } else {
             let mut a = 0;
             while a < ws.len() {
@@ -454,6 +500,29 @@ mod tests {
         for w in ["the", "database", "Restarted", "quickly,", "A"] {
             assert!(!must_keep(w), "{w}");
         }
+    }
+
+    #[test]
+    fn code_fences_inline_code_and_links_are_kept_whole() {
+        let text = "intro words\n```python\nx = 1  # the comment\n```\nafter\n  ~~~\n  open fence\n";
+        let (_, lines) = words(text);
+        assert_eq!(fenced_lines(&lines), [false, true, true, true, false, true, true]);
+        let text = "see `a b c` and [the docs](https://x.example/a) or ![img](p.png) [not a link]";
+        let got: Vec<&str> = verbatim_spans(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(got, ["`a b c`", "[the docs](https://x.example/a)", "![img](p.png)"]);
+    }
+
+    #[test]
+    fn a_line_whose_words_all_go_keeps_its_place() {
+        let input = "keep this line\ndrop every word\nlast line here\n";
+        let (ws, lines) = words(input);
+        let keep: Vec<bool> = ws.iter().map(|w| w.line != 1).collect();
+        let plan = Plan { keep, forced: 0, budget_hit: None, chunks: 1, tokens: 9 };
+        let c = render(input, &ws, &lines, &plan, &ProseParams::default(), "m").unwrap();
+        let out: Vec<&str> = c.output.lines().collect();
+        assert_eq!(&out[..3], ["keep this line", "", "last line here"], "{}", c.output);
+        assert_eq!(c.ledger.drops.len(), 1);
+        assert_eq!(&input[c.ledger.drops[0].span.bytes.clone()], "drop every word");
     }
 
     #[test]
