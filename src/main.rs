@@ -454,10 +454,6 @@ struct AuditArgs {
     paths: Vec<PathBuf>,
 }
 
-/// The built-in claims files.
-const CTXLENS_CLAIMS: &str = include_str!("../claims/ctxlens.toml");
-const HEADROOM_CLAIMS: &str = include_str!("../claims/headroom.toml");
-
 /// `ctxlens audit`: exit status 1 when a claim fails.
 fn audit(args: AuditArgs, config: &Config) -> Result<()> {
     use ctxlens::audit::{self, ClaimsFile};
@@ -465,8 +461,8 @@ fn audit(args: AuditArgs, config: &Config) -> Result<()> {
         Some(p) => ClaimsFile::load(p).map_err(|e| anyhow::anyhow!(e))?,
         None => {
             let (name, text) = match args.engine {
-                AuditEngine::Ctxlens => ("claims/ctxlens.toml", CTXLENS_CLAIMS),
-                AuditEngine::Headroom => ("claims/headroom.toml", HEADROOM_CLAIMS),
+                AuditEngine::Ctxlens => ("claims/ctxlens.toml", audit::CTXLENS_CLAIMS),
+                AuditEngine::Headroom => ("claims/headroom.toml", audit::HEADROOM_CLAIMS),
             };
             ClaimsFile::parse(text).map_err(|e| anyhow::anyhow!("built-in {name}: {e}"))?
         }

@@ -541,6 +541,38 @@ fn compare_counts_stay_with_their_engines_and_the_view_follows_the_list() {
 }
 
 #[test]
+fn the_claims_popup_shows_verdicts_and_enter_goes_to_the_evidence() {
+    let (mut app, _dir) = demo((120, 40));
+    // the list hides the evidence's block: going there clears the filter
+    answer(&mut app, Command::Filter, "~engine search");
+    cmd(&mut app, Command::Claims);
+    assert!(!app.claims_running, "{}", app.message);
+    let report = app.claims.clone().expect("a report");
+    assert_eq!(app.mode, Mode::Overlay(ctxlens::tui::app::Overlay::Claims, 0), "{}", app.message);
+    assert_eq!(report.verdicts.len(), 10);
+    let failing: Vec<&str> =
+        report.verdicts.iter().filter(|v| v.verdict != ctxlens::audit::Status::Holds).map(|v| v.id.as_str()).collect();
+    assert!(failing.is_empty(), "ctxlens's README claims hold on the demo: {failing:?}");
+    assert!(app.message.starts_with("claims: 10 hold, 0 fail"), "{}", app.message);
+    let s = screen(&app);
+    assert!(s.contains("▶ holds") && s.contains("every-drop-marked"), "{s}");
+    // select the claim with evidence in a block, then enter
+    let i = report.verdicts.iter().position(|v| v.id == "no-silent-fallback").unwrap();
+    for _ in 0..i {
+        cmd(&mut app, Command::Down);
+    }
+    assert!(screen(&app).contains("the prose path run with its model missing"));
+    cmd(&mut app, Command::Toggle);
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(app.filter.is_none());
+    let b = app.current().expect("the evidence's block");
+    let sample = &report.verdicts[i].evidence[0].sample;
+    assert_eq!(sample, &format!("block {} ({})", b + 1, app.blocks[b].location));
+    assert_eq!(app.focus, Pane::Diff);
+    assert!(app.message.starts_with("no-silent-fallback (holds):"), "{}", app.message);
+}
+
+#[test]
 fn a_block_being_computed_shows_its_original_at_once() {
     let dir = tempfile::tempdir().unwrap();
     // a 3 MB first line of two-byte characters (no screen-width cut lands on a boundary by luck)

@@ -22,6 +22,10 @@ use crate::outcome::Outcome;
 use crate::pipeline::{self, EngineChoice};
 use crate::tokens::{self, Tokenizer};
 
+/// The built-in claims files: ctxlens's (from its README) and Headroom's (from its README and docs).
+pub const CTXLENS_CLAIMS: &str = include_str!("../../claims/ctxlens.toml");
+pub const HEADROOM_CLAIMS: &str = include_str!("../../claims/headroom.toml");
+
 /// A claims file: `[[claim]]` tables.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,6 +95,21 @@ pub struct Sample {
     pub tokens: usize,
 }
 
+impl Sample {
+    /// A sample of `text`, routed and counted (the router's content type, its token count).
+    pub fn new(
+        name: String,
+        file: Option<PathBuf>,
+        path: Option<String>,
+        text: Arc<str>,
+        tokenizer: Tokenizer,
+    ) -> Self {
+        let (kind, pure) = kind_of(&text, path.as_deref(), tokenizer);
+        let tokens = tokens::count(&text, tokenizer);
+        Sample { name, file, path, text, kind, pure, tokens }
+    }
+}
+
 /// Every tool output and file in `paths` (folders walked, captures opened), each text once.
 pub fn samples(paths: &[PathBuf], tokenizer: Tokenizer) -> Result<(Vec<Sample>, Vec<String>), String> {
     let mut out = Vec::new();
@@ -118,10 +137,7 @@ pub fn samples(paths: &[PathBuf], tokenizer: Tokenizer) -> Result<(Vec<Sample>, 
                 let is_file = b.kind == crate::capture::BlockKind::File;
                 let name = if is_file { b.location.file.clone() } else { b.location.to_string() };
                 let file = is_file.then(|| PathBuf::from(&b.location.file));
-                let (kind, pure) = kind_of(&b.text, src.path.as_deref(), tokenizer);
-                let tokens = tokens::count(&b.text, tokenizer);
-                let text = Arc::from(b.text.as_str());
-                out.push(Sample { name, file, path: src.path.clone(), text, kind, pure, tokens });
+                out.push(Sample::new(name, file, src.path.clone(), Arc::from(b.text.as_str()), tokenizer));
             }
         }
     }

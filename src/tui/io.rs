@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::export;
 use crate::output::write_atomic;
+use crate::tokens::Tokenizer;
 
 /// One piece of file work.
 #[derive(Debug, Clone)]
@@ -22,6 +23,9 @@ pub enum IoJob {
     Write { path: PathBuf, text: Arc<str>, label: String },
     /// The original behind a ctxlens key, from ctxlens's store.
     Retrieve { key: crate::ledger::Key, keeper: Arc<crate::tui::work::Keeper> },
+    /// ctxlens's README claims checked on these samples (name, file path for the code engine,
+    /// text) with these knobs.
+    Claims { samples: Vec<(String, Option<String>, Arc<str>)>, config: Arc<Config>, tokenizer: Tokenizer },
 }
 
 /// What an [`IoJob`] came to.
@@ -35,6 +39,8 @@ pub enum IoDone {
     Written(Result<String, String>),
     /// The original behind a key (with the store's name), or why not.
     Retrieved(crate::ledger::Key, Result<(String, String), String>),
+    /// The claims' verdicts, or why they could not be checked.
+    Claims(Result<crate::audit::Report, String>),
 }
 
 /// Does the work (blocking: call it off the draw loop).
@@ -50,12 +56,37 @@ pub fn run(job: IoJob) -> IoDone {
             let r = r.map(|b| (keeper.store.location.to_string(), String::from_utf8_lossy(&b).into_owned()));
             IoDone::Retrieved(key, r)
         }
+        IoJob::Claims { samples, config, tokenizer } => IoDone::Claims(check_claims(samples, &config, tokenizer)),
         IoJob::Write { path, text, label } => IoDone::Written(
             write_atomic(&path, text.as_bytes())
                 .map(|()| format!("wrote {} ({label} output)", path.display()))
                 .map_err(|e| format!("cannot write {}: {e}", path.display())),
         ),
     }
+}
+
+/// The built-in ctxlens claims run on the samples by ctxlens's own engines (with a store of its
+/// own for the round trip), as `ctxlens audit` runs them on files. A panic in a check becomes an
+/// error here, never a silent io thread.
+fn check_claims(
+    samples: Vec<(String, Option<String>, Arc<str>)>,
+    config: &Config,
+    tokenizer: Tokenizer,
+) -> Result<crate::audit::Report, String> {
+    use crate::audit;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let claims = audit::ClaimsFile::parse(audit::CTXLENS_CLAIMS).map_err(|e| format!("built-in claims: {e}"))?;
+        let samples: Vec<audit::Sample> = samples
+            .into_iter()
+            .map(|(name, path, text)| audit::Sample::new(name, None, path, text, tokenizer))
+            .collect();
+        if samples.is_empty() {
+            return Err("no tool output or file is loaded to check the claims on".to_string());
+        }
+        let mut subject = audit::Ctxlens::new(tokenizer)?;
+        audit::run(&claims, None, &samples, &mut subject, config, &mut |_| {})
+    }))
+    .unwrap_or_else(|_| Err("a check panicked; the claims were not checked".to_string()))
 }
 
 fn export_files(path: &Path, config: &Config) -> Result<Vec<String>, String> {

@@ -229,6 +229,9 @@ pub enum Overlay {
     Problems,
     /// The original behind a marker ([`App::retrieved`]).
     Original,
+    /// The verdicts of ctxlens's claims on the loaded blocks ([`App::claims`]); the number is
+    /// the selected claim.
+    Claims,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -370,6 +373,12 @@ pub struct App {
     pub keeper: Option<Arc<crate::tui::work::Keeper>>,
     /// What the last retrieve showed: a title and the original text.
     pub retrieved: Option<(String, Arc<str>)>,
+    /// The last claims check's report.
+    pub claims: Option<Arc<crate::audit::Report>>,
+    /// By sample name, the block each sample of the last claims check is.
+    claim_blocks: HashMap<String, usize>,
+    /// A claims check is running on the io thread.
+    pub claims_running: bool,
     rows_dirty: bool,
     totals_dirty: bool,
     jobs: Vec<(Job, bool)>,
@@ -468,6 +477,9 @@ impl App {
             ccr: opts.ccr,
             keeper: opts.keeper,
             retrieved: None,
+            claims: None,
+            claim_blocks: HashMap::new(),
+            claims_running: false,
             rows_dirty: true,
             totals_dirty: true,
             jobs: Vec::new(),
@@ -608,7 +620,12 @@ impl App {
                 Overlay::Help => Command::ALL.len(),
                 Overlay::Problems => self.sources.iter().map(|s| s.problems.len()).sum(),
                 Overlay::Original => self.retrieved.as_ref().map_or(0, |(_, t)| t.lines().count()),
+                Overlay::Claims => self.claims.as_ref().map_or(0, |r| r.verdicts.len()),
             };
+            if kind == Overlay::Claims && c == Command::Toggle {
+                self.jump_to_evidence(scroll);
+                return;
+            }
             let page = self.size.1.saturating_sub(6) as usize;
             let next = match c {
                 Command::Down => scroll + 1,
@@ -676,6 +693,7 @@ impl App {
             Command::NextEngine | Command::PrevEngine => self.cycle_engine(c == Command::NextEngine),
             Command::Compare => self.cycle_compare(),
             Command::Audit => self.toggle_audit(),
+            Command::Claims => self.check_claims(),
             Command::Retrieve => self.retrieve(),
             Command::NextSilent | Command::PrevSilent => self.jump_silent(c == Command::NextSilent),
             Command::NewOnly => {

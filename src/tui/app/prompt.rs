@@ -123,6 +123,27 @@ impl App {
                 self.show_original(format!("key {key} · {} bytes, from the store {store}", text.len()), text)
             }
             IoDone::Retrieved(_, Err(e)) => self.message = e,
+            IoDone::Claims(r) => {
+                self.claims_running = false;
+                match r {
+                    Ok(report) => {
+                        let count = |s: crate::audit::Status| report.verdicts.iter().filter(|v| v.verdict == s).count();
+                        self.message = format!(
+                            "claims: {} hold, {} fail, {} not testable here, on {} samples",
+                            count(crate::audit::Status::Holds),
+                            count(crate::audit::Status::Fails),
+                            count(crate::audit::Status::NotTestable),
+                            report.samples
+                        );
+                        self.claims = Some(Arc::new(report));
+                        self.mode = Mode::Overlay(Overlay::Claims, 0);
+                    }
+                    Err(e) => {
+                        self.claims = None;
+                        self.message = format!("claims not checked: {e}");
+                    }
+                }
+            }
         }
     }
 }

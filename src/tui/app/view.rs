@@ -321,6 +321,62 @@ impl App {
         };
     }
 
+    /// Checks ctxlens's README claims on every loaded tool output and file (each text once) on
+    /// the io thread; the verdicts open in a popup when they arrive.
+    pub(super) fn check_claims(&mut self) {
+        if self.claims_running {
+            self.message = "the claims are still being checked…".into();
+            return;
+        }
+        let mut seen = HashSet::new();
+        let mut samples = Vec::new();
+        let mut names = HashMap::new();
+        for (b, bl) in self.blocks.iter().enumerate() {
+            let wanted = matches!(bl.kind, BlockKind::ToolResult | BlockKind::File) && !bl.response;
+            // blocks share one Arc per distinct text, so its address names the text
+            if !wanted || bl.text.trim().is_empty() || !seen.insert(Arc::as_ptr(&bl.text) as *const u8 as usize) {
+                continue;
+            }
+            let name = format!("block {} ({})", b + 1, bl.location);
+            names.insert(name.clone(), b);
+            samples.push((name, bl.path.clone(), bl.text.clone()));
+        }
+        if samples.is_empty() {
+            self.message = "no tool output or file is loaded to check the claims on".into();
+            return;
+        }
+        self.message = format!("checking ctxlens's claims on {} blocks…", samples.len());
+        self.claims_running = true;
+        self.claim_blocks = names;
+        self.io.push(IoJob::Claims { samples, config: self.config.clone(), tokenizer: self.tokenizer });
+    }
+
+    /// Leaves the claims popup for the block of the selected claim's first evidence.
+    pub(super) fn jump_to_evidence(&mut self, i: usize) {
+        let Some(v) = self.claims.as_ref().and_then(|r| r.verdicts.get(i)) else { return };
+        let found = v.evidence.iter().find_map(|e| self.claim_blocks.get(&e.sample).map(|b| (e, *b)));
+        let Some((e, b)) = found else {
+            self.message = format!("{}: no evidence in a block", v.id);
+            return;
+        };
+        let message = format!("{} ({}): {}", v.id, v.verdict.label(), e.detail);
+        self.mode = Mode::Normal;
+        let f = self.blocks[b].flow;
+        self.flows[f].expanded = true;
+        if !self.passes(b) {
+            // the evidence is never hidden behind the list's filter
+            self.filter = None;
+            self.new_only = false;
+        }
+        self.rebuild_rows();
+        if let Some(row) = self.rows.iter().position(|r| *r == Row::Block(b)) {
+            self.list_sel = row;
+            self.scroll_into_view(Pane::List);
+        }
+        self.focus = Pane::Diff;
+        self.message = message;
+    }
+
     /// Moves to the next (or previous) line lost with no marker.
     pub(super) fn jump_silent(&mut self, forward: bool) {
         let h = self.page(Pane::Diff) as usize;

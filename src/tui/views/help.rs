@@ -1,13 +1,15 @@
 //! Popups over the main screen: the help (generated from the key map, so it always matches the
-//! keys in force), the list of capture lines that could not be loaded, and the original behind a
-//! marker.
+//! keys in force), the list of capture lines that could not be loaded, the original behind a
+//! marker, and the verdicts of ctxlens's claims.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{fit, inner};
+use crate::audit::{Report, Status};
 use crate::tui::app::{App, Overlay};
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) {
@@ -23,6 +25,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
         Overlay::Help => " keys (q closes; remap in the config's [keys] table) ".to_string(),
         Overlay::Problems => format!(" {} lines or entries not loaded ", app.problems()),
         Overlay::Original => format!(" {} (q closes) ", app.retrieved.as_ref().map_or("", |(t, _)| t.as_str())),
+        Overlay::Claims => " ctxlens's claims on the loaded blocks (enter: go to the evidence; q closes) ".to_string(),
     };
     let block =
         Block::default().borders(Borders::ALL).border_style(t.border_focus).title(Span::styled(title, t.accent));
@@ -52,6 +55,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
                 .collect();
             if all.is_empty() { vec![Line::styled("every line loaded", t.ok)] } else { all }
         }
+        Overlay::Claims => {
+            if let Some(r) = app.claims.as_deref() {
+                claims(f, app, r, body, scroll);
+            }
+            return;
+        }
         Overlay::Original => {
             // only the lines on screen are cut to width (an original may be megabytes)
             let text = app.retrieved.as_ref().map_or("", |(_, t)| t.as_ref());
@@ -67,4 +76,40 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
     };
     let shown: Vec<Line> = lines.into_iter().skip(scroll).take(body.height as usize).collect();
     f.render_widget(Paragraph::new(shown), body);
+}
+
+/// The verdict table (the selected claim marked with `▶` and reversed, so it shows without
+/// colour), then the selected claim: what it says, how it was tested, and its evidence.
+fn claims(f: &mut Frame, app: &App, r: &Report, body: Rect, selected: usize) {
+    let t = &app.theme;
+    let width = body.width as usize;
+    let rows = r.verdicts.len().min((body.height as usize / 2).max(1));
+    let top = selected.saturating_sub(rows.saturating_sub(1));
+    let mut lines = vec![Line::styled(fit(&format!("{} · {} samples", r.subject, r.samples), width), t.dim)];
+    for (i, v) in r.verdicts.iter().enumerate().skip(top).take(rows) {
+        let style = match v.verdict {
+            Status::Holds => t.ok,
+            Status::Fails => t.error,
+            Status::NotTestable => t.dim,
+        };
+        let (mark, style) =
+            if i == selected { ("▶ ", style.add_modifier(Modifier::REVERSED)) } else { ("  ", style) };
+        let row = format!("{mark}{:<19} {:<26} {}", v.verdict.label(), v.id, v.observed);
+        lines.push(Line::styled(fit(&row, width), style));
+    }
+    lines.push(Line::styled("─".repeat(width), t.dim));
+    if let Some(v) = r.verdicts.get(selected) {
+        lines.push(Line::styled(v.claim.clone(), t.accent));
+        lines.push(Line::styled(format!("source: {}", v.source), t.dim));
+        lines.push(Line::styled(format!("how: {}", v.method), t.base));
+        lines.push(Line::styled(format!("observed: {}", v.observed), t.base));
+        for e in &v.evidence {
+            lines.push(Line::styled(format!("• {}: {}", e.sample, e.detail), t.base));
+            lines.push(Line::styled(format!("  $ {}", e.reproduce), t.dim));
+        }
+    }
+    for p in &r.problems {
+        lines.push(Line::styled(format!("problem: {p}"), t.warn));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
 }
