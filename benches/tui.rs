@@ -141,6 +141,7 @@ fn bench_knob_change(c: &mut Criterion) {
                     audit: false,
                     detail: true,
                     keeper: None,
+                    headroom: None,
                 };
                 let c = work::compute(&job);
                 assert!(!c.diff.rows.is_empty());

@@ -79,6 +79,41 @@ impl std::fmt::Debug for Bridge {
     }
 }
 
+/// One bridge shared by threads (the workbench's workers), started on first use: calls take
+/// turns. A helper that stopped is started again on the next call; one that cannot start says
+/// why on every call.
+#[derive(Debug)]
+pub struct Shared {
+    pub python: PathBuf,
+    bridge: std::sync::Mutex<Option<Bridge>>,
+}
+
+impl Shared {
+    pub fn new(python: PathBuf) -> Shared {
+        Shared { python, bridge: std::sync::Mutex::new(None) }
+    }
+
+    /// Headroom's compressor for `kind` on `text`, with headroom-ai's version.
+    pub fn compress(
+        &self,
+        kind: EngineKind,
+        text: &str,
+        path: Option<&str>,
+        knobs: &serde_json::Map<String, Value>,
+    ) -> Result<(Compressed, String), BridgeError> {
+        let mut slot = self.bridge.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(Bridge::start(&self.python)?);
+        }
+        let bridge = slot.as_mut().expect("started above");
+        let r = bridge.compress(kind, text, path, knobs, 1).map(|c| (c, bridge.version.clone()));
+        if let Err(BridgeError::Gone { .. }) = r {
+            *slot = None;
+        }
+        r
+    }
+}
+
 /// Where `ctxlens bridge install` puts its venv: `headroom-venv` in ctxlens's data directory.
 pub fn default_venv() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "ctxlens").map(|d| d.data_dir().join("headroom-venv"))

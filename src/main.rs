@@ -54,6 +54,11 @@ struct OpenArgs {
     /// $HEADROOM_WORKSPACE_DIR or ~/.headroom]
     #[arg(long, value_name = "DIR")]
     headroom_dir: Option<PathBuf>,
+    /// A Python with headroom-ai (a venv's bin/python): the real Headroom becomes an engine (`m`)
+    /// and a comparison (`c`) beside ours [default: $CTXLENS_HEADROOM_PYTHON, else the venv
+    /// `ctxlens bridge install` made, when there]
+    #[arg(long, value_name = "PY")]
+    headroom_python: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -558,6 +563,7 @@ fn open(args: OpenArgs) -> Result<()> {
         tokenizer: args.tokenizer,
         theme: args.theme,
         headroom_dir: args.headroom_dir,
+        headroom_python: args.headroom_python,
     })
 }
 

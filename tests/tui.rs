@@ -743,11 +743,65 @@ fn a_named_headroom_workspace_must_be_readable_and_one_beside_the_capture_is_fou
         tokenizer: Tokenizer::O200k,
         theme: "dark".into(),
         headroom_dir: dir,
+        headroom_python: None,
     };
     let e = ctxlens::tui::headroom_store(&launch(vec![], Some("no/such/workspace".into()))).unwrap_err();
     assert!(e.contains("--headroom-dir") && e.contains("no/such/workspace"), "{e}");
     let found = ctxlens::tui::headroom_store(&launch(vec![root().join(PROXY)], None)).unwrap().unwrap();
     assert!(found.path.ends_with("fixtures/headroom-proxy/ccr_store.db"));
+    let bad = ctxlens::tui::Launch { headroom_python: Some("no/such/python".into()), ..launch(vec![], None) };
+    let e = ctxlens::tui::app_for(&bad, (80, 24)).err().expect("a Python that is not there is an error");
+    assert!(e.contains("--headroom-python") && e.contains("no/such/python"), "{e}");
+}
+
+fn headroom_python() -> PathBuf {
+    let python = root().join("target/headroom-venv/bin/python");
+    assert!(
+        python.exists(),
+        "this test needs headroom-ai in target/headroom-venv: run `python3 scripts/headroom_venv.py` (scripts/test.sh does)"
+    );
+    python
+}
+
+#[test]
+fn the_real_headroom_is_an_engine_and_a_comparison_beside_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(Options {
+        headroom: Some(std::sync::Arc::new(ctxlens::bridge::Shared::new(headroom_python()))),
+        ..Options::new(dir.path().to_path_buf(), (120, 40))
+    });
+    load(&mut app, DEMO);
+    let b = select_engine_block(&mut app, "log");
+    let ours = app.view.as_ref().unwrap().computed.tokens_out;
+    for _ in 0..3 {
+        if app.blocks[b].sel == EngineSel::Headroom {
+            break;
+        }
+        cmd(&mut app, Command::NextEngine);
+    }
+    assert_eq!(app.blocks[b].sel, EngineSel::Headroom, "m offers Headroom after auto");
+    let c = &app.view.as_ref().unwrap().computed;
+    assert_eq!(c.error, None, "{}", c.summary);
+    assert!(c.summary.starts_with("headroom-ai 0.42") && c.summary.contains("log compressor"), "{}", c.summary);
+    assert!(c.tokens_out < c.tokens_in && c.tokens_out != ours, "{} → {} (ours {ours})", c.tokens_in, c.tokens_out);
+    assert_eq!(c.engine, "headroom");
+    assert!(c.retention.is_some() && !c.diff.rows.is_empty());
+    assert!(app.knobs().iter().any(|(t, _)| *t == "log"), "the log knobs Headroom shares are tuned here");
+    // back to ours, compared with Headroom's on the same block
+    while app.blocks[b].sel != EngineSel::Auto {
+        cmd(&mut app, Command::PrevEngine);
+    }
+    for _ in 0..3 {
+        if app.compare == Some(EngineSel::Headroom) {
+            break;
+        }
+        cmd(&mut app, Command::Compare);
+    }
+    let c = &app.view.as_ref().unwrap().computed;
+    assert_eq!(c.compare, Some(EngineSel::Headroom));
+    assert_eq!(c.tokens_out, ours);
+    assert!(c.compare_out.is_some_and(|h| h != ours), "{:?}", c.compare_out);
+    assert!(c.summary.contains(" | headroom-ai 0.42"), "{}", c.summary);
 }
 
 #[test]

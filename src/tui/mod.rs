@@ -42,6 +42,10 @@ pub struct Launch {
     /// Headroom's workspace (or its `ccr_store.db`), to resolve recorded markers; when `None`, a
     /// `ccr_store.db` beside a capture, else `$HEADROOM_WORKSPACE_DIR` or `~/.headroom`, if there.
     pub headroom_dir: Option<PathBuf>,
+    /// A Python with headroom-ai for the bridge, so the real Headroom runs beside ctxlens's
+    /// engines; when `None`, `$CTXLENS_HEADROOM_PYTHON` or the venv `ctxlens bridge install` made,
+    /// if there.
+    pub headroom_python: Option<PathBuf>,
 }
 
 /// Headroom's CCR store for a launch: the one named (an error when it cannot be read), else the
@@ -69,6 +73,18 @@ pub fn theme_names(current: &str) -> Vec<String> {
 }
 
 /// Builds the state for a launch, with every source registered (none loaded yet).
+/// The real Headroom for a launch: the Python named (an error when it is not there), else the one
+/// `$CTXLENS_HEADROOM_PYTHON` names or `ctxlens bridge install` made, when there. The helper
+/// starts on first use.
+fn headroom_side(launch: &Launch) -> Result<Option<Arc<crate::bridge::Shared>>, String> {
+    let python = match &launch.headroom_python {
+        Some(p) if !p.exists() => return Err(format!("--headroom-python {}: no such file", p.display())),
+        Some(p) => Some(p.clone()),
+        None => crate::bridge::python_for(None).filter(|p| p.exists()),
+    };
+    Ok(python.map(|p| Arc::new(crate::bridge::Shared::new(p))))
+}
+
 pub fn app_for(launch: &Launch, size: (u16, u16)) -> Result<App, String> {
     let theme = theme::Theme::choose(&launch.theme).map_err(|e| e.to_string())?;
     let ccr = headroom_store(launch)?.map(Arc::new);
@@ -83,6 +99,7 @@ pub fn app_for(launch: &Launch, size: (u16, u16)) -> Result<App, String> {
     let mut app = App::new(Options {
         ccr,
         keeper,
+        headroom: headroom_side(launch)?,
         config: launch.config.clone(),
         tokenizer: launch.tokenizer,
         themes: theme_names(&theme.name),

@@ -22,6 +22,7 @@ impl App {
             audit: self.audit && b.recorded.is_some(),
             detail,
             keeper: self.keeper.clone(),
+            headroom: self.headroom.clone(),
         }
     }
 

@@ -280,6 +280,8 @@ pub struct Options {
     pub ccr: Option<Arc<crate::store::headroom::HeadroomStore>>,
     /// ctxlens's store, when `[store] enabled` is set.
     pub keeper: Option<Arc<crate::tui::work::Keeper>>,
+    /// The real Headroom through the bridge: `m` offers it as an engine, `c` compares with it.
+    pub headroom: Option<Arc<crate::bridge::Shared>>,
 }
 
 impl Options {
@@ -296,6 +298,7 @@ impl Options {
             size,
             ccr: None,
             keeper: None,
+            headroom: None,
         }
     }
 }
@@ -371,6 +374,8 @@ pub struct App {
     pub ccr: Option<Arc<crate::store::headroom::HeadroomStore>>,
     /// ctxlens's store, when `[store] enabled` is set: every output's drops are kept there.
     pub keeper: Option<Arc<crate::tui::work::Keeper>>,
+    /// The real Headroom through the bridge, when a Python for it was given or found.
+    pub headroom: Option<Arc<crate::bridge::Shared>>,
     /// What the last retrieve showed: a title and the original text.
     pub retrieved: Option<(String, Arc<str>)>,
     /// The last claims check's report.
@@ -476,6 +481,7 @@ impl App {
             new_only: false,
             ccr: opts.ccr,
             keeper: opts.keeper,
+            headroom: opts.headroom,
             retrieved: None,
             claims: None,
             claim_blocks: HashMap::new(),

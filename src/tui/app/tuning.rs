@@ -12,6 +12,8 @@ impl App {
         let engine = match sel {
             EngineSel::Recorded => return Vec::new(),
             EngineSel::Only(k) => Some(k),
+            // the knobs Headroom's compressor for the block's type shares reach it by its names
+            EngineSel::Headroom => Some(crate::router::detect(&self.blocks[b].text).kind),
             EngineSel::Auto => self
                 .view
                 .as_ref()

@@ -197,7 +197,7 @@ impl App {
 
     pub(super) fn cycle_engine(&mut self, forward: bool) {
         let Some(b) = self.current() else { return };
-        let all = EngineSel::all(self.blocks[b].recorded.is_some());
+        let all = EngineSel::all(self.blocks[b].recorded.is_some(), self.headroom.is_some());
         let i = all.iter().position(|s| *s == self.blocks[b].sel).unwrap_or(0);
         let n = all.len();
         let next = all[if forward { (i + 1) % n } else { (i + n - 1) % n }];
@@ -223,8 +223,10 @@ impl App {
     pub(super) fn cycle_compare(&mut self) {
         let Some(b) = self.current() else { return };
         let sel = self.blocks[b].sel;
-        let all: Vec<EngineSel> =
-            EngineSel::all(self.blocks[b].recorded.is_some()).into_iter().filter(|s| *s != sel).collect();
+        let all: Vec<EngineSel> = EngineSel::all(self.blocks[b].recorded.is_some(), self.headroom.is_some())
+            .into_iter()
+            .filter(|s| *s != sel)
+            .collect();
         self.compare = match self.compare {
             None => all.first().copied(),
             Some(c) => all.iter().position(|s| *s == c).and_then(|i| all.get(i + 1)).copied(),

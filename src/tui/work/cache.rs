@@ -33,6 +33,7 @@ pub(super) fn key_of(job: &Job, sel: EngineSel) -> u64 {
     let mut kinds: Vec<EngineKind> = match sel {
         EngineSel::Recorded => Vec::new(),
         EngineSel::Only(k) => vec![k],
+        EngineSel::Headroom => vec![crate::router::detect(&job.text).kind],
         EngineSel::Auto => crate::router::route(&job.text, &job.config.router, job.tokenizer, job.path.as_deref())
             .into_iter()
             .map(|r| r.kind)
@@ -77,6 +78,44 @@ pub struct Caches {
 impl std::fmt::Debug for Caches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Caches").field("memo", &self.memo).finish_non_exhaustive()
+    }
+}
+
+/// The real Headroom's compressor for the block's content type (as the router detects it), with
+/// the knobs tuned here that it shares (by Headroom's names); a failure is the run's error, the
+/// original shown unchanged.
+fn headroom_run(job: &Job) -> Run {
+    let caches = &*job.caches;
+    let kind = crate::router::detect(&job.text).kind;
+    let tokens_in = count_cached(caches, &job.text, job.tokenizer);
+    let failed = |e: String| Run {
+        outcome: None,
+        output: job.text.clone(),
+        tokens_in,
+        tokens_out: tokens_in,
+        summary: format!("headroom: {e}"),
+        error: Some(e),
+        retention: None,
+    };
+    let Some(side) = &job.headroom else {
+        return failed("no Headroom here: give --headroom-python (a venv with headroom-ai)".into());
+    };
+    let knobs = crate::export::headroom_fields(&job.config, kind.name());
+    match side.compress(kind, &job.text, job.path.as_deref(), &knobs) {
+        Ok((c, version)) => {
+            let output: Arc<str> = Arc::from(c.output.as_str());
+            let notices = if c.notices.is_empty() { String::new() } else { format!(" ({})", c.notices.join("; ")) };
+            Run {
+                tokens_out: count_cached(caches, &output, job.tokenizer),
+                tokens_in,
+                summary: format!("headroom-ai {version}: its {kind} compressor{notices}"),
+                retention: Some(crate::retention::measure(kind, &job.text, &output, None, job.path.as_deref())),
+                output,
+                outcome: None,
+                error: None,
+            }
+        }
+        Err(e) => failed(e.to_string()),
     }
 }
 
@@ -133,6 +172,7 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
                 retention: None,
             },
         },
+        EngineSel::Headroom => headroom_run(job),
         EngineSel::Auto | EngineSel::Only(_) => {
             let choice = match sel {
                 EngineSel::Only(k) => EngineChoice::Only(k),

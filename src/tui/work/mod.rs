@@ -34,6 +34,9 @@ pub enum EngineSel {
     /// What the capture says was actually sent (Headroom's `compressed_messages`).
     Recorded,
     Only(EngineKind),
+    /// The real Headroom (through the bridge) on the block, by the content type the router
+    /// finds, with the tuned knobs it shares.
+    Headroom,
 }
 
 impl EngineSel {
@@ -42,14 +45,19 @@ impl EngineSel {
             EngineSel::Auto => "auto".into(),
             EngineSel::Recorded => "recorded".into(),
             EngineSel::Only(k) => k.to_string(),
+            EngineSel::Headroom => "headroom".into(),
         }
     }
 
-    /// The choices in cycling order (`recorded` only when the capture has it).
-    pub fn all(recorded: bool) -> Vec<EngineSel> {
+    /// The choices in cycling order (`recorded` only when the capture has it, `headroom` only
+    /// with a Python for the bridge).
+    pub fn all(recorded: bool, headroom: bool) -> Vec<EngineSel> {
         let mut v = vec![EngineSel::Auto];
         if recorded {
             v.push(EngineSel::Recorded);
+        }
+        if headroom {
+            v.push(EngineSel::Headroom);
         }
         v.extend(EngineKind::ALL.iter().map(|k| EngineSel::Only(*k)));
         v
@@ -83,6 +91,8 @@ pub struct Job {
     pub detail: bool,
     /// ctxlens's store, when `[store] enabled` is set: what the engines drop is kept there.
     pub keeper: Option<Arc<Keeper>>,
+    /// The real Headroom, when the workbench has a Python for the bridge.
+    pub headroom: Option<Arc<crate::bridge::Shared>>,
 }
 
 /// The workbench's writer to ctxlens's store: each output's drops and recipe go in once.
@@ -292,6 +302,7 @@ fn resolve_markers(
 fn engine_label(outcome: Option<&Outcome>, sel: EngineSel) -> String {
     match (sel, outcome) {
         (EngineSel::Recorded, _) => "recorded".into(),
+        (EngineSel::Headroom, _) => "headroom".into(),
         (_, Some(o)) => match o.engine {
             Some(k) => k.to_string(),
             None if o.sections.is_empty() => "none".into(),
@@ -322,6 +333,7 @@ mod tests {
             audit: false,
             detail,
             keeper: None,
+            headroom: None,
         }
     }
 
