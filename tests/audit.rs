@@ -183,6 +183,31 @@ fn bad_claims_and_a_python_without_headroom_are_clear_errors() {
     assert!(!out.status.success() && err.contains("bridge install"), "{err}");
 }
 
+/// scripts/test.sh made target/headroom-venv with `ctxlens bridge install`; installing again is in
+/// place, prints the venv's python, and the bridge started from it is the pinned headroom-ai.
+#[test]
+fn bridge_install_made_the_venv_the_bridge_runs_in() {
+    let python = headroom_python();
+    let out = Command::new(env!("CARGO_BIN_EXE_ctxlens"))
+        .args(["bridge", "install", "--venv", "target/headroom-venv"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!("installing headroom-ai {}", ctxlens::bridge::PINNED)), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "target/headroom-venv/bin/python");
+    let bridge = ctxlens::bridge::Bridge::start(&python).unwrap();
+    assert_eq!(bridge.version, ctxlens::bridge::PINNED);
+    // a venv that cannot be made is an error that names it
+    let out = Command::new(env!("CARGO_BIN_EXE_ctxlens"))
+        .args(["bridge", "install", "--venv", "/proc/no-venv-here"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("/proc/no-venv-here") && err.contains("venv"), "{err}");
+}
+
 #[test]
 fn knobs_tuned_in_ctxlens_reach_headroom_s_compressor() {
     let python = headroom_python();

@@ -802,6 +802,15 @@ fn the_real_headroom_is_an_engine_and_a_comparison_beside_ours() {
     assert_eq!(c.tokens_out, ours);
     assert!(c.compare_out.is_some_and(|h| h != ours), "{:?}", c.compare_out);
     assert!(c.summary.contains(" | headroom-ai 0.42"), "{}", c.summary);
+    // the claims popup switches to Headroom's claims, checked on the real Headroom
+    cmd(&mut app, Command::Claims);
+    assert!(app.claims.as_ref().is_some_and(|r| r.subject.starts_with("ctxlens")), "{}", app.message);
+    assert!(screen(&app).contains("m: Headroom's"));
+    cmd(&mut app, Command::NextEngine);
+    let report = app.claims.clone().expect("Headroom's report");
+    assert!(report.subject.starts_with("headroom-ai 0.42"), "{}: {}", report.subject, app.message);
+    assert_eq!(report.verdicts.len(), 12, "claims/headroom.toml");
+    assert!(app.claims_headroom && screen(&app).contains("Headroom's claims on the loaded blocks"));
 }
 
 #[test]

@@ -63,7 +63,7 @@ commands! {
     PrevEngine => "prev_engine", "Previous engine for this block", ["M"];
     Retrieve => "retrieve", "Show the original behind the marker on the cursor line or the ledger row (ctxlens's, or Headroom's from its CCR store)", ["r"];
     Audit => "audit", "Audit mode: every block with a recorded compression shows it against the original, with ctxlens's tokens and the silent losses beside it", ["a"];
-    Claims => "claims", "Check ctxlens's README claims (claims/ctxlens.toml) on the loaded tool outputs and files: a verdict table; enter on a claim jumps to its evidence", ["A"];
+    Claims => "claims", "Check ctxlens's README claims (claims/ctxlens.toml) on the loaded tool outputs and files: a verdict table; enter on a claim jumps to its evidence; m switches to Headroom's claims on the real Headroom (with --headroom-python)", ["A"];
     NextSilent => "next_silent", "Jump to the next line lost with no marker (!)", ["}"];
     PrevSilent => "prev_silent", "Jump to the previous line lost with no marker", ["{"];
     NewOnly => "new_only", "List only the blocks new in each request (agent captures resend the history)", ["v"];

@@ -24,8 +24,13 @@ pub enum IoJob {
     /// The original behind a ctxlens key, from ctxlens's store.
     Retrieve { key: crate::ledger::Key, keeper: Arc<crate::tui::work::Keeper> },
     /// ctxlens's README claims checked on these samples (name, file path for the code engine,
-    /// text) with these knobs.
-    Claims { samples: Vec<(String, Option<String>, Arc<str>)>, config: Arc<Config>, tokenizer: Tokenizer },
+    /// text) with these knobs; with a Python for the bridge, Headroom's claims on the real Headroom.
+    Claims {
+        samples: Vec<(String, Option<String>, Arc<str>)>,
+        config: Arc<Config>,
+        tokenizer: Tokenizer,
+        headroom: Option<PathBuf>,
+    },
 }
 
 /// What an [`IoJob`] came to.
@@ -56,7 +61,9 @@ pub fn run(job: IoJob) -> IoDone {
             let r = r.map(|b| (keeper.store.location.to_string(), String::from_utf8_lossy(&b).into_owned()));
             IoDone::Retrieved(key, r)
         }
-        IoJob::Claims { samples, config, tokenizer } => IoDone::Claims(check_claims(samples, &config, tokenizer)),
+        IoJob::Claims { samples, config, tokenizer, headroom } => {
+            IoDone::Claims(check_claims(samples, &config, tokenizer, headroom.as_deref()))
+        }
         IoJob::Write { path, text, label } => IoDone::Written(
             write_atomic(&path, text.as_bytes())
                 .map(|()| format!("wrote {} ({label} output)", path.display()))
@@ -65,17 +72,23 @@ pub fn run(job: IoJob) -> IoDone {
     }
 }
 
-/// The built-in ctxlens claims run on the samples by ctxlens's own engines (with a store of its
-/// own for the round trip), as `ctxlens audit` runs them on files. A panic in a check becomes an
-/// error here, never a silent io thread.
+/// The built-in claims run on the samples, as `ctxlens audit` runs them on files: ctxlens's by its
+/// own engines (with a store of its own for the round trip), or Headroom's by the real Headroom
+/// through a bridge started from `headroom` (its own helper, so the workers' one is not held for
+/// the whole check). A panic in a check becomes an error here, never a silent io thread.
 fn check_claims(
     samples: Vec<(String, Option<String>, Arc<str>)>,
     config: &Config,
     tokenizer: Tokenizer,
+    headroom: Option<&Path>,
 ) -> Result<crate::audit::Report, String> {
     use crate::audit;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let claims = audit::ClaimsFile::parse(audit::CTXLENS_CLAIMS).map_err(|e| format!("built-in claims: {e}"))?;
+        let (name, text) = match headroom {
+            Some(_) => ("claims/headroom.toml", audit::HEADROOM_CLAIMS),
+            None => ("claims/ctxlens.toml", audit::CTXLENS_CLAIMS),
+        };
+        let claims = audit::ClaimsFile::parse(text).map_err(|e| format!("built-in {name}: {e}"))?;
         let samples: Vec<audit::Sample> = samples
             .into_iter()
             .map(|(name, path, text)| audit::Sample::new(name, None, path, text, tokenizer))
@@ -83,8 +96,14 @@ fn check_claims(
         if samples.is_empty() {
             return Err("no tool output or file is loaded to check the claims on".to_string());
         }
-        let mut subject = audit::Ctxlens::new(tokenizer)?;
-        audit::run(&claims, None, &samples, &mut subject, config, &mut |_| {})
+        let mut subject: Box<dyn audit::Subject> = match headroom {
+            Some(python) => {
+                let bridge = crate::bridge::Bridge::start(python).map_err(|e| e.to_string())?;
+                Box::new(audit::Headroom { bridge, tokenizer })
+            }
+            None => Box::new(audit::Ctxlens::new(tokenizer)?),
+        };
+        audit::run(&claims, None, &samples, subject.as_mut(), config, &mut |_| {})
     }))
     .unwrap_or_else(|_| Err("a check panicked; the claims were not checked".to_string()))
 }

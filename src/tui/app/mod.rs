@@ -384,6 +384,8 @@ pub struct App {
     claim_blocks: HashMap<String, usize>,
     /// A claims check is running on the io thread.
     pub claims_running: bool,
+    /// The claims checked are Headroom's, on the real Headroom (else ctxlens's, on ours).
+    pub claims_headroom: bool,
     rows_dirty: bool,
     totals_dirty: bool,
     jobs: Vec<(Job, bool)>,
@@ -486,6 +488,7 @@ impl App {
             claims: None,
             claim_blocks: HashMap::new(),
             claims_running: false,
+            claims_headroom: false,
             rows_dirty: true,
             totals_dirty: true,
             jobs: Vec::new(),
@@ -632,6 +635,11 @@ impl App {
                 self.jump_to_evidence(scroll);
                 return;
             }
+            if kind == Overlay::Claims && c == Command::NextEngine {
+                self.mode = Mode::Normal;
+                self.check_claims(!self.claims_headroom);
+                return;
+            }
             let page = self.size.1.saturating_sub(6) as usize;
             let next = match c {
                 Command::Down => scroll + 1,
@@ -699,7 +707,7 @@ impl App {
             Command::NextEngine | Command::PrevEngine => self.cycle_engine(c == Command::NextEngine),
             Command::Compare => self.cycle_compare(),
             Command::Audit => self.toggle_audit(),
-            Command::Claims => self.check_claims(),
+            Command::Claims => self.check_claims(self.claims_headroom),
             Command::Retrieve => self.retrieve(),
             Command::NextSilent | Command::PrevSilent => self.jump_silent(c == Command::NextSilent),
             Command::NewOnly => {

@@ -323,13 +323,22 @@ impl App {
         };
     }
 
-    /// Checks ctxlens's README claims on every loaded tool output and file (each text once) on
-    /// the io thread; the verdicts open in a popup when they arrive.
-    pub(super) fn check_claims(&mut self) {
+    /// Checks ctxlens's README claims (or, with `headroom`, Headroom's on the real Headroom) on
+    /// every loaded tool output and file (each text once) on the io thread; the verdicts open in a
+    /// popup when they arrive.
+    pub(super) fn check_claims(&mut self, headroom: bool) {
         if self.claims_running {
             self.message = "the claims are still being checked…".into();
             return;
         }
+        let python = match (headroom, &self.headroom) {
+            (false, _) => None,
+            (true, Some(side)) => Some(side.python.clone()),
+            (true, None) => {
+                self.message = "Headroom's claims need the real Headroom: give --headroom-python".into();
+                return;
+            }
+        };
         let mut seen = HashSet::new();
         let mut samples = Vec::new();
         let mut names = HashMap::new();
@@ -347,10 +356,17 @@ impl App {
             self.message = "no tool output or file is loaded to check the claims on".into();
             return;
         }
-        self.message = format!("checking ctxlens's claims on {} blocks…", samples.len());
+        let whose = if headroom { "Headroom's" } else { "ctxlens's" };
+        self.message = format!("checking {whose} claims on {} blocks…", samples.len());
         self.claims_running = true;
+        self.claims_headroom = headroom;
         self.claim_blocks = names;
-        self.io.push(IoJob::Claims { samples, config: self.config.clone(), tokenizer: self.tokenizer });
+        self.io.push(IoJob::Claims {
+            samples,
+            config: self.config.clone(),
+            tokenizer: self.tokenizer,
+            headroom: python,
+        });
     }
 
     /// Leaves the claims popup for the block of the selected claim's first evidence.

@@ -25,7 +25,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
         Overlay::Help => " keys (q closes; remap in the config's [keys] table) ".to_string(),
         Overlay::Problems => format!(" {} lines or entries not loaded ", app.problems()),
         Overlay::Original => format!(" {} (q closes) ", app.retrieved.as_ref().map_or("", |(t, _)| t.as_str())),
-        Overlay::Claims => " ctxlens's claims on the loaded blocks (enter: go to the evidence; q closes) ".to_string(),
+        Overlay::Claims => {
+            let (whose, other) =
+                if app.claims_headroom { ("Headroom's", "ctxlens's") } else { ("ctxlens's", "Headroom's") };
+            let switch = if app.headroom.is_some() { format!("m: {other}; ") } else { String::new() };
+            format!(" {whose} claims on the loaded blocks (enter: go to the evidence; {switch}q closes) ")
+        }
     };
     let block =
         Block::default().borders(Borders::ALL).border_style(t.border_focus).title(Span::styled(title, t.accent));
