@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """ctxlens and the real Headroom side by side on the fixtures, in one run: tokens after
-compression and retention (measured the same way for both, by `ctxlens retention`) per fixture,
+compression, retention and output validity (measured the same way for both, by `ctxlens
+retention`) per fixture,
 then warm speed: Headroom's compressor call (in its own long-lived Python process, after one
 warm-up call, median of REPEAT) against ctxlens's engine alone and its whole pipeline with token
 counting (`ctxlens bench`, median of REPEAT), and per content type the median ratio over the
@@ -81,9 +82,12 @@ def tokens(path):
 
 
 def retention(kind, original, compressed):
+    """The retention score, its metrics, and whether the output is valid for its type (as the
+    audit's valid_output check judges it: JSON parses, code re-parses, diff hunks apply)."""
     r = json.loads(ctxlens("retention", "--kind", kind, str(original), str(compressed)).stdout)
     shown = [f"{m['name']} {m['share']:.2f}" for m in r["metrics"] if m["total"] > 0]
-    return r["score"], ", ".join(shown) or "-"
+    valid = {None: "-", True: "valid"}.get(r["valid"], f"**invalid**: {r.get('invalid', '')}")
+    return r["score"], ", ".join(shown) or "-", valid
 
 
 fixtures = [
@@ -107,32 +111,38 @@ with tempfile.TemporaryDirectory() as tmp:
         version = answer["version"]
         before = stats["in_tokens"]
         our_after = stats["out_tokens"]
-        our_score, our_metrics = retention(kind, f, ours)
+        our_score, our_metrics, our_valid = retention(kind, f, ours)
         if "error" in answer:
-            theirs_after, their_score, their_metrics = None, None, answer["error"]
+            theirs_after, their_score, their_metrics, their_valid = None, None, answer["error"], "-"
         else:
             theirs = pathlib.Path(tmp) / "theirs"
             theirs.write_text(answer["output"], encoding="utf-8")
             theirs_after = tokens(theirs)
-            their_score, their_metrics = retention(kind, f, theirs)
+            their_score, their_metrics, their_valid = retention(kind, f, theirs)
             untouched = answer["output"] == f.read_text(encoding="utf-8")
             if untouched:
                 their_metrics += "; passed through untouched"
             b = bench[str(f)]
             speed.append((f.relative_to(root / "fixtures"), kind, b["bytes"], b["engine_ms"]["median_ms"],
                           b["total_ms"]["median_ms"], answer["ms"], untouched))
-        rows.append((f.relative_to(root / "fixtures"), kind, before, our_after, our_score, our_metrics,
-                     theirs_after, their_score, their_metrics))
+        rows.append((f.relative_to(root / "fixtures"), kind, before, our_after, our_score, our_metrics, our_valid,
+                     theirs_after, their_score, their_metrics, their_valid))
 headroom.stdin.close()
 headroom.wait()
 
-print(f"ctxlens vs headroom-ai {version} (o200k tokens after; retention score and metrics)\n")
-print("| fixture | type | tokens before | ctxlens after | ctxlens retention | Headroom after | Headroom retention |")
-print("|---|---|---|---|---|---|---|")
-for rel, kind, before, ours, os_, om, theirs, ts, tm in rows:
+print(f"ctxlens vs headroom-ai {version} (o200k tokens after; retention score and metrics; output validity)\n")
+print(
+    "| fixture | type | tokens before | ctxlens after | ctxlens retention | ctxlens output "
+    "| Headroom after | Headroom retention | Headroom output |"
+)
+print("|---|---|---|---|---|---|---|---|---|")
+for rel, kind, before, ours, os_, om, ov, theirs, ts, tm, tv in rows:
     theirs_text = "-" if theirs is None else f"{theirs:,}"
     ts_text = "-" if ts is None else f"{ts:.2f}"
-    print(f"| `{rel}` | {kind} | {before:,} | {ours:,} | {os_:.2f} ({om}) | {theirs_text} | {ts_text} ({tm}) |")
+    print(
+        f"| `{rel}` | {kind} | {before:,} | {ours:,} | {os_:.2f} ({om}) | {ov} "
+        f"| {theirs_text} | {ts_text} ({tm}) | {tv} |"
+    )
 
 print(f"\nWarm speed, median of {REPEAT} calls in one process each (ms; ratio = Headroom / ctxlens engine)\n")
 print("| fixture | type | KB | ctxlens engine | ctxlens with counting | Headroom | ratio |")

@@ -118,6 +118,10 @@ enum Command {
     },
     /// Measure what a compressed text kept of its original (any compressor's output, e.g.
     /// Headroom's) by the retention metrics of a content type; prints one JSON object.
+    ///
+    /// Beside the score and metrics, `valid` says whether the output is still what the type
+    /// needs (JSON parses, code re-parses with no new syntax errors, every diff hunk applies;
+    /// null for other types), with `invalid` saying why not.
     Retention {
         #[arg(long, help = format!("The content type whose metrics apply: {}", EngineKind::names(", ")))]
         kind: EngineKind,
@@ -479,6 +483,16 @@ fn audit(args: AuditArgs, config: &Config) -> Result<()> {
         anyhow::bail!("no claim `{id}`; claims: {}", ids.join(", "));
     }
     let tokenizer = Tokenizer::O200k;
+    // the samples first: nothing to audit is an error before a helper is started for it
+    let (samples, mut problems) = audit::samples(&args.paths, tokenizer).map_err(|e| anyhow::anyhow!(e))?;
+    if samples.is_empty() {
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "nothing to audit in {}: no tool output or text file (binary files are skipped){}",
+            paths.join(", "),
+            problems.first().map(|p| format!("; {p}")).unwrap_or_default()
+        );
+    }
     let mut subject: Box<dyn audit::Subject> = match args.engine {
         AuditEngine::Ctxlens => Box::new(audit::Ctxlens::new(tokenizer).map_err(|e| anyhow::anyhow!(e))?),
         AuditEngine::Headroom => {
@@ -489,7 +503,6 @@ fn audit(args: AuditArgs, config: &Config) -> Result<()> {
             Box::new(audit::Headroom { bridge, tokenizer })
         }
     };
-    let (samples, mut problems) = audit::samples(&args.paths, tokenizer).map_err(|e| anyhow::anyhow!(e))?;
     let bar = indicatif::ProgressBar::new(samples.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} samples · {msg}")
@@ -501,9 +514,6 @@ fn audit(args: AuditArgs, config: &Config) -> Result<()> {
     });
     bar.finish_and_clear();
     let mut report = report.map_err(|e| anyhow::anyhow!(e))?;
-    if samples.is_empty() {
-        problems.push("no samples: no tool output or text file in the paths given".into());
-    }
     problems.append(&mut report.problems);
     report.problems = problems;
     let mut out = std::io::stdout().lock();
@@ -627,7 +637,14 @@ fn run(command: Command) -> Result<()> {
             if kind == EngineKind::Json && r.metrics.is_empty() {
                 anyhow::bail!("{original}: not JSON (nor JSON Lines) that parses; nothing to measure against");
             }
-            println!("{}", serde_json::to_string(&r)?);
+            // the audit's validity check beside the scores: null when the type has none
+            let mut out = serde_json::to_value(&r)?;
+            let validity = ctxlens::audit::checks::validity(kind, &a, &b, Some(&original));
+            out["valid"] = validity.as_ref().map_or(serde_json::Value::Null, |v| v.is_ok().into());
+            if let Some(Err(why)) = validity {
+                out["invalid"] = why.into();
+            }
+            println!("{out}");
             Ok(())
         }
         Command::Blocks { file, json, compress, config, sets, tokenizer, time_budget } => {

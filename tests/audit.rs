@@ -175,6 +175,10 @@ fn bad_claims_and_a_python_without_headroom_are_clear_errors() {
     let (out, _) = audit(&["--only", "nope", "fixtures/log"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("no claim `nope`") && err.contains("every-drop-marked"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let (out, _) = audit(&[empty.path().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("nothing to audit in"), "an empty folder is no pass: {err}");
     let (out, _) = audit(&["--engine", "headroom", "--headroom-python", "/usr/bin/python3", "fixtures/log"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("headroom-ai cannot be imported"), "{err}");

@@ -141,6 +141,21 @@ fn any_compressor_s_output_can_be_scored() {
     // `dependencies` and its 28 keys are gone
     assert_eq!(schema["total"].as_u64().unwrap() - schema["kept"].as_u64().unwrap(), 29, "{r}");
     assert!(r["score"].as_f64().unwrap() < 1.0);
+    assert_eq!((&r["valid"], &r["invalid"]), (&serde_json::Value::Bool(true), &serde_json::Value::Null), "{r}");
+    // an output cut mid-value is scored and said to be no JSON
+    let cut = dir.path().join("cut.json");
+    std::fs::write(&cut, &value.to_string()[..200]).unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&retention_json(&original, &cut).stdout).unwrap();
+    assert_eq!((&r["valid"], r["invalid"].as_str()), (&serde_json::Value::Bool(false), Some("the output is not JSON")));
+    // a type with no validity check says null
+    let log = std::process::Command::new(env!("CARGO_BIN_EXE_ctxlens"))
+        .args(["retention", "--kind", "log"])
+        .arg(fixtures().join("log/rust-panic.log"))
+        .arg(fixtures().join("log/rust-panic.log"))
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    assert!(r["valid"].is_null(), "{r}");
     // an original that is no JSON has nothing to measure against: said, not scored 1.0
     let not_json = dir.path().join("app.log");
     std::fs::write(&not_json, "INFO start\n").unwrap();

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Claim, Evidence, Run, Sample, Status, Subject, Verdict};
 use crate::engine::{EngineKind, lang};
 
 /// A check and its bounds, named by `check = "…"` in a claim.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "check", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
     /// The share of tokens saved lies in [min_saved, max_saved]: per content type, the median over
@@ -412,17 +412,25 @@ fn median(xs: &[f64]) -> f64 {
 
 /// `None` when there is nothing to check for this type; else whether the output is valid.
 fn valid(s: &Sample, output: &str) -> Option<Result<(), String>> {
-    match s.kind {
+    validity(s.kind, &s.text, output, s.path.as_deref())
+}
+
+/// Whether a compressed `output` is still what its `original` was, as the type goes: JSON parses
+/// (when the original did), code re-parses with no more syntax errors than the original, every
+/// hunk of a diff still applies. `None` when there is nothing to check for this type (or the
+/// original itself is not of it).
+pub fn validity(kind: EngineKind, original: &str, output: &str, path: Option<&str>) -> Option<Result<(), String>> {
+    match kind {
         EngineKind::Json => {
             let parses = |t: &str| {
                 serde_json::from_str::<Value>(t).is_ok()
                     || t.lines().filter(|l| !l.trim().is_empty()).all(|l| serde_json::from_str::<Value>(l).is_ok())
             };
-            parses(&s.text).then(|| if parses(output) { Ok(()) } else { Err("the output is not JSON".into()) })
+            parses(original).then(|| if parses(output) { Ok(()) } else { Err("the output is not JSON".into()) })
         }
         EngineKind::Code => {
-            let (l, _) = lang::detect(&s.text, s.path.as_deref())?;
-            let before = lang::error_count(lang::parse(l, &s.text)?.root_node());
+            let (l, _) = lang::detect(original, path)?;
+            let before = lang::error_count(lang::parse(l, original)?.root_node());
             let after = lang::error_count(lang::parse(l, output)?.root_node());
             Some(if after <= before {
                 Ok(())
@@ -431,7 +439,7 @@ fn valid(s: &Sample, output: &str) -> Option<Result<(), String>> {
             })
         }
         EngineKind::Diff => {
-            let r = crate::retention::measure(EngineKind::Diff, &s.text, output, None, None);
+            let r = crate::retention::measure(EngineKind::Diff, original, output, None, None);
             let hunks = r.metrics.iter().find(|m| m.name == "hunks_apply")?;
             Some(if hunks.kept == hunks.total {
                 Ok(())
@@ -583,5 +591,17 @@ mod tests {
         ] {
             assert!(super::super::ClaimsFile::parse(bad).is_err(), "{bad}");
         }
+        // a stray or misspelt bound is refused, naming what the check takes (serde sees those of a
+        // check with bounds; a check without bounds needs the claims file's own look)
+        let e = super::super::ClaimsFile::parse(
+            "[[claim]]\nid = \"a\"\nclaim = \"x\"\ncheck = \"token_ratio\"\nmin_save = 0.5\nmin_saved = 0.5\nmax_saved = 1.0\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown field `min_save`") && e.contains("min_saved"), "{e}");
+        let e = super::super::ClaimsFile::parse(
+            "[[claim]]\nid = \"a\"\nclaim = \"x\"\ncheck = \"valid_output\"\nmin = 1\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown field `min`") && e.contains("takes no bounds"), "{e}");
     }
 }

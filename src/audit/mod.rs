@@ -65,6 +65,25 @@ impl ClaimsFile {
 
     pub fn parse(text: &str) -> Result<ClaimsFile, String> {
         let file: ClaimsFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        // the check's bounds are flattened into the claim, where serde cannot refuse a stray key:
+        // a misspelt bound (`min_save`) would leave the check at its default without a word
+        let raw: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let tables = raw.get("claim").and_then(toml::Value::as_array).map_or(&[][..], Vec::as_slice);
+        for (c, t) in file.claim.iter().zip(tables) {
+            let bounds = toml::Table::try_from(&c.check).unwrap_or_default();
+            let stray = t.as_table().into_iter().flat_map(|t| t.keys()).find(|k| {
+                !["id", "claim", "source", "kinds", "min_tokens"].contains(&k.as_str()) && !bounds.contains_key(*k)
+            });
+            if let Some(k) = stray {
+                let takes: Vec<&str> = bounds.keys().filter(|b| *b != "check").map(String::as_str).collect();
+                return Err(format!(
+                    "claim `{}`: unknown field `{k}` (check `{}` takes {})",
+                    c.id,
+                    bounds.get("check").and_then(toml::Value::as_str).unwrap_or("?"),
+                    if takes.is_empty() { "no bounds".to_string() } else { takes.join(", ") }
+                ));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for c in &file.claim {
             if c.id.trim().is_empty() || c.claim.trim().is_empty() {
