@@ -71,6 +71,9 @@ pub struct Bridge {
     pub ttl_secs: Option<u64>,
     /// Whether Kompress's runtime is importable (its model may still be absent).
     pub kompress: bool,
+    /// The helper's own Headroom workspace: what it stores for retrieval goes here, never into
+    /// the user's (`~/.headroom`), where audit mode would take it for Headroom's own entries.
+    _workspace: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -135,8 +138,13 @@ impl Bridge {
         if !python.exists() {
             return Err(BridgeError::NoPython { python: shown });
         }
+        let workspace = tempfile::Builder::new()
+            .prefix("ctxlens-headroom-")
+            .tempdir()
+            .map_err(|e| BridgeError::Gone { why: format!("no temporary workspace for the helper: {e}") })?;
         let mut child = Command::new(python)
             .args(["-u", "-c", SCRIPT])
+            .env("HEADROOM_WORKSPACE_DIR", workspace.path())
             .env("PYTHONIOENCODING", "utf-8")
             .env("TRANSFORMERS_OFFLINE", "1")
             .env("HF_HUB_OFFLINE", "1")
@@ -188,6 +196,7 @@ impl Bridge {
             version: String::new(),
             ttl_secs: None,
             kompress: false,
+            _workspace: workspace,
         };
         let hello = b.ask(&json!({ "op": "hello" })).map_err(|e| match e {
             BridgeError::Gone { why } => BridgeError::NoHeadroom { python: shown.clone(), why },

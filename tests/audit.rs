@@ -212,6 +212,32 @@ fn bridge_install_made_the_venv_the_bridge_runs_in() {
     assert!(!out.status.success() && err.contains("/proc/no-venv-here") && err.contains("venv"), "{err}");
 }
 
+/// The helper keeps what Headroom stores for retrieval in a workspace of its own: the user's
+/// (`$HEADROOM_WORKSPACE_DIR`, `~/.headroom`), which audit mode reads, is never written.
+#[test]
+fn the_bridge_never_writes_the_user_s_headroom_workspace() {
+    let python = headroom_python();
+    let workspace = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ctxlens"))
+        .args([
+            "audit",
+            "--engine",
+            "headroom",
+            "--headroom-python",
+            python.to_str().unwrap(),
+            "--only",
+            "originals-retrievable",
+        ])
+        .arg("fixtures/log/python-service.log")
+        .env("HEADROOM_WORKSPACE_DIR", workspace.path())
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("marker keys give an original back"), "{out:?}");
+    let written: Vec<_> = std::fs::read_dir(workspace.path()).unwrap().collect();
+    assert!(written.is_empty(), "the user's workspace was written: {written:?}");
+}
+
 #[test]
 fn knobs_tuned_in_ctxlens_reach_headroom_s_compressor() {
     let python = headroom_python();

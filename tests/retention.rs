@@ -147,6 +147,10 @@ fn any_compressor_s_output_can_be_scored() {
     std::fs::write(&cut, &value.to_string()[..200]).unwrap();
     let r: serde_json::Value = serde_json::from_slice(&retention_json(&original, &cut).stdout).unwrap();
     assert_eq!((&r["valid"], r["invalid"].as_str()), (&serde_json::Value::Bool(false), Some("the output is not JSON")));
+    // an empty output is no JSON either
+    std::fs::write(&cut, " \n").unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&retention_json(&original, &cut).stdout).unwrap();
+    assert_eq!(r["valid"], serde_json::Value::Bool(false), "{r}");
     // a type with no validity check says null
     let log = std::process::Command::new(env!("CARGO_BIN_EXE_ctxlens"))
         .args(["retention", "--kind", "log"])

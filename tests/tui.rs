@@ -567,7 +567,9 @@ fn the_claims_popup_shows_verdicts_and_enter_goes_to_the_evidence() {
     assert!(app.filter.is_none());
     let b = app.current().expect("the evidence's block");
     let sample = &report.verdicts[i].evidence[0].sample;
-    assert_eq!(sample, &format!("block {} ({})", b + 1, app.blocks[b].location));
+    assert_eq!(sample, &app.blocks[b].location);
+    let cmd = &report.verdicts[i].evidence[0].reproduce;
+    assert!(cmd.contains(DEMO) && !cmd.contains("block "), "a command that runs: {cmd}");
     assert_eq!(app.focus, Pane::Diff);
     assert!(app.message.starts_with("no-silent-fallback (holds):"), "{}", app.message);
 }

@@ -422,9 +422,11 @@ fn valid(s: &Sample, output: &str) -> Option<Result<(), String>> {
 pub fn validity(kind: EngineKind, original: &str, output: &str, path: Option<&str>) -> Option<Result<(), String>> {
     match kind {
         EngineKind::Json => {
+            // a document, or JSON Lines (at least one line: an empty output is no JSON)
             let parses = |t: &str| {
+                let mut lines = t.lines().filter(|l| !l.trim().is_empty()).peekable();
                 serde_json::from_str::<Value>(t).is_ok()
-                    || t.lines().filter(|l| !l.trim().is_empty()).all(|l| serde_json::from_str::<Value>(l).is_ok())
+                    || lines.peek().is_some() && lines.all(|l| serde_json::from_str::<Value>(l).is_ok())
             };
             parses(original).then(|| if parses(output) { Ok(()) } else { Err("the output is not JSON".into()) })
         }

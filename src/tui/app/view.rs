@@ -348,8 +348,9 @@ impl App {
             if !wanted || bl.text.trim().is_empty() || !seen.insert(Arc::as_ptr(&bl.text) as *const u8 as usize) {
                 continue;
             }
-            let name = format!("block {} ({})", b + 1, bl.location);
-            names.insert(name.clone(), b);
+            // the block's place (`file`, or `capture:line …`), so an evidence command names a real file
+            let name = bl.location.clone();
+            names.entry(name.clone()).or_insert(b);
             samples.push((name, bl.path.clone(), bl.text.clone()));
         }
         if samples.is_empty() {

@@ -265,6 +265,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         if c.sel == EngineSel::Auto && c.engine != "none" {
             title.push(Span::styled(format!("({}) ", c.engine), t.dim));
         }
+        // an engine that failed (a Headroom helper that cannot start) says so first
+        if let Some(e) = &c.error {
+            title.push(Span::styled(format!("· {e} "), t.error));
+        }
         // a block that lost something says so before its counts (a long title is cut at its end)
         if let Some(n) = c.silent.filter(|n| *n > 0) {
             title.push(Span::styled(format!("· !{n} silent "), t.error));
