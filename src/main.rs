@@ -199,7 +199,8 @@ enum Command {
     },
     /// Check a compressor's claims against what it really does on captures, folders or files: a
     /// verdict table (claim, how it was tested, observed, holds / fails / not testable here) with
-    /// evidence and a command that reproduces it. Exit status 1 when a claim fails.
+    /// evidence and a command that reproduces it. Exit status 1 when a claim fails, 2 when the audit
+    /// cannot run.
     Audit {
         /// A claims file (TOML, `[[claim]]` tables) [default: the built-in claims/ctxlens.toml, or
         /// claims/headroom.toml with --engine headroom].
@@ -525,7 +526,13 @@ fn audit(args: AuditArgs, config: &Config) -> Result<()> {
     let failed: Vec<&str> =
         report.verdicts.iter().filter(|v| v.verdict == audit::Status::Fails).map(|v| v.id.as_str()).collect();
     if !failed.is_empty() {
-        anyhow::bail!("{} of {} claims fail: {}", failed.len(), report.verdicts.len(), failed.join(", "));
+        return Err(ClaimsFail(format!(
+            "{} of {} claims fail: {}",
+            failed.len(),
+            report.verdicts.len(),
+            failed.join(", ")
+        ))
+        .into());
     }
     Ok(())
 }
@@ -536,8 +543,15 @@ fn config_help() -> String {
     format!("A TOML config: one table per engine ({})", tables.join(", "))
 }
 
+/// An audit that ran and found a claim failing (exit status 1); any other audit error is one that
+/// kept it from running (exit status 2), so CI can tell a broken claim from a broken run.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ClaimsFail(String);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let auditing = matches!(cli.command, Some(Command::Audit { .. }));
     let result = match cli.command {
         None => open(cli.open),
         Some(c) => run(c),
@@ -549,7 +563,12 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<config::ConfigError>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
+            if e.downcast_ref::<config::ConfigError>().is_some() || auditing && e.downcast_ref::<ClaimsFail>().is_none()
+            {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

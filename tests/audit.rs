@@ -178,10 +178,10 @@ fn bad_claims_and_a_python_without_headroom_are_clear_errors() {
     let empty = tempfile::tempdir().unwrap();
     let (out, _) = audit(&[empty.path().to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("nothing to audit in"), "an empty folder is no pass: {err}");
+    assert!(out.status.code() == Some(2) && err.contains("nothing to audit in"), "an empty folder is no pass: {err}");
     let (out, _) = audit(&["--engine", "headroom", "--headroom-python", "/usr/bin/python3", "fixtures/log"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("headroom-ai cannot be imported"), "{err}");
+    assert!(out.status.code() == Some(2) && err.contains("headroom-ai cannot be imported"), "{err}");
     let (out, _) = audit(&["--engine", "headroom", "--headroom-python", "/nonexistent/python", "fixtures/log"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("bridge install"), "{err}");
