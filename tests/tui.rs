@@ -789,6 +789,7 @@ fn the_real_headroom_is_an_engine_and_a_comparison_beside_ours() {
     assert_eq!(c.engine, "headroom");
     assert!(c.retention.is_some() && !c.diff.rows.is_empty());
     assert!(app.knobs().iter().any(|(t, _)| *t == "log"), "the log knobs Headroom shares are tuned here");
+    assert!(screen(&app).contains("Headroom's output keeps no ledger"));
     // back to ours, compared with Headroom's on the same block
     while app.blocks[b].sel != EngineSel::Auto {
         cmd(&mut app, Command::PrevEngine);

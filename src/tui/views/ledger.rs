@@ -59,6 +59,17 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             lines.push(Line::styled("recorded compression: the capture has no ledger.", t.dim));
             lines.push(Line::styled("drops with no marker show as ! in the diff.", t.dim));
         }
+        (Some(v), None) if v.computed.sel == EngineSel::Headroom => {
+            let c = &v.computed;
+            match &c.error {
+                Some(e) => lines.push(Line::styled(fit(e, w), t.error)),
+                None => {
+                    lines.push(Line::styled("Headroom's output keeps no ledger.", t.dim));
+                    lines.push(Line::styled("drops with no marker show as ! in the diff.", t.dim));
+                    lines.push(Line::styled(fit(&c.summary, w), t.dim));
+                }
+            }
+        }
         (Some(_), None) => lines.push(Line::styled("no engine ran", t.dim)),
         (Some(_), Some(o)) if o.ledger.drops.is_empty() => {
             let why = o.decision.reason();
