@@ -4,6 +4,8 @@
 //! say what Headroom really does; a failing claim exits 1 with evidence whose command reproduces
 //! it; bad claims files and a Python without Headroom are clear errors.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -23,15 +25,6 @@ fn audit(args: &[&str]) -> (std::process::Output, Value) {
 
 fn verdict<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["verdicts"].as_array().unwrap().iter().find(|v| v["id"] == id).unwrap_or_else(|| panic!("no {id}"))
-}
-
-fn headroom_python() -> PathBuf {
-    let python = root().join("target/headroom-venv/bin/python");
-    assert!(
-        python.exists(),
-        "this test needs headroom-ai in target/headroom-venv: run `python3 scripts/headroom_venv.py` (scripts/test.sh does)"
-    );
-    python
 }
 
 #[test]
@@ -63,7 +56,7 @@ fn ctxlens_s_own_claims_hold_on_the_fixtures() {
 
 #[test]
 fn headroom_s_claims_on_the_real_headroom() {
-    let python = headroom_python();
+    let python = common::headroom_python();
     let (out, report) = audit(&[
         "--engine",
         "headroom",
@@ -191,7 +184,7 @@ fn bad_claims_and_a_python_without_headroom_are_clear_errors() {
 /// place, prints the venv's python, and the bridge started from it is the pinned headroom-ai.
 #[test]
 fn bridge_install_made_the_venv_the_bridge_runs_in() {
-    let python = headroom_python();
+    let python = common::headroom_python();
     let out = Command::new(env!("CARGO_BIN_EXE_ctxlens"))
         .args(["bridge", "install", "--venv", "target/headroom-venv"])
         .current_dir(root())
@@ -216,7 +209,7 @@ fn bridge_install_made_the_venv_the_bridge_runs_in() {
 /// (`$HEADROOM_WORKSPACE_DIR`, `~/.headroom`), which audit mode reads, is never written.
 #[test]
 fn the_bridge_never_writes_the_user_s_headroom_workspace() {
-    let python = headroom_python();
+    let python = common::headroom_python();
     let workspace = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ctxlens"))
         .args([
@@ -240,7 +233,7 @@ fn the_bridge_never_writes_the_user_s_headroom_workspace() {
 
 #[test]
 fn knobs_tuned_in_ctxlens_reach_headroom_s_compressor() {
-    let python = headroom_python();
+    let python = common::headroom_python();
     let saved = |sets: &[&str]| {
         let mut args = vec!["--engine", "headroom", "--headroom-python", python.to_str().unwrap(), "--format", "json"];
         args.extend_from_slice(sets);

@@ -1,7 +1,9 @@
 //! The Headroom export loaded into the real headroom-ai: scripts/check-headroom-export.py runs in
-//! the venv that scripts/test.sh installs from PyPI (scripts/headroom_venv.py) and checks that an
+//! the venv that scripts/test.sh installs from PyPI (`ctxlens bridge install`) and checks that an
 //! untouched export changes nothing in Headroom and a tuned one sets exactly the tuned knobs, with
 //! variables Headroom reads and flags `headroom proxy` has.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -9,11 +11,7 @@ use std::process::Command;
 #[test]
 fn the_export_loads_into_the_real_headroom_and_sets_exactly_the_tuned_knobs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join("target/headroom-venv/bin/python");
-    assert!(
-        python.exists(),
-        "this test needs headroom-ai in target/headroom-venv: run `python3 scripts/headroom_venv.py` (scripts/test.sh does)"
-    );
+    let python = common::headroom_python();
     let out = Command::new(&python)
         .arg(root.join("scripts/check-headroom-export.py"))
         .arg(env!("CARGO_BIN_EXE_ctxlens"))

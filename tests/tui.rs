@@ -1,6 +1,8 @@
 //! The inspector without a terminal: actions in, state out; and every view drawn on ratatui's
 //! TestBackend and compared with committed insta snapshots (tests/snapshots/).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -756,20 +758,11 @@ fn a_named_headroom_workspace_must_be_readable_and_one_beside_the_capture_is_fou
     assert!(e.contains("--headroom-python") && e.contains("no/such/python"), "{e}");
 }
 
-fn headroom_python() -> PathBuf {
-    let python = root().join("target/headroom-venv/bin/python");
-    assert!(
-        python.exists(),
-        "this test needs headroom-ai in target/headroom-venv: run `python3 scripts/headroom_venv.py` (scripts/test.sh does)"
-    );
-    python
-}
-
 #[test]
 fn the_real_headroom_is_an_engine_and_a_comparison_beside_ours() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::new(Options {
-        headroom: Some(std::sync::Arc::new(ctxlens::bridge::Shared::new(headroom_python()))),
+        headroom: Some(std::sync::Arc::new(ctxlens::bridge::Shared::new(common::headroom_python()))),
         ..Options::new(dir.path().to_path_buf(), (120, 40))
     });
     load(&mut app, DEMO);

@@ -1291,6 +1291,14 @@ mod tests {
         }
     }
 
+    /// Each text comes back unchanged, with nothing counted as redacted.
+    fn stays_each(texts: &[&str]) {
+        for &s in texts {
+            let (got, n) = r(s);
+            assert_eq!((got.as_str(), n), (s, 0), "{s}");
+        }
+    }
+
     #[test]
     fn redacts_keys_and_headers() {
         let (s, n) =
@@ -1673,7 +1681,7 @@ mod tests {
             ("name\tAPI Key\r\nstripe\tsk_live_abc123\r\n", "name\tAPI Key\r\nstripe\t[REDACTED]\r\n"),
         ];
         redacts_each(&cases);
-        for s in [
+        stays_each(&[
             // a variable piped in, a prompt followed by another label, a table of figures
             "echo $REGISTRY_PASSWORD | docker login --password-stdin",
             "echo \"$TOKEN\" | gh auth login --with-token",
@@ -1683,10 +1691,7 @@ mod tests {
             "host\tuser\tpassword\ndb1\tbob\n",
             "password\thunter\nusername\tbob\n",
             "echo hello | grep --stdin-filter x",
-        ] {
-            let (got, n) = r(s);
-            assert_eq!((got.as_str(), n), (s, 0), "{s}");
-        }
+        ]);
     }
 
     #[test]
@@ -1710,7 +1715,7 @@ mod tests {
             ("My password was HunterTwo, sorry", "My password was [REDACTED], sorry"),
         ];
         redacts_each(&cases);
-        for s in [
+        stays_each(&[
             // a setting about a secret, another item's name, a sentence or a heading after a label,
             // an English word after `the password is`
             "- value: \"12\"\n  name: PASSWORD_MIN_LENGTH\n",
@@ -1722,10 +1727,7 @@ mod tests {
             "the password was successfully changed",
             "the password is configurable",
             "the password is Required",
-        ] {
-            let (got, n) = r(s);
-            assert_eq!((got.as_str(), n), (s, 0), "{s}");
-        }
+        ]);
     }
 
     #[test]

@@ -9,6 +9,17 @@ use ctxlens::ledger::{Key, MARKER_RE, Unit};
 use ctxlens::{Config, Context, EngineChoice, Outcome};
 use serde_json::Value;
 
+/// The venv's python with the real headroom-ai, which the test command installs (`ctxlens bridge
+/// install --venv target/headroom-venv` in scripts/test.sh).
+pub fn headroom_python() -> PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/headroom-venv/bin/python");
+    assert!(
+        python.exists(),
+        "this test needs headroom-ai in target/headroom-venv: run `ctxlens bridge install --venv target/headroom-venv` (scripts/test.sh does)"
+    );
+    python
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
