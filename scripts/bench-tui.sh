@@ -25,7 +25,9 @@ for group, (label, target) in targets.items():
         ms = json.loads(est.read_text())["median"]["point_estimate"] / 1e6
         verdict = "met" if ms < target else "**missed**"
         shown = f"{ms:.2f} ms" if ms < 10 else f"{ms:.0f} ms"
-        print(f"| {label}: {name} | {shown} | < {target} ms, {verdict} |")
+        # a prose block's whole result follows its first part: measured, with no target of its own
+        goal = "(after the first part)" if name.endswith(" whole") else f"< {target} ms, {verdict}"
+        print(f"| {label}: {name} | {shown} | {goal} |")
 for line in sys.argv[1:]:
     m = re.search(r"tui_memory/(\w+): capture ([\d.]+) MB.*peak \+([\d.]+) MB = ([\d.]+)× the capture \(target < ([\d.]+)×\)", line)
     if m:

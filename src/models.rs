@@ -15,9 +15,11 @@
 //! output `final_scores` [B,S] (also `token_scores` [B,S], or LLMLingua-2 style `logits` [B,S,2],
 //! read as softmax[..., 1]).
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -336,7 +338,43 @@ pub struct Scorer {
     pad: u32,
 }
 
+/// How many threads marked by [`runs_first_on_this_thread`] wait for a model session.
+static FIRST_WAITING: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static RUNS_FIRST: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread's model runs as going before any other waiting thread's: the workbench's
+/// worker for the block on screen, so its prose does not wait behind other blocks' counts.
+pub fn runs_first_on_this_thread() {
+    RUNS_FIRST.with(|f| f.set(true));
+}
+
 impl Scorer {
+    /// The session, one run at a time; a thread that runs first gets it before the others
+    /// waiting (it waits at most for the run in progress).
+    fn lock_session(&self) -> Result<MutexGuard<'_, Session>, String> {
+        let poisoned = |_| "model session poisoned".to_string();
+        if RUNS_FIRST.with(Cell::get) {
+            FIRST_WAITING.fetch_add(1, Ordering::SeqCst);
+            let session = self.session.lock();
+            FIRST_WAITING.fetch_sub(1, Ordering::SeqCst);
+            return session.map_err(poisoned);
+        }
+        loop {
+            while FIRST_WAITING.load(Ordering::SeqCst) > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let session = self.session.lock().map_err(poisoned)?;
+            if FIRST_WAITING.load(Ordering::SeqCst) == 0 {
+                return Ok(session);
+            }
+            // one that runs first came while this took the lock: it goes first
+            drop(session);
+        }
+    }
+
     /// Keep probabilities for each token id of one sequence.
     pub fn score(&self, ids: &[u32]) -> Result<Vec<f32>, String> {
         self.score_batch(&[ids]).map(|mut v| v.remove(0))
@@ -356,7 +394,7 @@ impl Scorer {
         }
         let ids_t = Tensor::from_array(([b, n], input_ids)).map_err(|e| e.to_string())?;
         let mask_t = Tensor::from_array(([b, n], mask)).map_err(|e| e.to_string())?;
-        let mut session = self.session.lock().map_err(|_| "model session poisoned".to_string())?;
+        let mut session = self.lock_session()?;
         let outputs =
             session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t]).map_err(|e| e.to_string())?;
         let name = match self.output {

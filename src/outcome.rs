@@ -54,6 +54,9 @@ pub struct SectionReport {
     pub tokens_out: usize,
     /// Indices of this section's drops in the outcome's ledger.
     pub drops: Range<usize>,
+    /// The engine's time budget ran out part way: the rest of the section is kept as it was.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub budget_hit: bool,
 }
 
 /// The result of running the pipeline on one input.
@@ -87,6 +90,13 @@ impl Outcome {
     /// The original bytes behind a drop's or a marker's key.
     pub fn retrieve(&self, key: &Key) -> Option<String> {
         self.ledger.retrieve(&self.original, key)
+    }
+
+    /// Whether an engine's time budget ran out (part of the input kept as it was, or all of it).
+    pub fn budget_hit(&self) -> bool {
+        self.sections
+            .iter()
+            .any(|s| s.budget_hit || matches!(s.decision, Decision::Skipped { reason: Skip::OutOfTime { .. } }))
     }
 
     /// Every note of every section.

@@ -52,6 +52,9 @@ pub struct SectionStats {
     pub reason: String,
     pub in_tokens: usize,
     pub out_tokens: usize,
+    /// The engine's time budget ran out part way (the rest kept as it was).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub budget_hit: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
 }
@@ -172,6 +175,7 @@ impl SectionStats {
             reason: s.decision.reason(),
             in_tokens: s.tokens_in,
             out_tokens: s.tokens_out,
+            budget_hit: s.budget_hit,
             retention: None,
         }
     }

@@ -72,6 +72,7 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
         let result = timed(&mut timing.engine, || {
             if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, &section_ctx) }
         });
+        let mut budget_hit = false;
         let (out, decision, mut section_ledger, notes, tokens_out) = match result {
             Ok(mut c) => {
                 // a section's closing line break stays, whatever the engine wrote (a fenced JSON
@@ -79,6 +80,7 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
                 if text.ends_with('\n') && !c.output.ends_with('\n') {
                     c.output.push('\n');
                 }
+                budget_hit = c.budget_hit;
                 let tokens_out = timed(&mut timing.count, || tokens::count(&c.output, ctx.tokenizer));
                 if tokens_out >= tokens_in {
                     let reason = Skip::WouldGrow { tokens_in, tokens_out };
@@ -110,6 +112,7 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
             tokens_in,
             tokens_out,
             drops: drops_start..ledger.drops.len(),
+            budget_hit,
         });
     }
     let (tokens_in, tokens_out) = if sections.len() == 1 {

@@ -125,10 +125,42 @@ fn time_budget_and_small_inputs_are_reported() {
     let input = sample();
     let o = prose(&input, &with_model(&tiny("tiny-lookup"), &["prose.time_budget_ms=0"]));
     assert!(!o.decision.acted());
+    assert!(o.decision.reason().starts_with("out_of_time"), "{}", o.decision.reason());
     assert!(o.decision.reason().contains("time budget"), "{}", o.decision.reason());
+    assert!(o.budget_hit());
     assert_eq!(o.output, input);
     let small = prose("just a few words here", &[]);
     assert!(small.decision.reason().starts_with("too_small"), "{}", small.decision.reason());
+}
+
+/// With a memo (the workbench's), the model's scores are kept per batch: a threshold turned
+/// afterwards decides from them, with the same result as a run without one.
+#[test]
+fn scores_are_memoised_per_batch_and_change_nothing() {
+    let input = sample();
+    let memo = std::sync::Arc::new(ctxlens::engine::Memo::default());
+    let ctx = Context { memo: Some(memo.clone()), ..Context::default() };
+    let sets = |extra: &[&str]| {
+        let mut c = Config::default();
+        for s in with_model(&tiny("tiny-lookup"), &[&["prose.chunk_words=7", "prose.max_length=12"], extra].concat()) {
+            c.set(&s).unwrap();
+        }
+        c
+    };
+    let mut held = Vec::new();
+    for extra in [&[][..], &["prose.target_ratio=0.5"], &["prose.must_keep=false"]] {
+        let config = sets(extra);
+        let memoised = ctxlens::compress(&input, EngineChoice::Only(EngineKind::Prose), &config, &ctx);
+        let fresh = prose(
+            &input,
+            &with_model(&tiny("tiny-lookup"), &[&["prose.chunk_words=7", "prose.max_length=12"], extra].concat()),
+        );
+        assert!(memoised.decision.acted(), "{:?}", memoised.decision);
+        assert_eq!(memoised.output, fresh.output, "{extra:?}");
+        held.push(format!("{memo:?}"));
+    }
+    assert!(held[0].contains("(\"prose-scores\", "), "{}", held[0]);
+    assert!(held.iter().all(|h| *h == held[0]), "later runs score no new batch: {held:?}");
 }
 
 #[test]

@@ -897,6 +897,55 @@ fn a_missing_prose_model_is_named_on_the_title_line() {
     assert!(title.contains("prose unavailable"), "{title}");
 }
 
+/// A prose block on screen is shown part by part through the real workers: first what the model
+/// scored in its first window (the rest unchanged, the title saying a part is shown, the
+/// block's counts untouched), then the whole result, the same as one run of its own.
+#[test]
+fn a_prose_block_on_screen_shows_a_first_part_then_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = new_app((160, 30), dir.path());
+    let rel = "fixtures/prose/requests-HISTORY.md";
+    let s = app.add_source(rel);
+    let mut events = Vec::new();
+    let r = capture::stream(&root().join(rel), &mut |e| events.push(e));
+    events.into_iter().for_each(|e| app.update(Action::Load(s, e)));
+    app.update(Action::Loaded(s, r.map_err(|e| e.to_string())));
+    let queue = std::sync::Arc::new(work::Queue::default());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    work::spawn(queue.clone(), tx);
+    let text = app.blocks[0].text.clone();
+    let tail = &text[text.len() - 300..];
+    let mut parts = 0;
+    loop {
+        for (j, urgent) in app.settle() {
+            queue.push(j, urgent);
+        }
+        let c = rx.blocking_recv().expect("the workers answer");
+        let (detail, partial) = (c.detail, c.partial);
+        if partial {
+            parts += 1;
+            assert!(c.outcome.as_ref().is_some_and(|o| o.budget_hit()), "a part is a run whose time ran out");
+            assert!(c.output.contains(tail), "the rest is shown unchanged");
+        }
+        app.update(Action::Computed(Box::new(c)));
+        if partial {
+            assert!(app.pending(), "a part is not the result");
+            assert!(screen(&app).contains("computing… first part shown"), "{}", screen(&app));
+            assert!(app.blocks[0].stats.is_none(), "a part's counts are not the block's");
+        }
+        if detail && !partial {
+            break;
+        }
+    }
+    assert!(parts >= 1, "15,000 tokens of prose are more than one window of scoring");
+    assert!(!app.pending());
+    let whole = app.view.as_ref().unwrap().computed.clone();
+    let ctx = Context { path: app.blocks[0].path.clone(), ..Context::default() };
+    let once = ctxlens::blocks::compress(&text, ctx.path.as_deref(), EngineChoice::Auto, &Config::default(), &ctx);
+    assert!(once.decision.acted() && !once.budget_hit(), "{:?}", once.decision);
+    assert_eq!(&*whole.output, once.output, "the parts add up to one whole run");
+}
+
 /// With `[store] enabled`, every output the workbench computes is kept: each block's output gives
 /// its original back from the store, and a key the block's own ledger lacks is read from the store
 /// off the draw loop.

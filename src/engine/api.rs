@@ -99,6 +99,8 @@ pub struct Compressed {
     pub strategy: String,
     /// Decisions about parts of the input, e.g. "/packages: kept all 120 rows (unique entities)".
     pub notes: Vec<String>,
+    /// The engine's time budget ran out: the rest of the input is kept as it was.
+    pub budget_hit: bool,
 }
 
 /// Why an engine (or the pipeline) did not act; the input is passed through unchanged.
@@ -125,6 +127,8 @@ pub enum Skip {
     NothingToDrop { detail: String },
     /// The engine needs something that is not installed (a runtime, a model).
     Unavailable { detail: String },
+    /// The engine's time budget ran out before it decided anything.
+    OutOfTime { detail: String },
 }
 
 impl Skip {
@@ -141,6 +145,7 @@ impl Skip {
             Skip::WouldGrow { .. } => "would_grow",
             Skip::NothingToDrop { .. } => "nothing_to_drop",
             Skip::Unavailable { .. } => "unavailable",
+            Skip::OutOfTime { .. } => "out_of_time",
         }
     }
 }
@@ -168,7 +173,8 @@ impl fmt::Display for Skip {
             | Skip::NotThisType { detail }
             | Skip::ParseFailed { detail }
             | Skip::NothingToDrop { detail }
-            | Skip::Unavailable { detail } => f.write_str(detail),
+            | Skip::Unavailable { detail }
+            | Skip::OutOfTime { detail } => f.write_str(detail),
             Skip::WouldGrow { tokens_in, tokens_out } => {
                 write!(f, "output would not be smaller ({tokens_in} → {tokens_out} tokens)")
             }

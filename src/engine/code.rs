@@ -137,7 +137,7 @@ impl Engine for CodeEngine {
         if input_errors > 0 {
             notes.push(format!("the input already has {input_errors} syntax errors; the output has no more"));
         }
-        Ok(Compressed { output, ledger, strategy, notes })
+        Ok(Compressed { output, ledger, strategy, notes, budget_hit: false })
     }
 }
 

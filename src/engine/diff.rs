@@ -486,7 +486,7 @@ impl<'a> Compressor<'a> {
             group_thousands(hunks_dropped),
             group_thousands(context_dropped)
         );
-        Ok(Compressed { output: out, ledger, strategy, notes: Vec::new() })
+        Ok(Compressed { output: out, ledger, strategy, notes: Vec::new(), budget_hit: false })
     }
 
     /// Writes a hunk's kept lines as one or more hunks with recomputed headers; records dropped

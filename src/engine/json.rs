@@ -177,7 +177,7 @@ impl Engine for JsonEngine {
                 if lines_mode { "JSON Lines kept one value per line" } else { "compact output" }
             )
         };
-        Ok(Compressed { output, ledger, strategy, notes: c.notes })
+        Ok(Compressed { output, ledger, strategy, notes: c.notes, budget_hit: false })
     }
 }
 

@@ -582,7 +582,7 @@ impl Plan {
         if self.traces_found > 0 {
             notes.push(format!("{} stack trace(s) or diagnostics found", self.traces_found));
         }
-        Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes })
+        Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes, budget_hit: false })
     }
 
     /// The per-level counts of a gap for its marker, and the reason for its ledger entry.

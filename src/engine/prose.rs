@@ -9,7 +9,8 @@
 //! text past the window is lost; when the time budget runs out the rest is kept verbatim and the
 //! decision record says so; a missing runtime or model is a skip that names what is missing.
 
-use std::sync::LazyLock;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
@@ -17,7 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokenizers::{EncodeInput, InputSequence};
 
-use super::api::{Compressed, Context, Engine, Fraction, Skip};
+use super::api::{Compressed, Context, Engine, Fraction, Memo, Skip};
 use super::text;
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands};
 use crate::models;
@@ -195,7 +196,7 @@ pub struct ProseEngine;
 impl Engine for ProseEngine {
     type Params = ProseParams;
 
-    fn compress(input: &str, p: &ProseParams, _ctx: &Context) -> Result<Compressed, Skip> {
+    fn compress(input: &str, p: &ProseParams, ctx: &Context) -> Result<Compressed, Skip> {
         if input.trim().is_empty() {
             return Err(Skip::Empty);
         }
@@ -213,7 +214,7 @@ impl Engine for ProseEngine {
             });
         }
         let scorer = models::load(&p.model, p.threads).map_err(|detail| Skip::Unavailable { detail })?;
-        let plan = score_words(input, &words, &lines, p, &scorer, started)?;
+        let plan = score_words(input, &words, &lines, p, &scorer, started, ctx.memo.as_deref())?;
         render(input, &words, &lines, &plan, p, &scorer.name)
     }
 }
@@ -235,6 +236,7 @@ fn score_words(
     p: &ProseParams,
     scorer: &models::Scorer,
     started: Instant,
+    memo: Option<&Memo>,
 ) -> Result<Plan, Skip> {
     let n = words.len();
     let tab = if p.must_keep { tabular_lines(lines) } else { vec![false; lines.len()] };
@@ -266,7 +268,7 @@ fn score_words(
     while next < n {
         if started.elapsed() > budget {
             if next == 0 {
-                return Err(Skip::NothingToDrop {
+                return Err(Skip::OutOfTime {
                     detail: format!(
                         "time budget of {} ms reached before the first chunk; kept verbatim",
                         p.time_budget_ms
@@ -286,7 +288,7 @@ fn score_words(
         tokens += batch.iter().map(|w| w.ids.len()).sum::<usize>();
         chunks += batch.len();
         let seqs: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
-        let scores = scorer.score_batch(&seqs).map_err(|e| {
+        let scores = scored(scorer, &seqs, memo).map_err(|e| {
             let longest = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
             // the usual cause: a window longer than the model's position table
             let hint = if longest > 512 {
@@ -299,8 +301,8 @@ fn score_words(
             };
             Skip::Unavailable { detail: format!("{}: the model failed: {e}{hint}", scorer.name) }
         })?;
-        for (w, scores) in batch.iter().zip(scores) {
-            decide(w, &scores, p, &mut keep[w.start..w.start + w.complete]);
+        for (w, scores) in batch.iter().zip(scores.iter()) {
+            decide(w, scores, p, &mut keep[w.start..w.start + w.complete]);
         }
     }
     let mut n_forced = 0;
@@ -311,6 +313,36 @@ fn score_words(
         }
     }
     Ok(Plan { keep, forced: n_forced, budget_hit, chunks, tokens })
+}
+
+/// The memo's name for model scores, and how many batches it keeps (a batch of two full windows
+/// is 4 KB of scores: 16 MB at most).
+const MEMO_SCORES: &str = "prose-scores";
+const MEMO_BATCHES: usize = 4096;
+
+/// The model's scores for one batch of windows, from the caller's memo when this model scored
+/// the same batch before: the workbench turns a threshold knob, or shows a block part by part,
+/// without running the model again. The key is the whole batch (its windows score a little
+/// differently padded beside others), so a result never depends on what was memoised.
+fn scored(scorer: &models::Scorer, seqs: &[&[u32]], memo: Option<&Memo>) -> Result<Arc<Vec<Vec<f32>>>, String> {
+    /// A batch's token ids (checked on a hit: the key is a 64-bit hash) and its scores.
+    struct Scored {
+        ids: Vec<Vec<u32>>,
+        scores: Arc<Vec<Vec<f32>>>,
+    }
+    let Some(memo) = memo else { return scorer.score_batch(seqs).map(Arc::new) };
+    let mut h = rustc_hash::FxHasher::default();
+    (&scorer.file, seqs).hash(&mut h);
+    let key = h.finish();
+    if let Some(hit) = memo.get::<Scored>(MEMO_SCORES, key)
+        && hit.ids.iter().map(Vec::as_slice).eq(seqs.iter().copied())
+    {
+        return Ok(hit.scores.clone());
+    }
+    let scores = Arc::new(scorer.score_batch(seqs)?);
+    let ids = seqs.iter().map(|s| s.to_vec()).collect();
+    memo.put(MEMO_SCORES, MEMO_BATCHES, key, Scored { ids, scores: scores.clone() });
+    Ok(scores)
 }
 
 /// One model window: the words from `start`, their token ids and word ids.
@@ -467,7 +499,7 @@ fn render(
         ));
     }
     let strategy = format!("kept {} of {} words ({model})", group_thousands(kept), group_thousands(n));
-    Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes })
+    Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes, budget_hit: plan.budget_hit.is_some() })
 }
 
 #[cfg(test)]

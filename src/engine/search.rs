@@ -562,7 +562,7 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
     if unparsed > 0 {
         notes.push(format!("{unparsed} lines are not search results; kept in place"));
     }
-    Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes })
+    Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes, budget_hit: false })
 }
 
 /// Most files one marker names; a longer list says how many more there are.

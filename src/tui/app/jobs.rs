@@ -89,7 +89,7 @@ impl App {
         match (&self.view, self.wanted) {
             (Some(v), Some((b, g, s, c))) => {
                 let c2 = &v.computed;
-                (c2.block, c2.generation, c2.sel, c2.compare) != (b, g, s, c)
+                c2.partial || (c2.block, c2.generation, c2.sel, c2.compare) != (b, g, s, c)
             }
             (None, Some(_)) => true,
             _ => false,
@@ -111,7 +111,8 @@ impl App {
             });
         }
         let Some(block) = self.blocks.get_mut(c.block) else { return };
-        if c.generation == self.generation && c.sel == block.sel {
+        // a first part's counts are not the block's: its rows wait for the whole result
+        if c.generation == self.generation && c.sel == block.sel && !c.partial {
             // a comparison measures neither retention nor silent loss: the block keeps its own
             let kept = block.stats.as_ref().filter(|_| c.compare.is_some());
             let new = Stats {
@@ -145,7 +146,7 @@ impl App {
         if !fresh && same_block {
             return;
         }
-        if self.message == "recompressing…" && fresh {
+        if self.message == "recompressing…" && fresh && !c.partial {
             self.message = c.summary.clone();
         }
         let (cursor, top, mut expanded) = match (&self.view, same_block) {

@@ -243,7 +243,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let view = app.view.as_ref().filter(|v| v.computed.block == b);
     // said before any count, so a long title never cuts it off: the counts after it are stale
     if app.pending() {
-        title.push(Span::styled("computing… · ", t.warn));
+        let part = view.is_some_and(|v| v.computed.partial);
+        title.push(Span::styled(if part { "computing… first part shown · " } else { "computing… · " }, t.warn));
     }
     match app.compare.filter(|c| *c != block.sel) {
         // each engine's count under its own label

@@ -21,6 +21,11 @@ pub(super) struct Run {
 /// knobs that can change the result (the router's and those of the engines the block routes to),
 /// so turning a log knob does not recompute a JSON or prose block.
 pub(super) fn key_of(job: &Job, sel: EngineSel) -> u64 {
+    key_with(job, sel, routes_to(job, sel))
+}
+
+/// [`key_of`] with the engines the text goes to already known.
+fn key_with(job: &Job, sel: EngineSel, kinds: Vec<EngineKind>) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     job.text.hash(&mut h);
     job.path.hash(&mut h);
@@ -30,6 +35,19 @@ pub(super) fn key_of(job: &Job, sel: EngineSel) -> u64 {
         job.recorded.hash(&mut h);
     }
     job.tokenizer.hash(&mut h);
+    let tables = toml::Table::try_from(&*job.config).unwrap_or_default();
+    let mut table = |name: &str| tables.get(name).map(|t| t.to_string()).hash(&mut h);
+    if sel == EngineSel::Auto {
+        table("router");
+    }
+    for k in kinds {
+        table(k.name());
+    }
+    h.finish()
+}
+
+/// The engines `sel` sends the job's text to (none for a recording), each once.
+pub(super) fn routes_to(job: &Job, sel: EngineSel) -> Vec<EngineKind> {
     let mut kinds: Vec<EngineKind> = match sel {
         EngineSel::Recorded => Vec::new(),
         EngineSel::Only(k) => vec![k],
@@ -41,15 +59,13 @@ pub(super) fn key_of(job: &Job, sel: EngineSel) -> u64 {
     };
     kinds.sort();
     kinds.dedup();
-    let tables = toml::Table::try_from(&*job.config).unwrap_or_default();
-    let mut table = |name: &str| tables.get(name).map(|t| t.to_string()).hash(&mut h);
-    if sel == EngineSel::Auto {
-        table("router");
-    }
-    for k in kinds {
-        table(k.name());
-    }
-    h.finish()
+    kinds
+}
+
+/// Whether the run of `sel` on the job, which goes to `kinds`, is cached.
+pub(super) fn cached(job: &Job, sel: EngineSel, kinds: Vec<EngineKind>) -> bool {
+    let key = key_with(job, sel, kinds);
+    job.caches.runs.lock().is_ok_and(|c| c.runs.contains_key(&key))
 }
 
 /// Engine runs by (text, engine, knobs, tokenizer), bounded by the bytes they hold.

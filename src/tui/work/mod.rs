@@ -166,6 +166,9 @@ pub struct Computed {
     pub detail: bool,
     /// What the store could not keep of this outcome, when a store is on.
     pub store_error: Option<String>,
+    /// A first part: the prose model's time ran out part way, the rest is shown unchanged, and
+    /// the whole result follows (see [`queue::stages`]).
+    pub partial: bool,
 }
 
 mod cache;
@@ -241,6 +244,7 @@ pub fn compute(job: &Job) -> Computed {
         error: a.error.clone(),
         detail: job.detail,
         store_error: job.keeper.as_ref().zip(outcome).and_then(|(k, o)| k.keep(o)),
+        partial: false,
     };
     if job.audit && !job.detail && a.error.is_none() {
         c.silent = Some(silent_loss(&job.text, &a.output, outcome));
@@ -392,6 +396,44 @@ mod tests {
         assert_eq!(&*c.output, "x", "shown unchanged");
         queue.push(job(2, 1, false), true);
         assert_eq!(rx.blocking_recv().unwrap().block, 2, "the worker lives on");
+    }
+
+    /// Only the prose block on screen is shown in parts, with budgets that double up to two
+    /// seconds a step, under the block's own budget.
+    #[test]
+    fn a_prose_block_on_screen_is_computed_in_parts() {
+        let prose = Job { sel: EngineSel::Only(EngineKind::Prose), ..job(0, 1, true) };
+        assert_eq!(
+            stages(&prose),
+            [30, 60, 120, 240, 480, 960, 1920, 3840, 5840, 7840, 9840, 11840, 13840, 15840, 17840, 19840]
+        );
+        let mut c = Config::default();
+        c.set("prose.time_budget_ms=500").unwrap();
+        assert_eq!(stages(&Job { config: Arc::new(c), ..prose.clone() }), [30, 60, 120, 240, 480]);
+        assert!(stages(&Job { detail: false, ..prose.clone() }).is_empty(), "a count is never in parts");
+        let compare = Job { compare: Some(EngineSel::Auto), ..prose.clone() };
+        assert!(stages(&compare).is_empty(), "nor a comparison");
+        assert!(stages(&Job { sel: EngineSel::Only(EngineKind::Log), ..prose.clone() }).is_empty());
+        let json = Job { text: Arc::from("[1, 2, 3]"), ..job(0, 1, true) };
+        assert!(stages(&json).is_empty(), "JSON routes to no model");
+    }
+
+    /// A running job goes stale when a job for another view waits, or a newer job for its block.
+    #[test]
+    fn a_running_job_knows_when_it_is_stale() {
+        let q = Queue::default();
+        let running = job(1, 3, true);
+        assert!(!q.superseded(&running));
+        q.push(job(2, 3, false), false);
+        assert!(!q.superseded(&running), "another block's count");
+        q.push(job(1, 3, false), false);
+        assert!(!q.superseded(&running), "its own block's count of the same settings");
+        q.push(job(1, 4, false), false);
+        assert!(q.superseded(&running), "its block under newer settings");
+        q.clear();
+        q.push(job(5, 3, true), true);
+        assert!(q.superseded(&running), "the view moved to another block");
+        assert!(!q.superseded(&job(9, 3, false)), "a count does not wait for the view");
     }
 
     #[test]

@@ -76,6 +76,14 @@ impl Queue {
         }
     }
 
+    /// Whether `job`, running, has gone stale: a job for another view is waiting (the screen
+    /// shows one block), or a newer one for its block.
+    pub fn superseded(&self, job: &Job) -> bool {
+        let Ok(q) = self.state.lock() else { return false };
+        let newer = |&(_, detail, generation): &(u64, bool, u64)| detail || generation > job.generation;
+        q.newest.get(&job.block).is_some_and(newer) || (job.detail && q.newest.values().any(|n| n.1))
+    }
+
     /// Jobs waiting that will still run.
     pub fn len(&self) -> usize {
         self.state.lock().map(|q| q.newest.len()).unwrap_or(0)
@@ -107,26 +115,88 @@ pub(super) fn spawn_with(
         std::thread::Builder::new()
             .name(format!("ctxlens-worker-{i}"))
             .spawn(move || {
-                loop {
-                    let job = if urgent_only { queue.pop_urgent() } else { queue.pop() };
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute(&job)));
-                    let msg = match result {
-                        Ok(c) => c,
-                        Err(panic) => error_result(
-                            &job,
-                            &format!(
-                                "the engine failed on this block ({}); it is shown unchanged",
-                                crate::tui::panic_text(&*panic)
-                            ),
+                let guarded = |job: &Job| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute(job)))
+                {
+                    Ok(c) => c,
+                    Err(panic) => error_result(
+                        job,
+                        &format!(
+                            "the engine failed on this block ({}); it is shown unchanged",
+                            crate::tui::panic_text(&*panic)
                         ),
-                    };
-                    if done.send(msg).is_err() {
+                    ),
+                };
+                if urgent_only {
+                    crate::models::runs_first_on_this_thread();
+                }
+                'jobs: loop {
+                    let job = if urgent_only { queue.pop_urgent() } else { queue.pop() };
+                    for (i, budget) in stages(&job).into_iter().enumerate() {
+                        let mut config = (*job.config).clone();
+                        config.prose.time_budget_ms = budget;
+                        if i == 0 {
+                            // the first part is one window of half the length (a batch of two
+                            // full windows takes four times as long)
+                            config.prose.batch_size = 1;
+                            config.prose.max_length = (config.prose.max_length / 2).max(64);
+                            config.prose.chunk_words = (config.prose.chunk_words / 2).max(16);
+                        }
+                        // a part is neither stored nor coloured: only a whole result is
+                        let part = Job { config: Arc::new(config), keeper: None, highlight: None, ..job.clone() };
+                        let mut c = guarded(&part);
+                        let cut = c.outcome.as_ref().is_some_and(|o| o.budget_hit());
+                        if !cut {
+                            // done inside this part's time: that is the whole result
+                            c.store_error = job.keeper.as_ref().zip(c.outcome.as_deref()).and_then(|(k, o)| k.keep(o));
+                            if done.send(c).is_err() {
+                                return;
+                            }
+                            continue 'jobs;
+                        }
+                        c.partial = true;
+                        if done.send(c).is_err() {
+                            return;
+                        }
+                        if queue.superseded(&job) {
+                            continue 'jobs;
+                        }
+                    }
+                    if done.send(guarded(&job)).is_err() {
                         return;
                     }
                 }
             })
             .expect("spawn worker");
     }
+}
+
+/// The first part's prose time budget (ms), and the most a later part adds.
+const FIRST_PART_MS: u64 = 30;
+const PART_STEP_MAX_MS: u64 = 2_000;
+
+/// The prose time budgets (ms) of the parts that show a prose block on screen before its whole
+/// result, up to the block's own budget. The first is one short window (about a tenth of a
+/// second with the model loaded); each next one is twice as long, by at most two seconds more.
+/// Between parts a stale job stops, and the model's scores are memoised, so each part costs only
+/// its new windows. None for every other job, and for a result already cached.
+pub(super) fn stages(job: &Job) -> Vec<u64> {
+    let prose = crate::engine::EngineKind::Prose;
+    let shown = job.detail && job.compare.is_none() && matches!(job.sel, EngineSel::Auto | EngineSel::Only(_));
+    if !shown {
+        return Vec::new();
+    }
+    let kinds = routes_to(job, job.sel);
+    if !kinds.contains(&prose) || cached(job, job.sel, kinds) {
+        return Vec::new();
+    }
+    let whole = job.config.prose.time_budget_ms;
+    let mut budgets = Vec::new();
+    let mut b = FIRST_PART_MS;
+    while b < whole {
+        budgets.push(b);
+        b += b.min(PART_STEP_MAX_MS);
+    }
+    budgets
 }
 
 pub(super) fn error_result(job: &Job, why: &str) -> Computed {
@@ -154,5 +224,6 @@ pub(super) fn error_result(job: &Job, why: &str) -> Computed {
         error: Some(why.into()),
         detail: job.detail,
         store_error: None,
+        partial: false,
     }
 }
