@@ -142,6 +142,7 @@ fn bench_knob_change(c: &mut Criterion) {
                     detail: true,
                     keeper: None,
                     headroom: None,
+                    stop: None,
                 };
                 let c = work::compute(&job);
                 assert!(!c.diff.rows.is_empty());

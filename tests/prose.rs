@@ -163,6 +163,26 @@ fn scores_are_memoised_per_batch_and_change_nothing() {
     assert!(held.iter().all(|h| *h == held[0]), "later runs score no new batch: {held:?}");
 }
 
+/// A caller that no longer wants the result stops the engine before its next model batch.
+#[test]
+fn a_caller_can_stop_the_engine_between_batches() {
+    require_runtime();
+    let mut config = Config::default();
+    for s in with_model(&tiny("tiny-lookup"), &[]) {
+        config.set(&s).unwrap();
+    }
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    let stop = ctxlens::engine::Stop::new(move || counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1);
+    let ctx = Context { stop: Some(stop), ..Context::default() };
+    let input = sample().repeat(20);
+    let o = ctxlens::compress(&input, EngineChoice::Only(EngineKind::Prose), &config, &ctx);
+    let reason = o.decision.reason();
+    assert!(reason.starts_with("out_of_time") && reason.contains("stopped"), "{reason}");
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2, "asked before each batch, stopped at the second");
+    assert_eq!(o.output, input);
+}
+
 #[test]
 fn a_missing_model_is_a_skip_that_says_how_to_fix_it() {
     let o = prose(&sample(), &["prose.model=\"/nonexistent/model\"".to_string()]);

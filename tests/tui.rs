@@ -946,6 +946,65 @@ fn a_prose_block_on_screen_shows_a_first_part_then_the_whole() {
     assert_eq!(&*whole.output, once.output, "the parts add up to one whole run");
 }
 
+/// Leaving a prose block while it is shown in parts stops its inference at the next batch: no
+/// later part or whole result of it arrives for the view, but its row still gets its counts.
+#[test]
+fn leaving_a_prose_block_stops_its_parts_but_not_its_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = new_app((160, 30), dir.path());
+    for rel in ["fixtures/prose/requests-HISTORY.md", "fixtures/json/pip-inspect.json"] {
+        let s = app.add_source(rel);
+        let mut events = Vec::new();
+        let r = capture::stream(&root().join(rel), &mut |e| events.push(e));
+        events.into_iter().for_each(|e| app.update(Action::Load(s, e)));
+        app.update(Action::Loaded(s, r.map_err(|e| e.to_string())));
+    }
+    let queue = std::sync::Arc::new(work::Queue::default());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    work::spawn(queue.clone(), tx);
+    let push = |app: &mut App| app.settle().into_iter().for_each(|(j, urgent)| queue.push(j, urgent));
+    push(&mut app);
+    let prose = app.current().unwrap();
+    assert!(app.blocks[prose].path.as_deref().is_some_and(|p| p.ends_with(".md")));
+    loop {
+        let c = rx.blocking_recv().expect("the workers answer");
+        let first_part = c.partial && c.block == prose;
+        app.update(Action::Computed(Box::new(c)));
+        if first_part {
+            break;
+        }
+    }
+    // the view moves to the JSON file
+    app.list_sel = app.rows.iter().position(|r| matches!(r, Row::Block(b) if *b != prose)).unwrap();
+    push(&mut app);
+    let (mut later_parts, mut whole_views, mut prose_counts) = (0, 0, None);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while prose_counts.is_none() && std::time::Instant::now() < until {
+        match rx.try_recv() {
+            Ok(c) => {
+                if c.block == prose {
+                    match (c.detail, c.partial) {
+                        (true, true) => later_parts += 1,
+                        (true, false) => whole_views += 1,
+                        (false, _) => prose_counts = Some(c.tokens_out),
+                    }
+                }
+                app.update(Action::Computed(Box::new(c)));
+                push(&mut app);
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    assert_eq!(whole_views, 0, "the prose block's view job stopped");
+    assert!(later_parts <= 1, "at most the part already on its way: {later_parts}");
+    let counted = prose_counts.expect("the prose block is still counted");
+    let ctx = Context { path: app.blocks[prose].path.clone(), ..Context::default() };
+    let text = app.blocks[prose].text.clone();
+    let once = ctxlens::blocks::compress(&text, ctx.path.as_deref(), EngineChoice::Auto, &Config::default(), &ctx);
+    assert_eq!(counted, once.tokens_out, "its count is the whole result's");
+    assert_eq!(app.blocks[prose].stats.as_ref().map(|s| s.tokens_out), Some(counted));
+}
+
 /// With `[store] enabled`, every output the workbench computes is kept: each block's output gives
 /// its original back from the store, and a key the block's own ledger lacks is read from the store
 /// off the draw loop.

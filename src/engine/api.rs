@@ -66,6 +66,29 @@ pub struct Context {
     /// Where engines keep what they derived from an input, for the next call on the same input
     /// (see [`Memo`]); `None` in one-shot runs.
     pub memo: Option<std::sync::Arc<Memo>>,
+    /// Whether the caller still wants the result, asked by a long engine between its steps.
+    pub stop: Option<Stop>,
+}
+
+/// A caller's "stop now": the workbench stops a job whose block went off screen or whose knobs
+/// changed. The prose engine asks between model batches; a stopped call's result is thrown away.
+#[derive(Clone)]
+pub struct Stop(std::sync::Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl Stop {
+    pub fn new(asked: impl Fn() -> bool + Send + Sync + 'static) -> Stop {
+        Stop(std::sync::Arc::new(asked))
+    }
+
+    pub fn asked(&self) -> bool {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Stop(..)")
+    }
 }
 
 impl Context {
@@ -76,6 +99,11 @@ impl Context {
 }
 
 impl Context {
+    /// Whether the caller asked to stop.
+    pub fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(Stop::asked)
+    }
+
     /// Lower-cased query words longer than two characters.
     pub fn query_words(&self) -> Vec<String> {
         self.query.as_deref().map(text::words_over_two).unwrap_or_default()

@@ -19,7 +19,7 @@ pub mod search;
 pub mod sizing;
 pub mod text;
 
-pub use api::{Compressed, Context, Engine, Factor, Fraction, Knob, Memo, Skip, knobs};
+pub use api::{Compressed, Context, Engine, Factor, Fraction, Knob, Memo, Skip, Stop, knobs};
 
 /// The registry: every engine as `table: Kind => EngineType`, in the order the CLI lists them.
 /// The table name is the engine's module and its config table. It hands the list to `$make`, a

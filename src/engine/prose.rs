@@ -214,7 +214,7 @@ impl Engine for ProseEngine {
             });
         }
         let scorer = models::load(&p.model, p.threads).map_err(|detail| Skip::Unavailable { detail })?;
-        let plan = score_words(input, &words, &lines, p, &scorer, started, ctx.memo.as_deref())?;
+        let plan = score_words(input, &words, &lines, p, &scorer, started, ctx)?;
         render(input, &words, &lines, &plan, p, &scorer.name)
     }
 }
@@ -236,7 +236,7 @@ fn score_words(
     p: &ProseParams,
     scorer: &models::Scorer,
     started: Instant,
-    memo: Option<&Memo>,
+    ctx: &Context,
 ) -> Result<Plan, Skip> {
     let n = words.len();
     let tab = if p.must_keep { tabular_lines(lines) } else { vec![false; lines.len()] };
@@ -266,6 +266,9 @@ fn score_words(
     let mut budget_hit = None;
     let mut next = 0;
     while next < n {
+        if ctx.stopped() {
+            return Err(Skip::OutOfTime { detail: "stopped: the caller no longer wants this result".into() });
+        }
         if started.elapsed() > budget {
             if next == 0 {
                 return Err(Skip::OutOfTime {
@@ -288,7 +291,7 @@ fn score_words(
         tokens += batch.iter().map(|w| w.ids.len()).sum::<usize>();
         chunks += batch.len();
         let seqs: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
-        let scores = scored(scorer, &seqs, memo).map_err(|e| {
+        let scores = scored(scorer, &seqs, ctx.memo.as_deref()).map_err(|e| {
             let longest = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
             // the usual cause: a window longer than the model's position table
             let hint = if longest > 512 {

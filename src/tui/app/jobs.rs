@@ -23,6 +23,7 @@ impl App {
             detail,
             keeper: self.keeper.clone(),
             headroom: self.headroom.clone(),
+            stop: None,
         }
     }
 

@@ -199,6 +199,7 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
                 tokenizer: job.tokenizer,
                 tokens_in,
                 memo: Some(caches.memo.clone()),
+                stop: job.stop.clone(),
                 ..Default::default()
             };
             let o = crate::blocks::compress(&job.text, job.path.as_deref(), choice, &job.config, &ctx);
@@ -214,7 +215,9 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
             }
         }
     };
-    if let Ok(mut c) = caches.runs.lock() {
+    // a stopped run is no result
+    let stopped = job.stop.as_ref().is_some_and(crate::engine::Stop::asked);
+    if !stopped && let Ok(mut c) = caches.runs.lock() {
         let size = job.text.len() + r.output.len() + r.outcome.as_ref().map_or(0, |o| o.original.len());
         c.bytes += size;
         if c.bytes > CACHE_BYTES || c.runs.len() > 4096 {

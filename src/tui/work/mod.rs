@@ -93,6 +93,8 @@ pub struct Job {
     pub keeper: Option<Arc<Keeper>>,
     /// The real Headroom, when the workbench has a Python for the bridge.
     pub headroom: Option<Arc<crate::bridge::Shared>>,
+    /// Set by the worker that runs the job: whether it has gone stale (see `Queue::stale`).
+    pub stop: Option<crate::engine::Stop>,
 }
 
 /// The workbench's writer to ctxlens's store: each output's drops and recipe go in once.
@@ -338,6 +340,7 @@ mod tests {
             detail,
             keeper: None,
             headroom: None,
+            stop: None,
         }
     }
 
@@ -418,22 +421,40 @@ mod tests {
         assert!(stages(&json).is_empty(), "JSON routes to no model");
     }
 
-    /// A running job goes stale when a job for another view waits, or a newer job for its block.
+    /// A running job goes stale when a later job for its block has other settings or is the
+    /// view's, or, for the view's job, when the view asked for anything later.
     #[test]
     fn a_running_job_knows_when_it_is_stale() {
         let q = Queue::default();
-        let running = job(1, 3, true);
-        assert!(!q.superseded(&running));
+        q.push(job(1, 3, true), true);
+        let Taken { seq, job: running } = q.take(true);
+        assert!(!q.stale(seq, &running));
         q.push(job(2, 3, false), false);
-        assert!(!q.superseded(&running), "another block's count");
+        assert!(!q.stale(seq, &running), "another block's count");
         q.push(job(1, 3, false), false);
-        assert!(!q.superseded(&running), "its own block's count of the same settings");
+        assert!(!q.stale(seq, &running), "its own block's count of the same settings");
         q.push(job(1, 4, false), false);
-        assert!(q.superseded(&running), "its block under newer settings");
+        assert!(q.stale(seq, &running), "its block under newer settings");
+        q.push(job(9, 3, false), false);
+        let Taken { seq: count_seq, job: count } = q.take(false);
+        assert_eq!(count.block, 2);
         q.clear();
         q.push(job(5, 3, true), true);
-        assert!(q.superseded(&running), "the view moved to another block");
-        assert!(!q.superseded(&job(9, 3, false)), "a count does not wait for the view");
+        let _taken_at_once = q.take(true);
+        assert!(q.stale(seq, &running), "the view moved to another block, taken by another worker at once");
+        assert!(!q.stale(count_seq, &count), "a count does not wait for the view");
+        // stopped because the view moved, a block is still counted; not when its settings changed
+        let q = Queue::default();
+        q.push(job(1, 3, true), true);
+        let Taken { seq, job: running } = q.take(true);
+        q.push(job(5, 3, true), true);
+        assert_eq!(q.take(true).job.block, 5);
+        q.count_instead(seq, running.clone());
+        let again = q.pop();
+        assert_eq!((again.block, again.generation, again.detail), (1, 3, false));
+        q.push(job(1, 4, false), false);
+        q.count_instead(seq, running);
+        assert_eq!(q.len(), 1, "the newer count is enough");
     }
 
     #[test]

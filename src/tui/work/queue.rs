@@ -19,7 +19,17 @@ pub(super) struct QueueState {
     jobs: VecDeque<(u64, bool, Job)>,
     /// Per block: the sequence number of its newest job, whether it is a detail job, its generation.
     newest: HashMap<usize, (u64, bool, u64)>,
+    /// The same for the last job pushed for each block, kept while it runs.
+    pushed: HashMap<usize, (u64, bool, u64)>,
+    /// The sequence number of the last detail job pushed (the view's).
+    last_detail: u64,
     seq: u64,
+}
+
+/// A job taken from the queue, with its sequence number (what [`Queue::stale`] compares).
+pub(super) struct Taken {
+    pub(super) seq: u64,
+    pub(super) job: Job,
 }
 
 impl Queue {
@@ -36,6 +46,10 @@ impl Queue {
         q.seq += 1;
         let seq = q.seq;
         q.newest.insert(job.block, (seq, job.detail, job.generation));
+        q.pushed.insert(job.block, (seq, job.detail, job.generation));
+        if job.detail {
+            q.last_detail = seq;
+        }
         if urgent {
             q.jobs.push_front((seq, true, job))
         } else {
@@ -46,22 +60,22 @@ impl Queue {
 
     /// The next job that is still the newest for its block (blocks until there is one).
     pub fn pop(&self) -> Job {
-        self.pop_where(false)
+        self.take(false).job
     }
 
     /// The next urgent job that is still the newest for its block (blocks until there is one).
     pub fn pop_urgent(&self) -> Job {
-        self.pop_where(true)
+        self.take(true).job
     }
 
-    fn pop_where(&self, urgent_only: bool) -> Job {
+    pub(super) fn take(&self, urgent_only: bool) -> Taken {
         let mut q = self.state.lock().expect("job queue");
         loop {
             while q.jobs.front().is_some_and(|(_, urgent, _)| *urgent || !urgent_only) {
                 let Some((seq, _, job)) = q.jobs.pop_front() else { break };
                 if q.newest.get(&job.block).is_some_and(|n| n.0 == seq) {
                     q.newest.remove(&job.block);
-                    return job;
+                    return Taken { seq, job };
                 }
             }
             q = self.ready.wait(q).expect("job queue");
@@ -76,12 +90,24 @@ impl Queue {
         }
     }
 
-    /// Whether `job`, running, has gone stale: a job for another view is waiting (the screen
-    /// shows one block), or a newer one for its block.
-    pub fn superseded(&self, job: &Job) -> bool {
+    /// Whether a running job (taken as `seq`) has gone stale: a later job for its block is a
+    /// detail job or has newer settings, or it is a detail job and a later one was pushed (the
+    /// screen shows one block). A later count of the same settings leaves it running.
+    pub(super) fn stale(&self, seq: u64, job: &Job) -> bool {
         let Ok(q) = self.state.lock() else { return false };
-        let newer = |&(_, detail, generation): &(u64, bool, u64)| detail || generation > job.generation;
-        q.newest.get(&job.block).is_some_and(newer) || (job.detail && q.newest.values().any(|n| n.1))
+        let replaced = q
+            .pushed
+            .get(&job.block)
+            .is_some_and(|&(s, detail, generation)| s > seq && (detail || generation > job.generation));
+        replaced || (job.detail && q.last_detail > seq)
+    }
+
+    /// A stopped job whose block the view left, but whose settings still hold, is queued again
+    /// to count: the flow list's row would otherwise never get its counts.
+    pub(super) fn count_instead(&self, seq: u64, job: Job) {
+        if job.detail && !self.stale(seq, &Job { detail: false, ..job.clone() }) {
+            self.push(Job { detail: false, compare: None, highlight: None, ccr: None, stop: None, ..job }, false);
+        }
     }
 
     /// Jobs waiting that will still run.
@@ -130,7 +156,11 @@ pub(super) fn spawn_with(
                     crate::models::runs_first_on_this_thread();
                 }
                 'jobs: loop {
-                    let job = if urgent_only { queue.pop_urgent() } else { queue.pop() };
+                    let Taken { seq, mut job } = queue.take(urgent_only);
+                    // a stale job stops at the engine's next step and sends nothing
+                    let (q, me) = (queue.clone(), job.clone());
+                    let stop = crate::engine::Stop::new(move || q.stale(seq, &me));
+                    job.stop = Some(stop.clone());
                     for (i, budget) in stages(&job).into_iter().enumerate() {
                         let mut config = (*job.config).clone();
                         config.prose.time_budget_ms = budget;
@@ -144,6 +174,10 @@ pub(super) fn spawn_with(
                         // a part is neither stored nor coloured: only a whole result is
                         let part = Job { config: Arc::new(config), keeper: None, highlight: None, ..job.clone() };
                         let mut c = guarded(&part);
+                        if stop.asked() {
+                            queue.count_instead(seq, job);
+                            continue 'jobs;
+                        }
                         let cut = c.outcome.as_ref().is_some_and(|o| o.budget_hit());
                         if !cut {
                             // done inside this part's time: that is the whole result
@@ -157,11 +191,11 @@ pub(super) fn spawn_with(
                         if done.send(c).is_err() {
                             return;
                         }
-                        if queue.superseded(&job) {
-                            continue 'jobs;
-                        }
                     }
-                    if done.send(guarded(&job)).is_err() {
+                    let c = guarded(&job);
+                    if stop.asked() {
+                        queue.count_instead(seq, job);
+                    } else if done.send(c).is_err() {
                         return;
                     }
                 }
