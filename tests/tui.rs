@@ -663,6 +663,21 @@ fn folders_list_their_files_by_name_and_responses_are_answer_blocks() {
     }));
 }
 
+/// Headroom's store is named on the status line only where it can resolve something: blocks
+/// with a recorded compression (a folder of tool outputs has none).
+#[test]
+fn a_plain_folder_does_not_claim_headroom_s_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ctxlens::store::headroom::HeadroomStore::open(&root().join("fixtures/headroom-proxy")).unwrap();
+    let mut app = App::new(Options {
+        ccr: Some(std::sync::Arc::new(store)),
+        ..Options::new(dir.path().to_path_buf(), (140, 40))
+    });
+    load(&mut app, "fixtures/log");
+    assert!(!app.blocks.is_empty() && app.recordings == 0);
+    assert!(!screen(&app).contains("Headroom CCR store"), "{}", screen(&app));
+}
+
 #[test]
 fn audit_mode_on_a_real_headroom_capture() {
     let dir = tempfile::tempdir().unwrap();
@@ -673,6 +688,7 @@ fn audit_mode_on_a_real_headroom_capture() {
     });
     load(&mut app, PROXY);
     assert_eq!(app.flows.len(), 6);
+    assert!(screen(&app).lines().next().unwrap().contains("Headroom CCR store"), "{}", screen(&app));
     // each request resends the history: only the last turn's blocks are new
     let new = app.blocks.iter().filter(|b| b.new).count();
     assert!(new < app.blocks.len() / 2, "{new} of {}", app.blocks.len());

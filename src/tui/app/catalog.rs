@@ -31,6 +31,7 @@ impl App {
             // not new
             let first = *self.first_seen.entry((Arc::as_ptr(&text) as *const u8 as usize, source)).or_insert(fi);
             let recorded = recorded.map(|r| self.intern(&r.text));
+            self.recordings += usize::from(recorded.is_some());
             self.blocks.push(BlockItem {
                 flow: fi,
                 kind: block.kind,

@@ -372,6 +372,8 @@ pub struct App {
     pub new_only: bool,
     /// Headroom's CCR store, when its workspace was given or found beside the capture.
     pub ccr: Option<Arc<crate::store::headroom::HeadroomStore>>,
+    /// Blocks with a recorded compression (the only ones whose markers the CCR store resolves).
+    pub recordings: usize,
     /// ctxlens's store, when `[store] enabled` is set: every output's drops are kept there.
     pub keeper: Option<Arc<crate::tui::work::Keeper>>,
     /// The real Headroom through the bridge, when a Python for it was given or found.
@@ -480,6 +482,7 @@ impl App {
             first_seen: HashMap::new(),
             pinned: None,
             audit: false,
+            recordings: 0,
             new_only: false,
             ccr: opts.ccr,
             keeper: opts.keeper,

@@ -33,7 +33,8 @@ pub fn title(f: &mut Frame, app: &App, area: Rect) {
     if let Some(why) = &app.unavailable {
         parts.push(why.clone());
     }
-    if app.ccr.is_some() {
+    // Headroom's default workspace is opened for any launch; it matters only to recordings
+    if app.ccr.is_some() && app.recordings > 0 {
         parts.push("Headroom CCR store".into());
     }
     if app.loading() {
