@@ -499,6 +499,8 @@ impl View {
         let has = |r: usize| rows[r].left.as_ref().is_some_and(|c| c.mark == m);
         let starts: Vec<usize> = (0..rows.len()).filter(|&r| has(r) && (r == 0 || !has(r - 1))).collect();
         let cur = match self.display.get(self.cursor) {
+            // from the top, the first run is the next one, even on the top line
+            _ if self.cursor == 0 => -1,
             Some(Display::Row(r)) => *r as isize,
             Some(Display::Fold(f)) => self.computed.diff.folds[*f].rows.start as isize - 1,
             None => -1,
