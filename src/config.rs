@@ -40,8 +40,8 @@ crate::registry!(config);
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read config {path}: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
     #[error("bad config {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("bad --set `{assignment}`: {message}")]
@@ -52,7 +52,7 @@ impl Config {
     /// Reads a TOML config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
         Config::parse(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
     }
 

@@ -212,6 +212,13 @@ fn bad_config_names_the_file_and_line() {
     let out = ctxlens(&["compress", "/nonexistent/input.txt"], b"");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/input.txt"));
+
+    // the reason a config cannot be read is said once
+    let out = ctxlens(&["compress", "--config", "/nonexistent/c.toml"], b"x");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/c.toml"), "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
 
 fn assert_skipped(input: &[u8], engine: &str, code: &str) -> Value {

@@ -104,8 +104,8 @@ pub enum KeyError {
     Key(String),
     #[error("[keys]: unknown command `{0}`")]
     Command(String),
-    #[error("[keys] {command}: {source}")]
-    Binding { command: String, source: Box<KeyError> },
+    #[error("[keys] {command}: {inner}")]
+    Binding { command: String, inner: Box<KeyError> },
 }
 
 impl Key {
@@ -203,8 +203,7 @@ impl KeyMap {
         for (name, keys) in overrides {
             let cmd = Command::ALL.iter().find(|c| c.name() == name).ok_or_else(|| KeyError::Command(name.clone()))?;
             for k in keys {
-                let key =
-                    Key::parse(k).map_err(|e| KeyError::Binding { command: name.clone(), source: Box::new(e) })?;
+                let key = Key::parse(k).map_err(|e| KeyError::Binding { command: name.clone(), inner: Box::new(e) })?;
                 bindings.push((key, *cmd));
             }
         }

@@ -51,16 +51,16 @@ pub struct Theme {
 /// A theme that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
-    #[error("no theme named `{name}` (the shipped themes: {known}) and no theme file there: {source}")]
-    Read { name: String, known: String, source: std::io::Error },
+    #[error("no theme named `{name}` (the shipped themes: {known}) and no theme file there: {error}")]
+    Read { name: String, known: String, error: std::io::Error },
     #[error("not a theme file: {0}")]
     Toml(String),
     #[error("bad colour `{0}`")]
     Colour(String),
     #[error("theme `{theme}` has no `{key}`")]
     Missing { theme: String, key: String },
-    #[error("theme {name}: {source}")]
-    In { name: String, source: Box<ThemeError> },
+    #[error("theme {name}: {inner}")]
+    In { name: String, inner: Box<ThemeError> },
 }
 
 fn colour(s: &str) -> Result<Color, ThemeError> {
@@ -162,12 +162,12 @@ impl Theme {
         if let Some(t) = Theme::named(name) {
             return Ok(t);
         }
-        let text = std::fs::read_to_string(name).map_err(|source| ThemeError::Read {
+        let text = std::fs::read_to_string(name).map_err(|error| ThemeError::Read {
             name: name.into(),
             known: BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-            source,
+            error,
         })?;
-        Theme::parse(&text).map_err(|e| ThemeError::In { name: name.into(), source: Box::new(e) })
+        Theme::parse(&text).map_err(|e| ThemeError::In { name: name.into(), inner: Box::new(e) })
     }
 }
 
