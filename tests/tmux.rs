@@ -283,6 +283,33 @@ fn bad_paths_and_no_terminal_fail_clearly() {
 
 /// SIGTERM, SIGINT and SIGHUP end the workbench with the terminal restored: the shell that ran it
 /// prints on the main screen, in cooked mode with echo, and mouse tracking is off.
+/// ctrl-z stops the workbench as a shell job with the terminal given back (the shell's prompt,
+/// cooked mode); `fg` brings it back whole, and it still quits cleanly.
+#[test]
+fn ctrl_z_suspends_and_fg_resumes() {
+    let demo = root().join("fixtures/demo/anthropic-request.json");
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::shell(dir.path(), "PS1='PROMPT$ ' bash --norc --noprofile -i", 160, 30, "-tstp");
+    t.wait("the shell", |s| s.contains("PROMPT$"));
+    t.type_text(&format!("{BIN} {}", demo.display()));
+    t.keys(&["Enter"]);
+    t.wait("the workbench", |s| s.contains("1 flows, 26 blocks"));
+    t.keys(&["C-z"]);
+    let s = t.wait("the shell after ctrl-z", |s| s.contains("Stopped") && s.trim_end().ends_with("PROMPT$"));
+    assert!(!s.contains("1 flows, 26 blocks"), "the alternate screen is gone:\n{s}");
+    t.type_text("stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon | sed 's/^/mode-/'");
+    t.keys(&["Enter"]);
+    let s = t.wait("the terminal modes", |s| s.lines().any(|l| l.starts_with("mode-")));
+    assert!(s.lines().any(|l| l == "mode-icanon"), "cooked mode while stopped:\n{s}");
+    t.type_text("fg");
+    t.keys(&["Enter"]);
+    let s = t.wait("the workbench again", |s| s.contains("1 flows, 26 blocks"));
+    assert!(!s.contains("PROMPT$"), "the whole screen is redrawn:\n{s}");
+    t.keys(&["j"]);
+    t.keys(&["q"]);
+    t.wait("the shell after quitting", |s| s.trim_end().ends_with("PROMPT$") && !s.contains("1 flows, 26 blocks"));
+}
+
 #[test]
 fn signals_restore_the_terminal() {
     let demo = root().join("fixtures/demo/anthropic-request.json");

@@ -33,6 +33,7 @@ macro_rules! commands {
 commands! {
     Quit => "quit", "Close a popup; on the main screen quit (asks first when tuned knobs are not exported)", ["q", "Q", "ctrl-c"];
     Back => "back", "Close a popup or prompt; clear the search; never quits", ["esc"];
+    Suspend => "suspend", "Stop the workbench as a shell job (fg brings it back)", ["ctrl-z"];
     Help => "help", "Show this help", ["?", "f1"];
     Problems => "problems", "List the lines and entries of the capture that could not be loaded", ["!"];
     Down => "down", "Move down in the focused pane", ["j", "down"];

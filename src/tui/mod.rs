@@ -161,6 +161,17 @@ fn restore_terminal() {
     ratatui::restore();
 }
 
+/// ctrl-z: gives the terminal back to the shell and stops, as a shell job does; on `fg` takes
+/// the terminal again and redraws all of it.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
+    restore_terminal();
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
+    crossterm::terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen, crossterm::event::EnableMouseCapture)?;
+    terminal.clear()?;
+    Ok(())
+}
+
 /// While the workbench owns the terminal: a panic on the draw thread restores the terminal before
 /// its message is printed; a panic on a background thread prints nothing over the screen (the
 /// thread catches it and reports it on the status line).
@@ -237,6 +248,11 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
         }
         if app.quit {
             return Ok(());
+        }
+        if std::mem::take(&mut app.suspend) {
+            suspend(terminal)?;
+            dirty = true;
+            continue;
         }
         tokio::select! {
             e = events.next() => match e {

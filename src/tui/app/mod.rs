@@ -359,6 +359,9 @@ pub struct App {
     pub size: (u16, u16),
     pub dir: PathBuf,
     pub quit: bool,
+    /// Asked to stop as a shell job: the event loop gives the terminal back, stops, and on `fg`
+    /// takes it again.
+    pub suspend: bool,
     /// One copy of each distinct block text (agent captures resend the whole history each request).
     texts: HashMap<u64, Vec<Arc<str>>>,
     /// Per (shared text, source): the flow it first appeared in.
@@ -478,6 +481,7 @@ impl App {
             size: opts.size,
             dir: opts.dir,
             quit: false,
+            suspend: false,
             texts: HashMap::new(),
             first_seen: HashMap::new(),
             pinned: None,
@@ -662,6 +666,7 @@ impl App {
         let armed = std::mem::take(&mut self.quit_armed);
         match c {
             Command::Quit => self.ask_quit(armed),
+            Command::Suspend => self.suspend = true,
             Command::Back => {
                 if self.search.is_some() {
                     self.search = None;
