@@ -39,17 +39,27 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
     let width = body.width as usize;
     let lines: Vec<Line> = match kind {
         Overlay::Help => {
+            // one command per scroll step; a long description wraps under itself
             let help = app.keymap.help();
             let kw = help.iter().map(|(k, _, _)| super::width(k)).max().unwrap_or(0).min(22);
-            help.into_iter()
-                .map(|(keys, name, doc)| {
-                    Line::from(vec![
+            let doc_width = width.saturating_sub(kw + 15).max(10);
+            let shown: Vec<Line> = help
+                .into_iter()
+                .skip(scroll)
+                .flat_map(|(keys, name, doc)| {
+                    let mut rows = wrap(doc, doc_width).into_iter();
+                    let first = Line::from(vec![
                         Span::styled(format!("{:<kw$}  ", fit(&keys, kw)), t.accent),
                         Span::styled(format!("{name:<13}"), t.dim),
-                        Span::styled(fit(doc, width.saturating_sub(kw + 15)), t.base),
-                    ])
+                        Span::styled(rows.next().unwrap_or_default(), t.base),
+                    ]);
+                    let pad = " ".repeat(kw + 15);
+                    std::iter::once(first).chain(rows.map(move |r| Line::styled(format!("{pad}{r}"), t.base)))
                 })
-                .collect()
+                .take(body.height as usize)
+                .collect();
+            f.render_widget(Paragraph::new(shown), body);
+            return;
         }
         Overlay::Problems => {
             let all: Vec<Line> = app
@@ -81,6 +91,25 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, kind: Overlay, scroll: usize) 
     };
     let shown: Vec<Line> = lines.into_iter().skip(scroll).take(body.height as usize).collect();
     f.render_widget(Paragraph::new(shown), body);
+}
+
+/// `text` in lines of at most `width` columns, broken between words (a word longer than a
+/// line is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = vec![String::new()];
+    for word in text.split_whitespace() {
+        let row = rows.last_mut().expect("one row at least");
+        let used = super::width(row);
+        if used > 0 && used + 1 + super::width(word) > width {
+            rows.push(fit(word, width));
+        } else if used > 0 {
+            row.push(' ');
+            row.push_str(word);
+        } else {
+            *row = fit(word, width);
+        }
+    }
+    rows
 }
 
 /// The verdict table (the selected claim marked with `▶` and reversed, so it shows without
@@ -117,4 +146,17 @@ fn claims(f: &mut Frame, app: &App, r: &Report, body: Rect, selected: usize) {
         lines.push(Line::styled(format!("problem: {p}"), t.warn));
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_between_words_and_cuts_a_word_longer_than_a_line() {
+        assert_eq!(wrap("Stop the workbench as a shell job", 12), ["Stop the", "workbench as", "a shell job"]);
+        assert_eq!(wrap("", 5), [""]);
+        assert!(wrap("abcdefghijklmnop x", 6)[0].chars().count() <= 6);
+        assert_eq!(wrap("naïve café", 5), ["naïve", "café"]);
+    }
 }
