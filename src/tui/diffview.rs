@@ -2,7 +2,7 @@
 //! emphasis inside changed lines, dropped lines told apart by whether a marker accounts for them,
 //! long unchanged runs folded. Built off the draw thread; drawing only reads it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -274,29 +274,52 @@ fn account_by_nearby_markers(rows: &mut [Row], json: bool) {
                 && (c.text().contains(" compressed to ") || c.text().contains("Retrieve more: hash="))
         })
     });
-    // the indentation of a row (its original side, else its output side)
-    let indent = |r: &Row| {
-        let t = r.left.as_ref().or(r.right.as_ref()).map(|c| c.text()).unwrap_or_default();
-        t.len() - t.trim_start_matches([' ', '\t']).len()
-    };
+    // the indentation of each row (its original side, else its output side), and its markers so
+    // far, to ask "any marker between rows a and b" at once
+    let indents: Vec<usize> = rows
+        .iter()
+        .map(|r| {
+            let t = r.left.as_ref().or(r.right.as_ref()).map(|c| c.text()).unwrap_or_default();
+            t.len() - t.trim_start_matches([' ', '\t']).len()
+        })
+        .collect();
+    let mut before = vec![0usize; rows.len() + 1];
+    for (i, r) in rows.iter().enumerate() {
+        before[i + 1] = before[i] + usize::from(marker(r));
+    }
+    let markers_in = |a: usize, b: usize| before[b] - before[a] > 0;
     // a marker in the same indented container (a JSON array's items, a nested block) as the run,
-    // with nothing less indented between them
-    let in_container = |run: &std::ops::Range<usize>| {
-        let depth = indent(&rows[run.start]);
-        let inside = |r: &&Row| indent(r) >= depth || marker(r);
-        rows[run.end..].iter().take_while(inside).any(marker)
-            || rows[..run.start].iter().rev().take_while(inside).any(marker)
+    // with nothing less indented between them; runs of one container share it, so each container
+    // is walked once per depth, not once per run
+    let inside = |i: usize, depth: usize| indents[i] >= depth || marker(&rows[i]);
+    let mut containers: HashMap<usize, Range<usize>> = HashMap::new();
+    let mut in_container = |run: &Range<usize>| {
+        let depth = indents[run.start];
+        let known = containers.get(&depth).filter(|c| c.start <= run.start && run.end <= c.end).cloned();
+        let c = known.unwrap_or_else(|| {
+            let mut hi = run.end;
+            while hi < rows.len() && inside(hi, depth) {
+                hi += 1;
+            }
+            let mut lo = run.start;
+            while lo > 0 && inside(lo - 1, depth) {
+                lo -= 1;
+            }
+            // a run that leaves its container (its last rows less indented) is no container's
+            if run.clone().all(|i| inside(i, depth)) {
+                containers.insert(depth, lo..hi);
+            }
+            lo..hi
+        });
+        markers_in(c.start, run.start) || markers_in(run.end, c.end)
     };
     let marks: Vec<Mark> = (0..runs.len())
         .map(|k| {
             let from = if k == 0 { 0 } else { runs[k - 1].end };
             let to = runs.get(k + 1).map_or(rows.len(), |r| r.start);
             // in JSON an indented run belongs to its container; elsewhere a run to its neighbourhood
-            let covered = if json && indent(&rows[runs[k].start]) > 0 {
-                in_container(&runs[k])
-            } else {
-                rows[from..to].iter().any(marker)
-            };
+            let covered =
+                if json && indents[runs[k].start] > 0 { in_container(&runs[k]) } else { markers_in(from, to) };
             if whole || covered { Mark::Dropped } else { Mark::Silent }
         })
         .collect();
@@ -433,6 +456,80 @@ impl DiffModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The container walk shared by a container's runs gives what walking from every run gives
+    /// (the scan it replaced, kept here as the reference), on random JSON-like layouts.
+    #[test]
+    fn shared_container_walks_mark_what_a_walk_per_run_marks() {
+        fn reference(rows: &[Row], json: bool) -> Vec<Mark> {
+            let dropped = |r: &Row| r.right.is_none() && r.left.is_some();
+            let marker = |r: &Row| r.right.as_ref().is_some_and(|c| c.mark == Mark::Marker);
+            let indent = |r: &Row| {
+                let t = r.left.as_ref().or(r.right.as_ref()).map(|c| c.text()).unwrap_or_default();
+                t.len() - t.trim_start().len()
+            };
+            let mut runs = Vec::new();
+            let mut i = 0;
+            while i < rows.len() {
+                let start = i;
+                while i < rows.len() && dropped(&rows[i]) {
+                    i += 1;
+                }
+                if i > start { runs.push(start..i) } else { i += 1 }
+            }
+            let mut out = Vec::new();
+            for k in 0..runs.len() {
+                let run = &runs[k];
+                let covered = if json && indent(&rows[run.start]) > 0 {
+                    let depth = indent(&rows[run.start]);
+                    let inside = |r: &&Row| indent(r) >= depth || marker(r);
+                    rows[run.end..].iter().take_while(inside).any(marker)
+                        || rows[..run.start].iter().rev().take_while(inside).any(marker)
+                } else {
+                    let from = if k == 0 { 0 } else { runs[k - 1].end };
+                    let to = runs.get(k + 1).map_or(rows.len(), |r| r.start);
+                    rows[from..to].iter().any(marker)
+                };
+                out.extend(run.clone().map(|_| if covered { Mark::Dropped } else { Mark::Silent }));
+            }
+            out
+        }
+        let cell = |depth: usize, mark: Mark| Cell {
+            line: 1,
+            segs: vec![Seg { text: format!("{}x", " ".repeat(depth * 2)), emph: false }],
+            mark,
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n) as usize
+        };
+        for case in 0..300 {
+            let mut rows = Vec::new();
+            let mut depth = 1;
+            for _ in 0..(20 + next(60)) {
+                depth = (depth + next(3)).saturating_sub(1).clamp(0, 4);
+                rows.push(match next(6) {
+                    0 | 1 => Row { left: Some(cell(depth, Mark::Silent)), right: None },
+                    2 => Row { left: None, right: Some(cell(depth, Mark::Marker)) },
+                    _ => Row { left: Some(cell(depth, Mark::Same)), right: Some(cell(depth, Mark::Same)) },
+                });
+            }
+            for json in [true, false] {
+                let want = reference(&rows, json);
+                let mut got_rows = rows.clone();
+                account_by_nearby_markers(&mut got_rows, json);
+                let got: Vec<Mark> = got_rows
+                    .iter()
+                    .filter(|r| r.right.is_none() && r.left.is_some())
+                    .map(|r| r.left.as_ref().unwrap().mark)
+                    .collect();
+                assert_eq!(got, want, "case {case}, json {json}");
+            }
+        }
+    }
 
     #[test]
     fn marks_dropped_silent_marker_and_changed_lines() {
