@@ -141,9 +141,7 @@ fn environment() -> &'static Result<(ort::environment::Environment, PathBuf), St
                 return fail("does not exist".into());
             }
             return match ort::init_from(&p) {
-                Ok(builder) => {
-                    builder.with_name("ctxlens").build().map(|env| (env, p.clone())).or_else(|e| fail(e.to_string()))
-                }
+                Ok(builder) => quiet(builder).build().map(|env| (env, p.clone())).or_else(|e| fail(e.to_string())),
                 Err(e) => fail(e.to_string()),
             };
         }
@@ -154,7 +152,7 @@ fn environment() -> &'static Result<(ort::environment::Environment, PathBuf), St
                 continue;
             }
             match ort::init_from(&path) {
-                Ok(builder) => match builder.with_name("ctxlens").build() {
+                Ok(builder) => match quiet(builder).build() {
                     Ok(env) => return Ok((env, path)),
                     Err(e) => tried.push(format!("{} ({how}): {e}", path.display())),
                 },
@@ -166,6 +164,13 @@ fn environment() -> &'static Result<(ort::environment::Environment, PathBuf), St
             "no usable ONNX Runtime library (≥ 1.24) was found ({detail}); run `{SETUP_COMMAND}` to install it"
         ))
     })
+}
+
+/// The environment named, with ONNX Runtime's own log lines dropped: every failure reaches
+/// ctxlens as an error it reports, and a line the runtime printed itself would land on the
+/// workbench's screen, or on the shell after it quits while a run is cut short.
+fn quiet(builder: ort::environment::EnvironmentBuilder) -> ort::environment::EnvironmentBuilder {
+    builder.with_name("ctxlens").with_logger(Arc::new(|_, _, _, _, _| {}))
 }
 
 /// Where the ONNX Runtime library was loaded from, or why it could not be.

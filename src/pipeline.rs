@@ -69,8 +69,19 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
             None => timed(&mut timing.count, || tokens::count(text, ctx.tokenizer)),
         };
         let section_ctx = Context { tokens_in: Some(tokens_in), ..ctx.clone() };
+        // the prose time budget bounds the whole call: a later prose section gets what is left
+        let bounded;
+        let section_config = if route.kind == EngineKind::Prose && !sections.is_empty() {
+            let spent = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let mut c = config.clone();
+            c.prose.time_budget_ms = c.prose.time_budget_ms.saturating_sub(spent);
+            bounded = c;
+            &bounded
+        } else {
+            config
+        };
         let result = timed(&mut timing.engine, || {
-            if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, config, &section_ctx) }
+            if text.is_empty() { Err(Skip::Empty) } else { engine::run(route.kind, text, section_config, &section_ctx) }
         });
         let mut budget_hit = false;
         let (out, decision, mut section_ledger, notes, tokens_out) = match result {

@@ -163,6 +163,31 @@ fn scores_are_memoised_per_batch_and_change_nothing() {
     assert!(held.iter().all(|h| *h == held[0]), "later runs score no new batch: {held:?}");
 }
 
+/// The prose time budget bounds a whole call: when content is split into sections, a prose
+/// section after one that used the budget up gets none of its own.
+#[test]
+fn the_time_budget_bounds_the_call_not_each_section() {
+    require_runtime();
+    let history =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/prose/requests-HISTORY.md"))
+            .unwrap();
+    let rows: Vec<String> = (0..60).map(|i| format!("  {{\"id\": {i}, \"status\": \"ok\"}}")).collect();
+    let input = format!("{history}\n```json\n[\n{}\n]\n```\n\n{history}", rows.join(",\n"));
+    let mut config = Config::default();
+    config.set("prose.time_budget_ms=100").unwrap();
+    let o = ctxlens::compress(&input, EngineChoice::Auto, &config, &Context::default());
+    let prose: Vec<_> = o.sections.iter().filter(|s| s.kind == EngineKind::Prose).collect();
+    assert!(prose.len() >= 2, "{:?}", o.sections.iter().map(|s| (s.kind, s.lines)).collect::<Vec<_>>());
+    let out_of_time = |d: &ctxlens::outcome::Decision| {
+        matches!(d, ctxlens::outcome::Decision::Skipped { reason: ctxlens::Skip::OutOfTime { .. } })
+    };
+    // 15,000 tokens (and the model's first load) take more than 100 ms
+    assert!(prose[0].budget_hit || out_of_time(&prose[0].decision), "{:?}", prose[0].decision);
+    let last = prose.last().unwrap();
+    assert!(out_of_time(&last.decision), "the later section had no time left: {:?}", last.decision);
+    assert!(o.budget_hit());
+}
+
 /// A caller that no longer wants the result stops the engine before its next model batch.
 #[test]
 fn a_caller_can_stop_the_engine_between_batches() {

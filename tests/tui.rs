@@ -676,6 +676,7 @@ fn a_plain_folder_does_not_claim_headroom_s_store() {
     load(&mut app, "fixtures/log");
     assert!(!app.blocks.is_empty() && app.recordings == 0);
     assert!(!screen(&app).contains("Headroom CCR store"), "{}", screen(&app));
+    assert!(!app.message.contains("CCR store"), "{}", app.message);
 }
 
 #[test]
@@ -689,6 +690,7 @@ fn audit_mode_on_a_real_headroom_capture() {
     load(&mut app, PROXY);
     assert_eq!(app.flows.len(), 6);
     assert!(screen(&app).lines().next().unwrap().contains("Headroom CCR store"), "{}", screen(&app));
+    assert!(app.message.starts_with("Headroom's CCR store: "), "{}", app.message);
     // each request resends the history: only the last turn's blocks are new
     let new = app.blocks.iter().filter(|b| b.new).count();
     assert!(new < app.blocks.len() / 2, "{new} of {}", app.blocks.len());
@@ -721,8 +723,16 @@ fn audit_mode_on_a_real_headroom_capture() {
     app.focus = Pane::Diff;
     cmd(&mut app, Command::Top);
     cmd(&mut app, Command::NextSilent);
-    // from the top, the first run is the first one, even when it starts on the top line
+    // from the top, the first run is the first one, even when it starts on the top line; the
+    // next } goes on to the second
     assert!(app.message.starts_with("silent run 1 of "), "{}", app.message);
+    let first = app.view.as_ref().unwrap().cursor;
+    cmd(&mut app, Command::NextSilent);
+    assert!(app.message.starts_with("silent run 2 of "), "{}", app.message);
+    assert!(app.view.as_ref().unwrap().cursor > first);
+    cmd(&mut app, Command::PrevSilent);
+    cmd(&mut app, Command::PrevSilent);
+    assert_eq!(app.view.as_ref().unwrap().cursor, first, "{{ comes back to the first");
     let v = app.view.as_ref().unwrap();
     let ctxlens::tui::diffview::Display::Row(r) = v.display[v.cursor] else { panic!("cursor on a fold") };
     assert_eq!(v.computed.diff.rows[r].left.as_ref().unwrap().mark, ctxlens::tui::diffview::Mark::Silent);

@@ -31,7 +31,12 @@ impl App {
             // not new
             let first = *self.first_seen.entry((Arc::as_ptr(&text) as *const u8 as usize, source)).or_insert(fi);
             let recorded = recorded.map(|r| self.intern(&r.text));
-            self.recordings += usize::from(recorded.is_some());
+            if recorded.is_some() {
+                self.recordings += 1;
+                if let Some(store) = self.ccr.as_ref().filter(|_| self.recordings == 1) {
+                    self.message = format!("Headroom's CCR store: {} · ? help · q quit", store.path.display());
+                }
+            }
             self.blocks.push(BlockItem {
                 flow: fi,
                 kind: block.kind,

@@ -150,9 +150,9 @@ impl App {
         if self.message == "recompressing…" && fresh && !c.partial {
             self.message = c.summary.clone();
         }
-        let (cursor, top, mut expanded) = match (&self.view, same_block) {
-            (Some(v), true) => (v.cursor, v.top, v.expanded.clone()),
-            _ => (0, 0, HashSet::new()),
+        let (cursor, top, mut expanded, landed) = match (&self.view, same_block) {
+            (Some(v), true) => (v.cursor, v.top, v.expanded.clone(), v.landed),
+            _ => (0, 0, HashSet::new(), None),
         };
         // a block the engine left unchanged is shown open: a single fold would hide all of it
         let d = &c.diff;
@@ -169,7 +169,7 @@ impl App {
         let computed = Arc::new(c);
         let display = computed.diff.display(&expanded);
         let changes = computed.diff.change_starts(&display);
-        let mut v = View { computed, expanded, display, changes, cursor, top };
+        let mut v = View { computed, expanded, display, changes, cursor, top, landed };
         v.cursor = v.cursor.min(v.display.len().saturating_sub(1));
         self.view = Some(v);
         self.scroll_into_view(Pane::Diff);

@@ -251,6 +251,9 @@ pub struct View {
     /// The cursor, a display index.
     pub cursor: usize,
     pub top: usize,
+    /// Where the last jump to a mark left the cursor: a cursor on the top line that no jump put
+    /// there has not seen the first mark yet.
+    pub landed: Option<usize>,
 }
 
 /// Token and cost totals over every flow.
@@ -466,11 +469,10 @@ impl App {
             theme: opts.theme,
             themes: opts.themes,
             message: keymap_error.clone().unwrap_or_else(|| {
-                let keeping = opts.keeper.as_ref().map(|k| format!("keeping drops in {} · ", k.store.location));
-                let ccr = opts.ccr.as_ref().map(|s| format!("Headroom's CCR store: {} · ", s.path.display()));
-                match (keeping, ccr) {
-                    (None, None) => "? help · tab next pane · q quit".into(),
-                    (k, c) => format!("{}{}? help · q quit", k.unwrap_or_default(), c.unwrap_or_default()),
+                // Headroom's CCR store is named once a recording it can resolve is loaded
+                match opts.keeper.as_ref() {
+                    None => "? help · tab next pane · q quit".into(),
+                    Some(k) => format!("keeping drops in {} · ? help · q quit", k.store.location),
                 }
             }),
             io: Vec::new(),

@@ -499,8 +499,9 @@ impl View {
         let has = |r: usize| rows[r].left.as_ref().is_some_and(|c| c.mark == m);
         let starts: Vec<usize> = (0..rows.len()).filter(|&r| has(r) && (r == 0 || !has(r - 1))).collect();
         let cur = match self.display.get(self.cursor) {
-            // from the top, the first run is the next one, even on the top line
-            _ if self.cursor == 0 => -1,
+            // from the top, the first run is the next one, even on the top line (unless a jump
+            // put the cursor there)
+            _ if self.cursor == 0 && self.landed != Some(0) => -1,
             Some(Display::Row(r)) => *r as isize,
             Some(Display::Fold(f)) => self.computed.diff.folds[*f].rows.start as isize - 1,
             None => -1,
@@ -511,6 +512,7 @@ impl View {
             starts.iter().rev().copied().find(|r| (*r as isize) < cur)
         }?;
         self.show_row(target, page);
+        self.landed = Some(self.cursor);
         Some((starts.iter().position(|s| *s == target).unwrap_or(0) + 1, starts.len()))
     }
 

@@ -155,53 +155,84 @@ pub(super) fn spawn_with(
                 if urgent_only {
                     crate::models::runs_first_on_this_thread();
                 }
-                'jobs: loop {
-                    let Taken { seq, mut job } = queue.take(urgent_only);
-                    // a stale job stops at the engine's next step and sends nothing
-                    let (q, me) = (queue.clone(), job.clone());
-                    let stop = crate::engine::Stop::new(move || q.stale(seq, &me));
-                    job.stop = Some(stop.clone());
-                    for (i, budget) in stages(&job).into_iter().enumerate() {
-                        let mut config = (*job.config).clone();
-                        config.prose.time_budget_ms = budget;
-                        if i == 0 {
-                            // the first part is one window of half the length (a batch of two
-                            // full windows takes four times as long)
-                            config.prose.batch_size = 1;
-                            config.prose.max_length = (config.prose.max_length / 2).max(64);
-                            config.prose.chunk_words = (config.prose.chunk_words / 2).max(16);
-                        }
-                        // a part is neither stored nor coloured: only a whole result is
-                        let part = Job { config: Arc::new(config), keeper: None, highlight: None, ..job.clone() };
-                        let mut c = guarded(&part);
-                        if stop.asked() {
-                            queue.count_instead(seq, job);
-                            continue 'jobs;
-                        }
-                        let cut = c.outcome.as_ref().is_some_and(|o| o.budget_hit());
-                        if !cut {
-                            // done inside this part's time: that is the whole result
-                            c.store_error = job.keeper.as_ref().zip(c.outcome.as_deref()).and_then(|(k, o)| k.keep(o));
-                            if done.send(c).is_err() {
-                                return;
-                            }
-                            continue 'jobs;
-                        }
-                        c.partial = true;
-                        if done.send(c).is_err() {
-                            return;
-                        }
-                    }
-                    let c = guarded(&job);
-                    if stop.asked() {
-                        queue.count_instead(seq, job);
-                    } else if done.send(c).is_err() {
+                loop {
+                    if !run_job(&queue, queue.take(urgent_only), &guarded, &done) {
                         return;
                     }
                 }
             })
             .expect("spawn worker");
     }
+}
+
+/// Runs one job: a prose block on screen in parts (see [`stages`]), anything else at once. A job
+/// that goes stale stops at the engine's next step and sends nothing (a view job whose block the
+/// view left is queued again to count). False when the UI is gone.
+fn run_job(
+    queue: &Arc<Queue>,
+    Taken { seq, mut job }: Taken,
+    compute: &dyn Fn(&Job) -> Computed,
+    done: &tokio::sync::mpsc::UnboundedSender<Computed>,
+) -> bool {
+    let (q, me) = (queue.clone(), job.clone());
+    let stale = crate::engine::Stop::new(move || q.stale(seq, &me));
+    job.stop = Some(stale.clone());
+    let begun = Instant::now();
+    let spent = || u64::try_from(begun.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let with_budget = |ms: u64, first: bool| {
+        let mut config = (*job.config).clone();
+        config.prose.time_budget_ms = ms;
+        if first {
+            // the first part is one window of half the length (a batch of two full windows takes
+            // four times as long)
+            config.prose.batch_size = 1;
+            config.prose.max_length = (config.prose.max_length / 2).max(64);
+            config.prose.chunk_words = (config.prose.chunk_words / 2).max(16);
+        }
+        Arc::new(config)
+    };
+    let keep = |c: &mut Computed| {
+        c.store_error = job.keeper.as_ref().zip(c.outcome.as_deref()).and_then(|(k, o)| k.keep(o));
+    };
+    let mut last = None;
+    for (i, stage) in stages(&job).into_iter().enumerate() {
+        // each part runs until `stage` ms from the job's start (the memo gives the windows scored
+        // before at once), so the parts and the whole together keep to the block's budget
+        let Some(left) = stage.checked_sub(spent()).filter(|ms| *ms > 0) else { continue };
+        // a part is neither stored nor coloured: only a whole result is
+        let part = Job { config: with_budget(left, i == 0), keeper: None, highlight: None, ..job.clone() };
+        let mut c = compute(&part);
+        if stale.asked() {
+            queue.count_instead(seq, job);
+            return true;
+        }
+        if !c.outcome.as_ref().is_some_and(|o| o.budget_hit()) {
+            // done inside this part's time: that is the whole result
+            keep(&mut c);
+            return done.send(c).is_ok();
+        }
+        c.partial = true;
+        if done.send(c.clone()).is_err() {
+            return false;
+        }
+        last = Some(c);
+    }
+    let whole = job.config.prose.time_budget_ms;
+    let c = match last {
+        // the block's budget ran out during the parts: the last part is its result
+        Some(mut part) if spent() >= whole => {
+            part.partial = false;
+            keep(&mut part);
+            part
+        }
+        Some(_) => compute(&Job { config: with_budget(whole - spent(), false), ..job.clone() }),
+        None => compute(&job),
+    };
+    if stale.asked() {
+        queue.count_instead(seq, job);
+        return true;
+    }
+    done.send(c).is_ok()
 }
 
 /// The first part's prose time budget (ms), and the most a later part adds.
