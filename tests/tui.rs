@@ -53,6 +53,12 @@ fn drive(app: &mut App) {
 }
 
 fn load(app: &mut App, rel: &str) {
+    load_only(app, rel);
+    drive(app);
+}
+
+/// Loads `rel` into the app without computing anything (the real workers do it).
+fn load_only(app: &mut App, rel: &str) {
     let s = app.add_source(rel);
     let mut events = Vec::new();
     let r = capture::stream(&root().join(rel), &mut |e| events.push(e));
@@ -60,7 +66,20 @@ fn load(app: &mut App, rel: &str) {
         app.update(Action::Load(s, e));
     }
     app.update(Action::Loaded(s, r.map_err(|e| e.to_string())));
-    drive(app);
+}
+
+/// The workbench's real workers, with the queue they take from and the channel they answer on.
+fn real_workers() -> (std::sync::Arc<work::Queue>, tokio::sync::mpsc::UnboundedReceiver<work::Computed>) {
+    let queue = std::sync::Arc::new(work::Queue::default());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    work::spawn(queue.clone(), tx);
+    (queue, rx)
+}
+
+/// Block `b` compressed in one run of its own, with the default knobs.
+fn one_run(app: &App, b: usize) -> ctxlens::Outcome {
+    let ctx = Context { path: app.blocks[b].path.clone(), ..Context::default() };
+    ctxlens::blocks::compress(&app.blocks[b].text, ctx.path.as_deref(), EngineChoice::Auto, &Config::default(), &ctx)
 }
 
 fn demo(size: (u16, u16)) -> (App, tempfile::TempDir) {
@@ -931,15 +950,8 @@ fn a_missing_prose_model_is_named_on_the_title_line() {
 fn a_prose_block_on_screen_shows_a_first_part_then_the_whole() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = new_app((160, 30), dir.path());
-    let rel = "fixtures/prose/requests-HISTORY.md";
-    let s = app.add_source(rel);
-    let mut events = Vec::new();
-    let r = capture::stream(&root().join(rel), &mut |e| events.push(e));
-    events.into_iter().for_each(|e| app.update(Action::Load(s, e)));
-    app.update(Action::Loaded(s, r.map_err(|e| e.to_string())));
-    let queue = std::sync::Arc::new(work::Queue::default());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    work::spawn(queue.clone(), tx);
+    load_only(&mut app, "fixtures/prose/requests-HISTORY.md");
+    let (queue, mut rx) = real_workers();
     let text = app.blocks[0].text.clone();
     let tail = &text[text.len() - 300..];
     let mut parts = 0;
@@ -967,8 +979,7 @@ fn a_prose_block_on_screen_shows_a_first_part_then_the_whole() {
     assert!(parts >= 1, "15,000 tokens of prose are more than one window of scoring");
     assert!(!app.pending());
     let whole = app.view.as_ref().unwrap().computed.clone();
-    let ctx = Context { path: app.blocks[0].path.clone(), ..Context::default() };
-    let once = ctxlens::blocks::compress(&text, ctx.path.as_deref(), EngineChoice::Auto, &Config::default(), &ctx);
+    let once = one_run(&app, 0);
     assert!(once.decision.acted() && !once.budget_hit(), "{:?}", once.decision);
     assert_eq!(&*whole.output, once.output, "the parts add up to one whole run");
 }
@@ -980,15 +991,9 @@ fn leaving_a_prose_block_stops_its_parts_but_not_its_count() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = new_app((160, 30), dir.path());
     for rel in ["fixtures/prose/requests-HISTORY.md", "fixtures/json/pip-inspect.json"] {
-        let s = app.add_source(rel);
-        let mut events = Vec::new();
-        let r = capture::stream(&root().join(rel), &mut |e| events.push(e));
-        events.into_iter().for_each(|e| app.update(Action::Load(s, e)));
-        app.update(Action::Loaded(s, r.map_err(|e| e.to_string())));
+        load_only(&mut app, rel);
     }
-    let queue = std::sync::Arc::new(work::Queue::default());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    work::spawn(queue.clone(), tx);
+    let (queue, mut rx) = real_workers();
     let push = |app: &mut App| app.settle().into_iter().for_each(|(j, urgent)| queue.push(j, urgent));
     push(&mut app);
     let prose = app.current().unwrap();
@@ -1025,9 +1030,7 @@ fn leaving_a_prose_block_stops_its_parts_but_not_its_count() {
     assert_eq!(whole_views, 0, "the prose block's view job stopped");
     assert!(later_parts <= 1, "at most the part already on its way: {later_parts}");
     let counted = prose_counts.expect("the prose block is still counted");
-    let ctx = Context { path: app.blocks[prose].path.clone(), ..Context::default() };
-    let text = app.blocks[prose].text.clone();
-    let once = ctxlens::blocks::compress(&text, ctx.path.as_deref(), EngineChoice::Auto, &Config::default(), &ctx);
+    let once = one_run(&app, prose);
     assert_eq!(counted, once.tokens_out, "its count is the whole result's");
     assert_eq!(app.blocks[prose].stats.as_ref().map(|s| s.tokens_out), Some(counted));
 }
