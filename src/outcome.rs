@@ -99,6 +99,31 @@ impl Outcome {
             .any(|s| s.budget_hit || matches!(s.decision, Decision::Skipped { reason: Skip::OutOfTime { .. } }))
     }
 
+    /// One section as if it were the whole input: its engine, and its drops placed relative to
+    /// the section's first byte and line (what a view of that section alone needs).
+    pub fn section_alone(&self, s: &SectionReport) -> Outcome {
+        let (byte0, line0) = (s.bytes.start, s.lines.first.saturating_sub(1));
+        let drops = self.ledger.drops.get(s.drops.clone()).unwrap_or_default().iter().map(|d| {
+            let mut d = d.clone();
+            d.span.bytes = d.span.bytes.start.saturating_sub(byte0)..d.span.bytes.end.saturating_sub(byte0);
+            d.span.lines.first = d.span.lines.first.saturating_sub(line0);
+            d.span.lines.last = d.span.lines.last.saturating_sub(line0);
+            d
+        });
+        Outcome {
+            engine: Some(s.kind),
+            output: String::new(),
+            decision: s.decision.clone(),
+            ledger: Ledger { drops: drops.collect(), markers: Vec::new() },
+            sections: Vec::new(),
+            tokenizer: self.tokenizer,
+            tokens_in: s.tokens_in,
+            tokens_out: s.tokens_out,
+            original: String::new(),
+            timing: Timing::default(),
+        }
+    }
+
     /// Every note of every section.
     pub fn notes(&self) -> impl Iterator<Item = &str> {
         self.sections.iter().flat_map(|s| s.notes.iter().map(String::as_str))

@@ -299,6 +299,9 @@ fn the_default_model_compresses_real_prose_and_keeps_what_must_stay() {
     assert!((0.45..0.9).contains(&ratio), "token ratio {ratio}");
     check_ledger(&o);
     check_lines_reconstruct(&o);
+    // every changed line is in the ledger, so the workbench shows no silent loss, also where the
+    // model drops a word in one place and keeps it in another (one word a line, below)
+    assert_eq!(silent(&input, &o), 0);
     let kept: std::collections::HashSet<&str> = words_of(&o.output).into_iter().collect();
     for w in input.split_whitespace() {
         let core = w.trim_matches(|c: char| ",;:()\"'!?[]".contains(c));
@@ -309,6 +312,51 @@ fn the_default_model_compresses_real_prose_and_keeps_what_must_stay() {
             assert!(kept.contains(w), "dropped {w:?}");
         }
     }
+    let words = ["the", "disk", "the", "the", "error", "lazy", "fox", "the", "server", "dog"];
+    let one_word: String = words.repeat(60).iter().flat_map(|w| [*w, "\n"]).collect();
+    let o = prose(&one_word, &[format!("prose.model=\"{}\"", ctxlens::models::DEFAULT_MODEL)]);
+    assert!(o.output.lines().any(str::is_empty), "{}", o.output);
+    assert_eq!(silent(&one_word, &o), 0);
+}
+
+fn silent(input: &str, o: &ctxlens::Outcome) -> usize {
+    ctxlens::tui::work::silent_loss(&input.into(), &o.output.as_str().into(), Some(o))
+}
+
+/// The workbench pairs a prose output's lines with the original's by number: lines emptied or cut
+/// in place are drops the ledger names, never silent loss (a line diff paired emptied one-word
+/// lines with the wrong neighbours and flagged them). In a file split between engines each
+/// section is judged with its own drops.
+#[test]
+fn prose_output_never_reads_as_silent_loss() {
+    let dir = tiny("tiny-lookup");
+    let mut one_word = String::new();
+    for w in ["the", "disk", "the", "the", "error", "lazy", "fox", "the", "server", "dog"].repeat(6) {
+        one_word.push_str(w);
+        one_word.push('\n');
+    }
+    let o = prose(&one_word, &with_model(&dir, &[]));
+    assert!(o.output.lines().any(str::is_empty) && o.decision.acted(), "{}", o.output);
+    assert_eq!(silent(&one_word, &o), 0, "{}", o.output);
+    let model = ctxlens::tui::diffview::build_in_place(&one_word, &o.output, &[], &[]);
+    assert!(model.silent_lines() > 0, "with no ledger, the emptied lines are silent loss");
+
+    let mixed = format!("{}\n```json\n{}\n```\n\n{}", sample(), json_rows(40), one_word);
+    let mut config = ctxlens::Config::default();
+    for s in with_model(&dir, &[]) {
+        config.set(&s).unwrap();
+    }
+    let o = ctxlens::compress(&mixed, EngineChoice::Auto, &config, &Context::default());
+    let kinds: std::collections::HashSet<_> = o.sections.iter().map(|s| s.kind).collect();
+    assert!(kinds.contains(&EngineKind::Prose) && kinds.contains(&EngineKind::Json), "{:?}", o.sections);
+    assert!(o.output != mixed);
+    assert_eq!(silent(&mixed, &o), 0, "{}", o.output);
+}
+
+fn json_rows(n: usize) -> String {
+    let rows: Vec<String> =
+        (0..n).map(|i| format!("{{\"id\": {i}, \"name\": \"row {i}\", \"status\": \"ok\"}}")).collect();
+    format!("[{}]", rows.join(",\n"))
 }
 
 /// Each input word's byte offset and whether a drop of the outcome covers it.

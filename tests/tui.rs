@@ -1072,3 +1072,38 @@ fn the_workbench_keeps_what_it_drops_in_the_store() {
     app.update(Action::IoDone(Box::new(io::run(IoJob::Retrieve { key: missing.clone(), keeper }))));
     assert!(app.message.contains(missing.as_str()) && app.message.contains("not in"), "{}", app.message);
 }
+
+/// A Markdown file split between prose and code is laid out section by section: its prose lines
+/// face their own output lines and every changed line is a drop the ledger names, so the block on
+/// screen and its row show no silent loss (a line diff of the whole block paired lines across
+/// sections and flagged some).
+#[test]
+fn a_block_split_between_engines_is_laid_out_by_section_with_no_false_silent_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = new_app((160, 40), dir.path());
+    // a README's prose and code, then lines of one word that the model keeps in one place and
+    // drops in another (a line diff pairs those with the wrong neighbours)
+    let words = ["the", "disk", "the", "the", "error", "lazy", "fox", "the", "server", "dog"];
+    let one_word: String = words.repeat(60).iter().flat_map(|w| [*w, "\n"]).collect();
+    let readme = std::fs::read_to_string(root().join("fixtures/prose/requests-README.md")).unwrap();
+    let path = dir.path().join("mixed.md");
+    std::fs::write(&path, format!("{readme}\n{one_word}")).unwrap();
+    load(&mut app, path.to_str().unwrap());
+    let o = one_run(&app, 0);
+    assert!(o.engine.is_none() && o.sections.iter().any(|s| s.kind == EngineKind::Prose), "{:?}", o.sections);
+    let v = app.view.as_ref().unwrap();
+    let c = &v.computed;
+    assert_eq!(c.output.as_ref(), o.output.as_str());
+    assert_eq!((c.diff.silent_lines(), c.silent), (0, Some(0)));
+    assert_eq!(c.diff.left_lines, app.blocks[0].text.lines().count());
+    // each section's lines keep their numbers: the original's line N is on the row of its own
+    let lefts: Vec<usize> = c.diff.rows.iter().filter_map(|r| r.left.as_ref().map(|l| l.line)).collect();
+    assert_eq!(lefts, (1..=c.diff.left_lines).collect::<Vec<_>>());
+    let changed = c
+        .diff
+        .rows
+        .iter()
+        .filter(|r| r.left.as_ref().is_some_and(|l| l.mark == ctxlens::tui::diffview::Mark::Changed))
+        .count();
+    assert!(changed > 10, "prose lines cut in place read as changed lines: {changed}");
+}

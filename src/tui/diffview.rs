@@ -243,6 +243,50 @@ pub fn build(
     DiffModel { rows, folds, left_lines: all.len(), right_lines: new.len() }
 }
 
+/// Builds the model of an output that keeps every original line in its place (the prose engine
+/// cuts words inside lines and empties lines, and adds its markers after the last line): line N
+/// faces line N, so no alignment can pair a line with the wrong one. A changed or emptied line is a
+/// drop when a ledger drop covers it, else silent loss; output lines past the original's end are
+/// markers or additions.
+pub fn build_in_place(left: &str, right: &str, dropped: &[(usize, usize)], left_tokens: &[u32]) -> DiffModel {
+    let all: Vec<&str> = left.split_inclusive('\n').collect();
+    let new: Vec<&str> = right.split_inclusive('\n').collect();
+    let mut covered = vec![false; all.len() + 2];
+    for &(a, b) in dropped {
+        for flag in covered.iter_mut().take(b.min(all.len()) + 1).skip(a) {
+            *flag = true;
+        }
+    }
+    let lost = |line: usize| if covered[line] { Mark::Dropped } else { Mark::Silent };
+    let mut rows = Vec::with_capacity(all.len().max(new.len()));
+    for k in 0..all.len().max(new.len()) {
+        let cell = |line: usize, segs: Vec<Seg>, mark: Mark| Some(Cell { line, segs, mark });
+        let row = match (all.get(k), new.get(k)) {
+            (Some(a), Some(b)) if strip_nl(a) == strip_nl(b) => {
+                Row { left: cell(k + 1, plain(a), Mark::Same), right: cell(k + 1, plain(b), Mark::Same) }
+            }
+            // an emptied line: the original's words all went
+            (Some(a), Some(b)) if strip_nl(b).trim().is_empty() => {
+                Row { left: cell(k + 1, plain(a), lost(k + 1)), right: None }
+            }
+            (Some(a), Some(b)) => {
+                let (ls, rs) = inline(a, b);
+                let mark = if covered[k + 1] { Mark::Changed } else { Mark::Silent };
+                Row { left: cell(k + 1, ls, mark), right: cell(k + 1, rs, Mark::Changed) }
+            }
+            (Some(a), None) => Row { left: cell(k + 1, plain(a), lost(k + 1)), right: None },
+            (None, Some(b)) => {
+                let mark = if is_marker_line(b) { Mark::Marker } else { Mark::Added };
+                Row { left: None, right: cell(k + 1, plain(b), mark) }
+            }
+            (None, None) => break,
+        };
+        rows.push(row);
+    }
+    let folds = folds(&rows, left_tokens);
+    DiffModel { rows, folds, left_lines: all.len(), right_lines: new.len() }
+}
+
 /// Without a ledger (a recorded compression), a run of dropped lines is accounted for when a marker
 /// stands near it: in pretty-printed JSON, anywhere in the run's container (an array's items, an
 /// object's keys); elsewhere, anywhere between the run before it and the run after it. Compressors put

@@ -190,18 +190,10 @@ use sides::*;
 /// when there is one, else by the markers in the text): audit mode's `!N`, and `ctxlens audit`'s
 /// marker check.
 pub fn silent_loss(original: &Arc<str>, output: &Arc<str>, outcome: Option<&Outcome>) -> usize {
-    // content split between engines: each section on its own, by its markers (a JSON section
-    // re-serialised inside prose would otherwise read as lost lines)
-    if let Some(o) = outcome.filter(|o| o.engine.is_none() && o.sections.len() > 1) {
-        let part = |t: &str, r: &std::ops::Range<usize>| t.get(r.clone()).map(Arc::<str>::from);
-        let per_section = o.sections.iter().map(|s| match (part(original, &s.bytes), part(output, &s.output_bytes)) {
-            (Some(a), Some(b)) if a != b => silent_loss(&a, &b, None),
-            _ => 0,
-        });
-        return per_section.sum();
+    if let Some((_, model)) = outcome.and_then(|o| sectioned(original, output, o, |_| Vec::new())) {
+        return model.silent_lines();
     }
-    let sides = display_sides(original, output, outcome, true, None);
-    diffview::build(&sides.left, &sides.right, sides.drop_lines.as_deref(), &sides.removed, &[]).silent_lines()
+    display_sides(original, output, outcome, true, None).model(&[]).silent_lines()
 }
 
 /// Runs one job (the worker thread calls this; tests call it directly).
@@ -253,17 +245,20 @@ pub fn compute(job: &Job) -> Computed {
     }
     if job.detail {
         let b = job.compare.map(|other| run(job, other));
-        let sides = match &b {
-            Some(b) => display_sides(&a.output, &b.output, outcome, false, None),
-            None => display_sides(&job.text, &a.output, outcome, true, left_pretty),
+        let whole = |sides: Sides| {
+            let model = sides.model(&left_line_tokens(&job.caches, &sides.left, job.tokenizer));
+            (sides, model)
         };
-        c.diff = Arc::new(diffview::build(
-            &sides.left,
-            &sides.right,
-            sides.drop_lines.as_deref(),
-            &sides.removed,
-            &left_line_tokens(&job.caches, &sides.left, job.tokenizer),
-        ));
+        let (sides, model) = match (&b, outcome) {
+            (Some(b), _) => whole(display_sides(&a.output, &b.output, outcome, false, None)),
+            (None, Some(o))
+                if let Some(s) = sectioned(&job.text, &a.output, o, |t| tokens::count_per_line(t, job.tokenizer)) =>
+            {
+                s
+            }
+            (None, _) => whole(display_sides(&job.text, &a.output, outcome, true, left_pretty)),
+        };
+        c.diff = Arc::new(model);
         c.colours = job.highlight.as_deref().and_then(|theme| {
             let ext = crate::blocks::language(&job.text, outcome, job.path.as_deref())?;
             Some((Arc::new(highlight(&sides.left, &ext, theme)?), Arc::new(highlight(&sides.right, &ext, theme)?)))

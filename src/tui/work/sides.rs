@@ -47,7 +47,7 @@ pub(super) fn display_sides(
                 }
                 _ => Vec::new(),
             };
-            return Sides { left: l.text.clone(), right: r, drop_lines: lines, removed };
+            return Sides { left: l.text.clone(), right: r, drop_lines: lines, removed, in_place: false };
         }
     }
     let lines = drops.map(|ds| ds.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect());
@@ -56,9 +56,11 @@ pub(super) fn display_sides(
     // alone reads as the same line (its drops keep their line numbers: one value per line)
     let json_lines = recorded_json || o.is_some_and(|o| o.engine == Some(EngineKind::Json));
     if let Some((l, r)) = json_lines.then(|| Some((compact_lines(left)?, compact_lines(right)?))).flatten() {
-        return Sides { left: l, right: r, drop_lines: lines, removed };
+        return Sides { left: l, right: r, drop_lines: lines, removed, in_place: false };
     }
-    Sides { left: left.clone(), right: right.clone(), drop_lines: lines, removed }
+    // the prose engine keeps every line in its place: line faces line
+    let in_place = o.is_some_and(|o| o.engine == Some(EngineKind::Prose)) && lines.is_some();
+    Sides { left: left.clone(), right: right.clone(), drop_lines: lines, removed, in_place }
 }
 
 /// Each line of JSON Lines as serde_json writes it compactly; `None` when a line is not JSON.
@@ -133,4 +135,64 @@ pub(super) struct Sides {
     pub(super) drop_lines: Option<Vec<(usize, usize)>>,
     /// Line ranges of the left side that drops remove entirely.
     pub(super) removed: Vec<(usize, usize)>,
+    /// The output keeps every original line in its place (prose), so lines pair by number.
+    pub(super) in_place: bool,
+}
+
+impl Sides {
+    /// The side-by-side model of the two sides.
+    pub(super) fn model(&self, left_tokens: &[u32]) -> DiffModel {
+        match &self.drop_lines {
+            Some(dropped) if self.in_place => diffview::build_in_place(&self.left, &self.right, dropped, left_tokens),
+            dropped => diffview::build(&self.left, &self.right, dropped.as_deref(), &self.removed, left_tokens),
+        }
+    }
+}
+
+/// The sides of a block split into sections, and its model: each section laid out by its own
+/// engine's rules (JSON pretty-printed by pointer, prose line by line) with its own drops, then
+/// joined in order, so one section's layout or markers never misalign another's lines. `None` when
+/// there is one section or a section's range does not fit the texts.
+pub(super) fn sectioned(
+    original: &str,
+    output: &str,
+    o: &Outcome,
+    line_tokens: impl Fn(&str) -> Vec<u32>,
+) -> Option<(Sides, DiffModel)> {
+    if o.sections.len() < 2 {
+        return None;
+    }
+    let (mut left, mut right) = (String::with_capacity(original.len()), String::with_capacity(output.len()));
+    let (mut drop_lines, mut removed) = (Vec::new(), Vec::new());
+    let mut model = DiffModel::default();
+    for s in &o.sections {
+        let a: Arc<str> = original.get(s.bytes.clone())?.into();
+        let b: Arc<str> = output.get(s.output_bytes.clone())?.into();
+        let part = display_sides(&a, &b, Some(&o.section_alone(s)), true, None);
+        let m = part.model(&line_tokens(&part.left));
+        let (l0, r0, rows0) = (model.left_lines, model.right_lines, model.rows.len());
+        let shift = |r: (usize, usize)| if r.0 == 0 { r } else { (r.0 + l0, r.1 + l0) };
+        drop_lines.extend(part.drop_lines.iter().flatten().map(|&r| shift(r)));
+        removed.extend(part.removed.iter().map(|&r| shift(r)));
+        model.rows.extend(m.rows.into_iter().map(|mut row| {
+            row.left.iter_mut().for_each(|c| c.line += l0);
+            row.right.iter_mut().for_each(|c| c.line += r0);
+            row
+        }));
+        model.folds.extend(
+            m.folds.into_iter().map(|f| diffview::Fold { rows: f.rows.start + rows0..f.rows.end + rows0, ..f }),
+        );
+        model.left_lines += m.left_lines;
+        model.right_lines += m.right_lines;
+        // each part starts on a line of its own
+        for (text, part) in [(&mut left, &part.left), (&mut right, &part.right)] {
+            text.push_str(part);
+            if !part.is_empty() && !part.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+    }
+    let sides =
+        Sides { left: left.into(), right: right.into(), drop_lines: Some(drop_lines), removed, in_place: false };
+    Some((sides, model))
 }
