@@ -647,11 +647,23 @@ fn an_unchanged_block_opens_unfolded_and_small_changes_show_in_tokens() {
 #[test]
 fn folders_list_their_files_by_name_and_responses_are_answer_blocks() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = new_app((120, 36), dir.path());
-    load(&mut app, "fixtures/log");
+    let mut app = new_app((160, 40), dir.path());
+    // named relative to the folder given, with no block count (a file is one block)
+    let folder = root().join("fixtures/log");
+    load(&mut app, folder.to_str().unwrap());
     assert!(app.flows.len() > 2);
-    assert!(app.flows.iter().all(|f| f.label.ends_with(".log") || f.label.contains('.')), "file names");
-    assert!(app.flows.iter().any(|f| f.label.contains("cargo-build-verbose-errors.log")));
+    let files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert!(
+        app.flows.iter().all(|f| files.contains(&f.label)),
+        "{:?}",
+        app.flows.iter().map(|f| &f.label).collect::<Vec<_>>()
+    );
+    assert!(screen(&app).lines().any(|l| l.contains("▾ 3 cargo-build-verbose-errors.log ")), "{}", screen(&app));
+    assert!(!screen(&app).contains("(1)"), "{}", screen(&app));
 
     let mut app = new_app((120, 36), dir.path());
     load(&mut app, "fixtures/headroom-proxy/session.har");
@@ -950,7 +962,8 @@ fn a_missing_prose_model_is_named_on_the_title_line() {
 fn a_prose_block_on_screen_shows_a_first_part_then_the_whole() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = new_app((160, 30), dir.path());
-    load_only(&mut app, "fixtures/prose/requests-HISTORY.md");
+    // the folder's first file is the prose block on screen
+    load_only(&mut app, "fixtures/prose");
     let (queue, mut rx) = real_workers();
     let text = app.blocks[0].text.clone();
     let tail = &text[text.len() - 300..];
@@ -960,7 +973,7 @@ fn a_prose_block_on_screen_shows_a_first_part_then_the_whole() {
             queue.push(j, urgent);
         }
         let c = rx.blocking_recv().expect("the workers answer");
-        let (detail, partial) = (c.detail, c.partial);
+        let (detail, partial) = (c.detail && c.block == 0, c.partial);
         if partial {
             parts += 1;
             assert!(c.outcome.as_ref().is_some_and(|o| o.budget_hit()), "a part is a run whose time ran out");
@@ -982,6 +995,34 @@ fn a_prose_block_on_screen_shows_a_first_part_then_the_whole() {
     let once = one_run(&app, 0);
     assert!(once.decision.acted() && !once.budget_hit(), "{:?}", once.decision);
     assert_eq!(&*whole.output, once.output, "the parts add up to one whole run");
+
+    // coming back to the block finds its whole result under its own settings: no parts again
+    let at = app.list_sel;
+    for code in [KeyCode::Down, KeyCode::Down, KeyCode::Up, KeyCode::Up] {
+        app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        for (j, urgent) in app.settle() {
+            queue.push(j, urgent);
+        }
+    }
+    assert_eq!(app.list_sel, at);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let again = loop {
+        assert!(std::time::Instant::now() < deadline, "no view of the block came back");
+        for (j, urgent) in app.settle() {
+            queue.push(j, urgent);
+        }
+        let Ok(c) = rx.try_recv() else {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            continue;
+        };
+        let mine = c.detail && c.block == 0;
+        app.update(Action::Computed(Box::new(c.clone())));
+        if mine {
+            break c;
+        }
+    };
+    assert!(!again.partial, "the whole result is cached under the block's own settings");
+    assert_eq!(again.output, whole.output);
 }
 
 /// Leaving a prose block while it is shown in parts stops its inference at the next batch: no
@@ -1106,4 +1147,23 @@ fn a_block_split_between_engines_is_laid_out_by_section_with_no_false_silent_los
         .filter(|r| r.left.as_ref().is_some_and(|l| l.mark == ctxlens::tui::diffview::Mark::Changed))
         .count();
     assert!(changed > 10, "prose lines cut in place read as changed lines: {changed}");
+}
+
+/// Before any count is in, the totals say they are coming instead of showing sums of nothing.
+#[test]
+fn totals_say_counting_until_a_count_is_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = new_app((160, 40), dir.path());
+    load_only(&mut app, "fixtures/prose/requests-LICENSE");
+    let jobs = app.settle();
+    let s = screen(&app);
+    let status = s.lines().last().unwrap();
+    assert!(status.contains("counting 1 block… · o200k") && !status.contains("0→0"), "{status}");
+    for (job, _) in jobs {
+        app.update(Action::Computed(Box::new(work::compute(&job))));
+    }
+    drive(&mut app);
+    let s = screen(&app);
+    let status = s.lines().last().unwrap();
+    assert!(!status.contains("counting") && status.contains(" tok -"), "{status}");
 }

@@ -57,9 +57,16 @@ impl App {
         self.sources[source].flows += 1;
         let when = flow.timestamp.as_deref().map(|t| t.get(11..19).unwrap_or(t)).unwrap_or("");
         let model = flow.model.clone();
-        // a folder's files are told apart by name
+        // a folder's files are told apart by name, relative to the folder given (the folder's
+        // own path would take the room the names need)
         let what = match flow.api {
-            capture::Api::Files => flow.location.file.clone(),
+            capture::Api::Files => {
+                let file = std::path::Path::new(&flow.location.file);
+                match file.strip_prefix(&self.sources[source].name) {
+                    Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+                    _ => flow.location.file.clone(),
+                }
+            }
             api => model.clone().unwrap_or_else(|| api_label(api).to_string()),
         };
         let label = format!("{when} {what}").trim().to_string();

@@ -103,10 +103,18 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 let src = if app.sources.len() > 1 { format!("{}:", fl.source + 1) } else { String::new() };
                 let new = fl.blocks.iter().filter(|b| app.blocks[**b].new).count();
                 let n = fl.blocks.len();
-                let count = if new < n { format!("{n}, {new} new") } else { n.to_string() };
-                let label = format!("{arrow} {src}{} {} ({count})", fl.number, fl.label);
+                // blocks in the flow (a flow of one block, such as a file, says nothing)
+                let count = match (n, new) {
+                    (1, 1) => String::new(),
+                    (n, new) if new < n => format!(" ({n} blocks, {new} new)"),
+                    (n, _) => format!(" ({n} blocks)"),
+                };
+                let label = format!("{arrow} {src}{} {}{count}", fl.number, fl.label);
                 let done = fl.counted == fl.blocks.len();
-                let nums = if fl.counted == 0 && !fl.blocks.is_empty() {
+                let nums = if n == 1 && fl.expanded {
+                    // its one block's row, right below, says the same: the name gets the room
+                    String::new()
+                } else if fl.counted == 0 && !fl.blocks.is_empty() {
                     "…".into()
                 } else {
                     let c = counts(Some((fl.tokens_in, fl.tokens_out)), narrow, app.audit);

@@ -154,6 +154,17 @@ pub(super) fn count_cached(caches: &Caches, text: &str, tokenizer: Tokenizer) ->
     n
 }
 
+/// Files the cached run of `ran` (the job run with a prose time budget of its own) under `job`'s key
+/// too, when that budget never cut it short: the result is then the one the block's own settings
+/// give, and coming back to the block finds it instead of computing it again in parts.
+pub(super) fn file_under_own_key(job: &Job, ran: &Job) {
+    let Ok(mut c) = job.caches.runs.lock() else { return };
+    let Some(r) = c.runs.get(&key_of(ran, ran.sel)).cloned() else { return };
+    if r.outcome.as_ref().is_some_and(|o| !o.budget_hit()) {
+        c.runs.insert(key_of(job, job.sel), r);
+    }
+}
+
 pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
     let key = key_of(job, sel);
     let caches = &*job.caches;

@@ -207,7 +207,11 @@ fn run_job(
             return true;
         }
         if !c.outcome.as_ref().is_some_and(|o| o.budget_hit()) {
-            // done inside this part's time: that is the whole result
+            // done inside this part's time: that is the whole result (a first part's shorter
+            // windows decide differently, so only a later part's stands for the block's settings)
+            if i > 0 {
+                file_under_own_key(&job, &part);
+            }
             keep(&mut c);
             return done.send(c).is_ok();
         }
@@ -225,7 +229,12 @@ fn run_job(
             keep(&mut part);
             part
         }
-        Some(_) => compute(&Job { config: with_budget(whole - spent(), false), ..job.clone() }),
+        Some(_) => {
+            let rest = Job { config: with_budget(whole - spent(), false), ..job.clone() };
+            let c = compute(&rest);
+            file_under_own_key(&job, &rest);
+            c
+        }
         None => compute(&job),
     };
     if stale.asked() {
