@@ -281,8 +281,6 @@ fn bad_paths_and_no_terminal_fail_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
 }
 
-/// SIGTERM, SIGINT and SIGHUP end the workbench with the terminal restored: the shell that ran it
-/// prints on the main screen, in cooked mode with echo, and mouse tracking is off.
 /// ctrl-z stops the workbench as a shell job with the terminal given back (the shell's prompt,
 /// cooked mode); `fg` brings it back whole, and it still quits cleanly.
 #[test]
@@ -310,10 +308,13 @@ fn ctrl_z_suspends_and_fg_resumes() {
     t.wait("the shell after quitting", |s| s.trim_end().ends_with("PROMPT$") && !s.contains("1 flows, 26 blocks"));
 }
 
+/// SIGTERM, SIGINT and SIGHUP end the workbench with the terminal restored: the shell that ran it
+/// prints on the main screen, in cooked mode with echo, and mouse tracking is off. The workbench
+/// dies of the signal, so its status is 128 + the signal's number, as the shell expects.
 #[test]
 fn signals_restore_the_terminal() {
     let demo = root().join("fixtures/demo/anthropic-request.json");
-    for (n, signal) in ["TERM", "INT", "HUP"].into_iter().enumerate() {
+    for (n, (signal, number)) in [("TERM", 15), ("INT", 2), ("HUP", 1)].into_iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let script = format!(
             "sh -c 'echo $$ > pid; exec {BIN} {}'; echo EXITED-$?; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60",
@@ -326,6 +327,7 @@ fn signals_restore_the_terminal() {
         // the shell's two lines after the workbench: its exit, then the terminal modes
         let s = t.wait("the shell after the workbench", |s| s.contains("EXITED-") && s.contains("icanon"));
         assert!(!s.contains("1 flows, 26 blocks"), "SIG{signal}: the alternate screen is gone:\n{s}");
+        assert!(s.contains(&format!("EXITED-{}", 128 + number)), "SIG{signal}: the status says the signal:\n{s}");
         let modes = s.lines().find(|l| l.contains("icanon")).unwrap_or_default();
         assert!(modes.contains("icanon") && !modes.contains("-icanon"), "SIG{signal}: cooked mode: {modes:?}\n{s}");
         assert!(modes.split(' ').any(|m| m == "echo"), "SIG{signal}: echo is back: {modes:?}");

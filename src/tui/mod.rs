@@ -196,7 +196,12 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
     let _ = execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     let result = rt.block_on(event_loop(&mut terminal, &mut app, launch.paths));
     restore_terminal();
-    result
+    // ended by a signal: die of it, as the shell and a supervisor expect (status 128 + N), now
+    // that the terminal is back
+    if let Ok(Some(signal)) = result {
+        signal_hook::low_level::emulate_default_handler(signal)?;
+    }
+    result.map(|_| ())
 }
 
 fn translate(e: TermEvent) -> Option<Action> {
@@ -213,7 +218,12 @@ fn translate(e: TermEvent) -> Option<Action> {
     }
 }
 
-async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, paths: Vec<PathBuf>) -> anyhow::Result<()> {
+/// Runs until the user quits (`None`) or a signal ends it (its number).
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    paths: Vec<PathBuf>,
+) -> anyhow::Result<Option<i32>> {
     let (load_tx, mut load_rx) = mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let queue = Arc::new(work::Queue::default());
@@ -247,7 +257,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
             dirty = false;
         }
         if app.quit {
-            return Ok(());
+            return Ok(None);
         }
         if std::mem::take(&mut app.suspend) {
             suspend(terminal)?;
@@ -261,7 +271,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
                     dirty = true;
                 },
                 Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
+                None => return Ok(None),
             },
             Some(a) = load_rx.recv() => {
                 app.update(a);
@@ -284,9 +294,9 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, path
                 }
                 dirty = true;
             },
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => return Ok(()),
+            _ = term.recv() => return Ok(Some(signal_hook::consts::SIGTERM)),
+            _ = int.recv() => return Ok(Some(signal_hook::consts::SIGINT)),
+            _ = hup.recv() => return Ok(Some(signal_hook::consts::SIGHUP)),
             _ = tick.tick() => {
                 // a spinner-free UI: only redraw on ticks while background work is showing
                 if app.loading() || app.pending() {
