@@ -190,7 +190,7 @@ use sides::*;
 /// when there is one, else by the markers in the text): audit mode's `!N`, and `ctxlens audit`'s
 /// marker check.
 pub fn silent_loss(original: &Arc<str>, output: &Arc<str>, outcome: Option<&Outcome>) -> usize {
-    if let Some((_, model)) = outcome.and_then(|o| sectioned(original, output, o, |_| Vec::new())) {
+    if let Some((_, model)) = outcome.and_then(|o| sectioned(original, output, o, None)) {
         return model.silent_lines();
     }
     display_sides(original, output, outcome, true, None).model(&[]).silent_lines()
@@ -252,7 +252,12 @@ pub fn compute(job: &Job) -> Computed {
         let (sides, model) = match (&b, outcome) {
             (Some(b), _) => whole(display_sides(&a.output, &b.output, outcome, false, None)),
             (None, Some(o))
-                if let Some(s) = sectioned(&job.text, &a.output, o, |t| tokens::count_per_line(t, job.tokenizer)) =>
+                if let Some(s) = sectioned(
+                    &job.text,
+                    &a.output,
+                    o,
+                    Some((&left_line_tokens(&job.caches, &job.text, job.tokenizer), job.tokenizer)),
+                ) =>
             {
                 s
             }

@@ -153,11 +153,14 @@ impl Sides {
 /// engine's rules (JSON pretty-printed by pointer, prose line by line) with its own drops, then
 /// joined in order, so one section's layout or markers never misalign another's lines. `None` when
 /// there is one section or a section's range does not fit the texts.
+/// `tokens` are the original's tokens per line and the tokenizer, for the folds' counts (a part
+/// shown as it is takes its lines' counts from them; a part laid out anew is counted); without
+/// them the folds have no counts.
 pub(super) fn sectioned(
     original: &str,
     output: &str,
     o: &Outcome,
-    line_tokens: impl Fn(&str) -> Vec<u32>,
+    tokens: Option<(&[u32], Tokenizer)>,
 ) -> Option<(Sides, DiffModel)> {
     if o.sections.len() < 2 {
         return None;
@@ -169,7 +172,15 @@ pub(super) fn sectioned(
         let a: Arc<str> = original.get(s.bytes.clone())?.into();
         let b: Arc<str> = output.get(s.output_bytes.clone())?.into();
         let part = display_sides(&a, &b, Some(&o.section_alone(s)), true, None);
-        let m = part.model(&line_tokens(&part.left));
+        let lines = s.lines.first.saturating_sub(1)..s.lines.last;
+        let part_tokens = match tokens {
+            None => Vec::new(),
+            Some((all, _)) if *part.left == *a && part.left.split_inclusive('\n').count() == lines.len() => {
+                all.get(lines).map(<[u32]>::to_vec).unwrap_or_default()
+            }
+            Some((_, tokenizer)) => tokens::count_per_line(&part.left, tokenizer),
+        };
+        let m = part.model(&part_tokens);
         let (l0, r0, rows0) = (model.left_lines, model.right_lines, model.rows.len());
         let shift = |r: (usize, usize)| if r.0 == 0 { r } else { (r.0 + l0, r.1 + l0) };
         drop_lines.extend(part.drop_lines.iter().flatten().map(|&r| shift(r)));
