@@ -269,9 +269,9 @@ pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer, path: Option<&
         return single(whole);
     }
     let lines = text::lines(input);
-    let blocks: Vec<(Range<usize>, EngineKind, String)> = hard_blocks(input, &lines)
+    let blocks: Vec<Hard> = hard_blocks(input, &lines)
         .into_iter()
-        .filter(|(r, _, _)| tokens::count(&input[r.clone()], tokenizer) >= p.min_section_tokens)
+        .filter(|h| tokens::count(&input[h.bytes.clone()], tokenizer) >= p.min_section_tokens)
         .collect();
     if blocks.is_empty() {
         return single(whole);
@@ -285,18 +285,35 @@ pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer, path: Option<&
         let d = detect(&input[r.clone()]);
         routes.push(Route { bytes: r, kind: d.kind, why: d.why });
     };
-    for (r, kind, why) in blocks {
-        soft(cursor..r.start, &mut routes);
-        cursor = r.end;
-        routes.push(Route { bytes: r, kind, why });
+    // a fence's own lines are sections of their own, kept as they are: with the text before or
+    // after they would read to the prose engine as a fence left open (kept to the end, or its
+    // marker written inside the fence)
+    let fence_line = |r: Range<usize>| Route { bytes: r, kind: EngineKind::Prose, why: "fence line".into() };
+    for h in blocks {
+        let (start, end) = h.fences.as_ref().map_or((h.bytes.start, h.bytes.end), |[a, b]| (a.start, b.end));
+        soft(cursor..start, &mut routes);
+        cursor = end;
+        let [open, close] = h.fences.map_or([None, None], |[a, b]| [Some(a), Some(b)]);
+        routes.extend(open.map(fence_line));
+        routes.push(Route { bytes: h.bytes, kind: h.kind, why: h.why });
+        routes.extend(close.map(fence_line));
     }
     soft(cursor..input.len(), &mut routes);
     routes
 }
 
-/// Fenced blocks, multi-line JSON values and diffs inside other text, as byte ranges (the inside
-/// of a fence, without its fence lines).
-fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, String)> {
+/// A block of another type inside other text.
+struct Hard {
+    /// The block (a fence's inside, without its fence lines).
+    bytes: Range<usize>,
+    kind: EngineKind,
+    why: String,
+    /// A fenced block's opening and closing lines.
+    fences: Option<[Range<usize>; 2]>,
+}
+
+/// Fenced blocks, multi-line JSON values and diffs inside other text.
+fn hard_blocks(input: &str, lines: &[Line]) -> Vec<Hard> {
     let mut out = Vec::new();
     // the lines that can close a fence, found once: looking ahead from every opening line would
     // be quadratic on text full of unclosed fences
@@ -325,7 +342,8 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, St
                         }
                         lang => (EngineKind::Code, format!("```{lang} fence")),
                     };
-                    out.push((r, kind, why));
+                    let fences = Some([lines[i].start..lines[i].end, lines[close].start..lines[close].end]);
+                    out.push(Hard { bytes: r, kind, why, fences });
                 }
                 i = close + 1;
                 continue;
@@ -341,7 +359,8 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, St
             let last = lines.partition_point(|l| l.end <= end);
             if rest_of_line.trim().is_empty() && last > i {
                 let end_line = last.min(lines.len() - 1);
-                out.push((lines[i].start..lines[end_line].end, EngineKind::Json, "JSON block".into()));
+                let bytes = lines[i].start..lines[end_line].end;
+                out.push(Hard { bytes, kind: EngineKind::Json, why: "JSON block".into(), fences: None });
                 i = end_line + 1;
                 continue;
             }
@@ -355,7 +374,8 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<(Range<usize>, EngineKind, St
                 j += 1;
             }
             if (i..j).any(|k| DIFF_HUNK.is_match(lines[k].text)) {
-                out.push((lines[i].start..lines[j - 1].end, EngineKind::Diff, "diff block".into()));
+                let bytes = lines[i].start..lines[j - 1].end;
+                out.push(Hard { bytes, kind: EngineKind::Diff, why: "diff block".into(), fences: None });
             }
             // a run without a hunk has none from any later start inside it either
             i = j;
@@ -424,10 +444,12 @@ mod tests {
         );
         let routes = route(&input, &RouterParams::default(), Tokenizer::O200k, None);
         let kinds: Vec<EngineKind> = routes.iter().map(|r| r.kind).collect();
-        assert_eq!(
-            kinds,
-            [EngineKind::Prose, EngineKind::Json, EngineKind::Prose, EngineKind::Diff, EngineKind::Prose]
-        );
+        use EngineKind::{Diff, Json, Prose};
+        assert_eq!(kinds, [Prose, Json, Prose, Prose, Diff, Prose, Prose]);
+        // a fence's lines are sections of their own, so the text around them is never read as a
+        // fence left open
+        assert_eq!((&input[routes[3].bytes.clone()], routes[3].why.as_str()), ("```diff\n", "fence line"));
+        assert_eq!((&input[routes[5].bytes.clone()], routes[5].why.as_str()), ("```\n", "fence line"));
         // sections cover the input exactly
         assert_eq!(routes[0].bytes.start, 0);
         assert_eq!(routes.last().unwrap().bytes.end, input.len());

@@ -144,6 +144,22 @@ fn tabular_lines(lines: &[text::Line]) -> Vec<bool> {
         })
         .collect();
     let mut out = vec![false; lines.len()];
+    // a Markdown pipe table: its delimiter row (`|---|:--:|`) and the rows with pipes around it
+    static DELIMITER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$")
+            .expect("table delimiter")
+    });
+    let piped = |k: usize| lines[k].text.contains('|');
+    for d in (0..lines.len()).filter(|&k| DELIMITER.is_match(lines[k].text)) {
+        let (mut a, mut b) = (d, d + 1);
+        while a > 0 && piped(a - 1) && !out[a - 1] {
+            a -= 1;
+        }
+        while b < lines.len() && piped(b) {
+            b += 1;
+        }
+        out[a..b].iter_mut().for_each(|t| *t = true);
+    }
     let mut i = 0;
     while i < lines.len() {
         let mut j = i;
@@ -154,6 +170,32 @@ fn tabular_lines(lines: &[text::Line]) -> Vec<bool> {
             out[i..j].iter_mut().for_each(|b| *b = true);
         }
         i = j.max(i + 1);
+    }
+    out
+}
+
+/// Words inside Markdown emphasis on one line (`_same origin_`, `**Authorization header**`,
+/// `~~old~~`): dropping any of them would leave one delimiter without the other (`origin_`), so
+/// they all stay. A closer is looked for among the next 40 words of the line.
+fn emphasis_words(words: &[Word]) -> Vec<bool> {
+    let mut out = vec![false; words.len()];
+    let mut i = 0;
+    while i < words.len() {
+        let open = words[i].text.trim_start_matches(['(', '[', '"', '\'']);
+        let delim = ["**", "__", "~~", "*", "_"].into_iter().find(|d| open.starts_with(d) && open.len() > d.len());
+        let close = delim.and_then(|d| {
+            (i..words.len()).take(40).take_while(|&j| words[j].line == words[i].line).find(|&j| {
+                let end = words[j].text.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '"', '\'']);
+                end.ends_with(d) && (j > i || open.len() > 2 * d.len())
+            })
+        });
+        match close {
+            Some(j) => {
+                out[i..=j].iter_mut().for_each(|e| *e = true);
+                i = j + 1;
+            }
+            None => i += 1,
+        }
     }
     out
 }
@@ -243,6 +285,7 @@ fn score_words(
     // code is never word-dropped (a fenced block's lines, an inline code span), nor is a link
     // (its text and target go together, or the markup breaks)
     let fenced = fenced_lines(lines);
+    let emphasis = emphasis_words(words);
     let inline = verbatim_spans(input);
     let mut spans = inline.iter().peekable();
     let forced: Vec<bool> = words
@@ -254,6 +297,7 @@ fn score_words(
             let line_start = i == 0 || words[i - 1].line != w.line;
             fenced[w.line]
                 || in_span
+                || emphasis[i]
                 || tab[w.line]
                 || (p.must_keep && (must_keep(w.text) || (line_start && is_list_marker(w.text))))
         })
@@ -561,6 +605,13 @@ mod tests {
     }
 
     #[test]
+    fn emphasis_stays_whole() {
+        let (ws, _) = words("the _same origin_ rule, **bold** and *a b c*. snake_case and * bullet _x\nnext_\n");
+        let kept: Vec<&str> = ws.iter().zip(emphasis_words(&ws)).filter(|(_, e)| *e).map(|(w, _)| w.text).collect();
+        assert_eq!(kept, ["_same", "origin_", "**bold**", "*a", "b", "c*."]);
+    }
+
+    #[test]
     fn words_and_tables() {
         let (ws, lines) = words("  alpha beta\n\ngamma\tdelta\n");
         let t: Vec<&str> = ws.iter().map(|w| w.text).collect();
@@ -570,5 +621,9 @@ mod tests {
         let (_, lines2) = words(table);
         assert_eq!(tabular_lines(&lines2), [true, true, true, false]);
         assert_eq!(tabular_lines(&lines), [false, false, false]);
+        // a Markdown table, its cells long prose: every row with pipes around the delimiter row
+        let md = "intro | not a table\n\n| Option | Meaning |\n|---|:---:|\n| verify | whether the server is checked |\n| timeout | how long it waits |\nafter\n";
+        let (_, lines3) = words(md);
+        assert_eq!(tabular_lines(&lines3), [false, false, true, true, true, true, false]);
     }
 }
