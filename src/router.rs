@@ -265,7 +265,10 @@ pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer, path: Option<&
     }
     let whole = detect(input);
     let single = |d: Detection| vec![Route { bytes: 0..input.len(), kind: d.kind, why: d.why }];
-    if !p.split_mixed || (whole.kind != EngineKind::Prose && whole.confidence >= 0.7) {
+    // text whose fenced blocks outweigh it (a short note around a long code fence) still splits:
+    // it is prose outside its fences
+    let prose_around_fences = || outside_fences(input).is_some_and(|t| detect(&t).kind == EngineKind::Prose);
+    if !p.split_mixed || (whole.kind != EngineKind::Prose && whole.confidence >= 0.7 && !prose_around_fences()) {
         return single(whole);
     }
     let lines = text::lines(input);
@@ -300,6 +303,29 @@ pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer, path: Option<&
     }
     soft(cursor..input.len(), &mut routes);
     routes
+}
+
+/// The text of the input's first [`PREFIX_BYTES`] outside its fenced blocks, fence lines left
+/// out; `None` when the input has no fence there.
+fn outside_fences(input: &str) -> Option<String> {
+    let head = &input[..input.floor_char_boundary(PREFIX_BYTES.min(input.len()))];
+    let mut out = String::new();
+    let mut fence: Option<&str> = None;
+    let mut any = false;
+    for line in head.split_inclusive('\n') {
+        let t = line.trim_start();
+        let mark = ["```", "~~~"].into_iter().find(|f| t.starts_with(f) && line.len() - t.len() <= 3);
+        match (fence, mark) {
+            (None, Some(f)) => {
+                fence = Some(f);
+                any = true;
+            }
+            (Some(f), Some(g)) if f == g && t.trim_end() == f => fence = None,
+            (None, None) => out.push_str(line),
+            _ => {}
+        }
+    }
+    any.then_some(out)
 }
 
 /// A block of another type inside other text.
@@ -433,6 +459,25 @@ mod tests {
         let big = format!("{{\"n\":1}}\n{{\"n\":2}}\n{{\"s\":\"{}\"}}\n", "x".repeat(PREFIX_BYTES * 2));
         let d = detect(&big);
         assert_eq!((d.kind, d.why.as_str()), (EngineKind::Json, "JSON Lines"));
+    }
+
+    #[test]
+    fn a_note_around_a_long_code_fence_splits() {
+        let code: String = (0..60).map(|i| format!("def f{i}(x):\n    return x + {i}\n\n")).collect();
+        let input = format!(
+            "# Guide\n\nThis guide explains how the helpers work and what they return when called.\n\n```python\n{code}```\n\nThat is all there is to it.\n"
+        );
+        assert_eq!(detect(&input).kind, EngineKind::Code, "the fence outweighs the note");
+        let routes = route(&input, &RouterParams::default(), Tokenizer::O200k, None);
+        let kinds: Vec<EngineKind> = routes.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [EngineKind::Prose, EngineKind::Prose, EngineKind::Code, EngineKind::Prose, EngineKind::Prose]
+        );
+        assert!(input[routes[2].bytes.clone()].starts_with("def f0"));
+        // a source file is not split at a fence in its docstring
+        let source = format!("{code}def g():\n    \"\"\"Use it so:\n\n    ```\n    g()\n    ```\n    \"\"\"\n{code}");
+        assert_eq!(route(&source, &RouterParams::default(), Tokenizer::O200k, None).len(), 1);
     }
 
     #[test]
