@@ -78,6 +78,15 @@ impl Tmux {
         }
     }
 
+    /// Whether the pane shows its cursor.
+    fn cursor_shown(&self) -> bool {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "display-message", "-p", "-t", "e2e", "#{cursor_flag}"])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
     fn alive(&self) -> bool {
         Command::new("tmux")
             .args(["-L", &self.socket, "has-session", "-t", "e2e"])
@@ -328,6 +337,7 @@ fn signals_restore_the_terminal() {
         let s = t.wait("the shell after the workbench", |s| s.contains("EXITED-") && s.contains("icanon"));
         assert!(!s.contains("1 flows, 26 blocks"), "SIG{signal}: the alternate screen is gone:\n{s}");
         assert!(s.contains(&format!("EXITED-{}", 128 + number)), "SIG{signal}: the status says the signal:\n{s}");
+        assert!(t.cursor_shown(), "SIG{signal}: the cursor is shown again");
         let modes = s.lines().find(|l| l.contains("icanon")).unwrap_or_default();
         assert!(modes.contains("icanon") && !modes.contains("-icanon"), "SIG{signal}: cooked mode: {modes:?}\n{s}");
         assert!(modes.split(' ').any(|m| m == "echo"), "SIG{signal}: echo is back: {modes:?}");

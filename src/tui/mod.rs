@@ -157,7 +157,8 @@ pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Puts the terminal back as it was: mouse capture off, main screen, cooked mode.
 fn restore_terminal() {
-    let _ = execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    // the cursor too: a signal ends the process before the terminal's drop would show it
+    let _ = execute!(std::io::stdout(), crossterm::event::DisableMouseCapture, crossterm::cursor::Show);
     ratatui::restore();
 }
 
