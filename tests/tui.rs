@@ -535,6 +535,9 @@ fn compare_counts_stay_with_their_engines_and_the_view_follows_the_list() {
     assert_eq!(c.tokens_out, own, "engine A's count is A's");
     let rec = ctxlens::tokens::count(app.blocks[b].recorded.as_deref().unwrap(), Tokenizer::O200k);
     assert_eq!(c.compare_out, Some(rec), "engine B's count is B's");
+    // A's lines that B lacks are differences, not silent loss of the original
+    assert!(c.diff.rows.iter().any(|r| r.right.is_none()), "the two outputs differ");
+    assert_eq!(c.diff.silent_lines(), 0);
     assert_eq!(app.flows[app.blocks[b].flow].tokens_out, flow_out, "a comparison changes no sum");
     assert_eq!(app.totals.tokens_out, total_out);
     let s = screen(&app);

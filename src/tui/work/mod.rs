@@ -16,7 +16,7 @@ use syntect::easy::HighlightLines;
 use syntect::highlighting::ThemeSet;
 use syntect::parsing::SyntaxSet;
 
-use super::diffview::{self, DiffModel};
+use super::diffview::{self, DiffModel, Mark};
 use super::pretty;
 use crate::config::Config;
 use crate::engine::EngineKind;
@@ -250,7 +250,17 @@ pub fn compute(job: &Job) -> Computed {
             (sides, model)
         };
         let (sides, model) = match (&b, outcome) {
-            (Some(b), _) => whole(display_sides(&a.output, &b.output, outcome, false, None)),
+            (Some(b), _) => {
+                // engine A's output against B's: a line A has and B lacks is a difference, not a
+                // loss of the original
+                let (sides, mut model) = whole(display_sides(&a.output, &b.output, outcome, false, None));
+                model.rows.iter_mut().filter_map(|r| r.left.as_mut()).filter(|c| c.mark == Mark::Silent).for_each(
+                    |c| {
+                        c.mark = Mark::Dropped;
+                    },
+                );
+                (sides, model)
+            }
             (None, Some(o))
                 if let Some(s) = sectioned(
                     &job.text,
