@@ -133,7 +133,7 @@ fn is_list_marker(word: &str) -> bool {
 }
 
 /// Lines in runs of three or more with the same number (three or more) of columns separated by
-/// two or more spaces or tabs.
+/// two or more spaces or tabs; Markdown pipe tables; and the lines of a long file listing.
 fn tabular_lines(lines: &[text::Line]) -> Vec<bool> {
     static SEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s{2,}|\t").expect("columns"));
     let cols: Vec<usize> = lines
@@ -149,6 +149,12 @@ fn tabular_lines(lines: &[text::Line]) -> Vec<bool> {
         Regex::new(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$")
             .expect("table delimiter")
     });
+    // a long listing (`ls -l`, `tar -tv`): mode bits, then the entry's fields and name
+    static LISTING: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\s*[-dlcbps][rwxsStT-]{9}[.+@]?\s").expect("listing line"));
+    for (k, l) in lines.iter().enumerate() {
+        out[k] = LISTING.is_match(l.text);
+    }
     let piped = |k: usize| lines[k].text.contains('|');
     for d in (0..lines.len()).filter(|&k| DELIMITER.is_match(lines[k].text)) {
         let (mut a, mut b) = (d, d + 1);
@@ -625,5 +631,8 @@ mod tests {
         let md = "intro | not a table\n\n| Option | Meaning |\n|---|:---:|\n| verify | whether the server is checked |\n| timeout | how long it waits |\nafter\n";
         let (_, lines3) = words(md);
         assert_eq!(tabular_lines(&lines3), [false, false, true, true, true, true, false]);
+        let ls = "total 8\ndrwxr-xr-x  2 root root 4096 Jan 24  2025 gold-ld\nlrwxrwxrwx  1 root root   21 Jan 24  2025 os-release -> ../etc/os-release\n-rw-r--r--. 1 a b 9 Jan 1 00:00 x\n";
+        let (_, lines4) = words(ls);
+        assert_eq!(tabular_lines(&lines4), [false, true, true, true]);
     }
 }
