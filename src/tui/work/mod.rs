@@ -254,11 +254,9 @@ pub fn compute(job: &Job) -> Computed {
                 // engine A's output against B's: a line A has and B lacks is a difference, not a
                 // loss of the original
                 let (sides, mut model) = whole(display_sides(&a.output, &b.output, outcome, false, None));
-                model.rows.iter_mut().filter_map(|r| r.left.as_mut()).filter(|c| c.mark == Mark::Silent).for_each(
-                    |c| {
-                        c.mark = Mark::Dropped;
-                    },
-                );
+                for c in model.rows.iter_mut().filter_map(|r| r.left.as_mut()).filter(|c| c.mark == Mark::Silent) {
+                    c.mark = Mark::Dropped;
+                }
                 (sides, model)
             }
             (None, Some(o))

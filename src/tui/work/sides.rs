@@ -153,6 +153,7 @@ impl Sides {
 /// engine's rules (JSON pretty-printed by pointer, prose line by line) with its own drops, then
 /// joined in order, so one section's layout or markers never misalign another's lines. `None` when
 /// there is one section or a section's range does not fit the texts.
+///
 /// `tokens` are the original's tokens per line and the tokenizer, for the folds' counts (a part
 /// shown as it is takes its lines' counts from them; a part laid out anew is counted); without
 /// them the folds have no counts.
