@@ -143,6 +143,18 @@ fn alike(a: &str, b: &str) -> bool {
     long.len() <= 512 && TextDiff::configure().algorithm(Algorithm::Myers).diff_chars(a, b).ratio() > 0.5
 }
 
+/// Which of `lines` lines the 1-based inclusive `ranges` cover, as a table indexed by line number
+/// (entries 0 and `lines + 1` stay false).
+fn line_flags(ranges: &[(usize, usize)], lines: usize) -> Vec<bool> {
+    let mut t = vec![false; lines + 2];
+    for &(a, b) in ranges {
+        for flag in t.iter_mut().take(b.min(lines) + 1).skip(a) {
+            *flag = true;
+        }
+    }
+    t
+}
+
 /// Builds the model. `dropped` lists the original's line ranges (1-based, inclusive) that a ledger
 /// drop covers; `None` means there is no ledger (a recorded compression), so a drop counts as
 /// marked only when its hunk has a marker line. `removed` are the ranges drops remove entirely:
@@ -157,18 +169,9 @@ pub fn build(
 ) -> DiffModel {
     let all: Vec<&str> = left.split_inclusive('\n').collect();
     let new: Vec<&str> = right.split_inclusive('\n').collect();
-    // which original lines a ledger drop covers, and which it removes, as tables (1-based)
-    let table = |ranges: &[(usize, usize)]| {
-        let mut t = vec![false; all.len() + 2];
-        for &(a, b) in ranges {
-            for flag in t.iter_mut().take(b.min(all.len()) + 1).skip(a) {
-                *flag = true;
-            }
-        }
-        t
-    };
-    let covered = table(dropped.unwrap_or_default());
-    let gone = table(removed);
+    // which original lines a ledger drop covers, and which it removes
+    let covered = line_flags(dropped.unwrap_or_default(), all.len());
+    let gone = line_flags(removed, all.len());
     // the original lines left to align, by their 0-based index in `all`
     let kept: Vec<usize> = (0..all.len()).filter(|&i| !gone[i + 1]).collect();
     let old: Vec<&str> = kept.iter().map(|&i| all[i]).collect();
@@ -251,12 +254,7 @@ pub fn build(
 pub fn build_in_place(left: &str, right: &str, dropped: &[(usize, usize)], left_tokens: &[u32]) -> DiffModel {
     let all: Vec<&str> = left.split_inclusive('\n').collect();
     let new: Vec<&str> = right.split_inclusive('\n').collect();
-    let mut covered = vec![false; all.len() + 2];
-    for &(a, b) in dropped {
-        for flag in covered.iter_mut().take(b.min(all.len()) + 1).skip(a) {
-            *flag = true;
-        }
-    }
+    let covered = line_flags(dropped, all.len());
     let lost = |line: usize| if covered[line] { Mark::Dropped } else { Mark::Silent };
     let mut rows = Vec::with_capacity(all.len().max(new.len()));
     for k in 0..all.len().max(new.len()) {

@@ -90,15 +90,16 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         change_label(tt.tokens_in, tt.tokens_out),
         app.tokenizer.short_name()
     );
-    if tt.counted == 0 && tt.blocks > 0 {
-        // nothing counted yet: no sums to show, only that they are coming
+    // nothing counted yet: no sums to show, only that they are coming
+    let counting = tt.counted == 0 && tt.blocks > 0;
+    if counting {
         let n = tt.blocks;
         right = format!("counting {n} block{}… · {}", if n == 1 { "" } else { "s" }, app.tokenizer.short_name());
     } else if tt.counted < tt.blocks {
         right = format!("{}/{} counted · {right}", tt.counted, tt.blocks);
     }
     match tt.cost {
-        _ if tt.counted == 0 && tt.blocks > 0 => {}
+        _ if counting => {}
         Some((a, b)) => right.push_str(&format!(" · {}→{} @ {}", money(a), money(b), app.price_label())),
         None => right.push_str(" · unpriced ($)"),
     }
