@@ -221,16 +221,18 @@ fn run_job(
         }
         last = Some(c);
     }
-    let whole = job.config.prose.time_budget_ms;
+    // what is left of the block's budget, read once (read twice, the clock could pass the budget
+    // between the check and the subtraction)
+    let rest_ms = job.config.prose.time_budget_ms.saturating_sub(spent());
     let c = match last {
         // the block's budget ran out during the parts: the last part is its result
-        Some(mut part) if spent() >= whole => {
+        Some(mut part) if rest_ms == 0 => {
             part.partial = false;
             keep(&mut part);
             part
         }
         Some(_) => {
-            let rest = Job { config: with_budget(whole - spent(), false), ..job.clone() };
+            let rest = Job { config: with_budget(rest_ms, false), ..job.clone() };
             let c = compute(&rest);
             file_under_own_key(&job, &rest);
             c
