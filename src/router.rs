@@ -309,6 +309,10 @@ pub fn route(input: &str, p: &RouterParams, tokenizer: Tokenizer, path: Option<&
 /// out; `None` when the input has no fence there.
 fn outside_fences(input: &str) -> Option<String> {
     let head = &input[..input.floor_char_boundary(PREFIX_BYTES.min(input.len()))];
+    // most inputs asked about (JSON, logs) have no fence: no copy for them
+    if !head.contains("```") && !head.contains("~~~") {
+        return None;
+    }
     let mut out = String::new();
     let mut fence: Option<&str> = None;
     let mut any = false;
