@@ -29,11 +29,16 @@ pub struct Key(String);
 impl Key {
     /// The key of `bytes`.
     pub fn of(bytes: &[u8]) -> Key {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(bytes);
-        let mut hex = String::with_capacity(KEY_HEX_LEN);
-        for b in digest.iter().take(KEY_HEX_LEN / 2) {
-            hex.push_str(&format!("{b:02x}"));
-        }
+        // by hand, not `format!` per byte: a JSON block can have thousands of drops, and the
+        // formatter's machinery was a fifth of the JSON engine's time
+        let hex = digest
+            .iter()
+            .take(KEY_HEX_LEN / 2)
+            .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+            .map(char::from)
+            .collect();
         Key(hex)
     }
 
@@ -356,8 +361,12 @@ pub fn name_list<T: fmt::Display>(items: &[T], max: usize) -> String {
 }
 
 /// RFC 6901 escaping of one JSON pointer reference token (`~` → `~0`, `/` → `~1`).
-pub fn escape_pointer(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+pub fn escape_pointer(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains(['~', '/']) {
+        std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
+    } else {
+        std::borrow::Cow::Borrowed(token)
+    }
 }
 
 /// 1234567 → "1,234,567".

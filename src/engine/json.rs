@@ -543,6 +543,21 @@ fn values_text(v: &Value, out: &mut String) {
     }
 }
 
+/// Whether a string inside `v` has an error word: what `has_error_word` finds in its
+/// [`values_text`] (numbers, booleans and the joining spaces hold none), without building it.
+fn mentions_error(v: &Value) -> bool {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if has_error_word(s) => return true,
+            Value::Array(a) => stack.extend(a),
+            Value::Object(m) => stack.extend(m.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Which of the query's anchors (any) and words (each) one lower-cased text holds: all a row's
 /// text is needed for, so the texts of a million rows are never held at once.
 #[derive(Default)]
@@ -1294,16 +1309,8 @@ impl<'a> Crusher<'a> {
             return None;
         }
         let k = self.k_for(rendered, 3);
-        let mut must: Vec<usize> = map
-            .values()
-            .enumerate()
-            .filter(|(_, v)| {
-                let mut s = String::new();
-                values_text(v, &mut s);
-                has_error_word(&s)
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let mut must: Vec<usize> =
+            map.values().enumerate().filter(|(_, v)| mentions_error(v)).map(|(i, _)| i).collect();
         must.extend(map.keys().enumerate().filter_map(|(i, key)| {
             let key = key.to_lowercase();
             self.query.words.iter().any(|w| key.contains(w.as_str())).then_some(i)
