@@ -39,11 +39,10 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Op
         return n;
     }
     let key = content_key(items);
-    let sig = remembered(memo, key).unwrap_or_else(|| {
+    let mut sig = remembered(memo, key).unwrap_or_else(|| {
         let sample = stride_sample(n, SAMPLE_ITEMS);
         let clusters = simhash_clusters(sample.iter().map(|&i| items[i]));
-        let knee = if clusters > 3 { bigram_knee(items) } else { None };
-        let sig = Signals { clusters, sample: sample.len(), knee, spread_ratio: None };
+        let sig = Signals { clusters, sample: sample.len(), knee: None, spread_ratio: None };
         remember(memo, key, sig);
         sig
     });
@@ -52,15 +51,30 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Op
     }
     let diversity = sig.clusters as f64 / sig.sample as f64;
     let floor_k = (n as f64 * (0.3 + 0.7 * diversity)).floor() as usize;
-    let mut k = match sig.knee {
-        None => min_k.max(floor_k),
-        Some(knee) if diversity > 0.7 => knee.max(floor_k),
-        Some(knee) => knee,
+    let fit = |k: usize| min_k.max((k as f64 * bias).floor() as usize).min(max_k);
+    // Diverse lists keep at least `floor_k`; when that alone reaches `max_k`, the knee cannot
+    // change the answer and its pass over every item is skipped.
+    let k = if diversity > 0.7 && fit(floor_k) >= max_k {
+        fit(floor_k)
+    } else {
+        let knee = match sig.knee {
+            Some(knee) => knee,
+            None => {
+                let knee = bigram_knee(items);
+                sig.knee = Some(knee);
+                remember(memo, key, sig);
+                knee
+            }
+        };
+        fit(match knee {
+            None => min_k.max(floor_k),
+            Some(knee) if diversity > 0.7 => knee.max(floor_k),
+            Some(knee) => knee,
+        })
     };
-    k = min_k.max((k as f64 * bias).floor() as usize).min(max_k);
-    if k < n && zlib_disagrees(items, k, key, sig, memo) {
-        k = ((k as f64 * ZLIB_BUMP).floor() as usize).min(max_k);
-    }
+    // the zlib check can only raise `k`; where the raise is nothing, it is not run
+    let raised = ((k as f64 * ZLIB_BUMP).floor() as usize).min(max_k);
+    let k = if k < n && raised > k && zlib_disagrees(items, k, key, sig, memo) { raised } else { k };
     k.min(n)
 }
 
@@ -70,8 +84,8 @@ struct Signals {
     clusters: usize,
     /// How many items the clustering sampled.
     sample: usize,
-    /// The bigram knee (only looked for with more than 3 clusters).
-    knee: Option<usize>,
+    /// The bigram knee, once a size needed it (only with more than 3 clusters).
+    knee: Option<Option<usize>>,
     /// The zlib ratio of a spread of the items, once a check needed it.
     spread_ratio: Option<Option<f64>>,
 }
