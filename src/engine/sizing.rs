@@ -7,7 +7,8 @@
 //! instead of MD5, clustering runs on an evenly spaced sample of at most 128 items (64 grams each),
 //! and the zlib check compresses at most 64 KB per side. The knob-free signals of a list are
 //! remembered by its content, so re-sizing the same lists with other knobs (the workbench's
-//! tuning panel) skips straight to the arithmetic.
+//! tuning panel) skips straight to the arithmetic. The knee and the zlib check run only where
+//! they can change the answer (not once the caps already decide it).
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
