@@ -75,6 +75,9 @@ struct FileDiff {
 
 fn is_file_start(lines: &[Line], i: usize) -> bool {
     let t = lines[i].text;
+    if !matches!(t.as_bytes().first(), Some(b'd' | b'I' | b'-')) {
+        return false;
+    }
     t.starts_with("diff --git ")
         || t.starts_with("diff --cc ")
         || t.starts_with("diff --combined ")
@@ -192,7 +195,8 @@ fn parse(lines: &[Line]) -> Parsed {
         let mut verbatim = combined || lines[head.clone()].iter().any(|l| l.text.starts_with("GIT binary patch"));
         while i < n && !is_file_start(lines, i) {
             let t = lines[i].text;
-            if let Some(c) = HUNK_HEADER.captures(t).filter(|_| !verbatim) {
+            let header = (!verbatim && t.starts_with("@@")).then(|| HUNK_HEADER.captures(t)).flatten();
+            if let Some(c) = header {
                 // a number past any real file's line count (or past u64) is no hunk this engine
                 // can rebase: the file is kept verbatim rather than renumbered with wrapped sums
                 let num = |k: usize, default: usize| {
@@ -270,7 +274,8 @@ impl Engine for DiffEngine {
             });
         }
         let query = ctx.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
-        Compressor { input, lines: &lines, p, words: ctx.query_words(), query }.run(&parsed)
+        let context_reason = format!("context farther than max_context_lines = {} from a change", p.max_context_lines);
+        Compressor { input, lines: &lines, p, words: ctx.query_words(), query, context_reason }.run(&parsed)
     }
 }
 
@@ -281,6 +286,8 @@ struct Compressor<'a> {
     words: Vec<String>,
     /// The whole query, lower-cased: a hunk or file holding it always stays.
     query: Option<String>,
+    /// The ledger reason of every dropped context run, formatted once.
+    context_reason: String,
 }
 
 /// What happens to one kept file.
@@ -326,10 +333,10 @@ impl<'a> Compressor<'a> {
             if cap > 1 {
                 picked.push(nh - 1);
             }
+            // scored once each: the score runs a regex over the hunk's text
+            let score: Vec<f64> = f.hunks.iter().map(|h| self.hunk_score(h)).collect();
             let mut middle: Vec<usize> = (1..nh - 1).collect();
-            middle.sort_by(|&a, &b| {
-                self.hunk_score(&f.hunks[b]).total_cmp(&self.hunk_score(&f.hunks[a])).then(a.cmp(&b))
-            });
+            middle.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
             picked.extend(middle.into_iter().take(cap.saturating_sub(picked.len())));
             picked.into_iter().for_each(|h| keep_hunk[h] = true);
             for (hi, h) in f.hunks.iter().enumerate() {
@@ -520,13 +527,7 @@ impl<'a> Compressor<'a> {
                 }
                 let span = body[s].start..body[j - 1].end;
                 let count = body[s..j].iter().filter(|l| !l.text.starts_with('\\')).count();
-                ledger.drop_span(
-                    span,
-                    None,
-                    Unit::ContextLines,
-                    count,
-                    format!("context farther than max_context_lines = {} from a change", self.p.max_context_lines),
-                );
+                ledger.drop_span(span, None, Unit::ContextLines, count, self.context_reason.as_str());
                 dropped += count;
                 continue;
             }
@@ -541,7 +542,13 @@ impl<'a> Compressor<'a> {
             let old_start = if old_len > 0 { begin } else { begin - 1 };
             let new_start = if new_len > 0 { begin + *delta } else { begin + *delta - 1 };
             let section = if first { h.section.as_str() } else { "" };
-            out.push_str(&format!("@@ -{} +{} @@{section}\n", range(old_start, old_len), range(new_start, new_len)));
+            out.push_str("@@ -");
+            push_range(out, old_start, old_len);
+            out.push_str(" +");
+            push_range(out, new_start, new_len);
+            out.push_str(" @@");
+            out.push_str(section);
+            out.push('\n');
             out.push_str(&self.input[part[0].start..part[part.len() - 1].end]);
             if !out.ends_with('\n') {
                 out.push('\n');
@@ -553,8 +560,11 @@ impl<'a> Compressor<'a> {
     }
 }
 
-fn range(start: isize, len: usize) -> String {
-    if len == 1 { format!("{}", start.max(0)) } else { format!("{},{len}", start.max(0)) }
+/// Writes a hunk header's range: `start`, or `start,len` unless `len` is 1.
+fn push_range(out: &mut String, start: isize, len: usize) {
+    use std::fmt::Write;
+    // writing to a String cannot fail
+    let _ = if len == 1 { write!(out, "{}", start.max(0)) } else { write!(out, "{},{len}", start.max(0)) };
 }
 
 #[cfg(test)]

@@ -16,17 +16,18 @@ pub struct Line<'a> {
 
 /// Splits `input` into lines; a final line without a newline counts, an empty tail does not.
 pub fn lines(input: &str) -> Vec<Line<'_>> {
-    let mut out = Vec::new();
-    let mut start = 0;
     let bytes = input.as_bytes();
-    while start < bytes.len() {
-        let nl = memchr(b'\n', &bytes[start..]).map(|i| start + i);
-        let (end, text_end) = match nl {
-            Some(i) => (i + 1, if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i }),
-            None => (bytes.len(), bytes.len()),
-        };
-        out.push(Line { start, end, text: &input[start..text_end] });
-        start = end;
+    // one newline search over the whole input, not one per line: lines are short
+    let newlines = || memchr::memchr_iter(b'\n', bytes);
+    let mut out = Vec::with_capacity(newlines().count() + 1);
+    let mut start = 0;
+    for i in newlines() {
+        let text_end = if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
+        out.push(Line { start, end: i + 1, text: &input[start..text_end] });
+        start = i + 1;
+    }
+    if start < bytes.len() {
+        out.push(Line { start, end: bytes.len(), text: &input[start..] });
     }
     out
 }
@@ -70,10 +71,6 @@ pub fn as_shown(line: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
 }
 
 /// Lower-cased words of more than two characters (Headroom's context-word rule).
