@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tree_sitter::Node;
 
 use super::api::{Compressed, Context, Engine, Fraction, Skip};
-use super::lang::{self, Lang};
+use super::lang::{self, Lang, Step};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list, worth_a_marker};
 
 /// How much of a Python docstring stays.
@@ -166,6 +166,7 @@ struct Cut {
 struct Planner<'a, 't> {
     input: &'a str,
     lang: Lang,
+    kinds: &'static lang::Kinds,
     p: &'a CodeParams,
     query: Vec<String>,
     tokenizer: crate::tokens::Tokenizer,
@@ -185,6 +186,7 @@ impl<'a, 't> Planner<'a, 't> {
         Planner {
             input,
             lang,
+            kinds: lang.kinds(),
             p,
             query: ctx.query_words(),
             tokenizer: ctx.tokenizer,
@@ -200,7 +202,12 @@ impl<'a, 't> Planner<'a, 't> {
     }
 
     fn is_function(&self, n: Node) -> bool {
-        self.lang.function_kinds().contains(&n.kind())
+        self.kinds.is_function(n)
+    }
+
+    /// A function or declaration: a node whose doc comment may be cut.
+    fn is_documented(&self, n: Node) -> bool {
+        self.kinds.is_function(n) || self.kinds.is_declaration(n)
     }
 
     /// The function's body block, if it has one made of statements.
@@ -213,12 +220,11 @@ impl<'a, 't> Planner<'a, 't> {
     /// collected function. A function whose body is mostly named functions is a container: its
     /// inner functions are collected instead.
     fn collect(&mut self, root: Node<'t>) {
-        let mut stack = vec![root];
-        while let Some(n) = stack.pop() {
-            if n.child_count() == 0 && n.kind().contains("identifier") {
+        lang::walk(root, |n| {
+            if n.child_count() == 0 && self.kinds.is_identifier(n) {
                 *self.idents.entry(self.text(n)).or_default() += 1;
             }
-            if self.is_function(n) || self.lang.declaration_kinds().contains(&n.kind()) {
+            if self.is_documented(n) {
                 self.documented.push(n);
             }
             if self.is_function(n)
@@ -228,12 +234,10 @@ impl<'a, 't> Planner<'a, 't> {
             {
                 let uses = self.scan_inside(body);
                 self.add_function(n, body, uses);
-                continue;
+                return Step::Over;
             }
-            let mut c = n.walk();
-            let kids: Vec<Node<'t>> = n.children(&mut c).collect();
-            stack.extend(kids.into_iter().rev());
-        }
+            Step::Into
+        });
         // A function's own definition is not a reference to it.
         for f in &mut self.funcs {
             let refs = self.idents.get(f.name.as_str()).copied().unwrap_or(0).saturating_sub(1);
@@ -245,19 +249,17 @@ impl<'a, 't> Planner<'a, 't> {
     /// the identifiers it uses.
     fn scan_inside(&mut self, n: Node<'t>) -> HashSet<&'a str> {
         let mut uses = HashSet::new();
-        let mut stack = vec![n];
-        while let Some(x) = stack.pop() {
-            if x.child_count() == 0 && x.kind().contains("identifier") {
+        lang::walk(n, |x| {
+            if x.child_count() == 0 && self.kinds.is_identifier(x) {
                 let t = self.text(x);
                 *self.idents.entry(t).or_default() += 1;
                 uses.insert(t);
             }
-            if self.is_function(x) || self.lang.declaration_kinds().contains(&x.kind()) {
+            if self.is_documented(x) {
                 self.documented.push(x);
             }
-            let mut c = x.walk();
-            stack.extend(x.children(&mut c));
-        }
+            Step::Into
+        });
         uses
     }
 
@@ -267,26 +269,27 @@ impl<'a, 't> Planner<'a, 't> {
     /// signature goes with it. A callback (`items.map(() => …)`) defines nothing anyone calls by
     /// name, and is not looked into.
     fn is_container(&self, body: Node) -> bool {
-        let mut stack = vec![body];
-        while let Some(x) = stack.pop() {
+        let mut container = false;
+        lang::walk(body, |x| {
             if x.id() != body.id() {
                 if self.is_function(x) {
                     if is_callback(x) {
-                        continue;
+                        return Step::Over;
                     }
                     let anonymous = x.child_by_field_name("name").is_none() && !named_by_parent(x);
                     if !anonymous {
-                        return true;
+                        container = true;
+                        return Step::Stop;
                     }
                 }
-                if self.lang.declaration_kinds().contains(&x.kind()) && is_type_definition(x.kind()) {
-                    return true;
+                if self.kinds.is_declaration(x) && is_type_definition(x.kind()) {
+                    container = true;
+                    return Step::Stop;
                 }
             }
-            let mut c = x.walk();
-            stack.extend(x.children(&mut c));
-        }
-        false
+            Step::Into
+        });
+        container
     }
 
     fn statements(&self, body: Node<'t>) -> Vec<Node<'t>> {
@@ -363,10 +366,9 @@ impl<'a, 't> Planner<'a, 't> {
     fn calls_in(&self, range: Range<usize>, root: Node) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
-        let mut stack = vec![root];
-        while let Some(x) = stack.pop() {
+        lang::walk(root, |x| {
             if x.end_byte() <= range.start || x.start_byte() >= range.end {
-                continue;
+                return Step::Over;
             }
             if self.lang.call_kinds().contains(&x.kind())
                 && x.start_byte() >= range.start
@@ -388,9 +390,8 @@ impl<'a, 't> Planner<'a, 't> {
                     names.push(name);
                 }
             }
-            let mut c = x.walk();
-            stack.extend(x.children(&mut c));
-        }
+            Step::Into
+        });
         names.sort();
         names
     }

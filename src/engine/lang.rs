@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use tree_sitter::{Language, Node, Parser, Tree};
 
@@ -135,6 +136,14 @@ impl Lang {
         }
     }
 
+    /// The grammar's node kinds by id, flagged as this language's functions, declarations and
+    /// identifiers; built once per language.
+    pub fn kinds(self) -> &'static Kinds {
+        static KINDS: [OnceLock<Kinds>; Lang::ALL.len()] = [const { OnceLock::new() }; Lang::ALL.len()];
+        let index = Lang::ALL.iter().position(|l| *l == self).unwrap_or(0);
+        KINDS[index].get_or_init(|| Kinds::of(self))
+    }
+
     fn extensions(self) -> &'static [&'static str] {
         match self {
             Lang::Python => &["py", "pyi", "pyw"],
@@ -229,27 +238,100 @@ pub fn reparse(lang: Lang, text: &str, old: &Tree) -> Option<Tree> {
     parser.parse(text, Some(old))
 }
 
-/// Number of ERROR and MISSING nodes in a tree.
-pub fn error_count(root: Node) -> usize {
-    if !root.has_error() {
-        return 0;
+/// A language's node kinds looked up by id. `Node::kind` finds a kind's name and checks it as
+/// UTF-8 on every call; a walk over every node asks several questions of each.
+pub struct Kinds {
+    flags: Vec<u8>,
+}
+
+impl Kinds {
+    const IDENTIFIER: u8 = 1;
+    const FUNCTION: u8 = 2;
+    const DECLARATION: u8 = 4;
+
+    fn of(lang: Lang) -> Kinds {
+        let grammar = lang.grammar();
+        let flags = (0..grammar.node_kind_count())
+            .map(|id| {
+                let Some(kind) = u16::try_from(id).ok().and_then(|id| grammar.node_kind_for_id(id)) else {
+                    return 0;
+                };
+                let mut f = 0;
+                if kind.contains("identifier") {
+                    f |= Self::IDENTIFIER;
+                }
+                if lang.function_kinds().contains(&kind) {
+                    f |= Self::FUNCTION;
+                }
+                if lang.declaration_kinds().contains(&kind) {
+                    f |= Self::DECLARATION;
+                }
+                f
+            })
+            .collect();
+        Kinds { flags }
     }
-    let mut count = 0;
+
+    fn has(&self, n: Node, flag: u8) -> bool {
+        self.flags.get(usize::from(n.kind_id())).is_some_and(|f| f & flag != 0)
+    }
+
+    /// Whether the node's kind names an identifier of some sort (`identifier`, `type_identifier`…).
+    pub fn is_identifier(&self, n: Node) -> bool {
+        self.has(n, Self::IDENTIFIER)
+    }
+
+    /// Whether the node is one of [`Lang::function_kinds`].
+    pub fn is_function(&self, n: Node) -> bool {
+        self.has(n, Self::FUNCTION)
+    }
+
+    /// Whether the node is one of [`Lang::declaration_kinds`].
+    pub fn is_declaration(&self, n: Node) -> bool {
+        self.has(n, Self::DECLARATION)
+    }
+}
+
+/// What a [`walk`] does after visiting a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Visit the node's children next.
+    Into,
+    /// Skip the node's children.
+    Over,
+    /// End the walk.
+    Stop,
+}
+
+/// Visits `root` and its descendants in document order (each node before its children) with one
+/// tree cursor: no cursor or vector per node, which is what a walk costs on large trees.
+pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> Step) {
     let mut cursor = root.walk();
     loop {
-        let node = cursor.node();
-        if node.is_error() || node.is_missing() {
-            count += 1;
+        match visit(cursor.node()) {
+            Step::Stop => return,
+            Step::Into if cursor.goto_first_child() => continue,
+            _ => {}
         }
-        if node.has_error() && cursor.goto_first_child() {
-            continue;
-        }
+        // the cursor was made at `root`, so it can neither leave it nor move to its siblings
         while !cursor.goto_next_sibling() {
             if !cursor.goto_parent() {
-                return count;
+                return;
             }
         }
     }
+}
+
+/// Number of ERROR and MISSING nodes in a tree.
+pub fn error_count(root: Node) -> usize {
+    let mut count = 0;
+    walk(root, |node| {
+        if node.is_error() || node.is_missing() {
+            count += 1;
+        }
+        if node.has_error() { Step::Into } else { Step::Over }
+    });
+    count
 }
 
 /// How the language was found, for the decision record.
@@ -292,6 +374,40 @@ pub fn detect(text: &str, path: Option<&str>) -> Option<(Lang, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_walk_stays_inside_its_node_in_document_order_and_honours_over_and_stop() {
+        let src = "def a():\n    x = 1\n    def inner():\n        pass\n\ndef b():\n    y = 2\n";
+        let tree = parse(Lang::Python, src).expect("parses");
+        let root = tree.root_node();
+        let first = root.named_child(0).expect("def a");
+        let mut names = Vec::new();
+        walk(first, |n| {
+            if n.kind() == "identifier" {
+                names.push(&src[n.byte_range()]);
+            }
+            Step::Into
+        });
+        // `b` and `y` are in the next definition: a walk of `a` never reaches them
+        assert_eq!(names, ["a", "x", "inner"]);
+
+        let mut seen = Vec::new();
+        walk(root, |n| {
+            if n.kind() == "identifier" {
+                seen.push(&src[n.byte_range()]);
+            }
+            match n.kind() {
+                "block" if seen.len() == 1 => Step::Over,
+                "identifier" if seen.len() == 3 => Step::Stop,
+                _ => Step::Into,
+            }
+        });
+        assert_eq!(seen, ["a", "b", "y"], "a's body skipped, and nothing after the stop");
+
+        let kinds = Lang::Python.kinds();
+        assert!(kinds.is_function(first) && !kinds.is_declaration(first) && !kinds.is_identifier(first));
+        assert!(kinds.is_identifier(first.child_by_field_name("name").expect("name")));
+    }
 
     #[test]
     fn every_grammar_loads() {
