@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::EngineKind;
 use crate::engine::jsonspan;
 use crate::engine::search;
-use crate::engine::text::{self, Line};
+use crate::engine::text::{self, Fence, Line};
 use crate::tokens::{self, Tokenizer};
 
 /// Knobs of the router.
@@ -314,19 +314,19 @@ fn outside_fences(input: &str) -> Option<String> {
         return None;
     }
     let mut out = String::new();
-    let mut fence: Option<&str> = None;
+    let mut fence: Option<Fence> = None;
     let mut any = false;
     for line in head.split_inclusive('\n') {
-        let t = line.trim_start();
-        let mark = ["```", "~~~"].into_iter().find(|f| t.starts_with(f) && line.len() - t.len() <= 3);
-        match (fence, mark) {
-            (None, Some(f)) => {
-                fence = Some(f);
-                any = true;
-            }
-            (Some(f), Some(g)) if f == g && t.trim_end() == f => fence = None,
-            (None, None) => out.push_str(line),
-            _ => {}
+        match fence {
+            None => match Fence::opened_by(line) {
+                Some((f, _)) => {
+                    fence = Some(f);
+                    any = true;
+                }
+                None => out.push_str(line),
+            },
+            Some(f) if f.closed_by(line) => fence = None,
+            Some(_) => {}
         }
     }
     any.then_some(out)
@@ -345,10 +345,7 @@ struct Hard {
 /// Fenced blocks, multi-line JSON values and diffs inside other text.
 fn hard_blocks(input: &str, lines: &[Line]) -> Vec<Hard> {
     let mut out = Vec::new();
-    // the lines that can close a fence, found once: looking ahead from every opening line would
-    // be quadratic on text full of unclosed fences
-    let closers = |fence: &str| -> Vec<usize> { (0..lines.len()).filter(|&j| lines[j].text.trim() == fence).collect() };
-    let closers = [closers("```"), closers("~~~")];
+    let closers = text::fence_closers(lines);
     // JSON blocks are looked for while the scans cost at most a few times the input: lines of
     // unclosed `[` would otherwise each be scanned to the end
     let mut json_budget = input.len().saturating_mul(4).max(1 << 16);
@@ -356,10 +353,9 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<Hard> {
     while i < lines.len() {
         let t = lines[i].text.trim_start();
         // Fenced block.
-        if let Some((f, fence)) = ["```", "~~~"].into_iter().enumerate().find(|(_, f)| t.starts_with(f)) {
-            let info = t[fence.len()..].trim().to_lowercase();
-            let after = closers[f].partition_point(|&j| j <= i);
-            if let Some(&close) = closers[f].get(after) {
+        if let Some((_, info)) = Fence::opened_by(t) {
+            let info = info.to_lowercase();
+            if let Some(close) = closers[i] {
                 if close > i + 1 {
                     let r = lines[i + 1].start..lines[close - 1].end;
                     let inner = &input[r.clone()];
@@ -482,6 +478,23 @@ mod tests {
         // a source file is not split at a fence in its docstring
         let source = format!("{code}def g():\n    \"\"\"Use it so:\n\n    ```\n    g()\n    ```\n    \"\"\"\n{code}");
         assert_eq!(route(&source, &RouterParams::default(), Tokenizer::O200k, None).len(), 1);
+    }
+
+    #[test]
+    fn a_longer_fence_holds_a_shorter_one_whole() {
+        // Markdown documenting Markdown: the inner ``` lines are the example's, not the end
+        let example: String = (0..40).map(|i| format!("let v{i} = compute({i});\n")).collect();
+        let input = format!(
+            "# Writing docs\n\nA code example in your page is written like this, with a fence around it.\n\n````markdown\n```rust\n{example}```\n````\n\nThat is how the fences nest, as CommonMark has it.\n"
+        );
+        let routes = route(&input, &RouterParams::default(), Tokenizer::O200k, None);
+        let inside =
+            routes.iter().find(|r| r.why.contains("fence") && r.why != "fence line").expect("a fenced section");
+        assert_eq!(&input[inside.bytes.clone()], format!("```rust\n{example}```\n"));
+        assert_eq!(inside.why, "```markdown fence");
+        // the prose check skips the whole example, both fences included
+        let outside = outside_fences(&input).expect("has a fence");
+        assert!(!outside.contains("compute") && outside.contains("as CommonMark has it"), "{outside}");
     }
 
     #[test]

@@ -210,23 +210,21 @@ fn emphasis_words(words: &[Word]) -> Vec<bool> {
 /// to the end, as in CommonMark).
 fn fenced_lines(lines: &[text::Line]) -> Vec<bool> {
     let mut out = vec![false; lines.len()];
-    let mut open: Option<(char, usize)> = None;
+    let mut open: Option<text::Fence> = None;
     for (i, l) in lines.iter().enumerate() {
-        let t = l.text.trim_start();
-        let run = |c: char| t.chars().take_while(|&x| x == c).count();
-        match open {
+        // the fence lines themselves count as fenced
+        out[i] = match open {
             None => {
-                let indent = l.text.len() - t.len();
-                open = ['`', '~'].into_iter().map(|c| (c, run(c))).find(|&(_, n)| n >= 3 && indent <= 3);
-                out[i] = open.is_some();
+                open = text::Fence::opened_by(l.text).map(|(f, _)| f);
+                open.is_some()
             }
-            Some((c, n)) => {
-                out[i] = true;
-                if run(c) >= n && t.trim_end().chars().all(|x| x == c) {
+            Some(f) => {
+                if f.closed_by(l.text) {
                     open = None;
                 }
+                true
             }
-        }
+        };
     }
     out
 }

@@ -73,6 +73,64 @@ pub fn as_shown(line: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A Markdown code fence: the character of its opening run (`` ` `` or `~`) and the run's length.
+/// Every reader of fences (the router's section finder and prose check, the prose engine's
+/// kept lines) asks this one type, so they agree on where a fence opens and closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    pub ch: u8,
+    pub run: usize,
+}
+
+impl Fence {
+    /// The runs longer than this count as this long, so a closer can be looked up by run length
+    /// in a table of this size (a fence of 30 backticks is closed by any run of at least 30).
+    pub const LONGEST: usize = 30;
+
+    /// The fence a line opens, with its info string (`json` in `` ```json ``): after any indent
+    /// (a fence inside a list item is indented), three or more backticks or tildes; a backtick
+    /// fence's info string has no backtick, as CommonMark says, so ```` ``a`` ```` is inline code.
+    pub fn opened_by(line: &str) -> Option<(Fence, &str)> {
+        let t = line.trim_start();
+        let ch = *t.as_bytes().first().filter(|c| matches!(c, b'`' | b'~'))?;
+        let run = t.bytes().take_while(|&c| c == ch).count();
+        let info = t[run..].trim();
+        (run >= 3 && !(ch == b'`' && info.contains('`'))).then_some((Fence { ch, run }, info))
+    }
+
+    /// A line that could close a fence: nothing but one fence character, three or more times,
+    /// between whitespace. Its fence, with the run capped at [`Fence::LONGEST`].
+    pub fn closer(line: &str) -> Option<Fence> {
+        let t = line.trim();
+        let ch = *t.as_bytes().first().filter(|c| matches!(c, b'`' | b'~'))?;
+        (t.len() >= 3 && t.bytes().all(|c| c == ch)).then_some(Fence { ch, run: t.len().min(Self::LONGEST) })
+    }
+
+    /// Whether `line` closes this fence: the same character, at least as many times.
+    pub fn closed_by(self, line: &str) -> bool {
+        Self::closer(line).is_some_and(|c| c.ch == self.ch && c.run >= self.run.min(Self::LONGEST))
+    }
+}
+
+/// For each line that opens a fence, the line that closes it (`None` for other lines and for a
+/// fence never closed). Found in one pass from the end, so text full of unclosed fences costs
+/// no more than any other.
+pub fn fence_closers(lines: &[Line]) -> Vec<Option<usize>> {
+    let mut out = vec![None; lines.len()];
+    // nearest[c][r]: the nearest line below that closes a fence of character c and run r
+    let mut nearest = [[None; Fence::LONGEST + 1]; 2];
+    let slot = |ch: u8| usize::from(ch == b'~');
+    for (i, l) in lines.iter().enumerate().rev() {
+        if let Some((f, _)) = Fence::opened_by(l.text) {
+            out[i] = nearest[slot(f.ch)][f.run.min(Fence::LONGEST)];
+        }
+        if let Some(c) = Fence::closer(l.text) {
+            nearest[slot(c.ch)][..=c.run].iter_mut().for_each(|n| *n = Some(i));
+        }
+    }
+    out
+}
+
 /// Lower-cased words of more than two characters (Headroom's context-word rule).
 pub fn words_over_two(s: &str) -> Vec<String> {
     let mut words: Vec<String> = s
@@ -151,6 +209,29 @@ pub fn count_query_hits(text: &str, words: &[String]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fences_open_and_close_by_character_and_run_length() {
+        let open = |l: &str| Fence::opened_by(l).map(|(f, info)| (f.ch, f.run, info.to_string()));
+        assert_eq!(open("```json"), Some((b'`', 3, "json".into())));
+        assert_eq!(open("      ~~~~ text "), Some((b'~', 4, "text".into())), "indented, as in a list item");
+        assert_eq!(open("``not a fence``"), None, "two backticks");
+        assert_eq!(open("```a`b"), None, "a backtick in the info string: inline code");
+        assert_eq!(open("~~~a`b"), Some((b'~', 3, "a`b".into())));
+        let (four, _) = Fence::opened_by("````md").expect("opens");
+        assert!(!four.closed_by("```"), "a shorter run is content");
+        assert!(four.closed_by("  `````  "));
+        assert!(!four.closed_by("~~~~"), "the other character");
+        assert!(!four.closed_by("```` x"), "a closer has nothing after its run");
+
+        let doc = "````md\n```rust\nfn x() {}\n```\n````\n~~~\nopen\n```\n";
+        let lines = lines(doc);
+        let closers = fence_closers(&lines);
+        assert_eq!(closers[0], Some(4), "the four-backtick fence holds the three-backtick one");
+        assert_eq!(closers[1], Some(3));
+        assert_eq!(closers[5], None, "a tilde fence is not closed by backticks");
+        assert_eq!(closers[2], None, "not a fence line");
+    }
 
     #[test]
     fn splits_lines_with_offsets() {
