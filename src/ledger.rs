@@ -261,6 +261,17 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// The index of `text` from its lines as an engine already split them (`text::lines`), so
+    /// the text is not searched for newlines a second time.
+    pub fn of_lines(text: &str, lines: &[crate::engine::text::Line]) -> Self {
+        let mut starts = Vec::with_capacity(lines.len() + 1);
+        starts.extend(lines.iter().map(|l| l.start));
+        if starts.is_empty() || text.ends_with('\n') {
+            starts.push(text.len());
+        }
+        LineIndex { starts }
+    }
+
     /// 1-based line of the byte at `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
         self.starts.partition_point(|&s| s <= offset)
@@ -290,7 +301,16 @@ pub struct LedgerBuilder<'a> {
 
 impl<'a> LedgerBuilder<'a> {
     pub fn new(original: &'a str) -> Self {
-        LedgerBuilder { original, lines: LineIndex::new(original), ledger: Ledger::default(), pending: Vec::new() }
+        Self::with_index(original, LineIndex::new(original))
+    }
+
+    /// A builder for an original the engine has already split into lines.
+    pub fn of_lines(original: &'a str, lines: &[crate::engine::text::Line]) -> Self {
+        Self::with_index(original, LineIndex::of_lines(original, lines))
+    }
+
+    fn with_index(original: &'a str, lines: LineIndex) -> Self {
+        LedgerBuilder { original, lines, ledger: Ledger::default(), pending: Vec::new() }
     }
 
     pub fn original(&self) -> &'a str {
@@ -385,6 +405,14 @@ pub fn group_thousands(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_index_from_an_engines_lines_is_the_one_from_the_text() {
+        for text in ["", "a", "a\n", "\n", "\n\n", "a\r\nb", "a\nb\n", "é\n\nü", "x\r\n\r\n"] {
+            let lines = crate::engine::text::lines(text);
+            assert_eq!(LineIndex::of_lines(text, &lines).starts, LineIndex::new(text).starts, "{text:?}");
+        }
+    }
 
     #[test]
     fn keys_are_stable_hex() {

@@ -384,8 +384,9 @@ impl<'a> Compressor<'a> {
             keep_file[fi] |= self.asked_for(f.lines.clone());
         }
 
-        let mut ledger = LedgerBuilder::new(self.input);
-        let mut out = String::with_capacity(self.input.len() / 2);
+        let mut ledger = LedgerBuilder::of_lines(self.input, self.lines);
+        // a diff keeps most of its text (context goes, changes stay): one buffer, never regrown
+        let mut out = String::with_capacity(self.input.len());
         out.push_str(self.text(parsed.preamble.clone()));
         let mut hunks_dropped = 0;
         let mut context_dropped = 0;

@@ -545,7 +545,7 @@ impl Plan {
                 ),
             });
         }
-        let mut ledger = LedgerBuilder::new(input);
+        let mut ledger = LedgerBuilder::of_lines(input, lines);
         let mut out = String::with_capacity(input.len() / 4);
         let mut next_gap = gaps.iter().peekable();
         let mut i = 0;

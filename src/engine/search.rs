@@ -442,7 +442,7 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
         }
     }
     let file_kept = |f: usize| last_kept_line[f].is_some();
-    let mut ledger = LedgerBuilder::new(input);
+    let mut ledger = LedgerBuilder::of_lines(input, lines);
     let mut out = String::with_capacity(input.len() / 3);
     let mut heading_file: Option<usize> = None;
     let runs = dropped_runs(keep, &file_at);
