@@ -40,13 +40,24 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Op
         return n;
     }
     let key = content_key(items);
-    let mut sig = remembered(memo, key).unwrap_or_else(|| {
+    let known = remembered(memo, key);
+    let mut sig = known.unwrap_or_else(|| {
         let sample = stride_sample(n, SAMPLE_ITEMS);
         let clusters = simhash_clusters(sample.iter().map(|&i| items[i]));
-        let sig = Signals { clusters, sample: sample.len(), knee: None, spread_ratio: None };
-        remember(memo, key, sig);
-        sig
+        Signals { clusters, sample: sample.len(), knee: None, spread_ratio: None }
     });
+    let k = size(items, bias, min_k, max_k, &mut sig);
+    // once per list and per signal learnt: what this sizing computed, the next one reuses
+    if known.is_none_or(|k| k.knee != sig.knee || k.spread_ratio != sig.spread_ratio) {
+        remember(memo, key, sig);
+    }
+    k
+}
+
+/// The size of a list of more than 8 items from its signals; the knee and the zlib spread are
+/// computed into `sig` the first time a size needs them.
+fn size(items: &[&str], bias: f64, min_k: usize, max_k: usize, sig: &mut Signals) -> usize {
+    let n = items.len();
     if sig.clusters <= 3 {
         return min_k.max(sig.clusters).min(max_k.max(min_k)).min(n);
     }
@@ -58,15 +69,7 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Op
     let k = if diversity > 0.7 && fit(floor_k) >= max_k {
         fit(floor_k)
     } else {
-        let knee = match sig.knee {
-            Some(knee) => knee,
-            None => {
-                let knee = bigram_knee(items);
-                sig.knee = Some(knee);
-                remember(memo, key, sig);
-                knee
-            }
-        };
+        let knee = *sig.knee.get_or_insert_with(|| bigram_knee(items));
         fit(match knee {
             None => min_k.max(floor_k),
             Some(knee) if diversity > 0.7 => knee.max(floor_k),
@@ -75,7 +78,7 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Op
     };
     // the zlib check can only raise `k`; where the raise is nothing, it is not run
     let raised = ((k as f64 * ZLIB_BUMP).floor() as usize).min(max_k);
-    let k = if k < n && raised > k && zlib_disagrees(items, k, key, sig, memo) { raised } else { k };
+    let k = if k < n && raised > k && zlib_disagrees(items, k, sig) { raised } else { k };
     k.min(n)
 }
 
@@ -291,15 +294,13 @@ fn zlib_ratio<'a>(parts: impl Iterator<Item = &'a str>) -> Option<f64> {
     })
 }
 
-fn zlib_disagrees(items: &[&str], k: usize, key: ContentKey, mut sig: Signals, memo: Option<&Memo>) -> bool {
+fn zlib_disagrees(items: &[&str], k: usize, sig: &mut Signals) -> bool {
     let Some(prefix) = zlib_ratio(items.iter().take(k).copied()) else {
         return false;
     };
     let all = *sig.spread_ratio.get_or_insert_with(|| {
         let spread = stride_sample(items.len(), items.len().min(4096));
-        let ratio = zlib_ratio(spread.iter().map(|&i| items[i]));
-        remember(memo, key, Signals { spread_ratio: Some(ratio), ..sig });
-        ratio
+        zlib_ratio(spread.iter().map(|&i| items[i]))
     });
     all.is_some_and(|all| (prefix - all).abs() > ZLIB_TOLERANCE)
 }
@@ -358,6 +359,11 @@ mod tests {
         let m = Some(&memo);
         let first = optimal_k(&items, 1.0, 3, 400, m);
         assert!(remembered(m, content_key(&items)).is_some());
+        // a sizing the caps do not decide needs the knee, and remembers it with the clusters
+        let wide = Memo::default();
+        optimal_k(&items, 1.0, 3, 10_000, Some(&wide));
+        let known = remembered(Some(&wide), content_key(&items)).expect("remembered");
+        assert!(known.knee.is_some());
         assert!(remembered(None, content_key(&items)).is_none());
         assert_eq!(optimal_k(&items, 1.0, 3, 400, m), first);
         assert_eq!(optimal_k(&items, 1.0, 3, 10, m), first.min(10));
