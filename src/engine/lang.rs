@@ -1,5 +1,6 @@
 //! Source languages for the code engine: the tree-sitter grammar, the node kinds that are
-//! functions, the comment syntax, and detection from a path, a shebang or the content.
+//! functions (looked up by id), the comment syntax, detection from a path, a shebang or the
+//! content, and the one-cursor tree walk.
 
 use std::fmt;
 use std::str::FromStr;

@@ -48,7 +48,7 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Op
     });
     let k = size(items, bias, min_k, max_k, &mut sig);
     // once per list and per signal learnt: what this sizing computed, the next one reuses
-    if known.is_none_or(|k| k.knee != sig.knee || k.spread_ratio != sig.spread_ratio) {
+    if known.is_none_or(|old| old.knee != sig.knee || old.spread_ratio != sig.spread_ratio) {
         remember(memo, key, sig);
     }
     k

@@ -1,5 +1,6 @@
-//! Text helpers shared by the line-based engines: line splitting with byte offsets, keyword
-//! classes (errors, warnings, importance) and query-word matching.
+//! Text helpers shared by the line-based engines and the router: line splitting with byte
+//! offsets, Markdown code fences, keyword classes (errors, warnings, importance) and query-word
+//! matching.
 
 use std::sync::LazyLock;
 
@@ -89,7 +90,7 @@ impl Fence {
 
     /// The fence a line opens, with its info string (`json` in `` ```json ``): after any indent
     /// (a fence inside a list item is indented), three or more backticks or tildes; a backtick
-    /// fence's info string has no backtick, as CommonMark says, so ```` ``a`` ```` is inline code.
+    /// fence's info string has no backtick, as CommonMark says (```` ```a`b ```` is inline code).
     pub fn opened_by(line: &str) -> Option<(Fence, &str)> {
         let t = line.trim_start();
         let ch = *t.as_bytes().first().filter(|c| matches!(c, b'`' | b'~'))?;
