@@ -11,8 +11,9 @@ binary = root / "target" / "release" / "ctxlens"
 print("| fixture | routed as | tokens before | after | saved | dropped spans | decision | retention |")
 print("|---|---|---|---|---|---|---|---|")
 for f in sorted((root / "fixtures").glob("*/*")):
-    # the demo captures are the other fixtures wrapped as traffic; they are for the workbench
-    if f.name.endswith(".tar.gz") or f.parent.name == "demo":
+    # the demo captures are the other fixtures wrapped as traffic, and headroom-proxy holds
+    # Headroom's own captures and store: they are for the workbench and `blocks`, not tool outputs
+    if f.name.endswith(".tar.gz") or f.parent.name in ("demo", "headroom-proxy"):
         continue
     run = subprocess.run([binary, "compress", "--engine", "auto", "--stats", "json", f], capture_output=True, check=True)
     s = json.loads(run.stderr.decode().strip().splitlines()[-1])

@@ -414,32 +414,10 @@ fn diff_metrics(input: &str, output: &str) -> Vec<Metric> {
 // -------------------------------------------------------------------------------------------------
 // Prose
 
-static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:not|no|never|none|nothing|nobody|neither|nor|cannot|without|\w+n't)$").expect("negation regex")
-});
-
-/// Words a summary must not lose: numbers, paths, identifiers (`snake_case`, `camelCase`,
-/// `a.b`, `CONSTANTS`) and negations.
-fn must_keep(word: &str) -> bool {
-    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, '_' | '/' | '.' | '\'' | '-'));
-    let w = w.trim_end_matches('.');
-    if w.is_empty() {
-        return false;
-    }
-    let upper = w.chars().filter(char::is_ascii_uppercase).count();
-    w.chars().any(|c| c.is_ascii_digit())
-        || w.contains('/') && w.len() > 1
-        || w.contains('_') && w.chars().any(char::is_alphabetic)
-        || w.contains('.') && w.split('.').all(|p| !p.is_empty())
-        || w.chars().skip(1).any(|c| c.is_ascii_uppercase()) && w.chars().any(|c| c.is_ascii_lowercase())
-        || upper >= 2 && upper == w.chars().filter(|c| c.is_alphabetic()).count()
-        || NEGATION.is_match(w)
-}
-
 fn prose_metrics(input: &str, output: &str) -> Vec<Metric> {
-    fn counts(text: &str) -> HashMap<&str, usize> {
+    fn counts(s: &str) -> HashMap<&str, usize> {
         let mut m: HashMap<&str, usize> = HashMap::new();
-        for w in text.split_whitespace().filter(|w| must_keep(w)) {
+        for w in s.split_whitespace().filter(|w| text::is_detail_word(w)) {
             *m.entry(w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '`' | '!' | '?')))
                 .or_default() += 1;
         }

@@ -39,9 +39,10 @@ pub struct ProseParams {
     pub score_threshold: Fraction,
     /// When above 0, keep this share of each chunk's words (the best scored) instead of the threshold.
     pub target_ratio: Fraction,
-    /// Always keep numbers, hex, ALL_CAPS, dotted.names, /paths, .ext, --flags, CamelCase, negations
-    /// and modals (not, never, must, only…), and/or/nor, list bullets opening a line, and whole
-    /// tabular lines (HEADROOM_KOMPRESS_MUST_KEEP).
+    /// Always keep numbers, hex, ALL_CAPS, snake_case, CamelCase and other mixed-case words
+    /// (CPython, Content-Length, URLs), dotted.names, /paths, .ext, --flags, negations and modals
+    /// (not, never, must, only…), and/or/nor, list bullets opening a line, and whole tabular lines
+    /// (HEADROOM_KOMPRESS_MUST_KEEP).
     pub must_keep: bool,
     /// Texts with fewer words pass through.
     pub min_input_words: usize,
@@ -101,29 +102,28 @@ fn words(input: &str) -> (Vec<Word<'_>>, Vec<text::Line<'_>>) {
     (out, lines)
 }
 
-static MUST_KEEP: LazyLock<Regex> = LazyLock::new(|| {
+/// What the prose engine keeps beyond [`text::is_detail_word`]: hex, `.ext`, `--flags`, and the
+/// words that turn a sentence's meaning (modals and and/or/xor, besides negations).
+static MUST_KEEP_MORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)^(?:
-            0x[0-9a-fA-F]+ | .*[0-9].*
-          | [A-Z][A-Z0-9_]+
-          | \S*[A-Za-z0-9_]\.[A-Za-z0-9_]\S*
-          | \S*/\S+ | \.[A-Za-z0-9]+
-          | --?[A-Za-z][\w-]*
-          | [A-Z][a-z0-9]+[A-Z]\S* | [a-z]+[A-Z]\S*
-          | (?i:not|no|never|none|nothing|nobody|neither|nor|cannot|can't|don't|doesn't|didn't|won't|wouldn't|
-                shouldn't|isn't|aren't|wasn't|weren't|hasn't|haven't|hadn't|mustn't|avoid|unless|except|without|
-                must|should|shall|required|always|only|mandatory|and|or|xor)
+            0x[0-9a-fA-F]+ | \.[A-Za-z0-9]+ | --?[A-Za-z][\w-]*
+          | (?i:avoid|unless|except|must|should|shall|required|always|only|mandatory|and|or|xor)
         )$",
     )
     .expect("must-keep regex")
 });
 
-/// Whether a word must stay whatever its score.
+/// Whether a word must stay whatever its score: every detail the prose retention metric counts
+/// (numbers, paths, identifiers, negations), and the extras above.
 pub fn must_keep(word: &str) -> bool {
+    if text::is_detail_word(word) {
+        return true;
+    }
     let core =
         word.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '\'' | '!' | '?' | '[' | ']'));
     let core = core.strip_suffix('.').unwrap_or(core);
-    !core.is_empty() && MUST_KEEP.is_match(core)
+    !core.is_empty() && MUST_KEEP_MORE.is_match(core)
 }
 
 /// A list bullet, quote mark, heading hashes or item number opening a line (the text's structure).
@@ -577,6 +577,13 @@ mod tests {
             "only.",
             "and",
             "can't",
+            "raise_for_status",
+            "set\\_environ",
+            "CPython",
+            "SSLContext",
+            "URLs.",
+            "Content-Length",
+            "verify=False",
         ] {
             assert!(must_keep(w), "{w}");
         }

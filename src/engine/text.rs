@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
 
 /// One line of an input: its byte range (with its line terminator) and its text (without).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +197,30 @@ pub fn has_warning_word(s: &str) -> bool {
 
 pub fn has_importance_word(s: &str) -> bool {
     has_word(&IMPORTANCE, s)
+}
+
+static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:not|no|never|none|nothing|nobody|neither|nor|cannot|without|\w+n't)$").expect("negation regex")
+});
+
+/// A detail no shorter version of a text may lose: a number, a path, an identifier
+/// (`snake_case`, `camelCase`, `CPython`, `Content-Length`, `a.b`, `CONSTANT`, `URLs`) or a
+/// negation. The prose engine keeps every such word whatever the model scores it, and the prose
+/// retention metric counts them, so the two cannot disagree about what had to stay.
+pub fn is_detail_word(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && !matches!(c, '_' | '/' | '.' | '\'' | '-'));
+    let w = w.trim_end_matches('.');
+    if w.is_empty() {
+        return false;
+    }
+    let upper = w.chars().filter(char::is_ascii_uppercase).count();
+    w.chars().any(|c| c.is_ascii_digit())
+        || w.contains('/') && w.len() > 1
+        || w.contains('_') && w.chars().any(char::is_alphabetic)
+        || w.contains('.') && w.split('.').all(|p| !p.is_empty())
+        || w.chars().skip(1).any(|c| c.is_ascii_uppercase()) && w.chars().any(|c| c.is_ascii_lowercase())
+        || upper >= 2 && upper == w.chars().filter(|c| c.is_alphabetic()).count()
+        || NEGATION.is_match(w)
 }
 
 /// How many of `words` (already lower-cased) occur in `text`, case-insensitively.
