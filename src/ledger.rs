@@ -96,9 +96,21 @@ pub struct Span {
     pub bytes: Range<usize>,
     /// Line range in the original input.
     pub lines: Lines,
-    /// RFC 6901 JSON pointer of the dropped value (JSON engine only).
+    /// RFC 6901 JSON pointer of the dropped value, or of the first of a run (JSON engine only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub pointer: Option<String>,
+    /// The pointer of a run's last value, for a run of object members (whose keys do not follow
+    /// from the first key and the count, as an array's indices do).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pointer_last: Option<String>,
+}
+
+impl Span {
+    /// The pointer as shown to a reader: `/time/1.0.0 … /time/1.4.1` for a run of members.
+    pub fn pointer_text(&self) -> Option<String> {
+        let p = self.pointer.as_deref()?;
+        Some(self.pointer_last.as_ref().map_or_else(|| p.to_string(), |last| format!("{p} … {last}")))
+    }
 }
 
 /// What kind of thing a drop removed.
@@ -336,8 +348,22 @@ impl<'a> LedgerBuilder<'a> {
         count: usize,
         reason: impl Into<String>,
     ) {
+        self.drop_run(bytes, pointer, None, unit, count, reason);
+    }
+
+    /// Records a dropped run of JSON object members, from `pointer` to `pointer_last`; a later
+    /// [`Self::marker`] call must cover it.
+    pub fn drop_run(
+        &mut self,
+        bytes: Range<usize>,
+        pointer: Option<String>,
+        pointer_last: Option<String>,
+        unit: Unit,
+        count: usize,
+        reason: impl Into<String>,
+    ) {
         debug_assert!(bytes.start <= bytes.end && bytes.end <= self.original.len());
-        let span = Span { lines: self.lines.lines_of(&bytes), bytes, pointer };
+        let span = Span { lines: self.lines.lines_of(&bytes), bytes, pointer, pointer_last };
         let key = Key::of(self.original[span.bytes.clone()].as_bytes());
         self.pending.push(self.ledger.drops.len());
         self.ledger.drops.push(Dropped { span, unit, count, reason: reason.into(), key, marker: usize::MAX });

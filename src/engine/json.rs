@@ -1255,34 +1255,44 @@ impl<'a> Crusher<'a> {
             None
         };
         let n = map.len();
-        let mut names = Vec::new();
         let group = self.ledger.group();
-        // values are processed in place (the keys are not hashed again); dropped keys go after
+        let ptr_of = |k: &str| format!("{pointer}/{}", escape_pointer(k));
+        let keep = plan.as_ref().map(|(keep, _)| keep.as_slice());
+        // Values are processed in place (the keys are not hashed again). Dropped keys are recorded
+        // in document order, one ledger entry per run of consecutive ones, as for array items.
+        let mut run: Option<(usize, String)> = None;
         for (i, (k, v)) in map.iter_mut().enumerate() {
-            let ptr = format!("{pointer}/{}", escape_pointer(k));
-            if plan.as_ref().is_some_and(|(keep, _)| !keep[i]) {
-                let bytes = if spans_ok { self.tree.node(kids[i]).member_span() } else { self.tree.node(node).span() };
-                let reason = plan.as_ref().map(|(_, r)| r.clone()).unwrap_or_default();
-                self.ledger.drop_span(bytes, Some(ptr), Unit::Keys, 1, reason);
-                names.push(k.clone());
+            let Some((keep, reason)) = plan.as_ref().filter(|(keep, _)| !keep[i]) else {
+                let child = if spans_ok { kids[i] } else { node };
+                *v = self.process(std::mem::take(v), child, ptr_of(k));
+                continue;
+            };
+            let (start, first) = run.take().unwrap_or_else(|| (i, ptr_of(k)));
+            if i + 1 < n && !keep[i + 1] {
+                run = Some((start, first));
                 continue;
             }
-            let child = if spans_ok { kids[i] } else { node };
-            *v = self.process(std::mem::take(v), child, ptr);
+            let bytes = if spans_ok {
+                self.tree.node(kids[start]).member_span().start..self.tree.node(kids[i]).end()
+            } else {
+                self.tree.node(node).span()
+            };
+            let last = (i > start).then(|| ptr_of(k));
+            self.ledger.drop_run(bytes, Some(first), last, Unit::Keys, i + 1 - start, reason.clone());
         }
-        if names.is_empty() {
+        let Some(keep) = keep else {
             return Value::Object(map);
-        }
-        if let Some((keep, _)) = &plan {
-            let mut i = 0;
-            map.retain(|_, _| {
-                i += 1;
-                keep[i - 1]
-            });
-        }
+        };
+        let names: Vec<&String> = map.keys().zip(keep).filter(|(_, k)| !**k).map(|(name, _)| name).collect();
         let phrase = format!("{} of {n} keys omitted: {}", names.len(), name_list(&names, 12));
+        let dropped = names.len();
+        let mut i = 0;
+        map.retain(|_, _| {
+            i += 1;
+            keep[i - 1]
+        });
         let text = self.ledger.marker(group, phrase, PayloadShape::JsonObject);
-        self.notes.push(format!("{}: map-like object, kept {} of {n} keys", Self::where_(&pointer), n - names.len()));
+        self.notes.push(format!("{}: map-like object, kept {} of {n} keys", Self::where_(&pointer), n - dropped));
         let mut key = MARKER_KEY.to_string();
         let mut suffix = 2;
         while map.contains_key(&key) {
@@ -1560,6 +1570,38 @@ mod tests {
         let marker = series.last().unwrap().as_str().unwrap();
         assert!(marker.starts_with("[ctxlens: ") && marker.contains("items omitted"), "{marker}");
         assert!(c.ledger.drops.iter().all(|d| d.span.pointer.as_deref().unwrap().starts_with("/series/")));
+    }
+
+    #[test]
+    fn a_map_like_object_drops_runs_of_keys_in_document_order() {
+        let time: Vec<String> =
+            (0..200).map(|i| format!(r#""1.{i}.0":"2024-01-{:02}T10:00:00Z""#, i % 28 + 1)).collect();
+        let input = format!(r#"{{"name":"x","time":{{{}}}}}"#, time.join(","));
+        let c = run(&input, None);
+        let out: Value = serde_json::from_str(&c.output).unwrap();
+        let kept = out["time"].as_object().unwrap();
+        assert!(kept.len() > 2 && kept.len() < 100, "{} keys kept", kept.len());
+        let drops = &c.ledger.drops;
+        assert!(drops.len() < kept.len() + 1, "one entry per run between kept keys, not per key: {}", drops.len());
+        assert_eq!(drops.iter().map(|d| d.count).sum::<usize>() + kept.len() - 1, 200);
+        let mut last_end = 0;
+        for d in drops {
+            assert!(d.span.bytes.start >= last_end, "document order");
+            last_end = d.span.bytes.end;
+            let text = &input[d.span.bytes.clone()];
+            let first = d.span.pointer.as_deref().unwrap().strip_prefix("/time/").unwrap();
+            assert!(text.starts_with(&format!("\"{first}\"")), "{text}");
+            match &d.span.pointer_last {
+                Some(last) => {
+                    assert!(d.count > 1);
+                    let last = last.strip_prefix("/time/").unwrap();
+                    let last_member = text.rsplit(',').next().unwrap();
+                    assert!(last_member.starts_with(&format!("\"{last}\"")), "{text}");
+                    assert!(!kept.contains_key(first) && !kept.contains_key(last));
+                }
+                None => assert_eq!(d.count, 1),
+            }
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::ledger::Span;
+
 /// The deepest nesting laid out: serde_json's own recursion limit, so [`pretty`] and
 /// [`reindent`] agree on what they lay out, and indentation stays at most 256 columns.
 pub const MAX_DEPTH: usize = 128;
@@ -153,20 +155,24 @@ pub fn reindent(compact: &str) -> Option<Arc<str>> {
     Some(Arc::from(String::from_utf8(out).ok()?))
 }
 
-/// The pointers whose lines [`span_lines`] needs for a drop of `count` items at `pointer`.
-pub fn wanted(pointer: &str, count: usize) -> [Option<String>; 2] {
-    let end = (count > 1)
-        .then(|| pointer.rsplit_once('/'))
-        .flatten()
-        .and_then(|(parent, idx)| idx.parse::<usize>().ok().map(|i| format!("{parent}/{}", i + count - 1)));
-    [Some(pointer.to_string()), end]
+/// The pointers whose lines [`span_lines`] needs for a dropped span: its first value's, and its
+/// last's (a run of members names it; a run of `count` array items at `/a/5` ends at `/a/{5+count-1}`).
+pub fn wanted(span: &Span, count: usize) -> [Option<String>; 2] {
+    let end = span.pointer_last.clone().or_else(|| {
+        (count > 1)
+            .then(|| span.pointer.as_deref()?.rsplit_once('/'))
+            .flatten()
+            .and_then(|(parent, idx)| idx.parse::<usize>().ok().map(|i| format!("{parent}/{}", i + count - 1)))
+    });
+    [span.pointer.clone(), end]
 }
 
-/// The pretty lines of `count` items starting at `pointer` (`/a/5` with 3 items covers `/a/5`
-/// to `/a/7`); a key or string pointer covers its own value.
-pub fn span_lines(p: &Pretty, pointer: &str, count: usize) -> Option<(usize, usize)> {
-    let (first, last) = *p.lines.get(pointer)?;
-    match wanted(pointer, count)[1].as_ref().and_then(|end| p.lines.get(end)) {
+/// The pretty lines of a dropped span: from its first value's first line to its last value's
+/// last line (see [`wanted`]); `None` without a pointer or when the pointer is not in `p`.
+pub fn span_lines(p: &Pretty, span: &Span, count: usize) -> Option<(usize, usize)> {
+    let [first, end] = wanted(span, count);
+    let (first, last) = *p.lines.get(&first?)?;
+    match end.and_then(|end| p.lines.get(&end)) {
         Some((_, end)) => Some((first, *end)),
         None => Some((first, last)),
     }
@@ -190,7 +196,16 @@ mod tests {
         assert_eq!((line(f).trim(), line(l).trim()), ("{", "},"));
         assert!(line(p.lines["/a/1/b"].0).contains("\"b\": 2"));
         assert!(line(p.lines["/c~0~1d"].0).contains("\"x\\ny\""));
-        assert_eq!(span_lines(&p, "/a/0", 3), Some((p.lines["/a/0"].0, p.lines["/a/2"].1)));
+        let span = |first: &str, last: Option<&str>| Span {
+            bytes: 0..0,
+            lines: crate::ledger::Lines { first: 1, last: 1 },
+            pointer: Some(first.into()),
+            pointer_last: last.map(Into::into),
+        };
+        assert_eq!(span_lines(&p, &span("/a/0", None), 3), Some((p.lines["/a/0"].0, p.lines["/a/2"].1)));
+        let (a, c) = (p.lines["/a/1"].0, p.lines["/c~0~1d"].1);
+        assert_eq!(span_lines(&p, &span("/a/1", Some("/c~0~1d")), 2), Some((a, c)), "a run of members names its last");
+        assert_eq!(span_lines(&p, &span("/a/1/b", None), 1), Some(p.lines["/a/1/b"]));
         assert_eq!(p.lines[""], (1, p.text.lines().count()));
         assert!(!p.lines.contains_key("/e"), "only wanted pointers are recorded");
         assert!(pretty("not json", Some(&want)).is_none());

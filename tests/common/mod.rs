@@ -192,7 +192,14 @@ pub fn json_minus_drops(o: &Outcome) -> Value {
                 a.drain(i..i + d.count);
             }
             (_, Value::Object(m)) => {
-                assert!(m.shift_remove(&token).is_some(), "no key {token}");
+                // a run of members: `count` keys in document order, from the pointer's to the
+                // last pointer's
+                let gone: Vec<String> = m.keys().skip_while(|k| **k != token).take(d.count).cloned().collect();
+                assert_eq!(gone.len(), d.count, "a run of {} keys from {token} in {}", d.count, m.len());
+                gone.iter().for_each(|k| assert!(m.shift_remove(k).is_some()));
+                let last = d.span.pointer_last.as_deref().map_or(ptr, |l| l);
+                let want = last.rsplit_once('/').expect("pointer has a parent").1.replace("~1", "/").replace("~0", "~");
+                assert_eq!(gone.last(), Some(&want), "the run at {ptr} ends at its last pointer");
             }
             (u, other) => panic!("drop {u:?} at {ptr} in {other}"),
         }

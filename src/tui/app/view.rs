@@ -180,8 +180,8 @@ impl App {
                 rows.iter().position(|r| [&r.left, &r.right].into_iter().flatten().any(|c| c.text().contains(key)))
             }
         };
-        let place = match &d.span.pointer {
-            Some(p) => p.clone(),
+        let place = match d.span.pointer_text() {
+            Some(p) => p,
             None => format!("lines {}–{}", d.span.lines.first, d.span.lines.last),
         };
         let message = format!("{place}: {} ({})", d.reason, d.unit.count(d.count));

@@ -79,8 +79,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         (Some(_), Some(o)) => {
             let focused = app.focus == Pane::Ledger;
             for (i, d) in o.ledger.drops.iter().enumerate().skip(app.ledger_top).take(body.height as usize) {
-                let place = match &d.span.pointer {
-                    Some(p) => p.clone(),
+                let place = match d.span.pointer_text() {
+                    Some(p) => p,
                     None if d.span.lines.first == d.span.lines.last => format!("L{}", d.span.lines.first),
                     None => format!("L{}–{}", d.span.lines.first, d.span.lines.last),
                 };

@@ -356,8 +356,12 @@ mod tests {
     fn a_drop_removes_only_the_lines_it_covers_whole() {
         use crate::ledger::Lines;
         let text = "aaa\nbbb\nccc\nddd\n";
-        let span =
-            |bytes: std::ops::Range<usize>, first, last| Span { bytes, lines: Lines { first, last }, pointer: None };
+        let span = |bytes: std::ops::Range<usize>, first, last| Span {
+            bytes,
+            lines: Lines { first, last },
+            pointer: None,
+            pointer_last: None,
+        };
         assert_eq!(whole_lines(text, &span(4..12, 2, 3)), Some((2, 3)), "bbb and ccc with their newlines");
         assert_eq!(whole_lines(text, &span(5..12, 2, 3)), Some((3, 3)), "bbb loses only its tail");
         assert_eq!(whole_lines(text, &span(4..10, 2, 3)), Some((2, 2)), "ccc keeps its end");

@@ -22,23 +22,14 @@ pub(super) fn display_sides(
     let recorded_json = o.is_none() && with_ledger && json(left) && json(right);
     if recorded_json || o.is_some_and(|o| o.engine == Some(EngineKind::Json)) {
         let l = left_pretty.or_else(|| {
-            let wanted: HashSet<String> = drops
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|d| d.span.pointer.as_deref().map(|p| pretty::wanted(p, d.count)))
-                .flatten()
-                .flatten()
-                .collect();
+            let wanted: HashSet<String> =
+                drops.unwrap_or_default().iter().flat_map(|d| pretty::wanted(&d.span, d.count)).flatten().collect();
             pretty::pretty(left, Some(&wanted)).map(Arc::new)
         });
         let r = pretty::reindent(right).or_else(|| pretty::pretty(right, Some(&HashSet::new())).map(|p| p.text));
         if let (Some(l), Some(r)) = (l, r) {
             let lines = drops.map(|ds| {
-                ds.iter()
-                    .map(|d| {
-                        d.span.pointer.as_deref().and_then(|p| pretty::span_lines(&l, p, d.count)).unwrap_or((0, 0))
-                    })
-                    .collect::<Vec<_>>()
+                ds.iter().map(|d| pretty::span_lines(&l, &d.span, d.count).unwrap_or((0, 0))).collect::<Vec<_>>()
             });
             // a dropped value takes its pretty lines with it; a cut string keeps its line
             let removed = match (drops, &lines) {
