@@ -228,40 +228,48 @@ fn code_metrics(input: &str, output: &str, path: Option<&str>) -> Vec<Metric> {
     let Some(tree) = lang::parse(lang, input) else { return Vec::new() };
     let functions = lang.function_kinds();
     let mut signatures: Vec<&str> = Vec::new();
-    let mut cursor = tree.walk();
-    loop {
-        let node = cursor.node();
+    // the depth of the anonymous callback the walk is inside, if any
+    let mut callback: Option<usize> = None;
+    lang::walk(tree.root_node(), |node, up| {
+        if callback.is_some_and(|depth| up.len() <= depth) {
+            callback = None;
+        }
         let kind = node.kind();
         if functions.contains(&kind) || type_definition(kind) {
+            let parent = up.last();
             // a definition is named by its own `name`, or by what it is assigned to
             // (`const f = () => …`, `exports.f = function …`, `{ f: function … }`)
             let named =
                 if node.child_by_field_name("name").is_some() || node.child_by_field_name("declarator").is_some() {
                     Some(node)
                 } else {
-                    node.parent().filter(|p| code::named_by_parent(node) || p.kind() == "public_field_definition")
+                    parent.copied().filter(|p| code::named_by_parent(Some(p)) || p.kind() == "public_field_definition")
                 };
             // what an anonymous callback defines inside itself (`.then(() => ({ next: … }))`)
             // is nobody's API
-            let in_callback = std::iter::successors(node.parent(), |p| p.parent())
-                .any(|p| functions.contains(&p.kind()) && code::is_callback(p));
-            if let Some(n) = named.filter(|_| !in_callback) {
+            if let Some(n) = named.filter(|_| callback.is_none()) {
                 let first = input[n.byte_range()].lines().next().unwrap_or_default().trim();
                 if !first.is_empty() {
                     signatures.push(first);
                 }
             }
-        }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        while !cursor.goto_next_sibling() {
-            if !cursor.goto_parent() {
-                let kept = signatures.iter().filter(|s| output.contains(**s)).count();
-                return vec![Metric::new("signatures", kept, signatures.len())];
+            if callback.is_none() && functions.contains(&kind) && code::is_callback(node, parent) {
+                callback = Some(up.len());
             }
         }
+        lang::Step::Into
+    });
+    // one pass over the output for every signature (a search per signature grows with their product)
+    let unique: Vec<&str> = signatures.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    let mut found = vec![false; unique.len()];
+    if let Ok(ac) = aho_corasick::AhoCorasick::new(&unique) {
+        for m in ac.find_overlapping_iter(output) {
+            found[m.pattern().as_usize()] = true;
+        }
     }
+    let found: HashSet<&str> = unique.iter().zip(&found).filter(|(_, f)| **f).map(|(s, _)| *s).collect();
+    let kept = signatures.iter().filter(|s| found.contains(**s)).count();
+    vec![Metric::new("signatures", kept, signatures.len())]
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -150,6 +150,44 @@ struct Func<'a, 't> {
     body_lines: usize,
     public: bool,
     score: f64,
+    /// The body the statements are in (where the cut's calls are looked for).
+    body: Node<'t>,
+}
+
+/// A function or declaration whose doc comment may be cut, with what the walk knew of its place:
+/// the node the comment sits above (itself, or the `export`, decorator or declaration around it)
+/// and that node's parent.
+#[derive(Clone, Copy)]
+struct Documented<'t> {
+    node: Node<'t>,
+    anchor: Node<'t>,
+    parent: Option<Node<'t>>,
+    /// The node's own parent (a nameless function is named by what it is assigned to).
+    own_parent: Option<Node<'t>>,
+}
+
+impl<'t> Documented<'t> {
+    fn new(node: Node<'t>, up: &[Node<'t>]) -> Self {
+        let climbs = |p: &Node| {
+            matches!(
+                p.kind(),
+                "export_statement"
+                    | "decorated_definition"
+                    | "template_declaration"
+                    | "variable_declarator"
+                    | "lexical_declaration"
+            )
+        };
+        let mut i = up.len();
+        while i > 0 && climbs(&up[i - 1]) {
+            i -= 1;
+        }
+        let anchor = if i == up.len() { node } else { up[i] };
+        // above the walk's root (a documented node is never a walk's root but for a whole file),
+        // tree-sitter is asked, once
+        let parent = i.checked_sub(1).map(|j| up[j]).or_else(|| anchor.parent());
+        Documented { node, anchor, parent, own_parent: up.last().copied() }
+    }
 }
 
 /// One span to replace by a marker line.
@@ -172,7 +210,7 @@ struct Planner<'a, 't> {
     tokenizer: crate::tokens::Tokenizer,
     funcs: Vec<Func<'a, 't>>,
     /// Every function and declaration node, for doc comments and class docstrings.
-    documented: Vec<Node<'t>>,
+    documented: Vec<Documented<'t>>,
     /// How often each identifier occurs in the file.
     idents: HashMap<&'a str, usize>,
     /// Byte offset of the start of each line.
@@ -220,12 +258,12 @@ impl<'a, 't> Planner<'a, 't> {
     /// collected function. A function whose body is mostly named functions is a container: its
     /// inner functions are collected instead.
     fn collect(&mut self, root: Node<'t>) {
-        lang::walk(root, |n| {
+        lang::walk(root, |n, up| {
             if n.child_count() == 0 && self.kinds.is_identifier(n) {
                 *self.idents.entry(self.text(n)).or_default() += 1;
             }
             if self.is_documented(n) {
-                self.documented.push(n);
+                self.documented.push(Documented::new(n, up));
             }
             if self.is_function(n)
                 && let Some(body) = self.body(n)
@@ -233,7 +271,7 @@ impl<'a, 't> Planner<'a, 't> {
                 && !self.is_container(body)
             {
                 let uses = self.scan_inside(body);
-                self.add_function(n, body, uses);
+                self.add_function(n, body, uses, up);
                 return Step::Over;
             }
             Step::Into
@@ -249,14 +287,14 @@ impl<'a, 't> Planner<'a, 't> {
     /// the identifiers it uses.
     fn scan_inside(&mut self, n: Node<'t>) -> HashSet<&'a str> {
         let mut uses = HashSet::new();
-        lang::walk(n, |x| {
+        lang::walk(n, |x, up| {
             if x.child_count() == 0 && self.kinds.is_identifier(x) {
                 let t = self.text(x);
                 *self.idents.entry(t).or_default() += 1;
                 uses.insert(t);
             }
             if self.is_documented(x) {
-                self.documented.push(x);
+                self.documented.push(Documented::new(x, up));
             }
             Step::Into
         });
@@ -270,13 +308,13 @@ impl<'a, 't> Planner<'a, 't> {
     /// name, and is not looked into.
     fn is_container(&self, body: Node) -> bool {
         let mut container = false;
-        lang::walk(body, |x| {
+        lang::walk(body, |x, up| {
             if x.id() != body.id() {
                 if self.is_function(x) {
-                    if is_callback(x) {
+                    if is_callback(x, up.last()) {
                         return Step::Over;
                     }
-                    let anonymous = x.child_by_field_name("name").is_none() && !named_by_parent(x);
+                    let anonymous = x.child_by_field_name("name").is_none() && !named_by_parent(up.last());
                     if !anonymous {
                         container = true;
                         return Step::Stop;
@@ -303,7 +341,9 @@ impl<'a, 't> Planner<'a, 't> {
         kids
     }
 
-    fn name_of(&self, f: Node) -> String {
+    /// A function's name; `parent` is the function's parent node (a nameless function is named by
+    /// what it is assigned to).
+    fn name_of(&self, f: Node, parent: Option<Node>) -> String {
         if let Some(n) = f.child_by_field_name("name") {
             return self.text(n).to_string();
         }
@@ -316,7 +356,7 @@ impl<'a, 't> Planner<'a, 't> {
             d = x.child_by_field_name("declarator");
         }
         // JS: `const f = () => {}`, `key: function () {}`
-        if let Some(parent) = f.parent()
+        if let Some(parent) = parent
             && let Some(n) = parent.child_by_field_name("name").or_else(|| parent.child_by_field_name("key"))
         {
             return self.text(n).to_string();
@@ -324,7 +364,8 @@ impl<'a, 't> Planner<'a, 't> {
         String::new()
     }
 
-    fn is_public(&self, f: Node, name: &str) -> bool {
+    /// Whether a function is part of its file's API; `up` are its ancestors, the parent last.
+    fn is_public(&self, f: Node, name: &str, up: &[Node]) -> bool {
         let has_child = |kind: &str, text: &str| {
             let mut c = f.walk();
             f.children(&mut c).any(|k| k.kind() == kind && self.text(k).contains(text))
@@ -336,20 +377,19 @@ impl<'a, 't> Planner<'a, 't> {
             Lang::Java => has_child("modifiers", "public"),
             Lang::C | Lang::Cpp => !self.text(f).trim_start().starts_with("static"),
             Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
-                let exported =
-                    std::iter::successors(f.parent(), |p| p.parent()).take(3).any(|p| p.kind() == "export_statement");
+                let exported = up.iter().rev().take(3).any(|p| p.kind() == "export_statement");
                 exported || (f.kind() == "method_definition" && !name.starts_with(['#', '_']))
             }
         }
     }
 
-    fn add_function(&mut self, f: Node<'t>, body: Node<'t>, uses: HashSet<&'a str>) {
+    fn add_function(&mut self, f: Node<'t>, body: Node<'t>, uses: HashSet<&'a str>, up: &[Node<'t>]) {
         let stmts = self.statements(body);
         if stmts.is_empty() {
             return;
         }
-        let name = self.name_of(f);
-        let public = self.is_public(f, &name);
+        let name = self.name_of(f, up.last().copied());
+        let public = self.is_public(f, &name, up);
         let first = stmts[0].start_position().row;
         let last = stmts[stmts.len() - 1].end_position().row;
         let mut score = if public { 1.0 } else { 0.0 };
@@ -360,13 +400,13 @@ impl<'a, 't> Planner<'a, 't> {
         if !lname.is_empty() && self.query.iter().any(|w| *w == lname || (lname.len() > 3 && w.contains(&lname))) {
             score += 3.0;
         }
-        self.funcs.push(Func { name, stmts, uses, body_lines: last - first + 1, public, score });
+        self.funcs.push(Func { name, stmts, uses, body_lines: last - first + 1, public, score, body });
     }
 
     fn calls_in(&self, range: Range<usize>, root: Node) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
-        lang::walk(root, |x| {
+        lang::walk(root, |x, _| {
             if x.end_byte() <= range.start || x.start_byte() >= range.end {
                 return Step::Over;
             }
@@ -444,7 +484,10 @@ impl<'a, 't> Planner<'a, 't> {
     /// Adds the doc-comment cuts that do not overlap body cuts, and sorts.
     fn doc_cuts(&self, mut cuts: Vec<Cut>) -> Vec<Cut> {
         if self.p.docstring_mode == DocstringMode::FirstLine {
-            let docs: Vec<Cut> = self.documented.iter().filter_map(|n| self.doc_cut(*n)).collect();
+            // each parent's children, listed once: asking tree-sitter for a previous sibling
+            // searches down from the root and then along the parent's children
+            let mut children = HashMap::new();
+            let docs: Vec<Cut> = self.documented.iter().filter_map(|d| self.doc_cut(d, &mut children)).collect();
             for d in docs {
                 if !cuts.iter().any(|c| c.bytes.start < d.bytes.end && d.bytes.start < c.bytes.end) {
                     cuts.push(d);
@@ -490,37 +533,37 @@ impl<'a, 't> Planner<'a, 't> {
     }
 
     /// The doc comment above a function or declaration; for a Python class, its docstring.
-    fn doc_cut(&self, n: Node<'t>) -> Option<Cut> {
+    fn doc_cut(&self, d: &Documented<'t>, children: &mut HashMap<usize, Vec<Node<'t>>>) -> Option<Cut> {
+        let n = d.node;
         if self.lang == Lang::Python {
             let body = n.child_by_field_name("body").filter(|_| n.kind() == "class_definition")?;
             let first = self.statements(body).into_iter().next()?;
             return self
-                .docstring_cut(first, &self.name_of(n))
+                .docstring_cut(first, &self.name_of(n, d.own_parent))
                 .filter(|c| worth_a_marker(&self.input[c.bytes.clone()], self.tokenizer));
         }
-        self.doc_comment_cut(n)
+        self.doc_comment_cut(d, children)
     }
 
     /// The doc comment right above a function (`/** … */`, a run of `///` or `//` lines), cut after
     /// its first line with words.
-    fn doc_comment_cut(&self, f: Node<'t>) -> Option<Cut> {
-        let mut anchor = f;
-        while let Some(p) = anchor.parent().filter(|p| {
-            matches!(p.kind(), "export_statement" | "decorated_definition" | "template_declaration")
-                || (p.kind() == "variable_declarator" || p.kind() == "lexical_declaration")
-        }) {
-            anchor = p;
-        }
-        let mut prev = anchor.prev_sibling();
-        while let Some(p) = prev.filter(|p| matches!(p.kind(), "attribute_item" | "decorator" | "annotation")) {
-            prev = p.prev_sibling();
-        }
+    fn doc_comment_cut(&self, d: &Documented<'t>, children: &mut HashMap<usize, Vec<Node<'t>>>) -> Option<Cut> {
+        let (f, anchor) = (d.node, d.anchor);
+        let siblings = children.entry(d.parent?.id()).or_insert_with(|| {
+            let parent = d.parent.expect("checked above");
+            let mut c = parent.walk();
+            parent.children(&mut c).collect()
+        });
+        // the children are in order and do not overlap; several may start where the anchor does
+        let from = siblings.partition_point(|k| k.start_byte() < anchor.start_byte());
+        let at = from + siblings[from..].iter().position(|k| k.id() == anchor.id())?;
+        let mut before = siblings[..at].iter().rev().copied().peekable();
+        while before.next_if(|p| matches!(p.kind(), "attribute_item" | "decorator" | "annotation")).is_some() {}
         let mut comments: Vec<Node<'t>> = Vec::new();
         let mut next_row = anchor.start_position().row;
-        while let Some(p) = prev.filter(|p| p.kind().contains("comment") && last_row(*p) + 1 >= next_row) {
+        while let Some(p) = before.next_if(|p| p.kind().contains("comment") && last_row(*p) + 1 >= next_row) {
             comments.push(p);
             next_row = p.start_position().row;
-            prev = p.prev_sibling();
         }
         comments.reverse();
         let first = *comments.first()?;
@@ -556,7 +599,7 @@ impl<'a, 't> Planner<'a, 't> {
             return None;
         }
         let lines = end_row - keep_row;
-        let name = self.name_of(f);
+        let name = self.name_of(f, d.own_parent);
         Some(Cut {
             bytes,
             lines,
@@ -620,7 +663,7 @@ impl<'a, 't> Planner<'a, 't> {
         }
         let bytes = start..self.line_end(end_row);
         let lines = end_row - first.start_position().row + 1;
-        let calls = self.calls_in(bytes.clone(), first.parent().unwrap_or(first));
+        let calls = self.calls_in(bytes.clone(), f.body);
         let calls = if calls.is_empty() { String::new() } else { format!("; calls: {}", name_list(&calls, 5)) };
         let body = Cut {
             lead: format!("{}{}", leading_ws(&self.input[start..]), self.lang.comment()),
@@ -654,17 +697,17 @@ impl<'a, 't> Planner<'a, 't> {
     }
 }
 
-/// An attribute, decorator or annotation that stands as its own node before the item it belongs to.
 /// A function passed as an argument (`items.map(() => …)`, `go func() {…}()` is not one).
-pub fn is_callback(f: Node) -> bool {
-    f.child_by_field_name("name").is_none()
-        && f.parent().is_some_and(|p| matches!(p.kind(), "arguments" | "argument_list"))
+/// `parent` is the function's parent node.
+pub fn is_callback(f: Node, parent: Option<&Node>) -> bool {
+    f.child_by_field_name("name").is_none() && parent.is_some_and(|p| matches!(p.kind(), "arguments" | "argument_list"))
 }
 
 /// Whether a nameless function is named by what it is assigned to (`const f = () => …`,
 /// `exports.f = function …`, `{ f: function … }`).
-pub fn named_by_parent(f: Node) -> bool {
-    f.parent().is_some_and(|p| matches!(p.kind(), "variable_declarator" | "assignment_expression" | "pair"))
+/// `parent` is the function's parent node.
+pub fn named_by_parent(parent: Option<&Node>) -> bool {
+    parent.is_some_and(|p| matches!(p.kind(), "variable_declarator" | "assignment_expression" | "pair"))
 }
 
 /// Declaration kinds that define a type (as opposed to a field, a constant or a variable).

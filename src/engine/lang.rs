@@ -305,13 +305,21 @@ pub enum Step {
 }
 
 /// Visits `root` and its descendants in document order (each node before its children) with one
-/// tree cursor: no cursor or vector per node, which is what a walk costs on large trees.
-pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> Step) {
+/// tree cursor: no cursor or vector per node, which is what a walk costs on large trees. The
+/// visitor also gets the node's ancestors inside the walk (`root` first, the parent last): asking
+/// tree-sitter for a parent searches down from the tree's root, so a question about parents per
+/// node grows with the square of the nesting depth.
+pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>, &[Node<'t>]) -> Step) {
     let mut cursor = root.walk();
+    let mut up: Vec<Node<'t>> = Vec::new();
     loop {
-        match visit(cursor.node()) {
+        let node = cursor.node();
+        match visit(node, &up) {
             Step::Stop => return,
-            Step::Into if cursor.goto_first_child() => continue,
+            Step::Into if cursor.goto_first_child() => {
+                up.push(node);
+                continue;
+            }
             _ => {}
         }
         // the cursor was made at `root`, so it can neither leave it nor move to its siblings
@@ -319,6 +327,7 @@ pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> Step) {
             if !cursor.goto_parent() {
                 return;
             }
+            up.pop();
         }
     }
 }
@@ -326,7 +335,7 @@ pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> Step) {
 /// Number of ERROR and MISSING nodes in a tree.
 pub fn error_count(root: Node) -> usize {
     let mut count = 0;
-    walk(root, |node| {
+    walk(root, |node, _| {
         if node.is_error() || node.is_missing() {
             count += 1;
         }
@@ -383,17 +392,22 @@ mod tests {
         let root = tree.root_node();
         let first = root.named_child(0).expect("def a");
         let mut names = Vec::new();
-        walk(first, |n| {
+        walk(first, |n, up| {
             if n.kind() == "identifier" {
                 names.push(&src[n.byte_range()]);
             }
+            // the ancestors inside the walk are tree-sitter's parents, nearest last
+            let parents: Vec<usize> = std::iter::successors(n.parent(), |p| p.parent()).map(|p| p.id()).collect();
+            let within = parents.iter().position(|id| *id == first.id()).map_or(0, |i| i + 1);
+            let ups: Vec<usize> = up.iter().rev().map(|p| p.id()).collect();
+            assert_eq!(ups, parents[..if n.id() == first.id() { 0 } else { within }]);
             Step::Into
         });
         // `b` and `y` are in the next definition: a walk of `a` never reaches them
         assert_eq!(names, ["a", "x", "inner"]);
 
         let mut seen = Vec::new();
-        walk(root, |n| {
+        walk(root, |n, _| {
             if n.kind() == "identifier" {
                 seen.push(&src[n.byte_range()]);
             }
