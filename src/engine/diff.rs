@@ -63,11 +63,16 @@ struct Hunk {
 struct FileDiff {
     /// All line indices of the section (headers, hunks, trailing lines).
     lines: std::ops::Range<usize>,
+    /// Where the lines after the last hunk start: they belong to no file (the next commit's
+    /// header in `git log -p`, `Only in …` and `Binary files … differ` from `diff -r`), so they
+    /// stay where they are whether or not the file does.
+    tail: usize,
     /// Lines before the first hunk.
     head: std::ops::Range<usize>,
     hunks: Vec<Hunk>,
     path: String,
-    /// Combined diffs, binary patches and malformed hunks are kept verbatim.
+    /// Combined diffs, binary patches and malformed hunks are kept verbatim (a hunk with no change,
+    /// or lines of no hunk between hunks: its header's counts do not say where it ends).
     verbatim: bool,
     added: usize,
     removed: usize,
@@ -193,6 +198,8 @@ fn parse(lines: &[Line]) -> Parsed {
         let head = start..i;
         let mut hunks = Vec::new();
         let mut verbatim = combined || lines[head.clone()].iter().any(|l| l.text.starts_with("GIT binary patch"));
+        // a line in no hunk since the last hunk ended
+        let mut loose = false;
         while i < n && !is_file_start(lines, i) {
             let t = lines[i].text;
             let header = (!verbatim && t.starts_with("@@")).then(|| HUNK_HEADER.captures(t)).flatten();
@@ -211,6 +218,7 @@ fn parse(lines: &[Line]) -> Parsed {
                 match hunk_end(lines, i + 1, old_len, new_len) {
                     Some(end) => {
                         let changes = lines[i + 1..end].iter().filter(|l| l.text.starts_with(['+', '-'])).count();
+                        verbatim |= loose || changes == 0;
                         hunks.push(Hunk {
                             header: i,
                             old_start,
@@ -220,6 +228,7 @@ fn parse(lines: &[Line]) -> Parsed {
                             changes,
                         });
                         i = end;
+                        loose = false;
                     }
                     None => {
                         verbatim = true;
@@ -227,6 +236,7 @@ fn parse(lines: &[Line]) -> Parsed {
                     }
                 }
             } else {
+                loose |= !hunks.is_empty();
                 i += 1;
             }
         }
@@ -239,6 +249,7 @@ fn parse(lines: &[Line]) -> Parsed {
         });
         files.push(FileDiff {
             lines: start..i,
+            tail: hunks.last().map_or(i, |h| h.body.end),
             path: path_of(lines, head.clone()),
             head,
             hunks,
@@ -392,6 +403,7 @@ impl<'a> Compressor<'a> {
         let mut context_dropped = 0;
         for (fi, f) in files.iter().enumerate() {
             if !keep_file[fi] {
+                out.push_str(self.text(f.tail..f.lines.end));
                 continue;
             }
             if f.verbatim || f.hunks.is_empty() {
@@ -460,7 +472,7 @@ impl<'a> Compressor<'a> {
             if keep_file[fi] {
                 continue;
             }
-            let span = self.lines[f.lines.start].start..self.lines[f.lines.end - 1].end;
+            let span = self.lines[f.lines.start].start..self.lines[f.tail - 1].end;
             ledger.drop_span(
                 span,
                 None,
@@ -610,6 +622,41 @@ mod tests {
         // the middle hunk is gone, so the last one's new start shifts by one line less
         assert_eq!(headers, ["@@ -1,21 +1,22 @@ fn x()", "@@ -200,21 +201,22 @@ fn x()"]);
         assert!(c.output.contains("1 hunk (at old lines 100) omitted from b.txt"), "{}", c.output);
+    }
+
+    #[test]
+    fn lines_after_a_files_last_hunk_stay_when_the_file_goes() {
+        // `git log -p`: the next commit's header follows the last hunk of the previous file;
+        // `diff -r`: `Only in` and `Binary files … differ` lines sit between files
+        let between = "commit 0123abcd\nAuthor: t <a@b>\n\n    add b.txt\n\nOnly in b: new.txt\n";
+        let d = format!("{}{between}{}", file_diff("a.txt", &[(1, 0)]), file_diff("b.txt", &[(1, 0), (100, 0)]));
+        let p = DiffParams { max_files: 1, ..DiffParams::default() };
+        let c = DiffEngine::compress(&d, &p, &Context::default()).unwrap();
+        assert!(c.output.contains(between), "{}", c.output);
+        assert!(c.output.contains("1 file omitted: a.txt"), "{}", c.output);
+        let file = c.ledger.drops.iter().find(|x| x.unit == Unit::Files).expect("a.txt dropped");
+        assert!(d[file.span.bytes.clone()].starts_with("diff --git a/a.txt"));
+        assert!(!d[file.span.bytes.clone()].contains("commit 0123abcd"), "the file's drop ends at its last hunk");
+    }
+
+    #[test]
+    fn a_hunk_whose_header_undercounts_its_body_keeps_its_file_verbatim() {
+        // `@@ -1,2 +1,2 @@` over eight lines: the header ends the hunk after two context lines,
+        // and its body's changes read as lines of no hunk; re-heading it would break the diff
+        let mut d = String::from("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n");
+        (0..3).for_each(|i| d.push_str(&format!(" ctx {i}\n")));
+        d.push_str("-old\n+new\n");
+        (4..30).for_each(|i| d.push_str(&format!(" ctx {i}\n")));
+        d.push_str(
+            &file_diff("y.txt", &[(1, 0)])
+                .replace("diff --git a/y.txt b/y.txt\nindex 1111111..2222222 100644\n--- a/y.txt\n+++ b/y.txt\n", ""),
+        );
+        let lines = text::lines(&d);
+        assert!(parse(&lines).files[0].verbatim);
+        let p = DiffParams { min_lines_for_ccr: 0, ..DiffParams::default() };
+        if let Ok(c) = DiffEngine::compress(&d, &p, &Context::default()) {
+            assert!(c.output.starts_with(&d), "kept whole: {}", c.output);
+        }
     }
 
     #[test]
