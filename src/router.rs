@@ -105,7 +105,7 @@ static CODE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 
 static DIFF_FILE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:diff --git |diff -\S+ \S|Index: )").expect("diff file"));
-static DIFF_HUNK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^@@@? -\d+(?:,\d+)? \+\d+").expect("hunk"));
+static DIFF_HUNK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^@@@? (?:-\d+(?:,\d+)? )+\+\d+").expect("hunk"));
 
 /// Detects the type of a whole text.
 pub fn detect(text: &str) -> Detection {
@@ -116,6 +116,19 @@ pub fn detect(text: &str) -> Detection {
     }
     if let Some(d) = detect_diff(&lines) {
         return d;
+    }
+    // a diff as a terminal shows it (`git diff --color=always`): the diff engine keeps what it
+    // cannot read whole, where prose would rewrite `+`/`-` lines
+    if head.contains('\x1b') {
+        let shown: String = lines.iter().flat_map(|l| [text::as_shown(l.text), "\n".into()]).collect();
+        if let Some(d) = detect_diff(&text::lines(&shown)) {
+            return Detection { why: format!("{} (with terminal colour codes)", d.why), ..d };
+        }
+    }
+    // a script names its interpreter: the code engine reads the ones it has a grammar for and
+    // keeps the others whole, where prose would drop words of commands
+    if lines.first().is_some_and(|l| l.text.starts_with("#!")) {
+        return Detection { kind: EngineKind::Code, confidence: 0.9, why: "a #! script".into() };
     }
     let non_empty: Vec<&str> = lines.iter().map(|l| l.text).filter(|t| !t.trim().is_empty()).collect();
     if non_empty.is_empty() {
@@ -425,6 +438,26 @@ fn is_diff_body(lines: &[Line], j: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_conflicts_coloured_diffs_and_scripts_are_not_prose() {
+        let cc = "diff --cc a.txt\nindex 4ddf4c7,6b2b5f8..0000000\n--- a/a.txt\n+++ b/a.txt\n@@@ -1,9 -1,9 +1,13 @@@\n++<<<<<<< HEAD\n +line 0 master\n++=======\n+ line 0 other\n++>>>>>>> other\n  line 1\n  line 2\n";
+        assert_eq!(detect(cc).kind, EngineKind::Diff, "{:?}", detect(cc));
+        let plain = "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n";
+        let coloured: String = plain
+            .lines()
+            .map(|l| match l.as_bytes()[0] {
+                b'+' => format!("\x1b[32m{l}\x1b[m\n"),
+                b'-' => format!("\x1b[31m{l}\x1b[m\n"),
+                _ => format!("\x1b[1m{l}\x1b[m\n"),
+            })
+            .collect();
+        let d = detect(&coloured);
+        assert_eq!(d.kind, EngineKind::Diff, "{d:?}");
+        assert!(d.why.contains("colour"), "{}", d.why);
+        let script = "#!/bin/bash\nset -e\nif [ -f /etc/x ]; then\n  rm -rf /tmp/cache && cp a b\nfi\n";
+        assert_eq!(detect(script).kind, EngineKind::Code);
+    }
 
     #[test]
     fn detects_each_type() {

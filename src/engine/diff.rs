@@ -169,11 +169,20 @@ fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Opt
 }
 
 /// How much of `lines` is diff: (file sections, hunks, lines in file headers and hunks).
+/// A file kept verbatim (a combined diff of a merge, a binary patch, a hunk whose header lies)
+/// counts whole, with its `@@` lines as hunks: it is still a diff, which the engine keeps as it is.
 pub fn coverage(lines: &[Line]) -> (usize, usize, usize) {
     let parsed = parse(lines);
-    let hunks = parsed.files.iter().map(|f| f.hunks.len()).sum();
-    let covered =
-        parsed.files.iter().map(|f| f.head.len() + f.hunks.iter().map(|h| h.body.end - h.header).sum::<usize>()).sum();
+    let (mut hunks, mut covered) = (0, 0);
+    for f in &parsed.files {
+        if f.verbatim {
+            hunks += lines[f.lines.clone()].iter().filter(|l| l.text.starts_with("@@")).count();
+            covered += f.lines.len();
+        } else {
+            hunks += f.hunks.len();
+            covered += f.head.len() + f.hunks.iter().map(|h| h.body.end - h.header).sum::<usize>();
+        }
+    }
     (parsed.files.len(), hunks, covered)
 }
 
@@ -273,7 +282,14 @@ impl Engine for DiffEngine {
         let lines = text::lines(input);
         let parsed = parse(&lines);
         if parsed.files.iter().all(|f| f.hunks.is_empty()) {
-            return Err(Skip::NotThisType { detail: "no unified-diff hunks (@@ -a,b +c,d @@) found".to_string() });
+            let why = if parsed.files.iter().any(|f| f.verbatim) {
+                "kept whole: a combined diff (a merge's conflicts) or a binary patch, which this engine does not cut"
+            } else if input.contains('\x1b') {
+                "no unified-diff hunks (@@ -a,b +c,d @@) found: the text has terminal colour codes, kept whole"
+            } else {
+                "no unified-diff hunks (@@ -a,b +c,d @@) found"
+            };
+            return Err(Skip::NotThisType { detail: why.to_string() });
         }
         if lines.len() < p.min_lines_for_ccr {
             return Err(Skip::TooSmall {
