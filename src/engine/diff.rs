@@ -258,7 +258,8 @@ fn parse(lines: &[Line]) -> Parsed {
         });
         files.push(FileDiff {
             lines: start..i,
-            tail: hunks.last().map_or(i, |h| h.body.end),
+            // a verbatim file's hunks do not say where it ends: it goes whole or stays whole
+            tail: if verbatim { i } else { hunks.last().map_or(i, |h| h.body.end) },
             path: path_of(lines, head.clone()),
             head,
             hunks,
@@ -673,6 +674,11 @@ mod tests {
         if let Ok(c) = DiffEngine::compress(&d, &p, &Context::default()) {
             assert!(c.output.starts_with(&d), "kept whole: {}", c.output);
         }
+        // dropped as a file, it goes whole: none of its lines are left behind as if they followed it
+        let more = format!("{d}{}", file_diff("z.txt", &[(1, 0), (100, 0), (200, 0)]));
+        let p = DiffParams { max_files: 1, ..p };
+        let c = DiffEngine::compress(&more, &p, &Context::default()).unwrap();
+        assert!(c.output.contains("1 file omitted: x") && !c.output.contains(" ctx 9\n"), "{}", c.output);
     }
 
     #[test]

@@ -584,6 +584,8 @@ mod tests {
             "URLs.",
             "Content-Length",
             "verify=False",
+            "ÄPFEL",
+            "ÉCOLE,",
         ] {
             assert!(must_keep(w), "{w}");
         }

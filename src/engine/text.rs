@@ -213,12 +213,12 @@ pub fn is_detail_word(word: &str) -> bool {
     if w.is_empty() {
         return false;
     }
-    let upper = w.chars().filter(char::is_ascii_uppercase).count();
+    let upper = w.chars().filter(|c| c.is_uppercase()).count();
     w.chars().any(|c| c.is_ascii_digit())
         || w.contains('/') && w.len() > 1
         || w.contains('_') && w.chars().any(char::is_alphabetic)
         || w.contains('.') && w.split('.').all(|p| !p.is_empty())
-        || w.chars().skip(1).any(|c| c.is_ascii_uppercase()) && w.chars().any(|c| c.is_ascii_lowercase())
+        || w.chars().skip(1).any(char::is_uppercase) && w.chars().any(char::is_lowercase)
         || upper >= 2 && upper == w.chars().filter(|c| c.is_alphabetic()).count()
         || NEGATION.is_match(w)
 }
