@@ -548,9 +548,8 @@ impl<'a, 't> Planner<'a, 't> {
     /// The doc comment right above a function (`/** … */`, a run of `///` or `//` lines), cut after
     /// its first line with words.
     fn doc_comment_cut(&self, d: &Documented<'t>, children: &mut HashMap<usize, Vec<Node<'t>>>) -> Option<Cut> {
-        let (f, anchor) = (d.node, d.anchor);
-        let siblings = children.entry(d.parent?.id()).or_insert_with(|| {
-            let parent = d.parent.expect("checked above");
+        let (f, anchor, parent) = (d.node, d.anchor, d.parent?);
+        let siblings = children.entry(parent.id()).or_insert_with(|| {
             let mut c = parent.walk();
             parent.children(&mut c).collect()
         });
