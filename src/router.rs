@@ -326,22 +326,10 @@ fn outside_fences(input: &str) -> Option<String> {
     if !head.contains("```") && !head.contains("~~~") {
         return None;
     }
-    let mut out = String::new();
-    let mut fence: Option<Fence> = None;
-    let mut any = false;
-    for line in head.split_inclusive('\n') {
-        match fence {
-            None => match Fence::opened_by(line) {
-                Some((f, _)) => {
-                    fence = Some(f);
-                    any = true;
-                }
-                None => out.push_str(line),
-            },
-            Some(f) if f.closed_by(line) => fence = None,
-            Some(_) => {}
-        }
-    }
+    let lines = text::lines(head);
+    let fenced = text::fenced(&lines).lines;
+    let out: String = lines.iter().zip(&fenced).filter(|(_, f)| !**f).map(|(l, _)| &head[l.start..l.end]).collect();
+    let any = fenced.contains(&true);
     any.then_some(out)
 }
 
@@ -365,11 +353,12 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<Hard> {
     let mut i = 0;
     while i < lines.len() {
         let t = lines[i].text.trim_start();
-        // Fenced block.
-        if let Some((_, info)) = Fence::opened_by(t) {
+        // Fenced block (one inside a blockquote stays with the text around it: its lines carry
+        // the quote's `>`, and the prose engine keeps them whole).
+        if let Some((f, info)) = Fence::opened_by(lines[i].text) {
             let info = info.to_lowercase();
             if let Some(close) = closers[i] {
-                if close > i + 1 {
+                if close > i + 1 && f.quotes == 0 {
                     let r = lines[i + 1].start..lines[close - 1].end;
                     let inner = &input[r.clone()];
                     let (kind, why) = match info.split_whitespace().next().unwrap_or("") {

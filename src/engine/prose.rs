@@ -206,29 +206,6 @@ fn emphasis_words(words: &[Word]) -> Vec<bool> {
     out
 }
 
-/// Lines of fenced code blocks (```` ``` ```` or `~~~`, the fences included; an unclosed fence runs
-/// to the end, as in CommonMark).
-fn fenced_lines(lines: &[text::Line]) -> Vec<bool> {
-    let mut out = vec![false; lines.len()];
-    let mut open: Option<text::Fence> = None;
-    for (i, l) in lines.iter().enumerate() {
-        // the fence lines themselves count as fenced
-        out[i] = match open {
-            None => {
-                open = text::Fence::opened_by(l.text).map(|(f, _)| f);
-                open.is_some()
-            }
-            Some(f) => {
-                if f.closed_by(l.text) {
-                    open = None;
-                }
-                true
-            }
-        };
-    }
-    out
-}
-
 /// Byte ranges kept whole: inline code spans (`` `…` ``) and Markdown links and images
 /// (`[text](target)`), each within one line, in order.
 fn verbatim_spans(input: &str) -> Vec<std::ops::Range<usize>> {
@@ -288,7 +265,7 @@ fn score_words(
     let tab = if p.must_keep { tabular_lines(lines) } else { vec![false; lines.len()] };
     // code is never word-dropped (a fenced block's lines, an inline code span), nor is a link
     // (its text and target go together, or the markup breaks)
-    let fenced = fenced_lines(lines);
+    let fenced = text::fenced(lines).lines;
     let emphasis = emphasis_words(words);
     let inline = verbatim_spans(input);
     let mut spans = inline.iter().peekable();
@@ -517,7 +494,10 @@ fn render(
         ledger.drop_span(range.clone(), None, Unit::Words, *count, reason.clone());
         cursor = range.end;
     }
-    out.push_str(&input[cursor..]);
+    // the marker goes after the text, or before a fence left open at its end, where it would
+    // read as the fence's code
+    let marker_at = text::fenced(lines).open_at_end.map_or(input.len(), |i| lines[i].start);
+    out.push_str(&input[cursor..marker_at]);
     let dropped = n - kept;
     let phrase = format!(
         "{} of {} words omitted by {model} ({})",
@@ -533,9 +513,10 @@ fn render(
         out.push('\n');
     }
     out.push_str(&ledger.marker(group, phrase, PayloadShape::Lines));
-    if input.ends_with('\n') {
+    if marker_at < input.len() || input.ends_with('\n') {
         out.push('\n');
     }
+    out.push_str(&input[marker_at..]);
     let mut notes = vec![format!(
         "{model}: {} chunks, {} tokens; {} words kept by the must-keep rules",
         plan.chunks,
@@ -595,10 +576,7 @@ mod tests {
     }
 
     #[test]
-    fn code_fences_inline_code_and_links_are_kept_whole() {
-        let text = "intro words\n```python\nx = 1  # the comment\n```\nafter\n  ~~~\n  open fence\n";
-        let (_, lines) = words(text);
-        assert_eq!(fenced_lines(&lines), [false, true, true, true, false, true, true]);
+    fn inline_code_and_links_are_kept_whole() {
         let text = "see `a b c` and [the docs](https://x.example/a) or ![img](p.png) [not a link]";
         let got: Vec<&str> = verbatim_spans(text).into_iter().map(|r| &text[r]).collect();
         assert_eq!(got, ["`a b c`", "[the docs](https://x.example/a)", "![img](p.png)"]);
@@ -615,6 +593,20 @@ mod tests {
         assert_eq!(&out[..3], ["keep this line", "", "last line here"], "{}", c.output);
         assert_eq!(c.ledger.drops.len(), 1);
         assert_eq!(&input[c.ledger.drops[0].span.bytes.clone()], "drop every word");
+    }
+
+    #[test]
+    fn the_marker_goes_before_a_fence_left_open() {
+        let input = "keep this line\ndrop every word\n```bash\necho hi\n";
+        let (ws, lines) = words(input);
+        let keep: Vec<bool> = ws.iter().map(|w| w.line != 1).collect();
+        let plan = Plan { keep, forced: 0, budget_hit: None, chunks: 1, tokens: 9 };
+        let c = render(input, &ws, &lines, &plan, &ProseParams::default(), "m").unwrap();
+        let out: Vec<&str> = c.output.lines().collect();
+        assert_eq!(out.len(), 5, "{}", c.output);
+        assert!(out[2].starts_with("[ctxlens: 3 of 9 words omitted"), "{}", c.output);
+        assert_eq!(&out[3..], ["```bash", "echo hi"]);
+        assert!(c.output.ends_with("echo hi\n"));
     }
 
     #[test]

@@ -75,13 +75,40 @@ pub fn as_shown(line: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// A Markdown code fence: the character of its opening run (`` ` `` or `~`) and the run's length.
-/// Every reader of fences (the router's section finder and prose check, the prose engine's
-/// kept lines) asks this one type, so they agree on where a fence opens and closes.
+/// A line's blockquote depth (how many `>` open it, each after at most three spaces and taking
+/// one space after it) and the rest of the line.
+fn unquote(line: &str) -> (usize, &str) {
+    let mut rest = line;
+    let mut depth = 0;
+    loop {
+        let t = rest.trim_start_matches(' ');
+        match t.strip_prefix('>') {
+            Some(after) if rest.len() - t.len() <= 3 => {
+                rest = after.strip_prefix(' ').unwrap_or(after);
+                depth += 1;
+            }
+            _ => return (depth, rest),
+        }
+    }
+}
+
+/// How far a line is indented, a tab counting as four columns, and the rest of it.
+fn indent(line: &str) -> (usize, &str) {
+    let t = line.trim_start_matches([' ', '\t']);
+    let cols = line[..line.len() - t.len()].bytes().map(|b| if b == b'\t' { 4 } else { 1 }).sum();
+    (cols, t)
+}
+
+/// A Markdown code fence: the character of its opening run (`` ` `` or `~`), the run's length,
+/// the blockquote depth it sits at and how far it is indented. Every reader of fences (the
+/// router's section finder and prose check, the prose engine's kept lines) asks this one type, so
+/// they agree on where a fence opens and closes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fence {
     pub ch: u8,
     pub run: usize,
+    pub quotes: usize,
+    pub indent: usize,
 }
 
 impl Fence {
@@ -89,45 +116,119 @@ impl Fence {
     /// in a table of this size (a fence of 30 backticks is closed by any run of at least 30).
     pub const LONGEST: usize = 30;
 
-    /// The fence a line opens, with its info string (`json` in `` ```json ``): after any indent
-    /// (a fence inside a list item is indented), three or more backticks or tildes; a backtick
-    /// fence's info string has no backtick, as CommonMark says (```` ```a`b ```` is inline code).
+    /// The fence a line opens, with its info string (`json` in `` ```json ``): after any
+    /// blockquote markers and any indent (a fence inside a list item is indented), three or more
+    /// backticks or tildes; a backtick fence's info string has no backtick, as CommonMark says
+    /// (```` ```a`b ```` is inline code).
     pub fn opened_by(line: &str) -> Option<(Fence, &str)> {
-        let t = line.trim_start();
+        let (quotes, rest) = unquote(line);
+        let (indent, t) = indent(rest);
         let ch = *t.as_bytes().first().filter(|c| matches!(c, b'`' | b'~'))?;
         let run = t.bytes().take_while(|&c| c == ch).count();
         let info = t[run..].trim();
-        (run >= 3 && !(ch == b'`' && info.contains('`'))).then_some((Fence { ch, run }, info))
+        (run >= 3 && !(ch == b'`' && info.contains('`'))).then_some((Fence { ch, run, quotes, indent }, info))
     }
 
-    /// A line that could close a fence: nothing but one fence character, three or more times,
-    /// between whitespace. Its fence, with the run capped at [`Fence::LONGEST`].
+    /// A line that could close a fence: after any blockquote markers and indent, nothing but one
+    /// fence character three or more times, then whitespace. Its run is capped at
+    /// [`Fence::LONGEST`].
     pub fn closer(line: &str) -> Option<Fence> {
-        let t = line.trim();
+        let (quotes, rest) = unquote(line);
+        let (indent, t) = indent(rest);
+        let t = t.trim_end();
         let ch = *t.as_bytes().first().filter(|c| matches!(c, b'`' | b'~'))?;
-        (t.len() >= 3 && t.bytes().all(|c| c == ch)).then_some(Fence { ch, run: t.len().min(Self::LONGEST) })
+        (t.len() >= 3 && t.bytes().all(|c| c == ch)).then_some(Fence {
+            ch,
+            run: t.len().min(Self::LONGEST),
+            quotes,
+            indent,
+        })
     }
 
-    /// Whether `line` closes this fence: the same character, at least as many times.
+    /// Whether `line` closes this fence: the same character at least as many times, in the same
+    /// blockquote, indented less than four columns past the opening line (CommonMark's closer
+    /// may be indented up to three spaces within its container; more is the fence's content).
     pub fn closed_by(self, line: &str) -> bool {
-        Self::closer(line).is_some_and(|c| c.ch == self.ch && c.run >= self.run.min(Self::LONGEST))
+        Self::closer(line).is_some_and(|c| {
+            c.ch == self.ch
+                && c.run >= self.run.min(Self::LONGEST)
+                && c.quotes == self.quotes
+                && c.indent <= self.indent + 3
+        })
+    }
+
+    /// Whether `line` ends the blockquote this fence is in, and so the fence with it, unclosed.
+    pub fn ended_by(self, line: &str) -> bool {
+        self.quotes > 0 && unquote(line).0 < self.quotes
     }
 }
 
-/// For each line that opens a fence, the line that closes it (`None` for other lines and for a
-/// fence never closed). Found in one pass from the end, so text full of unclosed fences costs
-/// no more than any other.
+/// Which lines are fenced code (the fence lines included), read top to bottom as CommonMark does:
+/// a fence never closed runs to the end of its blockquote, or of the text.
+pub struct Fenced {
+    pub lines: Vec<bool>,
+    /// The opening line of a fence still open at the end of the text.
+    pub open_at_end: Option<usize>,
+}
+
+pub fn fenced(lines: &[Line]) -> Fenced {
+    let mut out = vec![false; lines.len()];
+    let mut open: Option<(Fence, usize)> = None;
+    for (i, l) in lines.iter().enumerate() {
+        if let Some((f, _)) = open.filter(|(f, _)| !f.ended_by(l.text)) {
+            out[i] = true;
+            if f.closed_by(l.text) {
+                open = None;
+            }
+            continue;
+        }
+        open = Fence::opened_by(l.text).map(|(f, _)| (f, i));
+        out[i] = open.is_some();
+    }
+    Fenced { lines: out, open_at_end: open.map(|(_, at)| at) }
+}
+
+/// For each line that opens a fence, the line that closes it (`None` for other lines, and for a
+/// fence never closed or ended with its blockquote). Found in one pass from the end, so text full
+/// of unclosed fences costs no more than any other.
 pub fn fence_closers(lines: &[Line]) -> Vec<Option<usize>> {
+    // blockquote depths and indents past these count as these
+    const QUOTES: usize = 4;
+    const INDENT: usize = 8;
+    // nearest[((c * (LONGEST+1) + r) * (QUOTES+1) + q) * (INDENT+1) + k]: the nearest line below
+    // that closes a fence of character c, run r, at quote depth q, indented k
+    let at = |ch: u8, run: usize, q: usize, k: usize| {
+        ((usize::from(ch == b'~') * (Fence::LONGEST + 1) + run.min(Fence::LONGEST)) * (QUOTES + 1) + q.min(QUOTES))
+            * (INDENT + 1)
+            + k.min(INDENT)
+    };
+    let mut nearest = vec![None; at(b'~', Fence::LONGEST, QUOTES, INDENT) + 1];
     let mut out = vec![None; lines.len()];
-    // nearest[c][r]: the nearest line below that closes a fence of character c and run r
-    let mut nearest = [[None; Fence::LONGEST + 1]; 2];
-    let slot = |ch: u8| usize::from(ch == b'~');
+    // the deepest blockquote any entry of `nearest` is at, so leaving a blockquote clears little
+    let mut deepest = 0;
     for (i, l) in lines.iter().enumerate().rev() {
         if let Some((f, _)) = Fence::opened_by(l.text) {
-            out[i] = nearest[slot(f.ch)][f.run.min(Fence::LONGEST)];
+            out[i] = nearest[at(f.ch, f.run, f.quotes, f.indent)];
+        }
+        // a line at a shallower depth ends every fence opened deeper above it
+        let depth = unquote(l.text).0.min(QUOTES);
+        if depth < deepest {
+            for ch in [b'`', b'~'] {
+                for r in 0..=Fence::LONGEST {
+                    for q in depth + 1..=deepest {
+                        nearest[at(ch, r, q, 0)..=at(ch, r, q, INDENT)].fill(None);
+                    }
+                }
+            }
+            deepest = depth;
         }
         if let Some(c) = Fence::closer(l.text) {
-            nearest[slot(c.ch)][..=c.run].iter_mut().for_each(|n| *n = Some(i));
+            // it closes fences indented at least three columns less than itself
+            let q = c.quotes.min(QUOTES);
+            for r in 0..=c.run {
+                nearest[at(c.ch, r, q, c.indent.saturating_sub(3))..=at(c.ch, r, q, INDENT)].fill(Some(i));
+            }
+            deepest = deepest.max(q);
         }
     }
     out
@@ -257,6 +358,44 @@ mod tests {
         assert_eq!(closers[1], Some(3));
         assert_eq!(closers[5], None, "a tilde fence is not closed by backticks");
         assert_eq!(closers[2], None, "not a fence line");
+    }
+
+    #[test]
+    fn fences_close_in_their_own_blockquote_and_indent() {
+        let closers = |doc: &str| fence_closers(&lines(doc));
+        let shown = |doc: &str| {
+            let f = fenced(&lines(doc));
+            (f.lines, f.open_at_end)
+        };
+        // a closing run indented four columns past the opener is the fence's content
+        let nested = "```markdown\n- item\n    ```\n    inner\n    ```\ntext\n```\nafter\n";
+        assert_eq!(closers(nested)[0], Some(6));
+        assert_eq!(shown(nested).0, [true, true, true, true, true, true, true, false]);
+        let listed = "- item\n  ```\n  code\n  ```\n";
+        assert_eq!(closers(listed)[1], Some(3), "a fence in a list item closes at its own indent");
+        let quoted = "> ```bash\n> code\n> ```\nafter\n";
+        assert_eq!(closers(quoted)[0], Some(2));
+        assert_eq!(shown(quoted), (vec![true, true, true, false], None));
+        // the blank line ends the blockquote and the fence in it; the bare run after opens anew
+        let ended = "> ```bash\n> code\n\n```\n";
+        assert_eq!(closers(ended)[0], None);
+        assert_eq!(shown(ended), (vec![true, true, false, true], Some(3)));
+        assert_eq!(closers("```\n> ```\n```\n")[0], Some(2), "a quoted run is content outside the quote");
+        assert_eq!(closers(">> ```\n>> x\n> more\n>> ```\n")[0], None, "a shallower line between");
+        let open = "text\n```bash\necho\n";
+        assert_eq!(shown(open), (vec![false, true, true], Some(1)));
+        let doc = "intro words\n```python\nx = 1  # the comment\n```\nafter\n  ~~~\n  open fence\n";
+        assert_eq!(shown(doc), (vec![false, true, true, true, false, true, true], Some(5)));
+        // the one-pass table and the top-down reading agree on every closed fence
+        for doc in [nested, listed, quoted, ended, doc] {
+            let ls = lines(doc);
+            let f = fenced(&ls).lines;
+            for (i, c) in fence_closers(&ls).iter().enumerate() {
+                if let (Some(c), true, false) = (c, f[i], i > 0 && f[i - 1]) {
+                    assert!(f[i..=*c].iter().all(|x| *x), "{doc:?} line {i}");
+                }
+            }
+        }
     }
 
     #[test]
