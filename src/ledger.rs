@@ -267,9 +267,11 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
+    /// Lines end where [`crate::engine::text::lines`] ends them (at `\n`, or at `\r` in a text
+    /// with no `\n`).
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
+        starts.extend(memchr::memchr_iter(crate::engine::text::line_end(text), text.as_bytes()).map(|i| i + 1));
         LineIndex { starts }
     }
 
@@ -278,7 +280,7 @@ impl LineIndex {
     pub fn of_lines(text: &str, lines: &[crate::engine::text::Line]) -> Self {
         let mut starts = Vec::with_capacity(lines.len() + 1);
         starts.extend(lines.iter().map(|l| l.start));
-        if starts.is_empty() || text.ends_with('\n') {
+        if starts.is_empty() || lines.last().is_some_and(|l| l.start + l.text.len() < l.end) {
             starts.push(text.len());
         }
         LineIndex { starts }
@@ -296,10 +298,6 @@ impl LineIndex {
         let last = if bytes.end > bytes.start { self.line_of(bytes.end - 1) } else { first };
         Lines { first, last }
     }
-}
-
-fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    memchr::memchr_iter(b'\n', bytes)
 }
 
 /// Collects drops and markers while an engine works, computing keys and line ranges.

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::engine::{self, Context, EngineKind};
+use crate::engine::{self, Context, EngineKind, text};
 use crate::ledger::{Ledger, LineIndex};
 use crate::outcome::{Decision, Outcome, SectionReport, Skip, Timing};
 use crate::router::{self, Route};
@@ -88,8 +88,12 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
             Ok(mut c) => {
                 // a section's closing line break stays, whatever the engine wrote (a fenced JSON
                 // block must keep the newline before its closing fence)
-                if text.ends_with('\n') && !c.output.ends_with('\n') {
+                if text.ends_with(['\n', '\r']) && !c.output.ends_with(['\n', '\r']) {
                     c.output.push('\n');
+                }
+                // lines the engine wrote (markers) end as the input's lines do
+                if let Some(brk) = text::foreign_line_break(text) {
+                    c.output = text::with_line_break(c.output, brk);
                 }
                 budget_hit = c.budget_hit;
                 let tokens_out = timed(&mut timing.count, || tokens::count(&c.output, ctx.tokenizer));

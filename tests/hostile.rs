@@ -277,6 +277,43 @@ fn compress_redact_refuses_what_it_cannot_read_instead_of_passing_secrets_throug
 }
 
 #[test]
+fn lines_an_engine_adds_end_as_the_input_lines_do() {
+    let log: Vec<String> = (0..400)
+        .map(|i| {
+            format!(
+                "2026-01-01T00:00:{:02} {} worker-{} batch {i}",
+                i % 60,
+                ["INFO", "ERROR"][usize::from(i % 9 == 0)],
+                i % 7
+            )
+        })
+        .collect();
+    let prose: Vec<String> = (0..30)
+        .map(|i| format!("  The weather on day {i} is really quite basically nice and we all enjoy it very much so"))
+        .collect();
+    let mut tiny = Config::default();
+    tiny.set(&format!("prose.model=\"{}\"", root().join("tests/data/tiny-lookup").display())).unwrap();
+    for (lines, kind, config) in [(&log, EngineKind::Log, Config::default()), (&prose, EngineKind::Prose, tiny)] {
+        for brk in ["\r", "\r\n"] {
+            let text = lines.join(brk) + brk;
+            let o = run(&text, EngineChoice::Only(kind), &config);
+            assert!(o.decision.acted(), "{kind} {brk:?}: {}", o.decision.reason());
+            check_ledger(&o);
+            // classic Mac line ends were read as lines: each kept line or marker ends with one
+            let out: Vec<&str> = o.output.split_terminator(brk).collect();
+            assert_eq!(o.output.matches('\r').count(), out.len(), "{kind} {brk:?}: {:?}", o.output);
+            assert_eq!(o.output.matches('\n').count(), if brk == "\r" { 0 } else { out.len() }, "{kind} {brk:?}");
+            let markers = out.iter().filter(|l| l.starts_with("[ctxlens:")).count();
+            assert!(markers > 0, "{kind} {brk:?}");
+            if kind == EngineKind::Prose {
+                // prose keeps every line in its place, and its marker after them
+                assert_eq!(out.len(), lines.len() + 1, "{brk:?}: {:?}", o.output);
+            }
+        }
+    }
+}
+
+#[test]
 fn a_hunk_start_past_u64_is_kept_verbatim_not_wrapped() {
     let body: String = (0..80).map(|i| format!(" context line {i}\n")).collect();
     let diff = format!(

@@ -783,7 +783,7 @@ fn render(input: &str, cuts: &[Cut]) -> (String, crate::ledger::Ledger, usize, V
         ledger.drop_span(c.bytes.clone(), None, Unit::Lines, c.lines, c.unit_reason);
         let marker = ledger.marker(group, c.phrase.clone(), PayloadShape::Concat);
         out.push_str(&format!("{} {marker}", c.lead));
-        if input[..c.bytes.end].ends_with('\n') {
+        if input[..c.bytes.end].ends_with(['\n', '\r']) {
             out.push('\n');
         }
         if c.unit_reason.contains("body") {

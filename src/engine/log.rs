@@ -558,7 +558,7 @@ impl Plan {
                 ledger.drop_span(bytes.clone(), None, Unit::Lines, count, reason);
                 let phrase = format!("{} omitted ({phrase_detail})", Unit::Lines.count(count));
                 out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
-                if input[..bytes.end].ends_with('\n') {
+                if input[..bytes.end].ends_with(['\n', '\r']) {
                     out.push('\n');
                 }
                 i = g.end;

@@ -509,11 +509,11 @@ fn render(
             format!("score_threshold {}", p.score_threshold.get())
         }
     );
-    if !out.is_empty() && !out.ends_with('\n') {
+    if !out.is_empty() && !out.ends_with(['\n', '\r']) {
         out.push('\n');
     }
     out.push_str(&ledger.marker(group, phrase, PayloadShape::Lines));
-    if marker_at < input.len() || input.ends_with('\n') {
+    if marker_at < input.len() || input.ends_with(['\n', '\r']) {
         out.push('\n');
     }
     out.push_str(&input[marker_at..]);

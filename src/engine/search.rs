@@ -533,13 +533,13 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
             Unit::Matches.count(matches),
             name_list(&named, MAX_NAMED_FILES)
         );
-        if !out.is_empty() && !out.ends_with('\n') {
+        if !out.is_empty() && !out.ends_with(['\n', '\r']) {
             out.push('\n');
         }
         out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
         out.push('\n');
     }
-    if !input.ends_with('\n') && out.ends_with('\n') {
+    if !input.ends_with(['\n', '\r']) && out.ends_with('\n') {
         out.pop();
     }
     let kept_files = (0..parsed.files.len()).filter(|&f| file_kept(f)).count();
@@ -627,7 +627,7 @@ fn emit_line(
     let l = lines[i];
     if !p.group_by_file {
         out.push_str(&input[l.start..l.end]);
-        if l.end == input.len() && !input.ends_with('\n') {
+        if l.end == input.len() && !input.ends_with(['\n', '\r']) {
             out.push('\n');
         }
         return;

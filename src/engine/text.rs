@@ -17,20 +17,60 @@ pub struct Line<'a> {
 }
 
 /// Splits `input` into lines; a final line without a newline counts, an empty tail does not.
+/// Lines end at `\n` (after an optional `\r`); a text with no `\n` but with `\r` (classic Mac
+/// line endings) has its lines end at `\r`.
 pub fn lines(input: &str) -> Vec<Line<'_>> {
     let bytes = input.as_bytes();
+    let brk = line_end(input);
     // one newline search over the whole input, not one per line: lines are short
-    let newlines = || memchr::memchr_iter(b'\n', bytes);
-    let mut out = Vec::with_capacity(newlines().count() + 1);
+    let breaks = || memchr::memchr_iter(brk, bytes);
+    let mut out = Vec::with_capacity(breaks().count() + 1);
     let mut start = 0;
-    for i in newlines() {
-        let text_end = if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
+    for i in breaks() {
+        let text_end = if brk == b'\n' && i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
         out.push(Line { start, end: i + 1, text: &input[start..text_end] });
         start = i + 1;
     }
     if start < bytes.len() {
         out.push(Line { start, end: bytes.len(), text: &input[start..] });
     }
+    out
+}
+
+/// The byte lines of `input` end at: `\n`, or `\r` in a text with no `\n` (classic Mac).
+pub fn line_end(input: &str) -> u8 {
+    let bytes = input.as_bytes();
+    if memchr::memchr(b'\n', bytes).is_none() && bytes.contains(&b'\r') { b'\r' } else { b'\n' }
+}
+
+/// The line break `input` uses throughout when it is not `\n`: `\r\n` when every `\n` follows a
+/// `\r`, `\r` when there is no `\n` but a `\r` (the line ends [`lines`] reads). `None` for `\n`
+/// and for mixed line ends.
+pub fn foreign_line_break(input: &str) -> Option<&'static str> {
+    let bytes = input.as_bytes();
+    let mut newlines = memchr::memchr_iter(b'\n', bytes).peekable();
+    if newlines.peek().is_none() {
+        return bytes.contains(&b'\r').then_some("\r");
+    }
+    newlines.all(|i| i > 0 && bytes[i - 1] == b'\r').then_some("\r\n")
+}
+
+/// `output` with each `\n` that is not already part of `brk` written as `brk`, so the lines an
+/// engine adds (markers) end as the input's lines do.
+pub fn with_line_break(output: String, brk: &str) -> String {
+    let bytes = output.as_bytes();
+    let bare = |i: usize| !(brk == "\r\n" && i > 0 && bytes[i - 1] == b'\r');
+    if !memchr::memchr_iter(b'\n', bytes).any(bare) {
+        return output;
+    }
+    let mut out = String::with_capacity(output.len() + output.len() / 32);
+    let mut from = 0;
+    for i in memchr::memchr_iter(b'\n', bytes).filter(|&i| bare(i)) {
+        out.push_str(&output[from..i]);
+        out.push_str(brk);
+        from = i + 1;
+    }
+    out.push_str(&output[from..]);
     out
 }
 
@@ -407,6 +447,21 @@ mod tests {
         assert_eq!((ls[3].start, ls[3].end), (7, 8));
         assert!(lines("").is_empty());
         assert_eq!(lines("x\n").len(), 1);
+    }
+
+    #[test]
+    fn line_breaks_other_than_newline() {
+        let cr: Vec<_> = lines("one\rtwo\r\rthree").iter().map(|l| (l.text, l.end)).collect();
+        assert_eq!(cr, [("one", 4), ("two", 8), ("", 9), ("three", 14)]);
+        assert_eq!(lines("progress 10%\r100%\nnext\n").len(), 2, "a \\r before the first \\n overwrites");
+        assert_eq!(foreign_line_break("a\r\nb\r\n"), Some("\r\n"));
+        assert_eq!(foreign_line_break("a\r\nb\n"), None, "mixed");
+        assert_eq!(foreign_line_break("a\nb"), None);
+        assert_eq!(foreign_line_break("a\rb\r"), Some("\r"));
+        assert_eq!(foreign_line_break("\n"), None);
+        assert_eq!(with_line_break("kept\r\n[marker]\nlast\r\n".into(), "\r\n"), "kept\r\n[marker]\r\nlast\r\n");
+        assert_eq!(with_line_break("a\rb\n[marker]\n".into(), "\r"), "a\rb\r[marker]\r");
+        assert_eq!(with_line_break("é\r\n".into(), "\r\n"), "é\r\n");
     }
 
     #[test]
