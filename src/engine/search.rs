@@ -407,12 +407,21 @@ fn select(
             Kind::Unparsed | Kind::Separator => true,
         };
     }
-    // A separator survives only between two kept lines.
+    // One separator survives in each gap between kept lines, the first after the lines before
+    // it, so the kept groups stay apart as grep set them apart (dropped groups in between or not).
+    let mut kept_before = false;
+    let mut chosen = None;
     for i in 0..n {
         if parsed.kinds[i] == Kind::Separator {
-            let before = i > 0 && keep[i - 1];
-            let after = i + 1 < n && keep[i + 1];
-            keep[i] = before && after;
+            keep[i] = false;
+            if kept_before && chosen.is_none() {
+                chosen = Some(i);
+            }
+        } else if keep[i] {
+            if let Some(s) = chosen.take() {
+                keep[s] = true;
+            }
+            kept_before = true;
         }
     }
     keep
@@ -437,7 +446,8 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
     }
     let mut last_kept_line = vec![None; parsed.files.len()];
     for (i, f) in file_at.iter().enumerate() {
-        if let Some(f) = f.filter(|_| keep[i]) {
+        // a file's marker goes after its last kept line, before a separator that follows it
+        if let Some(f) = f.filter(|_| keep[i] && parsed.kinds[i] != Kind::Separator) {
             last_kept_line[f] = Some(i);
         }
     }
@@ -467,14 +477,10 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
             ledger.drop_span(lines[r.lines.start].start..lines[r.lines.end - 1].end, None, unit, count, reason_partial);
         }
         if ledger.has_pending(group) {
-            let first =
-                runs.iter().filter(|r| r.file == Some(f)).map(|r| line_no(parsed, r.lines.start)).find(|n| *n > 0);
-            let lastn = runs
-                .iter()
-                .rev()
-                .filter(|r| r.file == Some(f))
-                .map(|r| line_no(parsed, r.lines.end - 1))
-                .find(|n| *n > 0);
+            // the first and last line numbers among the dropped lines (separators have none)
+            let numbered = || runs.iter().filter(|r| r.file == Some(f)).flat_map(|r| r.lines.clone());
+            let first = numbered().map(|i| line_no(parsed, i)).find(|n| *n > 0);
+            let lastn = numbered().rev().map(|i| line_no(parsed, i)).find(|n| *n > 0);
             let range = match (first, lastn) {
                 (Some(a), Some(b)) if a != b => format!(", lines {a}-{b}"),
                 (Some(a), _) => format!(", line {a}"),
@@ -735,6 +741,29 @@ mod tests {
             let last = format!("pkg/mod{f}/file.py:12:");
             assert_eq!(c.output.contains(&first), c.output.contains(&last), "{f}: first and last go together");
         }
+    }
+
+    #[test]
+    fn kept_groups_stay_apart_when_a_group_between_them_goes() {
+        // grep -n -C1: three groups of one file, of which the first and the last stay
+        let group = |at: usize, word: &str| {
+            format!("src/a.rs-{}-before\nsrc/a.rs:{}:{word} here\nsrc/a.rs-{}-after\n", at - 1, at, at + 1)
+        };
+        let mut s = [group(10, "alpha"), group(50, "plain"), group(90, "omega")].join("--\n");
+        s.push_str("--\n");
+        for f in 0..30 {
+            s.push_str(&format!("src/m{f}.rs-1-x\nsrc/m{f}.rs:2:plain {f}\n--\n"));
+        }
+        let p = SearchParams { max_matches_per_file: 2, ..SearchParams::default() };
+        let c = SearchEngine::compress(&s, &p, &Context::default()).unwrap();
+        let out: Vec<&str> = c.output.lines().collect();
+        let alpha = out.iter().position(|l| l.contains(":10:alpha")).expect(&c.output);
+        let omega = out.iter().position(|l| l.contains(":90:omega")).expect(&c.output);
+        assert!(!c.output.contains(":50:plain"), "{}", c.output);
+        let between = &out[alpha + 1..omega];
+        assert_eq!(between.iter().filter(|l| **l == "--").count(), 1, "{}", c.output);
+        assert!(!out.windows(2).any(|w| w[0] == "--" && w[1] == "--"), "one separator per gap");
+        assert!(out.first() != Some(&"--") && out.last() != Some(&"--"), "no separator at an end");
     }
 
     #[test]
