@@ -80,10 +80,16 @@ impl Config {
             return Err(err(format!("unknown knob `{knob}` in [{table}]; knobs: {}", names.join(", "))));
         }
         let raw = raw.trim();
-        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}")).ok().and_then(|mut t| t.remove("v"));
+        // a whole number TOML cannot hold is a number out of range, not a string of the wrong type
+        let digits = raw.strip_prefix(['+', '-']).unwrap_or(raw).replace('_', "");
+        if value.is_none() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err(format!(
+                "{key} = {raw} is out of range: whole numbers here fit in 64 bits",
+                key = key.trim()
+            )));
+        }
+        let value = value.unwrap_or_else(|| toml::Value::String(raw.to_string()));
         let mut doc = toml::Table::try_from(&*self).map_err(|e| err(e.to_string()))?;
         // [store] is left out of the TOML while it holds its defaults
         if let toml::Value::Table(t) = doc.entry(table).or_insert_with(|| toml::Value::Table(toml::Table::new())) {
@@ -186,6 +192,8 @@ mod tests {
         assert!(c.set("json.nope=1").unwrap_err().to_string().contains("unknown knob `nope`"));
         assert!(c.set("xml.a=1").unwrap_err().to_string().contains("unknown table"));
         assert!(c.set("json.first_fraction=2").unwrap_err().to_string().contains("out of range"));
+        let e = c.set("diff.max_context_lines=123456789012345678901").unwrap_err().to_string();
+        assert!(e.contains("diff.max_context_lines = 123456789012345678901 is out of range"), "{e}");
         assert!(c.set("log.max_errors=-1").is_err());
         c.set("store.enabled=true").unwrap();
         c.set("store.location=redis://cache/0").unwrap();

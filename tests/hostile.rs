@@ -322,6 +322,8 @@ fn a_hunk_start_past_u64_is_kept_verbatim_not_wrapped() {
     let o = run(&diff, EngineChoice::Only(EngineKind::Diff), &Config::default());
     assert!(!o.output.contains("@@ -0") && !o.output.contains("@@ -1 "), "{}", o.output);
     assert!(o.output.contains("18446744073709551616"), "the header is not renumbered");
+    let why = o.decision.reason();
+    assert!(why.contains("parse_failed") && why.contains("line 4"), "a parse problem, with its place: {why}");
 }
 
 #[test]

@@ -71,9 +71,8 @@ struct FileDiff {
     head: std::ops::Range<usize>,
     hunks: Vec<Hunk>,
     path: String,
-    /// Combined diffs, binary patches and malformed hunks are kept verbatim (a hunk with no change,
-    /// or lines of no hunk between hunks: its header's counts do not say where it ends).
-    verbatim: bool,
+    /// Why the file is kept as it is, if it is.
+    verbatim: Option<Verbatim>,
     added: usize,
     removed: usize,
 }
@@ -175,7 +174,7 @@ pub fn coverage(lines: &[Line]) -> (usize, usize, usize) {
     let parsed = parse(lines);
     let (mut hunks, mut covered) = (0, 0);
     for f in &parsed.files {
-        if f.verbatim {
+        if f.verbatim.is_some() {
             hunks += lines[f.lines.clone()].iter().filter(|l| l.text.starts_with("@@")).count();
             covered += f.lines.len();
         } else {
@@ -184,6 +183,44 @@ pub fn coverage(lines: &[Line]) -> (usize, usize, usize) {
         }
     }
     (parsed.files.len(), hunks, covered)
+}
+
+/// Why a file is kept as it is: combined diffs, binary patches and hunks this engine cannot
+/// rebase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verbatim {
+    Combined,
+    Binary,
+    /// A hunk header (at this line index) with a number past any real file's line count.
+    Unreadable(usize),
+    /// A hunk with no change, a body shorter than its header says, or lines of no hunk between
+    /// hunks (at this line index): the header's counts do not say where the hunk ends.
+    Lying(usize),
+}
+
+impl Verbatim {
+    fn why(self) -> String {
+        match self {
+            Verbatim::Combined => "a combined diff (a merge's conflicts), which this engine does not cut".into(),
+            Verbatim::Binary => "a binary patch".into(),
+            Verbatim::Unreadable(i) => {
+                format!("the hunk header on line {} has a line number past {MAX_LINE_NUMBER}", i + 1)
+            }
+            Verbatim::Lying(i) => format!("the hunk on line {} does not match its header's line counts", i + 1),
+        }
+    }
+}
+
+/// What says which files are kept whole and why: the first three, then how many more.
+fn verbatim_note(files: &[FileDiff]) -> Option<String> {
+    let all: Vec<String> =
+        files.iter().filter_map(|f| f.verbatim.map(|v| format!("{}: {}", f.path, v.why()))).collect();
+    let more = all.len().saturating_sub(3);
+    let mut note = all.into_iter().take(3).collect::<Vec<_>>().join("; ");
+    if more > 0 {
+        note.push_str(&format!("; and {more} more"));
+    }
+    (!note.is_empty()).then(|| format!("kept whole: {note}"))
 }
 
 struct Parsed {
@@ -206,12 +243,18 @@ fn parse(lines: &[Line]) -> Parsed {
         }
         let head = start..i;
         let mut hunks = Vec::new();
-        let mut verbatim = combined || lines[head.clone()].iter().any(|l| l.text.starts_with("GIT binary patch"));
-        // a line in no hunk since the last hunk ended
-        let mut loose = false;
+        let mut verbatim = if combined {
+            Some(Verbatim::Combined)
+        } else if lines[head.clone()].iter().any(|l| l.text.starts_with("GIT binary patch")) {
+            Some(Verbatim::Binary)
+        } else {
+            None
+        };
+        // the first line in no hunk since the last hunk ended
+        let mut loose = None;
         while i < n && !is_file_start(lines, i) {
             let t = lines[i].text;
-            let header = (!verbatim && t.starts_with("@@")).then(|| HUNK_HEADER.captures(t)).flatten();
+            let header = (verbatim.is_none() && t.starts_with("@@")).then(|| HUNK_HEADER.captures(t)).flatten();
             if let Some(c) = header {
                 // a number past any real file's line count (or past u64) is no hunk this engine
                 // can rebase: the file is kept verbatim rather than renumbered with wrapped sums
@@ -220,14 +263,16 @@ fn parse(lines: &[Line]) -> Parsed {
                 };
                 let parsed = (num(1, 0), num(2, 1), num(3, 0), num(4, 1));
                 let (Some(old_start), Some(old_len), Some(_), Some(new_len)) = parsed else {
-                    verbatim = true;
+                    verbatim = Some(Verbatim::Unreadable(i));
                     i += 1;
                     continue;
                 };
                 match hunk_end(lines, i + 1, old_len, new_len) {
                     Some(end) => {
                         let changes = lines[i + 1..end].iter().filter(|l| l.text.starts_with(['+', '-'])).count();
-                        verbatim |= loose || changes == 0;
+                        if let Some(at) = loose.or((changes == 0).then_some(i)) {
+                            verbatim = verbatim.or(Some(Verbatim::Lying(at)));
+                        }
                         hunks.push(Hunk {
                             header: i,
                             old_start,
@@ -237,15 +282,17 @@ fn parse(lines: &[Line]) -> Parsed {
                             changes,
                         });
                         i = end;
-                        loose = false;
+                        loose = None;
                     }
                     None => {
-                        verbatim = true;
+                        verbatim = Some(Verbatim::Lying(i));
                         i += 1;
                     }
                 }
             } else {
-                loose |= !hunks.is_empty();
+                if !hunks.is_empty() {
+                    loose = loose.or(Some(i));
+                }
                 i += 1;
             }
         }
@@ -259,7 +306,7 @@ fn parse(lines: &[Line]) -> Parsed {
         files.push(FileDiff {
             lines: start..i,
             // a verbatim file's hunks do not say where it ends: it goes whole or stays whole
-            tail: if verbatim { i } else { hunks.last().map_or(i, |h| h.body.end) },
+            tail: if verbatim.is_some() { i } else { hunks.last().map_or(i, |h| h.body.end) },
             path: path_of(lines, head.clone()),
             head,
             hunks,
@@ -283,9 +330,14 @@ impl Engine for DiffEngine {
         let lines = text::lines(input);
         let parsed = parse(&lines);
         if parsed.files.iter().all(|f| f.hunks.is_empty()) {
-            let why = if parsed.files.iter().any(|f| f.verbatim) {
-                "kept whole: a combined diff (a merge's conflicts) or a binary patch, which this engine does not cut"
-            } else if input.contains('\x1b') {
+            if let Some(note) = verbatim_note(&parsed.files) {
+                return Err(if parsed.files.iter().any(|f| matches!(f.verbatim, Some(Verbatim::Unreadable(_)))) {
+                    Skip::ParseFailed { detail: note }
+                } else {
+                    Skip::NotThisType { detail: note }
+                });
+            }
+            let why = if input.contains('\x1b') {
                 "no unified-diff hunks (@@ -a,b +c,d @@) found: the text has terminal colour codes, kept whole"
             } else {
                 "no unified-diff hunks (@@ -a,b +c,d @@) found"
@@ -423,7 +475,7 @@ impl<'a> Compressor<'a> {
                 out.push_str(self.text(f.tail..f.lines.end));
                 continue;
             }
-            if f.verbatim || f.hunks.is_empty() {
+            if f.verbatim.is_some() || f.hunks.is_empty() {
                 out.push_str(self.text(f.lines.clone()));
                 continue;
             }
@@ -508,13 +560,16 @@ impl<'a> Compressor<'a> {
             out.push('\n');
         }
         let ledger = ledger.finish();
+        let whole = verbatim_note(files);
         if ledger.is_empty() {
-            return Err(Skip::NothingToDrop {
-                detail: format!(
-                    "every hunk and context line is within the caps (max_context_lines = {}, max_hunks_per_file = {}, max_files = {})",
-                    self.p.max_context_lines, self.p.max_hunks_per_file, self.p.max_files
-                ),
-            });
+            let mut detail = format!(
+                "every hunk and context line is within the caps (max_context_lines = {}, max_hunks_per_file = {}, max_files = {})",
+                self.p.max_context_lines, self.p.max_hunks_per_file, self.p.max_files
+            );
+            if let Some(w) = &whole {
+                detail = format!("{detail}; {w}");
+            }
+            return Err(Skip::NothingToDrop { detail });
         }
         let kept_files = keep_file.iter().filter(|k| **k).count();
         let strategy = format!(
@@ -523,7 +578,7 @@ impl<'a> Compressor<'a> {
             group_thousands(hunks_dropped),
             group_thousands(context_dropped)
         );
-        Ok(Compressed { output: out, ledger, strategy, notes: Vec::new(), budget_hit: false })
+        Ok(Compressed { output: out, ledger, strategy, notes: whole.into_iter().collect(), budget_hit: false })
     }
 
     /// Writes a hunk's kept lines as one or more hunks with recomputed headers; records dropped
@@ -669,7 +724,7 @@ mod tests {
                 .replace("diff --git a/y.txt b/y.txt\nindex 1111111..2222222 100644\n--- a/y.txt\n+++ b/y.txt\n", ""),
         );
         let lines = text::lines(&d);
-        assert!(parse(&lines).files[0].verbatim);
+        assert_eq!(parse(&lines).files[0].verbatim, Some(Verbatim::Lying(3)));
         let p = DiffParams { min_lines_for_ccr: 0, ..DiffParams::default() };
         if let Ok(c) = DiffEngine::compress(&d, &p, &Context::default()) {
             assert!(c.output.starts_with(&d), "kept whole: {}", c.output);
