@@ -370,8 +370,12 @@ fn hard_blocks(input: &str, lines: &[Line]) -> Vec<Hard> {
                         }
                         lang => (EngineKind::Code, format!("```{lang} fence")),
                     };
-                    let fences = Some([lines[i].start..lines[i].end, lines[close].start..lines[close].end]);
-                    out.push(Hard { bytes: r, kind, why, fences });
+                    // a fence of what reads as prose (shell commands, notes) is not prose to
+                    // cut: it stays in the text around it, whose engine keeps fenced lines whole
+                    if kind != EngineKind::Prose {
+                        let fences = Some([lines[i].start..lines[i].end, lines[close].start..lines[close].end]);
+                        out.push(Hard { bytes: r, kind, why, fences });
+                    }
                 }
                 i = close + 1;
                 continue;
@@ -500,6 +504,26 @@ mod tests {
         // a source file is not split at a fence in its docstring
         let source = format!("{code}def g():\n    \"\"\"Use it so:\n\n    ```\n    g()\n    ```\n    \"\"\"\n{code}");
         assert_eq!(route(&source, &RouterParams::default(), Tokenizer::O200k, None).len(), 1);
+    }
+
+    #[test]
+    fn a_fence_of_commands_stays_with_its_text_not_cut_as_prose() {
+        let commands: String = (0..30)
+            .map(|i| {
+                format!("$ kubectl delete pod web-{i} --namespace prod and then wait for the new one to come up\n")
+            })
+            .collect();
+        for info in ["", "console", "text"] {
+            let input = format!(
+                "Run these in order, one at a time, and watch the pods come back.\n\n```{info}\n{commands}```\n"
+            );
+            let routes = route(&input, &RouterParams::default(), Tokenizer::O200k, None);
+            // no section is the fence's inside alone: its text's section holds the whole fence,
+            // so the prose engine sees the fence and keeps its lines
+            let fence_at = input.find("```").unwrap();
+            let holder = routes.iter().find(|r| r.bytes.contains(&fence_at)).unwrap();
+            assert!(holder.bytes.end >= input.rfind("```").unwrap(), "{info:?}: {routes:?}");
+        }
     }
 
     #[test]
