@@ -80,12 +80,16 @@ impl Config {
             return Err(err(format!("unknown knob `{knob}` in [{table}]; knobs: {}", names.join(", "))));
         }
         let raw = raw.trim();
+        if raw.contains(['\n', '\r']) {
+            return Err(err("one value per --set: the value has a line break".into()));
+        }
         let value = toml::from_str::<toml::Table>(&format!("v = {raw}")).ok().and_then(|mut t| t.remove("v"));
         // a whole number TOML cannot hold is a number out of range, not a string of the wrong type
         let digits = raw.strip_prefix(['+', '-']).unwrap_or(raw).replace('_', "");
         if value.is_none() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(err(format!(
-                "{key} = {raw} is out of range: whole numbers here fit in 64 bits",
+                "{key} = {raw} is out of range: whole numbers here are at most {}",
+                i64::MAX,
                 key = key.trim()
             )));
         }
@@ -194,6 +198,8 @@ mod tests {
         assert!(c.set("json.first_fraction=2").unwrap_err().to_string().contains("out of range"));
         let e = c.set("diff.max_context_lines=123456789012345678901").unwrap_err().to_string();
         assert!(e.contains("diff.max_context_lines = 123456789012345678901 is out of range"), "{e}");
+        let e = c.set("log.max_total_lines=40\nmin_lines_for_ccr=100000").unwrap_err().to_string();
+        assert!(e.contains("line break"), "{e}");
         assert!(c.set("log.max_errors=-1").is_err());
         c.set("store.enabled=true").unwrap();
         c.set("store.location=redis://cache/0").unwrap();

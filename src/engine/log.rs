@@ -380,8 +380,14 @@ struct Plan {
     repeat_of: HashMap<usize, usize>,
     traces_found: usize,
     budget: usize,
+    /// `max_total_lines` when it is under [`MIN_BUDGET`], which the budget never goes below.
+    max_under_floor: Option<usize>,
     counts: KeptCounts,
 }
+
+/// The fewest lines the adaptive budget keeps, whatever `max_total_lines` says (Headroom's
+/// `min_k`).
+const MIN_BUDGET: usize = 10;
 
 #[derive(Default)]
 struct KeptCounts {
@@ -519,11 +525,12 @@ impl Plan {
         }
 
         let texts: Vec<&str> = lines.iter().map(|l| l.text).collect();
-        let budget = sizing::optimal_k(&texts, p.bias.get(), 10, p.max_total_lines.max(10), memo);
+        let budget = sizing::optimal_k(&texts, p.bias.get(), MIN_BUDGET, p.max_total_lines.max(MIN_BUDGET), memo);
         enforce_budget(&mut keep, budget, &score, &repeat_of);
         fill_head_tail(&mut keep, budget);
 
-        Plan { levels, keep, repeat_of, traces_found: traces.len(), budget, counts }
+        let max_under_floor = (p.max_total_lines < MIN_BUDGET).then_some(p.max_total_lines);
+        Plan { levels, keep, repeat_of, traces_found: traces.len(), budget, max_under_floor, counts }
     }
 
     fn render(self, input: &str, lines: &[Line], ctx: &Context) -> Result<Compressed, Skip> {
@@ -581,6 +588,11 @@ impl Plan {
         let mut notes = Vec::new();
         if self.traces_found > 0 {
             notes.push(format!("{} stack trace(s) or diagnostics found", self.traces_found));
+        }
+        if let Some(max) = self.max_under_floor {
+            notes.push(format!(
+                "max_total_lines = {max} is under the {MIN_BUDGET} lines the budget never goes below: the budget is {MIN_BUDGET}"
+            ));
         }
         Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes, budget_hit: false })
     }
