@@ -582,13 +582,18 @@ mod tests {
         assert_eq!(got, ["`a b c`", "[the docs](https://x.example/a)", "![img](p.png)"]);
     }
 
-    #[test]
-    fn a_line_whose_words_all_go_keeps_its_place() {
-        let input = "keep this line\ndrop every word\nlast line here\n";
+    /// `input` rendered with every word of its second line dropped.
+    fn second_line_dropped(input: &str) -> Compressed {
         let (ws, lines) = words(input);
         let keep: Vec<bool> = ws.iter().map(|w| w.line != 1).collect();
         let plan = Plan { keep, forced: 0, budget_hit: None, chunks: 1, tokens: 9 };
-        let c = render(input, &ws, &lines, &plan, &ProseParams::default(), "m").unwrap();
+        render(input, &ws, &lines, &plan, &ProseParams::default(), "m").unwrap()
+    }
+
+    #[test]
+    fn a_line_whose_words_all_go_keeps_its_place() {
+        let input = "keep this line\ndrop every word\nlast line here\n";
+        let c = second_line_dropped(input);
         let out: Vec<&str> = c.output.lines().collect();
         assert_eq!(&out[..3], ["keep this line", "", "last line here"], "{}", c.output);
         assert_eq!(c.ledger.drops.len(), 1);
@@ -597,11 +602,7 @@ mod tests {
 
     #[test]
     fn the_marker_goes_before_a_fence_left_open() {
-        let input = "keep this line\ndrop every word\n```bash\necho hi\n";
-        let (ws, lines) = words(input);
-        let keep: Vec<bool> = ws.iter().map(|w| w.line != 1).collect();
-        let plan = Plan { keep, forced: 0, budget_hit: None, chunks: 1, tokens: 9 };
-        let c = render(input, &ws, &lines, &plan, &ProseParams::default(), "m").unwrap();
+        let c = second_line_dropped("keep this line\ndrop every word\n```bash\necho hi\n");
         let out: Vec<&str> = c.output.lines().collect();
         assert_eq!(out.len(), 5, "{}", c.output);
         assert!(out[2].starts_with("[ctxlens: 3 of 9 words omitted"), "{}", c.output);
