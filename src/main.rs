@@ -181,6 +181,10 @@ enum Command {
         /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
         #[arg(long, value_name = "LOCATION")]
         store: Option<String>,
+        /// Which original, when several were compressed to this same text: its key, as the error
+        /// lists them and `compress --store` named it when it filed the second.
+        #[arg(long, value_name = "KEY")]
+        original: Option<String>,
         #[arg(long, help = config_help())]
         config: Option<PathBuf>,
     },
@@ -356,12 +360,17 @@ fn open_store(named: Option<&str>, settings: &ctxlens::store::Settings) -> Resul
     Ok(Store::open(&store_location(named, settings)?, settings.policy())?)
 }
 
-fn retrieve(key: &str, query: Option<&str>, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
-    let k = ctxlens::ledger::Key::parse_given(key).ok_or_else(|| {
+/// A key as a user gave it on the command line.
+fn parse_key(key: &str) -> Result<ctxlens::ledger::Key> {
+    ctxlens::ledger::Key::parse_given(key).ok_or_else(|| {
         let shown: String = key.chars().take(40).collect();
         let more = if key.chars().count() > 40 { "…" } else { "" };
         anyhow::anyhow!("`{shown}{more}` is not a ctxlens key (16 hex digits, as in `key=…`)")
-    })?;
+    })
+}
+
+fn retrieve(key: &str, query: Option<&str>, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
+    let k = parse_key(key)?;
     let settings = load_config(config, &[])?.store;
     let bytes = Store::open_existing(&store_location(store, &settings)?)?.retrieve(&k)?;
     let mut out = std::io::stdout().lock();
@@ -373,11 +382,12 @@ fn retrieve(key: &str, query: Option<&str>, store: Option<&str>, config: Option<
     Ok(())
 }
 
-fn restore(file: &str, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
+fn restore(file: &str, store: Option<&str>, original: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
+    let original = original.map(parse_key).transpose()?;
     let output = input::read(file).with_context(|| format!("cannot read {file}"))?;
     let settings = load_config(config, &[])?.store;
     let original = Store::open_existing(&store_location(store, &settings)?)?
-        .restore(&output.bytes)
+        .restore(&output.bytes, original.as_ref())
         .with_context(|| format!("cannot restore {}", output.name))?;
     let mut out = std::io::stdout().lock();
     out.write_all(&original)?;
@@ -391,6 +401,14 @@ fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctx
     let (location, unstored) = match open_store(named, settings) {
         Ok(s) => {
             let r = s.put_outcome(outcome);
+            if let Some(n) = r.shared_by {
+                let key = ctxlens::ledger::Key::of(outcome.original.as_bytes());
+                eprintln!(
+                    "{}: {n} different originals were compressed to this same output; \
+                     restore this one with `ctxlens restore --original {key}`",
+                    s.location
+                );
+            }
             (s.location.to_string(), r.failed)
         }
         Err(e) => {
@@ -611,7 +629,9 @@ fn run(command: Command) -> Result<()> {
         Command::Retrieve { key, query, store, config } => {
             retrieve(&key, query.as_deref(), store.as_deref(), config.as_ref())
         }
-        Command::Restore { file, store, config } => restore(&file, store.as_deref(), config.as_ref()),
+        Command::Restore { file, store, original, config } => {
+            restore(&file, store.as_deref(), original.as_deref(), config.as_ref())
+        }
         Command::Audit { claims, engine, format, only, headroom_python, config, sets, paths } => {
             let config = load_config(config.as_ref(), &sets)?;
             let args = AuditArgs { claims, engine, format, only, headroom_python, paths };

@@ -2,7 +2,8 @@
 //! (each dropped span and each marker's payload) is stored by `compress --store` and `ctxlens
 //! retrieve` gives back exactly its bytes, also with several processes writing at once; every
 //! output, through every engine, gives its original back byte for byte (`ctxlens restore`), on the
-//! fixtures and on generated inputs; a store that cannot be written never costs the compressed
+//! fixtures and on generated inputs, and never gives back the wrong one when two originals
+//! compressed to the same output; a store that cannot be written never costs the compressed
 //! output, and the ledger names what was not stored.
 //!
 //! The Redis tests start their own `redis-server` (Debian's package; `scripts/test.sh` installs it)
@@ -99,7 +100,7 @@ fn check_round_trip(store: &Store, o: &Outcome, what: &str) -> usize {
     }
     if o.output != o.original {
         assert!(r.recipe, "{what}: no restore recipe stored");
-        let back = store.restore(o.output.as_bytes()).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let back = store.restore(o.output.as_bytes(), None).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert!(back == o.original.as_bytes(), "{what}: the restored original differs");
     }
     keys
@@ -149,7 +150,7 @@ fn every_fixture_through_every_engine_round_trips_through_redis() {
     assert_eq!(local.import("dump", std::str::from_utf8(&dump).unwrap()).unwrap(), n);
     let text = std::fs::read_to_string(root().join("fixtures/log/pytest-failures.log")).unwrap();
     let o = compress(&text, EngineChoice::Auto, &Config::default(), &Context::default());
-    assert_eq!(local.restore(o.output.as_bytes()).unwrap(), text.as_bytes());
+    assert_eq!(local.restore(o.output.as_bytes(), None).unwrap(), text.as_bytes());
 }
 
 #[test]
@@ -316,6 +317,73 @@ fn restore_gives_the_original_back_from_the_cli_and_the_config_can_turn_the_stor
     }
 }
 
+/// Two originals that compress to the same bytes (a diff with and without its final newline):
+/// `store` keeps a recipe for each, a restore without `original` refuses and lists both, with it
+/// gives each back; an export and import keep both.
+fn same_output_from_two_originals(store: &Store, other: &Store) {
+    use ctxlens::ledger::Key;
+    use ctxlens::store::StoreError;
+    let with = std::fs::read_to_string(root().join("fixtures/diff/requests-2.31.0-2.32.3.ru.diff")).unwrap();
+    let without = with.strip_suffix('\n').unwrap().to_string();
+    let a = compress(&with, EngineChoice::Auto, &Config::default(), &Context::default());
+    let b = compress(&without, EngineChoice::Auto, &Config::default(), &Context::default());
+    assert!(a.output == b.output && a.output != with, "the two inputs compress to the same output");
+    let out = a.output.as_bytes();
+    assert_eq!(store.put_outcome(&a).shared_by, None);
+    assert_eq!(store.restore(out, None).unwrap(), with.as_bytes());
+    assert_eq!(store.put_outcome(&b).shared_by, Some(2), "the second original is filed beside the first");
+    assert_eq!(store.put_outcome(&b).shared_by, None, "the same original again is known");
+    let (ka, kb) = (Key::of(with.as_bytes()), Key::of(without.as_bytes()));
+    let check = |s: &Store| {
+        match s.restore(out, None) {
+            Err(e @ StoreError::Ambiguous { n: 2, .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains(ka.as_str()) && msg.contains(kb.as_str()) && msg.contains("--original"), "{msg}");
+            }
+            other => panic!("a restore that cannot know which original refuses: {other:?}"),
+        }
+        assert_eq!(s.restore(out, Some(&ka)).unwrap(), with.as_bytes());
+        assert_eq!(s.restore(out, Some(&kb)).unwrap(), without.as_bytes());
+        let stranger = Key::of(b"not an original");
+        assert!(matches!(s.restore(out, Some(&stranger)), Err(StoreError::NotItsOriginal { .. })));
+    };
+    check(store);
+    let mut dump = Vec::new();
+    store.export(&mut dump).unwrap();
+    other.import("dump", std::str::from_utf8(&dump).unwrap()).unwrap();
+    check(other);
+}
+
+#[test]
+fn two_originals_with_one_output_each_restore_through_sqlite_and_redis() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = |name: &str| Store::open(&Location::File(dir.path().join(name)), Policy::default()).unwrap();
+    let server = RedisServer::start();
+    let redis = Store::open(&Location::parse(&server.url), Policy::default()).unwrap();
+    same_output_from_two_originals(&sqlite("a.db"), &sqlite("b.db"));
+    same_output_from_two_originals(&redis, &sqlite("c.db"));
+    // and from the command line: the second compress says how to restore it
+    let store = dir.path().join("cli.db");
+    let with = root().join("fixtures/diff/requests-2.31.0-2.32.3.ru.diff");
+    let bytes = std::fs::read(&with).unwrap();
+    let without = dir.path().join("without.diff");
+    std::fs::write(&without, &bytes[..bytes.len() - 1]).unwrap();
+    let first = ctxlens(&["compress", "--store", with.to_str().unwrap()], &store);
+    let second = ctxlens(&["compress", "--store", without.to_str().unwrap()], &store);
+    assert!(first.status.success() && second.status.success());
+    assert_eq!(first.stdout, second.stdout);
+    let note = String::from_utf8_lossy(&second.stderr);
+    let key = ctxlens::ledger::Key::of(&bytes[..bytes.len() - 1]);
+    assert!(note.contains(&format!("--original {key}")), "{note}");
+    let output = dir.path().join("out.diff");
+    std::fs::write(&output, &second.stdout).unwrap();
+    let refused = ctxlens(&["restore", output.to_str().unwrap()], &store);
+    assert!(!refused.status.success() && refused.stdout.is_empty());
+    let back = ctxlens(&["restore", "--original", key.as_str(), output.to_str().unwrap()], &store);
+    assert!(back.status.success(), "{}", String::from_utf8_lossy(&back.stderr));
+    assert!(back.stdout == bytes[..bytes.len() - 1], "the original without its final newline");
+}
+
 mod generated {
     use super::*;
     use proptest::prelude::*;
@@ -411,7 +479,7 @@ fn gc_never_leaves_a_recipe_without_its_pieces_and_import_keeps_ages() {
     // every output either restores whole or has no recipe left: never a recipe with a hole
     let mut restored = 0;
     for (out, text) in &outputs {
-        match store.restore(out.as_bytes()) {
+        match store.restore(out.as_bytes(), None) {
             Ok(b) => {
                 assert_eq!(b, text.as_bytes());
                 restored += 1;

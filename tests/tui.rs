@@ -1098,7 +1098,8 @@ fn the_workbench_keeps_what_it_drops_in_the_store() {
         let ctx = Context { path: b.path.clone(), ..Context::default() };
         let o = compress(&b.text, EngineChoice::Auto, &Config::default(), &ctx);
         if o.output != o.original {
-            let back = keeper.store.restore(o.output.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", b.location));
+            let back =
+                keeper.store.restore(o.output.as_bytes(), None).unwrap_or_else(|e| panic!("{}: {e}", b.location));
             assert!(back == b.text.as_bytes(), "{}: restored byte for byte", b.location);
             restored += 1;
         }

@@ -288,7 +288,7 @@ impl Subject for Ctxlens {
     }
 
     fn restore(&mut self, output: &str) -> Option<Result<String, String>> {
-        let r = self.store.restore(output.as_bytes());
+        let r = self.store.restore(output.as_bytes(), None);
         Some(r.map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| e.to_string()))
     }
 

@@ -69,6 +69,17 @@ pub enum StoreError {
     NoRecipe { key: String, path: String },
     #[error("{path}: the restore recipe {key} is unreadable: {why}")]
     BadRecipe { key: String, path: String, why: String },
+    #[error(
+        "{path}: {n} different originals were compressed to this same text (key {key}): {originals}; \
+         say which with `--original KEY`"
+    )]
+    Ambiguous { key: String, path: String, n: usize, originals: String },
+    #[error(
+        "{path}: no original with key {original} was compressed to this text (key {key}); it was made from {originals}"
+    )]
+    NotItsOriginal { key: String, path: String, original: String, originals: String },
+    #[error("{path}: the restore recipe {key} kept changing under other writers; try again")]
+    Busy { key: String, path: String },
 }
 
 /// Where a store lives: a SQLite file, or a Redis server (`redis://[:password@]host[:port][/db]`).
@@ -189,7 +200,7 @@ impl Settings {
 }
 
 /// The two kinds of entry: dropped originals (content-addressed), and restore recipes (under the
-/// key of the output they restore).
+/// key of the output they restore; several when different originals gave the same output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Originals,
@@ -218,6 +229,10 @@ pub trait Backend: Send + Sync {
         ttl_secs: Option<u64>,
     ) -> Result<Option<Vec<u8>>, StoreError>;
     fn fetch(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Replaces the bytes under `key` by `new` if they are still `old` (atomically: of two writers
+    /// that both read `old`, one wins); returns whether they were replaced. The entry keeps its
+    /// creation time and expiry.
+    fn swap(&self, table: Table, key: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError>;
     /// Every entry of `table`.
     fn list(&self, table: Table) -> Result<Vec<Meta>, StoreError>;
     fn remove(&self, table: Table, keys: &[String]) -> Result<usize, StoreError>;
@@ -269,6 +284,19 @@ pub struct Stored {
     pub failed: Vec<(Key, String)>,
     /// Whether the output's restore recipe was stored.
     pub recipe: bool,
+    /// How many different originals were compressed to this same output, when more than one: a
+    /// restore of it then has to be told which (`--original KEY`).
+    pub shared_by: Option<usize>,
+}
+
+/// What filing a restore recipe came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filed {
+    New,
+    /// A recipe for the same original was there already.
+    Known,
+    /// Recipes for other originals were there: this one now sits beside them, `n` in all.
+    Beside(usize),
 }
 
 /// ctxlens's store: a backend, where it is, and how long entries live.
@@ -382,10 +410,14 @@ impl Store {
             && out.failed.is_empty()
         {
             let output_key = Key::of(o.output.as_bytes());
-            let bytes = r.to_bytes();
-            match self.backend.insert(Table::Outputs, output_key.as_str(), &bytes, now(), self.policy.ttl_secs) {
-                // an output compressed from another original (or by other knobs) keeps its first recipe
-                Ok(_) => out.recipe = true,
+            match self.file_recipe(&output_key, r, now()) {
+                Ok(filed) => {
+                    out.recipe = true;
+                    out.shared_by = match filed {
+                        Filed::Beside(n) => Some(n),
+                        Filed::New | Filed::Known => None,
+                    };
+                }
                 Err(e) => out.failed.push((output_key, e.to_string())),
             }
         }
@@ -396,6 +428,7 @@ impl Store {
             out.new = 0;
             out.known = 0;
             out.recipe = false;
+            out.shared_by = None;
         }
         let ttl = self.policy.ttl_secs.filter(|_| !self.backend.expires_itself());
         if (ttl.is_some() || self.policy.max_bytes.is_some())
@@ -406,15 +439,64 @@ impl Store {
         out
     }
 
-    /// The original `output` was compressed from, byte for byte, from its restore recipe.
-    pub fn restore(&self, output: &[u8]) -> Result<Vec<u8>, StoreError> {
+    /// Files `recipe` under `output`'s key. A recipe for another original already there is kept:
+    /// both are, side by side, so a restore of this output never gives back the wrong original.
+    fn file_recipe(&self, output: &Key, recipe: &restore::Recipe, created_at: i64) -> Result<Filed, StoreError> {
+        let bytes = restore::set_bytes(std::slice::from_ref(recipe));
+        // another writer may change the entry between reading and replacing it: read it again
+        for _ in 0..16 {
+            let ttl = self.policy.ttl_secs;
+            let Some(held) = self.backend.insert(Table::Outputs, output.as_str(), &bytes, created_at, ttl)? else {
+                return Ok(Filed::New);
+            };
+            let mut set = restore::parse_set(&held).map_err(|why| StoreError::BadRecipe {
+                key: output.to_string(),
+                path: self.name(),
+                why,
+            })?;
+            if set.iter().any(|r| r.original == recipe.original) {
+                return Ok(Filed::Known);
+            }
+            set.push(recipe.clone());
+            if self.backend.swap(Table::Outputs, output.as_str(), &held, &restore::set_bytes(&set))? {
+                return Ok(Filed::Beside(set.len()));
+            }
+        }
+        Err(StoreError::Busy { key: output.to_string(), path: self.name() })
+    }
+
+    /// The original `output` was compressed from, byte for byte, from its restore recipe. When
+    /// several originals were compressed to the same output, `original` (a key) says which; without
+    /// it that is an error listing them.
+    pub fn restore(&self, output: &[u8], original: Option<&Key>) -> Result<Vec<u8>, StoreError> {
         let key = Key::of(output);
         let bytes = self
             .backend
             .fetch(Table::Outputs, key.as_str())?
             .ok_or_else(|| StoreError::NoRecipe { key: key.to_string(), path: self.name() })?;
         let bad = |why: String| StoreError::BadRecipe { key: key.to_string(), path: self.name(), why };
-        let recipe = restore::Recipe::parse(&bytes).map_err(bad)?;
+        let set = restore::parse_set(&bytes).map_err(bad)?;
+        let originals = || {
+            let named: Vec<String> = set.iter().map(|r| format!("{} ({} bytes)", r.original, r.len)).collect();
+            named.join(", ")
+        };
+        let recipe = match (original, set.as_slice()) {
+            (Some(want), _) => set.iter().find(|r| r.original == *want).ok_or_else(|| StoreError::NotItsOriginal {
+                key: key.to_string(),
+                path: self.name(),
+                original: want.to_string(),
+                originals: originals(),
+            })?,
+            (None, [one]) => one,
+            (None, several) => {
+                return Err(StoreError::Ambiguous {
+                    key: key.to_string(),
+                    path: self.name(),
+                    n: several.len(),
+                    originals: originals(),
+                });
+            }
+        };
         let mut original = Vec::new();
         for piece in &recipe.pieces {
             original.extend(self.retrieve(piece)?);
@@ -462,9 +544,12 @@ impl Store {
         let mut stale = Vec::new();
         for m in self.backend.list(Table::Outputs)? {
             let old = cutoff.is_some_and(|c| m.created_at < c);
+            // a recipe beside others stays until every one of them is broken: removing it alone
+            // would leave a restore of its output to give back another original
             let broken = !gone.is_empty()
                 && self.backend.fetch(Table::Outputs, &m.key)?.is_some_and(|b| {
-                    restore::Recipe::parse(&b).map_or(true, |r| r.pieces.iter().any(|p| gone.contains(p.as_str())))
+                    restore::parse_set(&b)
+                        .map_or(true, |set| set.iter().all(|r| r.pieces.iter().any(|p| gone.contains(p.as_str()))))
                 });
             if old || broken {
                 stale.push(m.key);
@@ -521,15 +606,10 @@ impl Store {
             if let Some(output) = v["output"].as_str() {
                 let key = Key::parse(output).ok_or_else(|| bad("no valid `output` key".into()))?;
                 let recipe = v["recipe"].as_str().ok_or_else(|| bad("no `recipe`".into()))?;
-                restore::Recipe::parse(recipe.as_bytes()).map_err(&bad)?;
-                let held = self.backend.insert(
-                    Table::Outputs,
-                    key.as_str(),
-                    recipe.as_bytes(),
-                    created_at(&v),
-                    self.policy.ttl_secs,
-                );
-                added += usize::from(held.map_err(|e| bad(e.to_string()))?.is_none());
+                for r in restore::parse_set(recipe.as_bytes()).map_err(&bad)? {
+                    let filed = self.file_recipe(&key, &r, created_at(&v)).map_err(|e| bad(e.to_string()))?;
+                    added += usize::from(filed != Filed::Known);
+                }
                 continue;
             }
             let key = v["key"].as_str().and_then(Key::parse).ok_or_else(|| bad("no valid `key`".into()))?;

@@ -51,7 +51,8 @@ impl Redis {
 
     /// Runs `f` on the connection. An I/O error (a signal interrupting a read, a dropped
     /// connection) leaves the connection in an unknown state: it is replaced and `f` runs again,
-    /// up to three times; every command here is safe to repeat (`SET NX`, `GET`, `DEL`, `SCAN`).
+    /// up to three times; every command here is safe to repeat (`SET NX`, `GET`, `DEL`, `SCAN`,
+    /// and a compare-and-set, which a writer reads again when it finds its value changed).
     fn with<T>(&self, f: impl Fn(&mut Connection) -> redis::RedisResult<T>) -> Result<T, StoreError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut tries = 0;
@@ -109,6 +110,20 @@ impl Backend for Redis {
         let name = format!("{}{key}", prefix(table));
         let held: Option<Vec<u8>> = self.with(|c| cmd("GET").arg(&name).query(c))?;
         held.map(|v| split(&v).map(|(_, b)| b.to_vec()).ok_or_else(|| self.bad_value(&name))).transpose()
+    }
+
+    fn swap(&self, table: Table, key: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        // compared and replaced inside the server, past the value's 8 bytes of creation time
+        // (kept), with the entry's expiry kept
+        const SCRIPT: &str = "local v = redis.call('GET', KEYS[1]) \
+             if v and string.sub(v, 9) == ARGV[1] then \
+               redis.call('SET', KEYS[1], string.sub(v, 1, 8) .. ARGV[2], 'KEEPTTL') \
+               return 1 \
+             end \
+             return 0";
+        let name = format!("{}{key}", prefix(table));
+        let swapped: i64 = self.with(|c| cmd("EVAL").arg(SCRIPT).arg(1).arg(&name).arg(old).arg(new).query(c))?;
+        Ok(swapped == 1)
     }
 
     fn list(&self, table: Table) -> Result<Vec<Meta>, StoreError> {

@@ -58,7 +58,7 @@ impl Recipe {
     }
 
     /// The recipe as stored: `{"ctxlens_restore": 1, "original", "len", "pieces"}`.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    fn to_value(&self) -> serde_json::Value {
         let pieces: Vec<&str> = self.pieces.iter().map(Key::as_str).collect();
         serde_json::json!({
             "ctxlens_restore": VERSION,
@@ -66,13 +66,10 @@ impl Recipe {
             "len": self.len,
             "pieces": pieces,
         })
-        .to_string()
-        .into_bytes()
     }
 
-    /// Reads a stored recipe (without its kept text, which lives in the store).
-    pub fn parse(bytes: &[u8]) -> Result<Recipe, String> {
-        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    /// Reads one stored recipe (without its kept text, which lives in the store).
+    fn from_value(v: &serde_json::Value) -> Result<Recipe, String> {
         if v["ctxlens_restore"].as_u64() != Some(VERSION) {
             return Err(format!("not a version {VERSION} recipe"));
         }
@@ -86,5 +83,27 @@ impl Recipe {
             .map(|p| key(p).ok_or_else(|| format!("a piece is not a key: {p}")))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Recipe { original, len, pieces, kept: Vec::new() })
+    }
+}
+
+/// The recipes filed under one output's key as stored: one recipe, or an array of them when
+/// different originals were compressed to the same bytes (a diff with and without its final
+/// newline, say). Each names its original, so a restore never gives back the wrong one.
+pub fn set_bytes(set: &[Recipe]) -> Vec<u8> {
+    match set {
+        [one] => one.to_value(),
+        several => serde_json::Value::Array(several.iter().map(Recipe::to_value).collect()),
+    }
+    .to_string()
+    .into_bytes()
+}
+
+/// Reads what [`set_bytes`] wrote: at least one recipe.
+pub fn parse_set(bytes: &[u8]) -> Result<Vec<Recipe>, String> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    match &v {
+        serde_json::Value::Array(items) if items.is_empty() => Err("an empty list of recipes".into()),
+        serde_json::Value::Array(items) => items.iter().map(Recipe::from_value).collect(),
+        one => Ok(vec![Recipe::from_value(one)?]),
     }
 }

@@ -89,6 +89,12 @@ impl Backend for Sqlite {
         self.conn().query_row(&sql, [key], |r| r.get(0)).optional().map_err(|e| self.err(e))
     }
 
+    fn swap(&self, table: Table, key: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        let sql = format!("UPDATE {} SET bytes = ?3 WHERE key = ?1 AND bytes = ?2", table_name(table));
+        let changed = self.conn().execute(&sql, params![key, old, new]).map_err(|e| self.err(e))?;
+        Ok(changed == 1)
+    }
+
     fn list(&self, table: Table) -> Result<Vec<Meta>, StoreError> {
         let conn = self.conn();
         let sql = format!("SELECT key, LENGTH(bytes), created_at FROM {}", table_name(table));
