@@ -193,6 +193,8 @@ enum Verbatim {
     Binary,
     /// A hunk header (at this line index) with a number past any real file's line count.
     Unreadable(usize),
+    /// A line (at this index) that starts as a hunk header does but is not one (`@@ -x,y +z @@`).
+    Malformed(usize),
     /// A hunk with no change, a body shorter than its header says, or lines of no hunk between
     /// hunks (at this line index): the header's counts do not say where the hunk ends.
     Lying(usize),
@@ -206,8 +208,16 @@ impl Verbatim {
             Verbatim::Unreadable(i) => {
                 format!("the hunk header on line {} has a line number past {MAX_LINE_NUMBER}", i + 1)
             }
+            Verbatim::Malformed(i) => {
+                format!("line {} starts with @@ but is not a hunk header (@@ -a,b +c,d @@)", i + 1)
+            }
             Verbatim::Lying(i) => format!("the hunk on line {} does not match its header's line counts", i + 1),
         }
+    }
+
+    /// Whether the file could not be read as a diff (rather than read and left alone).
+    fn unreadable(self) -> bool {
+        matches!(self, Verbatim::Unreadable(_) | Verbatim::Malformed(_))
     }
 }
 
@@ -221,6 +231,20 @@ fn verbatim_note(files: &[FileDiff]) -> Option<String> {
         note.push_str(&format!("; and {more} more"));
     }
     (!note.is_empty()).then(|| format!("kept whole: {note}"))
+}
+
+/// When no file can be cut because each is kept whole (and at least one is, for a reason): the
+/// skip saying so, `parse_failed` when a file could not be read.
+fn all_kept_whole(files: &[FileDiff]) -> Option<Skip> {
+    if files.iter().any(|f| f.verbatim.is_none() && !f.hunks.is_empty()) {
+        return None;
+    }
+    let detail = verbatim_note(files)?;
+    Some(if files.iter().any(|f| f.verbatim.is_some_and(Verbatim::unreadable)) {
+        Skip::ParseFailed { detail }
+    } else {
+        Skip::NotThisType { detail }
+    })
 }
 
 struct Parsed {
@@ -254,8 +278,13 @@ fn parse(lines: &[Line]) -> Parsed {
         let mut loose = None;
         while i < n && !is_file_start(lines, i) {
             let t = lines[i].text;
-            let header = (verbatim.is_none() && t.starts_with("@@")).then(|| HUNK_HEADER.captures(t)).flatten();
-            if let Some(c) = header {
+            let header = (verbatim.is_none() && t.starts_with("@@")).then(|| HUNK_HEADER.captures(t));
+            if let Some(None) = header {
+                verbatim = Some(Verbatim::Malformed(i));
+                i += 1;
+                continue;
+            }
+            if let Some(Some(c)) = header {
                 // a number past any real file's line count (or past u64) is no hunk this engine
                 // can rebase: the file is kept verbatim rather than renumbered with wrapped sums
                 let num = |k: usize, default: usize| {
@@ -329,14 +358,10 @@ impl Engine for DiffEngine {
         }
         let lines = text::lines(input);
         let parsed = parse(&lines);
+        if let Some(skip) = all_kept_whole(&parsed.files) {
+            return Err(skip);
+        }
         if parsed.files.iter().all(|f| f.hunks.is_empty()) {
-            if let Some(note) = verbatim_note(&parsed.files) {
-                return Err(if parsed.files.iter().any(|f| matches!(f.verbatim, Some(Verbatim::Unreadable(_)))) {
-                    Skip::ParseFailed { detail: note }
-                } else {
-                    Skip::NotThisType { detail: note }
-                });
-            }
             let why = if input.contains('\x1b') {
                 "no unified-diff hunks (@@ -a,b +c,d @@) found: the text has terminal colour codes, kept whole"
             } else {
@@ -511,7 +536,6 @@ impl<'a> Compressor<'a> {
                 let dropped_ctx = self.emit_hunk(h, &plan.keep_line[hi], &mut delta, &mut out, &mut ledger);
                 file_context += dropped_ctx;
             }
-            out.push_str(self.text(cursor..f.lines.end));
             if ledger.has_pending(group) {
                 let mut parts = Vec::new();
                 if file_hunks > 0 {
@@ -531,6 +555,9 @@ impl<'a> Compressor<'a> {
                 out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
                 out.push('\n');
             }
+            // lines after the last hunk (`diff -r`'s "Only in", the next commit of `git log -p`)
+            // come after the file's marker, which belongs to the file
+            out.push_str(self.text(cursor..f.lines.end));
             hunks_dropped += file_hunks;
             context_dropped += file_context;
         }
@@ -562,23 +589,27 @@ impl<'a> Compressor<'a> {
         let ledger = ledger.finish();
         let whole = verbatim_note(files);
         if ledger.is_empty() {
-            let mut detail = format!(
+            let caps = format!(
                 "every hunk and context line is within the caps (max_context_lines = {}, max_hunks_per_file = {}, max_files = {})",
                 self.p.max_context_lines, self.p.max_hunks_per_file, self.p.max_files
             );
-            if let Some(w) = &whole {
-                detail = format!("{detail}; {w}");
-            }
+            let detail = match whole {
+                Some(w) => format!("{w}; in the other files {caps}"),
+                None => caps,
+            };
             return Err(Skip::NothingToDrop { detail });
         }
         let kept_files = keep_file.iter().filter(|k| **k).count();
-        let strategy = format!(
+        let mut strategy = format!(
             "kept {kept_files} of {} files; dropped {} hunks and {} context lines; hunk headers recomputed",
             files.len(),
             group_thousands(hunks_dropped),
             group_thousands(context_dropped)
         );
-        Ok(Compressed { output: out, ledger, strategy, notes: whole.into_iter().collect(), budget_hit: false })
+        if let Some(w) = whole {
+            strategy = format!("{strategy}; {w}");
+        }
+        Ok(Compressed { output: out, ledger, strategy, notes: Vec::new(), budget_hit: false })
     }
 
     /// Writes a hunk's kept lines as one or more hunks with recomputed headers; records dropped
@@ -734,6 +765,41 @@ mod tests {
         let p = DiffParams { max_files: 1, ..p };
         let c = DiffEngine::compress(&more, &p, &Context::default()).unwrap();
         assert!(c.output.contains("1 file omitted: x") && !c.output.contains(" ctx 9\n"), "{}", c.output);
+    }
+
+    #[test]
+    fn a_files_marker_comes_before_the_next_commits_header() {
+        let next = "commit 4567ef\nAuthor: t <a@b>\n\n    second commit\n\n";
+        let d = format!("{}{next}{}", file_diff("a.txt", &[(1, 0), (100, 0)]), file_diff("b.txt", &[(1, 0)]));
+        let c = DiffEngine::compress(&d, &DiffParams::default(), &Context::default()).unwrap();
+        let marker = c.output.find("omitted from a.txt").expect("a.txt's context is cut");
+        let commit = c.output.find("commit 4567ef").expect("the next commit stays");
+        assert!(marker < commit, "a.txt's marker is part of its commit: {}", c.output);
+        assert!(c.output.contains(next));
+    }
+
+    #[test]
+    fn a_file_kept_whole_is_named_in_the_reason_and_an_unreadable_header_is_said_so() {
+        let broken = file_diff("x.txt", &[(1, 0), (100, 0)]).replace("@@ -100,21 +101,22 @@", "@@ -x,y +z @@");
+        let lines = text::lines(&broken);
+        assert_eq!(parse(&lines).files[0].verbatim, Some(Verbatim::Malformed(28)));
+        // alone, it is a parse failure that leads with what was kept whole and why
+        let Err(Skip::ParseFailed { detail }) =
+            DiffEngine::compress(&broken, &DiffParams::default(), &Context::default())
+        else {
+            panic!("an unreadable header is a parse failure")
+        };
+        assert!(detail.starts_with("kept whole: x.txt: line 29 starts with @@ but is not a hunk header"), "{detail}");
+        // beside a file that is cut, the reason names it too
+        let d = format!("{broken}{}", file_diff("y.txt", &[(1, 0)]));
+        let c = DiffEngine::compress(&d, &DiffParams::default(), &Context::default()).unwrap();
+        assert!(
+            c.strategy
+                .ends_with("; kept whole: x.txt: line 29 starts with @@ but is not a hunk header (@@ -a,b +c,d @@)"),
+            "{}",
+            c.strategy
+        );
+        assert!(c.output.starts_with(&broken), "{}", c.output);
     }
 
     #[test]
