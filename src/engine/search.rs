@@ -6,7 +6,7 @@
 //! right after its last kept line, and dropped files are listed by name and match count in one
 //! final marker; ties between files keep input order instead of favouring early paths.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -181,12 +181,27 @@ fn parse(lines: &[Line]) -> Parsed {
     };
     let mut kinds = vec![Kind::Unparsed; lines.len()];
     let splits = result_splits(lines);
+    // a path holding `:N:` (`src/x:3:y.rs`) makes its context lines (`src/x:3:y.rs-4-…`) read as
+    // results of a shorter path (`src/x`, line 3): they are context lines of the longer one
+    let colon_paths: HashSet<&str> = splits
+        .iter()
+        .zip(lines)
+        .filter_map(|(s, l)| s.map(|(end, _, _)| &l.text[..end]))
+        .filter(|p| p.contains(':'))
+        .collect();
     // Pass 1: result lines and headings.
     let mut heading: Option<usize> = None;
     for (i, l) in lines.iter().enumerate() {
         let t = l.text;
         if t == "--" {
             kinds[i] = Kind::Separator;
+            continue;
+        }
+        if !colon_paths.is_empty()
+            && let Some((path_end, line_no, text_at)) = context_split(t, |p| colon_paths.contains(p))
+        {
+            kinds[i] = Kind::Context { file: file_id(&t[..path_end], &mut files), line_no, text_at };
+            heading = None;
             continue;
         }
         if let Some((path_end, line_no, text_at)) = splits[i] {
@@ -219,22 +234,65 @@ fn parse(lines: &[Line]) -> Parsed {
         if kinds[i] != Kind::Unparsed {
             continue;
         }
-        let t = l.text;
-        for (dash, _) in t.match_indices('-') {
-            let path = &t[..dash];
-            let Some(&file) = index.get(path) else {
-                continue;
-            };
-            let rest = &t[dash + 1..];
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 0 && rest.as_bytes().get(digits) == Some(&b'-') {
-                let line_no = rest[..digits].parse().unwrap_or(0);
-                kinds[i] = Kind::Context { file, line_no, text_at: dash + 1 + digits + 1 };
-                break;
-            }
+        if let Some((path_end, line_no, text_at)) = context_split(l.text, |p| index.contains_key(p)) {
+            kinds[i] = Kind::Context { file: index[&l.text[..path_end]], line_no, text_at };
         }
     }
-    Parsed { kinds, files }
+    let parsed = Parsed { kinds, files };
+    // a path:N: inside the text of `grep -n FILE` lines (a test naming `src/a.rs:3:`) is no file
+    let read = |p: &Parsed| p.kinds.iter().filter(|k| **k != Kind::Unparsed).count();
+    match one_file(lines) {
+        Some(one) if read(&one) > read(&parsed) => one,
+        _ => parsed,
+    }
+}
+
+/// `grep -n` on one file prints no file name: `N:match`, `N-context` and `--` lines. Read so
+/// (as one file with no name) when at least 80% of the lines are those, with three numbers or
+/// more, rising, and either context or a jump between numbers (a file printed with line
+/// numbers has neither: it is not a search).
+fn one_file(lines: &[Line]) -> Option<Parsed> {
+    let mut kinds = vec![Kind::Unparsed; lines.len()];
+    let (mut numbers, mut separators, mut non_empty) = (0usize, 0usize, 0usize);
+    let (mut last, mut context, mut jump) = (0u64, false, false);
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.text;
+        if t.trim().is_empty() {
+            continue;
+        }
+        non_empty += 1;
+        if t == "--" {
+            kinds[i] = Kind::Separator;
+            separators += 1;
+            continue;
+        }
+        let Some((line_no, sep, text_at)) = numbered(t) else { continue };
+        if numbers > 0 && line_no <= last {
+            return None;
+        }
+        jump |= numbers > 0 && line_no != last + 1;
+        context |= sep == b'-';
+        kinds[i] = if sep == b':' {
+            Kind::Match { file: 0, line_no, text_at }
+        } else {
+            Kind::Context { file: 0, line_no, text_at }
+        };
+        last = line_no;
+        numbers += 1;
+    }
+    let enough = numbers >= 3 && (numbers + separators) * 5 >= non_empty * 4;
+    (enough && (context || separators > 0 || jump)).then(|| Parsed { kinds, files: vec![String::new()] })
+}
+
+/// `PATH-N-text` with a path `known` accepts: where the path ends, the line number and where the
+/// text starts.
+fn context_split(t: &str, known: impl Fn(&str) -> bool) -> Option<Split> {
+    t.match_indices('-').find_map(|(dash, _)| {
+        let rest = &t[dash + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        (digits > 0 && rest.as_bytes().get(digits) == Some(&b'-') && known(&t[..dash]))
+            .then(|| (dash, rest[..digits].parse().unwrap_or(0), dash + 1 + digits + 1))
+    })
 }
 
 pub struct SearchEngine;
@@ -457,9 +515,23 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
     let mut heading_file: Option<usize> = None;
     let runs = dropped_runs(keep, &file_at);
     let reason_partial = "below the file's match cap or the total budget (lower relevance score)";
+    // output with context (`-C`) reads consecutive lines as adjacent: where lines of one group
+    // are dropped between two kept ones, a `--` marks the gap, as grep marks gaps between groups
+    let with_context = parsed.kinds.iter().any(|k| matches!(k, Kind::Context { .. }));
+    let mut last_emitted: Option<usize> = None;
     for i in 0..n {
         if keep[i] {
+            if let Some(j) = last_emitted
+                && with_context
+                && j + 1 < i
+                && let Kind::Match { file: a, .. } | Kind::Context { file: a, .. } = parsed.kinds[j]
+                && let Kind::Match { file: b, .. } | Kind::Context { file: b, .. } = parsed.kinds[i]
+                && a == b
+            {
+                out.push_str("--\n");
+            }
             emit_line(&mut out, input, lines, parsed, i, p, &mut heading_file);
+            last_emitted = Some(i);
         }
         // After the last kept line of a file, mark that file's dropped lines.
         let Some(f) = file_at[i] else { continue };
@@ -487,12 +559,16 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
                 _ => String::new(),
             };
             let extra = if dropped_other > 0 {
-                format!(" and {} context/separator lines", dropped_other)
+                format!(" and {} context/separator lines", group_thousands(dropped_other))
             } else {
                 String::new()
             };
-            let phrase =
-                format!("{}{extra} omitted from {}{range}", Unit::Matches.count(dropped_matches), parsed.files[f]);
+            // the one file of `grep -n FILE` output has no name to give
+            let from = match parsed.files[f].as_str() {
+                "" => String::new(),
+                name => format!(" from {name}"),
+            };
+            let phrase = format!("{}{extra} omitted{from}{range}", Unit::Matches.count(dropped_matches));
             out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
             out.push('\n');
         }
@@ -640,7 +716,7 @@ fn emit_line(
     }
     match parsed.kinds[i] {
         Kind::Match { file, line_no, text_at } | Kind::Context { file, line_no, text_at } => {
-            if *heading != Some(file) {
+            if *heading != Some(file) && !parsed.files[file].is_empty() {
                 if heading.is_some() {
                     out.push('\n');
                 }
@@ -764,6 +840,63 @@ mod tests {
         assert_eq!(between.iter().filter(|l| **l == "--").count(), 1, "{}", c.output);
         assert!(!out.windows(2).any(|w| w[0] == "--" && w[1] == "--"), "one separator per gap");
         assert!(out.first() != Some(&"--") && out.last() != Some(&"--"), "no separator at an end");
+    }
+
+    #[test]
+    fn lines_dropped_inside_one_group_leave_a_separator() {
+        // grep -n -C2 with seven matches in a row: only the first and last stay, and the kept
+        // lines around the gap must not read as adjacent
+        let mut s = String::from("src/a.rs-8-ctx\nsrc/a.rs-9-ctx\n");
+        (10..=16).for_each(|n| s.push_str(&format!("src/a.rs:{n}:let v = x.unwrap();\n")));
+        s.push_str("src/a.rs-17-ctx\nsrc/a.rs-18-ctx\n");
+        let p = SearchParams { max_matches_per_file: 2, ..SearchParams::default() };
+        let c = SearchEngine::compress(&s, &p, &Context::default()).unwrap();
+        let out: Vec<&str> = c.output.lines().collect();
+        let first = out.iter().position(|l| l.starts_with("src/a.rs:10:")).expect(&c.output);
+        assert_eq!(out[first + 1], "--", "{}", c.output);
+        assert!(out[first + 2].starts_with("src/a.rs:16:"), "{}", c.output);
+        // without context lines grep prints no separators, and the line numbers show the jump
+        let plain: String = (10..=16).map(|n| format!("src/a.rs:{n}:let v = x.unwrap();\n")).collect();
+        let c = SearchEngine::compress(&plain, &p, &Context::default()).unwrap();
+        assert!(!c.output.lines().any(|l| l == "--"), "{}", c.output);
+    }
+
+    #[test]
+    fn a_file_name_holding_colon_number_colon_keeps_its_context_lines() {
+        let mut s = String::new();
+        for name in ["src/x:3:y.rs", "src/plain.rs"] {
+            for m in [4, 8, 12, 16, 20, 24] {
+                s.push_str(&format!("{name}-{}-let y = 1;\n{name}:{m}:let v = x.unwrap();\n--\n", m - 1));
+            }
+        }
+        let parsed = parse(&text::lines(&s));
+        assert_eq!(parsed.files, ["src/x:3:y.rs", "src/plain.rs"]);
+        assert!(!parsed.kinds.contains(&Kind::Unparsed));
+        let c = SearchEngine::compress(&s, &SearchParams::default(), &Context::default()).unwrap();
+        assert!(c.strategy.ends_with("in 2 of 2 files"), "{}", c.strategy);
+        assert!(c.output.contains("omitted from src/x:3:y.rs, lines"), "{}", c.output);
+    }
+
+    #[test]
+    fn grep_n_on_one_file_is_search_and_a_numbered_listing_is_not() {
+        let mut s = String::new();
+        for m in [12, 40, 90, 130, 200, 260, 300] {
+            s.push_str(&format!(
+                "{}-    ctx\n{m}:    let v = x.unwrap(); // src/a.rs:3:y\n{}-    ctx\n--\n",
+                m - 1,
+                m + 1
+            ));
+        }
+        let parsed = parse(&text::lines(&s));
+        assert_eq!(parsed.files, [""], "one file with no name, the path in a line's text is no file");
+        let c = SearchEngine::compress(&s, &SearchParams::default(), &Context::default()).unwrap();
+        assert!(c.output.contains("2 matches and 7 context/separator lines omitted, lines 199-261"), "{}", c.output);
+        assert!(!c.output.contains("from "), "{}", c.output);
+        // `N:line` for every line of a file, one after another, is a file printed with numbers
+        let listing: String = (1..=40).map(|n| format!("{n}:fn f{n}() {{}}\n")).collect();
+        assert!(one_file(&text::lines(&listing)).is_none());
+        // numbers that do not rise are no grep output either
+        assert!(one_file(&text::lines("5:a\n9:b\n3:c\n7:d\n")).is_none());
     }
 
     #[test]
