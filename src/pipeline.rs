@@ -91,6 +91,12 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
                 if text.ends_with(['\n', '\r']) && !c.output.ends_with(['\n', '\r']) {
                     c.output.push('\n');
                 }
+                // a section indented as a whole (a fence in a list item) stays so: the JSON
+                // engine's one line and every marker get the indent back
+                let indent = if whole { "" } else { text::common_indent(text) };
+                if !indent.is_empty() {
+                    c.output = text::with_indent(&c.output, indent);
+                }
                 // lines the engine wrote (markers) end as the input's lines do
                 if let Some(brk) = text::foreign_line_break(text) {
                     c.output = text::with_line_break(c.output, brk);

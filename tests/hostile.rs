@@ -222,6 +222,17 @@ fn fenced_json_keeps_the_newline_before_its_closing_fence() {
     let o = run(&input, EngineChoice::Auto, &Config::default());
     assert!(o.decision.acted(), "{:?}", o.sections);
     assert!(o.output.contains("]}\n```\n"), "{}", o.output);
+    // in a list item the fence and its body are indented: the compact JSON keeps the indent, or
+    // a Markdown reader would end the list item there
+    let json: Vec<String> = (0..60).map(|i| format!("     {{\"id\": {i}, \"status\": \"ok\"}},")).collect();
+    let input =
+        format!("1. The API returned:\n\n   ```json\n   [\n{}\n     {{}}\n   ]\n   ```\n\n2. Next.\n", json.join("\n"));
+    let o = run(&input, EngineChoice::Auto, &Config::default());
+    assert!(o.decision.acted(), "{:?}", o.sections);
+    let body: Vec<&str> =
+        o.output.lines().skip_while(|l| !l.contains("```json")).skip(1).take_while(|l| !l.contains("```")).collect();
+    assert!(!body.is_empty() && body.iter().all(|l| l.starts_with("   ")), "{}", o.output);
+    assert!(o.output.contains("\n   ```\n\n2. Next."), "{}", o.output);
 }
 
 #[test]

@@ -74,6 +74,39 @@ pub fn with_line_break(output: String, brk: &str) -> String {
     out
 }
 
+/// The run of spaces and tabs every non-blank line of `text` starts with (a fence's body in a
+/// list item: `   ```json`); empty when there is none.
+pub fn common_indent(text: &str) -> &str {
+    let mut common: Option<&str> = None;
+    for l in lines(text).iter().map(|l| l.text).filter(|t| !t.trim().is_empty()) {
+        let own = &l[..l.len() - l.trim_start_matches([' ', '\t']).len()];
+        let shared = match common {
+            None => own,
+            Some(c) => {
+                let n = c.bytes().zip(own.bytes()).take_while(|(a, b)| a == b).count();
+                &c[..n]
+            }
+        };
+        if shared.is_empty() {
+            return "";
+        }
+        common = Some(shared);
+    }
+    common.unwrap_or("")
+}
+
+/// `output` with `indent` put in front of each non-blank line that does not start with it.
+pub fn with_indent(output: &str, indent: &str) -> String {
+    let mut out = String::with_capacity(output.len() + indent.len() * 4);
+    for l in lines(output) {
+        if !l.text.trim().is_empty() && !l.text.starts_with(indent) {
+            out.push_str(indent);
+        }
+        out.push_str(&output[l.start..l.end]);
+    }
+    out
+}
+
 /// A line as a terminal shows it: colour and other escape sequences (CSI, OSC) removed, and of a
 /// line that carriage returns overwrite (a progress bar), only what was written last.
 pub fn as_shown(line: &str) -> std::borrow::Cow<'_, str> {
@@ -447,6 +480,15 @@ mod tests {
         assert_eq!((ls[3].start, ls[3].end), (7, 8));
         assert!(lines("").is_empty());
         assert_eq!(lines("x\n").len(), 1);
+    }
+
+    #[test]
+    fn a_common_indent_and_putting_it_back() {
+        assert_eq!(common_indent("   a\n\n     b\n   c\n"), "   ");
+        assert_eq!(common_indent("\t a\n\t  b\n"), "\t ");
+        assert_eq!(common_indent("  a\nb\n"), "");
+        assert_eq!(common_indent("\n\n"), "");
+        assert_eq!(with_indent("x\n\n   y\nz", "   "), "   x\n\n   y\n   z");
     }
 
     #[test]
