@@ -60,6 +60,7 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
         check_ranges(&toml::Table::try_from(&config).map_err(|e| e.to_string())?)?;
+        config.check_names()?;
         Ok(config)
     }
 
@@ -93,6 +94,10 @@ impl Config {
                 key = key.trim()
             )));
         }
+        // a number TOML reads as infinite (`1e309`) is out of range too
+        if value.is_none() && raw.parse::<f64>().is_ok_and(|f| !f.is_finite()) {
+            return Err(err(format!("{key} = {raw} is out of range: not a finite number", key = key.trim())));
+        }
         let value = value.unwrap_or_else(|| toml::Value::String(raw.to_string()));
         let mut doc = toml::Table::try_from(&*self).map_err(|e| err(e.to_string()))?;
         // [store] is left out of the TOML while it holds its defaults
@@ -100,7 +105,21 @@ impl Config {
             t.insert(knob.to_string(), value);
         }
         check_ranges(&doc).map_err(err)?;
-        *self = doc.try_into().map_err(|e: toml::de::Error| err(e.message().to_string()))?;
+        let set: Config = doc.try_into().map_err(|e: toml::de::Error| err(e.message().to_string()))?;
+        set.check_names().map_err(err)?;
+        *self = set;
+        Ok(())
+    }
+
+    /// Knobs that name something (a language) name something that exists, so a typo fails when
+    /// the config is read, not on every block at run time.
+    fn check_names(&self) -> Result<(), String> {
+        let hint = self.code.language_hint.trim();
+        if !hint.is_empty() {
+            let langs: Vec<&str> = crate::engine::lang::Lang::ALL.iter().map(|l| l.name()).collect();
+            hint.parse::<crate::engine::lang::Lang>()
+                .map_err(|e| format!("code.language_hint: {e}; known: {} (or empty to detect)", langs.join(", ")))?;
+        }
         Ok(())
     }
 
@@ -122,6 +141,9 @@ fn check_ranges(doc: &toml::Table) -> Result<(), String> {
                 Some(toml::Value::Float(f)) => *f,
                 _ => continue,
             };
+            if !v.is_finite() {
+                return Err(format!("{table}.{} = {v} is out of range: not a finite number", k.name));
+            }
             let low = k.minimum.is_some_and(|m| v < m);
             let high = k.maximum.is_some_and(|m| v > m);
             if low || high {
@@ -201,6 +223,15 @@ mod tests {
         let e = c.set("log.max_total_lines=40\nmin_lines_for_ccr=100000").unwrap_err().to_string();
         assert!(e.contains("line break"), "{e}");
         assert!(c.set("log.max_errors=-1").is_err());
+        for inf in ["json.first_fraction=1e309", "json.first_fraction=inf", "json.first_fraction=nan"] {
+            let e = c.set(inf).unwrap_err().to_string();
+            assert!(e.contains("not a finite number"), "{e}");
+        }
+        let e = c.set("code.language_hint=klingon").unwrap_err().to_string();
+        assert!(e.contains("unknown language `klingon`") && e.contains("python"), "{e}");
+        c.set("code.language_hint=rs").unwrap();
+        let e = Config::parse("[code]\nlanguage_hint = \"cobol\"\n").unwrap_err();
+        assert!(e.contains("unknown language `cobol`"), "{e}");
         c.set("store.enabled=true").unwrap();
         c.set("store.location=redis://cache/0").unwrap();
         assert!(c.store.enabled && c.store.location.as_deref() == Some("redis://cache/0"));
