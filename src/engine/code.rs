@@ -10,6 +10,7 @@
 //! a function whose body is mostly other named functions (a module wrapper, lodash's `debounce`) is
 //! not cut itself, its inner functions are, so nothing is emitted twice.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -19,6 +20,7 @@ use tree_sitter::Node;
 
 use super::api::{Compressed, Context, Engine, Fraction, Skip};
 use super::lang::{self, Lang, Step};
+use super::text;
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, group_thousands, name_list, worth_a_marker};
 
 /// How much of a Python docstring stays.
@@ -79,8 +81,15 @@ impl Engine for CodeEngine {
                 ),
             });
         }
+        // tree-sitter counts rows at `\n` only: a text whose lines end in `\r` alone is parsed
+        // with `\n` in their place (byte for byte, so every position holds for the input)
+        let cr_only = text::line_end(input) == b'\r';
+        fn as_parsed(t: &str, cr_only: bool) -> Cow<'_, str> {
+            if cr_only { Cow::Owned(t.replace('\r', "\n")) } else { Cow::Borrowed(t) }
+        }
+        let parsed_input = as_parsed(input, cr_only);
         let (lang, how) = if p.language_hint.trim().is_empty() {
-            lang::detect(input, ctx.path.as_deref()).ok_or_else(|| Skip::NotThisType {
+            lang::detect(&parsed_input, ctx.path.as_deref()).ok_or_else(|| Skip::NotThisType {
                 detail: "no supported language detected (python, javascript, typescript, tsx, rust, go, java, c, cpp)"
                     .to_string(),
             })?
@@ -88,7 +97,7 @@ impl Engine for CodeEngine {
             let l: Lang = p.language_hint.parse().map_err(|e: String| Skip::NotThisType { detail: e })?;
             (l, format!("{l} from language_hint"))
         };
-        let tree = lang::parse(lang, input)
+        let tree = lang::parse(lang, &parsed_input)
             .ok_or_else(|| Skip::ParseFailed { detail: format!("tree-sitter could not parse the input as {lang}") })?;
         let input_errors = lang::error_count(tree.root_node());
         let mut planner = Planner::new(input, lang, p, ctx);
@@ -115,11 +124,13 @@ impl Engine for CodeEngine {
         // the output is parsed from the input's tree with the cuts applied as edits: tree-sitter
         // reuses every subtree a cut did not touch, so the check costs a fraction of a parse
         let mut tree = tree;
-        for edit in tree_edits(input, &output, &spans).iter().rev() {
+        let parsed_output = as_parsed(&output, cr_only);
+        for edit in tree_edits(&parsed_input, &parsed_output, &spans).iter().rev() {
             tree.edit(edit);
         }
         let output_errors =
-            lang::reparse(lang, &output, &tree).map_or(usize::MAX, |t| lang::error_count(t.root_node()));
+            lang::reparse(lang, &parsed_output, &tree).map_or(usize::MAX, |t| lang::error_count(t.root_node()));
+        drop(parsed_output);
         drop(tree);
         if output_errors > input_errors {
             return Err(Skip::ParseFailed {
@@ -220,7 +231,9 @@ struct Planner<'a, 't> {
 impl<'a, 't> Planner<'a, 't> {
     fn new(input: &'a str, lang: Lang, p: &'a CodeParams, ctx: &Context) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(input.match_indices('\n').map(|(i, _)| i + 1));
+        // rows as tree-sitter counts them in the text it parsed (`\r` for `\n` in a text of `\r`s)
+        let brk = char::from(text::line_end(input));
+        line_starts.extend(input.match_indices(brk).map(|(i, _)| i + 1));
         Planner {
             input,
             lang,
