@@ -68,7 +68,8 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
             Some(n) => n,
             None => timed(&mut timing.count, || tokens::count(text, ctx.tokenizer)),
         };
-        let section_ctx = Context { tokens_in: Some(tokens_in), ..ctx.clone() };
+        let lines_before = line_index.line_of(route.bytes.start) - 1;
+        let section_ctx = Context { tokens_in: Some(tokens_in), lines_before, ..ctx.clone() };
         // the prose time budget bounds the whole call: a later prose section gets what is left
         let bounded;
         let section_config = if route.kind == EngineKind::Prose && !sections.is_empty() {

@@ -346,6 +346,12 @@ fn a_hunk_start_past_u64_is_kept_verbatim_not_wrapped() {
     assert!(o.output.contains("18446744073709551616"), "the header is not renumbered");
     let why = o.decision.reason();
     assert!(why.contains("parse_failed") && why.contains("line 4"), "a parse problem, with its place: {why}");
+    // in a fence of a longer text, the line named is the text's line, not the section's
+    let text = format!("Before the patch:\n\n- one\n- two\n\n```diff\n{diff}```\n\nAfter it.\n");
+    let o = run(&text, EngineChoice::Auto, &Config::default());
+    let section = o.sections.iter().find(|s| s.kind == EngineKind::Diff).expect("the fence is a diff section");
+    let why = section.decision.reason();
+    assert!(why.contains("line 10 has a line number past"), "{why}");
 }
 
 #[test]

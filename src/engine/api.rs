@@ -68,6 +68,9 @@ pub struct Context {
     pub memo: Option<std::sync::Arc<Memo>>,
     /// Whether the caller still wants the result, asked by a long engine between its steps.
     pub stop: Option<Stop>,
+    /// How many lines of the whole input come before this text (a section's place in it), so a
+    /// reason naming a line names the input's line; 0 for a whole input.
+    pub lines_before: usize,
 }
 
 /// A caller's "stop now": the workbench stops a job whose block went off screen or whose knobs

@@ -201,17 +201,19 @@ enum Verbatim {
 }
 
 impl Verbatim {
-    fn why(self) -> String {
+    /// Why, naming lines of the whole input (`lines_before` precede this text).
+    fn why(self, lines_before: usize) -> String {
+        let line = |i: usize| lines_before + i + 1;
         match self {
             Verbatim::Combined => "a combined diff (a merge's conflicts), which this engine does not cut".into(),
             Verbatim::Binary => "a binary patch".into(),
             Verbatim::Unreadable(i) => {
-                format!("the hunk header on line {} has a line number past {MAX_LINE_NUMBER}", i + 1)
+                format!("the hunk header on line {} has a line number past {MAX_LINE_NUMBER}", line(i))
             }
             Verbatim::Malformed(i) => {
-                format!("line {} starts with @@ but is not a hunk header (@@ -a,b +c,d @@)", i + 1)
+                format!("line {} starts with @@ but is not a hunk header (@@ -a,b +c,d @@)", line(i))
             }
-            Verbatim::Lying(i) => format!("the hunk on line {} does not match its header's line counts", i + 1),
+            Verbatim::Lying(i) => format!("the hunk on line {} does not match its header's line counts", line(i)),
         }
     }
 
@@ -222,9 +224,9 @@ impl Verbatim {
 }
 
 /// What says which files are kept whole and why: the first three, then how many more.
-fn verbatim_note(files: &[FileDiff]) -> Option<String> {
+fn verbatim_note(files: &[FileDiff], lines_before: usize) -> Option<String> {
     let all: Vec<String> =
-        files.iter().filter_map(|f| f.verbatim.map(|v| format!("{}: {}", f.path, v.why()))).collect();
+        files.iter().filter_map(|f| f.verbatim.map(|v| format!("{}: {}", f.path, v.why(lines_before)))).collect();
     let more = all.len().saturating_sub(3);
     let mut note = all.into_iter().take(3).collect::<Vec<_>>().join("; ");
     if more > 0 {
@@ -235,11 +237,11 @@ fn verbatim_note(files: &[FileDiff]) -> Option<String> {
 
 /// When no file can be cut because each is kept whole (and at least one is, for a reason): the
 /// skip saying so, `parse_failed` when a file could not be read.
-fn all_kept_whole(files: &[FileDiff]) -> Option<Skip> {
+fn all_kept_whole(files: &[FileDiff], lines_before: usize) -> Option<Skip> {
     if files.iter().any(|f| f.verbatim.is_none() && !f.hunks.is_empty()) {
         return None;
     }
-    let detail = verbatim_note(files)?;
+    let detail = verbatim_note(files, lines_before)?;
     Some(if files.iter().any(|f| f.verbatim.is_some_and(Verbatim::unreadable)) {
         Skip::ParseFailed { detail }
     } else {
@@ -358,7 +360,7 @@ impl Engine for DiffEngine {
         }
         let lines = text::lines(input);
         let parsed = parse(&lines);
-        if let Some(skip) = all_kept_whole(&parsed.files) {
+        if let Some(skip) = all_kept_whole(&parsed.files, ctx.lines_before) {
             return Err(skip);
         }
         if parsed.files.iter().all(|f| f.hunks.is_empty()) {
@@ -380,7 +382,9 @@ impl Engine for DiffEngine {
         }
         let query = ctx.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
         let context_reason = format!("context farther than max_context_lines = {} from a change", p.max_context_lines);
-        Compressor { input, lines: &lines, p, words: ctx.query_words(), query, context_reason }.run(&parsed)
+        let lines_before = ctx.lines_before;
+        Compressor { input, lines: &lines, p, words: ctx.query_words(), query, context_reason, lines_before }
+            .run(&parsed)
     }
 }
 
@@ -393,6 +397,8 @@ struct Compressor<'a> {
     query: Option<String>,
     /// The ledger reason of every dropped context run, formatted once.
     context_reason: String,
+    /// Lines of the whole input before this text, for reasons that name a line.
+    lines_before: usize,
 }
 
 /// What happens to one kept file.
@@ -587,7 +593,7 @@ impl<'a> Compressor<'a> {
             out.push('\n');
         }
         let ledger = ledger.finish();
-        let whole = verbatim_note(files);
+        let whole = verbatim_note(files, self.lines_before);
         if ledger.is_empty() {
             let caps = format!(
                 "every hunk and context line is within the caps (max_context_lines = {}, max_hunks_per_file = {}, max_files = {})",
