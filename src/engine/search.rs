@@ -160,7 +160,9 @@ pub fn coverage(lines: &[Line]) -> (usize, usize) {
 }
 
 fn coverage_of(lines: &[Line], parsed: &Parsed) -> (usize, usize) {
-    let results = parsed.kinds.iter().filter(|k| !matches!(k, Kind::Unparsed)).count();
+    // context lines with no match among them are no search results
+    let any_match = parsed.kinds.iter().any(|k| matches!(k, Kind::Match { .. }));
+    let results = if any_match { parsed.kinds.iter().filter(|k| !matches!(k, Kind::Unparsed)).count() } else { 0 };
     let non_empty = lines.iter().filter(|l| !l.text.trim().is_empty()).count();
     (results, non_empty)
 }
@@ -249,12 +251,12 @@ fn parse(lines: &[Line]) -> Parsed {
 
 /// `grep -n` on one file prints no file name: `N:match`, `N-context` and `--` lines. Read so
 /// (as one file with no name) when at least 80% of the lines are those, with three numbers or
-/// more, rising, and either context or a jump between numbers (a file printed with line
-/// numbers has neither: it is not a search).
+/// more, rising, a match among them, and a separator or a jump between numbers (a file printed
+/// with line numbers, or a log whose lines start `N-`, has neither).
 fn one_file(lines: &[Line]) -> Option<Parsed> {
     let mut kinds = vec![Kind::Unparsed; lines.len()];
     let (mut numbers, mut separators, mut non_empty) = (0usize, 0usize, 0usize);
-    let (mut last, mut context, mut jump) = (0u64, false, false);
+    let (mut last, mut matches, mut jump) = (0u64, 0usize, false);
     for (i, l) in lines.iter().enumerate() {
         let t = l.text;
         if t.trim().is_empty() {
@@ -271,7 +273,7 @@ fn one_file(lines: &[Line]) -> Option<Parsed> {
             return None;
         }
         jump |= numbers > 0 && line_no != last + 1;
-        context |= sep == b'-';
+        matches += usize::from(sep == b':');
         kinds[i] = if sep == b':' {
             Kind::Match { file: 0, line_no, text_at }
         } else {
@@ -280,8 +282,8 @@ fn one_file(lines: &[Line]) -> Option<Parsed> {
         last = line_no;
         numbers += 1;
     }
-    let enough = numbers >= 3 && (numbers + separators) * 5 >= non_empty * 4;
-    (enough && (context || separators > 0 || jump)).then(|| Parsed { kinds, files: vec![String::new()] })
+    let enough = numbers >= 3 && matches > 0 && (numbers + separators) * 5 >= non_empty * 4;
+    (enough && (separators > 0 || jump)).then(|| Parsed { kinds, files: vec![String::new()] })
 }
 
 /// `PATH-N-text` with a path `known` accepts: where the path ends, the line number and where the
@@ -308,6 +310,10 @@ impl Engine for SearchEngine {
         let parsed = parse(&lines);
         let matches: Vec<usize> = (0..lines.len()).filter(|&i| matches!(parsed.kinds[i], Kind::Match { .. })).collect();
         let (result_lines, non_empty) = coverage_of(&lines, &parsed);
+        if matches.is_empty() {
+            // context lines with no match are no search (a log whose lines start `N-N-…`)
+            return Err(Skip::NotThisType { detail: "no match line (path:line:text) among the results".into() });
+        }
         if result_lines * 10 < non_empty * 3 {
             return Err(Skip::NotThisType {
                 detail: format!(
@@ -897,6 +903,13 @@ mod tests {
         assert!(one_file(&text::lines(&listing)).is_none());
         // numbers that do not rise are no grep output either
         assert!(one_file(&text::lines("5:a\n9:b\n3:c\n7:d\n")).is_none());
+        // nor lines that start `N-M-` with no match line among them (a log with sequence numbers),
+        // which the engine refuses rather than dropping every line as context
+        let log: String = (0..400).map(|i| format!("{i}-{}-2024 12:00 INFO handled id={i}\n", i % 9 + 1)).collect();
+        assert!(one_file(&text::lines(&log)).is_none());
+        assert_eq!(coverage(&text::lines(&log)).0, 0);
+        let e = SearchEngine::compress(&log, &SearchParams::default(), &Context::default()).unwrap_err();
+        assert!(matches!(e, Skip::NotThisType { .. }), "{e}");
     }
 
     #[test]
