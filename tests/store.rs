@@ -349,9 +349,15 @@ fn same_output_from_two_originals(store: &Store, other: &Store) {
     };
     check(store);
     let mut dump = Vec::new();
-    store.export(&mut dump).unwrap();
-    other.import("dump", std::str::from_utf8(&dump).unwrap()).unwrap();
+    let exported = store.export(&mut dump).unwrap();
+    assert_eq!(other.import("dump", std::str::from_utf8(&dump).unwrap()).unwrap(), exported, "one entry per line");
     check(other);
+    // the output compressed again passes through unchanged: it is a third original of these bytes
+    let again = compress(&a.output, EngineChoice::Auto, &Config::default(), &Context::default());
+    assert_eq!(again.output, a.output, "an output is not compressed further");
+    assert_eq!(store.put_outcome(&again).shared_by, Some(3));
+    assert!(matches!(store.restore(out, None), Err(StoreError::Ambiguous { n: 3, .. })));
+    assert_eq!(store.restore(out, Some(&Key::of(out))).unwrap(), out);
 }
 
 #[test]

@@ -394,7 +394,12 @@ impl Store {
             }
         }
         entries.extend(o.ledger.markers.iter().map(|m| (m.key.clone(), o.ledger.payload(&o.original, m))));
-        let recipe = (o.output != o.original).then(|| restore::Recipe::of(o));
+        // an output that is its own original needs no recipe, unless another original was
+        // compressed to the same bytes: then it is filed beside that one, or a restore of these
+        // bytes would give back the other original
+        let output_key = Key::of(o.output.as_bytes());
+        let shared = || self.backend.fetch(Table::Outputs, output_key.as_str()).is_ok_and(|held| held.is_some());
+        let recipe = (o.output != o.original || shared()).then(|| restore::Recipe::of(o));
         if let Some(r) = &recipe {
             entries.extend(r.kept.iter().map(|t| (Key::of(t.as_bytes()), t.to_string())));
         }
@@ -409,7 +414,6 @@ impl Store {
         if let Some(r) = &recipe
             && out.failed.is_empty()
         {
-            let output_key = Key::of(o.output.as_bytes());
             match self.file_recipe(&output_key, r, now()) {
                 Ok(filed) => {
                     out.recipe = true;
@@ -606,10 +610,12 @@ impl Store {
             if let Some(output) = v["output"].as_str() {
                 let key = Key::parse(output).ok_or_else(|| bad("no valid `output` key".into()))?;
                 let recipe = v["recipe"].as_str().ok_or_else(|| bad("no `recipe`".into()))?;
+                // one entry, however many recipes it holds (as the export counted it)
+                let mut new = false;
                 for r in restore::parse_set(recipe.as_bytes()).map_err(&bad)? {
-                    let filed = self.file_recipe(&key, &r, created_at(&v)).map_err(|e| bad(e.to_string()))?;
-                    added += usize::from(filed != Filed::Known);
+                    new |= self.file_recipe(&key, &r, created_at(&v)).map_err(|e| bad(e.to_string()))? != Filed::Known;
                 }
+                added += usize::from(new);
                 continue;
             }
             let key = v["key"].as_str().and_then(Key::parse).ok_or_else(|| bad("no valid `key`".into()))?;
