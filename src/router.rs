@@ -130,6 +130,19 @@ pub fn detect(text: &str) -> Detection {
     if lines.first().is_some_and(|l| l.text.starts_with("#!")) {
         return Detection { kind: EngineKind::Code, confidence: 0.9, why: "a #! script".into() };
     }
+    // a file printed with its line numbers (`cat -n`, a read tool's `N→`) is what it lists: a
+    // listing of code (or JSON, or a diff) goes to the code engine, which keeps it whole (its
+    // numbers do not parse), where prose would drop words of code
+    if let Some(body) = text::listing_body(&lines)
+        && let d = detect(&body)
+        && matches!(d.kind, EngineKind::Code | EngineKind::Json | EngineKind::Diff)
+    {
+        return Detection {
+            kind: EngineKind::Code,
+            why: format!("a numbered listing of what reads as {}", d.kind),
+            ..d
+        };
+    }
     let non_empty: Vec<&str> = lines.iter().map(|l| l.text).filter(|t| !t.trim().is_empty()).collect();
     if non_empty.is_empty() {
         return Detection { kind: EngineKind::Prose, confidence: 0.5, why: "blank text".into() };
@@ -504,6 +517,25 @@ mod tests {
         // a source file is not split at a fence in its docstring
         let source = format!("{code}def g():\n    \"\"\"Use it so:\n\n    ```\n    g()\n    ```\n    \"\"\"\n{code}");
         assert_eq!(route(&source, &RouterParams::default(), Tokenizer::O200k, None).len(), 1);
+    }
+
+    #[test]
+    fn a_numbered_listing_of_code_is_kept_whole_not_cut_as_prose() {
+        let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/code/requests-sessions.py"))
+            .unwrap();
+        let cat: String = code.lines().enumerate().map(|(i, l)| format!("{:6}\t{l}\n", i + 1)).collect();
+        let arrow: String = code.lines().enumerate().map(|(i, l)| format!("{:6}→{l}\n", i + 1)).collect();
+        for listing in [cat, arrow] {
+            let d = detect(&listing);
+            assert_eq!(d.kind, EngineKind::Code, "{}", d.why);
+            use crate::engine::{Engine, Skip, code::CodeEngine};
+            let e = CodeEngine::compress(&listing, &Default::default(), &Default::default());
+            assert!(matches!(e, Err(Skip::NotThisType { .. })), "the numbers do not parse: kept whole");
+        }
+        // a numbered list of sentences is prose
+        let list: String =
+            (1..=12).map(|i| format!("{i}: We walked to the river and talked about day {i}.\n")).collect();
+        assert_eq!(detect(&list).kind, EngineKind::Prose);
     }
 
     #[test]

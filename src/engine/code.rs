@@ -81,6 +81,14 @@ impl Engine for CodeEngine {
                 ),
             });
         }
+        let head = text::lines(input);
+        if text::listing_body(&head[..head.len().min(200)]).is_some() {
+            return Err(Skip::NotThisType {
+                detail: "a numbered listing (cat -n, grep -n, N→): its line numbers do not parse as code; kept whole"
+                    .into(),
+            });
+        }
+        drop(head);
         // tree-sitter counts rows at `\n` only: a text whose lines end in `\r` alone is parsed
         // with `\n` in their place (byte for byte, so every position holds for the input)
         let cr_only = text::line_end(input) == b'\r';

@@ -74,6 +74,30 @@ pub fn with_line_break(output: String, brk: &str) -> String {
     out
 }
 
+/// The text of a numbered listing (`cat -n`, `nl -ba`, `grep -n ''`, an agent's read tool's
+/// `N→line`) without its numbers: when at least 90% of `lines` (five or more) start with a line
+/// number and a tab, `→`, `:` or `|`, and nearly every number is the one before plus one.
+pub fn listing_body(lines: &[Line]) -> Option<String> {
+    fn numbered(t: &str) -> Option<(u64, &str)> {
+        let t = t.trim_start_matches(' ');
+        let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+        let rest = &t[digits..];
+        let after = ["\t", "→", ":", "|"].into_iter().find_map(|sep| rest.strip_prefix(sep))?;
+        Some((t[..digits].parse::<u64>().ok()?, after))
+    }
+    let (mut body, mut found, mut steps, mut last) = (String::new(), 0usize, 0usize, None);
+    for l in lines {
+        let Some((n, after)) = numbered(l.text) else { continue };
+        steps += usize::from(last.is_some_and(|p: u64| p.checked_add(1) == Some(n)));
+        last = Some(n);
+        found += 1;
+        body.push_str(after);
+        body.push('\n');
+    }
+    let enough = found >= 5 && found * 10 >= lines.len() * 9 && steps * 10 >= (found - 1) * 9;
+    enough.then_some(body)
+}
+
 /// The run of spaces and tabs every non-blank line of `text` starts with (a fence's body in a
 /// list item: `   ```json`); empty when there is none.
 pub fn common_indent(text: &str) -> &str {
