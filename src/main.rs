@@ -401,14 +401,7 @@ fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctx
     let (location, unstored) = match open_store(named, settings) {
         Ok(s) => {
             let r = s.put_outcome(outcome);
-            if let Some(n) = r.shared_by {
-                let key = ctxlens::ledger::Key::of(outcome.original.as_bytes());
-                eprintln!(
-                    "{}: {n} different originals were compressed to this same output; \
-                     restore this one with `ctxlens restore --original {key}`",
-                    s.location
-                );
-            }
+            note_shared(&s, &r, outcome);
             (s.location.to_string(), r.failed)
         }
         Err(e) => {
@@ -426,6 +419,32 @@ fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctx
     }
     let unstored = unstored.into_iter().map(|(key, why)| Unstored { key, why }).collect();
     StoreReport { location: Some(location), unstored }
+}
+
+/// A text that passed through unchanged is its own original: nothing to store, unless its bytes
+/// already have a restore recipe in an existing store (it is an output compressed again). Then
+/// its own recipe goes beside that one, so a restore of these bytes asks which original.
+fn file_unchanged(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctxlens::store::Settings) {
+    let Ok(at) = store_location(named, settings) else { return };
+    // no store yet: no recipe to share these bytes with
+    let Ok(s) = Store::open_existing(&at) else { return };
+    let r = s.put_outcome(outcome);
+    note_shared(&s, &r, outcome);
+    for (k, why) in r.failed.iter().take(5) {
+        eprintln!("{}: not stored: {k}: {why}", s.location);
+    }
+}
+
+/// Says on stderr when other originals were compressed to the same output as `outcome`.
+fn note_shared(s: &Store, r: &ctxlens::store::Stored, outcome: &ctxlens::Outcome) {
+    if let Some(n) = r.shared_by {
+        let key = ctxlens::ledger::Key::of(outcome.original.as_bytes());
+        eprintln!(
+            "{}: {n} different originals were compressed to this same output; \
+             restore this one with `ctxlens restore --original {key}`",
+            s.location
+        );
+    }
 }
 
 fn store_command(action: StoreAction, store: Option<&str>, config: Option<&PathBuf>) -> Result<()> {
@@ -751,6 +770,9 @@ fn compress(args: CompressArgs) -> Result<()> {
             // the output is already out: a store that fails is reported, never fatal
             let report = (storing && outcome.output != outcome.original)
                 .then(|| store_outcome(&outcome, args.store_path.as_deref(), &config.store));
+            if storing && outcome.output == outcome.original {
+                file_unchanged(&outcome, args.store_path.as_deref(), &config.store);
+            }
             if let Some(path) = &args.ledger {
                 let mut doc = LedgerDoc::of(&outcome, &source.name);
                 doc.store = report.as_ref();

@@ -388,6 +388,13 @@ fn two_originals_with_one_output_each_restore_through_sqlite_and_redis() {
     let back = ctxlens(&["restore", "--original", key.as_str(), output.to_str().unwrap()], &store);
     assert!(back.status.success(), "{}", String::from_utf8_lossy(&back.stderr));
     assert!(back.stdout == bytes[..bytes.len() - 1], "the original without its final newline");
+    // the output compressed again passes through: a third original of the same bytes
+    let third = ctxlens(&["compress", "--store", output.to_str().unwrap()], &store);
+    assert_eq!(third.stdout, second.stdout);
+    let note = String::from_utf8_lossy(&third.stderr);
+    assert!(note.contains("3 different originals"), "{note}");
+    let refused = ctxlens(&["restore", output.to_str().unwrap()], &store);
+    assert!(!refused.status.success(), "{}", String::from_utf8_lossy(&refused.stdout));
 }
 
 mod generated {
