@@ -145,10 +145,18 @@ fn knobs_change_the_cut() {
     let py = read("code/requests-sessions.py");
     let with_docs = run_code(&py, "s.py", &full);
     assert!(!with_docs.ledger.markers.iter().any(|m| m.phrase.contains("docstring")));
+    // a language the engine does not know is refused when set, not on every block at run time
+    let e = Config::default().set("code.language_hint=\"cobol\"").unwrap_err().to_string();
+    assert!(e.contains("unknown language `cobol`"), "{e}");
     let mut hint = Config::default();
-    hint.set("code.language_hint=\"cobol\"").unwrap();
+    hint.set("code.language_hint=\"go\"").unwrap();
     let o = run_code(&py, "s.py", &hint);
-    assert!(o.decision.reason().contains("unknown language"), "{:?}", o.decision);
+    // the hint is obeyed: Python read as Go has syntax errors and no bodies, and the reason says so
+    assert!(
+        o.decision.reason().contains("go: 0 function bodies") && o.decision.reason().contains("syntax error"),
+        "{:?}",
+        o.decision
+    );
 }
 
 #[test]
