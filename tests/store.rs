@@ -249,6 +249,38 @@ fn compress_store_then_retrieve_from_the_cli_with_two_writers_at_once() {
     let other = dir.path().join("other.db");
     let out = ctxlens(&["store", "--store", other.to_str().unwrap(), "import", dump.to_str().unwrap()], &store);
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("added {entries} entries")));
+    // an import is all or nothing: a bad last line (an original that is not its key's) adds no
+    // entry, neither does a write that fails half-way (a key another text holds, a collision)
+    let dump_text = std::fs::read_to_string(&dump).unwrap();
+    let fresh = dir.path().join("fresh.db");
+    let lines = dump_text.lines().count();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, format!("{dump_text}{{\"key\":\"0123456789abcdef\",\"text\":\"not its key\"}}\n")).unwrap();
+    let out = ctxlens(&["store", "--store", fresh.to_str().unwrap(), "import", bad.to_str().unwrap()], &store);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let at = format!("bad.jsonl:{}: key 0123456789abcdef is not the key", lines + 1);
+    assert!(!out.status.success() && err.contains(&at) && err.contains("nothing was added"), "{err}");
+    let count = |db: &Path| -> u64 {
+        let out = ctxlens(&["store", "--store", db.to_str().unwrap(), "stats"], &store);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["entries"].as_u64().unwrap_or(0) + v["outputs"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(count(&fresh), 0, "the bad line's dump added nothing");
+    let first: serde_json::Value = serde_json::from_str(dump_text.lines().next().unwrap()).unwrap();
+    // the first original's key, holding other bytes, put there behind the store's back
+    let conn = rusqlite::Connection::open(&fresh).unwrap();
+    let n = conn
+        .execute(
+            "INSERT INTO originals (key, bytes, created_at) VALUES (?1, ?2, 0)",
+            rusqlite::params![first["key"].as_str().unwrap(), b"other bytes".to_vec()],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    let out = ctxlens(&["store", "--store", fresh.to_str().unwrap(), "import", dump.to_str().unwrap()], &store);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("dump.jsonl:1: ") && err.contains("nothing was added"), "{err}");
+    assert_eq!(count(&fresh), 1, "only the planted entry is there");
     // an unknown key and a malformed one are clear errors
     let out = ctxlens(&["retrieve", "0000000000000000"], &store);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not in"));

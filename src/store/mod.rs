@@ -253,6 +253,8 @@ pub trait Backend: Send + Sync {
     fn commit(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Undoes the group [`Backend::begin`] started.
+    fn rollback(&self) {}
 }
 
 /// What a put did.
@@ -599,38 +601,69 @@ impl Store {
     }
 
     /// Reads lines written by [`Store::export`]; each original must match its key and each recipe
-    /// must parse. Returns the entries added; a bad line is an error naming its line number, and
-    /// nothing after it is read.
+    /// must parse. Returns the entries added. Every line is checked before anything is written, so
+    /// a bad line (an error naming its line number) adds nothing; the writes are then one
+    /// transaction where the backend has them (SQLite), so a failed write adds nothing either
+    /// (Redis has none: its error says how many entries were added before it).
     pub fn import(&self, name: &str, text: &str) -> Result<usize, StoreError> {
         use base64::Engine as _;
-        let mut added = 0;
+        enum Entry {
+            Original(Key, Vec<u8>),
+            Recipes(Key, Vec<restore::Recipe>),
+        }
+        let mut entries = Vec::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let bad = |why: String| StoreError::Import { file: name.to_string(), line: i + 1, why };
+            let bad = |why: String| StoreError::Import {
+                file: name.to_string(),
+                line: i + 1,
+                why: format!("{why} (nothing was added)"),
+            };
             let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-            if let Some(output) = v["output"].as_str() {
+            let entry = if let Some(output) = v["output"].as_str() {
                 let key = Key::parse(output).ok_or_else(|| bad("no valid `output` key".into()))?;
                 let recipe = v["recipe"].as_str().ok_or_else(|| bad("no `recipe`".into()))?;
-                // one entry, however many recipes it holds (as the export counted it)
-                let mut new = false;
-                for r in restore::parse_set(recipe.as_bytes()).map_err(&bad)? {
-                    new |= self.file_recipe(&key, &r, created_at(&v)).map_err(|e| bad(e.to_string()))? != Filed::Known;
+                Entry::Recipes(key, restore::parse_set(recipe.as_bytes()).map_err(&bad)?)
+            } else {
+                let key = v["key"].as_str().and_then(Key::parse).ok_or_else(|| bad("no valid `key`".into()))?;
+                let bytes = match (v["text"].as_str(), v["base64"].as_str()) {
+                    (Some(t), _) => t.as_bytes().to_vec(),
+                    (None, Some(b)) => {
+                        base64::engine::general_purpose::STANDARD.decode(b).map_err(|e| bad(e.to_string()))?
+                    }
+                    _ => return Err(bad("no `text` or `base64`".into())),
+                };
+                if Key::of(&bytes) != key {
+                    return Err(bad(StoreError::WrongKey { key: key.to_string() }.to_string()));
                 }
-                added += usize::from(new);
-                continue;
-            }
-            let key = v["key"].as_str().and_then(Key::parse).ok_or_else(|| bad("no valid `key`".into()))?;
-            let bytes = match (v["text"].as_str(), v["base64"].as_str()) {
-                (Some(t), _) => t.as_bytes().to_vec(),
-                (None, Some(b)) => {
-                    base64::engine::general_purpose::STANDARD.decode(b).map_err(|e| bad(e.to_string()))?
-                }
-                _ => return Err(bad("no `text` or `base64`".into())),
+                Entry::Original(key, bytes)
             };
-            match self.put_at(&key, &bytes, created_at(&v)) {
-                Ok(Put::New) => added += 1,
-                Ok(Put::Known) => {}
-                Err(e) => return Err(bad(format!("{e} ({added} entries added before this line)"))),
+            entries.push((i + 1, created_at(&v), entry));
+        }
+        let began = self.backend.begin();
+        let mut added = 0;
+        for (line, at, entry) in &entries {
+            let wrote = match entry {
+                Entry::Original(key, bytes) => self.put_at(key, bytes, *at).map(|put| put == Put::New),
+                // one entry, however many recipes it holds (as the export counted it)
+                Entry::Recipes(key, set) => set
+                    .iter()
+                    .try_fold(false, |new, r| self.file_recipe(key, r, *at).map(|filed| new | (filed != Filed::Known))),
+            };
+            match wrote {
+                Ok(new) => added += usize::from(new),
+                Err(e) => {
+                    let why = if began {
+                        self.backend.rollback();
+                        format!("{e} (nothing was added)")
+                    } else {
+                        format!("{e} ({added} entries added before this line)")
+                    };
+                    return Err(StoreError::Import { file: name.to_string(), line: *line, why });
+                }
             }
+        }
+        if began {
+            self.backend.commit()?;
         }
         Ok(added)
     }

@@ -133,6 +133,10 @@ impl Backend for Sqlite {
             self.err(e)
         })
     }
+
+    fn rollback(&self) {
+        let _ = self.conn().execute_batch("ROLLBACK");
+    }
 }
 
 /// Creates `path` readable and writable by its owner only when it does not exist (SQLite gives its
