@@ -117,8 +117,12 @@ impl Config {
         let hint = self.code.language_hint.trim();
         if !hint.is_empty() {
             let langs: Vec<&str> = crate::engine::lang::Lang::ALL.iter().map(|l| l.name()).collect();
-            hint.parse::<crate::engine::lang::Lang>()
-                .map_err(|e| format!("code.language_hint: {e}; known: {} (or empty to detect)", langs.join(", ")))?;
+            hint.parse::<crate::engine::lang::Lang>().map_err(|e| {
+                format!(
+                    "code.language_hint: {e}; known: {} or their file extensions (or empty to detect)",
+                    langs.join(", ")
+                )
+            })?;
         }
         Ok(())
     }

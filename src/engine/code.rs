@@ -46,8 +46,9 @@ pub struct CodeParams {
     pub min_tokens_for_compression: usize,
     /// Python docstrings: `first_line` or `full`.
     pub docstring_mode: DocstringMode,
-    /// Force a language (python, javascript, typescript, tsx, rust, go, java, c, cpp); empty detects it
-    /// from the file extension, a shebang or the content.
+    /// Force a language by name (python, javascript, typescript, tsx, rust, go, java, c, cpp) or by
+    /// file extension (py, js, ts, rs, h, hpp, …), in any case; empty detects it from the file
+    /// extension, a shebang or the content.
     pub language_hint: String,
 }
 
@@ -81,14 +82,12 @@ impl Engine for CodeEngine {
                 ),
             });
         }
-        let head = text::lines(input);
-        if text::listing_body(&head[..head.len().min(200)]).is_some() {
+        if text::listing_body(&text::first_lines(input, 200)).is_some() {
             return Err(Skip::NotThisType {
                 detail: "a numbered listing (cat -n, grep -n, N→): its line numbers do not parse as code; kept whole"
                     .into(),
             });
         }
-        drop(head);
         // tree-sitter counts rows at `\n` only: a text whose lines end in `\r` alone is parsed
         // with `\n` in their place (byte for byte, so every position holds for the input)
         let cr_only = text::line_end(input) == b'\r';

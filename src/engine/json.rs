@@ -50,7 +50,8 @@ pub struct JsonParams {
     pub last_fraction: Fraction,
     /// A row whose query relevance (IDF-weighted share of query words it contains) reaches this is preferred.
     pub relevance_threshold: Fraction,
-    /// Budget multiplier: above 1 keeps more items, below 1 fewer.
+    /// Budget multiplier: above 1 keeps more items, below 1 fewer; the budget stays capped at
+    /// `max_items_after_crush` (as in Headroom), so above 1 it only helps arrays under the cap.
     pub bias: Factor,
     /// ctxlens: sample map-like objects (keys that are data, like version → date) as rows are,
     /// with the boundary fractions; other objects keep every key (Headroom's `crush_object` drops

@@ -46,7 +46,8 @@ pub struct LogParams {
     pub max_total_lines: usize,
     /// Logs with fewer lines pass through unchanged (Headroom gates the whole compressor on this).
     pub min_lines_for_ccr: usize,
-    /// Budget multiplier: above 1 keeps more lines, below 1 fewer (Headroom's per-tool bias).
+    /// Budget multiplier: above 1 keeps more lines, below 1 fewer (Headroom's per-tool bias); the
+    /// budget stays capped at `max_total_lines`.
     pub bias: Factor,
     /// ctxlens: keep every distinct ERROR/FATAL/FAIL line and every stack-trace line regardless of
     /// the caps above. Turn off for Headroom's capped behaviour.

@@ -250,6 +250,8 @@ struct Plan {
     budget_hit: Option<usize>,
     chunks: usize,
     tokens: usize,
+    /// The opening line of a fence left open at the end of the text (the marker goes before it).
+    open_fence: Option<usize>,
 }
 
 fn score_words(
@@ -265,7 +267,7 @@ fn score_words(
     let tab = if p.must_keep { tabular_lines(lines) } else { vec![false; lines.len()] };
     // code is never word-dropped (a fenced block's lines, an inline code span), nor is a link
     // (its text and target go together, or the markup breaks)
-    let fenced = text::fenced(lines).lines;
+    let text::Fenced { lines: fenced, open_at_end: open_fence } = text::fenced(lines);
     let emphasis = emphasis_words(words);
     let inline = verbatim_spans(input);
     let mut spans = inline.iter().peekable();
@@ -340,7 +342,7 @@ fn score_words(
             *k = true;
         }
     }
-    Ok(Plan { keep, forced: n_forced, budget_hit, chunks, tokens })
+    Ok(Plan { keep, forced: n_forced, budget_hit, chunks, tokens, open_fence })
 }
 
 /// The memo's name for model scores, and how many batches it keeps (a batch of two full windows
@@ -496,7 +498,7 @@ fn render(
     }
     // the marker goes after the text, or before a fence left open at its end, where it would
     // read as the fence's code
-    let marker_at = text::fenced(lines).open_at_end.map_or(input.len(), |i| lines[i].start);
+    let marker_at = plan.open_fence.map_or(input.len(), |i| lines[i].start);
     out.push_str(&input[cursor..marker_at]);
     let dropped = n - kept;
     let phrase = format!(
@@ -586,7 +588,8 @@ mod tests {
     fn second_line_dropped(input: &str) -> Compressed {
         let (ws, lines) = words(input);
         let keep: Vec<bool> = ws.iter().map(|w| w.line != 1).collect();
-        let plan = Plan { keep, forced: 0, budget_hit: None, chunks: 1, tokens: 9 };
+        let open_fence = text::fenced(&lines).open_at_end;
+        let plan = Plan { keep, forced: 0, budget_hit: None, chunks: 1, tokens: 9, open_fence };
         render(input, &ws, &lines, &plan, &ProseParams::default(), "m").unwrap()
     }
 

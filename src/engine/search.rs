@@ -39,7 +39,8 @@ pub struct SearchParams {
     pub min_matches_for_ccr: usize,
     /// Print kept matches grouped under a path heading instead of `path:line:text`.
     pub group_by_file: bool,
-    /// Budget multiplier: above 1 keeps more matches, below 1 fewer.
+    /// Budget multiplier: above 1 keeps more matches, below 1 fewer; the budget stays capped at
+    /// `max_total_matches`.
     pub bias: Factor,
 }
 

@@ -20,18 +20,23 @@ pub struct Line<'a> {
 /// Lines end at `\n` (after an optional `\r`); a text with no `\n` but with `\r` (classic Mac
 /// line endings) has its lines end at `\r`.
 pub fn lines(input: &str) -> Vec<Line<'_>> {
+    first_lines(input, usize::MAX)
+}
+
+/// The first `n` lines of `input`, as [`lines`] splits them, looking no further into the text.
+pub fn first_lines(input: &str, n: usize) -> Vec<Line<'_>> {
     let bytes = input.as_bytes();
     let brk = line_end(input);
     // one newline search over the whole input, not one per line: lines are short
-    let breaks = || memchr::memchr_iter(brk, bytes);
-    let mut out = Vec::with_capacity(breaks().count() + 1);
+    let breaks = || memchr::memchr_iter(brk, bytes).take(n);
+    let mut out = Vec::with_capacity(if n == usize::MAX { breaks().count() + 1 } else { n.min(1024) });
     let mut start = 0;
     for i in breaks() {
         let text_end = if brk == b'\n' && i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
         out.push(Line { start, end: i + 1, text: &input[start..text_end] });
         start = i + 1;
     }
-    if start < bytes.len() {
+    if start < bytes.len() && out.len() < n {
         out.push(Line { start, end: bytes.len(), text: &input[start..] });
     }
     out
