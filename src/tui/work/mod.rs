@@ -353,6 +353,15 @@ mod tests {
     }
 
     #[test]
+    fn only_a_text_of_one_json_value_is_pretty_printed() {
+        let pretty = |t: &str| original_pretty(&Caches::default(), &Arc::from(t)).map(|p| p.text.to_string());
+        assert_eq!(pretty(" {\"a\": [1]}\n").as_deref(), Some("{\n  \"a\": [\n    1\n  ]\n}\n"));
+        assert_eq!(pretty("{\"a\": 1}\n2024-01-01 ERROR after the document\n"), None, "sections");
+        assert_eq!(pretty("{\"a\": 1}\n{\"a\": 2}\n"), None, "JSON Lines");
+        assert_eq!(pretty("[2024-01-01] INFO a log line\n"), None);
+    }
+
+    #[test]
     fn a_drop_removes_only_the_lines_it_covers_whole() {
         use crate::ledger::Lines;
         let text = "aaa\nbbb\nccc\nddd\n";

@@ -82,8 +82,11 @@ pub(super) fn whole_lines(text: &str, span: &Span) -> Option<(usize, usize)> {
 /// while the block is tuned: each knob change then only prints the new output.
 pub(super) fn original_pretty(caches: &Caches, text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
     caches.pretty.get_or(text, (), || {
+        // one JSON value and nothing after it: a scan, with no values built, rules out a block
+        // of sections (a JSON document and then a log) or JSON Lines before the parse
         let starts_json = text.trim_start().starts_with(['{', '[']);
-        if starts_json { pretty::pretty(text, None).map(Arc::new) } else { None }
+        let one_value = || crate::engine::jsonspan::value_end(text).is_some_and(|end| text[end..].trim().is_empty());
+        if starts_json && one_value() { pretty::pretty(text, None).map(Arc::new) } else { None }
     })
 }
 
