@@ -29,8 +29,18 @@ pub struct Key(String);
 impl Key {
     /// The key of `bytes`.
     pub fn of(bytes: &[u8]) -> Key {
+        Key::of_digest(Sha256::digest(bytes).as_slice())
+    }
+
+    /// The key of a marker's payload, hashed piece by piece (never joined into one string).
+    fn of_payload<'a>(shape: PayloadShape, parts: impl Iterator<Item = &'a str>) -> Key {
+        let mut h = Sha256::new();
+        each_payload_piece(shape, parts, |piece| h.update(piece.as_bytes()));
+        Key::of_digest(h.finalize().as_slice())
+    }
+
+    fn of_digest(digest: &[u8]) -> Key {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let digest = Sha256::digest(bytes);
         // by hand, not `format!` per byte: a JSON block can have thousands of drops, and the
         // formatter's machinery was a fifth of the JSON engine's time
         let hex = digest
@@ -243,21 +253,27 @@ impl Ledger {
 }
 
 fn join_payload<'a>(shape: PayloadShape, parts: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    each_payload_piece(shape, parts, |piece| out.push_str(piece));
+    out
+}
+
+/// The pieces of a marker's payload in order: its parts with the shape's brackets and separators.
+fn each_payload_piece<'a>(shape: PayloadShape, parts: impl Iterator<Item = &'a str>, mut f: impl FnMut(&str)) {
     let (open, sep, close) = match shape {
         PayloadShape::Concat => ("", "", ""),
         PayloadShape::JsonArray => ("[", ",", "]"),
         PayloadShape::JsonObject => ("{", ",", "}"),
         PayloadShape::Lines => ("", "\n", ""),
     };
-    let mut out = String::from(open);
+    f(open);
     for (i, p) in parts.enumerate() {
         if i > 0 {
-            out.push_str(sep);
+            f(sep);
         }
-        out.push_str(p);
+        f(p);
     }
-    out.push_str(close);
-    out
+    f(close);
 }
 
 /// Byte offset → line number lookups for one text.
@@ -378,8 +394,15 @@ impl<'a> LedgerBuilder<'a> {
         let phrase = phrase.into();
         let covers = self.pending.split_off(group.min(self.pending.len()));
         let index = self.ledger.markers.len();
-        let parts = covers.iter().map(|&i| &self.original[self.ledger.drops[i].span.bytes.clone()]);
-        let key = Key::of(join_payload(shape, parts).as_bytes());
+        let key = match covers.as_slice() {
+            // the payload of one drop with no brackets is its span, whose key it already has
+            &[only] if matches!(shape, PayloadShape::Concat | PayloadShape::Lines) => {
+                self.ledger.drops[only].key.clone()
+            }
+            _ => {
+                Key::of_payload(shape, covers.iter().map(|&i| &self.original[self.ledger.drops[i].span.bytes.clone()]))
+            }
+        };
         for &i in &covers {
             self.ledger.drops[i].marker = index;
         }
@@ -444,6 +467,13 @@ mod tests {
         assert_eq!(k.as_str(), "2cf24dba5fb0a30e");
         assert_eq!(Key::parse(k.as_str()), Some(k));
         assert_eq!(Key::parse("XYZ"), None);
+        // a marker's key, hashed piece by piece, is the key of its joined payload
+        let parts = ["{\"a\":1}", "", "é\n"];
+        for shape in [PayloadShape::Concat, PayloadShape::JsonArray, PayloadShape::JsonObject, PayloadShape::Lines] {
+            let joined = join_payload(shape, parts.into_iter());
+            assert_eq!(Key::of_payload(shape, parts.into_iter()), Key::of(joined.as_bytes()), "{shape:?}");
+        }
+        assert_eq!(join_payload(PayloadShape::JsonArray, parts.into_iter()), "[{\"a\":1},,é\n]");
     }
 
     #[test]
@@ -471,6 +501,16 @@ mod tests {
         assert_eq!(Key::of(b"l2\nl4\n"), mk.key);
         assert_eq!(ledger.retrieve(text, &ledger.drops[1].key).unwrap(), "l4\n");
         assert_eq!(ledger.drops[1].span.lines, Lines { first: 4, last: 4 });
+        // one drop under a marker: the marker's key is the key of its payload, for every shape
+        for shape in [PayloadShape::Concat, PayloadShape::Lines, PayloadShape::JsonArray] {
+            let mut b = LedgerBuilder::new(text);
+            b.drop_span(3..6, None, Unit::Lines, 1, "test");
+            b.marker(0, "1 line omitted", shape);
+            let ledger = b.finish();
+            let key = &ledger.markers[0].key;
+            assert_eq!(*key, Key::of(join_payload(shape, ["l2\n"].into_iter()).as_bytes()), "{shape:?}");
+            assert_eq!(ledger.retrieve(text, key).unwrap(), join_payload(shape, ["l2\n"].into_iter()));
+        }
     }
 
     #[test]

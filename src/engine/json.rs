@@ -100,9 +100,9 @@ impl Engine for JsonEngine {
         let key = (fx_hash(input), input.len());
         let memo = ctx.memo.as_deref();
         let kept = memo.and_then(|m| m.get::<Parsed>(MEMO_PARSE, key.0)).filter(|p| p.key == key);
-        let (mut value, lines_mode) = match &kept {
-            Some(p) => (p.value.clone(), p.lines_mode),
-            None => parse(input)?,
+        let (mut value, lines_mode, tree) = match &kept {
+            Some(p) => (p.value.clone(), p.lines_mode, Some(p.tree.clone())),
+            None => parse_and_scan(input)?,
         };
         let tokens_in = ctx.input_tokens(input);
         if tokens_in < p.min_tokens_to_crush {
@@ -113,11 +113,9 @@ impl Engine for JsonEngine {
                 ),
             });
         }
-        let tree = match &kept {
-            Some(p) => p.tree.clone(),
-            None => Arc::new(jsonspan::scan(input, lines_mode).map_err(|e| Skip::ParseFailed {
-                detail: format!("span scan failed at byte {}: {}", e.offset, e.message),
-            })?),
+        let tree = match tree {
+            Some(t) => t,
+            None => Arc::new(jsonspan::scan(input, lines_mode).map_err(scan_failed)?),
         };
         if kept.is_none() {
             source_number_text(&mut value, &tree, input);
@@ -201,6 +199,34 @@ fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
             _ => {}
         }
     }
+}
+
+/// Inputs from this size up are parsed and scanned for spans on two threads at once.
+const SCAN_BESIDE_BYTES: usize = 64 * 1024;
+
+fn scan_failed(e: jsonspan::ScanError) -> Skip {
+    Skip::ParseFailed { detail: format!("span scan failed at byte {}: {}", e.offset, e.message) }
+}
+
+/// [`parse`], with the span tree when the input is large enough to scan it on another core
+/// meanwhile (as one document: JSON Lines, known only from the parse, are scanned again after).
+fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<SpanTree>>), Skip> {
+    if input.len() < SCAN_BESIDE_BYTES {
+        let (v, lines_mode) = parse(input)?;
+        return Ok((v, lines_mode, None));
+    }
+    let (parsed, scanned) = std::thread::scope(|s| {
+        let scan = s.spawn(|| jsonspan::scan(input, false));
+        let parsed = parse(input);
+        (parsed, scan.join())
+    });
+    let (v, lines_mode) = parsed?;
+    let tree = match scanned {
+        Ok(Ok(t)) if !lines_mode => Some(Arc::new(t)),
+        Ok(Err(e)) if !lines_mode => return Err(scan_failed(e)),
+        _ => None,
+    };
+    Ok((v, lines_mode, tree))
 }
 
 /// How many object members a parsed value holds, at every depth (iterative: parsed values can be

@@ -369,24 +369,42 @@ const WARNING_KEYWORDS: [&str; 4] = ["warning", "warn", "deprecated", "caution"]
 const IMPORTANCE_KEYWORDS: [&str; 8] =
     ["important", "todo", "fixme", "security", "password", "secret", "token", "auth"];
 
-fn word_matcher(words: &[&str]) -> AhoCorasick {
-    AhoCorasickBuilder::new()
+/// Keywords found as words: an automaton, and the bytes a keyword can start with (either case).
+struct WordMatcher {
+    ac: AhoCorasick,
+    first: [bool; 256],
+}
+
+fn word_matcher(words: &[&str]) -> WordMatcher {
+    let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostLongest)
         .build(words)
-        .expect("keyword automaton")
+        .expect("keyword automaton");
+    let mut first = [false; 256];
+    for b in words.iter().filter_map(|w| w.bytes().next()) {
+        first[usize::from(b.to_ascii_lowercase())] = true;
+        first[usize::from(b.to_ascii_uppercase())] = true;
+    }
+    WordMatcher { ac, first }
 }
 
-static ERRORS: LazyLock<AhoCorasick> = LazyLock::new(|| word_matcher(&ERROR_KEYWORDS));
-static WARNINGS: LazyLock<AhoCorasick> = LazyLock::new(|| word_matcher(&WARNING_KEYWORDS));
-static IMPORTANCE: LazyLock<AhoCorasick> = LazyLock::new(|| word_matcher(&IMPORTANCE_KEYWORDS));
+static ERRORS: LazyLock<WordMatcher> = LazyLock::new(|| word_matcher(&ERROR_KEYWORDS));
+static WARNINGS: LazyLock<WordMatcher> = LazyLock::new(|| word_matcher(&WARNING_KEYWORDS));
+static IMPORTANCE: LazyLock<WordMatcher> = LazyLock::new(|| word_matcher(&IMPORTANCE_KEYWORDS));
 
-/// Whether `s` contains one of `ac`'s words as a prefix-anchored word: the match starts at a
+/// Whether `s` contains one of `m`'s words as a prefix-anchored word: the match starts at a
 /// word boundary (so "error" matches "error", "errors" and "ValueError:" does not, but
-/// "Error" inside "TypeError" is caught by its own rule in the log engine).
-fn has_word(ac: &AhoCorasick, s: &str) -> bool {
+/// "Error" inside "TypeError" is caught by its own rule in the log engine). Short values with no
+/// word that could start a keyword (dates, hashes, numbers: most of a JSON map's values) are
+/// ruled out by one pass over their bytes, before the automaton's set-up.
+fn has_word(m: &WordMatcher, s: &str) -> bool {
     let b = s.as_bytes();
-    ac.find_iter(s).any(|m| m.start() == 0 || !b[m.start() - 1].is_ascii_alphanumeric())
+    let word_start = |i: usize| i == 0 || !b[i - 1].is_ascii_alphanumeric();
+    if !(0..b.len()).any(|i| m.first[usize::from(b[i])] && word_start(i)) {
+        return false;
+    }
+    m.ac.find_iter(s).any(|hit| word_start(hit.start()))
 }
 
 /// Whether the text mentions an error keyword as a word.
@@ -550,6 +568,25 @@ mod tests {
         assert!(has_error_word("Connection ERROR: refused"));
         assert!(has_error_word("request timeout after 3s"));
         assert!(!has_error_word("terrorist"));
+        // the byte pre-check agrees with the automaton on every word start
+        for (text, error) in [
+            ("2024-01-01T00:00:00.000Z", false),
+            ("E", false),
+            ("Error", true),
+            ("x;FATAL", true),
+            ("éerror", true),
+            ("é error", true),
+            ("1.0.0-failed", true),
+            ("Fooerror Bar", false),
+            ("", false),
+        ] {
+            assert_eq!(has_error_word(text), error, "{text:?}");
+            let reference = ERRORS
+                .ac
+                .find_iter(text)
+                .any(|m| m.start() == 0 || !text.as_bytes()[m.start() - 1].is_ascii_alphanumeric());
+            assert_eq!(reference, error, "{text:?}");
+        }
         assert!(has_warning_word("DeprecationWarning? no: deprecated api"));
         assert_eq!(words_over_two("What happened to job 1173?"), ["1173", "happened", "job", "what"]);
         assert_eq!(count_query_hits("JOB 1173 done", &words_over_two("job 1173")), 2);
