@@ -172,3 +172,49 @@ fn stdin_code_is_detected_by_content() {
         assert!(o.decision.reason().starts_with(want), "{f}: {}", o.decision.reason());
     }
 }
+
+/// What a read tool or `cat -n` shows of a file: each line after its number and a separator.
+fn numbered(code: &str, sep: &str, line_break: &str) -> String {
+    code.lines().enumerate().map(|(i, l)| format!("{:6}{sep}{l}{line_break}", i + 1)).collect()
+}
+
+#[test]
+fn a_numbered_listing_is_cut_as_its_code_with_every_kept_line_numbered() {
+    let mut cut = 0;
+    for f in fixture_files("code") {
+        let code = read(&f);
+        // the same code with no name, as the listing has none
+        let plain = ctxlens::compress(&code, EngineChoice::Auto, &Config::default(), &Context::default());
+        for (sep, line_break) in [("\t", "\n"), ("→", "\n"), ("→", "\r\n")] {
+            let listing = numbered(&code, sep, line_break);
+            let o = ctxlens::compress(&listing, EngineChoice::Auto, &Config::default(), &Context::default());
+            let what = format!("{f} numbered with {sep:?} and {line_break:?}");
+            check_ledger(&o);
+            if plain.engine != Some(EngineKind::Code) || !plain.decision.acted() {
+                continue;
+            }
+            assert!(o.decision.acted(), "{what}: {:?}", o.decision);
+            let reasons = |o: &ctxlens::Outcome| o.ledger.drops.iter().map(|d| d.reason.clone()).collect::<Vec<_>>();
+            assert_eq!(reasons(&o), reasons(&plain), "{what}: the cuts of the code itself");
+            // every line of the output has its number: a kept line is the input's line of that
+            // number, a marker line takes the number of the first line it stands for
+            let input: Vec<&str> = code.lines().collect();
+            let mut last = 0;
+            for line in o.output.lines() {
+                let (number, text) = line.split_once(sep).unwrap_or_else(|| panic!("{what}: {line:?} has no number"));
+                let n: usize = number.trim().parse().unwrap_or_else(|_| panic!("{what}: {line:?}"));
+                assert!(n > last, "{what}: {n} after {last}");
+                last = n;
+                if !text.contains("[ctxlens: ") {
+                    assert_eq!(text, input[n - 1], "{what}: line {n}");
+                }
+            }
+            assert_eq!(o.output.matches('\n').count(), o.output.matches(line_break).count(), "{what}: line breaks");
+            let r = ctxlens::retention::of_outcome(&o, None, None);
+            let signatures = r.metrics.iter().find(|m| m.name == "signatures").expect("signatures measured");
+            assert!(signatures.total > 0 && signatures.share == 1.0, "{what}: {signatures:?}");
+            cut += 1;
+        }
+    }
+    assert!(cut >= 15, "{cut} listings cut");
+}

@@ -83,80 +83,132 @@ impl Engine for CodeEngine {
             });
         }
         if text::listing_body(&text::first_lines(input, 200)).is_some() {
-            return Err(Skip::NotThisType {
-                detail: "a numbered listing (cat -n, grep -n, N→): its line numbers do not parse as code; kept whole"
-                    .into(),
-            });
+            return compress_listing(input, p, ctx);
         }
-        // tree-sitter counts rows at `\n` only: a text whose lines end in `\r` alone is parsed
-        // with `\n` in their place (byte for byte, so every position holds for the input)
-        let cr_only = text::line_end(input) == b'\r';
-        fn as_parsed(t: &str, cr_only: bool) -> Cow<'_, str> {
-            if cr_only { Cow::Owned(t.replace('\r', "\n")) } else { Cow::Borrowed(t) }
-        }
-        let parsed_input = as_parsed(input, cr_only);
-        let (lang, how) = if p.language_hint.trim().is_empty() {
-            lang::detect(&parsed_input, ctx.path.as_deref()).ok_or_else(|| Skip::NotThisType {
-                detail: "no supported language detected (python, javascript, typescript, tsx, rust, go, java, c, cpp)"
-                    .to_string(),
-            })?
-        } else {
-            let l: Lang = p.language_hint.parse().map_err(|e: String| Skip::NotThisType { detail: e })?;
-            (l, format!("{l} from language_hint"))
-        };
-        let tree = lang::parse(lang, &parsed_input)
-            .ok_or_else(|| Skip::ParseFailed { detail: format!("tree-sitter could not parse the input as {lang}") })?;
-        let input_errors = lang::error_count(tree.root_node());
-        let mut planner = Planner::new(input, lang, p, ctx);
-        planner.collect(tree.root_node());
-        let cuts = planner.plan();
-        if cuts.is_empty() {
-            // a file that does not parse has fewer bodies than it seems: say so
-            let broken = if input_errors > 0 {
-                format!(" (the input has {input_errors} syntax error(s) as {lang}; bodies inside them are not seen)")
-            } else {
-                String::new()
-            };
-            return Err(Skip::NothingToDrop {
-                detail: format!(
-                    "{lang}: {} function bodies, all within max_body_lines = {} or not cuttable at line boundaries, and no long doc comments{broken}",
-                    planner.funcs.len(),
-                    p.max_body_lines
-                ),
-            });
-        }
-        let funcs = planner.funcs.len();
-        drop(planner);
-        let (output, ledger, bodies, spans) = render(input, &cuts);
-        // the output is parsed from the input's tree with the cuts applied as edits: tree-sitter
-        // reuses every subtree a cut did not touch, so the check costs a fraction of a parse
-        let mut tree = tree;
-        let parsed_output = as_parsed(&output, cr_only);
-        for edit in tree_edits(&parsed_input, &parsed_output, &spans).iter().rev() {
-            tree.edit(edit);
-        }
-        let output_errors =
-            lang::reparse(lang, &parsed_output, &tree).map_or(usize::MAX, |t| lang::error_count(t.root_node()));
-        drop(parsed_output);
-        drop(tree);
-        if output_errors > input_errors {
-            return Err(Skip::ParseFailed {
-                detail: format!(
-                    "the cut {lang} would have {output_errors} syntax errors where the input has {input_errors}; passed through"
-                ),
-            });
-        }
-        let strategy = format!(
-            "{lang}: cut {bodies} of {funcs} function bodies and {} doc comments ({} lines omitted)",
-            cuts.len() - bodies,
-            group_thousands(cuts.iter().map(|c| c.lines).sum())
-        );
-        let mut notes = vec![how];
-        if input_errors > 0 {
-            notes.push(format!("the input already has {input_errors} syntax errors; the output has no more"));
-        }
-        Ok(Compressed { output, ledger, strategy, notes, budget_hit: false })
+        compress_source(input, p, ctx)
     }
+}
+
+/// Code compressed as a listing of itself would be: the same cuts, made on the listing, so every
+/// kept line keeps its number and a marker takes the number of the first line it stands for.
+/// The code's output is read back against its ledger (kept text, then each marker where its cut
+/// was, in order); when it does not read so, the listing is kept whole and says why.
+fn compress_listing(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compressed, Skip> {
+    let whole = |why: &str| Skip::NotThisType {
+        detail: format!("a numbered listing (cat -n, grep -n, N→) {why}; kept whole"),
+    };
+    let listing = text::listing(&text::lines(input)).ok_or_else(|| whole("only in its first lines"))?;
+    let inner = compress_source(&listing.body, p, ctx).map_err(|e| match e {
+        Skip::NotThisType { detail } | Skip::ParseFailed { detail } => {
+            whole(&format!("whose code cannot be cut: {detail}"))
+        }
+        other => other,
+    })?;
+    let (body, o) = (listing.body.as_str(), inner.output.as_str());
+    let line_break = text::foreign_line_break(input).unwrap_or("\n");
+    let mut ledger = LedgerBuilder::new(input);
+    let mut out = String::with_capacity(input.len() / 2);
+    let (mut cursor, mut body_at, mut out_at) = (0, 0, 0);
+    for m in &inner.ledger.markers {
+        let &[d] = m.covers.as_slice() else { return Err(whole("cut in more than one place per marker")) };
+        let d = &inner.ledger.drops[d];
+        let (a, b) = (d.span.bytes.start, d.span.bytes.end);
+        let kept = &body[body_at..a];
+        let found = o[out_at..].strip_prefix(kept).and_then(|rest| rest.find(m.text.as_str()));
+        let Some(lead_len) = found else { return Err(whole("whose cut output does not read back")) };
+        let lead = &o[out_at + kept.len()..out_at + kept.len() + lead_len];
+        out_at += kept.len() + lead_len + m.text.len();
+        let ends_line = body[..b].ends_with('\n') && o[out_at..].starts_with('\n');
+        out_at += usize::from(ends_line);
+        let (from, to) = (listing.start_of(a), listing.end_of(b));
+        out.push_str(&input[cursor..from]);
+        let group = ledger.group();
+        ledger.drop_span(from..to, None, d.unit, d.count, d.reason.clone());
+        out.push_str(lead);
+        out.push_str(&ledger.marker(group, m.phrase.clone(), m.shape));
+        if ends_line {
+            out.push_str(line_break);
+        }
+        (cursor, body_at) = (to, b);
+    }
+    if o[out_at..] != body[body_at..] {
+        return Err(whole("whose cut output does not read back"));
+    }
+    out.push_str(&input[cursor..]);
+    let strategy = format!("{}; cut on the numbered listing, every kept line with its number", inner.strategy);
+    Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes: inner.notes, budget_hit: inner.budget_hit })
+}
+
+/// The engine on source text (not a listing).
+fn compress_source(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compressed, Skip> {
+    // tree-sitter counts rows at `\n` only: a text whose lines end in `\r` alone is parsed
+    // with `\n` in their place (byte for byte, so every position holds for the input)
+    let cr_only = text::line_end(input) == b'\r';
+    fn as_parsed(t: &str, cr_only: bool) -> Cow<'_, str> {
+        if cr_only { Cow::Owned(t.replace('\r', "\n")) } else { Cow::Borrowed(t) }
+    }
+    let parsed_input = as_parsed(input, cr_only);
+    let (lang, how) = if p.language_hint.trim().is_empty() {
+        lang::detect(&parsed_input, ctx.path.as_deref()).ok_or_else(|| Skip::NotThisType {
+            detail: "no supported language detected (python, javascript, typescript, tsx, rust, go, java, c, cpp)"
+                .to_string(),
+        })?
+    } else {
+        let l: Lang = p.language_hint.parse().map_err(|e: String| Skip::NotThisType { detail: e })?;
+        (l, format!("{l} from language_hint"))
+    };
+    let tree = lang::parse(lang, &parsed_input)
+        .ok_or_else(|| Skip::ParseFailed { detail: format!("tree-sitter could not parse the input as {lang}") })?;
+    let input_errors = lang::error_count(tree.root_node());
+    let mut planner = Planner::new(input, lang, p, ctx);
+    planner.collect(tree.root_node());
+    let cuts = planner.plan();
+    if cuts.is_empty() {
+        // a file that does not parse has fewer bodies than it seems: say so
+        let broken = if input_errors > 0 {
+            format!(" (the input has {input_errors} syntax error(s) as {lang}; bodies inside them are not seen)")
+        } else {
+            String::new()
+        };
+        return Err(Skip::NothingToDrop {
+            detail: format!(
+                "{lang}: {} function bodies, all within max_body_lines = {} or not cuttable at line boundaries, and no long doc comments{broken}",
+                planner.funcs.len(),
+                p.max_body_lines
+            ),
+        });
+    }
+    let funcs = planner.funcs.len();
+    drop(planner);
+    let (output, ledger, bodies, spans) = render(input, &cuts);
+    // the output is parsed from the input's tree with the cuts applied as edits: tree-sitter
+    // reuses every subtree a cut did not touch, so the check costs a fraction of a parse
+    let mut tree = tree;
+    let parsed_output = as_parsed(&output, cr_only);
+    for edit in tree_edits(&parsed_input, &parsed_output, &spans).iter().rev() {
+        tree.edit(edit);
+    }
+    let output_errors =
+        lang::reparse(lang, &parsed_output, &tree).map_or(usize::MAX, |t| lang::error_count(t.root_node()));
+    drop(parsed_output);
+    drop(tree);
+    if output_errors > input_errors {
+        return Err(Skip::ParseFailed {
+            detail: format!(
+                "the cut {lang} would have {output_errors} syntax errors where the input has {input_errors}; passed through"
+            ),
+        });
+    }
+    let strategy = format!(
+        "{lang}: cut {bodies} of {funcs} function bodies and {} doc comments ({} lines omitted)",
+        cuts.len() - bodies,
+        group_thousands(cuts.iter().map(|c| c.lines).sum())
+    );
+    let mut notes = vec![how];
+    if input_errors > 0 {
+        notes.push(format!("the input already has {input_errors} syntax errors; the output has no more"));
+    }
+    Ok(Compressed { output, ledger, strategy, notes, budget_hit: false })
 }
 
 /// A function whose body may be cut.

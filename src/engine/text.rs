@@ -83,24 +83,75 @@ pub fn with_line_break(output: String, brk: &str) -> String {
 /// `N→line`) without its numbers: when at least 90% of `lines` (five or more) start with a line
 /// number and a tab, `→`, `:` or `|`, and nearly every number is the one before plus one.
 pub fn listing_body(lines: &[Line]) -> Option<String> {
-    fn numbered(t: &str) -> Option<(u64, &str)> {
-        let t = t.trim_start_matches(' ');
-        let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-        let rest = &t[digits..];
-        let after = ["\t", "→", ":", "|"].into_iter().find_map(|sep| rest.strip_prefix(sep))?;
-        Some((t[..digits].parse::<u64>().ok()?, after))
+    listing(lines).map(|l| l.body)
+}
+
+/// A numbered listing read apart: the text without its numbers (one `\n`-ended line per
+/// numbered line), and where each numbered line is in both texts.
+#[derive(Debug)]
+pub struct Listing {
+    pub body: String,
+    pub lines: Vec<Listed>,
+}
+
+/// One numbered line of a [`Listing`].
+#[derive(Debug, Clone, Copy)]
+pub struct Listed {
+    /// Where the line starts in the listing (its number first).
+    pub start: usize,
+    /// Where its text starts in the listing, after the number and separator.
+    pub text: usize,
+    /// Where the line ends in the listing, its line break included.
+    pub end: usize,
+    /// Where its text starts in the body.
+    pub body: usize,
+}
+
+impl Listing {
+    /// The listing offset of body offset `at`, as the start of a cut: at a line's start, after
+    /// its number (a marker put there takes that number).
+    pub fn start_of(&self, at: usize) -> usize {
+        let l = self.line_of(at);
+        l.text + (at - l.body)
     }
-    let (mut body, mut found, mut steps, mut last) = (String::new(), 0usize, 0usize, None);
+
+    /// The listing offset of body offset `at`, as the end of a cut: at a line's start, before its
+    /// number (the next kept line keeps it); at the body's end, after the last numbered line.
+    pub fn end_of(&self, at: usize) -> usize {
+        match self.lines.binary_search_by_key(&at, |l| l.body) {
+            Ok(i) => self.lines[i].start,
+            Err(_) if at >= self.body.len() => self.lines.last().map_or(0, |l| l.end),
+            Err(_) => self.start_of(at),
+        }
+    }
+
+    fn line_of(&self, at: usize) -> Listed {
+        let i = self.lines.partition_point(|l| l.body <= at).saturating_sub(1);
+        self.lines[i]
+    }
+}
+
+/// [`listing_body`], with where each numbered line is.
+pub fn listing(lines: &[Line]) -> Option<Listing> {
+    fn numbered(t: &str) -> Option<(u64, usize)> {
+        let lead = t.len() - t.trim_start_matches(' ').len();
+        let digits = t[lead..].bytes().take_while(u8::is_ascii_digit).count();
+        let rest = &t[lead + digits..];
+        let sep = ["\t", "→", ":", "|"].into_iter().find(|sep| rest.starts_with(sep))?;
+        Some((t[lead..lead + digits].parse::<u64>().ok()?, lead + digits + sep.len()))
+    }
+    let (mut body, mut listed, mut steps, mut last) = (String::new(), Vec::new(), 0usize, None);
     for l in lines {
-        let Some((n, after)) = numbered(l.text) else { continue };
+        let Some((n, skip)) = numbered(l.text) else { continue };
         steps += usize::from(last.is_some_and(|p: u64| p.checked_add(1) == Some(n)));
         last = Some(n);
-        found += 1;
-        body.push_str(after);
+        listed.push(Listed { start: l.start, text: l.start + skip, end: l.end, body: body.len() });
+        body.push_str(&l.text[skip..]);
         body.push('\n');
     }
+    let found = listed.len();
     let enough = found >= 5 && found * 10 >= lines.len() * 9 && steps * 10 >= (found - 1) * 9;
-    enough.then_some(body)
+    enough.then_some(Listing { body, lines: listed })
 }
 
 /// The run of spaces and tabs every non-blank line of `text` starts with (a fence's body in a
