@@ -231,9 +231,30 @@ fn code_metrics(input: &str, output: &str, path: Option<&str>) -> Vec<Metric> {
         .map(|l| l.body);
     let input = listing.as_deref().unwrap_or(input);
     let Some((lang, _)) = lang::detect(input, path) else { return Vec::new() };
-    let Some(tree) = lang::parse(lang, input) else { return Vec::new() };
     let functions = lang.function_kinds();
     let mut signatures: Vec<&str> = Vec::new();
+    // a large source is read in the parts the code engine cuts it in, one syntax tree at a time
+    for part in code::parts(input) {
+        let part = &input[part];
+        let Some(tree) = lang::parse(lang, part) else { return Vec::new() };
+        signatures.extend(definitions(part, &tree, functions));
+    }
+    // one pass over the output for every signature (a search per signature grows with their product)
+    let unique: Vec<&str> = signatures.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    let mut found = vec![false; unique.len()];
+    if let Ok(ac) = aho_corasick::AhoCorasick::new(&unique) {
+        for m in ac.find_overlapping_iter(output) {
+            found[m.pattern().as_usize()] = true;
+        }
+    }
+    let found: HashSet<&str> = unique.iter().zip(&found).filter(|(_, f)| **f).map(|(s, _)| *s).collect();
+    let kept = signatures.iter().filter(|s| found.contains(**s)).count();
+    vec![Metric::new("signatures", kept, signatures.len())]
+}
+
+/// The first line of each named definition in `source` (as `tree` parsed it).
+fn definitions<'a>(source: &'a str, tree: &tree_sitter::Tree, functions: &[&str]) -> Vec<&'a str> {
+    let mut signatures = Vec::new();
     // the depth of the anonymous callback the walk is inside, if any
     let mut callback: Option<usize> = None;
     lang::walk(tree.root_node(), |node, up| {
@@ -254,7 +275,7 @@ fn code_metrics(input: &str, output: &str, path: Option<&str>) -> Vec<Metric> {
             // what an anonymous callback defines inside itself (`.then(() => ({ next: … }))`)
             // is nobody's API
             if let Some(n) = named.filter(|_| callback.is_none()) {
-                let first = input[n.byte_range()].lines().next().unwrap_or_default().trim();
+                let first = source[n.byte_range()].lines().next().unwrap_or_default().trim();
                 if !first.is_empty() {
                     signatures.push(first);
                 }
@@ -265,17 +286,7 @@ fn code_metrics(input: &str, output: &str, path: Option<&str>) -> Vec<Metric> {
         }
         lang::Step::Into
     });
-    // one pass over the output for every signature (a search per signature grows with their product)
-    let unique: Vec<&str> = signatures.iter().copied().collect::<HashSet<_>>().into_iter().collect();
-    let mut found = vec![false; unique.len()];
-    if let Ok(ac) = aho_corasick::AhoCorasick::new(&unique) {
-        for m in ac.find_overlapping_iter(output) {
-            found[m.pattern().as_usize()] = true;
-        }
-    }
-    let found: HashSet<&str> = unique.iter().zip(&found).filter(|(_, f)| **f).map(|(s, _)| *s).collect();
-    let kept = signatures.iter().filter(|s| found.contains(**s)).count();
-    vec![Metric::new("signatures", kept, signatures.len())]
+    signatures
 }
 
 // -------------------------------------------------------------------------------------------------

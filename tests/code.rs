@@ -218,3 +218,24 @@ fn a_numbered_listing_is_cut_as_its_code_with_every_kept_line_numbered() {
     }
     assert!(cut >= 15, "{cut} listings cut");
 }
+
+#[test]
+fn a_large_source_is_cut_part_by_part_with_the_cuts_of_the_whole() {
+    // 2.5 MB of Python: over twice the part size, so it is parsed one part at a time
+    let one = read("code/requests-sessions.py");
+    let copies = (5 << 19) / one.len() + 1;
+    let input = one.repeat(copies);
+    let single = run_code(&one, "sessions.py", &Config::default());
+    let o = run_code(&input, "sessions.py", &Config::default());
+    let strategy = match &o.decision {
+        ctxlens::Decision::Acted { strategy } => strategy.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(strategy.contains("parts of about 1 MB"), "{strategy}");
+    assert_eq!(o.ledger.drops.len(), copies * single.ledger.drops.len(), "each copy cut as it is alone");
+    assert!(o.output == single.output.repeat(copies), "the same output as each copy alone");
+    check_ledger(&o);
+    check_lines_reconstruct(&o);
+    let errors = |t: &str| lang::error_count(lang::parse(Lang::Python, t).unwrap().root_node());
+    assert_eq!(errors(&o.output), 0);
+}

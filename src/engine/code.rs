@@ -139,14 +139,20 @@ fn compress_listing(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compre
     Ok(Compressed { output: out, ledger: ledger.finish(), strategy, notes: inner.notes, budget_hit: inner.budget_hit })
 }
 
-/// The engine on source text (not a listing).
+/// Sources from twice this size up are cut part by part, each part about this size and parsed
+/// alone, so the syntax tree held (about 15 bytes per source byte) stays bounded.
+const PART_BYTES: usize = 1 << 20;
+
+/// tree-sitter counts rows at `\n` only: a text whose lines end in `\r` alone is parsed with
+/// `\n` in their place (byte for byte, so every position holds for the input).
+fn as_parsed(t: &str, cr_only: bool) -> Cow<'_, str> {
+    if cr_only { Cow::Owned(t.replace('\r', "\n")) } else { Cow::Borrowed(t) }
+}
+
+/// The engine on source text (not a listing): one language for the whole text, then the text cut
+/// whole, or part by part when it is large.
 fn compress_source(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compressed, Skip> {
-    // tree-sitter counts rows at `\n` only: a text whose lines end in `\r` alone is parsed
-    // with `\n` in their place (byte for byte, so every position holds for the input)
     let cr_only = text::line_end(input) == b'\r';
-    fn as_parsed(t: &str, cr_only: bool) -> Cow<'_, str> {
-        if cr_only { Cow::Owned(t.replace('\r', "\n")) } else { Cow::Borrowed(t) }
-    }
     let parsed_input = as_parsed(input, cr_only);
     let (lang, how) = if p.language_hint.trim().is_empty() {
         lang::detect(&parsed_input, ctx.path.as_deref()).ok_or_else(|| Skip::NotThisType {
@@ -157,7 +163,88 @@ fn compress_source(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compres
         let l: Lang = p.language_hint.parse().map_err(|e: String| Skip::NotThisType { detail: e })?;
         (l, format!("{l} from language_hint"))
     };
-    let tree = lang::parse(lang, &parsed_input)
+    let parts = parts(input);
+    if parts.len() < 2 {
+        return compress_part(input, &parsed_input, cr_only, lang, how, p, ctx);
+    }
+    let mut output = String::with_capacity(input.len() / 2);
+    let mut ledger = crate::ledger::Ledger::default();
+    let mut notes = vec![how];
+    let (mut lines_before, mut counted_to, mut cut) = (0, 0, 0);
+    for range in &parts {
+        lines_before += memchr::memchr_iter(text::line_end(input), &input.as_bytes()[counted_to..range.start]).count();
+        counted_to = range.start;
+        let (part, parsed) = (&input[range.clone()], &parsed_input[range.clone()]);
+        match compress_part(part, parsed, cr_only, lang, String::new(), p, ctx) {
+            Ok(c) => {
+                let mut l = c.ledger;
+                l.shift(range.start, lines_before);
+                ledger.append(l);
+                output.push_str(&c.output);
+                notes.extend(c.notes.into_iter().map(|n| format!("lines from {}: {n}", lines_before + 1)));
+                cut += 1;
+            }
+            Err(Skip::NothingToDrop { .. }) => output.push_str(part),
+            Err(Skip::ParseFailed { detail }) => {
+                output.push_str(part);
+                notes.push(format!("lines from {} kept whole: {detail}", lines_before + 1));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if ledger.is_empty() {
+        return Err(Skip::NothingToDrop {
+            detail: format!("{lang}: none of its {} parts had a body or doc comment to cut", parts.len()),
+        });
+    }
+    let strategy = format!(
+        "{lang}: cut {cut} of {} parts of about {} MB, each parsed alone ({} lines omitted)",
+        parts.len(),
+        PART_BYTES >> 20,
+        group_thousands(ledger.drops.iter().map(|d| d.count).sum())
+    );
+    Ok(Compressed { output, ledger, strategy, notes, budget_hit: false })
+}
+
+/// The parts the engine cuts `input` in, one syntax tree at a time (one part under 2 MB).
+pub fn parts(input: &str) -> Vec<Range<usize>> {
+    top_level_parts(input, PART_BYTES)
+}
+
+/// `input` split before top-level lines (a line at column 0 after a blank line, not closing a
+/// bracket) about every `size` bytes; one part when it is under twice that or has no such line.
+fn top_level_parts(input: &str, size: usize) -> Vec<Range<usize>> {
+    let b = input.as_bytes();
+    let brk = text::line_end(input);
+    let blank_before =
+        |p: usize| (p >= 2 && b[p - 2] == brk) || (brk == b'\n' && p >= 3 && b[p - 2] == b'\r' && b[p - 3] == b'\n');
+    let top_level = |p: usize| !b[p].is_ascii_whitespace() && !matches!(b[p], b'}' | b')' | b']' | b',' | b'.');
+    let (mut parts, mut start) = (Vec::new(), 0);
+    while b.len() - start >= 2 * size {
+        let from = start + size;
+        let cut = memchr::memchr_iter(brk, &b[from..b.len().min(start + 3 * size)])
+            .map(|i| from + i + 1)
+            .find(|&p| p < b.len() && blank_before(p) && top_level(p));
+        let Some(p) = cut else { break };
+        parts.push(start..p);
+        start = p;
+    }
+    parts.push(start..b.len());
+    parts
+}
+
+/// The engine on one text, or on one part of a larger one (`parsed` is `input` as tree-sitter
+/// reads it).
+fn compress_part(
+    input: &str,
+    parsed_input: &str,
+    cr_only: bool,
+    lang: Lang,
+    how: String,
+    p: &CodeParams,
+    ctx: &Context,
+) -> Result<Compressed, Skip> {
+    let tree = lang::parse(lang, parsed_input)
         .ok_or_else(|| Skip::ParseFailed { detail: format!("tree-sitter could not parse the input as {lang}") })?;
     let input_errors = lang::error_count(tree.root_node());
     let mut planner = Planner::new(input, lang, p, ctx);
@@ -185,7 +272,7 @@ fn compress_source(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compres
     // reuses every subtree a cut did not touch, so the check costs a fraction of a parse
     let mut tree = tree;
     let parsed_output = as_parsed(&output, cr_only);
-    for edit in tree_edits(&parsed_input, &parsed_output, &spans).iter().rev() {
+    for edit in tree_edits(parsed_input, &parsed_output, &spans).iter().rev() {
         tree.edit(edit);
     }
     let output_errors =
@@ -204,7 +291,7 @@ fn compress_source(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compres
         cuts.len() - bodies,
         group_thousands(cuts.iter().map(|c| c.lines).sum())
     );
-    let mut notes = vec![how];
+    let mut notes: Vec<String> = [how].into_iter().filter(|h| !h.is_empty()).collect();
     if input_errors > 0 {
         notes.push(format!("the input already has {input_errors} syntax errors; the output has no more"));
     }
