@@ -484,7 +484,14 @@ fn store_command(action: StoreAction, store: Option<&str>, config: Option<&PathB
             writeln!(out, "wrote {n} entries to {}", file.display())?;
         }
         StoreAction::Import { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+                anyhow::anyhow!(
+                    "{}:{line}: not UTF-8 (an export is UTF-8 JSON lines); nothing was added",
+                    file.display()
+                )
+            })?;
             let n = s.import(&file.display().to_string(), &text)?;
             writeln!(out, "added {n} entries to {}", s.location)?;
         }

@@ -281,6 +281,22 @@ fn compress_store_then_retrieve_from_the_cli_with_two_writers_at_once() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("dump.jsonl:1: ") && err.contains("nothing was added"), "{err}");
     assert_eq!(count(&fresh), 1, "only the planted entry is there");
+    // an editor's byte-order mark is not part of the first line; bytes that are not UTF-8 are an
+    // error naming their line
+    let bom = dir.path().join("bom.jsonl");
+    std::fs::write(&bom, format!("\u{feff}{dump_text}")).unwrap();
+    let with_bom = dir.path().join("with-bom.db");
+    let out = ctxlens(&["store", "--store", with_bom.to_str().unwrap(), "import", bom.to_str().unwrap()], &store);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&with_bom), entries);
+    let mut bytes = dump_text.clone().into_bytes();
+    let second = bytes.iter().position(|b| *b == b'\n').unwrap() + 3;
+    bytes[second] = 0xff;
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, bytes).unwrap();
+    let out = ctxlens(&["store", "--store", with_bom.to_str().unwrap(), "import", broken.to_str().unwrap()], &store);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("broken.jsonl:2: not UTF-8"), "{err}");
     // an unknown key and a malformed one are clear errors
     let out = ctxlens(&["retrieve", "0000000000000000"], &store);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not in"));

@@ -61,6 +61,8 @@ pub enum StoreError {
     Corrupt { key: String },
     #[error("{file}:{line}: {why}")]
     Import { file: String, line: usize, why: String },
+    #[error("{file}: {why}; nothing was added")]
+    ImportNotStarted { file: String, why: String },
     #[error(
         "{path} has no restore recipe for this text (key {key}): it is not an output `compress --store` wrote, \
          or it was changed since, or nothing was dropped from it (then it is its own original); \
@@ -245,9 +247,10 @@ pub trait Backend: Send + Sync {
         false
     }
     /// Starts a group of inserts that other writers see all of or none of, where the backend can
-    /// (SQLite); returns whether one was started.
-    fn begin(&self) -> bool {
-        false
+    /// (SQLite); returns whether one was started, or why one could not be (another writer held
+    /// the store past the busy timeout).
+    fn begin(&self) -> Result<bool, StoreError> {
+        Ok(false)
     }
     /// Ends the group [`Backend::begin`] started.
     fn commit(&self) -> Result<(), StoreError> {
@@ -405,7 +408,8 @@ impl Store {
         if let Some(r) = &recipe {
             entries.extend(r.kept.iter().map(|t| (Key::of(t.as_bytes()), t.to_string())));
         }
-        let began = self.backend.begin();
+        // when no group can be started, each put says why it failed
+        let began = self.backend.begin().unwrap_or(false);
         for (key, text) in &entries {
             match self.put(key, text.as_bytes()) {
                 Ok(Put::New) => out.new += 1,
@@ -612,6 +616,8 @@ impl Store {
             Recipes(Key, Vec<restore::Recipe>),
         }
         let mut entries = Vec::new();
+        // a byte-order mark an editor added is not part of the first line
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let bad = |why: String| StoreError::Import {
                 file: name.to_string(),
@@ -639,7 +645,10 @@ impl Store {
             };
             entries.push((i + 1, created_at(&v), entry));
         }
-        let began = self.backend.begin();
+        let began = self
+            .backend
+            .begin()
+            .map_err(|e| StoreError::ImportNotStarted { file: name.to_string(), why: e.to_string() })?;
         let mut added = 0;
         for (line, at, entry) in &entries {
             let wrote = match entry {

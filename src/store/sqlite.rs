@@ -122,8 +122,8 @@ impl Backend for Sqlite {
         self.conn().execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);").map_err(|e| self.err(e))
     }
 
-    fn begin(&self) -> bool {
-        self.conn().execute_batch("BEGIN IMMEDIATE").is_ok()
+    fn begin(&self) -> Result<bool, StoreError> {
+        self.conn().execute_batch("BEGIN IMMEDIATE").map(|()| true).map_err(|e| self.err(e))
     }
 
     fn commit(&self) -> Result<(), StoreError> {
