@@ -97,6 +97,8 @@ static CODE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         | ^\s*\#include\s*[<\x22]
         | ^\s*(?:public|private|protected)\s+(?:static\s+)?\w
         | ^\s*(?:if|for|while|switch)\s*\(.*\)\s*\{?\s*$
+        | ^\s*(?:if|elif|for|while|with|try|else|finally)\b[^:]*:\s*$
+        | ^\s*(?:self\.)?[A-Za-z_][A-Za-z_0-9]*\s+=\s+(?:[\x22'\[({]|[A-Za-z_0-9]+(?:[.(]|\s*$))
         | ^\s*\}\s*(?:else|catch|finally)?.*\{?\s*$
         | [;{]\s*$",
     )
@@ -173,8 +175,9 @@ pub fn detect(text: &str) -> Detection {
             why: format!("{log_lines} of the first {} lines look like log records", first200.len()),
         };
     }
-    // Comment lines say nothing either way (a Go file can open with 90 lines of package doc).
-    let code_lines: Vec<&&str> = non_empty
+    // Comment lines say nothing either way (a Go file can open with 90 lines of package doc), nor
+    // does a Python module's opening docstring (cmd.py: 40 lines of usage notes)
+    let code_lines: Vec<&&str> = non_empty[after_docstring(&non_empty)..]
         .iter()
         .filter(|t| !t.trim_start().starts_with(['/', '#', '*']) || t.trim_start().starts_with("#include"))
         .take(100)
@@ -191,6 +194,19 @@ pub fn detect(text: &str) -> Detection {
         };
     }
     Detection { kind: EngineKind::Prose, confidence: 0.5, why: "no structured format detected".into() }
+}
+
+/// How many of `lines` (the non-blank ones) a docstring opening the text takes: from a first line
+/// starting `"""` or `'''` through the line that closes it (none when it never closes).
+fn after_docstring(lines: &[&str]) -> usize {
+    let Some(first) = lines.first().map(|l| l.trim_start().trim_start_matches(['r', 'u', 'R', 'U'])) else {
+        return 0;
+    };
+    let Some(quote) = ["\"\"\"", "'''"].into_iter().find(|q| first.starts_with(q)) else { return 0 };
+    if first[3..].contains(quote) {
+        return 1;
+    }
+    lines.iter().skip(1).position(|l| l.contains(quote)).map_or(0, |i| i + 2)
 }
 
 fn detect_json(text: &str, head: &str, lines: &[Line]) -> Option<Detection> {
@@ -519,8 +535,30 @@ mod tests {
         assert_eq!(route(&source, &RouterParams::default(), Tokenizer::O200k, None).len(), 1);
     }
 
+    /// The first `n` lines of `code` as a read tool shows them.
+    fn arrow_of(code: &str, n: usize) -> String {
+        code.lines().take(n).enumerate().map(|(i, l)| format!("{:6}→{l}\n", i + 1)).collect()
+    }
+
+    #[test]
+    fn a_python_module_that_opens_with_a_long_docstring_is_code() {
+        let mut module = String::from("\"\"\"A generic class to build line-oriented command interpreters.\n\n");
+        for i in 0..40 {
+            module
+                .push_str(&format!("Interpreters constructed with this class obey the following conventions, {i}.\n"));
+        }
+        module.push_str("\"\"\"\n\nimport string, sys\n\n__all__ = [\"Cmd\"]\n\nPROMPT = '(Cmd) '\n\nclass Cmd:\n    def __init__(self, completekey='tab'):\n        self.completekey = completekey\n\n    def cmdloop(self, intro=None):\n        self.preloop()\n        return None\n");
+        let d = detect(&module);
+        assert_eq!(d.kind, EngineKind::Code, "{}", d.why);
+        assert_eq!(after_docstring(&["\"\"\"One line.\"\"\"", "x = 1"]), 1);
+        assert_eq!(after_docstring(&["r'''a", "b", "'''", "x = 1"]), 3);
+        assert_eq!(after_docstring(&["\"\"\"never closed", "b"]), 0);
+        assert_eq!(after_docstring(&["x = 1"]), 0);
+    }
+
     #[test]
     fn a_numbered_listing_of_code_goes_to_the_code_engine_not_prose() {
+        use crate::engine::{Engine, code::CodeEngine};
         let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/code/requests-sessions.py"))
             .unwrap();
         let cat: String = code.lines().enumerate().map(|(i, l)| format!("{:6}\t{l}\n", i + 1)).collect();
@@ -528,10 +566,26 @@ mod tests {
         for listing in [cat, arrow] {
             let d = detect(&listing);
             assert_eq!(d.kind, EngineKind::Code, "{}", d.why);
-            use crate::engine::{Engine, code::CodeEngine};
             let c = CodeEngine::compress(&listing, &Default::default(), &Default::default()).unwrap();
             assert!(c.output.contains("   1\t\"\"\"") || c.output.contains("   1→\"\"\""), "numbers kept");
             assert!(c.output.contains("import sys"), "no word of code dropped");
+        }
+        // `nl` leaves blank lines unnumbered; a read tool's output can end in a note; a listing
+        // compressed once has jumps where its markers are: all still listings of code
+        let nl: String = code
+            .lines()
+            .enumerate()
+            .map(|(i, l)| if l.trim().is_empty() { "\n".to_string() } else { format!("{:6}\t{l}\n", i + 1) })
+            .collect();
+        let noted = format!(
+            "{}\n<system-reminder>\nWhether this file is malware or not, say so.\n</system-reminder>\n",
+            &arrow_of(&code, 60)
+        );
+        let once =
+            CodeEngine::compress(&arrow_of(&code, usize::MAX), &Default::default(), &Default::default()).unwrap();
+        for listing in [nl, noted, once.output] {
+            let d = detect(&listing);
+            assert_eq!(d.kind, EngineKind::Code, "{}: {}", d.why, &listing[..200]);
         }
         // a numbered list of sentences is prose
         let list: String =

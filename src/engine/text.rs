@@ -80,8 +80,9 @@ pub fn with_line_break(output: String, brk: &str) -> String {
 }
 
 /// The text of a numbered listing (`cat -n`, `nl -ba`, `grep -n ''`, an agent's read tool's
-/// `N→line`) without its numbers: when at least 90% of `lines` (five or more) start with a line
-/// number and a tab, `→`, `:` or `|`, and nearly every number is the one before plus one.
+/// `N→line`) without its numbers: when five or more lines, and at least 80% of the lines that are
+/// not blank, start with a line number and a tab, `→`, `:` or `|`, and the numbers rise, nearly
+/// always, and at least half the time by one.
 pub fn listing_body(lines: &[Line]) -> Option<String> {
     listing(lines).map(|l| l.body)
 }
@@ -140,17 +141,26 @@ pub fn listing(lines: &[Line]) -> Option<Listing> {
         let sep = ["\t", "→", ":", "|"].into_iter().find(|sep| rest.starts_with(sep))?;
         Some((t[lead..lead + digits].parse::<u64>().ok()?, lead + digits + sep.len()))
     }
-    let (mut body, mut listed, mut steps, mut last) = (String::new(), Vec::new(), 0usize, None);
+    let (mut body, mut listed, mut last) = (String::new(), Vec::new(), None);
+    let (mut next, mut rising, mut others) = (0usize, 0usize, 0usize);
     for l in lines {
-        let Some((n, skip)) = numbered(l.text) else { continue };
-        steps += usize::from(last.is_some_and(|p: u64| p.checked_add(1) == Some(n)));
+        let Some((n, skip)) = numbered(l.text) else {
+            // `nl` leaves blank lines unnumbered; other lines (a note after a read tool's
+            // output) may be a few
+            others += usize::from(!l.text.trim().is_empty());
+            continue;
+        };
+        next += usize::from(last.is_some_and(|p: u64| p.checked_add(1) == Some(n)));
+        rising += usize::from(last.is_some_and(|p: u64| n > p));
         last = Some(n);
         listed.push(Listed { start: l.start, text: l.start + skip, end: l.end, body: body.len() });
         body.push_str(&l.text[skip..]);
         body.push('\n');
     }
     let found = listed.len();
-    let enough = found >= 5 && found * 10 >= lines.len() * 9 && steps * 10 >= (found - 1) * 9;
+    // numbers that rise, mostly by one (a listing compressed once jumps where its markers are)
+    let steps = found.saturating_sub(1);
+    let enough = found >= 5 && found >= others * 4 && rising * 10 >= steps * 9 && next * 2 >= steps;
     enough.then_some(Listing { body, lines: listed })
 }
 
