@@ -226,9 +226,7 @@ fn type_definition(kind: &str) -> bool {
 fn code_metrics(input: &str, output: &str, path: Option<&str>) -> Vec<Metric> {
     // a numbered listing's definitions are those of its code (found in the output as substrings,
     // after their numbers)
-    let listing = text::listing_body(&text::first_lines(input, 200))
-        .and_then(|_| text::listing(&text::lines(input)))
-        .map(|l| l.body);
+    let listing = text::listing_of(input).map(|l| l.body);
     let input = listing.as_deref().unwrap_or(input);
     let Some((lang, _)) = lang::detect(input, path) else { return Vec::new() };
     let functions = lang.function_kinds();

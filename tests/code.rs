@@ -213,6 +213,9 @@ fn a_numbered_listing_is_cut_as_its_code_with_every_kept_line_numbered() {
             let r = ctxlens::retention::of_outcome(&o, None, None);
             let signatures = r.metrics.iter().find(|m| m.name == "signatures").expect("signatures measured");
             assert!(signatures.total > 0 && signatures.share == 1.0, "{what}: {signatures:?}");
+            // checked as the code it lists: no syntax error the code did not have
+            let valid = ctxlens::audit::checks::validity(EngineKind::Code, &listing, &o.output, None);
+            assert_eq!(valid, Some(Ok(())), "{what}");
             cut += 1;
         }
     }

@@ -431,6 +431,12 @@ pub fn validity(kind: EngineKind, original: &str, output: &str, path: Option<&st
             parses(original).then(|| if parses(output) { Ok(()) } else { Err("the output is not JSON".into()) })
         }
         EngineKind::Code => {
+            // a numbered listing is checked as the code it lists (its output is one too)
+            let bodies = crate::engine::text::listing_of(original).zip(crate::engine::text::listing_of(output));
+            let (original, output) = match &bodies {
+                Some((a, b)) => (a.body.as_str(), b.body.as_str()),
+                None => (original, output),
+            };
             let (l, _) = lang::detect(original, path)?;
             let before = lang::error_count(lang::parse(l, original)?.root_node());
             let after = lang::error_count(lang::parse(l, output)?.root_node());

@@ -132,6 +132,12 @@ impl Listing {
     }
 }
 
+/// `input` read as a numbered listing when its first 200 lines are one and so is the whole.
+pub fn listing_of(input: &str) -> Option<Listing> {
+    listing_body(&first_lines(input, 200))?;
+    listing(&lines(input))
+}
+
 /// [`listing_body`], with where each numbered line is.
 pub fn listing(lines: &[Line]) -> Option<Listing> {
     fn numbered(t: &str) -> Option<(u64, usize)> {
