@@ -562,7 +562,7 @@ mod tests {
         let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/code/requests-sessions.py"))
             .unwrap();
         let cat: String = code.lines().enumerate().map(|(i, l)| format!("{:6}\t{l}\n", i + 1)).collect();
-        let arrow: String = code.lines().enumerate().map(|(i, l)| format!("{:6}→{l}\n", i + 1)).collect();
+        let arrow = arrow_of(&code, usize::MAX);
         for listing in [cat, arrow] {
             let d = detect(&listing);
             assert_eq!(d.kind, EngineKind::Code, "{}", d.why);
