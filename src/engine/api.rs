@@ -15,6 +15,22 @@ use super::text;
 use crate::ledger::Ledger;
 use crate::tokens::Tokenizer;
 
+/// Frees a large value (a parsed document, a syntax tree) on a helper thread: taking one apart
+/// costs milliseconds a caller (a knob change waiting for its diff) need not wait for. Where no
+/// thread can be started, the value is freed here.
+pub fn drop_later<T: Send + 'static>(v: T) {
+    type Sender = std::sync::mpsc::Sender<Box<dyn Send>>;
+    static TX: std::sync::OnceLock<Option<std::sync::Mutex<Sender>>> = std::sync::OnceLock::new();
+    let tx = TX.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Send>>();
+        let thread = std::thread::Builder::new().name("ctxlens-drop".into());
+        thread.spawn(move || rx.into_iter().for_each(drop)).ok().map(|_| std::sync::Mutex::new(tx))
+    });
+    if let Some(tx) = tx.as_ref().and_then(|t| t.lock().ok()) {
+        let _ = tx.send(Box::new(v));
+    }
+}
+
 /// What engines may remember between calls, owned by a caller that compresses the same inputs
 /// again (the workbench, on every knob change) and passed in [`Context::memo`]; a single run
 /// passes none and pays nothing. Each kind of entry (an engine's own name for it) is a bounded

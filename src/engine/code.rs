@@ -275,10 +275,11 @@ fn compress_part(
     for edit in tree_edits(parsed_input, &parsed_output, &spans).iter().rev() {
         tree.edit(edit);
     }
-    let output_errors =
-        lang::reparse(lang, &parsed_output, &tree).map_or(usize::MAX, |t| lang::error_count(t.root_node()));
+    let reparsed = lang::reparse(lang, &parsed_output, &tree);
+    let output_errors = reparsed.as_ref().map_or(usize::MAX, |t| lang::error_count(t.root_node()));
     drop(parsed_output);
-    drop(tree);
+    // freeing both trees is a tenth of the work: it happens off this thread
+    super::api::drop_later((tree, reparsed));
     if output_errors > input_errors {
         return Err(Skip::ParseFailed {
             detail: format!(
@@ -307,8 +308,8 @@ struct Func<'a, 't> {
     body_lines: usize,
     public: bool,
     score: f64,
-    /// The body the statements are in (where the cut's calls are looked for).
-    body: Node<'t>,
+    /// The calls in the body, in source order (a cut names those it hides).
+    calls: Vec<Node<'t>>,
 }
 
 /// A function or declaration whose doc comment may be cut, with what the walk knew of its place:
@@ -427,10 +428,9 @@ impl<'a, 't> Planner<'a, 't> {
             if self.is_function(n)
                 && let Some(body) = self.body(n)
                 && !body.has_error()
-                && !self.is_container(body)
+                && let Some((uses, calls)) = self.scan_leaf(body)
             {
-                let uses = self.scan_inside(body);
-                self.add_function(n, body, uses, up);
+                self.add_function(n, body, uses, calls, up);
                 return Step::Over;
             }
             Step::Into
@@ -442,39 +442,25 @@ impl<'a, 't> Planner<'a, 't> {
         }
     }
 
-    /// Counts the identifiers and collects the documented nodes inside a function body; returns
-    /// the identifiers it uses.
-    fn scan_inside(&mut self, n: Node<'t>) -> HashSet<&'a str> {
-        let mut uses = HashSet::new();
-        lang::walk(n, |x, up| {
-            if x.child_count() == 0 && self.kinds.is_identifier(x) {
-                let t = self.text(x);
-                *self.idents.entry(t).or_default() += 1;
-                uses.insert(t);
-            }
-            if self.is_documented(x) {
-                self.documented.push(Documented::new(x, up));
-            }
-            Step::Into
-        });
-        uses
-    }
-
-    /// Whether a body defines named functions or types of its own (a module wrapper, a factory,
-    /// a function with a helper or a struct inside, also through an anonymous wrapper such as an
-    /// IIFE): such a body is not cut as a whole, its inner definitions are cut instead, so no
-    /// signature goes with it. A callback (`items.map(() => …)`) defines nothing anyone calls by
-    /// name, and is not looked into.
-    fn is_container(&self, body: Node) -> bool {
+    /// A function body read in one walk: `None` when it is a container, one that defines named
+    /// functions or types of its own (a module wrapper, a factory, a function with a helper or a
+    /// struct inside, also through an anonymous wrapper such as an IIFE), whose inner definitions
+    /// are cut instead so no signature goes with it. Otherwise its identifiers are counted, its
+    /// documented nodes collected, and the identifiers it uses and its calls returned. A callback
+    /// (`items.map(() => …)`) defines nothing anyone calls by name: what it holds does not make
+    /// a container.
+    fn scan_leaf(&mut self, body: Node<'t>) -> Option<(HashSet<&'a str>, Vec<Node<'t>>)> {
+        let (mut idents, mut documented, mut calls) = (Vec::new(), Vec::new(), Vec::new());
         let mut container = false;
+        // the end of the callback being read: nothing before it makes a container
+        let mut callback_end = 0;
         lang::walk(body, |x, up| {
-            if x.id() != body.id() {
+            if x.id() != body.id() && x.start_byte() >= callback_end {
                 if self.is_function(x) {
-                    if is_callback(x, up.last()) {
-                        return Step::Over;
-                    }
                     let anonymous = x.child_by_field_name("name").is_none() && !named_by_parent(up.last());
-                    if !anonymous {
+                    if is_callback(x, up.last()) {
+                        callback_end = x.end_byte();
+                    } else if !anonymous {
                         container = true;
                         return Step::Stop;
                     }
@@ -484,9 +470,27 @@ impl<'a, 't> Planner<'a, 't> {
                     return Step::Stop;
                 }
             }
+            if x.child_count() == 0 && self.kinds.is_identifier(x) {
+                idents.push(self.text(x));
+            }
+            if self.is_documented(x) {
+                documented.push(Documented::new(x, up));
+            }
+            if self.kinds.is_call(x) {
+                calls.push(x);
+            }
             Step::Into
         });
-        container
+        if container {
+            return None;
+        }
+        let mut uses = HashSet::new();
+        for t in idents {
+            *self.idents.entry(t).or_default() += 1;
+            uses.insert(t);
+        }
+        self.documented.extend(documented);
+        Some((uses, calls))
     }
 
     fn statements(&self, body: Node<'t>) -> Vec<Node<'t>> {
@@ -542,7 +546,14 @@ impl<'a, 't> Planner<'a, 't> {
         }
     }
 
-    fn add_function(&mut self, f: Node<'t>, body: Node<'t>, uses: HashSet<&'a str>, up: &[Node<'t>]) {
+    fn add_function(
+        &mut self,
+        f: Node<'t>,
+        body: Node<'t>,
+        uses: HashSet<&'a str>,
+        calls: Vec<Node<'t>>,
+        up: &[Node<'t>],
+    ) {
         let stmts = self.statements(body);
         if stmts.is_empty() {
             return;
@@ -559,38 +570,33 @@ impl<'a, 't> Planner<'a, 't> {
         if !lname.is_empty() && self.query.iter().any(|w| *w == lname || (lname.len() > 3 && w.contains(&lname))) {
             score += 3.0;
         }
-        self.funcs.push(Func { name, stmts, uses, body_lines: last - first + 1, public, score, body });
+        self.funcs.push(Func { name, stmts, uses, body_lines: last - first + 1, public, score, calls });
     }
 
-    fn calls_in(&self, range: Range<usize>, root: Node) -> Vec<String> {
+    /// The names called in `range` of a body, from the body's calls: each once, sorted.
+    fn calls_in(&self, range: Range<usize>, calls: &[Node]) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
-        lang::walk(root, |x, _| {
-            if x.end_byte() <= range.start || x.start_byte() >= range.end {
-                return Step::Over;
+        for x in calls.iter().filter(|x| range.contains(&x.start_byte())) {
+            let Some(callee) = x
+                .child_by_field_name("function")
+                .or_else(|| x.child_by_field_name("name"))
+                .or_else(|| x.child_by_field_name("macro"))
+                .or_else(|| x.child_by_field_name("constructor"))
+                .or_else(|| x.child_by_field_name("type"))
+            else {
+                continue;
+            };
+            let text = self.text(callee);
+            let last = text.rsplit(['.', ':', '>']).next().unwrap_or(text).trim();
+            let mut name: String = last.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$').collect();
+            if x.kind() == "macro_invocation" {
+                name.push('!');
             }
-            if self.lang.call_kinds().contains(&x.kind())
-                && x.start_byte() >= range.start
-                && let Some(callee) = x
-                    .child_by_field_name("function")
-                    .or_else(|| x.child_by_field_name("name"))
-                    .or_else(|| x.child_by_field_name("macro"))
-                    .or_else(|| x.child_by_field_name("constructor"))
-                    .or_else(|| x.child_by_field_name("type"))
-            {
-                let text = self.text(callee);
-                let last = text.rsplit(['.', ':', '>']).next().unwrap_or(text).trim();
-                let mut name: String =
-                    last.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$').collect();
-                if x.kind() == "macro_invocation" {
-                    name.push('!');
-                }
-                if !name.is_empty() && seen.insert(name.clone()) {
-                    names.push(name);
-                }
+            if !name.is_empty() && seen.insert(name.clone()) {
+                names.push(name);
             }
-            Step::Into
-        });
+        }
         names.sort();
         names
     }
@@ -821,7 +827,7 @@ impl<'a, 't> Planner<'a, 't> {
         }
         let bytes = start..self.line_end(end_row);
         let lines = end_row - first.start_position().row + 1;
-        let calls = self.calls_in(bytes.clone(), f.body);
+        let calls = self.calls_in(bytes.clone(), &f.calls);
         let calls = if calls.is_empty() { String::new() } else { format!("; calls: {}", name_list(&calls, 5)) };
         let body = Cut {
             lead: format!("{}{}", leading_ws(&self.input[start..]), self.lang.comment()),

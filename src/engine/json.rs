@@ -12,14 +12,14 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::api::{Compressed, Context, Engine, Factor, Fraction, Memo, Skip};
+use super::api::{Compressed, Context, Engine, Factor, Fraction, Memo, Skip, drop_later};
 use super::jsonspan::{self, NodeKind, SpanTree};
 use super::sizing;
 use super::text::{self, has_error_word};
@@ -249,20 +249,6 @@ fn members(v: &Value) -> usize {
 
 /// Inputs from this size up have their result tree freed on a helper thread.
 const DROP_LATER_BYTES: usize = 256 * 1024;
-
-/// Frees a value on a helper thread: taking a big tree apart costs milliseconds the caller (a
-/// knob change waiting for its diff) need not wait for.
-fn drop_later(v: Value) {
-    static TX: OnceLock<Option<Mutex<std::sync::mpsc::Sender<Value>>>> = OnceLock::new();
-    let tx = TX.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Value>();
-        let thread = std::thread::Builder::new().name("ctxlens-drop".into());
-        thread.spawn(move || rx.into_iter().for_each(drop)).ok().map(|_| Mutex::new(tx))
-    });
-    if let Some(tx) = tx.as_ref().and_then(|t| t.lock().ok()) {
-        let _ = tx.send(v);
-    }
-}
 
 /// An input's parse and span tree, kept in the caller's memo: the workbench recompresses one
 /// block on every knob change, and parsing and scanning are a fifth of the work.

@@ -249,6 +249,7 @@ impl Kinds {
     const IDENTIFIER: u8 = 1;
     const FUNCTION: u8 = 2;
     const DECLARATION: u8 = 4;
+    const CALL: u8 = 8;
 
     fn of(lang: Lang) -> Kinds {
         let grammar = lang.grammar();
@@ -266,6 +267,9 @@ impl Kinds {
                 }
                 if lang.declaration_kinds().contains(&kind) {
                     f |= Self::DECLARATION;
+                }
+                if lang.call_kinds().contains(&kind) {
+                    f |= Self::CALL;
                 }
                 f
             })
@@ -290,6 +294,11 @@ impl Kinds {
     /// Whether the node is one of [`Lang::declaration_kinds`].
     pub fn is_declaration(&self, n: Node) -> bool {
         self.has(n, Self::DECLARATION)
+    }
+
+    /// Whether the node is one of [`Lang::call_kinds`].
+    pub fn is_call(&self, n: Node) -> bool {
+        self.has(n, Self::CALL)
     }
 }
 
