@@ -434,14 +434,16 @@ fn content_hash(v: &Value) -> u64 {
 
 /// For each item, the index of an earlier identical item (when de-duplication is on).
 fn duplicates<V: std::borrow::Borrow<Value>>(items: &[V], on: bool) -> Vec<Option<usize>> {
-    let mut first: HashMap<u64, usize> = HashMap::new();
+    if !on {
+        return vec![None; items.len()];
+    }
+    // sized once: growing a table of a million items holds two of them at once
+    let mut first: rustc_hash::FxHashMap<u64, usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(items.len(), Default::default());
     items
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            if !on {
-                return None;
-            }
             let v = v.borrow();
             let h = content_hash(v);
             match first.get(&h) {
@@ -939,8 +941,7 @@ impl<'a> Crusher<'a> {
         if all(Value::is_object) {
             (self.plan_rows(items, &srcs()), Unit::Rows)
         } else if all(Value::is_string) || all(Value::is_number) {
-            let idx: Vec<usize> = (0..items.len()).collect();
-            (self.plan_scalars(items, &idx), Unit::Items)
+            (self.plan_scalars(items), Unit::Items)
         } else if all(Value::is_array) || all(Value::is_boolean) {
             (KeepPlan::all(items.len(), String::new()), Unit::Items)
         } else {
@@ -950,7 +951,11 @@ impl<'a> Crusher<'a> {
 
     fn k_for<S: AsRef<str>>(&self, strings: &[S], min_k: usize) -> usize {
         let refs: Vec<&str> = strings.iter().map(AsRef::as_ref).collect();
-        sizing::optimal_k(&refs, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k), self.memo)
+        self.k_for_refs(&refs, min_k)
+    }
+
+    fn k_for_refs(&self, refs: &[&str], min_k: usize) -> usize {
+        sizing::optimal_k(refs, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k), self.memo)
     }
 
     /// SmartCrusher's array-of-objects planner.
@@ -1153,21 +1158,20 @@ impl<'a> Crusher<'a> {
         KeepPlan { keep, why, summary }
     }
 
-    /// Strings or numbers (the items at `idx` of `items`, all of one type).
-    fn plan_scalars(&self, items: &[Value], idx: &[usize]) -> KeepPlan {
-        let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
+    /// Strings or numbers, all of one type: the plan over `group`'s own positions.
+    fn plan_scalars<V: std::borrow::Borrow<Value>>(&self, group: &[V]) -> KeepPlan {
         let m = group.len();
         // borrowed text: an array of a million numbers must not cost a million allocations
-        let strings: Vec<Cow<str>> = group
+        let strings: Vec<&str> = group
             .iter()
-            .map(|v| match v {
-                Value::String(s) => Cow::Borrowed(s.as_str()),
-                Value::Number(n) => Cow::Borrowed(n.as_str()),
-                other => Cow::Owned(other.to_string()),
+            .map(|v| match v.borrow() {
+                Value::String(s) => s.as_str(),
+                Value::Number(n) => n.as_str(),
+                _ => "",
             })
             .collect();
-        let k = self.k_for(&strings, 3);
-        let dup_of = duplicates(&group, self.p.dedup_identical_items);
+        let k = self.k_for_refs(&strings, 3);
+        let dup_of = duplicates(group, self.p.dedup_identical_items);
         let vt = self.p.variance_threshold.get();
         let (exact, relevant) = if self.query.is_empty() {
             (Vec::new(), Vec::new())
@@ -1176,7 +1180,7 @@ impl<'a> Crusher<'a> {
             query_matches(&hits, &self.query, self.p.relevance_threshold.get())
         };
         let mut must: Vec<usize> = exact;
-        let numbers: Vec<f64> = group.iter().filter_map(|v| as_f64(v)).collect();
+        let numbers: Vec<f64> = group.iter().filter_map(|v| as_f64(v.borrow())).collect();
         let mut changes = Vec::new();
         if numbers.len() == m {
             let (mean, sd) = mean_std(&numbers);
@@ -1196,24 +1200,17 @@ impl<'a> Crusher<'a> {
         }
         must.retain(|&i| dup_of[i].is_none());
         if m <= k && dup_of.iter().all(Option::is_none) {
-            return KeepPlan::all(items.len(), String::new());
+            return KeepPlan::all(m, String::new());
         }
         let mut preferred = relevant;
         for c in changes {
             preferred.extend(c.saturating_sub(1)..(c + 2).min(m));
         }
         preferred.extend(boundary_then_stride(m, k, self.p));
-        let local = choose(m, k, &must, &preferred, &dup_of, String::new());
-        // Map back to positions in `items`.
-        let mut keep = vec![true; items.len()];
-        let mut why = vec![None; items.len()];
-        for (j, &i) in idx.iter().enumerate() {
-            keep[i] = local.keep[j];
-            why[i] = local.why[j];
-        }
+        let mut plan = choose(m, k, &must, &preferred, &dup_of, String::new());
         let kind = if numbers.len() == m { "numbers" } else { "strings" };
-        let summary = format!("{kind}: kept {} of {m} (budget {k}; {} always kept)", m - local.dropped(), must.len());
-        KeepPlan { keep, why, summary }
+        plan.summary = format!("{kind}: kept {} of {m} (budget {k}; {} always kept)", m - plan.dropped(), must.len());
+        plan
     }
 
     /// Mixed arrays: objects, strings and numbers are planned as groups; others are kept.
@@ -1233,20 +1230,15 @@ impl<'a> Crusher<'a> {
             let plan = if name == "objects" {
                 let group: Vec<Value> = idx.iter().map(|&i| items[i].clone()).collect();
                 let group_srcs: Vec<Cow<str>> = idx.iter().map(|&i| Cow::Borrowed(srcs[i].as_ref())).collect();
-                let local = self.plan_rows(&group, &group_srcs);
-                let mut k = vec![true; n];
-                let mut w = vec![None; n];
-                for (j, &i) in idx.iter().enumerate() {
-                    k[i] = local.keep[j];
-                    w[i] = local.why[j];
-                }
-                KeepPlan { keep: k, why: w, summary: local.summary }
+                self.plan_rows(&group, &group_srcs)
             } else {
-                self.plan_scalars(items, &idx)
+                let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
+                self.plan_scalars(&group)
             };
-            for &i in &idx {
-                keep[i] = plan.keep[i];
-                why[i] = plan.why[i];
+            // the group's plan, back at the items' own positions
+            for (j, &i) in idx.iter().enumerate() {
+                keep[i] = plan.keep[j];
+                why[i] = plan.why[j];
             }
             if !plan.summary.is_empty() {
                 parts.push(format!("{name}: {}", plan.summary));
