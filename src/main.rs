@@ -751,26 +751,25 @@ fn compress(args: CompressArgs) -> Result<()> {
     {
         anyhow::bail!("--ledger {} is the input file: it would be overwritten; nothing written", ledger.display());
     }
-    let source = input::read(&args.file).with_context(|| format!("cannot read {}", args.file))?;
+    let mut source = input::read(&args.file).with_context(|| format!("cannot read {}", args.file))?;
     let started = Instant::now();
     let path = (args.file != "-").then(|| args.file.clone());
     let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer, path, ..Context::default() };
     let requested = args.engine.to_string();
     let mut stdout = std::io::stdout().lock();
-    let stats = match input::decode(&source.bytes) {
-        Ok(text) => {
-            let mut redacted = String::new();
-            let text = if args.redact {
-                redacted.push_str(text);
-                let n = ctxlens::capture::redact::redact(&mut redacted);
+    let decoded = input::decode(&source.bytes).map(|_| ());
+    let stats = match decoded {
+        Ok(()) => {
+            // the bytes are text: moved into the outcome as its original, not copied
+            let mut text = String::from_utf8(std::mem::take(&mut source.bytes))
+                .with_context(|| format!("{}: not UTF-8", source.name))?;
+            if args.redact {
+                let n = ctxlens::capture::redact::redact(&mut text);
                 if n > 0 && args.stats.is_some() {
                     eprintln!("{n} secret(s) redacted");
                 }
-                redacted.as_str()
-            } else {
-                text
-            };
-            let outcome = ctxlens::compress(text, args.engine, &config, &ctx);
+            }
+            let outcome = ctxlens::compress_owned(text, args.engine, &config, &ctx);
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             stdout.write_all(outcome.output.as_bytes())?;
             let storing = args.store || args.store_path.is_some() || config.store.enabled;

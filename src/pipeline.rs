@@ -48,6 +48,22 @@ impl fmt::Display for EngineChoice {
 
 /// Compresses `input` with the chosen engine (or the router) and the knobs in `config`.
 pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
+    // copied once the engines are done with their own memory
+    let mut outcome = run(input, choice, config, ctx);
+    outcome.original = input.to_string();
+    outcome
+}
+
+/// [`compress`] on a text the caller gives up: it becomes the outcome's original as it is, where
+/// [`compress`] copies it (a 10 MB input would be held twice).
+pub fn compress_owned(input: String, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
+    let mut outcome = run(&input, choice, config, ctx);
+    outcome.original = input;
+    outcome
+}
+
+/// The pipeline, with every part of the outcome but its original.
+fn run(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
     let mut timing = Timing::default();
     let clock = Instant::now();
     let routes = match choice {
@@ -156,7 +172,7 @@ pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Contex
         tokenizer: ctx.tokenizer,
         tokens_in,
         tokens_out,
-        original: input.to_string(),
+        original: String::new(),
         timing,
     }
 }
