@@ -1191,7 +1191,7 @@ impl<'a> Crusher<'a> {
                 changes = change_points(&numbers, vt);
             }
         } else {
-            must.extend((0..m).filter(|&i| has_error_word(&strings[i])));
+            must.extend((0..m).filter(|&i| has_error_word(strings[i])));
             let lens: Vec<f64> = strings.iter().map(|s| s.chars().count() as f64).collect();
             let (mean, sd) = mean_std(&lens);
             if sd > 0.0 {
