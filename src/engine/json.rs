@@ -9,7 +9,7 @@
 //! arrays of objects, a `"[ctxlens: …]"` string in other arrays, a `"_ctxlens_omitted"` member in
 //! objects. JSON Lines input stays JSON Lines. Numbers keep their exact source text.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
@@ -433,7 +433,7 @@ fn content_hash(v: &Value) -> u64 {
 }
 
 /// For each item, the index of an earlier identical item (when de-duplication is on).
-fn duplicates<V: std::borrow::Borrow<Value>>(items: &[V], on: bool) -> Vec<Option<usize>> {
+fn duplicates<V: Borrow<Value>>(items: &[V], on: bool) -> Vec<Option<usize>> {
     if !on {
         return vec![None; items.len()];
     }
@@ -959,9 +959,9 @@ impl<'a> Crusher<'a> {
     }
 
     /// SmartCrusher's array-of-objects planner.
-    fn plan_rows(&self, items: &[Value], srcs: &[Cow<str>]) -> KeepPlan {
+    fn plan_rows<V: Borrow<Value>>(&self, items: &[V], srcs: &[Cow<str>]) -> KeepPlan {
         let n = items.len();
-        let rows: Vec<&Map<String, Value>> = items.iter().filter_map(Value::as_object).collect();
+        let rows: Vec<&Map<String, Value>> = items.iter().filter_map(|v| v.borrow().as_object()).collect();
         let k = self.k_for(srcs, 3);
         let dup_of = duplicates(items, self.p.dedup_identical_items);
         let dups = dup_of.iter().filter(|d| d.is_some()).count();
@@ -971,7 +971,7 @@ impl<'a> Crusher<'a> {
             .iter()
             .map(|v| {
                 text.clear();
-                values_text(v, &mut text);
+                values_text(v.borrow(), &mut text);
                 (has_error_word(&text), Hits::of(&text, &self.query))
             })
             .unzip();
@@ -1159,7 +1159,7 @@ impl<'a> Crusher<'a> {
     }
 
     /// Strings or numbers, all of one type: the plan over `group`'s own positions.
-    fn plan_scalars<V: std::borrow::Borrow<Value>>(&self, group: &[V]) -> KeepPlan {
+    fn plan_scalars<V: Borrow<Value>>(&self, group: &[V]) -> KeepPlan {
         let m = group.len();
         // borrowed text: an array of a million numbers must not cost a million allocations
         let strings: Vec<&str> = group
@@ -1228,7 +1228,7 @@ impl<'a> Crusher<'a> {
                 continue;
             }
             let plan = if name == "objects" {
-                let group: Vec<Value> = idx.iter().map(|&i| items[i].clone()).collect();
+                let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
                 let group_srcs: Vec<Cow<str>> = idx.iter().map(|&i| Cow::Borrowed(srcs[i].as_ref())).collect();
                 self.plan_rows(&group, &group_srcs)
             } else {
@@ -1372,10 +1372,10 @@ fn row_paths(row: &Value) -> HashSet<u64> {
 /// Adds to a row plan, greedily, the rows that hold the most key paths no kept row has (a
 /// package's own `features`, a rare nested setting), at most `budget` of them: sampling rows
 /// must not take the schema with them. Returns how many rows it added.
-fn cover_schema(items: &[Value], plan: &mut KeepPlan, dup_of: &[Option<usize>], budget: usize) -> usize {
+fn cover_schema<V: Borrow<Value>>(items: &[V], plan: &mut KeepPlan, dup_of: &[Option<usize>], budget: usize) -> usize {
     let mut covered: HashSet<u64> = HashSet::new();
     for (item, _) in items.iter().zip(&plan.keep).filter(|(_, k)| **k) {
-        covered.extend(row_paths(item));
+        covered.extend(row_paths(item.borrow()));
     }
     // only rows with a path no kept row has can ever help (the covered set only grows), and
     // they are few: the others' path sets are not kept
@@ -1384,7 +1384,7 @@ fn cover_schema(items: &[Value], plan: &mut KeepPlan, dup_of: &[Option<usize>], 
         .enumerate()
         .filter(|(i, _)| !plan.keep[*i] && dup_of[*i].is_none())
         .filter_map(|(i, item)| {
-            let paths = row_paths(item);
+            let paths = row_paths(item.borrow());
             paths.iter().any(|p| !covered.contains(p)).then_some((i, paths))
         })
         .collect();
