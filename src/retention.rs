@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -136,21 +137,27 @@ fn parse_json(text: &str) -> Option<Value> {
 }
 
 /// The schema paths (array indices as `[]`) of the map-like objects of a document (see
-/// [`json::map_like`]): their keys are data, and count as one `*`.
+/// [`json::map_like`]): their keys are data, and count as one `*`. Paths are shared (`Rc`): the
+/// items of an array all have one, made once.
 fn map_paths(v: &Value) -> HashSet<String> {
     let mut maps = HashSet::new();
-    let mut stack: Vec<(&Value, String)> = vec![(v, String::new())];
+    let mut stack: Vec<(&Value, Rc<str>)> = vec![(v, Rc::from(""))];
     while let Some((v, at)) = stack.pop() {
         match v {
-            Value::Array(items) => stack.extend(items.iter().map(|x| (x, format!("{at}/[]")))),
+            Value::Array(items) => {
+                let path: Rc<str> = Rc::from(format!("{at}/[]"));
+                // a scalar holds no map: only containers are looked into
+                stack.extend(items.iter().filter(|x| x.is_array() || x.is_object()).map(|x| (x, path.clone())));
+            }
             Value::Object(map) => {
                 // children's paths as shape() writes them: a map's keys are one `*`
                 let collapse = json::map_like(map);
+                let star: Rc<str> = Rc::from(format!("{at}/*"));
                 for (k, x) in map {
-                    stack.push((x, if collapse { format!("{at}/*") } else { format!("{at}/{k}") }));
+                    stack.push((x, if collapse { star.clone() } else { Rc::from(format!("{at}/{k}")) }));
                 }
                 if collapse {
-                    maps.insert(at);
+                    maps.insert(at.to_string());
                 }
             }
             _ => {}
@@ -166,34 +173,50 @@ struct Shape {
     leaves: HashSet<u64>,
 }
 
+/// A leaf's hash: its path and its scalar's text (a string's own text, a number's source digits).
+fn leaf_hash(path: &str, scalar: &Value) -> u64 {
+    let text = match scalar {
+        Value::String(s) => s.as_str(),
+        Value::Number(n) => n.as_str(),
+        Value::Bool(true) => "true",
+        Value::Bool(false) => "false",
+        _ => "null",
+    };
+    hash_of(&[path, text])
+}
+
 fn shape(v: &Value, maps: &HashSet<String>) -> Shape {
     let mut out = Shape { paths: HashSet::new(), leaves: HashSet::new() };
-    // (value, its schema path, its leaf path): an explicit stack, for any depth
-    let mut stack: Vec<(&Value, String, String)> = vec![(v, String::new(), String::new())];
+    // (value, its schema path, its leaf path): an explicit stack, for any depth; an array's
+    // items share their two paths, and its scalars are read where they are
+    let mut stack: Vec<(&Value, Rc<str>, Rc<str>)> = vec![(v, Rc::from(""), Rc::from(""))];
     while let Some((v, schema, leaf)) = stack.pop() {
         match v {
             Value::Array(items) => {
+                let (schema, leaf): (Rc<str>, Rc<str>) =
+                    (Rc::from(format!("{schema}/[]")), Rc::from(format!("{leaf}/[]")));
                 for item in items {
-                    stack.push((item, format!("{schema}/[]"), format!("{leaf}/[]")));
+                    if item.is_array() || item.is_object() {
+                        stack.push((item, schema.clone(), leaf.clone()));
+                    } else {
+                        out.leaves.insert(leaf_hash(&leaf, item));
+                    }
                 }
             }
             Value::Object(map) => {
-                let collapse = maps.contains(&schema);
+                let collapse = maps.contains(&*schema);
                 for (k, item) in map {
                     if k.starts_with(json::MARKER_KEY) {
                         continue;
                     }
-                    let key_path = if collapse { format!("{schema}/*") } else { format!("{schema}/{k}") };
+                    let key_path: Rc<str> =
+                        Rc::from(if collapse { format!("{schema}/*") } else { format!("{schema}/{k}") });
                     out.paths.insert(hash_of(&[&key_path]));
-                    stack.push((item, key_path, format!("{leaf}/{k}")));
+                    stack.push((item, key_path, Rc::from(format!("{leaf}/{k}"))));
                 }
             }
             scalar => {
-                let text = match scalar {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                out.leaves.insert(hash_of(&[&leaf, &text]));
+                out.leaves.insert(leaf_hash(&leaf, scalar));
             }
         }
     }
