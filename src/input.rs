@@ -63,17 +63,38 @@ fn too_big(what: &str) -> std::io::Error {
 
 /// The input as text, or why it is not text.
 pub fn decode(bytes: &[u8]) -> Result<&str, Skip> {
-    if let Some(big_endian) = utf16_order(bytes) {
-        return Err(Skip::Utf16 { big_endian });
+    if let Some(why) = not_text(bytes) {
+        return Err(why);
     }
-    if let Some(offset) = binary_offset(bytes) {
-        return Err(Skip::Binary { offset });
+    std::str::from_utf8(bytes).map_err(|e| invalid_utf8(bytes, e.valid_up_to()))
+}
+
+/// [`decode`] on bytes the caller gives up: the text is the same buffer, checked once; bytes
+/// that are not text come back with why.
+pub fn decode_owned(bytes: Vec<u8>) -> Result<String, (Vec<u8>, Skip)> {
+    if let Some(why) = not_text(&bytes) {
+        return Err((bytes, why));
     }
-    std::str::from_utf8(bytes).map_err(|e| {
-        let offset = e.valid_up_to();
-        let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
-        Skip::InvalidUtf8 { offset, line: LineIndex::new(valid).line_of(offset.min(valid.len())) }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let why = invalid_utf8(&bytes, offset);
+        (bytes, why)
     })
+}
+
+/// UTF-16 text or binary data, found before any UTF-8 check.
+fn not_text(bytes: &[u8]) -> Option<Skip> {
+    if let Some(big_endian) = utf16_order(bytes) {
+        return Some(Skip::Utf16 { big_endian });
+    }
+    binary_offset(bytes).map(|offset| Skip::Binary { offset })
+}
+
+/// Where UTF-8 stops being valid, with its line.
+fn invalid_utf8(bytes: &[u8], offset: usize) -> Skip {
+    let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+    Skip::InvalidUtf8 { offset, line: LineIndex::new(valid).line_of(offset.min(valid.len())) }
 }
 
 /// Whether the bytes are UTF-16 text (they start with its byte-order mark).

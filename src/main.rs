@@ -751,18 +751,15 @@ fn compress(args: CompressArgs) -> Result<()> {
     {
         anyhow::bail!("--ledger {} is the input file: it would be overwritten; nothing written", ledger.display());
     }
-    let mut source = input::read(&args.file).with_context(|| format!("cannot read {}", args.file))?;
+    let source = input::read(&args.file).with_context(|| format!("cannot read {}", args.file))?;
     let started = Instant::now();
     let path = (args.file != "-").then(|| args.file.clone());
     let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer, path, ..Context::default() };
     let requested = args.engine.to_string();
     let mut stdout = std::io::stdout().lock();
-    let decoded = input::decode(&source.bytes).map(|_| ());
-    let stats = match decoded {
-        Ok(()) => {
-            // the bytes are text: moved into the outcome as its original, not copied
-            let mut text = String::from_utf8(std::mem::take(&mut source.bytes))
-                .with_context(|| format!("{}: not UTF-8", source.name))?;
+    // text keeps the buffer it was read into: the outcome holds it as its original, not a copy
+    let stats = match input::decode_owned(source.bytes) {
+        Ok(mut text) => {
             if args.redact {
                 let n = ctxlens::capture::redact::redact(&mut text);
                 if n > 0 && args.stats.is_some() {
@@ -791,14 +788,14 @@ fn compress(args: CompressArgs) -> Result<()> {
             }
             stats
         }
-        Err(reason) if args.redact => {
+        Err((_, reason)) if args.redact => {
             // asked to redact, and the input is no text the redaction can read: nothing is written
             anyhow::bail!("{}: cannot redact: {reason}; nothing written", source.name)
         }
-        Err(reason) => {
-            stdout.write_all(&source.bytes)?;
+        Err((bytes, reason)) => {
+            stdout.write_all(&bytes)?;
             let counting = Instant::now();
-            let tokens = tokens::count(&String::from_utf8_lossy(&source.bytes), args.tokenizer);
+            let tokens = tokens::count(&String::from_utf8_lossy(&bytes), args.tokenizer);
             let ms_count = counting.elapsed().as_secs_f64() * 1000.0;
             let ms = (started.elapsed().as_secs_f64() * 1000.0, ms_count);
             let decision = Decision::Skipped { reason };
@@ -807,7 +804,7 @@ fn compress(args: CompressArgs) -> Result<()> {
                     serde_json::json!({ "source": source.name, "decision": decision, "markers": [], "drops": [] });
                 write_atomic(path, &serde_json::to_vec_pretty(&doc)?)?;
             }
-            let mut stats = Stats::passthrough(&decision, &requested, source.bytes.len(), tokens, args.tokenizer, ms);
+            let mut stats = Stats::passthrough(&decision, &requested, bytes.len(), tokens, args.tokenizer, ms);
             // passed through whole: everything kept
             stats.retention = Some(ctxlens::retention::Retention::default());
             stats
