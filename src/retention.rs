@@ -152,9 +152,9 @@ fn map_paths(v: &Value) -> HashSet<String> {
             Value::Object(map) => {
                 // children's paths as shape() writes them: a map's keys are one `*`
                 let collapse = json::map_like(map);
-                let star: Rc<str> = Rc::from(format!("{at}/*"));
+                let star: Option<Rc<str>> = collapse.then(|| Rc::from(format!("{at}/*")));
                 for (k, x) in map {
-                    stack.push((x, if collapse { star.clone() } else { Rc::from(format!("{at}/{k}")) }));
+                    stack.push((x, star.clone().unwrap_or_else(|| Rc::from(format!("{at}/{k}")))));
                 }
                 if collapse {
                     maps.insert(at.to_string());
@@ -204,13 +204,13 @@ fn shape(v: &Value, maps: &HashSet<String>) -> Shape {
                 }
             }
             Value::Object(map) => {
-                let collapse = maps.contains(&*schema);
+                // a map's keys share one `*` path
+                let star: Option<Rc<str>> = maps.contains(&*schema).then(|| Rc::from(format!("{schema}/*")));
                 for (k, item) in map {
                     if k.starts_with(json::MARKER_KEY) {
                         continue;
                     }
-                    let key_path: Rc<str> =
-                        Rc::from(if collapse { format!("{schema}/*") } else { format!("{schema}/{k}") });
+                    let key_path = star.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
                     out.paths.insert(hash_of(&[&key_path]));
                     stack.push((item, key_path, Rc::from(format!("{leaf}/{k}"))));
                 }
