@@ -91,10 +91,15 @@ fn not_text(bytes: &[u8]) -> Option<Skip> {
     binary_offset(bytes).map(|offset| Skip::Binary { offset })
 }
 
-/// Where UTF-8 stops being valid, with its line.
+/// Where UTF-8 stops being valid in `bytes` (at `offset`), with its line.
 fn invalid_utf8(bytes: &[u8], offset: usize) -> Skip {
-    let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
-    Skip::InvalidUtf8 { offset, line: LineIndex::new(valid).line_of(offset.min(valid.len())) }
+    Skip::InvalidUtf8 { offset, line: invalid_utf8_line(bytes, offset) }
+}
+
+/// The line of `offset`, where the UTF-8 of `bytes` stops being valid.
+pub fn invalid_utf8_line(bytes: &[u8], offset: usize) -> usize {
+    let valid = std::str::from_utf8(&bytes[..offset.min(bytes.len())]).unwrap_or_default();
+    LineIndex::new(valid).line_of(offset.min(valid.len()))
 }
 
 /// Whether the bytes are UTF-16 text (they start with its byte-order mark).

@@ -486,7 +486,7 @@ fn store_command(action: StoreAction, store: Option<&str>, config: Option<&PathB
         StoreAction::Import { file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let text = String::from_utf8(bytes).map_err(|e| {
-                let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+                let line = input::invalid_utf8_line(e.as_bytes(), e.utf8_error().valid_up_to());
                 anyhow::anyhow!(
                     "{}:{line}: not UTF-8 (an export is UTF-8 JSON lines); nothing was added",
                     file.display()
