@@ -12,7 +12,8 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::{EngineKind, code, json, lang, log, search, text};
+use crate::engine::jsonspan::{NodeKind, SpanTree};
+use crate::engine::{EngineKind, code, json, jsonspan, lang, log, search, text};
 use crate::outcome::Outcome;
 
 /// One measure: how many of the input's items of one sort the output still has.
@@ -131,9 +132,20 @@ fn hash_of(parts: &[&str]) -> u64 {
 // -------------------------------------------------------------------------------------------------
 // JSON
 
-/// A JSON document, or a JSON Lines stream as an array of its values (the JSON engine's parse).
-fn parse_json(text: &str) -> Option<Value> {
-    json::parse(text.strip_prefix('\u{feff}').unwrap_or(text)).ok().map(|(v, _)| v)
+/// A JSON document, or a JSON Lines stream as an array of its values (the JSON engine's parse),
+/// with the span tree of its text when the parse is lean: a long array's scalars are then read
+/// from the text (see [`json::parse`]).
+struct Doc<'t> {
+    value: Value,
+    text: &'t str,
+    tree: Option<SpanTree>,
+}
+
+fn parse_json(text: &str) -> Option<Doc<'_>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (value, form) = json::parse(text).ok()?;
+    let tree = if form == json::Form::LeanDocument { Some(jsonspan::scan(text, false).ok()?) } else { None };
+    Some(Doc { value, text, tree })
 }
 
 /// The schema paths (array indices as `[]`) of the map-like objects of a document (see
@@ -173,7 +185,8 @@ struct Shape {
     leaves: HashSet<u64>,
 }
 
-/// A leaf's hash: its path and its scalar's text (a string's own text, a number's source digits).
+/// A leaf's hash: its path and its scalar's text (a string's own text, a number's digits as the
+/// parse gives them).
 fn leaf_hash(path: &str, scalar: &Value) -> u64 {
     let text = match scalar {
         Value::String(s) => s.as_str(),
@@ -185,34 +198,56 @@ fn leaf_hash(path: &str, scalar: &Value) -> u64 {
     hash_of(&[path, text])
 }
 
-fn shape(v: &Value, maps: &HashSet<String>) -> Shape {
+/// [`leaf_hash`] of a scalar left in the text by a lean parse, from its literal. A number is read
+/// as the parse reads one, so `1E5` hashes as the parsed `1e+5` of the other side does.
+fn literal_leaf_hash(path: &str, literal: &str) -> Option<u64> {
+    if literal.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        let n: serde_json::Number = serde_json::from_str(literal).ok()?;
+        return Some(hash_of(&[path, n.as_str()]));
+    }
+    Some(hash_of(&[path, &json::scalar_text(literal)?]))
+}
+
+fn shape(doc: &Doc, maps: &HashSet<String>) -> Shape {
     let mut out = Shape { paths: HashSet::new(), leaves: HashSet::new() };
-    // (value, its schema path, its leaf path): an explicit stack, for any depth; an array's
-    // items share their two paths, and its scalars are read where they are
-    let mut stack: Vec<(&Value, Rc<str>, Rc<str>)> = vec![(v, Rc::from(""), Rc::from(""))];
-    while let Some((v, schema, leaf)) = stack.pop() {
+    let tree = doc.tree.as_ref();
+    // (value, its node in the tree when there is one, its schema path, its leaf path): an
+    // explicit stack, for any depth; an array's items share their two paths, and its scalars
+    // are read where they are
+    let mut stack: Vec<(&Value, usize, Rc<str>, Rc<str>)> = vec![(&doc.value, 0, Rc::from(""), Rc::from(""))];
+    while let Some((v, node, schema, leaf)) = stack.pop() {
         match v {
             Value::Array(items) => {
                 let (schema, leaf): (Rc<str>, Rc<str>) =
                     (Rc::from(format!("{schema}/[]")), Rc::from(format!("{leaf}/[]")));
+                let mut ids = tree.into_iter().flat_map(|t| t.parsed_children(node, items.len()));
                 for item in items {
+                    let id = ids.next().unwrap_or(0);
                     if item.is_array() || item.is_object() {
-                        stack.push((item, schema.clone(), leaf.clone()));
+                        stack.push((item, id, schema.clone(), leaf.clone()));
                     } else {
                         out.leaves.insert(leaf_hash(&leaf, item));
                     }
+                }
+                if let Some(t) = tree
+                    && items.len() < t.child_count(node)
+                {
+                    let scalars = t.children(node).map(|c| t.node(c)).filter(|c| c.kind == NodeKind::Scalar);
+                    out.leaves.extend(scalars.filter_map(|c| literal_leaf_hash(&leaf, &doc.text[c.span()])));
                 }
             }
             Value::Object(map) => {
                 // a map's keys share one `*` path
                 let star: Option<Rc<str>> = maps.contains(&*schema).then(|| Rc::from(format!("{schema}/*")));
+                let mut ids = tree.into_iter().flat_map(|t| t.children(node));
                 for (k, item) in map {
+                    let id = ids.next().unwrap_or(0);
                     if k.starts_with(json::MARKER_KEY) {
                         continue;
                     }
                     let key_path = star.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
                     out.paths.insert(hash_of(&[&key_path]));
-                    stack.push((item, key_path, Rc::from(format!("{leaf}/{k}"))));
+                    stack.push((item, id, key_path, Rc::from(format!("{leaf}/{k}"))));
                 }
             }
             scalar => {
@@ -225,9 +260,11 @@ fn shape(v: &Value, maps: &HashSet<String>) -> Shape {
 
 fn json_metrics(input: &str, output: &str) -> Vec<Metric> {
     let Some(before) = parse_json(input) else { return Vec::new() };
-    // map-like objects are found on the input, so a sampled map collapses the same way
-    let maps = map_paths(&before);
+    // map-like objects are found on the input, so a sampled map collapses the same way (a lean
+    // array's scalars hold no map: the parsed values are all there is to look into)
+    let maps = map_paths(&before.value);
     let a = shape(&before, &maps);
+    drop(before);
     let b = parse_json(output).map(|v| shape(&v, &maps));
     let (paths, leaves) = match &b {
         Some(b) => (a.paths.intersection(&b.paths).count(), a.leaves.intersection(&b.leaves).count()),
@@ -492,6 +529,36 @@ mod tests {
         assert_eq!((leaves.kept, leaves.total), (2, 4));
         assert_eq!(r.score, 0.6, "leaf coverage is shown, not scored");
         assert_eq!(measure(EngineKind::Json, input, "not json", None, None).score, 0.0);
+    }
+
+    #[test]
+    fn a_lean_arrays_leaves_hash_as_parsed_ones_do() {
+        for literal in [
+            "1E5",
+            "-2.5e-3",
+            "1e400",
+            "-0",
+            "0.10",
+            "123456789012345678901234567890",
+            r#""a\"b""#,
+            r#""é😀""#,
+            "true",
+            "null",
+        ] {
+            let parsed: Value = serde_json::from_str(literal).unwrap();
+            assert_eq!(literal_leaf_hash("/[]", literal), Some(leaf_hash("/[]", &parsed)), "{literal}");
+        }
+        // a long array at the root is parsed lean; wrapped in an object member, too; the
+        // scores agree with the same array kept whole under another array
+        let items: Vec<String> =
+            (0..3000).map(|i| if i % 5 == 0 { format!("\"s{i}\"") } else { format!("{i}E1") }).collect();
+        let array = format!("[{}]", items.join(","));
+        let kept = format!("[{}]", items[..1500].join(","));
+        let lean = measure(EngineKind::Json, &array, &kept, None, None);
+        let whole = measure(EngineKind::Json, &format!("[{array}]"), &format!("[{kept}]"), None, None);
+        let leaves = |r: &Retention| r.metrics.iter().find(|m| m.name == "leaves").map(|m| (m.kept, m.total));
+        assert_eq!(leaves(&lean), Some((1500, 3000)));
+        assert_eq!(leaves(&lean), leaves(&whole));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! objects. JSON Lines input stays JSON Lines. Numbers keep their exact source text.
 
 use std::borrow::{Borrow, Cow};
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
@@ -194,7 +195,10 @@ fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
                     *n = serde_json::Number::from_string_unchecked(src.to_string());
                 }
             }
-            Value::Array(items) => stack.extend(items.iter_mut().zip(tree.children(id))),
+            Value::Array(items) => {
+                let n = items.len();
+                stack.extend(items.iter_mut().zip(tree.parsed_children(id, n)));
+            }
             Value::Object(map) => stack.extend(map.values_mut().zip(tree.children(id))),
             _ => {}
         }
@@ -212,15 +216,16 @@ fn scan_failed(e: jsonspan::ScanError) -> Skip {
 /// meanwhile (as one document: JSON Lines, known only from the parse, are scanned again after).
 fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<SpanTree>>), Skip> {
     if input.len() < SCAN_BESIDE_BYTES {
-        let (v, lines_mode) = parse(input)?;
-        return Ok((v, lines_mode, None));
+        let (v, form) = parse(input)?;
+        return Ok((v, form == Form::Lines, None));
     }
     let (parsed, scanned) = std::thread::scope(|s| {
         let scan = s.spawn(|| jsonspan::scan(input, false));
         let parsed = parse(input);
         (parsed, scan.join())
     });
-    let (v, lines_mode) = parsed?;
+    let (v, form) = parsed?;
+    let lines_mode = form == Form::Lines;
     let tree = match scanned {
         Ok(Ok(t)) if !lines_mode => Some(Arc::new(t)),
         Ok(Err(e)) if !lines_mode => return Err(scan_failed(e)),
@@ -275,11 +280,19 @@ fn ser_err(e: serde_json::Error) -> Skip {
     Skip::ParseFailed { detail: format!("could not serialise the result: {e}") }
 }
 
-/// Parses a JSON document, or JSON Lines (two or more values separated by whitespace).
 /// A JSON document, or a stream of them (JSON Lines) as one array, and whether it was a stream.
-pub(crate) fn parse(input: &str) -> Result<(Value, bool), Skip> {
-    match serde_json::from_str::<Value>(input) {
-        Ok(v) => Ok((v, false)),
+///
+/// A document is parsed lean: an array of [`LEAN_ITEMS`] items or more with no array above it
+/// keeps only its arrays and objects as values, and its scalars stay in the source text, where
+/// the span tree finds them ([`SpanTree::parsed_children`] pairs the two). A parsed number costs
+/// about 100 bytes; its text, eight. Arrays under an array stay whole: rows are compared, hashed
+/// and searched as values. JSON Lines values are parsed whole.
+pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
+    let mut de = serde_json::Deserializer::from_str(input);
+    let leaned = Cell::new(false);
+    let lean = Lean { under_array: false, leaned: &leaned };
+    match serde::de::DeserializeSeed::deserialize(lean, &mut de).and_then(|v| de.end().map(|()| v)) {
+        Ok(v) => Ok((v, if leaned.get() { Form::LeanDocument } else { Form::Document })),
         Err(e) if e.to_string().starts_with("trailing characters") => {
             let mut values = Vec::new();
             for v in serde_json::Deserializer::from_str(input).into_iter::<Value>() {
@@ -288,9 +301,134 @@ pub(crate) fn parse(input: &str) -> Result<(Value, bool), Skip> {
                     Err(e2) => return Err(parse_failed(&e2, true)),
                 }
             }
-            Ok((Value::Array(values), true))
+            Ok((Value::Array(values), Form::Lines))
         }
         Err(e) => Err(parse_failed(&e, false)),
+    }
+}
+
+/// What [`parse`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    Document,
+    /// A document with at least one lean array.
+    LeanDocument,
+    /// JSON Lines: an array of the stream's values, each parsed whole.
+    Lines,
+}
+
+/// From this many items up, an array with no array above it is parsed lean (see [`parse`]).
+pub(crate) const LEAN_ITEMS: usize = 1024;
+
+/// serde_json's `Value` parse, but lean for long arrays (see [`parse`]). Objects keep their key
+/// order and, as serde_json's own parse does, the last value of a repeated key.
+#[derive(Clone, Copy)]
+struct Lean<'f> {
+    under_array: bool,
+    /// Set when an array was parsed lean.
+    leaned: &'f Cell<bool>,
+}
+
+/// The key under which serde_json (with `arbitrary_precision`) hands a number's text to a visitor.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl<'de> serde::de::DeserializeSeed<'de> for Lean<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Lean<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_string()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let item = Lean { under_array: true, ..self };
+        let mut items = Vec::new();
+        let mut count = 0;
+        let mut lean = false;
+        while let Some(v) = seq.next_element_seed(item)? {
+            count += 1;
+            let container = v.is_array() || v.is_object();
+            if container || !lean {
+                items.push(v);
+            }
+            if !lean && !self.under_array && count >= LEAN_ITEMS {
+                lean = true;
+                self.leaned.set(true);
+                items.retain(|v| v.is_array() || v.is_object());
+            }
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.is_empty() && key == NUMBER_TOKEN {
+                let digits: String = map.next_value()?;
+                return digits.parse().map(Value::Number).map_err(serde::de::Error::custom);
+            }
+            let v = map.next_value_seed(self)?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A scalar's text as its parsed value holds it: a string decoded (quotes and escapes gone), any
+/// other literal as written. `None` when `literal` is not a valid JSON string.
+pub(crate) fn scalar_text(literal: &str) -> Option<Cow<'_, str>> {
+    if !literal.starts_with('"') {
+        return Some(Cow::Borrowed(literal));
+    }
+    if literal.contains('\\') {
+        return serde_json::from_str::<String>(literal).ok().map(Cow::Owned);
+    }
+    literal.get(1..literal.len().checked_sub(1)?).map(Cow::Borrowed)
+}
+
+/// A scalar's value from its source text (a number keeps its text as written).
+fn scalar_value(literal: &str) -> Value {
+    match literal.as_bytes().first() {
+        Some(b'"') => scalar_text(literal).map_or(Value::Null, |s| Value::String(s.into_owned())),
+        Some(b't') => Value::Bool(true),
+        Some(b'f') => Value::Bool(false),
+        Some(b'n') | None => Value::Null,
+        Some(_) => Value::Number(serde_json::Number::from_string_unchecked(literal.to_string())),
     }
 }
 
@@ -350,13 +488,13 @@ impl KeepPlan {
     }
 }
 
-/// Builds a keep set: `must` always, then `preferred` in order until `k` items, skipping duplicates.
+/// Builds a keep set: `must` always, then `preferred` in order until `k` items, skipping copies.
 fn choose(
     n: usize,
     k: usize,
     must: &[usize],
-    preferred: &[usize],
-    dup_of: &[Option<usize>],
+    preferred: impl IntoIterator<Item = usize>,
+    copy: &[bool],
     summary: String,
 ) -> KeepPlan {
     let mut keep = vec![false; n];
@@ -367,18 +505,16 @@ fn choose(
             count += 1;
         }
     }
-    for &i in preferred {
+    for i in preferred {
         if count >= k {
             break;
         }
-        if i < n && !keep[i] && dup_of[i].is_none() {
+        if i < n && !keep[i] && !copy[i] {
             keep[i] = true;
             count += 1;
         }
     }
-    let why = (0..n)
-        .map(|i| (!keep[i]).then(|| if dup_of[i].is_some() { DropWhy::Duplicate } else { DropWhy::Sampled }))
-        .collect();
+    let why = (0..n).map(|i| (!keep[i]).then(|| if copy[i] { DropWhy::Duplicate } else { DropWhy::Sampled })).collect();
     KeepPlan { keep, why, summary }
 }
 
@@ -389,15 +525,12 @@ fn round_half_even(x: f64) -> usize {
     r.max(0.0) as usize
 }
 
-/// First/last boundary indices for a budget of `k` over `n` items, then an even stride over the rest.
-fn boundary_then_stride(n: usize, k: usize, p: &JsonParams) -> Vec<usize> {
+/// First/last boundary indices for a budget of `k` over `n` items, then an even stride over the
+/// rest, then every item in order (a lazy sequence: [`choose`] stops at its budget).
+fn boundary_then_stride(n: usize, k: usize, p: &JsonParams) -> impl Iterator<Item = usize> {
     let k_first = round_half_even(k as f64 * p.first_fraction.get()).min(n);
     let k_last = round_half_even(k as f64 * p.last_fraction.get()).min(n);
-    let mut order: Vec<usize> = (0..k_first).collect();
-    order.extend((n.saturating_sub(k_last)..n).rev());
-    order.extend(sizing::stride_sample(n, k.max(1)));
-    order.extend(0..n);
-    order
+    (0..k_first).chain((n.saturating_sub(k_last)..n).rev()).chain(sizing::stride_sample(n, k.max(1))).chain(0..n)
 }
 
 /// Order-insensitive content hash (object keys sorted), for de-duplication.
@@ -432,34 +565,39 @@ fn content_hash(v: &Value) -> u64 {
     h.finish()
 }
 
-/// For each item, the index of an earlier identical item (when de-duplication is on).
-fn duplicates<V: Borrow<Value>>(items: &[V], on: bool) -> Vec<Option<usize>> {
+/// For each of `n` items, whether an identical one came before it (all `false` when
+/// de-duplication is off). The table holds one `u32` index per distinct item and is sized once,
+/// so a million items cost about ten megabytes, not a map of hashes to indices grown twice.
+fn copies(n: usize, on: bool, hash: impl Fn(usize) -> u64, same: impl Fn(usize, usize) -> bool) -> Vec<bool> {
     if !on {
-        return vec![None; items.len()];
+        return vec![false; n];
     }
-    // sized once: growing a table of a million items holds two of them at once
-    let mut first: rustc_hash::FxHashMap<u64, usize> =
-        rustc_hash::FxHashMap::with_capacity_and_hasher(items.len(), Default::default());
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let v = v.borrow();
-            let h = content_hash(v);
-            match first.get(&h) {
-                Some(&j) if items[j].borrow() == v => Some(j),
-                Some(_) => None,
-                None => {
-                    first.insert(h, i);
-                    None
-                }
+    let mut first = hashbrown::HashTable::<u32>::with_capacity(n);
+    (0..n)
+        .map(|i| {
+            let h = hash(i);
+            if first.find(h, |&j| same(j as usize, i)).is_some() {
+                return true;
             }
+            // u32 is enough: the span scan refuses text of 4 GiB, so no array has more items
+            first.insert_unique(h, i as u32, |&j| hash(j as usize));
+            false
         })
         .collect()
 }
 
+/// [`copies`] of parsed values, equal when their content is (object keys in any order).
+fn duplicates<V: Borrow<Value>>(items: &[V], on: bool) -> Vec<bool> {
+    copies(items.len(), on, |i| content_hash(items[i].borrow()), |a, b| items[a].borrow() == items[b].borrow())
+}
+
 fn as_f64(v: &Value) -> Option<f64> {
     v.as_f64().filter(|x| x.is_finite())
+}
+
+/// A number's value from its source text, as [`as_f64`] gives it from the parsed number.
+fn number_f64(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
 fn mean_std(xs: &[f64]) -> (f64, f64) {
@@ -854,31 +992,149 @@ impl<'a> Crusher<'a> {
         if pointer.is_empty() { "(root)" } else { pointer }
     }
 
+    /// Whether an array is worth planning at all.
+    fn analyzed(&self, n: usize) -> bool {
+        n >= self.p.min_items_to_analyze.max(1) && n > 8
+    }
+
     fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
-        let kids: Vec<usize> = self.tree.children(node).collect();
+        let kids: Vec<u32> = self.tree.children(node).map(|k| k as u32).collect();
+        if items.len() < kids.len() {
+            // a lean array (see `parse`): strings or numbers are planned from their text; any
+            // other mix gets its scalars back as values, and is planned as any array is
+            return match self.lean_texts(&kids) {
+                Some((decoded, numbers)) => self.process_lean(&decoded, numbers, &kids, pointer),
+                None => {
+                    let items = self.with_scalars(items, &kids);
+                    self.process_array(items, node, pointer)
+                }
+            };
+        }
         let spans_ok = kids.len() == items.len();
         let n = items.len();
-        let (plan, unit) = if n >= self.p.min_items_to_analyze.max(1) && n > 8 {
+        let (plan, unit) = if self.analyzed(n) {
+            let kids: Vec<usize> = kids.iter().map(|&k| k as usize).collect();
             self.plan_array(&items, &kids, spans_ok)
         } else {
             (KeepPlan::all(n, String::new()), Unit::Items)
         };
-        if !plan.summary.is_empty() {
-            self.notes.push(format!("{}: {}", Self::where_(&pointer), plan.summary));
-        }
+        self.note_plan(&pointer, &plan);
         let objects = items.iter().all(Value::is_object);
-        let dropped = plan.dropped();
-        let kept_n = n - dropped;
-        let mut out = Vec::with_capacity(kept_n + 1);
+        let mut out = Vec::with_capacity(n - plan.dropped() + 1);
         let mut dropped_values: Vec<f64> = Vec::new();
         for (i, v) in items.into_iter().enumerate() {
             if plan.keep[i] {
-                let child = if spans_ok { kids[i] } else { node };
+                let child = if spans_ok { kids[i] as usize } else { node };
                 out.push(self.process(v, child, format!("{pointer}/{i}")));
             } else if let Some(x) = as_f64(&v) {
                 dropped_values.push(x);
             }
         }
+        let spans = spans_ok.then_some(&kids[..]);
+        self.mark_drops(out, &plan, unit, spans, node, dropped_values, objects, pointer)
+    }
+
+    /// Whether a lean array's items are all strings or all numbers, and then whether numbers,
+    /// with the strings that hold escapes decoded, in order: the only copies made. The rest are
+    /// read where they are.
+    fn lean_texts(&self, kids: &[u32]) -> Option<(Vec<String>, bool)> {
+        let literal = |k: u32| {
+            let node = self.tree.node(k as usize);
+            (node.kind == NodeKind::Scalar).then(|| &self.input[node.span()])
+        };
+        let is_number = |text: &str| text.starts_with(|c: char| c == '-' || c.is_ascii_digit());
+        let numbers = is_number(literal(*kids.first()?)?);
+        let mut decoded = Vec::new();
+        for &k in kids {
+            let text = literal(k)?;
+            if is_number(text) != numbers || (!numbers && !text.starts_with('"')) {
+                return None;
+            }
+            if !numbers && text.contains('\\') {
+                decoded.push(scalar_text(text)?.into_owned());
+            }
+        }
+        Some((decoded, numbers))
+    }
+
+    /// A lean array of strings or numbers (see [`Self::lean_texts`]), planned and cut from its
+    /// text.
+    fn process_lean(&mut self, decoded: &[String], numbers: bool, kids: &[u32], pointer: String) -> Value {
+        let (input, tree) = (self.input, self.tree);
+        let mut decoded = decoded.iter();
+        let texts: Vec<&str> = kids
+            .iter()
+            .map(|&k| {
+                let literal = &input[tree.node(k as usize).span()];
+                if numbers {
+                    literal
+                } else if literal.contains('\\') {
+                    decoded.next().map_or("", String::as_str)
+                } else {
+                    literal.get(1..literal.len().saturating_sub(1)).unwrap_or("")
+                }
+            })
+            .collect();
+        let n = texts.len();
+        let plan = if self.analyzed(n) { self.plan_scalars(&texts, numbers) } else { KeepPlan::all(n, String::new()) };
+        self.note_plan(&pointer, &plan);
+        let mut out = Vec::with_capacity(n - plan.dropped() + 1);
+        let mut dropped_values: Vec<f64> = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            if plan.keep[i] {
+                let v = if numbers {
+                    Value::Number(serde_json::Number::from_string_unchecked(text.to_string()))
+                } else {
+                    Value::String(text.to_string())
+                };
+                out.push(self.process(v, kids[i] as usize, format!("{pointer}/{i}")));
+            } else if numbers && let Some(x) = number_f64(text) {
+                dropped_values.push(x);
+            }
+        }
+        drop(texts);
+        self.mark_drops(out, &plan, Unit::Items, Some(kids), 0, dropped_values, false, pointer)
+    }
+
+    fn note_plan(&mut self, pointer: &str, plan: &KeepPlan) {
+        if !plan.summary.is_empty() {
+            self.notes.push(format!("{}: {}", Self::where_(pointer), plan.summary));
+        }
+    }
+
+    /// A lean array's items with its scalars parsed back from their text, in source order.
+    fn with_scalars(&self, items: Vec<Value>, kids: &[u32]) -> Vec<Value> {
+        let mut containers = items.into_iter();
+        kids.iter()
+            .map(|&k| {
+                let node = self.tree.node(k as usize);
+                if node.kind == NodeKind::Scalar {
+                    scalar_value(&self.input[node.span()])
+                } else {
+                    containers.next().unwrap_or(Value::Null)
+                }
+            })
+            .collect()
+    }
+
+    /// Records an array's dropped items in the ledger, one entry per run of consecutive drops
+    /// with the same reason, and appends the marker to the kept items `out`. `spans` are the
+    /// items' nodes when they line up with the plan; otherwise the array's `node` stands in.
+    #[allow(clippy::too_many_arguments)]
+    fn mark_drops(
+        &mut self,
+        mut out: Vec<Value>,
+        plan: &KeepPlan,
+        unit: Unit,
+        spans: Option<&[u32]>,
+        node: usize,
+        dropped_values: Vec<f64>,
+        objects: bool,
+        pointer: String,
+    ) -> Value {
+        let n = plan.keep.len();
+        let dropped = plan.dropped();
+        let kept_n = n - dropped;
         if dropped == 0 {
             return Value::Array(out);
         }
@@ -899,10 +1155,9 @@ impl<'a> Crusher<'a> {
             if why == DropWhy::Duplicate {
                 duplicates += i - start;
             }
-            let bytes = if spans_ok {
-                self.tree.node(kids[start]).start()..self.tree.node(kids[i - 1]).end()
-            } else {
-                self.tree.node(node).span()
+            let bytes = match spans {
+                Some(kids) => self.tree.node(kids[start] as usize).start()..self.tree.node(kids[i - 1] as usize).end(),
+                None => self.tree.node(node).span(),
             };
             self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, why.reason(kept_n, n));
         }
@@ -941,7 +1196,7 @@ impl<'a> Crusher<'a> {
         if all(Value::is_object) {
             (self.plan_rows(items, &srcs()), Unit::Rows)
         } else if all(Value::is_string) || all(Value::is_number) {
-            (self.plan_scalars(items), Unit::Items)
+            (self.plan_scalar_values(items), Unit::Items)
         } else if all(Value::is_array) || all(Value::is_boolean) {
             (KeepPlan::all(items.len(), String::new()), Unit::Items)
         } else {
@@ -963,8 +1218,8 @@ impl<'a> Crusher<'a> {
         let n = items.len();
         let rows: Vec<&Map<String, Value>> = items.iter().filter_map(|v| v.borrow().as_object()).collect();
         let k = self.k_for(srcs, 3);
-        let dup_of = duplicates(items, self.p.dedup_identical_items);
-        let dups = dup_of.iter().filter(|d| d.is_some()).count();
+        let copy = duplicates(items, self.p.dedup_identical_items);
+        let dups = copy.iter().filter(|c| **c).count();
         // each row's text is read once, for its error words and query hits, and not kept
         let mut text = String::new();
         let (error_words, hits): (Vec<bool>, Vec<Hits>) = items
@@ -1080,7 +1335,7 @@ impl<'a> Crusher<'a> {
         } else if id_field.is_some() && max_uniq > 0.8 && !signal {
             return self.only_duplicates(
                 n,
-                &dup_of,
+                &copy,
                 format!("kept all {n} rows but duplicates: unique entities, no signal"),
             );
         } else if max_uniq > 0.8 {
@@ -1088,7 +1343,7 @@ impl<'a> Crusher<'a> {
         } else if !signal {
             return self.only_duplicates(
                 n,
-                &dup_of,
+                &copy,
                 format!("kept all {n} rows but duplicates: medium uniqueness, no signal"),
             );
         } else {
@@ -1129,15 +1384,15 @@ impl<'a> Crusher<'a> {
         for &c in &changes {
             preferred.extend(c.saturating_sub(width)..(c + width + 1).min(n));
         }
-        preferred.extend(boundary_then_stride(n, k, self.p));
+        let preferred = preferred.into_iter().chain(boundary_then_stride(n, k, self.p));
         let mut must: Vec<usize> = Vec::new();
         must.extend(&errors);
         must.extend(&outliers);
         must.extend(&anomalies);
         must.extend(&exact);
-        must.retain(|&i| dup_of[i].is_none());
-        let mut plan = choose(n, k, &must, &preferred, &dup_of, String::new());
-        let schema_rows = cover_schema(items, &mut plan, &dup_of, k);
+        must.retain(|&i| !copy[i]);
+        let mut plan = choose(n, k, &must, preferred, &copy, String::new());
+        let schema_rows = cover_schema(items, &mut plan, &copy, k);
         let summary = format!(
             "{strategy} ({crush_reason}): kept {} of {n} rows (budget {k}; {} error, {} outlier, {} anomaly, {} query-match rows always kept{}{})",
             n - plan.dropped(),
@@ -1151,27 +1406,20 @@ impl<'a> Crusher<'a> {
         KeepPlan { summary, ..plan }
     }
 
-    fn only_duplicates(&self, n: usize, dup_of: &[Option<usize>], summary: String) -> KeepPlan {
-        let keep: Vec<bool> = dup_of.iter().map(Option::is_none).collect();
+    fn only_duplicates(&self, n: usize, copy: &[bool], summary: String) -> KeepPlan {
+        let keep: Vec<bool> = copy.iter().map(|c| !c).collect();
         let why = keep.iter().map(|k| (!k).then_some(DropWhy::Duplicate)).collect();
         debug_assert_eq!(keep.len(), n);
         KeepPlan { keep, why, summary }
     }
 
-    /// Strings or numbers, all of one type: the plan over `group`'s own positions.
-    fn plan_scalars<V: Borrow<Value>>(&self, group: &[V]) -> KeepPlan {
-        let m = group.len();
-        // borrowed text: an array of a million numbers must not cost a million allocations
-        let strings: Vec<&str> = group
-            .iter()
-            .map(|v| match v.borrow() {
-                Value::String(s) => s.as_str(),
-                Value::Number(n) => n.as_str(),
-                _ => "",
-            })
-            .collect();
-        let k = self.k_for_refs(&strings, 3);
-        let dup_of = duplicates(group, self.p.dedup_identical_items);
+    /// Strings or numbers, all of one type, as their texts (a string's own text, a number's
+    /// source digits): the plan over the group's own positions. Texts are borrowed, so an array
+    /// of a million numbers costs no allocation per item.
+    fn plan_scalars(&self, strings: &[&str], numbers: bool) -> KeepPlan {
+        let m = strings.len();
+        let k = self.k_for_refs(strings, 3);
+        let copy = copies(m, self.p.dedup_identical_items, |i| fx_hash(strings[i]), |a, b| strings[a] == strings[b]);
         let vt = self.p.variance_threshold.get();
         let (exact, relevant) = if self.query.is_empty() {
             (Vec::new(), Vec::new())
@@ -1180,15 +1428,19 @@ impl<'a> Crusher<'a> {
             query_matches(&hits, &self.query, self.p.relevance_threshold.get())
         };
         let mut must: Vec<usize> = exact;
-        let numbers: Vec<f64> = group.iter().filter_map(|v| as_f64(v.borrow())).collect();
+        // a number that is not finite as f64 (1e400) leaves the array unsummarised, as a string
+        // array is: its text still counts for outliers by length
+        let values: Vec<f64> =
+            if numbers { strings.iter().filter_map(|s| number_f64(s)).collect() } else { Vec::new() };
+        let numbers = numbers && values.len() == m;
         let mut changes = Vec::new();
-        if numbers.len() == m {
-            let (mean, sd) = mean_std(&numbers);
+        if numbers {
+            let (mean, sd) = mean_std(&values);
             if sd > 0.0 {
-                must.extend((0..m).filter(|&i| (numbers[i] - mean).abs() > vt * sd));
+                must.extend((0..m).filter(|&i| (values[i] - mean).abs() > vt * sd));
             }
             if self.p.preserve_change_points && m > 10 {
-                changes = change_points(&numbers, vt);
+                changes = change_points(&values, vt);
             }
         } else {
             must.extend((0..m).filter(|&i| has_error_word(strings[i])));
@@ -1198,19 +1450,33 @@ impl<'a> Crusher<'a> {
                 must.extend((0..m).filter(|&i| (lens[i] - mean).abs() > vt * sd));
             }
         }
-        must.retain(|&i| dup_of[i].is_none());
-        if m <= k && dup_of.iter().all(Option::is_none) {
+        must.retain(|&i| !copy[i]);
+        if m <= k && !copy.contains(&true) {
             return KeepPlan::all(m, String::new());
         }
         let mut preferred = relevant;
         for c in changes {
             preferred.extend(c.saturating_sub(1)..(c + 2).min(m));
         }
-        preferred.extend(boundary_then_stride(m, k, self.p));
-        let mut plan = choose(m, k, &must, &preferred, &dup_of, String::new());
-        let kind = if numbers.len() == m { "numbers" } else { "strings" };
+        let preferred = preferred.into_iter().chain(boundary_then_stride(m, k, self.p));
+        let mut plan = choose(m, k, &must, preferred, &copy, String::new());
+        let kind = if numbers { "numbers" } else { "strings" };
         plan.summary = format!("{kind}: kept {} of {m} (budget {k}; {} always kept)", m - plan.dropped(), must.len());
         plan
+    }
+
+    /// [`Self::plan_scalars`] of parsed strings or numbers.
+    fn plan_scalar_values<V: Borrow<Value>>(&self, group: &[V]) -> KeepPlan {
+        let strings: Vec<&str> = group
+            .iter()
+            .map(|v| match v.borrow() {
+                Value::String(s) => s.as_str(),
+                Value::Number(n) => n.as_str(),
+                _ => "",
+            })
+            .collect();
+        let numbers = group.first().is_some_and(|v| v.borrow().is_number());
+        self.plan_scalars(&strings, numbers)
     }
 
     /// Mixed arrays: objects, strings and numbers are planned as groups; others are kept.
@@ -1233,7 +1499,7 @@ impl<'a> Crusher<'a> {
                 self.plan_rows(&group, &group_srcs)
             } else {
                 let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
-                self.plan_scalars(&group)
+                self.plan_scalar_values(&group)
             };
             // the group's plan, back at the items' own positions
             for (j, &i) in idx.iter().enumerate() {
@@ -1255,7 +1521,7 @@ impl<'a> Crusher<'a> {
         // value that then goes as a whole.
         let plan = if self.p.crush_wide_objects {
             let srcs = self.sources(map.iter().map(|(k, v)| (Some(k.as_str()), v)), &kids, spans_ok);
-            self.plan_object(&map, &srcs)
+            self.plan_object(&map, &srcs, spans_ok.then_some(&kids[..]))
         } else {
             None
         };
@@ -1308,13 +1574,41 @@ impl<'a> Crusher<'a> {
         Value::Object(map)
     }
 
+    /// [`mentions_error`] of a value at `node`, reading the strings a lean parse left in the text.
+    fn mentions_error_at(&self, v: &Value, node: usize) -> bool {
+        let mut stack = vec![(v, node)];
+        while let Some((v, node)) = stack.pop() {
+            match v {
+                Value::String(s) if has_error_word(s) => return true,
+                Value::Array(items) => {
+                    stack.extend(items.iter().zip(self.tree.parsed_children(node, items.len())));
+                    if items.len() < self.tree.child_count(node) {
+                        let literals = self.tree.children(node).map(|c| &self.input[self.tree.node(c).span()]);
+                        let mut strings = literals.filter(|l| l.starts_with('"')).filter_map(scalar_text);
+                        if strings.any(|s| has_error_word(&s)) {
+                            return true;
+                        }
+                    }
+                }
+                Value::Object(m) => stack.extend(m.values().zip(self.tree.children(node))),
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// A map-like object (see [`map_like`]: its keys are data, like `time: {version: date}`) with
     /// enough tokens is sampled as rows are: error values and query matches, then the first and
     /// last keys by the boundary fractions, then an even stride, up to the adaptive budget. Any
     /// other object keeps every key (its large values are cut inside, by their own kind): a
     /// schema's keys (`description`, `dependencies`, `scripts`) are what a reader needs.
     /// Returns which keys stay and the reason for those that go, or `None` to keep it whole.
-    fn plan_object(&self, map: &Map<String, Value>, rendered: &[Cow<str>]) -> Option<(Vec<bool>, String)> {
+    fn plan_object(
+        &self,
+        map: &Map<String, Value>,
+        rendered: &[Cow<str>],
+        kids: Option<&[usize]>,
+    ) -> Option<(Vec<bool>, String)> {
         let n = map.len();
         if n < self.p.min_items_to_analyze.max(1) || !map_like(map) {
             return None;
@@ -1324,13 +1618,16 @@ impl<'a> Crusher<'a> {
             return None;
         }
         let k = self.k_for(rendered, 3);
-        let mut must: Vec<usize> =
-            map.values().enumerate().filter(|(_, v)| mentions_error(v)).map(|(i, _)| i).collect();
+        let errors = |(i, v): (usize, &Value)| match kids {
+            Some(kids) => self.mentions_error_at(v, kids[i]),
+            None => mentions_error(v),
+        };
+        let mut must: Vec<usize> = map.values().enumerate().filter(|&iv| errors(iv)).map(|(i, _)| i).collect();
         must.extend(map.keys().enumerate().filter_map(|(i, key)| {
             let key = key.to_lowercase();
             self.query.words.iter().any(|w| key.contains(w.as_str())).then_some(i)
         }));
-        let plan = choose(n, k, &must, &boundary_then_stride(n, k, self.p), &vec![None; n], String::new());
+        let plan = choose(n, k, &must, boundary_then_stride(n, k, self.p), &vec![false; n], String::new());
         if plan.dropped() == 0 {
             return None;
         }
@@ -1372,7 +1669,7 @@ fn row_paths(row: &Value) -> HashSet<u64> {
 /// Adds to a row plan, greedily, the rows that hold the most key paths no kept row has (a
 /// package's own `features`, a rare nested setting), at most `budget` of them: sampling rows
 /// must not take the schema with them. Returns how many rows it added.
-fn cover_schema<V: Borrow<Value>>(items: &[V], plan: &mut KeepPlan, dup_of: &[Option<usize>], budget: usize) -> usize {
+fn cover_schema<V: Borrow<Value>>(items: &[V], plan: &mut KeepPlan, copy: &[bool], budget: usize) -> usize {
     let mut covered: HashSet<u64> = HashSet::new();
     for (item, _) in items.iter().zip(&plan.keep).filter(|(_, k)| **k) {
         covered.extend(row_paths(item.borrow()));
@@ -1382,7 +1679,7 @@ fn cover_schema<V: Borrow<Value>>(items: &[V], plan: &mut KeepPlan, dup_of: &[Op
     let mut candidates: Vec<(usize, HashSet<u64>)> = items
         .iter()
         .enumerate()
-        .filter(|(i, _)| !plan.keep[*i] && dup_of[*i].is_none())
+        .filter(|(i, _)| !plan.keep[*i] && !copy[*i])
         .filter_map(|(i, item)| {
             let paths = row_paths(item.borrow());
             paths.iter().any(|p| !covered.contains(p)).then_some((i, paths))
@@ -1563,6 +1860,117 @@ mod tests {
         let c = run(&input, Some("what happened to job 1173 in the latest batch"));
         let out: Value = serde_json::from_str(&c.output).unwrap();
         assert!(out.as_array().unwrap().iter().any(|r| r["job"] == 1173));
+    }
+
+    /// Long arrays of every scalar shape: numbers written every way, strings with escapes,
+    /// non-ASCII, error words and long text, duplicates, and mixes with objects and arrays.
+    fn long_arrays() -> Vec<String> {
+        let numbers = ["1E5", "-2.5e-3", "1e400", "-0", "0.10", "12345678901234567890123", "7"];
+        let strings = [r#""ok""#, r#""a\"b\u00e9""#, r#""café — 😀""#, r#""error: boom""#, r#""tab\there""#];
+        let pick = |i: usize, from: &[&str]| from[(i * 7 + i / 3) % from.len()].to_string();
+        let n = LEAN_ITEMS + 300;
+        let mut arrays = vec![
+            (0..n).map(|i| (i * 37 % 1000).to_string()).collect::<Vec<_>>(),
+            (0..n).map(|i| if i % 50 == 0 { pick(i, &numbers) } else { (i % 13).to_string() }).collect(),
+            (0..n).map(|i| pick(i, &strings)).collect(),
+            (0..n).map(|i| if i == 900 { format!("\"{}\"", "é".repeat(1500)) } else { pick(i, &strings) }).collect(),
+            (0..n).map(|i| if i % 3 == 0 { pick(i, &strings) } else { i.to_string() }).collect(),
+            (0..n)
+                .map(|i| if i % 97 == 0 { format!(r#"{{"id":{i},"msg":"error {i}"}}"#) } else { i.to_string() })
+                .collect(),
+            (0..n).map(|i| if i == n - 1 { "[1,2]".to_string() } else { pick(i, &strings) }).collect(),
+            (0..n).map(|i| ["true", "false", "null"][i % 3].to_string()).collect(),
+        ];
+        arrays.push(vec!["\"same\"".to_string(); n]);
+        arrays.into_iter().map(|items| format!("[{}]", items.join(","))).collect()
+    }
+
+    /// Marker keys hash the dropped bytes' place, which moves when the array is wrapped.
+    fn without_keys(s: &str) -> String {
+        Regex::new("key=[0-9a-f]{16}").unwrap().replace_all(s, "key=").into_owned()
+    }
+
+    #[test]
+    fn a_lean_array_is_cut_as_a_whole_one_is() {
+        for array in long_arrays() {
+            // at the root an array is parsed lean; inside another array it is parsed whole
+            assert_eq!(parse(&array).unwrap().1, Form::LeanDocument);
+            assert_eq!(parse(&format!("[{array}]")).unwrap().1, Form::Document);
+            for query in [None, Some("boom")] {
+                let lean = run(&array, query);
+                let whole = run(&format!("[{array}]"), query);
+                assert_eq!(format!("[{}]", without_keys(&lean.output)), without_keys(&whole.output), "{array:.80}");
+                let drops =
+                    |c: &Compressed| c.ledger.drops.iter().map(|d| (d.count, d.reason.clone())).collect::<Vec<_>>();
+                assert_eq!(drops(&lean), drops(&whole));
+                // every dropped span is the source text of the items it names, shifted by the `[`
+                let spans = |c: &Compressed, shift: usize| {
+                    c.ledger
+                        .drops
+                        .iter()
+                        .map(|d| d.span.bytes.start - shift..d.span.bytes.end - shift)
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(spans(&lean, 0), spans(&whole, 1));
+                // the notes name the array's place: the root, then its place in the wrapper
+                let plans = |c: &Compressed| {
+                    c.notes.iter().map(|n| n.split_once(": ").map(|p| p.1.to_string())).collect::<Vec<_>>()
+                };
+                assert_eq!(plans(&lean), plans(&whole));
+            }
+        }
+    }
+
+    #[test]
+    fn a_map_of_lean_arrays_keeps_the_key_whose_array_holds_an_error() {
+        let array = |error: bool| {
+            let items: Vec<String> = (0..LEAN_ITEMS + 10)
+                .map(|i| format!("\"{}\"", if error && i == 700 { "error: disk full" } else { "ok" }))
+                .collect();
+            format!("[{}]", items.join(","))
+        };
+        let members: Vec<String> = (0..70).map(|i| format!(r#""v1.{i}":{}"#, array(i == 33))).collect();
+        let map = format!("{{{}}}", members.join(","));
+        let lean = run(&map, None);
+        assert!(lean.output.contains(r#""v1.33":"#), "{}", &lean.output[..300]);
+        assert!(lean.notes.iter().any(|n| n.contains("map-like object")), "{:?}", lean.notes);
+        let whole = run(&format!("[{map}]"), None);
+        assert_eq!(format!("[{}]", without_keys(&lean.output)), without_keys(&whole.output));
+    }
+
+    #[test]
+    fn a_lean_parse_leaves_only_long_arrays_scalars_in_the_text() {
+        for array in long_arrays() {
+            let doc = format!(r#"{{"meta":{{"n":[1,2,3]}},"data":{array},"rows":[{array}]}}"#);
+            let (lean, form) = parse(&doc).unwrap();
+            assert_eq!(form, Form::LeanDocument);
+            let tree = jsonspan::scan(&doc, false).unwrap();
+            // the scalars put back from their text give serde_json's own parse
+            let data = tree.children(tree.root()).nth(1).unwrap();
+            let parsed = lean["data"].as_array().unwrap();
+            let put_back: Vec<Value> = {
+                let mut containers = parsed.iter().cloned();
+                tree.children(data)
+                    .map(|k| match tree.node(k).kind {
+                        NodeKind::Scalar => scalar_value(&doc[tree.node(k).span()]),
+                        _ => containers.next().unwrap(),
+                    })
+                    .collect()
+            };
+            let whole: Value = serde_json::from_str(&doc).unwrap();
+            let mut expect = whole["data"].as_array().unwrap().clone();
+            for (v, k) in expect.iter_mut().zip(tree.children(data)) {
+                // numbers keep their source text (serde_json writes `1E5` as `1e+5`)
+                if v.is_number() {
+                    *v = scalar_value(&doc[tree.node(k).span()]);
+                }
+            }
+            assert_eq!(put_back, expect);
+            assert!(parsed.len() < expect.len() || expect.iter().all(|v| v.is_array() || v.is_object()));
+            // the array under an array, and the short one, stay whole
+            assert_eq!(lean["rows"], whole["rows"]);
+            assert_eq!(lean["meta"], whole["meta"]);
+        }
     }
 
     #[test]

@@ -95,6 +95,14 @@ impl SpanTree {
         self.children(id).count()
     }
 
+    /// The children a parse holding `parsed` values for this container has values for, in order:
+    /// all of them, or, for a lean array (the JSON engine's parse leaves the scalars of a long
+    /// array in the source text), its arrays and objects only.
+    pub fn parsed_children(&self, id: usize, parsed: usize) -> impl Iterator<Item = usize> + '_ {
+        let lean = self.nodes[id].kind == NodeKind::Array && parsed < self.child_count(id);
+        self.children(id).filter(move |&c| !lean || self.nodes[c].kind != NodeKind::Scalar)
+    }
+
     /// How many object members the source has (a parser that collapses duplicate keys ends up
     /// with fewer).
     pub fn member_count(&self) -> usize {
