@@ -400,6 +400,30 @@ fn same_output_from_two_originals(store: &Store, other: &Store) {
     let exported = store.export(&mut dump).unwrap();
     assert_eq!(other.import("dump", std::str::from_utf8(&dump).unwrap()).unwrap(), exported, "one entry per line");
     check(other);
+    // a forged line filed beside the real recipes (an original whose pieces are not the pieces
+    // it claims, and one whose piece is in no store) is passed over: it makes nothing ambiguous
+    // that was not, and a restore of it by name says why it fails
+    let forged = |claims: &[u8], pieces: &[&Key]| {
+        let recipe = serde_json::json!({
+            "ctxlens_restore": 1, "original": Key::of(claims).as_str(), "len": with.len(),
+            "pieces": pieces.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        });
+        serde_json::json!({ "output": Key::of(out).as_str(), "created_at": 0, "recipe": recipe.to_string() })
+    };
+    let lies = forged(b"a forged original", &[&a.ledger.drops[0].key]);
+    let gone = forged(b"x", &[&Key::of(b"in no store")]);
+    let only_a = tempfile::tempdir().unwrap();
+    let single = Store::open(&Location::File(only_a.path().join("one.db")), Policy::default()).unwrap();
+    assert_eq!(single.put_outcome(&a).shared_by, None);
+    single.import("forged", &format!("{lies}\n{gone}\n")).unwrap();
+    assert_eq!(single.restore(out, None).unwrap(), with.as_bytes(), "the one recipe that rebuilds its original");
+    let named = single.restore(out, Some(&Key::of(b"a forged original")));
+    assert!(matches!(&named, Err(StoreError::BadRecipe { why, .. }) if why.contains("do not make")), "{named:?}");
+    other.import("forged", &format!("{lies}\n")).unwrap();
+    assert!(
+        matches!(other.restore(out, None), Err(StoreError::Ambiguous { n: 2, .. })),
+        "two real originals still are"
+    );
     // the output compressed again passes through unchanged: it is a third original of these bytes
     let again = compress(&a.output, EngineChoice::Auto, &Config::default(), &Context::default());
     assert_eq!(again.output, a.output, "an output is not compressed further");

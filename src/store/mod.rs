@@ -477,7 +477,9 @@ impl Store {
 
     /// The original `output` was compressed from, byte for byte, from its restore recipe. When
     /// several originals were compressed to the same output, `original` (a key) says which; without
-    /// it that is an error listing them.
+    /// it, the recipes that rebuild their original are tried, and more than one is an error listing
+    /// them. A recipe that does not (its pieces are gone, or an imported line was forged) is
+    /// passed over, so it cannot make a good output ambiguous.
     pub fn restore(&self, output: &[u8], original: Option<&Key>) -> Result<Vec<u8>, StoreError> {
         let key = Key::of(output);
         let bytes = self
@@ -486,38 +488,59 @@ impl Store {
             .ok_or_else(|| StoreError::NoRecipe { key: key.to_string(), path: self.name() })?;
         let bad = |why: String| StoreError::BadRecipe { key: key.to_string(), path: self.name(), why };
         let set = restore::parse_set(&bytes).map_err(bad)?;
-        let originals = || {
+        let named = |set: &[&restore::Recipe]| {
             let named: Vec<String> = set.iter().map(|r| format!("{} ({} bytes)", r.original, r.len)).collect();
             named.join(", ")
         };
-        let recipe = match (original, set.as_slice()) {
-            (Some(want), _) => set.iter().find(|r| r.original == *want).ok_or_else(|| StoreError::NotItsOriginal {
-                key: key.to_string(),
-                path: self.name(),
-                original: want.to_string(),
-                originals: originals(),
-            })?,
-            (None, [one]) => one,
-            (None, several) => {
-                return Err(StoreError::Ambiguous {
+        let rebuild = |recipe: &restore::Recipe| {
+            let mut original = Vec::new();
+            for piece in &recipe.pieces {
+                original.extend(self.retrieve(piece)?);
+                if original.len() > recipe.len {
+                    return Err(bad(format!("its pieces run past the original's {} bytes", recipe.len)));
+                }
+            }
+            if Key::of(&original) != recipe.original {
+                return Err(bad(format!("its pieces do not make the original {}", recipe.original)));
+            }
+            Ok(original)
+        };
+        match (original, set.as_slice()) {
+            (Some(want), _) => match set.iter().find(|r| r.original == *want) {
+                Some(r) => rebuild(r),
+                None => Err(StoreError::NotItsOriginal {
                     key: key.to_string(),
                     path: self.name(),
-                    n: several.len(),
-                    originals: originals(),
-                });
-            }
-        };
-        let mut original = Vec::new();
-        for piece in &recipe.pieces {
-            original.extend(self.retrieve(piece)?);
-            if original.len() > recipe.len {
-                return Err(bad(format!("its pieces run past the original's {} bytes", recipe.len)));
+                    original: want.to_string(),
+                    originals: named(&set.iter().collect::<Vec<_>>()),
+                }),
+            },
+            (None, [one]) => rebuild(one),
+            (None, several) => {
+                let mut good = Vec::new();
+                let mut failed = None;
+                for r in several {
+                    match rebuild(r) {
+                        Ok(bytes) => good.push((r, bytes)),
+                        // a piece gone or a recipe that lies: this one cannot be the original
+                        Err(e @ (StoreError::Absent { .. } | StoreError::BadRecipe { .. })) => {
+                            failed.get_or_insert(e);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                match good.len() {
+                    0 => Err(failed.unwrap_or_else(|| bad("it holds no recipe".into()))),
+                    1 => Ok(good.pop().map(|(_, bytes)| bytes).unwrap_or_default()),
+                    n => Err(StoreError::Ambiguous {
+                        key: key.to_string(),
+                        path: self.name(),
+                        n,
+                        originals: named(&good.iter().map(|(r, _)| *r).collect::<Vec<_>>()),
+                    }),
+                }
             }
         }
-        if Key::of(&original) != recipe.original {
-            return Err(bad(format!("its pieces do not make the original {}", recipe.original)));
-        }
-        Ok(original)
     }
 
     pub fn stats(&self) -> Result<Stats, StoreError> {
