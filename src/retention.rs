@@ -12,7 +12,7 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::jsonspan::{NodeKind, SpanTree};
+use crate::engine::jsonspan::SpanTree;
 use crate::engine::{EngineKind, code, json, jsonspan, lang, log, search, text};
 use crate::outcome::Outcome;
 
@@ -144,7 +144,7 @@ struct Doc<'t> {
 fn parse_json(text: &str) -> Option<Doc<'_>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (value, form) = json::parse(text).ok()?;
-    let tree = if form == json::Form::LeanDocument { Some(jsonspan::scan(text, false).ok()?) } else { None };
+    let tree = if form == json::Form::LeanDocument { Some(jsonspan::scan_lean(text).ok()?) } else { None };
     Some(Doc { value, text, tree })
 }
 
@@ -229,11 +229,9 @@ fn shape(doc: &Doc, maps: &HashSet<String>) -> Shape {
                         out.leaves.insert(leaf_hash(&leaf, item));
                     }
                 }
-                if let Some(t) = tree
-                    && items.len() < t.child_count(node)
-                {
-                    let scalars = t.children(node).map(|c| t.node(c)).filter(|c| c.kind == NodeKind::Scalar);
-                    out.leaves.extend(scalars.filter_map(|c| literal_leaf_hash(&leaf, &doc.text[c.span()])));
+                if let Some(t) = tree {
+                    let scalars = t.unparsed_scalars(node, items.len(), doc.text);
+                    out.leaves.extend(scalars.filter_map(|r| literal_leaf_hash(&leaf, &doc.text[r])));
                 }
             }
             Value::Object(map) => {

@@ -13,6 +13,7 @@ use std::borrow::{Borrow, Cow};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::ops::Range;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::api::{Compressed, Context, Engine, Factor, Fraction, Memo, Skip, drop_later};
-use super::jsonspan::{self, NodeKind, SpanTree};
+use super::jsonspan::{self, LEAN_ITEMS, NodeKind, SpanTree};
 use super::sizing;
 use super::text::{self, has_error_word};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, escape_pointer, group_thousands, name_list};
@@ -116,7 +117,8 @@ impl Engine for JsonEngine {
         }
         let tree = match tree {
             Some(t) => t,
-            None => Arc::new(jsonspan::scan(input, lines_mode).map_err(scan_failed)?),
+            None if lines_mode => Arc::new(jsonspan::scan(input, true).map_err(scan_failed)?),
+            None => Arc::new(jsonspan::scan_lean(input).map_err(scan_failed)?),
         };
         if kept.is_none() {
             source_number_text(&mut value, &tree, input);
@@ -220,7 +222,7 @@ fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<SpanTree>>), S
         return Ok((v, form == Form::Lines, None));
     }
     let (parsed, scanned) = std::thread::scope(|s| {
-        let scan = s.spawn(|| jsonspan::scan(input, false));
+        let scan = s.spawn(|| jsonspan::scan_lean(input));
         let parsed = parse(input);
         (parsed, scan.join())
     });
@@ -282,9 +284,9 @@ fn ser_err(e: serde_json::Error) -> Skip {
 
 /// A JSON document, or a stream of them (JSON Lines) as one array, and whether it was a stream.
 ///
-/// A document is parsed lean: an array of [`LEAN_ITEMS`] items or more with no array above it
-/// keeps only its arrays and objects as values, and its scalars stay in the source text, where
-/// the span tree finds them ([`SpanTree::parsed_children`] pairs the two). A parsed number costs
+/// A document is parsed lean: an array with no array above it whose first [`LEAN_ITEMS`] items
+/// are scalars keeps only the arrays and objects that may follow as values, and its scalars stay
+/// in the source text, where [`jsonspan::scan_lean`]'s tree finds them. A parsed number costs
 /// about 100 bytes; its text, eight. Arrays under an array stay whole: rows are compared, hashed
 /// and searched as values. JSON Lines values are parsed whole.
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
@@ -316,9 +318,6 @@ pub(crate) enum Form {
     /// JSON Lines: an array of the stream's values, each parsed whole.
     Lines,
 }
-
-/// From this many items up, an array with no array above it is parsed lean (see [`parse`]).
-pub(crate) const LEAN_ITEMS: usize = 1024;
 
 /// serde_json's `Value` parse, but lean for long arrays (see [`parse`]). Objects keep their key
 /// order and, as serde_json's own parse does, the last value of a repeated key.
@@ -378,18 +377,18 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let item = Lean { under_array: true, ..self };
         let mut items = Vec::new();
-        let mut count = 0;
         let mut lean = false;
+        let mut scalars_only = true;
         while let Some(v) = seq.next_element_seed(item)? {
-            count += 1;
             let container = v.is_array() || v.is_object();
+            scalars_only &= !container;
             if container || !lean {
                 items.push(v);
             }
-            if !lean && !self.under_array && count >= LEAN_ITEMS {
+            if !lean && !self.under_array && scalars_only && items.len() == LEAN_ITEMS {
                 lean = true;
                 self.leaned.set(true);
-                items.retain(|v| v.is_array() || v.is_object());
+                items.clear();
             }
         }
         Ok(Value::Array(items))
@@ -898,6 +897,25 @@ fn score_field(f: &FieldStats, n: usize) -> Option<f64> {
     (conf >= 0.4 && (named || descending)).then_some(conf.min(0.95))
 }
 
+/// Where an array's items are in the source: their nodes in the span tree, their spans (a lean
+/// array's scalars, which have no nodes), or nowhere apart (the array's own node stands in).
+enum Items<'k> {
+    Nodes(&'k [u32]),
+    Spans(&'k [(u32, u32)]),
+    Whole(usize),
+}
+
+impl Items<'_> {
+    /// Item `i`'s bytes (the whole array's when the items have no spans).
+    fn span(&self, tree: &SpanTree, i: usize) -> Range<usize> {
+        match self {
+            Items::Nodes(kids) => tree.node(kids[i] as usize).span(),
+            Items::Spans(spans) => spans[i].0 as usize..spans[i].1 as usize,
+            Items::Whole(node) => tree.node(*node).span(),
+        }
+    }
+}
+
 struct Crusher<'a> {
     input: &'a str,
     tree: &'a SpanTree,
@@ -925,17 +943,22 @@ impl<'a> Crusher<'a> {
         match value {
             Value::Array(items) => self.process_array(items, node, pointer),
             Value::Object(map) => self.process_object(map, node, pointer),
-            Value::String(s) => self.process_string(s, node, pointer),
+            Value::String(s) => {
+                let literal = self.tree.node(node);
+                let span = (literal.kind == NodeKind::Scalar).then(|| literal.span());
+                self.process_string(s, span, pointer)
+            }
             scalar => scalar,
         }
     }
 
-    /// Cuts a long string to its first quarter plus a marker inside the string.
-    fn process_string(&mut self, s: String, node: usize, pointer: String) -> Value {
+    /// Cuts a long string to its first quarter plus a marker inside the string. `literal` is
+    /// where the string is in the source (none when that is not known: it is then kept).
+    fn process_string(&mut self, s: String, literal: Option<Range<usize>>, pointer: String) -> Value {
         let limit = self.p.long_string_chars;
-        if limit == 0 || s.len() <= limit || self.tree.node(node).kind != NodeKind::Scalar {
+        let Some(span) = literal.filter(|_| limit > 0 && s.len() > limit) else {
             return Value::String(s);
-        }
+        };
         let total = s.chars().count();
         let head: String = s.chars().take(200).collect();
         if total <= limit
@@ -946,7 +969,6 @@ impl<'a> Crusher<'a> {
             return Value::String(s);
         }
         let keep = limit / 4;
-        let span = self.tree.node(node).span();
         let Some(cut) = literal_offset(&self.ledger.original()[span.clone()], keep) else {
             return Value::String(s);
         };
@@ -998,23 +1020,32 @@ impl<'a> Crusher<'a> {
     }
 
     fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
+        if self.tree.node(node).lean {
+            // a lean array (see `parse`): scalars only, none parsed and none in the tree;
+            // strings or numbers are planned from their text, any other mix from values
+            let spans: Vec<(u32, u32)> =
+                self.tree.lean_items(node, self.input).map(|r| (r.start as u32, r.end as u32)).collect();
+            if let Some((decoded, numbers)) = self.lean_texts(&spans) {
+                return self.process_lean(&decoded, numbers, &spans, pointer);
+            }
+            let items = spans.iter().map(|&(a, b)| scalar_value(&self.input[a as usize..b as usize])).collect();
+            return self.process_items(items, Items::Spans(&spans), pointer);
+        }
         let kids: Vec<u32> = self.tree.children(node).map(|k| k as u32).collect();
         if items.len() < kids.len() {
-            // a lean array (see `parse`): strings or numbers are planned from their text; any
-            // other mix gets its scalars back as values, and is planned as any array is
-            return match self.lean_texts(&kids) {
-                Some((decoded, numbers)) => self.process_lean(&decoded, numbers, &kids, pointer),
-                None => {
-                    let items = self.with_scalars(items, &kids);
-                    self.process_array(items, node, pointer)
-                }
-            };
+            // lean until a container came: its scalars come back as values from their text
+            let items = self.with_scalars(items, &kids);
+            return self.process_items(items, Items::Nodes(&kids), pointer);
         }
-        let spans_ok = kids.len() == items.len();
+        let at = if kids.len() == items.len() { Items::Nodes(&kids) } else { Items::Whole(node) };
+        self.process_items(items, at, pointer)
+    }
+
+    /// An array's items, planned and cut: the parsed path.
+    fn process_items(&mut self, items: Vec<Value>, at: Items, pointer: String) -> Value {
         let n = items.len();
         let (plan, unit) = if self.analyzed(n) {
-            let kids: Vec<usize> = kids.iter().map(|&k| k as usize).collect();
-            self.plan_array(&items, &kids, spans_ok)
+            self.plan_array(&items, &at)
         } else {
             (KeepPlan::all(n, String::new()), Unit::Items)
         };
@@ -1024,29 +1055,31 @@ impl<'a> Crusher<'a> {
         let mut dropped_values: Vec<f64> = Vec::new();
         for (i, v) in items.into_iter().enumerate() {
             if plan.keep[i] {
-                let child = if spans_ok { kids[i] as usize } else { node };
-                out.push(self.process(v, child, format!("{pointer}/{i}")));
+                let pointer = format!("{pointer}/{i}");
+                out.push(match at {
+                    Items::Nodes(kids) => self.process(v, kids[i] as usize, pointer),
+                    Items::Whole(node) => self.process(v, node, pointer),
+                    Items::Spans(_) => match v {
+                        Value::String(s) => self.process_string(s, Some(at.span(self.tree, i)), pointer),
+                        scalar => scalar,
+                    },
+                });
             } else if let Some(x) = as_f64(&v) {
                 dropped_values.push(x);
             }
         }
-        let spans = spans_ok.then_some(&kids[..]);
-        self.mark_drops(out, &plan, unit, spans, node, dropped_values, objects, pointer)
+        self.mark_drops(out, &plan, unit, &at, dropped_values, objects, pointer)
     }
 
     /// Whether a lean array's items are all strings or all numbers, and then whether numbers,
     /// with the strings that hold escapes decoded, in order: the only copies made. The rest are
     /// read where they are.
-    fn lean_texts(&self, kids: &[u32]) -> Option<(Vec<String>, bool)> {
-        let literal = |k: u32| {
-            let node = self.tree.node(k as usize);
-            (node.kind == NodeKind::Scalar).then(|| &self.input[node.span()])
-        };
+    fn lean_texts(&self, spans: &[(u32, u32)]) -> Option<(Vec<String>, bool)> {
+        let literal = |&(a, b): &(u32, u32)| &self.input[a as usize..b as usize];
         let is_number = |text: &str| text.starts_with(|c: char| c == '-' || c.is_ascii_digit());
-        let numbers = is_number(literal(*kids.first()?)?);
+        let numbers = is_number(literal(spans.first()?));
         let mut decoded = Vec::new();
-        for &k in kids {
-            let text = literal(k)?;
+        for text in spans.iter().map(literal) {
             if is_number(text) != numbers || (!numbers && !text.starts_with('"')) {
                 return None;
             }
@@ -1059,13 +1092,13 @@ impl<'a> Crusher<'a> {
 
     /// A lean array of strings or numbers (see [`Self::lean_texts`]), planned and cut from its
     /// text.
-    fn process_lean(&mut self, decoded: &[String], numbers: bool, kids: &[u32], pointer: String) -> Value {
-        let (input, tree) = (self.input, self.tree);
+    fn process_lean(&mut self, decoded: &[String], numbers: bool, spans: &[(u32, u32)], pointer: String) -> Value {
+        let input = self.input;
         let mut decoded = decoded.iter();
-        let texts: Vec<&str> = kids
+        let texts: Vec<&str> = spans
             .iter()
-            .map(|&k| {
-                let literal = &input[tree.node(k as usize).span()];
+            .map(|&(a, b)| {
+                let literal = &input[a as usize..b as usize];
                 if numbers {
                     literal
                 } else if literal.contains('\\') {
@@ -1080,20 +1113,21 @@ impl<'a> Crusher<'a> {
         self.note_plan(&pointer, &plan);
         let mut out = Vec::with_capacity(n - plan.dropped() + 1);
         let mut dropped_values: Vec<f64> = Vec::new();
+        let at = Items::Spans(spans);
         for (i, text) in texts.iter().enumerate() {
             if plan.keep[i] {
-                let v = if numbers {
+                let pointer = format!("{pointer}/{i}");
+                out.push(if numbers {
                     Value::Number(serde_json::Number::from_string_unchecked(text.to_string()))
                 } else {
-                    Value::String(text.to_string())
-                };
-                out.push(self.process(v, kids[i] as usize, format!("{pointer}/{i}")));
+                    self.process_string(text.to_string(), Some(at.span(self.tree, i)), pointer)
+                });
             } else if numbers && let Some(x) = number_f64(text) {
                 dropped_values.push(x);
             }
         }
         drop(texts);
-        self.mark_drops(out, &plan, Unit::Items, Some(kids), 0, dropped_values, false, pointer)
+        self.mark_drops(out, &plan, Unit::Items, &at, dropped_values, false, pointer)
     }
 
     fn note_plan(&mut self, pointer: &str, plan: &KeepPlan) {
@@ -1102,7 +1136,7 @@ impl<'a> Crusher<'a> {
         }
     }
 
-    /// A lean array's items with its scalars parsed back from their text, in source order.
+    /// A lean-then-mixed array's items with its scalars parsed back from their text, in order.
     fn with_scalars(&self, items: Vec<Value>, kids: &[u32]) -> Vec<Value> {
         let mut containers = items.into_iter();
         kids.iter()
@@ -1118,16 +1152,14 @@ impl<'a> Crusher<'a> {
     }
 
     /// Records an array's dropped items in the ledger, one entry per run of consecutive drops
-    /// with the same reason, and appends the marker to the kept items `out`. `spans` are the
-    /// items' nodes when they line up with the plan; otherwise the array's `node` stands in.
+    /// with the same reason, and appends the marker to the kept items `out`.
     #[allow(clippy::too_many_arguments)]
     fn mark_drops(
         &mut self,
         mut out: Vec<Value>,
         plan: &KeepPlan,
         unit: Unit,
-        spans: Option<&[u32]>,
-        node: usize,
+        at: &Items,
         dropped_values: Vec<f64>,
         objects: bool,
         pointer: String,
@@ -1155,10 +1187,7 @@ impl<'a> Crusher<'a> {
             if why == DropWhy::Duplicate {
                 duplicates += i - start;
             }
-            let bytes = match spans {
-                Some(kids) => self.tree.node(kids[start] as usize).start()..self.tree.node(kids[i - 1] as usize).end(),
-                None => self.tree.node(node).span(),
-            };
+            let bytes = at.span(self.tree, start).start..at.span(self.tree, i - 1).end;
             self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, why.reason(kept_n, n));
         }
         let mut detail = Vec::new();
@@ -1189,10 +1218,18 @@ impl<'a> Crusher<'a> {
         Value::Array(out)
     }
 
-    fn plan_array(&self, items: &[Value], kids: &[usize], spans_ok: bool) -> (KeepPlan, Unit) {
+    fn plan_array(&self, items: &[Value], at: &Items) -> (KeepPlan, Unit) {
         let all = |f: fn(&Value) -> bool| items.iter().all(f);
-        // source texts only where a planner reads them (not for arrays of scalars)
-        let srcs = || self.sources(items.iter().map(|v| (None, v)), kids, spans_ok);
+        // source texts only where a planner reads them (not for arrays of scalars); values
+        // re-serialised where the items have no spans of their own
+        let srcs = || -> Vec<Cow<str>> {
+            match at {
+                Items::Whole(_) => {
+                    items.iter().map(|v| Cow::Owned(serde_json::to_string(v).unwrap_or_default())).collect()
+                }
+                _ => (0..items.len()).map(|i| Cow::Borrowed(&self.input[at.span(self.tree, i)])).collect(),
+            }
+        };
         if all(Value::is_object) {
             (self.plan_rows(items, &srcs()), Unit::Rows)
         } else if all(Value::is_string) || all(Value::is_number) {
@@ -1582,12 +1619,10 @@ impl<'a> Crusher<'a> {
                 Value::String(s) if has_error_word(s) => return true,
                 Value::Array(items) => {
                     stack.extend(items.iter().zip(self.tree.parsed_children(node, items.len())));
-                    if items.len() < self.tree.child_count(node) {
-                        let literals = self.tree.children(node).map(|c| &self.input[self.tree.node(c).span()]);
-                        let mut strings = literals.filter(|l| l.starts_with('"')).filter_map(scalar_text);
-                        if strings.any(|s| has_error_word(&s)) {
-                            return true;
-                        }
+                    let literals = self.tree.unparsed_scalars(node, items.len(), self.input).map(|r| &self.input[r]);
+                    let mut strings = literals.filter(|l| l.starts_with('"')).filter_map(scalar_text);
+                    if strings.any(|s| has_error_word(&s)) {
+                        return true;
                     }
                 }
                 Value::Object(m) => stack.extend(m.values().zip(self.tree.children(node))),
@@ -1876,7 +1911,13 @@ mod tests {
             (0..n).map(|i| if i == 900 { format!("\"{}\"", "é".repeat(1500)) } else { pick(i, &strings) }).collect(),
             (0..n).map(|i| if i % 3 == 0 { pick(i, &strings) } else { i.to_string() }).collect(),
             (0..n)
-                .map(|i| if i % 97 == 0 { format!(r#"{{"id":{i},"msg":"error {i}"}}"#) } else { i.to_string() })
+                .map(|i| {
+                    if i % 97 == 0 && i > LEAN_ITEMS {
+                        format!(r#"{{"id":{i},"msg":"error {i}"}}"#)
+                    } else {
+                        i.to_string()
+                    }
+                })
                 .collect(),
             (0..n).map(|i| if i == n - 1 { "[1,2]".to_string() } else { pick(i, &strings) }).collect(),
             (0..n).map(|i| ["true", "false", "null"][i % 3].to_string()).collect(),
@@ -1892,6 +1933,10 @@ mod tests {
 
     #[test]
     fn a_lean_array_is_cut_as_a_whole_one_is() {
+        // an array whose first items are not all scalars is parsed whole
+        let late =
+            format!("[{{\"a\":1}},{}]", (0..LEAN_ITEMS + 50).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+        assert_eq!(parse(&late).unwrap().1, Form::Document);
         for array in long_arrays() {
             // at the root an array is parsed lean; inside another array it is parsed whole
             assert_eq!(parse(&array).unwrap().1, Form::LeanDocument);

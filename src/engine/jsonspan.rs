@@ -22,6 +22,8 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct Node {
     pub kind: NodeKind,
+    /// A lean array (see [`scan_lean`]): its items are all scalars, and none is in the tree.
+    pub lean: bool,
     start: u32,
     end: u32,
     /// For object members: where the member's key string starts ([`NONE`] otherwise).
@@ -96,11 +98,32 @@ impl SpanTree {
     }
 
     /// The children a parse holding `parsed` values for this container has values for, in order:
-    /// all of them, or, for a lean array (the JSON engine's parse leaves the scalars of a long
-    /// array in the source text), its arrays and objects only.
+    /// all of them, or, for an array the JSON engine's parse read lean but that turned out to
+    /// hold containers too (see [`scan_lean`]), its arrays and objects only.
     pub fn parsed_children(&self, id: usize, parsed: usize) -> impl Iterator<Item = usize> + '_ {
         let lean = self.nodes[id].kind == NodeKind::Array && parsed < self.child_count(id);
         self.children(id).filter(move |&c| !lean || self.nodes[c].kind != NodeKind::Scalar)
+    }
+
+    /// The spans of an array's scalars that a lean parse holding `parsed` values for it left in
+    /// the text: all of a lean array's items, or the scalars of an array that stopped being lean
+    /// (see [`scan_lean`]); none for any other.
+    pub fn unparsed_scalars<'s>(
+        &'s self,
+        id: usize,
+        parsed: usize,
+        text: &'s str,
+    ) -> impl Iterator<Item = Range<usize>> + 's {
+        let unleaned = self.nodes[id].kind == NodeKind::Array && parsed < self.child_count(id);
+        let scalars = self.children(id).filter(move |&c| unleaned && self.nodes[c].kind == NodeKind::Scalar);
+        self.lean_items(id, text).chain(scalars.map(|c| self.nodes[c].span()))
+    }
+
+    /// The spans of a lean array's items (see [`scan_lean`]), read from `text` where they are.
+    pub fn lean_items<'t>(&self, id: usize, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
+        let node = &self.nodes[id];
+        let (from, to) = if node.lean { (node.start as usize + 1, node.end as usize - 1) } else { (0, 0) };
+        scalar_items(text.as_bytes(), from, to)
     }
 
     /// How many object members the source has (a parser that collapses duplicate keys ends up
@@ -132,23 +155,43 @@ impl SpanTree {
     }
 }
 
+/// From this many items up, an array with no array above it whose first this-many items are
+/// all scalars is lean: the JSON engine's parse keeps none of its scalars as values, and
+/// [`scan_lean`] puts none in the tree (a scalar's node is 24 bytes; a small number's text, a few).
+pub const LEAN_ITEMS: usize = 1024;
+
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
 /// the root is a synthetic array spanning the text.
 pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
+    scan_with(text, lines, usize::MAX)
+}
+
+/// [`scan`] of one document with its long arrays of scalars left out of the tree, as the JSON
+/// engine parses them: an array with no array above it whose first [`LEAN_ITEMS`] items are
+/// scalars is marked [`Node::lean`] and has no children in the tree ([`SpanTree::lean_items`]
+/// reads them from the text). Should a container follow, the array stops being lean: its
+/// scalars so far are put back in the tree, and it is scanned as any other.
+pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
+    scan_with(text, false, LEAN_ITEMS)
+}
+
+fn scan_with(text: &str, lines: bool, lean_from: usize) -> Result<SpanTree, ScanError> {
     if text.len() >= NONE as usize {
         return Err(ScanError { offset: 0, message: "too large to scan (4 GiB or more)" });
     }
     let mut s = Scanner::new(text, true);
+    s.lean_from = lean_from;
     if lines {
         s.nodes.push(Node {
             kind: NodeKind::Array,
+            lean: false,
             start: 0,
             end: text.len() as u32,
             key_start: NONE,
             first_child: NONE,
             next_sibling: NONE,
         });
-        s.stack.push(Frame { node: 0, last_child: NONE, state: State::ArrayValue });
+        s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(0, true, false) });
     }
     s.run(usize::MAX, lines)?;
     // the vector doubled as it grew: give back up to half of it
@@ -204,6 +247,48 @@ struct Frame {
     node: u32,
     last_child: u32,
     state: State,
+    array: bool,
+    /// Whether an array is above this container.
+    under_array: bool,
+    /// Items so far, and whether all of them are scalars (arrays only).
+    items: usize,
+    scalars_only: bool,
+    /// Its scalars are not put in the tree (see [`scan_lean`]).
+    lean: bool,
+}
+
+impl Frame {
+    fn new(node: u32, array: bool, under_array: bool) -> Frame {
+        let state = if array { State::ArrayFirst } else { State::ObjectFirst };
+        Frame { node, last_child: NONE, state, array, under_array, items: 0, scalars_only: true, lean: false }
+    }
+}
+
+/// The spans of the scalars in `b[from..to]`, a stretch of an array's items that holds scalars
+/// only (valid JSON, already scanned): whitespace and commas separate them.
+fn scalar_items(b: &[u8], from: usize, to: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut pos = from;
+    std::iter::from_fn(move || {
+        while pos < to && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
+            pos += 1;
+        }
+        if pos >= to {
+            return None;
+        }
+        let start = pos;
+        if b[pos] == b'"' {
+            pos += 1;
+            while pos < to && b[pos] != b'"' {
+                pos += if b[pos] == b'\\' { 2 } else { 1 };
+            }
+            pos = (pos + 1).min(to);
+        } else {
+            while pos < to && !matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
+                pos += 1;
+            }
+        }
+        Some(start..pos)
+    })
 }
 
 struct Scanner<'a> {
@@ -217,6 +302,8 @@ struct Scanner<'a> {
     first_only: bool,
     /// A whole top-level value has been read.
     top_done: bool,
+    /// Arrays that reach this many scalar items, with no array above them, are lean.
+    lean_from: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -230,6 +317,7 @@ impl<'a> Scanner<'a> {
             pending_key: NONE,
             first_only: false,
             top_done: false,
+            lean_from: usize::MAX,
         }
     }
 
@@ -243,16 +331,55 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Adds a node as the next child of the current container.
+    /// Adds a node as the next child of the current container (none for a lean array's scalar).
     fn open(&mut self, kind: NodeKind, start: usize) -> u32 {
         if !self.build {
             return NONE;
+        }
+        if let Some(f) = self.stack.last_mut().filter(|f| f.array) {
+            f.items += 1;
+            f.scalars_only &= kind == NodeKind::Scalar;
+            if f.lean {
+                if kind == NodeKind::Scalar {
+                    return NONE;
+                }
+                self.unlean(start);
+            }
         }
         let id = self.nodes.len() as u32;
         let key_start = std::mem::replace(&mut self.pending_key, NONE);
         // `scan` refused text past u32, so every offset fits
         let start = start as u32;
-        self.nodes.push(Node { kind, start, end: start, key_start, first_child: NONE, next_sibling: NONE });
+        self.nodes.push(Node {
+            kind,
+            lean: false,
+            start,
+            end: start,
+            key_start,
+            first_child: NONE,
+            next_sibling: NONE,
+        });
+        self.link(id);
+        if let Some(f) = self.stack.last_mut()
+            && f.array
+            && !f.under_array
+            && f.scalars_only
+            && f.items == self.lean_from
+        {
+            // its items so far are scalars, the nodes right after its own: they go
+            let array = f.node as usize;
+            f.lean = true;
+            f.last_child = NONE;
+            self.nodes.truncate(array + 1);
+            self.nodes[array].lean = true;
+            self.nodes[array].first_child = NONE;
+            return NONE;
+        }
+        id
+    }
+
+    /// Makes `id` the next child of the current container.
+    fn link(&mut self, id: u32) {
         if let Some(f) = self.stack.last_mut() {
             if f.last_child == NONE {
                 self.nodes[f.node as usize].first_child = id;
@@ -261,7 +388,30 @@ impl<'a> Scanner<'a> {
             }
             f.last_child = id;
         }
-        id
+    }
+
+    /// A lean array met a container at `upto`: its scalars before it are put back in the tree.
+    fn unlean(&mut self, upto: usize) {
+        let Some(f) = self.stack.last_mut() else { return };
+        f.lean = false;
+        let array = f.node as usize;
+        self.nodes[array].lean = false;
+        let from = self.nodes[array].start as usize + 1;
+        let b = self.b;
+        for span in scalar_items(b, from, upto) {
+            let id = self.nodes.len() as u32;
+            let (start, end) = (span.start as u32, span.end as u32);
+            self.nodes.push(Node {
+                kind: NodeKind::Scalar,
+                lean: false,
+                start,
+                end,
+                key_start: NONE,
+                first_child: NONE,
+                next_sibling: NONE,
+            });
+            self.link(id);
+        }
     }
 
     fn close(&mut self, id: u32, end: usize) {
@@ -385,8 +535,8 @@ impl<'a> Scanner<'a> {
                 let kind = if c == b'{' { NodeKind::Object } else { NodeKind::Array };
                 let id = self.open(kind, start);
                 self.pos += 1;
-                let state = if c == b'{' { State::ObjectFirst } else { State::ArrayFirst };
-                self.stack.push(Frame { node: id, last_child: NONE, state });
+                let under_array = self.stack.last().is_some_and(|f| f.array || f.under_array);
+                self.stack.push(Frame::new(id, c == b'[', under_array));
                 Ok(())
             }
             b'"' => {
@@ -519,6 +669,38 @@ mod tests {
         assert_eq!(value_end("{\"a\": [1, 2]} trailing text"), Some(13));
         assert_eq!(value_end("  42\n"), Some(4));
         assert_eq!(value_end("{\"a\": "), None);
+    }
+
+    #[test]
+    fn long_arrays_of_scalars_are_lean_until_a_container_comes() {
+        let scalars: Vec<String> = (0..LEAN_ITEMS + 5)
+            .map(|i| ["-1.5e3", r#""a\"b, ]""#, "true", " null ", r#""é""#][i % 5].to_string())
+            .collect();
+        let list = scalars.join(" ,\n");
+        let doc =
+            format!(r#"{{"lean":[{list}],"short":[1,2],"nested":[[{list}]],"mixed":[{list},{{"x":[{list}]}},7]}}"#);
+        let lean = scan_lean(&doc).unwrap();
+        let whole = scan(&doc, false).unwrap();
+        let member = |t: &SpanTree, i: usize| t.children(t.root()).nth(i).unwrap();
+        let spans = |t: &SpanTree, id: usize| t.children(id).map(|c| t.node(c).span()).collect::<Vec<_>>();
+        // the lean array has no children; its items are read from the text, the same spans
+        let (l, w) = (member(&lean, 0), member(&whole, 0));
+        assert!(lean.node(l).lean && lean.child_count(l) == 0);
+        assert_eq!(lean.lean_items(l, &doc).collect::<Vec<_>>(), spans(&whole, w));
+        assert_eq!(lean.unparsed_scalars(l, 0, &doc).count(), LEAN_ITEMS + 5);
+        // short arrays, arrays under arrays and arrays that meet a container are whole trees
+        for i in 1..4 {
+            let (l, w) = (member(&lean, i), member(&whole, i));
+            assert!(!lean.node(l).lean);
+            assert_eq!(spans(&lean, l), spans(&whole, w), "member {i}");
+        }
+        // the lean-then-mixed array: the parse kept its one object; the rest is in the text
+        let mixed = member(&lean, 3);
+        assert_eq!(lean.parsed_children(mixed, 1).count(), 1);
+        assert_eq!(lean.unparsed_scalars(mixed, 1, &doc).count(), LEAN_ITEMS + 6);
+        let object = lean.children(mixed).find(|&c| lean.node(c).kind == NodeKind::Object).unwrap();
+        assert!(!lean.node(lean.children(object).next().unwrap()).lean, "an array under an array is whole");
+        assert_eq!(lean.member_count(), whole.member_count());
     }
 
     #[test]
