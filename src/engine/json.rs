@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use super::api::{Compressed, Context, Engine, Factor, Fraction, Memo, Skip, drop_later};
 use super::jsonspan::{self, LEAN_ITEMS, NodeKind, SpanTree};
-use super::sizing;
+use super::sizing::{self, Texts};
 use super::text::{self, has_error_word};
 use crate::ledger::{LedgerBuilder, PayloadShape, Unit, escape_pointer, group_thousands, name_list};
 
@@ -897,6 +897,35 @@ fn score_field(f: &FieldStats, n: usize) -> Option<f64> {
     (conf >= 0.4 && (named || descending)).then_some(conf.min(0.95))
 }
 
+/// A lean array's strings or numbers, read where they are (see [`Texts`]): a number's literal, a
+/// string's text inside its quotes, or, for a string with escapes, its decoded text, the only
+/// copies made.
+struct LeanTexts<'s> {
+    input: &'s str,
+    spans: &'s [(u32, u32)],
+    numbers: bool,
+    /// (item, its decoded text) for the strings with escapes, in item order.
+    decoded: Vec<(u32, String)>,
+}
+
+impl Texts for LeanTexts<'_> {
+    fn count(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn text(&self, i: usize) -> &str {
+        let (a, b) = self.spans[i];
+        let literal = &self.input[a as usize..b as usize];
+        if self.numbers {
+            return literal;
+        }
+        match self.decoded.binary_search_by_key(&(i as u32), |d| d.0) {
+            Ok(j) => &self.decoded[j].1,
+            Err(_) => literal.get(1..literal.len().saturating_sub(1)).unwrap_or(""),
+        }
+    }
+}
+
 /// Where an array's items are in the source: their nodes in the span tree, their spans (a lean
 /// array's scalars, which have no nodes), or nowhere apart (the array's own node stands in).
 enum Items<'k> {
@@ -1025,8 +1054,8 @@ impl<'a> Crusher<'a> {
             // strings or numbers are planned from their text, any other mix from values
             let spans: Vec<(u32, u32)> =
                 self.tree.lean_items(node, self.input).map(|r| (r.start as u32, r.end as u32)).collect();
-            if let Some((decoded, numbers)) = self.lean_texts(&spans) {
-                return self.process_lean(&decoded, numbers, &spans, pointer);
+            if let Some(texts) = self.lean_texts(&spans) {
+                return self.process_lean(&texts, pointer);
             }
             let items = spans.iter().map(|&(a, b)| scalar_value(&self.input[a as usize..b as usize])).collect();
             return self.process_items(items, Items::Spans(&spans), pointer);
@@ -1071,62 +1100,49 @@ impl<'a> Crusher<'a> {
         self.mark_drops(out, &plan, unit, &at, dropped_values, objects, pointer)
     }
 
-    /// Whether a lean array's items are all strings or all numbers, and then whether numbers,
-    /// with the strings that hold escapes decoded, in order: the only copies made. The rest are
-    /// read where they are.
-    fn lean_texts(&self, spans: &[(u32, u32)]) -> Option<(Vec<String>, bool)> {
+    /// A lean array's items as texts, when they are all strings or all numbers.
+    fn lean_texts<'s>(&self, spans: &'s [(u32, u32)]) -> Option<LeanTexts<'s>>
+    where
+        'a: 's,
+    {
         let literal = |&(a, b): &(u32, u32)| &self.input[a as usize..b as usize];
         let is_number = |text: &str| text.starts_with(|c: char| c == '-' || c.is_ascii_digit());
         let numbers = is_number(literal(spans.first()?));
         let mut decoded = Vec::new();
-        for text in spans.iter().map(literal) {
+        for (i, text) in spans.iter().map(literal).enumerate() {
             if is_number(text) != numbers || (!numbers && !text.starts_with('"')) {
                 return None;
             }
             if !numbers && text.contains('\\') {
-                decoded.push(scalar_text(text)?.into_owned());
+                decoded.push((i as u32, scalar_text(text)?.into_owned()));
             }
         }
-        Some((decoded, numbers))
+        Some(LeanTexts { input: self.input, spans, numbers, decoded })
     }
 
-    /// A lean array of strings or numbers (see [`Self::lean_texts`]), planned and cut from its
-    /// text.
-    fn process_lean(&mut self, decoded: &[String], numbers: bool, spans: &[(u32, u32)], pointer: String) -> Value {
-        let input = self.input;
-        let mut decoded = decoded.iter();
-        let texts: Vec<&str> = spans
-            .iter()
-            .map(|&(a, b)| {
-                let literal = &input[a as usize..b as usize];
-                if numbers {
-                    literal
-                } else if literal.contains('\\') {
-                    decoded.next().map_or("", String::as_str)
-                } else {
-                    literal.get(1..literal.len().saturating_sub(1)).unwrap_or("")
-                }
-            })
-            .collect();
-        let n = texts.len();
-        let plan = if self.analyzed(n) { self.plan_scalars(&texts, numbers) } else { KeepPlan::all(n, String::new()) };
+    /// A lean array of strings or numbers, planned and cut from its text.
+    fn process_lean(&mut self, texts: &LeanTexts, pointer: String) -> Value {
+        let n = texts.count();
+        let plan =
+            if self.analyzed(n) { self.plan_scalars(texts, texts.numbers) } else { KeepPlan::all(n, String::new()) };
         self.note_plan(&pointer, &plan);
         let mut out = Vec::with_capacity(n - plan.dropped() + 1);
         let mut dropped_values: Vec<f64> = Vec::new();
-        let at = Items::Spans(spans);
+        let at = Items::Spans(texts.spans);
         for (i, text) in texts.iter().enumerate() {
             if plan.keep[i] {
                 let pointer = format!("{pointer}/{i}");
-                out.push(if numbers {
+                out.push(if texts.numbers {
                     Value::Number(serde_json::Number::from_string_unchecked(text.to_string()))
                 } else {
                     self.process_string(text.to_string(), Some(at.span(self.tree, i)), pointer)
                 });
-            } else if numbers && let Some(x) = number_f64(text) {
+            } else if texts.numbers
+                && let Some(x) = number_f64(text)
+            {
                 dropped_values.push(x);
             }
         }
-        drop(texts);
         self.mark_drops(out, &plan, Unit::Items, &at, dropped_values, false, pointer)
     }
 
@@ -1243,11 +1259,11 @@ impl<'a> Crusher<'a> {
 
     fn k_for<S: AsRef<str>>(&self, strings: &[S], min_k: usize) -> usize {
         let refs: Vec<&str> = strings.iter().map(AsRef::as_ref).collect();
-        self.k_for_refs(&refs, min_k)
+        self.k_for_texts(refs.as_slice(), min_k)
     }
 
-    fn k_for_refs(&self, refs: &[&str], min_k: usize) -> usize {
-        sizing::optimal_k(refs, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k), self.memo)
+    fn k_for_texts<T: Texts + ?Sized>(&self, texts: &T, min_k: usize) -> usize {
+        sizing::optimal_k(texts, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k), self.memo)
     }
 
     /// SmartCrusher's array-of-objects planner.
@@ -1453,10 +1469,15 @@ impl<'a> Crusher<'a> {
     /// Strings or numbers, all of one type, as their texts (a string's own text, a number's
     /// source digits): the plan over the group's own positions. Texts are borrowed, so an array
     /// of a million numbers costs no allocation per item.
-    fn plan_scalars(&self, strings: &[&str], numbers: bool) -> KeepPlan {
-        let m = strings.len();
-        let k = self.k_for_refs(strings, 3);
-        let copy = copies(m, self.p.dedup_identical_items, |i| fx_hash(strings[i]), |a, b| strings[a] == strings[b]);
+    fn plan_scalars<T: Texts + ?Sized>(&self, strings: &T, numbers: bool) -> KeepPlan {
+        let m = strings.count();
+        let k = self.k_for_texts(strings, 3);
+        let copy = copies(
+            m,
+            self.p.dedup_identical_items,
+            |i| fx_hash(strings.text(i)),
+            |a, b| strings.text(a) == strings.text(b),
+        );
         let vt = self.p.variance_threshold.get();
         let (exact, relevant) = if self.query.is_empty() {
             (Vec::new(), Vec::new())
@@ -1467,8 +1488,7 @@ impl<'a> Crusher<'a> {
         let mut must: Vec<usize> = exact;
         // a number that is not finite as f64 (1e400) leaves the array unsummarised, as a string
         // array is: its text still counts for outliers by length
-        let values: Vec<f64> =
-            if numbers { strings.iter().filter_map(|s| number_f64(s)).collect() } else { Vec::new() };
+        let values: Vec<f64> = if numbers { strings.iter().filter_map(number_f64).collect() } else { Vec::new() };
         let numbers = numbers && values.len() == m;
         let mut changes = Vec::new();
         if numbers {
@@ -1480,7 +1500,7 @@ impl<'a> Crusher<'a> {
                 changes = change_points(&values, vt);
             }
         } else {
-            must.extend((0..m).filter(|&i| has_error_word(strings[i])));
+            must.extend((0..m).filter(|&i| has_error_word(strings.text(i))));
             let lens: Vec<f64> = strings.iter().map(|s| s.chars().count() as f64).collect();
             let (mean, sd) = mean_std(&lens);
             if sd > 0.0 {
@@ -1513,7 +1533,7 @@ impl<'a> Crusher<'a> {
             })
             .collect();
         let numbers = group.first().is_some_and(|v| v.borrow().is_number());
-        self.plan_scalars(&strings, numbers)
+        self.plan_scalars(strings.as_slice(), numbers)
     }
 
     /// Mixed arrays: objects, strings and numbers are planned as groups; others are kept.

@@ -526,7 +526,8 @@ impl Plan {
         }
 
         let texts: Vec<&str> = lines.iter().map(|l| l.text).collect();
-        let budget = sizing::optimal_k(&texts, p.bias.get(), MIN_BUDGET, p.max_total_lines.max(MIN_BUDGET), memo);
+        let budget =
+            sizing::optimal_k(texts.as_slice(), p.bias.get(), MIN_BUDGET, p.max_total_lines.max(MIN_BUDGET), memo);
         enforce_budget(&mut keep, budget, &score, &repeat_of);
         fill_head_tail(&mut keep, budget);
 

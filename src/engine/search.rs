@@ -392,7 +392,7 @@ fn select(
 ) -> Vec<bool> {
     let n = lines.len();
     let texts: Vec<&str> = matches.iter().map(|&i| lines[i].text).collect();
-    let budget = sizing::optimal_k(&texts, p.bias.get(), 5, p.max_total_matches.max(5), memo).max(1);
+    let budget = sizing::optimal_k(texts.as_slice(), p.bias.get(), 5, p.max_total_matches.max(5), memo).max(1);
     // Files by total score, ties in input order.
     let mut per_file: Vec<Vec<usize>> = vec![Vec::new(); parsed.files.len()];
     for &i in matches {

@@ -17,6 +17,27 @@ use super::api::Memo;
 use flate2::{Compress, Compression, FlushCompress, Status};
 use rustc_hash::{FxHashSet, FxHasher};
 
+/// A list of texts read by position: a slice of them, or a list read where it lies (a lean JSON
+/// array's items, in its source text), so a list of a million items need not be copied out.
+pub trait Texts {
+    fn count(&self) -> usize;
+    fn text(&self, i: usize) -> &str;
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.count()).map(|i| self.text(i))
+    }
+}
+
+impl Texts for [&str] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn text(&self, i: usize) -> &str {
+        self[i]
+    }
+}
+
 const SAMPLE_ITEMS: usize = 128;
 const GRAMS_PER_ITEM: usize = 64;
 const HAMMING_MAX: u32 = 3;
@@ -34,8 +55,8 @@ const ZLIB_SAMPLE_BYTES: usize = 64 * 1024;
 /// `bias` > 1 keeps more, < 1 fewer.
 /// What the list's content says (clusters, knee, zlib spread) is kept in `memo` when there is
 /// one: the workbench re-sizes the same lists on every knob change, and only the knobs differ.
-pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Option<&Memo>) -> usize {
-    let n = items.len();
+pub fn optimal_k<T: Texts + ?Sized>(items: &T, bias: f64, min_k: usize, max_k: usize, memo: Option<&Memo>) -> usize {
+    let n = items.count();
     if n <= 8 {
         return n;
     }
@@ -43,7 +64,7 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Op
     let known = remembered(memo, key);
     let mut sig = known.unwrap_or_else(|| {
         let sample = stride_sample(n, SAMPLE_ITEMS);
-        let clusters = simhash_clusters(sample.iter().map(|&i| items[i]));
+        let clusters = simhash_clusters(sample.iter().map(|&i| items.text(i)));
         Signals { clusters, sample: sample.len(), knee: None, spread_ratio: None }
     });
     let k = size(items, bias, min_k, max_k, &mut sig);
@@ -56,8 +77,8 @@ pub fn optimal_k(items: &[&str], bias: f64, min_k: usize, max_k: usize, memo: Op
 
 /// The size of a list of more than 8 items from its signals; the knee and the zlib spread are
 /// computed into `sig` the first time a size needs them.
-fn size(items: &[&str], bias: f64, min_k: usize, max_k: usize, sig: &mut Signals) -> usize {
-    let n = items.len();
+fn size<T: Texts + ?Sized>(items: &T, bias: f64, min_k: usize, max_k: usize, sig: &mut Signals) -> usize {
+    let n = items.count();
     if sig.clusters <= 3 {
         return min_k.max(sig.clusters).min(max_k.max(min_k)).min(n);
     }
@@ -97,14 +118,14 @@ struct Signals {
 /// A list's identity for [`Signals`]: a hash of every item and its length, with the count.
 type ContentKey = (u64, usize, usize);
 
-fn content_key(items: &[&str]) -> ContentKey {
+fn content_key<T: Texts + ?Sized>(items: &T) -> ContentKey {
     let mut h = FxHasher::default();
     let mut bytes = 0;
-    for item in items {
+    for item in items.iter() {
         item.hash(&mut h);
         bytes += item.len();
     }
-    (h.finish(), bytes, items.len())
+    (h.finish(), bytes, items.count())
 }
 
 /// The memo's name for list signals, and how many lists it keeps (a hash collision could only
@@ -224,11 +245,11 @@ fn word_hashes(item: &str, mut f: impl FnMut(u64)) {
 }
 
 /// The 1-based item count at the knee of the distinct-bigram curve, if the curve has one.
-fn bigram_knee(items: &[&str]) -> Option<usize> {
-    let n = items.len();
+fn bigram_knee<T: Texts + ?Sized>(items: &T) -> Option<usize> {
+    let n = items.count();
     let mut seen: FxHashSet<u64> = FxHashSet::default();
     let mut cumulative = Vec::with_capacity(n);
-    for item in items {
+    for item in items.iter() {
         // bigrams from the words' hashes; an item of one word counts that word
         let (mut prev, mut words) = (0u64, 0usize);
         word_hashes(item, |w| {
@@ -294,13 +315,13 @@ fn zlib_ratio<'a>(parts: impl Iterator<Item = &'a str>) -> Option<f64> {
     })
 }
 
-fn zlib_disagrees(items: &[&str], k: usize, sig: &mut Signals) -> bool {
-    let Some(prefix) = zlib_ratio(items.iter().take(k).copied()) else {
+fn zlib_disagrees<T: Texts + ?Sized>(items: &T, k: usize, sig: &mut Signals) -> bool {
+    let Some(prefix) = zlib_ratio(items.iter().take(k)) else {
         return false;
     };
     let all = *sig.spread_ratio.get_or_insert_with(|| {
-        let spread = stride_sample(items.len(), items.len().min(4096));
-        zlib_ratio(spread.iter().map(|&i| items[i]))
+        let spread = stride_sample(items.count(), items.count().min(4096));
+        zlib_ratio(spread.iter().map(|&i| items.text(i)))
     });
     all.is_some_and(|all| (prefix - all).abs() > ZLIB_TOLERANCE)
 }
@@ -312,13 +333,13 @@ mod tests {
     #[test]
     fn small_lists_are_kept_whole() {
         let items = ["a", "b", "c"];
-        assert_eq!(optimal_k(&items, 1.0, 3, 15, None), 3);
+        assert_eq!(optimal_k(&items[..], 1.0, 3, 15, None), 3);
     }
 
     #[test]
     fn identical_items_collapse_to_min_k() {
         let items = vec!["{\"status\":\"ok\",\"msg\":\"processed batch\"}"; 200];
-        assert_eq!(optimal_k(&items, 1.0, 3, 15, None), 3);
+        assert_eq!(optimal_k(&items[..], 1.0, 3, 15, None), 3);
     }
 
     #[test]
@@ -327,8 +348,8 @@ mod tests {
             .map(|i| format!("user {i} bought item {} for {} dollars in city {}", i * 7 % 97, i * 13 % 89, i % 41))
             .collect();
         let items: Vec<&str> = owned.iter().map(String::as_str).collect();
-        assert_eq!(optimal_k(&items, 1.0, 3, 15, None), 15);
-        let low = optimal_k(&items, 0.01, 3, 15, None);
+        assert_eq!(optimal_k(&items[..], 1.0, 3, 15, None), 15);
+        let low = optimal_k(&items[..], 0.01, 3, 15, None);
         assert!(low < 15, "bias 0.01 gave {low}");
         assert!(low >= 3);
     }
@@ -357,22 +378,22 @@ mod tests {
         let items: Vec<&str> = owned.iter().map(String::as_str).collect();
         let memo = Memo::default();
         let m = Some(&memo);
-        let first = optimal_k(&items, 1.0, 3, 400, m);
-        assert!(remembered(m, content_key(&items)).is_some());
+        let first = optimal_k(&items[..], 1.0, 3, 400, m);
+        assert!(remembered(m, content_key(&items[..])).is_some());
         // a sizing the caps do not decide needs the knee, and remembers it with the clusters
         let wide = Memo::default();
-        optimal_k(&items, 1.0, 3, 10_000, Some(&wide));
-        let known = remembered(Some(&wide), content_key(&items)).expect("remembered");
+        optimal_k(&items[..], 1.0, 3, 10_000, Some(&wide));
+        let known = remembered(Some(&wide), content_key(&items[..])).expect("remembered");
         assert!(known.knee.is_some());
-        assert!(remembered(None, content_key(&items)).is_none());
-        assert_eq!(optimal_k(&items, 1.0, 3, 400, m), first);
-        assert_eq!(optimal_k(&items, 1.0, 3, 10, m), first.min(10));
-        assert_eq!(optimal_k(&items, 1.0, 3, 400, None), first, "remembered or not, the same size");
-        let half = optimal_k(&items, 0.5, 3, 400, m);
+        assert!(remembered(None, content_key(&items[..])).is_none());
+        assert_eq!(optimal_k(&items[..], 1.0, 3, 400, m), first);
+        assert_eq!(optimal_k(&items[..], 1.0, 3, 10, m), first.min(10));
+        assert_eq!(optimal_k(&items[..], 1.0, 3, 400, None), first, "remembered or not, the same size");
+        let half = optimal_k(&items[..], 0.5, 3, 400, m);
         assert!(half < first, "{half} vs {first}");
         // another list is not mistaken for this one
         let fewer = &items[..300];
-        assert_ne!(content_key(fewer), content_key(&items));
+        assert_ne!(content_key(fewer), content_key(&items[..]));
     }
 
     #[test]
