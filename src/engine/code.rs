@@ -212,19 +212,30 @@ pub fn parts(input: &str) -> Vec<Range<usize>> {
 }
 
 /// `input` split before top-level lines (a line at column 0 after a blank line, not closing a
-/// bracket) about every `size` bytes; one part when it is under twice that or has no such line.
+/// bracket) into parts of about the same size, `size` bytes or a little more (one part when it
+/// is under twice that or has no such line). Even parts keep the largest syntax tree, which is
+/// what the memory peak follows, near the size of one part (a last part of leftovers could be
+/// twice it).
 fn top_level_parts(input: &str, size: usize) -> Vec<Range<usize>> {
     let b = input.as_bytes();
     let brk = text::line_end(input);
     let blank_before =
         |p: usize| (p >= 2 && b[p - 2] == brk) || (brk == b'\n' && p >= 3 && b[p - 2] == b'\r' && b[p - 3] == b'\n');
     let top_level = |p: usize| !b[p].is_ascii_whitespace() && !matches!(b[p], b'}' | b')' | b']' | b',' | b'.');
+    // a line that starts a definition is a safer place than any line at column 0, which may be
+    // a paragraph of a docstring or a template string
+    let definition = |p: usize| DEFINITION_STARTS.iter().any(|k| b[p..].starts_with(k.as_bytes()));
+    let wanted = b.len() / size.max(1);
+    let even = b.len() / wanted.max(1);
     let (mut parts, mut start) = (Vec::new(), 0);
-    while b.len() - start >= 2 * size {
-        let from = start + size;
-        let cut = memchr::memchr_iter(brk, &b[from..b.len().min(start + 3 * size)])
-            .map(|i| from + i + 1)
-            .find(|&p| p < b.len() && blank_before(p) && top_level(p));
+    while parts.len() + 1 < wanted && start + even < b.len() {
+        let from = start + even;
+        let window = || {
+            memchr::memchr_iter(brk, &b[from..b.len().min(from + 2 * size)])
+                .map(|i| from + i + 1)
+                .filter(|&p| p < b.len() && blank_before(p) && top_level(p))
+        };
+        let cut = window().find(|&p| definition(p)).or_else(|| window().next());
         let Some(p) = cut else { break };
         parts.push(start..p);
         start = p;
@@ -232,6 +243,38 @@ fn top_level_parts(input: &str, size: usize) -> Vec<Range<usize>> {
     parts.push(start..b.len());
     parts
 }
+
+/// How top-level definitions start in the languages the engine reads (decorators, attributes
+/// and doc comments go with the item after them).
+const DEFINITION_STARTS: [&str; 27] = [
+    "def ",
+    "class ",
+    "async ",
+    "@",
+    "function ",
+    "export ",
+    "const ",
+    "let ",
+    "var ",
+    "fn ",
+    "pub ",
+    "impl ",
+    "struct ",
+    "enum ",
+    "trait ",
+    "mod ",
+    "#[",
+    "///",
+    "func ",
+    "type ",
+    "interface ",
+    "public ",
+    "private ",
+    "static ",
+    "template",
+    "namespace ",
+    "/**",
+];
 
 /// The engine on one text, or on one part of a larger one (`parsed` is `input` as tree-sitter
 /// reads it).
@@ -1009,6 +1052,26 @@ fn tree_edits(input: &str, output: &str, spans: &[Span]) -> Vec<tree_sitter::Inp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_even_and_start_at_definitions() {
+        // a module docstring with a paragraph at column 0 after a blank line, then functions
+        let unit = "\"\"\"Doc.\n\nA paragraph at column 0.\n\"\"\"\n\ndef f(x):\n    return x\n\n";
+        let input = unit.repeat(10_000);
+        let size = 50_000;
+        let parts = top_level_parts(&input, size);
+        assert_eq!(parts.len(), input.len() / size, "one part per `size` bytes");
+        assert_eq!(parts.first().map(|p| p.start), Some(0));
+        assert_eq!(parts.last().map(|p| p.end), Some(input.len()));
+        assert!(parts.windows(2).all(|w| w[0].end == w[1].start), "the parts tile the input");
+        let even = input.len() / parts.len();
+        assert!(parts.iter().all(|p| p.len() < even + unit.len() * 2), "even parts: {parts:?}");
+        for p in &parts[1..] {
+            assert!(input[p.start..].starts_with("def "), "a part starts at a definition, not in a docstring");
+        }
+        // under twice the size: one part
+        assert_eq!(top_level_parts(&input[..2 * size - 1], size).len(), 1);
+    }
 
     fn run(src: &str, path: &str) -> Result<Compressed, Skip> {
         let ctx = Context { path: Some(path.to_string()), ..Context::default() };
