@@ -292,7 +292,19 @@ fn compress_part(
     let input_errors = lang::error_count(tree.root_node());
     let mut planner = Planner::new(input, lang, p, ctx);
     planner.collect(tree.root_node());
-    let cuts = planner.plan();
+    let mut cuts = planner.plan();
+    // a cut never hides a marker an earlier compression left: the lines and calls it counts would
+    // be lost behind a new marker that counts only its own line
+    let planned = cuts.len();
+    cuts.retain(|c| !holds_marker(&input[c.bytes.clone()]));
+    let spared = planned - cuts.len();
+    if cuts.is_empty() && spared > 0 {
+        return Err(Skip::NothingToDrop {
+            detail: format!(
+                "{lang}: each of its {spared} cuts would hide a marker of an earlier compression; kept as it is"
+            ),
+        });
+    }
     if cuts.is_empty() {
         // a file that does not parse has fewer bodies than it seems: say so
         let broken = if input_errors > 0 {
@@ -339,7 +351,15 @@ fn compress_part(
     if input_errors > 0 {
         notes.push(format!("the input already has {input_errors} syntax errors; the output has no more"));
     }
+    if spared > 0 {
+        notes.push(format!("{spared} cut(s) not made: each would hide a marker of an earlier compression"));
+    }
     Ok(Compressed { output, ledger, strategy, notes, budget_hit: false })
+}
+
+/// Whether `text` holds a ctxlens marker (compressed output compressed again).
+fn holds_marker(text: &str) -> bool {
+    text.contains("[ctxlens: ") && crate::ledger::MARKER_RE.is_match(text)
 }
 
 /// A function whose body may be cut.
@@ -1077,6 +1097,32 @@ mod tests {
         let ctx = Context { path: Some(path.to_string()), ..Context::default() };
         let p = CodeParams { min_tokens_for_compression: 0, ..CodeParams::default() };
         CodeEngine::compress(src, &p, &ctx)
+    }
+
+    #[test]
+    fn compressing_output_again_keeps_the_earlier_markers() {
+        let src = std::fs::read_to_string("fixtures/code/requests-sessions.py").unwrap();
+        let with = |max_body_lines: usize| CodeParams { max_body_lines, ..CodeParams::default() };
+        let ctx = Context { path: Some("sessions.py".into()), ..Context::default() };
+        let first = CodeEngine::compress(&src, &with(12), &ctx).unwrap();
+        let markers: Vec<&str> = crate::ledger::MARKER_RE.find_iter(&first.output).map(|m| m.as_str()).collect();
+        assert!(markers.len() > 10);
+        // with a smaller body limit nothing that holds a marker is cut again
+        let again = CodeEngine::compress(&first.output, &with(2), &ctx).unwrap_err();
+        assert!(
+            matches!(&again, Skip::NothingToDrop { detail } if detail.contains("would hide a marker")),
+            "{again:?}"
+        );
+        // a new long function beside them is cut; the earlier markers all stay
+        let body: String = (0..30).map(|i| format!("    v{i} = helper(x, {i})\n")).collect();
+        let more = format!("{}\n\ndef fresh(x):\n{body}    return x\n", first.output);
+        let second = CodeEngine::compress(&more, &with(2), &ctx).unwrap();
+        for m in &markers {
+            assert!(second.output.contains(m), "{m} hidden");
+        }
+        assert!(second.output.contains("lines of fresh() omitted"), "{}", second.output);
+        assert!(second.ledger.drops.iter().all(|d| !holds_marker(&more[d.span.bytes.clone()])));
+        assert!(second.notes.iter().any(|n| n.contains("would hide a marker")), "{:?}", second.notes);
     }
 
     #[test]
