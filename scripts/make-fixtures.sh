@@ -316,19 +316,26 @@ PYLIB=$(python3 -c 'import json, os; print(os.path.dirname(os.path.dirname(json.
 fi
 
 if want diff || want mixed; then
-echo "== diff: two released versions of requests (PyPI sdists)"
+echo "== diff: released versions of requests (PyPI sdists)"
 mkdir -p "$WORK/sdist" && cd "$WORK/sdist"
-pip download -q --no-deps --no-binary :all: requests==2.31.0 requests==2.32.3 -d . 2>/dev/null || {
-  pip download -q --no-deps --no-binary :all: requests==2.31.0 -d .
-  pip download -q --no-deps --no-binary :all: requests==2.32.3 -d .
-}
-tar xzf requests-2.31.0.tar.gz && tar xzf requests-2.32.3.tar.gz
-# git diff between the two releases committed in a scratch repository (paths a/… b/…)
-mkdir repo && cp -r requests-2.31.0/. repo/ && (
-  cd repo && git init -q && git add -A && git -c user.name=fixtures -c user.email=f@x commit -qm 2.31.0 &&
-  git rm -rq . && cp -r ../requests-2.32.3/. . && git add -A &&
-  git -c user.name=fixtures -c user.email=f@x commit -qm 2.32.3 &&
-  git diff HEAD~1 HEAD > "$OUT/diff/requests-2.31.0-2.32.3.git.diff"
+VERSIONS="2.31.0 2.32.0 2.32.1 2.32.2 2.32.3"
+for v in $VERSIONS; do
+  pip download -q --no-deps --no-binary :all: "requests==$v" -d . && tar xzf "requests-$v.tar.gz"
+done
+# each release committed in turn in a scratch repository (paths a/… b/…), with fixed names and
+# dates (the release days) so the commit ids, and the fixtures, are the same on every run
+mkdir repo && (
+  cd repo && git init -q
+  for v in $VERSIONS; do
+    case $v in 2.31.0) day=2023-05-22;; 2.32.0) day=2024-05-20;; 2.32.1) day=2024-05-20;;
+                2.32.2) day=2024-05-21;; 2.32.3) day=2024-05-29;; esac
+    git rm -rq --ignore-unmatch . && cp -r "../requests-$v/." . && git add -A
+    GIT_AUTHOR_DATE="${day}T12:00:00Z" GIT_COMMITTER_DATE="${day}T12:00:00Z" \
+      git -c user.name=fixtures -c user.email=fixtures@example.com commit -qm "requests $v"
+  done
+  git diff HEAD~4 HEAD > "$OUT/diff/requests-2.31.0-2.32.3.git.diff"
+  git show HEAD~3 > "$OUT/diff/requests-2.32.0.git-show.diff"
+  git log -p -3 > "$OUT/diff/requests-2.32.1-2.32.3.git-log-p.diff"
 )
 diff -ru requests-2.31.0 requests-2.32.3 > "$OUT/diff/requests-2.31.0-2.32.3.ru.diff" || true
 cp requests-2.32.3/README.md "$OUT/prose/requests-README.md"

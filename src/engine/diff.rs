@@ -6,7 +6,9 @@
 //! hunks per file, the most-changed files). Differences: hunk headers are recomputed (a trimmed
 //! hunk is split where context was cut) instead of keeping stale counts; `index`, mode, rename and
 //! binary lines are kept verbatim; each file's dropped hunks and context, and every dropped file,
-//! are named in a marker line placed between files, where `git apply` skips it.
+//! are named in a marker line placed between files, where `git apply` skips it. In text of
+//! several commits (`git log -p`, a `format-patch` series) each commit's dropped files are named
+//! in that commit, before the next one's header.
 
 use std::sync::LazyLock;
 
@@ -95,6 +97,25 @@ fn is_file_start(lines: &[Line], i: usize) -> bool {
                     || lines[i - 1].text.starts_with("Index: ")
                     || lines[i - 1].text.starts_with("===")
                     || is_ext_header(lines[i - 1].text))))
+}
+
+/// A commit's first line in `git log -p` or `git show` (`commit <id>`, maybe decorated), or in
+/// `git format-patch --stdout` (`From <id> <date>`); the id is the capture.
+static COMMIT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:commit ([0-9a-f]{7,64})(?: \(.*\))?|From ([0-9a-f]{40}|[0-9a-f]{64}) .*)$").expect("commit")
+});
+
+/// The commit id a line starts, if it starts one.
+fn commit_id(t: &str) -> Option<&str> {
+    if !(t.starts_with("commit ") || t.starts_with("From ")) {
+        return None;
+    }
+    COMMIT_LINE.captures(t).and_then(|c| c.get(1).or(c.get(2))).map(|m| m.as_str())
+}
+
+/// A line that belongs to no file: a commit's first line, or `diff -r`'s `Only in`.
+fn of_no_file(t: &str) -> bool {
+    t.starts_with("Only in ") || commit_id(t).is_some()
 }
 
 fn is_ext_header(t: &str) -> bool {
@@ -263,8 +284,9 @@ fn parse(lines: &[Line]) -> Parsed {
         let start = i;
         let combined = lines[i].text.starts_with("diff --cc ") || lines[i].text.starts_with("diff --combined ");
         i += 1;
-        // Extended headers and ---/+++ up to the first hunk or the next file.
-        while i < n && !lines[i].text.starts_with("@@") && !is_file_start(lines, i) {
+        // Extended headers and ---/+++ up to the first hunk, the next file or a line of no file
+        // (a hunkless file, a rename or a binary change, can be followed by the next commit)
+        while i < n && !lines[i].text.starts_with("@@") && !is_file_start(lines, i) && !of_no_file(lines[i].text) {
             i += 1;
         }
         let head = start..i;
@@ -337,7 +359,7 @@ fn parse(lines: &[Line]) -> Parsed {
         files.push(FileDiff {
             lines: start..i,
             // a verbatim file's hunks do not say where it ends: it goes whole or stays whole
-            tail: if verbatim.is_some() { i } else { hunks.last().map_or(i, |h| h.body.end) },
+            tail: if verbatim.is_some() { i } else { hunks.last().map_or(head.end, |h| h.body.end) },
             path: path_of(lines, head.clone()),
             head,
             hunks,
@@ -347,6 +369,37 @@ fn parse(lines: &[Line]) -> Parsed {
         });
     }
     Parsed { preamble: 0..first, files }
+}
+
+/// A run of files under one commit header.
+struct Commit<'t> {
+    /// The commit's id; None for files before the first commit line, or when the text is not
+    /// split by commit.
+    id: Option<&'t str>,
+    files: std::ops::Range<usize>,
+}
+
+/// The files grouped by the commit they belong to, when the text holds more than one commit
+/// (`git log -p`, a `format-patch` series): a commit line lies in the preamble or after a file's
+/// last hunk. One group of every file otherwise, and also when a commit line lies inside a file
+/// kept whole (which cannot be split there).
+fn commits<'t>(parsed: &Parsed, lines: &[Line<'t>]) -> Vec<Commit<'t>> {
+    let one = || vec![Commit { id: None, files: 0..parsed.files.len() }];
+    let last_id = |r: std::ops::Range<usize>| lines[r].iter().rev().find_map(|l| commit_id(l.text));
+    let mut groups = vec![Commit { id: last_id(parsed.preamble.clone()), files: 0..0 }];
+    for (fi, f) in parsed.files.iter().enumerate() {
+        if lines[f.lines.start..f.tail].iter().any(|l| commit_id(l.text).is_some()) {
+            return one();
+        }
+        groups.last_mut().expect("one group at least").files.end = fi + 1;
+        if let Some(id) = last_id(f.tail..f.lines.end) {
+            groups.push(Commit { id: Some(id), files: fi + 1..fi + 1 });
+        }
+    }
+    // a commit with no file after it (the last one of a log, or one with no diff) names none
+    groups.retain(|g| !g.files.is_empty());
+    let named = groups.iter().filter(|g| g.id.is_some()).count();
+    if named < 2 { one() } else { groups }
 }
 
 pub struct DiffEngine;
@@ -501,96 +554,29 @@ impl<'a> Compressor<'a> {
         out.push_str(self.text(parsed.preamble.clone()));
         let mut hunks_dropped = 0;
         let mut context_dropped = 0;
-        for (fi, f) in files.iter().enumerate() {
-            if !keep_file[fi] {
+        let commits = commits(parsed, self.lines);
+        let several = commits.len() > 1;
+        for commit in &commits {
+            for fi in commit.files.clone() {
+                let f = &files[fi];
+                if keep_file[fi] {
+                    let (h, c) = self.emit_file(f, &mut out, &mut ledger);
+                    hunks_dropped += h;
+                    context_dropped += c;
+                }
+                // the files a commit lost are named before the next commit's header, which
+                // follows its last file
+                if several && fi + 1 == commit.files.end {
+                    self.files_marker(files, &keep_file, commit, several, &mut out, &mut ledger);
+                }
+                // lines after the last hunk (`diff -r`'s "Only in", the next commit of `git log
+                // -p`) stay whether or not the file does
                 out.push_str(self.text(f.tail..f.lines.end));
-                continue;
             }
-            if f.verbatim.is_some() || f.hunks.is_empty() {
-                out.push_str(self.text(f.lines.clone()));
-                continue;
-            }
-            let plan = self.plan(f);
-            let changed = plan.keep_hunk.iter().any(|k| !k) || plan.keep_line.iter().any(|l| l.iter().any(|k| !k));
-            if !changed {
-                out.push_str(self.text(f.lines.clone()));
-                continue;
-            }
-            out.push_str(self.text(f.head.clone()));
-            let group = ledger.group();
-            let (mut file_hunks, mut file_context) = (0, 0);
-            let mut hunk_starts: Vec<usize> = Vec::new();
-            let mut delta: isize = 0;
-            let mut cursor = f.head.end;
-            for (hi, h) in f.hunks.iter().enumerate() {
-                // Lines between hunks (or after the last) that are not hunk lines stay verbatim.
-                out.push_str(self.text(cursor..h.header));
-                cursor = h.body.end;
-                if !plan.keep_hunk[hi] {
-                    let span = self.lines[h.header].start..self.lines[h.body.end - 1].end;
-                    ledger.drop_span(
-                        span,
-                        None,
-                        Unit::Hunks,
-                        1,
-                        "hunk over max_hunks_per_file (lower score: fewer changes, no query or priority words)",
-                    );
-                    file_hunks += 1;
-                    hunk_starts.push(h.old_start);
-                    continue;
-                }
-                let dropped_ctx = self.emit_hunk(h, &plan.keep_line[hi], &mut delta, &mut out, &mut ledger);
-                file_context += dropped_ctx;
-            }
-            if ledger.has_pending(group) {
-                let mut parts = Vec::new();
-                if file_hunks > 0 {
-                    parts.push(format!(
-                        "{} (at old lines {})",
-                        Unit::Hunks.count(file_hunks),
-                        name_list(&hunk_starts, 30)
-                    ));
-                }
-                if file_context > 0 {
-                    parts.push(Unit::ContextLines.count(file_context));
-                }
-                let phrase = format!("{} omitted from {}", parts.join(" and "), f.path);
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
-                out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
-                out.push('\n');
-            }
-            // lines after the last hunk (`diff -r`'s "Only in", the next commit of `git log -p`)
-            // come after the file's marker, which belongs to the file
-            out.push_str(self.text(cursor..f.lines.end));
-            hunks_dropped += file_hunks;
-            context_dropped += file_context;
         }
-        // Dropped files: one marker at the end naming them.
-        let group = ledger.group();
-        let mut named = Vec::new();
-        for (fi, f) in files.iter().enumerate() {
-            if keep_file[fi] {
-                continue;
-            }
-            let span = self.lines[f.lines.start].start..self.lines[f.tail - 1].end;
-            ledger.drop_span(
-                span,
-                None,
-                Unit::Files,
-                1,
-                format!("file outside max_files = {} (fewer changed lines)", self.p.max_files),
-            );
-            named.push(format!("{} (+{} -{})", f.path, f.added, f.removed));
-        }
-        if ledger.has_pending(group) {
-            let phrase = format!("{} omitted: {}", Unit::Files.count(named.len()), name_list(&named, 30));
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push('\n');
-            }
-            out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
-            out.push('\n');
+        // with one commit or none, the dropped files are named at the end
+        if let [all] = commits.as_slice() {
+            self.files_marker(files, &keep_file, all, false, &mut out, &mut ledger);
         }
         let ledger = ledger.finish();
         let whole = verbatim_note(files, self.lines_before);
@@ -616,6 +602,104 @@ impl<'a> Compressor<'a> {
             strategy = format!("{strategy}; {w}");
         }
         Ok(Compressed { output: out, ledger, strategy, notes: Vec::new(), budget_hit: false })
+    }
+
+    /// Writes a kept file up to its tail: verbatim, or with hunks and context cut and a marker
+    /// naming them. Returns (hunks, context lines) dropped.
+    fn emit_file(&self, f: &FileDiff, out: &mut String, ledger: &mut LedgerBuilder) -> (usize, usize) {
+        let whole = f.lines.start..f.tail;
+        if f.verbatim.is_some() || f.hunks.is_empty() {
+            out.push_str(self.text(whole));
+            return (0, 0);
+        }
+        let plan = self.plan(f);
+        let changed = plan.keep_hunk.iter().any(|k| !k) || plan.keep_line.iter().any(|l| l.iter().any(|k| !k));
+        if !changed {
+            out.push_str(self.text(whole));
+            return (0, 0);
+        }
+        out.push_str(self.text(f.head.clone()));
+        let group = ledger.group();
+        let (mut file_hunks, mut file_context) = (0, 0);
+        let mut hunk_starts: Vec<usize> = Vec::new();
+        let mut delta: isize = 0;
+        let mut cursor = f.head.end;
+        for (hi, h) in f.hunks.iter().enumerate() {
+            // Lines between hunks that are not hunk lines stay verbatim.
+            out.push_str(self.text(cursor..h.header));
+            cursor = h.body.end;
+            if !plan.keep_hunk[hi] {
+                let span = self.lines[h.header].start..self.lines[h.body.end - 1].end;
+                ledger.drop_span(
+                    span,
+                    None,
+                    Unit::Hunks,
+                    1,
+                    "hunk over max_hunks_per_file (lower score: fewer changes, no query or priority words)",
+                );
+                file_hunks += 1;
+                hunk_starts.push(h.old_start);
+                continue;
+            }
+            file_context += self.emit_hunk(h, &plan.keep_line[hi], &mut delta, out, ledger);
+        }
+        if ledger.has_pending(group) {
+            let mut parts = Vec::new();
+            if file_hunks > 0 {
+                parts.push(format!("{} (at old lines {})", Unit::Hunks.count(file_hunks), name_list(&hunk_starts, 30)));
+            }
+            if file_context > 0 {
+                parts.push(Unit::ContextLines.count(file_context));
+            }
+            let phrase = format!("{} omitted from {}", parts.join(" and "), f.path);
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
+            out.push('\n');
+        }
+        (file_hunks, file_context)
+    }
+
+    /// One marker naming the files of `commit` that `keep_file` leaves out, if any (with
+    /// `several` commits in the text, it names the commit too).
+    fn files_marker(
+        &self,
+        files: &[FileDiff],
+        keep_file: &[bool],
+        commit: &Commit,
+        several: bool,
+        out: &mut String,
+        ledger: &mut LedgerBuilder,
+    ) {
+        let group = ledger.group();
+        let mut named = Vec::new();
+        for fi in commit.files.clone().filter(|&fi| !keep_file[fi]) {
+            let f = &files[fi];
+            let span = self.lines[f.lines.start].start..self.lines[f.tail - 1].end;
+            ledger.drop_span(
+                span,
+                None,
+                Unit::Files,
+                1,
+                format!("file outside max_files = {} (fewer changed lines)", self.p.max_files),
+            );
+            named.push(format!("{} (+{} -{})", f.path, f.added, f.removed));
+        }
+        if !ledger.has_pending(group) {
+            return;
+        }
+        let of = match (several, commit.id) {
+            (false, _) => String::new(),
+            (true, Some(id)) => format!(" from commit {}", &id[..7]),
+            (true, None) => " before the first commit".to_string(),
+        };
+        let phrase = format!("{} omitted{of}: {}", Unit::Files.count(named.len()), name_list(&named, 30));
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&ledger.marker(group, phrase, PayloadShape::Concat));
+        out.push('\n');
     }
 
     /// Writes a hunk's kept lines as one or more hunks with recomputed headers; records dropped
@@ -782,6 +866,43 @@ mod tests {
         let commit = c.output.find("commit 4567ef").expect("the next commit stays");
         assert!(marker < commit, "a.txt's marker is part of its commit: {}", c.output);
         assert!(c.output.contains(next));
+    }
+
+    #[test]
+    fn in_a_log_each_commits_dropped_files_are_named_before_the_next_commit() {
+        // `git log -p` of three commits, the middle one a rename with no hunk (the next commit's
+        // header follows its extended headers directly)
+        let rename = "diff --git a/old.txt b/new.txt\nsimilarity index 100%\nrename from old.txt\nrename to new.txt\n";
+        let header = |id: &str, msg: &str| format!("commit {id}\nAuthor: t <a@b>\nDate:   today\n\n    {msg}\n\n");
+        let (c1, c2, c3) = ("1111111aaaaaaa", "2222222bbbbbbb", "3333333ccccccc");
+        let d = format!(
+            "{}{}{}{}{rename}{}{}",
+            header(c1, "first"),
+            file_diff("a.txt", &[(1, 0), (100, 0)]),
+            file_diff("b.txt", &[(1, 0)]),
+            header(c2, "second"),
+            header(c3, "third"),
+            file_diff("a.txt", &[(1, 0), (100, 0), (200, 0)]),
+        );
+        let p = DiffParams { max_files: 2, ..DiffParams::default() };
+        let c = DiffEngine::compress(&d, &p, &Context::default()).unwrap();
+        let at = |s: &str| c.output.find(s).unwrap_or_else(|| panic!("{s:?} in {}", c.output));
+        // b.txt (commit 1) and the rename (commit 2) are the least changed
+        let first = at("[ctxlens: 1 file omitted from commit 1111111: b.txt (+2 -1)");
+        let second = at("[ctxlens: 1 file omitted from commit 2222222: new.txt (+0 -0)");
+        assert!(at("commit 1111111") < first && first < at("commit 2222222"), "{}", c.output);
+        assert!(at("commit 2222222") < second && second < at("commit 3333333"), "{}", c.output);
+        // every commit's header and message stays; the rename's drop holds only its own lines
+        for msg in ["first", "second", "third"] {
+            assert!(c.output.contains(&format!("\n    {msg}\n")), "{msg}: {}", c.output);
+        }
+        let renamed = c.ledger.drops.iter().find(|x| d[x.span.bytes.clone()].contains("rename from")).unwrap();
+        assert_eq!(&d[renamed.span.bytes.clone()], rename);
+        // one commit (`git show`): the old single marker at the end, with no commit named
+        let show = format!("{}{}{}", header(c1, "only"), file_diff("a.txt", &[(1, 0)]), file_diff("b.txt", &[(1, 0)]));
+        let p = DiffParams { max_files: 1, ..DiffParams::default() };
+        let c = DiffEngine::compress(&show, &p, &Context::default()).unwrap();
+        assert!(c.output.contains("[ctxlens: 1 file omitted: b.txt (+2 -1)"), "{}", c.output);
     }
 
     #[test]
