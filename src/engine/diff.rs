@@ -165,8 +165,16 @@ fn strip_prefix_dir(p: &str) -> String {
 /// overflowing).
 const MAX_LINE_NUMBER: usize = u32::MAX as usize;
 
-fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Option<usize> {
+/// Where a hunk's body ends, with its added and removed lines counted on the way.
+struct HunkBody {
+    end: usize,
+    added: usize,
+    removed: usize,
+}
+
+fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Option<HunkBody> {
     let (mut o, mut n) = (old_len, new_len);
+    let (mut added, mut removed) = (0, 0);
     let mut i = start;
     while o > 0 || n > 0 {
         let t = lines.get(i)?.text;
@@ -175,8 +183,14 @@ fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Opt
                 o = o.checked_sub(1)?;
                 n = n.checked_sub(1)?;
             }
-            Some(b'-') => o = o.checked_sub(1)?,
-            Some(b'+') => n = n.checked_sub(1)?,
+            Some(b'-') => {
+                o = o.checked_sub(1)?;
+                removed += 1;
+            }
+            Some(b'+') => {
+                n = n.checked_sub(1)?;
+                added += 1;
+            }
             Some(b'\\') => {}
             _ => return None,
         }
@@ -185,7 +199,7 @@ fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Opt
     while lines.get(i).is_some_and(|l| l.text.starts_with('\\')) {
         i += 1;
     }
-    Some(i)
+    Some(HunkBody { end: i, added, removed })
 }
 
 /// How much of `lines` is diff: (file sections, hunks, lines in file headers and hunks).
@@ -300,6 +314,7 @@ fn parse(lines: &[Line]) -> Parsed {
         };
         // the first line in no hunk since the last hunk ended
         let mut loose = None;
+        let (mut added, mut removed) = (0, 0);
         while i < n && !is_file_start(lines, i) {
             let t = lines[i].text;
             let header = (verbatim.is_none() && t.starts_with("@@")).then(|| HUNK_HEADER.captures(t));
@@ -321,8 +336,9 @@ fn parse(lines: &[Line]) -> Parsed {
                     continue;
                 };
                 match hunk_end(lines, i + 1, old_len, new_len) {
-                    Some(end) => {
-                        let changes = lines[i + 1..end].iter().filter(|l| l.text.starts_with(['+', '-'])).count();
+                    Some(HunkBody { end, added: a, removed: r }) => {
+                        let changes = a + r;
+                        (added, removed) = (added + a, removed + r);
                         if let Some(at) = loose.or((changes == 0).then_some(i)) {
                             verbatim = verbatim.or(Some(Verbatim::Lying(at)));
                         }
@@ -349,13 +365,6 @@ fn parse(lines: &[Line]) -> Parsed {
                 i += 1;
             }
         }
-        let (added, removed) = hunks.iter().fold((0, 0), |(a, r), h| {
-            let body = &lines[h.body.clone()];
-            (
-                a + body.iter().filter(|l| l.text.starts_with('+')).count(),
-                r + body.iter().filter(|l| l.text.starts_with('-')).count(),
-            )
-        });
         files.push(FileDiff {
             lines: start..i,
             // a verbatim file's hunks do not say where it ends: it goes whole or stays whole
