@@ -65,9 +65,9 @@ struct Hunk {
 struct FileDiff {
     /// All line indices of the section (headers, hunks, trailing lines).
     lines: std::ops::Range<usize>,
-    /// Where the lines after the last hunk start: they belong to no file (the next commit's
-    /// header in `git log -p`, `Only in …` and `Binary files … differ` from `diff -r`), so they
-    /// stay where they are whether or not the file does.
+    /// Where the lines of no file start (the next commit's header in `git log -p`, `Only in …`
+    /// and `Binary files … differ` from `diff -r`): after the last hunk, or at the first such
+    /// line in a file with no hunk or kept verbatim. They stay whether or not the file does.
     tail: usize,
     /// Lines before the first hunk.
     head: std::ops::Range<usize>,
@@ -210,8 +210,8 @@ pub fn coverage(lines: &[Line]) -> (usize, usize, usize) {
     let (mut hunks, mut covered) = (0, 0);
     for f in &parsed.files {
         if f.verbatim.is_some() {
-            hunks += lines[f.lines.clone()].iter().filter(|l| l.text.starts_with("@@")).count();
-            covered += f.lines.len();
+            hunks += lines[f.lines.start..f.tail].iter().filter(|l| l.text.starts_with("@@")).count();
+            covered += f.tail - f.lines.start;
         } else {
             hunks += f.hunks.len();
             covered += f.head.len() + f.hunks.iter().map(|h| h.body.end - h.header).sum::<usize>();
@@ -367,8 +367,14 @@ fn parse(lines: &[Line]) -> Parsed {
         }
         files.push(FileDiff {
             lines: start..i,
-            // a verbatim file's hunks do not say where it ends: it goes whole or stays whole
-            tail: if verbatim.is_some() { i } else { hunks.last().map_or(head.end, |h| h.body.end) },
+            // a verbatim file's hunks do not say where it ends: it goes or stays whole, up to a
+            // line of no file (no diff line starts as a commit or `Only in` does, not even a
+            // binary patch's base85)
+            tail: if verbatim.is_some() {
+                (start + 1..i).find(|&k| of_no_file(lines[k].text)).unwrap_or(i)
+            } else {
+                hunks.last().map_or(head.end, |h| h.body.end)
+            },
             path: path_of(lines, head.clone()),
             head,
             hunks,
@@ -390,16 +396,12 @@ struct Commit<'t> {
 
 /// The files grouped by the commit they belong to, when the text holds more than one commit
 /// (`git log -p`, a `format-patch` series): a commit line lies in the preamble or after a file's
-/// last hunk. One group of every file otherwise, and also when a commit line lies inside a file
-/// kept whole (which cannot be split there).
+/// last hunk (a file's tail, which starts at its first commit line). One group of every file
+/// otherwise.
 fn commits<'t>(parsed: &Parsed, lines: &[Line<'t>]) -> Vec<Commit<'t>> {
-    let one = || vec![Commit { id: None, files: 0..parsed.files.len() }];
     let last_id = |r: std::ops::Range<usize>| lines[r].iter().rev().find_map(|l| commit_id(l.text));
     let mut groups = vec![Commit { id: last_id(parsed.preamble.clone()), files: 0..0 }];
     for (fi, f) in parsed.files.iter().enumerate() {
-        if lines[f.lines.start..f.tail].iter().any(|l| commit_id(l.text).is_some()) {
-            return one();
-        }
         groups.last_mut().expect("one group at least").files.end = fi + 1;
         if let Some(id) = last_id(f.tail..f.lines.end) {
             groups.push(Commit { id: Some(id), files: fi + 1..fi + 1 });
@@ -407,8 +409,10 @@ fn commits<'t>(parsed: &Parsed, lines: &[Line<'t>]) -> Vec<Commit<'t>> {
     }
     // a commit with no file after it (the last one of a log, or one with no diff) names none
     groups.retain(|g| !g.files.is_empty());
-    let named = groups.iter().filter(|g| g.id.is_some()).count();
-    if named < 2 { one() } else { groups }
+    if groups.iter().filter(|g| g.id.is_some()).count() < 2 {
+        return vec![Commit { id: None, files: 0..parsed.files.len() }];
+    }
+    groups
 }
 
 pub struct DiffEngine;
@@ -907,6 +911,13 @@ mod tests {
         }
         let renamed = c.ledger.drops.iter().find(|x| d[x.span.bytes.clone()].contains("rename from")).unwrap();
         assert_eq!(&d[renamed.span.bytes.clone()], rename);
+        // a binary patch is kept or dropped whole, but only up to the next commit's header
+        let binary = "diff --git a/x.bin b/x.bin\nnew file mode 100644\nindex 0000000..1111111\nGIT binary patch\nliteral 4\nLcmZ?d00001\n\nliteral 0\nHcmV?d00001\n\n";
+        let d = format!("{}{binary}{}{}", header(c1, "binary"), header(c2, "after"), file_diff("a.txt", &[(1, 0)]));
+        let p = DiffParams { max_files: 1, min_lines_for_ccr: 0, ..DiffParams::default() };
+        let c = DiffEngine::compress(&d, &p, &Context::default()).unwrap();
+        assert!(c.output.contains(&header(c2, "after")), "{}", c.output);
+        assert!(c.output.contains("[ctxlens: 1 file omitted from commit 1111111: x.bin (+0 -0)"), "{}", c.output);
         // one commit (`git show`): the old single marker at the end, with no commit named
         let show = format!("{}{}{}", header(c1, "only"), file_diff("a.txt", &[(1, 0)]), file_diff("b.txt", &[(1, 0)]));
         let p = DiffParams { max_files: 1, ..DiffParams::default() };
