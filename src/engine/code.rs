@@ -165,7 +165,7 @@ fn compress_source(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compres
     };
     let parts = parts(input);
     if parts.len() < 2 {
-        return compress_part(input, &parsed_input, cr_only, lang, how, p, ctx);
+        return compress_part(input, &parsed_input, cr_only, lang, how, p, ctx, input.len() >= HALVES_FROM);
     }
     let mut output = String::with_capacity(input.len() / 2);
     let mut ledger = crate::ledger::Ledger::default();
@@ -175,7 +175,7 @@ fn compress_source(input: &str, p: &CodeParams, ctx: &Context) -> Result<Compres
         lines_before += memchr::memchr_iter(text::line_end(input), &input.as_bytes()[counted_to..range.start]).count();
         counted_to = range.start;
         let (part, parsed) = (&input[range.clone()], &parsed_input[range.clone()]);
-        match compress_part(part, parsed, cr_only, lang, String::new(), p, ctx) {
+        match compress_part(part, parsed, cr_only, lang, String::new(), p, ctx, part.len() >= HALVES_FROM) {
             Ok(c) => {
                 let mut l = c.ledger;
                 l.shift(range.start, lines_before);
@@ -277,7 +277,8 @@ const DEFINITION_STARTS: [&str; 27] = [
 ];
 
 /// The engine on one text, or on one part of a larger one (`parsed` is `input` as tree-sitter
-/// reads it).
+/// reads it), parsed in two halves at once when `halves` (see [`Syntax`]).
+#[allow(clippy::too_many_arguments)]
 fn compress_part(
     input: &str,
     parsed_input: &str,
@@ -286,12 +287,14 @@ fn compress_part(
     how: String,
     p: &CodeParams,
     ctx: &Context,
+    halves: bool,
 ) -> Result<Compressed, Skip> {
-    let tree = lang::parse(lang, parsed_input)
+    let syntax = Syntax::parse(lang, parsed_input, halves)
         .ok_or_else(|| Skip::ParseFailed { detail: format!("tree-sitter could not parse the input as {lang}") })?;
-    let input_errors = lang::error_count(tree.root_node());
+    let roots: Vec<Node> = syntax.trees.iter().map(|t| t.root_node()).collect();
+    let input_errors: usize = roots.iter().map(|r| lang::error_count(*r)).sum();
     let mut planner = Planner::new(input, lang, p, ctx);
-    planner.collect(tree.root_node());
+    planner.collect(&roots);
     let mut cuts = planner.plan();
     // a cut never hides a marker an earlier compression left: the lines and calls it counts would
     // be lost behind a new marker that counts only its own line
@@ -322,19 +325,22 @@ fn compress_part(
     }
     let funcs = planner.funcs.len();
     drop(planner);
+    drop(roots);
     let (output, ledger, bodies, spans) = render(input, &cuts);
-    // the output is parsed from the input's tree with the cuts applied as edits: tree-sitter
+    // the output is parsed from the input's trees with the cuts applied as edits: tree-sitter
     // reuses every subtree a cut did not touch, so the check costs a fraction of a parse
-    let mut tree = tree;
+    let mut syntax = syntax;
     let parsed_output = as_parsed(&output, cr_only);
-    for edit in tree_edits(parsed_input, &parsed_output, &spans).iter().rev() {
-        tree.edit(edit);
+    let edits = tree_edits(parsed_input, &parsed_output, &spans);
+    for tree in &mut syntax.trees {
+        edits.iter().rev().for_each(|edit| tree.edit(edit));
     }
-    let reparsed = lang::reparse(lang, &parsed_output, &tree);
-    let output_errors = reparsed.as_ref().map_or(usize::MAX, |t| lang::error_count(t.root_node()));
+    let reparsed = syntax.reparse(lang, &parsed_output, &spans);
+    let output_errors =
+        reparsed.as_ref().map_or(usize::MAX, |trees| trees.iter().map(|t| lang::error_count(t.root_node())).sum());
     drop(parsed_output);
-    // freeing both trees is a tenth of the work: it happens off this thread
-    super::api::drop_later((tree, reparsed));
+    // freeing the trees is a tenth of the work: it happens off this thread
+    super::api::drop_later((syntax.trees, reparsed));
     if output_errors > input_errors {
         return Err(Skip::ParseFailed {
             detail: format!(
@@ -355,6 +361,82 @@ fn compress_part(
         notes.push(format!("{spared} cut(s) not made: each would hide a marker of an earlier compression"));
     }
     Ok(Compressed { output, ledger, strategy, notes, budget_hit: false })
+}
+
+/// Texts (or parts) from this size are parsed in two halves at once, one on each core.
+const HALVES_FROM: usize = 256 << 10;
+
+/// A text's syntax trees: the text parsed whole, or in two halves at once (split before a
+/// top-level line, as parts are), each tree with the whole text's offsets and rows, so the plan
+/// over both is the plan over the whole. Halves are kept only when each one's ends parsed
+/// cleanly (see [`clean_ends`]); otherwise the text is parsed whole.
+struct Syntax {
+    trees: Vec<tree_sitter::Tree>,
+    /// Where the second half starts, when there are two.
+    split: Option<usize>,
+}
+
+impl Syntax {
+    fn parse(lang: Lang, text: &str, halves: bool) -> Option<Syntax> {
+        if halves && let [first, _] = top_level_parts(text, text.len() / 2).as_slice() {
+            let mid = first.end;
+            let (a, b) = both(
+                || lang::parse_lines(lang, text, 0..mid, 0, None),
+                || lang::parse_lines(lang, text, mid..text.len(), rows_before(text, mid), None),
+            );
+            match (a, b) {
+                (Some(a), Some(b)) if clean_ends(&a) && clean_ends(&b) => {
+                    return Some(Syntax { trees: vec![a, b], split: Some(mid) });
+                }
+                halves => super::api::drop_later(halves),
+            }
+        }
+        Some(Syntax { trees: vec![lang::parse(lang, text)?], split: None })
+    }
+
+    /// The syntax of `text`, the text these trees were parsed from with `spans` cut (and the cuts
+    /// already applied to every tree as edits), reusing every subtree the cuts did not touch.
+    fn reparse(&self, lang: Lang, text: &str, spans: &[Span]) -> Option<Vec<tree_sitter::Tree>> {
+        match (self.split, self.trees.as_slice()) {
+            (None, [tree]) => lang::reparse(lang, text, tree).map(|t| vec![t]),
+            // no cut crosses the split (each lies in one half's nodes): it moves by the cuts before it
+            (Some(mid), [a, b]) if !spans.iter().any(|(old, _)| old.start < mid && mid < old.end) => {
+                let moved =
+                    spans.iter().rfind(|(old, _)| old.end <= mid).map_or(mid, |(old, new)| mid - old.end + new.end);
+                let (a, b) = both(
+                    || lang::parse_lines(lang, text, 0..moved, 0, Some(a)),
+                    || lang::parse_lines(lang, text, moved..text.len(), rows_before(text, moved), Some(b)),
+                );
+                Some(vec![a?, b?])
+            }
+            _ => lang::parse(lang, text).map(|t| vec![t]),
+        }
+    }
+}
+
+/// Whether a half's first and last top-level items parsed without error: a split inside a
+/// construct (a string, a comment, a preprocessor block) breaks one of them. Errors elsewhere are
+/// the text's own (a macro tree-sitter cannot read), which the whole text's parse has too.
+fn clean_ends(half: &tree_sitter::Tree) -> bool {
+    let root = half.root_node();
+    let count = root.child_count();
+    !root.is_error() && count > 0 && [0, count - 1].iter().all(|&i| root.child(i).is_some_and(|c| !c.has_error()))
+}
+
+/// Runs `a` here and `b` on the other core, and returns both results.
+fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    std::thread::scope(|s| {
+        let other = s.spawn(b);
+        let a = a();
+        // a panic there is one here too
+        let b = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a, b)
+    })
+}
+
+/// The row tree-sitter gives byte `at` of `text` (which must start a line).
+fn rows_before(text: &str, at: usize) -> usize {
+    memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count()
 }
 
 /// Whether `text` holds a ctxlens marker (compressed output compressed again).
@@ -480,7 +562,18 @@ impl<'a, 't> Planner<'a, 't> {
     /// Walks the tree: counts identifiers, and collects functions that are not inside another
     /// collected function. A function whose body is mostly named functions is a container: its
     /// inner functions are collected instead.
-    fn collect(&mut self, root: Node<'t>) {
+    fn collect(&mut self, roots: &[Node<'t>]) {
+        for root in roots {
+            self.walk(*root);
+        }
+        // A function's own definition is not a reference to it.
+        for f in &mut self.funcs {
+            let refs = self.idents.get(f.name.as_str()).copied().unwrap_or(0).saturating_sub(1);
+            f.score += refs as f64;
+        }
+    }
+
+    fn walk(&mut self, root: Node<'t>) {
         lang::walk(root, |n, up| {
             if n.child_count() == 0 && self.kinds.is_identifier(n) {
                 *self.idents.entry(self.text(n)).or_default() += 1;
@@ -498,11 +591,6 @@ impl<'a, 't> Planner<'a, 't> {
             }
             Step::Into
         });
-        // A function's own definition is not a reference to it.
-        for f in &mut self.funcs {
-            let refs = self.idents.get(f.name.as_str()).copied().unwrap_or(0).saturating_sub(1);
-            f.score += refs as f64;
-        }
     }
 
     /// A function body read in one walk: `None` when it is a container, one that defines named
@@ -1097,6 +1185,32 @@ mod tests {
         let ctx = Context { path: Some(path.to_string()), ..Context::default() };
         let p = CodeParams { min_tokens_for_compression: 0, ..CodeParams::default() };
         CodeEngine::compress(src, &p, &ctx)
+    }
+
+    #[test]
+    fn halves_parsed_at_once_are_cut_as_the_whole_text_is() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/code");
+        let (p, ctx) = (CodeParams::default(), Context::default());
+        let mut split = 0;
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for path in files {
+            let input = std::fs::read_to_string(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let Some((lang, _)) = lang::detect(&input, Some(&name)) else { continue };
+            split += usize::from(Syntax::parse(lang, &input, true).is_some_and(|s| s.split.is_some()));
+            let run = |halves| compress_part(&input, &input, false, lang, String::new(), &p, &ctx, halves);
+            match (run(false), run(true)) {
+                (Ok(whole), Ok(halves)) => {
+                    assert_eq!(whole.output, halves.output, "{name}");
+                    assert_eq!(whole.ledger, halves.ledger, "{name}");
+                    assert_eq!(whole.strategy, halves.strategy, "{name}");
+                }
+                (whole, halves) => assert_eq!(whole.err(), halves.err(), "{name}"),
+            }
+        }
+        // most fixtures split cleanly (one whose halves would not parse alone is parsed whole)
+        assert!(split >= 10, "{split} fixtures parsed in halves");
     }
 
     #[test]

@@ -239,6 +239,31 @@ pub fn reparse(lang: Lang, text: &str, old: &Tree) -> Option<Tree> {
     parser.parse(text, Some(old))
 }
 
+/// Parses the lines `range` of `text` (starting a line, at row `row`), with the offsets and rows of
+/// the whole text, reusing `old` (already edited with `Tree::edit`) when given: one half of a
+/// text parsed on each core. The range must end at the end of a line or of the text.
+pub fn parse_lines(
+    lang: Lang,
+    text: &str,
+    range: std::ops::Range<usize>,
+    row: usize,
+    old: Option<&Tree>,
+) -> Option<Tree> {
+    let lines = &text.as_bytes()[range.clone()];
+    let last = memchr::memrchr(b'\n', lines).map_or(0, |i| i + 1);
+    let end_row = row + memchr::memchr_iter(b'\n', lines).count();
+    let included = tree_sitter::Range {
+        start_byte: range.start,
+        end_byte: range.end,
+        start_point: tree_sitter::Point { row, column: 0 },
+        end_point: tree_sitter::Point { row: end_row, column: lines.len() - last },
+    };
+    let mut parser = Parser::new();
+    parser.set_language(&lang.grammar()).ok()?;
+    parser.set_included_ranges(&[included]).ok()?;
+    parser.parse(text, old)
+}
+
 /// A language's node kinds looked up by id. `Node::kind` finds a kind's name and checks it as
 /// UTF-8 on every call; a walk over every node asks several questions of each.
 pub struct Kinds {
