@@ -232,12 +232,9 @@ impl<'a> LedgerDoc<'a> {
 /// same folder and renamed over it, so a reader never sees a partial file and a failed write
 /// leaves the old one in place. Anything else the path names (a symlink, a FIFO, a device such as
 /// `/dev/stdout`) is written through, never replaced by a regular file; a symlink's target is
-/// written atomically when it is a regular file.
+/// written atomically when it is a regular file, and made when it does not exist yet.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
-        _ => path.to_path_buf(),
-    };
+    let target = link_target(path);
     match std::fs::metadata(&target) {
         Ok(m) if !m.is_file() => {
             let mut f = std::fs::OpenOptions::new().write(true).open(&target)?;
@@ -256,6 +253,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     tmp.persist(&target).map_err(|e| without_temp_path(e.error))?;
     Ok(())
+}
+
+/// What `path` names once its symlinks are followed, whether or not that exists (a dangling
+/// symlink names the file it would make). A chain longer than the system's limit stops where it
+/// is (the write then fails as it would).
+fn link_target(path: &Path) -> std::path::PathBuf {
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(to) = std::fs::symlink_metadata(&at).and_then(|m| {
+            if m.file_type().is_symlink() { std::fs::read_link(&at) } else { Err(std::io::ErrorKind::Other.into()) }
+        }) else {
+            break;
+        };
+        at = match at.parent() {
+            Some(dir) if to.is_relative() => dir.join(to),
+            _ => to,
+        };
+    }
+    at
 }
 
 /// The error without the name of the temporary file it was about (`… at path "/dir/.tmpXYZ"`):

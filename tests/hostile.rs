@@ -182,6 +182,34 @@ fn a_har_cut_in_the_middle_loads_every_complete_entry() {
 }
 
 #[test]
+fn a_broken_har_entry_costs_only_itself() {
+    let full = String::from_utf8(demo_bytes("capture.har")).unwrap();
+    // entry 3's request gets a stray token: it is not JSON, every entry after it still is
+    let third = full.match_indices("\n   {\n").nth(2).expect("a third entry").0;
+    let method = third + full[third..].find("\"method\":").unwrap();
+    let broken = format!("{}\"method\" oops{}", &full[..method], &full[method + "\"method\"".len()..]);
+    let c = load("b.har", broken.as_bytes());
+    assert_eq!(c.format, Format::Har);
+    assert_eq!(c.flows.len(), 8, "{:?}", c.problems);
+    let [p] = c.problems.as_slice() else { panic!("{:?}", c.problems) };
+    assert!(p.reason.starts_with("entry 3 (byte") && p.reason.contains("read on from the next entry"), "{}", p.reason);
+    assert!(p.location.line > 1);
+    // entries that are not entries are named, not passed over
+    let odd = full.replacen("\"entries\": [", "\"entries\": [null, 7, {\"foo\": 1},", 1);
+    let c = load("o.har", odd.as_bytes());
+    assert_eq!(c.flows.len(), 9);
+    let reasons: Vec<&str> = c.problems.iter().map(|p| p.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "entry 1 is not an object; skipped",
+            "entry 2 is not an object; skipped",
+            "entry 3 has no request object; skipped"
+        ]
+    );
+}
+
+#[test]
 fn a_nested_entries_key_before_log_entries_is_not_mistaken_for_it() {
     let har = serde_json::json!({"meta": {"entries": "not these"}, "log": {"creator": {"entries": []}, "entries": [{
         "request": {"url": "https://api.openai.com/v1/chat/completions",
@@ -399,6 +427,20 @@ fn the_ledger_never_replaces_a_symlink_or_a_fifo() {
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
     assert!(doc["drops"].as_array().is_some_and(|d| !d.is_empty()));
+    // a dangling symlink stays a symlink, and the file it names is made
+    let (dangling, made) = (dir.path().join("dangling.json"), dir.path().join("sub/made.json"));
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink("sub/made.json", &dangling).unwrap();
+    let out = ctxlens(&["compress", "--ledger", dangling.to_str().unwrap(), &input]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&made).unwrap().contains("\"drops\""));
+    // one into a folder that does not exist is an error, and the symlink stays
+    let nowhere = dir.path().join("nowhere.json");
+    std::os::unix::fs::symlink("missing/x.json", &nowhere).unwrap();
+    let out = ctxlens(&["compress", "--ledger", nowhere.to_str().unwrap(), &input]);
+    assert!(!out.status.success());
+    assert!(std::fs::symlink_metadata(&nowhere).unwrap().file_type().is_symlink());
     // a FIFO is written through, and stays a FIFO
     let fifo = dir.path().join("pipe");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
@@ -717,9 +759,13 @@ fn no_secret_survives_loading_in_any_format() {
         assert!(out.status.success());
         assert_no_secret(&format!("blocks --json {name}"), &String::from_utf8_lossy(&out.stdout));
     }
-    // a folder of all of them
+    // a folder of all of them, and a file whose name is a key (named in each flow and block)
+    let named = "creds-ghp_SECRETVAL17abcdefghijklmnopqrstuvwx.txt";
+    std::fs::write(dir.path().join(named), "hello\n").unwrap();
     let out = ctxlens(&["blocks", "--json", dir.path().to_str().unwrap()]);
-    assert_no_secret("blocks --json on the folder", &String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_no_secret("blocks --json on the folder", &text);
+    assert!(text.contains("creds-[REDACTED].txt") && !text.contains("SECRETVAL17"), "{text}");
 }
 
 /// A secret in a tool call's input (JSON, printed with escaped newlines) is redacted too.

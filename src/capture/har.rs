@@ -69,41 +69,95 @@ impl Walk<'_> {
     }
 }
 
-/// Byte ranges of the complete elements of `log.entries`, and why the list ends early when the
-/// file is cut or broken (the entries before that point are still loaded).
-fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Option<(usize, String)>) {
+/// Byte ranges of the complete elements of `log.entries`, and where and why a stretch of the
+/// list could not be read: the file is cut (the entries before are loaded) or an entry is broken.
+/// After a broken entry, a HAR written one entry per indented block (as browsers and mitmproxy
+/// write it) is read on from the next line that opens an entry as the last one read did.
+fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Vec<(usize, String)>) {
     let mut w = Walk { text, i: 0 };
     let mut out = Vec::new();
     if let Err(e) = w.member("log").and_then(|()| w.member("entries")) {
-        return (out, Some((w.i, format!("no log.entries: {e}"))));
+        return (out, vec![(w.i, format!("no log.entries: {e}"))]);
     }
     if !w.eat(b'[') {
-        return (out, Some((w.i, "log.entries is not an array".into())));
+        return (out, vec![(w.i, "log.entries is not an array".into())]);
     }
+    let mut broken = Vec::new();
+    // how an entry's line opens (a newline, its indentation, `{`), once one has been read
+    let mut opener: Option<String> = None;
+    // whether the next element needs a `,` before it
+    let mut after_entry = false;
     loop {
         if w.eat(b']') {
-            return (out, None);
+            return (out, broken);
         }
-        if !out.is_empty() && !w.eat(b',') {
+        if after_entry && !w.eat(b',') {
             w.ws();
-            let why = if w.i >= text.len() { "the file ends (truncated?)" } else { "expected `,` or `]`" };
-            let reason = format!("log.entries stops after entry {} at byte {}: {why}", out.len(), w.i);
-            return (out, Some((w.i, reason)));
+            let at = w.i;
+            if at >= text.len() {
+                let reason =
+                    format!("log.entries stops after entry {} at byte {at}: the file ends (truncated?)", out.len());
+                broken.push((at, reason));
+                return (out, broken);
+            }
+            let reason = format!("log.entries: expected `,` or `]` after entry {} at byte {at}", out.len());
+            match resync(text, at, opener.as_deref()) {
+                Some(next) => {
+                    broken.push((at, format!("{reason}; read on from byte {next}")));
+                    w.i = next;
+                }
+                None => {
+                    broken.push((at, reason));
+                    return (out, broken);
+                }
+            }
         }
         w.ws();
         let at = w.i;
         match w.value() {
-            Some(r) => out.push(r),
+            Some(r) => {
+                // the last entry alone on its line (after only indentation) says how one opens
+                let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                if text[line..at].bytes().all(|b| b == b' ' || b == b'\t') {
+                    opener = Some(format!("\n{}{{", &text[line..at]));
+                }
+                out.push(r);
+                after_entry = true;
+            }
             None => {
-                let n = out.len();
-                let reason = format!(
-                    "entry {} (byte {at}) is cut short or not JSON; the {n} entries before it are loaded",
-                    n + 1
-                );
-                return (out, Some((at, reason)));
+                let n = out.len() + broken.len() + 1;
+                let reason = format!("entry {n} (byte {at}) is cut short or not JSON");
+                match resync(text, at, opener.as_deref()) {
+                    Some(next) => {
+                        broken.push((at, format!("{reason}; read on from the next entry, at byte {next}")));
+                        w.i = next;
+                        after_entry = false;
+                    }
+                    None => {
+                        let before = out.len();
+                        broken.push((at, format!("{reason}; the {before} entries before it are loaded")));
+                        return (out, broken);
+                    }
+                }
             }
         }
     }
+}
+
+/// Where the next entry opens after byte `from`: a line of `opener` (a newline, the first entry's
+/// indentation and `{`) whose value is a whole JSON object. None when entries are not one to an
+/// indented block, or none is left.
+fn resync(text: &str, from: usize, opener: Option<&str>) -> Option<usize> {
+    let opener = opener?;
+    let mut at = from;
+    while let Some(i) = text.get(at..).and_then(|rest| rest.find(opener)) {
+        let start = at + i + opener.len() - 1;
+        if jsonspan::value_end(&text[start..]).is_some() {
+            return Some(start);
+        }
+        at = start + 1;
+    }
+    None
 }
 
 fn api_from_url(url: &str) -> Option<Api> {
@@ -120,10 +174,23 @@ fn api_from_url(url: &str) -> Option<Api> {
 
 pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let (spans, broken) = entry_spans(text);
+    // problems are reported in the order of the file: each broken stretch before the entries after it
+    let mut broken = broken.into_iter().peekable();
     let mut index = 0;
     // line numbers counted incrementally: a 100 MB HAR must not rescan from the top per entry
     let (mut line, mut counted_to) = (1, 0);
+    let report = |at: usize, reason: String, sink: &mut dyn FnMut(Event)| {
+        let at = at.min(text.len());
+        let line = 1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count();
+        sink(Event::Problem(Problem {
+            location: Location { file: name.to_string(), line, path: String::new() },
+            reason,
+        }));
+    };
     for (n, span) in spans.into_iter().enumerate() {
+        while let Some((at, reason)) = broken.next_if(|(at, _)| *at < span.start) {
+            report(at, reason, sink);
+        }
         line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted_to..span.start]).count();
         counted_to = span.start;
         let loc = Location { file: name.to_string(), line, path: format!("entries[{n}]") };
@@ -135,7 +202,11 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
                 continue;
             }
         };
-        let req = &entry["request"];
+        let Some(req) = entry.get("request").filter(|r| r.is_object()) else {
+            let what = if entry.is_object() { "has no request object" } else { "is not an object" };
+            sink(problem(format!("entry {} {what}; skipped", n + 1)));
+            continue;
+        };
         let url = req.get("url").and_then(Value::as_str).unwrap_or_default();
         let Some(body_text) = req.get("postData").and_then(|p| p.get("text")).and_then(Value::as_str) else { continue };
         let Ok(body) = serde_json::from_str::<Value>(body_text) else {
@@ -200,12 +271,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         index += 1;
         sink(Event::Flow(Box::new(flow)));
     }
-    if let Some((at, reason)) = broken {
-        let at = at.min(text.len());
-        let line = 1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count();
-        sink(Event::Problem(Problem {
-            location: Location { file: name.to_string(), line, path: String::new() },
-            reason,
-        }));
+    for (at, reason) in broken {
+        report(at, reason, sink);
     }
 }

@@ -1231,6 +1231,8 @@ impl Redactor {
                     for s in [&mut b.tool_name, &mut b.tool_id].into_iter().flatten() {
                         n += redact(s);
                     }
+                    // a file's name, in a folder, may hold a secret too
+                    n += redact(&mut b.location.file) + redact(&mut b.location.path);
                 }
             }
         };
