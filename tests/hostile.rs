@@ -210,6 +210,27 @@ fn a_broken_har_entry_costs_only_itself() {
 }
 
 #[test]
+fn an_unreadable_stream_event_is_reported_at_its_line_and_a_cut_last_one_is_truncation() {
+    let full = String::from_utf8(demo_bytes("anthropic-response.sse")).unwrap();
+    let whole = load("s.sse", full.as_bytes());
+    assert!(whole.problems.is_empty(), "{:?}", whole.problems);
+    // the second text delta loses its last ten bytes: its text is missing, and that is said
+    let (at, _) = full.match_indices("\"text_delta\"").nth(1).expect("two text deltas");
+    let end = at + full[at..].find('\n').unwrap();
+    let broken = format!("{}{}", &full[..end - 10], &full[end..]);
+    let c = load("b.sse", broken.as_bytes());
+    assert_eq!(c.flows.len(), 1);
+    let line = 1 + full[..at].rfind("\nevent:").map_or(0, |i| full[..=i].matches('\n').count());
+    let [p] = c.problems.as_slice() else { panic!("{:?}", c.problems) };
+    assert!(p.reason.starts_with("a stream event is not JSON"), "{}", p.reason);
+    assert_eq!(p.location.line, line, "the event's own line");
+    // the closing event cut short: the stream is truncated, whatever its event line says
+    let cut = &full[..full.trim_end().len() - 1];
+    let c = load("c.sse", cut.as_bytes());
+    assert!(c.problems.iter().any(|p| p.reason.starts_with("truncated:")), "{:?}", c.problems);
+}
+
+#[test]
 fn a_nested_entries_key_before_log_entries_is_not_mistaken_for_it() {
     let har = serde_json::json!({"meta": {"entries": "not these"}, "log": {"creator": {"entries": []}, "entries": [{
         "request": {"url": "https://api.openai.com/v1/chat/completions",

@@ -251,6 +251,9 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             };
             let body = serde_json::from_str::<Value>(&decoded).ok().or_else(|| {
                 let a = super::sse::assemble(&decoded).ok()?;
+                for (line, why) in &a.unreadable {
+                    sink(problem(format!("response stream, line {line}: {why}")));
+                }
                 if let Some(why) = a.truncated {
                     sink(problem(format!("response stream truncated: {why}")));
                 }

@@ -8,17 +8,23 @@ use serde_json::{Map, Value, json};
 use super::provider::{Builder, response_messages};
 use super::{Api, Event, Flow, Location, Problem};
 
-/// The `(event, data)` pairs of an SSE text.
-fn events(text: &str) -> Vec<(String, String)> {
+/// The `(line, event, data)` of each event of an SSE text (the line its first field is on).
+fn events(text: &str) -> Vec<(usize, String, String)> {
     let mut out = Vec::new();
     let (mut event, mut data) = (String::new(), Vec::<&str>::new());
-    for line in text.lines().chain(std::iter::once("")) {
+    let mut first = 0;
+    for (i, line) in text.lines().chain(std::iter::once("")).enumerate() {
         if line.is_empty() {
             if !data.is_empty() || !event.is_empty() {
-                out.push((std::mem::take(&mut event), data.join("\n")));
+                out.push((first, std::mem::take(&mut event), data.join("\n")));
                 data.clear();
             }
-        } else if let Some(v) = line.strip_prefix("event:") {
+            continue;
+        }
+        if data.is_empty() && event.is_empty() {
+            first = i + 1;
+        }
+        if let Some(v) = line.strip_prefix("event:") {
             event = v.trim().to_string();
         } else if let Some(v) = line.strip_prefix("data:") {
             data.push(v.strip_prefix(' ').unwrap_or(v));
@@ -32,15 +38,29 @@ pub struct Assembled {
     /// The response body the stream carried.
     pub body: Value,
     pub api: Api,
-    /// Why the stream looks cut short (no closing event), if it does.
+    /// Why the stream looks cut short (no closing event that reads as JSON), if it does.
     pub truncated: Option<&'static str>,
+    /// Events whose data is not JSON, so what they carried is not in the body: (line, why).
+    pub unreadable: Vec<(usize, String)>,
 }
 
-/// Rebuilds the response body a stream carried, the API it belongs to, and whether it ended.
+/// Rebuilds the response body a stream carried, the API it belongs to, whether it ended, and
+/// which events could not be read.
 pub fn assemble(text: &str) -> Result<Assembled, String> {
-    let (body, api) = assemble_body(text)?;
-    let evs = events(text);
-    let has = |what: &str| evs.iter().any(|(e, d)| e == what || d.contains(&format!("\"type\":\"{what}\"")));
+    let mut parsed = Vec::new();
+    let mut unreadable = Vec::new();
+    for (line, event, data) in events(text) {
+        if data.trim().is_empty() || data.trim() == "[DONE]" {
+            continue;
+        }
+        match serde_json::from_str::<Value>(&data) {
+            Ok(v) => parsed.push((event, v)),
+            Err(e) => unreadable.push((line, format!("a stream event is not JSON ({e}); what it carried is missing"))),
+        }
+    }
+    let (body, api) = assemble_body(&parsed)?;
+    // a closing event counts only when it reads: a cut last line is a cut stream
+    let has = |what: &str| parsed.iter().any(|(e, v)| e == what || v.get("type").and_then(Value::as_str) == Some(what));
     let truncated = match api {
         Api::AnthropicMessages if !has("message_stop") => Some("the stream ends before message_stop"),
         Api::OpenAiResponses
@@ -48,27 +68,29 @@ pub fn assemble(text: &str) -> Result<Assembled, String> {
         {
             Some("the stream ends before response.completed")
         }
-        Api::OpenAiChat if !evs.iter().any(|(_, d)| d.trim() == "[DONE]") && !text.contains("\"finish_reason\":\"") => {
+        Api::OpenAiChat
+            if !text.lines().any(|l| l.strip_prefix("data:").is_some_and(|d| d.trim() == "[DONE]"))
+                && !parsed.iter().any(|(_, v)| {
+                    v.get("choices")
+                        .and_then(|c| c.get(0))
+                        .and_then(|c| c.get("finish_reason"))
+                        .is_some_and(Value::is_string)
+                }) =>
+        {
             Some("the stream ends before [DONE] or a finish_reason")
         }
         _ => None,
     };
-    Ok(Assembled { body, api, truncated })
+    Ok(Assembled { body, api, truncated, unreadable })
 }
 
-fn assemble_body(text: &str) -> Result<(Value, Api), String> {
-    let evs = events(text);
-    let parsed: Vec<(String, Value)> = evs
-        .iter()
-        .filter(|(_, d)| !d.trim().is_empty() && d.trim() != "[DONE]")
-        .filter_map(|(e, d)| serde_json::from_str::<Value>(d).ok().map(|v| (e.clone(), v)))
-        .collect();
+fn assemble_body(parsed: &[(String, Value)]) -> Result<(Value, Api), String> {
     if parsed.is_empty() {
         return Err("no JSON events in the stream".into());
     }
     let ty = |v: &Value| v.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
     if parsed.iter().any(|(e, v)| e == "message_start" || ty(v) == "message_start") {
-        return Ok((anthropic(&parsed), Api::AnthropicMessages));
+        return Ok((anthropic(parsed), Api::AnthropicMessages));
     }
     if parsed.iter().any(|(_, v)| ty(v).starts_with("response.")) {
         if let Some(done) = parsed
@@ -89,7 +111,7 @@ fn assemble_body(text: &str) -> Result<(Value, Api), String> {
         ));
     }
     if parsed.iter().any(|(_, v)| v.get("choices").is_some()) {
-        return Ok((openai_chat(&parsed), Api::OpenAiChat));
+        return Ok((openai_chat(parsed), Api::OpenAiChat));
     }
     Err("unknown stream (no message_start, response.* or choices events)".into())
 }
@@ -202,7 +224,10 @@ fn openai_chat(parsed: &[(String, Value)]) -> Value {
 pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let loc = Location { file: name.to_string(), line: 1, path: String::new() };
     match assemble(text) {
-        Ok(Assembled { body, api, truncated }) => {
+        Ok(Assembled { body, api, truncated, unreadable }) => {
+            for (line, reason) in unreadable {
+                sink(Event::Problem(Problem { location: Location { line, ..loc.clone() }, reason }));
+            }
             if let Some(why) = truncated {
                 sink(Event::Problem(Problem { location: loc.clone(), reason: format!("truncated: {why}") }));
             }
@@ -232,7 +257,7 @@ event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,
 event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"path\\\":\"}}\n\n\
 event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"a.rs\\\"}\"}}\n\n\
 event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":7}}\n\n";
-        let Assembled { body, api, truncated } = assemble(s).unwrap();
+        let Assembled { body, api, truncated, .. } = assemble(s).unwrap();
         assert_eq!(api, Api::AnthropicMessages);
         assert_eq!(truncated, Some("the stream ends before message_stop"));
         assert_eq!(body["content"][0]["text"], "Hello");
@@ -246,7 +271,7 @@ event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_toke
         let s = "data: {\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"Hi \"}}]}\n\n\
 data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"grep\",\"arguments\":\"{\\\"q\\\"\"}}]}}]}\n\n\
 data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\":1}\"}}]}}],\"usage\":{\"prompt_tokens\":3}}\n\ndata: [DONE]\n\n";
-        let Assembled { body, api, truncated } = assemble(s).unwrap();
+        let Assembled { body, api, truncated, .. } = assemble(s).unwrap();
         assert_eq!(api, Api::OpenAiChat);
         assert_eq!(truncated, None);
         assert_eq!(body["choices"][0]["message"]["content"], "Hi ");
