@@ -343,3 +343,26 @@ fn signals_restore_the_terminal() {
         assert!(modes.split(' ').any(|m| m == "echo"), "SIG{signal}: echo is back: {modes:?}");
     }
 }
+
+/// A paste of kilobytes into a prompt is read whole and at once: keys after it still work (the
+/// terminal's input is read to its end, and frames are paced, not one per pasted key), and an
+/// answer longer than the prompt takes is cut with a message.
+#[test]
+fn a_large_paste_into_the_filter_leaves_the_keys_working() {
+    let demo = root().join("fixtures/demo/capture.har");
+    let t = Tmux::start(&root(), &demo.display().to_string(), 140, 30);
+    t.wait("the workbench", |s| s.contains("9 flows"));
+    t.keys(&["f"]);
+    t.wait("the filter prompt", |s| s.contains("filter:"));
+    let dir = tempfile::tempdir().unwrap();
+    let paste = dir.path().join("paste.txt");
+    std::fs::write(&paste, "!".repeat(20_000)).unwrap();
+    assert!(t.tmux(&["load-buffer", paste.to_str().unwrap()]));
+    assert!(t.tmux(&["paste-buffer", "-t", "e2e"]));
+    t.keys(&["Escape"]);
+    let s = t.wait("the prompt closed after the paste", |s| !s.contains("filter:"));
+    assert!(s.contains("an answer holds at most 4096 bytes"), "{s}");
+    // and the next key is read at once
+    t.keys(&["?"]);
+    t.wait("the help", |s| s.contains("keys"));
+}

@@ -20,7 +20,7 @@ pub mod work;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind, MouseEventKind};
 use crossterm::execute;
@@ -239,6 +239,9 @@ async fn event_loop(
         (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?, signal(SignalKind::hangup())?);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut dirty = true;
+    // the shortest time between frames (a 60 Hz screen shows no more)
+    const FRAME: Duration = Duration::from_millis(15);
+    let mut last_frame = Instant::now().checked_sub(FRAME).unwrap_or_else(Instant::now);
     loop {
         for (job, urgent) in app.settle() {
             queue.push(job, urgent);
@@ -253,9 +256,12 @@ async fn event_loop(
                 app.update(Action::IoDone(Box::new(io::IoDone::Written(Err(format!("cannot start file work: {e}"))))));
             }
         }
-        if dirty {
+        // at most one frame per FRAME: a paste is thousands of key events, each a change, and a
+        // frame for each would take longer than the paste (the frame timer below draws the last)
+        if dirty && last_frame.elapsed() >= FRAME {
             terminal.draw(|f| views::draw(f, app))?;
             dirty = false;
+            last_frame = Instant::now();
         }
         if app.quit {
             return Ok(None);
@@ -298,6 +304,7 @@ async fn event_loop(
             _ = term.recv() => return Ok(Some(signal_hook::consts::SIGTERM)),
             _ = int.recv() => return Ok(Some(signal_hook::consts::SIGINT)),
             _ = hup.recv() => return Ok(Some(signal_hook::consts::SIGHUP)),
+            _ = tokio::time::sleep_until((last_frame + FRAME).into()), if dirty => {},
             _ = tick.tick() => {
                 // a spinner-free UI: only redraw on ticks while background work is showing
                 if app.loading() || app.pending() {

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// The longest answer the prompt takes (a paste of megabytes is cut here, with a message): every
+/// frame draws the answer and a filter is parsed as it is typed.
+const PROMPT_MAX_BYTES: usize = 4096;
+
 impl App {
     pub(super) fn prompt_key(&mut self, k: KeyEvent) {
         let Mode::Prompt { ask, input } = &mut self.mode else { return };
@@ -17,7 +21,13 @@ impl App {
                 input.pop();
             }
             KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => input.clear(),
-            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                if input.len() + c.len_utf8() <= PROMPT_MAX_BYTES {
+                    input.push(c);
+                } else {
+                    self.message = format!("an answer holds at most {PROMPT_MAX_BYTES} bytes; the rest was not typed");
+                }
+            }
             _ => {}
         }
     }
