@@ -540,6 +540,19 @@ impl<'a, 't> Planner<'a, 't> {
         }
     }
 
+    /// A planner for another part of the same text, with nothing collected (and no line starts:
+    /// a walk does not read them).
+    fn fork(&self) -> Self {
+        Planner {
+            query: self.query.clone(),
+            funcs: Vec::new(),
+            documented: Vec::new(),
+            idents: HashMap::new(),
+            line_starts: Vec::new(),
+            ..*self
+        }
+    }
+
     fn text(&self, n: Node) -> &'a str {
         &self.input[n.byte_range()]
     }
@@ -563,8 +576,18 @@ impl<'a, 't> Planner<'a, 't> {
     /// collected function. A function whose body is mostly named functions is a container: its
     /// inner functions are collected instead.
     fn collect(&mut self, roots: &[Node<'t>]) {
-        for root in roots {
-            self.walk(*root);
+        if let [first, second] = roots {
+            // two halves: each walked on its own core, then joined in source order (what one walk
+            // over the whole would have found, in the order it would have found it)
+            let mut other = self.fork();
+            both(|| self.walk(*first), || other.walk(*second));
+            self.funcs.append(&mut other.funcs);
+            self.documented.append(&mut other.documented);
+            for (name, n) in other.idents {
+                *self.idents.entry(name).or_default() += n;
+            }
+        } else {
+            roots.iter().for_each(|root| self.walk(*root));
         }
         // A function's own definition is not a reference to it.
         for f in &mut self.funcs {
