@@ -54,3 +54,32 @@ for r in rows:
     print(f"| `{rel}` | {r['engine']} | {r['bytes'] / 1024:,.1f} | {r['first_ms']:.1f} | "
           f"{e['median_ms']:.2f} ({e['min_ms']:.2f}–{e['max_ms']:.2f}) | {c['median_ms']:.2f} | "
           f"{t['median_ms']:.2f} ({t['min_ms']:.2f}–{t['max_ms']:.2f}) | {r['mb_per_s']:.1f} |")
+
+# the code engine on 1 MB of each language: the fixture repeated, each copy's names made its own
+# (a class, enum or function name numbered) so the copies are not one definition many times
+print("\n`ctxlens bench --engine code` on 1 MB of each language (a fixture repeated; engine alone, "
+      "median of 10):\n")
+print("| 1 MB of | from | engine | s per MB |")
+print("|---|---|---|---|")
+sources = [("C++", "code/python-rapidjson.cpp", "static PyObject*", "static PyObject* /*{i}*/"),
+           ("JavaScript", "code/express-router.js", "proto.", "proto.{i}_"),
+           ("Python", "code/requests-sessions.py", "class Session", "class Session{i}"),
+           ("Rust", "code/serde_json-value-mod.rs", "pub enum Value", "pub enum Value{i}"),
+           ("TypeScript", "code/rxjs-Observable.ts", "export class Observable", "export class Observable{i}")]
+paths = []
+for _, source, old, new in sources:
+    text = (fx / source).read_text(encoding="utf-8")
+    copies, size, i = [], 0, 0
+    while size < 1 << 20:
+        copy = text.replace(old, new.format(i=i))
+        copies.append(copy)
+        size += len(copy.encode())
+        i += 1
+    path = data / f"code-1mb{pathlib.Path(source).suffix}"
+    path.write_text("".join(copies), encoding="utf-8")
+    paths.append(path)
+rows = json.loads(subprocess.run([binary, "bench", "--json", "--engine", "code", *map(str, paths)],
+                                 capture_output=True, check=True).stdout)
+for (name, source, _, _), r in zip(sources, rows):
+    ms = r["engine_ms"]["median_ms"]
+    print(f"| {name} | `{source}` | {ms:.1f} ms | {ms / 1000 / (r['bytes'] / (1 << 20)):.3f} |")
