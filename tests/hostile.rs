@@ -231,6 +231,28 @@ fn an_unreadable_stream_event_is_reported_at_its_line_and_a_cut_last_one_is_trun
 }
 
 #[test]
+fn a_capture_whose_first_record_is_cut_still_loads_the_rest() {
+    for (name, format) in [
+        ("headroom-requests.jsonl", Format::HeadroomLog),
+        ("claude-code-session.jsonl", Format::ClaudeCode),
+        ("codex-rollout.jsonl", Format::Codex),
+    ] {
+        let full = String::from_utf8(demo_bytes(name)).unwrap();
+        let whole = load(name, full.as_bytes()).flows.len();
+        let first_end = full.find('\n').unwrap() + 1;
+        // a log's tail (its first line starts mid-record), and a first record cut short
+        let tail = &full[first_end / 2..];
+        let cut = format!("{}\n{}", &full[..first_end / 2], &full[first_end..]);
+        for (how, text) in [("tail", tail), ("cut", cut.as_str())] {
+            let c = load(name, text.as_bytes());
+            assert_eq!(c.format, format, "{name} {how}: {:?}", c.problems);
+            assert!(c.flows.len() + 1 >= whole, "{name} {how}: {} of {whole} flows", c.flows.len());
+            assert!(c.problems.iter().any(|p| p.location.line == 1), "{name} {how}: {:?}", c.problems);
+        }
+    }
+}
+
+#[test]
 fn a_nested_entries_key_before_log_entries_is_not_mistaken_for_it() {
     let har = serde_json::json!({"meta": {"entries": "not these"}, "log": {"creator": {"entries": []}, "entries": [{
         "request": {"url": "https://api.openai.com/v1/chat/completions",

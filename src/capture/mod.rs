@@ -518,36 +518,50 @@ fn top_members(text: &str) -> Option<Vec<(String, &str)>> {
         .collect()
 }
 
+/// The capture format a JSON Lines record (its top-level members) says its file is, if any.
+fn json_lines_format(members: &[(String, &str)]) -> Option<Format> {
+    let has = |k: &str| members.iter().any(|(m, _)| m == k);
+    let string =
+        |k: &str| members.iter().find(|(m, _)| m == k).and_then(|(_, v)| serde_json::from_str::<String>(v).ok());
+    if has("request_id") && (has("input_tokens_original") || has("request_messages")) {
+        return Some(Format::HeadroomLog);
+    }
+    let ty = string("type");
+    if (has("payload")
+        && ty
+            .as_deref()
+            .is_some_and(|t| ["session_meta", "response_item", "event_msg", "turn_context", "compacted"].contains(&t)))
+        || (has("timestamp") && has("type") && has("payload"))
+    {
+        return Some(Format::Codex);
+    }
+    if has("sessionId") || (has("uuid") && has("type")) || ty.as_deref() == Some("summary") {
+        return Some(Format::ClaudeCode);
+    }
+    None
+}
+
 /// The format of a capture's text, from its first lines.
 pub fn detect(text: &str) -> Format {
     let head = text.trim_start();
     if head.starts_with("event:") || head.starts_with("data:") {
         return Format::Sse;
     }
+    // JSON Lines: the first line is a whole object; or it is a cut or broken one (it starts or
+    // ends as an object does: a log's tail, a bad first record) and one of the next few is whole
+    let mut lines = head.lines();
+    let first = lines.next().unwrap_or_default();
+    let whole = if first.starts_with('{') { top_members(first) } else { None };
+    if let Some(f) = whole.as_deref().and_then(json_lines_format) {
+        return f;
+    }
+    if whole.is_none()
+        && (first.starts_with('{') || first.trim_end().ends_with('}'))
+        && let Some(f) = lines.take(4).filter(|l| l.starts_with('{')).find_map(|l| json_lines_format(&top_members(l)?))
+    {
+        return f;
+    }
     if head.starts_with('{') {
-        // JSON Lines: the first line is a whole object
-        let first = head.lines().next().unwrap_or_default();
-        if let Some(members) = top_members(first) {
-            let has = |k: &str| members.iter().any(|(m, _)| m == k);
-            let string = |k: &str| {
-                members.iter().find(|(m, _)| m == k).and_then(|(_, v)| serde_json::from_str::<String>(v).ok())
-            };
-            if has("request_id") && (has("input_tokens_original") || has("request_messages")) {
-                return Format::HeadroomLog;
-            }
-            let ty = string("type");
-            if (has("payload")
-                && ty.as_deref().is_some_and(|t| {
-                    ["session_meta", "response_item", "event_msg", "turn_context", "compacted"].contains(&t)
-                }))
-                || (has("timestamp") && has("type") && has("payload"))
-            {
-                return Format::Codex;
-            }
-            if has("sessionId") || (has("uuid") && has("type")) || ty.as_deref() == Some("summary") {
-                return Format::ClaudeCode;
-            }
-        }
         if head.starts_with("{\"log\"")
             || head[..head.floor_char_boundary(200)].contains("\"log\"") && head.contains("\"entries\"")
         {
