@@ -253,6 +253,38 @@ fn a_capture_whose_first_record_is_cut_still_loads_the_rest() {
 }
 
 #[test]
+fn a_key_written_twice_in_a_capture_record_is_reported() {
+    // a Headroom log line, a request body file, and a HAR entry's request body
+    let hr = String::from_utf8(demo_bytes("headroom-requests.jsonl")).unwrap();
+    let first = hr.lines().next().unwrap();
+    let twice = first.replacen("{\"request_id\"", "{\"model\": \"hidden\", \"request_id\"", 1);
+    let log = format!("{twice}\n{}", &hr[first.len() + 1..]);
+    let c = load("h.jsonl", log.as_bytes());
+    assert_eq!(c.format, Format::HeadroomLog);
+    let p = c.problems.iter().find(|p| p.reason.contains("written twice")).expect("reported");
+    assert_eq!(p.location.line, 1);
+    // the byte named is where the key is written again
+    let at: usize = p.reason.split("(byte ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
+    assert!(p.reason.starts_with("the key \"model\" is written twice") && at > 1, "{}", p.reason);
+    assert!(twice[at..].starts_with("\"model\""), "{}", &twice[at..]);
+    let body = r#"{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"first","content":"second"}]}"#;
+    let c = load("b.json", body.as_bytes());
+    assert!(
+        c.problems.iter().any(|p| p.reason.starts_with("the key \"content\" is written twice")),
+        "{:?}",
+        c.problems
+    );
+    let har = serde_json::json!({"log": {"entries": [{"request": {"url": "https://api.anthropic.com/v1/messages",
+        "postData": {"text": body}}}]}});
+    let c = load("t.har", har.to_string().as_bytes());
+    assert_eq!(c.flows.len(), 1);
+    assert!(c.problems.iter().any(|p| p.reason.starts_with("request body: the key \"content\"")), "{:?}", c.problems);
+    // a record with a colon in a string, an escaped quote, and no key twice reports nothing
+    let fine = r#"{"model":"m:1","max_tokens":10,"messages":[{"role":"user","content":"a \":\" b"}]}"#;
+    assert!(load("f.json", fine.as_bytes()).problems.is_empty());
+}
+
+#[test]
 fn a_nested_entries_key_before_log_entries_is_not_mistaken_for_it() {
     let har = serde_json::json!({"meta": {"entries": "not these"}, "log": {"creator": {"entries": []}, "entries": [{
         "request": {"url": "https://api.openai.com/v1/chat/completions",

@@ -195,8 +195,13 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         counted_to = span.start;
         let loc = Location { file: name.to_string(), line, path: format!("entries[{n}]") };
         let problem = |reason: String| Event::Problem(Problem { location: loc.clone(), reason });
-        let entry: Value = match serde_json::from_str(&text[span]) {
-            Ok(v) => v,
+        let entry: Value = match super::parse_record(&text[span]) {
+            Ok((v, twice)) => {
+                if let Some(reason) = twice {
+                    sink(problem(reason));
+                }
+                v
+            }
             Err(e) => {
                 sink(problem(format!("not valid JSON: {e}")));
                 continue;
@@ -209,12 +214,15 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         };
         let url = req.get("url").and_then(Value::as_str).unwrap_or_default();
         let Some(body_text) = req.get("postData").and_then(|p| p.get("text")).and_then(Value::as_str) else { continue };
-        let Ok(body) = serde_json::from_str::<Value>(body_text) else {
+        let Ok((body, twice)) = super::parse_record(body_text) else {
             if api_from_url(url).is_some() {
                 sink(problem("request body is not JSON".into()));
             }
             continue;
         };
+        if let Some(reason) = twice {
+            sink(problem(format!("request body: {reason}")));
+        }
         let api = api_from_url(url).unwrap_or_else(|| api_of(&body));
         if api == Api::Unknown {
             continue;

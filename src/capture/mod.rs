@@ -474,6 +474,66 @@ fn invalid_utf8_lines(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
     }
 }
 
+/// Parses one JSON record (a line, a HAR entry, a request body) and finds a key written twice in
+/// one of its objects: serde keeps the last, so the first value would be lost unseen. The check
+/// is a count of the members the text writes (its `:` outside strings) against those the value
+/// holds; only when they differ is the record scanned for the key. Returns the value, and the
+/// reason to report when a key was written twice.
+pub(crate) fn parse_record(text: &str) -> serde_json::Result<(serde_json::Value, Option<String>)> {
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    let twice = (members_written(text.as_bytes()) != members_held(&value)).then(|| {
+        let trimmed = text.trim_start();
+        let offset = text.len() - trimmed.len();
+        let found = crate::engine::jsonspan::scan(trimmed, false).ok().and_then(|t| t.first_duplicate_key(trimmed));
+        match found {
+            Some((key, at)) => format!(
+                "the key {key:?} is written twice in one object (byte {} of the record); only the last value is read",
+                at + offset
+            ),
+            None => "a key is written twice in one object; only the last value is read".to_string(),
+        }
+    });
+    Ok((value, twice))
+}
+
+/// How many object members JSON text writes: its `:` outside strings.
+fn members_written(b: &[u8]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while let Some(at) = b.get(i..).and_then(|rest| memchr::memchr2(b'"', b':', rest)) {
+        i += at + 1;
+        if b[i - 1] == b':' {
+            n += 1;
+            continue;
+        }
+        // a string: past its closing quote, skipping what a backslash escapes
+        while let Some(at) = b.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+            i += at + 1;
+            if b[i - 1] == b'"' {
+                break;
+            }
+            i += 1;
+        }
+    }
+    n
+}
+
+/// How many object members a parsed value holds, at every depth.
+fn members_held(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let (mut n, mut stack) = (0, vec![v]);
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                n += m.len();
+                stack.extend(m.values());
+            }
+            Value::Array(a) => stack.extend(a.iter()),
+            _ => {}
+        }
+    }
+    n
+}
+
 /// What [`json_lines`] calls for each line: line number, value, and the sink.
 pub type LineFn<'a> = dyn FnMut(usize, serde_json::Value, &mut dyn FnMut(Event)) + 'a;
 
@@ -486,8 +546,14 @@ pub fn json_lines(name: &str, text: &str, sink: &mut dyn FnMut(Event), f: &mut L
         if t.is_empty() {
             continue;
         }
-        match serde_json::from_str::<serde_json::Value>(t) {
-            Ok(v) => f(line_no, v, sink),
+        match parse_record(t) {
+            Ok((v, twice)) => {
+                if let Some(reason) = twice {
+                    let location = Location { file: name.to_string(), line: line_no, path: String::new() };
+                    sink(Event::Problem(Problem { location, reason }));
+                }
+                f(line_no, v, sink)
+            }
             Err(e) => sink(Event::Problem(Problem {
                 location: Location { file: name.to_string(), line: line_no, path: String::new() },
                 reason: format!("not a JSON line: {e}"),

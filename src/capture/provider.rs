@@ -384,8 +384,13 @@ pub fn response_messages(b: &mut Builder, body: &Value) -> (Vec<Message>, Option
 /// A single raw request body file: one flow.
 pub fn load_body(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let loc = Location { file: name.to_string(), line: 1, path: String::new() };
-    let body: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+    let body: Value = match super::parse_record(text) {
+        Ok((v, twice)) => {
+            if let Some(reason) = twice {
+                sink(Event::Problem(Problem { location: loc.clone(), reason }));
+            }
+            v
+        }
         Err(e) => {
             sink(Event::Problem(Problem { location: loc, reason: format!("not valid JSON: {e}") }));
             return;
