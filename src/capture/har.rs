@@ -83,6 +83,7 @@ fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Vec<(usize, String)>
         return (out, vec![(w.i, "log.entries is not an array".into())]);
     }
     let mut broken = Vec::new();
+    let mut budget = 2 * text.len();
     // how an entry's line opens (a newline, its indentation, `{`), once one has been read
     let mut opener: Option<String> = None;
     // whether the next element needs a `,` before it
@@ -101,7 +102,7 @@ fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Vec<(usize, String)>
                 return (out, broken);
             }
             let reason = format!("log.entries: expected `,` or `]` after entry {} at byte {at}", out.len());
-            match resync(text, at, opener.as_deref()) {
+            match resync(text, at, opener.as_deref(), &mut budget) {
                 Some(next) => {
                     broken.push((at, format!("{reason}; read on from byte {next}")));
                     w.i = next;
@@ -127,7 +128,7 @@ fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Vec<(usize, String)>
             None => {
                 let n = out.len() + broken.len() + 1;
                 let reason = format!("entry {n} (byte {at}) is cut short or not JSON");
-                match resync(text, at, opener.as_deref()) {
+                match resync(text, at, opener.as_deref(), &mut budget) {
                     Some(next) => {
                         broken.push((at, format!("{reason}; read on from the next entry, at byte {next}")));
                         w.i = next;
@@ -144,16 +145,19 @@ fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Vec<(usize, String)>
     }
 }
 
-/// Where the next entry opens after byte `from`: a line of `opener` (a newline, the first entry's
-/// indentation and `{`) whose value is a whole JSON object. None when entries are not one to an
-/// indented block, or none is left.
-fn resync(text: &str, from: usize, opener: Option<&str>) -> Option<usize> {
+/// Where the next entry opens after byte `from`: a line of `opener` (a newline, the indentation
+/// the last entry read had, and `{`) whose value is a whole JSON object. None when entries are
+/// not one to an indented block, none is left, or the candidates that failed have read `budget`
+/// bytes (what one file's resyncs share, twice its length: a file of broken entries costs linear
+/// time).
+fn resync(text: &str, from: usize, opener: Option<&str>, budget: &mut usize) -> Option<usize> {
     let opener = opener?;
     let mut at = from;
     while let Some(i) = text.get(at..).and_then(|rest| rest.find(opener)) {
         let start = at + i + opener.len() - 1;
-        if jsonspan::value_end(&text[start..]).is_some() {
-            return Some(start);
+        match jsonspan::value_scan(&text[start..]) {
+            Ok(_) => return Some(start),
+            Err(read) => *budget = budget.checked_sub(read.max(1))?,
         }
         at = start + 1;
     }
