@@ -481,7 +481,7 @@ fn invalid_utf8_lines(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
 /// reason to report when a key was written twice.
 pub(crate) fn parse_record(text: &str) -> serde_json::Result<(serde_json::Value, Option<String>)> {
     let value: serde_json::Value = serde_json::from_str(text)?;
-    let twice = (members_written(text.as_bytes()) != members_held(&value)).then(|| {
+    let twice = (members_written(text.as_bytes()) != crate::engine::json::members(&value)).then(|| {
         let trimmed = text.trim_start();
         let offset = text.len() - trimmed.len();
         let found = crate::engine::jsonspan::scan(trimmed, false).ok().and_then(|t| t.first_duplicate_key(trimmed));
@@ -512,23 +512,6 @@ fn members_written(b: &[u8]) -> usize {
                 break;
             }
             i += 1;
-        }
-    }
-    n
-}
-
-/// How many object members a parsed value holds, at every depth.
-fn members_held(v: &serde_json::Value) -> usize {
-    use serde_json::Value;
-    let (mut n, mut stack) = (0, vec![v]);
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::Object(m) => {
-                n += m.len();
-                stack.extend(m.values());
-            }
-            Value::Array(a) => stack.extend(a.iter()),
-            _ => {}
         }
     }
     n

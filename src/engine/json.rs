@@ -238,7 +238,7 @@ fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<SpanTree>>), S
 
 /// How many object members a parsed value holds, at every depth (iterative: parsed values can be
 /// as deep as serde_json allows).
-fn members(v: &Value) -> usize {
+pub(crate) fn members(v: &Value) -> usize {
     let mut n = 0;
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
