@@ -49,7 +49,9 @@ pub struct Assembled {
 pub fn assemble(text: &str) -> Result<Assembled, String> {
     let mut parsed = Vec::new();
     let mut unreadable = Vec::new();
+    let mut done = false;
     for (line, event, data) in events(text) {
+        done |= data.trim() == "[DONE]";
         if data.trim().is_empty() || data.trim() == "[DONE]" {
             continue;
         }
@@ -69,7 +71,7 @@ pub fn assemble(text: &str) -> Result<Assembled, String> {
             Some("the stream ends before response.completed")
         }
         Api::OpenAiChat
-            if !text.lines().any(|l| l.strip_prefix("data:").is_some_and(|d| d.trim() == "[DONE]"))
+            if !done
                 && !parsed.iter().any(|(_, v)| {
                     v.get("choices")
                         .and_then(|c| c.get(0))
