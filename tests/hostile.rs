@@ -306,6 +306,36 @@ fn a_nested_entries_key_before_log_entries_is_not_mistaken_for_it() {
 }
 
 #[test]
+fn a_log_or_entries_key_written_twice_has_the_entries_of_both_read() {
+    let entry = |model: &str| {
+        let body = format!("{{\"model\":\"{model}\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}");
+        serde_json::json!({"request": {"url": "https://api.openai.com/v1/chat/completions", "postData": {"text": body}}})
+            .to_string()
+    };
+    let (a, b, c) = (entry("first"), entry("second"), entry("third"));
+    let models = |text: &str| {
+        let c = load("t.har", text.as_bytes());
+        assert_eq!(c.format, Format::Har, "{text}");
+        let twice = c.problems.iter().filter(|p| p.reason.contains("written more than once")).count();
+        (c.flows.iter().map(|f| f.model.clone().unwrap_or_default()).collect::<Vec<_>>(), twice)
+    };
+    // an empty `entries` first (the one a first-key reader sees) hides nothing
+    let twice_in_log = format!(r#"{{"log": {{"entries": [], "version": "1.2", "entries": [{a}, {b}]}}}}"#);
+    assert_eq!(models(&twice_in_log), (vec!["first".to_string(), "second".into()], 1));
+    // a second `log`: after a first without entries, or after one with them
+    let log_without = format!(r#"{{"log": {{"version": "1.2"}}, "log": {{"entries": [{a}]}}}}"#);
+    assert_eq!(models(&log_without), (vec!["first".to_string()], 0));
+    let two_logs =
+        format!(r#"{{"log": {{"entries": [{a}]}}, "log": {{"pages": [], "entries": [{b}], "entries": [{c}]}}}}"#);
+    assert_eq!(models(&two_logs), (vec!["first".to_string(), "second".into(), "third".into()], 2));
+    // a second `entries` that is not an array is reported, and what follows is still read
+    let not_array = format!(r#"{{"log": {{"entries": [{a}], "entries": 7, "entries": [{b}]}}}}"#);
+    let c = load("t.har", not_array.as_bytes());
+    assert_eq!(c.flows.len(), 2);
+    assert!(c.problems.iter().any(|p| p.reason == "log.entries is not an array"), "{:?}", c.problems);
+}
+
+#[test]
 fn one_invalid_utf8_line_does_not_discard_a_headroom_log() {
     let mut bytes = demo_bytes("headroom-requests.jsonl");
     let whole = load("h.jsonl", &bytes).flows.len();

@@ -48,9 +48,15 @@ impl Walk<'_> {
         if !self.eat(b'{') {
             return Err(format!("byte {}: expected an object", self.i));
         }
+        self.next_member(key)?.ok_or_else(|| format!("no \"{key}\" member"))
+    }
+
+    /// Moves into the value of the next `key` in the object being read, from just after a member's
+    /// value (or its `{`); `None` when the object closes first.
+    fn next_member(&mut self, key: &str) -> Result<Option<()>, String> {
         loop {
             if self.eat(b'}') {
-                return Err(format!("no \"{key}\" member"));
+                return Ok(None);
             }
             self.eat(b',');
             self.ws();
@@ -62,82 +68,150 @@ impl Walk<'_> {
             }
             if name == key {
                 self.ws();
-                return Ok(());
+                return Ok(Some(()));
             }
             self.value().ok_or_else(|| format!("byte {}: \"{name}\" is cut short or not JSON", self.i))?;
         }
+    }
+
+    /// After a `log.entries` array: moves into the next one, a second `entries` in the same `log` or
+    /// the `entries` of a second `log` (a key written twice: JSON parsers disagree on which one
+    /// counts, so both are read). `None` when the document has no other.
+    fn next_entries(&mut self) -> Option<()> {
+        if self.next_member("entries").ok()?.is_some() {
+            return Some(());
+        }
+        self.next_log_entries()
+    }
+
+    /// Moves into the `entries` of the next `log` that has them, from just after a top-level
+    /// member's value.
+    fn next_log_entries(&mut self) -> Option<()> {
+        while self.next_member("log").ok()?.is_some() {
+            let at = self.i;
+            match self.member("entries") {
+                Ok(()) => return Some(()),
+                // a `log` without entries: skipped whole, and the next one looked for
+                Err(_) => {
+                    self.i = at;
+                    self.value()?;
+                }
+            }
+        }
+        None
     }
 }
 
 /// Byte ranges of the complete elements of `log.entries`, and where and why a stretch of the
 /// list could not be read: the file is cut (the entries before are loaded) or an entry is broken.
 /// After a broken entry, a HAR written one entry per indented block (as browsers and mitmproxy
-/// write it) is read on from the next line that opens an entry as the last one read did.
+/// write it) is read on from the next line that opens an entry as the last one read did. A `log`
+/// or `entries` key written twice has the entries of both read.
 fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Vec<(usize, String)>) {
     let mut w = Walk { text, i: 0 };
     let mut out = Vec::new();
-    if let Err(e) = w.member("log").and_then(|()| w.member("entries")) {
+    if let Err(e) = w.member("log") {
         return (out, vec![(w.i, format!("no log.entries: {e}"))]);
     }
-    if !w.eat(b'[') {
-        return (out, vec![(w.i, "log.entries is not an array".into())]);
-    }
-    let mut broken = Vec::new();
-    let mut budget = 2 * text.len();
-    // how an entry's line opens (a newline, its indentation, `{`), once one has been read
-    let mut opener: Option<String> = None;
-    // whether the next element needs a `,` before it
-    let mut after_entry = false;
-    loop {
-        if w.eat(b']') {
-            return (out, broken);
-        }
-        if after_entry && !w.eat(b',') {
-            w.ws();
-            let at = w.i;
-            if at >= text.len() {
-                let reason =
-                    format!("log.entries stops after entry {} at byte {at}: the file ends (truncated?)", out.len());
-                broken.push((at, reason));
-                return (out, broken);
-            }
-            let reason = format!("log.entries: expected `,` or `]` after entry {} at byte {at}", out.len());
-            match resync(text, at, opener.as_deref(), &mut budget) {
-                Some(next) => {
-                    broken.push((at, format!("{reason}; read on from byte {next}")));
-                    w.i = next;
-                }
-                None => {
-                    broken.push((at, reason));
-                    return (out, broken);
-                }
-            }
-        }
-        w.ws();
+    let log = w.i;
+    if let Err(e) = w.member("entries") {
         let at = w.i;
-        match w.value() {
-            Some(r) => {
-                // the last entry alone on its line (after only indentation) says how one opens
-                let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
-                if text[line..at].bytes().all(|b| b == b' ' || b == b'\t') {
-                    opener = Some(format!("\n{}{{", &text[line..at]));
-                }
-                out.push(r);
-                after_entry = true;
+        // a `log` without entries may be followed by one with them
+        w.i = log;
+        if w.value().and_then(|_| w.next_log_entries()).is_none() {
+            return (out, vec![(at, format!("no log.entries: {e}"))]);
+        }
+    }
+    let mut list = Entries { broken: Vec::new(), budget: 2 * text.len(), opener: None };
+    loop {
+        if !w.eat(b'[') {
+            list.broken.push((w.i, "log.entries is not an array".into()));
+            if w.value().is_none() {
+                return (out, list.broken);
             }
-            None => {
-                let n = out.len() + broken.len() + 1;
-                let reason = format!("entry {n} (byte {at}) is cut short or not JSON");
-                match resync(text, at, opener.as_deref(), &mut budget) {
+        } else if !list.read(&mut w, &mut out) {
+            return (out, list.broken);
+        }
+        if w.next_entries().is_none() {
+            return (out, list.broken);
+        }
+        let reason = format!(
+            "log.entries is written more than once: the entries at byte {} are loaded too (JSON readers disagree \
+             on which one counts)",
+            w.i
+        );
+        list.broken.push((w.i, reason));
+    }
+}
+
+/// What reading the `log.entries` arrays of one HAR keeps from one array to the next.
+struct Entries {
+    /// Where and why a stretch could not be read.
+    broken: Vec<(usize, String)>,
+    /// What resyncs may read in all (see [`resync`]).
+    budget: usize,
+    /// How an entry's line opens (a newline, its indentation, `{`), once one has been read.
+    opener: Option<String>,
+}
+
+impl Entries {
+    /// Reads the array whose `[` was just read, to its `]` (true) or to where it breaks off for good.
+    fn read(&mut self, w: &mut Walk, out: &mut Vec<std::ops::Range<usize>>) -> bool {
+        let text = w.text;
+        let (broken, budget, opener) = (&mut self.broken, &mut self.budget, &mut self.opener);
+        // whether the next element needs a `,` before it
+        let mut after_entry = false;
+        loop {
+            if w.eat(b']') {
+                return true;
+            }
+            if after_entry && !w.eat(b',') {
+                w.ws();
+                let at = w.i;
+                if at >= text.len() {
+                    let reason =
+                        format!("log.entries stops after entry {} at byte {at}: the file ends (truncated?)", out.len());
+                    broken.push((at, reason));
+                    return false;
+                }
+                let reason = format!("log.entries: expected `,` or `]` after entry {} at byte {at}", out.len());
+                match resync(text, at, opener.as_deref(), budget) {
                     Some(next) => {
-                        broken.push((at, format!("{reason}; read on from the next entry, at byte {next}")));
+                        broken.push((at, format!("{reason}; read on from byte {next}")));
                         w.i = next;
-                        after_entry = false;
                     }
                     None => {
-                        let before = out.len();
-                        broken.push((at, format!("{reason}; the {before} entries before it are loaded")));
-                        return (out, broken);
+                        broken.push((at, reason));
+                        return false;
+                    }
+                }
+            }
+            w.ws();
+            let at = w.i;
+            match w.value() {
+                Some(r) => {
+                    // the last entry alone on its line (after only indentation) says how one opens
+                    let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                    if text[line..at].bytes().all(|b| b == b' ' || b == b'\t') {
+                        *opener = Some(format!("\n{}{{", &text[line..at]));
+                    }
+                    out.push(r);
+                    after_entry = true;
+                }
+                None => {
+                    let n = out.len() + broken.len() + 1;
+                    let reason = format!("entry {n} (byte {at}) is cut short or not JSON");
+                    match resync(text, at, opener.as_deref(), budget) {
+                        Some(next) => {
+                            broken.push((at, format!("{reason}; read on from the next entry, at byte {next}")));
+                            w.i = next;
+                            after_entry = false;
+                        }
+                        None => {
+                            let before = out.len();
+                            broken.push((at, format!("{reason}; the {before} entries before it are loaded")));
+                            return false;
+                        }
                     }
                 }
             }
