@@ -640,7 +640,7 @@ fn block_scalars(text: &mut String) -> usize {
 const MAX_ESCAPE_DEPTH: usize = 3;
 
 /// Secrets that only show once a JSON string literal in the text is read: a log line holding
-/// JSON whose string has `Password:\nX` or `curl -b \"…\"`. Each double-quoted literal on one
+/// JSON whose string has `Password:\nX`, `curl -b \"…\"` or `sk\u002dant-…`. Each double-quoted literal on one
 /// line that holds a newline, tab or quote escape is decoded and redacted as text of its own, and
 /// written back (re-encoded) when something in it was replaced; every other literal stays byte
 /// for byte. Returns how many were replaced.
@@ -679,8 +679,9 @@ fn escaped_strings(text: &mut String, depth: usize) -> usize {
     n
 }
 
-/// The double-quoted JSON string literals of `text` (each on one line) that hold a newline, tab
-/// or quote escape: where each starts and ends, and its decoded text.
+/// The double-quoted JSON string literals of `text` (each on one line) that hold a newline, tab,
+/// quote, `\uXXXX` or `\/` escape (`sk\u002dant-…`, PHP's `https:\/\/user:pw@host`): where each
+/// starts and ends, and its decoded text.
 fn escaped_literals(text: &str) -> Vec<(usize, usize, String)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
@@ -692,7 +693,7 @@ fn escaped_literals(text: &str) -> Vec<(usize, usize, String)> {
         while i < bytes.len() {
             match bytes[i] {
                 b'\\' => {
-                    escapes |= matches!(bytes.get(i + 1), Some(b'n' | b'r' | b't' | b'"'));
+                    escapes |= matches!(bytes.get(i + 1), Some(b'n' | b'r' | b't' | b'"' | b'u' | b'/'));
                     i += 2;
                 }
                 b'"' => {
@@ -1808,6 +1809,25 @@ mod tests {
         ] {
             assert_eq!(r(s), (s.to_string(), 0), "{s}");
         }
+    }
+
+    #[test]
+    fn secrets_behind_unicode_and_slash_escapes_in_json_strings_are_redacted() {
+        let key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789";
+        for (s, secret) in [
+            (r#"{"key":"sk\u002dant\u002dapi03-abcdefghijklmnopqrstuvwxyz0123456789"}"#, "abcdefghijklmnopqrstuvwxyz"),
+            (r#"{"k":"\u0073\u006b-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"}"#, "abcdefghijklmnopqrstuvwxyz"),
+            (r#"{"db":"postgres:\/\/admin:Hunter2secret@db.internal:5432\/app"}"#, "Hunter2secret"),
+        ] {
+            let (out, n) = r(s);
+            assert!(n >= 1 && !out.contains(secret), "{s} -> {out}");
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+            assert!(v.to_string().contains(REDACTED), "{out}");
+        }
+        // an escaped literal with nothing secret in it stays byte for byte
+        let clean = r#"{"url":"https:\/\/example.com\/a","name":"caf\u00e9"}"#;
+        assert_eq!(r(clean), (clean.to_string(), 0));
+        assert!(!r(&format!("{{\"a\":\"{}\"}}", key.replace('-', "\\u002d"))).0.contains("abcdefghij"));
     }
 
     #[test]
