@@ -71,8 +71,12 @@ fn a_workbench_filter_of_100000_bangs_is_an_error() {
 #[test]
 fn nesting_past_the_limit_is_not_laid_out() {
     let deep = "[".repeat(200_000);
-    assert!(ctxlens::tui::pretty::reindent(&deep).is_none());
-    assert!(ctxlens::tui::pretty::pretty(&deep, None).is_none());
+    let none = Default::default();
+    assert!(ctxlens::tui::pretty::pretty(&deep, &none).is_none());
+    // a million numbers 127 arrays deep lay out in a few times their size (one to a line, they took over a hundred times)
+    let items = format!("{}{}{}", "[".repeat(127), vec!["1"; 1_000_000].join(","), "]".repeat(127));
+    let p = ctxlens::tui::pretty::pretty(&items, &none).unwrap();
+    assert!(p.capped && p.text.len() < items.len() * 3, "{} bytes from {}", p.text.len(), items.len());
 }
 
 #[test]

@@ -1,158 +1,279 @@
-//! JSON pretty-printing that remembers which lines some values landed on, by JSON pointer, so a
-//! ledger drop recorded against the original (`/items/5`, 12 items) can be shown on the
-//! pretty-printed lines of the side-by-side view.
+//! JSON pretty-printing for the side-by-side view, which remembers which lines some values landed
+//! on, by JSON pointer, so a ledger drop recorded against the original (`/items/5`, 12 items) can
+//! be shown on the pretty-printed lines.
+//!
+//! The layout is serde_json's (two spaces, one member or item per line) with three changes that
+//! keep big inputs small on screen: an array of scalars (and empty containers) is packed into lines
+//! of up to [`WIDTH`] columns, indentation stops growing past [`MAX_INDENT`] levels, and the text
+//! is read as written: numbers keep their source text, a key written twice stays twice, and only
+//! strings with escapes are re-encoded (`caf\u00e9` shows as `café`, as in an engine's output).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
+use std::fmt::Write as _;
 use std::sync::Arc;
-
-use serde_json::Value;
 
 use crate::ledger::Span;
 
-/// The deepest nesting laid out: serde_json's own recursion limit, so [`pretty`] and
-/// [`reindent`] agree on what they lay out, and indentation stays at most 256 columns.
+/// The deepest nesting laid out: serde_json's own recursion limit, the one the engines read to.
 pub const MAX_DEPTH: usize = 128;
+
+/// Indentation stops growing at this depth (32 columns): deeper values line up at the cap.
+pub const MAX_INDENT: usize = 16;
+
+/// The widest line an array of scalars is packed into, indentation included, unless that leaves
+/// less than [`MIN_PACKED`] columns (an item wider than that gets a line of its own).
+pub const WIDTH: usize = 80;
+
+/// The fewest columns of items a packed line holds, however deep it is indented.
+const MIN_PACKED: usize = 48;
 
 /// Pretty text and, for each pointer asked for, the 1-based first and last line of its value.
 pub struct Pretty {
     pub text: Arc<str>,
     pub lines: HashMap<String, (usize, usize)>,
+    /// Some nesting went deeper than [`MAX_INDENT`] and is shown without more indentation.
+    pub capped: bool,
 }
 
 struct Printer<'a> {
+    src: &'a [u8],
+    i: usize,
     out: Vec<u8>,
     line: usize,
-    /// `None`: every pointer.
-    wanted: Option<&'a HashSet<String>>,
+    /// Bytes on the current output line.
+    col: usize,
+    wanted: &'a HashSet<String>,
     lines: HashMap<String, (usize, usize)>,
+    pointer: String,
+    capped: bool,
 }
 
-impl Printer<'_> {
-    fn newline(&mut self, indent: usize) {
+impl<'a> Printer<'a> {
+    fn ws(&mut self) {
+        while self.src.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not read.
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.src.get(self.i).copied()
+    }
+
+    fn write(&mut self, b: &[u8]) {
+        self.out.extend_from_slice(b);
+        self.col += b.len();
+    }
+
+    fn newline(&mut self, depth: usize) {
+        if depth > MAX_INDENT {
+            self.capped = true;
+        }
+        let indent = 2 * depth.min(MAX_INDENT);
         self.out.push(b'\n');
+        self.out.resize(self.out.len() + indent, b' ');
         self.line += 1;
-        self.out.resize(self.out.len() + 2 * indent, b' ');
+        self.col = indent;
     }
 
-    fn value(&mut self, v: &Value, indent: usize, pointer: &mut String) {
+    /// Where the string literal opening at `at` closes (its closing quote), and whether it has escapes.
+    fn string_end(&self, at: usize) -> Option<(usize, bool)> {
+        let mut i = at + 1;
+        let mut escapes = false;
+        loop {
+            i += memchr::memchr2(b'"', b'\\', self.src.get(i..)?)?;
+            if self.src[i] == b'"' {
+                return Some((i, escapes));
+            }
+            escapes = true;
+            i += 2;
+        }
+    }
+
+    /// The string literal here as shown (re-encoded when it has escapes), and its decoded text
+    /// when `decoded` is asked for.
+    fn string(&mut self, decoded: bool) -> Option<(Cow<'a, [u8]>, Option<String>)> {
+        let src: &'a [u8] = self.src;
+        let (end, escapes) = self.string_end(self.i)?;
+        let raw = &src[self.i..=end];
+        self.i = end + 1;
+        if !escapes {
+            let text = decoded.then(|| String::from_utf8_lossy(&raw[1..raw.len() - 1]).into_owned());
+            return Some((Cow::Borrowed(raw), text));
+        }
+        // a lone surrogate (`\ud800`) does not decode: shown as written
+        match serde_json::from_slice::<String>(raw) {
+            Ok(s) => Some((Cow::Owned(serde_json::to_vec(&s).ok()?), decoded.then_some(s))),
+            Err(_) => Some((Cow::Borrowed(raw), decoded.then(|| String::from_utf8_lossy(raw).into_owned()))),
+        }
+    }
+
+    /// A number, `true`, `false` or `null`, as written.
+    fn bare(&mut self) -> Option<&'a [u8]> {
+        let src: &'a [u8] = self.src;
+        let start = self.i;
+        while self.src.get(self.i).is_some_and(|b| !b",]}:\" \t\r\n".contains(b)) {
+            self.i += 1;
+        }
+        (self.i > start).then(|| &src[start..self.i])
+    }
+
+    /// Whether the array whose first item starts here holds only scalars and empty containers
+    /// (read up to its first non-empty container, so every byte is looked at by one such scan).
+    fn scalars_only(&self) -> bool {
+        let mut i = self.i;
+        let closes = |i: usize, close: u8| {
+            self.src.get(i + 1..).and_then(|r| r.iter().find(|b| !b.is_ascii_whitespace())) == Some(&close)
+        };
+        while let Some(&b) = self.src.get(i) {
+            match b {
+                b']' => return true,
+                b'"' => match self.string_end(i) {
+                    Some((end, _)) => i = end + 1,
+                    None => return false,
+                },
+                b'[' | b'{' => {
+                    if !closes(i, if b == b'[' { b']' } else { b'}' }) {
+                        return false;
+                    }
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        false
+    }
+
+    /// An item of a packed array: on the current line when it fits.
+    fn packed_item(&mut self, depth: usize, first: bool) -> Option<()> {
+        let item: Cow<'a, [u8]> = match self.peek()? {
+            b'"' => self.string(false)?.0,
+            open @ (b'[' | b'{') => {
+                self.i += 1;
+                self.peek()?;
+                self.i += 1;
+                Cow::Borrowed(if open == b'[' { b"[]" } else { b"{}" })
+            }
+            _ => Cow::Borrowed(self.bare()?),
+        };
+        // room for the item, the space before it and the comma after it
+        let limit = WIDTH.max(2 * depth.min(MAX_INDENT) + MIN_PACKED);
+        if first || self.col + item.len() + 2 > limit {
+            self.newline(depth);
+        } else {
+            self.write(b" ");
+        }
+        self.write(&item);
+        self.note(self.line);
+        Some(())
+    }
+
+    /// Records the lines of the value at the current pointer when it is wanted.
+    fn note(&mut self, first: usize) {
+        if !self.wanted.is_empty() && self.wanted.contains(&self.pointer) {
+            self.lines.insert(self.pointer.clone(), (first, self.line));
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<()> {
         let first = self.line;
-        match v {
-            Value::Array(items) if !items.is_empty() => {
-                self.out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    self.newline(indent + 1);
-                    let len = pointer.len();
-                    let _ = std::fmt::Write::write_fmt(pointer, format_args!("/{i}"));
-                    self.value(item, indent + 1, pointer);
-                    pointer.truncate(len);
-                    if i + 1 < items.len() {
-                        self.out.push(b',');
+        let track = !self.wanted.is_empty();
+        match self.peek()? {
+            open @ (b'[' | b'{') => {
+                let close = if open == b'[' { b']' } else { b'}' };
+                self.i += 1;
+                if self.peek()? == close {
+                    self.i += 1;
+                    self.write(&[open, close]);
+                } else {
+                    if depth >= MAX_DEPTH {
+                        return None;
                     }
-                }
-                self.newline(indent);
-                self.out.push(b']');
-            }
-            Value::Object(map) if !map.is_empty() => {
-                self.out.push(b'{');
-                for (i, (k, item)) in map.iter().enumerate() {
-                    self.newline(indent + 1);
-                    let _ = serde_json::to_writer(&mut self.out, k);
-                    self.out.extend_from_slice(b": ");
-                    let len = pointer.len();
-                    pointer.push('/');
-                    if k.contains(['~', '/']) {
-                        pointer.push_str(&crate::ledger::escape_pointer(k));
-                    } else {
-                        pointer.push_str(k);
+                    let packed = open == b'[' && self.scalars_only();
+                    self.write(&[open]);
+                    let mut index = 0usize;
+                    loop {
+                        let len = self.pointer.len();
+                        if open == b'[' {
+                            if track {
+                                let _ = write!(self.pointer, "/{index}");
+                            }
+                            if packed {
+                                self.packed_item(depth + 1, index == 0)?;
+                            } else {
+                                self.newline(depth + 1);
+                                self.value(depth + 1)?;
+                            }
+                        } else {
+                            self.newline(depth + 1);
+                            if self.peek()? != b'"' {
+                                return None;
+                            }
+                            let (key, decoded) = self.string(track)?;
+                            self.write(&key);
+                            if let Some(k) = decoded {
+                                self.pointer.push('/');
+                                self.pointer.push_str(&crate::ledger::escape_pointer(&k));
+                            }
+                            if self.peek()? != b':' {
+                                return None;
+                            }
+                            self.i += 1;
+                            self.write(b": ");
+                            self.value(depth + 1)?;
+                        }
+                        self.pointer.truncate(len);
+                        index += 1;
+                        match self.peek()? {
+                            b',' => self.write(b","),
+                            c if c == close => break,
+                            _ => return None,
+                        }
+                        self.i += 1;
                     }
-                    self.value(item, indent + 1, pointer);
-                    pointer.truncate(len);
-                    if i + 1 < map.len() {
-                        self.out.push(b',');
-                    }
+                    self.i += 1;
+                    self.newline(depth);
+                    self.write(&[close]);
                 }
-                self.newline(indent);
-                self.out.push(b'}');
             }
-            other => {
-                let _ = serde_json::to_writer(&mut self.out, other);
-            }
-        }
-        if self.wanted.is_none_or(|w| !w.is_empty() && w.contains(pointer.as_str())) {
-            self.lines.insert(pointer.clone(), (first, self.line));
-        }
-    }
-}
-
-/// Pretty-prints `text` when it is JSON, noting the lines of the `wanted` pointers (`None`: all).
-pub fn pretty(text: &str, wanted: Option<&HashSet<String>>) -> Option<Pretty> {
-    let v: Value = serde_json::from_str(text).ok()?;
-    let mut p = Printer { out: Vec::with_capacity(text.len() * 2), line: 1, wanted, lines: HashMap::new() };
-    p.value(&v, 0, &mut String::new());
-    let _ = writeln!(p.out);
-    Some(Pretty { text: Arc::from(std::str::from_utf8(&p.out).ok()?), lines: p.lines })
-}
-
-/// Lays out compact JSON (as serde_json writes it: no whitespace outside strings) exactly as
-/// [`pretty`] would, without parsing it into values: an engine's output is already canonical, and
-/// re-indenting it is several times faster than a parse and print. `None` when the text is not
-/// one compact JSON value.
-pub fn reindent(compact: &str) -> Option<Arc<str>> {
-    let b = compact.as_bytes();
-    let mut out = Vec::with_capacity(b.len() * 2);
-    let mut depth = 0usize;
-    let mut i = 0;
-    let newline = |out: &mut Vec<u8>, depth: usize| {
-        out.push(b'\n');
-        out.resize(out.len() + 2 * depth, b' ');
-    };
-    while i < b.len() {
-        match b[i] {
-            open @ (b'{' | b'[') => {
-                let close = if open == b'{' { b'}' } else { b']' };
-                if b.get(i + 1) == Some(&close) {
-                    out.extend_from_slice(&[open, close]);
-                    i += 2;
-                    continue;
-                }
-                out.push(open);
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    // deeper than serde_json parses: `pretty` would not lay it out either, and
-                    // indenting it would grow quadratically (200 KB of `[` is 40 GB of spaces)
-                    return None;
-                }
-                newline(&mut out, depth);
-            }
-            close @ (b'}' | b']') => {
-                depth = depth.checked_sub(1)?;
-                newline(&mut out, depth);
-                out.push(close);
-            }
-            b',' => {
-                out.push(b',');
-                newline(&mut out, depth);
-            }
-            b':' => out.extend_from_slice(b": "),
             b'"' => {
-                let start = i;
-                i += 1;
-                while *b.get(i)? != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                out.extend_from_slice(&b[start..=i]);
+                let (s, _) = self.string(false)?;
+                self.write(&s);
             }
-            c if c.is_ascii_whitespace() => return None,
-            c => out.push(c),
+            _ => {
+                let b = self.bare()?;
+                self.write(b);
+            }
         }
-        i += 1;
+        self.note(first);
+        Some(())
     }
-    if depth != 0 {
+}
+
+/// Pretty-prints `text` when it is one JSON value (see the module's doc for the layout), noting
+/// the lines of the `wanted` pointers.
+pub fn pretty(text: &str, wanted: &HashSet<String>) -> Option<Pretty> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    let mut p = Printer {
+        src: text.as_bytes(),
+        i: 0,
+        out: Vec::with_capacity(text.len() + text.len() / 2),
+        line: 1,
+        col: 0,
+        wanted,
+        lines: HashMap::new(),
+        pointer: String::new(),
+        capped: false,
+    };
+    p.value(0)?;
+    if p.peek().is_some() {
         return None;
     }
-    out.push(b'\n');
-    Some(Arc::from(String::from_utf8(out).ok()?))
+    p.out.push(b'\n');
+    let text = Arc::from(String::from_utf8(p.out).ok()?);
+    Some(Pretty { text, lines: p.lines, capped: p.capped })
 }
 
 /// The pointers whose lines [`span_lines`] needs for a dropped span: its first value's, and its
@@ -181,16 +302,21 @@ pub fn span_lines(p: &Pretty, span: &Span, count: usize) -> Option<(usize, usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    fn set(pointers: &[&str]) -> HashSet<String> {
+        pointers.iter().map(|s| s.to_string()).collect()
+    }
 
     #[test]
     fn pointers_map_to_their_lines() {
-        let want: HashSet<String> =
-            ["/a/0", "/a/1", "/a/1/b", "/a/2", "/c~0~1d", ""].iter().map(|s| s.to_string()).collect();
+        let want = set(&["/a/0", "/a/1", "/a/1/b", "/a/2", "/c~0~1d", ""]);
         let src = r#"{"a":[1,{"b":2},[]],"c~/d":"x\ny","e":{}}"#;
-        let p = pretty(src, Some(&want)).unwrap();
+        let p = pretty(src, &want).unwrap();
         let v: Value = serde_json::from_str(&p.text).unwrap();
         assert_eq!(v, serde_json::from_str::<Value>(src).unwrap(), "the pretty text is the same JSON");
-        assert_eq!(*p.text, serde_json::to_string_pretty(&v).unwrap() + "\n", "laid out as serde_json does");
+        // no array of scalars here: laid out as serde_json does
+        assert_eq!(*p.text, serde_json::to_string_pretty(&v).unwrap() + "\n");
         let line = |n: usize| p.text.lines().nth(n - 1).unwrap();
         let (f, l) = p.lines["/a/1"];
         assert_eq!((line(f).trim(), line(l).trim()), ("{", "},"));
@@ -208,21 +334,73 @@ mod tests {
         assert_eq!(span_lines(&p, &span("/a/1/b", None), 1), Some(p.lines["/a/1/b"]));
         assert_eq!(p.lines[""], (1, p.text.lines().count()));
         assert!(!p.lines.contains_key("/e"), "only wanted pointers are recorded");
-        assert!(pretty("not json", Some(&want)).is_none());
-        // compact text re-indents to the same layout, without a parse
-        for v in [src, "[]", "{}", "[{},[],[1,{\"a\":[]}]]", "\"s\\\"x\"", "12", r#"{"k\"":"v\\","n":null}"#] {
-            let compact = serde_json::to_string(&serde_json::from_str::<Value>(v).unwrap()).unwrap();
-            assert_eq!(reindent(&compact).as_deref(), Some(&*pretty(v, None).unwrap().text), "{v}");
+        assert!(pretty("not json", &want).is_none() && pretty("[1,2", &want).is_none());
+        assert!(pretty("[1]]", &want).is_none() && pretty("\"open", &want).is_none());
+        // the same layout from compact text, from text with whitespace, and with nothing wanted
+        let spaced = "{ \"a\" : [ 1 , { \"b\" : 2 } , [ ] ] ,\n\t\"c~/d\": \"x\\ny\", \"e\": { } }";
+        assert_eq!(pretty(spaced, &HashSet::new()).unwrap().text, p.text);
+        assert!(!p.capped);
+    }
+
+    #[test]
+    fn arrays_of_scalars_are_packed_and_their_items_keep_their_lines() {
+        let items: Vec<String> = (0..200).map(|i| format!("{}", i * 1000)).collect();
+        let src = format!(r#"{{"n":[{}],"e":[[],{{}},"s",null],"one":[true]}}"#, items.join(","));
+        let p = pretty(&src, &set(&["/n/0", "/n/199", "/n/57", "/e/1"])).unwrap();
+        let v: Value = serde_json::from_str(&p.text).unwrap();
+        assert_eq!(v, serde_json::from_str::<Value>(&src).unwrap());
+        let lines: Vec<&str> = p.text.lines().collect();
+        assert!(lines.iter().all(|l| l.len() <= WIDTH), "{}", p.text);
+        // 200 numbers of up to 6 digits, 8 columns each, in lines of 80
+        let number_lines = lines.iter().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())).count();
+        assert!((20..=26).contains(&number_lines), "{number_lines} lines:\n{}", p.text);
+        assert!(lines.contains(&"    [], {}, \"s\", null"), "empty containers pack with scalars");
+        assert!(lines.contains(&"    true"));
+        for (pointer, item) in [("/n/0", "0,"), ("/n/57", "57000,"), ("/n/199", "199000")] {
+            let (first, last) = p.lines[pointer];
+            assert_eq!(first, last);
+            assert!(lines[first - 1].split(' ').any(|w| w == item), "{pointer} on line {first}: {}", lines[first - 1]);
         }
-        assert!(reindent("{\"a\": 1}").is_none(), "not compact");
-        assert!(reindent("[1,2").is_none() && reindent("[1]]").is_none() && reindent("\"open").is_none());
-        // nesting past serde_json's limit is not laid out (it would grow quadratically)
+        assert!(lines[p.lines["/e/1"].0 - 1].contains("{}"));
+        // an array holding a container is not packed, however many scalars it has
+        let mixed = pretty("[1,2,3,{\"a\":[4,5]}]", &HashSet::new()).unwrap();
+        assert_eq!(&*mixed.text, "[\n  1,\n  2,\n  3,\n  {\n    \"a\": [\n      4, 5\n    ]\n  }\n]\n");
+        // an item wider than a line gets one of its own
+        let long = "x".repeat(150);
+        let wide = pretty(&format!(r#"[1,"{long}",2]"#), &HashSet::new()).unwrap();
+        assert_eq!(&*wide.text, format!("[\n  1,\n  \"{long}\",\n  2\n]\n"));
+    }
+
+    #[test]
+    fn text_is_shown_as_written_except_for_escapes() {
+        let src = r#"{"n":[1E5,1e400,-0.0,12345678901234567890123],"k":1,"k":2,"s":"caf\u00e9 \/ \"q\" \ud800"}"#;
+        let p = pretty(src, &HashSet::new()).unwrap();
+        assert!(p.text.contains("1E5, 1e400, -0.0, 12345678901234567890123"), "{}", p.text);
+        assert!(p.text.contains("\"k\": 1,\n  \"k\": 2,"), "a key written twice stays twice: {}", p.text);
+        // a lone surrogate does not decode: that string is shown as written
+        assert!(p.text.contains(r#""caf\u00e9 \/ \"q\" \ud800""#), "{}", p.text);
+        let p = pretty(r#"["caf\u00e9 \/ \"q\""]"#, &HashSet::new()).unwrap();
+        assert_eq!(&*p.text, "[\n  \"café / \\\"q\\\"\"\n]\n");
+    }
+
+    #[test]
+    fn deep_nesting_stops_indenting_and_nothing_past_serde_json_s_limit_is_laid_out() {
         let deep = "[".repeat(200_000);
-        assert!(reindent(&deep).is_none() && pretty(&deep, None).is_none());
+        assert!(pretty(&deep, &HashSet::new()).is_none());
+        let closed = format!("{}1{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(pretty(&closed, &HashSet::new()).is_none());
         let at_limit = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
-        assert!(reindent(&at_limit).is_some());
-        let all = pretty(src, None).unwrap();
-        assert_eq!(all.text, p.text);
-        assert!(all.lines.contains_key("/e") && all.lines.len() == 8);
+        let p = pretty(&at_limit, &HashSet::new()).unwrap();
+        assert!(p.capped);
+        let widest = p.text.lines().map(|l| l.len() - l.trim_start().len()).max().unwrap();
+        assert_eq!(widest, 2 * MAX_INDENT);
+        // a 127-deep array of a hundred thousand numbers: packed, and indented no further than the cap
+        let items = vec!["1"; 100_000].join(",");
+        let deep_items = format!("{}{items}{}", "[".repeat(127), "]".repeat(127));
+        let p = pretty(&deep_items, &HashSet::new()).unwrap();
+        assert!(p.text.len() < 3 * deep_items.len(), "{} bytes from {}", p.text.len(), deep_items.len());
+        assert!(p.text.lines().count() < 2 * 127 + 100_000 * 3 / MIN_PACKED + 2);
+        let shallow = pretty("[[1]]", &HashSet::new()).unwrap();
+        assert!(!shallow.capped);
     }
 }

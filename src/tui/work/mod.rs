@@ -285,6 +285,12 @@ pub fn compute(job: &Job) -> Computed {
             None if a.error.is_none() => c.silent = Some(c.diff.silent_lines()),
             None => {}
         }
+        if sides.capped {
+            c.summary.push_str(&format!(
+                " · JSON nested deeper than {} levels is shown without more indentation",
+                pretty::MAX_INDENT
+            ));
+        }
         if job.sel == EngineSel::Recorded && job.compare.is_none() {
             c.ccr = resolve_markers(&a.output, job.ccr.as_deref());
         }

@@ -21,24 +21,31 @@ pub(super) fn display_sides(
     let json = |t: &str| t.trim_start().starts_with(['{', '[']);
     let recorded_json = o.is_none() && with_ledger && json(left) && json(right);
     if recorded_json || o.is_some_and(|o| o.engine == Some(EngineKind::Json)) {
-        let l = left_pretty.or_else(|| {
-            let wanted: HashSet<String> =
-                drops.unwrap_or_default().iter().flat_map(|d| pretty::wanted(&d.span, d.count)).flatten().collect();
-            pretty::pretty(left, Some(&wanted)).map(Arc::new)
-        });
-        let r = pretty::reindent(right).or_else(|| pretty::pretty(right, Some(&HashSet::new())).map(|p| p.text));
+        let wanted: HashSet<String> =
+            drops.unwrap_or_default().iter().flat_map(|d| pretty::wanted(&d.span, d.count)).flatten().collect();
+        let l = match left_pretty {
+            Some(p) if wanted.is_empty() => Some(p),
+            // the cached layout is the text shown; the drops' lines come from laying it out again
+            Some(p) => pretty::pretty(left, &wanted)
+                .map(|q| Arc::new(pretty::Pretty { text: p.text.clone(), lines: q.lines, capped: p.capped })),
+            None => pretty::pretty(left, &wanted).map(Arc::new),
+        };
+        let r = pretty::pretty(right, &HashSet::new());
         if let (Some(l), Some(r)) = (l, r) {
             let lines = drops.map(|ds| {
                 ds.iter().map(|d| pretty::span_lines(&l, &d.span, d.count).unwrap_or((0, 0))).collect::<Vec<_>>()
             });
-            // a dropped value takes its pretty lines with it; a cut string keeps its line
+            // a dropped value takes its pretty lines with it (in a packed array of scalars, the
+            // lines it shares with kept items too: they read as dropped, and the kept items as
+            // the output's own lines); a cut string keeps its line
             let removed = match (drops, &lines) {
                 (Some(ds), Some(ls)) => {
                     ds.iter().zip(ls).filter(|(d, l)| d.unit != Unit::Chars && l.0 > 0).map(|(_, l)| *l).collect()
                 }
                 _ => Vec::new(),
             };
-            return Sides { left: l.text.clone(), right: r, drop_lines: lines, removed, in_place: false };
+            let capped = l.capped || r.capped;
+            return Sides { left: l.text.clone(), right: r.text, drop_lines: lines, removed, in_place: false, capped };
         }
     }
     let lines = drops.map(|ds| ds.iter().map(|d| (d.span.lines.first, d.span.lines.last)).collect());
@@ -47,11 +54,11 @@ pub(super) fn display_sides(
     // alone reads as the same line (its drops keep their line numbers: one value per line)
     let json_lines = recorded_json || o.is_some_and(|o| o.engine == Some(EngineKind::Json));
     if let Some((l, r)) = json_lines.then(|| Some((compact_lines(left)?, compact_lines(right)?))).flatten() {
-        return Sides { left: l, right: r, drop_lines: lines, removed, in_place: false };
+        return Sides { left: l, right: r, drop_lines: lines, removed, in_place: false, capped: false };
     }
     // the prose engine keeps every line in its place: line faces line
     let in_place = o.is_some_and(|o| o.engine == Some(EngineKind::Prose)) && lines.is_some();
-    Sides { left: left.clone(), right: right.clone(), drop_lines: lines, removed, in_place }
+    Sides { left: left.clone(), right: right.clone(), drop_lines: lines, removed, in_place, capped: false }
 }
 
 /// Each line of JSON Lines as serde_json writes it compactly; `None` when a line is not JSON.
@@ -78,15 +85,16 @@ pub(super) fn whole_lines(text: &str, span: &Span) -> Option<(usize, usize)> {
     (first >= 1 && first <= last).then_some((first, last))
 }
 
-/// The block on screen's original, pretty-printed with every pointer (when it is JSON), kept
-/// while the block is tuned: each knob change then only prints the new output.
+/// The block on screen's original, pretty-printed (when it is JSON), kept while the block is
+/// tuned: each knob change then only prints the new output (and, when it dropped something, finds
+/// the lines of its drops in the original again: no line table of every value is kept).
 pub(super) fn original_pretty(caches: &Caches, text: &Arc<str>) -> Option<Arc<pretty::Pretty>> {
     caches.pretty.get_or(text, (), || {
         // one JSON value and nothing after it: a scan, with no values built, rules out a block
         // of sections (a JSON document and then a log) or JSON Lines before the parse
         let starts_json = text.trim_start().starts_with(['{', '[']);
         let one_value = || crate::engine::jsonspan::value_end(text).is_some_and(|end| text[end..].trim().is_empty());
-        if starts_json && one_value() { pretty::pretty(text, None).map(Arc::new) } else { None }
+        if starts_json && one_value() { pretty::pretty(text, &HashSet::new()).map(Arc::new) } else { None }
     })
 }
 
@@ -131,6 +139,8 @@ pub(super) struct Sides {
     pub(super) removed: Vec<(usize, usize)>,
     /// The output keeps every original line in its place (prose), so lines pair by number.
     pub(super) in_place: bool,
+    /// JSON nested deeper than [`pretty::MAX_INDENT`] is shown without more indentation.
+    pub(super) capped: bool,
 }
 
 impl Sides {
@@ -161,7 +171,7 @@ pub(super) fn sectioned(
         return None;
     }
     let (mut left, mut right) = (String::with_capacity(original.len()), String::with_capacity(output.len()));
-    let (mut drop_lines, mut removed) = (Vec::new(), Vec::new());
+    let (mut drop_lines, mut removed, mut capped) = (Vec::new(), Vec::new(), false);
     let mut model = DiffModel::default();
     for s in &o.sections {
         let a: Arc<str> = original.get(s.bytes.clone())?.into();
@@ -190,6 +200,7 @@ pub(super) fn sectioned(
         );
         model.left_lines += m.left_lines;
         model.right_lines += m.right_lines;
+        capped |= part.capped;
         // each part starts on a line of its own
         for (text, part) in [(&mut left, &part.left), (&mut right, &part.right)] {
             text.push_str(part);
@@ -198,7 +209,13 @@ pub(super) fn sectioned(
             }
         }
     }
-    let sides =
-        Sides { left: left.into(), right: right.into(), drop_lines: Some(drop_lines), removed, in_place: false };
+    let sides = Sides {
+        left: left.into(),
+        right: right.into(),
+        drop_lines: Some(drop_lines),
+        removed,
+        in_place: false,
+        capped,
+    };
     Some((sides, model))
 }
