@@ -968,6 +968,25 @@ impl<'a> Crusher<'a> {
         }
     }
 
+    /// Whether [`Self::process`] would give `v` back as it is: a number, a bool, null, an empty
+    /// container, a string no longer than a long one. A kept item like that costs nothing (not
+    /// even its pointer's text: an array of a million `[]` made a million pointers).
+    /// `node` is the value's node in the tree, when known: a lean array (see `parse`) is parsed
+    /// as an empty one, and only its node tells them apart.
+    fn left_alone(&self, v: &Value, node: Option<usize>) -> bool {
+        match v {
+            Value::Array(a) => a.is_empty() && node.is_some_and(|n| !self.tree.node(n).lean),
+            Value::Object(m) => m.is_empty(),
+            Value::String(s) => !self.long_string(s),
+            _ => true,
+        }
+    }
+
+    /// Whether a string is long enough for [`Self::process_string`] to look at.
+    fn long_string(&self, s: &str) -> bool {
+        self.p.long_string_chars > 0 && s.len() > self.p.long_string_chars
+    }
+
     fn process(&mut self, value: Value, node: usize, pointer: String) -> Value {
         match value {
             Value::Array(items) => self.process_array(items, node, pointer),
@@ -985,7 +1004,7 @@ impl<'a> Crusher<'a> {
     /// where the string is in the source (none when that is not known: it is then kept).
     fn process_string(&mut self, s: String, literal: Option<Range<usize>>, pointer: String) -> Value {
         let limit = self.p.long_string_chars;
-        let Some(span) = literal.filter(|_| limit > 0 && s.len() > limit) else {
+        let Some(span) = literal.filter(|_| self.long_string(&s)) else {
             return Value::String(s);
         };
         let total = s.chars().count();
@@ -1052,8 +1071,9 @@ impl<'a> Crusher<'a> {
         if self.tree.node(node).lean {
             // a lean array (see `parse`): scalars only, none parsed and none in the tree;
             // strings or numbers are planned from their text, any other mix from values
-            let spans: Vec<(u32, u32)> =
-                self.tree.lean_items(node, self.input).map(|r| (r.start as u32, r.end as u32)).collect();
+            // counted first: a million items' spans grown by doubling would hold up to twice their size
+            let mut spans = Vec::with_capacity(self.tree.lean_items(node, self.input).count());
+            spans.extend(self.tree.lean_items(node, self.input).map(|r| (r.start as u32, r.end as u32)));
             if let Some(texts) = self.lean_texts(&spans) {
                 return self.process_lean(&texts, pointer);
             }
@@ -1081,9 +1101,15 @@ impl<'a> Crusher<'a> {
         self.note_plan(&pointer, &plan);
         let objects = items.iter().all(Value::is_object);
         let mut out = Vec::with_capacity(n - plan.dropped() + 1);
-        let mut dropped_values: Vec<f64> = Vec::new();
+        let mut dropped_values = Spread::default();
         for (i, v) in items.into_iter().enumerate() {
-            if plan.keep[i] {
+            let node = match at {
+                Items::Nodes(kids) => Some(kids[i] as usize),
+                _ => None,
+            };
+            if plan.keep[i] && self.left_alone(&v, node) {
+                out.push(v);
+            } else if plan.keep[i] {
                 let pointer = format!("{pointer}/{i}");
                 out.push(match at {
                     Items::Nodes(kids) => self.process(v, kids[i] as usize, pointer),
@@ -1094,7 +1120,7 @@ impl<'a> Crusher<'a> {
                     },
                 });
             } else if let Some(x) = as_f64(&v) {
-                dropped_values.push(x);
+                dropped_values.add(x);
             }
         }
         self.mark_drops(out, &plan, unit, &at, dropped_values, objects, pointer)
@@ -1127,20 +1153,24 @@ impl<'a> Crusher<'a> {
             if self.analyzed(n) { self.plan_scalars(texts, texts.numbers) } else { KeepPlan::all(n, String::new()) };
         self.note_plan(&pointer, &plan);
         let mut out = Vec::with_capacity(n - plan.dropped() + 1);
-        let mut dropped_values: Vec<f64> = Vec::new();
+        let mut dropped_values = Spread::default();
         let at = Items::Spans(texts.spans);
         for (i, text) in texts.iter().enumerate() {
             if plan.keep[i] {
-                let pointer = format!("{pointer}/{i}");
                 out.push(if texts.numbers {
                     Value::Number(serde_json::Number::from_string_unchecked(text.to_string()))
                 } else {
-                    self.process_string(text.to_string(), Some(at.span(self.tree, i)), pointer)
+                    let s = text.to_string();
+                    if self.long_string(&s) {
+                        self.process_string(s, Some(at.span(self.tree, i)), format!("{pointer}/{i}"))
+                    } else {
+                        Value::String(s)
+                    }
                 });
             } else if texts.numbers
                 && let Some(x) = number_f64(text)
             {
-                dropped_values.push(x);
+                dropped_values.add(x);
             }
         }
         self.mark_drops(out, &plan, Unit::Items, &at, dropped_values, false, pointer)
@@ -1176,7 +1206,7 @@ impl<'a> Crusher<'a> {
         plan: &KeepPlan,
         unit: Unit,
         at: &Items,
-        dropped_values: Vec<f64>,
+        dropped_values: Spread,
         objects: bool,
         pointer: String,
     ) -> Value {
@@ -1210,11 +1240,9 @@ impl<'a> Crusher<'a> {
         if duplicates > 0 {
             detail.push(format!("{duplicates} duplicates"));
         }
-        if !dropped_values.is_empty() {
-            let lo = dropped_values.iter().copied().fold(f64::MAX, f64::min);
-            let hi = dropped_values.iter().copied().fold(f64::MIN, f64::max);
-            let mean = dropped_values.iter().sum::<f64>() / dropped_values.len() as f64;
-            detail.push(format!("min {}, max {}, mean {}", fmt_num(lo), fmt_num(hi), fmt_num(mean)));
+        if dropped_values.n > 0 {
+            let Spread { n, lo, hi, sum } = dropped_values;
+            detail.push(format!("min {}, max {}, mean {}", fmt_num(lo), fmt_num(hi), fmt_num(sum / n as f64)));
         }
         let detail = if detail.is_empty() { String::new() } else { format!(" ({})", detail.join("; ")) };
         let phrase = format!(
@@ -1488,7 +1516,10 @@ impl<'a> Crusher<'a> {
         let mut must: Vec<usize> = exact;
         // a number that is not finite as f64 (1e400) leaves the array unsummarised, as a string
         // array is: its text still counts for outliers by length
-        let values: Vec<f64> = if numbers { strings.iter().filter_map(number_f64).collect() } else { Vec::new() };
+        let mut values = Vec::with_capacity(if numbers { m } else { 0 });
+        if numbers {
+            values.extend(strings.iter().filter_map(number_f64));
+        }
         let numbers = numbers && values.len() == m;
         let mut changes = Vec::new();
         if numbers {
@@ -1592,7 +1623,9 @@ impl<'a> Crusher<'a> {
         for (i, (k, v)) in map.iter_mut().enumerate() {
             let Some((keep, reason)) = plan.as_ref().filter(|(keep, _)| !keep[i]) else {
                 let child = if spans_ok { kids[i] } else { node };
-                *v = self.process(std::mem::take(v), child, ptr_of(k));
+                if !self.left_alone(v, spans_ok.then_some(child)) {
+                    *v = self.process(std::mem::take(v), child, ptr_of(k));
+                }
                 continue;
             };
             let (start, first) = run.take().unwrap_or_else(|| (i, ptr_of(k)));
@@ -1820,6 +1853,30 @@ fn fmt_num(x: f64) -> String {
         format!("{}", x as i64)
     } else {
         format!("{:.4}", x).trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// The numbers an array's cut dropped, summed up as they go (a million dropped numbers are not
+/// kept to be summarised): the marker's min, max and mean.
+struct Spread {
+    n: usize,
+    lo: f64,
+    hi: f64,
+    sum: f64,
+}
+
+impl Default for Spread {
+    fn default() -> Self {
+        Spread { n: 0, lo: f64::MAX, hi: f64::MIN, sum: 0.0 }
+    }
+}
+
+impl Spread {
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        self.lo = self.lo.min(x);
+        self.hi = self.hi.max(x);
+        self.sum += x;
     }
 }
 
