@@ -571,7 +571,11 @@ fn copies(n: usize, on: bool, hash: impl Fn(usize) -> u64, same: impl Fn(usize, 
     if !on {
         return vec![false; n];
     }
-    let mut first = hashbrown::HashTable::<u32>::with_capacity(n);
+    // sized for as many distinct items as the first few suggest: a million copies of one item
+    // need one slot, and a million distinct ones are not rehashed as the table grows
+    let sample = n.min(256);
+    let distinct = (0..sample).map(&hash).collect::<std::collections::HashSet<u64>>().len();
+    let mut first = hashbrown::HashTable::<u32>::with_capacity((n / sample.max(1)).saturating_mul(distinct));
     (0..n)
         .map(|i| {
             let h = hash(i);
@@ -599,36 +603,42 @@ fn number_f64(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-fn mean_std(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    if xs.is_empty() {
+/// The mean and sample standard deviation of `n` values read through `x` (a million numbers of
+/// an array are read from their text each time, not kept as a second copy).
+fn mean_std(n: usize, x: impl Fn(usize) -> f64) -> (f64, f64) {
+    if n == 0 {
         return (0.0, 0.0);
     }
-    let mean = xs.iter().sum::<f64>() / n;
-    if xs.len() < 2 {
+    let mean = (0..n).map(&x).sum::<f64>() / n as f64;
+    if n < 2 {
         return (mean, 0.0);
     }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let var = (0..n).map(|i| (x(i) - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
     (mean, var.sqrt())
 }
 
-/// Indices where the mean of the next `w` values differs from the previous `w` by more than
-/// `threshold`·σ; detections closer than `w` to a previous one are merged.
-fn change_points(xs: &[f64], threshold: f64) -> Vec<usize> {
+/// Where the mean of the `W` values before an index and of the `W` from it differ by more than
+/// `threshold` times `sd` (the values' standard deviation; at most one point per window). Values
+/// are read in order, once each, into a ring of the `2W` around the index.
+fn change_points(n: usize, x: impl Fn(usize) -> f64, sd: f64, threshold: f64) -> Vec<usize> {
     const W: usize = 5;
     let mut out: Vec<usize> = Vec::new();
-    if xs.len() < 2 * W + 1 {
+    if n < 2 * W + 1 || sd == 0.0 {
         return out;
     }
-    let (_, sd) = mean_std(xs);
-    if sd == 0.0 {
-        return out;
+    let mut ring = [0.0f64; 2 * W];
+    for (j, slot) in ring.iter_mut().enumerate() {
+        *slot = x(j);
     }
-    for i in W..=xs.len() - W {
-        let before = xs[i - W..i].iter().sum::<f64>() / W as f64;
-        let after = xs[i..i + W].iter().sum::<f64>() / W as f64;
+    for i in W..=n - W {
+        // the ring holds values i-W .. i+W, value k at k % 2W
+        let before = (i - W..i).map(|k| ring[k % (2 * W)]).sum::<f64>() / W as f64;
+        let after = (i..i + W).map(|k| ring[k % (2 * W)]).sum::<f64>() / W as f64;
         if (after - before).abs() > threshold * sd && out.last().is_none_or(|&l| i - l > W) {
             out.push(i);
+        }
+        if i + W < n {
+            ring[(i - W) % (2 * W)] = x(i + W);
         }
     }
     out
@@ -1369,13 +1379,13 @@ impl<'a> Crusher<'a> {
             if f.numeric.len() < 5 {
                 continue;
             }
-            let xs: Vec<f64> = f.numeric.iter().map(|p| p.1).collect();
-            let (mean, sd) = mean_std(&xs);
+            let x = |i: usize| f.numeric[i].1;
+            let (mean, sd) = mean_std(f.numeric.len(), x);
             if sd > 0.0 {
                 anomalies.extend(f.numeric.iter().filter(|(_, x)| (x - mean).abs() > vt * sd).map(|(i, _)| *i));
             }
             if self.p.preserve_change_points {
-                changes.extend(change_points(&xs, vt).into_iter().map(|ci| f.numeric[ci].0));
+                changes.extend(change_points(f.numeric.len(), x, sd, vt).into_iter().map(|ci| f.numeric[ci].0));
             }
         }
         anomalies.sort_unstable();
@@ -1515,27 +1525,26 @@ impl<'a> Crusher<'a> {
         };
         let mut must: Vec<usize> = exact;
         // a number that is not finite as f64 (1e400) leaves the array unsummarised, as a string
-        // array is: its text still counts for outliers by length
-        let mut values = Vec::with_capacity(if numbers { m } else { 0 });
-        if numbers {
-            values.extend(strings.iter().filter_map(number_f64));
-        }
-        let numbers = numbers && values.len() == m;
+        // array is: its text still counts for outliers by length. Values and lengths are read from
+        // the texts each time they are needed (a million 1-byte items kept no 8-byte copy each)
+        let number = |i: usize| number_f64(strings.text(i));
+        let numbers = numbers && (0..m).all(|i| number(i).is_some());
         let mut changes = Vec::new();
         if numbers {
-            let (mean, sd) = mean_std(&values);
+            let value = |i: usize| number(i).unwrap_or(0.0);
+            let (mean, sd) = mean_std(m, value);
             if sd > 0.0 {
-                must.extend((0..m).filter(|&i| (values[i] - mean).abs() > vt * sd));
+                must.extend((0..m).filter(|&i| (value(i) - mean).abs() > vt * sd));
             }
             if self.p.preserve_change_points && m > 10 {
-                changes = change_points(&values, vt);
+                changes = change_points(m, value, sd, vt);
             }
         } else {
             must.extend((0..m).filter(|&i| has_error_word(strings.text(i))));
-            let lens: Vec<f64> = strings.iter().map(|s| s.chars().count() as f64).collect();
-            let (mean, sd) = mean_std(&lens);
+            let len = |i: usize| strings.text(i).chars().count() as f64;
+            let (mean, sd) = mean_std(m, len);
             if sd > 0.0 {
-                must.extend((0..m).filter(|&i| (lens[i] - mean).abs() > vt * sd));
+                must.extend((0..m).filter(|&i| (len(i) - mean).abs() > vt * sd));
             }
         }
         must.retain(|&i| !copy[i]);
