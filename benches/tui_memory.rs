@@ -1,9 +1,11 @@
 //! Peak memory of the workbench holding a 100 MB capture (a Headroom log and a HAR), against the
 //! target of under 2× the capture's size. Loads the way the TUI does (streamed flows into the
 //! state, with the flow list's count jobs run), then reads the process's peak resident size.
-//! Also a 25 MB JSON file opened on its own, its block compressed and laid out (target under 10×).
-//! Run: `cargo bench --bench tui_memory -- headroom|har|json` (one input per process, so each peak
-//! is its own).
+//! Also a 25 MB JSON file opened on its own, its block compressed and laid out (target under 10×),
+//! and the same for arrays whose cost is all per item: 10 MB of `1,` or of `[],`, and 10 MB of
+//! `1,` 127 arrays deep.
+//! Run: `cargo bench --bench tui_memory -- headroom|har|json|numbers|empties|deep` (one input per
+//! process, so each peak is its own).
 
 #[path = "support/big_capture.rs"]
 mod big_capture;
@@ -29,10 +31,15 @@ fn main() {
     let (path, target) = match which.as_str() {
         "har" => (big_capture::har(100 << 20), 2.0),
         "json" => (big_capture::json_file(25 << 20), 10.0),
+        "numbers" => (big_capture::tiny_items(10 << 20, "1", 1), 10.0),
+        "empties" => (big_capture::tiny_items(10 << 20, "[]", 1), 10.0),
+        "deep" => (big_capture::tiny_items(10 << 20, "1", 127), 10.0),
         _ => (big_capture::headroom_log(100 << 20), 2.0),
     };
     let size = std::fs::metadata(&path).unwrap().len();
-    // the prose model's runtime is a fixed cost, not the capture's: load it before the baseline
+    // the prose model's runtime and the tokenizer's tables are fixed costs, not the capture's:
+    // load them before the baseline
+    ctxlens::tokens::Tokenizer::O200k.warm();
     let warm = ctxlens::pipeline::compress(
         &"The quick brown fox jumps over the lazy dog while the team reviews the release notes. ".repeat(40),
         ctxlens::pipeline::EngineChoice::Only(ctxlens::engine::EngineKind::Prose),
@@ -41,7 +48,7 @@ fn main() {
     );
     let base = peak_rss_bytes();
     println!(
-        "tui_memory: prose model and runtime loaded first ({}), baseline {:.1} MB",
+        "tui_memory: prose model, runtime and tokenizer loaded first ({}), baseline {:.1} MB",
         warm.decision.reason(),
         base as f64 / 1e6
     );

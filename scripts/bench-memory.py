@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Peak memory of `ctxlens compress` against input size, per content type (issue target: at most
 4x the input above the fixed cost). Inputs are real fixtures repeated to 1 MB and 10 MB (and JSON
-arrays of 1e5 and 1e6 numbers, the shape that hurts most), written under target/bench-data. The
+arrays of 1e5 and 1e6 numbers, and of 2-byte numbers and empty arrays, whose cost is all per
+item), written under target/bench-data. The
 fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -53,6 +54,12 @@ for count in (100_000, 1_000_000):
     p = data / f"mem-json-{count:.0e}-numbers".replace("+0", "")
     p.write_text(json.dumps(list(range(count))))
     pairs.setdefault("json, numbers", []).append((f"{count:.0e}".replace("+0", ""), p))
+# arrays whose cost is all per item: 1 MB and 10 MB of `1,` and of `[],`
+for label, item in (("json, 2-byte numbers", "1"), ("json, empty arrays", "[]")):
+    for size in (1 << 20, 10 << 20):
+        p = data / f"mem-json-{size >> 20}MB-of-{'ones' if item == '1' else 'empties'}"
+        p.write_text("[" + ",".join([item] * (size // (len(item) + 1))) + "]")
+        pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
 print("| input | small: size, peak | large: size, peak | growth per input byte |")
 print("|---|---|---|---|")
 for label, ((small, ps), (large, pl)) in pairs.items():

@@ -77,3 +77,18 @@ pub fn json_file(bytes: usize) -> PathBuf {
     std::fs::write(&path, serde_json::to_string(&all).expect("serialise")).expect("write");
     path
 }
+
+/// A JSON array of `bytes` of tiny items (`[1,1,…]`, or `[[],{},…]`), `depth` arrays deep: the
+/// shape whose cost is all per item.
+#[allow(dead_code)]
+pub fn tiny_items(bytes: usize, item: &str, depth: usize) -> PathBuf {
+    let name = if item == "1" { "numbers" } else { "empties" };
+    let path = out_dir().join(format!("{name}-{}mb-depth{depth}.json", bytes >> 20));
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes) {
+        return path;
+    }
+    let n = bytes / (item.len() + 1);
+    let items = vec![item; n].join(",");
+    std::fs::write(&path, format!("{}{items}{}", "[".repeat(depth), "]".repeat(depth))).expect("write");
+    path
+}
