@@ -359,7 +359,8 @@ fn prose_output_never_reads_as_silent_loss() {
     let o = prose(&one_word, &with_model(&dir, &[]));
     assert!(o.output.lines().any(str::is_empty) && o.decision.acted(), "{}", o.output);
     assert_eq!(silent(&one_word, &o), 0, "{}", o.output);
-    let model = ctxlens::tui::diffview::build_in_place(&one_word, &o.output, &[], &[]);
+    let (left, right) = (std::sync::Arc::from(one_word.as_str()), std::sync::Arc::from(o.output.as_str()));
+    let model = ctxlens::tui::diffview::build_in_place(&left, &right, &[], &[]);
     assert!(model.silent_lines() > 0, "with no ledger, the emptied lines are silent loss");
 
     let mixed = format!("{}\n```json\n{}\n```\n\n{}", sample(), json_rows(40), one_word);

@@ -3,7 +3,9 @@
 //! long unchanged runs folded. Built off the draw thread; drawing only reads it.
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
+use std::fmt;
+use std::ops::{Deref, Range};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use similar::{Algorithm, ChangeTag, DiffOp, TextDiff};
@@ -32,8 +34,64 @@ pub enum Mark {
 /// A piece of a line, emphasised when it is what changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seg {
-    pub text: String,
+    pub text: SegText,
     pub emph: bool,
+}
+
+/// A segment's text: a stretch of the side it shows, shared with it (a row of an unchanged or
+/// dropped line holds no copy of its line: 200,000 rows of a big block held a second copy of it),
+/// or text of its own (a changed line's pieces).
+#[derive(Clone)]
+pub struct SegText {
+    text: Arc<str>,
+    start: u32,
+    end: u32,
+}
+
+impl SegText {
+    /// `part` of `side`, shared when it lies in it within offsets a `u32` holds, else copied.
+    fn of(side: &Arc<str>, part: &str) -> SegText {
+        let start = (part.as_ptr() as usize).wrapping_sub(side.as_ptr() as usize);
+        let end = start.wrapping_add(part.len());
+        match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(a), Ok(b)) if end <= side.len() && side.get(start..end).is_some() => {
+                SegText { text: side.clone(), start: a, end: b }
+            }
+            _ => SegText::from(part),
+        }
+    }
+}
+
+impl Deref for SegText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text[self.start as usize..self.end as usize]
+    }
+}
+
+impl From<&str> for SegText {
+    fn from(s: &str) -> SegText {
+        SegText { text: Arc::from(s), start: 0, end: s.len() as u32 }
+    }
+}
+
+impl From<String> for SegText {
+    fn from(s: String) -> SegText {
+        SegText::from(s.as_str())
+    }
+}
+
+impl PartialEq for SegText {
+    fn eq(&self, other: &SegText) -> bool {
+        **self == **other
+    }
+}
+
+impl fmt::Debug for SegText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
 }
 
 /// One side of a row.
@@ -47,7 +105,7 @@ pub struct Cell {
 
 impl Cell {
     pub fn text(&self) -> String {
-        self.segs.iter().map(|s| s.text.as_str()).collect()
+        self.segs.iter().map(|s| &*s.text).collect()
     }
 }
 
@@ -94,8 +152,9 @@ fn strip_nl(s: &str) -> &str {
     s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(s)
 }
 
-fn plain(s: &str) -> Vec<Seg> {
-    vec![Seg { text: strip_nl(s).to_string(), emph: false }]
+/// A line of `side` as one plain segment.
+fn plain(side: &Arc<str>, line: &str) -> Vec<Seg> {
+    vec![Seg { text: SegText::of(side, strip_nl(line)), emph: false }]
 }
 
 /// Word-level segments of an old and a new line.
@@ -105,10 +164,10 @@ fn inline(old: &str, new: &str) -> (Vec<Seg>, Vec<Seg>) {
         return (vec![Seg { text: old.into(), emph: true }], vec![Seg { text: new.into(), emph: true }]);
     }
     let d = TextDiff::configure().timeout(Duration::from_millis(20)).diff_words(old, new);
-    let (mut l, mut r) = (Vec::new(), Vec::new());
-    let push = |v: &mut Vec<Seg>, t: &str, emph: bool| match v.last_mut() {
-        Some(last) if last.emph == emph => last.text.push_str(t),
-        _ => v.push(Seg { text: t.to_string(), emph }),
+    let (mut l, mut r): (Vec<(String, bool)>, Vec<(String, bool)>) = (Vec::new(), Vec::new());
+    let push = |v: &mut Vec<(String, bool)>, t: &str, emph: bool| match v.last_mut() {
+        Some(last) if last.1 == emph => last.0.push_str(t),
+        _ => v.push((t.to_string(), emph)),
     };
     for c in d.iter_all_changes() {
         let t = c.value();
@@ -121,7 +180,8 @@ fn inline(old: &str, new: &str) -> (Vec<Seg>, Vec<Seg>) {
             ChangeTag::Insert => push(&mut r, t, true),
         }
     }
-    (l, r)
+    let segs = |v: Vec<(String, bool)>| v.into_iter().map(|(text, emph)| Seg { text: text.into(), emph }).collect();
+    (segs(l), segs(r))
 }
 
 /// Whether two lines are versions of each other (shown as one changed line, not a drop and an add).
@@ -161,8 +221,8 @@ fn line_flags(ranges: &[(usize, usize)], lines: usize) -> Vec<bool> {
 /// they are shown as dropped without being diffed, so a 1 MB block that keeps a tenth of its lines
 /// only aligns that tenth against the output.
 pub fn build(
-    left: &str,
-    right: &str,
+    left: &Arc<str>,
+    right: &Arc<str>,
     dropped: Option<&[(usize, usize)]>,
     removed: &[(usize, usize)],
     left_tokens: &[u32],
@@ -186,8 +246,12 @@ pub fn build(
             DiffOp::Equal { .. } => {
                 for k in 0..o.len() {
                     rows.push(Row {
-                        left: Some(left_cell(o.start + k, plain(old[o.start + k]), Mark::Same)),
-                        right: Some(Cell { line: n.start + k + 1, segs: plain(new[n.start + k]), mark: Mark::Same }),
+                        left: Some(left_cell(o.start + k, plain(left, old[o.start + k]), Mark::Same)),
+                        right: Some(Cell {
+                            line: n.start + k + 1,
+                            segs: plain(right, new[n.start + k]),
+                            mark: Mark::Same,
+                        }),
                     });
                 }
             }
@@ -201,7 +265,7 @@ pub fn build(
                 // an output line with nothing beside it, by its 0-based index in the op
                 let added = |j: usize, b: &str| {
                     let mark = if is_marker_line(b) { Mark::Marker } else { Mark::Added };
-                    Row { left: None, right: Some(Cell { line: n.start + j + 1, segs: plain(b), mark }) }
+                    Row { left: None, right: Some(Cell { line: n.start + j + 1, segs: plain(right, b), mark }) }
                 };
                 let (mut i, mut j) = (0, 0);
                 loop {
@@ -228,7 +292,7 @@ pub fn build(
                             added(j - 1, b)
                         }
                         (Some(a), _) => {
-                            let cell = left_cell(o.start + i, plain(a), drop_mark(o.start + i));
+                            let cell = left_cell(o.start + i, plain(left, a), drop_mark(o.start + i));
                             i += 1;
                             Row { left: Some(cell), right: None }
                         }
@@ -241,7 +305,7 @@ pub fn build(
     if dropped.is_none() {
         account_by_nearby_markers(&mut rows, left.trim_start().starts_with(['{', '[']));
     }
-    let rows = with_removed(rows, &all, &gone);
+    let rows = with_removed(rows, left, &all, &gone);
     let folds = folds(&rows, left_tokens);
     DiffModel { rows, folds, left_lines: all.len(), right_lines: new.len() }
 }
@@ -251,7 +315,7 @@ pub fn build(
 /// faces line N, so no alignment can pair a line with the wrong one. A changed or emptied line is a
 /// drop when a ledger drop covers it, else silent loss; output lines past the original's end are
 /// markers or additions.
-pub fn build_in_place(left: &str, right: &str, dropped: &[(usize, usize)], left_tokens: &[u32]) -> DiffModel {
+pub fn build_in_place(left: &Arc<str>, right: &Arc<str>, dropped: &[(usize, usize)], left_tokens: &[u32]) -> DiffModel {
     let all: Vec<&str> = left.split_inclusive('\n').collect();
     let new: Vec<&str> = right.split_inclusive('\n').collect();
     let covered = line_flags(dropped, all.len());
@@ -261,21 +325,21 @@ pub fn build_in_place(left: &str, right: &str, dropped: &[(usize, usize)], left_
         let cell = |line: usize, segs: Vec<Seg>, mark: Mark| Some(Cell { line, segs, mark });
         let row = match (all.get(k), new.get(k)) {
             (Some(a), Some(b)) if strip_nl(a) == strip_nl(b) => {
-                Row { left: cell(k + 1, plain(a), Mark::Same), right: cell(k + 1, plain(b), Mark::Same) }
+                Row { left: cell(k + 1, plain(left, a), Mark::Same), right: cell(k + 1, plain(right, b), Mark::Same) }
             }
             // an emptied line: the original's words all went
             (Some(a), Some(b)) if strip_nl(b).trim().is_empty() => {
-                Row { left: cell(k + 1, plain(a), lost(k + 1)), right: None }
+                Row { left: cell(k + 1, plain(left, a), lost(k + 1)), right: None }
             }
             (Some(a), Some(b)) => {
                 let (ls, rs) = inline(a, b);
                 let mark = if covered[k + 1] { Mark::Changed } else { Mark::Silent };
                 Row { left: cell(k + 1, ls, mark), right: cell(k + 1, rs, Mark::Changed) }
             }
-            (Some(a), None) => Row { left: cell(k + 1, plain(a), lost(k + 1)), right: None },
+            (Some(a), None) => Row { left: cell(k + 1, plain(left, a), lost(k + 1)), right: None },
             (None, Some(b)) => {
                 let mark = if is_marker_line(b) { Mark::Marker } else { Mark::Added };
-                Row { left: None, right: cell(k + 1, plain(b), mark) }
+                Row { left: None, right: cell(k + 1, plain(right, b), mark) }
             }
             (None, None) => break,
         };
@@ -377,7 +441,7 @@ fn account_by_nearby_markers(rows: &mut [Row], json: bool) {
 /// Puts the removed original lines back among the aligned rows, each before the first row that
 /// shows a later original line (so a run of dropped lines comes before the marker standing in
 /// for it).
-fn with_removed(rows: Vec<Row>, all: &[&str], gone: &[bool]) -> Vec<Row> {
+fn with_removed(rows: Vec<Row>, left: &Arc<str>, all: &[&str], gone: &[bool]) -> Vec<Row> {
     let mut lines = (1..=all.len()).filter(|&l| gone[l]).peekable();
     if lines.peek().is_none() {
         return rows;
@@ -392,8 +456,10 @@ fn with_removed(rows: Vec<Row>, all: &[&str], gone: &[bool]) -> Vec<Row> {
         next_left[i] = next;
     }
     let mut out = Vec::with_capacity(rows.len() + all.len());
-    let removed_row =
-        |l: usize| Row { left: Some(Cell { line: l, segs: plain(all[l - 1]), mark: Mark::Dropped }), right: None };
+    let removed_row = |l: usize| Row {
+        left: Some(Cell { line: l, segs: plain(left, all[l - 1]), mark: Mark::Dropped }),
+        right: None,
+    };
     for (i, row) in rows.into_iter().enumerate() {
         while let Some(l) = lines.next_if(|&l| l < next_left[i]) {
             out.push(removed_row(l));
@@ -499,6 +565,17 @@ impl DiffModel {
 mod tests {
     use super::*;
 
+    /// [`super::build`] of two texts.
+    fn build(
+        left: &str,
+        right: &str,
+        dropped: Option<&[(usize, usize)]>,
+        removed: &[(usize, usize)],
+        tokens: &[u32],
+    ) -> DiffModel {
+        super::build(&Arc::from(left), &Arc::from(right), dropped, removed, tokens)
+    }
+
     /// The container walk shared by a container's runs gives what walking from every run gives
     /// (the scan it replaced, kept here as the reference), on random JSON-like layouts.
     #[test]
@@ -538,7 +615,7 @@ mod tests {
         }
         let cell = |depth: usize, mark: Mark| Cell {
             line: 1,
-            segs: vec![Seg { text: format!("{}x", " ".repeat(depth * 2)), emph: false }],
+            segs: vec![Seg { text: format!("{}x", " ".repeat(depth * 2)).into(), emph: false }],
             mark,
         };
         let mut seed = 0x2545_f491_4f6c_dd1du64;
