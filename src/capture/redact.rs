@@ -327,21 +327,23 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     let mut n = 0;
     // `f` rewrites a match from its first group on; what the match holds before that group (a
     // separator, a `\n` escape) is kept as it was
+    // (the new text is only started at the first replacement: matches `f` turns down, such as
+    // many a number in a 10 MB array, copy nothing)
     let mut apply = |text: &mut String, re: &Regex, f: &dyn Fn(&Captures) -> Option<String>| {
-        let mut count = 0;
-        let out = re.replace_all(text, |c: &Captures| {
+        let (mut out, mut last, mut count) = (None::<String>, 0, 0);
+        for c in re.captures_iter(text) {
+            let Some(s) = f(&c) else { continue };
             let whole = c.get(0).expect("match");
             let lead = c.get(1).map_or(0, |g| g.start() - whole.start());
-            match f(c) {
-                Some(s) => {
-                    count += 1;
-                    format!("{}{s}", &whole.as_str()[..lead])
-                }
-                None => whole.as_str().to_string(),
-            }
-        });
-        if count > 0 {
-            *text = out.into_owned();
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[last..whole.start() + lead]);
+            o.push_str(&s);
+            last = whole.end();
+            count += 1;
+        }
+        if let Some(mut o) = out {
+            o.push_str(&text[last..]);
+            *text = o;
             n += count;
         }
     };
