@@ -1171,3 +1171,23 @@ fn totals_say_counting_until_a_count_is_in() {
     let status = s.lines().last().unwrap();
     assert!(!status.contains("counting") && status.contains(" tok -"), "{status}");
 }
+
+#[test]
+fn deep_json_says_on_the_status_line_that_its_indentation_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = |levels: usize| {
+        let rows: Vec<String> = (0..300).map(|i| format!("{{\"id\":{i},\"v\":\"row {i}\"}}")).collect();
+        format!("{}[{}]{}", "{\"a\":".repeat(levels), rows.join(","), "}".repeat(levels))
+    };
+    for (levels, capped) in [(30, true), (5, false)] {
+        let path = dir.path().join(format!("deep{levels}.json"));
+        std::fs::write(&path, deep(levels)).unwrap();
+        let mut app = new_app((120, 40), dir.path());
+        load(&mut app, path.to_str().unwrap());
+        let said = app.message.contains("shown without more indentation");
+        assert_eq!(said, capped, "{levels} levels: {}", app.message);
+        if capped {
+            assert!(screen(&app).contains("shown without more indentation"), "{}", screen(&app));
+        }
+    }
+}

@@ -150,6 +150,12 @@ impl App {
         if self.message == "recompressing…" && fresh && !c.partial {
             self.message = c.summary.clone();
         }
+        if c.capped && !same_block {
+            self.message = format!(
+                "JSON nested deeper than {} levels is shown without more indentation",
+                crate::tui::pretty::MAX_INDENT
+            );
+        }
         let (cursor, top, mut expanded, landed) = match (&self.view, same_block) {
             (Some(v), true) => (v.cursor, v.top, v.expanded.clone(), v.landed),
             _ => (0, 0, HashSet::new(), None),

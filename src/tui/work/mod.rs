@@ -171,6 +171,8 @@ pub struct Computed {
     /// A first part: the prose model's time ran out part way, the rest is shown unchanged, and
     /// the whole result follows (see [`queue::stages`]).
     pub partial: bool,
+    /// JSON nested deeper than [`pretty::MAX_INDENT`] levels is shown without more indentation.
+    pub capped: bool,
 }
 
 mod cache;
@@ -239,6 +241,7 @@ pub fn compute(job: &Job) -> Computed {
         detail: job.detail,
         store_error: job.keeper.as_ref().zip(outcome).and_then(|(k, o)| k.keep(o)),
         partial: false,
+        capped: false,
     };
     if job.audit && !job.detail && a.error.is_none() {
         c.silent = Some(silent_loss(&job.text, &a.output, outcome));
@@ -285,12 +288,7 @@ pub fn compute(job: &Job) -> Computed {
             None if a.error.is_none() => c.silent = Some(c.diff.silent_lines()),
             None => {}
         }
-        if sides.capped {
-            c.summary.push_str(&format!(
-                " · JSON nested deeper than {} levels is shown without more indentation",
-                pretty::MAX_INDENT
-            ));
-        }
+        c.capped = sides.capped;
         if job.sel == EngineSel::Recorded && job.compare.is_none() {
             c.ccr = resolve_markers(&a.output, job.ccr.as_deref());
         }

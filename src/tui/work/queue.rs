@@ -301,5 +301,6 @@ pub(super) fn error_result(job: &Job, why: &str) -> Computed {
         detail: job.detail,
         store_error: None,
         partial: false,
+        capped: false,
     }
 }
