@@ -164,8 +164,10 @@ fn inline(old: &str, new: &str) -> (Vec<Seg>, Vec<Seg>) {
         return (vec![Seg { text: old.into(), emph: true }], vec![Seg { text: new.into(), emph: true }]);
     }
     let d = TextDiff::configure().timeout(Duration::from_millis(20)).diff_words(old, new);
-    let (mut l, mut r): (Vec<(String, bool)>, Vec<(String, bool)>) = (Vec::new(), Vec::new());
-    let push = |v: &mut Vec<(String, bool)>, t: &str, emph: bool| match v.last_mut() {
+    // pieces as (text, emphasised), merged while they come
+    type Pieces = Vec<(String, bool)>;
+    let (mut l, mut r): (Pieces, Pieces) = (Vec::new(), Vec::new());
+    let push = |v: &mut Pieces, t: &str, emph: bool| match v.last_mut() {
         Some(last) if last.1 == emph => last.0.push_str(t),
         _ => v.push((t.to_string(), emph)),
     };
@@ -180,7 +182,7 @@ fn inline(old: &str, new: &str) -> (Vec<Seg>, Vec<Seg>) {
             ChangeTag::Insert => push(&mut r, t, true),
         }
     }
-    let segs = |v: Vec<(String, bool)>| v.into_iter().map(|(text, emph)| Seg { text: text.into(), emph }).collect();
+    let segs = |v: Pieces| v.into_iter().map(|(text, emph)| Seg { text: text.into(), emph }).collect();
     (segs(l), segs(r))
 }
 
