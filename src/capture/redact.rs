@@ -111,9 +111,12 @@ static PUTTY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^(Private-Lines: *\d+\r?\n)((?:[A-Za-z0-9+/=]{4,}(?:\r?\n|\z))+)").expect("putty regex")
 });
 
-/// An AWS access key id with its secret beside it (`credentials.csv`, `key:secret` pairs).
+/// An AWS access key id with its secret beside it (`credentials.csv`, `key:secret` pairs), or
+/// after the next member's name (`{"k":"AKIA…","s":"…"}`, `id=AKIA… secret=…`).
 static AWS_PAIR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?-u:\b)((?:AKIA|ASIA)[0-9A-Z]{16})([\s,;:=|"']{1,6})([A-Za-z0-9/+]{40})(?-u:\b)"#)
+    Regex::new(
+        r#"(?-u:\b)((?:AKIA|ASIA)[0-9A-Z]{16})([\s,;:=|"']{1,6}(?:[A-Za-z0-9_.-]{1,40}[\s"':=]{1,6})?)([A-Za-z0-9/+]{40})(?-u:\b)"#,
+    )
         .expect("aws pair regex")
 });
 
@@ -316,7 +319,91 @@ static AWS_SECRET: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Replaces every secret in `text`; returns how many were replaced.
 pub fn redact(text: &mut String) -> usize {
-    redact_at(text, 0)
+    // the escaped reading first: a secret read in one escaped literal alone must not hide the one
+    // beside it (an AWS key id redacted by itself leaves its secret key unpaired)
+    let n = unescaped_view(text);
+    n + redact_at(text, 0)
+}
+
+/// Secrets written with JSON escapes where [`escaped_strings`] does not read them: a key's name
+/// (`"pass\u0077ord": "…"`), a string whose lone surrogate (`\ud800`) makes it undecodable, escaped
+/// text outside quotes (`postgres:\/\/user:pw@host` in a message). The text is read with `\uXXXX`
+/// and `\/` decoded (see [`loose_unescape`]); each line where that reading has a secret becomes its
+/// redacted reading, and every other line stays byte for byte. Returns how many were replaced.
+fn unescaped_view(text: &mut String) -> usize {
+    if !text.contains("\\u") && !text.contains("\\/") {
+        return 0;
+    }
+    let loose = loose_unescape(text);
+    if loose == *text {
+        return 0;
+    }
+    let mut redacted = loose.clone();
+    let n = redact_at(&mut redacted, 0);
+    if n == 0 {
+        return 0;
+    }
+    let (was, read, now): (Vec<&str>, Vec<&str>, Vec<&str>) = (
+        text.split_inclusive('\n').collect(),
+        loose.split_inclusive('\n').collect(),
+        redacted.split_inclusive('\n').collect(),
+    );
+    // a replacement that joined or split lines: the redacted reading whole
+    let merged = if was.len() == read.len() && read.len() == now.len() {
+        was.iter().zip(&read).zip(&now).map(|((w, r), n)| if r != n { *n } else { *w }).collect()
+    } else {
+        redacted.clone()
+    };
+    *text = merged;
+    n
+}
+
+/// `text` with JSON's `\uXXXX` escapes (a surrogate pair as its character, a lone surrogate as
+/// U+FFFD) and `\/` decoded wherever they are; an escaped control character, quote or backslash
+/// stays escaped, so lines stay lines and JSON stays JSON.
+fn loose_unescape(text: &str) -> String {
+    let b = text.as_bytes();
+    let hex = |at: usize| {
+        let h = text.get(at..at + 4)?;
+        if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(h, 16).ok()
+    };
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied) = (0, 0);
+    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
+        let at = i + k;
+        let (decoded, len) = match b.get(at + 1) {
+            Some(b'/') => (Some('/'), 2),
+            Some(b'u') => match hex(at + 2) {
+                Some(hi @ 0xD800..=0xDBFF) => {
+                    let lo =
+                        (b.get(at + 6) == Some(&b'\\') && b.get(at + 7) == Some(&b'u')).then(|| hex(at + 8)).flatten();
+                    match lo {
+                        Some(lo @ 0xDC00..=0xDFFF) => {
+                            (char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)), 12)
+                        }
+                        _ => (Some('\u{FFFD}'), 6),
+                    }
+                }
+                Some(0xDC00..=0xDFFF) => (Some('\u{FFFD}'), 6),
+                Some(c) => (char::from_u32(c).filter(|c| !c.is_control() && !matches!(c, '"' | '\\')), 6),
+                None => (None, 2),
+            },
+            // any other escape (`\\`, `\n`, `\"`) is kept whole, so its second byte is not read again
+            _ => (None, 2),
+        };
+        let end = (at + len).min(b.len());
+        if let Some(c) = decoded {
+            out.push_str(&text[copied..at]);
+            out.push(c);
+            copied = end;
+        }
+        i = end;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// [`redact`] of text found `depth` JSON string literals deep (see [`escaped_strings`]).
@@ -1830,6 +1917,37 @@ mod tests {
         let clean = r#"{"url":"https:\/\/example.com\/a","name":"caf\u00e9"}"#;
         assert_eq!(r(clean), (clean.to_string(), 0));
         assert!(!r(&format!("{{\"a\":\"{}\"}}", key.replace('-', "\\u002d"))).0.contains("abcdefghij"));
+    }
+
+    #[test]
+    fn secrets_in_escaped_key_names_undecodable_strings_and_escaped_text_are_redacted() {
+        for (s, secret) in [
+            (r#"{"pass\u0077ord":"hunter2-Passw0rdXyz"}"#, "Passw0rdXyz"),
+            (r#"{"api\u005fkey":"zq8R7xWm2pLk9vT4"}"#, "zq8R7xWm2pLk9vT4"),
+            (r#"{"Secret\u0041ccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#, "wJalrXUtnFEMI"),
+            (r#"{"k":"\ud800 then sk\u002dproj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv"}"#, "Ab1Cd2Ef3Gh4"),
+            (r#"{"k":"\ud800sk-proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv"}"#, "Ab1Cd2Ef3Gh4"),
+            (r#"{"k":"\ud800 postgres:\/\/user:Passw0rdXyz@host\/db"}"#, "Passw0rdXyz"),
+            ("connect with postgres:\\/\\/user:Passw0rdXyz@host\\/db today", "Passw0rdXyz"),
+            ("key \\u0041KIAIOSFODNN7EXAMPLQ here", "KIAIOSFODNN7EXAMPLQ"),
+            (r#"{"k":"AKIAIOSFODNN7EXAMPLQ","s":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#, "K7MDENG"),
+            (r#"{"k":"\u0041KIAIOSFODNN7EXAMPLQ","s":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#, "K7MDENG"),
+            ("id=AKIAIOSFODNN7EXAMPLQ secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "K7MDENG"),
+        ] {
+            let (out, n) = r(s);
+            assert!(n >= 1 && !out.contains(secret), "{s} -> {out}");
+        }
+        // only the line with the secret is rewritten; lines without one keep their escapes
+        let two = "{\"name\":\"caf\\u00e9\"}\n{\"pass\\u0077ord\":\"hunter2-Passw0rdXyz\"}\n";
+        let (out, n) = r(two);
+        assert_eq!(n, 1);
+        assert_eq!(out.lines().next(), Some("{\"name\":\"caf\\u00e9\"}"), "{out}");
+        assert!(!out.contains("Passw0rdXyz") && out.lines().count() == 2, "{out}");
+        // escapes with no secret behind them stay byte for byte, and lone surrogates never panic
+        for clean in [r#"{"k":"caf\u00e9 \/ \ud800 \\u0041 \u000a \u0022"}"#, "\\u", "\\ud800\\u", "x\\"] {
+            assert_eq!(r(clean), (clean.to_string(), 0), "{clean}");
+        }
+        assert_eq!(loose_unescape(r#"a\ud83d\ude00b\/\u000a\\u0041\"#), r#"a😀b/\u000a\\u0041\"#);
     }
 
     #[test]
