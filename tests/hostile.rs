@@ -340,6 +340,31 @@ fn a_log_or_entries_key_written_twice_has_the_entries_of_both_read() {
 }
 
 #[test]
+fn a_har_on_one_line_reads_on_after_a_broken_entry() {
+    let entry = |model: &str| {
+        let body = format!("{{\"model\":\"{model}\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}");
+        serde_json::json!({"request": {"url": "https://api.openai.com/v1/chat/completions", "postData": {"text": body},
+            "headers": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}})
+        .to_string()
+    };
+    let (a, c) = (entry("first"), entry("third"));
+    // a broken entry whose own objects (its headers) follow commas too: they are not entries
+    let broken = r#"{"request":{"headers":[{"name":"a"},{"name":"b"}],"time":NaN}}"#;
+    for middle in [broken, r#"{"time":NaN}"#, r#"{"a":1,}"#] {
+        let text = format!(r#"{{"log":{{"version":"1.2","entries":[{a},{middle},{c}]}}}}"#);
+        let loaded = load("one-line.har", text.as_bytes());
+        let models: Vec<_> = loaded.flows.iter().map(|f| f.model.clone().unwrap_or_default()).collect();
+        assert_eq!(models, ["first", "third"], "{middle}: {:?}", loaded.problems);
+        assert!(loaded.problems.iter().any(|p| p.reason.starts_with("entry 2 ")), "{:?}", loaded.problems);
+    }
+    // a cut entry after a repeated key is numbered among the entries, not the problems
+    let cut = format!(r#"{{"log":{{"entries":[{a}],"entries":[{c},{{"request":"#);
+    let loaded = load("cut.har", cut.as_bytes());
+    assert_eq!(loaded.flows.len(), 2);
+    assert!(loaded.problems.iter().any(|p| p.reason.starts_with("entry 3 ")), "{:?}", loaded.problems);
+}
+
+#[test]
 fn one_invalid_utf8_line_does_not_discard_a_headroom_log() {
     let mut bytes = demo_bytes("headroom-requests.jsonl");
     let whole = load("h.jsonl", &bytes).flows.len();

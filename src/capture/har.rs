@@ -122,7 +122,7 @@ fn entry_spans(text: &str) -> (Vec<std::ops::Range<usize>>, Vec<(usize, String)>
             return (out, vec![(at, format!("no log.entries: {e}"))]);
         }
     }
-    let mut list = Entries { broken: Vec::new(), budget: 2 * text.len(), opener: None };
+    let mut list = Entries { broken: Vec::new(), budget: 2 * text.len(), opener: None, skipped: 0 };
     loop {
         if !w.eat(b'[') {
             list.broken.push((w.i, "log.entries is not an array".into()));
@@ -152,6 +152,8 @@ struct Entries {
     budget: usize,
     /// How an entry's line opens (a newline, its indentation, `{`), once one has been read.
     opener: Option<String>,
+    /// Entries that could not be read, so far.
+    skipped: usize,
 }
 
 impl Entries {
@@ -199,7 +201,8 @@ impl Entries {
                     after_entry = true;
                 }
                 None => {
-                    let n = out.len() + broken.len() + 1;
+                    self.skipped += 1;
+                    let n = out.len() + self.skipped;
                     let reason = format!("entry {n} (byte {at}) is cut short or not JSON");
                     match resync(text, at, opener.as_deref(), budget) {
                         Some(next) => {
@@ -220,12 +223,12 @@ impl Entries {
 }
 
 /// Where the next entry opens after byte `from`: a line of `opener` (a newline, the indentation
-/// the last entry read had, and `{`) whose value is a whole JSON object. None when entries are
-/// not one to an indented block, none is left, or the candidates that failed have read `budget`
-/// bytes (what one file's resyncs share, twice its length: a file of broken entries costs linear
-/// time).
+/// the last entry read had, and `{`) whose value is a whole JSON object; in a HAR with no entry on
+/// a line of its own (written on one line), an object after a `,` that has a `request` member.
+/// None when none is left, or the candidates that failed have read `budget` bytes (what one file's
+/// resyncs share, twice its length: a file of broken entries costs linear time).
 fn resync(text: &str, from: usize, opener: Option<&str>, budget: &mut usize) -> Option<usize> {
-    let opener = opener?;
+    let Some(opener) = opener else { return resync_one_line(text, from, budget) };
     let mut at = from;
     while let Some(i) = text.get(at..).and_then(|rest| rest.find(opener)) {
         let start = at + i + opener.len() - 1;
@@ -234,6 +237,31 @@ fn resync(text: &str, from: usize, opener: Option<&str>, budget: &mut usize) -> 
             Err(read) => *budget = budget.checked_sub(read.max(1))?,
         }
         at = start + 1;
+    }
+    None
+}
+
+/// [`resync`] in a HAR written on one line: the next `{` after a `,` whose object is whole and has
+/// a `request` member (an entry, not an object inside the broken one).
+fn resync_one_line(text: &str, from: usize, budget: &mut usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(i) = text.get(at..).and_then(|rest| memchr::memchr(b'{', rest.as_bytes())) {
+        let start = at + i;
+        at = start + 1;
+        if !text[..start].trim_end().ends_with(',') {
+            continue;
+        }
+        let read = match jsonspan::value_scan(&text[start..]) {
+            Ok(len) => {
+                let members = serde_json::from_str::<std::collections::HashMap<String, serde::de::IgnoredAny>>;
+                if members(&text[start..start + len]).is_ok_and(|m| m.contains_key("request")) {
+                    return Some(start);
+                }
+                len
+            }
+            Err(read) => read,
+        };
+        *budget = budget.checked_sub(read.max(1))?;
     }
     None
 }
