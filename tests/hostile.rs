@@ -954,3 +954,17 @@ fn no_secret_reaches_the_workbench_or_its_exports() {
         assert_no_secret(&format!("workbench on {name}"), &seen);
     }
 }
+
+#[test]
+fn an_openai_answer_s_block_path_names_the_choice_s_message() {
+    let body = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#;
+    let answer = r#"{"choices":[{"message":{"role":"assistant","content":"hello"}},{"message":{"role":"assistant","content":"again"}}]}"#;
+    let har = serde_json::json!({"log": {"entries": [{
+        "request": {"url": "https://api.openai.com/v1/chat/completions", "postData": {"text": body}},
+        "response": {"content": {"text": answer}}
+    }]}});
+    let c = load("t.har", har.to_string().as_bytes());
+    let paths: Vec<&str> =
+        c.flows[0].response.iter().flat_map(|m| &m.blocks).map(|b| b.location.path.as_str()).collect();
+    assert_eq!(paths, ["response.choices[0].message.content", "response.choices[1].message.content"]);
+}

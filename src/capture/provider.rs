@@ -369,9 +369,18 @@ pub fn response_messages(b: &mut Builder, body: &Value) -> (Vec<Message>, Option
         });
     } else if let Some(choices) = body.get("choices").and_then(Value::as_array) {
         for (i, c) in choices.iter().enumerate() {
-            let m = c.get("message").or_else(|| c.get("delta")).cloned().unwrap_or(Value::Null);
-            let arr = Value::Array(vec![m]);
-            out.extend(messages_array(b, Api::OpenAiChat, &arr, &format!("response.choices[{i}]")));
+            let key = if c.get("message").is_some() { "message" } else { "delta" };
+            let arr = Value::Array(vec![c.get(key).cloned().unwrap_or(Value::Null)]);
+            // read as a one-message list, whose `[0]` is this choice's message
+            let (list, real) = (format!("response.choices[{i}][0]"), format!("response.choices[{i}].{key}"));
+            for mut m in messages_array(b, Api::OpenAiChat, &arr, &format!("response.choices[{i}]")) {
+                for bl in &mut m.blocks {
+                    if let Some(rest) = bl.location.path.strip_prefix(&list) {
+                        bl.location.path = format!("{real}{rest}");
+                    }
+                }
+                out.push(m);
+            }
         }
     } else if let Some(items) = body.get("output").and_then(Value::as_array) {
         for (i, item) in items.iter().enumerate() {
