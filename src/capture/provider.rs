@@ -250,48 +250,48 @@ pub fn request_messages(b: &mut Builder, api: Api, body: &Value) -> Vec<Message>
 /// A `messages` array (Anthropic or OpenAI chat).
 pub fn messages_array(b: &mut Builder, api: Api, msgs: &Value, at: &str) -> Vec<Message> {
     let Some(msgs) = msgs.as_array() else { return Vec::new() };
-    msgs.iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let role = Role::parse(m.get("role").and_then(Value::as_str).unwrap_or("user"));
-            let path = format!("{at}[{i}].content");
-            let content = m.get("content").unwrap_or(&Value::Null);
-            let mut blocks = if api == Api::OpenAiChat {
-                let kind = match role {
-                    Role::System | Role::Developer => BlockKind::SystemPrompt,
-                    Role::Tool => BlockKind::ToolResult,
-                    _ => BlockKind::Text,
-                };
-                let mut v = Vec::new();
-                if !content.is_null() {
-                    let mut bl = b.block(kind, role, content_text(content), path);
-                    bl.tool_id = m.get("tool_call_id").and_then(Value::as_str).map(str::to_string);
-                    bl.tool_name = m.get("name").and_then(Value::as_str).map(str::to_string);
-                    v.push(bl);
-                }
-                // an assistant's refusal is what it said instead of content
-                if let Some(r) = m.get("refusal").and_then(Value::as_str).filter(|r| !r.is_empty()) {
-                    v.push(b.block(BlockKind::Text, role, r.to_string(), format!("{at}[{i}].refusal")));
-                }
-                v
-            } else {
-                anthropic_blocks(b, role, content, &path)
-            };
-            if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-                for (j, c) in calls.iter().enumerate() {
-                    let f = c.get("function").unwrap_or(&Value::Null);
-                    let args = f.get("arguments").and_then(Value::as_str).unwrap_or("{}");
-                    let text =
-                        serde_json::from_str::<Value>(args).map(|v| json_text(&v)).unwrap_or_else(|_| args.to_string());
-                    let mut bl = b.block(BlockKind::ToolUse, role, text, format!("{at}[{i}].tool_calls[{j}]"));
-                    bl.tool_name = f.get("name").and_then(Value::as_str).map(str::to_string);
-                    bl.tool_id = c.get("id").and_then(Value::as_str).map(str::to_string);
-                    blocks.push(bl);
-                }
-            }
-            Message { role, blocks }
-        })
-        .collect()
+    msgs.iter().enumerate().map(|(i, m)| message(b, api, m, &format!("{at}[{i}]"))).collect()
+}
+
+/// One chat message's blocks; `at` is the message's own path (`messages[3]`,
+/// `response.choices[0].message`).
+fn message(b: &mut Builder, api: Api, m: &Value, at: &str) -> Message {
+    let role = Role::parse(m.get("role").and_then(Value::as_str).unwrap_or("user"));
+    let path = format!("{at}.content");
+    let content = m.get("content").unwrap_or(&Value::Null);
+    let mut blocks = if api == Api::OpenAiChat {
+        let kind = match role {
+            Role::System | Role::Developer => BlockKind::SystemPrompt,
+            Role::Tool => BlockKind::ToolResult,
+            _ => BlockKind::Text,
+        };
+        let mut v = Vec::new();
+        if !content.is_null() {
+            let mut bl = b.block(kind, role, content_text(content), path);
+            bl.tool_id = m.get("tool_call_id").and_then(Value::as_str).map(str::to_string);
+            bl.tool_name = m.get("name").and_then(Value::as_str).map(str::to_string);
+            v.push(bl);
+        }
+        // an assistant's refusal is what it said instead of content
+        if let Some(r) = m.get("refusal").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+            v.push(b.block(BlockKind::Text, role, r.to_string(), format!("{at}.refusal")));
+        }
+        v
+    } else {
+        anthropic_blocks(b, role, content, &path)
+    };
+    if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+        for (j, c) in calls.iter().enumerate() {
+            let f = c.get("function").unwrap_or(&Value::Null);
+            let args = f.get("arguments").and_then(Value::as_str).unwrap_or("{}");
+            let text = serde_json::from_str::<Value>(args).map(|v| json_text(&v)).unwrap_or_else(|_| args.to_string());
+            let mut bl = b.block(BlockKind::ToolUse, role, text, format!("{at}.tool_calls[{j}]"));
+            bl.tool_name = f.get("name").and_then(Value::as_str).map(str::to_string);
+            bl.tool_id = c.get("id").and_then(Value::as_str).map(str::to_string);
+            blocks.push(bl);
+        }
+    }
+    Message { role, blocks }
 }
 
 /// One OpenAI Responses item (input or output).
@@ -370,17 +370,8 @@ pub fn response_messages(b: &mut Builder, body: &Value) -> (Vec<Message>, Option
     } else if let Some(choices) = body.get("choices").and_then(Value::as_array) {
         for (i, c) in choices.iter().enumerate() {
             let key = if c.get("message").is_some() { "message" } else { "delta" };
-            let arr = Value::Array(vec![c.get(key).cloned().unwrap_or(Value::Null)]);
-            // read as a one-message list, whose `[0]` is this choice's message
-            let (list, real) = (format!("response.choices[{i}][0]"), format!("response.choices[{i}].{key}"));
-            for mut m in messages_array(b, Api::OpenAiChat, &arr, &format!("response.choices[{i}]")) {
-                for bl in &mut m.blocks {
-                    if let Some(rest) = bl.location.path.strip_prefix(&list) {
-                        bl.location.path = format!("{real}{rest}");
-                    }
-                }
-                out.push(m);
-            }
+            let m = c.get(key).unwrap_or(&Value::Null);
+            out.push(message(b, Api::OpenAiChat, m, &format!("response.choices[{i}].{key}")));
         }
     } else if let Some(items) = body.get("output").and_then(Value::as_array) {
         for (i, item) in items.iter().enumerate() {
