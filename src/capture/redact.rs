@@ -358,6 +358,12 @@ fn unescaped_view(text: &mut String) -> usize {
     n
 }
 
+/// Whether [`loose_unescape`] leaves a `\uXXXX` escape of `c` as written (so lines stay lines and
+/// JSON stays JSON).
+fn stays_escaped(c: char) -> bool {
+    c.is_control() || matches!(c, '"' | '\\')
+}
+
 /// `text` with JSON's `\uXXXX` escapes (a surrogate pair as its character, a lone surrogate as
 /// U+FFFD) and `\/` decoded wherever they are; an escaped control character, quote or backslash
 /// stays escaped, so lines stay lines and JSON stays JSON.
@@ -388,7 +394,7 @@ fn loose_unescape(text: &str) -> String {
                     }
                 }
                 Some(0xDC00..=0xDFFF) => (Some('\u{FFFD}'), 6),
-                Some(c) => (char::from_u32(c).filter(|c| !c.is_control() && !matches!(c, '"' | '\\')), 6),
+                Some(c) => (char::from_u32(c).filter(|&c| !stays_escaped(c)), 6),
                 None => (None, 2),
             },
             // any other escape (`\\`, `\n`, `\"`) is kept whole, so its second byte is not read again
@@ -729,7 +735,7 @@ fn block_scalars(text: &mut String) -> usize {
 const MAX_ESCAPE_DEPTH: usize = 3;
 
 /// Secrets that only show once a JSON string literal in the text is read: a log line holding
-/// JSON whose string has `Password:\nX`, `curl -b \"…\"` or `sk\u002dant-…`. Each double-quoted literal on one
+/// JSON whose string has `Password:\nX` or `curl -b \"…\"`. Each double-quoted literal on one
 /// line that holds a newline, tab or quote escape is decoded and redacted as text of its own, and
 /// written back (re-encoded) when something in it was replaced; every other literal stays byte
 /// for byte. Returns how many were replaced.
@@ -768,9 +774,9 @@ fn escaped_strings(text: &mut String, depth: usize) -> usize {
     n
 }
 
-/// The double-quoted JSON string literals of `text` (each on one line) that hold a newline, tab,
-/// quote, `\uXXXX` or `\/` escape (`sk\u002dant-…`, PHP's `https:\/\/user:pw@host`): where each
-/// starts and ends, and its decoded text.
+/// The double-quoted JSON string literals of `text` (each on one line) that hold a newline, tab or
+/// quote escape, written as such or as `\u000a`: where each starts and ends, and its decoded text.
+/// (Other `\uXXXX` and `\/` escapes, `sk\u002dant-…`, are read by [`unescaped_view`].)
 fn escaped_literals(text: &str) -> Vec<(usize, usize, String)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
@@ -782,7 +788,17 @@ fn escaped_literals(text: &str) -> Vec<(usize, usize, String)> {
         while i < bytes.len() {
             match bytes[i] {
                 b'\\' => {
-                    escapes |= matches!(bytes.get(i + 1), Some(b'n' | b'r' | b't' | b'"' | b'u' | b'/'));
+                    escapes |= match bytes.get(i + 1) {
+                        Some(b'n' | b'r' | b't' | b'"') => true,
+                        // a `\u` escape [`loose_unescape`] leaves as written: a control character
+                        // (`\u000a`), a quote or a backslash (it reads every other one)
+                        Some(b'u') => text
+                            .get(i + 2..i + 6)
+                            .and_then(|h| u32::from_str_radix(h, 16).ok())
+                            .and_then(char::from_u32)
+                            .is_some_and(stays_escaped),
+                        _ => false,
+                    };
                     i += 2;
                 }
                 b'"' => {
@@ -1913,6 +1929,9 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
             assert!(v.to_string().contains(REDACTED), "{out}");
         }
+        // a newline written as `\u000a` separates a label from its secret as `\n` does
+        let (out, n) = r(r#"{"log":"Password:\u000aHunter2secret9"}"#);
+        assert!(n >= 1 && !out.contains("Hunter2secret9"), "{out}");
         // an escaped literal with nothing secret in it stays byte for byte
         let clean = r#"{"url":"https:\/\/example.com\/a","name":"caf\u00e9"}"#;
         assert_eq!(r(clean), (clean.to_string(), 0));
