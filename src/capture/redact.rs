@@ -57,12 +57,9 @@ static KEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
         (?:^|[^A-Za-z0-9_]|\\[nrt])
-        (sk-ant-[A-Za-z0-9_\-]{20,}
-      | sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}
+        (sk-[A-Za-z0-9_\-]{20,}
       | (?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)
       | gh[pousr]_[A-Za-z0-9]{30,}
-      | github_pat_[A-Za-z0-9_]{30,}
-      | glpat-[A-Za-z0-9_\-]{20,}
       | xox[baprse]-[A-Za-z0-9\-]{10,}
       | AIza[0-9A-Za-z_\-]{35}
       | ya29\.[0-9A-Za-z_\-]{20,}
@@ -70,23 +67,18 @@ static KEY: LazyLock<Regex> = LazyLock::new(|| {
       | [rsp]k_(?:live|test)_[0-9A-Za-z]{10,}
       | whsec_[0-9A-Za-z]{20,}
       | npm_[A-Za-z0-9]{36}(?-u:\b)
-      | pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{30,}
       | SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}
-      | dop_v1_[a-f0-9]{64}(?-u:\b)
       | shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?-u:\b)
       | gsk_[A-Za-z0-9]{40,}
       | xai-[A-Za-z0-9]{40,}
       | eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}
-      | GOCSPX-[A-Za-z0-9_\-]{20,}
       | r8_[A-Za-z0-9]{30,}
       | pplx-[A-Za-z0-9]{30,}
       | hvs\.[A-Za-z0-9_\-]{20,}
       | dp\.(?:st|ct|sa|scim|audit)\.[A-Za-z0-9_\-.]{20,}
-      | ATATT3x[A-Za-z0-9_\-=]{20,}
       | lin_api_[A-Za-z0-9]{30,}
       | ntn_[A-Za-z0-9]{30,}
       | PMAK-[A-Za-z0-9\-]{30,}
-      | AGE-SECRET-KEY-1[0-9A-Z]{40,}
       | glc_[A-Za-z0-9+/=_\-]{30,}
       | dapi[a-f0-9]{32}(?-u:\b)
       | sq0csp-[0-9A-Za-z_\-]{30,}
@@ -97,6 +89,25 @@ static KEY: LazyLock<Regex> = LazyLock::new(|| {
       | hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,})",
     )
     .expect("key regex")
+});
+
+/// Provider keys whose prefix is distinctive enough to be found glued to other text
+/// (`x0sk-proj-…`, a key pasted onto a word): no boundary is asked for before them. A plain `sk-`
+/// is not among them (`task-…`, `disk-…`).
+static GLUED_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        (sk-ant-[A-Za-z0-9_\-]{20,}
+      | sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}
+      | github_pat_[A-Za-z0-9_]{30,}
+      | glpat-[A-Za-z0-9_\-]{20,}
+      | pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{30,}
+      | GOCSPX-[A-Za-z0-9_\-]{20,}
+      | dop_v1_[a-f0-9]{64}(?-u:\b)
+      | ATATT3x[A-Za-z0-9_\-=]{20,}
+      | AGE-SECRET-KEY-1[0-9A-Z]{40,})",
+    )
+    .expect("glued key regex")
 });
 
 /// A private key, whole (to its END line, or to the end of the text when it was cut): PEM
@@ -302,11 +313,11 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Environment-style names that end in a secret word: `DB_PASS=…`, `STRIPE_KEY=…`, `GH_PW=…`,
-/// `REDISCLI_AUTH=…`, and sshpass's `SSHPASS=…`
-/// (upper case only: `cache_key = …` in code is no secret).
+/// `REDISCLI_AUTH=…`, sshpass's `SSHPASS=…` and a bare `PW` (`{'PW': '…'}`, the name quoted or
+/// not; upper case only: `cache_key = …` in code is no secret).
 static ENV_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?-u:\b)(SSHPASS|[A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|AUTH|CREDENTIALS?))(?-u:\b)([ \t\p{Zs}]*(?::=|=>|[:=])[ \t\p{Zs}]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
+        r#"(?-u:\b)(SSHPASS|PW|[A-Z][A-Z0-9_]{0,40}_(?:KEY|PASS|PW|PWD|PASSWORD|TOKEN|SECRET|AUTH|CREDENTIALS?))(?-u:\b)(["']?[ \t\p{Zs}]*(?::=|=>|[:=])[ \t\p{Zs}]*)(?:"((?:[^"\\\r\n]|\\[^\r\n])+)"|'((?:[^'\\\r\n]|\\[^\r\n])+)'|([^\s"'`,;&)}\]]+))"#,
     )
     .expect("env assignment regex")
 });
@@ -470,6 +481,7 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     });
     apply(text, &AWS_PAIR, &|c| secret(&c[3]).then(|| format!("{REDACTED}{}{REDACTED}", &c[2])));
     apply(text, &KEY, &|c| (&c[1] != REDACTED).then(|| REDACTED.to_string()));
+    apply(text, &GLUED_KEY, &|_| Some(REDACTED.to_string()));
     apply(text, &URL_PASSWORD, &|c| {
         let pw = &c[2];
         // `https://host:8080/path@v1` is a port and a path, not a password
@@ -1495,6 +1507,10 @@ mod tests {
             "auth: oauth2",
             "status half-configured google-cloud-cli-gke-gcloud-auth-plugin:amd64 528.0.0-0",
             "configure python3-jwt:all 1.7.1-3 <none>",
+            // a plain `sk-` glued to a word is a word (`task-`, `disk-`)
+            "/dev/disk-by-uuid-0123456789abcdefghij",
+            "task-runner-0123456789abcdefghij-worker",
+            "PWM: 12",
         ] {
             assert_eq!(r(s), (s.to_string(), 0), "{s}");
         }
@@ -1756,6 +1772,11 @@ mod tests {
             ),
             ("SSHPASS=hunter2xyz sshpass -e ssh h", "SSHPASS=[REDACTED] sshpass -e ssh h"),
             ("REDISCLI_AUTH=hunter2xyz redis-cli", "REDISCLI_AUTH=[REDACTED] redis-cli"),
+            // a bare `PW` as a dict key, quoted or not, and a provider key glued to a word
+            ("{'ANT': 'x', 'PW': 'Passw0rdXyz'}", "{'ANT': 'x', 'PW': '[REDACTED]'}"),
+            ("PW=Passw0rdXyz ./run", "PW=[REDACTED] ./run"),
+            (r#"{"k":"x0sk-proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv"}"#, r#"{"k":"x0[REDACTED]"}"#),
+            ("tokensk-ant-api03-AbCdEfGhIjKlMnOpQrSt01", "token[REDACTED]"),
             ("use this key: abc123def456ghi", "use this key: [REDACTED]"),
             ("here is my api key \"abc123def456ghi\"", "here is my api key \"[REDACTED]\""),
         ];
