@@ -1289,7 +1289,7 @@ impl<'a> Crusher<'a> {
         } else if all(Value::is_string) || all(Value::is_number) {
             (self.plan_scalar_values(items), Unit::Items)
         } else if all(Value::is_array) || all(Value::is_boolean) {
-            (KeepPlan::all(items.len(), String::new()), Unit::Items)
+            (self.plan_copies(items), Unit::Items)
         } else {
             (self.plan_mixed(items, &srcs()), Unit::Items)
         }
@@ -1504,6 +1504,15 @@ impl<'a> Crusher<'a> {
         KeepPlan { keep, why, summary }
     }
 
+    /// Items no planner reads (arrays, booleans, nulls): all kept but exact copies, as
+    /// duplicate strings, numbers and rows are (2,000 `[]` become one and a marker).
+    fn plan_copies<V: Borrow<Value>>(&self, items: &[V]) -> KeepPlan {
+        let copy = duplicates(items, self.p.dedup_identical_items);
+        let (n, copies) = (items.len(), copy.iter().filter(|&&c| c).count());
+        let summary = if copies == 0 { String::new() } else { format!("kept all {n} but {copies} exact copies") };
+        self.only_duplicates(n, &copy, summary)
+    }
+
     /// Strings or numbers, all of one type, as their texts (a string's own text, a number's
     /// source digits): the plan over the group's own positions. Texts are borrowed, so an array
     /// of a million numbers costs no allocation per item.
@@ -1576,27 +1585,33 @@ impl<'a> Crusher<'a> {
         self.plan_scalars(strings.as_slice(), numbers)
     }
 
-    /// Mixed arrays: objects, strings and numbers are planned as groups; others are kept.
+    /// Mixed arrays: objects, strings and numbers are planned as groups; of the rest (arrays,
+    /// booleans, nulls) only exact copies go.
     fn plan_mixed(&self, items: &[Value], srcs: &[Cow<str>]) -> KeepPlan {
         let n = items.len();
         let mut keep = vec![true; n];
         let mut why = vec![None; n];
         let mut parts = Vec::new();
         type IsKind = fn(&Value) -> bool;
-        let groups: [(&str, IsKind); 3] =
-            [("objects", Value::is_object), ("strings", Value::is_string), ("numbers", Value::is_number)];
+        let groups: [(&str, IsKind); 4] = [
+            ("objects", Value::is_object),
+            ("strings", Value::is_string),
+            ("numbers", Value::is_number),
+            ("others", |v| v.is_array() || v.is_boolean() || v.is_null()),
+        ];
         for (name, pred) in groups {
             let idx: Vec<usize> = (0..n).filter(|&i| pred(&items[i])).collect();
             if idx.len() < self.p.min_items_to_analyze.max(1) || idx.len() <= 8 {
                 continue;
             }
-            let plan = if name == "objects" {
-                let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
-                let group_srcs: Vec<Cow<str>> = idx.iter().map(|&i| Cow::Borrowed(srcs[i].as_ref())).collect();
-                self.plan_rows(&group, &group_srcs)
-            } else {
-                let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
-                self.plan_scalar_values(&group)
+            let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
+            let plan = match name {
+                "objects" => {
+                    let group_srcs: Vec<Cow<str>> = idx.iter().map(|&i| Cow::Borrowed(srcs[i].as_ref())).collect();
+                    self.plan_rows(&group, &group_srcs)
+                }
+                "others" => self.plan_copies(&group),
+                _ => self.plan_scalar_values(&group),
             };
             // the group's plan, back at the items' own positions
             for (j, &i) in idx.iter().enumerate() {
@@ -2114,6 +2129,29 @@ mod tests {
         let marker = series.last().unwrap().as_str().unwrap();
         assert!(marker.starts_with("[ctxlens: ") && marker.contains("items omitted"), "{marker}");
         assert!(c.ledger.drops.iter().all(|d| d.span.pointer.as_deref().unwrap().starts_with("/series/")));
+    }
+
+    #[test]
+    fn copies_of_arrays_booleans_and_nulls_collapse_as_other_items_do() {
+        for item in ["[]", "null", "true", "[1]", "{}", "\"\"", "1"] {
+            let input = format!("[{}]", vec![item; 2000].join(","));
+            let c = run(&input, None);
+            let out: Value = serde_json::from_str(&c.output).unwrap();
+            let out = out.as_array().unwrap();
+            assert_eq!(out.len(), 2, "{item}: {}", c.output);
+            assert_eq!(out[0], serde_json::from_str::<Value>(item).unwrap(), "{item}");
+            assert_eq!(c.ledger.drops.iter().map(|d| d.count).sum::<usize>(), 1999, "{item}");
+            assert!(c.ledger.drops.iter().all(|d| d.reason.contains("identical")), "{item}: {:?}", c.ledger.drops);
+        }
+        // distinct arrays and a mixed array's booleans and nulls: only the copies go
+        let rows: Vec<String> = (0..40).map(|i| format!("[{i},{}]", i % 3)).collect();
+        let skip = JsonEngine::compress(&format!("[{}]", rows.join(",")), &JsonParams::default(), &Context::default());
+        assert!(skip.is_err(), "distinct arrays are all kept, so the engine passes them through");
+        let mixed: Vec<String> =
+            (0..400).map(|i| if i % 2 == 0 { "null".into() } else { format!("\"s{i}\"") }).collect();
+        let c = run(&format!("[{}]", mixed.join(",")), None);
+        let out: Value = serde_json::from_str(&c.output).unwrap();
+        assert_eq!(out.as_array().unwrap().iter().filter(|v| v.is_null()).count(), 1, "{}", c.output);
     }
 
     #[test]
