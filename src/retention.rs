@@ -226,6 +226,10 @@ fn leaf_hash(path: &str, scalar: &Value) -> u64 {
 /// [`leaf_hash`] of a scalar left in the text by a lean parse, from its literal. A number is read
 /// as the parse reads one, so `1E5` hashes as the parsed `1e+5` of the other side does.
 fn literal_leaf_hash(path: &str, literal: &str) -> Option<u64> {
+    if literal.starts_with(['[', '{']) {
+        // an empty container the lean parse left in the text: no leaf, as a parsed one has none
+        return None;
+    }
     if literal.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
         let n: serde_json::Number = serde_json::from_str(literal).ok()?;
         return Some(hash_of(&[path, n.as_str()]));

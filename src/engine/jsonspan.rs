@@ -22,7 +22,7 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct Node {
     pub kind: NodeKind,
-    /// A lean array (see [`scan_lean`]): its items are all scalars, and none is in the tree.
+    /// A lean array (see [`scan_lean`]): its items are all atoms, and none is in the tree.
     pub lean: bool,
     start: u32,
     end: u32,
@@ -49,6 +49,12 @@ impl Node {
     /// For object members: where the member's key string starts.
     pub fn key_start(&self) -> Option<usize> {
         (self.key_start != NONE).then_some(self.key_start as usize)
+    }
+
+    /// A value a lean array leaves in the text (see [`scan_lean`]): a scalar or an empty
+    /// container, whose text is all of it.
+    pub fn atom(&self) -> bool {
+        self.kind == NodeKind::Scalar || self.first_child == NONE && !self.lean
     }
 
     /// Byte range of the member (`"key": value`) for object members, of the value otherwise.
@@ -102,7 +108,7 @@ impl SpanTree {
     /// hold containers too (see [`scan_lean`]), its arrays and objects only.
     pub fn parsed_children(&self, id: usize, parsed: usize) -> impl Iterator<Item = usize> + '_ {
         let lean = self.nodes[id].kind == NodeKind::Array && parsed < self.child_count(id);
-        self.children(id).filter(move |&c| !lean || self.nodes[c].kind != NodeKind::Scalar)
+        self.children(id).filter(move |&c| !lean || !self.nodes[c].atom())
     }
 
     /// The spans of an array's scalars that a lean parse holding `parsed` values for it left in
@@ -115,7 +121,7 @@ impl SpanTree {
         text: &'s str,
     ) -> impl Iterator<Item = Range<usize>> + 's {
         let unleaned = self.nodes[id].kind == NodeKind::Array && parsed < self.child_count(id);
-        let scalars = self.children(id).filter(move |&c| unleaned && self.nodes[c].kind == NodeKind::Scalar);
+        let scalars = self.children(id).filter(move |&c| unleaned && self.nodes[c].atom());
         self.lean_items(id, text).chain(scalars.map(|c| self.nodes[c].span()))
     }
 
@@ -156,8 +162,9 @@ impl SpanTree {
 }
 
 /// From this many items up, an array with no array above it whose first this-many items are
-/// all scalars is lean: the JSON engine's parse keeps none of its scalars as values, and
-/// [`scan_lean`] puts none in the tree (a scalar's node is 24 bytes; a small number's text, a few).
+/// all atoms (scalars and empty containers) is lean: the JSON engine's parse keeps none of its
+/// atoms as values, and [`scan_lean`] puts none in the tree (a node is 24 bytes; a small number's
+/// text, a few).
 pub const LEAN_ITEMS: usize = 1024;
 
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
@@ -166,11 +173,12 @@ pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
     scan_with(text, lines, usize::MAX)
 }
 
-/// [`scan`] of one document with its long arrays of scalars left out of the tree, as the JSON
-/// engine parses them: an array with no array above it whose first [`LEAN_ITEMS`] items are
-/// scalars is marked [`Node::lean`] and has no children in the tree ([`SpanTree::lean_items`]
-/// reads them from the text). Should a container follow, the array stops being lean: its
-/// scalars so far are put back in the tree, and it is scanned as any other.
+/// [`scan`] of one document with its long arrays of atoms (scalars and empty containers) left
+/// out of the tree, as the JSON engine parses them: an array with no array above it whose first
+/// [`LEAN_ITEMS`] items are atoms is marked [`Node::lean`] and has no children in the tree
+/// ([`SpanTree::lean_items`] reads them from the text). Should a container with something in it
+/// follow, the array stops being lean: its atoms so far are put back in the tree, and it is
+/// scanned as any other.
 pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
     scan_with(text, false, LEAN_ITEMS)
 }
@@ -264,8 +272,8 @@ impl Frame {
     }
 }
 
-/// The spans of the scalars in `b[from..to]`, a stretch of an array's items that holds scalars
-/// only (valid JSON, already scanned): whitespace and commas separate them.
+/// The spans of the atoms in `b[from..to]`, a stretch of an array's items that holds scalars and
+/// empty containers only (valid JSON, already scanned): whitespace and commas separate them.
 fn scalar_items(b: &[u8], from: usize, to: usize) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut pos = from;
     std::iter::from_fn(move || {
@@ -276,19 +284,37 @@ fn scalar_items(b: &[u8], from: usize, to: usize) -> impl Iterator<Item = Range<
             return None;
         }
         let start = pos;
-        if b[pos] == b'"' {
+        pos = atom_end(b, start, to);
+        Some(start..pos)
+    })
+}
+
+/// Where the atom (see [`Node::atom`]) that starts at `b[start]` ends, read no further than `to`:
+/// a string after its closing quote, an empty container after its closing bracket, any other
+/// literal at the whitespace, comma or bracket after it (valid JSON, already scanned).
+pub fn atom_end(b: &[u8], start: usize, to: usize) -> usize {
+    let mut pos = start;
+    match b.get(pos) {
+        Some(b'"') => {
             pos += 1;
             while pos < to && b[pos] != b'"' {
                 pos += if b[pos] == b'\\' { 2 } else { 1 };
             }
-            pos = (pos + 1).min(to);
-        } else {
-            while pos < to && !matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
+            (pos + 1).min(to)
+        }
+        Some(b'[' | b'{') => {
+            while pos < to && !matches!(b[pos], b']' | b'}') {
                 pos += 1;
             }
+            (pos + 1).min(to)
         }
-        Some(start..pos)
-    })
+        _ => {
+            while pos < to && !matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',' | b']' | b'}') {
+                pos += 1;
+            }
+            pos
+        }
+    }
 }
 
 struct Scanner<'a> {
@@ -331,16 +357,17 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Adds a node as the next child of the current container (none for a lean array's scalar).
-    fn open(&mut self, kind: NodeKind, start: usize) -> u32 {
+    /// Adds a node as the next child of the current container (none for a lean array's scalar or
+    /// empty container: an `atom`).
+    fn open(&mut self, kind: NodeKind, start: usize, atom: bool) -> u32 {
         if !self.build {
             return NONE;
         }
         if let Some(f) = self.stack.last_mut().filter(|f| f.array) {
             f.items += 1;
-            f.scalars_only &= kind == NodeKind::Scalar;
+            f.scalars_only &= atom;
             if f.lean {
-                if kind == NodeKind::Scalar {
+                if atom {
                     return NONE;
                 }
                 self.unlean(start);
@@ -400,9 +427,14 @@ impl<'a> Scanner<'a> {
         let b = self.b;
         for span in scalar_items(b, from, upto) {
             let id = self.nodes.len() as u32;
+            let kind = match b[span.start] {
+                b'[' => NodeKind::Array,
+                b'{' => NodeKind::Object,
+                _ => NodeKind::Scalar,
+            };
             let (start, end) = (span.start as u32, span.end as u32);
             self.nodes.push(Node {
-                kind: NodeKind::Scalar,
+                kind,
                 lean: false,
                 start,
                 end,
@@ -533,14 +565,16 @@ impl<'a> Scanner<'a> {
         match c {
             b'{' | b'[' => {
                 let kind = if c == b'{' { NodeKind::Object } else { NodeKind::Array };
-                let id = self.open(kind, start);
+                let inside = self.b[start + 1..].iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+                let empty = inside.is_some_and(|i| self.b[start + 1 + i] == if c == b'{' { b'}' } else { b']' });
+                let id = self.open(kind, start, empty);
                 self.pos += 1;
                 let under_array = self.stack.last().is_some_and(|f| f.array || f.under_array);
                 self.stack.push(Frame::new(id, c == b'[', under_array));
                 Ok(())
             }
             b'"' => {
-                let id = self.open(NodeKind::Scalar, start);
+                let id = self.open(NodeKind::Scalar, start, true);
                 self.string()?;
                 self.close(id, self.pos);
                 Ok(())
@@ -554,13 +588,13 @@ impl<'a> Scanner<'a> {
                 if !self.b[self.pos..].starts_with(word) {
                     return self.err("invalid literal");
                 }
-                let id = self.open(NodeKind::Scalar, start);
+                let id = self.open(NodeKind::Scalar, start, true);
                 self.pos += word.len();
                 self.close(id, self.pos);
                 Ok(())
             }
             b'-' | b'0'..=b'9' => {
-                let id = self.open(NodeKind::Scalar, start);
+                let id = self.open(NodeKind::Scalar, start, true);
                 self.number()?;
                 self.close(id, self.pos);
                 Ok(())
@@ -674,7 +708,7 @@ mod tests {
     #[test]
     fn long_arrays_of_scalars_are_lean_until_a_container_comes() {
         let scalars: Vec<String> = (0..LEAN_ITEMS + 5)
-            .map(|i| ["-1.5e3", r#""a\"b, ]""#, "true", " null ", r#""é""#][i % 5].to_string())
+            .map(|i| ["-1.5e3", r#""a\"b, ]""#, "true", " null ", r#""é""#, "[ ]", "{\n}"][i % 7].to_string())
             .collect();
         let list = scalars.join(" ,\n");
         let doc =
@@ -682,11 +716,14 @@ mod tests {
         let lean = scan_lean(&doc).unwrap();
         let whole = scan(&doc, false).unwrap();
         let member = |t: &SpanTree, i: usize| t.children(t.root()).nth(i).unwrap();
-        let spans = |t: &SpanTree, id: usize| t.children(id).map(|c| t.node(c).span()).collect::<Vec<_>>();
+        let spans = |t: &SpanTree, id: usize| {
+            t.children(id).map(|c| (t.node(c).span(), t.node(c).kind, t.node(c).atom())).collect::<Vec<_>>()
+        };
         // the lean array has no children; its items are read from the text, the same spans
         let (l, w) = (member(&lean, 0), member(&whole, 0));
         assert!(lean.node(l).lean && lean.child_count(l) == 0);
-        assert_eq!(lean.lean_items(l, &doc).collect::<Vec<_>>(), spans(&whole, w));
+        let items = spans(&whole, w).into_iter().map(|(span, _, atom)| atom.then_some(span)).collect::<Vec<_>>();
+        assert_eq!(lean.lean_items(l, &doc).map(Some).collect::<Vec<_>>(), items);
         assert_eq!(lean.unparsed_scalars(l, 0, &doc).count(), LEAN_ITEMS + 5);
         // short arrays, arrays under arrays and arrays that meet a container are whole trees
         for i in 1..4 {
@@ -698,7 +735,8 @@ mod tests {
         let mixed = member(&lean, 3);
         assert_eq!(lean.parsed_children(mixed, 1).count(), 1);
         assert_eq!(lean.unparsed_scalars(mixed, 1, &doc).count(), LEAN_ITEMS + 6);
-        let object = lean.children(mixed).find(|&c| lean.node(c).kind == NodeKind::Object).unwrap();
+        let object = lean.children(mixed).find(|&c| lean.node(c).kind == NodeKind::Object && !lean.node(c).atom());
+        let object = object.unwrap();
         assert!(!lean.node(lean.children(object).next().unwrap()).lean, "an array under an array is whole");
         assert_eq!(lean.member_count(), whole.member_count());
     }
