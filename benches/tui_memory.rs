@@ -37,9 +37,12 @@ fn main() {
         _ => (big_capture::headroom_log(100 << 20), 2.0),
     };
     let size = std::fs::metadata(&path).unwrap().len();
-    // the prose model's runtime and the tokenizer's tables are fixed costs, not the capture's:
-    // load them before the baseline
+    // the prose model's runtime, the tokenizer's tables and the redaction rules' compiled
+    // patterns (with their match caches) are fixed costs, not the capture's: load them before
+    // the baseline
     ctxlens::tokens::Tokenizer::O200k.warm();
+    let mut secrets = String::from("password = hunter2xyz\nAuthorization: Bearer abcdefghijklmnop\n{\"k\": \"v\"}");
+    let redacted = ctxlens::capture::redact::redact(&mut secrets);
     let warm = ctxlens::pipeline::compress(
         &"The quick brown fox jumps over the lazy dog while the team reviews the release notes. ".repeat(40),
         ctxlens::pipeline::EngineChoice::Only(ctxlens::engine::EngineKind::Prose),
@@ -48,7 +51,7 @@ fn main() {
     );
     let base = peak_rss_bytes();
     println!(
-        "tui_memory: prose model, runtime and tokenizer loaded first ({}), baseline {:.1} MB",
+        "tui_memory: prose model, runtime, tokenizer and redaction loaded first ({}; {redacted} redacted), baseline {:.1} MB",
         warm.decision.reason(),
         base as f64 / 1e6
     );

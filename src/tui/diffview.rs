@@ -241,7 +241,8 @@ pub fn build(
     let ops = similar::capture_diff_slices_deadline(Algorithm::Patience, &old, &new, Some(deadline));
     let in_ledger = |line: usize| covered.get(line).copied().unwrap_or(false);
     let left_cell = |k: usize, segs: Vec<Seg>, mark: Mark| Cell { line: kept[k] + 1, segs, mark };
-    let mut rows: Vec<Row> = Vec::with_capacity(all.len() + new.len() / 8);
+    // sized for the lines aligned here: the lines drops remove come in `with_removed`
+    let mut rows: Vec<Row> = Vec::with_capacity(old.len() + new.len() / 8);
     for op in ops {
         let (o, n) = (op.old_range(), op.new_range());
         match op {
@@ -457,7 +458,7 @@ fn with_removed(rows: Vec<Row>, left: &Arc<str>, all: &[&str], gone: &[bool]) ->
         }
         next_left[i] = next;
     }
-    let mut out = Vec::with_capacity(rows.len() + all.len());
+    let mut out = Vec::with_capacity(rows.len() + gone.iter().filter(|&&g| g).count());
     let removed_row = |l: usize| Row {
         left: Some(Cell { line: l, segs: plain(left, all[l - 1]), mark: Mark::Dropped }),
         right: None,
