@@ -212,23 +212,43 @@ fn after_docstring(lines: &[&str]) -> usize {
 fn detect_json(text: &str, head: &str, lines: &[Line]) -> Option<Detection> {
     // a UTF-8 byte-order mark is not content (the JSON engine keeps it in front of its output)
     let trimmed = head.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    // JSON Lines: the first lines are each one whole value (a line the prefix cuts short does not
+    // count against it)
+    let json_lines = || {
+        let seen = if head.len() < text.len() { lines.len().saturating_sub(1) } else { lines.len() };
+        let values: Vec<&Line> = lines[..seen].iter().filter(|l| !l.text.trim().is_empty()).take(5).collect();
+        let whole = values
+            .iter()
+            .filter(|l| jsonspan::value_end(l.text).is_some_and(|end| l.text[end..].trim().is_empty()))
+            .count();
+        (values.len() >= 2 && whole == values.len()).then(|| Detection {
+            kind: EngineKind::Json,
+            confidence: 0.9,
+            why: "JSON Lines".into(),
+        })
+    };
     if !trimmed.starts_with(['{', '[']) {
-        return None;
+        // JSON Lines of strings, numbers, booleans or nulls (`jq '.[].name'`)
+        let scalar = trimmed.starts_with(|c: char| c == '"' || c == '-' || c.is_ascii_digit())
+            || ["true", "false", "null"].iter().any(|w| trimmed.starts_with(w));
+        return if scalar { json_lines() } else { None };
     }
     let lead = head.len() - trimmed.len();
     match jsonspan::starts_like_json(&text[lead..], PREFIX_BYTES) {
         Ok(()) => Some(Detection { kind: EngineKind::Json, confidence: 0.95, why: "starts as valid JSON".into() }),
         Err(e) => {
-            // JSON Lines: the first lines are each one whole value (a line the prefix cuts short
-            // does not count against it).
-            let seen = if head.len() < text.len() { lines.len().saturating_sub(1) } else { lines.len() };
-            let values: Vec<&Line> = lines[..seen].iter().filter(|l| !l.text.trim().is_empty()).take(5).collect();
-            let whole = values
-                .iter()
-                .filter(|l| jsonspan::value_end(l.text).is_some_and(|end| l.text[end..].trim().is_empty()))
-                .count();
-            if values.len() >= 2 && whole == values.len() {
-                return Some(Detection { kind: EngineKind::Json, confidence: 0.9, why: "JSON Lines".into() });
+            if let Some(d) = json_lines() {
+                return Some(d);
+            }
+            // values one after another, some over several lines (`jq` without `-c`)
+            if e.message.starts_with("trailing characters")
+                && jsonspan::starts_like_json_stream(&text[lead..], PREFIX_BYTES).is_ok()
+            {
+                return Some(Detection {
+                    kind: EngineKind::Json,
+                    confidence: 0.9,
+                    why: "a stream of JSON values".into(),
+                });
             }
             // Valid for more than its first line: JSON with an error (or truncated), which the JSON
             // engine will report precisely.
@@ -485,6 +505,15 @@ mod tests {
     fn detects_each_type() {
         assert_eq!(detect(r#"[{"a": 1}, {"a": 2}]"#).kind, EngineKind::Json);
         assert_eq!(detect("{\"a\":1}\n{\"a\":2}\n").kind, EngineKind::Json);
+        // JSON Lines of scalars (`jq '.[].name'`), and a stream whose later values span lines
+        for stream in ["true\nfalse\ntrue\n", "\"a\"\n\"b\"\n\"c\"\n", "-1\n2.5\n3\n", "[]\n{\n}\n[]\n{\n}\n"] {
+            assert_eq!(detect(stream).kind, EngineKind::Json, "{stream:?}");
+        }
+        for not_json in
+            ["1 passed\n2 failed\n", "true story: it rained.\nThe end.\n", "\"Hi,\" she said.\nThen left.\n"]
+        {
+            assert_ne!(detect(not_json).kind, EngineKind::Json, "{not_json:?}");
+        }
         assert_eq!(
             detect("[2024-05-01 10:00:00] INFO started\n[2024-05-01 10:00:01] ERROR boom\n").kind,
             EngineKind::Log

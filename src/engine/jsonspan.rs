@@ -231,6 +231,14 @@ pub fn starts_like_json(text: &str, limit: usize) -> Result<(), ScanError> {
     s.run(limit, false).map(|_| ())
 }
 
+/// [`starts_like_json`] of a stream of values one after another (JSON Lines, or `jq` output with
+/// values over several lines): the first `limit` bytes hold no error.
+pub fn starts_like_json_stream(text: &str, limit: usize) -> Result<(), ScanError> {
+    let mut s = Scanner::new(text, false);
+    s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(NONE, true, false) });
+    s.run(limit, true)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Expecting a value or `]` (right after `[`).
