@@ -205,6 +205,19 @@ fn alike(a: &str, b: &str) -> bool {
     long.len() <= 512 && TextDiff::configure().algorithm(Algorithm::Myers).diff_chars(a, b).ratio() > 0.5
 }
 
+/// Whether every item of the shorter of two JSON lines is on the longer, in order: a packed
+/// array's line that kept some of its items, laid out along its original line (see
+/// `pretty::Ask::breaks`), faces that line.
+fn kept_items(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    fn item(w: &str) -> &str {
+        w.trim_end_matches(',')
+    }
+    let mut on_long = long.split_whitespace().map(item);
+    let mut items = short.split_whitespace().map(item).peekable();
+    items.peek().is_some() && items.all(|w| on_long.any(|x| x == w))
+}
+
 /// Which of `lines` lines the 1-based inclusive `ranges` cover, as a table indexed by line number
 /// (entries 0 and `lines + 1` stay false).
 fn line_flags(ranges: &[(usize, usize)], lines: usize) -> Vec<bool> {
@@ -241,6 +254,7 @@ pub fn build(
     let ops = similar::capture_diff_slices_deadline(Algorithm::Patience, &old, &new, Some(deadline));
     let in_ledger = |line: usize| covered.get(line).copied().unwrap_or(false);
     let left_cell = |k: usize, segs: Vec<Seg>, mark: Mark| Cell { line: kept[k] + 1, segs, mark };
+    let json = left.trim_start().starts_with(['{', '[']);
     // sized for the lines aligned here: the lines drops remove come in `with_removed`
     let mut rows: Vec<Row> = Vec::with_capacity(old.len() + new.len() / 8);
     for op in ops {
@@ -277,7 +291,7 @@ pub fn build(
                     // the side with more lines left goes first
                     let row = match (ol, nl) {
                         (None, None) => break,
-                        (Some(a), Some(b)) if !is_marker_line(b) && alike(a, b) => {
+                        (Some(a), Some(b)) if !is_marker_line(b) && (alike(a, b) || json && kept_items(a, b)) => {
                             let (ls, rs) = inline(a, b);
                             let row = Row {
                                 left: Some(left_cell(o.start + i, ls, Mark::Changed)),
@@ -306,7 +320,7 @@ pub fn build(
         }
     }
     if dropped.is_none() {
-        account_by_nearby_markers(&mut rows, left.trim_start().starts_with(['{', '[']));
+        account_by_nearby_markers(&mut rows, json);
     }
     let rows = with_removed(rows, left, &all, &gone);
     let folds = folds(&rows, left_tokens);

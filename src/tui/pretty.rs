@@ -32,8 +32,25 @@ const MIN_PACKED: usize = 48;
 pub struct Pretty {
     pub text: Arc<str>,
     pub lines: HashMap<String, (usize, usize)>,
+    /// For each packed array asked for (see [`Ask::rows`]), the indices of the items that begin
+    /// its lines, and how many items it has.
+    pub rows: HashMap<String, (Vec<u32>, u32)>,
     /// Some nesting went deeper than [`MAX_INDENT`] and is shown without more indentation.
     pub capped: bool,
+}
+
+/// What a layout is asked to note and follow besides the text.
+#[derive(Default)]
+pub struct Ask {
+    /// Pointers whose values' lines are noted ([`Pretty::lines`]).
+    pub wanted: HashSet<String>,
+    /// Packed arrays whose line breaks are noted ([`Pretty::rows`]).
+    pub rows: HashSet<String>,
+    /// Packed arrays laid out along given breaks instead of by width: the indices of the items
+    /// that begin a line, and how many items the plan covers (items past it are packed by width).
+    /// An engine's output array is laid out along its original's lines this way, so a line that
+    /// kept some of its items faces the line it came from.
+    pub breaks: HashMap<String, (Vec<u32>, u32)>,
 }
 
 struct Printer<'a> {
@@ -43,8 +60,11 @@ struct Printer<'a> {
     line: usize,
     /// Bytes on the current output line.
     col: usize,
-    wanted: &'a HashSet<String>,
+    ask: &'a Ask,
+    /// Whether pointers are followed (something is asked).
+    track: bool,
     lines: HashMap<String, (usize, usize)>,
+    rows: HashMap<String, (Vec<u32>, u32)>,
     pointer: String,
     capped: bool,
 }
@@ -146,8 +166,9 @@ impl<'a> Printer<'a> {
         false
     }
 
-    /// An item of a packed array: on the current line when it fits.
-    fn packed_item(&mut self, depth: usize, first: bool) -> Option<()> {
+    /// An item of a packed array: on the current line when it fits, or as `brk` says when a plan
+    /// covers it. Whether it began a line.
+    fn packed_item(&mut self, depth: usize, first: bool, brk: Option<bool>) -> Option<bool> {
         let item: Cow<'a, [u8]> = match self.peek()? {
             b'"' => self.string(false)?.0,
             open @ (b'[' | b'{') => {
@@ -160,26 +181,27 @@ impl<'a> Printer<'a> {
         };
         // room for the item, the space before it and the comma after it
         let limit = WIDTH.max(2 * depth.min(MAX_INDENT) + MIN_PACKED);
-        if first || self.col + item.len() + 2 > limit {
+        let begins = first || brk.unwrap_or(self.col + item.len() + 2 > limit);
+        if begins {
             self.newline(depth);
         } else {
             self.write(b" ");
         }
         self.write(&item);
         self.note(self.line);
-        Some(())
+        Some(begins)
     }
 
     /// Records the lines of the value at the current pointer when it is wanted.
     fn note(&mut self, first: usize) {
-        if !self.wanted.is_empty() && self.wanted.contains(&self.pointer) {
+        if !self.ask.wanted.is_empty() && self.ask.wanted.contains(&self.pointer) {
             self.lines.insert(self.pointer.clone(), (first, self.line));
         }
     }
 
     fn value(&mut self, depth: usize) -> Option<()> {
         let first = self.line;
-        let track = !self.wanted.is_empty();
+        let track = self.track;
         match self.peek()? {
             open @ (b'[' | b'{') => {
                 let close = if open == b'[' { b']' } else { b'}' };
@@ -192,6 +214,9 @@ impl<'a> Printer<'a> {
                         return None;
                     }
                     let packed = open == b'[' && self.scalars_only();
+                    let ask: &'a Ask = self.ask;
+                    let plan = ask.breaks.get(&self.pointer).filter(|_| packed);
+                    let mut rows = (packed && ask.rows.contains(&self.pointer)).then(Vec::new);
                     self.write(&[open]);
                     let mut index = 0usize;
                     loop {
@@ -201,7 +226,14 @@ impl<'a> Printer<'a> {
                                 let _ = write!(self.pointer, "/{index}");
                             }
                             if packed {
-                                self.packed_item(depth + 1, index == 0)?;
+                                let brk = plan
+                                    .filter(|(_, n)| index < *n as usize)
+                                    .map(|(starts, _)| starts.binary_search(&(index as u32)).is_ok());
+                                if self.packed_item(depth + 1, index == 0, brk)?
+                                    && let Some(rows) = rows.as_mut()
+                                {
+                                    rows.push(index as u32);
+                                }
                             } else {
                                 self.newline(depth + 1);
                                 self.value(depth + 1)?;
@@ -234,6 +266,9 @@ impl<'a> Printer<'a> {
                         self.i += 1;
                     }
                     self.i += 1;
+                    if let Some(rows) = rows {
+                        self.rows.insert(self.pointer.clone(), (rows, index as u32));
+                    }
                     self.newline(depth);
                     self.write(&[close]);
                 }
@@ -255,6 +290,11 @@ impl<'a> Printer<'a> {
 /// Pretty-prints `text` when it is one JSON value (see the module's doc for the layout), noting
 /// the lines of the `wanted` pointers.
 pub fn pretty(text: &str, wanted: &HashSet<String>) -> Option<Pretty> {
+    pretty_with(text, &Ask { wanted: wanted.clone(), ..Ask::default() })
+}
+
+/// [`pretty`], noting and following what `ask` says.
+pub fn pretty_with(text: &str, ask: &Ask) -> Option<Pretty> {
     serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
     let mut p = Printer {
         src: text.as_bytes(),
@@ -262,8 +302,10 @@ pub fn pretty(text: &str, wanted: &HashSet<String>) -> Option<Pretty> {
         out: Vec::with_capacity(text.len() + text.len() / 2),
         line: 1,
         col: 0,
-        wanted,
+        ask,
+        track: !ask.wanted.is_empty() || !ask.rows.is_empty() || !ask.breaks.is_empty(),
         lines: HashMap::new(),
+        rows: HashMap::new(),
         pointer: String::new(),
         capped: false,
     };
@@ -273,7 +315,7 @@ pub fn pretty(text: &str, wanted: &HashSet<String>) -> Option<Pretty> {
     }
     p.out.push(b'\n');
     let text = Arc::from(String::from_utf8(p.out).ok()?);
-    Some(Pretty { text, lines: p.lines, capped: p.capped })
+    Some(Pretty { text, lines: p.lines, rows: p.rows, capped: p.capped })
 }
 
 /// The pointers whose lines [`span_lines`] needs for a dropped span: its first value's, and its
@@ -369,6 +411,25 @@ mod tests {
         let long = "x".repeat(150);
         let wide = pretty(&format!(r#"[1,"{long}",2]"#), &HashSet::new()).unwrap();
         assert_eq!(&*wide.text, format!("[\n  1,\n  \"{long}\",\n  2\n]\n"));
+    }
+
+    #[test]
+    fn a_packed_array_notes_its_line_breaks_and_follows_given_ones() {
+        let items: Vec<String> = (0..30).map(|i| format!("{}", 100_000 + i)).collect();
+        let src = format!(r#"{{"n":[{}],"m":[1,2,3,4]}}"#, items.join(","));
+        let ask = Ask { rows: set(&["/n", "/m", "/absent"]), ..Ask::default() };
+        let p = pretty_with(&src, &ask).unwrap();
+        // 8 columns an item in lines of 80 with 4 of indentation: 9 items a line
+        assert_eq!(p.rows["/n"], (vec![0, 9, 18, 27], 30), "{}", p.text);
+        assert_eq!(p.rows["/m"], (vec![0], 4));
+        assert_eq!(p.rows.len(), 2);
+        // given breaks are followed, and items past the plan are packed by width
+        let breaks = HashMap::from([("/n".to_string(), (vec![0, 2, 3], 5))]);
+        let q = pretty_with(&src, &Ask { breaks, ..Ask::default() }).unwrap();
+        let lines: Vec<&str> = q.text.lines().collect();
+        assert_eq!(lines[2..4], ["    100000, 100001,", "    100002,"]);
+        assert!(lines[4].starts_with("    100003, 100004, 100005,") && lines[4].len() <= WIDTH, "{}", q.text);
+        assert_eq!(serde_json::from_str::<Value>(&q.text).unwrap(), serde_json::from_str::<Value>(&src).unwrap());
     }
 
     #[test]

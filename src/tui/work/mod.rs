@@ -382,6 +382,39 @@ mod tests {
         assert_eq!(whole_lines(text, &span(12..16, 4, 4)), Some((4, 4)), "the last line");
     }
 
+    /// A packed array's line that kept some of its items faces the output's line of those items
+    /// (changed, its dropped words marked), not a dropped line beside an added one.
+    #[test]
+    fn a_packed_line_that_kept_some_items_faces_the_line_of_those_items() {
+        let numbers: Vec<String> = (0..400).map(|i| ((i * 37) % 1000 + 1000).to_string()).collect();
+        let text: Arc<str> = Arc::from(format!("{{\"series\":[{}],\"unit\":\"ms\"}}", numbers.join(",")).as_str());
+        let o = crate::pipeline::compress(
+            &text,
+            crate::pipeline::EngineChoice::Only(EngineKind::Json),
+            &Config::default(),
+            &crate::engine::Context::default(),
+        );
+        assert!(o.decision.acted(), "{}", o.decision.reason());
+        let output: Arc<str> = Arc::from(o.output.as_str());
+        let sides = display_sides(&text, &output, Some(&o), true, None);
+        let model = sides.model(&[]);
+        let cell = |c: &Option<diffview::Cell>| c.as_ref().map(|c| (c.mark, c.text()));
+        let rows: Vec<_> = model.rows.iter().map(|r| (cell(&r.left), cell(&r.right))).collect();
+        let added: Vec<_> = rows.iter().filter(|r| r.1.as_ref().is_some_and(|c| c.0 == Mark::Added)).collect();
+        assert!(added.is_empty(), "kept items shown as added: {added:#?} in {rows:?}");
+        let changed = rows.iter().filter(|r| r.0.as_ref().is_some_and(|c| c.0 == Mark::Changed)).count();
+        assert!(changed >= 2, "{rows:#?}");
+        // every kept number is on a right line that faces the left line holding it
+        for (l, r) in &rows {
+            if let (Some((_, l)), Some((_, r))) = (l, r) {
+                for n in r.split([' ', ',']).filter(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit())) {
+                    assert!(l.contains(n), "{n} of {r:?} is not on {l:?}");
+                }
+            }
+        }
+        assert_eq!(silent_loss(&text, &output, Some(&o)), 0);
+    }
+
     #[test]
     fn only_the_knobs_of_the_engines_a_block_goes_to_change_its_key() {
         let rows: Vec<String> = (0..40).map(|i| format!("{{\"id\":{i},\"status\":\"ok\"}}")).collect();

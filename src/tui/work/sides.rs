@@ -2,6 +2,7 @@
 //! aligned to it, and the line ranges the ledger says were dropped whole.
 
 use super::*;
+use crate::ledger::Dropped;
 
 /// The lines of the left side each ledger drop covers, in ledger order, and the lines drops remove
 /// entirely (so the line diff only has to align what is left). JSON is shown pretty-printed on
@@ -21,27 +22,45 @@ pub(super) fn display_sides(
     let json = |t: &str| t.trim_start().starts_with(['{', '[']);
     let recorded_json = o.is_none() && with_ledger && json(left) && json(right);
     if recorded_json || o.is_some_and(|o| o.engine == Some(EngineKind::Json)) {
-        let wanted: HashSet<String> =
-            drops.unwrap_or_default().iter().flat_map(|d| pretty::wanted(&d.span, d.count)).flatten().collect();
-        let l = match left_pretty {
-            Some(p) if wanted.is_empty() => Some(p),
-            // the cached layout is the text shown; the drops' lines come from laying it out again
-            Some(p) => pretty::pretty(left, &wanted)
-                .map(|q| Arc::new(pretty::Pretty { text: p.text.clone(), lines: q.lines, capped: p.capped })),
-            None => pretty::pretty(left, &wanted).map(Arc::new),
+        let ds = drops.unwrap_or_default();
+        let rows = item_runs(ds);
+        let ask = pretty::Ask {
+            wanted: ds.iter().flat_map(|d| pretty::wanted(&d.span, d.count)).flatten().collect(),
+            rows: rows.keys().cloned().collect(),
+            ..pretty::Ask::default()
         };
-        let r = pretty::pretty(right, &HashSet::new());
+        let l = match left_pretty {
+            Some(p) if ask.wanted.is_empty() => Some(p),
+            // the cached layout is the text shown; the drops' lines come from laying it out again
+            Some(p) => pretty::pretty_with(left, &ask).map(|q| {
+                Arc::new(pretty::Pretty { text: p.text.clone(), lines: q.lines, rows: q.rows, capped: p.capped })
+            }),
+            None => pretty::pretty_with(left, &ask).map(Arc::new),
+        };
+        // the output's packed arrays are laid out along their original's lines
+        let breaks = l.as_ref().map(|l| output_breaks(&l.rows, &rows)).unwrap_or_default();
+        let r = pretty::pretty_with(right, &pretty::Ask { breaks, ..pretty::Ask::default() });
         if let (Some(l), Some(r)) = (l, r) {
             let lines = drops.map(|ds| {
                 ds.iter().map(|d| pretty::span_lines(&l, &d.span, d.count).unwrap_or((0, 0))).collect::<Vec<_>>()
             });
-            // a dropped value takes its pretty lines with it (in a packed array of scalars, the
-            // lines it shares with kept items too: they read as dropped, and the kept items as
-            // the output's own lines); a cut string keeps its line
+            // a dropped value takes its pretty lines with it, but for a packed array's lines it
+            // shares with kept items: those face the output's line of the same items; a cut
+            // string keeps its line
             let removed = match (drops, &lines) {
-                (Some(ds), Some(ls)) => {
-                    ds.iter().zip(ls).filter(|(d, l)| d.unit != Unit::Chars && l.0 > 0).map(|(_, l)| *l).collect()
-                }
+                (Some(ds), Some(ls)) => ds
+                    .iter()
+                    .zip(ls)
+                    .filter(|(d, l)| d.unit != Unit::Chars && l.0 > 0)
+                    .filter_map(|(d, &(first, last))| {
+                        let Some((array, run)) = item_run(d, false) else { return Some((first, last)) };
+                        let Some((starts, n)) = l.rows.get(array) else { return Some((first, last)) };
+                        let begins = |i: usize| i as u32 >= *n || starts.binary_search(&(i as u32)).is_ok();
+                        let first = first + usize::from(!begins(run.start));
+                        let last = last - usize::from(!begins(run.end));
+                        (first <= last).then_some((first, last))
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             let capped = l.capped || r.capped;
@@ -59,6 +78,71 @@ pub(super) fn display_sides(
     // the prose engine keeps every line in its place: line faces line
     let in_place = o.is_some_and(|o| o.engine == Some(EngineKind::Prose)) && lines.is_some();
     Sides { left: left.clone(), right: right.clone(), drop_lines: lines, removed, in_place, capped: false }
+}
+
+/// A drop of a run of array items (scalars, or rows with `rows`): the array's pointer and the
+/// items' indices.
+fn item_run(d: &Dropped, rows: bool) -> Option<(&str, std::ops::Range<usize>)> {
+    if d.unit != Unit::Items && !(rows && d.unit == Unit::Rows) {
+        return None;
+    }
+    let (array, index) = d.span.pointer.as_deref()?.rsplit_once('/')?;
+    let start: usize = index.parse().ok()?;
+    Some((array, start..start + d.count))
+}
+
+/// The arrays whose items drops removed, each with its runs of dropped indices, in order. An array
+/// inside another array that lost items or rows is left out: its pointer in the output may name
+/// another array.
+fn item_runs(drops: &[Dropped]) -> HashMap<String, Vec<std::ops::Range<usize>>> {
+    let cut: HashSet<&str> = drops.iter().filter_map(|d| item_run(d, true)).map(|(array, _)| array).collect();
+    let mut runs: HashMap<String, Vec<std::ops::Range<usize>>> = HashMap::new();
+    for d in drops {
+        if let Some((array, run)) = item_run(d, false)
+            && !array.match_indices('/').any(|(i, _)| cut.contains(&array[..i]))
+        {
+            runs.entry(array.to_string()).or_default().push(run);
+        }
+    }
+    for r in runs.values_mut() {
+        r.sort_by_key(|r| r.start);
+    }
+    runs
+}
+
+/// For each array the original laid out packed (its lines' first items in `rows`), the output
+/// array's line breaks: an output item begins a line when the item it keeps sat on another
+/// original line than the one before it. The kept items are the original's, in order, less the
+/// dropped runs; the markers after them are packed by width.
+fn output_breaks(
+    rows: &HashMap<String, (Vec<u32>, u32)>,
+    runs: &HashMap<String, Vec<std::ops::Range<usize>>>,
+) -> HashMap<String, (Vec<u32>, u32)> {
+    let mut out = HashMap::new();
+    for (array, (starts, n)) in rows {
+        let Some(runs) = runs.get(array) else { continue };
+        // the number of lines begun at or before item `i`, so a line's index; `starts[line_of(i)]`
+        // begins the next line
+        let line_of = |i: usize| starts.partition_point(|&s| s as usize <= i);
+        let (mut begins, mut kept, mut last_line) = (Vec::new(), 0u32, usize::MAX);
+        // each stretch of kept items, between the dropped runs, a line at a time
+        let mut from = 0;
+        for gap in runs.iter().map(|r| (r.start, r.end)).chain([(*n as usize, *n as usize)]) {
+            let mut i = from;
+            while i < gap.0.min(*n as usize) {
+                let line = line_of(i);
+                if line != last_line {
+                    begins.push(kept + (i - from) as u32);
+                    last_line = line;
+                }
+                i = starts.get(line).map_or(gap.0, |&s| (s as usize).clamp(i + 1, gap.0));
+            }
+            kept += gap.0.saturating_sub(from) as u32;
+            from = from.max(gap.1);
+        }
+        out.insert(array.clone(), (begins, kept));
+    }
+    out
 }
 
 /// Each line of JSON Lines as serde_json writes it compactly; `None` when a line is not JSON.
@@ -218,4 +302,57 @@ pub(super) fn sectioned(
         capped,
     };
     Some((sides, model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_array_breaks_where_its_kept_items_changed_original_line() {
+        // 10 items on lines beginning at 0, 4 and 8
+        let rows = HashMap::from([("/a".to_string(), (vec![0, 4, 8], 10))]);
+        let breaks = |dropped: &[std::ops::Range<usize>]| {
+            output_breaks(&rows, &HashMap::from([("/a".to_string(), dropped.to_vec())])).remove("/a").unwrap()
+        };
+        // kept 0, 1, 6, 7, 9: lines 1, 1, 2, 2, 3
+        assert_eq!(breaks(&[2..6, 8..9]), (vec![0, 2, 4], 5));
+        // a run from the start and one to the end: kept 5, 6 on line 2
+        assert_eq!(breaks(&[0..5, 7..10]), (vec![0], 2));
+        // everything dropped: nothing to lay out
+        assert_eq!(breaks(&[0..6, 6..10]), (vec![], 0));
+        // overlapping runs, as two reasons' runs may be: kept 3 and 8
+        assert_eq!(breaks(&[0..3, 2..3, 4..8, 9..10]), (vec![0, 1], 2));
+    }
+
+    #[test]
+    fn an_array_under_an_array_that_lost_items_or_rows_is_not_laid_out_by_its_pointer() {
+        use crate::ledger::{Key, Lines};
+        let drop = |pointer: &str, unit: Unit, count: usize| Dropped {
+            span: Span {
+                bytes: 0..1,
+                lines: Lines { first: 1, last: 1 },
+                pointer: Some(pointer.into()),
+                pointer_last: None,
+            },
+            unit,
+            count,
+            reason: String::new(),
+            key: Key::of(pointer.as_bytes()),
+            marker: 0,
+        };
+        let drops = [
+            drop("/list/0", Unit::Rows, 2),
+            drop("/list/5/values/3", Unit::Items, 4),
+            drop("/other/9", Unit::Items, 2),
+            drop("/other/1", Unit::Items, 3),
+            drop("/text", Unit::Chars, 100),
+        ];
+        let runs = item_runs(&drops);
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert_eq!(runs["/other"], [1..4, 9..11], "in order");
+        // the root array's pointer is empty, and an array in it that lost items is left out
+        let runs = item_runs(&[drop("/2", Unit::Items, 1), drop("/0/7", Unit::Items, 2)]);
+        assert_eq!(runs.keys().collect::<Vec<_>>(), [""]);
+    }
 }
