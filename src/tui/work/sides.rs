@@ -128,16 +128,16 @@ fn output_breaks(
         // each stretch of kept items, between the dropped runs, a line at a time
         let mut from = 0;
         for gap in runs.iter().map(|r| (r.start, r.end)).chain([(*n as usize, *n as usize)]) {
-            let mut i = from;
-            while i < gap.0.min(*n as usize) {
+            let (mut i, end) = (from, gap.0.min(*n as usize));
+            while i < end {
                 let line = line_of(i);
                 if line != last_line {
                     begins.push(kept + (i - from) as u32);
                     last_line = line;
                 }
-                i = starts.get(line).map_or(gap.0, |&s| (s as usize).clamp(i + 1, gap.0));
+                i = starts.get(line).map_or(end, |&s| (s as usize).clamp(i + 1, end));
             }
-            kept += gap.0.saturating_sub(from) as u32;
+            kept += end.saturating_sub(from) as u32;
             from = from.max(gap.1);
         }
         out.insert(array.clone(), (begins, kept));
