@@ -573,8 +573,11 @@ impl<'a> Scanner<'a> {
         match c {
             b'{' | b'[' => {
                 let kind = if c == b'{' { NodeKind::Object } else { NodeKind::Array };
-                let inside = self.b[start + 1..].iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-                let empty = inside.is_some_and(|i| self.b[start + 1 + i] == if c == b'{' { b'}' } else { b']' });
+                // whether it is empty, an atom, matters only to a tree being built
+                let empty = self.build && {
+                    let inside = self.b[start + 1..].iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+                    inside.is_some_and(|i| self.b[start + 1 + i] == if c == b'{' { b'}' } else { b']' })
+                };
                 let id = self.open(kind, start, empty);
                 self.pos += 1;
                 let under_array = self.stack.last().is_some_and(|f| f.array || f.under_array);
