@@ -249,7 +249,7 @@ fn shape(doc: &Doc, maps: &HashSet<String>) -> Shape {
             Value::Array(items) => {
                 let (schema, leaf): (Rc<str>, Rc<str>) =
                     (Rc::from(format!("{schema}/[]")), Rc::from(format!("{leaf}/[]")));
-                let mut ids = tree.into_iter().flat_map(|t| t.parsed_children(node, items.len()));
+                let mut ids = tree.into_iter().flat_map(|t| t.children(node));
                 for item in items {
                     let id = ids.next().unwrap_or(0);
                     if item.is_array() || item.is_object() {
@@ -259,7 +259,7 @@ fn shape(doc: &Doc, maps: &HashSet<String>) -> Shape {
                     }
                 }
                 if let Some(t) = tree {
-                    let scalars = t.unparsed_scalars(node, items.len(), doc.text);
+                    let scalars = t.lean_items(node, doc.text);
                     scalars.filter_map(|r| literal_leaf_hash(&leaf, &doc.text[r])).for_each(|h| out.leaves.insert(h));
                 }
             }

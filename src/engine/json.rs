@@ -197,10 +197,7 @@ fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
                     *n = serde_json::Number::from_string_unchecked(src.to_string());
                 }
             }
-            Value::Array(items) => {
-                let n = items.len();
-                stack.extend(items.iter_mut().zip(tree.parsed_children(id, n)));
-            }
+            Value::Array(items) => stack.extend(items.iter_mut().zip(tree.children(id))),
             Value::Object(map) => stack.extend(map.values_mut().zip(tree.children(id))),
             _ => {}
         }
@@ -284,18 +281,18 @@ fn ser_err(e: serde_json::Error) -> Skip {
 
 /// A JSON document, or a stream of them (JSON Lines) as one array, and whether it was a stream.
 ///
-/// A document is parsed lean: an array with no array above it whose first [`LEAN_ITEMS`] items
-/// are atoms (scalars and empty containers) keeps only the arrays and objects with something in
-/// them that may follow as values, and its atoms stay in the source text, where
-/// [`jsonspan::scan_lean`]'s tree finds them. A parsed number costs
-/// about 100 bytes; its text, eight. Arrays under an array stay whole: rows are compared, hashed
-/// and searched as values. JSON Lines values are parsed whole.
+/// A document is parsed lean: an array whose first [`LEAN_ITEMS`] items are atoms (scalars and
+/// empty containers) keeps only the arrays and objects with something in them that may follow as
+/// values, and its atoms stay in the source text, where [`jsonspan::scan_lean`]'s tree finds
+/// them. A parsed number costs about 100 bytes; its text, eight. An array planner that compares
+/// its items as values reads items that hold a lean array whole again, from their text (see
+/// `Crusher::whole_items`). JSON Lines values are parsed whole.
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
-    let leaned = Cell::new(false);
-    let lean = Lean { under_array: false, leaned: &leaned };
+    let leaned = Cell::new(0);
+    let lean = Lean { leaned: &leaned };
     match serde::de::DeserializeSeed::deserialize(lean, &mut de).and_then(|v| de.end().map(|()| v)) {
-        Ok(v) => Ok((v, if leaned.get() { Form::LeanDocument } else { Form::Document })),
+        Ok(v) => Ok((v, if leaned.get() > 0 { Form::LeanDocument } else { Form::Document })),
         Err(e) if e.to_string().starts_with("trailing characters") => {
             let mut values = Vec::new();
             for v in serde_json::Deserializer::from_str(input).into_iter::<Value>() {
@@ -324,9 +321,8 @@ pub(crate) enum Form {
 /// order and, as serde_json's own parse does, the last value of a repeated key.
 #[derive(Clone, Copy)]
 struct Lean<'f> {
-    under_array: bool,
-    /// Set when an array was parsed lean.
-    leaned: &'f Cell<bool>,
+    /// How many arrays were parsed lean so far.
+    leaned: &'f Cell<usize>,
 }
 
 /// The key under which serde_json (with `arbitrary_precision`) hands a number's text to a visitor.
@@ -376,20 +372,25 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let item = Lean { under_array: true, ..self };
         let mut items = Vec::new();
         let mut lean = false;
         let mut scalars_only = true;
-        while let Some(v) = seq.next_element_seed(item)? {
-            // an empty container is an atom, as a scalar is (see `jsonspan::Node::atom`)
-            let container = v.as_array().is_some_and(|a| !a.is_empty()) || v.as_object().is_some_and(|m| !m.is_empty());
+        loop {
+            let before = self.leaned.get();
+            let Some(v) = seq.next_element_seed(self)? else { break };
+            // an empty container is an atom, as a scalar is (see `jsonspan::Node::atom`); a lean
+            // array is none, though its value is empty
+            let lean_item = v.as_array().is_some_and(Vec::is_empty) && self.leaned.get() > before;
+            let container = lean_item
+                || v.as_array().is_some_and(|a| !a.is_empty())
+                || v.as_object().is_some_and(|m| !m.is_empty());
             scalars_only &= !container;
             if container || !lean {
                 items.push(v);
             }
-            if !lean && !self.under_array && scalars_only && items.len() == LEAN_ITEMS {
+            if !lean && scalars_only && items.len() == LEAN_ITEMS {
                 lean = true;
-                self.leaned.set(true);
+                self.leaned.set(self.leaned.get() + 1);
                 items.clear();
             }
         }
@@ -604,6 +605,58 @@ fn duplicates<V: Borrow<Value>>(items: &[V], on: bool) -> Vec<bool> {
 /// from their text (see `LeanKind::Atoms`), alike.
 fn copies_only(v: &Value) -> bool {
     v.is_array() || v.is_boolean() || v.is_null() || v.as_object().is_some_and(Map::is_empty)
+}
+
+/// The groups a mixed array's items are planned in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// Objects with something in them: rows.
+    Objects,
+    Strings,
+    Numbers,
+    /// The rest (see [`copies_only`]).
+    Others,
+}
+
+impl Group {
+    fn of(v: &Value) -> Group {
+        match v {
+            Value::Object(m) if !m.is_empty() => Group::Objects,
+            Value::String(_) => Group::Strings,
+            Value::Number(_) => Group::Numbers,
+            _ => Group::Others,
+        }
+    }
+
+    /// The group of a lean array's item from its literal, `container` when it is an array or
+    /// object with something in it.
+    fn of_literal(literal: &str, container: bool) -> Group {
+        match literal.as_bytes().first() {
+            Some(b'{') if container => Group::Objects,
+            Some(b'"') => Group::Strings,
+            Some(b'-' | b'0'..=b'9') => Group::Numbers,
+            _ => Group::Others,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Group::Objects => "objects",
+            Group::Strings => "strings",
+            Group::Numbers => "numbers",
+            Group::Others => "others",
+        }
+    }
+}
+
+/// An atom's text as its value compares (an empty container's brackets may hold whitespace:
+/// `[ ]` is `[]`).
+fn atom_key(literal: &str) -> &str {
+    match literal.as_bytes().first() {
+        Some(b'[') => "[]",
+        Some(b'{') => "{}",
+        _ => literal,
+    }
 }
 
 fn as_f64(v: &Value) -> Option<f64> {
@@ -945,12 +998,10 @@ impl Texts for LeanTexts<'_> {
 
     fn text(&self, i: usize) -> &str {
         let literal = self.starts.literal(i);
-        match (self.kind, literal.as_bytes().first()) {
-            // an empty container's brackets may hold whitespace: `[ ]` is `[]`
-            (LeanKind::Atoms, Some(b'[')) => return "[]",
-            (LeanKind::Atoms, Some(b'{')) => return "{}",
-            (LeanKind::Strings, _) => {}
-            _ => return literal,
+        match self.kind {
+            LeanKind::Atoms => return atom_key(literal),
+            LeanKind::Numbers => return literal,
+            LeanKind::Strings => {}
         }
         match self.decoded.binary_search_by_key(&(i as u32), |d| d.0) {
             Ok(j) => &self.decoded[j].1,
@@ -959,18 +1010,24 @@ impl Texts for LeanTexts<'_> {
     }
 }
 
-/// Where a lean array's atoms start in the source; each one's end is read from the text when
-/// it is needed (4 bytes an item: an array of 2-byte numbers costs less than its text twice).
+/// Where a lean array's items start in the source: its atoms, whose ends are read from the text
+/// when they are needed (4 bytes an item: an array of 2-byte numbers costs less than its text
+/// twice), and its containers, whose spans are known.
 #[derive(Clone, Copy)]
 struct Starts<'s> {
     input: &'s str,
     at: &'s [u32],
+    /// The spans of the items that are containers with something in them, in order.
+    containers: &'s [(u32, u32)],
 }
 
 impl<'s> Starts<'s> {
     fn span(&self, i: usize) -> Range<usize> {
-        let start = self.at[i] as usize;
-        start..jsonspan::atom_end(self.input.as_bytes(), start, self.input.len())
+        let start = self.at[i];
+        match self.containers.binary_search_by_key(&start, |c| c.0) {
+            Ok(c) => start as usize..self.containers[c].1 as usize,
+            Err(_) => start as usize..jsonspan::atom_end(self.input.as_bytes(), start as usize, self.input.len()),
+        }
     }
 
     fn literal(&self, i: usize) -> &'s str {
@@ -1119,34 +1176,42 @@ impl<'a> Crusher<'a> {
         n >= self.p.min_items_to_analyze.max(1) && n > 8
     }
 
-    fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
+    fn process_array(&mut self, mut items: Vec<Value>, node: usize, pointer: String) -> Value {
+        let kids: Vec<u32> = self.tree.children(node).map(|k| k as u32).collect();
         if self.tree.node(node).lean {
-            // a lean array (see `parse`): atoms only, none parsed and none in the tree;
-            // strings, numbers or other atoms are planned from their text, any mix from values
-            // counted first: a million items' starts grown by doubling would hold up to twice their size
-            let mut at = Vec::with_capacity(self.tree.lean_items(node, self.input).count());
-            at.extend(self.tree.lean_items(node, self.input).map(|r| r.start as u32));
-            let starts = Starts { input: self.input, at: &at };
+            // a lean array (see `parse`): its atoms are in the text only, its containers (those
+            // after item 1,024) are `items`; strings, numbers or other atoms alone are planned
+            // from their text, any mix by kind. Counted first: a million items' starts grown by
+            // doubling would hold up to twice their size
+            let entries = || self.tree.lean_entries(node, self.input);
+            let mut at = Vec::with_capacity(entries().count());
+            at.extend(entries().map(|(span, _)| span.start as u32));
+            let spans = |&k: &u32| {
+                let span = self.tree.node(k as usize).span();
+                (span.start as u32, span.end as u32)
+            };
+            let containers: Vec<(u32, u32)> = kids.iter().map(spans).collect();
+            if items.len() != kids.len() {
+                // parsed whole from its text to plan the array above (see `whole_items`)
+                items.retain(|v| {
+                    v.as_array().is_some_and(|a| !a.is_empty()) || v.as_object().is_some_and(|m| !m.is_empty())
+                });
+            }
+            let starts = Starts { input: self.input, at: &at, containers: &containers };
             if let Some(texts) = self.lean_texts(starts) {
                 return self.process_lean(&texts, pointer);
             }
-            let items = (0..at.len()).map(|i| scalar_value(starts.literal(i))).collect();
-            return self.process_items(items, Items::Starts(starts), pointer);
-        }
-        let kids: Vec<u32> = self.tree.children(node).map(|k| k as u32).collect();
-        if items.len() < kids.len() {
-            // lean until a container came: its atoms come back as values from their text
-            let items = self.with_scalars(items, &kids);
-            return self.process_items(items, Items::Nodes(&kids), pointer);
+            return self.process_lean_mixed(items, &kids, starts, pointer);
         }
         let at = if kids.len() == items.len() { Items::Nodes(&kids) } else { Items::Whole(node) };
         self.process_items(items, at, pointer)
     }
 
     /// An array's items, planned and cut: the parsed path.
-    fn process_items(&mut self, items: Vec<Value>, at: Items, pointer: String) -> Value {
+    fn process_items(&mut self, mut items: Vec<Value>, at: Items, pointer: String) -> Value {
         let n = items.len();
         let (plan, unit) = if self.analyzed(n) {
+            self.whole_items(&mut items, &at);
             self.plan_array(&items, &at)
         } else {
             (KeepPlan::all(n, String::new()), Unit::Items)
@@ -1167,16 +1232,31 @@ impl<'a> Crusher<'a> {
                 out.push(match at {
                     Items::Nodes(kids) => self.process(v, kids[i] as usize, pointer),
                     Items::Whole(node) => self.process(v, node, pointer),
-                    Items::Starts(_) => match v {
-                        Value::String(s) => self.process_string(s, Some(at.span(self.tree, i)), pointer),
-                        scalar => scalar,
-                    },
+                    // lean arrays are cut by `process_lean` and `process_lean_mixed`
+                    Items::Starts(_) => v,
                 });
             } else if let Some(x) = as_f64(&v) {
                 dropped_values.add(x);
             }
         }
         self.mark_drops(out, &plan, unit, &at, dropped_values, objects, pointer)
+    }
+
+    /// Items that hold a lean array (see [`parse`]) parsed whole from their text, for a planner
+    /// that compares, hashes or searches them as values (a lean array is empty as a value). Only
+    /// a planned array pays for this, and only for such items: a long array of scalars under
+    /// single-item arrays stays lean.
+    fn whole_items(&self, items: &mut [Value], at: &Items) {
+        let Items::Nodes(kids) = at else { return };
+        for (v, &k) in items.iter_mut().zip(kids.iter()) {
+            let span = self.tree.node(k as usize).span();
+            if (v.is_array() || v.is_object())
+                && self.tree.holds_lean(span.clone())
+                && let Ok(whole) = serde_json::from_str(&self.input[span])
+            {
+                *v = whole;
+            }
+        }
     }
 
     /// A lean array's items as texts, when they are all strings, all numbers or all atoms.
@@ -1186,6 +1266,9 @@ impl<'a> Crusher<'a> {
             b'-' | b'0'..=b'9' => LeanKind::Numbers,
             _ => LeanKind::Atoms,
         };
+        if !starts.containers.is_empty() {
+            return None;
+        }
         let kind = kind_of(starts.at.first()?);
         let mut decoded = Vec::new();
         for (i, at) in starts.at.iter().enumerate() {
@@ -1241,28 +1324,112 @@ impl<'a> Crusher<'a> {
                 dropped_values.add(x);
             }
         }
-        self.mark_drops(out, &plan, Unit::Items, &at, dropped_values, false, pointer)
+        // empty objects alone take their marker as an object, as parsed ones do
+        let objects = texts.kind == LeanKind::Atoms && texts.iter().all(|t| t == "{}");
+        self.mark_drops(out, &plan, Unit::Items, &at, dropped_values, objects, pointer)
+    }
+
+    /// A lean array (see [`parse`]) whose items are of several kinds: planned as a parsed one is
+    /// (see [`Self::plan_array`]), with its atoms read from the text and only its containers
+    /// (`items`, at `kids`) as values.
+    fn process_lean_mixed(&mut self, mut items: Vec<Value>, kids: &[u32], starts: Starts, pointer: String) -> Value {
+        let n = starts.at.len();
+        // which items are the containers, in order
+        let mut held = Vec::with_capacity(kids.len());
+        let mut next = starts.containers.iter().peekable();
+        for (i, at) in starts.at.iter().enumerate() {
+            if next.next_if(|c| c.0 == *at).is_some() {
+                held.push(i as u32);
+            }
+        }
+        let container = |i: usize| held.binary_search(&(i as u32)).ok();
+        let group = |i: usize| Group::of_literal(&self.input[starts.at[i] as usize..], container(i).is_some());
+        let objects = (0..n).all(|i| self.input.as_bytes()[starts.at[i] as usize] == b'{');
+        let (plan, unit) = if !self.analyzed(n) {
+            (KeepPlan::all(n, String::new()), Unit::Items)
+        } else {
+            self.whole_items(&mut items, &Items::Nodes(kids));
+            // exact copies by value: an atom's by its text, a container's by content
+            let key = |i: usize| match container(i) {
+                Some(c) => Err(&items[c]),
+                None => Ok(atom_key(starts.literal(i))),
+            };
+            let copies_of = |idx: &[u32]| {
+                let hash = |j: usize| match key(idx[j] as usize) {
+                    Ok(atom) => fx_hash(atom),
+                    Err(v) => content_hash(v),
+                };
+                copies(idx.len(), self.p.dedup_identical_items, hash, |a, b| {
+                    key(idx[a] as usize) == key(idx[b] as usize)
+                })
+            };
+            let all: Vec<u32> = (0..n as u32).collect();
+            if objects {
+                // rows, the empty ones too
+                let rows: Vec<Cow<Value>> = (0..n)
+                    .map(|i| container(i).map_or(Cow::Owned(Value::Object(Map::new())), |c| Cow::Borrowed(&items[c])))
+                    .collect();
+                let srcs: Vec<Cow<str>> = (0..n).map(|i| Cow::Borrowed(starts.literal(i))).collect();
+                (self.plan_rows(&rows, &srcs), Unit::Rows)
+            } else if (0..n).all(|i| group(i) == Group::Others) {
+                (self.plan_copies_of(copies_of(&all)), Unit::Items)
+            } else {
+                let plan = |g: Group, idx: &[u32]| match g {
+                    Group::Objects => {
+                        let rows: Vec<&Value> =
+                            idx.iter().filter_map(|&i| container(i as usize)).map(|c| &items[c]).collect();
+                        let srcs: Vec<Cow<str>> =
+                            idx.iter().map(|&i| Cow::Borrowed(starts.literal(i as usize))).collect();
+                        self.plan_rows(&rows, &srcs)
+                    }
+                    Group::Others => self.plan_copies_of(copies_of(idx)),
+                    Group::Strings | Group::Numbers => {
+                        let at: Vec<u32> = idx.iter().map(|&i| starts.at[i as usize]).collect();
+                        let group = Starts { at: &at, containers: &[], ..starts };
+                        match self.lean_texts(group) {
+                            Some(texts) => self.plan_scalars(&texts, g == Group::Numbers),
+                            None => KeepPlan::all(idx.len(), String::new()),
+                        }
+                    }
+                };
+                (self.plan_groups(n, group, plan), Unit::Items)
+            }
+        };
+        self.note_plan(&pointer, &plan);
+        let mut out = Vec::with_capacity(n - plan.dropped() + 1);
+        let mut dropped_values = Spread::default();
+        let mut values = items.into_iter().zip(kids);
+        for i in 0..n {
+            let value = container(i).and_then(|_| values.next());
+            let keep = plan.keep[i];
+            match value {
+                Some((v, &node)) if keep => {
+                    let node = node as usize;
+                    out.push(if self.left_alone(&v, Some(node)) {
+                        v
+                    } else {
+                        self.process(v, node, format!("{pointer}/{i}"))
+                    });
+                }
+                Some(_) => {}
+                None if keep => out.push(match scalar_value(starts.literal(i)) {
+                    Value::String(s) => self.process_string(s, Some(starts.span(i)), format!("{pointer}/{i}")),
+                    atom => atom,
+                }),
+                None => {
+                    if let Some(x) = number_f64(starts.literal(i)) {
+                        dropped_values.add(x);
+                    }
+                }
+            }
+        }
+        self.mark_drops(out, &plan, unit, &Items::Starts(starts), dropped_values, objects, pointer)
     }
 
     fn note_plan(&mut self, pointer: &str, plan: &KeepPlan) {
         if !plan.summary.is_empty() {
             self.notes.push(format!("{}: {}", Self::where_(pointer), plan.summary));
         }
-    }
-
-    /// A lean-then-mixed array's items with its atoms parsed back from their text, in order.
-    fn with_scalars(&self, items: Vec<Value>, kids: &[u32]) -> Vec<Value> {
-        let mut containers = items.into_iter();
-        kids.iter()
-            .map(|&k| {
-                let node = self.tree.node(k as usize);
-                if node.atom() {
-                    scalar_value(&self.input[node.span()])
-                } else {
-                    containers.next().unwrap_or(Value::Null)
-                }
-            })
-            .collect()
     }
 
     /// Records an array's dropped items in the ledger, one entry per run of consecutive drops
@@ -1650,38 +1817,48 @@ impl<'a> Crusher<'a> {
     /// Mixed arrays: objects, strings and numbers are planned as groups; of the rest (see
     /// [`copies_only`]) only exact copies go.
     fn plan_mixed(&self, items: &[Value], srcs: &[Cow<str>]) -> KeepPlan {
-        let n = items.len();
+        self.plan_groups(
+            items.len(),
+            |i| Group::of(&items[i]),
+            |group, idx| {
+                let values: Vec<&Value> = idx.iter().map(|&i| &items[i as usize]).collect();
+                match group {
+                    Group::Objects => {
+                        let srcs: Vec<Cow<str>> =
+                            idx.iter().map(|&i| Cow::Borrowed(srcs[i as usize].as_ref())).collect();
+                        self.plan_rows(&values, &srcs)
+                    }
+                    Group::Others => self.plan_copies(&values),
+                    Group::Strings | Group::Numbers => self.plan_scalar_values(&values),
+                }
+            },
+        )
+    }
+
+    /// A mixed array's plan, from each group's plan over its items' positions (`idx`, in
+    /// order); a group of too few items to analyse is kept.
+    fn plan_groups(
+        &self,
+        n: usize,
+        group_of: impl Fn(usize) -> Group,
+        plan: impl Fn(Group, &[u32]) -> KeepPlan,
+    ) -> KeepPlan {
         let mut keep = vec![true; n];
         let mut why = vec![None; n];
         let mut parts = Vec::new();
-        type IsKind = fn(&Value) -> bool;
-        let groups: [(&str, IsKind); 4] = [
-            ("objects", |v| v.as_object().is_some_and(|m| !m.is_empty())),
-            ("strings", Value::is_string),
-            ("numbers", Value::is_number),
-            ("others", copies_only),
-        ];
-        for (name, pred) in groups {
-            let idx: Vec<usize> = (0..n).filter(|&i| pred(&items[i])).collect();
+        for group in [Group::Objects, Group::Strings, Group::Numbers, Group::Others] {
+            let idx: Vec<u32> = (0..n).filter(|&i| group_of(i) == group).map(|i| i as u32).collect();
             if idx.len() < self.p.min_items_to_analyze.max(1) || idx.len() <= 8 {
                 continue;
             }
-            let group: Vec<&Value> = idx.iter().map(|&i| &items[i]).collect();
-            let plan = match name {
-                "objects" => {
-                    let group_srcs: Vec<Cow<str>> = idx.iter().map(|&i| Cow::Borrowed(srcs[i].as_ref())).collect();
-                    self.plan_rows(&group, &group_srcs)
-                }
-                "others" => self.plan_copies(&group),
-                _ => self.plan_scalar_values(&group),
-            };
+            let plan = plan(group, &idx);
             // the group's plan, back at the items' own positions
             for (j, &i) in idx.iter().enumerate() {
-                keep[i] = plan.keep[j];
-                why[i] = plan.why[j];
+                keep[i as usize] = plan.keep[j];
+                why[i as usize] = plan.why[j];
             }
             if !plan.summary.is_empty() {
-                parts.push(format!("{name}: {}", plan.summary));
+                parts.push(format!("{}: {}", group.name(), plan.summary));
             }
         }
         let summary = if parts.is_empty() { String::new() } else { format!("mixed array; {}", parts.join("; ")) };
@@ -1757,8 +1934,8 @@ impl<'a> Crusher<'a> {
             match v {
                 Value::String(s) if has_error_word(s) => return true,
                 Value::Array(items) => {
-                    stack.extend(items.iter().zip(self.tree.parsed_children(node, items.len())));
-                    let literals = self.tree.unparsed_scalars(node, items.len(), self.input).map(|r| &self.input[r]);
+                    stack.extend(items.iter().zip(self.tree.children(node)));
+                    let literals = self.tree.lean_items(node, self.input).map(|r| &self.input[r]);
                     let mut strings = literals.filter(|l| l.starts_with('"')).filter_map(scalar_text);
                     if strings.any(|s| has_error_word(&s)) {
                         return true;
@@ -2090,14 +2267,50 @@ mod tests {
             (0..n).map(|i| ["[]", "{}", "[ ]", "true", "{\n}"][i % 5].to_string()).collect(),
             (0..n).map(|i| if i == n - 1 { "[{}]".to_string() } else { ["[]", "{}"][i % 2].to_string() }).collect(),
             (0..n).map(|i| if i % 4 == 0 { pick(i, &strings) } else { "[]".to_string() }).collect(),
+            // containers past item 1,024 stay beside a lean array's atoms: rows among empty
+            // objects (all rows), arrays among booleans (all copies), rows, arrays, strings and
+            // numbers together (groups), each with copies and a row whose long array is lean
+            (0..n)
+                .map(|i| match i {
+                    _ if i < LEAN_ITEMS || i % 3 == 0 => "{}".to_string(),
+                    _ if i % 5 == 0 => r#"{"id":1,"ok":true}"#.to_string(),
+                    _ => format!(r#"{{"id":{},"tag":"t{}"}}"#, i % 40, i % 7),
+                })
+                .collect(),
+            (0..n)
+                .map(|i| if i > LEAN_ITEMS && i % 2 == 0 { format!("[{}]", i % 4) } else { "false".to_string() })
+                .collect(),
+            (0..n)
+                .map(|i| match i % 6 {
+                    _ if i < LEAN_ITEMS => pick(i, if i % 2 == 0 { &numbers } else { &strings }),
+                    0 => format!(r#"{{"id":{},"msg":"{}"}}"#, i % 30, if i % 60 == 0 { "error" } else { "fine" }),
+                    1 => "[1,[2]]".to_string(),
+                    2 => {
+                        format!("[{}]", (0..LEAN_ITEMS + 1).map(|j| (j % 3).to_string()).collect::<Vec<_>>().join(","))
+                    }
+                    3 => pick(i, &strings),
+                    _ => pick(i, &numbers),
+                })
+                .collect(),
         ];
         arrays.push(vec!["\"same\"".to_string(); n]);
+        // empty objects alone: their marker is an object, as a parsed array's is
+        arrays.push(vec!["{}".to_string(); n]);
         arrays.into_iter().map(|items| format!("[{}]", items.join(","))).collect()
     }
 
     /// Marker keys hash the dropped bytes' place, which moves when the array is wrapped.
     fn without_keys(s: &str) -> String {
         Regex::new("key=[0-9a-f]{16}").unwrap().replace_all(s, "key=").into_owned()
+    }
+
+    /// The engine's result for `doc` parsed whole: as the first value of a JSON Lines stream,
+    /// whose values are never parsed lean.
+    fn run_whole(doc: &str, query: Option<&str>) -> Compressed {
+        let mut c = run(&format!("{doc}\n0"), query);
+        let first = c.output.lines().next().unwrap_or_default().len();
+        c.output.truncate(first);
+        c
     }
 
     #[test]
@@ -2107,30 +2320,34 @@ mod tests {
             format!("[{{\"a\":1}},{}]", (0..LEAN_ITEMS + 50).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
         assert_eq!(parse(&late).unwrap().1, Form::Document);
         for array in long_arrays() {
-            // at the root an array is parsed lean; inside another array it is parsed whole
-            assert_eq!(parse(&array).unwrap().1, Form::LeanDocument);
-            assert_eq!(parse(&format!("[{array}]")).unwrap().1, Form::Document);
-            for query in [None, Some("boom")] {
-                let lean = run(&array, query);
-                let whole = run(&format!("[{array}]"), query);
-                assert_eq!(format!("[{}]", without_keys(&lean.output)), without_keys(&whole.output), "{array:.80}");
-                let drops =
-                    |c: &Compressed| c.ledger.drops.iter().map(|d| (d.count, d.reason.clone())).collect::<Vec<_>>();
-                assert_eq!(drops(&lean), drops(&whole));
-                // every dropped span is the source text of the items it names, shifted by the `[`
-                let spans = |c: &Compressed, shift: usize| {
-                    c.ledger
-                        .drops
-                        .iter()
-                        .map(|d| d.span.bytes.start - shift..d.span.bytes.end - shift)
-                        .collect::<Vec<_>>()
-                };
-                assert_eq!(spans(&lean, 0), spans(&whole, 1));
-                // the notes name the array's place: the root, then its place in the wrapper
-                let plans = |c: &Compressed| {
-                    c.notes.iter().map(|n| n.split_once(": ").map(|p| p.1.to_string())).collect::<Vec<_>>()
-                };
-                assert_eq!(plans(&lean), plans(&whole));
+            // lean at the root, under a single-item array, and under a planned array of such
+            // arrays (its items read whole to be compared: two differ only past item 1,024)
+            let other = array.replacen('[', "[\"other\",", 1);
+            let planned = format!("[{}]", [array.as_str(), &other].repeat(6).join(","));
+            for doc in [array.clone(), format!("[[{array}]]"), planned] {
+                assert_eq!(parse(&doc).unwrap().1, Form::LeanDocument);
+                for query in [None, Some("boom")] {
+                    let lean = run(&doc, query);
+                    let whole = run_whole(&doc, query);
+                    assert_eq!(without_keys(&lean.output), without_keys(&whole.output), "{doc:.80}");
+                    // the same drops at the same bytes; the stream's pointers start at its value `/0`
+                    let drops = |c: &Compressed, value: &str| {
+                        let at = |d: &crate::ledger::Dropped| {
+                            d.span.pointer.as_deref().map(|p| p.strip_prefix(value).unwrap().to_string())
+                        };
+                        c.ledger
+                            .drops
+                            .iter()
+                            .map(|d| (d.count, d.reason.clone(), d.span.bytes.clone(), at(d)))
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(drops(&lean, ""), drops(&whole, "/0"));
+                    // the notes name the array's place: the root, then the stream's first value
+                    let plans = |c: &Compressed| {
+                        c.notes.iter().map(|n| n.split_once(": ").map(|p| p.1.to_string())).collect::<Vec<_>>()
+                    };
+                    assert_eq!(plans(&lean), plans(&whole));
+                }
             }
         }
     }
@@ -2179,10 +2396,16 @@ mod tests {
                     *v = scalar_value(&doc[tree.node(k).span()]);
                 }
             }
-            assert_eq!(put_back, expect);
+            // a container that is or holds a lean array is lean in the parse too
+            let lean_tree = jsonspan::scan_lean(&doc).unwrap();
+            let held: Vec<bool> = tree.children(data).map(|k| lean_tree.holds_lean(tree.node(k).span())).collect();
+            assert!(held.iter().filter(|&&h| h).count() < expect.len() / 10);
+            let others =
+                |v: &[Value]| v.iter().zip(&held).filter(|(_, h)| !**h).map(|(v, _)| v.clone()).collect::<Vec<_>>();
+            assert_eq!(others(&put_back), others(&expect));
             assert!(parsed.len() < expect.len() || expect.iter().all(|v| v.is_array() || v.is_object()));
-            // the array under an array, and the short one, stay whole
-            assert_eq!(lean["rows"], whole["rows"]);
+            // the array under an array is lean too; the short one stays whole
+            assert_eq!(lean["rows"][0], lean["data"]);
             assert_eq!(lean["meta"], whole["meta"]);
         }
     }

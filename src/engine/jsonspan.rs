@@ -22,7 +22,8 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct Node {
     pub kind: NodeKind,
-    /// A lean array (see [`scan_lean`]): its items are all atoms, and none is in the tree.
+    /// A lean array (see [`scan_lean`]): none of its atoms is in the tree, only its containers
+    /// with something in them.
     pub lean: bool,
     start: u32,
     end: u32,
@@ -68,6 +69,8 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct SpanTree {
     nodes: Vec<Node>,
+    /// Where each lean array starts, in source order.
+    leans: Vec<u32>,
 }
 
 /// Where a scan failed.
@@ -103,33 +106,46 @@ impl SpanTree {
         self.children(id).count()
     }
 
-    /// The children a parse holding `parsed` values for this container has values for, in order:
-    /// all of them, or, for an array the JSON engine's parse read lean but that turned out to
-    /// hold containers too (see [`scan_lean`]), its arrays and objects only.
-    pub fn parsed_children(&self, id: usize, parsed: usize) -> impl Iterator<Item = usize> + '_ {
-        let lean = self.nodes[id].kind == NodeKind::Array && parsed < self.child_count(id);
-        self.children(id).filter(move |&c| !lean || !self.nodes[c].atom())
-    }
-
-    /// The spans of an array's scalars that a lean parse holding `parsed` values for it left in
-    /// the text: all of a lean array's items, or the scalars of an array that stopped being lean
-    /// (see [`scan_lean`]); none for any other.
-    pub fn unparsed_scalars<'s>(
-        &'s self,
+    /// A lean array's items in order (see [`scan_lean`]), each one's span with its node when it
+    /// has one: an atom is read from `text` where it is, a container with something in it (the
+    /// only kind of item a lean array has in the tree) is its child.
+    pub fn lean_entries<'t>(
+        &'t self,
         id: usize,
-        parsed: usize,
-        text: &'s str,
-    ) -> impl Iterator<Item = Range<usize>> + 's {
-        let unleaned = self.nodes[id].kind == NodeKind::Array && parsed < self.child_count(id);
-        let scalars = self.children(id).filter(move |&c| unleaned && self.nodes[c].atom());
-        self.lean_items(id, text).chain(scalars.map(|c| self.nodes[c].span()))
+        text: &'t str,
+    ) -> impl Iterator<Item = (Range<usize>, Option<usize>)> + 't {
+        let node = &self.nodes[id];
+        let (mut pos, to) = if node.lean { (node.start as usize + 1, node.end as usize - 1) } else { (0, 0) };
+        let mut kids = self.children(id).peekable();
+        let b = text.as_bytes();
+        std::iter::from_fn(move || {
+            while pos < to && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
+                pos += 1;
+            }
+            if pos >= to {
+                return None;
+            }
+            let start = pos;
+            if let Some(k) = kids.next_if(|&k| self.nodes[k].start() == start) {
+                pos = self.nodes[k].end();
+                return Some((start..pos, Some(k)));
+            }
+            pos = atom_end(b, start, to);
+            Some((start..pos, None))
+        })
     }
 
-    /// The spans of a lean array's items (see [`scan_lean`]), read from `text` where they are.
-    pub fn lean_items<'t>(&self, id: usize, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
-        let node = &self.nodes[id];
-        let (from, to) = if node.lean { (node.start as usize + 1, node.end as usize - 1) } else { (0, 0) };
-        scalar_items(text.as_bytes(), from, to)
+    /// The spans of a lean array's atoms (see [`scan_lean`]), read from `text` where they are:
+    /// the values a lean parse does not hold. None for any other array.
+    pub fn lean_items<'t>(&'t self, id: usize, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
+        self.lean_entries(id, text).filter_map(|(span, node)| node.is_none().then_some(span))
+    }
+
+    /// Whether a lean array (see [`scan_lean`]) is in `span`: a value there lacks, in a lean
+    /// parse, items its text has.
+    pub fn holds_lean(&self, span: Range<usize>) -> bool {
+        let first = self.leans.partition_point(|&at| (at as usize) < span.start);
+        self.leans.get(first).is_some_and(|&at| (at as usize) < span.end)
     }
 
     /// How many object members the source has (a parser that collapses duplicate keys ends up
@@ -161,10 +177,9 @@ impl SpanTree {
     }
 }
 
-/// From this many items up, an array with no array above it whose first this-many items are
-/// all atoms (scalars and empty containers) is lean: the JSON engine's parse keeps none of its
-/// atoms as values, and [`scan_lean`] puts none in the tree (a node is 24 bytes; a small number's
-/// text, a few).
+/// From this many items up, an array whose first this-many items are all atoms (scalars and
+/// empty containers) is lean: the JSON engine's parse keeps none of its atoms as values, and
+/// [`scan_lean`] puts none in the tree (a node is 24 bytes; a small number's text, a few).
 pub const LEAN_ITEMS: usize = 1024;
 
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
@@ -174,11 +189,10 @@ pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
 }
 
 /// [`scan`] of one document with its long arrays of atoms (scalars and empty containers) left
-/// out of the tree, as the JSON engine parses them: an array with no array above it whose first
-/// [`LEAN_ITEMS`] items are atoms is marked [`Node::lean`] and has no children in the tree
-/// ([`SpanTree::lean_items`] reads them from the text). Should a container with something in it
-/// follow, the array stops being lean: its atoms so far are put back in the tree, and it is
-/// scanned as any other.
+/// out of the tree, as the JSON engine parses them: an array whose first
+/// [`LEAN_ITEMS`] items are atoms is marked [`Node::lean`] and has none of its atoms in the tree
+/// ([`SpanTree::lean_items`] reads them from the text). A container with something in it that
+/// follows is in the tree, as the lean array's child.
 pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
     scan_with(text, false, LEAN_ITEMS)
 }
@@ -199,12 +213,13 @@ fn scan_with(text: &str, lines: bool, lean_from: usize) -> Result<SpanTree, Scan
             first_child: NONE,
             next_sibling: NONE,
         });
-        s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(0, true, false) });
+        s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(0, true) });
     }
     s.run(usize::MAX, lines)?;
     // the vector doubled as it grew: give back up to half of it
     s.nodes.shrink_to_fit();
-    Ok(SpanTree { nodes: s.nodes })
+    let leans = s.nodes.iter().filter(|n| n.lean).map(|n| n.start).collect();
+    Ok(SpanTree { nodes: s.nodes, leans })
 }
 
 /// The end offset of the one JSON value at the start of `text` (after leading whitespace), if it
@@ -235,7 +250,7 @@ pub fn starts_like_json(text: &str, limit: usize) -> Result<(), ScanError> {
 /// values over several lines): the first `limit` bytes hold no error.
 pub fn starts_like_json_stream(text: &str, limit: usize) -> Result<(), ScanError> {
     let mut s = Scanner::new(text, false);
-    s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(NONE, true, false) });
+    s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(NONE, true) });
     s.run(limit, true)
 }
 
@@ -264,8 +279,6 @@ struct Frame {
     last_child: u32,
     state: State,
     array: bool,
-    /// Whether an array is above this container.
-    under_array: bool,
     /// Items so far, and whether all of them are scalars (arrays only).
     items: usize,
     scalars_only: bool,
@@ -274,27 +287,10 @@ struct Frame {
 }
 
 impl Frame {
-    fn new(node: u32, array: bool, under_array: bool) -> Frame {
+    fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame { node, last_child: NONE, state, array, under_array, items: 0, scalars_only: true, lean: false }
+        Frame { node, last_child: NONE, state, array, items: 0, scalars_only: true, lean: false }
     }
-}
-
-/// The spans of the atoms in `b[from..to]`, a stretch of an array's items that holds scalars and
-/// empty containers only (valid JSON, already scanned): whitespace and commas separate them.
-fn scalar_items(b: &[u8], from: usize, to: usize) -> impl Iterator<Item = Range<usize>> + '_ {
-    let mut pos = from;
-    std::iter::from_fn(move || {
-        while pos < to && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
-            pos += 1;
-        }
-        if pos >= to {
-            return None;
-        }
-        let start = pos;
-        pos = atom_end(b, start, to);
-        Some(start..pos)
-    })
 }
 
 /// Where the atom (see [`Node::atom`]) that starts at `b[start]` ends, read no further than `to`:
@@ -336,7 +332,7 @@ struct Scanner<'a> {
     first_only: bool,
     /// A whole top-level value has been read.
     top_done: bool,
-    /// Arrays that reach this many scalar items, with no array above them, are lean.
+    /// Arrays that reach this many scalar items are lean.
     lean_from: usize,
 }
 
@@ -374,11 +370,8 @@ impl<'a> Scanner<'a> {
         if let Some(f) = self.stack.last_mut().filter(|f| f.array) {
             f.items += 1;
             f.scalars_only &= atom;
-            if f.lean {
-                if atom {
-                    return NONE;
-                }
-                self.unlean(start);
+            if f.lean && atom {
+                return NONE;
             }
         }
         let id = self.nodes.len() as u32;
@@ -397,7 +390,6 @@ impl<'a> Scanner<'a> {
         self.link(id);
         if let Some(f) = self.stack.last_mut()
             && f.array
-            && !f.under_array
             && f.scalars_only
             && f.items == self.lean_from
         {
@@ -422,35 +414,6 @@ impl<'a> Scanner<'a> {
                 self.nodes[f.last_child as usize].next_sibling = id;
             }
             f.last_child = id;
-        }
-    }
-
-    /// A lean array met a container at `upto`: its scalars before it are put back in the tree.
-    fn unlean(&mut self, upto: usize) {
-        let Some(f) = self.stack.last_mut() else { return };
-        f.lean = false;
-        let array = f.node as usize;
-        self.nodes[array].lean = false;
-        let from = self.nodes[array].start as usize + 1;
-        let b = self.b;
-        for span in scalar_items(b, from, upto) {
-            let id = self.nodes.len() as u32;
-            let kind = match b[span.start] {
-                b'[' => NodeKind::Array,
-                b'{' => NodeKind::Object,
-                _ => NodeKind::Scalar,
-            };
-            let (start, end) = (span.start as u32, span.end as u32);
-            self.nodes.push(Node {
-                kind,
-                lean: false,
-                start,
-                end,
-                key_start: NONE,
-                first_child: NONE,
-                next_sibling: NONE,
-            });
-            self.link(id);
         }
     }
 
@@ -580,8 +543,7 @@ impl<'a> Scanner<'a> {
                 };
                 let id = self.open(kind, start, empty);
                 self.pos += 1;
-                let under_array = self.stack.last().is_some_and(|f| f.array || f.under_array);
-                self.stack.push(Frame::new(id, c == b'[', under_array));
+                self.stack.push(Frame::new(id, c == b'['));
                 Ok(())
             }
             b'"' => {
@@ -735,20 +697,31 @@ mod tests {
         assert!(lean.node(l).lean && lean.child_count(l) == 0);
         let items = spans(&whole, w).into_iter().map(|(span, _, atom)| atom.then_some(span)).collect::<Vec<_>>();
         assert_eq!(lean.lean_items(l, &doc).map(Some).collect::<Vec<_>>(), items);
-        assert_eq!(lean.unparsed_scalars(l, 0, &doc).count(), LEAN_ITEMS + 5);
-        // short arrays, arrays under arrays and arrays that meet a container are whole trees
-        for i in 1..4 {
-            let (l, w) = (member(&lean, i), member(&whole, i));
-            assert!(!lean.node(l).lean);
-            assert_eq!(spans(&lean, l), spans(&whole, w), "member {i}");
-        }
-        // the lean-then-mixed array: the parse kept its one object; the rest is in the text
-        let mixed = member(&lean, 3);
-        assert_eq!(lean.parsed_children(mixed, 1).count(), 1);
-        assert_eq!(lean.unparsed_scalars(mixed, 1, &doc).count(), LEAN_ITEMS + 6);
+        assert_eq!(lean.lean_entries(l, &doc).map(|(span, _)| Some(span)).collect::<Vec<_>>(), items);
+        // a short array is a whole tree
+        let (l, w) = (member(&lean, 1), member(&whole, 1));
+        assert!(!lean.node(l).lean);
+        assert_eq!(spans(&lean, l), spans(&whole, w));
+        // an array under an array is lean as any other; the one above it holds a lean array
+        let nested = member(&lean, 2);
+        let inner = lean.children(nested).next().unwrap();
+        assert!(lean.node(inner).lean && lean.child_count(inner) == 0);
+        assert_eq!(lean.lean_items(inner, &doc).count(), LEAN_ITEMS + 5);
+        assert!(lean.holds_lean(lean.node(nested).span()) && lean.holds_lean(lean.node(inner).span()));
+        assert!(!lean.holds_lean(lean.node(member(&lean, 1)).span()));
+        // a lean array that met a container: the container is its one child in the tree, and
+        // its items in order are the whole tree's
+        let (mixed, w) = (member(&lean, 3), member(&whole, 3));
+        assert!(lean.node(mixed).lean && lean.child_count(mixed) == 1);
+        assert_eq!(lean.lean_items(mixed, &doc).count(), LEAN_ITEMS + 6);
+        let entries = lean.lean_entries(mixed, &doc).map(|(span, node)| (span, node.is_some())).collect::<Vec<_>>();
+        let expect = spans(&whole, w).into_iter().map(|(span, _, atom)| (span, !atom)).collect::<Vec<_>>();
+        assert_eq!(entries, expect);
         let object = lean.children(mixed).find(|&c| lean.node(c).kind == NodeKind::Object && !lean.node(c).atom());
         let object = object.unwrap();
-        assert!(!lean.node(lean.children(object).next().unwrap()).lean, "an array under an array is whole");
+        assert!(lean.node(lean.children(object).next().unwrap()).lean, "an array under an array is lean");
+        assert!(lean.holds_lean(lean.node(object).span()));
+        assert!(lean.holds_lean(lean.node(mixed).span()), "a lean array that met a container");
         assert_eq!(lean.member_count(), whole.member_count());
     }
 
