@@ -104,7 +104,7 @@ impl Engine for JsonEngine {
         let kept = memo.and_then(|m| m.get::<Parsed>(MEMO_PARSE, key.0)).filter(|p| p.key == key);
         let (mut value, lines_mode, tree) = match &kept {
             Some(p) => (p.value.clone(), p.lines_mode, Some(p.tree.clone())),
-            None => parse_and_scan(input)?,
+            None => parse_and_scan(input).map_err(|e| reserved_key(input).unwrap_or(e))?,
         };
         let tokens_in = ctx.input_tokens(input);
         if tokens_in < p.min_tokens_to_crush {
@@ -124,6 +124,9 @@ impl Engine for JsonEngine {
             source_number_text(&mut value, &tree, input);
         }
         if kept.is_none() && members(&value) != tree.member_count() {
+            if let Some(skip) = reserved_key(input) {
+                return Err(skip);
+            }
             // serde_json keeps the last of two equal keys; crushing that value would lose the
             // first one with no trace, so the input passes through whole
             let (key, at) = tree.first_duplicate_key(input).unwrap_or_default();
@@ -202,6 +205,24 @@ fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
             _ => {}
         }
     }
+}
+
+/// Why a document whose parse failed, or holds fewer members than its text, is passed through,
+/// when it holds serde_json's reserved key [`NUMBER_TOKEN`]: the parse reads an object with that
+/// key as a number (`{"$serde_json::private::Number":"12"}` as `12`) or fails on it.
+fn reserved_key(input: &str) -> Option<Skip> {
+    // the key is written as it is or with `\u` escapes: none of its characters has another escape
+    if !input.contains("private::Number") && !input.contains("\\u") {
+        return None;
+    }
+    let tree = jsonspan::scan(input, false).or_else(|_| jsonspan::scan(input, true)).ok()?;
+    let at = tree.find_key(input, NUMBER_TOKEN)?;
+    Some(Skip::ParseFailed {
+        detail: format!(
+            "the key {NUMBER_TOKEN:?} (byte {at}) is one the JSON parser keeps for itself (it would read the object as \
+             a number); passed through so nothing is lost"
+        ),
+    })
 }
 
 /// Inputs from this size up are parsed and scanned for spans on two threads at once.
@@ -1476,8 +1497,8 @@ impl<'a> Crusher<'a> {
             detail.push(format!("{duplicates} duplicates"));
         }
         if dropped_values.n > 0 {
-            let Spread { n, lo, hi, sum } = dropped_values;
-            detail.push(format!("min {}, max {}, mean {}", fmt_num(lo), fmt_num(hi), fmt_num(sum / n as f64)));
+            let (lo, hi, mean) = (dropped_values.lo, dropped_values.hi, dropped_values.mean());
+            detail.push(format!("min {}, max {}, mean {}", fmt_num(lo), fmt_num(hi), fmt_num(mean)));
         }
         let detail = if detail.is_empty() { String::new() } else { format!(" ({})", detail.join("; ")) };
         let phrase = format!(
@@ -2111,11 +2132,19 @@ fn literal_offset(literal: &str, chars: usize) -> Option<usize> {
     Some(pos)
 }
 
+/// A number in a marker: an integer as one, any other with up to four decimals, or five
+/// significant digits where decimals would be too many or all zero.
 fn fmt_num(x: f64) -> String {
+    let trim = |digits: &str| digits.trim_end_matches('0').trim_end_matches('.').to_string();
     if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{}", x as i64)
+    } else if x.abs() >= 1e15 || x.abs() < 1e-4 {
+        // past 15 digits, or so small that 4 decimals read 0: five significant digits
+        let sci = format!("{x:.4e}");
+        let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+        format!("{}e{exponent}", trim(mantissa))
     } else {
-        format!("{:.4}", x).trim_end_matches('0').trim_end_matches('.').to_string()
+        trim(&format!("{x:.4}"))
     }
 }
 
@@ -2126,11 +2155,13 @@ struct Spread {
     lo: f64,
     hi: f64,
     sum: f64,
+    /// A running mean as well: numbers near f64's limits sum to infinity.
+    running: f64,
 }
 
 impl Default for Spread {
     fn default() -> Self {
-        Spread { n: 0, lo: f64::MAX, hi: f64::MIN, sum: 0.0 }
+        Spread { n: 0, lo: f64::MAX, hi: f64::MIN, sum: 0.0, running: 0.0 }
     }
 }
 
@@ -2140,6 +2171,14 @@ impl Spread {
         self.lo = self.lo.min(x);
         self.hi = self.hi.max(x);
         self.sum += x;
+        // each term is at most the largest magnitude over n: it never overflows
+        let n = self.n as f64;
+        self.running += x / n - self.running / n;
+    }
+
+    fn mean(&self) -> f64 {
+        let mean = self.sum / self.n as f64;
+        if mean.is_finite() { mean } else { self.running }
     }
 }
 
@@ -2408,6 +2447,37 @@ mod tests {
             assert_eq!(lean["rows"][0], lean["data"]);
             assert_eq!(lean["meta"], whole["meta"]);
         }
+    }
+
+    #[test]
+    fn serde_json_s_reserved_key_is_named_and_passed_through() {
+        let pad = (0..200).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        for (key, value) in [
+            ("$serde_json::private::Number", "\"12\""),
+            ("$serde_json::private::Number", "\"abc\""),
+            ("$serde_json::private::Numb\\u0065r", "\"12\""),
+        ] {
+            let input = format!(r#"{{"pad":[{pad}],"n":{{"{key}":{value}}}}}"#);
+            let at = input.find("\"$serde").unwrap();
+            match JsonEngine::compress(&input, &JsonParams::default(), &Context::default()) {
+                Err(Skip::ParseFailed { detail }) => {
+                    assert!(detail.contains("keeps for itself") && detail.contains(&format!("byte {at}")), "{detail}")
+                }
+                other => panic!("{key}: {:?}", other.map(|c| c.output)),
+            }
+        }
+    }
+
+    #[test]
+    fn marker_statistics_of_numbers_near_f64_s_limits_stay_finite_and_short() {
+        assert_eq!(fmt_num(1e308), "1e308");
+        assert_eq!(fmt_num(-1.5e300), "-1.5e300");
+        assert_eq!(fmt_num(0.00005), "5e-5");
+        assert_eq!(fmt_num(2.5), "2.5");
+        assert_eq!(fmt_num(1234.0), "1234");
+        let items = [vec!["1e308"; 30], vec!["1.5e308"; 30]].concat();
+        let c = run(&format!("{{\"data\":[{}],\"pad\":\"x\"}}", items.join(",")), None);
+        assert!(c.output.contains("min 1e308, max 1.5e308, mean 1.2"), "{}", c.output);
     }
 
     #[test]

@@ -154,19 +154,28 @@ impl SpanTree {
         self.nodes.iter().filter(|n| n.key_start != NONE).count()
     }
 
+    /// A member's key, decoded, and where it is written.
+    fn key(&self, id: usize, text: &str) -> Option<(String, usize)> {
+        let at = self.nodes[id].key_start().filter(|&at| at < text.len())?;
+        let len = value_end(&text[at..])?;
+        Some((serde_json::from_str::<String>(&text[at..at + len]).ok()?, at))
+    }
+
+    /// Where a member whose key is `key` (decoded) is first written.
+    pub fn find_key(&self, text: &str, key: &str) -> Option<usize> {
+        (0..self.nodes.len()).filter_map(|id| self.key(id, text)).find(|(k, _)| k == key).map(|(_, at)| at)
+    }
+
     /// The first object key that appears twice in one object, decoded, with the byte offset of
     /// its second occurrence.
     pub fn first_duplicate_key(&self, text: &str) -> Option<(String, usize)> {
-        let key_at =
-            |at: usize| value_end(&text[at..]).and_then(|len| serde_json::from_str::<String>(&text[at..at + len]).ok());
         for (id, n) in self.nodes.iter().enumerate() {
             if n.kind != NodeKind::Object {
                 continue;
             }
             let mut seen = std::collections::HashSet::new();
             for c in self.children(id) {
-                let at = self.nodes[c].key_start as usize;
-                if let Some(k) = key_at(at)
+                if let Some((k, at)) = self.key(c, text)
                     && !seen.insert(k.clone())
                 {
                     return Some((k, at));
