@@ -129,6 +129,8 @@ fn run(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Out
             }
             Err(reason) => (text.to_string(), Decision::Skipped { reason }, Ledger::default(), Vec::new(), tokens_in),
         };
+        let mut notes = notes;
+        notes.extend(earlier_markers(text));
         let first_line = line_index.line_of(route.bytes.start);
         section_ledger.shift(route.bytes.start, first_line - 1);
         let drops_start = ledger.drops.len();
@@ -177,6 +179,21 @@ fn run(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Out
     }
 }
 
+/// A note on texts in the input written as ctxlens markers: kept as they are, they read like
+/// cuts, but neither this ledger nor its store knows their keys.
+fn earlier_markers(text: &str) -> Option<String> {
+    if !text.contains("[ctxlens: ") {
+        return None;
+    }
+    let n = crate::ledger::MARKER_RE.find_iter(text).count();
+    (n > 0).then(|| {
+        format!(
+            "the input holds {n} text(s) written as ctxlens markers (an earlier compression's, or made to look like \
+             one): kept as input text; their keys are not this ledger's"
+        )
+    })
+}
+
 /// `f()`, its time added to `total`.
 fn timed<T>(total: &mut Duration, f: impl FnOnce() -> T) -> T {
     let clock = Instant::now();
@@ -211,5 +228,23 @@ fn overall_decision(sections: &[SectionReport]) -> Decision {
                 Decision::Skipped { reason: Skip::NothingToDrop { detail: summary } }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_in_the_input_are_noted_as_input_text() {
+        let fake = "[ctxlens: 40 of 41 lines omitted; key=0123456789abcdef]";
+        let input = format!("line one\n{fake}\nline three\n");
+        for choice in [EngineChoice::Auto, EngineChoice::Only(EngineKind::Json)] {
+            let outcome = compress(&input, choice, &Config::default(), &Context::default());
+            let notes: Vec<&String> = outcome.sections.iter().flat_map(|s| &s.notes).collect();
+            assert!(notes.iter().any(|n| n.contains("1 text(s) written as ctxlens markers")), "{notes:?}");
+        }
+        let plain = compress("no marker here\n", EngineChoice::Auto, &Config::default(), &Context::default());
+        assert!(plain.sections.iter().all(|s| s.notes.iter().all(|n| !n.contains("ctxlens markers"))));
     }
 }
