@@ -51,6 +51,9 @@ pub struct Ask {
     /// An engine's output array is laid out along its original's lines this way, so a line that
     /// kept some of its items faces the line it came from.
     pub breaks: HashMap<String, (Vec<u32>, u32)>,
+    /// Only the lines and rows are wanted: the text is not kept (a layout made again to find
+    /// lines in a text already laid out would hold its text twice).
+    pub lines_only: bool,
 }
 
 struct Printer<'a> {
@@ -83,7 +86,9 @@ impl<'a> Printer<'a> {
     }
 
     fn write(&mut self, b: &[u8]) {
-        self.out.extend_from_slice(b);
+        if !self.ask.lines_only {
+            self.out.extend_from_slice(b);
+        }
         self.col += b.len();
     }
 
@@ -92,8 +97,10 @@ impl<'a> Printer<'a> {
             self.capped = true;
         }
         let indent = 2 * depth.min(MAX_INDENT);
-        self.out.push(b'\n');
-        self.out.resize(self.out.len() + indent, b' ');
+        if !self.ask.lines_only {
+            self.out.push(b'\n');
+            self.out.resize(self.out.len() + indent, b' ');
+        }
         self.line += 1;
         self.col = indent;
     }
@@ -299,7 +306,7 @@ pub fn pretty_with(text: &str, ask: &Ask) -> Option<Pretty> {
     let mut p = Printer {
         src: text.as_bytes(),
         i: 0,
-        out: Vec::with_capacity(text.len() + text.len() / 2),
+        out: Vec::with_capacity(if ask.lines_only { 0 } else { text.len() + text.len() / 2 }),
         line: 1,
         col: 0,
         ask,

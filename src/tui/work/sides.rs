@@ -32,7 +32,7 @@ pub(super) fn display_sides(
         let l = match left_pretty {
             Some(p) if ask.wanted.is_empty() => Some(p),
             // the cached layout is the text shown; the drops' lines come from laying it out again
-            Some(p) => pretty::pretty_with(left, &ask).map(|q| {
+            Some(p) => pretty::pretty_with(left, &pretty::Ask { lines_only: true, ..ask }).map(|q| {
                 Arc::new(pretty::Pretty { text: p.text.clone(), lines: q.lines, rows: q.rows, capped: p.capped })
             }),
             None => pretty::pretty_with(left, &ask).map(Arc::new),
