@@ -5,6 +5,7 @@
 //! path; the result says how to show it (the language to colour it as).
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::capture::{Block, BlockKind, Flow};
@@ -69,9 +70,9 @@ pub fn of_flow(flow: &Flow) -> Vec<Source<'_>> {
 
 /// Compresses one block's text through the pipeline, with the file path its context gave it;
 /// the rest of the context (tokenizer, the caller's count of `text`, its memo) is `base`'s.
-pub fn compress(text: &str, path: Option<&str>, choice: EngineChoice, config: &Config, base: &Context) -> Outcome {
+pub fn compress(text: Arc<str>, path: Option<&str>, choice: EngineChoice, config: &Config, base: &Context) -> Outcome {
     let ctx = Context { path: path.map(str::to_string), ..base.clone() };
-    pipeline::compress(text, choice, config, &ctx)
+    pipeline::compress_shared(text, choice, config, &ctx)
 }
 
 /// The file extension a block should be coloured as: its path's own, else one for the engine that
@@ -153,7 +154,7 @@ pub fn summarize(s: &Source, config: &Config, tokenizer: Tokenizer, deadline: &D
         config
     };
     let ctx = Context { tokenizer, ..Context::default() };
-    let o = compress(&s.block.text, s.path.as_deref(), EngineChoice::Auto, config, &ctx);
+    let o = compress(Arc::from(s.block.text.as_str()), s.path.as_deref(), EngineChoice::Auto, config, &ctx);
     Summary {
         engine: o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string()),
         tokens_in: o.tokens_in,
@@ -186,7 +187,7 @@ mod tests {
         assert!(read.path.as_deref().is_some_and(|p| p.ends_with(".py")), "{:?}", read.path);
         assert_eq!(language(&read.block.text, None, read.path.as_deref()).as_deref(), Some("py"));
         let o = compress(
-            &read.block.text,
+            Arc::from(read.block.text.as_str()),
             read.path.as_deref(),
             EngineChoice::Auto,
             &Config::default(),

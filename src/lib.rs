@@ -33,5 +33,5 @@ pub mod tui;
 pub use config::Config;
 pub use engine::{Context, EngineKind};
 pub use outcome::{Decision, Outcome, Skip};
-pub use pipeline::{EngineChoice, compress, compress_owned};
+pub use pipeline::{EngineChoice, compress, compress_shared};
 pub use tokens::Tokenizer;

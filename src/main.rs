@@ -757,7 +757,6 @@ fn compress(args: CompressArgs) -> Result<()> {
     let ctx = Context { query: args.query.clone(), tokenizer: args.tokenizer, path, ..Context::default() };
     let requested = args.engine.to_string();
     let mut stdout = std::io::stdout().lock();
-    // text keeps the buffer it was read into: the outcome holds it as its original, not a copy
     let stats = match input::decode_owned(source.bytes) {
         Ok(mut text) => {
             if args.redact {
@@ -766,14 +765,15 @@ fn compress(args: CompressArgs) -> Result<()> {
                     eprintln!("{n} secret(s) redacted");
                 }
             }
-            let outcome = ctxlens::compress_owned(text, args.engine, &config, &ctx);
+            // shared from here: the copy is made before any engine's memory is
+            let outcome = ctxlens::compress_shared(std::sync::Arc::from(text), args.engine, &config, &ctx);
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             stdout.write_all(outcome.output.as_bytes())?;
             let storing = args.store || args.store_path.is_some() || config.store.enabled;
             // the output is already out: a store that fails is reported, never fatal
-            let report = (storing && outcome.output != outcome.original)
+            let report = (storing && *outcome.output != *outcome.original)
                 .then(|| store_outcome(&outcome, args.store_path.as_deref(), &config.store));
-            if storing && outcome.output == outcome.original {
+            if storing && *outcome.output == *outcome.original {
                 file_unchanged(&outcome, args.store_path.as_deref(), &config.store);
             }
             if let Some(path) = &args.ledger {

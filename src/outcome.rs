@@ -5,6 +5,7 @@
 //! chosen by hand). A skip is never silent: it passes the input through and says why.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -71,8 +72,9 @@ pub struct Outcome {
     pub tokenizer: Tokenizer,
     pub tokens_in: usize,
     pub tokens_out: usize,
-    /// The input, kept so every key in the ledger can be retrieved.
-    pub original: String,
+    /// The input, kept so every key in the ledger can be retrieved (shared: the workbench's block
+    /// text is this same text).
+    pub original: Arc<str>,
     /// Where the call's time went.
     pub timing: Timing,
 }
@@ -119,7 +121,7 @@ impl Outcome {
             tokenizer: self.tokenizer,
             tokens_in: s.tokens_in,
             tokens_out: s.tokens_out,
-            original: String::new(),
+            original: Arc::from(""),
             timing: Timing::default(),
         }
     }

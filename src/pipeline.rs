@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -50,13 +51,13 @@ impl fmt::Display for EngineChoice {
 pub fn compress(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
     // copied once the engines are done with their own memory
     let mut outcome = run(input, choice, config, ctx);
-    outcome.original = input.to_string();
+    outcome.original = Arc::from(input);
     outcome
 }
 
-/// [`compress`] on a text the caller gives up: it becomes the outcome's original as it is, where
-/// [`compress`] copies it (a 10 MB input would be held twice).
-pub fn compress_owned(input: String, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
+/// [`compress`] on a shared text: it becomes the outcome's original as it is, where [`compress`]
+/// copies it (a 10 MB block would be held twice).
+pub fn compress_shared(input: Arc<str>, choice: EngineChoice, config: &Config, ctx: &Context) -> Outcome {
     let mut outcome = run(&input, choice, config, ctx);
     outcome.original = input;
     outcome
@@ -174,7 +175,7 @@ fn run(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Out
         tokenizer: ctx.tokenizer,
         tokens_in,
         tokens_out,
-        original: String::new(),
+        original: Arc::from(""),
         timing,
     }
 }

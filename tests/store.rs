@@ -98,7 +98,7 @@ fn check_round_trip(store: &Store, o: &Outcome, what: &str) -> usize {
         let key = ctxlens::ledger::Key::parse(&m[2]).unwrap();
         assert!(store.get(&key).unwrap().is_some(), "{what}: marker key {key}");
     }
-    if o.output != o.original {
+    if *o.output != *o.original {
         assert!(r.recipe, "{what}: no restore recipe stored");
         let back = store.restore(o.output.as_bytes(), None).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert!(back == o.original.as_bytes(), "{what}: the restored original differs");
@@ -120,7 +120,7 @@ fn every_fixture_through_every_engine(store: &Store) {
             let o = compress(&text, choice, &Config::default(), &ctx);
             let what = format!("{} ({choice})", path.display());
             keys += check_round_trip(store, &o, &what);
-            restored += usize::from(o.output != o.original);
+            restored += usize::from(*o.output != *o.original);
         }
     }
     assert!(keys > 100, "the fixtures drop many spans: {keys}");

@@ -79,7 +79,13 @@ fn real_workers() -> (std::sync::Arc<work::Queue>, tokio::sync::mpsc::UnboundedR
 /// Block `b` compressed in one run of its own, with the default knobs.
 fn one_run(app: &App, b: usize) -> ctxlens::Outcome {
     let ctx = Context { path: app.blocks[b].path.clone(), ..Context::default() };
-    ctxlens::blocks::compress(&app.blocks[b].text, ctx.path.as_deref(), EngineChoice::Auto, &Config::default(), &ctx)
+    ctxlens::blocks::compress(
+        app.blocks[b].text.clone(),
+        ctx.path.as_deref(),
+        EngineChoice::Auto,
+        &Config::default(),
+        &ctx,
+    )
 }
 
 fn demo(size: (u16, u16)) -> (App, tempfile::TempDir) {
@@ -1097,7 +1103,7 @@ fn the_workbench_keeps_what_it_drops_in_the_store() {
     for b in &app.blocks {
         let ctx = Context { path: b.path.clone(), ..Context::default() };
         let o = compress(&b.text, EngineChoice::Auto, &Config::default(), &ctx);
-        if o.output != o.original {
+        if *o.output != *o.original {
             let back =
                 keeper.store.restore(o.output.as_bytes(), None).unwrap_or_else(|e| panic!("{}: {e}", b.location));
             assert!(back == b.text.as_bytes(), "{}: restored byte for byte", b.location);

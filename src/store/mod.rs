@@ -404,7 +404,7 @@ impl Store {
         // bytes would give back the other original
         let output_key = Key::of(o.output.as_bytes());
         let shared = || self.backend.fetch(Table::Outputs, output_key.as_str()).is_ok_and(|held| held.is_some());
-        let recipe = (o.output != o.original || shared()).then(|| restore::Recipe::of(o));
+        let recipe = (*o.output != *o.original || shared()).then(|| restore::Recipe::of(o));
         if let Some(r) = &recipe {
             entries.extend(r.kept.iter().map(|t| (Key::of(t.as_bytes()), t.to_string())));
         }

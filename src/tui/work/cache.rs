@@ -213,7 +213,7 @@ pub(super) fn run(job: &Job, sel: EngineSel) -> Run {
                 stop: job.stop.clone(),
                 ..Default::default()
             };
-            let o = crate::blocks::compress(&job.text, job.path.as_deref(), choice, &job.config, &ctx);
+            let o = crate::blocks::compress(job.text.clone(), job.path.as_deref(), choice, &job.config, &ctx);
             let engine = o.engine.map_or_else(|| "mixed".to_string(), |k| k.to_string());
             Run {
                 output: Arc::from(o.output.as_str()),

@@ -111,7 +111,7 @@ impl Keeper {
 
     /// Stores what `o` dropped, unless this output was stored before; says what failed.
     pub fn keep(&self, o: &Outcome) -> Option<String> {
-        if o.output == o.original {
+        if *o.output == *o.original {
             return None;
         }
         let key = crate::ledger::Key::of(o.output.as_bytes());
