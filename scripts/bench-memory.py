@@ -2,7 +2,8 @@
 """Peak memory of `ctxlens compress` against input size, per content type (issue target: at most
 4x the input above the fixed cost). Inputs are real fixtures repeated to 1 MB and 10 MB (and JSON
 arrays of 1e5 and 1e6 numbers, and of 2-byte numbers and empty arrays, whose cost is all per
-item), written under target/bench-data. The
+item, the same numbers 127 arrays deep, and booleans with arrays among them), written under
+target/bench-data. The
 fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -59,6 +60,18 @@ for label, item in (("json, 2-byte numbers", "1"), ("json, empty arrays", "[]"))
     for size in (1 << 20, 10 << 20):
         p = data / f"mem-json-{size >> 20}MB-of-{'ones' if item == '1' else 'empties'}"
         p.write_text("[" + ",".join([item] * (size // (len(item) + 1))) + "]")
+        pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
+# the same `1,` under 127 arrays, and `true,` with a `[1]` every 1,000 items past the 1,100th: a
+# long array of atoms stays lean at any depth and when containers follow
+for label, name in (("json, 2-byte numbers 127 arrays deep", "deep"), ("json, booleans and late arrays", "late")):
+    for size in (1 << 20, 10 << 20):
+        p = data / f"mem-json-{size >> 20}MB-{name}"
+        if name == "deep":
+            p.write_text("[" * 127 + ",".join(["1"] * ((size - 254) // 2)) + "]" * 127)
+        else:
+            items = ["true"] * (size // 5)
+            items[1100::1000] = ["[1]"] * len(items[1100::1000])
+            p.write_text("[" + ",".join(items) + "]")
         pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
 print("| input | small: size, peak | large: size, peak | growth per input byte |")
 print("|---|---|---|---|")

@@ -198,8 +198,8 @@ pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
 }
 
 /// [`scan`] of one document with its long arrays of atoms (scalars and empty containers) left
-/// out of the tree, as the JSON engine parses them: an array whose first
-/// [`LEAN_ITEMS`] items are atoms is marked [`Node::lean`] and has none of its atoms in the tree
+/// out of the tree, as the JSON engine parses them: an array whose first [`LEAN_ITEMS`] items
+/// are atoms is marked [`Node::lean`] and has none of its atoms in the tree
 /// ([`SpanTree::lean_items`] reads them from the text). A container with something in it that
 /// follows is in the tree, as the lean array's child.
 pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
