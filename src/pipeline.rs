@@ -122,7 +122,18 @@ fn run(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Out
                 budget_hit = c.budget_hit;
                 let tokens_out = timed(&mut timing.count, || tokens::count(&c.output, ctx.tokenizer));
                 if tokens_out >= tokens_in {
-                    let reason = Skip::WouldGrow { tokens_in, tokens_out };
+                    // an engine that dropped nothing did not make the text bigger: it had nothing to drop
+                    let reason = if c.ledger.drops.is_empty() && c.ledger.markers.is_empty() {
+                        Skip::NothingToDrop {
+                            detail: format!(
+                                "{} dropped nothing under these knobs, and its rewrite is no smaller ({tokens_in} → \
+                                 {tokens_out} tokens)",
+                                route.kind
+                            ),
+                        }
+                    } else {
+                        Skip::WouldGrow { tokens_in, tokens_out }
+                    };
                     (text.to_string(), Decision::Skipped { reason }, Ledger::default(), c.notes, tokens_in)
                 } else {
                     (c.output, Decision::Acted { strategy: c.strategy }, c.ledger, c.notes, tokens_out)
@@ -247,5 +258,14 @@ mod tests {
         }
         let plain = compress("no marker here\n", EngineChoice::Auto, &Config::default(), &Context::default());
         assert!(plain.sections.iter().all(|s| s.notes.iter().all(|n| !n.contains("ctxlens markers"))));
+    }
+
+    #[test]
+    fn an_engine_that_dropped_nothing_had_nothing_to_drop() {
+        // distinct one-item arrays: no planner drops any, and the text is already compact
+        let distinct = format!("[{}]", (0..3000).map(|i| format!("[{i}]")).collect::<Vec<_>>().join(","));
+        let o = compress(&distinct, EngineChoice::Only(EngineKind::Json), &Config::default(), &Context::default());
+        assert!(matches!(&o.decision, Decision::Skipped { reason: Skip::NothingToDrop { .. } }), "{:?}", o.decision);
+        assert_eq!(o.output, distinct);
     }
 }
