@@ -2,8 +2,8 @@
 """Peak memory of `ctxlens compress` against input size, per content type (issue target: at most
 4x the input above the fixed cost). Inputs are real fixtures repeated to 1 MB and 10 MB (and JSON
 arrays of 1e5 and 1e6 numbers, and of 2-byte numbers and empty arrays, whose cost is all per
-item, the same numbers 127 arrays deep, and booleans with arrays among them), written under
-target/bench-data. The
+item, the same numbers 127 arrays deep, booleans with arrays among them, and arrays of small
+objects and of small arrays), written under target/bench-data. The
 fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -59,6 +59,12 @@ for count in (100_000, 1_000_000):
 for label, item in (("json, 2-byte numbers", "1"), ("json, empty arrays", "[]")):
     for size in (1 << 20, 10 << 20):
         p = data / f"mem-json-{size >> 20}MB-of-{'ones' if item == '1' else 'empties'}"
+        p.write_text("[" + ",".join([item] * (size // (len(item) + 1))) + "]")
+        pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
+# arrays of small containers: each item is a parsed value and span-tree nodes (not read lean)
+for label, item in (("json, small objects", '{"a":1}'), ("json, small arrays", "[1]")):
+    for size in (1 << 20, 10 << 20):
+        p = data / f"mem-json-{size >> 20}MB-of-{'objects' if item.startswith('{') else 'arrays'}"
         p.write_text("[" + ",".join([item] * (size // (len(item) + 1))) + "]")
         pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
 # the same `1,` under 127 arrays, and `true,` with a `[1]` every 1,000 items past the 1,100th: a
