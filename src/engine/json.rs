@@ -402,9 +402,7 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
             // an empty container is an atom, as a scalar is (see `jsonspan::Node::atom`); a lean
             // array is none, though its value is empty
             let lean_item = v.as_array().is_some_and(Vec::is_empty) && self.leaned.get() > before;
-            let container = lean_item
-                || v.as_array().is_some_and(|a| !a.is_empty())
-                || v.as_object().is_some_and(|m| !m.is_empty());
+            let container = lean_item || has_content(&v);
             scalars_only &= !container;
             if container || !lean {
                 items.push(v);
@@ -627,6 +625,11 @@ fn copies(n: usize, on: bool, hash: impl Fn(usize) -> u64, same: impl Fn(usize, 
 /// [`copies`] of parsed values, equal when their content is (object keys in any order).
 fn duplicates<V: Borrow<Value>>(items: &[V], on: bool) -> Vec<bool> {
     copies(items.len(), on, |i| content_hash(items[i].borrow()), |a, b| items[a].borrow() == items[b].borrow())
+}
+
+/// An array or object with something in it: not an atom (see `jsonspan::Node::atom`).
+fn has_content(v: &Value) -> bool {
+    v.as_array().is_some_and(|a| !a.is_empty()) || v.as_object().is_some_and(|m| !m.is_empty())
 }
 
 /// Items of an array no planner reads, whose exact copies are all that goes: arrays, booleans,
@@ -1222,9 +1225,7 @@ impl<'a> Crusher<'a> {
             let containers: Vec<(u32, u32)> = kids.iter().map(spans).collect();
             if items.len() != kids.len() {
                 // parsed whole from its text to plan the array above (see `whole_items`)
-                items.retain(|v| {
-                    v.as_array().is_some_and(|a| !a.is_empty()) || v.as_object().is_some_and(|m| !m.is_empty())
-                });
+                items.retain(has_content);
             }
             let starts = Starts { input: self.input, at: &at, containers: &containers };
             if let Some(texts) = self.lean_texts(starts) {
