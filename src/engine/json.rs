@@ -1054,11 +1054,16 @@ struct Starts<'s> {
 }
 
 impl<'s> Starts<'s> {
+    /// Which of the containers item `i` is, when it is one.
+    fn container(&self, i: usize) -> Option<usize> {
+        self.containers.binary_search_by_key(&self.at[i], |c| c.0).ok()
+    }
+
     fn span(&self, i: usize) -> Range<usize> {
-        let start = self.at[i];
-        match self.containers.binary_search_by_key(&start, |c| c.0) {
-            Ok(c) => start as usize..self.containers[c].1 as usize,
-            Err(_) => start as usize..jsonspan::atom_end(self.input.as_bytes(), start as usize, self.input.len()),
+        let start = self.at[i] as usize;
+        match self.container(i) {
+            Some(c) => start..self.containers[c].1 as usize,
+            None => start..jsonspan::atom_end(self.input.as_bytes(), start, self.input.len()),
         }
     }
 
@@ -1364,15 +1369,8 @@ impl<'a> Crusher<'a> {
     /// (`items`, at `kids`) as values.
     fn process_lean_mixed(&mut self, mut items: Vec<Value>, kids: &[u32], starts: Starts, pointer: String) -> Value {
         let n = starts.at.len();
-        // which items are the containers, in order
-        let mut held = Vec::with_capacity(kids.len());
-        let mut next = starts.containers.iter().peekable();
-        for (i, at) in starts.at.iter().enumerate() {
-            if next.next_if(|c| c.0 == *at).is_some() {
-                held.push(i as u32);
-            }
-        }
-        let container = |i: usize| held.binary_search(&(i as u32)).ok();
+        // the containers are `items` and `kids` in the same order
+        let container = |i: usize| starts.container(i);
         let group = |i: usize| Group::of_literal(&self.input[starts.at[i] as usize..], container(i).is_some());
         let objects = (0..n).all(|i| self.input.as_bytes()[starts.at[i] as usize] == b'{');
         let (plan, unit) = if !self.analyzed(n) {
