@@ -79,6 +79,12 @@ impl fmt::Display for Key {
 pub static MARKER_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[ctxlens: (.*?); key=([0-9a-f]{16})\]").expect("marker regex"));
 
+/// Whether `text` holds a ctxlens marker (an earlier compression's output, or text made to look
+/// like one).
+pub fn holds_marker(text: &str) -> bool {
+    text.contains("[ctxlens: ") && MARKER_RE.is_match(text)
+}
+
 /// Rough token cost of one marker line: a cut that hides fewer tokens than this is not worth it.
 pub const MARKER_TOKENS: usize = 24;
 

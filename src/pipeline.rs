@@ -194,16 +194,14 @@ fn run(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Out
 /// A note on texts in the input written as ctxlens markers: kept as they are, they read like
 /// cuts, but neither this ledger nor its store knows their keys.
 fn earlier_markers(text: &str) -> Option<String> {
-    if !text.contains("[ctxlens: ") {
+    if !crate::ledger::holds_marker(text) {
         return None;
     }
     let n = crate::ledger::MARKER_RE.find_iter(text).count();
-    (n > 0).then(|| {
-        format!(
-            "the input holds {n} text(s) written as ctxlens markers (an earlier compression's, or made to look like \
-             one): kept as input text; their keys are not this ledger's"
-        )
-    })
+    Some(format!(
+        "the input holds {n} text(s) written as ctxlens markers (an earlier compression's, or made to look like one): \
+         kept as input text; their keys are not this ledger's"
+    ))
 }
 
 /// `f()`, its time added to `total`.

@@ -299,7 +299,7 @@ fn compress_part(
     // a cut never hides a marker an earlier compression left: the lines and calls it counts would
     // be lost behind a new marker that counts only its own line
     let planned = cuts.len();
-    cuts.retain(|c| !holds_marker(&input[c.bytes.clone()]));
+    cuts.retain(|c| !crate::ledger::holds_marker(&input[c.bytes.clone()]));
     let spared = planned - cuts.len();
     if cuts.is_empty() && spared > 0 {
         return Err(Skip::NothingToDrop {
@@ -437,11 +437,6 @@ fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + 
 /// The row tree-sitter gives byte `at` of `text` (which must start a line).
 fn rows_before(text: &str, at: usize) -> usize {
     memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count()
-}
-
-/// Whether `text` holds a ctxlens marker (compressed output compressed again).
-fn holds_marker(text: &str) -> bool {
-    text.contains("[ctxlens: ") && crate::ledger::MARKER_RE.is_match(text)
 }
 
 /// A function whose body may be cut.
@@ -1258,7 +1253,7 @@ mod tests {
             assert!(second.output.contains(m), "{m} hidden");
         }
         assert!(second.output.contains("lines of fresh() omitted"), "{}", second.output);
-        assert!(second.ledger.drops.iter().all(|d| !holds_marker(&more[d.span.bytes.clone()])));
+        assert!(second.ledger.drops.iter().all(|d| !crate::ledger::holds_marker(&more[d.span.bytes.clone()])));
         assert!(second.notes.iter().any(|n| n.contains("would hide a marker")), "{:?}", second.notes);
     }
 
