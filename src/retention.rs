@@ -228,6 +228,7 @@ fn leaf_hash(path: &str, scalar: &Value) -> u64 {
 fn literal_leaf_hash(path: &str, literal: &str) -> Option<u64> {
     if literal.starts_with(['[', '{']) {
         // an empty container the lean parse left in the text: no leaf, as a parsed one has none
+        // (a small one is read by `small_shape`)
         return None;
     }
     if literal.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
@@ -235,6 +236,34 @@ fn literal_leaf_hash(path: &str, literal: &str) -> Option<u64> {
         return Some(hash_of(&[path, n.as_str()]));
     }
     Some(hash_of(&[path, &json::scalar_text(literal)?]))
+}
+
+/// The paths and leaves of a small container a lean parse left in the text (see
+/// [`jsonspan::SMALL_ITEMS`]), at the array item paths `schema` and `leaf`, as [`shape`] finds
+/// them in a parsed one: its children are atoms.
+fn small_shape(literal: &str, schema: &str, leaf: &str, maps: &HashSet<String>, out: &mut Shape) {
+    let Ok(v) = serde_json::from_str::<Value>(literal) else { return };
+    let scalar = |x: &Value| !(x.is_array() || x.is_object());
+    match &v {
+        Value::Array(items) => {
+            let leaf = format!("{leaf}/[]");
+            items.iter().filter(|x| scalar(x)).for_each(|x| out.leaves.insert(leaf_hash(&leaf, x)));
+        }
+        Value::Object(map) => {
+            // keys at a path where other objects are maps are one `*`, as there
+            let star = maps.contains(schema);
+            for (k, x) in map {
+                if k.starts_with(json::MARKER_KEY) {
+                    continue;
+                }
+                out.paths.insert(hash_of(&[&if star { format!("{schema}/*") } else { format!("{schema}/{k}") }]));
+                if scalar(x) {
+                    out.leaves.insert(leaf_hash(&format!("{leaf}/{k}"), x));
+                }
+            }
+        }
+        scalar => out.leaves.insert(leaf_hash(leaf, scalar)),
+    }
 }
 
 fn shape(doc: &Doc, maps: &HashSet<String>) -> Shape {
@@ -259,8 +288,13 @@ fn shape(doc: &Doc, maps: &HashSet<String>) -> Shape {
                     }
                 }
                 if let Some(t) = tree {
-                    let scalars = t.lean_items(node, doc.text);
-                    scalars.filter_map(|r| literal_leaf_hash(&leaf, &doc.text[r])).for_each(|h| out.leaves.insert(h));
+                    for literal in t.lean_items(node, doc.text).map(|r| &doc.text[r]) {
+                        if jsonspan::small_container(literal) {
+                            small_shape(literal, &schema, &leaf, maps, &mut out);
+                        } else if let Some(h) = literal_leaf_hash(&leaf, literal) {
+                            out.leaves.insert(h);
+                        }
+                    }
                 }
             }
             Value::Object(map) => {
@@ -578,17 +612,29 @@ mod tests {
         }
         // a long array is parsed lean, at the root or under another array; the scores agree
         // with the same array parsed whole, as a JSON Lines value (one more leaf: the `0`)
-        let items: Vec<String> =
-            (0..3000).map(|i| if i % 5 == 0 { format!("\"s{i}\"") } else { format!("{i}E1") }).collect();
+        // small containers among them are read from their text too
+        let items: Vec<String> = (0..3000)
+            .map(|i| match i % 5 {
+                0 => format!("\"s{i}\""),
+                1 if i > 2000 => format!(r#"{{"a":{i},"b":[],"c":"x{i}"}}"#),
+                2 if i > 2000 => format!(r#"[{i}, "y{i}"]"#),
+                _ => format!("{i}E1"),
+            })
+            .collect();
         let array = format!("[{}]", items.join(","));
-        let kept = format!("[{}]", items[..1500].join(","));
+        let kept = format!("[{},{}]", items[..1500].join(","), items[2900..].join(","));
         let lean = measure(EngineKind::Json, &array, &kept, None, None);
         let nested = measure(EngineKind::Json, &format!("[{array}]"), &format!("[{kept}]"), None, None);
         let whole = measure(EngineKind::Json, &format!("{array}\n0"), &format!("{kept}\n0"), None, None);
         let leaves = |r: &Retention| r.metrics.iter().find(|m| m.name == "leaves").map(|m| (m.kept, m.total));
-        assert_eq!(leaves(&lean), Some((1500, 3000)));
-        assert_eq!(leaves(&nested), Some((1500, 3000)));
-        assert_eq!(leaves(&whole), Some((1501, 3001)));
+        // 3,000 items, 400 of them small containers of two leaves each; 1,640 leaves kept
+        assert_eq!(leaves(&lean), Some((1640, 3400)));
+        assert_eq!(leaves(&nested), Some((1640, 3400)));
+        assert_eq!(leaves(&whole), Some((1641, 3401)));
+        let schema = |r: &Retention| r.metrics.iter().find(|m| m.name == "schema").map(|m| (m.kept, m.total));
+        assert_eq!(schema(&lean), Some((3, 3)));
+        assert_eq!(schema(&nested), schema(&lean));
+        assert_eq!(schema(&whole), schema(&lean));
     }
 
     #[test]

@@ -124,17 +124,7 @@ impl Engine for JsonEngine {
             source_number_text(&mut value, &tree, input);
         }
         if kept.is_none() && members(&value) != tree.member_count() {
-            if let Some(skip) = reserved_key(input) {
-                return Err(skip);
-            }
-            // serde_json keeps the last of two equal keys; crushing that value would lose the
-            // first one with no trace, so the input passes through whole
-            let (key, at) = tree.first_duplicate_key(input).unwrap_or_default();
-            return Err(Skip::ParseFailed {
-                detail: format!(
-                    "the key {key:?} appears twice in one object (byte {at}); passed through so neither value is lost"
-                ),
-            });
+            return Err(duplicate_key(input, &tree));
         }
         if kept.is_none()
             && let Some(m) = memo
@@ -156,6 +146,11 @@ impl Engine for JsonEngine {
         let mut c = Crusher::new(input, &tree, p, ctx);
         let root = tree.root();
         let out_value = c.process(value, root, String::new());
+        if c.reserved.get() {
+            return Err(reserved_key(input).unwrap_or(Skip::ParseFailed {
+                detail: format!("an object holds the key {NUMBER_TOKEN:?}; passed through so nothing is lost"),
+            }));
+        }
         let output = match &out_value {
             Value::Array(items) if lines_mode => {
                 let mut s = String::with_capacity(input.len() / 3);
@@ -204,6 +199,21 @@ fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
             Value::Object(map) => stack.extend(map.values_mut().zip(tree.children(id))),
             _ => {}
         }
+    }
+}
+
+/// Why a document with a key twice in one object passes through: serde_json keeps the last of
+/// two equal keys, and crushing that value would lose the first one with no trace. `tree` is the
+/// document's (it names the first such key and where).
+fn duplicate_key(input: &str, tree: &SpanTree) -> Skip {
+    if let Some(skip) = reserved_key(input) {
+        return skip;
+    }
+    let (key, at) = tree.first_duplicate_key(input).unwrap_or_default();
+    Skip::ParseFailed {
+        detail: format!(
+            "the key {key:?} appears twice in one object (byte {at}); passed through so neither value is lost"
+        ),
     }
 }
 
@@ -310,9 +320,11 @@ fn ser_err(e: serde_json::Error) -> Skip {
 /// `Crusher::whole_items`). JSON Lines values are parsed whole.
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
-    let leaned = Cell::new(0);
-    let lean = Lean { leaned: &leaned };
+    let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
+    let lean = Lean { leaned: &leaned, duplicate: &duplicate };
     match serde::de::DeserializeSeed::deserialize(lean, &mut de).and_then(|v| de.end().map(|()| v)) {
+        // a lean array may have left the object in its text: where is read from a whole scan
+        Ok(_) if duplicate.get() => Err(duplicate_key(input, &jsonspan::scan(input, false).map_err(scan_failed)?)),
         Ok(v) => Ok((v, if leaned.get() > 0 { Form::LeanDocument } else { Form::Document })),
         Err(e) if e.to_string().starts_with("trailing characters") => {
             let mut values = Vec::new();
@@ -344,6 +356,8 @@ pub(crate) enum Form {
 struct Lean<'f> {
     /// How many arrays were parsed lean so far.
     leaned: &'f Cell<usize>,
+    /// An object had a key twice.
+    duplicate: &'f Cell<bool>,
 }
 
 /// The key under which serde_json (with `arbitrary_precision`) hands a number's text to a visitor.
@@ -399,10 +413,11 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
         loop {
             let before = self.leaned.get();
             let Some(v) = seq.next_element_seed(self)? else { break };
-            // an empty container is an atom, as a scalar is (see `jsonspan::Node::atom`); a lean
-            // array is none, though its value is empty
-            let lean_item = v.as_array().is_some_and(Vec::is_empty) && self.leaned.get() > before;
-            let container = lean_item || has_content(&v);
+            // an empty container is an atom, as a scalar is (see `jsonspan::Node::atom`), and a
+            // small container is left in the text as one (see `jsonspan::SMALL_ITEMS`); a value
+            // that holds a lean array is neither, though it is empty or small as a value
+            let holds_lean = self.leaned.get() > before;
+            let container = holds_lean || has_content(&v) && !small(&v);
             scalars_only &= !container;
             if container || !lean {
                 items.push(v);
@@ -431,9 +446,25 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
             members.push((key, map.next_value_seed(self)?));
         }
         let mut out = Map::with_capacity(members.len());
-        // a key written twice keeps its first place and its last value, as serde_json's parse does
+        // a key written twice keeps its first place and its last value, as serde_json's parse
+        // does; the parse then fails (see `parse`)
+        let written = members.len();
         out.extend(members);
+        if out.len() < written {
+            self.duplicate.set(true);
+        }
         Ok(Value::Object(out))
+    }
+}
+
+/// A small container (see [`jsonspan::SMALL_ITEMS`]) as a parsed value: at most that many
+/// children, all atoms. A lean array leaves it in the text.
+fn small(v: &Value) -> bool {
+    let atoms = |n: usize| (1..=jsonspan::SMALL_ITEMS).contains(&n);
+    match v {
+        Value::Array(a) => atoms(a.len()) && a.iter().all(|c| !has_content(c)),
+        Value::Object(m) => atoms(m.len()) && m.values().all(|c| !has_content(c)),
+        _ => false,
     }
 }
 
@@ -870,11 +901,61 @@ struct FieldStats {
     present: usize,
     unique_ratio: f64,
     distinct: usize,
-    /// Per row, its value's [`uniqueness_key`].
+    /// Per row, its value's [`uniqueness_key`], for a [`FieldStats::categorical`] field only
+    /// (read again from the rows: the outlier pass reads no other).
     keys: Vec<u64>,
-    numeric: Vec<(usize, f64)>,
+    numeric: Numbers,
     avg_str_len: f64,
     is_string: bool,
+}
+
+impl FieldStats {
+    /// In 80% of the rows or more, with 2 to 50 values and few distinct: a field whose rare
+    /// values make a row an outlier.
+    fn categorical(&self, n: usize) -> bool {
+        self.present * 5 >= n * 4 && (2..=50).contains(&self.distinct) && self.unique_ratio < 0.5
+    }
+}
+
+/// A field's numeric values in row order, and their rows (not held while they are rows 0, 1,
+/// 2…: a field that is a number in every row costs 8 bytes a row).
+#[derive(Default)]
+struct Numbers {
+    values: Vec<f64>,
+    rows: Option<Vec<u32>>,
+}
+
+impl Numbers {
+    fn push(&mut self, row: usize, x: f64) {
+        match &mut self.rows {
+            None if row == self.values.len() => {}
+            None => {
+                let mut rows: Vec<u32> = (0..self.values.len() as u32).collect();
+                rows.push(row as u32);
+                self.rows = Some(rows);
+            }
+            Some(rows) => rows.push(row as u32),
+        }
+        self.values.push(x);
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The row of value `j`.
+    fn row(&self, j: usize) -> usize {
+        self.rows.as_ref().map_or(j, |rows| rows[j] as usize)
+    }
+
+    /// Consecutive values one apart, as ids counted up are.
+    fn sequential(&self) -> bool {
+        self.values.windows(2).all(|w| w[1] - w[0] == 1.0)
+    }
 }
 
 /// What makes two values of a field the same for uniqueness: the text a string holds or a scalar
@@ -891,83 +972,128 @@ fn uniqueness_key(v: Option<&Value>) -> u64 {
     h.finish()
 }
 
-fn field_stats(rows: &[&Map<String, Value>]) -> Vec<FieldStats> {
-    let mut names: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
-    for r in rows {
-        for k in r.keys() {
-            if seen.insert(k.as_str()) {
-                names.push(k.clone());
+/// [`FieldStats`] gathered in one read of the rows, in order: a planner that reads a lean
+/// array's rows from their text parses each once here.
+struct Fields {
+    rows: usize,
+    index: HashMap<String, usize>,
+    fields: Vec<Field>,
+}
+
+/// One field's statistics so far.
+struct Field {
+    stats: FieldStats,
+    distinct: HashSet<u64>,
+    str_len: usize,
+    str_count: usize,
+}
+
+impl Fields {
+    fn new(rows: usize) -> Fields {
+        Fields { rows, index: HashMap::new(), fields: Vec::new() }
+    }
+
+    /// Row `i`'s fields (rows come in order).
+    fn add(&mut self, i: usize, row: &Map<String, Value>) {
+        for (name, v) in row {
+            let at = match self.index.get(name) {
+                Some(&at) => at,
+                None => {
+                    self.index.insert(name.clone(), self.fields.len());
+                    let stats = FieldStats {
+                        name: name.clone(),
+                        present: 0,
+                        unique_ratio: 0.0,
+                        distinct: 0,
+                        keys: Vec::new(),
+                        numeric: Numbers::default(),
+                        avg_str_len: 0.0,
+                        is_string: false,
+                    };
+                    self.fields.push(Field { stats, distinct: HashSet::new(), str_len: 0, str_count: 0 });
+                    self.fields.len() - 1
+                }
+            };
+            let f = &mut self.fields[at];
+            f.stats.present += 1;
+            f.distinct.insert(uniqueness_key(Some(v)));
+            match v {
+                Value::Number(_) => {
+                    if let Some(x) = as_f64(v) {
+                        f.stats.numeric.push(i, x);
+                    }
+                }
+                Value::String(s) => {
+                    f.str_len += s.chars().count();
+                    f.str_count += 1;
+                }
+                _ => {}
             }
         }
     }
-    names
-        .into_iter()
-        .map(|name| {
-            let mut distinct = HashSet::new();
-            let mut keys = Vec::with_capacity(rows.len());
-            let mut numeric = Vec::new();
-            let mut present = 0;
-            let (mut str_len, mut str_count) = (0usize, 0usize);
-            for (i, r) in rows.iter().enumerate() {
-                let v = r.get(&name);
-                if v.is_some() {
-                    present += 1;
+
+    /// The statistics of every field, in the order the fields first appear.
+    fn finish(self) -> Vec<FieldStats> {
+        let n = self.rows;
+        let absent = uniqueness_key(None);
+        self.fields
+            .into_iter()
+            .map(|mut f| {
+                if f.stats.present < n {
+                    f.distinct.insert(absent);
                 }
-                let key = uniqueness_key(v);
-                keys.push(key);
-                distinct.insert(key);
-                match v {
-                    Some(Value::Number(_)) => {
-                        if let Some(x) = v.and_then(as_f64) {
-                            numeric.push((i, x));
-                        }
-                    }
-                    Some(Value::String(s)) => {
-                        str_len += s.chars().count();
-                        str_count += 1;
-                    }
-                    _ => {}
-                }
-            }
-            FieldStats {
-                unique_ratio: distinct.len() as f64 / rows.len().max(1) as f64,
-                distinct: distinct.len(),
-                present,
-                is_string: str_count * 2 >= present.max(1),
-                avg_str_len: if str_count > 0 { str_len as f64 / str_count as f64 } else { 0.0 },
-                keys,
-                numeric,
-                name,
-            }
-        })
-        .collect()
+                let mut stats = f.stats;
+                stats.distinct = f.distinct.len();
+                stats.unique_ratio = f.distinct.len() as f64 / n.max(1) as f64;
+                stats.is_string = f.str_count * 2 >= stats.present.max(1);
+                stats.avg_str_len = if f.str_count > 0 { f.str_len as f64 / f.str_count as f64 } else { 0.0 };
+                stats
+            })
+            .collect()
+    }
 }
 
-fn is_temporal(f: &FieldStats, rows: &[&Map<String, Value>]) -> bool {
+/// The rows an array planner reads, by position: parsed values, or a lean array's items read
+/// from their text each time one is needed (so a million small rows are never all values at once).
+trait Rows {
+    fn count(&self) -> usize;
+    fn row(&self, i: usize) -> Cow<'_, Value>;
+    /// Whether rows `a` and `b` hold the same (keys in any order).
+    fn same(&self, a: usize, b: usize) -> bool {
+        self.row(a) == self.row(b)
+    }
+}
+
+impl<V: Borrow<Value>> Rows for [V] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn row(&self, i: usize) -> Cow<'_, Value> {
+        Cow::Borrowed(self[i].borrow())
+    }
+}
+
+fn is_temporal(f: &FieldStats, head: &[Cow<Value>]) -> bool {
     let lname = f.name.to_lowercase();
-    let iso = rows
-        .iter()
-        .take(10)
-        .filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| ISO_TIME_RE.is_match(s)))
-        .count();
-    iso * 2 >= rows.len().min(10)
+    let head = &head[..head.len().min(10)];
+    let iso =
+        head.iter().filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| ISO_TIME_RE.is_match(s))).count();
+    iso * 2 >= head.len()
         || ["time", "date", "timestamp", "ts"].iter().any(|k| lname == *k || lname.ends_with(&format!("_{k}")))
 }
 
-fn is_id_field(f: &FieldStats, rows: &[&Map<String, Value>]) -> bool {
+/// Whether a field names the rows: `head` is the first 20 rows (fewer when there are fewer) of `n`.
+fn is_id_field(f: &FieldStats, head: &[Cow<Value>], n: usize) -> bool {
     if f.unique_ratio < 0.9 {
         return false;
     }
     let lname = f.name.to_lowercase();
     let named = lname == "id" || lname.ends_with("_id") || f.name.ends_with("Id") || lname == "uuid" || lname == "key";
-    let uuids = rows
-        .iter()
-        .take(20)
-        .filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| UUID_RE.is_match(s)))
-        .count();
-    let sequential = f.numeric.len() == rows.len() && f.numeric.windows(2).all(|w| w[1].1 - w[0].1 == 1.0);
-    named || uuids * 10 > rows.len().min(20) * 8 || sequential || f.unique_ratio > 0.98
+    let uuids =
+        head.iter().filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| UUID_RE.is_match(s))).count();
+    let sequential = f.numeric.len() == n && f.numeric.sequential();
+    named || uuids * 10 > head.len() * 8 || sequential || f.unique_ratio > 0.98
 }
 
 /// Confidence that a numeric field is a relevance score (bounded, mostly descending or named so).
@@ -975,9 +1101,9 @@ fn score_field(f: &FieldStats, n: usize) -> Option<f64> {
     if f.numeric.len() * 10 < n * 9 {
         return None;
     }
-    let xs: Vec<f64> = f.numeric.iter().map(|p| p.1).collect();
+    let xs = &f.numeric.values;
     let (lo, hi) = xs.iter().fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
-    if f.numeric.windows(2).all(|w| w[1].1 - w[0].1 == 1.0) {
+    if f.numeric.sequential() {
         return None;
     }
     let mut conf: f64 = 0.0;
@@ -1070,6 +1196,107 @@ impl<'s> Starts<'s> {
     fn literal(&self, i: usize) -> &'s str {
         &self.input[self.span(i)]
     }
+
+    /// Whether item `i` is a small container left in the text (see [`jsonspan::SMALL_ITEMS`]).
+    fn small(&self, i: usize) -> bool {
+        self.container(i).is_none() && jsonspan::small_container(&self.input[self.at[i] as usize..])
+    }
+}
+
+/// A run of kept items of a lean array carried to the output as their compact text, not as
+/// values: a million kept `{"id":1,"name":"a"}` rows took about 300 bytes each as values.
+/// serde_json (with `arbitrary_precision`) writes a number's text as it is, so the run is one
+/// such "number" among the array's items, its items joined by commas. Only small containers
+/// whose compact text is what serde_json would write take this path: no escapes in them (serde_json
+/// may write an escaped character otherwise), no string long enough to be cut, numbers as
+/// written (as [`source_number_text`] keeps them), whitespace outside strings dropped.
+#[derive(Default)]
+struct Verbatim {
+    text: String,
+}
+
+impl Verbatim {
+    /// Adds `literal` to the run, unless it must go through a parse (false).
+    fn push(&mut self, literal: &str, c: &Crusher) -> bool {
+        let long = c.p.long_string_chars > 0 && literal.len() > c.p.long_string_chars;
+        if long || literal.contains('\\') || literal.contains("private::Number") {
+            return false;
+        }
+        if !self.text.is_empty() {
+            self.text.push(',');
+        }
+        let mut in_string = false;
+        for ch in literal.chars() {
+            match ch {
+                '"' => in_string = !in_string,
+                ' ' | '\t' | '\n' | '\r' if !in_string => continue,
+                _ => {}
+            }
+            self.text.push(ch);
+        }
+        true
+    }
+
+    fn flush(&mut self, out: &mut Vec<Value>) {
+        if !self.text.is_empty() {
+            out.push(Value::Number(serde_json::Number::from_string_unchecked(std::mem::take(&mut self.text))));
+        }
+    }
+}
+
+/// Whether items `a` and `b` of a lean array are written alike (then they are equal), when both
+/// are left in the text.
+fn same_text(starts: &Starts, a: usize, b: usize) -> bool {
+    starts.container(a).is_none() && starts.container(b).is_none() && starts.literal(a) == starts.literal(b)
+}
+
+/// The rows of a lean array (its objects, or those at `idx`): parsed values for its containers
+/// in the tree, and its small objects read from their text each time one is needed.
+struct LeanRows<'r, 's> {
+    crusher: &'r Crusher<'s>,
+    starts: Starts<'s>,
+    items: &'r [Value],
+    idx: Option<&'r [u32]>,
+}
+
+impl LeanRows<'_, '_> {
+    /// Row `j`'s place in the array.
+    fn at(&self, j: usize) -> usize {
+        self.idx.map_or(j, |idx| idx[j] as usize)
+    }
+
+    /// The item at place `i`.
+    fn item(&self, i: usize) -> Cow<'_, Value> {
+        match self.starts.container(i) {
+            Some(c) => Cow::Borrowed(&self.items[c]),
+            None => Cow::Owned(self.crusher.read_small(self.starts.literal(i))),
+        }
+    }
+}
+
+impl Rows for LeanRows<'_, '_> {
+    fn count(&self) -> usize {
+        self.idx.map_or(self.starts.at.len(), <[u32]>::len)
+    }
+
+    fn row(&self, j: usize) -> Cow<'_, Value> {
+        self.item(self.at(j))
+    }
+
+    fn same(&self, a: usize, b: usize) -> bool {
+        let (a, b) = (self.at(a), self.at(b));
+        same_text(&self.starts, a, b) || self.item(a) == self.item(b)
+    }
+}
+
+impl Texts for LeanRows<'_, '_> {
+    fn count(&self) -> usize {
+        Rows::count(self)
+    }
+
+    fn text(&self, j: usize) -> &str {
+        self.starts.literal(self.at(j))
+    }
 }
 
 /// Where an array's items are in the source: their nodes in the span tree, their starts (a lean
@@ -1099,6 +1326,8 @@ struct Crusher<'a> {
     ledger: LedgerBuilder<'a>,
     notes: Vec<String>,
     memo: Option<&'a Memo>,
+    /// A lean array held an object that serde_json reads as a number (see [`Self::read_small`]).
+    reserved: Cell<bool>,
 }
 
 impl<'a> Crusher<'a> {
@@ -1111,6 +1340,7 @@ impl<'a> Crusher<'a> {
             ledger: LedgerBuilder::new(input),
             notes: Vec::new(),
             memo: ctx.memo.as_deref(),
+            reserved: Cell::new(false),
         }
     }
 
@@ -1229,8 +1459,9 @@ impl<'a> Crusher<'a> {
             };
             let containers: Vec<(u32, u32)> = kids.iter().map(spans).collect();
             if items.len() != kids.len() {
-                // parsed whole from its text to plan the array above (see `whole_items`)
-                items.retain(has_content);
+                // parsed whole from its text to plan the array above (see `whole_items`): its
+                // containers in the tree are the ones a lean parse keeps
+                items.retain(|v| has_content(v) && !small(v));
             }
             let starts = Starts { input: self.input, at: &at, containers: &containers };
             if let Some(texts) = self.lean_texts(starts) {
@@ -1307,7 +1538,8 @@ impl<'a> Crusher<'a> {
         let kind = kind_of(starts.at.first()?);
         let mut decoded = Vec::new();
         for (i, at) in starts.at.iter().enumerate() {
-            if kind_of(at) != kind {
+            // a small container is compared by content, not by text
+            if kind_of(at) != kind || kind == LeanKind::Atoms && starts.small(i) {
                 return None;
             }
             if kind == LeanKind::Strings {
@@ -1365,13 +1597,15 @@ impl<'a> Crusher<'a> {
     }
 
     /// A lean array (see [`parse`]) whose items are of several kinds: planned as a parsed one is
-    /// (see [`Self::plan_array`]), with its atoms read from the text and only its containers
-    /// (`items`, at `kids`) as values.
+    /// (see [`Self::plan_array`]), with its atoms and small containers read from the text and
+    /// only its other containers (`items`, at `kids`) as values.
     fn process_lean_mixed(&mut self, mut items: Vec<Value>, kids: &[u32], starts: Starts, pointer: String) -> Value {
         let n = starts.at.len();
         // the containers are `items` and `kids` in the same order
         let container = |i: usize| starts.container(i);
-        let group = |i: usize| Group::of_literal(&self.input[starts.at[i] as usize..], container(i).is_some());
+        let group = |i: usize| {
+            Group::of_literal(&self.input[starts.at[i] as usize..], container(i).is_some() || starts.small(i))
+        };
         let objects = (0..n).all(|i| self.input.as_bytes()[starts.at[i] as usize] == b'{');
         let (plan, unit) = if !self.analyzed(n) {
             (KeepPlan::all(n, String::new()), Unit::Items)
@@ -1379,37 +1613,34 @@ impl<'a> Crusher<'a> {
             self.whole_items(&mut items, &Items::Nodes(kids));
             // exact copies by value: an atom's by its text, a container's by content
             let key = |i: usize| match container(i) {
-                Some(c) => Err(&items[c]),
+                Some(c) => Err(Cow::Borrowed(&items[c])),
+                None if starts.small(i) => Err(Cow::Owned(self.read_small(starts.literal(i)))),
                 None => Ok(atom_key(starts.literal(i))),
             };
             let copies_of = |idx: &[u32]| {
                 let hash = |j: usize| match key(idx[j] as usize) {
                     Ok(atom) => fx_hash(atom),
-                    Err(v) => content_hash(v),
+                    Err(v) => content_hash(&v),
                 };
                 copies(idx.len(), self.p.dedup_identical_items, hash, |a, b| {
-                    key(idx[a] as usize) == key(idx[b] as usize)
+                    let (a, b) = (idx[a] as usize, idx[b] as usize);
+                    same_text(&starts, a, b) || key(a) == key(b)
                 })
             };
-            let all: Vec<u32> = (0..n as u32).collect();
+            let rows = |idx: Option<&[u32]>| {
+                let rows = LeanRows { crusher: self, starts, items: &items, idx };
+                let k = self.k_for_texts(&rows, 3);
+                self.plan_rows(&rows, k)
+            };
             if objects {
                 // rows, the empty ones too
-                let rows: Vec<Cow<Value>> = (0..n)
-                    .map(|i| container(i).map_or(Cow::Owned(Value::Object(Map::new())), |c| Cow::Borrowed(&items[c])))
-                    .collect();
-                let srcs: Vec<Cow<str>> = (0..n).map(|i| Cow::Borrowed(starts.literal(i))).collect();
-                (self.plan_rows(&rows, &srcs), Unit::Rows)
+                (rows(None), Unit::Rows)
             } else if (0..n).all(|i| group(i) == Group::Others) {
+                let all: Vec<u32> = (0..n as u32).collect();
                 (self.plan_copies_of(copies_of(&all)), Unit::Items)
             } else {
                 let plan = |g: Group, idx: &[u32]| match g {
-                    Group::Objects => {
-                        let rows: Vec<&Value> =
-                            idx.iter().filter_map(|&i| container(i as usize)).map(|c| &items[c]).collect();
-                        let srcs: Vec<Cow<str>> =
-                            idx.iter().map(|&i| Cow::Borrowed(starts.literal(i as usize))).collect();
-                        self.plan_rows(&rows, &srcs)
-                    }
+                    Group::Objects => rows(Some(idx)),
                     Group::Others => self.plan_copies_of(copies_of(idx)),
                     Group::Strings | Group::Numbers => {
                         let at: Vec<u32> = idx.iter().map(|&i| starts.at[i as usize]).collect();
@@ -1427,9 +1658,15 @@ impl<'a> Crusher<'a> {
         let mut out = Vec::with_capacity(n - plan.dropped() + 1);
         let mut dropped_values = Spread::default();
         let mut values = items.into_iter().zip(kids);
+        // kept small containers written as they are, one text a run (see `Verbatim`)
+        let mut verbatim = Verbatim::default();
         for i in 0..n {
             let value = container(i).and_then(|_| values.next());
             let keep = plan.keep[i];
+            if keep && value.is_none() && starts.small(i) && verbatim.push(starts.literal(i), self) {
+                continue;
+            }
+            verbatim.flush(&mut out);
             match value {
                 Some((v, &node)) if keep => {
                     let node = node as usize;
@@ -1440,6 +1677,9 @@ impl<'a> Crusher<'a> {
                     });
                 }
                 Some(_) => {}
+                None if keep && starts.small(i) => {
+                    out.push(self.process_small(starts.span(i), format!("{pointer}/{i}")))
+                }
                 None if keep => out.push(match scalar_value(starts.literal(i)) {
                     Value::String(s) => self.process_string(s, Some(starts.span(i)), format!("{pointer}/{i}")),
                     atom => atom,
@@ -1451,7 +1691,63 @@ impl<'a> Crusher<'a> {
                 }
             }
         }
+        verbatim.flush(&mut out);
         self.mark_drops(out, &plan, unit, &Items::Starts(starts), dropped_values, objects, pointer)
+    }
+
+    /// A small container a lean array left in the text (see [`jsonspan::SMALL_ITEMS`]), or an
+    /// atom, parsed from its literal with its numbers as written. serde_json's parse reads an
+    /// object whose one key is its reserved [`NUMBER_TOKEN`] as a number: the input then passes
+    /// through (see `reserved`).
+    fn read_small(&self, literal: &str) -> Value {
+        // scanned and parsed as a part of the document already: it cannot fail
+        let Ok(mut v) = serde_json::from_str::<Value>(literal) else { return Value::Null };
+        if literal.starts_with('{') && !v.is_object() {
+            self.reserved.set(true);
+        }
+        // the parse rewrites only a number's exponent (`1E5` as `1e+5`)
+        let exponent = |x: &Value| x.as_number().is_some_and(|n| n.as_str().contains(['e', 'E']));
+        let rewritten = match &v {
+            Value::Array(a) => a.iter().any(exponent),
+            Value::Object(m) => m.values().any(exponent),
+            x => exponent(x),
+        };
+        if rewritten && let Ok(tree) = jsonspan::scan(literal, false) {
+            source_number_text(&mut v, &tree, literal);
+        }
+        v
+    }
+
+    /// A kept small container (see [`Self::read_small`]) at `span`: nothing in it is cut but its
+    /// long strings (an object needs 8 keys to be sampled, an array 9 items to be planned).
+    fn process_small(&mut self, span: Range<usize>, pointer: String) -> Value {
+        let literal = &self.input[span.clone()];
+        let mut v = self.read_small(literal);
+        let long = |x: &Value| x.as_str().is_some_and(|s| self.long_string(s));
+        let any_long = match &v {
+            Value::Array(a) => a.iter().any(long),
+            Value::Object(m) => m.values().any(long),
+            _ => false,
+        };
+        // the strings' spans, from the literal's own tree
+        let Some(tree) = any_long.then(|| jsonspan::scan(literal, false).ok()).flatten() else { return v };
+        let spans: Vec<Range<usize>> = tree
+            .children(tree.root())
+            .map(|c| span.start + tree.node(c).start()..span.start + tree.node(c).end())
+            .collect();
+        let children: Vec<(String, &mut Value)> = match &mut v {
+            Value::Array(a) => a.iter_mut().enumerate().map(|(j, x)| (j.to_string(), x)).collect(),
+            Value::Object(m) => m.iter_mut().map(|(k, x)| (escape_pointer(k).into_owned(), x)).collect(),
+            _ => Vec::new(),
+        };
+        for ((name, x), at) in children.into_iter().zip(spans) {
+            if let Value::String(s) = x
+                && self.long_string(s)
+            {
+                *x = self.process_string(std::mem::take(s), Some(at), format!("{pointer}/{name}"));
+            }
+        }
+        v
     }
 
     fn note_plan(&mut self, pointer: &str, plan: &KeepPlan) {
@@ -1540,7 +1836,7 @@ impl<'a> Crusher<'a> {
         if all(copies_only) {
             (self.plan_copies(items), Unit::Items)
         } else if all(Value::is_object) {
-            (self.plan_rows(items, &srcs()), Unit::Rows)
+            (self.plan_rows(items, self.k_for(&srcs(), 3)), Unit::Rows)
         } else if all(Value::is_string) || all(Value::is_number) {
             (self.plan_scalar_values(items), Unit::Items)
         } else {
@@ -1557,41 +1853,62 @@ impl<'a> Crusher<'a> {
         sizing::optimal_k(texts, self.p.bias.get(), min_k, self.p.max_items_after_crush.max(min_k), self.memo)
     }
 
-    /// SmartCrusher's array-of-objects planner.
-    fn plan_rows<V: Borrow<Value>>(&self, items: &[V], srcs: &[Cow<str>]) -> KeepPlan {
-        let n = items.len();
-        let rows: Vec<&Map<String, Value>> = items.iter().filter_map(|v| v.borrow().as_object()).collect();
-        let k = self.k_for(srcs, 3);
-        let copy = duplicates(items, self.p.dedup_identical_items);
+    /// SmartCrusher's array-of-objects planner, over `rows` and a budget of `k` (see
+    /// [`Self::k_for`]). Each row is read once for its hash, errors, query hits and fields, and
+    /// again only where a strategy needs it.
+    fn plan_rows<R: Rows + ?Sized>(&self, rows: &R, k: usize) -> KeepPlan {
+        let n = rows.count();
+        // copies first, each row hashed as it is read (a lean array's rows are read again below)
+        let copy = copies(n, self.p.dedup_identical_items, |i| content_hash(&rows.row(i)), |a, b| rows.same(a, b));
         let dups = copy.iter().filter(|c| **c).count();
+        let mut errors: Vec<usize> = Vec::new();
+        let mut hits: Vec<Hits> = Vec::new();
+        let mut fields = Fields::new(n);
         // each row's text is read once, for its error words and query hits, and not kept
         let mut text = String::new();
-        let (error_words, hits): (Vec<bool>, Vec<Hits>) = items
-            .iter()
-            .map(|v| {
-                text.clear();
-                values_text(v.borrow(), &mut text);
-                (has_error_word(&text), Hits::of(&text, &self.query))
-            })
-            .unzip();
+        for i in 0..n {
+            let row = rows.row(i);
+            text.clear();
+            values_text(&row, &mut text);
+            if !self.query.is_empty() {
+                hits.push(Hits::of(&text, &self.query));
+            }
+            let map = row.as_object();
+            // Error rows: an error word in a value, or a non-empty field named like an error.
+            let named_error = map.is_some_and(|m| {
+                m.iter().any(|(k, v)| {
+                    let lk = k.to_lowercase();
+                    (lk.contains("error") || lk.contains("exception"))
+                        && !matches!(v, Value::Null | Value::Bool(false))
+                        && v.as_str() != Some("")
+                        && v.as_array().is_none_or(|a| !a.is_empty())
+                        && v.as_object().is_none_or(|o| !o.is_empty())
+                })
+            });
+            if named_error || has_error_word(&text) {
+                errors.push(i);
+            }
+            if let Some(m) = map {
+                fields.add(i, m);
+            }
+        }
         let (exact, relevant) = query_matches(&hits, &self.query, self.p.relevance_threshold.get());
-
-        let stats = field_stats(&rows);
+        drop(hits);
+        let mut stats = fields.finish();
+        // the keys of the fields the outlier pass reads, read again from the rows
+        let categorical: Vec<usize> = (0..stats.len()).filter(|&f| stats[f].categorical(n)).collect();
+        if !categorical.is_empty() {
+            categorical.iter().for_each(|&f| stats[f].keys.reserve_exact(n));
+            for i in 0..n {
+                let row = rows.row(i);
+                for &f in &categorical {
+                    let key = uniqueness_key(row.get(&stats[f].name));
+                    stats[f].keys.push(key);
+                }
+            }
+        }
+        let head: Vec<Cow<Value>> = (0..n.min(20)).map(|i| rows.row(i)).collect();
         let vt = self.p.variance_threshold.get();
-        // Error rows: an error word in a value, or a non-empty field named like an error.
-        let errors: Vec<usize> = (0..n)
-            .filter(|&i| {
-                error_words[i]
-                    || rows[i].iter().any(|(k, v)| {
-                        let lk = k.to_lowercase();
-                        (lk.contains("error") || lk.contains("exception"))
-                            && !matches!(v, Value::Null | Value::Bool(false))
-                            && v.as_str() != Some("")
-                            && v.as_array().is_none_or(|a| !a.is_empty())
-                            && v.as_object().is_none_or(|o| !o.is_empty())
-                    })
-            })
-            .collect();
         // Structural outliers: a rare value of a common categorical field. Rows with a rare field
         // are a signal too, but are not all kept (Headroom keeps every one): the schema pass
         // below keeps rows until each key path is shown, which keeps the schema for fewer rows.
@@ -1600,7 +1917,7 @@ impl<'a> Crusher<'a> {
         for f in &stats {
             if f.present * 5 < n {
                 rare_fields |= f.present > 0;
-            } else if f.present * 5 >= n * 4 && (2..=50).contains(&f.distinct) && f.unique_ratio < 0.5 {
+            } else if f.categorical(n) {
                 // value → (rows, first row); the most common values first, ties by first appearance
                 let mut freq: HashMap<u64, (usize, usize)> = HashMap::new();
                 for (i, key) in f.keys.iter().enumerate() {
@@ -1632,19 +1949,20 @@ impl<'a> Crusher<'a> {
             if f.numeric.len() < 5 {
                 continue;
             }
-            let x = |i: usize| f.numeric[i].1;
+            let x = |j: usize| f.numeric.values[j];
             let (mean, sd) = mean_std(f.numeric.len(), x);
             if sd > 0.0 {
-                anomalies.extend(f.numeric.iter().filter(|(_, x)| (x - mean).abs() > vt * sd).map(|(i, _)| *i));
+                anomalies
+                    .extend((0..f.numeric.len()).filter(|&j| (x(j) - mean).abs() > vt * sd).map(|j| f.numeric.row(j)));
             }
             if self.p.preserve_change_points {
-                changes.extend(change_points(f.numeric.len(), x, sd, vt).into_iter().map(|ci| f.numeric[ci].0));
+                changes.extend(change_points(f.numeric.len(), x, sd, vt).into_iter().map(|j| f.numeric.row(j)));
             }
         }
         anomalies.sort_unstable();
         anomalies.dedup();
 
-        let id_field = stats.iter().find(|f| is_id_field(f, &rows)).map(|f| f.name.clone());
+        let id_field = stats.iter().find(|f| is_id_field(f, &head, n)).map(|f| f.name.clone());
         let non_id: Vec<&FieldStats> = stats.iter().filter(|f| Some(&f.name) != id_field.as_ref()).collect();
         let avg = |fs: &[&&FieldStats]| {
             if fs.is_empty() { 0.0 } else { fs.iter().map(|f| f.unique_ratio).sum::<f64>() / fs.len() as f64 }
@@ -1697,11 +2015,18 @@ impl<'a> Crusher<'a> {
         // Strategy: top-N by score field, clustered sampling for log-like rows, time series, or smart sample.
         let mut preferred: Vec<usize> = Vec::new();
         preferred.extend(&relevant);
+        // rows by score, best first (copies left out: they are never chosen), 4 bytes a row
+        let mut by_score: Vec<u32> = Vec::new();
         let strategy;
         if let Some((f, _)) = score {
-            let mut by: Vec<(usize, f64)> = f.numeric.clone();
-            by.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            preferred.extend(by.into_iter().map(|p| p.0));
+            let num = &f.numeric;
+            by_score.extend((0..num.len() as u32).filter(|&j| !copy[num.row(j as usize)]));
+            let key = |j: u32| (num.values[j as usize], num.row(j as usize));
+            by_score.sort_unstable_by(|&a, &b| {
+                let ((xa, ra), (xb, rb)) = (key(a), key(b));
+                xb.total_cmp(&xa).then(ra.cmp(&rb))
+            });
+            by_score.iter_mut().for_each(|j| *j = num.row(*j as usize) as u32);
             strategy = format!("top-n by `{}`", f.name);
         } else if let Some(msg) = non_id
             .iter()
@@ -1711,7 +2036,8 @@ impl<'a> Crusher<'a> {
         {
             // log-like rows: one representative per message prefix first
             let mut seen = HashSet::new();
-            for (i, r) in rows.iter().enumerate() {
+            for i in 0..n {
+                let r = rows.row(i);
                 let prefix: String =
                     r.get(&msg.name).and_then(Value::as_str).unwrap_or_default().chars().take(50).collect();
                 if seen.insert(prefix) {
@@ -1719,16 +2045,15 @@ impl<'a> Crusher<'a> {
                 }
             }
             strategy = format!("cluster sample by `{}`", msg.name);
-        } else if !changes.is_empty() && stats.iter().any(|f| is_temporal(f, &rows)) {
+        } else if !changes.is_empty() && stats.iter().any(|f| is_temporal(f, &head)) {
             strategy = "time series".to_string();
         } else {
             strategy = "smart sample".to_string();
         }
         let width = if strategy.starts_with("time") { 2 } else { 1 };
-        for &c in &changes {
-            preferred.extend(c.saturating_sub(width)..(c + width + 1).min(n));
-        }
-        let preferred = preferred.into_iter().chain(boundary_then_stride(n, k, self.p));
+        let windows = changes.iter().flat_map(|&c| c.saturating_sub(width)..(c + width + 1).min(n));
+        let by_score = by_score.iter().map(|&i| i as usize);
+        let preferred = preferred.into_iter().chain(by_score).chain(windows).chain(boundary_then_stride(n, k, self.p));
         let mut must: Vec<usize> = Vec::new();
         must.extend(&errors);
         must.extend(&outliers);
@@ -1736,7 +2061,7 @@ impl<'a> Crusher<'a> {
         must.extend(&exact);
         must.retain(|&i| !copy[i]);
         let mut plan = choose(n, k, &must, preferred, &copy, String::new());
-        let schema_rows = cover_schema(items, &mut plan, &copy, k);
+        let schema_rows = cover_schema(rows, &mut plan, &copy, k);
         let summary = format!(
             "{strategy} ({crush_reason}): kept {} of {n} rows (budget {k}; {} error, {} outlier, {} anomaly, {} query-match rows always kept{}{})",
             n - plan.dropped(),
@@ -1854,7 +2179,7 @@ impl<'a> Crusher<'a> {
                     Group::Objects => {
                         let srcs: Vec<Cow<str>> =
                             idx.iter().map(|&i| Cow::Borrowed(srcs[i as usize].as_ref())).collect();
-                        self.plan_rows(&values, &srcs)
+                        self.plan_rows(values.as_slice(), self.k_for(&srcs, 3))
                     }
                     Group::Others => self.plan_copies(&values),
                     Group::Strings | Group::Numbers => self.plan_scalar_values(&values),
@@ -1963,9 +2288,13 @@ impl<'a> Crusher<'a> {
                 Value::String(s) if has_error_word(s) => return true,
                 Value::Array(items) => {
                     stack.extend(items.iter().zip(self.tree.children(node)));
-                    let literals = self.tree.lean_items(node, self.input).map(|r| &self.input[r]);
-                    let mut strings = literals.filter(|l| l.starts_with('"')).filter_map(scalar_text);
-                    if strings.any(|s| has_error_word(&s)) {
+                    let mut literals = self.tree.lean_items(node, self.input).map(|r| &self.input[r]);
+                    let error = |l: &str| match l.as_bytes().first() {
+                        Some(b'"') => scalar_text(l).is_some_and(|s| has_error_word(&s)),
+                        Some(b'[' | b'{') => jsonspan::small_container(l) && mentions_error(&self.read_small(l)),
+                        _ => false,
+                    };
+                    if literals.any(error) {
                         return true;
                     }
                 }
@@ -2048,19 +2377,17 @@ fn row_paths(row: &Value) -> HashSet<u64> {
 /// Adds to a row plan, greedily, the rows that hold the most key paths no kept row has (a
 /// package's own `features`, a rare nested setting), at most `budget` of them: sampling rows
 /// must not take the schema with them. Returns how many rows it added.
-fn cover_schema<V: Borrow<Value>>(items: &[V], plan: &mut KeepPlan, copy: &[bool], budget: usize) -> usize {
+fn cover_schema<R: Rows + ?Sized>(rows: &R, plan: &mut KeepPlan, copy: &[bool], budget: usize) -> usize {
     let mut covered: HashSet<u64> = HashSet::new();
-    for (item, _) in items.iter().zip(&plan.keep).filter(|(_, k)| **k) {
-        covered.extend(row_paths(item.borrow()));
+    for i in (0..rows.count()).filter(|&i| plan.keep[i]) {
+        covered.extend(row_paths(&rows.row(i)));
     }
     // only rows with a path no kept row has can ever help (the covered set only grows), and
     // they are few: the others' path sets are not kept
-    let mut candidates: Vec<(usize, HashSet<u64>)> = items
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !plan.keep[*i] && !copy[*i])
-        .filter_map(|(i, item)| {
-            let paths = row_paths(item.borrow());
+    let mut candidates: Vec<(usize, HashSet<u64>)> = (0..rows.count())
+        .filter(|&i| !plan.keep[i] && !copy[i])
+        .filter_map(|i| {
+            let paths = row_paths(&rows.row(i));
             paths.iter().any(|p| !covered.contains(p)).then_some((i, paths))
         })
         .collect();
@@ -2339,6 +2666,45 @@ mod tests {
                 })
                 .collect(),
         ];
+        // small containers (at most 7 atoms) from the first item on are left in the text too:
+        // rows with an error and an anomaly; small arrays; copies written apart (keys in another
+        // order, spaces) with escapes, exponents and a string long enough to be cut; every kind
+        // with containers that are not small; unique rows, all kept, with spaces in them
+        arrays.push(
+            (0..n)
+                .map(|i| match i {
+                    700 => r#"{"id":7,"msg":"error: boom"}"#.to_string(),
+                    900 => r#"{"id":9,"name":"u0","score":99}"#.to_string(),
+                    _ => format!(r#"{{"id":{},"name":"u{}","score":0.{}}}"#, i % 50, i % 9, i % 10),
+                })
+                .collect(),
+        );
+        arrays
+            .push((0..n).map(|i| [r#"[{},"x",1E5]"#, r#"[ 1 , "a\"]" ]"#, "[0]", "[2]"][i % 4].to_string()).collect());
+        arrays.push(
+            (0..n)
+                .map(|i| match i % 4 {
+                    _ if i == 800 => format!(r#"{{"s":"{}","n":1E5}}"#, "é".repeat(1500)),
+                    0 => r#"{"s":"a\"b\u00e9","n":2E1}"#.to_string(),
+                    1 => "{ \"n\" : 2E1 ,\n \"s\" : \"a\\\"b\\u00e9\" }".to_string(),
+                    2 => format!(r#"{{"n":-0,"s":"ok {}"}}"#, i % 30),
+                    _ => r#"{"e":[],"o":{},"n":null}"#.to_string(),
+                })
+                .collect(),
+        );
+        arrays.push(
+            (0..n)
+                .map(|i| match i % 5 {
+                    0 => format!(r#"{{"id":{},"ok":true}}"#, i % 7),
+                    1 => format!("[{},[]]", i % 4),
+                    2 => pick(i, &strings),
+                    3 => pick(i, &numbers),
+                    _ if i > LEAN_ITEMS => format!(r#"{{"big":[1,2,3,4,5,6,7,8,9],"id":{i}}}"#),
+                    _ => r#"{"id":1}"#.to_string(),
+                })
+                .collect(),
+        );
+        arrays.push((0..n).map(|i| format!("{{ \"id\" : {i} ,\n \"name\" : \"user {i}\" }}")).collect());
         arrays.push(vec!["\"same\"".to_string(); n]);
         // empty objects alone: their marker is an object, as a parsed array's is
         arrays.push(vec!["{}".to_string(); n]);
@@ -2361,9 +2727,9 @@ mod tests {
 
     #[test]
     fn a_lean_array_is_cut_as_a_whole_one_is() {
-        // an array whose first items are not all scalars is parsed whole
+        // an array whose first items are not all atoms or small containers is parsed whole
         let late =
-            format!("[{{\"a\":1}},{}]", (0..LEAN_ITEMS + 50).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+            format!("[{{\"a\":[1]}},{}]", (0..LEAN_ITEMS + 50).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
         assert_eq!(parse(&late).unwrap().1, Form::Document);
         for array in long_arrays() {
             // lean at the root, under a single-item array, and under a planned array of such
@@ -2425,12 +2791,19 @@ mod tests {
             // the atoms put back from their text give serde_json's own parse
             let data = tree.children(tree.root()).nth(1).unwrap();
             let parsed = lean["data"].as_array().unwrap();
+            // a small container: at most 7 children, all atoms
+            let small = |k: usize| {
+                tree.node(k).kind != NodeKind::Scalar
+                    && (1..=jsonspan::SMALL_ITEMS).contains(&tree.child_count(k))
+                    && tree.children(k).all(|c| tree.node(c).atom())
+            };
             let put_back: Vec<Value> = {
                 let mut containers = parsed.iter().cloned();
                 tree.children(data)
-                    .map(|k| match tree.node(k).atom() {
-                        true => scalar_value(&doc[tree.node(k).span()]),
-                        false => containers.next().unwrap(),
+                    .map(|k| match (tree.node(k).atom(), small(k)) {
+                        (true, _) => scalar_value(&doc[tree.node(k).span()]),
+                        (_, true) => serde_json::from_str(&doc[tree.node(k).span()]).unwrap(),
+                        _ => containers.next().unwrap(),
                     })
                     .collect()
             };

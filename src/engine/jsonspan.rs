@@ -187,9 +187,23 @@ impl SpanTree {
 }
 
 /// From this many items up, an array whose first this-many items are all atoms (scalars and
-/// empty containers) is lean: the JSON engine's parse keeps none of its atoms as values, and
-/// [`scan_lean`] puts none in the tree (a node is 24 bytes; a small number's text, a few).
+/// empty containers) or small containers (see [`SMALL_ITEMS`]) is lean: the JSON engine's parse
+/// keeps none of them as values, and [`scan_lean`] puts none in the tree (a node is 24 bytes; a
+/// small number's text, a few).
 pub const LEAN_ITEMS: usize = 1024;
+
+/// A small container holds at most this many children, all atoms (`{"id":1,"ok":true}`,
+/// `[1,"a"]`). The JSON engine never cuts inside one (an object needs 8 keys to be sampled, an
+/// array 9 items to be planned), so a lean array leaves it in the text, as it does an atom, and
+/// reads it when it is needed: a parsed `{"a":1}` took about 450 bytes, its node and its
+/// member's 48.
+pub const SMALL_ITEMS: usize = 7;
+
+/// Whether the value a lean array leaves in the text (see [`atom_end`]) at the start of `text` is
+/// a small container, not an atom: it opens a bracket that does not close right away.
+pub fn small_container(text: &str) -> bool {
+    text.starts_with(['[', '{']) && !text[1..].trim_start_matches([' ', '\t', '\n', '\r']).starts_with([']', '}'])
+}
 
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
 /// the root is a synthetic array spanning the text.
@@ -288,23 +302,44 @@ struct Frame {
     last_child: u32,
     state: State,
     array: bool,
-    /// Items so far, and whether all of them are scalars (arrays only).
+    /// Items so far, and whether all of them are atoms or small containers (arrays only).
     items: usize,
     scalars_only: bool,
-    /// Its scalars are not put in the tree (see [`scan_lean`]).
+    /// Its atoms and small containers are not put in the tree (see [`scan_lean`]).
     lean: bool,
+    /// Children so far (items or members), and whether all of them are atoms: what makes a
+    /// container small (see [`SMALL_ITEMS`]).
+    children: usize,
+    atoms_only: bool,
+    /// It is an atom itself (an empty container).
+    atom: bool,
+    /// The container's last child before this one was linked (to unlink it again).
+    prev: u32,
 }
 
 impl Frame {
     fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame { node, last_child: NONE, state, array, items: 0, scalars_only: true, lean: false }
+        Frame {
+            node,
+            last_child: NONE,
+            state,
+            array,
+            items: 0,
+            scalars_only: true,
+            lean: false,
+            children: 0,
+            atoms_only: true,
+            atom: false,
+            prev: NONE,
+        }
     }
 }
 
-/// Where the atom (see [`Node::atom`]) that starts at `b[start]` ends, read no further than `to`:
-/// a string after its closing quote, an empty container after its closing bracket, any other
-/// literal at the whitespace, comma or bracket after it (valid JSON, already scanned).
+/// Where the value a lean array leaves in the text (an atom, see [`Node::atom`], or a small
+/// container, see [`SMALL_ITEMS`]) that starts at `b[start]` ends, read no further than `to`: a
+/// string after its closing quote, a container after its closing bracket, any other literal at
+/// the whitespace, comma or bracket after it (valid JSON, already scanned).
 pub fn atom_end(b: &[u8], start: usize, to: usize) -> usize {
     let mut pos = start;
     match b.get(pos) {
@@ -316,10 +351,27 @@ pub fn atom_end(b: &[u8], start: usize, to: usize) -> usize {
             (pos + 1).min(to)
         }
         Some(b'[' | b'{') => {
-            while pos < to && !matches!(b[pos], b']' | b'}') {
+            // an empty container, or a small one (see [`SMALL_ITEMS`]): to its closing bracket,
+            // past the brackets inside its strings and inside its empty containers
+            let mut depth = 0usize;
+            while pos < to {
+                match b[pos] {
+                    b'"' => {
+                        pos = atom_end(b, pos, to);
+                        continue;
+                    }
+                    b'[' | b'{' => depth += 1,
+                    b']' | b'}' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return pos + 1;
+                        }
+                    }
+                    _ => {}
+                }
                 pos += 1;
             }
-            (pos + 1).min(to)
+            to
         }
         _ => {
             while pos < to && !matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',' | b']' | b'}') {
@@ -376,11 +428,14 @@ impl<'a> Scanner<'a> {
         if !self.build {
             return NONE;
         }
-        if let Some(f) = self.stack.last_mut().filter(|f| f.array) {
-            f.items += 1;
-            f.scalars_only &= atom;
-            if f.lean && atom {
-                return NONE;
+        if let Some(f) = self.stack.last_mut() {
+            f.children += 1;
+            f.atoms_only &= atom;
+            if f.array {
+                f.items += 1;
+                if f.lean && atom {
+                    return NONE;
+                }
             }
         }
         let id = self.nodes.len() as u32;
@@ -397,21 +452,32 @@ impl<'a> Scanner<'a> {
             next_sibling: NONE,
         });
         self.link(id);
-        if let Some(f) = self.stack.last_mut()
-            && f.array
-            && f.scalars_only
-            && f.items == self.lean_from
-        {
-            // its items so far are scalars, the nodes right after its own: they go
-            let array = f.node as usize;
-            f.lean = true;
-            f.last_child = NONE;
-            self.nodes.truncate(array + 1);
-            self.nodes[array].lean = true;
-            self.nodes[array].first_child = NONE;
+        // an atom is a whole item; a container is one when it closes (see `end_container`)
+        if atom && self.item_done(true) {
             return NONE;
         }
         id
+    }
+
+    /// The item just read of the array on top of the stack is whole: an atom or a small
+    /// container (`leaves_text`), or another container. The array turns lean when its first
+    /// [`LEAN_ITEMS`] items are all atoms or small containers (true is returned: the item's
+    /// nodes went with the others).
+    fn item_done(&mut self, leaves_text: bool) -> bool {
+        let lean_from = self.lean_from;
+        let Some(f) = self.stack.last_mut().filter(|f| f.array) else { return false };
+        f.scalars_only &= leaves_text;
+        if f.lean || !f.scalars_only || f.items != lean_from {
+            return false;
+        }
+        // its items so far are atoms and small containers, the nodes right after its own: they go
+        let array = f.node as usize;
+        f.lean = true;
+        f.last_child = NONE;
+        self.nodes.truncate(array + 1);
+        self.nodes[array].lean = true;
+        self.nodes[array].first_child = NONE;
+        true
     }
 
     /// Makes `id` the next child of the current container.
@@ -536,6 +602,24 @@ impl<'a> Scanner<'a> {
         if self.stack.is_empty() {
             self.top_done = true;
         }
+        if !self.build || f.atom || f.node == NONE {
+            return Ok(());
+        }
+        let small = f.children <= SMALL_ITEMS && f.atoms_only;
+        match self.stack.last_mut() {
+            Some(p) if p.array && p.lean && small => {
+                // left in the text, as an atom is: its nodes are the last ones
+                self.nodes.truncate(f.node as usize);
+                p.last_child = f.prev;
+                match f.prev {
+                    NONE => self.nodes[p.node as usize].first_child = NONE,
+                    prev => self.nodes[prev as usize].next_sibling = NONE,
+                }
+            }
+            _ => {
+                self.item_done(small);
+            }
+        }
         Ok(())
     }
 
@@ -550,9 +634,10 @@ impl<'a> Scanner<'a> {
                     let inside = self.b[start + 1..].iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
                     inside.is_some_and(|i| self.b[start + 1 + i] == if c == b'{' { b'}' } else { b']' })
                 };
+                let prev = self.stack.last().map_or(NONE, |f| f.last_child);
                 let id = self.open(kind, start, empty);
                 self.pos += 1;
-                self.stack.push(Frame::new(id, c == b'['));
+                self.stack.push(Frame { atom: empty, prev, ..Frame::new(id, c == b'[') });
                 Ok(())
             }
             b'"' => {
@@ -732,6 +817,59 @@ mod tests {
         assert!(lean.holds_lean(lean.node(object).span()));
         assert!(lean.holds_lean(lean.node(mixed).span()), "a lean array that met a container");
         assert_eq!(lean.member_count(), whole.member_count());
+    }
+
+    #[test]
+    fn small_containers_are_left_in_the_text_as_atoms_are() {
+        // small: at most 7 children, all atoms (brackets in strings, empty containers inside);
+        // not small: 8 children, or a child with something in it
+        let small = [r#"{"a":"]}[{","b":[ ]}"#, r#"[1, "x\"]", {}]"#, r#"{ "k" : null }"#, "[1,2,3,4,5,6,7]"];
+        let big = [r#"{"a":[1]}"#, "[1,2,3,4,5,6,7,8]", r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8}"#];
+        for (i, s) in small.iter().enumerate() {
+            assert!(small_container(s), "{s}");
+            assert_eq!(atom_end(s.as_bytes(), 0, s.len()), s.len(), "{s}");
+            assert_eq!(atom_end(format!("{s}, 2]").as_bytes(), 0, s.len() + 4), s.len(), "{i}");
+        }
+        assert!(!small_container("{ }") && !small_container("[\n]") && !small_container("\"[\""));
+        // the array turns lean at item 1,024 when every item so far is an atom or small
+        let items: Vec<&str> = (0..LEAN_ITEMS + 40)
+            .map(|i| match i {
+                _ if i > LEAN_ITEMS && i % 9 == 0 => big[i % 3],
+                _ if i % 5 == 0 => "\"s\"",
+                _ => small[i % 4],
+            })
+            .collect();
+        let doc = format!("{{\"rows\": [{}], \"short\": [{}]}}", items.join(" , "), small.join(","));
+        let lean = scan_lean(&doc).unwrap();
+        let whole = scan(&doc, false).unwrap();
+        let rows = lean.children(lean.root()).next().unwrap();
+        let whole_rows = whole.children(whole.root()).next().unwrap();
+        assert!(lean.node(rows).lean);
+        // in the tree: only the items that are not small, the same spans as the whole tree's
+        let kept: Vec<_> = lean.children(rows).map(|c| lean.node(c).span()).collect();
+        let big_spans: Vec<_> = whole
+            .children(whole_rows)
+            .map(|c| whole.node(c).span())
+            .filter(|r| big.contains(&&doc[r.clone()]))
+            .collect();
+        assert_eq!(kept, big_spans);
+        let entries: Vec<_> = lean.lean_entries(rows, &doc).map(|(span, _)| span).collect();
+        let all: Vec<_> = whole.children(whole_rows).map(|c| whole.node(c).span()).collect();
+        assert_eq!(entries, all);
+        // a short array of small containers is whole; members of small ones left out are not counted
+        let short = lean.children(lean.root()).nth(1).unwrap();
+        assert!(!lean.node(short).lean && lean.child_count(short) == 4);
+        let left_out: usize = items
+            .iter()
+            .filter(|s| s.starts_with('{') && small.contains(s))
+            .map(|s| scan(s, false).map(|t| t.member_count()).unwrap())
+            .sum();
+        assert_eq!(lean.member_count() + left_out, whole.member_count());
+        // one not small among the first 1,024 items: no array is lean
+        let mut first = items.clone();
+        first[500] = big[0];
+        let doc = format!("[{}]", first.join(","));
+        assert!(!scan_lean(&doc).unwrap().node(0).lean);
     }
 
     #[test]
