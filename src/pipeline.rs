@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::engine::{self, Context, EngineKind, text};
-use crate::ledger::{Ledger, LineIndex};
+use crate::ledger::{Ledger, Lines};
 use crate::outcome::{Decision, Outcome, SectionReport, Skip, Timing};
 use crate::router::{self, Route};
 use crate::tokens;
@@ -72,7 +72,7 @@ fn run(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Out
         EngineChoice::Only(kind) => vec![Route { bytes: 0..input.len(), kind, why: "chosen by --engine".into() }],
     };
     timing.route = clock.elapsed();
-    let line_index = LineIndex::new(input);
+    let mut line_index = LineCounter::new(input);
     // grown as sections arrive: sized to the input it would hold megabytes a compressed output
     // never needs
     let mut output = String::new();
@@ -155,7 +155,10 @@ fn run(input: &str, choice: EngineChoice, config: &Config, ctx: &Context) -> Out
         }
         sections.push(SectionReport {
             output_bytes: output_start..output.len(),
-            lines: line_index.lines_of(&route.bytes),
+            lines: Lines {
+                first: first_line,
+                last: if route.bytes.is_empty() { first_line } else { line_index.line_of(route.bytes.end - 1) },
+            },
             bytes: route.bytes,
             kind: route.kind,
             detected: route.why,
@@ -238,6 +241,33 @@ fn overall_decision(sections: &[SectionReport]) -> Decision {
                 Decision::Skipped { reason: Skip::NothingToDrop { detail: summary } }
             }
         }
+    }
+}
+
+/// The line of an offset, for offsets that come in order (the sections'): counted on from the
+/// last one, where an index of every line start took 8 bytes a line. Lines end as
+/// [`crate::ledger::LineIndex`] ends them.
+struct LineCounter<'t> {
+    text: &'t [u8],
+    line_end: u8,
+    at: usize,
+    ends: usize,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t str) -> Self {
+        LineCounter { text: text.as_bytes(), line_end: crate::engine::text::line_end(text), at: 0, ends: 0 }
+    }
+
+    /// The 1-based line of `offset` (counted again from the start if it comes before the last).
+    fn line_of(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        if offset < self.at {
+            (self.at, self.ends) = (0, 0);
+        }
+        self.ends += memchr::memchr_iter(self.line_end, &self.text[self.at..offset]).count();
+        self.at = offset;
+        self.ends + 1
     }
 }
 

@@ -144,7 +144,11 @@ struct Doc<'t> {
 fn parse_json(text: &str) -> Option<Doc<'_>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (value, form) = json::parse(text).ok()?;
-    let tree = if form == json::Form::LeanDocument { Some(jsonspan::scan_lean(text).ok()?) } else { None };
+    let tree = match form {
+        json::Form::LeanDocument => Some(jsonspan::scan_lean(text).ok()?),
+        json::Form::LeanLines => Some(jsonspan::scan_lean_lines(text).ok()?),
+        json::Form::Document | json::Form::Lines => None,
+    };
     Some(Doc { value, text, tree })
 }
 

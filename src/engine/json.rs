@@ -117,7 +117,6 @@ impl Engine for JsonEngine {
         }
         let tree = match tree {
             Some(t) => t,
-            None if lines_mode => Arc::new(jsonspan::scan(input, true).map_err(scan_failed)?),
             None => Arc::new(jsonspan::scan_lean(input).map_err(scan_failed)?),
         };
         if kept.is_none() {
@@ -144,6 +143,7 @@ impl Engine for JsonEngine {
             }
         }
         let mut c = Crusher::new(input, &tree, p, ctx);
+        c.lines = lines_mode;
         let root = tree.root();
         let out_value = c.process(value, root, String::new());
         if c.reserved.get() {
@@ -243,25 +243,33 @@ fn scan_failed(e: jsonspan::ScanError) -> Skip {
 }
 
 /// [`parse`], with the span tree when the input is large enough to scan it on another core
-/// meanwhile (as one document: JSON Lines, known only from the parse, are scanned again after).
+/// meanwhile (as one document: JSON Lines, known only from the parse, are scanned after), and
+/// whether it is JSON Lines (whose tree is always given).
 fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<SpanTree>>), Skip> {
+    let lines = |v, form| {
+        let tree = match form {
+            Form::LeanLines => jsonspan::scan_lean_lines(input),
+            _ => jsonspan::scan(input, true),
+        };
+        Ok((v, true, Some(Arc::new(tree.map_err(scan_failed)?))))
+    };
     if input.len() < SCAN_BESIDE_BYTES {
-        let (v, form) = parse(input)?;
-        return Ok((v, form == Form::Lines, None));
+        return match parse(input)? {
+            (v, form @ (Form::Lines | Form::LeanLines)) => lines(v, form),
+            (v, _) => Ok((v, false, None)),
+        };
     }
     let (parsed, scanned) = std::thread::scope(|s| {
         let scan = s.spawn(|| jsonspan::scan_lean(input));
         let parsed = parse(input);
         (parsed, scan.join())
     });
-    let (v, form) = parsed?;
-    let lines_mode = form == Form::Lines;
-    let tree = match scanned {
-        Ok(Ok(t)) if !lines_mode => Some(Arc::new(t)),
-        Ok(Err(e)) if !lines_mode => return Err(scan_failed(e)),
-        _ => None,
-    };
-    Ok((v, lines_mode, tree))
+    match (parsed?, scanned) {
+        ((v, form @ (Form::Lines | Form::LeanLines)), _) => lines(v, form),
+        ((v, _), Ok(Ok(t))) => Ok((v, false, Some(Arc::new(t)))),
+        (_, Ok(Err(e))) => Err(scan_failed(e)),
+        ((v, _), Err(_)) => Ok((v, false, None)),
+    }
 }
 
 /// How many object members a parsed value holds, at every depth (iterative: parsed values can be
@@ -313,30 +321,97 @@ fn ser_err(e: serde_json::Error) -> Skip {
 /// A JSON document, or a stream of them (JSON Lines) as one array, and whether it was a stream.
 ///
 /// A document is parsed lean: an array whose first [`LEAN_ITEMS`] items are atoms (scalars and
-/// empty containers) keeps only the arrays and objects with something in them that may follow as
-/// values, and its atoms stay in the source text, where [`jsonspan::scan_lean`]'s tree finds
-/// them. A parsed number costs about 100 bytes; its text, eight. An array planner that compares
-/// its items as values reads items that hold a lean array whole again, from their text (see
-/// `Crusher::whole_items`). JSON Lines values are parsed whole.
+/// empty containers) or small containers (see [`jsonspan::SMALL_ITEMS`]) keeps only the other
+/// arrays and objects that may follow as values, and the rest stay in the source text, where
+/// [`jsonspan::scan_lean`]'s tree finds them. A parsed number costs about 100 bytes; its text,
+/// eight. An array planner that compares its items as values reads items that hold a lean array
+/// whole again, from their text (see `Crusher::whole_items`). JSON Lines values are parsed
+/// whole, and the stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
     let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
-    let lean = Lean { leaned: &leaned, duplicate: &duplicate };
+    let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: LEAN_ITEMS };
+    // a lean array may have left an object with a key twice in its text: where is read from a
+    // whole scan
+    let duplicated = |lines| Err(duplicate_key(input, &jsonspan::scan(input, lines).map_err(scan_failed)?));
     match serde::de::DeserializeSeed::deserialize(lean, &mut de).and_then(|v| de.end().map(|()| v)) {
-        // a lean array may have left the object in its text: where is read from a whole scan
-        Ok(_) if duplicate.get() => Err(duplicate_key(input, &jsonspan::scan(input, false).map_err(scan_failed)?)),
+        Ok(_) if duplicate.get() => duplicated(false),
         Ok(v) => Ok((v, if leaned.get() > 0 { Form::LeanDocument } else { Form::Document })),
         Err(e) if e.to_string().starts_with("trailing characters") => {
-            let mut values = Vec::new();
-            for v in serde_json::Deserializer::from_str(input).into_iter::<Value>() {
+            let mut values = LeanItems::new(LEAN_ITEMS);
+            let mut duplicate = false;
+            for v in serde_json::Deserializer::from_str(input).into_iter::<LineValue>() {
                 match v {
-                    Ok(v) => values.push(v),
+                    Ok(line) => {
+                        duplicate |= line.duplicate;
+                        values.push(line.value, false);
+                    }
                     Err(e2) => return Err(parse_failed(&e2, true)),
                 }
             }
-            Ok((Value::Array(values), Form::Lines))
+            if duplicate {
+                return duplicated(true);
+            }
+            let form = if values.lean { Form::LeanLines } else { Form::Lines };
+            Ok((Value::Array(values.finish()), form))
         }
         Err(e) => Err(parse_failed(&e, false)),
+    }
+}
+
+/// An array's items as a lean parse keeps them (see [`parse`]): every one until its first
+/// `lean_from` items prove to be atoms or small containers, then only its other containers.
+struct LeanItems {
+    items: Vec<Value>,
+    lean_from: usize,
+    lean: bool,
+    scalars_only: bool,
+}
+
+impl LeanItems {
+    fn new(lean_from: usize) -> LeanItems {
+        LeanItems { items: Vec::new(), lean_from, lean: false, scalars_only: true }
+    }
+
+    /// The next item, `holds_lean` when a lean array is in it. True when the array turns lean.
+    fn push(&mut self, v: Value, holds_lean: bool) -> bool {
+        // an empty container is an atom, as a scalar is (see `jsonspan::Node::atom`), and a
+        // small container is left in the text as one (see `jsonspan::SMALL_ITEMS`); a value
+        // that holds a lean array is neither, though it is empty or small as a value
+        let container = holds_lean || has_content(&v) && !small(&v);
+        self.scalars_only &= !container;
+        if container || !self.lean {
+            self.items.push(v);
+        }
+        if !self.lean && self.scalars_only && self.items.len() == self.lean_from {
+            self.lean = true;
+            self.items.clear();
+            return true;
+        }
+        false
+    }
+
+    fn finish(mut self) -> Vec<Value> {
+        // a vector grown from empty holds room for four: a million `[1]` kept three empty
+        // values each
+        self.items.shrink_to_fit();
+        self.items
+    }
+}
+
+/// One JSON Lines value, parsed whole (no array in it is lean), and whether an object in it had
+/// a key twice.
+struct LineValue {
+    value: Value,
+    duplicate: bool,
+}
+
+impl<'de> serde::Deserialize<'de> for LineValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
+        let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: usize::MAX };
+        let value = serde::de::DeserializeSeed::deserialize(lean, d)?;
+        Ok(LineValue { value, duplicate: duplicate.get() })
     }
 }
 
@@ -348,6 +423,9 @@ pub(crate) enum Form {
     LeanDocument,
     /// JSON Lines: an array of the stream's values, each parsed whole.
     Lines,
+    /// JSON Lines whose first [`LEAN_ITEMS`] values are atoms or small containers: the stream
+    /// is lean as an array is (see [`jsonspan::scan_lean_lines`]).
+    LeanLines,
 }
 
 /// serde_json's `Value` parse, but lean for long arrays (see [`parse`]). Objects keep their key
@@ -358,6 +436,8 @@ struct Lean<'f> {
     leaned: &'f Cell<usize>,
     /// An object had a key twice.
     duplicate: &'f Cell<bool>,
+    /// Arrays are lean from this many items on (see [`LeanItems`]).
+    lean_from: usize,
 }
 
 /// The key under which serde_json (with `arbitrary_precision`) hands a number's text to a visitor.
@@ -407,31 +487,15 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        let mut lean = false;
-        let mut scalars_only = true;
+        let mut items = LeanItems::new(self.lean_from);
         loop {
             let before = self.leaned.get();
             let Some(v) = seq.next_element_seed(self)? else { break };
-            // an empty container is an atom, as a scalar is (see `jsonspan::Node::atom`), and a
-            // small container is left in the text as one (see `jsonspan::SMALL_ITEMS`); a value
-            // that holds a lean array is neither, though it is empty or small as a value
-            let holds_lean = self.leaned.get() > before;
-            let container = holds_lean || has_content(&v) && !small(&v);
-            scalars_only &= !container;
-            if container || !lean {
-                items.push(v);
-            }
-            if !lean && scalars_only && items.len() == LEAN_ITEMS {
-                lean = true;
+            if items.push(v, self.leaned.get() > before) {
                 self.leaned.set(self.leaned.get() + 1);
-                items.clear();
             }
         }
-        // a vector grown from empty holds room for four: a million `[1]` kept three empty
-        // values each
-        items.shrink_to_fit();
-        Ok(Value::Array(items))
+        Ok(Value::Array(items.finish()))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
@@ -1020,6 +1084,11 @@ impl Fields {
             match v {
                 Value::Number(_) => {
                     if let Some(x) = as_f64(v) {
+                        if f.stats.numeric.is_empty() && i * 5 <= self.rows {
+                            // a number from the first rows on, as in most columns that hold
+                            // one: room for all rows (doubling held up to twice that)
+                            f.stats.numeric.values.reserve_exact(self.rows - i);
+                        }
                         f.stats.numeric.push(i, x);
                     }
                 }
@@ -1043,6 +1112,7 @@ impl Fields {
                     f.distinct.insert(absent);
                 }
                 let mut stats = f.stats;
+                stats.numeric.values.shrink_to_fit();
                 stats.distinct = f.distinct.len();
                 stats.unique_ratio = f.distinct.len() as f64 / n.max(1) as f64;
                 stats.is_string = f.str_count * 2 >= stats.present.max(1);
@@ -1206,13 +1276,14 @@ impl<'s> Starts<'s> {
 /// A run of kept items of a lean array carried to the output as their compact text, not as
 /// values: a million kept `{"id":1,"name":"a"}` rows took about 300 bytes each as values.
 /// serde_json (with `arbitrary_precision`) writes a number's text as it is, so the run is one
-/// such "number" among the array's items, its items joined by commas. Only small containers
+/// such "number" among the array's items, its items joined by commas (by newlines in a JSON
+/// Lines stream, written one value a line). Only small containers
 /// whose compact text is what serde_json would write take this path: no escapes in them (serde_json
 /// may write an escaped character otherwise), no string long enough to be cut, numbers as
 /// written (as [`source_number_text`] keeps them), whitespace outside strings dropped.
-#[derive(Default)]
 struct Verbatim {
     text: String,
+    separator: char,
 }
 
 impl Verbatim {
@@ -1223,7 +1294,7 @@ impl Verbatim {
             return false;
         }
         if !self.text.is_empty() {
-            self.text.push(',');
+            self.text.push(self.separator);
         }
         let mut in_string = false;
         for ch in literal.chars() {
@@ -1328,6 +1399,8 @@ struct Crusher<'a> {
     memo: Option<&'a Memo>,
     /// A lean array held an object that serde_json reads as a number (see [`Self::read_small`]).
     reserved: Cell<bool>,
+    /// The root is a JSON Lines stream, written one value a line.
+    lines: bool,
 }
 
 impl<'a> Crusher<'a> {
@@ -1341,6 +1414,7 @@ impl<'a> Crusher<'a> {
             notes: Vec::new(),
             memo: ctx.memo.as_deref(),
             reserved: Cell::new(false),
+            lines: false,
         }
     }
 
@@ -1659,7 +1733,8 @@ impl<'a> Crusher<'a> {
         let mut dropped_values = Spread::default();
         let mut values = items.into_iter().zip(kids);
         // kept small containers written as they are, one text a run (see `Verbatim`)
-        let mut verbatim = Verbatim::default();
+        let lines = self.lines && pointer.is_empty();
+        let mut verbatim = Verbatim { text: String::new(), separator: if lines { '\n' } else { ',' } };
         for i in 0..n {
             let value = container(i).and_then(|_| values.next());
             let keep = plan.keep[i];
@@ -2760,6 +2835,39 @@ mod tests {
                     };
                     assert_eq!(plans(&lean), plans(&whole));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_lean_json_lines_stream_is_cut_as_the_same_values_in_a_whole_array_are() {
+        for array in long_arrays() {
+            // the array's items, one a line, and the same items as an array parsed whole
+            let tree = jsonspan::scan(&array, false).unwrap();
+            let items: Vec<&str> = tree.children(tree.root()).map(|k| &array[tree.node(k).span()]).collect();
+            let lines = items.join("\n");
+            assert_eq!(parse(&lines).unwrap().1, Form::LeanLines);
+            let doc = format!("[{}]", items.join(","));
+            for query in [None, Some("boom")] {
+                let lean = run(&lines, query);
+                let whole = run_whole(&doc, query);
+                let values: Vec<Value> =
+                    without_keys(&lean.output).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+                let expect: Value = serde_json::from_str(&without_keys(&whole.output)).unwrap();
+                assert_eq!(Value::Array(values), expect, "{lines:.80}");
+                // the same drops, each a byte earlier (no `[`), at the same items
+                let drops = |c: &Compressed, shift: usize, value: &str| {
+                    let at = |d: &crate::ledger::Dropped| {
+                        d.span.pointer.as_deref().map(|p| p.strip_prefix(value).unwrap().to_string())
+                    };
+                    let bytes = |d: &crate::ledger::Dropped| d.span.bytes.start + shift..d.span.bytes.end + shift;
+                    c.ledger.drops.iter().map(|d| (d.count, d.reason.clone(), bytes(d), at(d))).collect::<Vec<_>>()
+                };
+                assert_eq!(drops(&lean, 1, ""), drops(&whole, 0, "/0"));
+                let plans = |c: &Compressed| {
+                    c.notes.iter().map(|n| n.split_once(": ").map(|p| p.1.to_string())).collect::<Vec<_>>()
+                };
+                assert_eq!(plans(&lean), plans(&whole));
             }
         }
     }

@@ -71,6 +71,8 @@ pub struct SpanTree {
     nodes: Vec<Node>,
     /// Where each lean array starts, in source order.
     leans: Vec<u32>,
+    /// The root is a JSON Lines stream: it spans the text, with no brackets.
+    lines: bool,
 }
 
 /// Where a scan failed.
@@ -115,7 +117,11 @@ impl SpanTree {
         text: &'t str,
     ) -> impl Iterator<Item = (Range<usize>, Option<usize>)> + 't {
         let node = &self.nodes[id];
-        let (mut pos, to) = if node.lean { (node.start as usize + 1, node.end as usize - 1) } else { (0, 0) };
+        let (mut pos, to) = match node.lean {
+            true if self.lines && id == 0 => (node.start(), node.end()),
+            true => (node.start() + 1, node.end() - 1),
+            false => (0, 0),
+        };
         let mut kids = self.children(id).peekable();
         let b = text.as_bytes();
         std::iter::from_fn(move || {
@@ -220,6 +226,13 @@ pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
     scan_with(text, false, LEAN_ITEMS)
 }
 
+/// [`scan`] of JSON Lines whose stream is lean as an array is (see [`scan_lean`]): when its
+/// first [`LEAN_ITEMS`] values are atoms or small containers, the root has only the other
+/// values as children. The values themselves are whole (no array in them is lean).
+pub fn scan_lean_lines(text: &str) -> Result<SpanTree, ScanError> {
+    scan_with(text, true, LEAN_ITEMS)
+}
+
 fn scan_with(text: &str, lines: bool, lean_from: usize) -> Result<SpanTree, ScanError> {
     if text.len() >= NONE as usize {
         return Err(ScanError { offset: 0, message: "too large to scan (4 GiB or more)" });
@@ -238,11 +251,12 @@ fn scan_with(text: &str, lines: bool, lean_from: usize) -> Result<SpanTree, Scan
         });
         s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(0, true) });
     }
+    s.lean_root_only = lines;
     s.run(usize::MAX, lines)?;
     // the vector doubled as it grew: give back up to half of it
     s.nodes.shrink_to_fit();
     let leans = s.nodes.iter().filter(|n| n.lean).map(|n| n.start).collect();
-    Ok(SpanTree { nodes: s.nodes, leans })
+    Ok(SpanTree { nodes: s.nodes, leans, lines })
 }
 
 /// The end offset of the one JSON value at the start of `text` (after leading whitespace), if it
@@ -395,6 +409,8 @@ struct Scanner<'a> {
     top_done: bool,
     /// Arrays that reach this many scalar items are lean.
     lean_from: usize,
+    /// Only the root (a JSON Lines stream) may be lean.
+    lean_root_only: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -409,6 +425,7 @@ impl<'a> Scanner<'a> {
             first_only: false,
             top_done: false,
             lean_from: usize::MAX,
+            lean_root_only: false,
         }
     }
 
@@ -464,7 +481,7 @@ impl<'a> Scanner<'a> {
     /// [`LEAN_ITEMS`] items are all atoms or small containers (true is returned: the item's
     /// nodes went with the others).
     fn item_done(&mut self, leaves_text: bool) -> bool {
-        let lean_from = self.lean_from;
+        let lean_from = if self.lean_root_only && self.stack.len() > 1 { usize::MAX } else { self.lean_from };
         let Some(f) = self.stack.last_mut().filter(|f| f.array) else { return false };
         f.scalars_only &= leaves_text;
         if f.lean || !f.scalars_only || f.items != lean_from {
