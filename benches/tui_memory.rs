@@ -2,10 +2,10 @@
 //! target of under 2× the capture's size. Loads the way the TUI does (streamed flows into the
 //! state, with the flow list's count jobs run), then reads the process's peak resident size.
 //! Also a 25 MB JSON file opened on its own, its block compressed and laid out (target under 10×),
-//! and the same for arrays whose cost is all per item: 10 MB of `1,` or of `[],`, and 10 MB of
-//! `1,` 127 arrays deep.
-//! Run: `cargo bench --bench tui_memory -- headroom|har|json|numbers|empties|deep` (one input per
-//! process, so each peak is its own).
+//! and the same for arrays whose cost is all per item: 10 MB of `1,`, of `[],` or of `{"a":1},`,
+//! and 10 MB of `1,` 127 arrays deep.
+//! Run: `cargo bench --bench tui_memory -- headroom|har|json|numbers|empties|deep|objects` (one
+//! input per process, so each peak is its own).
 
 #[path = "support/big_capture.rs"]
 mod big_capture;
@@ -34,6 +34,7 @@ fn main() {
         "numbers" => (big_capture::tiny_items(10 << 20, "1", 1), 10.0),
         "empties" => (big_capture::tiny_items(10 << 20, "[]", 1), 10.0),
         "deep" => (big_capture::tiny_items(10 << 20, "1", 127), 10.0),
+        "objects" => (big_capture::tiny_items(10 << 20, r#"{"a":1}"#, 1), 10.0),
         _ => (big_capture::headroom_log(100 << 20), 2.0),
     };
     let size = std::fs::metadata(&path).unwrap().len();

@@ -2,9 +2,9 @@
 """Peak memory of `ctxlens compress` against input size, per content type (issue target: at most
 4x the input above the fixed cost). Inputs are real fixtures repeated to 1 MB and 10 MB (and JSON
 arrays of 1e5 and 1e6 numbers, and of 2-byte numbers and empty arrays, whose cost is all per
-item, the same numbers 127 arrays deep, booleans with arrays among them, and arrays of small
-objects and of small arrays), written under target/bench-data. The
-fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
+item, the same numbers 127 arrays deep, booleans with arrays among them, arrays of small
+objects and of small arrays, unique small rows, JSON Lines of small objects), written under
+target/bench-data. The fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
 binary)."""
@@ -61,12 +61,21 @@ for label, item in (("json, 2-byte numbers", "1"), ("json, empty arrays", "[]"))
         p = data / f"mem-json-{size >> 20}MB-of-{'ones' if item == '1' else 'empties'}"
         p.write_text("[" + ",".join([item] * (size // (len(item) + 1))) + "]")
         pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
-# arrays of small containers: each item is a parsed value and span-tree nodes (not read lean)
+# arrays of small containers (at most 7 atoms), read lean from the text as atoms are: copies of
+# one, unique rows that are all kept, and JSON Lines of small objects
 for label, item in (("json, small objects", '{"a":1}'), ("json, small arrays", "[1]")):
     for size in (1 << 20, 10 << 20):
         p = data / f"mem-json-{size >> 20}MB-of-{'objects' if item.startswith('{') else 'arrays'}"
         p.write_text("[" + ",".join([item] * (size // (len(item) + 1))) + "]")
         pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
+for size in (1 << 20, 10 << 20):
+    row = '{{"id":{0},"name":"user {0}","ok":{1}}}'
+    p = data / f"mem-json-{size >> 20}MB-unique-rows"
+    p.write_text("[" + ",".join(row.format(i, "true" if i % 3 else "false") for i in range(size // 40)) + "]")
+    pairs.setdefault("json, unique small rows (all kept)", []).append((f"{size >> 20} MB", p))
+    p = data / f"mem-json-{size >> 20}MB-lines"
+    p.write_text("".join(f'{{"a":{i % 3}}}\n' for i in range(size // 8)))
+    pairs.setdefault("json, JSON Lines of small objects", []).append((f"{size >> 20} MB", p))
 # the same `1,` under 127 arrays, and `true,` with a `[1]` every 1,000 items past the 1,100th: a
 # long array of atoms stays lean at any depth and when containers follow
 for label, name in (("json, 2-byte numbers 127 arrays deep", "deep"), ("json, booleans and late arrays", "late")):

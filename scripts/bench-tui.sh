@@ -12,7 +12,7 @@ mem_headroom=$(cargo bench --bench tui_memory -- headroom 2>/dev/null | grep '^t
 mem_har=$(cargo bench --bench tui_memory -- har 2>/dev/null | grep '^tui_memory/')
 mem_json=$(cargo bench --bench tui_memory -- json 2>/dev/null | grep '^tui_memory/')
 # arrays of tiny items: over their target today, so the bench's failure status is not fatal here
-mem_tiny=$(for w in numbers empties deep; do cargo bench --bench tui_memory -- "$w" 2>/dev/null | grep '^tui_memory/' || true; done)
+mem_tiny=$(for w in numbers empties deep objects; do cargo bench --bench tui_memory -- "$w" 2>/dev/null | grep '^tui_memory/' || true; done)
 python3 - "$mem_headroom" "$mem_har" "$mem_json" "$mem_tiny" <<'PY'
 import json, pathlib, re, sys
 root = pathlib.Path("target/criterion")

@@ -82,7 +82,11 @@ pub fn json_file(bytes: usize) -> PathBuf {
 /// shape whose cost is all per item.
 #[allow(dead_code)]
 pub fn tiny_items(bytes: usize, item: &str, depth: usize) -> PathBuf {
-    let name = if item == "1" { "numbers" } else { "empties" };
+    let name = match item {
+        "1" => "numbers",
+        "[]" => "empties",
+        _ => "objects",
+    };
     let path = out_dir().join(format!("{name}-{}mb-depth{depth}.json", bytes >> 20));
     if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes) {
         return path;

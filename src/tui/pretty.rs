@@ -3,8 +3,8 @@
 //! be shown on the pretty-printed lines.
 //!
 //! The layout is serde_json's (two spaces, one member or item per line) with three changes that
-//! keep big inputs small on screen: an array of scalars (and empty containers) is packed into lines
-//! of up to [`WIDTH`] columns, indentation stops growing past [`MAX_INDENT`] levels, and the text
+//! keep big inputs small on screen: an array of scalars (and empty containers, and small ones,
+//! each on one line: `{"id": 1, "ok": true}`) is packed into lines of up to [`WIDTH`] columns, indentation stops growing past [`MAX_INDENT`] levels, and the text
 //! is read as written: numbers keep their source text, a key written twice stays twice, and only
 //! strings with escapes are re-encoded (`caf\u00e9` shows as `café`, as in an engine's output).
 
@@ -147,13 +147,11 @@ impl<'a> Printer<'a> {
         (self.i > start).then(|| &src[start..self.i])
     }
 
-    /// Whether the array whose first item starts here holds only scalars and empty containers
-    /// (read up to its first non-empty container, so every byte is looked at by one such scan).
-    fn scalars_only(&self) -> bool {
+    /// Whether the array whose first item starts here holds only scalars, empty containers and
+    /// small containers (read up to its first other container, so every byte is looked at by
+    /// one such scan).
+    fn packable(&self) -> bool {
         let mut i = self.i;
-        let closes = |i: usize, close: u8| {
-            self.src.get(i + 1..).and_then(|r| r.iter().find(|b| !b.is_ascii_whitespace())) == Some(&close)
-        };
         while let Some(&b) = self.src.get(i) {
             match b {
                 b']' => return true,
@@ -161,28 +159,121 @@ impl<'a> Printer<'a> {
                     Some((end, _)) => i = end + 1,
                     None => return false,
                 },
-                b'[' | b'{' => {
-                    if !closes(i, if b == b'[' { b']' } else { b'}' }) {
-                        return false;
-                    }
-                    i += 1;
-                }
+                b'[' | b'{' => match self.small_end(i) {
+                    Some(end) => i = end,
+                    None => return false,
+                },
                 _ => i += 1,
             }
         }
         false
     }
 
+    /// Where the container opening at `at` ends (past its closing bracket) when it is empty or
+    /// small: at most [`crate::engine::jsonspan::SMALL_ITEMS`] children, all scalars or empty
+    /// containers (the JSON engine never cuts inside one, and reads long arrays of them lean).
+    fn small_end(&self, at: usize) -> Option<usize> {
+        let close = if self.src[at] == b'[' { b']' } else { b'}' };
+        let mut i = at + 1;
+        let mut children = 0;
+        loop {
+            let b = *self.src.get(i)?;
+            match b {
+                _ if b.is_ascii_whitespace() || b == b',' || b == b':' => i += 1,
+                _ if b == close => return Some(i + 1),
+                b'"' => {
+                    let key = close == b'}' && {
+                        let after = self.src.get(self.string_end(i)?.0 + 1..)?;
+                        after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b':')
+                    };
+                    children += usize::from(!key);
+                    i = self.string_end(i)?.0 + 1;
+                }
+                b'[' | b'{' => {
+                    let inner = if b == b'[' { b']' } else { b'}' };
+                    let next = self.src.get(i + 1..)?.iter().position(|c| !c.is_ascii_whitespace())? + i + 1;
+                    if self.src[next] != inner {
+                        return None;
+                    }
+                    children += 1;
+                    i = next + 1;
+                }
+                _ => {
+                    children += 1;
+                    while self.src.get(i).is_some_and(|b| !b",]}:\" \t\r\n".contains(b)) {
+                        i += 1;
+                    }
+                }
+            }
+            if children > crate::engine::jsonspan::SMALL_ITEMS {
+                return None;
+            }
+        }
+    }
+
+    /// A small container (see [`Self::small_end`]) on one line, as `{"a": 1, "b": []}`, and the
+    /// pointers of its children from its own.
+    fn inline(&mut self, track: bool) -> Option<(Vec<u8>, Vec<String>)> {
+        let open = self.src[self.i];
+        let close = if open == b'[' { b']' } else { b'}' };
+        self.i += 1;
+        let (mut out, mut pointers) = (vec![open], Vec::new());
+        let mut index = 0usize;
+        loop {
+            if self.peek()? == close {
+                self.i += 1;
+                break;
+            }
+            if index > 0 {
+                if self.peek()? != b',' {
+                    return None;
+                }
+                self.i += 1;
+                out.extend_from_slice(b", ");
+            }
+            if open == b'{' {
+                self.peek()?;
+                let (key, decoded) = self.string(track)?;
+                out.extend_from_slice(&key);
+                pointers.extend(decoded.map(|k| format!("/{}", crate::ledger::escape_pointer(&k))));
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.i += 1;
+                out.extend_from_slice(b": ");
+            } else if track {
+                pointers.push(format!("/{index}"));
+            }
+            match self.peek()? {
+                b'"' => out.extend_from_slice(&self.string(false)?.0),
+                b @ (b'[' | b'{') => {
+                    self.i += 1;
+                    self.peek()?;
+                    self.i += 1;
+                    out.extend_from_slice(if b == b'[' { b"[]" } else { b"{}" });
+                }
+                _ => out.extend_from_slice(self.bare()?),
+            }
+            index += 1;
+        }
+        out.push(close);
+        Some((out, pointers))
+    }
+
     /// An item of a packed array: on the current line when it fits, or as `brk` says when a plan
     /// covers it. Whether it began a line.
     fn packed_item(&mut self, depth: usize, first: bool, brk: Option<bool>) -> Option<bool> {
+        let mut inside = Vec::new();
         let item: Cow<'a, [u8]> = match self.peek()? {
             b'"' => self.string(false)?.0,
-            open @ (b'[' | b'{') => {
-                self.i += 1;
-                self.peek()?;
-                self.i += 1;
-                Cow::Borrowed(if open == b'[' { b"[]" } else { b"{}" })
+            b'[' | b'{' => {
+                // as deep as any container may be (see `value`)
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                let (text, pointers) = self.inline(self.track)?;
+                inside = pointers;
+                Cow::Owned(text)
             }
             _ => Cow::Borrowed(self.bare()?),
         };
@@ -196,6 +287,13 @@ impl<'a> Printer<'a> {
         }
         self.write(&item);
         self.note(self.line);
+        // a small container's children are on its line
+        let len = self.pointer.len();
+        for child in inside {
+            self.pointer.push_str(&child);
+            self.note(self.line);
+            self.pointer.truncate(len);
+        }
         Some(begins)
     }
 
@@ -220,7 +318,7 @@ impl<'a> Printer<'a> {
                     if depth >= MAX_DEPTH {
                         return None;
                     }
-                    let packed = open == b'[' && self.scalars_only();
+                    let packed = open == b'[' && self.packable();
                     let ask: &'a Ask = self.ask;
                     let plan = ask.breaks.get(&self.pointer).filter(|_| packed);
                     let mut rows = (packed && ask.rows.contains(&self.pointer)).then(Vec::new);
@@ -360,7 +458,7 @@ mod tests {
     #[test]
     fn pointers_map_to_their_lines() {
         let want = set(&["/a/0", "/a/1", "/a/1/b", "/a/2", "/c~0~1d", ""]);
-        let src = r#"{"a":[1,{"b":2},[]],"c~/d":"x\ny","e":{}}"#;
+        let src = r#"{"a":[1,{"b":2,"z":[3]},[]],"c~/d":"x\ny","e":{}}"#;
         let p = pretty(src, &want).unwrap();
         let v: Value = serde_json::from_str(&p.text).unwrap();
         assert_eq!(v, serde_json::from_str::<Value>(src).unwrap(), "the pretty text is the same JSON");
@@ -386,7 +484,7 @@ mod tests {
         assert!(pretty("not json", &want).is_none() && pretty("[1,2", &want).is_none());
         assert!(pretty("[1]]", &want).is_none() && pretty("\"open", &want).is_none());
         // the same layout from compact text, from text with whitespace, and with nothing wanted
-        let spaced = "{ \"a\" : [ 1 , { \"b\" : 2 } , [ ] ] ,\n\t\"c~/d\": \"x\\ny\", \"e\": { } }";
+        let spaced = "{ \"a\" : [ 1 , { \"b\" : 2 , \"z\":[ 3 ] } , [ ] ] ,\n\t\"c~/d\": \"x\\ny\", \"e\": { } }";
         assert_eq!(pretty(spaced, &HashSet::new()).unwrap().text, p.text);
         assert!(!p.capped);
     }
@@ -418,6 +516,29 @@ mod tests {
         let long = "x".repeat(150);
         let wide = pretty(&format!(r#"[1,"{long}",2]"#), &HashSet::new()).unwrap();
         assert_eq!(&*wide.text, format!("[\n  1,\n  \"{long}\",\n  2\n]\n"));
+    }
+
+    #[test]
+    fn small_containers_pack_one_a_line_item_and_their_members_keep_their_line() {
+        // at most 7 children, all scalars or empty containers: one item each, packed
+        let src = r#"[{"a":1},{ "b" : "x\u00e9" , "c":[ ] },[1,"]",{}],{"k":"}"},[1,2,3,4,5,6,7]]"#;
+        let p = pretty(src, &set(&["/1/b", "/3/k", "/4"])).unwrap();
+        assert_eq!(
+            &*p.text,
+            "[\n  {\"a\": 1}, {\"b\": \"xé\", \"c\": []}, [1, \"]\", {}], {\"k\": \"}\"},\n  [1, 2, 3, 4, 5, 6, 7]\n]\n"
+        );
+        assert_eq!(p.lines["/1/b"], (2, 2));
+        assert_eq!(p.lines["/3/k"], (2, 2));
+        assert_eq!(p.lines["/4"], (3, 3));
+        assert_eq!(serde_json::from_str::<Value>(&p.text).unwrap(), serde_json::from_str::<Value>(src).unwrap());
+        // 8 children, or one with something in it: the array is laid out one item a line
+        for src in [r#"[1,[1,2,3,4,5,6,7,8]]"#, r#"[{"a":[1]},2]"#, r#"[[],{"a":{"b":1}}]"#] {
+            let p = pretty(src, &HashSet::new()).unwrap();
+            assert!(p.text.lines().count() > 4, "{src}: {}", p.text);
+        }
+        // an empty container before one that is not small does not end the look ahead
+        let p = pretty(r#"[[],{"a":[1]}]"#, &HashSet::new()).unwrap();
+        assert_eq!(&*p.text, "[\n  [],\n  {\n    \"a\": [\n      1\n    ]\n  }\n]\n");
     }
 
     #[test]
