@@ -1277,24 +1277,38 @@ impl<'s> Starts<'s> {
 /// values: a million kept `{"id":1,"name":"a"}` rows took about 300 bytes each as values.
 /// serde_json (with `arbitrary_precision`) writes a number's text as it is, so the run is one
 /// such "number" among the array's items, its items joined by commas (by newlines in a JSON
-/// Lines stream, written one value a line). Only small containers
-/// whose compact text is what serde_json would write take this path: no escapes in them (serde_json
-/// may write an escaped character otherwise), no string long enough to be cut, numbers as
-/// written (as [`source_number_text`] keeps them), whitespace outside strings dropped.
+/// Lines stream, written one value a line). A small container with no string long enough to be
+/// cut takes this path, written as serde_json would write its value: without escapes, its text
+/// with the whitespace outside strings dropped (numbers as written, as [`source_number_text`]
+/// keeps them); with escapes (serde_json writes some escaped characters as they are), from its
+/// parse.
 struct Verbatim {
     text: String,
     separator: char,
 }
 
 impl Verbatim {
-    /// Adds `literal` to the run, unless it must go through a parse (false).
+    /// Adds `literal` to the run, unless it must be processed as a value (false: a string in it
+    /// may be long enough to cut, or the parse reads it as a number).
     fn push(&mut self, literal: &str, c: &Crusher) -> bool {
-        let long = c.p.long_string_chars > 0 && literal.len() > c.p.long_string_chars;
-        if long || literal.contains('\\') || literal.contains("private::Number") {
+        if c.p.long_string_chars > 0 && literal.len() > c.p.long_string_chars {
             return false;
         }
-        if !self.text.is_empty() {
+        let start = self.text.len();
+        if start > 0 {
             self.text.push(self.separator);
+        }
+        if literal.contains('\\') || literal.contains("private::Number") {
+            // written from its parse, as serde_json writes the value (its escapes rewritten)
+            let v = c.read_small(literal);
+            match serde_json::to_string(&v) {
+                Ok(text) if !c.reserved.get() => self.text.push_str(&text),
+                _ => {
+                    self.text.truncate(start);
+                    return false;
+                }
+            }
+            return true;
         }
         let mut in_string = false;
         for ch in literal.chars() {
