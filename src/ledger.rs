@@ -285,35 +285,58 @@ fn each_payload_piece<'a>(shape: PayloadShape, parts: impl Iterator<Item = &'a s
 /// Byte offset → line number lookups for one text.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
-    starts: Vec<usize>,
+    starts: Starts,
+}
+
+/// Where each line starts: 4 bytes a line for a text under 4 GiB (a million 8-byte JSON lines
+/// took as much again as their text at 8 bytes a line).
+#[derive(Debug, Clone, PartialEq)]
+enum Starts {
+    Narrow(Vec<u32>),
+    Wide(Vec<usize>),
+}
+
+impl Starts {
+    /// `count` starts from `starts`, for a text of `len` bytes.
+    fn of(len: usize, count: usize, starts: impl Iterator<Item = usize>) -> Starts {
+        if u32::try_from(len).is_ok() {
+            let mut v = Vec::with_capacity(count);
+            v.extend(starts.map(|s| s as u32));
+            Starts::Narrow(v)
+        } else {
+            let mut v = Vec::with_capacity(count);
+            v.extend(starts);
+            Starts::Wide(v)
+        }
+    }
 }
 
 impl LineIndex {
     /// Lines end where [`crate::engine::text::lines`] ends them (at `\n`, or at `\r` in a text
     /// with no `\n`).
     pub fn new(text: &str) -> Self {
-        // counted first: a vector grown by doubling held up to twice the 8 bytes a line
+        // counted first: a vector grown by doubling held up to twice its size
         let ends = || memchr::memchr_iter(crate::engine::text::line_end(text), text.as_bytes());
-        let mut starts = Vec::with_capacity(ends().count() + 1);
-        starts.push(0);
-        starts.extend(ends().map(|i| i + 1));
-        LineIndex { starts }
+        let starts = std::iter::once(0).chain(ends().map(|i| i + 1));
+        LineIndex { starts: Starts::of(text.len(), ends().count() + 1, starts) }
     }
 
     /// The index of `text` from its lines as an engine already split them (`text::lines`), so
     /// the text is not searched for newlines a second time.
     pub fn of_lines(text: &str, lines: &[crate::engine::text::Line]) -> Self {
-        let mut starts = Vec::with_capacity(lines.len() + 1);
-        starts.extend(lines.iter().map(|l| l.start));
-        if starts.is_empty() || lines.last().is_some_and(|l| l.start + l.text.len() < l.end) {
-            starts.push(text.len());
-        }
-        LineIndex { starts }
+        // a last line cut short of its end (no line break after it) starts one more, empty
+        let end =
+            (lines.is_empty() || lines.last().is_some_and(|l| l.start + l.text.len() < l.end)).then_some(text.len());
+        let starts = lines.iter().map(|l| l.start).chain(end);
+        LineIndex { starts: Starts::of(text.len(), lines.len() + 1, starts) }
     }
 
     /// 1-based line of the byte at `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset)
+        match &self.starts {
+            Starts::Narrow(v) => v.partition_point(|&s| s as usize <= offset),
+            Starts::Wide(v) => v.partition_point(|&s| s <= offset),
+        }
     }
 
     /// Lines covered by a non-empty byte range (a range ending just after a newline does not
