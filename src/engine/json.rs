@@ -521,15 +521,24 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
     }
 }
 
+/// Whether an item of an array, or a member's value of an object, is `f`.
+fn any_child(v: &Value, f: impl Fn(&Value) -> bool) -> bool {
+    match v {
+        Value::Array(a) => a.iter().any(f),
+        Value::Object(m) => m.values().any(f),
+        _ => false,
+    }
+}
+
 /// A small container (see [`jsonspan::SMALL_ITEMS`]) as a parsed value: at most that many
 /// children, all atoms. A lean array leaves it in the text.
 fn small(v: &Value) -> bool {
-    let atoms = |n: usize| (1..=jsonspan::SMALL_ITEMS).contains(&n);
-    match v {
-        Value::Array(a) => atoms(a.len()) && a.iter().all(|c| !has_content(c)),
-        Value::Object(m) => atoms(m.len()) && m.values().all(|c| !has_content(c)),
-        _ => false,
-    }
+    let children = match v {
+        Value::Array(a) => a.len(),
+        Value::Object(m) => m.len(),
+        _ => 0,
+    };
+    (1..=jsonspan::SMALL_ITEMS).contains(&children) && !any_child(v, has_content)
 }
 
 /// A scalar's text as its parsed value holds it: a string decoded (quotes and escapes gone), any
@@ -1796,12 +1805,9 @@ impl<'a> Crusher<'a> {
         }
         // the parse rewrites only a number's exponent (`1E5` as `1e+5`)
         let exponent = |x: &Value| x.as_number().is_some_and(|n| n.as_str().contains(['e', 'E']));
-        let rewritten = match &v {
-            Value::Array(a) => a.iter().any(exponent),
-            Value::Object(m) => m.values().any(exponent),
-            x => exponent(x),
-        };
-        if rewritten && let Ok(tree) = jsonspan::scan(literal, false) {
+        if (exponent(&v) || any_child(&v, exponent))
+            && let Ok(tree) = jsonspan::scan(literal, false)
+        {
             source_number_text(&mut v, &tree, literal);
         }
         v
@@ -1812,12 +1818,7 @@ impl<'a> Crusher<'a> {
     fn process_small(&mut self, span: Range<usize>, pointer: String) -> Value {
         let literal = &self.input[span.clone()];
         let mut v = self.read_small(literal);
-        let long = |x: &Value| x.as_str().is_some_and(|s| self.long_string(s));
-        let any_long = match &v {
-            Value::Array(a) => a.iter().any(long),
-            Value::Object(m) => m.values().any(long),
-            _ => false,
-        };
+        let any_long = any_child(&v, |x| x.as_str().is_some_and(|s| self.long_string(s)));
         // the strings' spans, from the literal's own tree
         let Some(tree) = any_long.then(|| jsonspan::scan(literal, false).ok()).flatten() else { return v };
         let spans: Vec<Range<usize>> = tree

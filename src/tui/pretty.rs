@@ -182,12 +182,10 @@ impl<'a> Printer<'a> {
                 _ if b.is_ascii_whitespace() || b == b',' || b == b':' => i += 1,
                 _ if b == close => return Some(i + 1),
                 b'"' => {
-                    let key = close == b'}' && {
-                        let after = self.src.get(self.string_end(i)?.0 + 1..)?;
-                        after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b':')
-                    };
-                    children += usize::from(!key);
                     i = self.string_end(i)?.0 + 1;
+                    let key =
+                        close == b'}' && self.src.get(i..)?.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
+                    children += usize::from(!key);
                 }
                 b'[' | b'{' => {
                     let inner = if b == b'[' { b']' } else { b'}' };
@@ -246,12 +244,8 @@ impl<'a> Printer<'a> {
             }
             match self.peek()? {
                 b'"' => out.extend_from_slice(&self.string(false)?.0),
-                b @ (b'[' | b'{') => {
-                    self.i += 1;
-                    self.peek()?;
-                    self.i += 1;
-                    out.extend_from_slice(if b == b'[' { b"[]" } else { b"{}" });
-                }
+                // an empty container, written as one
+                b'[' | b'{' => out.extend_from_slice(&self.inline(false)?.0),
                 _ => out.extend_from_slice(self.bare()?),
             }
             index += 1;
