@@ -3,7 +3,8 @@
 4x the input above the fixed cost). Inputs are real fixtures repeated to 1 MB and 10 MB (and JSON
 arrays of 1e5 and 1e6 numbers, and of 2-byte numbers and empty arrays, whose cost is all per
 item, the same numbers 127 arrays deep, booleans with arrays among them, arrays of small
-objects and of small arrays, unique small rows, JSON Lines of small objects), written under
+objects and of small arrays, unique small rows, JSON Lines of small objects, rows with a nested
+array, wide rows as an array and as JSON Lines), written under
 target/bench-data. The fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -76,6 +77,23 @@ for size in (1 << 20, 10 << 20):
     p = data / f"mem-json-{size >> 20}MB-lines"
     p.write_text("".join(f'{{"a":{i % 3}}}\n' for i in range(size // 8)))
     pairs.setdefault("json, JSON Lines of small objects", []).append((f"{size >> 20} MB", p))
+# rows that are not small: a nested array in each (`{"id":1,"a":[1]}`), and wide rows of 12 fields
+# with a nested object, as an array and as JSON Lines: read from the text as small ones are
+for size in (1 << 20, 10 << 20):
+    p = data / f"mem-json-{size >> 20}MB-nested-rows"
+    p.write_text("[" + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17)) + "]")
+    pairs.setdefault("json, rows with a nested array", []).append((f"{size >> 20} MB", p))
+    wide = (
+        '{{"id":{0},"name":"user {0}","email":"u{0}@example.com","active":true,"score":{1}.5,"team":"t{2}",'
+        '"role":"dev","city":"Paris","zip":"750{3:02d}","age":{4},"tags":["a","b"],"meta":{{"x":1}}}}'
+    )
+    rows = [wide.format(i, i % 97, i % 7, i % 100, i % 60) for i in range(size // 200)]
+    p = data / f"mem-json-{size >> 20}MB-wide-rows"
+    p.write_text("[" + ",".join(rows) + "]")
+    pairs.setdefault("json, wide rows", []).append((f"{size >> 20} MB", p))
+    p = data / f"mem-json-{size >> 20}MB-wide-lines"
+    p.write_text("".join(r + "\n" for r in rows))
+    pairs.setdefault("json, JSON Lines of wide rows", []).append((f"{size >> 20} MB", p))
 # the same `1,` under 127 arrays, and `true,` with a `[1]` every 1,000 items past the 1,100th: a
 # long array of atoms stays lean at any depth and when containers follow
 for label, name in (("json, 2-byte numbers 127 arrays deep", "deep"), ("json, booleans and late arrays", "late")):

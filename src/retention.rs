@@ -133,7 +133,7 @@ fn hash_of(parts: &[&str]) -> u64 {
 // JSON
 
 /// A JSON document, or a JSON Lines stream as an array of its values (the JSON engine's parse),
-/// with the span tree of its text when the parse is lean: a long array's scalars are then read
+/// with the span tree of its text when the parse is lean: a long array's items are then read
 /// from the text (see [`json::parse`]).
 struct Doc<'t> {
     value: Value,
@@ -152,33 +152,86 @@ fn parse_json(text: &str) -> Option<Doc<'_>> {
     Some(Doc { value, text, tree })
 }
 
-/// The schema paths (array indices as `[]`) of the map-like objects of a document (see
-/// [`json::map_like`]): their keys are data, and count as one `*`. Paths are shared (`Rc`): the
-/// items of an array all have one, made once.
-fn map_paths(v: &Value) -> HashSet<String> {
-    let mut maps = HashSet::new();
-    let mut stack: Vec<(&Value, Rc<str>)> = vec![(v, Rc::from(""))];
-    while let Some((v, at)) = stack.pop() {
+/// What [`walk`] meets in a document, with its paths: the schema path (array indices as `[]`,
+/// the keys of a map-like object as one `*`) and the leaf path (keys as they are).
+enum Met<'v> {
+    /// An object whose keys count as one `*`, at this schema path.
+    Map(&'v str),
+    /// An object member's schema path.
+    Key(&'v str),
+    /// A scalar, at this leaf path.
+    Leaf(&'v str, &'v Value),
+    /// A scalar a lean parse left in the text, at this leaf path (see [`literal_leaf_hash`]).
+    Literal(&'v str, &'v str),
+}
+
+/// Walks every value of `doc` (an explicit stack, for any depth). `star` says which objects are
+/// maps, from the object and its schema path. A lean array's items are read from the text, a
+/// container parsed whole, one at a time. Paths are shared (`Rc`): the items of an array all
+/// have one, made once.
+fn walk(doc: &Doc, star: &dyn Fn(&serde_json::Map<String, Value>, &str) -> bool, f: &mut dyn FnMut(Met)) {
+    walk_value(&doc.value, doc.tree.as_ref(), doc.text, (Rc::from(""), Rc::from("")), star, f);
+}
+
+fn walk_value(
+    root: &Value,
+    tree: Option<&SpanTree>,
+    text: &str,
+    paths: (Rc<str>, Rc<str>),
+    star: &dyn Fn(&serde_json::Map<String, Value>, &str) -> bool,
+    f: &mut dyn FnMut(Met),
+) {
+    // (value, its node in the tree when there is one, its schema path, its leaf path)
+    let mut stack: Vec<(&Value, usize, Rc<str>, Rc<str>)> = vec![(root, 0, paths.0, paths.1)];
+    while let Some((v, node, schema, leaf)) = stack.pop() {
         match v {
             Value::Array(items) => {
-                let path: Rc<str> = Rc::from(format!("{at}/[]"));
-                // a scalar holds no map: only containers are looked into
-                stack.extend(items.iter().filter(|x| x.is_array() || x.is_object()).map(|x| (x, path.clone())));
+                let (schema, leaf): (Rc<str>, Rc<str>) =
+                    (Rc::from(format!("{schema}/[]")), Rc::from(format!("{leaf}/[]")));
+                let mut ids = tree.into_iter().flat_map(|t| t.children(node));
+                for item in items {
+                    let id = ids.next().unwrap_or(0);
+                    stack.push((item, id, schema.clone(), leaf.clone()));
+                }
+                let Some(t) = tree else { continue };
+                for literal in t.lean_items(node, text).map(|r| &text[r]) {
+                    if !jsonspan::has_items(literal) {
+                        f(Met::Literal(&leaf, literal));
+                    } else if let Ok(item) = serde_json::from_str::<Value>(literal) {
+                        walk_value(&item, None, text, (schema.clone(), leaf.clone()), star, f);
+                    }
+                }
             }
             Value::Object(map) => {
-                // children's paths as shape() writes them: a map's keys are one `*`
-                let collapse = json::map_like(map);
-                let star: Option<Rc<str>> = collapse.then(|| Rc::from(format!("{at}/*")));
-                for (k, x) in map {
-                    stack.push((x, star.clone().unwrap_or_else(|| Rc::from(format!("{at}/{k}")))));
+                let star: Option<Rc<str>> = star(map, &schema).then(|| Rc::from(format!("{schema}/*")));
+                if star.is_some() {
+                    f(Met::Map(&schema));
                 }
-                if collapse {
-                    maps.insert(at.to_string());
+                let mut ids = tree.into_iter().flat_map(|t| t.children(node));
+                for (k, item) in map {
+                    let id = ids.next().unwrap_or(0);
+                    if k.starts_with(json::MARKER_KEY) {
+                        continue;
+                    }
+                    let key_path = star.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
+                    f(Met::Key(&key_path));
+                    stack.push((item, id, key_path, Rc::from(format!("{leaf}/{k}"))));
                 }
             }
-            _ => {}
+            scalar => f(Met::Leaf(&leaf, scalar)),
         }
     }
+}
+
+/// The schema paths of the map-like objects of a document (see [`json::map_like`]): their keys
+/// are data, and count as one `*`.
+fn map_paths(doc: &Doc) -> HashSet<String> {
+    let mut maps = HashSet::new();
+    walk(doc, &|map, _| json::map_like(map), &mut |met| {
+        if let Met::Map(at) = met {
+            maps.insert(at.to_string());
+        }
+    });
     maps
 }
 
@@ -231,8 +284,7 @@ fn leaf_hash(path: &str, scalar: &Value) -> u64 {
 /// as the parse reads one, so `1E5` hashes as the parsed `1e+5` of the other side does.
 fn literal_leaf_hash(path: &str, literal: &str) -> Option<u64> {
     if literal.starts_with(['[', '{']) {
-        // an empty container the lean parse left in the text: no leaf, as a parsed one has none
-        // (a small one is read by `small_shape`)
+        // an empty container: no leaf, as a parsed one has none
         return None;
     }
     if literal.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
@@ -242,93 +294,28 @@ fn literal_leaf_hash(path: &str, literal: &str) -> Option<u64> {
     Some(hash_of(&[path, &json::scalar_text(literal)?]))
 }
 
-/// The paths and leaves of a small container a lean parse left in the text (see
-/// [`jsonspan::SMALL_ITEMS`]), at the array item paths `schema` and `leaf`, as [`shape`] finds
-/// them in a parsed one: its children are atoms.
-fn small_shape(literal: &str, schema: &str, leaf: &str, maps: &HashSet<String>, out: &mut Shape) {
-    let Ok(v) = serde_json::from_str::<Value>(literal) else { return };
-    let scalar = |x: &Value| !(x.is_array() || x.is_object());
-    match &v {
-        Value::Array(items) => {
-            let leaf = format!("{leaf}/[]");
-            items.iter().filter(|x| scalar(x)).for_each(|x| out.leaves.insert(leaf_hash(&leaf, x)));
-        }
-        Value::Object(map) => {
-            // keys at a path where other objects are maps are one `*`, as there
-            let star = maps.contains(schema);
-            for (k, x) in map {
-                if k.starts_with(json::MARKER_KEY) {
-                    continue;
-                }
-                out.paths.insert(hash_of(&[&if star { format!("{schema}/*") } else { format!("{schema}/{k}") }]));
-                if scalar(x) {
-                    out.leaves.insert(leaf_hash(&format!("{leaf}/{k}"), x));
-                }
-            }
-        }
-        scalar => out.leaves.insert(leaf_hash(leaf, scalar)),
-    }
-}
-
 fn shape(doc: &Doc, maps: &HashSet<String>) -> Shape {
     let mut out = Shape { paths: HashSet::new(), leaves: Hashes::default() };
-    let tree = doc.tree.as_ref();
-    // (value, its node in the tree when there is one, its schema path, its leaf path): an
-    // explicit stack, for any depth; an array's items share their two paths, and its scalars
-    // are read where they are
-    let mut stack: Vec<(&Value, usize, Rc<str>, Rc<str>)> = vec![(&doc.value, 0, Rc::from(""), Rc::from(""))];
-    while let Some((v, node, schema, leaf)) = stack.pop() {
-        match v {
-            Value::Array(items) => {
-                let (schema, leaf): (Rc<str>, Rc<str>) =
-                    (Rc::from(format!("{schema}/[]")), Rc::from(format!("{leaf}/[]")));
-                let mut ids = tree.into_iter().flat_map(|t| t.children(node));
-                for item in items {
-                    let id = ids.next().unwrap_or(0);
-                    if item.is_array() || item.is_object() {
-                        stack.push((item, id, schema.clone(), leaf.clone()));
-                    } else {
-                        out.leaves.insert(leaf_hash(&leaf, item));
-                    }
-                }
-                if let Some(t) = tree {
-                    for literal in t.lean_items(node, doc.text).map(|r| &doc.text[r]) {
-                        if jsonspan::small_container(literal) {
-                            small_shape(literal, &schema, &leaf, maps, &mut out);
-                        } else if let Some(h) = literal_leaf_hash(&leaf, literal) {
-                            out.leaves.insert(h);
-                        }
-                    }
-                }
-            }
-            Value::Object(map) => {
-                // a map's keys share one `*` path
-                let star: Option<Rc<str>> = maps.contains(&*schema).then(|| Rc::from(format!("{schema}/*")));
-                let mut ids = tree.into_iter().flat_map(|t| t.children(node));
-                for (k, item) in map {
-                    let id = ids.next().unwrap_or(0);
-                    if k.starts_with(json::MARKER_KEY) {
-                        continue;
-                    }
-                    let key_path = star.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
-                    out.paths.insert(hash_of(&[&key_path]));
-                    stack.push((item, id, key_path, Rc::from(format!("{leaf}/{k}"))));
-                }
-            }
-            scalar => {
-                out.leaves.insert(leaf_hash(&leaf, scalar));
+    walk(doc, &|_, at| maps.contains(at), &mut |met| match met {
+        Met::Map(_) => {}
+        Met::Key(path) => {
+            out.paths.insert(hash_of(&[path]));
+        }
+        Met::Leaf(leaf, scalar) => out.leaves.insert(leaf_hash(leaf, scalar)),
+        Met::Literal(leaf, literal) => {
+            if let Some(h) = literal_leaf_hash(leaf, literal) {
+                out.leaves.insert(h);
             }
         }
-    }
+    });
     out.leaves.settle();
     out
 }
 
 fn json_metrics(input: &str, output: &str) -> Vec<Metric> {
     let Some(before) = parse_json(input) else { return Vec::new() };
-    // map-like objects are found on the input, so a sampled map collapses the same way (a lean
-    // array's scalars hold no map: the parsed values are all there is to look into)
-    let maps = map_paths(&before.value);
+    // map-like objects are found on the input, so a sampled map collapses the same way
+    let maps = map_paths(&before);
     let a = shape(&before, &maps);
     drop(before);
     let b = parse_json(output).map(|v| shape(&v, &maps));

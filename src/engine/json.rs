@@ -142,7 +142,7 @@ impl Engine for JsonEngine {
                 m.put(MEMO_SEEN, MEMO_SEEN_INPUTS, key.0, key);
             }
         }
-        let mut c = Crusher::new(input, &tree, p, ctx);
+        let mut c = Crusher::new(input, Arc::clone(&tree), p, ctx);
         c.lines = lines_mode;
         let root = tree.root();
         let out_value = c.process(value, root, String::new());
@@ -320,13 +320,12 @@ fn ser_err(e: serde_json::Error) -> Skip {
 
 /// A JSON document, or a stream of them (JSON Lines) as one array, and whether it was a stream.
 ///
-/// A document is parsed lean: an array whose first [`LEAN_ITEMS`] items are atoms (scalars and
-/// empty containers) or small containers (see [`jsonspan::SMALL_ITEMS`]) keeps only the other
-/// arrays and objects that may follow as values, and the rest stay in the source text, where
-/// [`jsonspan::scan_lean`]'s tree finds them. A parsed number costs about 100 bytes; its text,
-/// eight. An array planner that compares its items as values reads items that hold a lean array
-/// whole again, from their text (see `Crusher::whole_items`). JSON Lines values are parsed
-/// whole, and the stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
+/// A document is parsed lean: an array of [`LEAN_ITEMS`] items or more keeps none of them as
+/// values; they stay in the source text, where [`jsonspan::scan_lean`]'s tree finds them, and are
+/// read from there one at a time. A parsed number costs about 100 bytes; its text, eight. An
+/// array planner that compares its items as values reads items that hold a lean array whole
+/// again, from their text (see `Crusher::whole_items`). JSON Lines values are parsed whole, and
+/// the stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
     let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
@@ -344,7 +343,7 @@ pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
                 match v {
                     Ok(line) => {
                         duplicate |= line.duplicate;
-                        values.push(line.value, false);
+                        values.push(line.value);
                     }
                     Err(e2) => return Err(parse_failed(&e2, true)),
                 }
@@ -359,33 +358,28 @@ pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
     }
 }
 
-/// An array's items as a lean parse keeps them (see [`parse`]): every one until its first
-/// `lean_from` items prove to be atoms or small containers, then only its other containers.
+/// An array's items as a lean parse keeps them (see [`parse`]): every one until there are
+/// `lean_from`, then none.
 struct LeanItems {
     items: Vec<Value>,
     lean_from: usize,
     lean: bool,
-    scalars_only: bool,
 }
 
 impl LeanItems {
     fn new(lean_from: usize) -> LeanItems {
-        LeanItems { items: Vec::new(), lean_from, lean: false, scalars_only: true }
+        LeanItems { items: Vec::new(), lean_from, lean: false }
     }
 
-    /// The next item, `holds_lean` when a lean array is in it. True when the array turns lean.
-    fn push(&mut self, v: Value, holds_lean: bool) -> bool {
-        // an empty container is an atom, as a scalar is (see `jsonspan::Node::atom`), and a
-        // small container is left in the text as one (see `jsonspan::SMALL_ITEMS`); a value
-        // that holds a lean array is neither, though it is empty or small as a value
-        let container = holds_lean || has_content(&v) && !small(&v);
-        self.scalars_only &= !container;
-        if container || !self.lean {
-            self.items.push(v);
+    /// The next item. True when the array turns lean.
+    fn push(&mut self, v: Value) -> bool {
+        if self.lean {
+            return false;
         }
-        if !self.lean && self.scalars_only && self.items.len() == self.lean_from {
+        self.items.push(v);
+        if self.items.len() == self.lean_from {
             self.lean = true;
-            self.items.clear();
+            self.items = Vec::new();
             return true;
         }
         false
@@ -423,8 +417,8 @@ pub(crate) enum Form {
     LeanDocument,
     /// JSON Lines: an array of the stream's values, each parsed whole.
     Lines,
-    /// JSON Lines whose first [`LEAN_ITEMS`] values are atoms or small containers: the stream
-    /// is lean as an array is (see [`jsonspan::scan_lean_lines`]).
+    /// JSON Lines of [`LEAN_ITEMS`] values or more: the stream is lean as an array is (see
+    /// [`jsonspan::scan_lean_lines`]).
     LeanLines,
 }
 
@@ -488,10 +482,8 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = LeanItems::new(self.lean_from);
-        loop {
-            let before = self.leaned.get();
-            let Some(v) = seq.next_element_seed(self)? else { break };
-            if items.push(v, self.leaned.get() > before) {
+        while let Some(v) = seq.next_element_seed(self)? {
+            if items.push(v) {
                 self.leaned.set(self.leaned.get() + 1);
             }
         }
@@ -521,24 +513,19 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
     }
 }
 
-/// Whether an item of an array, or a member's value of an object, is `f`.
-fn any_child(v: &Value, f: impl Fn(&Value) -> bool) -> bool {
-    match v {
-        Value::Array(a) => a.iter().any(f),
-        Value::Object(m) => m.values().any(f),
-        _ => false,
+/// Whether a number anywhere in `v` has an exponent, which serde_json's parse rewrites (`1E5`
+/// as `1e+5`).
+fn has_exponent(v: &Value) -> bool {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Number(n) if n.as_str().contains(['e', 'E']) => return true,
+            Value::Array(a) => stack.extend(a),
+            Value::Object(m) => stack.extend(m.values()),
+            _ => {}
+        }
     }
-}
-
-/// A small container (see [`jsonspan::SMALL_ITEMS`]) as a parsed value: at most that many
-/// children, all atoms. A lean array leaves it in the text.
-fn small(v: &Value) -> bool {
-    let children = match v {
-        Value::Array(a) => a.len(),
-        Value::Object(m) => m.len(),
-        _ => 0,
-    };
-    (1..=jsonspan::SMALL_ITEMS).contains(&children) && !any_child(v, has_content)
+    false
 }
 
 /// A scalar's text as its parsed value holds it: a string decoded (quotes and escapes gone), any
@@ -729,11 +716,6 @@ fn copies(n: usize, on: bool, hash: impl Fn(usize) -> u64, same: impl Fn(usize, 
 /// [`copies`] of parsed values, equal when their content is (object keys in any order).
 fn duplicates<V: Borrow<Value>>(items: &[V], on: bool) -> Vec<bool> {
     copies(items.len(), on, |i| content_hash(items[i].borrow()), |a, b| items[a].borrow() == items[b].borrow())
-}
-
-/// An array or object with something in it: not an atom (see `jsonspan::Node::atom`).
-fn has_content(v: &Value) -> bool {
-    v.as_array().is_some_and(|a| !a.is_empty()) || v.as_object().is_some_and(|m| !m.is_empty())
 }
 
 /// Items of an array no planner reads, whose exact copies are all that goes: arrays, booleans,
@@ -1247,38 +1229,27 @@ impl Texts for LeanTexts<'_> {
     }
 }
 
-/// Where a lean array's items start in the source: its atoms, whose ends are read from the text
-/// when they are needed (4 bytes an item: an array of 2-byte numbers costs less than its text
-/// twice), and its containers, whose spans are known.
+/// Where a lean array's items start in the source (4 bytes an item: an array of 2-byte numbers
+/// costs less than its text twice); their ends are read from the text when they are needed.
 #[derive(Clone, Copy)]
 struct Starts<'s> {
     input: &'s str,
     at: &'s [u32],
-    /// The spans of the items that are containers with something in them, in order.
-    containers: &'s [(u32, u32)],
 }
 
 impl<'s> Starts<'s> {
-    /// Which of the containers item `i` is, when it is one.
-    fn container(&self, i: usize) -> Option<usize> {
-        self.containers.binary_search_by_key(&self.at[i], |c| c.0).ok()
-    }
-
     fn span(&self, i: usize) -> Range<usize> {
         let start = self.at[i] as usize;
-        match self.container(i) {
-            Some(c) => start..self.containers[c].1 as usize,
-            None => start..jsonspan::atom_end(self.input.as_bytes(), start, self.input.len()),
-        }
+        start..jsonspan::item_end(self.input.as_bytes(), start, self.input.len())
     }
 
     fn literal(&self, i: usize) -> &'s str {
         &self.input[self.span(i)]
     }
 
-    /// Whether item `i` is a small container left in the text (see [`jsonspan::SMALL_ITEMS`]).
-    fn small(&self, i: usize) -> bool {
-        self.container(i).is_none() && jsonspan::small_container(&self.input[self.at[i] as usize..])
+    /// Whether item `i` is a container with something in it (not an atom).
+    fn container(&self, i: usize) -> bool {
+        jsonspan::has_items(&self.input[self.at[i] as usize..])
     }
 }
 
@@ -1286,39 +1257,32 @@ impl<'s> Starts<'s> {
 /// values: a million kept `{"id":1,"name":"a"}` rows took about 300 bytes each as values.
 /// serde_json (with `arbitrary_precision`) writes a number's text as it is, so the run is one
 /// such "number" among the array's items, its items joined by commas (by newlines in a JSON
-/// Lines stream, written one value a line). A small container with no string long enough to be
-/// cut takes this path, written as serde_json would write its value: without escapes, its text
-/// with the whitespace outside strings dropped (numbers as written, as [`source_number_text`]
-/// keeps them); with escapes (serde_json writes some escaped characters as they are), from its
-/// parse.
+/// Lines stream, written one value a line). A kept container is written as serde_json would
+/// write its value: a small one (see [`jsonspan::SMALL_ITEMS`]) with no escape and no string
+/// long enough to be cut is its text with the whitespace outside strings dropped (numbers as
+/// written, as [`source_number_text`] keeps them); any other, from its processed value.
 struct Verbatim {
     text: String,
     separator: char,
 }
 
 impl Verbatim {
-    /// Adds `literal` to the run, unless it must be processed as a value (false: a string in it
-    /// may be long enough to cut, or the parse reads it as a number).
-    fn push(&mut self, literal: &str, c: &Crusher) -> bool {
-        if c.p.long_string_chars > 0 && literal.len() > c.p.long_string_chars {
-            return false;
-        }
-        let start = self.text.len();
-        if start > 0 {
+    fn separate(&mut self) {
+        if !self.text.is_empty() {
             self.text.push(self.separator);
         }
-        if literal.contains('\\') || literal.contains("private::Number") {
-            // written from its parse, as serde_json writes the value (its escapes rewritten)
-            let v = c.read_small(literal);
-            match serde_json::to_string(&v) {
-                Ok(text) if !c.reserved.get() => self.text.push_str(&text),
-                _ => {
-                    self.text.truncate(start);
-                    return false;
-                }
-            }
-            return true;
+    }
+
+    /// Adds the small container `literal` to the run, when it is written as it is (false: it
+    /// must be processed as a value).
+    fn push_small(&mut self, literal: &str, c: &Crusher) -> bool {
+        if c.p.long_string_chars > 0 && literal.len() > c.p.long_string_chars
+            || literal.contains('\\')
+            || literal.contains("private::Number")
+        {
+            return false;
         }
+        self.separate();
         let mut in_string = false;
         for ch in literal.chars() {
             match ch {
@@ -1331,6 +1295,21 @@ impl Verbatim {
         true
     }
 
+    /// Adds a processed value to the run, written as serde_json writes it (or, should that
+    /// fail, ends the run and puts the value after it in `out`).
+    fn push_value(&mut self, v: Value, out: &mut Vec<Value>) {
+        match serde_json::to_string(&v) {
+            Ok(text) => {
+                self.separate();
+                self.text.push_str(&text);
+            }
+            Err(_) => {
+                self.flush(out);
+                out.push(v);
+            }
+        }
+    }
+
     fn flush(&mut self, out: &mut Vec<Value>) {
         if !self.text.is_empty() {
             out.push(Value::Number(serde_json::Number::from_string_unchecked(std::mem::take(&mut self.text))));
@@ -1338,18 +1317,11 @@ impl Verbatim {
     }
 }
 
-/// Whether items `a` and `b` of a lean array are written alike (then they are equal), when both
-/// are left in the text.
-fn same_text(starts: &Starts, a: usize, b: usize) -> bool {
-    starts.container(a).is_none() && starts.container(b).is_none() && starts.literal(a) == starts.literal(b)
-}
-
-/// The rows of a lean array (its objects, or those at `idx`): parsed values for its containers
-/// in the tree, and its small objects read from their text each time one is needed.
+/// The rows of a lean array (its objects, or those at `idx`), each read from its text when it is
+/// needed.
 struct LeanRows<'r, 's> {
     crusher: &'r Crusher<'s>,
     starts: Starts<'s>,
-    items: &'r [Value],
     idx: Option<&'r [u32]>,
 }
 
@@ -1357,14 +1329,6 @@ impl LeanRows<'_, '_> {
     /// Row `j`'s place in the array.
     fn at(&self, j: usize) -> usize {
         self.idx.map_or(j, |idx| idx[j] as usize)
-    }
-
-    /// The item at place `i`.
-    fn item(&self, i: usize) -> Cow<'_, Value> {
-        match self.starts.container(i) {
-            Some(c) => Cow::Borrowed(&self.items[c]),
-            None => Cow::Owned(self.crusher.read_small(self.starts.literal(i))),
-        }
     }
 }
 
@@ -1374,12 +1338,12 @@ impl Rows for LeanRows<'_, '_> {
     }
 
     fn row(&self, j: usize) -> Cow<'_, Value> {
-        self.item(self.at(j))
+        Cow::Owned(self.crusher.read_item(self.starts.literal(self.at(j))))
     }
 
     fn same(&self, a: usize, b: usize) -> bool {
-        let (a, b) = (self.at(a), self.at(b));
-        same_text(&self.starts, a, b) || self.item(a) == self.item(b)
+        let (a, b) = (self.starts.literal(self.at(a)), self.starts.literal(self.at(b)));
+        a == b || self.crusher.read_item(a) == self.crusher.read_item(b)
     }
 }
 
@@ -1394,7 +1358,7 @@ impl Texts for LeanRows<'_, '_> {
 }
 
 /// Where an array's items are in the source: their nodes in the span tree, their starts (a lean
-/// array's atoms, which have no nodes), or nowhere apart (the array's own node stands in).
+/// array's items, which have no nodes), or nowhere apart (the array's own node stands in).
 enum Items<'k> {
     Nodes(&'k [u32]),
     Starts(Starts<'k>),
@@ -1414,7 +1378,9 @@ impl Items<'_> {
 
 struct Crusher<'a> {
     input: &'a str,
-    tree: &'a SpanTree,
+    /// The document's span tree, or a lean array's item's while it is processed (see
+    /// [`Self::process_item`]).
+    tree: Arc<SpanTree>,
     p: &'a JsonParams,
     query: Query,
     ledger: LedgerBuilder<'a>,
@@ -1427,7 +1393,7 @@ struct Crusher<'a> {
 }
 
 impl<'a> Crusher<'a> {
-    fn new(input: &'a str, tree: &'a SpanTree, p: &'a JsonParams, ctx: &'a Context) -> Self {
+    fn new(input: &'a str, tree: Arc<SpanTree>, p: &'a JsonParams, ctx: &'a Context) -> Self {
         Crusher {
             input,
             tree,
@@ -1540,32 +1506,25 @@ impl<'a> Crusher<'a> {
         n >= self.p.min_items_to_analyze.max(1) && n > 8
     }
 
-    fn process_array(&mut self, mut items: Vec<Value>, node: usize, pointer: String) -> Value {
-        let kids: Vec<u32> = self.tree.children(node).map(|k| k as u32).collect();
+    fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
         if self.tree.node(node).lean {
-            // a lean array (see `parse`): its atoms are in the text only, its containers (those
-            // after item 1,024) are `items`; strings, numbers or other atoms alone are planned
+            // a lean array (see `parse`): its items are in the text only (and in `items` too
+            // when it was parsed whole to plan the array above, see `whole_items`: they are read
+            // from the text all the same); strings, numbers or other atoms alone are planned
             // from their text, any mix by kind. Counted first: a million items' starts grown by
             // doubling would hold up to twice their size
-            let entries = || self.tree.lean_entries(node, self.input);
+            drop(items);
+            let tree = Arc::clone(&self.tree);
+            let entries = || tree.lean_items(node, self.input);
             let mut at = Vec::with_capacity(entries().count());
-            at.extend(entries().map(|(span, _)| span.start as u32));
-            let spans = |&k: &u32| {
-                let span = self.tree.node(k as usize).span();
-                (span.start as u32, span.end as u32)
-            };
-            let containers: Vec<(u32, u32)> = kids.iter().map(spans).collect();
-            if items.len() != kids.len() {
-                // parsed whole from its text to plan the array above (see `whole_items`): its
-                // containers in the tree are the ones a lean parse keeps
-                items.retain(|v| has_content(v) && !small(v));
-            }
-            let starts = Starts { input: self.input, at: &at, containers: &containers };
+            at.extend(entries().map(|span| span.start as u32));
+            let starts = Starts { input: self.input, at: &at };
             if let Some(texts) = self.lean_texts(starts) {
                 return self.process_lean(&texts, pointer);
             }
-            return self.process_lean_mixed(items, &kids, starts, pointer);
+            return self.process_lean_mixed(starts, pointer);
         }
+        let kids: Vec<u32> = self.tree.children(node).map(|k| k as u32).collect();
         let at = if kids.len() == items.len() { Items::Nodes(&kids) } else { Items::Whole(node) };
         self.process_items(items, at, pointer)
     }
@@ -1629,14 +1588,11 @@ impl<'a> Crusher<'a> {
             b'-' | b'0'..=b'9' => LeanKind::Numbers,
             _ => LeanKind::Atoms,
         };
-        if !starts.containers.is_empty() {
-            return None;
-        }
         let kind = kind_of(starts.at.first()?);
         let mut decoded = Vec::new();
         for (i, at) in starts.at.iter().enumerate() {
-            // a small container is compared by content, not by text
-            if kind_of(at) != kind || kind == LeanKind::Atoms && starts.small(i) {
+            // a container is compared by content, not by text
+            if kind_of(at) != kind || kind == LeanKind::Atoms && starts.container(i) {
                 return None;
             }
             if kind == LeanKind::Strings {
@@ -1678,7 +1634,7 @@ impl<'a> Crusher<'a> {
                     LeanKind::Strings => {
                         let s = text.to_string();
                         if self.long_string(&s) {
-                            self.process_string(s, Some(at.span(self.tree, i)), format!("{pointer}/{i}"))
+                            self.process_string(s, Some(at.span(&self.tree, i)), format!("{pointer}/{i}"))
                         } else {
                             Value::String(s)
                         }
@@ -1693,26 +1649,21 @@ impl<'a> Crusher<'a> {
         self.mark_drops(out, &plan, Unit::Items, &at, dropped_values, objects, pointer)
     }
 
-    /// A lean array (see [`parse`]) whose items are of several kinds: planned as a parsed one is
-    /// (see [`Self::plan_array`]), with its atoms and small containers read from the text and
-    /// only its other containers (`items`, at `kids`) as values.
-    fn process_lean_mixed(&mut self, mut items: Vec<Value>, kids: &[u32], starts: Starts, pointer: String) -> Value {
+    /// A lean array (see [`parse`]) whose items are of several kinds, or containers: planned as
+    /// a parsed one is (see [`Self::plan_array`]), each item read from the text when it is
+    /// needed.
+    fn process_lean_mixed(&mut self, starts: Starts, pointer: String) -> Value {
         let n = starts.at.len();
-        // the containers are `items` and `kids` in the same order
         let container = |i: usize| starts.container(i);
-        let group = |i: usize| {
-            Group::of_literal(&self.input[starts.at[i] as usize..], container(i).is_some() || starts.small(i))
-        };
+        let group = |i: usize| Group::of_literal(&self.input[starts.at[i] as usize..], container(i));
         let objects = (0..n).all(|i| self.input.as_bytes()[starts.at[i] as usize] == b'{');
         let (plan, unit) = if !self.analyzed(n) {
             (KeepPlan::all(n, String::new()), Unit::Items)
         } else {
-            self.whole_items(&mut items, &Items::Nodes(kids));
             // exact copies by value: an atom's by its text, a container's by content
             let key = |i: usize| match container(i) {
-                Some(c) => Err(Cow::Borrowed(&items[c])),
-                None if starts.small(i) => Err(Cow::Owned(self.read_small(starts.literal(i)))),
-                None => Ok(atom_key(starts.literal(i))),
+                true => Err(self.read_item(starts.literal(i))),
+                false => Ok(atom_key(starts.literal(i))),
             };
             let copies_of = |idx: &[u32]| {
                 let hash = |j: usize| match key(idx[j] as usize) {
@@ -1721,11 +1672,11 @@ impl<'a> Crusher<'a> {
                 };
                 copies(idx.len(), self.p.dedup_identical_items, hash, |a, b| {
                     let (a, b) = (idx[a] as usize, idx[b] as usize);
-                    same_text(&starts, a, b) || key(a) == key(b)
+                    starts.literal(a) == starts.literal(b) || key(a) == key(b)
                 })
             };
             let rows = |idx: Option<&[u32]>| {
-                let rows = LeanRows { crusher: self, starts, items: &items, idx };
+                let rows = LeanRows { crusher: self, starts, idx };
                 let k = self.k_for_texts(&rows, 3);
                 self.plan_rows(&rows, k)
             };
@@ -1741,8 +1692,7 @@ impl<'a> Crusher<'a> {
                     Group::Others => self.plan_copies_of(copies_of(idx)),
                     Group::Strings | Group::Numbers => {
                         let at: Vec<u32> = idx.iter().map(|&i| starts.at[i as usize]).collect();
-                        let group = Starts { at: &at, containers: &[], ..starts };
-                        match self.lean_texts(group) {
+                        match self.lean_texts(Starts { at: &at, ..starts }) {
                             Some(texts) => self.plan_scalars(&texts, g == Group::Numbers),
                             None => KeepPlan::all(idx.len(), String::new()),
                         }
@@ -1754,58 +1704,43 @@ impl<'a> Crusher<'a> {
         self.note_plan(&pointer, &plan);
         let mut out = Vec::with_capacity(n - plan.dropped() + 1);
         let mut dropped_values = Spread::default();
-        let mut values = items.into_iter().zip(kids);
-        // kept small containers written as they are, one text a run (see `Verbatim`)
+        // kept containers written as text, one text a run (see `Verbatim`)
         let lines = self.lines && pointer.is_empty();
         let mut verbatim = Verbatim { text: String::new(), separator: if lines { '\n' } else { ',' } };
         for i in 0..n {
-            let value = container(i).and_then(|_| values.next());
-            let keep = plan.keep[i];
-            if keep && value.is_none() && starts.small(i) && verbatim.push(starts.literal(i), self) {
-                continue;
-            }
-            verbatim.flush(&mut out);
-            match value {
-                Some((v, &node)) if keep => {
-                    let node = node as usize;
-                    out.push(if self.left_alone(&v, Some(node)) {
-                        v
-                    } else {
-                        self.process(v, node, format!("{pointer}/{i}"))
-                    });
+            let literal = starts.literal(i);
+            if !plan.keep[i] {
+                if let Some(x) = number_f64(literal) {
+                    dropped_values.add(x);
                 }
-                Some(_) => {}
-                None if keep && starts.small(i) => {
-                    out.push(self.process_small(starts.span(i), format!("{pointer}/{i}")))
+            } else if container(i) {
+                if !(jsonspan::small_container(literal) && verbatim.push_small(literal, self)) {
+                    let v = self.process_item(starts.span(i), format!("{pointer}/{i}"));
+                    verbatim.push_value(v, &mut out);
                 }
-                None if keep => out.push(match scalar_value(starts.literal(i)) {
+            } else {
+                verbatim.flush(&mut out);
+                out.push(match scalar_value(literal) {
                     Value::String(s) => self.process_string(s, Some(starts.span(i)), format!("{pointer}/{i}")),
                     atom => atom,
-                }),
-                None => {
-                    if let Some(x) = number_f64(starts.literal(i)) {
-                        dropped_values.add(x);
-                    }
-                }
+                });
             }
         }
         verbatim.flush(&mut out);
         self.mark_drops(out, &plan, unit, &Items::Starts(starts), dropped_values, objects, pointer)
     }
 
-    /// A small container a lean array left in the text (see [`jsonspan::SMALL_ITEMS`]), or an
-    /// atom, parsed from its literal with its numbers as written. serde_json's parse reads an
-    /// object whose one key is its reserved [`NUMBER_TOKEN`] as a number: the input then passes
-    /// through (see `reserved`).
-    fn read_small(&self, literal: &str) -> Value {
+    /// A lean array's item (see [`parse`]), parsed whole from its literal with its numbers as
+    /// written, for a planner that compares or reads it. serde_json's parse reads an object whose
+    /// one key is its reserved [`NUMBER_TOKEN`] as a number: the input then passes through (see
+    /// `reserved`).
+    fn read_item(&self, literal: &str) -> Value {
         // scanned and parsed as a part of the document already: it cannot fail
         let Ok(mut v) = serde_json::from_str::<Value>(literal) else { return Value::Null };
         if literal.starts_with('{') && !v.is_object() {
             self.reserved.set(true);
         }
-        // the parse rewrites only a number's exponent (`1E5` as `1e+5`)
-        let exponent = |x: &Value| x.as_number().is_some_and(|n| n.as_str().contains(['e', 'E']));
-        if (exponent(&v) || any_child(&v, exponent))
+        if has_exponent(&v)
             && let Ok(tree) = jsonspan::scan(literal, false)
         {
             source_number_text(&mut v, &tree, literal);
@@ -1813,30 +1748,23 @@ impl<'a> Crusher<'a> {
         v
     }
 
-    /// A kept small container (see [`Self::read_small`]) at `span`: nothing in it is cut but its
-    /// long strings (an object needs 8 keys to be sampled, an array 9 items to be planned).
-    fn process_small(&mut self, span: Range<usize>, pointer: String) -> Value {
+    /// A kept item of a lean array that is a container, at `span`: parsed lean (see [`parse`])
+    /// from its text, with a span tree of its own, and processed as any value is.
+    fn process_item(&mut self, span: Range<usize>, pointer: String) -> Value {
         let literal = &self.input[span.clone()];
-        let mut v = self.read_small(literal);
-        let any_long = any_child(&v, |x| x.as_str().is_some_and(|s| self.long_string(s)));
-        // the strings' spans, from the literal's own tree
-        let Some(tree) = any_long.then(|| jsonspan::scan(literal, false).ok()).flatten() else { return v };
-        let spans: Vec<Range<usize>> = tree
-            .children(tree.root())
-            .map(|c| span.start + tree.node(c).start()..span.start + tree.node(c).end())
-            .collect();
-        let children: Vec<(String, &mut Value)> = match &mut v {
-            Value::Array(a) => a.iter_mut().enumerate().map(|(j, x)| (j.to_string(), x)).collect(),
-            Value::Object(m) => m.iter_mut().map(|(k, x)| (escape_pointer(k).into_owned(), x)).collect(),
-            _ => Vec::new(),
+        let (Ok((mut v, _)), Ok(tree)) = (parse(literal), jsonspan::scan_lean_at(self.input, span.start)) else {
+            // scanned and parsed as a part of the document already: it cannot fail
+            return self.read_item(literal);
         };
-        for ((name, x), at) in children.into_iter().zip(spans) {
-            if let Value::String(s) = x
-                && self.long_string(s)
-            {
-                *x = self.process_string(std::mem::take(s), Some(at), format!("{pointer}/{name}"));
-            }
+        source_number_text(&mut v, &tree, self.input);
+        if members(&v) != tree.member_count() {
+            // an object with serde_json's reserved key was read as a number
+            self.reserved.set(true);
+            return v;
         }
+        let outer = std::mem::replace(&mut self.tree, Arc::new(tree));
+        let v = self.process(v, 0, pointer);
+        self.tree = outer;
         v
     }
 
@@ -1882,7 +1810,7 @@ impl<'a> Crusher<'a> {
             if why == DropWhy::Duplicate {
                 duplicates += i - start;
             }
-            let bytes = at.span(self.tree, start).start..at.span(self.tree, i - 1).end;
+            let bytes = at.span(&self.tree, start).start..at.span(&self.tree, i - 1).end;
             self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, why.reason(kept_n, n));
         }
         let mut detail = Vec::new();
@@ -1920,7 +1848,7 @@ impl<'a> Crusher<'a> {
                 Items::Whole(_) => {
                     items.iter().map(|v| Cow::Owned(serde_json::to_string(v).unwrap_or_default())).collect()
                 }
-                _ => (0..items.len()).map(|i| Cow::Borrowed(&self.input[at.span(self.tree, i)])).collect(),
+                _ => (0..items.len()).map(|i| Cow::Borrowed(&self.input[at.span(&self.tree, i)])).collect(),
             }
         };
         if all(copies_only) {
@@ -2381,7 +2309,7 @@ impl<'a> Crusher<'a> {
                     let mut literals = self.tree.lean_items(node, self.input).map(|r| &self.input[r]);
                     let error = |l: &str| match l.as_bytes().first() {
                         Some(b'"') => scalar_text(l).is_some_and(|s| has_error_word(&s)),
-                        Some(b'[' | b'{') => jsonspan::small_container(l) && mentions_error(&self.read_small(l)),
+                        Some(b'[' | b'{') => mentions_error(&self.read_item(l)),
                         _ => false,
                     };
                     if literals.any(error) {
@@ -2795,6 +2723,27 @@ mod tests {
                 .collect(),
         );
         arrays.push((0..n).map(|i| format!("{{ \"id\" : {i} ,\n \"name\" : \"user {i}\" }}")).collect());
+        // rows that are not small from the first item on: a nested array in each, and wide
+        // rows (map-like sometimes) whose kept ones are cut inside (a long array, a long string)
+        arrays.push(
+            (0..n)
+                .map(|i| match i {
+                    333 => r#"{"id":3,"a":[1],"msg":"Exception: boom"}"#.to_string(),
+                    _ => format!(r#"{{"id":{},"a":[{}]}}"#, i % 200, i % 3),
+                })
+                .collect(),
+        );
+        let wide = |i: usize| (0..12).map(|k| format!(r#""k{k}":{}"#, (i + k) % 5)).collect::<Vec<_>>().join(",");
+        let long = (0..20).map(|j| j.to_string()).collect::<Vec<_>>().join(",");
+        arrays.push(
+            (0..n)
+                .map(|i| match i % 7 {
+                    0 => format!(r#"{{"id":{i},"list":[{long}],"s":"{}"}}"#, "x".repeat(1200 + i % 2)),
+                    1 => format!("{{{}}}", wide(i)),
+                    _ => format!(r#"{{"id":{},"team":{{"name":"t{}","lead":{{"n":1}}}}}}"#, i % 40, i % 3),
+                })
+                .collect(),
+        );
         arrays.push(vec!["\"same\"".to_string(); n]);
         // empty objects alone: their marker is an object, as a parsed array's is
         arrays.push(vec!["{}".to_string(); n]);
@@ -2817,10 +2766,6 @@ mod tests {
 
     #[test]
     fn a_lean_array_is_cut_as_a_whole_one_is() {
-        // an array whose first items are not all atoms or small containers is parsed whole
-        let late =
-            format!("[{{\"a\":[1]}},{}]", (0..LEAN_ITEMS + 50).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
-        assert_eq!(parse(&late).unwrap().1, Form::Document);
         for array in long_arrays() {
             // lean at the root, under a single-item array, and under a planned array of such
             // arrays (its items read whole to be compared: two differ only past item 1,024)
@@ -2905,49 +2850,21 @@ mod tests {
     }
 
     #[test]
-    fn a_lean_parse_leaves_only_long_arrays_atoms_in_the_text() {
+    fn a_lean_parse_leaves_long_arrays_items_in_the_text() {
         for array in long_arrays() {
             let doc = format!(r#"{{"meta":{{"n":[1,2,3]}},"data":{array},"rows":[{array}]}}"#);
             let (lean, form) = parse(&doc).unwrap();
             assert_eq!(form, Form::LeanDocument);
-            let tree = jsonspan::scan(&doc, false).unwrap();
-            // the atoms put back from their text give serde_json's own parse
-            let data = tree.children(tree.root()).nth(1).unwrap();
-            let parsed = lean["data"].as_array().unwrap();
-            // a small container: at most 7 children, all atoms
-            let small = |k: usize| {
-                tree.node(k).kind != NodeKind::Scalar
-                    && (1..=jsonspan::SMALL_ITEMS).contains(&tree.child_count(k))
-                    && tree.children(k).all(|c| tree.node(c).atom())
-            };
-            let put_back: Vec<Value> = {
-                let mut containers = parsed.iter().cloned();
-                tree.children(data)
-                    .map(|k| match (tree.node(k).atom(), small(k)) {
-                        (true, _) => scalar_value(&doc[tree.node(k).span()]),
-                        (_, true) => serde_json::from_str(&doc[tree.node(k).span()]).unwrap(),
-                        _ => containers.next().unwrap(),
-                    })
-                    .collect()
-            };
-            let whole: Value = serde_json::from_str(&doc).unwrap();
-            let mut expect = whole["data"].as_array().unwrap().clone();
-            for (v, k) in expect.iter_mut().zip(tree.children(data)) {
-                // numbers keep their source text (serde_json writes `1E5` as `1e+5`)
-                if v.is_number() {
-                    *v = scalar_value(&doc[tree.node(k).span()]);
-                }
-            }
-            // a container that is or holds a lean array is lean in the parse too
-            let lean_tree = jsonspan::scan_lean(&doc).unwrap();
-            let held: Vec<bool> = tree.children(data).map(|k| lean_tree.holds_lean(tree.node(k).span())).collect();
-            assert!(held.iter().filter(|&&h| h).count() < expect.len() / 10);
-            let others =
-                |v: &[Value]| v.iter().zip(&held).filter(|(_, h)| !**h).map(|(v, _)| v.clone()).collect::<Vec<_>>();
-            assert_eq!(others(&put_back), others(&expect));
-            assert!(parsed.len() < expect.len() || expect.iter().all(|v| v.is_array() || v.is_object()));
+            // no item is a value; the lean tree finds each where the whole tree has it
+            assert_eq!(lean["data"], Value::Array(Vec::new()));
+            let (tree, lean_tree) = (jsonspan::scan(&doc, false).unwrap(), jsonspan::scan_lean(&doc).unwrap());
+            let data = |t: &SpanTree| t.children(t.root()).nth(1).unwrap();
+            let spans: Vec<_> = tree.children(data(&tree)).map(|k| tree.node(k).span()).collect();
+            assert_eq!(lean_tree.lean_items(data(&lean_tree), &doc).collect::<Vec<_>>(), spans);
+            assert!(spans.len() >= LEAN_ITEMS);
             // the array under an array is lean too; the short one stays whole
-            assert_eq!(lean["rows"][0], lean["data"]);
+            assert_eq!(lean["rows"], serde_json::json!([[]]));
+            let whole: Value = serde_json::from_str(&doc).unwrap();
             assert_eq!(lean["meta"], whole["meta"]);
         }
     }

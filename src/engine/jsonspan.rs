@@ -22,8 +22,7 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct Node {
     pub kind: NodeKind,
-    /// A lean array (see [`scan_lean`]): none of its atoms is in the tree, only its containers
-    /// with something in them.
+    /// A lean array (see [`scan_lean`]): none of its items is in the tree.
     pub lean: bool,
     start: u32,
     end: u32,
@@ -50,12 +49,6 @@ impl Node {
     /// For object members: where the member's key string starts.
     pub fn key_start(&self) -> Option<usize> {
         (self.key_start != NONE).then_some(self.key_start as usize)
-    }
-
-    /// A value a lean array leaves in the text (see [`scan_lean`]): a scalar or an empty
-    /// container, whose text is all of it.
-    pub fn atom(&self) -> bool {
-        self.kind == NodeKind::Scalar || self.first_child == NONE && !self.lean
     }
 
     /// Byte range of the member (`"key": value`) for object members, of the value otherwise.
@@ -108,21 +101,15 @@ impl SpanTree {
         self.children(id).count()
     }
 
-    /// A lean array's items in order (see [`scan_lean`]), each one's span with its node when it
-    /// has one: an atom is read from `text` where it is, a container with something in it (the
-    /// only kind of item a lean array has in the tree) is its child.
-    pub fn lean_entries<'t>(
-        &'t self,
-        id: usize,
-        text: &'t str,
-    ) -> impl Iterator<Item = (Range<usize>, Option<usize>)> + 't {
+    /// The spans of a lean array's items in order (see [`scan_lean`]), read from `text` where
+    /// they are: the values a lean parse does not hold. None for any other array.
+    pub fn lean_items<'t>(&'t self, id: usize, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
         let node = &self.nodes[id];
         let (mut pos, to) = match node.lean {
             true if self.lines && id == 0 => (node.start(), node.end()),
             true => (node.start() + 1, node.end() - 1),
             false => (0, 0),
         };
-        let mut kids = self.children(id).peekable();
         let b = text.as_bytes();
         std::iter::from_fn(move || {
             while pos < to && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
@@ -132,19 +119,9 @@ impl SpanTree {
                 return None;
             }
             let start = pos;
-            if let Some(k) = kids.next_if(|&k| self.nodes[k].start() == start) {
-                pos = self.nodes[k].end();
-                return Some((start..pos, Some(k)));
-            }
-            pos = atom_end(b, start, to);
-            Some((start..pos, None))
+            pos = item_end(b, start, to);
+            Some(start..pos)
         })
-    }
-
-    /// The spans of a lean array's atoms (see [`scan_lean`]), read from `text` where they are:
-    /// the values a lean parse does not hold. None for any other array.
-    pub fn lean_items<'t>(&'t self, id: usize, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
-        self.lean_entries(id, text).filter_map(|(span, node)| node.is_none().then_some(span))
     }
 
     /// Whether a lean array (see [`scan_lean`]) is in `span`: a value there lacks, in a lean
@@ -192,23 +169,48 @@ impl SpanTree {
     }
 }
 
-/// From this many items up, an array whose first this-many items are all atoms (scalars and
-/// empty containers) or small containers (see [`SMALL_ITEMS`]) is lean: the JSON engine's parse
-/// keeps none of them as values, and [`scan_lean`] puts none in the tree (a node is 24 bytes; a
-/// small number's text, a few).
+/// From this many items up, an array is lean: the JSON engine's parse keeps none of its items as
+/// values, and [`scan_lean`] puts none in the tree (a node is 24 bytes; a small number's text, a
+/// few; a parsed `{"a":1}` took about 450 bytes). Its items are read from the text when needed.
 pub const LEAN_ITEMS: usize = 1024;
 
-/// A small container holds at most this many children, all atoms (`{"id":1,"ok":true}`,
-/// `[1,"a"]`). The JSON engine never cuts inside one (an object needs 8 keys to be sampled, an
-/// array 9 items to be planned), so a lean array leaves it in the text, as it does an atom, and
-/// reads it when it is needed: a parsed `{"a":1}` took about 450 bytes, its node and its
-/// member's 48.
+/// A small container holds at most this many children, all atoms (scalars and empty containers:
+/// `{"id":1,"ok":true}`, `[1,"a"]`). The JSON engine never cuts inside one but for a long string
+/// (an object needs 8 keys to be sampled, an array 9 items to be planned), so a kept one goes to
+/// the output as its text.
 pub const SMALL_ITEMS: usize = 7;
 
-/// Whether the value a lean array leaves in the text (see [`atom_end`]) at the start of `text` is
-/// a small container, not an atom: it opens a bracket that does not close right away.
-pub fn small_container(text: &str) -> bool {
+/// Whether the value at the start of `text` is a container with something in it: it opens a
+/// bracket that does not close right away.
+pub fn has_items(text: &str) -> bool {
     text.starts_with(['[', '{']) && !text[1..].trim_start_matches([' ', '\t', '\n', '\r']).starts_with([']', '}'])
+}
+
+/// Whether the valid JSON value at the start of `text` is a small container (see
+/// [`SMALL_ITEMS`]).
+pub fn small_container(text: &str) -> bool {
+    if !has_items(text) {
+        return false;
+    }
+    let b = text.as_bytes();
+    let end = item_end(b, 0, b.len());
+    let (mut children, mut pos) = (1, 1);
+    while pos < end {
+        match b[pos] {
+            b'"' => {
+                pos = item_end(b, pos, end);
+                continue;
+            }
+            b',' => children += 1,
+            b'[' | b'{' if has_items(&text[pos..]) => return false,
+            _ => {}
+        }
+        if children > SMALL_ITEMS {
+            return false;
+        }
+        pos += 1;
+    }
+    true
 }
 
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
@@ -217,18 +219,28 @@ pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
     scan_with(text, lines, usize::MAX)
 }
 
-/// [`scan`] of one document with its long arrays of atoms (scalars and empty containers) left
-/// out of the tree, as the JSON engine parses them: an array whose first [`LEAN_ITEMS`] items
-/// are atoms is marked [`Node::lean`] and has none of its atoms in the tree
-/// ([`SpanTree::lean_items`] reads them from the text). A container with something in it that
-/// follows is in the tree, as the lean array's child.
+/// [`scan`] of one document with its long arrays left out of the tree, as the JSON engine parses
+/// them: an array of [`LEAN_ITEMS`] items or more is marked [`Node::lean`] and has none of its
+/// items in the tree ([`SpanTree::lean_items`] reads them from the text).
 pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
     scan_with(text, false, LEAN_ITEMS)
 }
 
-/// [`scan`] of JSON Lines whose stream is lean as an array is (see [`scan_lean`]): when its
-/// first [`LEAN_ITEMS`] values are atoms or small containers, the root has only the other
-/// values as children. The values themselves are whole (no array in them is lean).
+/// [`scan_lean`] of the one value at `at` in `text` (offsets are `text`'s): a lean array's item,
+/// scanned when it is kept.
+pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
+    let mut s = Scanner::new(text, true);
+    s.lean_from = LEAN_ITEMS;
+    s.first_only = true;
+    s.pos = at;
+    s.run(usize::MAX, false)?;
+    let leans = s.nodes.iter().filter(|n| n.lean).map(|n| n.start).collect();
+    Ok(SpanTree { nodes: s.nodes, leans, lines: false })
+}
+
+/// [`scan`] of JSON Lines whose stream is lean as an array is (see [`scan_lean`]): from
+/// [`LEAN_ITEMS`] values on, the root has no children. The values themselves are whole (no
+/// array in them is lean).
 pub fn scan_lean_lines(text: &str) -> Result<SpanTree, ScanError> {
     scan_with(text, true, LEAN_ITEMS)
 }
@@ -316,45 +328,25 @@ struct Frame {
     last_child: u32,
     state: State,
     array: bool,
-    /// Items so far, and whether all of them are atoms or small containers (arrays only).
+    /// Items so far (arrays only).
     items: usize,
-    scalars_only: bool,
-    /// Its atoms and small containers are not put in the tree (see [`scan_lean`]).
+    /// Its items are not put in the tree (see [`scan_lean`]).
     lean: bool,
-    /// Children so far (items or members), and whether all of them are atoms: what makes a
-    /// container small (see [`SMALL_ITEMS`]).
-    children: usize,
-    atoms_only: bool,
-    /// It is an atom itself (an empty container).
-    atom: bool,
-    /// The container's last child before this one was linked (to unlink it again).
-    prev: u32,
+    /// It is inside a lean array's item: nothing in it is put in the tree.
+    quiet: bool,
 }
 
 impl Frame {
     fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame {
-            node,
-            last_child: NONE,
-            state,
-            array,
-            items: 0,
-            scalars_only: true,
-            lean: false,
-            children: 0,
-            atoms_only: true,
-            atom: false,
-            prev: NONE,
-        }
+        Frame { node, last_child: NONE, state, array, items: 0, lean: false, quiet: false }
     }
 }
 
-/// Where the value a lean array leaves in the text (an atom, see [`Node::atom`], or a small
-/// container, see [`SMALL_ITEMS`]) that starts at `b[start]` ends, read no further than `to`: a
-/// string after its closing quote, a container after its closing bracket, any other literal at
-/// the whitespace, comma or bracket after it (valid JSON, already scanned).
-pub fn atom_end(b: &[u8], start: usize, to: usize) -> usize {
+/// Where the value (a lean array's item, valid JSON, already scanned) that starts at `b[start]`
+/// ends, read no further than `to`: a string after its closing quote, a container after its
+/// closing bracket, any other literal at the whitespace, comma or bracket after it.
+pub fn item_end(b: &[u8], start: usize, to: usize) -> usize {
     let mut pos = start;
     match b.get(pos) {
         Some(b'"') => {
@@ -365,13 +357,12 @@ pub fn atom_end(b: &[u8], start: usize, to: usize) -> usize {
             (pos + 1).min(to)
         }
         Some(b'[' | b'{') => {
-            // an empty container, or a small one (see [`SMALL_ITEMS`]): to its closing bracket,
-            // past the brackets inside its strings and inside its empty containers
+            // to its closing bracket, past the brackets inside its strings
             let mut depth = 0usize;
             while pos < to {
                 match b[pos] {
                     b'"' => {
-                        pos = atom_end(b, pos, to);
+                        pos = item_end(b, pos, to);
                         continue;
                     }
                     b'[' | b'{' => depth += 1,
@@ -411,6 +402,8 @@ struct Scanner<'a> {
     lean_from: usize,
     /// Only the root (a JSON Lines stream) may be lean.
     lean_root_only: bool,
+    /// How many open containers are inside a lean array's item (see [`Frame::quiet`]).
+    quiet: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -426,6 +419,7 @@ impl<'a> Scanner<'a> {
             top_done: false,
             lean_from: usize::MAX,
             lean_root_only: false,
+            quiet: 0,
         }
     }
 
@@ -439,20 +433,20 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Adds a node as the next child of the current container (none for a lean array's scalar or
-    /// empty container: an `atom`).
-    fn open(&mut self, kind: NodeKind, start: usize, atom: bool) -> u32 {
+    /// Adds a node as the next child of the current container (none for a lean array's item or
+    /// anything in one).
+    fn open(&mut self, kind: NodeKind, start: usize) -> u32 {
         if !self.build {
             return NONE;
         }
-        if let Some(f) = self.stack.last_mut() {
-            f.children += 1;
-            f.atoms_only &= atom;
-            if f.array {
-                f.items += 1;
-                if f.lean && atom {
-                    return NONE;
-                }
+        if self.quiet > 0 {
+            self.pending_key = NONE;
+            return NONE;
+        }
+        if let Some(f) = self.stack.last_mut().filter(|f| f.array) {
+            f.items += 1;
+            if f.lean {
+                return NONE;
             }
         }
         let id = self.nodes.len() as u32;
@@ -469,25 +463,22 @@ impl<'a> Scanner<'a> {
             next_sibling: NONE,
         });
         self.link(id);
-        // an atom is a whole item; a container is one when it closes (see `end_container`)
-        if atom && self.item_done(true) {
+        // a scalar is a whole item; a container is one when it closes (see `end_container`)
+        if kind == NodeKind::Scalar && self.item_done() {
             return NONE;
         }
         id
     }
 
-    /// The item just read of the array on top of the stack is whole: an atom or a small
-    /// container (`leaves_text`), or another container. The array turns lean when its first
-    /// [`LEAN_ITEMS`] items are all atoms or small containers (true is returned: the item's
-    /// nodes went with the others).
-    fn item_done(&mut self, leaves_text: bool) -> bool {
+    /// The item just read of the array on top of the stack is whole. The array turns lean at
+    /// its [`LEAN_ITEMS`]th item (true is returned: the item's nodes went with the others).
+    fn item_done(&mut self) -> bool {
         let lean_from = if self.lean_root_only && self.stack.len() > 1 { usize::MAX } else { self.lean_from };
         let Some(f) = self.stack.last_mut().filter(|f| f.array) else { return false };
-        f.scalars_only &= leaves_text;
-        if f.lean || !f.scalars_only || f.items != lean_from {
+        if f.lean || f.items != lean_from {
             return false;
         }
-        // its items so far are atoms and small containers, the nodes right after its own: they go
+        // its items so far are the nodes right after its own: they go
         let array = f.node as usize;
         f.lean = true;
         f.last_child = NONE;
@@ -619,23 +610,10 @@ impl<'a> Scanner<'a> {
         if self.stack.is_empty() {
             self.top_done = true;
         }
-        if !self.build || f.atom || f.node == NONE {
-            return Ok(());
-        }
-        let small = f.children <= SMALL_ITEMS && f.atoms_only;
-        match self.stack.last_mut() {
-            Some(p) if p.array && p.lean && small => {
-                // left in the text, as an atom is: its nodes are the last ones
-                self.nodes.truncate(f.node as usize);
-                p.last_child = f.prev;
-                match f.prev {
-                    NONE => self.nodes[p.node as usize].first_child = NONE,
-                    prev => self.nodes[prev as usize].next_sibling = NONE,
-                }
-            }
-            _ => {
-                self.item_done(small);
-            }
+        if f.quiet {
+            self.quiet -= 1;
+        } else if self.build && f.node != NONE {
+            self.item_done();
         }
         Ok(())
     }
@@ -646,19 +624,16 @@ impl<'a> Scanner<'a> {
         match c {
             b'{' | b'[' => {
                 let kind = if c == b'{' { NodeKind::Object } else { NodeKind::Array };
-                // whether it is empty, an atom, matters only to a tree being built
-                let empty = self.build && {
-                    let inside = self.b[start + 1..].iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-                    inside.is_some_and(|i| self.b[start + 1 + i] == if c == b'{' { b'}' } else { b']' })
-                };
-                let prev = self.stack.last().map_or(NONE, |f| f.last_child);
-                let id = self.open(kind, start, empty);
+                // a lean array's item, or anything in one, is not in the tree
+                let quiet = self.build && (self.quiet > 0 || self.stack.last().is_some_and(|f| f.lean));
+                let id = self.open(kind, start);
                 self.pos += 1;
-                self.stack.push(Frame { atom: empty, prev, ..Frame::new(id, c == b'[') });
+                self.quiet += usize::from(quiet);
+                self.stack.push(Frame { quiet, ..Frame::new(id, c == b'[') });
                 Ok(())
             }
             b'"' => {
-                let id = self.open(NodeKind::Scalar, start, true);
+                let id = self.open(NodeKind::Scalar, start);
                 self.string()?;
                 self.close(id, self.pos);
                 Ok(())
@@ -672,13 +647,13 @@ impl<'a> Scanner<'a> {
                 if !self.b[self.pos..].starts_with(word) {
                     return self.err("invalid literal");
                 }
-                let id = self.open(NodeKind::Scalar, start, true);
+                let id = self.open(NodeKind::Scalar, start);
                 self.pos += word.len();
                 self.close(id, self.pos);
                 Ok(())
             }
             b'-' | b'0'..=b'9' => {
-                let id = self.open(NodeKind::Scalar, start, true);
+                let id = self.open(NodeKind::Scalar, start);
                 self.number()?;
                 self.close(id, self.pos);
                 Ok(())
@@ -789,30 +764,50 @@ mod tests {
         assert_eq!(value_end("{\"a\": "), None);
     }
 
+    /// Every value of a tree as (span, kind, key start), depth first.
+    fn flat(t: &SpanTree, id: usize, out: &mut Vec<(Range<usize>, NodeKind, Option<usize>)>) {
+        let n = t.node(id);
+        out.push((n.span(), n.kind, n.key_start()));
+        for c in t.children(id) {
+            flat(t, c, out);
+        }
+    }
+
     #[test]
-    fn long_arrays_of_scalars_are_lean_until_a_container_comes() {
-        let scalars: Vec<String> = (0..LEAN_ITEMS + 5)
-            .map(|i| ["-1.5e3", r#""a\"b, ]""#, "true", " null ", r#""é""#, "[ ]", "{\n}"][i % 7].to_string())
-            .collect();
-        let list = scalars.join(" ,\n");
-        let doc =
-            format!(r#"{{"lean":[{list}],"short":[1,2],"nested":[[{list}]],"mixed":[{list},{{"x":[{list}]}},7]}}"#);
+    fn long_arrays_are_lean_and_their_items_are_read_from_the_text() {
+        let kinds = [
+            "-1.5e3",
+            r#""a\"b, ]""#,
+            "true",
+            " null ",
+            r#""é""#,
+            "[ ]",
+            "{\n}",
+            r#"{"a":"]}[{","b":[ ]}"#,
+            r#"{"id":1,"a":[1,{"x":"}"}],"m":{"k":null}}"#,
+        ];
+        let items: Vec<&str> = (0..LEAN_ITEMS + 5).map(|i| kinds[i % kinds.len()]).collect();
+        let list = items.join(" ,\n");
+        let doc = format!(
+            r#"{{"lean":[{list}],"short":[1,{{"a":[2]}}],"nested":[[{list}]],"deep":[{{"x":[{list}]}},{list}]}}"#
+        );
         let lean = scan_lean(&doc).unwrap();
         let whole = scan(&doc, false).unwrap();
         let member = |t: &SpanTree, i: usize| t.children(t.root()).nth(i).unwrap();
-        let spans = |t: &SpanTree, id: usize| {
-            t.children(id).map(|c| (t.node(c).span(), t.node(c).kind, t.node(c).atom())).collect::<Vec<_>>()
-        };
-        // the lean array has no children; its items are read from the text, the same spans
-        let (l, w) = (member(&lean, 0), member(&whole, 0));
-        assert!(lean.node(l).lean && lean.child_count(l) == 0);
-        let items = spans(&whole, w).into_iter().map(|(span, _, atom)| atom.then_some(span)).collect::<Vec<_>>();
-        assert_eq!(lean.lean_items(l, &doc).map(Some).collect::<Vec<_>>(), items);
-        assert_eq!(lean.lean_entries(l, &doc).map(|(span, _)| Some(span)).collect::<Vec<_>>(), items);
+        let spans = |t: &SpanTree, id: usize| t.children(id).map(|c| t.node(c).span()).collect::<Vec<_>>();
+        // a lean array has no children; its items are read from the text, the same spans
+        for m in [0, 3] {
+            let (l, w) = (member(&lean, m), member(&whole, m));
+            assert!(lean.node(l).lean && lean.child_count(l) == 0);
+            assert_eq!(lean.lean_items(l, &doc).collect::<Vec<_>>(), spans(&whole, w));
+        }
         // a short array is a whole tree
         let (l, w) = (member(&lean, 1), member(&whole, 1));
         assert!(!lean.node(l).lean);
-        assert_eq!(spans(&lean, l), spans(&whole, w));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        flat(&lean, l, &mut a);
+        flat(&whole, w, &mut b);
+        assert_eq!(a, b);
         // an array under an array is lean as any other; the one above it holds a lean array
         let nested = member(&lean, 2);
         let inner = lean.children(nested).next().unwrap();
@@ -820,73 +815,52 @@ mod tests {
         assert_eq!(lean.lean_items(inner, &doc).count(), LEAN_ITEMS + 5);
         assert!(lean.holds_lean(lean.node(nested).span()) && lean.holds_lean(lean.node(inner).span()));
         assert!(!lean.holds_lean(lean.node(member(&lean, 1)).span()));
-        // a lean array that met a container: the container is its one child in the tree, and
-        // its items in order are the whole tree's
-        let (mixed, w) = (member(&lean, 3), member(&whole, 3));
-        assert!(lean.node(mixed).lean && lean.child_count(mixed) == 1);
-        assert_eq!(lean.lean_items(mixed, &doc).count(), LEAN_ITEMS + 6);
-        let entries = lean.lean_entries(mixed, &doc).map(|(span, node)| (span, node.is_some())).collect::<Vec<_>>();
-        let expect = spans(&whole, w).into_iter().map(|(span, _, atom)| (span, !atom)).collect::<Vec<_>>();
-        assert_eq!(entries, expect);
-        let object = lean.children(mixed).find(|&c| lean.node(c).kind == NodeKind::Object && !lean.node(c).atom());
-        let object = object.unwrap();
-        assert!(lean.node(lean.children(object).next().unwrap()).lean, "an array under an array is lean");
-        assert!(lean.holds_lean(lean.node(object).span()));
-        assert!(lean.holds_lean(lean.node(mixed).span()), "a lean array that met a container");
-        assert_eq!(lean.member_count(), whole.member_count());
+        // the members left in the text are the ones the whole tree has more
+        let left_out: usize = [0, 2, 3]
+            .iter()
+            .flat_map(|&m| {
+                let arr = member(&whole, m);
+                let arr = if m == 2 { whole.children(arr).next().unwrap() } else { arr };
+                whole.children(arr).map(|c| scan(&doc[whole.node(c).span()], false).unwrap().member_count())
+            })
+            .sum();
+        assert_eq!(lean.member_count() + left_out, whole.member_count());
+        // an item scanned where it is: its own lean tree, at the document's offsets
+        let deep = member(&whole, 3);
+        let first = whole.node(whole.children(deep).next().unwrap()).span();
+        let at = scan_lean_at(&doc, first.start).unwrap();
+        assert_eq!(at.node(at.root()).span(), first);
+        let x = at.children(at.root()).next().unwrap();
+        assert!(at.node(x).lean && at.node(x).key_start() == Some(first.start + 1));
+        assert_eq!(at.lean_items(x, &doc).count(), LEAN_ITEMS + 5);
+        assert!(at.holds_lean(first.clone()));
+        // JSON Lines turn lean as an array does, their values whole in the text
+        let lines: String = items.iter().map(|s| format!("{}\n", s.trim())).collect();
+        let (lean, whole) = (scan_lean_lines(&lines).unwrap(), scan(&lines, true).unwrap());
+        assert!(lean.node(0).lean && lean.child_count(0) == 0);
+        assert_eq!(lean.lean_items(0, &lines).collect::<Vec<_>>(), spans(&whole, 0));
     }
 
     #[test]
-    fn small_containers_are_left_in_the_text_as_atoms_are() {
+    fn small_containers_are_told_from_their_text() {
         // small: at most 7 children, all atoms (brackets in strings, empty containers inside);
         // not small: 8 children, or a child with something in it
-        let small = [r#"{"a":"]}[{","b":[ ]}"#, r#"[1, "x\"]", {}]"#, r#"{ "k" : null }"#, "[1,2,3,4,5,6,7]"];
-        let big = [r#"{"a":[1]}"#, "[1,2,3,4,5,6,7,8]", r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8}"#];
-        for (i, s) in small.iter().enumerate() {
-            assert!(small_container(s), "{s}");
-            assert_eq!(atom_end(s.as_bytes(), 0, s.len()), s.len(), "{s}");
-            assert_eq!(atom_end(format!("{s}, 2]").as_bytes(), 0, s.len() + 4), s.len(), "{i}");
+        let small = [r#"{"a":"]}[{","b":[ ]}"#, r#"[1, "x\",]", {}]"#, r#"{ "k" : null }"#, "[1,2,3,4,5,6,7]"];
+        let big = [
+            r#"{"a":[1]}"#,
+            "[1,2,3,4,5,6,7,8]",
+            r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8}"#,
+            r#"[{ "a" : 1 }]"#,
+        ];
+        for s in small.iter().chain(&big) {
+            assert_eq!(small_container(s), small.contains(s), "{s}");
+            assert!(has_items(s), "{s}");
+            assert_eq!(item_end(s.as_bytes(), 0, s.len()), s.len(), "{s}");
+            assert_eq!(item_end(format!("{s}, 2]").as_bytes(), 0, s.len() + 4), s.len(), "{s}");
         }
-        assert!(!small_container("{ }") && !small_container("[\n]") && !small_container("\"[\""));
-        // the array turns lean at item 1,024 when every item so far is an atom or small
-        let items: Vec<&str> = (0..LEAN_ITEMS + 40)
-            .map(|i| match i {
-                _ if i > LEAN_ITEMS && i % 9 == 0 => big[i % 3],
-                _ if i % 5 == 0 => "\"s\"",
-                _ => small[i % 4],
-            })
-            .collect();
-        let doc = format!("{{\"rows\": [{}], \"short\": [{}]}}", items.join(" , "), small.join(","));
-        let lean = scan_lean(&doc).unwrap();
-        let whole = scan(&doc, false).unwrap();
-        let rows = lean.children(lean.root()).next().unwrap();
-        let whole_rows = whole.children(whole.root()).next().unwrap();
-        assert!(lean.node(rows).lean);
-        // in the tree: only the items that are not small, the same spans as the whole tree's
-        let kept: Vec<_> = lean.children(rows).map(|c| lean.node(c).span()).collect();
-        let big_spans: Vec<_> = whole
-            .children(whole_rows)
-            .map(|c| whole.node(c).span())
-            .filter(|r| big.contains(&&doc[r.clone()]))
-            .collect();
-        assert_eq!(kept, big_spans);
-        let entries: Vec<_> = lean.lean_entries(rows, &doc).map(|(span, _)| span).collect();
-        let all: Vec<_> = whole.children(whole_rows).map(|c| whole.node(c).span()).collect();
-        assert_eq!(entries, all);
-        // a short array of small containers is whole; members of small ones left out are not counted
-        let short = lean.children(lean.root()).nth(1).unwrap();
-        assert!(!lean.node(short).lean && lean.child_count(short) == 4);
-        let left_out: usize = items
-            .iter()
-            .filter(|s| s.starts_with('{') && small.contains(s))
-            .map(|s| scan(s, false).map(|t| t.member_count()).unwrap())
-            .sum();
-        assert_eq!(lean.member_count() + left_out, whole.member_count());
-        // one not small among the first 1,024 items: no array is lean
-        let mut first = items.clone();
-        first[500] = big[0];
-        let doc = format!("[{}]", first.join(","));
-        assert!(!scan_lean(&doc).unwrap().node(0).lean);
+        for atom in ["{ }", "[\n]", "\"[\"", "1", "null"] {
+            assert!(!small_container(atom) && !has_items(atom), "{atom}");
+        }
     }
 
     #[test]
