@@ -482,11 +482,15 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = LeanItems::new(self.lean_from);
-        while let Some(v) = seq.next_element_seed(self)? {
+        while !items.lean {
+            let Some(v) = seq.next_element_seed(self)? else { return Ok(Value::Array(items.finish())) };
             if items.push(v) {
                 self.leaned.set(self.leaned.get() + 1);
             }
         }
+        // the rest stay in the text: read for their validity and repeated keys only
+        let check = Check { duplicate: self.duplicate };
+        while seq.next_element_seed(check)?.is_some() {}
         Ok(Value::Array(items.finish()))
     }
 
@@ -510,6 +514,103 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
             self.duplicate.set(true);
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// A lean array's item past its switch (see [`LeanItems`]): read as [`Lean`] reads one, to fail
+/// where it would and to flag a key written twice, but with nothing built.
+#[derive(Clone, Copy)]
+struct Check<'f> {
+    duplicate: &'f Cell<bool>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Check<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Check<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // keys as written when they have no escape, decoded otherwise
+        let mut keys: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if keys.is_empty() && key.0 == NUMBER_TOKEN {
+                // a number's text (arbitrary_precision), or serde_json's reserved key: the item
+                // is read again when it is needed, and `read_item` tells them apart
+                map.next_value::<serde::de::IgnoredAny>()?;
+                return Ok(());
+            }
+            keys.push(key.0);
+            map.next_value_seed(self)?;
+        }
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            self.duplicate.set(true);
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the input when it has no escape.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(Visit)
     }
 }
 
@@ -1572,11 +1673,8 @@ impl<'a> Crusher<'a> {
         let Items::Nodes(kids) = at else { return };
         for (v, &k) in items.iter_mut().zip(kids.iter()) {
             let span = self.tree.node(k as usize).span();
-            if (v.is_array() || v.is_object())
-                && self.tree.holds_lean(span.clone())
-                && let Ok(whole) = serde_json::from_str(&self.input[span])
-            {
-                *v = whole;
+            if (v.is_array() || v.is_object()) && self.tree.holds_lean(span.clone()) {
+                *v = self.read_item(&self.input[span]);
             }
         }
     }
@@ -1735,8 +1833,12 @@ impl<'a> Crusher<'a> {
     /// one key is its reserved [`NUMBER_TOKEN`] as a number: the input then passes through (see
     /// `reserved`).
     fn read_item(&self, literal: &str) -> Value {
-        // scanned and parsed as a part of the document already: it cannot fail
-        let Ok(mut v) = serde_json::from_str::<Value>(literal) else { return Value::Null };
+        // valid JSON, scanned as a part of the document already: only the reserved key, with a
+        // value that is no number's text, fails to parse
+        let Ok(mut v) = serde_json::from_str::<Value>(literal) else {
+            self.reserved.set(true);
+            return Value::Null;
+        };
         if literal.starts_with('{') && !v.is_object() {
             self.reserved.set(true);
         }
@@ -1753,7 +1855,8 @@ impl<'a> Crusher<'a> {
     fn process_item(&mut self, span: Range<usize>, pointer: String) -> Value {
         let literal = &self.input[span.clone()];
         let (Ok((mut v, _)), Ok(tree)) = (parse(literal), jsonspan::scan_lean_at(self.input, span.start)) else {
-            // scanned and parsed as a part of the document already: it cannot fail
+            // parsed as a part of the document already: only the reserved key fails it, which
+            // `read_item` flags
             return self.read_item(literal);
         };
         source_number_text(&mut v, &tree, self.input);
@@ -2889,13 +2992,31 @@ mod tests {
             ("$serde_json::private::Number", "\"abc\""),
             ("$serde_json::private::Numb\\u0065r", "\"12\""),
         ] {
-            let input = format!(r#"{{"pad":[{pad}],"n":{{"{key}":{value}}}}}"#);
-            let at = input.find("\"$serde").unwrap();
-            match JsonEngine::compress(&input, &JsonParams::default(), &Context::default()) {
-                Err(Skip::ParseFailed { detail }) => {
-                    assert!(detail.contains("keeps for itself") && detail.contains(&format!("byte {at}")), "{detail}")
+            // in an object, and in a long array of rows, alone or inside a row, before its 1,024th
+            // item and after it (past it, rows are left in the text: read when needed)
+            let reserved = format!(r#"{{"{key}":{value}}}"#);
+            let rows = |at: usize, row: &str| {
+                let mut rows: Vec<String> = (0..LEAN_ITEMS + 100).map(|i| format!(r#"{{"id":{i},"b":[1]}}"#)).collect();
+                rows[at] = row.to_string();
+                format!("[{}]", rows.join(","))
+            };
+            let inside = format!(r#"{{"id":1,"b":[{reserved}]}}"#);
+            for input in [
+                format!(r#"{{"pad":[{pad}],"n":{reserved}}}"#),
+                rows(3, &reserved),
+                rows(LEAN_ITEMS + 50, &reserved),
+                rows(LEAN_ITEMS + 50, &inside),
+            ] {
+                let at = input.find("\"$serde").unwrap();
+                match JsonEngine::compress(&input, &JsonParams::default(), &Context::default()) {
+                    Err(Skip::ParseFailed { detail }) => {
+                        assert!(
+                            detail.contains("keeps for itself") && detail.contains(&format!("byte {at}")),
+                            "{detail}"
+                        )
+                    }
+                    other => panic!("{key} in {input:.60}: {:?}", other.map(|c| c.output)),
                 }
-                other => panic!("{key}: {:?}", other.map(|c| c.output)),
             }
         }
     }
@@ -2986,6 +3107,21 @@ mod tests {
         let input = format!("[{}]", items.join(","));
         let c = run(&input, None);
         assert!(c.output.contains("1.50") && c.output.contains("123456789012345678901234567890"));
+        // exponents as written in rows left in a lean array's text, in a row that holds a lean
+        // array, and in items of a planned array that are read whole to be compared
+        let long = (0..LEAN_ITEMS + 10).map(|i| (i % 5).to_string()).collect::<Vec<_>>().join(",");
+        let rows: Vec<String> = (0..LEAN_ITEMS + 10)
+            .map(|i| match i {
+                0 | 1100 => format!(r#"{{"id":{i},"v":1E5,"inner":[{long}]}}"#),
+                _ => format!(r#"{{"id":{i},"v":2E1,"w":[1]}}"#),
+            })
+            .collect();
+        let planned: Vec<String> = (0..12).map(|i| format!(r#"{{"id":{i},"v":3E1,"inner":[{long}]}}"#)).collect();
+        for input in [format!("[{}]", rows.join(",")), format!("[{}]", planned.join(","))] {
+            let out = run(&input, None).output;
+            assert!(!out.contains("e+"), "{out:.300}");
+            assert!(out.contains("1E5") || out.contains("3E1"), "{out:.300}");
+        }
     }
 
     #[test]
