@@ -151,17 +151,21 @@ impl Engine for JsonEngine {
                 detail: format!("an object holds the key {NUMBER_TOKEN:?}; passed through so nothing is lost"),
             }));
         }
-        let output = match &out_value {
+        // room for an output as long as the input and then some: a text grown by doubling held
+        // up to twice its length, and the pages of room never written are never touched
+        let mut output = Vec::with_capacity(input.len() + input.len() / 8 + 64);
+        match &out_value {
             Value::Array(items) if lines_mode => {
-                let mut s = String::with_capacity(input.len() / 3);
                 for v in items {
-                    s.push_str(&serde_json::to_string(v).map_err(ser_err)?);
-                    s.push('\n');
+                    serde_json::to_writer(&mut output, v).map_err(ser_err)?;
+                    output.push(b'\n');
                 }
-                s
             }
-            other => serde_json::to_string(other).map_err(ser_err)?,
-        };
+            other => serde_json::to_writer(&mut output, other).map_err(ser_err)?,
+        }
+        let output = String::from_utf8(output).map_err(|e| Skip::ParseFailed {
+            detail: format!("the result is not UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+        })?;
         if input.len() >= DROP_LATER_BYTES {
             drop_later(out_value);
         }
@@ -1057,9 +1061,11 @@ struct FieldStats {
     present: usize,
     unique_ratio: f64,
     distinct: usize,
-    /// Per row, its value's [`uniqueness_key`], for a [`FieldStats::categorical`] field only
-    /// (read again from the rows: the outlier pass reads no other).
-    keys: Vec<u64>,
+    /// Per row, where its value's [`uniqueness_key`] is in `values`, for a
+    /// [`FieldStats::categorical`] field only (read again from the rows: the outlier pass reads
+    /// no other). Such a field has at most 50 values, a row without it counted as one.
+    keys: Vec<u8>,
+    values: Vec<u64>,
     numeric: Numbers,
     avg_str_len: f64,
     is_string: bool,
@@ -1162,6 +1168,7 @@ impl Fields {
                         unique_ratio: 0.0,
                         distinct: 0,
                         keys: Vec::new(),
+                        values: Vec::new(),
                         numeric: Numbers::default(),
                         avg_str_len: 0.0,
                         is_string: false,
@@ -1802,9 +1809,11 @@ impl<'a> Crusher<'a> {
         self.note_plan(&pointer, &plan);
         let mut out = Vec::with_capacity(n - plan.dropped() + 1);
         let mut dropped_values = Spread::default();
-        // kept containers written as text, one text a run (see `Verbatim`)
+        // kept containers written as text, one text a run (see `Verbatim`), sized for their
+        // literals: a text grown by doubling held up to twice its length
         let lines = self.lines && pointer.is_empty();
-        let mut verbatim = Verbatim { text: String::new(), separator: if lines { '\n' } else { ',' } };
+        let kept: usize = (0..n).filter(|&i| plan.keep[i] && container(i)).map(|i| starts.span(i).len() + 1).sum();
+        let mut verbatim = Verbatim { text: String::with_capacity(kept), separator: if lines { '\n' } else { ',' } };
         for i in 0..n {
             let literal = starts.literal(i);
             if !plan.keep[i] {
@@ -2023,8 +2032,14 @@ impl<'a> Crusher<'a> {
             for i in 0..n {
                 let row = rows.row(i);
                 for &f in &categorical {
-                    let key = uniqueness_key(row.get(&stats[f].name));
-                    stats[f].keys.push(key);
+                    let s = &mut stats[f];
+                    let key = uniqueness_key(row.get(&s.name));
+                    let at = s.values.iter().position(|&v| v == key).unwrap_or_else(|| {
+                        s.values.push(key);
+                        s.values.len() - 1
+                    });
+                    // at most 50 values (see `categorical`)
+                    s.keys.push(u8::try_from(at).unwrap_or(u8::MAX));
                 }
             }
         }
@@ -2040,11 +2055,11 @@ impl<'a> Crusher<'a> {
                 rare_fields |= f.present > 0;
             } else if f.categorical(n) {
                 // value → (rows, first row); the most common values first, ties by first appearance
-                let mut freq: HashMap<u64, (usize, usize)> = HashMap::new();
+                let mut freq: HashMap<u8, (usize, usize)> = HashMap::new();
                 for (i, key) in f.keys.iter().enumerate() {
                     freq.entry(*key).or_insert((0, i)).0 += 1;
                 }
-                let mut by: Vec<(u64, (usize, usize))> = freq.into_iter().collect();
+                let mut by: Vec<(u8, (usize, usize))> = freq.into_iter().collect();
                 by.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
                 let mut covered = 0;
                 let mut common = HashSet::new();
