@@ -151,18 +151,11 @@ impl Engine for JsonEngine {
                 detail: format!("an object holds the key {NUMBER_TOKEN:?}; passed through so nothing is lost"),
             }));
         }
-        // room for an output as long as the input and then some: a text grown by doubling held
-        // up to twice its length, and the pages of room never written are never touched
-        let mut output = Vec::with_capacity(input.len() + input.len() / 8 + 64);
-        match &out_value {
-            Value::Array(items) if lines_mode => {
-                for v in items {
-                    serde_json::to_writer(&mut output, v).map_err(ser_err)?;
-                    output.push(b'\n');
-                }
-            }
-            other => serde_json::to_writer(&mut output, other).map_err(ser_err)?,
-        }
+        // written twice, counted then kept: a text grown by doubling held up to twice its length
+        let mut count = Count(0);
+        write_output(&out_value, lines_mode, &mut count).map_err(ser_err)?;
+        let mut output = Vec::with_capacity(count.0);
+        write_output(&out_value, lines_mode, &mut output).map_err(ser_err)?;
         let output = String::from_utf8(output).map_err(|e| Skip::ParseFailed {
             detail: format!("the result is not UTF-8 at byte {}", e.utf8_error().valid_up_to()),
         })?;
@@ -182,6 +175,34 @@ impl Engine for JsonEngine {
             )
         };
         Ok(Compressed { output, ledger, strategy, notes: c.notes, budget_hit: false })
+    }
+}
+
+/// Writes the engine's output: `value` compact, or, for JSON Lines, its items one a line.
+fn write_output(value: &Value, lines: bool, out: &mut impl std::io::Write) -> Result<(), serde_json::Error> {
+    match value {
+        Value::Array(items) if lines => {
+            for v in items {
+                serde_json::to_writer(&mut *out, v)?;
+                out.write_all(b"\n").map_err(serde_json::Error::io)?;
+            }
+            Ok(())
+        }
+        other => serde_json::to_writer(out, other),
+    }
+}
+
+/// A writer that only counts the bytes it is given.
+struct Count(usize);
+
+impl std::io::Write for Count {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
