@@ -1447,10 +1447,11 @@ impl Verbatim {
 }
 
 /// The rows of a lean array (its objects, or those at `idx`), each read from its text when it is
-/// needed.
+/// needed (or from `whole`, the items parsed whole, when the array above had them read).
 struct LeanRows<'r, 's> {
     crusher: &'r Crusher<'s>,
     starts: Starts<'s>,
+    whole: &'r [Value],
     idx: Option<&'r [u32]>,
 }
 
@@ -1467,12 +1468,13 @@ impl Rows for LeanRows<'_, '_> {
     }
 
     fn row(&self, j: usize) -> Cow<'_, Value> {
-        Cow::Owned(self.crusher.read_item(self.starts.literal(self.at(j))))
+        self.crusher.item(self.whole, &self.starts, self.at(j))
     }
 
     fn same(&self, a: usize, b: usize) -> bool {
-        let (a, b) = (self.starts.literal(self.at(a)), self.starts.literal(self.at(b)));
-        a == b || self.crusher.read_item(a) == self.crusher.read_item(b)
+        let (a, b) = (self.at(a), self.at(b));
+        let item = |i| self.crusher.item(self.whole, &self.starts, i);
+        self.starts.literal(a) == self.starts.literal(b) || item(a) == item(b)
     }
 }
 
@@ -1637,12 +1639,11 @@ impl<'a> Crusher<'a> {
 
     fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
         if self.tree.node(node).lean {
-            // a lean array (see `parse`): its items are in the text only (and in `items` too
-            // when it was parsed whole to plan the array above, see `whole_items`: they are read
-            // from the text all the same); strings, numbers or other atoms alone are planned
-            // from their text, any mix by kind. Counted first: a million items' starts grown by
-            // doubling would hold up to twice their size
-            drop(items);
+            // a lean array (see `parse`): its items are in the text only, or in `items` too
+            // when it was parsed whole to plan the array above (see `whole_items`: the planner
+            // reads those rather than parse them again); strings, numbers or other atoms alone are
+            // planned from their text, any mix by kind. Counted first: a million items' starts
+            // grown by doubling would hold up to twice their size
             let tree = Arc::clone(&self.tree);
             let entries = || tree.lean_items(node, self.input);
             let mut at = Vec::with_capacity(entries().count());
@@ -1651,7 +1652,8 @@ impl<'a> Crusher<'a> {
             if let Some(texts) = self.lean_texts(starts) {
                 return self.process_lean(&texts, pointer);
             }
-            return self.process_lean_mixed(starts, pointer);
+            let whole = if items.len() == at.len() { items } else { Vec::new() };
+            return self.process_lean_mixed(starts, &whole, pointer);
         }
         let kids: Vec<u32> = self.tree.children(node).map(|k| k as u32).collect();
         let at = if kids.len() == items.len() { Items::Nodes(&kids) } else { Items::Whole(node) };
@@ -1695,13 +1697,22 @@ impl<'a> Crusher<'a> {
 
     /// Items that hold a lean array (see [`parse`]) parsed whole from their text, for a planner
     /// that compares, hashes or searches them as values (a lean array is empty as a value). Only
-    /// a planned array pays for this, and only for such items: a long array of scalars under
-    /// single-item arrays stays lean.
+    /// a planned array pays for this, and only for such items that a planner reads: a long array
+    /// of scalars under single-item arrays stays lean, and so does one in a group of a mixed
+    /// array too small to plan (see [`Self::plan_groups`]: `[[a million rows],1,2]`).
     fn whole_items(&self, items: &mut [Value], at: &Items) {
         let Items::Nodes(kids) = at else { return };
+        let mixed = !(items.iter().all(copies_only) || items.iter().all(Value::is_object));
+        let planned = |g: Group| self.analyzed(items.iter().filter(|v| Group::of(v) == g).count());
+        let (objects, others) = (planned(Group::Objects), planned(Group::Others));
         for (v, &k) in items.iter_mut().zip(kids.iter()) {
+            let read = match Group::of(v) {
+                _ if !mixed => true,
+                Group::Objects => objects,
+                _ => others,
+            };
             let span = self.tree.node(k as usize).span();
-            if (v.is_array() || v.is_object()) && self.tree.holds_lean(span.clone()) {
+            if read && (v.is_array() || v.is_object()) && self.tree.holds_lean(span.clone()) {
                 *v = self.read_item(&self.input[span]);
             }
         }
@@ -1778,7 +1789,7 @@ impl<'a> Crusher<'a> {
     /// A lean array (see [`parse`]) whose items are of several kinds, or containers: planned as
     /// a parsed one is (see [`Self::plan_array`]), each item read from the text when it is
     /// needed.
-    fn process_lean_mixed(&mut self, starts: Starts, pointer: String) -> Value {
+    fn process_lean_mixed(&mut self, starts: Starts, whole: &[Value], pointer: String) -> Value {
         let n = starts.at.len();
         let container = |i: usize| starts.container(i);
         let group = |i: usize| Group::of_literal(&self.input[starts.at[i] as usize..], container(i));
@@ -1788,7 +1799,7 @@ impl<'a> Crusher<'a> {
         } else {
             // exact copies by value: an atom's by its text, a container's by content
             let key = |i: usize| match container(i) {
-                true => Err(self.read_item(starts.literal(i))),
+                true => Err(self.item(whole, &starts, i)),
                 false => Ok(atom_key(starts.literal(i))),
             };
             let copies_of = |idx: &[u32]| {
@@ -1802,7 +1813,7 @@ impl<'a> Crusher<'a> {
                 })
             };
             let rows = |idx: Option<&[u32]>| {
-                let rows = LeanRows { crusher: self, starts, idx };
+                let rows = LeanRows { crusher: self, starts, whole, idx };
                 let k = self.k_for_texts(&rows, 3);
                 self.plan_rows(&rows, k)
             };
@@ -1856,6 +1867,12 @@ impl<'a> Crusher<'a> {
         }
         verbatim.flush(&mut out);
         self.mark_drops(out, &plan, unit, &Items::Starts(starts), dropped_values, objects, pointer)
+    }
+
+    /// Item `i` of a lean array, from `whole` (its items parsed whole, see `whole_items`) or else
+    /// read from its text (see [`Self::read_item`]).
+    fn item<'v>(&self, whole: &'v [Value], starts: &Starts, i: usize) -> Cow<'v, Value> {
+        whole.get(i).map_or_else(|| Cow::Owned(self.read_item(starts.literal(i))), Cow::Borrowed)
     }
 
     /// A lean array's item (see [`parse`]), parsed whole from its literal with its numbers as
@@ -2358,7 +2375,7 @@ impl<'a> Crusher<'a> {
         let mut parts = Vec::new();
         for group in [Group::Objects, Group::Strings, Group::Numbers, Group::Others] {
             let idx: Vec<u32> = (0..n).filter(|&i| group_of(i) == group).map(|i| i as u32).collect();
-            if idx.len() < self.p.min_items_to_analyze.max(1) || idx.len() <= 8 {
+            if !self.analyzed(idx.len()) {
                 continue;
             }
             let plan = plan(group, &idx);
