@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use ctxlens::config::{self, Config};
 use ctxlens::engine::Context;
-use ctxlens::output::{LedgerDoc, Stats, StoreReport, Unstored, printable, write_atomic};
+use ctxlens::output::{LedgerDoc, Stats, StoreReport, Unstored, printable, write_atomic, write_atomic_with};
 use ctxlens::store::{Location, Store};
 use ctxlens::{Decision, EngineChoice, EngineKind, Tokenizer, input, tokens};
 
@@ -779,8 +779,8 @@ fn compress(args: CompressArgs) -> Result<()> {
             if let Some(path) = &args.ledger {
                 let mut doc = LedgerDoc::of(&outcome, &source.name);
                 doc.store = report.as_ref();
-                let doc = serde_json::to_vec_pretty(&doc)?;
-                write_atomic(path, &doc).with_context(|| format!("cannot write ledger {}", path.display()))?;
+                write_atomic_with(path, |w| serde_json::to_writer_pretty(w, &doc).map_err(std::io::Error::from))
+                    .with_context(|| format!("cannot write ledger {}", path.display()))?;
             }
             let mut stats = Stats::of(&outcome, &requested, ms);
             if args.stats.is_some() || args.retention_min.is_some() {

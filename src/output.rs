@@ -234,18 +234,31 @@ impl<'a> LedgerDoc<'a> {
 /// `/dev/stdout`) is written through, never replaced by a regular file; a symlink's target is
 /// written atomically when it is a regular file, and made when it does not exist yet.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `write` writes, streamed through a buffer: a ledger of 200,000 drops
+/// took 134 MB as one text before it was written.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let target = link_target(path);
     match std::fs::metadata(&target) {
         Ok(m) if !m.is_file() => {
-            let mut f = std::fs::OpenOptions::new().write(true).open(&target)?;
-            f.write_all(bytes)?;
+            let mut f = std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(&target)?);
+            write(&mut f)?;
             return f.flush();
         }
         _ => {}
     }
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(without_temp_path)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut w)?;
+        w.flush()?;
+    }
     tmp.as_file().sync_all()?;
     if let Ok(m) = std::fs::metadata(&target) {
         // keep the permissions the file had
