@@ -234,8 +234,7 @@ pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
     s.first_only = true;
     s.pos = at;
     s.run(usize::MAX, false)?;
-    let leans = s.nodes.iter().filter(|n| n.lean).map(|n| n.start).collect();
-    Ok(SpanTree { nodes: s.nodes, leans, lines: false })
+    Ok(s.tree(false))
 }
 
 /// [`scan`] of JSON Lines whose stream is lean as an array is (see [`scan_lean`]): from
@@ -265,10 +264,7 @@ fn scan_with(text: &str, lines: bool, lean_from: usize) -> Result<SpanTree, Scan
     }
     s.lean_root_only = lines;
     s.run(usize::MAX, lines)?;
-    // the vector doubled as it grew: give back up to half of it
-    s.nodes.shrink_to_fit();
-    let leans = s.nodes.iter().filter(|n| n.lean).map(|n| n.start).collect();
-    Ok(SpanTree { nodes: s.nodes, leans, lines })
+    Ok(s.tree(lines))
 }
 
 /// The end offset of the one JSON value at the start of `text` (after leading whitespace), if it
@@ -332,14 +328,12 @@ struct Frame {
     items: usize,
     /// Its items are not put in the tree (see [`scan_lean`]).
     lean: bool,
-    /// It is inside a lean array's item: nothing in it is put in the tree.
-    quiet: bool,
 }
 
 impl Frame {
     fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame { node, last_child: NONE, state, array, items: 0, lean: false, quiet: false }
+        Frame { node, last_child: NONE, state, array, items: 0, lean: false }
     }
 }
 
@@ -402,8 +396,6 @@ struct Scanner<'a> {
     lean_from: usize,
     /// Only the root (a JSON Lines stream) may be lean.
     lean_root_only: bool,
-    /// How many open containers are inside a lean array's item (see [`Frame::quiet`]).
-    quiet: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -419,8 +411,15 @@ impl<'a> Scanner<'a> {
             top_done: false,
             lean_from: usize::MAX,
             lean_root_only: false,
-            quiet: 0,
         }
+    }
+
+    /// The tree built.
+    fn tree(mut self, lines: bool) -> SpanTree {
+        // the vector doubled as it grew: give back up to half of it
+        self.nodes.shrink_to_fit();
+        let leans = self.nodes.iter().filter(|n| n.lean).map(|n| n.start).collect();
+        SpanTree { nodes: self.nodes, leans, lines }
     }
 
     fn err<T>(&self, message: &'static str) -> Result<T, ScanError> {
@@ -434,19 +433,21 @@ impl<'a> Scanner<'a> {
     }
 
     /// Adds a node as the next child of the current container (none for a lean array's item or
-    /// anything in one).
+    /// anything in one: a container without a node, when a tree is built).
     fn open(&mut self, kind: NodeKind, start: usize) -> u32 {
         if !self.build {
             return NONE;
         }
-        if self.quiet > 0 {
-            self.pending_key = NONE;
-            return NONE;
-        }
-        if let Some(f) = self.stack.last_mut().filter(|f| f.array) {
-            f.items += 1;
-            if f.lean {
+        if let Some(f) = self.stack.last_mut() {
+            if f.node == NONE {
+                self.pending_key = NONE;
                 return NONE;
+            }
+            if f.array {
+                f.items += 1;
+                if f.lean {
+                    return NONE;
+                }
             }
         }
         let id = self.nodes.len() as u32;
@@ -610,9 +611,7 @@ impl<'a> Scanner<'a> {
         if self.stack.is_empty() {
             self.top_done = true;
         }
-        if f.quiet {
-            self.quiet -= 1;
-        } else if self.build && f.node != NONE {
+        if self.build && f.node != NONE {
             self.item_done();
         }
         Ok(())
@@ -624,12 +623,9 @@ impl<'a> Scanner<'a> {
         match c {
             b'{' | b'[' => {
                 let kind = if c == b'{' { NodeKind::Object } else { NodeKind::Array };
-                // a lean array's item, or anything in one, is not in the tree
-                let quiet = self.build && (self.quiet > 0 || self.stack.last().is_some_and(|f| f.lean));
                 let id = self.open(kind, start);
                 self.pos += 1;
-                self.quiet += usize::from(quiet);
-                self.stack.push(Frame { quiet, ..Frame::new(id, c == b'[') });
+                self.stack.push(Frame::new(id, c == b'['));
                 Ok(())
             }
             b'"' => {

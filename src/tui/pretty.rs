@@ -171,7 +171,7 @@ impl<'a> Printer<'a> {
 
     /// Where the container opening at `at` ends (past its closing bracket) when it is empty or
     /// small: at most [`crate::engine::jsonspan::SMALL_ITEMS`] children, all scalars or empty
-    /// containers (the JSON engine never cuts inside one, and reads long arrays of them lean).
+    /// containers (the JSON engine never cuts inside one but for a long string).
     fn small_end(&self, at: usize) -> Option<usize> {
         let close = if self.src[at] == b'[' { b']' } else { b'}' };
         let mut i = at + 1;
