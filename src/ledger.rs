@@ -12,7 +12,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -21,10 +21,10 @@ use sha2::{Digest, Sha256};
 /// Number of hex digits in a retrieval key (64 bits).
 pub const KEY_HEX_LEN: usize = 16;
 
-/// A retrieval key: a hash of the bytes it retrieves.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Key(String);
+/// A retrieval key: a hash of the bytes it retrieves, as its hex digits (held inline: a long
+/// array's ledger has a key for each of its hundreds of thousands of drops).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key([u8; KEY_HEX_LEN]);
 
 impl Key {
     /// The key of `bytes`.
@@ -41,21 +41,18 @@ impl Key {
 
     fn of_digest(digest: &[u8]) -> Key {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        // by hand, not `format!` per byte: a JSON block can have thousands of drops, and the
-        // formatter's machinery was a fifth of the JSON engine's time
-        let hex = digest
-            .iter()
-            .take(KEY_HEX_LEN / 2)
-            .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
-            .map(char::from)
-            .collect();
+        let mut hex = [0; KEY_HEX_LEN];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(digest) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 15)];
+        }
         Key(hex)
     }
 
     /// Parses a key written in a marker or typed by a user.
     pub fn parse(s: &str) -> Option<Key> {
-        let ok = s.len() == KEY_HEX_LEN && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then(|| Key(s.to_string()))
+        let hex: [u8; KEY_HEX_LEN] = s.as_bytes().try_into().ok()?;
+        hex.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)).then_some(Key(hex))
     }
 
     /// A key as a user or an agent gives it: `key=…` (or `hash=…`) around it, upper case, spaces.
@@ -65,13 +62,27 @@ impl Key {
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // only ever hex digits (made by `of_digest` or checked by `parse`)
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        Key::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a key ({KEY_HEX_LEN} hex digits): {s:?}")))
     }
 }
 
@@ -171,8 +182,9 @@ pub struct Dropped {
     pub unit: Unit,
     /// How many units the span held (lines, rows, keys…).
     pub count: usize,
-    /// Why the engine dropped it.
-    pub reason: String,
+    /// Why the engine dropped it (shared by the drops of one cut: a long array's runs all say
+    /// the same).
+    pub reason: Arc<str>,
     /// Key of exactly the span's original bytes.
     pub key: Key,
     /// Index of the marker in the output that accounts for this drop.
@@ -398,7 +410,7 @@ impl<'a> LedgerBuilder<'a> {
         pointer: Option<String>,
         unit: Unit,
         count: usize,
-        reason: impl Into<String>,
+        reason: impl Into<Arc<str>>,
     ) {
         self.drop_run(bytes, pointer, None, unit, count, reason);
     }
@@ -412,7 +424,7 @@ impl<'a> LedgerBuilder<'a> {
         pointer_last: Option<String>,
         unit: Unit,
         count: usize,
-        reason: impl Into<String>,
+        reason: impl Into<Arc<str>>,
     ) {
         debug_assert!(bytes.start <= bytes.end && bytes.end <= self.original.len());
         let span = Span { lines: self.lines.lines_of(&bytes), bytes, pointer, pointer_last };
@@ -434,9 +446,7 @@ impl<'a> LedgerBuilder<'a> {
         let index = self.ledger.markers.len();
         let key = match covers.as_slice() {
             // the payload of one drop with no brackets is its span, whose key it already has
-            &[only] if matches!(shape, PayloadShape::Concat | PayloadShape::Lines) => {
-                self.ledger.drops[only].key.clone()
-            }
+            &[only] if matches!(shape, PayloadShape::Concat | PayloadShape::Lines) => self.ledger.drops[only].key,
             _ => {
                 Key::of_payload(shape, covers.iter().map(|&i| &self.original[self.ledger.drops[i].span.bytes.clone()]))
             }

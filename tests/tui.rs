@@ -1114,13 +1114,13 @@ fn the_workbench_keeps_what_it_drops_in_the_store() {
     // a key read from the store opens the original overlay
     let key = ctxlens::ledger::Key::of(b"a line only the store holds\n");
     keeper.store.put(&key, b"a line only the store holds\n").unwrap();
-    let done = io::run(IoJob::Retrieve { key: key.clone(), keeper: keeper.clone() });
+    let done = io::run(IoJob::Retrieve { key, keeper: keeper.clone() });
     app.update(Action::IoDone(Box::new(done)));
     let (title, text) = app.retrieved.clone().unwrap();
     assert!(title.contains(key.as_str()) && title.contains("from the store"), "{title}");
     assert_eq!(&*text, "a line only the store holds\n");
     let missing = ctxlens::ledger::Key::of(b"never stored");
-    app.update(Action::IoDone(Box::new(io::run(IoJob::Retrieve { key: missing.clone(), keeper }))));
+    app.update(Action::IoDone(Box::new(io::run(IoJob::Retrieve { key: missing, keeper }))));
     assert!(app.message.contains(missing.as_str()) && app.message.contains("not in"), "{}", app.message);
 }
 

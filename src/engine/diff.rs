@@ -10,7 +10,7 @@
 //! several commits (`git log -p`, a `format-patch` series) each commit's dropped files are named
 //! in that commit, before the next one's header.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 use schemars::JsonSchema;
@@ -42,8 +42,6 @@ impl Default for DiffParams {
     }
 }
 
-static HUNK_HEADER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$").expect("hunk header"));
 static PRIORITY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)error|exception|fail|panic|fatal|important|todo|fixme|security|auth|password|secret|token")
         .expect("priority")
@@ -160,7 +158,39 @@ fn strip_prefix_dir(p: &str) -> String {
     p.strip_prefix("b/").or_else(|| p.strip_prefix("a/")).unwrap_or(p).to_string()
 }
 
-/// Parses the body of a hunk by its counts; `None` when the lines do not fit them.
+/// A hunk header's parts as written, `@@ -old_start[,old_len] +new_start[,new_len] @@section`,
+/// read by hand: a regex with captures was a tenth of the engine's time.
+struct HunkHeader<'t> {
+    old_start: &'t str,
+    old_len: Option<&'t str>,
+    new_start: &'t str,
+    new_len: Option<&'t str>,
+    /// What follows the closing `@@` (the enclosing function git names, after a space).
+    section: &'t str,
+}
+
+impl<'t> HunkHeader<'t> {
+    /// The header `t` is, if it is one; numbers are ASCII digits.
+    fn of(t: &'t str) -> Option<Self> {
+        fn digits(s: &str) -> Option<(&str, &str)> {
+            let n = s.bytes().take_while(u8::is_ascii_digit).count();
+            (n > 0).then(|| s.split_at(n))
+        }
+        // `start` or `start,len`, and the rest of the line
+        fn range(s: &str) -> Option<(&str, Option<&str>, &str)> {
+            let (start, rest) = digits(s)?;
+            match rest.strip_prefix(',') {
+                Some(r) => digits(r).map(|(len, rest)| (start, Some(len), rest)),
+                None => Some((start, None, rest)),
+            }
+        }
+        let (old_start, old_len, rest) = range(t.strip_prefix("@@ -")?)?;
+        let (new_start, new_len, rest) = range(rest.strip_prefix(" +")?)?;
+        let section = rest.strip_prefix(" @@")?;
+        Some(HunkHeader { old_start, old_len, new_start, new_len, section })
+    }
+}
+
 /// The largest line number or count a hunk header may carry (sums of several stay far from
 /// overflowing).
 const MAX_LINE_NUMBER: usize = u32::MAX as usize;
@@ -172,6 +202,8 @@ struct HunkBody {
     removed: usize,
 }
 
+/// Reads the body of a hunk starting at line `start` by its header's counts; `None` when the
+/// lines do not fit them.
 fn hunk_end(lines: &[Line], start: usize, old_len: usize, new_len: usize) -> Option<HunkBody> {
     let (mut o, mut n) = (old_len, new_len);
     let (mut added, mut removed) = (0, 0);
@@ -317,7 +349,7 @@ fn parse(lines: &[Line]) -> Parsed {
         let (mut added, mut removed) = (0, 0);
         while i < n && !is_file_start(lines, i) {
             let t = lines[i].text;
-            let header = (verbatim.is_none() && t.starts_with("@@")).then(|| HUNK_HEADER.captures(t));
+            let header = (verbatim.is_none() && t.starts_with("@@")).then(|| HunkHeader::of(t));
             if let Some(None) = header {
                 verbatim = Some(Verbatim::Malformed(i));
                 i += 1;
@@ -326,10 +358,11 @@ fn parse(lines: &[Line]) -> Parsed {
             if let Some(Some(c)) = header {
                 // a number past any real file's line count (or past u64) is no hunk this engine
                 // can rebase: the file is kept verbatim rather than renumbered with wrapped sums
-                let num = |k: usize, default: usize| {
-                    c.get(k).map_or(Some(default), |m| m.as_str().parse().ok().filter(|n| *n <= MAX_LINE_NUMBER))
+                let num = |digits: Option<&str>, default: usize| {
+                    digits.map_or(Some(default), |d| d.parse().ok().filter(|n| *n <= MAX_LINE_NUMBER))
                 };
-                let parsed = (num(1, 0), num(2, 1), num(3, 0), num(4, 1));
+                let parsed =
+                    (num(Some(c.old_start), 0), num(c.old_len, 1), num(Some(c.new_start), 0), num(c.new_len, 1));
                 let (Some(old_start), Some(old_len), Some(_), Some(new_len)) = parsed else {
                     verbatim = Some(Verbatim::Unreadable(i));
                     i += 1;
@@ -346,7 +379,7 @@ fn parse(lines: &[Line]) -> Parsed {
                             header: i,
                             old_start,
                             old_len,
-                            section: c[5].to_string(),
+                            section: c.section.to_string(),
                             body: i + 1..end,
                             changes,
                         });
@@ -447,7 +480,8 @@ impl Engine for DiffEngine {
             });
         }
         let query = ctx.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
-        let context_reason = format!("context farther than max_context_lines = {} from a change", p.max_context_lines);
+        let context_reason =
+            format!("context farther than max_context_lines = {} from a change", p.max_context_lines).into();
         let lines_before = ctx.lines_before;
         Compressor { input, lines: &lines, p, words: ctx.query_words(), query, context_reason, lines_before }
             .run(&parsed)
@@ -461,8 +495,8 @@ struct Compressor<'a> {
     words: Vec<String>,
     /// The whole query, lower-cased: a hunk or file holding it always stays.
     query: Option<String>,
-    /// The ledger reason of every dropped context run, formatted once.
-    context_reason: String,
+    /// The ledger reason of every dropped context run, formatted once and shared.
+    context_reason: Arc<str>,
     /// Lines of the whole input before this text, for reasons that name a line.
     lines_before: usize,
 }
@@ -687,6 +721,7 @@ impl<'a> Compressor<'a> {
     ) {
         let group = ledger.group();
         let mut named = Vec::new();
+        let mut reason: Option<Arc<str>> = None;
         for fi in commit.files.clone().filter(|&fi| !keep_file[fi]) {
             let f = &files[fi];
             let span = self.lines[f.lines.start].start..self.lines[f.tail - 1].end;
@@ -695,7 +730,11 @@ impl<'a> Compressor<'a> {
                 None,
                 Unit::Files,
                 1,
-                format!("file outside max_files = {} (fewer changed lines)", self.p.max_files),
+                reason
+                    .get_or_insert_with(|| {
+                        format!("file outside max_files = {} (fewer changed lines)", self.p.max_files).into()
+                    })
+                    .clone(),
             );
             named.push(format!("{} (+{} -{})", f.path, f.added, f.removed));
         }
@@ -746,7 +785,7 @@ impl<'a> Compressor<'a> {
                 }
                 let span = body[s].start..body[j - 1].end;
                 let count = body[s..j].iter().filter(|l| !l.text.starts_with('\\')).count();
-                ledger.drop_span(span, None, Unit::ContextLines, count, self.context_reason.as_str());
+                ledger.drop_span(span, None, Unit::ContextLines, count, self.context_reason.clone());
                 dropped += count;
                 continue;
             }
@@ -947,6 +986,32 @@ mod tests {
             c.strategy
         );
         assert!(c.output.starts_with(&broken), "{}", c.output);
+    }
+
+    #[test]
+    fn hunk_headers_are_read_as_git_writes_them_and_nothing_else() {
+        let h = HunkHeader::of("@@ -12,7 +13 @@ fn main() {").unwrap();
+        assert_eq!(
+            (h.old_start, h.old_len, h.new_start, h.new_len, h.section),
+            ("12", Some("7"), "13", None, " fn main() {")
+        );
+        let h = HunkHeader::of("@@ -0,0 +1,3 @@").unwrap();
+        assert_eq!((h.old_start, h.old_len, h.new_start, h.new_len, h.section), ("0", Some("0"), "1", Some("3"), ""));
+        // digits past any integer are the caller's to refuse (they stay digits here)
+        assert_eq!(HunkHeader::of("@@ -99999999999999999999999 +1 @@").unwrap().old_start.len(), 23);
+        for bad in [
+            "@@ -x,y +z @@",
+            "@@ -1, +1 @@",
+            "@@ -1,2 +1,2@@",
+            "@@ -1 -1 @@",
+            "@@ 1 +1 @@",
+            "@@ -1 +1",
+            "@@ -\u{663} +1 @@", // an Arabic-Indic digit: no number git writes
+            "@@@ -1,2 -1,2 +1,3 @@@",
+            "@@ -1 +1é @@",
+        ] {
+            assert!(HunkHeader::of(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -1943,7 +1943,9 @@ impl<'a> Crusher<'a> {
         if dropped == 0 {
             return Value::Array(out);
         }
-        // One ledger entry per run of consecutive dropped items with the same reason.
+        // One ledger entry per run of consecutive dropped items with the same reason, which the
+        // runs of a kind share.
+        let mut reasons: [Option<Arc<str>>; 2] = [None, None];
         let group = self.ledger.group();
         let mut i = 0;
         let mut duplicates = 0;
@@ -1961,7 +1963,8 @@ impl<'a> Crusher<'a> {
                 duplicates += i - start;
             }
             let bytes = at.span(&self.tree, start).start..at.span(&self.tree, i - 1).end;
-            self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, why.reason(kept_n, n));
+            let reason = reasons[why as usize].get_or_insert_with(|| why.reason(kept_n, n).into()).clone();
+            self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, reason);
         }
         let mut detail = Vec::new();
         if duplicates > 0 {
@@ -2490,7 +2493,7 @@ impl<'a> Crusher<'a> {
         map: &Map<String, Value>,
         rendered: &[Cow<str>],
         kids: Option<&[usize]>,
-    ) -> Option<(Vec<bool>, String)> {
+    ) -> Option<(Vec<bool>, Arc<str>)> {
         let n = map.len();
         if n < self.p.min_items_to_analyze.max(1) || !map_like(map) {
             return None;
@@ -2517,7 +2520,7 @@ impl<'a> Crusher<'a> {
             "sampled out of a map-like object of {n} keys (its keys are data; kept {}: error values, query matches, the first and last keys, then an even stride up to the budget of {k})",
             n - plan.dropped()
         );
-        Some((plan.keep, reason))
+        Some((plan.keep, reason.into()))
     }
 }
 

@@ -486,10 +486,10 @@ fn render(
     let group = ledger.group();
     let mut out = String::with_capacity(input.len());
     let mut cursor = 0;
-    let reason = if p.target_ratio.get() > 0.0 {
-        format!("below the best {:.0}% of its chunk by {model}'s keep score", p.target_ratio.get() * 100.0)
+    let reason: std::sync::Arc<str> = if p.target_ratio.get() > 0.0 {
+        format!("below the best {:.0}% of its chunk by {model}'s keep score", p.target_ratio.get() * 100.0).into()
     } else {
-        format!("{model}'s keep score at or below {}", p.score_threshold.get())
+        format!("{model}'s keep score at or below {}", p.score_threshold.get()).into()
     };
     for (range, count) in &spans {
         out.push_str(&input[cursor..range.start]);

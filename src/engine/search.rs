@@ -521,7 +521,8 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
     let mut out = String::with_capacity(input.len() / 3);
     let mut heading_file: Option<usize> = None;
     let runs = dropped_runs(keep, &file_at);
-    let reason_partial = "below the file's match cap or the total budget (lower relevance score)";
+    let reason_partial: std::sync::Arc<str> =
+        "below the file's match cap or the total budget (lower relevance score)".into();
     // output with context (`-C`) reads consecutive lines as adjacent: where lines of one group
     // are dropped between two kept ones, a `--` marks the gap, as grep marks gaps between groups
     let with_context = parsed.kinds.iter().any(|k| matches!(k, Kind::Context { .. }));
@@ -553,7 +554,13 @@ fn render(input: &str, lines: &[Line], parsed: &Parsed, keep: &[bool], p: &Searc
             dropped_matches += m;
             dropped_other += o;
             let (unit, count) = if m > 0 { (Unit::Matches, m) } else { (Unit::Lines, o) };
-            ledger.drop_span(lines[r.lines.start].start..lines[r.lines.end - 1].end, None, unit, count, reason_partial);
+            ledger.drop_span(
+                lines[r.lines.start].start..lines[r.lines.end - 1].end,
+                None,
+                unit,
+                count,
+                reason_partial.clone(),
+            );
         }
         if ledger.has_pending(group) {
             // the first and last line numbers among the dropped lines (separators have none)

@@ -394,11 +394,11 @@ impl Store {
         let mut entries: Vec<(Key, String)> = Vec::new();
         for d in &o.ledger.drops {
             match o.original.get(d.span.bytes.clone()) {
-                Some(text) => entries.push((d.key.clone(), text.to_string())),
-                None => out.failed.push((d.key.clone(), "its span is not in the input".into())),
+                Some(text) => entries.push((d.key, text.to_string())),
+                None => out.failed.push((d.key, "its span is not in the input".into())),
             }
         }
-        entries.extend(o.ledger.markers.iter().map(|m| (m.key.clone(), o.ledger.payload(&o.original, m))));
+        entries.extend(o.ledger.markers.iter().map(|m| (m.key, o.ledger.payload(&o.original, m))));
         // an output that is its own original needs no recipe, unless another original was
         // compressed to the same bytes: then it is filed beside that one, or a restore of these
         // bytes would give back the other original
@@ -414,7 +414,7 @@ impl Store {
             match self.put(key, text.as_bytes()) {
                 Ok(Put::New) => out.new += 1,
                 Ok(Put::Known) => out.known += 1,
-                Err(e) => out.failed.push((key.clone(), e.to_string())),
+                Err(e) => out.failed.push((*key, e.to_string())),
             }
         }
         if let Some(r) = &recipe

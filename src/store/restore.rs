@@ -46,7 +46,7 @@ impl Recipe {
                 pieces.push(Key::of(text.as_bytes()));
                 kept.push(text.to_string());
             }
-            pieces.push(key.clone());
+            pieces.push(*key);
             cursor = span.end;
         }
         if cursor < o.original.len() {

@@ -245,7 +245,7 @@ impl App {
         // what to look for: a ctxlens key or a Headroom hash
         let (key, hash) = match self.focus {
             Pane::Ledger => match &c.outcome {
-                Some(o) => (o.ledger.drops.get(self.ledger_sel).map(|d| d.key.clone()), None),
+                Some(o) => (o.ledger.drops.get(self.ledger_sel).map(|d| d.key), None),
                 None => (None, c.ccr.get(self.ledger_sel).map(|(h, _)| h.clone())),
             },
             _ => {

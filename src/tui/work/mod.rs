@@ -115,7 +115,7 @@ impl Keeper {
             return None;
         }
         let key = crate::ledger::Key::of(o.output.as_bytes());
-        if !self.done.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
+        if !self.done.lock().unwrap_or_else(|p| p.into_inner()).insert(key) {
             return None;
         }
         let r = self.store.put_outcome(o);

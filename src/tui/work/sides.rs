@@ -337,7 +337,7 @@ mod tests {
             },
             unit,
             count,
-            reason: String::new(),
+            reason: "".into(),
             key: Key::of(pointer.as_bytes()),
             marker: 0,
         };
