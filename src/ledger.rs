@@ -515,6 +515,14 @@ mod tests {
         assert_eq!(k.as_str(), "2cf24dba5fb0a30e");
         assert_eq!(Key::parse(k.as_str()), Some(k));
         assert_eq!(Key::parse("XYZ"), None);
+        assert_eq!(Key::parse("2CF24DBA5FB0A30E"), None);
+        assert_eq!(Key::parse_given(" key=2CF24DBA5FB0A30E "), Some(k));
+        // written and read as its hex text, and nothing else read as a key
+        assert_eq!(serde_json::to_string(&k).unwrap(), "\"2cf24dba5fb0a30e\"");
+        assert_eq!(serde_json::from_str::<Key>("\"2cf24dba5fb0a30e\"").unwrap(), k);
+        for bad in ["\"2cf24dba5fb0a30\"", "\"2cf24dba5fb0a30e0\"", "\"2cf24dba5fb0a3é\"", "17"] {
+            assert!(serde_json::from_str::<Key>(bad).is_err(), "{bad}");
+        }
         // a marker's key, hashed piece by piece, is the key of its joined payload
         let parts = ["{\"a\":1}", "", "é\n"];
         for shape in [PayloadShape::Concat, PayloadShape::JsonArray, PayloadShape::JsonObject, PayloadShape::Lines] {
