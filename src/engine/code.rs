@@ -364,7 +364,7 @@ fn compress_part(
 }
 
 /// Texts (or parts) from this size are parsed in two halves at once, one on each core.
-const HALVES_FROM: usize = 64 << 10;
+const HALVES_FROM: usize = 12 << 10;
 
 /// A text's syntax trees: the text parsed whole, or in two halves at once (split before a
 /// top-level line, as parts are), each tree with the whole text's offsets and rows, so the plan
