@@ -29,7 +29,7 @@ binary = root / "target" / "release" / "ctxlens"
 subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=root, check=True)
 python = headroom_venv.ensure()
 
-REPEAT = 5
+REPEAT = 11
 
 # Runs inside the venv: one fixture per line on stdin as {"kind", "path", "repeat"}, one result
 # per line on stdout as {"output", "version", "ms"} (ms: the median of `repeat` warm calls after

@@ -125,11 +125,11 @@ pub struct Span {
     pub lines: Lines,
     /// RFC 6901 JSON pointer of the dropped value, or of the first of a run (JSON engine only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub pointer: Option<String>,
+    pub pointer: Option<Box<str>>,
     /// The pointer of a run's last value, for a run of object members (whose keys do not follow
     /// from the first key and the count, as an array's indices do).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub pointer_last: Option<String>,
+    pub pointer_last: Option<Box<str>>,
 }
 
 impl Span {
@@ -403,6 +403,17 @@ impl<'a> LedgerBuilder<'a> {
         self.pending.len()
     }
 
+    /// Room for `n` more drops: exactly that when they are at least as many as those held (the
+    /// runs of one long array, which doubling would over-allocate by up to half), doubling
+    /// otherwise, so that many small groups still grow the list geometrically.
+    pub fn reserve(&mut self, n: usize) {
+        fn room<T>(v: &mut Vec<T>, n: usize) {
+            if n >= v.len() { v.reserve_exact(n) } else { v.reserve(n) }
+        }
+        room(&mut self.ledger.drops, n);
+        room(&mut self.pending, n);
+    }
+
     /// Records a dropped span; a later [`Self::marker`] call must cover it.
     pub fn drop_span(
         &mut self,
@@ -427,6 +438,7 @@ impl<'a> LedgerBuilder<'a> {
         reason: impl Into<Arc<str>>,
     ) {
         debug_assert!(bytes.start <= bytes.end && bytes.end <= self.original.len());
+        let (pointer, pointer_last) = (pointer.map(String::into_boxed_str), pointer_last.map(String::into_boxed_str));
         let span = Span { lines: self.lines.lines_of(&bytes), bytes, pointer, pointer_last };
         let key = Key::of(self.original[span.bytes.clone()].as_bytes());
         self.pending.push(self.ledger.drops.len());

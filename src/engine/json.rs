@@ -1946,6 +1946,9 @@ impl<'a> Crusher<'a> {
         // One ledger entry per run of consecutive dropped items with the same reason, which the
         // runs of a kind share.
         let mut reasons: [Option<Arc<str>>; 2] = [None, None];
+        let why = |i: usize| plan.why[i].unwrap_or(DropWhy::Sampled);
+        let runs = (0..n).filter(|&i| !plan.keep[i] && (i == 0 || plan.keep[i - 1] || why(i - 1) != why(i))).count();
+        self.ledger.reserve(runs);
         let group = self.ledger.group();
         let mut i = 0;
         let mut duplicates = 0;
@@ -1954,16 +1957,16 @@ impl<'a> Crusher<'a> {
                 i += 1;
                 continue;
             }
-            let why = plan.why[i].unwrap_or(DropWhy::Sampled);
+            let this = why(i);
             let start = i;
-            while i < n && !plan.keep[i] && plan.why[i].unwrap_or(DropWhy::Sampled) == why {
+            while i < n && !plan.keep[i] && why(i) == this {
                 i += 1;
             }
-            if why == DropWhy::Duplicate {
+            if this == DropWhy::Duplicate {
                 duplicates += i - start;
             }
             let bytes = at.span(&self.tree, start).start..at.span(&self.tree, i - 1).end;
-            let reason = reasons[why as usize].get_or_insert_with(|| why.reason(kept_n, n).into()).clone();
+            let reason = reasons[this as usize].get_or_insert_with(|| this.reason(kept_n, n).into()).clone();
             self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, reason);
         }
         let mut detail = Vec::new();

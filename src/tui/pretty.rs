@@ -420,13 +420,13 @@ pub fn pretty_with(text: &str, ask: &Ask) -> Option<Pretty> {
 /// The pointers whose lines [`span_lines`] needs for a dropped span: its first value's, and its
 /// last's (a run of members names it; a run of `count` array items at `/a/5` ends at `/a/{5+count-1}`).
 pub fn wanted(span: &Span, count: usize) -> [Option<String>; 2] {
-    let end = span.pointer_last.clone().or_else(|| {
+    let end = span.pointer_last.as_deref().map(str::to_string).or_else(|| {
         (count > 1)
             .then(|| span.pointer.as_deref()?.rsplit_once('/'))
             .flatten()
             .and_then(|(parent, idx)| idx.parse::<usize>().ok().map(|i| format!("{parent}/{}", i + count - 1)))
     });
-    [span.pointer.clone(), end]
+    [span.pointer.as_deref().map(str::to_string), end]
 }
 
 /// The pretty lines of a dropped span: from its first value's first line to its last value's
