@@ -840,8 +840,8 @@ fn copies(n: usize, on: bool, hash: impl Fn(usize) -> u64, same: impl Fn(usize, 
 }
 
 /// [`copies`] of parsed values, equal when their content is (object keys in any order).
-fn duplicates<V: Borrow<Value>>(items: &[V], on: bool) -> Vec<bool> {
-    copies(items.len(), on, |i| content_hash(items[i].borrow()), |a, b| items[a].borrow() == items[b].borrow())
+fn duplicates<R: Rows + ?Sized>(rows: &R, on: bool) -> Vec<bool> {
+    copies(rows.count(), on, |i| content_hash(&rows.row(i)), |a, b| rows.same(a, b))
 }
 
 /// Items of an array no planner reads, whose exact copies are all that goes: arrays, booleans,
@@ -1252,6 +1252,11 @@ trait Rows {
     fn same(&self, a: usize, b: usize) -> bool {
         self.row(a) == self.row(b)
     }
+    /// Whether each reading of a row parses much text (a planner then keeps a row's hash from
+    /// one reading rather than reading it again for it).
+    fn dear(&self) -> bool {
+        false
+    }
 }
 
 impl<V: Borrow<Value>> Rows for [V] {
@@ -1264,24 +1269,84 @@ impl<V: Borrow<Value>> Rows for [V] {
     }
 }
 
-fn is_temporal(f: &FieldStats, head: &[Cow<Value>]) -> bool {
+/// A planned array's items as its planner reads them. An item that holds a lean array (see
+/// [`parse`]) is read whole from its text: once, when such items hold little text in all
+/// ([`READ_ONCE_BYTES`]); otherwise each time the planner asks for it, and let go after. Ten pages
+/// of 50,000 rows each, `[{"page":1,"items":[…]},…]`, were all whole values at once (561 MB for
+/// 16.9 MB of text); the few more parses of each page cost less than that.
+struct ItemRows<'c, 'a> {
+    crusher: &'c Crusher<'a>,
+    items: &'c [Value],
+    /// Where each item that holds a lean array is written (`None` for the others), or
+    holders: Vec<Option<Range<usize>>>,
+    /// such items read whole once.
+    whole: Vec<Option<Value>>,
+}
+
+/// Items that hold lean arrays are read whole once for a planner up to this much text in all
+/// (their values take about 30 times it); past it, each one whenever it is read.
+const READ_ONCE_BYTES: usize = 1 << 20;
+
+impl<'c, 'a> ItemRows<'c, 'a> {
+    fn new(crusher: &'c Crusher<'a>, items: &'c [Value], at: &Items) -> Self {
+        let holders: Vec<Option<Range<usize>>> = match at {
+            Items::Nodes(kids) => items
+                .iter()
+                .zip(kids.iter())
+                .map(|(v, &k)| if v.is_array() || v.is_object() { crusher.lean_holder(k as usize) } else { None })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if holders.iter().flatten().map(ExactSizeIterator::len).sum::<usize>() > READ_ONCE_BYTES {
+            return ItemRows { crusher, items, holders, whole: Vec::new() };
+        }
+        let read = |span: &Option<Range<usize>>| span.clone().map(|s| crusher.read_item(&crusher.input[s]));
+        let whole = holders.iter().map(read).collect();
+        ItemRows { crusher, items, holders: Vec::new(), whole }
+    }
+}
+
+impl Rows for ItemRows<'_, '_> {
+    fn count(&self) -> usize {
+        self.items.len()
+    }
+
+    fn row(&self, i: usize) -> Cow<'_, Value> {
+        if let Some(Some(v)) = self.whole.get(i) {
+            return Cow::Borrowed(v);
+        }
+        match self.holders.get(i) {
+            Some(Some(span)) => Cow::Owned(self.crusher.read_item(&self.crusher.input[span.clone()])),
+            _ => Cow::Borrowed(&self.items[i]),
+        }
+    }
+
+    fn dear(&self) -> bool {
+        !self.holders.is_empty()
+    }
+}
+
+/// A field's string values in the first 20 rows (fewer when there are fewer), `None` where a row
+/// has none there: all that [`is_temporal`] and [`is_id_field`] read of the rows (the rows
+/// themselves may be pages of a lean array each, read whole one at a time; see [`ItemRows`]).
+type HeadStrings = Vec<Option<String>>;
+
+fn is_temporal(f: &FieldStats, head: &[Option<String>]) -> bool {
     let lname = f.name.to_lowercase();
     let head = &head[..head.len().min(10)];
-    let iso =
-        head.iter().filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| ISO_TIME_RE.is_match(s))).count();
+    let iso = head.iter().flatten().filter(|s| ISO_TIME_RE.is_match(s)).count();
     iso * 2 >= head.len()
         || ["time", "date", "timestamp", "ts"].iter().any(|k| lname == *k || lname.ends_with(&format!("_{k}")))
 }
 
-/// Whether a field names the rows: `head` is the first 20 rows (fewer when there are fewer) of `n`.
-fn is_id_field(f: &FieldStats, head: &[Cow<Value>], n: usize) -> bool {
+/// Whether a field names the rows: `head` is its strings in the first 20 rows of `n`.
+fn is_id_field(f: &FieldStats, head: &[Option<String>], n: usize) -> bool {
     if f.unique_ratio < 0.9 {
         return false;
     }
     let lname = f.name.to_lowercase();
     let named = lname == "id" || lname.ends_with("_id") || f.name.ends_with("Id") || lname == "uuid" || lname == "key";
-    let uuids =
-        head.iter().filter(|r| r.get(&f.name).and_then(Value::as_str).is_some_and(|s| UUID_RE.is_match(s))).count();
+    let uuids = head.iter().flatten().filter(|s| UUID_RE.is_match(s)).count();
     let sequential = f.numeric.len() == n && f.numeric.sequential();
     named || uuids * 10 > head.len() * 8 || sequential || f.unique_ratio > 0.98
 }
@@ -1695,27 +1760,38 @@ impl<'a> Crusher<'a> {
         self.mark_drops(out, &plan, unit, &at, dropped_values, objects, pointer)
     }
 
-    /// Items that hold a lean array (see [`parse`]) parsed whole from their text, for a planner
-    /// that compares, hashes or searches them as values (a lean array is empty as a value). Only
-    /// a planned array pays for this, and only for such items that a planner reads: a long array
-    /// of scalars under single-item arrays stays lean, and so does one in a group of a mixed
-    /// array too small to plan (see [`Self::plan_groups`]: `[[a million rows],1,2]`).
+    /// The items of a mixed array that hold a lean array (see [`parse`]) parsed whole from their
+    /// text, for a planner that compares, hashes or searches them as values (a lean array is
+    /// empty as a value). Only such items of a group large enough to plan pay for this: a long
+    /// array in a group of a mixed array too small to plan stays lean (see
+    /// [`Self::plan_groups`]: `[[a million rows],1,2]`). The items of an array of rows or of
+    /// copies-only items are read one at a time instead (see [`ItemRows`]).
     fn whole_items(&self, items: &mut [Value], at: &Items) {
         let Items::Nodes(kids) = at else { return };
-        let mixed = !(items.iter().all(copies_only) || items.iter().all(Value::is_object));
+        if items.iter().all(copies_only) || items.iter().all(Value::is_object) {
+            return;
+        }
         let planned = |g: Group| self.analyzed(items.iter().filter(|v| Group::of(v) == g).count());
         let (objects, others) = (planned(Group::Objects), planned(Group::Others));
         for (v, &k) in items.iter_mut().zip(kids.iter()) {
             let read = match Group::of(v) {
-                _ if !mixed => true,
                 Group::Objects => objects,
                 _ => others,
             };
-            let span = self.tree.node(k as usize).span();
-            if read && (v.is_array() || v.is_object()) && self.tree.holds_lean(span.clone()) {
+            if read
+                && (v.is_array() || v.is_object())
+                && let Some(span) = self.lean_holder(k as usize)
+            {
                 *v = self.read_item(&self.input[span]);
             }
         }
+    }
+
+    /// The span of `node` if it holds a lean array (see [`parse`]): its value lacks items its
+    /// text has.
+    fn lean_holder(&self, node: usize) -> Option<Range<usize>> {
+        let span = self.tree.node(node).span();
+        self.tree.holds_lean(span.clone()).then_some(span)
     }
 
     /// A lean array's items as texts, when they are all strings, all numbers or all atoms.
@@ -2007,10 +2083,12 @@ impl<'a> Crusher<'a> {
                 _ => (0..items.len()).map(|i| Cow::Borrowed(&self.input[at.span(&self.tree, i)])).collect(),
             }
         };
+        // an item that holds a lean array is read whole as the planner asks for it (see `ItemRows`)
+        let rows = || ItemRows::new(self, items, at);
         if all(copies_only) {
-            (self.plan_copies(items), Unit::Items)
+            (self.plan_copies(&rows()), Unit::Items)
         } else if all(Value::is_object) {
-            (self.plan_rows(items, self.k_for(&srcs(), 3)), Unit::Rows)
+            (self.plan_rows(&rows(), self.k_for(&srcs(), 3)), Unit::Rows)
         } else if all(Value::is_string) || all(Value::is_number) {
             (self.plan_scalar_values(items), Unit::Items)
         } else {
@@ -2032,9 +2110,13 @@ impl<'a> Crusher<'a> {
     /// again only where a strategy needs it.
     fn plan_rows<R: Rows + ?Sized>(&self, rows: &R, k: usize) -> KeepPlan {
         let n = rows.count();
-        // copies first, each row hashed as it is read (a lean array's rows are read again below)
-        let copy = copies(n, self.p.dedup_identical_items, |i| content_hash(&rows.row(i)), |a, b| rows.same(a, b));
-        let dups = copy.iter().filter(|c| **c).count();
+        let dedup = self.p.dedup_identical_items;
+        // rows read at a cost are hashed in the pass below; the others are read again for it (a
+        // lean array's million small rows keep no hash each)
+        let hash_here = dedup && rows.dear();
+        let mut hashes: Vec<u64> = Vec::with_capacity(if hash_here { n } else { 0 });
+        // the string fields of the first 20 rows, where they are (see `HeadStrings`)
+        let mut head_strings: HashMap<String, Vec<(usize, String)>> = HashMap::new();
         let mut errors: Vec<usize> = Vec::new();
         let mut hits: Vec<Hits> = Vec::new();
         let mut fields = Fields::new(n);
@@ -2062,10 +2144,25 @@ impl<'a> Crusher<'a> {
             if named_error || has_error_word(&text) {
                 errors.push(i);
             }
+            if hash_here {
+                hashes.push(content_hash(&row));
+            }
             if let Some(m) = map {
+                if i < 20 {
+                    for (key, s) in m.iter().filter_map(|(key, v)| Some((key, v.as_str()?))) {
+                        head_strings.entry(key.clone()).or_default().push((i, s.to_string()));
+                    }
+                }
                 fields.add(i, m);
             }
         }
+        let copy = if hash_here {
+            copies(n, true, |i| hashes[i], |a, b| rows.same(a, b))
+        } else {
+            copies(n, dedup, |i| content_hash(&rows.row(i)), |a, b| rows.same(a, b))
+        };
+        drop(hashes);
+        let dups = copy.iter().filter(|c| **c).count();
         let (exact, relevant) = query_matches(&hits, &self.query, self.p.relevance_threshold.get());
         drop(hits);
         let mut stats = fields.finish();
@@ -2087,7 +2184,17 @@ impl<'a> Crusher<'a> {
                 }
             }
         }
-        let head: Vec<Cow<Value>> = (0..n.min(20)).map(|i| rows.row(i)).collect();
+        let heads: Vec<HeadStrings> = stats
+            .iter()
+            .map(|f| {
+                let mut head = vec![None; n.min(20)];
+                for (i, s) in head_strings.remove(&f.name).into_iter().flatten() {
+                    head[i] = Some(s);
+                }
+                head
+            })
+            .collect();
+        drop(head_strings);
         let vt = self.p.variance_threshold.get();
         // Structural outliers: a rare value of a common categorical field. Rows with a rare field
         // are a signal too, but are not all kept (Headroom keeps every one): the schema pass
@@ -2142,7 +2249,7 @@ impl<'a> Crusher<'a> {
         anomalies.sort_unstable();
         anomalies.dedup();
 
-        let id_field = stats.iter().find(|f| is_id_field(f, &head, n)).map(|f| f.name.clone());
+        let id_field = stats.iter().zip(&heads).find(|(f, head)| is_id_field(f, head, n)).map(|(f, _)| f.name.clone());
         let non_id: Vec<&FieldStats> = stats.iter().filter(|f| Some(&f.name) != id_field.as_ref()).collect();
         let avg = |fs: &[&&FieldStats]| {
             if fs.is_empty() { 0.0 } else { fs.iter().map(|f| f.unique_ratio).sum::<f64>() / fs.len() as f64 }
@@ -2225,7 +2332,7 @@ impl<'a> Crusher<'a> {
                 }
             }
             strategy = format!("cluster sample by `{}`", msg.name);
-        } else if !changes.is_empty() && stats.iter().any(|f| is_temporal(f, &head)) {
+        } else if !changes.is_empty() && stats.iter().zip(&heads).any(|(f, head)| is_temporal(f, head)) {
             strategy = "time series".to_string();
         } else {
             strategy = "smart sample".to_string();
@@ -2264,8 +2371,8 @@ impl<'a> Crusher<'a> {
 
     /// Items no planner reads (see [`copies_only`]): all kept but exact copies, as duplicate
     /// strings, numbers and rows are (2,000 `[]` become one and a marker).
-    fn plan_copies<V: Borrow<Value>>(&self, items: &[V]) -> KeepPlan {
-        self.plan_copies_of(duplicates(items, self.p.dedup_identical_items))
+    fn plan_copies<R: Rows + ?Sized>(&self, rows: &R) -> KeepPlan {
+        self.plan_copies_of(duplicates(rows, self.p.dedup_identical_items))
     }
 
     /// The plan that drops the items `copy` marks.
@@ -2361,7 +2468,7 @@ impl<'a> Crusher<'a> {
                             idx.iter().map(|&i| Cow::Borrowed(srcs[i as usize].as_ref())).collect();
                         self.plan_rows(values.as_slice(), self.k_for(&srcs, 3))
                     }
-                    Group::Others => self.plan_copies(&values),
+                    Group::Others => self.plan_copies(values.as_slice()),
                     Group::Strings | Group::Numbers => self.plan_scalar_values(&values),
                 }
             },
