@@ -3033,6 +3033,34 @@ mod tests {
         c
     }
 
+    /// `doc` (which holds a lean array) cut as it is and parsed whole: the same output, the same
+    /// drops at the same bytes and the same notes.
+    fn assert_cut_as_whole(doc: &str) {
+        assert_eq!(parse(doc).unwrap().1, Form::LeanDocument);
+        for query in [None, Some("boom")] {
+            let lean = run(doc, query);
+            let whole = run_whole(doc, query);
+            assert_eq!(without_keys(&lean.output), without_keys(&whole.output), "{doc:.80}");
+            // the same drops at the same bytes; the stream's pointers start at its value `/0`
+            let drops = |c: &Compressed, value: &str| {
+                let at = |d: &crate::ledger::Dropped| {
+                    d.span.pointer.as_deref().map(|p| p.strip_prefix(value).unwrap().to_string())
+                };
+                c.ledger
+                    .drops
+                    .iter()
+                    .map(|d| (d.count, d.reason.clone(), d.span.bytes.clone(), at(d)))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(drops(&lean, ""), drops(&whole, "/0"));
+            // the notes name the array's place: the root, then the stream's first value
+            let plans = |c: &Compressed| {
+                c.notes.iter().map(|n| n.split_once(": ").map(|p| p.1.to_string())).collect::<Vec<_>>()
+            };
+            assert_eq!(plans(&lean), plans(&whole));
+        }
+    }
+
     #[test]
     fn a_lean_array_is_cut_as_a_whole_one_is() {
         for array in long_arrays() {
@@ -3041,31 +3069,44 @@ mod tests {
             let other = array.replacen('[', "[\"other\",", 1);
             let planned = format!("[{}]", [array.as_str(), &other].repeat(6).join(","));
             for doc in [array.clone(), format!("[[{array}]]"), planned] {
-                assert_eq!(parse(&doc).unwrap().1, Form::LeanDocument);
-                for query in [None, Some("boom")] {
-                    let lean = run(&doc, query);
-                    let whole = run_whole(&doc, query);
-                    assert_eq!(without_keys(&lean.output), without_keys(&whole.output), "{doc:.80}");
-                    // the same drops at the same bytes; the stream's pointers start at its value `/0`
-                    let drops = |c: &Compressed, value: &str| {
-                        let at = |d: &crate::ledger::Dropped| {
-                            d.span.pointer.as_deref().map(|p| p.strip_prefix(value).unwrap().to_string())
-                        };
-                        c.ledger
-                            .drops
-                            .iter()
-                            .map(|d| (d.count, d.reason.clone(), d.span.bytes.clone(), at(d)))
-                            .collect::<Vec<_>>()
-                    };
-                    assert_eq!(drops(&lean, ""), drops(&whole, "/0"));
-                    // the notes name the array's place: the root, then the stream's first value
-                    let plans = |c: &Compressed| {
-                        c.notes.iter().map(|n| n.split_once(": ").map(|p| p.1.to_string())).collect::<Vec<_>>()
-                    };
-                    assert_eq!(plans(&lean), plans(&whole));
-                }
+                assert_cut_as_whole(&doc);
             }
         }
+    }
+
+    #[test]
+    fn pages_of_long_arrays_are_read_one_at_a_time_and_cut_as_whole_ones_are() {
+        // 14 pages of 1,300 rows, more text than is read whole once for the page planner
+        // (`READ_ONCE_BYTES`): each page is read whole when the planner asks for it. Pages 3 and
+        // 9 are copies (keys in another order), page 5 holds an error and the rows vary by page.
+        let page = |p: usize| {
+            let rows: Vec<String> = (0..1300)
+                .map(|i| match (p, i) {
+                    (5, 600) => r#"{"id":600,"msg":"Exception: boom","tags":["x"]}"#.to_string(),
+                    _ => format!(r#"{{"id":{i},"msg":"ok {} {}","tags":["t{}"]}}"#, i % 17, "·".repeat(i % 23), p % 4),
+                })
+                .collect();
+            let (label, items) = (if p == 9 { 3 } else { p }, rows.join(","));
+            if p == 9 {
+                format!(r#"{{"items":[{items}],"page":{label}}}"#).replace(r#""tags":["t1"]"#, r#""tags":["t3"]"#)
+            } else {
+                format!(r#"{{"page":{label},"items":[{items}]}}"#)
+            }
+        };
+        let pages: Vec<String> = (0..14).map(page).collect();
+        assert!(pages.iter().map(String::len).sum::<usize>() > READ_ONCE_BYTES);
+        let doc = format!("[{}]", pages.join(",\n"));
+        assert_cut_as_whole(&doc);
+        // the copy is dropped as one, and the error page stays
+        let c = run(&doc, None);
+        let out: Value = serde_json::from_str(&c.output).unwrap();
+        let kept: Vec<&Value> = out.as_array().unwrap().iter().filter_map(|p| p.get("page")).collect();
+        assert!(kept.contains(&&Value::from(5)), "{kept:?}");
+        assert!(
+            c.ledger.drops.iter().any(|d| d.reason.starts_with("identical to an earlier item")),
+            "{:?}",
+            c.ledger.drops
+        );
     }
 
     #[test]
