@@ -2121,10 +2121,16 @@ impl<'a> Crusher<'a> {
     fn plan_rows<R: Rows + ?Sized>(&self, rows: &R, k: usize) -> KeepPlan {
         let n = rows.count();
         let dedup = self.p.dedup_identical_items;
-        // rows read at a cost are hashed in the pass below; the others are read again for it (a
-        // lean array's million small rows keep no hash each)
+        // rows read at a cost (see `Rows::dear`) are hashed in the reading pass below; the others
+        // in a pass of their own first (a lean array's million small rows keep no hash each, and
+        // the copies' table is let go before the fields' statistics grow)
         let hash_here = dedup && rows.dear();
         let mut hashes: Vec<u64> = Vec::with_capacity(if hash_here { n } else { 0 });
+        let mut copy = if hash_here {
+            Vec::new()
+        } else {
+            copies(n, dedup, |i| content_hash(&rows.row(i)), |a, b| rows.same(a, b))
+        };
         // the string fields of the first 20 rows, where they are (see `HeadStrings`)
         let mut head_strings: HashMap<String, Vec<(usize, String)>> = HashMap::new();
         let mut errors: Vec<usize> = Vec::new();
@@ -2166,12 +2172,10 @@ impl<'a> Crusher<'a> {
                 fields.add(i, m);
             }
         }
-        let copy = if hash_here {
+        if hash_here {
             // a row compared is read whole again: only when the hashes, not their tags, match
-            copies(n, true, |i| hashes[i], |a, b| hashes[a] == hashes[b] && rows.same(a, b))
-        } else {
-            copies(n, dedup, |i| content_hash(&rows.row(i)), |a, b| rows.same(a, b))
-        };
+            copy = copies(n, true, |i| hashes[i], |a, b| hashes[a] == hashes[b] && rows.same(a, b));
+        }
         drop(hashes);
         let dups = copy.iter().filter(|c| **c).count();
         let (exact, relevant) = query_matches(&hits, &self.query, self.p.relevance_threshold.get());
