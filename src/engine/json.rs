@@ -349,8 +349,9 @@ fn ser_err(e: serde_json::Error) -> Skip {
 /// values; they stay in the source text, where [`jsonspan::scan_lean`]'s tree finds them, and are
 /// read from there one at a time. A parsed number costs about 100 bytes; its text, eight. An
 /// array planner that compares its items as values reads items that hold a lean array whole
-/// again, from their text (see `Crusher::whole_items`). JSON Lines values are parsed whole, and
-/// the stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
+/// again, from their text: one at a time as it asks for them (see `ItemRows`), or, in a mixed
+/// array, all of a planned group at once (see `Crusher::whole_items`). JSON Lines values are
+/// parsed whole, and the stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
     let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
