@@ -349,9 +349,9 @@ fn ser_err(e: serde_json::Error) -> Skip {
 /// values; they stay in the source text, where [`jsonspan::scan_lean`]'s tree finds them, and are
 /// read from there one at a time. A parsed number costs about 100 bytes; its text, eight. An
 /// array planner that compares its items as values reads items that hold a lean array whole
-/// again, from their text: one at a time as it asks for them (see `ItemRows`), or, in a mixed
-/// array, all of a planned group at once (see `Crusher::whole_items`). JSON Lines values are
-/// parsed whole, and the stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
+/// again, from their text, one at a time as it asks for them, whether they are the items of an
+/// array or a group of a mixed one (see `ItemRows`). JSON Lines values are parsed whole, and the
+/// stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
     let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
@@ -1284,6 +1284,30 @@ struct ItemRows<'c, 'a> {
     whole: Vec<Option<Value>>,
 }
 
+/// The rows at `idx` of `rows` (a group of a mixed array), in that order.
+struct Picked<'p, R: ?Sized> {
+    rows: &'p R,
+    idx: &'p [u32],
+}
+
+impl<R: Rows + ?Sized> Rows for Picked<'_, R> {
+    fn count(&self) -> usize {
+        self.idx.len()
+    }
+
+    fn row(&self, i: usize) -> Cow<'_, Value> {
+        self.rows.row(self.idx[i] as usize)
+    }
+
+    fn same(&self, a: usize, b: usize) -> bool {
+        self.rows.same(self.idx[a] as usize, self.idx[b] as usize)
+    }
+
+    fn dear(&self) -> bool {
+        self.rows.dear()
+    }
+}
+
 /// Items that hold lean arrays are read whole once for a planner up to this much text in all
 /// (their values take about 30 times it); past it, each one whenever it is read.
 const READ_ONCE_BYTES: usize = 1 << 20;
@@ -1523,11 +1547,10 @@ impl Verbatim {
 }
 
 /// The rows of a lean array (its objects, or those at `idx`), each read from its text when it is
-/// needed (or from `whole`, the items parsed whole, when the array above had them read).
+/// needed.
 struct LeanRows<'r, 's> {
     crusher: &'r Crusher<'s>,
     starts: Starts<'s>,
-    whole: &'r [Value],
     idx: Option<&'r [u32]>,
 }
 
@@ -1544,12 +1567,12 @@ impl Rows for LeanRows<'_, '_> {
     }
 
     fn row(&self, j: usize) -> Cow<'_, Value> {
-        self.crusher.item(self.whole, &self.starts, self.at(j))
+        Cow::Owned(self.crusher.read_item(self.starts.literal(self.at(j))))
     }
 
     fn same(&self, a: usize, b: usize) -> bool {
         let (a, b) = (self.at(a), self.at(b));
-        let item = |i| self.crusher.item(self.whole, &self.starts, i);
+        let item = |i| self.crusher.read_item(self.starts.literal(i));
         self.starts.literal(a) == self.starts.literal(b) || item(a) == item(b)
     }
 }
@@ -1715,11 +1738,9 @@ impl<'a> Crusher<'a> {
 
     fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
         if self.tree.node(node).lean {
-            // a lean array (see `parse`): its items are in the text only, or in `items` too
-            // when it was parsed whole to plan the array above (see `whole_items`: the planner
-            // reads those rather than parse them again); strings, numbers or other atoms alone are
-            // planned from their text, any mix by kind. Counted first: a million items' starts
-            // grown by doubling would hold up to twice their size
+            // a lean array (see `parse`): its items are in the text only; strings, numbers or
+            // other atoms alone are planned from their text, any mix by kind. Counted first: a
+            // million items' starts grown by doubling would hold up to twice their size
             let tree = Arc::clone(&self.tree);
             let entries = || tree.lean_items(node, self.input);
             let mut at = Vec::with_capacity(entries().count());
@@ -1728,8 +1749,7 @@ impl<'a> Crusher<'a> {
             if let Some(texts) = self.lean_texts(starts) {
                 return self.process_lean(&texts, pointer);
             }
-            let whole = if items.len() == at.len() { items } else { Vec::new() };
-            return self.process_lean_mixed(starts, &whole, pointer);
+            return self.process_lean_mixed(starts, pointer);
         }
         let kids: Vec<u32> = self.tree.children(node).map(|k| k as u32).collect();
         let at = if kids.len() == items.len() { Items::Nodes(&kids) } else { Items::Whole(node) };
@@ -1737,10 +1757,9 @@ impl<'a> Crusher<'a> {
     }
 
     /// An array's items, planned and cut: the parsed path.
-    fn process_items(&mut self, mut items: Vec<Value>, at: Items, pointer: String) -> Value {
+    fn process_items(&mut self, items: Vec<Value>, at: Items, pointer: String) -> Value {
         let n = items.len();
         let (plan, unit) = if self.analyzed(n) {
-            self.whole_items(&mut items, &at);
             self.plan_array(&items, &at)
         } else {
             (KeepPlan::all(n, String::new()), Unit::Items)
@@ -1769,33 +1788,6 @@ impl<'a> Crusher<'a> {
             }
         }
         self.mark_drops(out, &plan, unit, &at, dropped_values, objects, pointer)
-    }
-
-    /// The items of a mixed array that hold a lean array (see [`parse`]) parsed whole from their
-    /// text, for a planner that compares, hashes or searches them as values (a lean array is
-    /// empty as a value). Only such items of a group large enough to plan pay for this: a long
-    /// array in a group of a mixed array too small to plan stays lean (see
-    /// [`Self::plan_groups`]: `[[a million rows],1,2]`). The items of an array of rows or of
-    /// copies-only items are read one at a time instead (see [`ItemRows`]).
-    fn whole_items(&self, items: &mut [Value], at: &Items) {
-        let Items::Nodes(kids) = at else { return };
-        if items.iter().all(copies_only) || items.iter().all(Value::is_object) {
-            return;
-        }
-        let planned = |g: Group| self.analyzed(items.iter().filter(|v| Group::of(v) == g).count());
-        let (objects, others) = (planned(Group::Objects), planned(Group::Others));
-        for (v, &k) in items.iter_mut().zip(kids.iter()) {
-            let read = match Group::of(v) {
-                Group::Objects => objects,
-                _ => others,
-            };
-            if read
-                && (v.is_array() || v.is_object())
-                && let Some(span) = self.lean_holder(k as usize)
-            {
-                *v = self.read_item(&self.input[span]);
-            }
-        }
     }
 
     /// The span of `node` if it holds a lean array (see [`parse`]): its value lacks items its
@@ -1876,7 +1868,7 @@ impl<'a> Crusher<'a> {
     /// A lean array (see [`parse`]) whose items are of several kinds, or containers: planned as
     /// a parsed one is (see [`Self::plan_array`]), each item read from the text when it is
     /// needed.
-    fn process_lean_mixed(&mut self, starts: Starts, whole: &[Value], pointer: String) -> Value {
+    fn process_lean_mixed(&mut self, starts: Starts, pointer: String) -> Value {
         let n = starts.at.len();
         let container = |i: usize| starts.container(i);
         let group = |i: usize| Group::of_literal(&self.input[starts.at[i] as usize..], container(i));
@@ -1886,7 +1878,7 @@ impl<'a> Crusher<'a> {
         } else {
             // exact copies by value: an atom's by its text, a container's by content
             let key = |i: usize| match container(i) {
-                true => Err(self.item(whole, &starts, i)),
+                true => Err(self.read_item(starts.literal(i))),
                 false => Ok(atom_key(starts.literal(i))),
             };
             let copies_of = |idx: &[u32]| {
@@ -1900,7 +1892,7 @@ impl<'a> Crusher<'a> {
                 })
             };
             let rows = |idx: Option<&[u32]>| {
-                let rows = LeanRows { crusher: self, starts, whole, idx };
+                let rows = LeanRows { crusher: self, starts, idx };
                 let k = self.k_for_texts(&rows, 3);
                 self.plan_rows(&rows, k)
             };
@@ -1954,12 +1946,6 @@ impl<'a> Crusher<'a> {
         }
         verbatim.flush(&mut out);
         self.mark_drops(out, &plan, unit, &Items::Starts(starts), dropped_values, objects, pointer)
-    }
-
-    /// Item `i` of a lean array, from `whole` (its items parsed whole, see `whole_items`) or else
-    /// read from its text (see [`Self::read_item`]).
-    fn item<'v>(&self, whole: &'v [Value], starts: &Starts, i: usize) -> Cow<'v, Value> {
-        whole.get(i).map_or_else(|| Cow::Owned(self.read_item(starts.literal(i))), Cow::Borrowed)
     }
 
     /// A lean array's item (see [`parse`]), parsed whole from its literal with its numbers as
@@ -2103,7 +2089,7 @@ impl<'a> Crusher<'a> {
         } else if all(Value::is_string) || all(Value::is_number) {
             (self.plan_scalar_values(items), Unit::Items)
         } else {
-            (self.plan_mixed(items, &srcs()), Unit::Items)
+            (self.plan_mixed(items, &srcs(), &rows()), Unit::Items)
         }
     }
 
@@ -2472,20 +2458,23 @@ impl<'a> Crusher<'a> {
 
     /// Mixed arrays: objects, strings and numbers are planned as groups; of the rest (see
     /// [`copies_only`]) only exact copies go.
-    fn plan_mixed(&self, items: &[Value], srcs: &[Cow<str>]) -> KeepPlan {
+    fn plan_mixed(&self, items: &[Value], srcs: &[Cow<str>], rows: &ItemRows) -> KeepPlan {
         self.plan_groups(
             items.len(),
             |i| Group::of(&items[i]),
             |group, idx| {
-                let values: Vec<&Value> = idx.iter().map(|&i| &items[i as usize]).collect();
+                let picked = Picked { rows, idx };
                 match group {
                     Group::Objects => {
                         let srcs: Vec<Cow<str>> =
                             idx.iter().map(|&i| Cow::Borrowed(srcs[i as usize].as_ref())).collect();
-                        self.plan_rows(values.as_slice(), self.k_for(&srcs, 3))
+                        self.plan_rows(&picked, self.k_for(&srcs, 3))
                     }
-                    Group::Others => self.plan_copies(values.as_slice()),
-                    Group::Strings | Group::Numbers => self.plan_scalar_values(&values),
+                    Group::Others => self.plan_copies(&picked),
+                    Group::Strings | Group::Numbers => {
+                        let values: Vec<&Value> = idx.iter().map(|&i| &items[i as usize]).collect();
+                        self.plan_scalar_values(&values)
+                    }
                 }
             },
         )
@@ -3115,6 +3104,8 @@ mod tests {
         assert!(pages.iter().map(String::len).sum::<usize>() > READ_ONCE_BYTES);
         let doc = format!("[{}]", pages.join(",\n"));
         assert_cut_as_whole(&doc);
+        // and as the objects of a mixed array, planned as a group
+        assert_cut_as_whole(&format!("[{},\"a string\",7,[]]", pages.join(",")));
         // the copies go, each as one, and the error page stays
         let c = run(&doc, None);
         let out: Value = serde_json::from_str(&c.output).unwrap();
