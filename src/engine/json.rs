@@ -1278,10 +1278,15 @@ impl<V: Borrow<Value>> Rows for [V] {
 struct ItemRows<'c, 'a> {
     crusher: &'c Crusher<'a>,
     items: &'c [Value],
-    /// Where each item that holds a lean array is written (`None` for the others), or
-    holders: Vec<Option<Range<usize>>>,
-    /// such items read whole once.
-    whole: Vec<Option<Value>>,
+    held: Held,
+}
+
+/// Of each item, `None` unless it holds a lean array.
+enum Held {
+    /// Such items read whole once.
+    Whole(Vec<Option<Value>>),
+    /// Where such items are written, read whenever asked for.
+    Spans(Vec<Option<Range<usize>>>),
 }
 
 /// The rows at `idx` of `rows` (a group of a mixed array), in that order.
@@ -1323,11 +1328,10 @@ impl<'c, 'a> ItemRows<'c, 'a> {
             _ => Vec::new(),
         };
         if holders.iter().flatten().map(ExactSizeIterator::len).sum::<usize>() > READ_ONCE_BYTES {
-            return ItemRows { crusher, items, holders, whole: Vec::new() };
+            return ItemRows { crusher, items, held: Held::Spans(holders) };
         }
-        let read = |span: &Option<Range<usize>>| span.clone().map(|s| crusher.read_item(&crusher.input[s]));
-        let whole = holders.iter().map(read).collect();
-        ItemRows { crusher, items, holders: Vec::new(), whole }
+        let read = |span: Option<Range<usize>>| span.map(|s| crusher.read_item(&crusher.input[s]));
+        ItemRows { crusher, items, held: Held::Whole(holders.into_iter().map(read).collect()) }
     }
 }
 
@@ -1337,27 +1341,26 @@ impl Rows for ItemRows<'_, '_> {
     }
 
     fn row(&self, i: usize) -> Cow<'_, Value> {
-        if let Some(Some(v)) = self.whole.get(i) {
-            return Cow::Borrowed(v);
-        }
-        match self.holders.get(i) {
-            Some(Some(span)) => Cow::Owned(self.crusher.read_item(&self.crusher.input[span.clone()])),
-            _ => Cow::Borrowed(&self.items[i]),
+        match &self.held {
+            Held::Whole(whole) => Cow::Borrowed(whole.get(i).and_then(Option::as_ref).unwrap_or(&self.items[i])),
+            Held::Spans(spans) => match spans.get(i) {
+                Some(Some(span)) => Cow::Owned(self.crusher.read_item(&self.crusher.input[span.clone()])),
+                _ => Cow::Borrowed(&self.items[i]),
+            },
         }
     }
 
     fn same(&self, a: usize, b: usize) -> bool {
-        // two pages written alike are the same without reading either whole
-        if let (Some(Some(x)), Some(Some(y))) = (self.holders.get(a), self.holders.get(b))
-            && self.crusher.input[x.clone()] == self.crusher.input[y.clone()]
+        if let Held::Spans(spans) = &self.held
+            && let (Some(Some(x)), Some(Some(y))) = (spans.get(a), spans.get(b))
         {
-            return true;
+            return self.crusher.same_items(&self.crusher.input[x.clone()], &self.crusher.input[y.clone()]);
         }
         self.row(a) == self.row(b)
     }
 
     fn dear(&self) -> bool {
-        !self.holders.is_empty()
+        matches!(self.held, Held::Spans(_))
     }
 }
 
@@ -1571,9 +1574,7 @@ impl Rows for LeanRows<'_, '_> {
     }
 
     fn same(&self, a: usize, b: usize) -> bool {
-        let (a, b) = (self.at(a), self.at(b));
-        let item = |i| self.crusher.read_item(self.starts.literal(i));
-        self.starts.literal(a) == self.starts.literal(b) || item(a) == item(b)
+        self.crusher.same_items(self.starts.literal(self.at(a)), self.starts.literal(self.at(b)))
     }
 }
 
@@ -1738,9 +1739,11 @@ impl<'a> Crusher<'a> {
 
     fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
         if self.tree.node(node).lean {
-            // a lean array (see `parse`): its items are in the text only; strings, numbers or
-            // other atoms alone are planned from their text, any mix by kind. Counted first: a
-            // million items' starts grown by doubling would hold up to twice their size
+            // a lean array (see `parse`): its items are read from the text, not from the first
+            // ones the parse kept; strings, numbers or other atoms alone are planned from their
+            // text, any mix by kind. Counted first: a million items' starts grown by doubling
+            // would hold up to twice their size
+            drop(items);
             let tree = Arc::clone(&self.tree);
             let entries = || tree.lean_items(node, self.input);
             let mut at = Vec::with_capacity(entries().count());
@@ -1946,6 +1949,12 @@ impl<'a> Crusher<'a> {
         }
         verbatim.flush(&mut out);
         self.mark_drops(out, &plan, unit, &Items::Starts(starts), dropped_values, objects, pointer)
+    }
+
+    /// Whether two items written at `a` and `b` hold the same: written alike, without reading
+    /// either whole, or else as values (keys in any order).
+    fn same_items(&self, a: &str, b: &str) -> bool {
+        a == b || self.read_item(a) == self.read_item(b)
     }
 
     /// A lean array's item (see [`parse`]), parsed whole from its literal with its numbers as
