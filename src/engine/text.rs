@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
 use regex::Regex;
 
 /// One line of an input: its byte range (with its line terminator) and its text (without).
@@ -440,42 +441,69 @@ const WARNING_KEYWORDS: [&str; 4] = ["warning", "warn", "deprecated", "caution"]
 const IMPORTANCE_KEYWORDS: [&str; 8] =
     ["important", "todo", "fixme", "security", "password", "secret", "token", "auth"];
 
-/// Keywords found as words: an automaton, and the bytes a keyword can start with (either case).
+/// Keywords found as words: the words, for each byte the words that start with it (either case)
+/// as bits, and an automaton of the words.
 struct WordMatcher {
-    ac: AhoCorasick,
-    first: [bool; 256],
+    words: &'static [&'static str],
+    starting: [u16; 256],
+    ac: LazyLock<AhoCorasick>,
 }
 
-fn word_matcher(words: &[&str]) -> WordMatcher {
-    let ac = AhoCorasickBuilder::new()
+const fn word_matcher(words: &'static [&'static str], ac: fn() -> AhoCorasick) -> WordMatcher {
+    assert!(words.len() <= 16, "one bit a word");
+    let mut starting = [0u16; 256];
+    let mut i = 0;
+    while i < words.len() {
+        let b = words[i].as_bytes()[0];
+        starting[b.to_ascii_lowercase() as usize] |= 1 << i;
+        starting[b.to_ascii_uppercase() as usize] |= 1 << i;
+        i += 1;
+    }
+    WordMatcher { words, starting, ac: LazyLock::new(ac) }
+}
+
+fn automaton(words: &[&str]) -> AhoCorasick {
+    AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostLongest)
         .build(words)
-        .expect("keyword automaton");
-    let mut first = [false; 256];
-    for b in words.iter().filter_map(|w| w.bytes().next()) {
-        first[usize::from(b.to_ascii_lowercase())] = true;
-        first[usize::from(b.to_ascii_uppercase())] = true;
-    }
-    WordMatcher { ac, first }
+        .expect("keyword automaton")
 }
 
-static ERRORS: LazyLock<WordMatcher> = LazyLock::new(|| word_matcher(&ERROR_KEYWORDS));
-static WARNINGS: LazyLock<WordMatcher> = LazyLock::new(|| word_matcher(&WARNING_KEYWORDS));
-static IMPORTANCE: LazyLock<WordMatcher> = LazyLock::new(|| word_matcher(&IMPORTANCE_KEYWORDS));
+static ERRORS: WordMatcher = word_matcher(&ERROR_KEYWORDS, || automaton(&ERROR_KEYWORDS));
+static WARNINGS: WordMatcher = word_matcher(&WARNING_KEYWORDS, || automaton(&WARNING_KEYWORDS));
+static IMPORTANCE: WordMatcher = word_matcher(&IMPORTANCE_KEYWORDS, || automaton(&IMPORTANCE_KEYWORDS));
 
 /// Whether `s` contains one of `m`'s words as a prefix-anchored word: the match starts at a
 /// word boundary (so "error" matches "error", "errors" and "ValueError:" does not, but
-/// "Error" inside "TypeError" is caught by its own rule in the log engine). Short values with no
-/// word that could start a keyword (dates, hashes, numbers: most of a JSON map's values) are
-/// ruled out by one pass over their bytes, before the automaton's set-up.
+/// "Error" inside "TypeError" is caught by its own rule in the log engine). A short text (most
+/// of a JSON array's or map's values) is read in place: only where a word starts with a
+/// keyword's first letter is it compared with the keywords that start with it, with no
+/// automaton to set up; a long one goes through the automaton, faster on prose, where such
+/// places are many. Both find the same: keywords are letters only, so a match the automaton
+/// passes over for an earlier one starts inside a word.
+const AUTOMATON_FROM: usize = 128;
+
 fn has_word(m: &WordMatcher, s: &str) -> bool {
     let b = s.as_bytes();
     let word_start = |i: usize| i == 0 || !b[i - 1].is_ascii_alphanumeric();
-    if !(0..b.len()).any(|i| m.first[usize::from(b[i])] && word_start(i)) {
-        return false;
+    if b.len() >= AUTOMATON_FROM {
+        return m.ac.find_iter(s).any(|hit| word_start(hit.start()));
     }
-    m.ac.find_iter(s).any(|hit| word_start(hit.start()))
+    (0..b.len()).any(|i| {
+        let mut words = m.starting[usize::from(b[i])];
+        if words == 0 || !word_start(i) {
+            return false;
+        }
+        while words != 0 {
+            let w = m.words[words.trailing_zeros() as usize].as_bytes();
+            if b[i..].get(..w.len()).is_some_and(|at| at.eq_ignore_ascii_case(w)) {
+                return true;
+            }
+            words &= words - 1;
+        }
+        false
+    })
 }
 
 /// Whether the text mentions an error keyword as a word.
@@ -634,12 +662,20 @@ mod tests {
         assert_eq!(as_shown("é\x1b[0mü\r"), "éü\r");
     }
 
+    /// Every place of every error keyword, lower-cased and found one keyword at a time.
+    fn reference(text: &str) -> bool {
+        let lower = text.to_ascii_lowercase();
+        ERROR_KEYWORDS
+            .iter()
+            .any(|w| lower.match_indices(w).any(|(i, _)| i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric()))
+    }
+
     #[test]
     fn keyword_words() {
         assert!(has_error_word("Connection ERROR: refused"));
         assert!(has_error_word("request timeout after 3s"));
         assert!(!has_error_word("terrorist"));
-        // the byte pre-check agrees with the automaton on every word start
+        // agrees with every keyword's every place, found another way
         for (text, error) in [
             ("2024-01-01T00:00:00.000Z", false),
             ("E", false),
@@ -652,11 +688,23 @@ mod tests {
             ("", false),
         ] {
             assert_eq!(has_error_word(text), error, "{text:?}");
-            let reference = ERRORS
-                .ac
-                .find_iter(text)
-                .any(|m| m.start() == 0 || !text.as_bytes()[m.start() - 1].is_ascii_alphanumeric());
-            assert_eq!(reference, error, "{text:?}");
+            assert_eq!(reference(text), error, "{text:?}");
+            // the same past the automaton's length, with the word at the start, middle and end
+            let pad = "x y".repeat(AUTOMATON_FROM / 2);
+            for long in [format!("{text} {pad}"), format!("{pad} {text} {pad}"), format!("{pad} {text}")] {
+                assert!(long.len() >= AUTOMATON_FROM);
+                assert_eq!(has_error_word(&long), error, "{long:?}");
+            }
+            // a keyword glued to the padding's letters is no word of its own
+            assert!(!has_error_word(&format!("{pad}failed")), "a word starts at the space only");
+        }
+        // overlapping and case-mixed places, both ways: every place of every keyword agrees
+        let mixed = "xfailedenied FaIlUrE-abort;timeoutx crashed pAnIc éfatal _denied 9critical";
+        for end in 0..=mixed.len() {
+            for start in (0..end).filter(|&s| mixed.is_char_boundary(s) && mixed.is_char_boundary(end)) {
+                let t = &mixed[start..end];
+                assert_eq!(has_error_word(t), reference(t), "{t:?}");
+            }
         }
         assert!(has_warning_word("DeprecationWarning? no: deprecated api"));
         assert_eq!(words_over_two("What happened to job 1173?"), ["1173", "happened", "job", "what"]);
