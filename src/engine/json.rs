@@ -1467,12 +1467,21 @@ impl Texts for LeanTexts<'_> {
 struct Starts<'s> {
     input: &'s str,
     at: &'s [u32],
+    /// `at` holds every item of the array, in order, so an item ends where the separator before
+    /// the next one starts (planners read each item several times: a string's end found from its
+    /// start was a fifth of the work).
+    every: bool,
 }
 
 impl<'s> Starts<'s> {
     fn span(&self, i: usize) -> Range<usize> {
         let start = self.at[i] as usize;
-        start..jsonspan::item_end(self.input.as_bytes(), start, self.input.len())
+        let b = self.input.as_bytes();
+        let end = match self.at.get(i + 1) {
+            Some(&next) if self.every => jsonspan::end_before(b, next as usize),
+            _ => jsonspan::item_end(b, start, self.input.len()),
+        };
+        start..end
     }
 
     fn literal(&self, i: usize) -> &'s str {
@@ -1748,7 +1757,7 @@ impl<'a> Crusher<'a> {
             let entries = || tree.lean_items(node, self.input);
             let mut at = Vec::with_capacity(entries().count());
             at.extend(entries().map(|span| span.start as u32));
-            let starts = Starts { input: self.input, at: &at };
+            let starts = Starts { input: self.input, at: &at, every: true };
             if let Some(texts) = self.lean_texts(starts) {
                 return self.process_lean(&texts, pointer);
             }
@@ -1911,7 +1920,7 @@ impl<'a> Crusher<'a> {
                     Group::Others => self.plan_copies_of(copies_of(idx)),
                     Group::Strings | Group::Numbers => {
                         let at: Vec<u32> = idx.iter().map(|&i| starts.at[i as usize]).collect();
-                        match self.lean_texts(Starts { at: &at, ..starts }) {
+                        match self.lean_texts(Starts { at: &at, every: false, ..starts }) {
                             Some(texts) => self.plan_scalars(&texts, g == Group::Numbers),
                             None => KeepPlan::all(idx.len(), String::new()),
                         }

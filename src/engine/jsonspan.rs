@@ -337,6 +337,16 @@ impl Frame {
     }
 }
 
+/// Where the value before the one at `b[next]` ends, in a run of values with whitespace and a
+/// comma (or whitespace alone, in JSON Lines) between them: no value ends in either.
+pub fn end_before(b: &[u8], next: usize) -> usize {
+    let mut end = next;
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\n' | b'\r' | b',') {
+        end -= 1;
+    }
+    end
+}
+
 /// Where the value (a lean array's item, valid JSON, already scanned) that starts at `b[start]`
 /// ends, read no further than `to`: a string after its closing quote, a container after its
 /// closing bracket, any other literal at the whitespace, comma or bracket after it.
@@ -883,6 +893,28 @@ mod tests {
         // never past `to`, even inside a string
         assert_eq!(item_end(br#""abcdef""#, 0, 3), 3);
         assert_eq!(item_end(br#"["a]", "b"]"#, 0, 11), 11);
+    }
+
+    #[test]
+    fn an_item_ends_where_the_separator_before_the_next_starts() {
+        // items of every kind, strings holding separators, between every kind of separator, in
+        // an array long enough to be lean and as JSON Lines: each item's end found back from the
+        // next item's start is where it ends read forward
+        let items = [r#""a, ""#, "-1.5e3", "true", r#"{"x": "]"}"#, "[]", r#""\"""#, "null", r#""é""#, "7"];
+        let seps = [",", " ,\t", ",\n  ", "\r\n,\r\n"];
+        let body = |sep: &dyn Fn(usize) -> &'static str| {
+            (0..LEAN_ITEMS + 10).map(|i| format!("{}{}", items[i % items.len()], sep(i))).collect::<String>()
+        };
+        let array = format!("[\n{}0]", body(&|i| seps[i % seps.len()]));
+        let lines = body(&|i| ["\n", "\n\n", " \n"][i % 3]);
+        for (text, tree) in [(&array, scan_lean(&array)), (&lines, scan_lean_lines(&lines))] {
+            let tree = tree.unwrap();
+            let spans: Vec<_> = tree.lean_items(0, text).collect();
+            assert!(spans.len() > LEAN_ITEMS, "read as a lean array");
+            for pair in spans.windows(2) {
+                assert_eq!(end_before(text.as_bytes(), pair[1].start), pair[0].end, "{:?}", &text[pair[0].clone()]);
+            }
+        }
     }
 
     #[test]
