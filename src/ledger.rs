@@ -8,7 +8,8 @@
 //! Keys are the first 16 hex digits of the SHA-256 of the bytes they retrieve: for a drop, its
 //! original span; for a marker, its payload (the covered spans joined as the marker's
 //! [`PayloadShape`] says). Nothing is copied to hold these bytes: [`Ledger::retrieve`] rebuilds them
-//! from the original text, so a persistent store can later write exactly the same key → bytes.
+//! from the original text, so a persistent store can later write exactly the same key → bytes. A
+//! marker's key is worked out as it is written; a drop's only when asked for ([`Dropped::key`]).
 
 use std::fmt;
 use std::ops::Range;
@@ -175,8 +176,8 @@ impl Unit {
     }
 }
 
-/// One dropped span.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One dropped span. Written to a ledger file by [`crate::output::LedgerDoc`], with its key.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dropped {
     pub span: Span,
     pub unit: Unit,
@@ -185,10 +186,18 @@ pub struct Dropped {
     /// Why the engine dropped it (shared by the drops of one cut: a long array's runs all say
     /// the same).
     pub reason: Arc<str>,
-    /// Key of exactly the span's original bytes.
-    pub key: Key,
     /// Index of the marker in the output that accounts for this drop.
     pub marker: usize,
+}
+
+impl Dropped {
+    /// The key of exactly the span's original bytes; `original` is the input the ledger was made
+    /// from. Worked out when asked for, not kept: a run needs its markers' keys (they are in the
+    /// output), and a drop's own only where the ledger is written, stored or shown. Hashing
+    /// every dropped byte a second time was a tenth of the JSON engine's time.
+    pub fn key(&self, original: &str) -> Key {
+        Key::of(original.as_bytes().get(self.span.bytes.clone()).unwrap_or_default())
+    }
 }
 
 /// How a marker's payload joins the original text of the drops it covers.
@@ -220,7 +229,7 @@ pub struct Marker {
 }
 
 /// Every drop and marker of one compression, in input order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ledger {
     pub drops: Vec<Dropped>,
     pub markers: Vec<Marker>,
@@ -237,7 +246,7 @@ impl Ledger {
         if let Some(m) = self.markers.iter().find(|m| &m.key == key) {
             return Some(self.payload(original, m));
         }
-        self.drops.iter().find(|d| &d.key == key).map(|d| original[d.span.bytes.clone()].to_string())
+        self.drops.iter().find(|d| &d.key(original) == key).map(|d| original[d.span.bytes.clone()].to_string())
     }
 
     /// The bytes a marker's key retrieves: its drops' original text joined per its shape.
@@ -440,9 +449,8 @@ impl<'a> LedgerBuilder<'a> {
         debug_assert!(bytes.start <= bytes.end && bytes.end <= self.original.len());
         let (pointer, pointer_last) = (pointer.map(String::into_boxed_str), pointer_last.map(String::into_boxed_str));
         let span = Span { lines: self.lines.lines_of(&bytes), bytes, pointer, pointer_last };
-        let key = Key::of(self.original[span.bytes.clone()].as_bytes());
         self.pending.push(self.ledger.drops.len());
-        self.ledger.drops.push(Dropped { span, unit, count, reason: reason.into(), key, marker: usize::MAX });
+        self.ledger.drops.push(Dropped { span, unit, count, reason: reason.into(), marker: usize::MAX });
     }
 
     /// Whether drops of the group started at `group` are waiting for a marker.
@@ -457,8 +465,10 @@ impl<'a> LedgerBuilder<'a> {
         let covers = self.pending.split_off(group.min(self.pending.len()));
         let index = self.ledger.markers.len();
         let key = match covers.as_slice() {
-            // the payload of one drop with no brackets is its span, whose key it already has
-            &[only] if matches!(shape, PayloadShape::Concat | PayloadShape::Lines) => self.ledger.drops[only].key,
+            // the payload of one drop with no brackets is its span
+            &[only] if matches!(shape, PayloadShape::Concat | PayloadShape::Lines) => {
+                self.ledger.drops[only].key(self.original)
+            }
             _ => {
                 Key::of_payload(shape, covers.iter().map(|&i| &self.original[self.ledger.drops[i].span.bytes.clone()]))
             }
@@ -567,7 +577,7 @@ mod tests {
         let mk = &ledger.markers[0];
         assert_eq!(ledger.retrieve(text, &mk.key).unwrap(), "l2\nl4\n");
         assert_eq!(Key::of(b"l2\nl4\n"), mk.key);
-        assert_eq!(ledger.retrieve(text, &ledger.drops[1].key).unwrap(), "l4\n");
+        assert_eq!(ledger.retrieve(text, &ledger.drops[1].key(text)).unwrap(), "l4\n");
         assert_eq!(ledger.drops[1].span.lines, Lines { first: 4, last: 4 });
         // one drop under a marker: the marker's key is the key of its payload, for every shape
         for shape in [PayloadShape::Concat, PayloadShape::Lines, PayloadShape::JsonArray] {

@@ -397,7 +397,7 @@ fn restore(file: &str, store: Option<&str>, original: Option<&str>, config: Opti
 
 /// Stores what `outcome` dropped and its restore recipe, saying on stderr what could not be.
 fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctxlens::store::Settings) -> StoreReport {
-    let every_key = || outcome.ledger.drops.iter().map(|d| d.key).collect::<Vec<_>>();
+    let every_key = || outcome.drop_keys();
     let (location, unstored) = match open_store(named, settings) {
         Ok(s) => {
             let r = s.put_outcome(outcome);

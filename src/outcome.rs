@@ -94,6 +94,11 @@ impl Outcome {
         self.ledger.retrieve(&self.original, key)
     }
 
+    /// Every drop's key, in ledger order (see [`crate::ledger::Dropped::key`]).
+    pub fn drop_keys(&self) -> Vec<Key> {
+        self.ledger.drops.iter().map(|d| d.key(&self.original)).collect()
+    }
+
     /// Whether an engine's time budget ran out (part of the input kept as it was, or all of it).
     pub fn budget_hit(&self) -> bool {
         self.sections

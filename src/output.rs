@@ -191,7 +191,7 @@ pub struct LedgerDoc<'a> {
     pub decision: &'a Decision,
     pub sections: &'a [SectionReport],
     pub markers: &'a [Marker],
-    pub drops: &'a [Dropped],
+    pub drops: DropsDoc<'a>,
     /// Where `--store` kept the drops, and which keys it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<&'a StoreReport>,
@@ -222,9 +222,40 @@ impl<'a> LedgerDoc<'a> {
             decision: &outcome.decision,
             sections: &outcome.sections,
             markers: &outcome.ledger.markers,
-            drops: &outcome.ledger.drops,
+            drops: DropsDoc { drops: &outcome.ledger.drops, original: &outcome.original },
             store: None,
         }
+    }
+}
+
+/// The drops of a ledger file, each written with its key (worked out as it is written, one drop
+/// at a time: see [`Dropped::key`]).
+#[derive(Debug)]
+pub struct DropsDoc<'a> {
+    drops: &'a [Dropped],
+    original: &'a str,
+}
+
+impl Serialize for DropsDoc<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// A drop as the file has it: its fields in their order, its key before its marker.
+        #[derive(Serialize)]
+        struct DropDoc<'d> {
+            span: &'d crate::ledger::Span,
+            unit: crate::ledger::Unit,
+            count: usize,
+            reason: &'d str,
+            key: crate::ledger::Key,
+            marker: usize,
+        }
+        s.collect_seq(self.drops.iter().map(|d| DropDoc {
+            span: &d.span,
+            unit: d.unit,
+            count: d.count,
+            reason: &d.reason,
+            key: d.key(self.original),
+            marker: d.marker,
+        }))
     }
 }
 

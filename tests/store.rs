@@ -87,7 +87,8 @@ fn check_round_trip(store: &Store, o: &Outcome, what: &str) -> usize {
     let r = store.put_outcome(o);
     assert!(r.failed.is_empty(), "{what}: {:?}", r.failed);
     let mut keys = 0;
-    for key in o.ledger.drops.iter().map(|d| &d.key).chain(o.ledger.markers.iter().map(|m| &m.key)) {
+    for key in o.drop_keys().into_iter().chain(o.ledger.markers.iter().map(|m| m.key)) {
+        let key = &key;
         let want = o.ledger.retrieve(&o.original, key).unwrap();
         let got = store.get(key).unwrap().unwrap_or_else(|| panic!("{what}: {key} missing"));
         assert_eq!(got, want.as_bytes(), "{what}: {key}");
@@ -162,7 +163,7 @@ fn redis_entries_expire_on_their_own_and_gc_keeps_the_size_cap() {
     let o = compress(&text, EngineChoice::Auto, &Config::default(), &Context::default());
     assert!(store.put_outcome(&o).failed.is_empty());
     let mut conn = server.connection();
-    let key = format!("ctxlens:o:{}", o.ledger.drops[0].key);
+    let key = format!("ctxlens:o:{}", o.ledger.drops[0].key(&o.original));
     let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut conn).unwrap();
     assert!((3590..=3600).contains(&ttl), "the entry expires in an hour: {ttl}");
     // a second writer of the same spans (another team member) adds nothing and changes nothing
@@ -410,7 +411,7 @@ fn same_output_from_two_originals(store: &Store, other: &Store) {
         });
         serde_json::json!({ "output": Key::of(out).as_str(), "created_at": 0, "recipe": recipe.to_string() })
     };
-    let lies = forged(b"a forged original", &[&a.ledger.drops[0].key]);
+    let lies = forged(b"a forged original", &[&a.ledger.drops[0].key(&a.original)]);
     let gone = forged(b"x", &[&Key::of(b"in no store")]);
     let only_a = tempfile::tempdir().unwrap();
     let single = Store::open(&Location::File(only_a.path().join("one.db")), Policy::default()).unwrap();

@@ -887,7 +887,7 @@ fn r_shows_the_original_behind_a_ctxlens_marker() {
     let o = app.view.as_ref().unwrap().computed.outcome.clone().unwrap();
     let d = &o.ledger.drops[0];
     assert_eq!(&*text, &app.blocks[b].text[d.span.bytes.clone()], "the exact dropped bytes");
-    assert!(title.contains(d.key.as_str()));
+    assert!(title.contains(d.key(&o.original).as_str()));
     cmd(&mut app, Command::Quit);
     assert_eq!(app.mode, Mode::Normal, "q closes the popup");
     assert!(!app.quit);

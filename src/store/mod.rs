@@ -394,8 +394,8 @@ impl Store {
         let mut entries: Vec<(Key, String)> = Vec::new();
         for d in &o.ledger.drops {
             match o.original.get(d.span.bytes.clone()) {
-                Some(text) => entries.push((d.key, text.to_string())),
-                None => out.failed.push((d.key, "its span is not in the input".into())),
+                Some(text) => entries.push((Key::of(text.as_bytes()), text.to_string())),
+                None => out.failed.push((d.key(&o.original), "its span is not in the input".into())),
             }
         }
         entries.extend(o.ledger.markers.iter().map(|m| (m.key, o.ledger.payload(&o.original, m))));

@@ -8,7 +8,7 @@
 //! them are stored as pieces of their own. Nothing is stored twice, and the recipe names the
 //! original's key so a restore checks what it rebuilt.
 
-use crate::ledger::Key;
+use crate::ledger::{Dropped, Key};
 use crate::outcome::Outcome;
 
 /// The original of one output as pieces in order.
@@ -30,13 +30,13 @@ impl Recipe {
     /// The recipe of `o`'s original: its drops (outermost first where JSON drops nest) and the
     /// stretches between them.
     pub fn of(o: &Outcome) -> Recipe {
-        let mut spans: Vec<(std::ops::Range<usize>, &Key)> =
-            o.ledger.drops.iter().map(|d| (d.span.bytes.clone(), &d.key)).collect();
+        let mut spans: Vec<(std::ops::Range<usize>, &Dropped)> =
+            o.ledger.drops.iter().map(|d| (d.span.bytes.clone(), d)).collect();
         spans.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
         let mut pieces = Vec::new();
         let mut kept = Vec::new();
         let mut cursor = 0;
-        for (span, key) in spans {
+        for (span, drop) in spans {
             if span.start < cursor {
                 // inside a drop already taken whole
                 continue;
@@ -46,7 +46,7 @@ impl Recipe {
                 pieces.push(Key::of(text.as_bytes()));
                 kept.push(text.to_string());
             }
-            pieces.push(*key);
+            pieces.push(drop.key(&o.original));
             cursor = span.end;
         }
         if cursor < o.original.len() {

@@ -176,7 +176,8 @@ impl App {
             Some(&(first, _)) => rows.iter().position(|r| r.left.as_ref().is_some_and(|c| c.line == first)),
             // a comparison has no original side: find the marker carrying the drop's key
             None => {
-                let key = &d.key.as_str()[..d.key.as_str().len().min(12)];
+                let key = d.key(&o.original);
+                let key = &key.as_str()[..12];
                 rows.iter().position(|r| [&r.left, &r.right].into_iter().flatten().any(|c| c.text().contains(key)))
             }
         };
@@ -245,7 +246,7 @@ impl App {
         // what to look for: a ctxlens key or a Headroom hash
         let (key, hash) = match self.focus {
             Pane::Ledger => match &c.outcome {
-                Some(o) => (o.ledger.drops.get(self.ledger_sel).map(|d| d.key), None),
+                Some(o) => (o.ledger.drops.get(self.ledger_sel).map(|d| d.key(&o.original)), None),
                 None => (None, c.ccr.get(self.ledger_sel).map(|(h, _)| h.clone())),
             },
             _ => {

@@ -76,7 +76,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             lines.push(Line::styled("nothing dropped", t.ok));
             lines.push(Line::styled(fit(&why, w), t.dim));
         }
-        (Some(_), Some(o)) => {
+        (Some(v), Some(o)) => {
             let focused = app.focus == Pane::Ledger;
             for (i, d) in o.ledger.drops.iter().enumerate().skip(app.ledger_top).take(body.height as usize) {
                 let place = match d.span.pointer_text() {
@@ -84,8 +84,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                     None if d.span.lines.first == d.span.lines.last => format!("L{}", d.span.lines.first),
                     None => format!("L{}–{}", d.span.lines.first, d.span.lines.last),
                 };
-                let key = d.key.as_str();
-                let text = format!("{place} {} · {} · {}", d.unit.count(d.count), d.reason, &key[..key.len().min(8)]);
+                let key = v.computed.drop_keys.get(i).map_or("", |k| &k.as_str()[..8]);
+                let text = format!("{place} {} · {} · {key}", d.unit.count(d.count), d.reason);
                 let style = if i == app.ledger_sel && focused { t.selection } else { t.base };
                 lines.push(Line::from(padded(&text, w, style)));
             }

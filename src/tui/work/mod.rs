@@ -147,6 +147,8 @@ pub struct Computed {
     pub left: Arc<str>,
     /// Per ledger drop, the lines of the left side it covers (JSON: of the pretty-printed text).
     pub drop_lines: Option<Vec<(usize, usize)>>,
+    /// Per ledger drop, its key (worked out here, so the ledger pane draws without hashing).
+    pub drop_keys: Vec<crate::ledger::Key>,
     pub diff: Arc<DiffModel>,
     pub colours: Option<(Arc<Colours>, Arc<Colours>)>,
     pub summary: String,
@@ -228,6 +230,7 @@ pub fn compute(job: &Job) -> Computed {
         tokens_out: a.tokens_out,
         left: job.text.clone(),
         drop_lines: None,
+        drop_keys: Vec::new(),
         diff: Arc::new(DiffModel::default()),
         colours: None,
         summary: a.summary.clone(),
@@ -294,6 +297,7 @@ pub fn compute(job: &Job) -> Computed {
         }
         c.left = sides.left;
         c.drop_lines = sides.drop_lines;
+        c.drop_keys = a.outcome.as_deref().map_or_else(Vec::new, Outcome::drop_keys);
         c.outcome = a.outcome.clone();
     }
     c.ms = started.elapsed().as_secs_f64() * 1000.0;

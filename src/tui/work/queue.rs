@@ -288,6 +288,7 @@ pub(super) fn error_result(job: &Job, why: &str) -> Computed {
         tokens_out: 0,
         left: job.text.clone(),
         drop_lines: None,
+        drop_keys: Vec::new(),
         diff: Arc::new(DiffModel::default()),
         colours: None,
         summary: why.into(),

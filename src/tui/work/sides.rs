@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn an_array_under_an_array_that_lost_items_or_rows_is_not_laid_out_by_its_pointer() {
-        use crate::ledger::{Key, Lines};
+        use crate::ledger::Lines;
         let drop = |pointer: &str, unit: Unit, count: usize| Dropped {
             span: Span {
                 bytes: 0..1,
@@ -338,7 +338,6 @@ mod tests {
             unit,
             count,
             reason: "".into(),
-            key: Key::of(pointer.as_bytes()),
             marker: 0,
         };
         let drops = [
