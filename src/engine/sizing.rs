@@ -161,11 +161,7 @@ pub fn stride_sample(n: usize, limit: usize) -> Vec<usize> {
 fn simhash(s: &str) -> u64 {
     const LANES: u64 = 0x0101_0101_0101_0101;
     let mut chars = [0u32; GRAMS_PER_ITEM + 3];
-    let mut len = 0;
-    for c in s.chars().flat_map(char::to_lowercase).take(chars.len()) {
-        chars[len] = c as u32;
-        len += 1;
-    }
+    let len = lowered_head(s, &mut chars);
     // How many grams set each bit, eight counters to a word: `acc[j]` byte `k` counts bit `8k + j`
     // (at most 64 grams, so a byte never overflows).
     let mut acc = [0u64; 8];
@@ -186,6 +182,25 @@ fn simhash(s: &str) -> u64 {
         }
     }
     out
+}
+
+/// The first `out.len()` characters of `s` lower-cased, into `out`; how many there are.
+fn lowered_head(s: &str, out: &mut [u32]) -> usize {
+    let head = &s.as_bytes()[..s.len().min(out.len())];
+    if head.is_ascii() {
+        // the common case, without Unicode's case tables (the same characters: a head of ASCII
+        // bytes is that many characters)
+        for (c, b) in out.iter_mut().zip(head) {
+            *c = u32::from(b.to_ascii_lowercase());
+        }
+        return head.len();
+    }
+    let mut len = 0;
+    for c in s.chars().flat_map(char::to_lowercase).take(out.len()) {
+        out[len] = c as u32;
+        len += 1;
+    }
+    len
 }
 
 /// A 64-bit finaliser (SplitMix64's): every input bit moves about half the output bits.
@@ -329,6 +344,26 @@ fn zlib_disagrees<T: Texts + ?Sized>(items: &T, k: usize, sig: &mut Signals) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_heads_lowered_characters_are_the_same_on_the_ascii_way() {
+        let long = "Ab".repeat(40);
+        let cases = [
+            "",
+            "MiXeD Case 123",
+            long.as_str(),
+            // non-ASCII past the head, at its edge, inside it; a character that lowers to two
+            &format!("{}É", "A".repeat(GRAMS_PER_ITEM + 3)),
+            &format!("{}É", "A".repeat(GRAMS_PER_ITEM + 2)),
+            "ÉCOLE Straße İstanbul",
+        ];
+        for s in cases {
+            let mut out = [0u32; GRAMS_PER_ITEM + 3];
+            let len = lowered_head(s, &mut out);
+            let want: Vec<u32> = s.chars().flat_map(char::to_lowercase).take(out.len()).map(|c| c as u32).collect();
+            assert_eq!(&out[..len], want.as_slice(), "{s:?}");
+        }
+    }
 
     #[test]
     fn small_lists_are_kept_whole() {
