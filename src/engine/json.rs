@@ -524,12 +524,13 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
         // the members first, so the map is made at its size (one grown from empty holds room
         // for four members and their index: a million `{"a":1}` took 700 bytes each)
         let mut members = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
+        // keys borrowed until they are kept: a number's token is read with no copy
+        while let Some(Key(key)) = map.next_key::<Key>()? {
             if members.is_empty() && key == NUMBER_TOKEN {
-                let digits: String = map.next_value()?;
-                return digits.parse().map(Value::Number).map_err(serde::de::Error::custom);
+                let digits: Key = map.next_value()?;
+                return digits.0.parse().map(Value::Number).map_err(serde::de::Error::custom);
             }
-            members.push((key, map.next_value_seed(self)?));
+            members.push((key.into_owned(), map.next_value_seed(self)?));
         }
         let mut out = Map::with_capacity(members.len());
         // a key written twice keeps its first place and its last value, as serde_json's parse
@@ -2592,6 +2593,12 @@ impl<'a> Crusher<'a> {
 
     /// [`mentions_error`] of a value at `node`, reading the strings a lean parse left in the text.
     fn mentions_error_at(&self, v: &Value, node: usize) -> bool {
+        match v {
+            // a map's values are mostly scalars: no stack for them
+            Value::String(s) => return has_error_word(s),
+            Value::Array(_) | Value::Object(_) => {}
+            _ => return false,
+        }
         let mut stack = vec![(v, node)];
         while let Some((v, node)) = stack.pop() {
             match v {
@@ -2641,10 +2648,12 @@ impl<'a> Crusher<'a> {
             None => mentions_error(v),
         };
         let mut must: Vec<usize> = map.values().enumerate().filter(|&iv| errors(iv)).map(|(i, _)| i).collect();
-        must.extend(map.keys().enumerate().filter_map(|(i, key)| {
-            let key = key.to_lowercase();
-            self.query.words.iter().any(|w| key.contains(w.as_str())).then_some(i)
-        }));
+        if !self.query.words.is_empty() {
+            must.extend(map.keys().enumerate().filter_map(|(i, key)| {
+                let key = key.to_lowercase();
+                self.query.words.iter().any(|w| key.contains(w.as_str())).then_some(i)
+            }));
+        }
         let plan = choose(n, k, &must, boundary_then_stride(n, k, self.p), &vec![false; n], String::new());
         if plan.dropped() == 0 {
             return None;
