@@ -175,11 +175,10 @@ impl App {
         let row = match lines {
             Some(&(first, _)) => rows.iter().position(|r| r.left.as_ref().is_some_and(|c| c.line == first)),
             // a comparison has no original side: find the marker carrying the drop's key
-            None => {
-                let key = d.key(&o.original);
+            None => v.computed.drop_keys.get(self.ledger_sel).and_then(|key| {
                 let key = &key.as_str()[..12];
                 rows.iter().position(|r| [&r.left, &r.right].into_iter().flatten().any(|c| c.text().contains(key)))
-            }
+            }),
         };
         let place = match d.span.pointer_text() {
             Some(p) => p,
@@ -246,7 +245,7 @@ impl App {
         // what to look for: a ctxlens key or a Headroom hash
         let (key, hash) = match self.focus {
             Pane::Ledger => match &c.outcome {
-                Some(o) => (o.ledger.drops.get(self.ledger_sel).map(|d| d.key(&o.original)), None),
+                Some(_) => (c.drop_keys.get(self.ledger_sel).copied(), None),
                 None => (None, c.ccr.get(self.ledger_sel).map(|(h, _)| h.clone())),
             },
             _ => {
