@@ -1586,7 +1586,21 @@ impl Rows for LeanRows<'_, '_> {
     fn same(&self, a: usize, b: usize) -> bool {
         self.crusher.same_items(self.starts.literal(self.at(a)), self.starts.literal(self.at(b)))
     }
+
+    /// Rows of [`DEAR_ROW_BYTES`] of text or more on average: a hash each is little beside them,
+    /// and a pass of its own parsed each row once more (a tenth of 10 MB of `cargo metadata`
+    /// packages).
+    fn dear(&self) -> bool {
+        let (Some(&first), Some(last)) = (self.starts.at.first(), self.starts.at.len().checked_sub(1)) else {
+            return false;
+        };
+        let text = self.starts.span(last).end - first as usize;
+        text >= DEAR_ROW_BYTES * self.starts.at.len()
+    }
 }
+
+/// See [`LeanRows::dear`].
+const DEAR_ROW_BYTES: usize = 256;
 
 impl Texts for LeanRows<'_, '_> {
     fn count(&self) -> usize {
@@ -2995,6 +3009,20 @@ mod tests {
                     700 => r#"{"id":7,"msg":"error: boom"}"#.to_string(),
                     900 => r#"{"id":9,"name":"u0","score":99}"#.to_string(),
                     _ => format!(r#"{{"id":{},"name":"u{}","score":0.{}}}"#, i % 50, i % 9, i % 10),
+                })
+                .collect(),
+        );
+        // rows of 256 bytes and more, hashed in the pass that reads them for their fields: copies
+        // written alike and in another key order, an error row, a long string to cut
+        let pad = "x".repeat(260);
+        arrays.push(
+            (0..n)
+                .map(|i| match i % 7 {
+                    _ if i == 1000 => format!(r#"{{"id":1000,"msg":"error: boom","pad":"{pad}"}}"#),
+                    _ if i == 1100 => format!(r#"{{"id":1100,"msg":"{}","pad":"{pad}"}}"#, "é".repeat(1500)),
+                    0 => format!(r#"{{"id":1,"msg":"same","pad":"{pad}"}}"#),
+                    1 => format!(r#"{{ "pad" : "{pad}", "msg":"same","id":1}}"#),
+                    _ => format!(r#"{{"id":{i},"msg":"m{}","pad":"{pad}"}}"#, i % 11),
                 })
                 .collect(),
         );
