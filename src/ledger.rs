@@ -243,10 +243,20 @@ impl Ledger {
     /// The original bytes behind `key` (a drop's or a marker's), rebuilt from `original`, the
     /// input this ledger was made from.
     pub fn retrieve(&self, original: &str, key: &Key) -> Option<String> {
+        self.retrieve_known(original, key, None)
+    }
+
+    /// [`Self::retrieve`], with the drops' keys when they were worked out already (see
+    /// [`Dropped::key`]), in ledger order: then no drop is hashed again to find one.
+    pub fn retrieve_known(&self, original: &str, key: &Key, drop_keys: Option<&[Key]>) -> Option<String> {
         if let Some(m) = self.markers.iter().find(|m| &m.key == key) {
             return Some(self.payload(original, m));
         }
-        self.drops.iter().find(|d| &d.key(original) == key).map(|d| original[d.span.bytes.clone()].to_string())
+        let i = match drop_keys {
+            Some(keys) => keys.iter().position(|k| k == key)?,
+            None => self.drops.iter().position(|d| &d.key(original) == key)?,
+        };
+        Some(original[self.drops.get(i)?.span.bytes.clone()].to_string())
     }
 
     /// The bytes a marker's key retrieves: its drops' original text joined per its shape.
@@ -578,6 +588,10 @@ mod tests {
         assert_eq!(ledger.retrieve(text, &mk.key).unwrap(), "l2\nl4\n");
         assert_eq!(Key::of(b"l2\nl4\n"), mk.key);
         assert_eq!(ledger.retrieve(text, &ledger.drops[1].key(text)).unwrap(), "l4\n");
+        // the same from keys worked out before, and nothing for a key no drop has
+        let keys: Vec<Key> = ledger.drops.iter().map(|d| d.key(text)).collect();
+        assert_eq!(ledger.retrieve_known(text, &keys[1], Some(&keys)).unwrap(), "l4\n");
+        assert_eq!(ledger.retrieve_known(text, &Key::of(b"l9"), Some(&keys)), None);
         assert_eq!(ledger.drops[1].span.lines, Lines { first: 4, last: 4 });
         // one drop under a marker: the marker's key is the key of its payload, for every shape
         for shape in [PayloadShape::Concat, PayloadShape::Lines, PayloadShape::JsonArray] {

@@ -2,10 +2,9 @@
 //! offsets, Markdown code fences, keyword classes (errors, warnings, importance) and query-word
 //! matching.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-
 use regex::Regex;
 
 /// One line of an input: its byte range (with its line terminator) and its text (without).
@@ -442,14 +441,14 @@ const IMPORTANCE_KEYWORDS: [&str; 8] =
     ["important", "todo", "fixme", "security", "password", "secret", "token", "auth"];
 
 /// Keywords found as words: the words, for each byte the words that start with it (either case)
-/// as bits, and an automaton of the words.
+/// as bits, and an automaton of the words, made the first time a long text needs it.
 struct WordMatcher {
     words: &'static [&'static str],
     starting: [u16; 256],
-    ac: LazyLock<AhoCorasick>,
+    ac: OnceLock<AhoCorasick>,
 }
 
-const fn word_matcher(words: &'static [&'static str], ac: fn() -> AhoCorasick) -> WordMatcher {
+const fn word_matcher(words: &'static [&'static str]) -> WordMatcher {
     assert!(words.len() <= 16, "one bit a word");
     let mut starting = [0u16; 256];
     let mut i = 0;
@@ -459,20 +458,15 @@ const fn word_matcher(words: &'static [&'static str], ac: fn() -> AhoCorasick) -
         starting[b.to_ascii_uppercase() as usize] |= 1 << i;
         i += 1;
     }
-    WordMatcher { words, starting, ac: LazyLock::new(ac) }
+    WordMatcher { words, starting, ac: OnceLock::new() }
 }
 
-fn automaton(words: &[&str]) -> AhoCorasick {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(words)
-        .expect("keyword automaton")
-}
+static ERRORS: WordMatcher = word_matcher(&ERROR_KEYWORDS);
+static WARNINGS: WordMatcher = word_matcher(&WARNING_KEYWORDS);
+static IMPORTANCE: WordMatcher = word_matcher(&IMPORTANCE_KEYWORDS);
 
-static ERRORS: WordMatcher = word_matcher(&ERROR_KEYWORDS, || automaton(&ERROR_KEYWORDS));
-static WARNINGS: WordMatcher = word_matcher(&WARNING_KEYWORDS, || automaton(&WARNING_KEYWORDS));
-static IMPORTANCE: WordMatcher = word_matcher(&IMPORTANCE_KEYWORDS, || automaton(&IMPORTANCE_KEYWORDS));
+/// Texts from this long go through the automaton (see [`has_word`]).
+const AUTOMATON_FROM: usize = 128;
 
 /// Whether `s` contains one of `m`'s words as a prefix-anchored word: the match starts at a
 /// word boundary (so "error" matches "error", "errors" and "ValueError:" does not, but
@@ -482,13 +476,18 @@ static IMPORTANCE: WordMatcher = word_matcher(&IMPORTANCE_KEYWORDS, || automaton
 /// automaton to set up; a long one goes through the automaton, faster on prose, where such
 /// places are many. Both find the same: keywords are letters only, so a match the automaton
 /// passes over for an earlier one starts inside a word.
-const AUTOMATON_FROM: usize = 128;
-
 fn has_word(m: &WordMatcher, s: &str) -> bool {
     let b = s.as_bytes();
     let word_start = |i: usize| i == 0 || !b[i - 1].is_ascii_alphanumeric();
     if b.len() >= AUTOMATON_FROM {
-        return m.ac.find_iter(s).any(|hit| word_start(hit.start()));
+        let ac = m.ac.get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(m.words)
+                .expect("keyword automaton")
+        });
+        return ac.find_iter(s).any(|hit| word_start(hit.start()));
     }
     (0..b.len()).any(|i| {
         let mut words = m.starting[usize::from(b[i])];

@@ -261,7 +261,7 @@ impl App {
             }
         };
         if let Some(key) = key {
-            match c.outcome.as_ref().and_then(|o| o.ledger.retrieve(&o.original, &key)) {
+            match c.outcome.as_ref().and_then(|o| o.ledger.retrieve_known(&o.original, &key, Some(&c.drop_keys))) {
                 Some(text) => {
                     let title = format!("key {key} · {} bytes, from this block's input", text.len());
                     self.show_original(title, text);
