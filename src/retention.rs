@@ -116,7 +116,7 @@ pub fn measure(kind: EngineKind, input: &str, output: &str, query: Option<&str>,
     Retention::of(match kind {
         EngineKind::Json => json_metrics(input, output),
         EngineKind::Code => code_metrics(input, output, path),
-        EngineKind::Log => log_metrics(input, output),
+        EngineKind::Log => log_metrics(input, output, query),
         EngineKind::Search => search_metrics(input, output, query),
         EngineKind::Diff => diff_metrics(input, output),
         EngineKind::Prose => prose_metrics(input, output),
@@ -413,7 +413,7 @@ fn lines_of(text: &str) -> HashSet<&str> {
     text.lines().map(str::trim_end).collect()
 }
 
-fn log_metrics(input: &str, output: &str) -> Vec<Metric> {
+fn log_metrics(input: &str, output: &str, query: Option<&str>) -> Vec<Metric> {
     let kept_lines = lines_of(output);
     // judged as a terminal shows the line (colour codes, progress bars), found as written
     let mut errors: HashSet<&str> = HashSet::new();
@@ -433,7 +433,12 @@ fn log_metrics(input: &str, output: &str) -> Vec<Metric> {
         .filter(|l| l.contains("[ctxlens:"))
         .flat_map(|l| MARKED_FRAMES.captures_iter(l).filter_map(|c| c[1].replace(',', "").parse::<usize>().ok()))
         .sum();
-    vec![Metric::new("errors", errors_kept, errors.len()), Metric::new("frames", frames_kept + counted, frames.len())]
+    let mut metrics = vec![
+        Metric::new("errors", errors_kept, errors.len()),
+        Metric::new("frames", frames_kept + counted, frames.len()),
+    ];
+    metrics.extend(query_lines(input, output, query));
+    metrics
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -460,14 +465,17 @@ fn search_metrics(input: &str, output: &str, query: Option<&str>) -> Vec<Metric>
     let under_dir = |f: &str| dirs.iter().any(|d| f.strip_prefix(d).is_some_and(|rest| output.contains(rest)));
     let named = files.iter().filter(|f| output.contains(**f) || output.contains(&f[prefix..]) || under_dir(f)).count();
     let mut metrics = vec![Metric::new("files", named, files.len())];
-    if let Some(q) = query.map(str::to_lowercase).filter(|q| !q.trim().is_empty()) {
-        let kept_lines = lines_of(output);
-        let hits: Vec<&str> =
-            input.lines().map(str::trim_end).filter(|l| l.to_lowercase().contains(q.as_str())).collect();
-        let kept = hits.iter().filter(|l| kept_lines.contains(**l)).count();
-        metrics.push(Metric::new("query_lines", kept, hits.len()));
-    }
+    metrics.extend(query_lines(input, output, query));
     metrics
+}
+
+/// The share of the input's lines holding the whole query (case aside) that the output keeps.
+fn query_lines(input: &str, output: &str, query: Option<&str>) -> Option<Metric> {
+    let q = query.map(str::trim).filter(|q| !q.is_empty())?.to_lowercase();
+    let kept_lines = lines_of(output);
+    let hits: Vec<&str> = input.lines().map(str::trim_end).filter(|l| l.to_lowercase().contains(q.as_str())).collect();
+    let kept = hits.iter().filter(|l| kept_lines.contains(**l)).count();
+    Some(Metric::new("query_lines", kept, hits.len()))
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -65,6 +65,26 @@ fn logs_keep_every_error_line_and_frame() {
 }
 
 #[test]
+fn a_log_line_holding_the_query_stays() {
+    for f in fixture_files("log") {
+        let text = read(&f);
+        let plain = run(&text, EngineChoice::Auto, &Config::default());
+        let kept: std::collections::HashSet<&str> = plain.output.lines().collect();
+        // a line the engine dropped unasked, specific enough to name it (its last 24 characters)
+        let Some(line) = text.lines().rev().find(|l| l.trim().chars().count() > 30 && !kept.contains(l)) else {
+            continue;
+        };
+        let q: String = line.trim().chars().rev().take(24).collect::<Vec<_>>().into_iter().rev().collect();
+        let ctx = Context { query: Some(q.to_uppercase()), ..Default::default() };
+        let o = ctxlens::compress(&text, EngineChoice::Auto, &Config::default(), &ctx);
+        assert!(o.output.lines().any(|l| l == line), "{f}: {line:?} dropped with --query {q:?}");
+        let r = retention::of_outcome(&o, ctx.query.as_deref(), None);
+        assert_eq!(share(&r, "query_lines"), 1.0, "{f}: {r:?}");
+        assert!(o.tokens_out < plain.tokens_in, "{f}: still compressed");
+    }
+}
+
+#[test]
 fn search_names_every_file_and_diffs_stay_applicable() {
     for (f, r) in measured("search") {
         assert_eq!(share(&r, "files"), 1.0, "{f}: {r:?}");

@@ -123,6 +123,12 @@ impl Context {
         self.stop.as_ref().is_some_and(Stop::asked)
     }
 
+    /// The whole query, trimmed and lower-cased, when one was given: a line or hunk holding it is
+    /// what the user asked for, and the line engines always keep it.
+    pub fn whole_query(&self) -> Option<String> {
+        self.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase)
+    }
+
     /// Lower-cased query words longer than two characters.
     pub fn query_words(&self) -> Vec<String> {
         self.query.as_deref().map(text::words_over_two).unwrap_or_default()

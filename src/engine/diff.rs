@@ -479,7 +479,7 @@ impl Engine for DiffEngine {
                 ),
             });
         }
-        let query = ctx.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let query = ctx.whole_query();
         let context_reason =
             format!("context farther than max_context_lines = {} from a change", p.max_context_lines).into();
         let lines_before = ctx.lines_before;

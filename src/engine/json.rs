@@ -971,8 +971,8 @@ const STOPWORDS: [&str; 24] = [
     "did", "does", "this", "that", "with", "from", "about", "into", "happened",
 ];
 
-/// Query-derived matchers: exact anchors (ids, long numbers, quoted strings, emails, hosts) and
-/// weighted words for relevance.
+/// Query-derived matchers: exact anchors (ids, long numbers, quoted strings, emails, hosts,
+/// identifiers of letters and digits) and weighted words for relevance.
 struct Query {
     anchors: Vec<String>,
     words: Vec<String>,
@@ -981,11 +981,19 @@ struct Query {
 impl Query {
     fn new(ctx: &Context) -> Query {
         let q = ctx.query.as_deref().unwrap_or_default();
-        let anchors = QUERY_ANCHOR_RE
+        let mut anchors: Vec<String> = QUERY_ANCHOR_RE
             .find_iter(q)
             .map(|m| m.as_str().trim_matches(['"', '\'']).to_lowercase())
             .filter(|a| !a.is_empty())
             .collect();
+        // identifiers that mix letters and digits (`user4243`, `sha256`, `v2beta1`) name one thing
+        for w in q.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+            let w = w.trim_matches(['.', '-']).to_lowercase();
+            let mixed = w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(char::is_alphabetic);
+            if mixed && w.chars().count() >= 3 && !anchors.iter().any(|a| a.contains(&w)) {
+                anchors.push(w);
+            }
+        }
         let words = text::words_over_two(q).into_iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
         Query { anchors, words }
     }
@@ -2941,6 +2949,27 @@ mod tests {
         let c = run(&input, Some("what happened to job 1173 in the latest batch"));
         let out: Value = serde_json::from_str(&c.output).unwrap();
         assert!(out.as_array().unwrap().iter().any(|r| r["job"] == 1173));
+    }
+
+    #[test]
+    fn an_identifier_of_letters_and_digits_in_the_query_keeps_its_row() {
+        // error rows alone fill the budget: a row named only by the query must still stay, in an
+        // array parsed whole and in one read lean
+        for n in [300, LEAN_ITEMS + 300] {
+            let rows: Vec<String> = (0..n)
+                .map(|i| {
+                    let status = if i % 50 == 0 || i % 97 == 0 { "error" } else { "ok" };
+                    format!(r#"{{"id":{i},"name":"user{i}","status":"{status}"}}"#)
+                })
+                .collect();
+            let input = format!("[{}]", rows.join(","));
+            let wanted = n - 57;
+            let c = run(&input, Some(&format!("what about user{wanted}?")));
+            let out: Value = serde_json::from_str(&c.output).unwrap();
+            let names: Vec<&str> = out.as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
+            assert!(names.contains(&format!("user{wanted}").as_str()), "{n} rows: user{wanted} dropped");
+            assert!(names.len() < n / 2, "{n} rows: {} kept", names.len());
+        }
     }
 
     /// Long arrays of every atom shape: numbers written every way, strings with escapes,

@@ -369,7 +369,7 @@ impl Engine for LogEngine {
                 detail: format!("{n} lines; logs under min_lines_for_ccr = {} pass through", p.min_lines_for_ccr),
             });
         }
-        let plan = Plan::new(&lines, p, ctx.memo.as_deref());
+        let plan = Plan::new(&lines, p, ctx.whole_query().as_deref(), ctx.memo.as_deref());
         plan.render(input, &lines, ctx)
     }
 }
@@ -396,10 +396,12 @@ struct KeptCounts {
     trace_lines: usize,
     warnings: usize,
     summaries: usize,
+    /// Lines holding the whole query, when one was given.
+    query: Option<usize>,
 }
 
 impl Plan {
-    fn new(lines: &[Line], p: &LogParams, memo: Option<&Memo>) -> Plan {
+    fn new(lines: &[Line], p: &LogParams, query: Option<&str>, memo: Option<&Memo>) -> Plan {
         // levels, traces and repeats are judged on what a terminal shows: colour codes and
         // overwritten progress bars do not hide an `error:`
         let shown: Vec<std::borrow::Cow<str>> = lines.iter().map(|l| text::as_shown(l.text)).collect();
@@ -525,6 +527,18 @@ impl Plan {
             }
         }
 
+        // Lines holding the whole query: what the user asked for, kept whatever they repeat
+        if let Some(q) = query {
+            let mut held = 0;
+            for (i, l) in lines.iter().enumerate() {
+                if l.text.to_lowercase().contains(q) {
+                    keep[i] = Keep::Protected;
+                    held += 1;
+                }
+            }
+            counts.query = Some(held);
+        }
+
         let texts: Vec<&str> = lines.iter().map(|l| l.text).collect();
         let budget =
             sizing::optimal_k(texts.as_slice(), p.bias.get(), MIN_BUDGET, p.max_total_lines.max(MIN_BUDGET), memo);
@@ -588,6 +602,9 @@ impl Plan {
             self.budget
         );
         let mut notes = Vec::new();
+        if let Some(held) = self.counts.query {
+            notes.push(format!("the whole query is on {}: all kept", Unit::Lines.count(held)));
+        }
         if self.traces_found > 0 {
             notes.push(format!("{} stack trace(s) or diagnostics found", self.traces_found));
         }

@@ -324,7 +324,7 @@ impl Engine for SearchEngine {
         }
         let scores = score_matches(&lines, &parsed, &matches, p, ctx);
         // a match holding the whole query is what the user asked for: it always stays
-        let query = ctx.query.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let query = ctx.whole_query();
         let exact: Vec<usize> = match &query {
             Some(q) => matches.iter().copied().filter(|&i| lines[i].text.to_lowercase().contains(q.as_str())).collect(),
             None => Vec::new(),
