@@ -56,10 +56,16 @@ impl Key {
         hex.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)).then_some(Key(hex))
     }
 
-    /// A key as a user or an agent gives it: `key=…` (or `hash=…`) around it, upper case, spaces.
+    /// A key as a user or an agent gives it: bare, or copied from a marker with what is around it
+    /// (`key=…`, `hash=…`, `key=…]`, the whole `[ctxlens: …; key=…]`), in any case, with spaces.
     pub fn parse_given(s: &str) -> Option<Key> {
-        let bare = s.trim().trim_start_matches("hash=").trim_start_matches("key=");
-        Key::parse(&bare.to_ascii_lowercase())
+        let s = s.trim().to_ascii_lowercase();
+        let after = ["key=", "hash="].iter().filter_map(|tag| s.rfind(tag).map(|at| at + tag.len())).max();
+        let bare = match after {
+            Some(at) => s[at..].trim_end_matches([']', ')', ',', ';', '"', '\'', '`', '.']).trim(),
+            None => s.as_str(),
+        };
+        Key::parse(bare)
     }
 
     pub fn as_str(&self) -> &str {
@@ -548,7 +554,18 @@ mod tests {
         assert_eq!(Key::parse(k.as_str()), Some(k));
         assert_eq!(Key::parse("XYZ"), None);
         assert_eq!(Key::parse("2CF24DBA5FB0A30E"), None);
-        assert_eq!(Key::parse_given(" key=2CF24DBA5FB0A30E "), Some(k));
+        for given in [
+            " key=2CF24DBA5FB0A30E ",
+            "hash=2cf24dba5fb0a30e",
+            "key=2cf24dba5fb0a30e]",
+            "[ctxlens: 26 lines omitted (26 INFO); key=2cf24dba5fb0a30e]",
+            "\"key=2cf24dba5fb0a30e\",",
+        ] {
+            assert_eq!(Key::parse_given(given), Some(k), "{given}");
+        }
+        for bad in ["key=", "key=2cf24dba5fb0a30e0", "key=2cf24dba5fb0a30e; key=nothex", "2cf24dba5fb0a30", "kéy=é"] {
+            assert_eq!(Key::parse_given(bad), None, "{bad}");
+        }
         // written and read as its hex text, and nothing else read as a key
         assert_eq!(serde_json::to_string(&k).unwrap(), "\"2cf24dba5fb0a30e\"");
         assert_eq!(serde_json::from_str::<Key>("\"2cf24dba5fb0a30e\"").unwrap(), k);

@@ -360,12 +360,18 @@ fn open_store(named: Option<&str>, settings: &ctxlens::store::Settings) -> Resul
     Ok(Store::open(&store_location(named, settings)?, settings.policy())?)
 }
 
+/// A command line that cannot mean anything (exit status 2, as for a bad config): a wrong
+/// argument is told apart from a run that found nothing (exit status 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
 /// A key as a user gave it on the command line.
 fn parse_key(key: &str) -> Result<ctxlens::ledger::Key> {
     ctxlens::ledger::Key::parse_given(key).ok_or_else(|| {
         let shown: String = key.chars().take(40).collect();
         let more = if key.chars().count() > 40 { "…" } else { "" };
-        anyhow::anyhow!("`{shown}{more}` is not a ctxlens key (16 hex digits, as in `key=…`)")
+        UsageError(format!("`{shown}{more}` is not a ctxlens key (16 hex digits, as in `key=…`)")).into()
     })
 }
 
@@ -376,7 +382,15 @@ fn retrieve(key: &str, query: Option<&str>, store: Option<&str>, config: Option<
     let mut out = std::io::stdout().lock();
     match query {
         None => out.write_all(&bytes)?,
-        Some(q) => out.write_all(ctxlens::store::lines_holding(&String::from_utf8_lossy(&bytes), q).as_bytes())?,
+        Some(q) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let held = ctxlens::store::lines_holding(&text, q);
+            if held.is_empty() {
+                // as grep: nothing printed, status 1, and here a word on why
+                anyhow::bail!("{}", ctxlens::store::no_line_holds(&text, q));
+            }
+            out.write_all(held.as_bytes())?
+        }
     }
     out.flush()?;
     Ok(())
@@ -397,7 +411,14 @@ fn restore(file: &str, store: Option<&str>, original: Option<&str>, config: Opti
 
 /// Stores what `outcome` dropped and its restore recipe, saying on stderr what could not be.
 fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctxlens::store::Settings) -> StoreReport {
-    let every_key = || outcome.drop_keys();
+    // every key the output and ledger name: each drop's and each marker's
+    let every_key = || {
+        let mut keys = outcome.drop_keys();
+        keys.extend(outcome.ledger.markers.iter().map(|m| m.key));
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|k| seen.insert(*k));
+        keys
+    };
     let (location, unstored) = match open_store(named, settings) {
         Ok(s) => {
             let r = s.put_outcome(outcome);
@@ -408,7 +429,8 @@ fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctx
             let why = format!("{e:#}");
             eprintln!("nothing stored: {why}");
             let unstored = every_key().into_iter().map(|key| Unstored { key, why: why.clone() }).collect();
-            return StoreReport { location: None, unstored };
+            let location = store_location(named, settings).ok().map(|l| l.to_string());
+            return StoreReport { location, opened: false, unstored };
         }
     };
     if !unstored.is_empty() {
@@ -418,7 +440,7 @@ fn store_outcome(outcome: &ctxlens::Outcome, named: Option<&str>, settings: &ctx
         }
     }
     let unstored = unstored.into_iter().map(|(key, why)| Unstored { key, why }).collect();
-    StoreReport { location: Some(location), unstored }
+    StoreReport { location: Some(location), opened: true, unstored }
 }
 
 /// A text that passed through unchanged is its own original: nothing to store, unless its bytes
@@ -607,7 +629,9 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<config::ConfigError>().is_some() || auditing && e.downcast_ref::<ClaimsFail>().is_none()
+            if e.downcast_ref::<config::ConfigError>().is_some()
+                || e.downcast_ref::<UsageError>().is_some()
+                || auditing && e.downcast_ref::<ClaimsFail>().is_none()
             {
                 ExitCode::from(2)
             } else {

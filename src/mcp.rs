@@ -57,10 +57,13 @@ fn error_result(why: String) -> CallToolResult {
 }
 
 /// The lines of `text` holding `query` (all of it without one).
-fn matching(text: &str, query: Option<&str>) -> String {
+fn matching(text: &str, query: Option<&str>) -> Result<String, String> {
     match query {
-        None => text.to_string(),
-        Some(q) => crate::store::lines_holding(text, q),
+        None => Ok(text.to_string()),
+        Some(q) => {
+            let held = crate::store::lines_holding(text, q);
+            if held.is_empty() { Err(crate::store::no_line_holds(text, q)) } else { Ok(held) }
+        }
     }
 }
 
@@ -75,7 +78,7 @@ impl Server {
         let hash = args.hash.trim().trim_start_matches("hash=").trim_start_matches("key=");
         if let Some(key) = Key::parse_given(&args.hash) {
             let bytes = Store::open_existing(&self.store).and_then(|s| s.retrieve(&key)).map_err(|e| e.to_string())?;
-            return Ok(matching(&String::from_utf8_lossy(&bytes), args.query.as_deref()));
+            return matching(&String::from_utf8_lossy(&bytes), args.query.as_deref());
         }
         let Some(h) = &self.headroom else {
             return Err(format!(
@@ -83,7 +86,7 @@ impl Server {
             ));
         };
         match h.lookup(hash, crate::store::headroom::now()).map_err(|e| e.to_string())? {
-            Lookup::Present(e) => Ok(matching(&e.original, args.query.as_deref())),
+            Lookup::Present(e) => matching(&e.original, args.query.as_deref()),
             Lookup::Expired(_) => Err(format!("hash {hash} has expired in Headroom's store")),
             Lookup::Missing => Err(format!("hash {hash} is not in Headroom's store")),
         }

@@ -197,11 +197,12 @@ pub struct LedgerDoc<'a> {
     pub store: Option<&'a StoreReport>,
 }
 
-/// What `--store` came to, for the ledger: the store (none when it could not be opened) and every
-/// key not stored, with why.
+/// What `--store` came to, for the ledger: the store asked for (none when no location could be
+/// worked out), whether it opened, and every key not stored, with why.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoreReport {
     pub location: Option<String>,
+    pub opened: bool,
     pub unstored: Vec<Unstored>,
 }
 

@@ -59,7 +59,15 @@ fn a_real_client_compresses_and_retrieves_through_ctxlens_mcp() {
             .call_tool(call("headroom_retrieve", serde_json::json!({ "hash": key, "query": "zz-no-line" })))
             .await
             .unwrap();
-        assert_eq!(text(&r), "");
+        // a query no line holds says so, as an error, rather than answering nothing
+        assert_eq!(r.is_error, Some(true));
+        assert!(text(&r).contains("no line of the original") && text(&r).contains("zz-no-line"), "{}", text(&r));
+        // a key copied with its marker's bracket still finds the original
+        let r = client
+            .call_tool(call("ctxlens_retrieve", serde_json::json!({ "hash": format!("key={key}]") })))
+            .await
+            .unwrap();
+        assert_eq!(text(&r), want);
         // an unknown key is a tool error that says so
         let r = client
             .call_tool(call("headroom_retrieve", serde_json::json!({ "hash": "0000000000000000" })))

@@ -240,7 +240,17 @@ fn compress_store_then_retrieve_from_the_cli_with_two_writers_at_once() {
         String::from_utf8(all).unwrap().split_inclusive('\n').filter(|l| l.to_lowercase().contains("passed")).collect();
     assert!(!passed.is_empty());
     assert_eq!(passed, want);
-    assert!(ctxlens(&["retrieve", &k, "--query", "no line has this"], &store).stdout.is_empty());
+    // a query no line holds prints nothing and fails (as grep), saying why; a malformed key is a
+    // usage error (2), a key the store lacks a failed lookup (1)
+    let none = ctxlens(&["retrieve", &k, "--query", "no line has this"], &store);
+    assert!(none.stdout.is_empty() && none.status.code() == Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no line of the original"), "{none:?}");
+    assert_eq!(ctxlens(&["retrieve", "not-a-key"], &store).status.code(), Some(2));
+    assert_eq!(ctxlens(&["retrieve", "0000000000000000"], &store).status.code(), Some(1));
+    assert_eq!(
+        ctxlens(&["retrieve", &format!("[ctxlens: 3 lines omitted; key={k}]")], &store).stdout,
+        ctxlens(&["retrieve", &k], &store).stdout
+    );
     let stats: serde_json::Value = serde_json::from_slice(&ctxlens(&["store", "stats"], &store).stdout).unwrap();
     let entries = stats["entries"].as_u64().unwrap();
     assert!(entries > 2 && stats["outputs"] == 2, "{stats}");
@@ -332,9 +342,15 @@ fn a_store_that_cannot_be_written_never_costs_the_output() {
         assert!(err.contains("nothing stored") && err.contains(&*bad.to_string_lossy()), "{err}");
         // the ledger names every key that will not retrieve, and why
         let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&ledger).unwrap()).unwrap();
-        let unstored = doc["store"]["unstored"].as_array().unwrap();
-        assert_eq!(unstored.len(), doc["drops"].as_array().unwrap().len());
-        assert!(unstored[0]["why"].as_str().unwrap().contains(&*bad.to_string_lossy()), "{doc}");
+        assert_eq!(doc["store"]["location"], bad.to_string_lossy().as_ref(), "the store asked for is named");
+        assert_eq!(doc["store"]["opened"], false);
+        let unstored: std::collections::HashSet<&str> =
+            doc["store"]["unstored"].as_array().unwrap().iter().map(|u| u["key"].as_str().unwrap()).collect();
+        let named = doc["drops"].as_array().unwrap().iter().chain(doc["markers"].as_array().unwrap());
+        for d in named {
+            assert!(unstored.contains(d["key"].as_str().unwrap()), "{d} is not said to be unstored");
+        }
+        assert!(doc["store"]["unstored"][0]["why"].as_str().unwrap().contains(&*bad.to_string_lossy()), "{doc}");
     }
     assert_eq!(std::fs::read(&junk).unwrap(), vec![7u8; 4096], "a file that is not a store is left as it was");
 }

@@ -33,6 +33,15 @@ pub fn lines_holding(text: &str, query: &str) -> String {
     text.split_inclusive('\n').filter(|l| l.to_lowercase().contains(&q)).collect()
 }
 
+/// Why a query found nothing in an original: what a caller says instead of an empty answer.
+pub fn no_line_holds(text: &str, query: &str) -> String {
+    let lines = text.split_inclusive('\n').count();
+    let shown: String = query.chars().take(60).collect();
+    format!(
+        "no line of the original ({lines} lines) holds `{shown}` (case aside); without the query it comes back whole"
+    )
+}
+
 /// A store that cannot be read or written, naming it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -26,7 +26,10 @@ impl Sqlite {
         let shown = path.display().to_string();
         let io = |e: std::io::Error| StoreError::Io { path: shown.clone(), cause: e };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
+                path: shown.clone(),
+                cause: std::io::Error::new(e.kind(), format!("cannot make its folder {}: {e}", dir.display())),
+            })?;
         }
         create_private(path).map_err(io)?;
         let err = |cause| StoreError::Sqlite { path: shown.clone(), cause };
