@@ -689,6 +689,9 @@ fn parse_failed(e: &serde_json::Error, lines: bool) -> Skip {
         format!("{what} nests 128 levels deep or more ({msg})")
     } else if e.is_eof() {
         format!("{what} ends early, truncated? ({msg})")
+    } else if ["unexpected end of hex escape", "lone leading surrogate"].iter().any(|m| msg.starts_with(m)) {
+        // JavaScript and Python write and read these; no UTF-8 text can hold one
+        format!("{what} with a lone UTF-16 surrogate escape such as \\ud800, which no UTF-8 text can hold ({msg})")
     } else {
         format!("not valid {what}: {msg}")
     };
@@ -3319,6 +3322,19 @@ mod tests {
                         )
                     }
                     other => panic!("{key} in {input:.60}: {:?}", other.map(|c| c.output)),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_is_named_as_such() {
+        for bad in [r#"\ud800 x"#, r#"\uDBFF"#, r#"\udc00"#, r#"\ud800\u0041"#] {
+            let rows: Vec<String> = (0..40).map(|i| format!(r#"{{"s":"{bad} {i}","t":"ok"}}"#)).collect();
+            for input in [format!("[{}]", rows.join(",")), rows.join("\n")] {
+                match JsonEngine::compress(&input, &JsonParams::default(), &Context::default()) {
+                    Err(Skip::ParseFailed { detail }) => assert!(detail.contains("lone UTF-16 surrogate"), "{detail}"),
+                    other => panic!("{bad}: {:?}", other.map(|c| c.output)),
                 }
             }
         }
