@@ -14,6 +14,7 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
+use std::rc::Rc;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -1095,9 +1096,10 @@ struct FieldStats {
     present: usize,
     unique_ratio: f64,
     distinct: usize,
-    /// Per row, where its value's [`uniqueness_key`] is in `values`, for a
-    /// [`FieldStats::categorical`] field only (read again from the rows: the outlier pass reads
-    /// no other). Such a field has at most 50 values, a row without it counted as one.
+    /// Per row, where its value's [`uniqueness_key`] is in `values` (in the order the rows first
+    /// show them), for a [`FieldStats::categorical`] field only: the outlier pass reads no other.
+    /// Such a field has at most 50 values, a row without it counted as one, so these are
+    /// gathered while the rows are read for the rest and let go at the 51st value.
     keys: Vec<u8>,
     values: Vec<u64>,
     numeric: Numbers,
@@ -1106,6 +1108,18 @@ struct FieldStats {
 }
 
 impl FieldStats {
+    /// Where `key` is in `values`, added if new, while there are at most 50.
+    fn value_index(&mut self, key: u64) -> Option<u8> {
+        match self.values.iter().position(|&v| v == key) {
+            Some(at) => u8::try_from(at).ok(),
+            None if self.values.len() < 50 => {
+                self.values.push(key);
+                u8::try_from(self.values.len() - 1).ok()
+            }
+            None => None,
+        }
+    }
+
     /// In 80% of the rows or more, with 2 to 50 values and few distinct: a field whose rare
     /// values make a row an outlier.
     fn categorical(&self, n: usize) -> bool {
@@ -1182,6 +1196,42 @@ struct Field {
     distinct: HashSet<u64>,
     str_len: usize,
     str_count: usize,
+    /// Whether `stats.keys` still follows the rows: until the field has a 51st value, past which
+    /// it cannot be [`FieldStats::categorical`].
+    tracking: bool,
+}
+
+impl Field {
+    /// Row `i`'s value key in `stats.keys`, after the rows before it that lack the field; false
+    /// (and the keys let go) once there are more values than a categorical field has.
+    fn track(&mut self, i: usize, key: u64, rows: usize) -> bool {
+        if !self.fill(i, rows) {
+            return false;
+        }
+        let Some(at) = self.stats.value_index(key) else { return self.stop_tracking() };
+        self.stats.keys.push(at);
+        true
+    }
+
+    /// The rows before `to` that have no key yet lack the field.
+    fn fill(&mut self, to: usize, rows: usize) -> bool {
+        let s = &mut self.stats;
+        if s.keys.is_empty() {
+            s.keys.reserve_exact(rows);
+        }
+        if s.keys.len() < to {
+            let Some(absent) = s.value_index(uniqueness_key(None)) else { return self.stop_tracking() };
+            s.keys.resize(to, absent);
+        }
+        true
+    }
+
+    fn stop_tracking(&mut self) -> bool {
+        self.tracking = false;
+        self.stats.keys = Vec::new();
+        self.stats.values = Vec::new();
+        false
+    }
 }
 
 impl Fields {
@@ -1207,13 +1257,23 @@ impl Fields {
                         avg_str_len: 0.0,
                         is_string: false,
                     };
-                    self.fields.push(Field { stats, distinct: HashSet::new(), str_len: 0, str_count: 0 });
+                    self.fields.push(Field {
+                        stats,
+                        distinct: HashSet::new(),
+                        str_len: 0,
+                        str_count: 0,
+                        tracking: true,
+                    });
                     self.fields.len() - 1
                 }
             };
             let f = &mut self.fields[at];
             f.stats.present += 1;
-            f.distinct.insert(uniqueness_key(Some(v)));
+            let key = uniqueness_key(Some(v));
+            f.distinct.insert(key);
+            if f.tracking {
+                f.track(i, key, self.rows);
+            }
             match v {
                 Value::Number(_) => {
                     if let Some(x) = as_f64(v) {
@@ -1244,12 +1304,19 @@ impl Fields {
                 if f.stats.present < n {
                     f.distinct.insert(absent);
                 }
+                if f.tracking {
+                    f.fill(n, n);
+                }
                 let mut stats = f.stats;
                 stats.numeric.values.shrink_to_fit();
                 stats.distinct = f.distinct.len();
                 stats.unique_ratio = f.distinct.len() as f64 / n.max(1) as f64;
                 stats.is_string = f.str_count * 2 >= stats.present.max(1);
                 stats.avg_str_len = if f.str_count > 0 { f.str_len as f64 / f.str_count as f64 } else { 0.0 };
+                if !stats.categorical(n) {
+                    stats.keys = Vec::new();
+                    stats.values = Vec::new();
+                }
                 stats
             })
             .collect()
@@ -2167,6 +2234,9 @@ impl<'a> Crusher<'a> {
         let mut errors: Vec<usize> = Vec::new();
         let mut hits: Vec<Hits> = Vec::new();
         let mut fields = Fields::new(n);
+        // each row's key paths for the schema cover, while they take at most 8 bytes per 16 of
+        // the input's text
+        let mut path_sets = PathSets::new((self.input.len() / 16).max(1 << 16));
         // each row's text is read once, for its error words and query hits, and not kept
         let mut text = String::new();
         for i in 0..n {
@@ -2194,6 +2264,7 @@ impl<'a> Crusher<'a> {
             if hash_here {
                 hashes.push(content_hash(&row));
             }
+            path_sets.add(&row);
             if let Some(m) = map {
                 if i < 20 {
                     for (key, s) in m.iter().filter_map(|(key, v)| Some((key, v.as_str()?))) {
@@ -2211,25 +2282,7 @@ impl<'a> Crusher<'a> {
         let dups = copy.iter().filter(|c| **c).count();
         let (exact, relevant) = query_matches(&hits, &self.query, self.p.relevance_threshold.get());
         drop(hits);
-        let mut stats = fields.finish();
-        // the keys of the fields the outlier pass reads, read again from the rows
-        let categorical: Vec<usize> = (0..stats.len()).filter(|&f| stats[f].categorical(n)).collect();
-        if !categorical.is_empty() {
-            categorical.iter().for_each(|&f| stats[f].keys.reserve_exact(n));
-            for i in 0..n {
-                let row = rows.row(i);
-                for &f in &categorical {
-                    let s = &mut stats[f];
-                    let key = uniqueness_key(row.get(&s.name));
-                    let at = s.values.iter().position(|&v| v == key).unwrap_or_else(|| {
-                        s.values.push(key);
-                        s.values.len() - 1
-                    });
-                    // at most 50 values (see `categorical`)
-                    s.keys.push(u8::try_from(at).unwrap_or(u8::MAX));
-                }
-            }
-        }
+        let stats = fields.finish();
         let heads: Vec<HeadStrings> = stats
             .iter()
             .map(|f| {
@@ -2250,7 +2303,7 @@ impl<'a> Crusher<'a> {
         for f in &stats {
             if f.present * 5 < n {
                 rare_fields |= f.present > 0;
-            } else if f.categorical(n) {
+            } else if f.categorical(n) && f.keys.len() == n {
                 // value → (rows, first row); the most common values first, ties by first appearance
                 let mut freq: HashMap<u8, (usize, usize)> = HashMap::new();
                 for (i, key) in f.keys.iter().enumerate() {
@@ -2394,7 +2447,7 @@ impl<'a> Crusher<'a> {
         must.extend(&exact);
         must.retain(|&i| !copy[i]);
         let mut plan = choose(n, k, &must, preferred, &copy, String::new());
-        let schema_rows = cover_schema(rows, &mut plan, &copy, k);
+        let schema_rows = cover_schema(rows, &path_sets, &mut plan, &copy, k);
         let summary = format!(
             "{strategy} ({crush_reason}): kept {} of {n} rows (budget {k}; {} error, {} outlier, {} anomaly, {} query-match rows always kept{}{})",
             n - plan.dropped(),
@@ -2693,8 +2746,8 @@ impl<'a> Crusher<'a> {
 
 /// The key paths inside one row (array indices and the keys of map-like objects collapsed), as
 /// hashes: what a reader learns of the rows' schema from this one.
-fn row_paths(row: &Value) -> HashSet<u64> {
-    let mut out = HashSet::new();
+fn row_paths(row: &Value) -> Vec<u64> {
+    let mut out = Vec::new();
     let mut stack: Vec<(&Value, u64)> = vec![(row, 0)];
     while let Some((v, at)) = stack.pop() {
         let child = |key: &str| {
@@ -2708,30 +2761,96 @@ fn row_paths(row: &Value) -> HashSet<u64> {
                 let collapse = map_like(map);
                 for (key, x) in map {
                     let p = child(if collapse { "*" } else { key });
-                    out.insert(p);
+                    out.push(p);
                     stack.push((x, p));
                 }
             }
             _ => {}
         }
     }
+    out.sort_unstable();
+    out.dedup();
     out
+}
+
+/// The key paths of each row (see [`row_paths`]), gathered in a planner's reading pass so that
+/// [`cover_schema`] reads no row again: each distinct set once, and which one each row has. Let
+/// go (the cover then reads the rows) once the sets hold more paths than `cap`: rows whose keys
+/// all differ would hold several bytes per byte of their text.
+struct PathSets {
+    sets: Vec<Rc<[u64]>>,
+    index: HashMap<Rc<[u64]>, u32, rustc_hash::FxBuildHasher>,
+    of_row: Vec<u32>,
+    held: usize,
+    cap: usize,
+    gave_up: bool,
+}
+
+impl PathSets {
+    fn new(cap: usize) -> PathSets {
+        PathSets { sets: Vec::new(), index: HashMap::default(), of_row: Vec::new(), held: 0, cap, gave_up: false }
+    }
+
+    /// The next row's paths (rows come in order).
+    fn add(&mut self, row: &Value) {
+        if self.gave_up {
+            return;
+        }
+        let paths: Rc<[u64]> = row_paths(row).into();
+        let at = match self.index.get(&paths) {
+            Some(&at) => at,
+            None => {
+                self.held += paths.len();
+                if self.held > self.cap {
+                    *self = PathSets { gave_up: true, ..PathSets::new(0) };
+                    return;
+                }
+                let at = self.sets.len() as u32;
+                self.sets.push(paths.clone());
+                self.index.insert(paths, at);
+                at
+            }
+        };
+        self.of_row.push(at);
+    }
+
+    /// Row `i`'s paths, unless the sets were let go.
+    fn of(&self, i: usize) -> Option<&[u64]> {
+        let at = *self.of_row.get(i)?;
+        self.sets.get(at as usize).map(|s| &s[..])
+    }
 }
 
 /// Adds to a row plan, greedily, the rows that hold the most key paths no kept row has (a
 /// package's own `features`, a rare nested setting), at most `budget` of them: sampling rows
 /// must not take the schema with them. Returns how many rows it added.
-fn cover_schema<R: Rows + ?Sized>(rows: &R, plan: &mut KeepPlan, copy: &[bool], budget: usize) -> usize {
+fn cover_schema<R: Rows + ?Sized>(
+    rows: &R,
+    sets: &PathSets,
+    plan: &mut KeepPlan,
+    copy: &[bool],
+    budget: usize,
+) -> usize {
+    let n = rows.count();
+    let held = sets.of_row.len() == n;
+    let paths = |i: usize| match sets.of(i).filter(|_| held) {
+        Some(p) => Cow::Borrowed(p),
+        None => Cow::Owned(row_paths(&rows.row(i))),
+    };
     let mut covered: HashSet<u64> = HashSet::new();
-    for i in (0..rows.count()).filter(|&i| plan.keep[i]) {
-        covered.extend(row_paths(&rows.row(i)));
+    for i in (0..n).filter(|&i| plan.keep[i]) {
+        covered.extend(paths(i).iter());
     }
     // only rows with a path no kept row has can ever help (the covered set only grows), and
-    // they are few: the others' path sets are not kept
-    let mut candidates: Vec<(usize, HashSet<u64>)> = (0..rows.count())
+    // they are few: the others' path sets are not kept. Of the rows with one set of paths, only
+    // the first can be chosen (the choice prefers the earliest row, and after it the others add
+    // nothing)
+    let mut first_of_set = vec![false; if held { sets.sets.len() } else { 0 }];
+    let mut candidates: Vec<(usize, Cow<[u64]>)> = (0..n)
         .filter(|&i| !plan.keep[i] && !copy[i])
+        .filter(|&i| !held || !std::mem::replace(&mut first_of_set[sets.of_row[i] as usize], true))
         .filter_map(|i| {
-            let paths = row_paths(&rows.row(i));
+            let paths = paths(i);
             paths.iter().any(|p| !covered.contains(p)).then_some((i, paths))
         })
         .collect();
@@ -2746,7 +2865,7 @@ fn cover_schema<R: Rows + ?Sized>(rows: &R, plan: &mut KeepPlan, copy: &[bool], 
         let (i, paths) = candidates.swap_remove(c);
         plan.keep[i] = true;
         plan.why[i] = None;
-        covered.extend(paths);
+        covered.extend(paths.iter());
         added += 1;
     }
     added
@@ -3324,6 +3443,43 @@ mod tests {
                     other => panic!("{key} in {input:.60}: {:?}", other.map(|c| c.output)),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_schema_cover_from_path_sets_chooses_as_reading_the_rows_does() {
+        // rows of a few shapes, repeated, with rare keys late and copies between them
+        let rows: Vec<Value> = (0..400)
+            .map(|i| {
+                let mut m = Map::new();
+                m.insert("id".into(), Value::from(i % 97));
+                if i % 7 == 3 {
+                    m.insert(format!("rare{}", i % 5), Value::from(true));
+                }
+                if i % 11 == 0 {
+                    m.insert("nested".into(), serde_json::json!({"a": [{"b": i % 3}], format!("k{}", i % 4): 1}));
+                }
+                Value::Object(m)
+            })
+            .collect();
+        let copy: Vec<bool> = (0..400).map(|i| i >= 97 && i % 3 == 0).collect();
+        for (kept_every, budget) in [(50, 3), (13, 40), (400, 400), (1, 5)] {
+            let plan = || {
+                let keep: Vec<bool> = (0..400).map(|i| i % kept_every == 0).collect();
+                let why = keep.iter().map(|k| (!k).then_some(DropWhy::Sampled)).collect();
+                KeepPlan { keep, why, summary: String::new() }
+            };
+            let mut held = PathSets::new(1 << 20);
+            let mut let_go = PathSets::new(4);
+            for r in &rows {
+                held.add(r);
+                let_go.add(r);
+            }
+            assert!(held.of(399).is_some() && let_go.of(0).is_none());
+            let (mut a, mut b) = (plan(), plan());
+            let added = cover_schema(rows.as_slice(), &held, &mut a, &copy, budget);
+            assert_eq!(added, cover_schema(rows.as_slice(), &let_go, &mut b, &copy, budget));
+            assert_eq!((a.keep, a.why), (b.keep, b.why), "kept every {kept_every}, budget {budget}");
         }
     }
 
