@@ -285,9 +285,10 @@ fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<SpanTree>>), S
             (v, _) => Ok((v, false, None)),
         };
     }
+    let long = jsonspan::LongArrays::default();
     let (parsed, scanned) = std::thread::scope(|s| {
-        let scan = s.spawn(|| jsonspan::scan_lean(input));
-        let parsed = parse(input);
+        let scan = s.spawn(|| jsonspan::scan_lean_telling(input, &long));
+        let parsed = parse_beside(input, Some(&long));
         (parsed, scan.join())
     });
     match (parsed?, scanned) {
@@ -354,9 +355,16 @@ fn ser_err(e: serde_json::Error) -> Skip {
 /// array or a group of a mixed one (see `ItemRows`). JSON Lines values are parsed whole, and the
 /// stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
+    parse_beside(input, None)
+}
+
+/// [`parse`], told by a scan of the same text running beside it which arrays are long, so that
+/// the first items of those are not all built and let go.
+fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
     let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
-    let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: LEAN_ITEMS };
+    let told = long.map(|long| Told { long, chains: Cell::new(0), arrays_open: Cell::new(0) });
+    let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: LEAN_ITEMS, told: told.as_ref() };
     // a lean array may have left an object with a key twice in its text: where is read from a
     // whole scan
     let duplicated = |lines| Err(duplicate_key(input, &jsonspan::scan(input, lines).map_err(scan_failed)?));
@@ -405,11 +413,16 @@ impl LeanItems {
         }
         self.items.push(v);
         if self.items.len() == self.lean_from {
-            self.lean = true;
-            self.items = Vec::new();
+            self.go_lean();
             return true;
         }
         false
+    }
+
+    /// The array is lean from here: its items so far go.
+    fn go_lean(&mut self) {
+        self.lean = true;
+        self.items = Vec::new();
     }
 
     fn finish(mut self) -> Vec<Value> {
@@ -430,7 +443,7 @@ struct LineValue {
 impl<'de> serde::Deserialize<'de> for LineValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
-        let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: usize::MAX };
+        let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: usize::MAX, told: None };
         let value = serde::de::DeserializeSeed::deserialize(lean, d)?;
         Ok(LineValue { value, duplicate: duplicate.get() })
     }
@@ -459,6 +472,28 @@ struct Lean<'f> {
     duplicate: &'f Cell<bool>,
     /// Arrays are lean from this many items on (see [`LeanItems`]).
     lean_from: usize,
+    /// What a scan beside the parse found long so far (see [`parse_beside`]).
+    told: Option<&'f Told<'f>>,
+}
+
+/// A parse's side of [`jsonspan::LongArrays`]: arrays in no array are numbered as the scan
+/// numbers them, in the order they open.
+struct Told<'f> {
+    long: &'f jsonspan::LongArrays,
+    chains: Cell<u32>,
+    arrays_open: Cell<u32>,
+}
+
+impl Told<'_> {
+    /// An array opens: its number when it is in no array.
+    fn open(&self) -> Option<u32> {
+        let open = self.arrays_open.replace(self.arrays_open.get() + 1);
+        (open == 0).then(|| self.chains.replace(self.chains.get() + 1))
+    }
+
+    fn close(&self) {
+        self.arrays_open.set(self.arrays_open.get().saturating_sub(1));
+    }
 }
 
 /// The key under which serde_json (with `arbitrary_precision`) hands a number's text to a visitor.
@@ -508,9 +543,25 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let chain = self.told.and_then(Told::open);
         let mut items = LeanItems::new(self.lean_from);
         while !items.lean {
-            let Some(v) = seq.next_element_seed(self)? else { return Ok(Value::Array(items.finish())) };
+            // a long array the scan beside found already is lean before its 1,024th item: every
+            // 16th item asks (the outcome is the same whenever the answer comes)
+            if let (Some(k), Some(told)) = (chain, self.told)
+                && items.items.len() % 16 == 15
+                && told.long.has(k)
+            {
+                items.go_lean();
+                self.leaned.set(self.leaned.get() + 1);
+                break;
+            }
+            let Some(v) = seq.next_element_seed(self)? else {
+                if let Some(told) = self.told {
+                    told.close();
+                }
+                return Ok(Value::Array(items.finish()));
+            };
             if items.push(v) {
                 self.leaned.set(self.leaned.get() + 1);
             }
@@ -518,6 +569,9 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
         // the rest stay in the text: read for their validity and repeated keys only
         let check = Check { duplicate: self.duplicate };
         while seq.next_element_seed(check)?.is_some() {}
+        if let Some(told) = self.told {
+            told.close();
+        }
         Ok(Value::Array(items.finish()))
     }
 
@@ -1020,12 +1074,31 @@ fn values_text(v: &Value, out: &mut String) {
             out.push(' ');
         }
         Value::String(s) => {
-            out.push_str(&s.to_lowercase());
+            push_lowercase(s, out);
             out.push(' ');
         }
         Value::Array(a) => a.iter().for_each(|x| values_text(x, out)),
         Value::Object(m) => m.values().for_each(|x| values_text(x, out)),
     }
+}
+
+/// `s` lower-cased onto `out` (an ASCII text with no copy of its own).
+fn push_lowercase(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&s.to_lowercase());
+    }
+}
+
+/// Whether `key` names an error (`error`, `exception`, case aside).
+fn error_named(key: &str) -> bool {
+    if key.is_ascii() {
+        let has = |word: &[u8]| key.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
+        return has(b"error") || has(b"exception");
+    }
+    let lower = key.to_lowercase();
+    lower.contains("error") || lower.contains("exception")
 }
 
 /// Whether a string inside `v` has an error word: what `has_error_word` finds in its
@@ -1337,6 +1410,13 @@ trait Rows {
     fn dear(&self) -> bool {
         false
     }
+
+    /// Every row, in order: what a pass over all of them reads.
+    fn each(&self, f: &mut dyn FnMut(usize, &Value)) {
+        for i in 0..self.count() {
+            f(i, &self.row(i));
+        }
+    }
 }
 
 impl<V: Borrow<Value>> Rows for [V] {
@@ -1573,6 +1653,23 @@ impl<'s> Starts<'s> {
     }
 }
 
+/// [`Crusher::read_item`] on any thread: the value, and whether it held serde_json's reserved key
+/// (see [`NUMBER_TOKEN`]).
+fn read_literal(literal: &str) -> (Value, bool) {
+    // valid JSON, scanned as a part of the document already: only the reserved key, with a
+    // value that is no number's text, fails to parse
+    let Ok(mut v) = serde_json::from_str::<Value>(literal) else {
+        return (Value::Null, true);
+    };
+    let reserved = literal.starts_with('{') && !v.is_object();
+    if has_exponent(&v)
+        && let Ok(tree) = jsonspan::scan(literal, false)
+    {
+        source_number_text(&mut v, &tree, literal);
+    }
+    (v, reserved)
+}
+
 /// A run of kept items of a lean array carried to the output as their compact text, not as
 /// values: a million kept `{"id":1,"name":"a"}` rows took about 300 bytes each as values.
 /// serde_json (with `arbitrary_precision`) writes a number's text as it is, so the run is one
@@ -1675,7 +1772,62 @@ impl Rows for LeanRows<'_, '_> {
         let text = self.starts.span(last).end - first as usize;
         text >= DEAR_ROW_BYTES * self.starts.at.len()
     }
+
+    /// The rows parsed on a second core while this one reads them, in batches of at most 64 rows
+    /// or 64 KB of text, two batches ahead at most, each sent back to be freed where it was made
+    /// (freed here, the allocator's locks cost more than the second core gave). Parsing is half
+    /// of a pass over 10 MB of `cargo metadata` packages. When a row has more than 256 KB (a page
+    /// of a long array) all are parsed here, one at a time: a few such rows parsed at once would
+    /// hold several times their text.
+    fn each(&self, f: &mut dyn FnMut(usize, &Value)) {
+        let n = Rows::count(self);
+        let (starts, idx) = (self.starts, self.idx);
+        let literal = move |j: usize| starts.literal(idx.map_or(j, |idx| idx[j] as usize));
+        if n < LEAN_ITEMS || (0..n).any(|j| literal(j).len() > BESIDE_ROW_BYTES) {
+            for j in 0..n {
+                f(j, &self.row(j));
+            }
+            return;
+        }
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Value, bool)>>(2);
+            // read batches go back to be freed where they were made
+            let (back, done) = std::sync::mpsc::channel::<Vec<(Value, bool)>>();
+            s.spawn(move || {
+                let (mut batch, mut bytes) = (Vec::with_capacity(64), 0);
+                for j in 0..n {
+                    let text = literal(j);
+                    batch.push(read_literal(text));
+                    bytes += text.len();
+                    if batch.len() == 64 || bytes >= 64 * 1024 || j + 1 == n {
+                        if tx.send(std::mem::replace(&mut batch, Vec::with_capacity(64))).is_err() {
+                            return;
+                        }
+                        bytes = 0;
+                        done.try_iter().for_each(drop);
+                    }
+                }
+                drop(tx);
+                done.iter().for_each(drop);
+            });
+            let mut j = 0;
+            for batch in rx {
+                for (v, reserved) in &batch {
+                    if *reserved {
+                        self.crusher.reserved.set(true);
+                    }
+                    f(j, v);
+                    j += 1;
+                }
+                let _ = back.send(batch);
+            }
+            drop(back);
+        });
+    }
 }
+
+/// See [`LeanRows::each`].
+const BESIDE_ROW_BYTES: usize = 256 * 1024;
 
 /// See [`LeanRows::dear`].
 const DEAR_ROW_BYTES: usize = 256;
@@ -1841,16 +1993,21 @@ impl<'a> Crusher<'a> {
 
     fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
         if self.tree.node(node).lean {
-            // a lean array (see `parse`): its items are read from the text, not from the first
-            // ones the parse kept; strings, numbers or other atoms alone are planned from their
-            // text, any mix by kind. Counted first: a million items' starts grown by doubling
-            // would hold up to twice their size
+            // a lean array (see `parse`): its items are read from the text where the scan found
+            // them, not from the first ones the parse kept; strings, numbers or other atoms alone
+            // are planned from their text, any mix by kind
             drop(items);
             let tree = Arc::clone(&self.tree);
-            let entries = || tree.lean_items(node, self.input);
-            let mut at = Vec::with_capacity(entries().count());
-            at.extend(entries().map(|span| span.start as u32));
-            let starts = Starts { input: self.input, at: &at, every: true };
+            let found: Vec<u32>;
+            let at = match tree.lean_starts(node) {
+                Some(at) => at,
+                None => {
+                    let entries = || tree.lean_items(node, self.input);
+                    found = entries().map(|span| span.start as u32).collect();
+                    &found
+                }
+            };
+            let starts = Starts { input: self.input, at, every: true };
             if let Some(texts) = self.lean_texts(starts) {
                 return self.process_lean(&texts, pointer);
             }
@@ -2064,19 +2221,9 @@ impl<'a> Crusher<'a> {
     /// one key is its reserved [`NUMBER_TOKEN`] as a number: the input then passes through (see
     /// `reserved`).
     fn read_item(&self, literal: &str) -> Value {
-        // valid JSON, scanned as a part of the document already: only the reserved key, with a
-        // value that is no number's text, fails to parse
-        let Ok(mut v) = serde_json::from_str::<Value>(literal) else {
+        let (v, reserved) = read_literal(literal);
+        if reserved {
             self.reserved.set(true);
-            return Value::Null;
-        };
-        if literal.starts_with('{') && !v.is_object() {
-            self.reserved.set(true);
-        }
-        if has_exponent(&v)
-            && let Ok(tree) = jsonspan::scan(literal, false)
-        {
-            source_number_text(&mut v, &tree, literal);
         }
         v
     }
@@ -2239,10 +2386,9 @@ impl<'a> Crusher<'a> {
         let mut path_sets = PathSets::new((self.input.len() / 16).max(1 << 16));
         // each row's text is read once, for its error words and query hits, and not kept
         let mut text = String::new();
-        for i in 0..n {
-            let row = rows.row(i);
+        rows.each(&mut |i, row| {
             text.clear();
-            values_text(&row, &mut text);
+            values_text(row, &mut text);
             if !self.query.is_empty() {
                 hits.push(Hits::of(&text, &self.query));
             }
@@ -2250,8 +2396,7 @@ impl<'a> Crusher<'a> {
             // Error rows: an error word in a value, or a non-empty field named like an error.
             let named_error = map.is_some_and(|m| {
                 m.iter().any(|(k, v)| {
-                    let lk = k.to_lowercase();
-                    (lk.contains("error") || lk.contains("exception"))
+                    error_named(k)
                         && !matches!(v, Value::Null | Value::Bool(false))
                         && v.as_str() != Some("")
                         && v.as_array().is_none_or(|a| !a.is_empty())
@@ -2262,9 +2407,9 @@ impl<'a> Crusher<'a> {
                 errors.push(i);
             }
             if hash_here {
-                hashes.push(content_hash(&row));
+                hashes.push(content_hash(row));
             }
-            path_sets.add(&row);
+            path_sets.add(row);
             if let Some(m) = map {
                 if i < 20 {
                     for (key, s) in m.iter().filter_map(|(key, v)| Some((key, v.as_str()?))) {
@@ -2273,7 +2418,7 @@ impl<'a> Crusher<'a> {
                 }
                 fields.add(i, m);
             }
-        }
+        });
         if hash_here {
             // a row compared is read whole again: only when the hashes, not their tags, match
             copy = copies(n, true, |i| hashes[i], |a, b| hashes[a] == hashes[b] && rows.same(a, b));
@@ -3480,6 +3625,54 @@ mod tests {
             let added = cover_schema(rows.as_slice(), &held, &mut a, &copy, budget);
             assert_eq!(added, cover_schema(rows.as_slice(), &let_go, &mut b, &copy, budget));
             assert_eq!((a.keep, a.why), (b.keep, b.why), "kept every {kept_every}, budget {budget}");
+        }
+    }
+
+    #[test]
+    fn a_parse_told_of_long_arrays_reads_as_one_not_told() {
+        let rows = |n: usize| (0..n).map(|i| format!(r#"{{"id":{i},"v":[{i},"x"]}}"#)).collect::<Vec<_>>().join(",");
+        let long = rows(LEAN_ITEMS + 40);
+        let reserved = r#"{"$serde_json::private::Number":"abc"}"#;
+        let with_reserved = |at: usize| {
+            let mut r: Vec<String> = (0..LEAN_ITEMS + 40).map(|i| format!(r#"{{"id":{i}}}"#)).collect();
+            r[at] = reserved.to_string();
+            format!("[{}]", r.join(","))
+        };
+        for doc in [
+            format!("[{long}]"),
+            format!(r#"{{"a":[1,2],"b":[{long}],"c":{{"d":[[{long}],{long}]}},"e":[{long}]}}"#),
+            format!(r#"{{"a":[{long}],"dup":{{"k":1,"k":2}}}}"#),
+            format!(r#"[{long},{{"k":1,"k":2}}]"#),
+            format!(r#"[{{"k":1,"k":2}},{long}]"#),
+            format!("[{long}] trailing"),
+            format!("[{long}"),
+            long.clone(),
+            with_reserved(3),
+            with_reserved(40),
+        ] {
+            // the scan done before the parse starts: told at the earliest
+            let told = jsonspan::LongArrays::default();
+            let _ = jsonspan::scan_lean_telling(&doc, &told);
+            let (alone, beside) = (parse(&doc), parse_beside(&doc, Some(&told)));
+            match (&alone, &beside) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{doc:.80}"),
+                // the reserved key fails a parse that builds its row, not one that checks it: the
+                // engine names it either way (below)
+                (Err(_), Ok(_)) if doc.contains(reserved) => {}
+                _ => assert_eq!(format!("{alone:?}"), format!("{beside:?}"), "{doc:.80}"),
+            }
+        }
+        // as the engine runs them, at once, on a text large enough to scan beside the parse
+        let big: Vec<String> = (0..LEAN_ITEMS * 8).map(|i| format!(r#"{{"id":{i},"name":"row {i}"}}"#)).collect();
+        for at in [3, 40, LEAN_ITEMS * 4] {
+            let mut rows = big.clone();
+            rows[at] = reserved.to_string();
+            let input = format!("[{}]", rows.join(","));
+            assert!(input.len() > SCAN_BESIDE_BYTES);
+            match JsonEngine::compress(&input, &JsonParams::default(), &Context::default()) {
+                Err(Skip::ParseFailed { detail }) => assert!(detail.contains("keeps for itself"), "{detail}"),
+                other => panic!("reserved key at {at}: {:?}", other.map(|c| c.output.len())),
+            }
         }
     }
 

@@ -64,6 +64,9 @@ pub struct SpanTree {
     nodes: Vec<Node>,
     /// Where each lean array starts, in source order.
     leans: Vec<u32>,
+    /// Where each item of a lean array with a node starts, by node (in node order): found by
+    /// the scan, so the JSON engine need not read the array's text again to find them.
+    lean_starts: Vec<(u32, Box<[u32]>)>,
     /// The root is a JSON Lines stream: it spans the text, with no brackets.
     lines: bool,
 }
@@ -99,6 +102,12 @@ impl SpanTree {
 
     pub fn child_count(&self, id: usize) -> usize {
         self.children(id).count()
+    }
+
+    /// Where the items of lean array `id` start, as the scan found them.
+    pub fn lean_starts(&self, id: usize) -> Option<&[u32]> {
+        let at = self.lean_starts.binary_search_by_key(&(id as u32), |(node, _)| *node).ok()?;
+        Some(&self.lean_starts[at].1)
     }
 
     /// The spans of a lean array's items in order (see [`scan_lean`]), read from `text` where
@@ -216,14 +225,19 @@ pub fn small_container(text: &str) -> bool {
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
 /// the root is a synthetic array spanning the text.
 pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
-    scan_with(text, lines, usize::MAX)
+    scan_with(text, lines, usize::MAX, None)
 }
 
 /// [`scan`] of one document with its long arrays left out of the tree, as the JSON engine parses
 /// them: an array of [`LEAN_ITEMS`] items or more is marked [`Node::lean`] and has none of its
 /// items in the tree ([`SpanTree::lean_items`] reads them from the text).
 pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
-    scan_with(text, false, LEAN_ITEMS)
+    scan_with(text, false, LEAN_ITEMS, None)
+}
+
+/// [`scan_lean`], telling `long` of each array in no array as it turns lean.
+pub fn scan_lean_telling(text: &str, long: &LongArrays) -> Result<SpanTree, ScanError> {
+    scan_with(text, false, LEAN_ITEMS, Some(long))
 }
 
 /// [`scan_lean`] of the one value at `at` in `text` (offsets are `text`'s): a lean array's item,
@@ -241,15 +255,16 @@ pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
 /// [`LEAN_ITEMS`] values on, the root has no children. The values themselves are whole (no
 /// array in them is lean).
 pub fn scan_lean_lines(text: &str) -> Result<SpanTree, ScanError> {
-    scan_with(text, true, LEAN_ITEMS)
+    scan_with(text, true, LEAN_ITEMS, None)
 }
 
-fn scan_with(text: &str, lines: bool, lean_from: usize) -> Result<SpanTree, ScanError> {
+fn scan_with(text: &str, lines: bool, lean_from: usize, long: Option<&LongArrays>) -> Result<SpanTree, ScanError> {
     if text.len() >= NONE as usize {
         return Err(ScanError { offset: 0, message: "too large to scan (4 GiB or more)" });
     }
     let mut s = Scanner::new(text, true);
     s.lean_from = lean_from;
+    s.long = long;
     if lines {
         s.nodes.push(Node {
             kind: NodeKind::Array,
@@ -261,6 +276,7 @@ fn scan_with(text: &str, lines: bool, lean_from: usize) -> Result<SpanTree, Scan
             next_sibling: NONE,
         });
         s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(0, true) });
+        s.arrays_open = 1;
     }
     s.lean_root_only = lines;
     s.run(usize::MAX, lines)?;
@@ -296,6 +312,7 @@ pub fn starts_like_json(text: &str, limit: usize) -> Result<(), ScanError> {
 pub fn starts_like_json_stream(text: &str, limit: usize) -> Result<(), ScanError> {
     let mut s = Scanner::new(text, false);
     s.stack.push(Frame { state: State::ArrayValue, ..Frame::new(NONE, true) });
+    s.arrays_open = 1;
     s.run(limit, true)
 }
 
@@ -328,12 +345,38 @@ struct Frame {
     items: usize,
     /// Its items are not put in the tree (see [`scan_lean`]).
     lean: bool,
+    /// For an array in no array, its place among those in the text (see [`LongArrays`]).
+    chain: u32,
+    /// A lean array's item starts so far (see [`SpanTree::lean_starts`]).
+    starts: Vec<u32>,
 }
 
 impl Frame {
     fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame { node, last_child: NONE, state, array, items: 0, lean: false }
+        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE, starts: Vec::new() }
+    }
+}
+
+/// The arrays a lean scan found long, told as it finds them to a parse of the same text running
+/// beside it, so the parse stops building their items early (see `json::parse_beside`): it
+/// would build 1,024 of them only to let them go. An array is named by its place among the
+/// arrays that are in no array (`[…]` at the root, `{"packages": […]}`), which the scan and the
+/// parse meet in the same order; the others are not told.
+#[derive(Debug, Default)]
+pub struct LongArrays(std::sync::Mutex<Vec<u32>>);
+
+impl LongArrays {
+    /// Found in text order, so the list stays sorted.
+    fn found(&self, chain: u32) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(chain);
+        }
+    }
+
+    /// Whether the array at place `chain` was found long yet.
+    pub fn has(&self, chain: u32) -> bool {
+        self.0.lock().is_ok_and(|v| v.binary_search(&chain).is_ok())
     }
 }
 
@@ -413,6 +456,13 @@ struct Scanner<'a> {
     lean_from: usize,
     /// Only the root (a JSON Lines stream) may be lean.
     lean_root_only: bool,
+    /// Told of each array in no array that turns lean.
+    long: Option<&'a LongArrays>,
+    /// Arrays in no array opened so far, and arrays open now.
+    chains: u32,
+    arrays_open: u32,
+    /// See [`SpanTree::lean_starts`].
+    lean_starts: Vec<(u32, Box<[u32]>)>,
 }
 
 impl<'a> Scanner<'a> {
@@ -428,6 +478,10 @@ impl<'a> Scanner<'a> {
             top_done: false,
             lean_from: usize::MAX,
             lean_root_only: false,
+            long: None,
+            chains: 0,
+            arrays_open: 0,
+            lean_starts: Vec::new(),
         }
     }
 
@@ -436,7 +490,8 @@ impl<'a> Scanner<'a> {
         // the vector doubled as it grew: give back up to half of it
         self.nodes.shrink_to_fit();
         let leans = self.nodes.iter().filter(|n| n.lean).map(|n| n.start).collect();
-        SpanTree { nodes: self.nodes, leans, lines }
+        self.lean_starts.sort_unstable_by_key(|(node, _)| *node);
+        SpanTree { nodes: self.nodes, leans, lean_starts: self.lean_starts, lines }
     }
 
     fn err<T>(&self, message: &'static str) -> Result<T, ScanError> {
@@ -463,6 +518,7 @@ impl<'a> Scanner<'a> {
             if f.array {
                 f.items += 1;
                 if f.lean {
+                    f.starts.push(start as u32);
                     return NONE;
                 }
             }
@@ -492,18 +548,35 @@ impl<'a> Scanner<'a> {
     /// its [`LEAN_ITEMS`]th item (true is returned: the item's nodes went with the others).
     fn item_done(&mut self) -> bool {
         let lean_from = if self.lean_root_only && self.stack.len() > 1 { usize::MAX } else { self.lean_from };
-        let Some(f) = self.stack.last_mut().filter(|f| f.array) else { return false };
-        if f.lean || f.items != lean_from {
-            return false;
-        }
-        // its items so far are the nodes right after its own: they go
+        let Some(f) = self.stack.last().filter(|f| f.array && !f.lean && f.items == lean_from) else { return false };
+        // its items so far are the nodes right after its own: they go, their starts kept
         let array = f.node as usize;
+        let mut starts = Vec::with_capacity(lean_from * 2);
+        let mut child = self.nodes[array].first_child;
+        while let Some(node) = self.nodes.get(child as usize) {
+            starts.push(node.start);
+            child = node.next_sibling;
+        }
+        // and so do the starts of lean arrays among them
+        self.lean_starts.retain(|(node, _)| *node as usize <= array);
+        let Some(f) = self.stack.last_mut() else { return false };
+        f.starts = starts;
         f.lean = true;
+        if let Some(long) = self.long.filter(|_| f.chain != NONE) {
+            long.found(f.chain);
+        }
         f.last_child = NONE;
         self.nodes.truncate(array + 1);
         self.nodes[array].lean = true;
         self.nodes[array].first_child = NONE;
         true
+    }
+
+    /// A closed lean array's item starts go to the tree (see [`SpanTree::lean_starts`]).
+    fn keep_starts(&mut self, f: &mut Frame) {
+        if self.build && f.lean && f.node != NONE {
+            self.lean_starts.push((f.node, std::mem::take(&mut f.starts).into_boxed_slice()));
+        }
     }
 
     /// Makes `id` the next child of the current container.
@@ -540,8 +613,8 @@ impl<'a> Scanner<'a> {
                 if !self.top_done && !multi {
                     return self.err("no JSON value");
                 }
-                if multi {
-                    self.stack.pop();
+                if multi && let Some(mut root) = self.stack.pop() {
+                    self.keep_starts(&mut root);
                 }
                 return Ok(());
             }
@@ -623,8 +696,12 @@ impl<'a> Scanner<'a> {
 
     fn end_container(&mut self) -> Result<(), ScanError> {
         self.pos += 1;
-        let f = self.stack.pop().expect("container frame");
+        let mut f = self.stack.pop().expect("container frame");
+        if f.array {
+            self.arrays_open = self.arrays_open.saturating_sub(1);
+        }
         self.close(f.node, self.pos);
+        self.keep_starts(&mut f);
         if self.stack.is_empty() {
             self.top_done = true;
         }
@@ -642,7 +719,15 @@ impl<'a> Scanner<'a> {
                 let kind = if c == b'{' { NodeKind::Object } else { NodeKind::Array };
                 let id = self.open(kind, start);
                 self.pos += 1;
-                self.stack.push(Frame::new(id, c == b'['));
+                let mut frame = Frame::new(id, c == b'[');
+                if frame.array {
+                    if self.arrays_open == 0 {
+                        frame.chain = self.chains;
+                        self.chains += 1;
+                    }
+                    self.arrays_open += 1;
+                }
+                self.stack.push(frame);
                 Ok(())
             }
             b'"' => {
@@ -852,6 +937,47 @@ mod tests {
         let (lean, whole) = (scan_lean_lines(&lines).unwrap(), scan(&lines, true).unwrap());
         assert!(lean.node(0).lean && lean.child_count(0) == 0);
         assert_eq!(lean.lean_items(0, &lines).collect::<Vec<_>>(), spans(&whole, 0));
+        assert_eq!(starts_found(&lean, 0), starts_read(&lean, 0, &lines));
+    }
+
+    fn starts_found(t: &SpanTree, id: usize) -> Vec<u32> {
+        t.lean_starts(id).expect("a lean array's starts").to_vec()
+    }
+
+    fn starts_read(t: &SpanTree, id: usize, text: &str) -> Vec<u32> {
+        t.lean_items(id, text).map(|r| r.start as u32).collect()
+    }
+
+    #[test]
+    fn a_lean_array_s_item_starts_are_found_by_the_scan_and_its_place_told() {
+        let kinds = [r#""a\"b, ]""#, " 7 ", "[ ]", r#"{"a":"]}[{","b":[1,2]}"#, "\n{\n}"];
+        let list = |n: usize| (0..n).map(|i| kinds[i % kinds.len()]).collect::<Vec<_>>().join(" ,\n");
+        let long = list(LEAN_ITEMS + 7);
+        // arrays in no array, numbered as they open: `a` 0 short, `b` 1 long, `d` 2 long (with
+        // arrays in it, which are in an array and not numbered), `e` 3 short, `f` 4 long
+        let doc = format!(r#"{{"a":[1],"b":[{long}],"c":{{"d":[[{long}],{long}]}},"e":[2,[3]],"f":[{long}]}}"#);
+        let told = LongArrays::default();
+        let tree = scan_lean_telling(&doc, &told).unwrap();
+        assert_eq!(*told.0.lock().unwrap(), vec![1, 2, 4]);
+        assert!((0..6).all(|k| told.has(k) == [1, 2, 4].contains(&k)));
+        // every lean array with a node has its starts, the ones read from the text
+        let mut leans = 0;
+        for id in 0..tree.nodes.len() {
+            if tree.node(id).lean {
+                assert_eq!(starts_found(&tree, id), starts_read(&tree, id, &doc), "node {id}");
+                leans += 1;
+            } else {
+                assert!(tree.lean_starts(id).is_none());
+            }
+        }
+        // `b`, `d` and `f`: the long array in `d` is an item of a lean array, with no node, and
+        // its starts went with the nodes that `d` let go
+        assert_eq!(leans, 3);
+        // it has them in its own tree, scanned where it is
+        let inner = doc.find("[[").unwrap() + 1;
+        let at = scan_lean_at(&doc, inner).unwrap();
+        assert_eq!(starts_found(&at, at.root()), starts_read(&at, at.root(), &doc));
+        assert_eq!(starts_found(&at, at.root()).len(), LEAN_ITEMS + 7);
     }
 
     #[test]
