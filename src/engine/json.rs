@@ -1993,21 +1993,16 @@ impl<'a> Crusher<'a> {
 
     fn process_array(&mut self, items: Vec<Value>, node: usize, pointer: String) -> Value {
         if self.tree.node(node).lean {
-            // a lean array (see `parse`): its items are read from the text where the scan found
-            // them, not from the first ones the parse kept; strings, numbers or other atoms alone
-            // are planned from their text, any mix by kind
+            // a lean array (see `parse`): its items are read from the text, not from the first
+            // ones the parse kept; strings, numbers or other atoms alone are planned from their
+            // text, any mix by kind. Their starts are held at the size the scan counted: a
+            // million items' starts grown by doubling would hold up to twice their size
             drop(items);
             let tree = Arc::clone(&self.tree);
-            let found: Vec<u32>;
-            let at = match tree.lean_starts(node) {
-                Some(at) => at,
-                None => {
-                    let entries = || tree.lean_items(node, self.input);
-                    found = entries().map(|span| span.start as u32).collect();
-                    &found
-                }
-            };
-            let starts = Starts { input: self.input, at, every: true };
+            let entries = || tree.lean_items(node, self.input);
+            let mut at = Vec::with_capacity(tree.lean_count(node).unwrap_or_else(|| entries().count()));
+            at.extend(entries().map(|span| span.start as u32));
+            let starts = Starts { input: self.input, at: &at, every: true };
             if let Some(texts) = self.lean_texts(starts) {
                 return self.process_lean(&texts, pointer);
             }
@@ -2925,7 +2920,10 @@ fn row_paths(row: &Value) -> Vec<u64> {
 struct PathSets {
     sets: Vec<Rc<[u64]>>,
     index: HashMap<Rc<[u64]>, u32, rustc_hash::FxBuildHasher>,
+    /// Which set each row has: none held while every row has the first (a million alike small
+    /// rows would hold 4 bytes each for nothing).
     of_row: Vec<u32>,
+    rows: usize,
     held: usize,
     cap: usize,
     gave_up: bool,
@@ -2933,7 +2931,15 @@ struct PathSets {
 
 impl PathSets {
     fn new(cap: usize) -> PathSets {
-        PathSets { sets: Vec::new(), index: HashMap::default(), of_row: Vec::new(), held: 0, cap, gave_up: false }
+        PathSets {
+            sets: Vec::new(),
+            index: HashMap::default(),
+            of_row: Vec::new(),
+            rows: 0,
+            held: 0,
+            cap,
+            gave_up: false,
+        }
     }
 
     /// The next row's paths (rows come in order).
@@ -2956,13 +2962,31 @@ impl PathSets {
                 at
             }
         };
-        self.of_row.push(at);
+        if at > 0 && self.of_row.is_empty() {
+            self.of_row = vec![0; self.rows];
+        }
+        if !self.of_row.is_empty() {
+            self.of_row.push(at);
+        }
+        self.rows += 1;
+    }
+
+    /// Whether every one of `n` rows has its set here.
+    fn hold(&self, n: usize) -> bool {
+        !self.gave_up && self.rows == n
+    }
+
+    /// Which set row `i` has (see [`Self::hold`]).
+    fn set_of(&self, i: usize) -> usize {
+        self.of_row.get(i).map_or(0, |&at| at as usize)
     }
 
     /// Row `i`'s paths, unless the sets were let go.
     fn of(&self, i: usize) -> Option<&[u64]> {
-        let at = *self.of_row.get(i)?;
-        self.sets.get(at as usize).map(|s| &s[..])
+        if self.gave_up || i >= self.rows {
+            return None;
+        }
+        self.sets.get(self.set_of(i)).map(|s| &s[..])
     }
 }
 
@@ -2977,7 +3001,7 @@ fn cover_schema<R: Rows + ?Sized>(
     budget: usize,
 ) -> usize {
     let n = rows.count();
-    let held = sets.of_row.len() == n;
+    let held = sets.hold(n);
     let paths = |i: usize| match sets.of(i).filter(|_| held) {
         Some(p) => Cow::Borrowed(p),
         None => Cow::Owned(row_paths(&rows.row(i))),
@@ -2993,7 +3017,7 @@ fn cover_schema<R: Rows + ?Sized>(
     let mut first_of_set = vec![false; if held { sets.sets.len() } else { 0 }];
     let mut candidates: Vec<(usize, Cow<[u64]>)> = (0..n)
         .filter(|&i| !plan.keep[i] && !copy[i])
-        .filter(|&i| !held || !std::mem::replace(&mut first_of_set[sets.of_row[i] as usize], true))
+        .filter(|&i| !held || !std::mem::replace(&mut first_of_set[sets.set_of(i)], true))
         .filter_map(|i| {
             let paths = paths(i);
             paths.iter().any(|p| !covered.contains(p)).then_some((i, paths))
@@ -3620,7 +3644,7 @@ mod tests {
                 held.add(r);
                 let_go.add(r);
             }
-            assert!(held.of(399).is_some() && let_go.of(0).is_none());
+            assert!(held.hold(400) && held.of(399).is_some() && !let_go.hold(400) && let_go.of(0).is_none());
             let (mut a, mut b) = (plan(), plan());
             let added = cover_schema(rows.as_slice(), &held, &mut a, &copy, budget);
             assert_eq!(added, cover_schema(rows.as_slice(), &let_go, &mut b, &copy, budget));

@@ -64,9 +64,9 @@ pub struct SpanTree {
     nodes: Vec<Node>,
     /// Where each lean array starts, in source order.
     leans: Vec<u32>,
-    /// Where each item of a lean array with a node starts, by node (in node order): found by
-    /// the scan, so the JSON engine need not read the array's text again to find them.
-    lean_starts: Vec<(u32, Box<[u32]>)>,
+    /// How many items each lean array with a node has, by node (in node order): counted by the
+    /// scan, so the JSON engine holds their starts at their size from one reading of the text.
+    lean_counts: Vec<(u32, u32)>,
     /// The root is a JSON Lines stream: it spans the text, with no brackets.
     lines: bool,
 }
@@ -104,10 +104,10 @@ impl SpanTree {
         self.children(id).count()
     }
 
-    /// Where the items of lean array `id` start, as the scan found them.
-    pub fn lean_starts(&self, id: usize) -> Option<&[u32]> {
-        let at = self.lean_starts.binary_search_by_key(&(id as u32), |(node, _)| *node).ok()?;
-        Some(&self.lean_starts[at].1)
+    /// How many items lean array `id` has, as the scan counted them.
+    pub fn lean_count(&self, id: usize) -> Option<usize> {
+        let at = self.lean_counts.binary_search_by_key(&(id as u32), |(node, _)| *node).ok()?;
+        Some(self.lean_counts[at].1 as usize)
     }
 
     /// The spans of a lean array's items in order (see [`scan_lean`]), read from `text` where
@@ -347,14 +347,12 @@ struct Frame {
     lean: bool,
     /// For an array in no array, its place among those in the text (see [`LongArrays`]).
     chain: u32,
-    /// A lean array's item starts so far (see [`SpanTree::lean_starts`]).
-    starts: Vec<u32>,
 }
 
 impl Frame {
     fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE, starts: Vec::new() }
+        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE }
     }
 }
 
@@ -461,8 +459,8 @@ struct Scanner<'a> {
     /// Arrays in no array opened so far, and arrays open now.
     chains: u32,
     arrays_open: u32,
-    /// See [`SpanTree::lean_starts`].
-    lean_starts: Vec<(u32, Box<[u32]>)>,
+    /// See [`SpanTree::lean_counts`].
+    lean_counts: Vec<(u32, u32)>,
 }
 
 impl<'a> Scanner<'a> {
@@ -481,7 +479,7 @@ impl<'a> Scanner<'a> {
             long: None,
             chains: 0,
             arrays_open: 0,
-            lean_starts: Vec::new(),
+            lean_counts: Vec::new(),
         }
     }
 
@@ -490,8 +488,8 @@ impl<'a> Scanner<'a> {
         // the vector doubled as it grew: give back up to half of it
         self.nodes.shrink_to_fit();
         let leans = self.nodes.iter().filter(|n| n.lean).map(|n| n.start).collect();
-        self.lean_starts.sort_unstable_by_key(|(node, _)| *node);
-        SpanTree { nodes: self.nodes, leans, lean_starts: self.lean_starts, lines }
+        self.lean_counts.sort_unstable_by_key(|(node, _)| *node);
+        SpanTree { nodes: self.nodes, leans, lean_counts: self.lean_counts, lines }
     }
 
     fn err<T>(&self, message: &'static str) -> Result<T, ScanError> {
@@ -518,7 +516,6 @@ impl<'a> Scanner<'a> {
             if f.array {
                 f.items += 1;
                 if f.lean {
-                    f.starts.push(start as u32);
                     return NONE;
                 }
             }
@@ -549,18 +546,11 @@ impl<'a> Scanner<'a> {
     fn item_done(&mut self) -> bool {
         let lean_from = if self.lean_root_only && self.stack.len() > 1 { usize::MAX } else { self.lean_from };
         let Some(f) = self.stack.last().filter(|f| f.array && !f.lean && f.items == lean_from) else { return false };
-        // its items so far are the nodes right after its own: they go, their starts kept
+        // its items so far are the nodes right after its own: they go, and so do the counts of
+        // lean arrays among them
         let array = f.node as usize;
-        let mut starts = Vec::with_capacity(lean_from * 2);
-        let mut child = self.nodes[array].first_child;
-        while let Some(node) = self.nodes.get(child as usize) {
-            starts.push(node.start);
-            child = node.next_sibling;
-        }
-        // and so do the starts of lean arrays among them
-        self.lean_starts.retain(|(node, _)| *node as usize <= array);
+        self.lean_counts.retain(|(node, _)| *node as usize <= array);
         let Some(f) = self.stack.last_mut() else { return false };
-        f.starts = starts;
         f.lean = true;
         if let Some(long) = self.long.filter(|_| f.chain != NONE) {
             long.found(f.chain);
@@ -572,10 +562,10 @@ impl<'a> Scanner<'a> {
         true
     }
 
-    /// A closed lean array's item starts go to the tree (see [`SpanTree::lean_starts`]).
-    fn keep_starts(&mut self, f: &mut Frame) {
+    /// A closed lean array's item count goes to the tree (see [`SpanTree::lean_counts`]).
+    fn keep_count(&mut self, f: &Frame) {
         if self.build && f.lean && f.node != NONE {
-            self.lean_starts.push((f.node, std::mem::take(&mut f.starts).into_boxed_slice()));
+            self.lean_counts.push((f.node, f.items as u32));
         }
     }
 
@@ -613,8 +603,8 @@ impl<'a> Scanner<'a> {
                 if !self.top_done && !multi {
                     return self.err("no JSON value");
                 }
-                if multi && let Some(mut root) = self.stack.pop() {
-                    self.keep_starts(&mut root);
+                if multi && let Some(root) = self.stack.pop() {
+                    self.keep_count(&root);
                 }
                 return Ok(());
             }
@@ -696,12 +686,12 @@ impl<'a> Scanner<'a> {
 
     fn end_container(&mut self) -> Result<(), ScanError> {
         self.pos += 1;
-        let mut f = self.stack.pop().expect("container frame");
+        let f = self.stack.pop().expect("container frame");
         if f.array {
             self.arrays_open = self.arrays_open.saturating_sub(1);
         }
         self.close(f.node, self.pos);
-        self.keep_starts(&mut f);
+        self.keep_count(&f);
         if self.stack.is_empty() {
             self.top_done = true;
         }
@@ -937,19 +927,11 @@ mod tests {
         let (lean, whole) = (scan_lean_lines(&lines).unwrap(), scan(&lines, true).unwrap());
         assert!(lean.node(0).lean && lean.child_count(0) == 0);
         assert_eq!(lean.lean_items(0, &lines).collect::<Vec<_>>(), spans(&whole, 0));
-        assert_eq!(starts_found(&lean, 0), starts_read(&lean, 0, &lines));
-    }
-
-    fn starts_found(t: &SpanTree, id: usize) -> Vec<u32> {
-        t.lean_starts(id).expect("a lean array's starts").to_vec()
-    }
-
-    fn starts_read(t: &SpanTree, id: usize, text: &str) -> Vec<u32> {
-        t.lean_items(id, text).map(|r| r.start as u32).collect()
+        assert_eq!(lean.lean_count(0), Some(lean.lean_items(0, &lines).count()));
     }
 
     #[test]
-    fn a_lean_array_s_item_starts_are_found_by_the_scan_and_its_place_told() {
+    fn a_lean_array_s_items_are_counted_by_the_scan_and_its_place_told() {
         let kinds = [r#""a\"b, ]""#, " 7 ", "[ ]", r#"{"a":"]}[{","b":[1,2]}"#, "\n{\n}"];
         let list = |n: usize| (0..n).map(|i| kinds[i % kinds.len()]).collect::<Vec<_>>().join(" ,\n");
         let long = list(LEAN_ITEMS + 7);
@@ -960,24 +942,23 @@ mod tests {
         let tree = scan_lean_telling(&doc, &told).unwrap();
         assert_eq!(*told.0.lock().unwrap(), vec![1, 2, 4]);
         assert!((0..6).all(|k| told.has(k) == [1, 2, 4].contains(&k)));
-        // every lean array with a node has its starts, the ones read from the text
+        // every lean array with a node has its count, the items read from the text
         let mut leans = 0;
         for id in 0..tree.nodes.len() {
             if tree.node(id).lean {
-                assert_eq!(starts_found(&tree, id), starts_read(&tree, id, &doc), "node {id}");
+                assert_eq!(tree.lean_count(id), Some(tree.lean_items(id, &doc).count()), "node {id}");
                 leans += 1;
             } else {
-                assert!(tree.lean_starts(id).is_none());
+                assert_eq!(tree.lean_count(id), None);
             }
         }
         // `b`, `d` and `f`: the long array in `d` is an item of a lean array, with no node, and
-        // its starts went with the nodes that `d` let go
+        // its count went with the nodes that `d` let go
         assert_eq!(leans, 3);
-        // it has them in its own tree, scanned where it is
+        // it has one in its own tree, scanned where it is
         let inner = doc.find("[[").unwrap() + 1;
         let at = scan_lean_at(&doc, inner).unwrap();
-        assert_eq!(starts_found(&at, at.root()), starts_read(&at, at.root(), &doc));
-        assert_eq!(starts_found(&at, at.root()).len(), LEAN_ITEMS + 7);
+        assert_eq!(at.lean_count(at.root()), Some(LEAN_ITEMS + 7));
     }
 
     #[test]
