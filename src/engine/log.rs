@@ -544,6 +544,17 @@ impl Plan {
             sizing::optimal_k(texts.as_slice(), p.bias.get(), MIN_BUDGET, p.max_total_lines.max(MIN_BUDGET), memo);
         enforce_budget(&mut keep, budget, &score, &repeat_of);
         fill_head_tail(&mut keep, budget);
+        // a repeated trace goes whole into a marker, never in part: the context of an error line
+        // before it (or the budget's head and tail) reached its first frames and showed them
+        // without the exception that ends them
+        for t in &traces {
+            let lines = &mut keep[t.start..t.end];
+            let kept = lines.iter().filter(|k| **k != Keep::No).count();
+            let partial = kept > 0 && kept < lines.len();
+            if partial && repeat_of.contains_key(&t.start) && !lines.contains(&Keep::Protected) {
+                lines.iter_mut().for_each(|k| *k = Keep::No);
+            }
+        }
 
         let max_under_floor = (p.max_total_lines < MIN_BUDGET).then_some(p.max_total_lines);
         Plan { levels, keep, repeat_of, traces_found: traces.len(), budget, max_under_floor, counts }
@@ -788,6 +799,29 @@ mod tests {
         assert_eq!(traces_of(go), vec![(0, 5, "go")]);
         let rs = "thread 'main' (7494) panicked at src/main.rs:2:5:\nboom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\nnext\n";
         assert_eq!(traces_of(rs), vec![(0, 3, "rust")]);
+    }
+
+    #[test]
+    fn a_repeated_trace_is_kept_whole_or_folded_whole() {
+        // distinct error lines, each followed by the same trace: the context after an error
+        // line reached the trace's first frames but not its exception
+        let trace = "Traceback (most recent call last):\n  File \"/app/x.py\", line 10, in run\n    do()\nValueError: bad thing happened\n";
+        let mut input = String::new();
+        for i in 0..2000 {
+            if i % 250 == 0 {
+                input.push_str(&format!("2024-05-01 ERROR svc.worker: item {i} failed\n{trace}"));
+            } else {
+                input.push_str(&format!("2024-05-01 INFO svc.worker: item {i} done\n"));
+            }
+        }
+        let c = LogEngine::compress(&input, &LogParams::default(), &Context::default()).unwrap();
+        let out: Vec<&str> = c.output.lines().collect();
+        let starts: Vec<usize> = (0..out.len()).filter(|&i| out[i].starts_with("Traceback")).collect();
+        assert!(!starts.is_empty(), "the first trace stays");
+        for i in starts {
+            assert_eq!(out.get(i + 3), Some(&"ValueError: bad thing happened"), "{}", out[i..].join("\n"));
+        }
+        assert_eq!(c.output.matches("ERROR svc.worker").count(), 8, "every distinct error line stays");
     }
 
     #[test]
