@@ -1275,35 +1275,39 @@ struct Field {
 }
 
 impl Field {
-    /// Row `i`'s value key in `stats.keys`, after the rows before it that lack the field; false
-    /// (and the keys let go) once there are more values than a categorical field has.
-    fn track(&mut self, i: usize, key: u64, rows: usize) -> bool {
+    /// Row `i`'s value key in `stats.keys`, after the rows before it that lack the field; the
+    /// keys are let go once there are more values than a categorical field has.
+    fn track(&mut self, i: usize, key: u64, rows: usize) {
         if !self.fill(i, rows) {
-            return false;
+            return;
         }
-        let Some(at) = self.stats.value_index(key) else { return self.stop_tracking() };
-        self.stats.keys.push(at);
-        true
+        match self.stats.value_index(key) {
+            Some(at) => self.stats.keys.push(at),
+            None => self.stop_tracking(),
+        }
     }
 
-    /// The rows before `to` that have no key yet lack the field.
+    /// The rows before `to` that have no key yet lack the field. False when that is one value
+    /// too many.
     fn fill(&mut self, to: usize, rows: usize) -> bool {
         let s = &mut self.stats;
         if s.keys.is_empty() {
             s.keys.reserve_exact(rows);
         }
         if s.keys.len() < to {
-            let Some(absent) = s.value_index(uniqueness_key(None)) else { return self.stop_tracking() };
+            let Some(absent) = s.value_index(uniqueness_key(None)) else {
+                self.stop_tracking();
+                return false;
+            };
             s.keys.resize(to, absent);
         }
         true
     }
 
-    fn stop_tracking(&mut self) -> bool {
+    fn stop_tracking(&mut self) {
         self.tracking = false;
         self.stats.keys = Vec::new();
         self.stats.values = Vec::new();
-        false
     }
 }
 
