@@ -1032,24 +1032,29 @@ const STOPWORDS: [&str; 24] = [
 /// Query-derived matchers: exact anchors (ids, long numbers, quoted strings, emails, hosts,
 /// identifiers of letters and digits) and weighted words for relevance.
 struct Query {
-    anchors: Vec<String>,
+    /// Each anchor, and whether it must stand as a word of its own (an id or a number: `user17`
+    /// is not in `user170`); a quoted string may sit anywhere.
+    anchors: Vec<(String, bool)>,
     words: Vec<String>,
 }
 
 impl Query {
     fn new(ctx: &Context) -> Query {
         let q = ctx.query.as_deref().unwrap_or_default();
-        let mut anchors: Vec<String> = QUERY_ANCHOR_RE
+        let mut anchors: Vec<(String, bool)> = QUERY_ANCHOR_RE
             .find_iter(q)
-            .map(|m| m.as_str().trim_matches(['"', '\'']).to_lowercase())
-            .filter(|a| !a.is_empty())
+            .map(|m| {
+                let quoted = m.as_str().starts_with(['"', '\'']);
+                (m.as_str().trim_matches(['"', '\'']).to_lowercase(), !quoted)
+            })
+            .filter(|(a, _)| !a.is_empty())
             .collect();
         // identifiers that mix letters and digits (`user4243`, `sha256`, `v2beta1`) name one thing
         for w in q.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
             let w = w.trim_matches(['.', '-']).to_lowercase();
             let mixed = w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(char::is_alphabetic);
-            if mixed && w.chars().count() >= 3 && !anchors.iter().any(|a| a.contains(&w)) {
-                anchors.push(w);
+            if mixed && w.chars().count() >= 3 && !anchors.iter().any(|(a, _)| a.contains(&w)) {
+                anchors.push((w, true));
             }
         }
         let words = text::words_over_two(q).into_iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
@@ -1116,6 +1121,13 @@ fn mentions_error(v: &Value) -> bool {
     false
 }
 
+/// Whether `text` holds `word` with no letter, digit or `_` on either side.
+fn holds_word(text: &str, word: &str) -> bool {
+    let inside = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(word)
+        .any(|(at, _)| !inside(text[..at].chars().next_back()) && !inside(text[at + word.len()..].chars().next()))
+}
+
 /// Which of the query's anchors (any) and words (each) one lower-cased text holds: all a row's
 /// text is needed for, so the texts of a million rows are never held at once.
 #[derive(Default)]
@@ -1130,7 +1142,10 @@ impl Hits {
             return Hits::default();
         }
         Hits {
-            anchor: q.anchors.iter().any(|a| text.contains(a.as_str())),
+            anchor: q
+                .anchors
+                .iter()
+                .any(|(a, word)| if *word { holds_word(text, a) } else { text.contains(a.as_str()) }),
             words: q.words.iter().map(|w| text.contains(w.as_str())).collect(),
         }
     }
@@ -3265,6 +3280,16 @@ mod tests {
             assert!(names.contains(&format!("user{wanted}").as_str()), "{n} rows: user{wanted} dropped");
             assert!(names.len() < n / 2, "{n} rows: {} kept", names.len());
         }
+        // an id or a number stands as a word of its own; a quoted string may sit anywhere
+        assert!(holds_word("user170 user17 ok", "user17") && holds_word("user17", "user17"));
+        assert!(
+            !holds_word("user170", "user17") && !holds_word("x_user17", "user17") && !holds_word("éuser17", "user17")
+        );
+        assert!(holds_word("id order-77a1, ok", "order-77a1") && !holds_word("14243", "4243"));
+        let ctx = Context { query: Some(r#"user17 and "connection re" at 4243"#.into()), ..Context::default() };
+        let q = Query::new(&ctx);
+        assert!(Hits::of("user17 ", &q).anchor && !Hits::of("user170 ", &q).anchor);
+        assert!(Hits::of("no connection refused ", &q).anchor && !Hits::of("14243 ", &q).anchor);
     }
 
     /// Long arrays of every atom shape: numbers written every way, strings with escapes,

@@ -544,14 +544,21 @@ impl Plan {
             sizing::optimal_k(texts.as_slice(), p.bias.get(), MIN_BUDGET, p.max_total_lines.max(MIN_BUDGET), memo);
         enforce_budget(&mut keep, budget, &score, &repeat_of);
         fill_head_tail(&mut keep, budget);
-        // a repeated trace goes whole into a marker, never in part: the context of an error line
-        // before it (or the budget's head and tail) reached its first frames and showed them
-        // without the exception that ends them
+        // a trace is shown whole or not at all. Context after an error line, the budget's head
+        // and tail, or a query line reach into part of a trace; a trace's exception line can
+        // repeat another trace's and be let go as a repeat. A trace part of which must stay (a
+        // query's line), or that is no repeat, stays whole; a repeat otherwise goes whole into
+        // a marker. Only the caps of `protect_errors = false` still cut a first trace short.
         for t in &traces {
             let lines = &mut keep[t.start..t.end];
             let kept = lines.iter().filter(|k| **k != Keep::No).count();
-            let partial = kept > 0 && kept < lines.len();
-            if partial && repeat_of.contains_key(&t.start) && !lines.contains(&Keep::Protected) {
+            if kept == 0 || kept == lines.len() {
+                continue;
+            }
+            let repeat = repeat_of.contains_key(&t.start);
+            if lines.contains(&Keep::Protected) || !repeat && p.protect_errors {
+                lines.iter_mut().filter(|k| **k == Keep::No).for_each(|k| *k = Keep::Soft);
+            } else if repeat {
                 lines.iter_mut().for_each(|k| *k = Keep::No);
             }
         }
@@ -572,9 +579,13 @@ impl Plan {
         }
         let gaps = self::gaps(&keep);
         if gaps.is_empty() {
+            let query = match self.counts.query {
+                Some(held) => format!(" ({} hold the whole query)", Unit::Lines.count(held)),
+                None => String::new(),
+            };
             return Err(Skip::NothingToDrop {
                 detail: format!(
-                    "every line is an error, trace, warning, summary or context line, or within the budget of {} lines",
+                    "every line is an error, trace, warning, summary, query or context line, or within the budget of {} lines{query}",
                     self.budget
                 ),
             });
@@ -822,6 +833,35 @@ mod tests {
             assert_eq!(out.get(i + 3), Some(&"ValueError: bad thing happened"), "{}", out[i..].join("\n"));
         }
         assert_eq!(c.output.matches("ERROR svc.worker").count(), 8, "every distinct error line stays");
+        // a query holding one line of a repeated trace keeps the trace whole, not that line
+        let ctx = Context { query: Some("/app/x.py".into()), ..Context::default() };
+        let c = LogEngine::compress(&input, &LogParams::default(), &ctx).unwrap();
+        let out: Vec<&str> = c.output.lines().collect();
+        let starts: Vec<usize> = (0..out.len()).filter(|&i| out[i].starts_with("Traceback")).collect();
+        assert_eq!(starts.len(), 8, "every trace holds the query");
+        for i in starts {
+            assert_eq!(out.get(i + 3), Some(&"ValueError: bad thing happened"));
+        }
+        // two traces of different depths that end alike: the second is no repeat, and its
+        // exception line, a repeat of the first's, stays with it
+        let trace = |depth: usize| {
+            let frames: String =
+                (0..depth).map(|d| format!("  File \"/app/m{d}.py\", line {d}, in f{d}\n    f{d}(x)\n")).collect();
+            format!("Traceback (most recent call last):\n{frames}ValueError: bad value\n")
+        };
+        let mut input = String::new();
+        for i in 0..60 {
+            input.push_str(&format!("2024-05-01 INFO step {i} done\n"));
+            if i % 10 == 3 {
+                input.push_str(&format!("2024-05-01 ERROR job {i} crashed\n{}", trace(if i < 30 { 4 } else { 2 })));
+            }
+        }
+        let c = LogEngine::compress(&input, &LogParams::default(), &Context::default()).unwrap();
+        let out: Vec<&str> = c.output.lines().collect();
+        for i in (0..out.len()).filter(|&i| out[i].starts_with("Traceback")) {
+            let end = (i..out.len()).find(|&j| !out[j].starts_with(['T', ' '])).unwrap();
+            assert_eq!(out[end], "ValueError: bad value", "{}", out[i..=end].join("\n"));
+        }
     }
 
     #[test]
