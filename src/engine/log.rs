@@ -520,9 +520,10 @@ impl Plan {
                 }
             }
         }
-        // Repeats of kept lines never need to be kept for their own sake.
+        // Repeats of kept lines never need to be kept for their own sake; a first trace's line
+        // (its exception line may repeat another trace's) is kept for its trace.
         for (&i, _) in repeat_of.iter() {
-            if keep[i] == Keep::Protected {
+            if keep[i] == Keep::Protected && !in_trace[i] {
                 keep[i] = Keep::Soft;
             }
         }
@@ -544,21 +545,19 @@ impl Plan {
             sizing::optimal_k(texts.as_slice(), p.bias.get(), MIN_BUDGET, p.max_total_lines.max(MIN_BUDGET), memo);
         enforce_budget(&mut keep, budget, &score, &repeat_of);
         fill_head_tail(&mut keep, budget);
-        // a trace is shown whole or not at all. Context after an error line, the budget's head
-        // and tail, or a query line reach into part of a trace; a trace's exception line can
-        // repeat another trace's and be let go as a repeat. A trace part of which must stay (a
-        // query's line), or that is no repeat, stays whole; a repeat otherwise goes whole into
-        // a marker. Only the caps of `protect_errors = false` still cut a first trace short.
+        // a trace is shown whole or not at all: context after an error line, the budget's head
+        // and tail, or a query line reach into part of one. A trace part of which must stay (a
+        // query's line) stays whole; a repeat otherwise goes whole into a marker. Only the caps
+        // of `protect_errors = false` still cut a first trace short.
         for t in &traces {
             let lines = &mut keep[t.start..t.end];
             let kept = lines.iter().filter(|k| **k != Keep::No).count();
             if kept == 0 || kept == lines.len() {
                 continue;
             }
-            let repeat = repeat_of.contains_key(&t.start);
-            if lines.contains(&Keep::Protected) || !repeat && p.protect_errors {
+            if lines.contains(&Keep::Protected) {
                 lines.iter_mut().filter(|k| **k == Keep::No).for_each(|k| *k = Keep::Soft);
-            } else if repeat {
+            } else if repeat_of.contains_key(&t.start) {
                 lines.iter_mut().for_each(|k| *k = Keep::No);
             }
         }
