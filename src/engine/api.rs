@@ -31,6 +31,21 @@ pub fn drop_later<T: Send + 'static>(v: T) {
     }
 }
 
+/// Returns once every value handed to [`drop_later`] before this call is freed: a benchmark's
+/// calls each start as a one-shot call would, not beside the freeing of the call before.
+pub fn drops_done() {
+    /// Sends when it is freed, which the helper thread does in order.
+    struct Signal(std::sync::mpsc::Sender<()>);
+    impl Drop for Signal {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    drop_later(Signal(tx));
+    let _ = rx.recv();
+}
+
 /// What engines may remember between calls, owned by a caller that compresses the same inputs
 /// again (the workbench, on every knob change) and passed in [`Context::memo`]; a single run
 /// passes none and pays nothing. Each kind of entry (an engine's own name for it) is a bounded
