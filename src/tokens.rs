@@ -14,7 +14,7 @@
 //! time; until it is built (by a large text, or [`Tokenizer::warm`]), small texts are counted from
 //! the vocabulary table compiled into the binary ([`table`]), with the same result. Both ways
 //! pre-tokenize with [`table::each_piece`] (bpe-openai's patterns: written out by hand for pieces of
-//! ASCII, which made counting two to three times faster, and the regex for the rest, each thread
+//! ASCII, which made counting three to four times faster, and the regex for the rest, each thread
 //! with its own regex scratch space: the regex's shared pool serialises the counting threads).
 
 mod table;
