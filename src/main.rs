@@ -1127,18 +1127,24 @@ fn bench(
     if files.iter().filter(|f| *f == "-").count() > 1 {
         anyhow::bail!("stdin (-) can be read once; give it at most once");
     }
+    let mut skipped = 0;
     for file in files {
-        // a file that cannot be read is reported and skipped: the others' figures still count
+        // a file that cannot be read is reported and skipped: the others' figures still count,
+        // and the exit status says one was skipped (as `wc` does)
         let source = match input::read(file) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("{file}: skipped: cannot read it: {e}");
+                skipped += 1;
                 continue;
             }
         };
         match input::decode(&source.bytes) {
             Ok(text) => rows.push(ctxlens::bench::run(file, text, engine, config, tokenizer, repeat)),
-            Err(reason) => eprintln!("{file}: skipped: {}", Decision::Skipped { reason }.reason()),
+            Err(reason) => {
+                eprintln!("{file}: skipped: {}", Decision::Skipped { reason }.reason());
+                skipped += 1;
+            }
         }
     }
     let mut out = std::io::stdout().lock();
@@ -1146,6 +1152,9 @@ fn bench(
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
         write!(out, "{}", ctxlens::bench::table(&rows))?;
+    }
+    if skipped > 0 {
+        anyhow::bail!("{skipped} of {} file(s) skipped (named above): nothing was timed for them", files.len());
     }
     Ok(())
 }

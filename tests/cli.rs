@@ -309,8 +309,11 @@ fn bench_times_each_file_and_skips_what_it_cannot_read() {
     let log = log.to_str().unwrap();
     let json = json.to_str().unwrap();
     let out = ctxlens(&["bench", "--json", "--repeat", "3", log, "no/such/file.txt", json], b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.txt: skipped"));
+    // the others are timed; the exit status says one was not
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no/such/file.txt: skipped"), "{stderr}");
+    assert!(stderr.contains("1 of 3 file(s) skipped"), "{stderr}");
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
@@ -330,7 +333,9 @@ fn bench_times_each_file_and_skips_what_it_cannot_read() {
             std::fs::metadata(row["file"].as_str().unwrap()).unwrap().len() as usize
         );
     }
-    // stdin cannot be read twice; an unknown engine names auto among the choices
+    // all readable: success; stdin cannot be read twice; an unknown engine names auto among the
+    // choices
+    assert!(ctxlens(&["bench", "--repeat", "1", log], b"").status.success());
     assert!(!ctxlens(&["bench", "-", "-"], b"x").status.success());
     let bad = ctxlens(&["bench", "--engine", "bogus", log], b"");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("auto"));

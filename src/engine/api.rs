@@ -6,6 +6,7 @@
 //! back through `schemars`, so the CLI, a config file and a tuning panel all see the same list.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -24,16 +25,33 @@ pub fn drop_later<T: Send + 'static>(v: T) {
     let tx = TX.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Send>>();
         let thread = std::thread::Builder::new().name("ctxlens-drop".into());
-        thread.spawn(move || rx.into_iter().for_each(drop)).ok().map(|_| std::sync::Mutex::new(tx))
+        let free = move || {
+            for v in rx {
+                drop(v);
+                PENDING.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        thread.spawn(free).ok().map(|_| std::sync::Mutex::new(tx))
     });
     if let Some(tx) = tx.as_ref().and_then(|t| t.lock().ok()) {
-        let _ = tx.send(Box::new(v));
+        PENDING.fetch_add(1, Ordering::SeqCst);
+        if tx.send(Box::new(v)).is_err() {
+            // freed here, as the value came back with the error
+            PENDING.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
+
+/// Values handed to [`drop_later`]'s thread and not yet freed.
+static PENDING: AtomicUsize = AtomicUsize::new(0);
 
 /// Returns once every value handed to [`drop_later`] before this call is freed: a benchmark's
 /// calls each start as a one-shot call would, not beside the freeing of the call before.
 pub fn drops_done() {
+    // most calls free nothing later: no round trip to the helper thread for them
+    if PENDING.load(Ordering::SeqCst) == 0 {
+        return;
+    }
     /// Sends when it is freed, which the helper thread does in order.
     struct Signal(std::sync::mpsc::Sender<()>);
     impl Drop for Signal {
