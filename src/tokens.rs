@@ -195,18 +195,58 @@ fn workers() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
 }
 
 fn count_part(text: &str, tokenizer: Tokenizer) -> usize {
-    let mut cache = FxHashMap::default();
+    let mut cache = Cache::default();
     let tok = tokenizer.bpe();
     let mut n = 0;
     table::each_piece(text, tokenizer, |piece| n += count_piece(tok, piece, &mut cache) as usize);
     n
 }
 
-fn count_piece<'a>(tok: &bpe_openai::Tokenizer, piece: &'a str, cache: &mut FxHashMap<&'a str, u32>) -> u32 {
-    if piece.len() <= CACHED_PIECE_BYTES {
-        *cache.entry(piece).or_insert_with(|| tok.bpe.count(piece.as_bytes()) as u32)
+/// The counts of one call's pre-tokens: those of up to 7 bytes keyed by their bytes packed in a
+/// number (most are: a word and its space), the rest up to [`CACHED_PIECE_BYTES`] by their text.
+#[derive(Default)]
+struct Cache<'a> {
+    short: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<Mix>>,
+    long: FxHashMap<&'a str, u32>,
+}
+
+/// A packed piece's hash: every bit of it mixed into the low bits the table indexes by (Fx
+/// multiplies, which leaves them to the first bytes, shared by most pieces of a JSON text).
+#[derive(Default)]
+struct Mix(u64);
+
+impl std::hash::Hasher for Mix {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        // MurmurHash3's finaliser
+        let mut h = x ^ (x >> 33);
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        self.0 = h ^ (h >> 33);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn count_piece<'a>(tok: &bpe_openai::Tokenizer, piece: &'a str, cache: &mut Cache<'a>) -> u32 {
+    let count = || tok.bpe.count(piece.as_bytes()) as u32;
+    let b = piece.as_bytes();
+    if b.len() < 8 {
+        // the length in the top byte tells "a" from "a\0"
+        let key = b.iter().rev().fold(0u64, |k, &x| (k << 8) | u64::from(x)) | ((b.len() as u64) << 56);
+        *cache.short.entry(key).or_insert_with(count)
+    } else if b.len() <= CACHED_PIECE_BYTES {
+        *cache.long.entry(piece).or_insert_with(count)
     } else {
-        tok.bpe.count(piece.as_bytes()) as u32
+        count()
     }
 }
 
@@ -217,7 +257,7 @@ pub fn count_per_line(text: &str, tokenizer: Tokenizer) -> Vec<u32> {
     let lines = text.split_inclusive('\n').count();
     let counted = on_parts(text, tokenizer, |p, tokenizer| {
         let tok = tokenizer.bpe();
-        let mut cache = FxHashMap::default();
+        let mut cache = Cache::default();
         let mut out = vec![0u32; memchr::memchr_iter(b'\n', p.as_bytes()).count() + 1];
         let mut line = 0;
         table::each_piece(p, tokenizer, |piece| {
