@@ -206,34 +206,19 @@ fn count_part(text: &str, tokenizer: Tokenizer) -> usize {
 /// number (most are: a word and its space), the rest up to [`CACHED_PIECE_BYTES`] by their text.
 #[derive(Default)]
 struct Cache<'a> {
-    short: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<Mix>>,
+    short: FxHashMap<u64, u32>,
     long: FxHashMap<&'a str, u32>,
 }
 
-/// A packed piece's hash: every bit of it mixed into the low bits the table indexes by (Fx
-/// multiplies, which leaves them to the first bytes, shared by most pieces of a JSON text).
-#[derive(Default)]
-struct Mix(u64);
-
-impl std::hash::Hasher for Mix {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, x: u64) {
-        // MurmurHash3's finaliser
-        let mut h = x ^ (x >> 33);
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        self.0 = h ^ (h >> 33);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+/// MurmurHash3's finaliser, a bijection: a packed piece with every bit mixed into the low bits
+/// the table indexes by (Fx multiplies, which leaves them to the first bytes, shared by most
+/// pieces of a JSON text: counting 1 MB of it was 15% slower without this).
+fn mix(x: u64) -> u64 {
+    let mut h = x ^ (x >> 33);
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 fn count_piece<'a>(tok: &bpe_openai::Tokenizer, piece: &'a str, cache: &mut Cache<'a>) -> u32 {
@@ -242,7 +227,7 @@ fn count_piece<'a>(tok: &bpe_openai::Tokenizer, piece: &'a str, cache: &mut Cach
     if b.len() < 8 {
         // the length in the top byte tells "a" from "a\0"
         let key = b.iter().rev().fold(0u64, |k, &x| (k << 8) | u64::from(x)) | ((b.len() as u64) << 56);
-        *cache.short.entry(key).or_insert_with(count)
+        *cache.short.entry(mix(key)).or_insert_with(count)
     } else if b.len() <= CACHED_PIECE_BYTES {
         *cache.long.entry(piece).or_insert_with(count)
     } else {
