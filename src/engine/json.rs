@@ -760,6 +760,10 @@ fn parse_failed(e: &serde_json::Error, lines: bool) -> Skip {
     }
 }
 
+/// How many runs of drops of one reason an array's ledger entries follow (see
+/// [`Crusher::mark_drops`]).
+const MAX_REASON_RUNS: usize = 1024;
+
 /// Why an item was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DropWhy {
@@ -2398,7 +2402,10 @@ impl<'a> Crusher<'a> {
     }
 
     /// Records an array's dropped items in the ledger, one entry per run of consecutive drops
-    /// with the same reason, and appends the marker to the kept items `out`.
+    /// with the same reason, and appends the marker to the kept items `out`. Past
+    /// [`MAX_REASON_RUNS`] such runs, one entry per run of consecutive drops, its reason counting
+    /// each kind: a million numbers with a copy every fifth item made 400,000 entries (4 bytes of
+    /// ledger per byte of input), where the runs between kept items are a few dozen.
     #[allow(clippy::too_many_arguments)]
     fn mark_drops(
         &mut self,
@@ -2416,13 +2423,21 @@ impl<'a> Crusher<'a> {
         if dropped == 0 {
             return Value::Array(out);
         }
-        // One ledger entry per run of consecutive dropped items with the same reason, which the
-        // runs of a kind share.
-        let mut reasons: [Option<Arc<str>>; 2] = [None, None];
         let why = |i: usize| plan.why[i].unwrap_or(DropWhy::Sampled);
-        let runs = (0..n).filter(|&i| !plan.keep[i] && (i == 0 || plan.keep[i - 1] || why(i - 1) != why(i))).count();
+        let starts_run = |i: usize, by_reason: bool| {
+            !plan.keep[i] && (i == 0 || plan.keep[i - 1] || by_reason && why(i - 1) != why(i))
+        };
+        let mut runs = (0..n).filter(|&i| starts_run(i, true)).count();
+        let by_reason = runs <= MAX_REASON_RUNS;
+        if !by_reason {
+            runs = (0..n).filter(|&i| starts_run(i, false)).count();
+        }
         self.ledger.reserve(runs);
         let group = self.ledger.group();
+        // the runs of one kind share their reason's text
+        let mut reasons: [Option<Arc<str>>; 2] = [None, None];
+        let mut reason =
+            |this: DropWhy| reasons[this as usize].get_or_insert_with(|| this.reason(kept_n, n).into()).clone();
         let mut i = 0;
         let mut duplicates = 0;
         while i < n {
@@ -2430,17 +2445,22 @@ impl<'a> Crusher<'a> {
                 i += 1;
                 continue;
             }
-            let this = why(i);
             let start = i;
-            while i < n && !plan.keep[i] && why(i) == this {
+            let mut copies = 0;
+            while i < n && !plan.keep[i] && (i == start || !starts_run(i, by_reason)) {
+                copies += usize::from(why(i) == DropWhy::Duplicate);
                 i += 1;
             }
-            if this == DropWhy::Duplicate {
-                duplicates += i - start;
-            }
+            duplicates += copies;
+            let text = match (copies, i - start - copies) {
+                (_, 0) => reason(DropWhy::Duplicate),
+                (0, _) => reason(DropWhy::Sampled),
+                (copies, sampled) => {
+                    format!("{copies} {}; {sampled} {}", reason(DropWhy::Duplicate), reason(DropWhy::Sampled)).into()
+                }
+            };
             let bytes = at.span(&self.tree, start).start..at.span(&self.tree, i - 1).end;
-            let reason = reasons[this as usize].get_or_insert_with(|| this.reason(kept_n, n).into()).clone();
-            self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, reason);
+            self.ledger.drop_span(bytes, Some(format!("{pointer}/{start}")), unit, i - start, text);
         }
         let mut detail = Vec::new();
         if duplicates > 0 {
@@ -3761,6 +3781,40 @@ mod tests {
         let copies = c.ledger.drops.iter().filter(|d| d.reason.contains("dedup_identical_items"));
         assert!(copies.clone().count() > 0);
         assert!(copies.clone().all(|d| d.reason.starts_with("identical to an earlier item")), "{:?}", c.ledger.drops);
+    }
+
+    #[test]
+    fn past_max_reason_runs_an_entry_covers_a_run_of_drops_and_counts_each_kind() {
+        // a copy every fifth item: drops alternate between copies and sampled-out items
+        let items = |n: usize| -> String {
+            let v: Vec<String> = (0..n).map(|i| if i % 5 == 0 { "7".into() } else { (1000 + i).to_string() }).collect();
+            format!("[{}]", v.join(","))
+        };
+        let few = run(&items(MAX_REASON_RUNS), None);
+        assert!(few.ledger.drops.iter().all(|d| !d.reason.contains(';')), "{:?}", &few.ledger.drops[..3]);
+        let n = 20 * MAX_REASON_RUNS;
+        let text = items(n);
+        let many = run(&text, None);
+        let drops = &many.ledger.drops;
+        let kept = serde_json::from_str::<Value>(&many.output).unwrap().as_array().unwrap().len() - 1;
+        // one entry per gap between kept items, each counting its copies and its sampled items
+        assert!(drops.len() <= kept + 1, "{} entries for {kept} kept", drops.len());
+        assert_eq!(drops.iter().map(|d| d.count).sum::<usize>(), n - kept);
+        let counted = |reason: &str, count: usize, what: &str| -> usize {
+            match reason.find(what) {
+                None => 0,
+                Some(0) => count,
+                Some(at) => reason[..at].trim_end().rsplit(' ').next().unwrap().parse().unwrap(),
+            }
+        };
+        assert!(drops.iter().any(|d| d.reason.contains(';')));
+        for d in drops {
+            let first: usize = d.span.pointer.as_deref().unwrap()[1..].parse().unwrap();
+            let copies = (first..first + d.count).filter(|i| i % 5 == 0 && *i > 0).count();
+            assert_eq!(counted(&d.reason, d.count, "identical to an earlier item"), copies, "{}", d.reason);
+            assert_eq!(counted(&d.reason, d.count, "sampled out"), d.count - copies, "{}", d.reason);
+            assert_eq!(text[d.span.bytes.clone()].matches(',').count() + 1, d.count);
+        }
     }
 
     #[test]
