@@ -846,35 +846,144 @@ fn boundary_then_stride(n: usize, k: usize, p: &JsonParams) -> impl Iterator<Ite
     (0..k_first).chain((n.saturating_sub(k_last)..n).rev()).chain(sizing::stride_sample(n, k.max(1))).chain(0..n)
 }
 
-/// Order-insensitive content hash (object keys sorted), for de-duplication.
+/// Order-insensitive content hash (object keys in any order), for de-duplication.
 fn content_hash(v: &Value) -> u64 {
-    fn feed(v: &Value, h: &mut rustc_hash::FxHasher) {
-        match v {
-            Value::Null => 0u8.hash(h),
-            Value::Bool(b) => (1u8, b).hash(h),
-            Value::Number(n) => (2u8, n.as_str()).hash(h),
-            Value::String(s) => (3u8, s).hash(h),
-            Value::Array(a) => {
-                (4u8, a.len()).hash(h);
-                a.iter().for_each(|x| feed(x, h));
+    Walk::default().value(v, Within::Whole, 0)
+}
+
+/// Where a row's arrays hold their items: in the value, or, for a row that holds a lean array
+/// (a page of a long array: see `ItemRows` and `LeanRows::each`), by the row's node in a span
+/// tree of the crusher's input, from which a lean array's items are read from the text one at a
+/// time. A page is then walked with at most one of its items built at once, where reading it
+/// whole took 30 times its text.
+#[derive(Clone, Copy)]
+enum Within<'t> {
+    Whole,
+    Node(&'t SpanTree, &'t Crusher<'t>, usize),
+}
+
+impl Within<'_> {
+    /// Whether the array value `a` has no items.
+    fn is_empty(self, a: &[Value]) -> bool {
+        a.is_empty() && !matches!(self, Within::Node(tree, _, node) if tree.node(node).lean)
+    }
+
+    /// Each item of the array value `a`, with where its own arrays hold their items.
+    fn items(self, a: &[Value], mut f: impl FnMut(&Value, Within)) {
+        match self {
+            Within::Whole => a.iter().for_each(|x| f(x, Within::Whole)),
+            Within::Node(tree, c, node) if tree.node(node).lean => {
+                for span in tree.lean_items(node, c.input) {
+                    f(&c.read_item(&c.input[span]), Within::Whole);
+                }
             }
-            Value::Object(m) => {
-                let mut entries: Vec<u64> = m
-                    .iter()
-                    .map(|(k, x)| {
-                        let mut eh = rustc_hash::FxHasher::default();
-                        k.hash(&mut eh);
-                        feed(x, &mut eh);
-                        eh.finish()
-                    })
-                    .collect();
-                entries.sort_unstable();
-                (5u8, entries).hash(h);
+            Within::Node(tree, c, node) => {
+                a.iter().zip(tree.children(node)).for_each(|(x, k)| f(x, Within::Node(tree, c, k)));
             }
         }
     }
+
+    /// Each member of the object value `m` (which, parsed from the document, has no key twice),
+    /// likewise.
+    fn members(self, m: &Map<String, Value>, mut f: impl FnMut(&str, &Value, Within)) {
+        match self {
+            Within::Whole => m.iter().for_each(|(k, x)| f(k, x, Within::Whole)),
+            Within::Node(tree, c, node) => {
+                m.iter().zip(tree.children(node)).for_each(|((k, x), n)| f(k, x, Within::Node(tree, c, n)));
+            }
+        }
+    }
+}
+
+/// One walk over a row for all a planner's reading pass takes from it: its content hash (what
+/// [`Walk::value`] returns), and, when asked for, its values' text, its key paths, and the
+/// content hash of each of its members. A page of a long array is read once for all of them.
+#[derive(Default)]
+struct Walk<'o> {
+    /// Lower-cased text of the scalars, each followed by a space (keys excluded, so a query word
+    /// that names a field does not make every row relevant; null adds nothing).
+    text: Option<&'o mut String>,
+    /// The key paths (array indices and the keys of map-like objects collapsed), as hashes, in
+    /// no order and with repeats: what a reader learns of the rows' schema from this one.
+    paths: Option<&'o mut Vec<u64>>,
+    /// The content hash of each member of the row, when it is an object.
+    members: Option<&'o mut Vec<u64>>,
+}
+
+impl Walk<'_> {
+    /// Walks `v`, whose key path is `at`, and returns its content hash.
+    fn value(&mut self, v: &Value, within: Within, at: u64) -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        match v {
+            Value::Null => 0u8.hash(&mut h),
+            Value::Bool(b) => {
+                (1u8, b).hash(&mut h);
+                if let Some(text) = self.text.as_deref_mut() {
+                    text.push_str(if *b { "true " } else { "false " });
+                }
+            }
+            Value::Number(n) => {
+                (2u8, n.as_str()).hash(&mut h);
+                if let Some(text) = self.text.as_deref_mut() {
+                    text.push_str(n.as_str());
+                    text.push(' ');
+                }
+            }
+            Value::String(s) => {
+                (3u8, s).hash(&mut h);
+                if let Some(text) = self.text.as_deref_mut() {
+                    push_lowercase(s, text);
+                    text.push(' ');
+                }
+            }
+            Value::Array(a) => {
+                let item_at = if self.paths.is_some() { path_child(at, "[]") } else { 0 };
+                let mut count = 0usize;
+                let members = self.members.take();
+                within.items(a, |x, w| {
+                    h.write_u64(self.value(x, w, item_at));
+                    count += 1;
+                });
+                (4u8, count).hash(&mut h);
+                self.members = members;
+            }
+            Value::Object(m) => {
+                let collapse = self.paths.is_some() && map_like(m);
+                let mut entries: Vec<u64> = Vec::with_capacity(m.len());
+                // the row's own members only
+                let mut members = self.members.take();
+                within.members(m, |key, x, w| {
+                    let p = match self.paths.as_deref_mut() {
+                        Some(paths) => {
+                            let p = path_child(at, if collapse { "*" } else { key });
+                            paths.push(p);
+                            p
+                        }
+                        None => 0,
+                    };
+                    let x_hash = self.value(x, w, p);
+                    if let Some(members) = members.as_deref_mut() {
+                        members.push(x_hash);
+                    }
+                    let mut eh = rustc_hash::FxHasher::default();
+                    key.hash(&mut eh);
+                    eh.write_u64(x_hash);
+                    entries.push(eh.finish());
+                });
+                entries.sort_unstable();
+                (5u8, entries).hash(&mut h);
+                self.members = members;
+            }
+        }
+        h.finish()
+    }
+}
+
+/// The key path of `key` (a member's name, `[]` for an array's items, `*` for a map-like
+/// object's members) under the path `at`.
+fn path_child(at: u64, key: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
-    feed(v, &mut h);
+    (at, key).hash(&mut h);
     h.finish()
 }
 
@@ -1070,27 +1179,6 @@ impl Query {
     }
 }
 
-/// Lower-cased text of a value's scalars (keys excluded, so a query word that names a field does
-/// not make every row relevant).
-fn values_text(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => {}
-        Value::Bool(b) => {
-            out.push_str(if *b { "true " } else { "false " });
-        }
-        Value::Number(n) => {
-            out.push_str(&n.to_string());
-            out.push(' ');
-        }
-        Value::String(s) => {
-            push_lowercase(s, out);
-            out.push(' ');
-        }
-        Value::Array(a) => a.iter().for_each(|x| values_text(x, out)),
-        Value::Object(m) => m.values().for_each(|x| values_text(x, out)),
-    }
-}
-
 /// `s` lower-cased onto `out` (an ASCII text with no copy of its own).
 fn push_lowercase(s: &str, out: &mut String) {
     if s.is_ascii() {
@@ -1262,13 +1350,13 @@ impl Numbers {
 
 /// What makes two values of a field the same for uniqueness: the text a string holds or a scalar
 /// prints as (so `1` and `"1"` agree, as in Headroom), the content of an array or object, or
-/// absence. Hashed, so nested values are not printed per row.
-fn uniqueness_key(v: Option<&Value>) -> u64 {
+/// absence. Hashed, so nested values are not printed per row: a container by its `content_hash`.
+fn uniqueness_key(v: Option<&Value>, content_hash: u64) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     match v {
         None => 0u8.hash(&mut h),
         Some(Value::String(s)) => (1u8, s.as_str()).hash(&mut h),
-        Some(v @ (Value::Array(_) | Value::Object(_))) => (2u8, content_hash(v)).hash(&mut h),
+        Some(Value::Array(_) | Value::Object(_)) => (2u8, content_hash).hash(&mut h),
         Some(scalar) => (1u8, scalar.to_string().as_str()).hash(&mut h),
     }
     h.finish()
@@ -1314,7 +1402,7 @@ impl Field {
             s.keys.reserve_exact(rows);
         }
         if s.keys.len() < to {
-            let Some(absent) = s.value_index(uniqueness_key(None)) else {
+            let Some(absent) = s.value_index(uniqueness_key(None, 0)) else {
                 self.stop_tracking();
                 return false;
             };
@@ -1335,9 +1423,9 @@ impl Fields {
         Fields { rows, index: HashMap::new(), fields: Vec::new() }
     }
 
-    /// Row `i`'s fields (rows come in order).
-    fn add(&mut self, i: usize, row: &Map<String, Value>) {
-        for (name, v) in row {
+    /// Row `i`'s fields (rows come in order), with the content hash of each (see [`Walk`]).
+    fn add(&mut self, i: usize, row: &Map<String, Value>, hashes: &[u64]) {
+        for ((name, v), &hash) in row.iter().zip(hashes) {
             let at = match self.index.get(name) {
                 Some(&at) => at,
                 None => {
@@ -1365,7 +1453,7 @@ impl Fields {
             };
             let f = &mut self.fields[at];
             f.stats.present += 1;
-            let key = uniqueness_key(Some(v));
+            let key = uniqueness_key(Some(v), hash);
             f.distinct.insert(key);
             if f.tracking {
                 f.track(i, key, self.rows);
@@ -1393,7 +1481,7 @@ impl Fields {
     /// The statistics of every field, in the order the fields first appear.
     fn finish(self) -> Vec<FieldStats> {
         let n = self.rows;
-        let absent = uniqueness_key(None);
+        let absent = uniqueness_key(None, 0);
         self.fields
             .into_iter()
             .map(|mut f| {
@@ -1434,10 +1522,11 @@ trait Rows {
         false
     }
 
-    /// Every row, in order: what a pass over all of them reads.
-    fn each(&self, f: &mut dyn FnMut(usize, &Value)) {
+    /// Every row, in order, with where its arrays hold their items: what a pass over all of them
+    /// reads.
+    fn each(&self, f: &mut dyn FnMut(usize, &Value, Within)) {
         for i in 0..self.count() {
-            f(i, &self.row(i));
+            f(i, &self.row(i), Within::Whole);
         }
     }
 
@@ -1481,8 +1570,9 @@ struct ItemRows<'c, 'a> {
 enum Held {
     /// Such items read whole once.
     Whole(Vec<Option<Value>>),
-    /// Where such items are written, read whenever asked for.
-    Spans(Vec<Option<Range<usize>>>),
+    /// Such items' nodes in the span tree: read whole whenever asked for, and walked from their
+    /// nodes by a pass over all rows (see [`Within`]).
+    Nodes(Vec<Option<usize>>),
 }
 
 /// The rows at `idx` of `rows` (a group of a mixed array), in that order.
@@ -1519,19 +1609,29 @@ const READ_ONCE_BYTES: usize = 1 << 20;
 
 impl<'c, 'a> ItemRows<'c, 'a> {
     fn new(crusher: &'c Crusher<'a>, items: &'c [Value], at: &Items) -> Self {
-        let holders: Vec<Option<Range<usize>>> = match at {
+        let holders: Vec<Option<usize>> = match at {
             Items::Nodes(kids) => items
                 .iter()
                 .zip(kids.iter())
-                .map(|(v, &k)| if v.is_array() || v.is_object() { crusher.lean_holder(k as usize) } else { None })
+                .map(|(v, &k)| {
+                    ((v.is_array() || v.is_object()) && crusher.holds_lean(k as usize)).then_some(k as usize)
+                })
                 .collect(),
             _ => Vec::new(),
         };
-        if holders.iter().flatten().map(ExactSizeIterator::len).sum::<usize>() > READ_ONCE_BYTES {
-            return ItemRows { crusher, items, held: Held::Spans(holders) };
+        if holders.iter().flatten().map(|&k| crusher.tree.node(k).span().len()).sum::<usize>() > READ_ONCE_BYTES {
+            return ItemRows { crusher, items, held: Held::Nodes(holders) };
         }
-        let read = |span: Option<Range<usize>>| span.map(|s| crusher.read_item(&crusher.input[s]));
+        let read = |k: Option<usize>| k.map(|k| crusher.read_item(crusher.text_of(k)));
         ItemRows { crusher, items, held: Held::Whole(holders.into_iter().map(read).collect()) }
+    }
+
+    /// Item `i`'s node, when it holds a lean array and is read from its text.
+    fn node(&self, i: usize) -> Option<usize> {
+        match &self.held {
+            Held::Nodes(nodes) => nodes.get(i).copied().flatten(),
+            Held::Whole(_) => None,
+        }
     }
 }
 
@@ -1541,19 +1641,26 @@ impl Rows for ItemRows<'_, '_> {
     }
 
     fn row(&self, i: usize) -> Cow<'_, Value> {
-        match &self.held {
-            Held::Whole(whole) => Cow::Borrowed(whole.get(i).and_then(Option::as_ref).unwrap_or(&self.items[i])),
-            Held::Spans(spans) => match spans.get(i) {
-                Some(Some(span)) => Cow::Owned(self.crusher.read_item(&self.crusher.input[span.clone()])),
-                _ => Cow::Borrowed(&self.items[i]),
-            },
+        match (&self.held, self.node(i)) {
+            (Held::Whole(whole), _) => Cow::Borrowed(whole.get(i).and_then(Option::as_ref).unwrap_or(&self.items[i])),
+            (Held::Nodes(_), Some(k)) => Cow::Owned(self.crusher.read_item(self.crusher.text_of(k))),
+            (Held::Nodes(_), None) => Cow::Borrowed(&self.items[i]),
+        }
+    }
+
+    /// An item that holds a lean array is walked from its node, not read whole.
+    fn each(&self, f: &mut dyn FnMut(usize, &Value, Within)) {
+        for i in 0..self.items.len() {
+            match self.node(i) {
+                Some(k) => f(i, &self.items[i], Within::Node(&self.crusher.tree, self.crusher, k)),
+                None => f(i, &self.row(i), Within::Whole),
+            }
         }
     }
 
     fn str_prefix(&self, i: usize, name: &str) -> String {
-        if let Held::Spans(spans) = &self.held
-            && let Some(Some(span)) = spans.get(i)
-            && let Some(prefix) = field_prefix(&self.crusher.input[span.clone()], name)
+        if let Some(k) = self.node(i)
+            && let Some(prefix) = field_prefix(self.crusher.text_of(k), name)
         {
             return prefix;
         }
@@ -1561,16 +1668,14 @@ impl Rows for ItemRows<'_, '_> {
     }
 
     fn same(&self, a: usize, b: usize) -> bool {
-        if let Held::Spans(spans) = &self.held
-            && let (Some(Some(x)), Some(Some(y))) = (spans.get(a), spans.get(b))
-        {
-            return self.crusher.same_items(&self.crusher.input[x.clone()], &self.crusher.input[y.clone()]);
+        if let (Some(x), Some(y)) = (self.node(a), self.node(b)) {
+            return self.crusher.same_items(self.crusher.text_of(x), self.crusher.text_of(y));
         }
         self.row(a) == self.row(b)
     }
 
     fn dear(&self) -> bool {
-        matches!(self.held, Held::Spans(_))
+        matches!(self.held, Held::Nodes(_))
     }
 }
 
@@ -1915,13 +2020,15 @@ impl Rows for LeanRows<'_, '_> {
 
     /// Rows of [`DEAR_ROW_BYTES`] of text or more on average: a hash each is little beside them,
     /// and a pass of its own parsed each row once more (a tenth of 10 MB of `cargo metadata`
-    /// packages).
+    /// packages). Or a row of more than [`BESIDE_ROW_BYTES`], which the reading pass walks lean
+    /// (see [`LeanRows::each`]), where a pass of its own would read it whole.
     fn dear(&self) -> bool {
         let (Some(&first), Some(last)) = (self.starts.at.first(), self.starts.at.len().checked_sub(1)) else {
             return false;
         };
         let text = self.starts.span(last).end - first as usize;
         text >= DEAR_ROW_BYTES * self.starts.at.len()
+            || (0..Rows::count(self)).any(|j| self.starts.span(self.at(j)).len() > BESIDE_ROW_BYTES)
     }
 
     /// The rows parsed on a second core while this one reads them, in batches of at most 64 rows
@@ -1929,14 +2036,19 @@ impl Rows for LeanRows<'_, '_> {
     /// (freed here, the allocator's locks cost more than the second core gave). Parsing is half
     /// of a pass over 10 MB of `cargo metadata` packages. When a row has more than 256 KB (a page
     /// of a long array) all are parsed here, one at a time: a few such rows parsed at once would
-    /// hold several times their text.
-    fn each(&self, f: &mut dyn FnMut(usize, &Value)) {
+    /// hold several times their text. Such a row that holds a long array of its own is parsed
+    /// lean and walked from its span tree (see [`Within`]): read whole, 7 MB of it took 350 MB.
+    fn each(&self, f: &mut dyn FnMut(usize, &Value, Within)) {
         let n = Rows::count(self);
         let (starts, idx) = (self.starts, self.idx);
         let literal = move |j: usize| starts.literal(idx.map_or(j, |idx| idx[j] as usize));
         if n < LEAN_ITEMS || (0..n).any(|j| literal(j).len() > BESIDE_ROW_BYTES) {
             for j in 0..n {
-                f(j, &self.row(j));
+                let span = self.starts.span(self.at(j));
+                match (span.len() > BESIDE_ROW_BYTES).then(|| self.crusher.read_lean(span)).flatten() {
+                    Some((v, tree)) => f(j, &v, Within::Node(&tree, self.crusher, tree.root())),
+                    None => f(j, &self.row(j), Within::Whole),
+                }
             }
             return;
         }
@@ -1967,7 +2079,7 @@ impl Rows for LeanRows<'_, '_> {
                     if *reserved {
                         self.crusher.reserved.set(true);
                     }
-                    f(j, v);
+                    f(j, v, Within::Whole);
                     j += 1;
                 }
                 let _ = back.send(batch);
@@ -2198,11 +2310,14 @@ impl<'a> Crusher<'a> {
         self.mark_drops(out, &plan, unit, &at, dropped_values, objects, pointer)
     }
 
-    /// The span of `node` if it holds a lean array (see [`parse`]): its value lacks items its
-    /// text has.
-    fn lean_holder(&self, node: usize) -> Option<Range<usize>> {
-        let span = self.tree.node(node).span();
-        self.tree.holds_lean(span.clone()).then_some(span)
+    /// The text of `node`.
+    fn text_of(&self, node: usize) -> &'a str {
+        &self.input[self.tree.node(node).span()]
+    }
+
+    /// Whether `node` holds a lean array (see [`parse`]): its value lacks items its text has.
+    fn holds_lean(&self, node: usize) -> bool {
+        self.tree.holds_lean(self.tree.node(node).span())
     }
 
     /// A lean array's items as texts, when they are all strings, all numbers or all atoms.
@@ -2372,6 +2487,19 @@ impl<'a> Crusher<'a> {
             self.reserved.set(true);
         }
         v
+    }
+
+    /// A lean array's item at `span` that holds a long array of its own, parsed lean (see
+    /// [`parse`]) with a span tree of its own: none when it holds no such array, or does not
+    /// parse (see [`Self::read_item`]).
+    fn read_lean(&self, span: Range<usize>) -> Option<(Value, SpanTree)> {
+        let (mut v, form) = parse(&self.input[span.clone()]).ok()?;
+        if form != Form::LeanDocument {
+            return None;
+        }
+        let tree = jsonspan::scan_lean_at(self.input, span.start).ok()?;
+        source_number_text(&mut v, &tree, self.input);
+        Some((v, tree))
     }
 
     /// A kept item of a lean array that is a container, at `span`: parsed lean (see [`parse`])
@@ -2548,37 +2676,48 @@ impl<'a> Crusher<'a> {
         let mut path_sets = PathSets::new((self.input.len() / 16).max(1 << 16));
         // each row's text is read once, for its error words and query hits, and not kept
         let mut text = String::new();
-        rows.each(&mut |i, row| {
+        let (mut paths, mut member_hashes) = (Vec::new(), Vec::new());
+        rows.each(&mut |i, row, within| {
             text.clear();
-            values_text(row, &mut text);
+            member_hashes.clear();
+            let want_paths = path_sets.want();
+            let hash = Walk {
+                text: Some(&mut text),
+                paths: want_paths.then_some(&mut paths),
+                members: Some(&mut member_hashes),
+            }
+            .value(row, within, 0);
             if !self.query.is_empty() {
                 hits.push(Hits::of(&text, &self.query));
             }
             let map = row.as_object();
             // Error rows: an error word in a value, or a non-empty field named like an error.
-            let named_error = map.is_some_and(|m| {
-                m.iter().any(|(k, v)| {
-                    error_named(k)
+            let mut named_error = false;
+            if let Some(m) = map {
+                within.members(m, |k, v, w| {
+                    named_error |= error_named(k)
                         && !matches!(v, Value::Null | Value::Bool(false))
                         && v.as_str() != Some("")
-                        && v.as_array().is_none_or(|a| !a.is_empty())
-                        && v.as_object().is_none_or(|o| !o.is_empty())
-                })
-            });
+                        && v.as_array().is_none_or(|a| !w.is_empty(a))
+                        && v.as_object().is_none_or(|o| !o.is_empty());
+                });
+            }
             if named_error || has_error_word(&text) {
                 errors.push(i);
             }
             if hash_here {
-                hashes.push(content_hash(row));
+                hashes.push(hash);
             }
-            path_sets.add(row);
+            if want_paths {
+                path_sets.add(std::mem::take(&mut paths));
+            }
             if let Some(m) = map {
                 if i < 20 {
                     for (key, s) in m.iter().filter_map(|(key, v)| Some((key, v.as_str()?))) {
                         head_strings.entry(key.clone()).or_default().push((i, s.to_string()));
                     }
                 }
-                fields.add(i, m);
+                fields.add(i, m, &member_hashes);
             }
         });
         if hash_here {
@@ -3048,33 +3187,13 @@ impl<'a> Crusher<'a> {
     }
 }
 
-/// The key paths inside one row (array indices and the keys of map-like objects collapsed), as
-/// hashes: what a reader learns of the rows' schema from this one.
+/// The key paths inside one row (see [`Walk::paths`]), sorted, each once.
 fn row_paths(row: &Value) -> Vec<u64> {
-    let mut out = Vec::new();
-    let mut stack: Vec<(&Value, u64)> = vec![(row, 0)];
-    while let Some((v, at)) = stack.pop() {
-        let child = |key: &str| {
-            let mut h = rustc_hash::FxHasher::default();
-            (at, key).hash(&mut h);
-            h.finish()
-        };
-        match v {
-            Value::Array(items) => stack.extend(items.iter().map(|x| (x, child("[]")))),
-            Value::Object(map) => {
-                let collapse = map_like(map);
-                for (key, x) in map {
-                    let p = child(if collapse { "*" } else { key });
-                    out.push(p);
-                    stack.push((x, p));
-                }
-            }
-            _ => {}
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
+    let mut paths = Vec::new();
+    Walk { paths: Some(&mut paths), ..Walk::default() }.value(row, Within::Whole, 0);
+    paths.sort_unstable();
+    paths.dedup();
+    paths
 }
 
 /// The key paths of each row (see [`row_paths`]), gathered in a planner's reading pass so that
@@ -3106,12 +3225,19 @@ impl PathSets {
         }
     }
 
-    /// The next row's paths (rows come in order).
-    fn add(&mut self, row: &Value) {
+    /// Whether the next row's paths are wanted (not once the sets were let go).
+    fn want(&self) -> bool {
+        !self.gave_up
+    }
+
+    /// The next row's paths (rows come in order), as a [`Walk`] gathers them.
+    fn add(&mut self, mut paths: Vec<u64>) {
         if self.gave_up {
             return;
         }
-        let paths: Rc<[u64]> = row_paths(row).into();
+        paths.sort_unstable();
+        paths.dedup();
+        let paths: Rc<[u64]> = paths.into();
         let at = match self.index.get(&paths) {
             Some(&at) => at,
             None => {
@@ -3818,6 +3944,75 @@ mod tests {
     }
 
     #[test]
+    fn a_page_walked_from_its_node_reads_as_the_page_read_whole() {
+        let rows = |n: usize| -> String {
+            let r: Vec<String> =
+                (0..n).map(|i| format!(r#"{{"id":{i},"msg":"Row {i} OK","a":[{}]}}"#, i % 3)).collect();
+            format!("[{}]", r.join(","))
+        };
+        let numbers = |n: usize| format!("[{}]", (0..n).map(|i| (i % 7).to_string()).collect::<Vec<_>>().join(","));
+        let map: Vec<String> =
+            (0..70).map(|i| format!(r#""v1.{i}":{}"#, if i == 3 { numbers(1024) } else { i.to_string() })).collect();
+        let pages = [
+            format!(r#"{{"page":1,"items":{}}}"#, rows(1100)),
+            format!(r#"{{"page":2,"data":{{"rows":{},"n":1E5}},"error":{},"none":[]}}"#, rows(1030), numbers(1024)),
+            format!(
+                r#"{{"page":3,"items":[[1,2],{},{{"x":{}}}],"v":{{{}}}}}"#,
+                numbers(1500),
+                rows(1024),
+                map.join(",")
+            ),
+        ];
+        let doc = format!("[{}]", pages.join(","));
+        let (mut v, form) = parse(&doc).unwrap();
+        assert_eq!(form, Form::LeanDocument);
+        let tree = Arc::new(jsonspan::scan_lean(&doc).unwrap());
+        source_number_text(&mut v, &tree, &doc);
+        let (p, ctx) = (JsonParams::default(), Context::default());
+        let c = Crusher::new(&doc, Arc::clone(&tree), &p, &ctx);
+        let walk = |row: &Value, within: Within| {
+            let (mut text, mut paths, mut members) = (String::new(), Vec::new(), Vec::new());
+            let hash = Walk { text: Some(&mut text), paths: Some(&mut paths), members: Some(&mut members) }
+                .value(row, within, 0);
+            paths.sort_unstable();
+            paths.dedup();
+            (hash, text, paths, members)
+        };
+        for (page, k) in v.as_array().unwrap().iter().zip(tree.children(tree.root())) {
+            assert!(c.holds_lean(k));
+            let whole = c.read_item(c.text_of(k));
+            assert!(page.to_string().len() * 10 < c.text_of(k).len(), "the page is not lean: {page}");
+            let (from_node, read_whole) = (walk(page, Within::Node(&tree, &c, k)), walk(&whole, Within::Whole));
+            assert_eq!(from_node, read_whole);
+            assert_eq!(read_whole.0, content_hash(&whole));
+            assert_eq!(read_whole.2, row_paths(&whole));
+            let members: Vec<u64> = whole.as_object().unwrap().values().map(content_hash).collect();
+            assert_eq!(read_whole.3, members);
+        }
+        let first = tree.children(tree.root()).next().unwrap();
+        assert!(walk(&v[0], Within::Node(&tree, &c, first)).1.ends_with(" 1099 row 1099 ok 1 "));
+        // a lean array is not empty, though its value has no items; an empty one is
+        let page2 = tree.children(tree.root()).nth(1).unwrap();
+        let (error, none) = (tree.children(page2).nth(2).unwrap(), tree.children(page2).nth(3).unwrap());
+        assert!(!Within::Node(&tree, &c, error).is_empty(&[]));
+        assert!(Within::Node(&tree, &c, none).is_empty(&[]));
+        // a row of a long array that holds a long array of its own is read lean, and walks the same
+        let small: Vec<String> = (0..LEAN_ITEMS + 10).map(|i| format!(r#"{{"id":{i}}}"#)).collect();
+        let doc = format!("[{},{}]", small.join(","), pages[1]);
+        let tree = jsonspan::scan_lean(&doc).unwrap();
+        let c = Crusher::new(&doc, Arc::new(tree.clone()), &p, &ctx);
+        let row = tree.lean_items(tree.root(), &doc).last().unwrap();
+        assert_eq!(&doc[row.clone()], pages[1]);
+        let (lean, row_tree) = c.read_lean(row.clone()).unwrap();
+        assert!(lean.to_string().len() * 10 < row.len());
+        assert_eq!(
+            walk(&lean, Within::Node(&row_tree, &c, row_tree.root())),
+            walk(&c.read_item(&doc[row]), Within::Whole)
+        );
+        assert!(c.read_lean(tree.lean_items(tree.root(), &doc).next().unwrap()).is_none());
+    }
+
+    #[test]
     fn serde_json_s_reserved_key_is_named_and_passed_through() {
         let pad = (0..200).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
         for (key, value) in [
@@ -3880,8 +4075,8 @@ mod tests {
             let mut held = PathSets::new(1 << 20);
             let mut let_go = PathSets::new(4);
             for r in &rows {
-                held.add(r);
-                let_go.add(r);
+                held.add(row_paths(r));
+                let_go.add(row_paths(r));
             }
             assert!(held.hold(400) && held.of(399).is_some() && !let_go.hold(400) && let_go.of(0).is_none());
             let (mut a, mut b) = (plan(), plan());
