@@ -4,8 +4,8 @@
 arrays of 1e5 and 1e6 numbers, and of 2-byte numbers and empty arrays, whose cost is all per
 item, the same numbers 127 arrays deep, booleans with arrays among them, arrays of small
 objects and of small arrays, unique small rows, JSON Lines of small objects, rows with a nested
-array, wide rows as an array and as JSON Lines, rows beside 8 numbers, ten pages of rows,
-numbers with a copy every fifth item), written under
+array, wide rows as an array and as JSON Lines, rows beside 8 numbers, ten pages of rows, one
+page-sized row among 2,000 small ones, numbers with a copy every fifth item), written under
 target/bench-data. The fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -100,9 +100,9 @@ for size in (1 << 20, 10 << 20):
     p = data / f"mem-json-{size >> 20}MB-rows-beside-numbers"
     p.write_text("[[" + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17)) + "],1,2,3,4,5,6,7,8]")
     pairs.setdefault("json, rows beside 8 numbers", []).append((f"{size >> 20} MB", p))
-# ten pages of rows (`[{"page":1,"items":[…]},…]`): an array of 10 objects whose planner reads each
-# page whole, one at a time; and distinct numbers with a copy every fifth item, whose drops
-# alternate between copies and sampled-out items: a ledger entry for each run
+# ten pages of rows (`[{"page":1,"items":[…]},…]`): an array of 10 objects whose planner walks
+# each page from its span tree; and distinct numbers with a copy every fifth item, whose drops
+# alternate between copies and sampled-out items
 for size in (1 << 20, 10 << 20):
     per_page = size // 17 // 10
     pages = [
@@ -112,6 +112,13 @@ for size in (1 << 20, 10 << 20):
     p = data / f"mem-json-{size >> 20}MB-pages"
     p.write_text("[" + ",".join(pages) + "]")
     pairs.setdefault("json, ten pages of rows", []).append((f"{size >> 20} MB", p))
+    # a long array of 2,000 small rows with one row among them that holds the rest: read lean
+    # from its text as a page is
+    big = '{"id":-1,"items":[' + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17)) + "]}"
+    small = [f'{{"id":{i}}}' for i in range(2000)]
+    p = data / f"mem-json-{size >> 20}MB-big-row"
+    p.write_text("[" + ",".join(small[:1000] + [big] + small[1000:]) + "]")
+    pairs.setdefault("json, one page-sized row among 2,000", []).append((f"{size >> 20} MB", p))
     p = data / f"mem-json-{size >> 20}MB-alternating"
     p.write_text("[" + ",".join("1E5" if i % 5 == 0 else str(100_000_007 + i * 7_919) for i in range(size // 10)) + "]")
     pairs.setdefault("json, numbers with a copy every fifth", []).append((f"{size >> 20} MB", p))
