@@ -3,8 +3,9 @@
 //! state, with the flow list's count jobs run), then reads the process's peak resident size.
 //! Also a 25 MB JSON file opened on its own, its block compressed and laid out (target under 10×),
 //! and the same for arrays whose cost is all per item: 10 MB of `1,`, of `[],` or of `{"a":1},`,
-//! and 10 MB of `1,` 127 arrays deep.
-//! Run: `cargo bench --bench tui_memory -- headroom|har|json|numbers|empties|deep|objects` (one
+//! 10 MB of `1,` 127 arrays deep, ten pages of rows (10 MB) and 10 MB of distinct numbers with a
+//! copy every fifth item.
+//! Run: `cargo bench --bench tui_memory -- headroom|har|json|numbers|empties|deep|objects|pages|alternating` (one
 //! input per process, so each peak is its own).
 
 #[path = "support/big_capture.rs"]
@@ -35,6 +36,8 @@ fn main() {
         "empties" => (big_capture::tiny_items(10 << 20, "[]", 1), 10.0),
         "deep" => (big_capture::tiny_items(10 << 20, "1", 127), 10.0),
         "objects" => (big_capture::tiny_items(10 << 20, r#"{"a":1}"#, 1), 10.0),
+        "pages" => (big_capture::pages(10 << 20), 10.0),
+        "alternating" => (big_capture::alternating(10 << 20), 10.0),
         _ => (big_capture::headroom_log(100 << 20), 2.0),
     };
     let size = std::fs::metadata(&path).unwrap().len();

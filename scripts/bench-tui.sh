@@ -12,7 +12,7 @@ mem_headroom=$(cargo bench --bench tui_memory -- headroom 2>/dev/null | grep '^t
 mem_har=$(cargo bench --bench tui_memory -- har 2>/dev/null | grep '^tui_memory/')
 mem_json=$(cargo bench --bench tui_memory -- json 2>/dev/null | grep '^tui_memory/')
 # arrays of tiny items: over their target today, so the bench's failure status is not fatal here
-mem_tiny=$(for w in numbers empties deep objects; do cargo bench --bench tui_memory -- "$w" 2>/dev/null | grep '^tui_memory/' || true; done)
+mem_tiny=$(for w in numbers empties deep objects pages alternating; do cargo bench --bench tui_memory -- "$w" 2>/dev/null | grep '^tui_memory/' || true; done)
 python3 - "$mem_headroom" "$mem_har" "$mem_json" "$mem_tiny" <<'PY'
 import json, pathlib, re, sys
 root = pathlib.Path("target/criterion")
@@ -30,7 +30,14 @@ for group, (label, target) in targets.items():
         # a prose block's whole result follows its first part: measured, with no target of its own
         goal = "(after the first part)" if name.endswith(" whole") else f"< {target} ms, {verdict}"
         print(f"| {label}: {name} | {shown} | {goal} |")
-tiny = {"numbers": "an array of `1,`", "empties": "an array of `[],`", "deep": "an array of `1,` 127 arrays deep"}
+tiny = {
+    "numbers": "an array of `1,`",
+    "empties": "an array of `[],`",
+    "deep": "an array of `1,` 127 arrays deep",
+    "objects": 'an array of `{"a":1},`',
+    "pages": "ten pages of rows",
+    "alternating": "numbers with a copy every fifth",
+}
 for line in "\n".join(sys.argv[1:]).splitlines():
     m = re.search(r"tui_memory/(\w+): capture ([\d.]+) MB.*peak \+([\d.]+) MB = ([\d.]+)× the capture \(target < ([\d.]+)×\)", line)
     if m:

@@ -96,3 +96,33 @@ pub fn tiny_items(bytes: usize, item: &str, depth: usize) -> PathBuf {
     std::fs::write(&path, format!("{}{items}{}", "[".repeat(depth), "]".repeat(depth))).expect("write");
     path
 }
+
+/// Ten pages of about `bytes / 10` each, `[{"page":0,"items":[{"id":0,"a":[0]},…]},…]`: an array
+/// whose planner walks each page from its span tree.
+pub fn pages(bytes: usize) -> PathBuf {
+    let path = out_dir().join(format!("pages-{}mb.json", bytes >> 20));
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes * 9 / 10) {
+        return path;
+    }
+    let per_page = bytes / 17 / 10;
+    let page = |p: usize| {
+        let rows: Vec<String> = (0..per_page).map(|i| format!(r#"{{"id":{i},"a":[{}]}}"#, i % 3)).collect();
+        format!(r#"{{"page":{p},"items":[{}]}}"#, rows.join(","))
+    };
+    let pages: Vec<String> = (0..10).map(page).collect();
+    std::fs::write(&path, format!("[{}]", pages.join(","))).expect("write");
+    path
+}
+
+/// Distinct numbers with a copy of one every fifth item, about `bytes` of them: drops that
+/// alternate between copies and sampled-out items.
+pub fn alternating(bytes: usize) -> PathBuf {
+    let path = out_dir().join(format!("alternating-{}mb.json", bytes >> 20));
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes * 9 / 10) {
+        return path;
+    }
+    let items: Vec<String> =
+        (0..bytes / 10).map(|i| if i % 5 == 0 { "1E5".to_string() } else { (100_000_007 + i * 7_919).to_string() }).collect();
+    std::fs::write(&path, format!("[{}]", items.join(","))).expect("write");
+    path
+}
