@@ -99,6 +99,7 @@ pub fn tiny_items(bytes: usize, item: &str, depth: usize) -> PathBuf {
 
 /// Ten pages of about `bytes / 10` each, `[{"page":0,"items":[{"id":0,"a":[0]},…]},…]`: an array
 /// whose planner walks each page from its span tree.
+#[allow(dead_code, reason = "only tui_memory opens it; tui includes this module too")]
 pub fn pages(bytes: usize) -> PathBuf {
     let path = out_dir().join(format!("pages-{}mb.json", bytes >> 20));
     if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes * 9 / 10) {
@@ -116,13 +117,15 @@ pub fn pages(bytes: usize) -> PathBuf {
 
 /// Distinct numbers with a copy of one every fifth item, about `bytes` of them: drops that
 /// alternate between copies and sampled-out items.
+#[allow(dead_code, reason = "only tui_memory opens it; tui includes this module too")]
 pub fn alternating(bytes: usize) -> PathBuf {
     let path = out_dir().join(format!("alternating-{}mb.json", bytes >> 20));
     if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes * 9 / 10) {
         return path;
     }
-    let items: Vec<String> =
-        (0..bytes / 10).map(|i| if i % 5 == 0 { "1E5".to_string() } else { (100_000_007 + i * 7_919).to_string() }).collect();
+    let items: Vec<String> = (0..bytes / 10)
+        .map(|i| if i % 5 == 0 { "1E5".to_string() } else { (100_000_007 + i * 7_919).to_string() })
+        .collect();
     std::fs::write(&path, format!("[{}]", items.join(","))).expect("write");
     path
 }

@@ -1539,11 +1539,16 @@ trait Rows {
         false
     }
 
-    /// Every row, in order, with where its arrays hold their items: what a pass over all of them
-    /// reads.
+    /// Row `i` as a pass over all rows reads it, with where its arrays hold their items (a page
+    /// is walked from its node, not read whole: see [`Within`]).
+    fn read(&self, i: usize, f: &mut dyn FnMut(&Value, Within)) {
+        f(&self.row(i), Within::Whole);
+    }
+
+    /// Every row, in order, as [`Rows::read`] reads it: what a pass over all of them reads.
     fn each(&self, f: &mut dyn FnMut(usize, &Value, Within)) {
         for i in 0..self.count() {
-            f(i, &self.row(i), Within::Whole);
+            self.read(i, &mut |v, w| f(i, v, w));
         }
     }
 
@@ -1607,6 +1612,10 @@ impl<R: Rows + ?Sized> Rows for Picked<'_, R> {
         self.rows.row(self.idx[i] as usize)
     }
 
+    fn read(&self, i: usize, f: &mut dyn FnMut(&Value, Within)) {
+        self.rows.read(self.idx[i] as usize, f);
+    }
+
     fn same(&self, a: usize, b: usize) -> bool {
         self.rows.same(self.idx[a] as usize, self.idx[b] as usize)
     }
@@ -1666,12 +1675,10 @@ impl Rows for ItemRows<'_, '_> {
     }
 
     /// An item that holds a lean array is walked from its node, not read whole.
-    fn each(&self, f: &mut dyn FnMut(usize, &Value, Within)) {
-        for i in 0..self.items.len() {
-            match self.node(i) {
-                Some(k) => f(i, &self.items[i], Within::Node(&self.crusher.tree, self.crusher, k)),
-                None => f(i, &self.row(i), Within::Whole),
-            }
+    fn read(&self, i: usize, f: &mut dyn FnMut(&Value, Within)) {
+        match self.node(i) {
+            Some(k) => f(&self.items[i], Within::Node(&self.crusher.tree, self.crusher, k)),
+            None => f(&self.row(i), Within::Whole),
         }
     }
 
@@ -2029,6 +2036,16 @@ impl Rows for LeanRows<'_, '_> {
         self.crusher.same_items(self.starts.literal(self.at(a)), self.starts.literal(self.at(b)))
     }
 
+    /// A row of more than [`BESIDE_ROW_BYTES`] that holds a long array of its own is parsed lean
+    /// and walked from its own span tree.
+    fn read(&self, j: usize, f: &mut dyn FnMut(&Value, Within)) {
+        let span = self.starts.span(self.at(j));
+        match (span.len() > BESIDE_ROW_BYTES).then(|| self.crusher.read_lean(span)).flatten() {
+            Some((v, tree)) => f(&v, Within::Node(&tree, self.crusher, tree.root())),
+            None => f(&self.row(j), Within::Whole),
+        }
+    }
+
     /// Read from the row's text with nothing built: parsing the whole row for it was a quarter
     /// of the engine's time on 10 MB of `cargo metadata` packages.
     fn str_prefix(&self, j: usize, name: &str) -> String {
@@ -2061,11 +2078,7 @@ impl Rows for LeanRows<'_, '_> {
         let literal = move |j: usize| starts.literal(idx.map_or(j, |idx| idx[j] as usize));
         if n < LEAN_ITEMS || (0..n).any(|j| literal(j).len() > BESIDE_ROW_BYTES) {
             for j in 0..n {
-                let span = self.starts.span(self.at(j));
-                match (span.len() > BESIDE_ROW_BYTES).then(|| self.crusher.read_lean(span)).flatten() {
-                    Some((v, tree)) => f(j, &v, Within::Node(&tree, self.crusher, tree.root())),
-                    None => f(j, &self.row(j), Within::Whole),
-                }
+                self.read(j, &mut |v, w| f(j, v, w));
             }
             return;
         }
