@@ -216,7 +216,8 @@ pub enum PayloadShape {
     JsonArray,
     /// `{` + spans joined by `,` + `}`: a JSON object of the dropped members.
     JsonObject,
-    /// The spans joined by newlines: one dropped run of words per line.
+    /// The spans joined by newlines: one dropped run of words per line (prose), or the dropped
+    /// values of a JSON Lines stream, one a line.
     Lines,
 }
 

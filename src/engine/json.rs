@@ -230,13 +230,15 @@ fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
 
 /// The value at `span` of `text` (an item of a lean array) parsed lean (see [`parse`]), with a
 /// span tree of its own at `text`'s offsets, when it holds a long array of its own; `None` when
-/// it holds none or does not parse. Its numbers are as [`parse`] gives them.
+/// it holds none (found by the scan, which builds no value, before any parse) or does not parse.
+/// Its numbers are as [`parse`] gives them.
 pub(crate) fn parse_lean_at(text: &str, span: Range<usize>) -> Option<(Value, SpanTree)> {
-    let (v, form) = parse(&text[span.clone()]).ok()?;
-    if form != Form::LeanDocument {
+    let tree = jsonspan::scan_lean_at(text, span.start).ok()?;
+    if !tree.holds_lean(span.clone()) {
         return None;
     }
-    Some((v, jsonspan::scan_lean_at(text, span.start).ok()?))
+    let (v, form) = parse(&text[span]).ok()?;
+    (form == Form::LeanDocument).then_some((v, tree))
 }
 
 /// Why a document with a key twice in one object passes through: serde_json keeps the last of
@@ -2638,7 +2640,10 @@ impl<'a> Crusher<'a> {
             group_thousands(n),
             if unit == Unit::Rows { "rows" } else { "items" }
         );
-        let text = self.ledger.marker(group, phrase, PayloadShape::JsonArray);
+        // a JSON Lines stream's dropped values come back as JSON Lines (in brackets, the lines of
+        // a run had no commas between them)
+        let shape = if self.lines && pointer.is_empty() { PayloadShape::Lines } else { PayloadShape::JsonArray };
+        let text = self.ledger.marker(group, phrase, shape);
         if objects {
             let mut m = Map::new();
             m.insert(MARKER_KEY.to_string(), Value::String(text));
@@ -4321,5 +4326,13 @@ mod tests {
             serde_json::from_str::<Value>(l).unwrap();
         }
         assert!(c.output.lines().last().unwrap().contains(MARKER_KEY));
+        // what the marker gives back is the dropped lines, as JSON Lines; an array's is an array
+        let payload = c.ledger.payload(&input, &c.ledger.markers[0]);
+        let kept: Vec<&str> = c.output.lines().filter(|l| !l.contains(MARKER_KEY)).collect();
+        let dropped: Vec<&str> = input.lines().filter(|l| !kept.contains(l)).collect();
+        assert_eq!(payload.lines().collect::<Vec<_>>(), dropped);
+        let array = run(&format!("[{}]", lines.join(",\n")), None);
+        let payload = array.ledger.payload(&format!("[{}]", lines.join(",\n")), &array.ledger.markers[0]);
+        assert_eq!(serde_json::from_str::<Value>(&payload).unwrap().as_array().unwrap().len(), dropped.len());
     }
 }
