@@ -59,22 +59,29 @@ pub fn har(bytes: usize) -> PathBuf {
 /// one array (the shape of a big tool output opened on its own).
 #[allow(dead_code, reason = "only tui_memory opens a JSON file; tui includes this module too")]
 pub fn json_file(bytes: usize) -> PathBuf {
-    let path = out_dir().join(format!("rows-{}mb.json", bytes >> 20));
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes) {
-        return path;
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/json/pip-inspect.json");
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture")).expect("json");
-    let rows = doc["installed"].as_array().expect("installed rows").clone();
-    let mut all = Vec::new();
-    let mut size = 0;
-    while size < bytes {
-        for r in &rows {
-            size += serde_json::to_string(r).map_or(0, |s| s.len() + 1);
-            all.push(r.clone());
+    written(&format!("rows-{}mb.json", bytes >> 20), bytes, || {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/json/pip-inspect.json");
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture")).expect("json");
+        let rows = doc["installed"].as_array().expect("installed rows").clone();
+        let mut all = Vec::new();
+        let mut size = 0;
+        while size < bytes {
+            for r in &rows {
+                size += serde_json::to_string(r).map_or(0, |s| s.len() + 1);
+                all.push(r.clone());
+            }
         }
+        serde_json::to_string(&all).expect("serialise")
+    })
+}
+
+/// `target/bench-data/NAME`, made by `make` unless it is there with at least `at_least` bytes.
+fn written(name: &str, at_least: usize, make: impl FnOnce() -> String) -> PathBuf {
+    let path = out_dir().join(name);
+    if !std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= at_least) {
+        std::fs::write(&path, make()).expect("write");
     }
-    std::fs::write(&path, serde_json::to_string(&all).expect("serialise")).expect("write");
     path
 }
 
@@ -87,45 +94,33 @@ pub fn tiny_items(bytes: usize, item: &str, depth: usize) -> PathBuf {
         "[]" => "empties",
         _ => "objects",
     };
-    let path = out_dir().join(format!("{name}-{}mb-depth{depth}.json", bytes >> 20));
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes) {
-        return path;
-    }
-    let n = bytes / (item.len() + 1);
-    let items = vec![item; n].join(",");
-    std::fs::write(&path, format!("{}{items}{}", "[".repeat(depth), "]".repeat(depth))).expect("write");
-    path
+    written(&format!("{name}-{}mb-depth{depth}.json", bytes >> 20), bytes, || {
+        let items = vec![item; bytes / (item.len() + 1)].join(",");
+        format!("{}{items}{}", "[".repeat(depth), "]".repeat(depth))
+    })
 }
 
 /// Ten pages of about `bytes / 10` each, `[{"page":0,"items":[{"id":0,"a":[0]},…]},…]`: an array
 /// whose planner walks each page from its span tree.
 #[allow(dead_code, reason = "only tui_memory opens it; tui includes this module too")]
 pub fn pages(bytes: usize) -> PathBuf {
-    let path = out_dir().join(format!("pages-{}mb.json", bytes >> 20));
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes * 9 / 10) {
-        return path;
-    }
-    let per_page = bytes / 17 / 10;
-    let page = |p: usize| {
-        let rows: Vec<String> = (0..per_page).map(|i| format!(r#"{{"id":{i},"a":[{}]}}"#, i % 3)).collect();
-        format!(r#"{{"page":{p},"items":[{}]}}"#, rows.join(","))
-    };
-    let pages: Vec<String> = (0..10).map(page).collect();
-    std::fs::write(&path, format!("[{}]", pages.join(","))).expect("write");
-    path
+    written(&format!("pages-{}mb.json", bytes >> 20), bytes * 9 / 10, || {
+        let page = |p: usize| {
+            let rows: Vec<String> = (0..bytes / 170).map(|i| format!(r#"{{"id":{i},"a":[{}]}}"#, i % 3)).collect();
+            format!(r#"{{"page":{p},"items":[{}]}}"#, rows.join(","))
+        };
+        format!("[{}]", (0..10).map(page).collect::<Vec<_>>().join(","))
+    })
 }
 
 /// Distinct numbers with a copy of one every fifth item, about `bytes` of them: drops that
 /// alternate between copies and sampled-out items.
 #[allow(dead_code, reason = "only tui_memory opens it; tui includes this module too")]
 pub fn alternating(bytes: usize) -> PathBuf {
-    let path = out_dir().join(format!("alternating-{}mb.json", bytes >> 20));
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= bytes * 9 / 10) {
-        return path;
-    }
-    let items: Vec<String> = (0..bytes / 10)
-        .map(|i| if i % 5 == 0 { "1E5".to_string() } else { (100_000_007 + i * 7_919).to_string() })
-        .collect();
-    std::fs::write(&path, format!("[{}]", items.join(","))).expect("write");
-    path
+    written(&format!("alternating-{}mb.json", bytes >> 20), bytes * 9 / 10, || {
+        let items: Vec<String> = (0..bytes / 10)
+            .map(|i| if i % 5 == 0 { "1E5".to_string() } else { (100_000_007 + i * 7_919).to_string() })
+            .collect();
+        format!("[{}]", items.join(","))
+    })
 }
