@@ -385,17 +385,7 @@ fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Val
         Ok(_) if duplicate.get() => duplicated(false),
         Ok(v) => Ok((v, if leaned.get() > 0 { Form::LeanDocument } else { Form::Document })),
         Err(e) if e.to_string().starts_with("trailing characters") => {
-            let mut values = LeanItems::new(LEAN_ITEMS);
-            let mut duplicate = false;
-            for v in serde_json::Deserializer::from_str(input).into_iter::<LineValue>() {
-                match v {
-                    Ok(line) => {
-                        duplicate |= line.duplicate;
-                        values.push(line.value);
-                    }
-                    Err(e2) => return Err(parse_failed(&e2, true)),
-                }
-            }
+            let (values, duplicate) = read_lines(input).map_err(|e2| parse_failed(&e2, true))?;
             if duplicate {
                 return duplicated(true);
             }
@@ -403,6 +393,51 @@ fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Val
             Ok((Value::Array(values.finish()), form))
         }
         Err(e) => Err(parse_failed(&e, false)),
+    }
+}
+
+/// A JSON Lines stream's values as [`parse`] keeps them (see [`LeanItems`]), and whether one had
+/// a key twice. Once the stream turns lean, or its values read so far hold more than
+/// [`READ_ONCE_BYTES`] of text, every value is checked and counted with nothing built (see
+/// [`LineCheck`]): with [`LEAN_ITEMS`] or more the stream is lean and no more are built; with
+/// fewer the rest are built as before. Each value was built whole, and the first 1,023 held:
+/// eight lines of 5 MB among 1,100 took 645 MB for 40 MB.
+fn read_lines(input: &str) -> Result<(LeanItems, bool), serde_json::Error> {
+    let mut values = LeanItems::new(LEAN_ITEMS);
+    let mut duplicate = false;
+    let mut stream = serde_json::Deserializer::from_str(input).into_iter::<LineValue>();
+    let mut counted = false;
+    while let Some(line) = stream.next() {
+        let line = line?;
+        duplicate |= line.duplicate;
+        values.push(line.value);
+        if !counted && (values.lean || stream.byte_offset() > READ_ONCE_BYTES) {
+            counted = true;
+            let (mut count, mut twice) = (0, false);
+            for line in serde_json::Deserializer::from_str(input).into_iter::<LineCheck>() {
+                twice |= line?.duplicate;
+                count += 1;
+            }
+            if count >= LEAN_ITEMS {
+                values.go_lean();
+                return Ok((values, duplicate || twice));
+            }
+        }
+    }
+    Ok((values, duplicate))
+}
+
+/// One JSON Lines value read as [`Check`] reads one: to fail where it would and to flag a key
+/// written twice, with nothing built.
+struct LineCheck {
+    duplicate: bool,
+}
+
+impl<'de> serde::Deserialize<'de> for LineCheck {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let duplicate = Cell::new(false);
+        serde::de::DeserializeSeed::deserialize(Check { duplicate: &duplicate }, d)?;
+        Ok(LineCheck { duplicate: duplicate.get() })
     }
 }
 
@@ -4315,6 +4350,29 @@ mod tests {
         assert!(JsonEngine::compress(&nested(127), &JsonParams::default(), &ctx).is_ok());
         let err = JsonEngine::compress(&nested(128), &JsonParams::default(), &ctx).unwrap_err();
         assert!(err.to_string().contains("128 levels deep or more"), "{err}");
+    }
+
+    #[test]
+    fn json_lines_past_the_budget_are_counted_before_they_are_built() {
+        let big = |i: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "x".repeat(READ_ONCE_BYTES / 4));
+        let small = |i: usize| format!(r#"{{"id":{i}}}"#);
+        // ten big lines: past the budget, fewer than LEAN_ITEMS: every value built, as whole
+        let few: Vec<String> = (0..10).map(big).collect();
+        let (v, form) = parse(&few.join("\n")).unwrap();
+        assert_eq!(form, Form::Lines);
+        let whole: Vec<Value> = few.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(v, Value::Array(whole));
+        // big lines first, then enough small ones: lean
+        let many: Vec<String> = (0..LEAN_ITEMS + 5).map(|i| if i < 6 { big(i) } else { small(i) }).collect();
+        assert_eq!(parse(&many.join("\n")).unwrap(), (Value::Array(Vec::new()), Form::LeanLines));
+        // a key twice, or a cut value, after the budget is still found
+        let mut twice = many.clone();
+        twice[LEAN_ITEMS] = r#"{"id":1,"id":2}"#.to_string();
+        assert!(matches!(parse(&twice.join("\n")), Err(Skip::ParseFailed { .. })), "a key twice");
+        let cut = format!("{}\n{{\"id\":", many.join("\n"));
+        assert!(parse(&cut).is_err());
+        let cut_few = format!("{}\n{{\"id\":", few.join("\n"));
+        assert!(parse(&cut_few).is_err());
     }
 
     #[test]
