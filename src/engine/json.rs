@@ -397,32 +397,28 @@ fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Val
 }
 
 /// A JSON Lines stream's values as [`parse`] keeps them (see [`LeanItems`]), and whether one had
-/// a key twice. Once the stream turns lean, or its values read so far hold more than
-/// [`READ_ONCE_BYTES`] of text, every value is checked and counted with nothing built (see
-/// [`LineCheck`]): with [`LEAN_ITEMS`] or more the stream is lean and no more are built; with
-/// fewer the rest are built as before. Each value was built whole, and the first 1,023 held:
-/// eight lines of 5 MB among 1,100 took 645 MB for 40 MB.
+/// a key twice. A stream of more than [`READ_ONCE_BYTES`] is first checked and counted with
+/// nothing built (see [`LineCheck`]): with [`LEAN_ITEMS`] values or more it is lean and none is
+/// built. Each value was built whole, and the first 1,023 held: eight lines of 5 MB among 1,100
+/// took 645 MB for 40 MB.
 fn read_lines(input: &str) -> Result<(LeanItems, bool), serde_json::Error> {
     let mut values = LeanItems::new(LEAN_ITEMS);
+    if input.len() > READ_ONCE_BYTES {
+        let (mut count, mut twice) = (0, false);
+        for line in serde_json::Deserializer::from_str(input).into_iter::<LineCheck>() {
+            twice |= line?.duplicate;
+            count += 1;
+        }
+        if count >= LEAN_ITEMS {
+            values.go_lean();
+            return Ok((values, twice));
+        }
+    }
     let mut duplicate = false;
-    let mut stream = serde_json::Deserializer::from_str(input).into_iter::<LineValue>();
-    let mut counted = false;
-    while let Some(line) = stream.next() {
+    for line in serde_json::Deserializer::from_str(input).into_iter::<LineValue>() {
         let line = line?;
         duplicate |= line.duplicate;
         values.push(line.value);
-        if !counted && (values.lean || stream.byte_offset() > READ_ONCE_BYTES) {
-            counted = true;
-            let (mut count, mut twice) = (0, false);
-            for line in serde_json::Deserializer::from_str(input).into_iter::<LineCheck>() {
-                twice |= line?.duplicate;
-                count += 1;
-            }
-            if count >= LEAN_ITEMS {
-                values.go_lean();
-                return Ok((values, duplicate || twice));
-            }
-        }
     }
     Ok((values, duplicate))
 }
@@ -4353,7 +4349,7 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_past_the_budget_are_counted_before_they_are_built() {
+    fn json_lines_over_the_budget_are_counted_before_they_are_built() {
         let big = |i: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "x".repeat(READ_ONCE_BYTES / 4));
         let small = |i: usize| format!(r#"{{"id":{i}}}"#);
         // ten big lines: past the budget, fewer than LEAN_ITEMS: every value built, as whole
