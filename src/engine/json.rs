@@ -284,7 +284,7 @@ fn scan_failed(e: jsonspan::ScanError) -> Skip {
 /// [`parse`], with the span tree when the input is large enough to scan it on another core
 /// meanwhile (as one document: JSON Lines, known only from the parse, are scanned after), and
 /// whether it is JSON Lines (whose tree is always given).
-fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<SpanTree>>), Skip> {
+pub(crate) fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<SpanTree>>), Skip> {
     let lines = |v, form| {
         let tree = match form {
             Form::LeanLines => jsonspan::scan_lean_lines(input),
