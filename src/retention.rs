@@ -166,14 +166,11 @@ enum Met<'v> {
     Literal(&'v str, &'v str),
 }
 
-/// A lean array's item larger than this is parsed lean (see [`walk`]).
-const LEAN_ITEM_BYTES: usize = 256 * 1024;
-
 /// Walks every value of `doc` (an explicit stack, for any depth). `star` says which objects are
 /// maps, from the object and its schema path. A lean array's items are read from the text, a
-/// container parsed whole, one at a time; one of more than [`LEAN_ITEM_BYTES`] is parsed lean
-/// when it holds a long array of its own (whole, 7 MB of it took 350 MB). Paths are shared (`Rc`): the items of an array all
-/// have one, made once.
+/// container parsed whole, one at a time; a large one that holds a long array of its own is
+/// parsed lean (see [`json::parse_lean_at`]: whole, 7 MB of it took 350 MB). Paths are shared
+/// (`Rc`): the items of an array all have one, made once.
 fn walk(doc: &Doc, star: &dyn Fn(&serde_json::Map<String, Value>, &str) -> bool, f: &mut dyn FnMut(Met)) {
     walk_value(&doc.value, Some(&doc.tree), doc.text, (Rc::from(""), Rc::from("")), star, f);
 }
@@ -204,9 +201,7 @@ fn walk_value(
                     let paths = (schema.clone(), leaf.clone());
                     if !jsonspan::has_items(literal) {
                         f(Met::Literal(&leaf, literal));
-                    } else if let Some((item, item_tree)) =
-                        (literal.len() > LEAN_ITEM_BYTES).then(|| json::parse_lean_at(text, span)).flatten()
-                    {
+                    } else if let Some((item, item_tree)) = json::parse_lean_at(text, span) {
                         walk_value(&item, Some(&item_tree), text, paths, star, f);
                     } else if let Ok(item) = serde_json::from_str::<Value>(literal) {
                         walk_value(&item, None, text, paths, star, f);
@@ -649,11 +644,11 @@ mod tests {
 
     #[test]
     fn a_lean_arrays_large_item_is_read_lean_with_the_same_scores() {
-        // an item of more than LEAN_ITEM_BYTES that holds a long array is parsed lean; the same
+        // an item of more than BESIDE_ROW_BYTES that holds a long array is parsed lean; the same
         // item in a short array is parsed with the document
         let numbers: Vec<String> = (0..80_000).map(|i| format!("{}E1", i % 7)).collect();
         let big = format!(r#"{{"rows":[{}],"name":"big"}}"#, numbers.join(","));
-        assert!(big.len() > LEAN_ITEM_BYTES);
+        assert!(big.len() > json::BESIDE_ROW_BYTES);
         let small = |n: usize| (0..n).map(|i| format!(r#"{{"id":{i}}}"#)).collect::<Vec<_>>().join(",");
         let kept = format!("[{},{}]", small(5), r#"{"rows":[0E1],"name":"big"}"#);
         let leaves = |r: &Retention| r.metrics.iter().find(|m| m.name == "leaves").map(|m| (m.kept, m.total));

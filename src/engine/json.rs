@@ -229,10 +229,13 @@ fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
 }
 
 /// The value at `span` of `text` (an item of a lean array) parsed lean (see [`parse`]), with a
-/// span tree of its own at `text`'s offsets, when it holds a long array of its own; `None` when
-/// it holds none (found by the scan, which builds no value, before any parse) or does not parse.
-/// Its numbers are as [`parse`] gives them.
+/// span tree of its own at `text`'s offsets, when it has more than [`BESIDE_ROW_BYTES`] and holds
+/// a long array of its own; `None` when it is smaller, holds none (found by the scan, which
+/// builds no value, before any parse) or does not parse. Its numbers are as [`parse`] gives them.
 pub(crate) fn parse_lean_at(text: &str, span: Range<usize>) -> Option<(Value, SpanTree)> {
+    if span.len() <= BESIDE_ROW_BYTES {
+        return None;
+    }
     let tree = jsonspan::scan_lean_at(text, span.start).ok()?;
     if !tree.holds_lean(span.clone()) {
         return None;
@@ -2061,6 +2064,11 @@ impl LeanRows<'_, '_> {
     fn at(&self, j: usize) -> usize {
         self.idx.map_or(j, |idx| idx[j] as usize)
     }
+
+    /// Whether a row has more than [`BESIDE_ROW_BYTES`] of text.
+    fn has_large_row(&self) -> bool {
+        (0..Rows::count(self)).any(|j| self.starts.span(self.at(j)).len() > BESIDE_ROW_BYTES)
+    }
 }
 
 impl Rows for LeanRows<'_, '_> {
@@ -2079,8 +2087,7 @@ impl Rows for LeanRows<'_, '_> {
     /// A row of more than [`BESIDE_ROW_BYTES`] that holds a long array of its own is parsed lean
     /// and walked from its own span tree.
     fn read(&self, j: usize, f: &mut dyn FnMut(&Value, Within)) {
-        let span = self.starts.span(self.at(j));
-        match (span.len() > BESIDE_ROW_BYTES).then(|| self.crusher.read_lean(span)).flatten() {
+        match self.crusher.read_lean(self.starts.span(self.at(j))) {
             Some((v, tree)) => f(&v, Within::Node(&tree, self.crusher, tree.root())),
             None => f(&self.row(j), Within::Whole),
         }
@@ -2101,8 +2108,7 @@ impl Rows for LeanRows<'_, '_> {
             return false;
         };
         let text = self.starts.span(last).end - first as usize;
-        text >= DEAR_ROW_BYTES * self.starts.at.len()
-            || (0..Rows::count(self)).any(|j| self.starts.span(self.at(j)).len() > BESIDE_ROW_BYTES)
+        text >= DEAR_ROW_BYTES * self.starts.at.len() || self.has_large_row()
     }
 
     /// The rows parsed on a second core while this one reads them, in batches of at most 64 rows
@@ -2116,7 +2122,7 @@ impl Rows for LeanRows<'_, '_> {
         let n = Rows::count(self);
         let (starts, idx) = (self.starts, self.idx);
         let literal = move |j: usize| starts.literal(idx.map_or(j, |idx| idx[j] as usize));
-        if n < LEAN_ITEMS || (0..n).any(|j| literal(j).len() > BESIDE_ROW_BYTES) {
+        if n < LEAN_ITEMS || self.has_large_row() {
             for j in 0..n {
                 self.read(j, &mut |v, w| f(j, v, w));
             }
@@ -2159,8 +2165,8 @@ impl Rows for LeanRows<'_, '_> {
     }
 }
 
-/// See [`LeanRows::each`].
-const BESIDE_ROW_BYTES: usize = 256 * 1024;
+/// See [`LeanRows::each`] and [`parse_lean_at`].
+pub(crate) const BESIDE_ROW_BYTES: usize = 256 * 1024;
 
 /// See [`LeanRows::dear`].
 const DEAR_ROW_BYTES: usize = 256;
@@ -4076,13 +4082,19 @@ mod tests {
         let (error, none) = (tree.children(page2).nth(2).unwrap(), tree.children(page2).nth(3).unwrap());
         assert!(!Within::Node(&tree, &c, error).is_empty(&[]));
         assert!(Within::Node(&tree, &c, none).is_empty(&[]));
-        // a row of a long array that holds a long array of its own is read lean, and walks the same
+        // a large row of a long array that holds a long array of its own is read lean, and walks
+        // the same; a smaller one is not
+        let large = format!(r#"{{"page":4,"data":{{"rows":{},"n":1E5}},"error":{}}}"#, rows(12_000), numbers(1024));
+        assert!(large.len() > BESIDE_ROW_BYTES);
         let small: Vec<String> = (0..LEAN_ITEMS + 10).map(|i| format!(r#"{{"id":{i}}}"#)).collect();
-        let doc = format!("[{},{}]", small.join(","), pages[1]);
+        let doc = format!("[{},{},{large}]", small.join(","), pages[1]);
         let tree = jsonspan::scan_lean(&doc).unwrap();
         let c = Crusher::new(&doc, Arc::new(tree.clone()), &p, &ctx);
+        let page = tree.lean_items(tree.root(), &doc).nth(LEAN_ITEMS + 10).unwrap();
+        assert_eq!(&doc[page.clone()], pages[1]);
+        assert!(c.read_lean(page).is_none());
         let row = tree.lean_items(tree.root(), &doc).last().unwrap();
-        assert_eq!(&doc[row.clone()], pages[1]);
+        assert_eq!(&doc[row.clone()], large);
         let (lean, row_tree) = c.read_lean(row.clone()).unwrap();
         assert!(lean.to_string().len() * 10 < row.len());
         assert_eq!(
