@@ -145,7 +145,7 @@ fn bench_knob_change(c: &mut Criterion) {
                     stop: None,
                 };
                 let c = work::compute(&job);
-                assert!(!c.diff.rows.is_empty());
+                assert!(!c.diff.is_empty());
                 c
             })
         });

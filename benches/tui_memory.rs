@@ -76,10 +76,12 @@ fn main() {
             app.update(Action::Computed(Box::new(work::compute(&j))));
         }
     }
+    // the block on screen: its drawn lines laid out, as the diff pane holds them
+    let shown = app.view.as_ref().map_or(0, |v| v.display.len());
     let peak = peak_rss_bytes().saturating_sub(base);
     let ratio = peak as f64 / size as f64;
     println!(
-        "tui_memory/{which}: capture {:.1} MB, {} flows, {} blocks; loaded in {:.2} s (peak +{:.1} MB), counted in {:.1} s; peak +{:.1} MB = {ratio:.2}× the capture (target < {target}×)",
+        "tui_memory/{which}: capture {:.1} MB, {} flows, {} blocks ({shown} lines on screen's diff); loaded in {:.2} s (peak +{:.1} MB), counted in {:.1} s; peak +{:.1} MB = {ratio:.2}× the capture (target < {target}×)",
         size as f64 / 1e6,
         app.flows.len(),
         app.blocks.len(),

@@ -313,11 +313,11 @@ fn diff_navigation_search_folds_and_ledger_jumps() {
     // search unfolds what it finds
     answer(&mut app, Command::Search, "FAILED");
     let v = app.view.as_ref().unwrap();
-    let row = match v.display[v.cursor] {
+    let row = match v.display.get(v.cursor).unwrap() {
         ctxlens::tui::diffview::Display::Row(r) => r,
         other => panic!("cursor on {other:?}"),
     };
-    let r = &v.computed.diff.rows[row];
+    let r = &v.computed.diff.row(row).unwrap();
     assert!([&r.left, &r.right].into_iter().flatten().any(|c| c.text().to_lowercase().contains("failed")));
     assert!(app.message.starts_with("`failed`: match "), "{}", app.message);
     cmd(&mut app, Command::Back);
@@ -331,14 +331,16 @@ fn diff_navigation_search_folds_and_ledger_jumps() {
     cmd(&mut app, Command::Toggle);
     assert_eq!(app.focus, Pane::Diff);
     let v = app.view.as_ref().unwrap();
-    let ctxlens::tui::diffview::Display::Row(row) = v.display[v.cursor] else { panic!("cursor on a fold") };
-    assert_eq!(v.computed.diff.rows[row].left.as_ref().unwrap().line, d.span.lines.first);
+    let ctxlens::tui::diffview::Display::Row(row) = v.display.get(v.cursor).unwrap() else {
+        panic!("cursor on a fold")
+    };
+    assert_eq!(v.computed.diff.row(row).unwrap().left.as_ref().unwrap().line, d.span.lines.first);
 
     // expand every fold, then fold them again
     let folded = v.display.len();
     cmd(&mut app, Command::ExpandAll);
     let v = app.view.as_ref().unwrap();
-    assert_eq!(v.display.len(), v.computed.diff.rows.len());
+    assert_eq!(v.display.len(), v.computed.diff.len());
     cmd(&mut app, Command::ExpandAll);
     assert_eq!(app.view.as_ref().unwrap().display.len(), folded);
 }
@@ -542,7 +544,7 @@ fn compare_counts_stay_with_their_engines_and_the_view_follows_the_list() {
     let rec = ctxlens::tokens::count(app.blocks[b].recorded.as_deref().unwrap(), Tokenizer::O200k);
     assert_eq!(c.compare_out, Some(rec), "engine B's count is B's");
     // A's lines that B lacks are differences, not silent loss of the original
-    assert!(c.diff.rows.iter().any(|r| r.right.is_none()), "the two outputs differ");
+    assert!(c.diff.rows().any(|r| r.right.is_none()), "the two outputs differ");
     assert_eq!(c.diff.silent_lines(), 0);
     assert_eq!(app.flows[app.blocks[b].flow].tokens_out, flow_out, "a comparison changes no sum");
     assert_eq!(app.totals.tokens_out, total_out);
@@ -774,8 +776,8 @@ fn audit_mode_on_a_real_headroom_capture() {
     cmd(&mut app, Command::PrevSilent);
     assert_eq!(app.view.as_ref().unwrap().cursor, first, "{{ comes back to the first");
     let v = app.view.as_ref().unwrap();
-    let ctxlens::tui::diffview::Display::Row(r) = v.display[v.cursor] else { panic!("cursor on a fold") };
-    assert_eq!(v.computed.diff.rows[r].left.as_ref().unwrap().mark, ctxlens::tui::diffview::Mark::Silent);
+    let ctxlens::tui::diffview::Display::Row(r) = v.display.get(v.cursor).unwrap() else { panic!("cursor on a fold") };
+    assert_eq!(v.computed.diff.row(r).unwrap().left.as_ref().unwrap().mark, ctxlens::tui::diffview::Mark::Silent);
 
     // every Headroom marker in the capture is looked up in its CCR store
     answer(&mut app, Command::Filter, "~new");
@@ -847,7 +849,7 @@ fn the_real_headroom_is_an_engine_and_a_comparison_beside_ours() {
     assert!(c.summary.starts_with("headroom-ai 0.42") && c.summary.contains("log compressor"), "{}", c.summary);
     assert!(c.tokens_out < c.tokens_in && c.tokens_out != ours, "{} → {} (ours {ours})", c.tokens_in, c.tokens_out);
     assert_eq!(c.engine, "headroom");
-    assert!(c.retention.is_some() && !c.diff.rows.is_empty());
+    assert!(c.retention.is_some() && !c.diff.is_empty());
     assert!(app.knobs().iter().any(|(t, _)| *t == "log"), "the log knobs Headroom shares are tuned here");
     assert!(screen(&app).contains("Headroom's output keeps no ledger"));
     // back to ours, compared with Headroom's on the same block
@@ -1148,12 +1150,11 @@ fn a_block_split_between_engines_is_laid_out_by_section_with_no_false_silent_los
     assert_eq!((c.diff.silent_lines(), c.silent), (0, Some(0)));
     assert_eq!(c.diff.left_lines, app.blocks[0].text.lines().count());
     // each section's lines keep their numbers: the original's line N is on the row of its own
-    let lefts: Vec<usize> = c.diff.rows.iter().filter_map(|r| r.left.as_ref().map(|l| l.line)).collect();
+    let lefts: Vec<usize> = c.diff.rows().filter_map(|r| r.left.as_ref().map(|l| l.line)).collect();
     assert_eq!(lefts, (1..=c.diff.left_lines).collect::<Vec<_>>());
     let changed = c
         .diff
-        .rows
-        .iter()
+        .rows()
         .filter(|r| r.left.as_ref().is_some_and(|l| l.mark == ctxlens::tui::diffview::Mark::Changed))
         .count();
     assert!(changed > 10, "prose lines cut in place read as changed lines: {changed}");

@@ -162,10 +162,7 @@ impl App {
         };
         // a block the engine left unchanged is shown open: a single fold would hide all of it
         let d = &c.diff;
-        if !same_block
-            && !d.rows.is_empty()
-            && d.rows.iter().all(|r| r.left.as_ref().is_some_and(|l| l.mark == Mark::Same))
-        {
+        if !same_block && d.all_same() {
             expanded = (0..d.folds.len()).collect();
         }
         if !same_block {

@@ -26,7 +26,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::command::{Command, KeyMap};
-use super::diffview::{Display, Mark};
+use super::diffview::{Display, Layout, Mark};
 use super::filter::{self, Facts, Filter};
 use super::io::{IoDone, IoJob};
 use super::layout::{Areas, Pane, layout};
@@ -246,7 +246,7 @@ pub enum Mode {
 pub struct View {
     pub computed: Arc<Computed>,
     pub expanded: HashSet<usize>,
-    pub display: Vec<Display>,
+    pub display: Layout,
     pub changes: Vec<usize>,
     /// The cursor, a display index.
     pub cursor: usize,

@@ -91,10 +91,9 @@ impl App {
                 let Some(v) = self.view.as_mut() else { return };
                 match v.display.get(v.cursor) {
                     Some(Display::Fold(f)) => {
-                        v.expanded.insert(*f);
+                        v.expanded.insert(f);
                     }
                     Some(Display::Row(r)) => {
-                        let r = *r;
                         if let Some(fi) = v.computed.diff.folds.iter().position(|f| f.rows.contains(&r)) {
                             v.expanded.remove(&fi);
                         }
@@ -158,8 +157,8 @@ impl App {
             // a recorded compression: its Headroom marker
             let Some((hash, found)) = v.computed.ccr.get(self.ledger_sel) else { return };
             let message = format!("hash {hash}: {}", ccr_state(found.as_ref()));
-            let rows = &v.computed.diff.rows;
-            match rows.iter().position(|r| r.right.as_ref().is_some_and(|c| c.text().contains(hash.as_str()))) {
+            let diff = &v.computed.diff;
+            match diff.first_row_where(|_, r| r.is_some_and(|r| r.contains(hash.as_str()))) {
                 Some(r) => {
                     self.show_row(r);
                     self.focus = Pane::Diff;
@@ -170,14 +169,14 @@ impl App {
             return;
         };
         let Some(d) = o.ledger.drops.get(self.ledger_sel) else { return };
-        let rows = &v.computed.diff.rows;
+        let diff = &v.computed.diff;
         let lines = v.computed.drop_lines.as_ref().and_then(|l| l.get(self.ledger_sel)).filter(|l| l.0 > 0);
         let row = match lines {
-            Some(&(first, _)) => rows.iter().position(|r| r.left.as_ref().is_some_and(|c| c.line == first)),
+            Some(&(first, _)) => diff.row_of_left_line(first),
             // a comparison has no original side: find the marker carrying the drop's key
             None => v.computed.drop_keys.get(self.ledger_sel).and_then(|key| {
                 let key = &key.as_str()[..12];
-                rows.iter().position(|r| [&r.left, &r.right].into_iter().flatten().any(|c| c.text().contains(key)))
+                diff.first_row_where(|l, r| [l, r].into_iter().flatten().any(|t| t.contains(key)))
             }),
         };
         let place = match d.span.pointer_text() {
@@ -250,7 +249,7 @@ impl App {
             },
             _ => {
                 let line = match v.display.get(v.cursor) {
-                    Some(Display::Row(r)) => c.diff.rows[*r].right.as_ref().map(|c| c.text()).unwrap_or_default(),
+                    Some(Display::Row(r)) => c.diff.row(r).and_then(|r| r.right).map(|c| c.text()).unwrap_or_default(),
                     _ => String::new(),
                 };
                 let key = crate::ledger::MARKER_RE
@@ -455,15 +454,15 @@ impl View {
 
     /// Rebuilds the display after folds changed, keeping the cursor on the same row or fold.
     pub fn refold(&mut self, page: usize) {
-        let row = self.display.get(self.cursor).copied();
+        let row = self.display.get(self.cursor);
         self.display = self.computed.diff.display(&self.expanded);
         self.changes = self.computed.diff.change_starts(&self.display);
         let at = row.and_then(|r| match r {
-            Display::Row(i) => self.display.iter().position(|d| *d == Display::Row(i)),
-            Display::Fold(f) => self.display.iter().position(|d| match d {
-                Display::Row(i) => self.computed.diff.folds[f].rows.start == *i,
-                Display::Fold(g) => *g == f,
-            }),
+            Display::Row(i) => self.display.position_row(i),
+            Display::Fold(f) => self
+                .display
+                .position_fold(f)
+                .or_else(|| self.display.position_row(self.computed.diff.folds[f].rows.start)),
         });
         self.set_cursor(at.unwrap_or(self.cursor), page);
     }
@@ -475,7 +474,7 @@ impl View {
             self.display = self.computed.diff.display(&self.expanded);
             self.changes = self.computed.diff.change_starts(&self.display);
         }
-        if let Some(at) = self.display.iter().position(|d| *d == Display::Row(row)) {
+        if let Some(at) = self.display.position_row(row) {
             self.set_cursor(at, page);
         }
     }
@@ -495,15 +494,13 @@ impl View {
     /// Moves to the next (or previous) run of rows whose original side has mark `m`, unfolding as
     /// needed; which run of how many, or `None` past the last.
     pub fn jump_mark(&mut self, m: Mark, forward: bool, page: usize) -> Option<(usize, usize)> {
-        let rows = &self.computed.diff.rows;
-        let has = |r: usize| rows[r].left.as_ref().is_some_and(|c| c.mark == m);
-        let starts: Vec<usize> = (0..rows.len()).filter(|&r| has(r) && (r == 0 || !has(r - 1))).collect();
+        let starts = self.computed.diff.mark_starts(m);
         let cur = match self.display.get(self.cursor) {
             // from the top, the first run is the next one, even on the top line (unless a jump
             // put the cursor there)
             _ if self.cursor == 0 && self.landed != Some(0) => -1,
-            Some(Display::Row(r)) => *r as isize,
-            Some(Display::Fold(f)) => self.computed.diff.folds[*f].rows.start as isize - 1,
+            Some(Display::Row(r)) => r as isize,
+            Some(Display::Fold(f)) => self.computed.diff.folds[f].rows.start as isize - 1,
             None => -1,
         };
         let target = if forward {
@@ -516,20 +513,17 @@ impl View {
         Some((starts.iter().position(|s| *s == target).unwrap_or(0) + 1, starts.len()))
     }
 
-    /// Whether diff row `r` contains `needle` (lower case) on either side.
-    pub fn row_matches(&self, r: usize, needle: &str) -> bool {
-        let row = &self.computed.diff.rows[r];
-        [&row.left, &row.right].into_iter().flatten().any(|c| c.text().to_lowercase().contains(needle))
-    }
-
     /// Moves to the next (or previous) row matching `needle`, wrapping around; which match of
     /// how many, or `None` when nothing matches.
     pub fn jump_search(&mut self, needle: &str, forward: bool, page: usize) -> Option<(usize, usize)> {
-        let hits: Vec<usize> = (0..self.computed.diff.rows.len()).filter(|r| self.row_matches(*r, needle)).collect();
+        let hits = self
+            .computed
+            .diff
+            .rows_where(|l, r| [l, r].into_iter().flatten().any(|t| t.to_lowercase().contains(needle)));
         let (first, last) = (*hits.first()?, *hits.last()?);
         let cur_row = match self.display.get(self.cursor) {
-            Some(Display::Row(r)) => *r as isize,
-            Some(Display::Fold(f)) => self.computed.diff.folds[*f].rows.start as isize - 1,
+            Some(Display::Row(r)) => r as isize,
+            Some(Display::Fold(f)) => self.computed.diff.folds[f].rows.start as isize - 1,
             None => -1,
         };
         let target = if forward {

@@ -309,7 +309,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let w = body.width as usize;
     let d = &v.computed.diff;
     if let Some(err) = &v.computed.error
-        && d.rows.is_empty()
+        && d.is_empty()
     {
         f.render_widget(Paragraph::new(Line::styled(err.clone(), t.error)), body);
         return;
@@ -318,36 +318,37 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let mut lines: Vec<Line> = Vec::with_capacity(h);
     if app.unified {
         // rows may take two lines here: start late enough that the cursor is on screen
-        let cost = |i: usize| match v.display[i] {
-            Display::Row(r) => {
-                let row = &d.rows[r];
-                if row.left.as_ref().is_some_and(|c| c.mark == Mark::Changed) { 2 } else { 1 }
-            }
-            Display::Fold(_) => 1,
+        let cost = |i: usize| match v.display.get(i) {
+            Some(Display::Row(r)) if d.head(r).is_some_and(|h| h.left_mark() == Some(Mark::Changed)) => 2,
+            _ => 1,
         };
         let mut top = v.top.min(v.cursor);
         while top < v.cursor && (top..=v.cursor).map(cost).sum::<usize>() > h {
             top += 1;
         }
-        for (i, disp) in v.display.iter().enumerate().skip(top) {
+        for (i, disp) in v.display.iter_from(top) {
             if lines.len() >= h {
                 break;
             }
             let cursor = i == v.cursor;
-            match *disp {
+            match disp {
                 Display::Fold(fi) => lines.push(ctx.fold_line(fi, w, cursor)),
-                Display::Row(r) => unified_row(&ctx, &d.rows[r], nw, w, cursor, &mut lines),
+                Display::Row(r) => {
+                    if let Some(row) = d.row(r) {
+                        unified_row(&ctx, &row, nw, w, cursor, &mut lines);
+                    }
+                }
             }
         }
         lines.truncate(h);
     } else {
         let half = w.saturating_sub(1) / 2;
-        for (i, disp) in v.display.iter().enumerate().skip(v.top).take(h) {
+        for (i, disp) in v.display.iter_from(v.top).take(h) {
             let cursor = i == v.cursor;
-            match *disp {
+            match disp {
                 Display::Fold(fi) => lines.push(ctx.fold_line(fi, w, cursor)),
                 Display::Row(r) => {
-                    let row = &d.rows[r];
+                    let Some(row) = d.row(r) else { continue };
                     let mut spans = ctx.half(row.left.as_ref(), true, half, nw, cursor);
                     spans.push(Span::styled("│", t.border));
                     spans.extend(ctx.half(row.right.as_ref(), false, w.saturating_sub(half + 1), nw, cursor));

@@ -260,9 +260,7 @@ pub fn compute(job: &Job) -> Computed {
                 // engine A's output against B's: a line A has and B lacks is a difference, not a
                 // loss of the original
                 let (sides, mut model) = whole(display_sides(&a.output, &b.output, outcome, false, None));
-                for c in model.rows.iter_mut().filter_map(|r| r.left.as_mut()).filter(|c| c.mark == Mark::Silent) {
-                    c.mark = Mark::Dropped;
-                }
+                model.relabel(Mark::Silent, Mark::Dropped);
                 (sides, model)
             }
             (None, Some(o))
@@ -403,7 +401,7 @@ mod tests {
         let sides = display_sides(&text, &output, Some(&o), true, None);
         let model = sides.model(&[]);
         let cell = |c: &Option<diffview::Cell>| c.as_ref().map(|c| (c.mark, c.text()));
-        let rows: Vec<_> = model.rows.iter().map(|r| (cell(&r.left), cell(&r.right))).collect();
+        let rows: Vec<_> = model.rows().map(|r| (cell(&r.left), cell(&r.right))).collect();
         let added: Vec<_> = rows.iter().filter(|r| r.1.as_ref().is_some_and(|c| c.0 == Mark::Added)).collect();
         assert!(added.is_empty(), "kept items shown as added: {added:#?} in {rows:?}");
         let changed = rows.iter().filter(|r| r.0.as_ref().is_some_and(|c| c.0 == Mark::Changed)).count();

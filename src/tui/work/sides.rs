@@ -270,20 +270,11 @@ pub(super) fn sectioned(
             Some((_, tokenizer)) => tokens::count_per_line(&part.left, tokenizer),
         };
         let m = part.model(&part_tokens);
-        let (l0, r0, rows0) = (model.left_lines, model.right_lines, model.rows.len());
+        let l0 = model.left_lines;
         let shift = |r: (usize, usize)| if r.0 == 0 { r } else { (r.0 + l0, r.1 + l0) };
         drop_lines.extend(part.drop_lines.iter().flatten().map(|&r| shift(r)));
         removed.extend(part.removed.iter().map(|&r| shift(r)));
-        model.rows.extend(m.rows.into_iter().map(|mut row| {
-            row.left.iter_mut().for_each(|c| c.line += l0);
-            row.right.iter_mut().for_each(|c| c.line += r0);
-            row
-        }));
-        model.folds.extend(
-            m.folds.into_iter().map(|f| diffview::Fold { rows: f.rows.start + rows0..f.rows.end + rows0, ..f }),
-        );
-        model.left_lines += m.left_lines;
-        model.right_lines += m.right_lines;
+        model.append(m);
         capped |= part.capped;
         // each part starts on a line of its own
         for (text, part) in [(&mut left, &part.left), (&mut right, &part.right)] {
@@ -301,6 +292,7 @@ pub(super) fn sectioned(
         in_place: false,
         capped,
     };
+    model.on_sides(&sides.left, &sides.right);
     Some((sides, model))
 }
 
