@@ -5,8 +5,8 @@ arrays of 1e5 and 1e6 numbers, and of 2-byte numbers and empty arrays, whose cos
 item, the same numbers 127 arrays deep, booleans with arrays among them, arrays of small
 objects and of small arrays, unique small rows, JSON Lines of small objects, rows with a nested
 array, wide rows as an array and as JSON Lines, rows beside 8 numbers, ten pages of rows, one
-page-sized row among 2,000 small ones, two page-sized JSON Lines among 1,100, numbers with a
-copy every fifth item), written under
+page-sized row among 2,000 small ones, two page-sized JSON Lines among 1,100, 1,100 large rows,
+numbers with a copy every fifth item), written under
 target/bench-data. The fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -126,6 +126,16 @@ for size in (1 << 20, 10 << 20):
     p = data / f"mem-json-{size >> 20}MB-big-lines"
     p.write_text("\n".join(small[:500] + [half] + small[500:1000] + [half] + small[1000:1100]) + "\n")
     pairs.setdefault("json, two page-sized lines among 1,100", []).append((f"{size >> 20} MB", p))
+    # 1,100 large rows: a long array whose 1,024th item comes late in its text. The scan looks
+    # ahead for it once the rows made many nodes, and the parse beside waits to be told
+    per_row = size // 1100 // 20
+    rows = [
+        f'{{"id":{i},"items":[' + ",".join(f'{{"k":{j},"v":"s{j}"}}' for j in range(per_row)) + "]}"
+        for i in range(1100)
+    ]
+    p = data / f"mem-json-{size >> 20}MB-large-rows"
+    p.write_text("[" + ",".join(rows) + "]")
+    pairs.setdefault("json, 1,100 large rows", []).append((f"{size >> 20} MB", p))
     p = data / f"mem-json-{size >> 20}MB-alternating"
     p.write_text("[" + ",".join("1E5" if i % 5 == 0 else str(100_000_007 + i * 7_919) for i in range(size // 10)) + "]")
     pairs.setdefault("json, numbers with a copy every fifth", []).append((f"{size >> 20} MB", p))

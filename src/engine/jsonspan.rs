@@ -237,6 +237,14 @@ pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
 
 /// [`scan_lean`], telling `long` of each array in no array as it turns lean.
 pub fn scan_lean_telling(text: &str, long: &LongArrays) -> Result<SpanTree, ScanError> {
+    /// Tells the scan stopped however it stops, a panic included: a parse may be waiting.
+    struct Stops<'a>(&'a LongArrays);
+    impl Drop for Stops<'_> {
+        fn drop(&mut self) {
+            self.0.done();
+        }
+    }
+    let _stops = Stops(long);
     scan_with(text, false, LEAN_ITEMS, Some(long))
 }
 
@@ -349,12 +357,15 @@ struct Frame {
     lean: bool,
     /// For an array in no array, its place among those in the text (see [`LongArrays`]).
     chain: u32,
+    /// Whether the text ahead has enough items to make it long, once its items made many nodes
+    /// (see [`Scanner::item_done`]).
+    ahead: Option<bool>,
 }
 
 impl Frame {
     fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE }
+        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE, ahead: None }
     }
 }
 
@@ -362,21 +373,97 @@ impl Frame {
 /// beside it, so the parse stops building their items early (see `json::parse_beside`): it
 /// would build 1,024 of them only to let them go. An array is named by its place among the
 /// arrays that are in no array (`[…]` at the root, `{"packages": […]}`), which the scan and the
-/// parse meet in the same order; the others are not told.
+/// parse meet in the same order; the others are not told. The scan also tells how many of them
+/// it has passed the end of, and when it stops: a parse can wait to know (see [`LongArrays::wait`]).
 #[derive(Debug, Default)]
-pub struct LongArrays(std::sync::Mutex<Vec<u32>>);
+pub struct LongArrays {
+    told: std::sync::Mutex<Told>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Told {
+    /// The long ones, in text order.
+    long: Vec<u32>,
+    /// How many the scan has passed the end of (they end in the order they start: none is in
+    /// another).
+    passed: u32,
+    /// The scan stopped, at the end or at an error.
+    done: bool,
+}
 
 impl LongArrays {
+    fn tell(&self, f: impl FnOnce(&mut Told)) {
+        if let Ok(mut t) = self.told.lock() {
+            f(&mut t);
+        }
+        self.changed.notify_all();
+    }
+
     /// Found in text order, so the list stays sorted.
     fn found(&self, chain: u32) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(chain);
-        }
+        self.tell(|t| t.long.push(chain));
+    }
+
+    fn passed(&self, chain: u32) {
+        self.tell(|t| t.passed = t.passed.max(chain + 1));
+    }
+
+    fn done(&self) {
+        self.tell(|t| t.done = true);
     }
 
     /// Whether the array at place `chain` was found long yet.
     pub fn has(&self, chain: u32) -> bool {
-        self.0.lock().is_ok_and(|v| v.binary_search(&chain).is_ok())
+        self.told.lock().is_ok_and(|t| t.long.binary_search(&chain).is_ok())
+    }
+
+    /// Whether the array at place `chain` is long, waiting until the scan has found it long,
+    /// passed its end, or stopped (then it is not known long).
+    pub fn wait(&self, chain: u32) -> bool {
+        let Ok(mut t) = self.told.lock() else { return false };
+        loop {
+            let long = t.long.binary_search(&chain).is_ok();
+            if long || t.passed > chain || t.done {
+                return long;
+            }
+            t = match self.changed.wait(t) {
+                Ok(t) => t,
+                Err(_) => return false,
+            };
+        }
+    }
+}
+
+/// Nodes an array's items make before the scan looks ahead for whether it is long (see
+/// [`Scanner::item_done`]).
+const PEEK_AFTER_NODES: usize = 1 << 16;
+
+/// Whether an array has `n` items or more after the one that ends at `b[pos]`, read from the text
+/// without a tree. The text there is not scanned yet: on valid JSON the count is exact; on
+/// invalid JSON it is some answer, and the scan that goes on fails there.
+fn has_items_ahead(b: &[u8], mut pos: usize, n: usize) -> bool {
+    let ws = |mut p: usize| {
+        while p < b.len() && matches!(b[p], b' ' | b'\t' | b'\n' | b'\r') {
+            p += 1;
+        }
+        p
+    };
+    let mut count = 0;
+    loop {
+        pos = ws(pos);
+        if b.get(pos) != Some(&b',') {
+            return n == 0;
+        }
+        pos = ws(pos + 1);
+        if pos >= b.len() {
+            return false;
+        }
+        count += 1;
+        if count >= n {
+            return true;
+        }
+        pos = item_end(b, pos, b.len());
     }
 }
 
@@ -537,17 +624,27 @@ impl<'a> Scanner<'a> {
         });
         self.link(id);
         // a scalar is a whole item; a container is one when it closes (see `end_container`)
-        if kind == NodeKind::Scalar && self.item_done() {
+        if kind == NodeKind::Scalar && self.item_done(false) {
             return NONE;
         }
         id
     }
 
     /// The item just read of the array on top of the stack is whole. The array turns lean at
-    /// its [`LEAN_ITEMS`]th item (true is returned: the item's nodes went with the others).
-    fn item_done(&mut self) -> bool {
+    /// its [`LEAN_ITEMS`]th item (true is returned: the item's nodes went with the others), or
+    /// as soon as its items made [`PEEK_AFTER_NODES`] nodes and the text ahead holds the rest
+    /// (`after`: the item ended at `pos`): 1,100 rows of 17 KB made 100 MB of nodes before the
+    /// 1,024th. A long array's tree is the same whenever it turns.
+    fn item_done(&mut self, after: bool) -> bool {
         let lean_from = if self.lean_root_only && self.stack.len() > 1 { usize::MAX } else { self.lean_from };
-        let Some(f) = self.stack.last().filter(|f| f.array && !f.lean && f.items == lean_from) else { return false };
+        let nodes = self.nodes.len();
+        let Some(f) = self.stack.last_mut().filter(|f| f.array && !f.lean) else { return false };
+        if after && f.ahead.is_none() && lean_from != usize::MAX && nodes - f.node as usize > PEEK_AFTER_NODES {
+            f.ahead = Some(has_items_ahead(self.b, self.pos, lean_from.saturating_sub(f.items)));
+        }
+        if !(f.items == lean_from || f.ahead == Some(true)) {
+            return false;
+        }
         // its items so far are the nodes right after its own: they go, and so do the counts of
         // lean arrays among them
         let array = f.node as usize;
@@ -691,6 +788,9 @@ impl<'a> Scanner<'a> {
         let f = self.stack.pop().expect("container frame");
         if f.array {
             self.arrays_open = self.arrays_open.saturating_sub(1);
+            if let Some(long) = self.long.filter(|_| f.chain != NONE) {
+                long.passed(f.chain);
+            }
         }
         self.close(f.node, self.pos);
         self.keep_count(&f);
@@ -698,7 +798,7 @@ impl<'a> Scanner<'a> {
             self.top_done = true;
         }
         if self.build && f.node != NONE {
-            self.item_done();
+            self.item_done(true);
         }
         Ok(())
     }
@@ -932,6 +1032,46 @@ mod tests {
         assert_eq!(lean.lean_count(0), Some(lean.lean_items(0, &lines).count()));
     }
 
+    /// An array whose items make many nodes turns lean once the text ahead is seen to hold its
+    /// 1,024th item, and its tree is what turning at that item gives: no item nodes, all its
+    /// items counted. One item short, it keeps every item's nodes. The count ahead is exact.
+    #[test]
+    fn an_array_of_large_items_turns_lean_as_soon_as_the_text_ahead_holds_the_rest() {
+        let item = |i: usize| {
+            let nums: Vec<String> = (0..80).map(|k| (k * i).to_string()).collect();
+            format!(r#"{{"id":{i},"s":"a,]}}[\"{{","m":[{}]}}"#, nums.join(", "))
+        };
+        let doc = |n: usize| format!("[ {} ]", (0..n).map(item).collect::<Vec<_>>().join(" ,\n "));
+        for n in [LEAN_ITEMS - 1, LEAN_ITEMS, LEAN_ITEMS + 5] {
+            let text = doc(n);
+            let told = LongArrays::default();
+            let tree = scan_lean_telling(&text, &told).unwrap();
+            assert_eq!(tree.node(0).lean, n >= LEAN_ITEMS, "{n}");
+            assert_eq!(told.has(0), n >= LEAN_ITEMS);
+            if n >= LEAN_ITEMS {
+                assert_eq!((tree.nodes.len(), tree.lean_count(0)), (1, Some(n)));
+                assert_eq!(tree.lean_items(0, &text).count(), n);
+            } else {
+                assert_eq!(tree.children(0).count(), n);
+            }
+            // a scan that is not lean keeps every item
+            let whole = scan(&text, false).unwrap();
+            assert_eq!(whole.children(0).count(), n);
+        }
+        let text = doc(40);
+        let first = item(0).len() + 2;
+        assert_eq!(&text[first..first + 2], " ,");
+        for k in 0..45 {
+            assert_eq!(has_items_ahead(text.as_bytes(), first, k), k <= 39, "{k}");
+        }
+        // a broken item past where it looked ahead still fails the scan
+        let mut broken = doc(LEAN_ITEMS + 5);
+        let at = broken.len() - 40;
+        broken.replace_range(at..at + 1, "}");
+        assert!(scan_lean_telling(&broken, &LongArrays::default()).is_err());
+        assert!(scan(&broken, false).is_err());
+    }
+
     #[test]
     fn a_lean_array_s_items_are_counted_by_the_scan_and_its_place_told() {
         let kinds = [r#""a\"b, ]""#, " 7 ", "[ ]", r#"{"a":"]}[{","b":[1,2]}"#, "\n{\n}"];
@@ -942,7 +1082,9 @@ mod tests {
         let doc = format!(r#"{{"a":[1],"b":[{long}],"c":{{"d":[[{long}],{long}]}},"e":[2,[3]],"f":[{long}]}}"#);
         let told = LongArrays::default();
         let tree = scan_lean_telling(&doc, &told).unwrap();
-        assert_eq!(*told.0.lock().unwrap(), vec![1, 2, 4]);
+        let t = told.told.lock().unwrap();
+        assert_eq!((&t.long, t.passed, t.done), (&vec![1, 2, 4], 5, true));
+        drop(t);
         assert!((0..6).all(|k| told.has(k) == [1, 2, 4].contains(&k)));
         // every lean array with a node has its count, the items read from the text
         let mut leans = 0;
