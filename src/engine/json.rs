@@ -401,18 +401,22 @@ fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Val
 
 /// A JSON Lines stream's values as [`parse`] keeps them (see [`LeanItems`]), and whether one had
 /// a key twice. A stream of more than [`READ_ONCE_BYTES`] is first checked and counted with
-/// nothing built (see [`LineCheck`]): with [`LEAN_ITEMS`] values or more it is lean and none is
-/// built. Each value was built whole, and the first 1,023 held: eight lines of 5 MB among 1,100
-/// took 645 MB for 40 MB.
+/// nothing built (see [`LineCheck`]): with [`LEAN_ITEMS`] values or more, or one of more than
+/// [`BESIDE_ROW_BYTES`], it is lean and none is built (each is read from the text when asked for,
+/// a large one lean in its turn). Each value was built whole, and the first 1,023 held: eight
+/// lines of 5 MB among 1,100 took 645 MB for 40 MB, and eight lines of 7.7 MB alone 1.7 GB.
 fn read_lines(input: &str) -> Result<(LeanItems, bool), serde_json::Error> {
     let mut values = LeanItems::new(LEAN_ITEMS);
     if input.len() > READ_ONCE_BYTES {
-        let (mut count, mut twice) = (0, false);
-        for line in serde_json::Deserializer::from_str(input).into_iter::<LineCheck>() {
+        let (mut count, mut twice, mut largest, mut at) = (0, false, 0, 0);
+        let mut lines = serde_json::Deserializer::from_str(input).into_iter::<LineCheck>();
+        while let Some(line) = lines.next() {
             twice |= line?.duplicate;
             count += 1;
+            largest = largest.max(lines.byte_offset() - at);
+            at = lines.byte_offset();
         }
-        if count >= LEAN_ITEMS {
+        if count >= LEAN_ITEMS || largest > BESIDE_ROW_BYTES {
             values.go_lean();
             return Ok((values, twice));
         }
@@ -4415,9 +4419,10 @@ mod tests {
 
     #[test]
     fn json_lines_over_the_budget_are_counted_before_they_are_built() {
-        let big = |i: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "x".repeat(READ_ONCE_BYTES / 4));
+        let big = |i: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "x".repeat(BESIDE_ROW_BYTES - 100));
         let small = |i: usize| format!(r#"{{"id":{i}}}"#);
-        // ten big lines: past the budget, fewer than LEAN_ITEMS: every value built, as whole
+        // ten big lines: past the budget, fewer than LEAN_ITEMS, none over BESIDE_ROW_BYTES: every
+        // value built, as whole
         let few: Vec<String> = (0..10).map(big).collect();
         let (v, form) = parse(&few.join("\n")).unwrap();
         assert_eq!(form, Form::Lines);
@@ -4434,6 +4439,25 @@ mod tests {
         assert!(parse(&cut).is_err());
         let cut_few = format!("{}\n{{\"id\":", few.join("\n"));
         assert!(parse(&cut_few).is_err());
+        // one line over BESIDE_ROW_BYTES among a few: lean, each value read from the text when
+        // asked for (eight lines of 7.7 MB took 1.7 GB built whole)
+        let rows: Vec<String> = (0..80_000).map(|i| format!(r#"{{"i":{i},"a":[{}]}}"#, i % 3)).collect();
+        let huge = format!(r#"{{"id":99,"rows":[{}]}}"#, rows.join(","));
+        let mixed: Vec<String> = (0..5).map(small).chain([huge.clone()]).chain((5..8).map(small)).collect();
+        let text = mixed.join("\n") + "\n";
+        assert!(huge.len() > BESIDE_ROW_BYTES && text.len() > READ_ONCE_BYTES);
+        assert_eq!(parse(&text).unwrap(), (Value::Array(Vec::new()), Form::LeanLines));
+        let out = run(&text, None).output;
+        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), mixed.len(), "{out:.300}");
+        for (l, o) in mixed.iter().zip(&lines) {
+            if l.len() < 100 {
+                assert_eq!(&serde_json::from_str::<Value>(l).unwrap(), o);
+            }
+        }
+        assert!(
+            lines[5]["rows"].as_array().is_some_and(|r| r.len() < 1000 && r[0] == serde_json::json!({"i":0,"a":[0]}))
+        );
     }
 
     #[test]
