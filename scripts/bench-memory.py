@@ -136,14 +136,16 @@ for size in (1 << 20, 10 << 20):
     p = data / f"mem-json-{size >> 20}MB-large-rows"
     p.write_text("[" + ",".join(rows) + "]")
     pairs.setdefault("json, 1,100 large rows", []).append((f"{size >> 20} MB", p))
-    # the ten pages as eight JSON Lines, one page a line: a stream with a line over 256 KB is
-    # lean, each line read from the text when asked for
-    p = data / f"mem-json-{size >> 20}MB-page-lines"
-    p.write_text("".join(page + "\n" for page in pages[:8]))
-    pairs.setdefault("json, eight pages as JSON Lines", []).append((f"{size >> 20} MB", p))
     p = data / f"mem-json-{size >> 20}MB-alternating"
     p.write_text("[" + ",".join("1E5" if i % 5 == 0 else str(100_000_007 + i * 7_919) for i in range(size // 10)) + "]")
     pairs.setdefault("json, numbers with a copy every fifth", []).append((f"{size >> 20} MB", p))
+# eight pages as JSON Lines, a page a line, at 2 MB and 10 MB: a stream of more than 1 MB is lean,
+# each line read from its text when asked for (one of at most 1 MB is read once, whole)
+for size in (2 << 20, 10 << 20):
+    rows = ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17 // 8))
+    p = data / f"mem-json-{size >> 20}MB-page-lines"
+    p.write_text("".join(f'{{"page":{n},"items":[{rows}]}}\n' for n in range(8)))
+    pairs.setdefault("json, eight pages as JSON Lines", []).append((f"{size >> 20} MB", p))
 # the same `1,` under 127 arrays, and `true,` with a `[1]` every 1,000 items past the 1,100th: a
 # long array of atoms stays lean at any depth and when containers follow
 for label, name in (("json, 2-byte numbers 127 arrays deep", "deep"), ("json, booleans and late arrays", "late")):

@@ -400,26 +400,20 @@ fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Val
 }
 
 /// A JSON Lines stream's values as [`parse`] keeps them (see [`LeanItems`]), and whether one had
-/// a key twice. A stream of more than [`READ_ONCE_BYTES`] is first checked and counted with
-/// nothing built (see [`LineCheck`]): with [`LEAN_ITEMS`] values or more, or one of more than
-/// [`BESIDE_ROW_BYTES`], it is lean and none is built (each is read from the text when asked for,
-/// a large one lean in its turn). Each value was built whole, and the first 1,023 held: eight
-/// lines of 5 MB among 1,100 took 645 MB for 40 MB, and eight lines of 7.7 MB alone 1.7 GB.
+/// a key twice. A stream of more than [`READ_ONCE_BYTES`] is lean: checked first with nothing
+/// built (see [`LineCheck`]), then each value read from the text when asked for (a large one lean
+/// in its turn). Each value was built whole, and the first 1,023 held: eight lines of 5 MB among
+/// 1,100 took 645 MB for 40 MB; a stream of fewer than 1,024 values was built whole after its
+/// check, and eight lines of 7.7 MB took 1.7 GB.
 fn read_lines(input: &str) -> Result<(LeanItems, bool), serde_json::Error> {
     let mut values = LeanItems::new(LEAN_ITEMS);
     if input.len() > READ_ONCE_BYTES {
-        let (mut count, mut twice, mut largest, mut at) = (0, false, 0, 0);
-        let mut lines = serde_json::Deserializer::from_str(input).into_iter::<LineCheck>();
-        while let Some(line) = lines.next() {
+        let mut twice = false;
+        for line in serde_json::Deserializer::from_str(input).into_iter::<LineCheck>() {
             twice |= line?.duplicate;
-            count += 1;
-            largest = largest.max(lines.byte_offset() - at);
-            at = lines.byte_offset();
         }
-        if count >= LEAN_ITEMS || largest > BESIDE_ROW_BYTES {
-            values.go_lean();
-            return Ok((values, twice));
-        }
+        values.go_lean();
+        return Ok((values, twice));
     }
     let mut duplicate = false;
     for line in serde_json::Deserializer::from_str(input).into_iter::<LineValue>() {
@@ -508,8 +502,8 @@ pub(crate) enum Form {
     LeanDocument,
     /// JSON Lines: an array of the stream's values, each parsed whole.
     Lines,
-    /// JSON Lines of [`LEAN_ITEMS`] values or more: the stream is lean as an array is (see
-    /// [`jsonspan::scan_lean_lines`]).
+    /// JSON Lines of [`LEAN_ITEMS`] values or more, or of more than 1 MB: the stream is lean as an
+    /// array is (see [`jsonspan::scan_lean_lines`]).
     LeanLines,
 }
 
@@ -4421,13 +4415,15 @@ mod tests {
     fn json_lines_over_the_budget_are_counted_before_they_are_built() {
         let big = |i: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "x".repeat(BESIDE_ROW_BYTES - 100));
         let small = |i: usize| format!(r#"{{"id":{i}}}"#);
-        // ten big lines: past the budget, fewer than LEAN_ITEMS, none over BESIDE_ROW_BYTES: every
-        // value built, as whole
-        let few: Vec<String> = (0..10).map(big).collect();
+        // three big lines: within the budget, every value built, as whole; ten: past it, lean
+        // although fewer than LEAN_ITEMS (500 lines of 100 KB took 1.6 GB built whole)
+        let few: Vec<String> = (0..3).map(big).collect();
         let (v, form) = parse(&few.join("\n")).unwrap();
         assert_eq!(form, Form::Lines);
         let whole: Vec<Value> = few.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(v, Value::Array(whole));
+        let few: Vec<String> = (0..10).map(big).collect();
+        assert_eq!(parse(&few.join("\n")).unwrap(), (Value::Array(Vec::new()), Form::LeanLines));
         // big lines first, then enough small ones: lean
         let many: Vec<String> = (0..LEAN_ITEMS + 5).map(|i| if i < 6 { big(i) } else { small(i) }).collect();
         assert_eq!(parse(&many.join("\n")).unwrap(), (Value::Array(Vec::new()), Form::LeanLines));
@@ -4440,7 +4436,8 @@ mod tests {
         let cut_few = format!("{}\n{{\"id\":", few.join("\n"));
         assert!(parse(&cut_few).is_err());
         // one line over BESIDE_ROW_BYTES among a few: lean, each value read from the text when
-        // asked for (eight lines of 7.7 MB took 1.7 GB built whole)
+        // asked for, the large one lean in its turn (eight lines of 7.7 MB took 1.7 GB built
+        // whole)
         let rows: Vec<String> = (0..80_000).map(|i| format!(r#"{{"i":{i},"a":[{}]}}"#, i % 3)).collect();
         let huge = format!(r#"{{"id":99,"rows":[{}]}}"#, rows.join(","));
         let mixed: Vec<String> = (0..5).map(small).chain([huge.clone()]).chain((5..8).map(small)).collect();
