@@ -6,7 +6,7 @@ item, the same numbers 127 arrays deep, booleans with arrays among them, arrays 
 objects and of small arrays, unique small rows, JSON Lines of small objects, rows with a nested
 array, wide rows as an array and as JSON Lines, rows beside 8 numbers, ten pages of rows, one
 page-sized row among 2,000 small ones, two page-sized JSON Lines among 1,100, 1,100 large rows,
-eight pages as JSON Lines, numbers with a copy every fifth item), written under
+100 large rows, eight pages as JSON Lines, numbers with a copy every fifth item), written under
 target/bench-data. The fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -136,6 +136,13 @@ for size in (1 << 20, 10 << 20):
     p = data / f"mem-json-{size >> 20}MB-large-rows"
     p.write_text("[" + ",".join(rows) + "]")
     pairs.setdefault("json, 1,100 large rows", []).append((f"{size >> 20} MB", p))
+    # 100 large rows, each groups of 100 small objects: no array in it is long, and it is lean
+    # because its first 64 rows take more than 256 KB
+    group = "[" + ",".join(f'{{"k":{j},"v":"s{j % 10}"}}' for j in range(100)) + "]"
+    rows = [f'{{"id":{i},"groups":[' + ",".join([group] * (size // 100 // 1700)) + "]}" for i in range(100)]
+    p = data / f"mem-json-{size >> 20}MB-short-large-rows"
+    p.write_text('{"kind":"List","items":[' + ",".join(rows) + "]}")
+    pairs.setdefault("json, 100 large rows", []).append((f"{size >> 20} MB", p))
     p = data / f"mem-json-{size >> 20}MB-alternating"
     p.write_text("[" + ",".join("1E5" if i % 5 == 0 else str(100_000_007 + i * 7_919) for i in range(size // 10)) + "]")
     pairs.setdefault("json, numbers with a copy every fifth", []).append((f"{size >> 20} MB", p))

@@ -311,7 +311,9 @@ pub(crate) fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<Spa
         ((v, form @ (Form::Lines | Form::LeanLines)), _) => lines(v, form),
         ((v, _), Ok(Ok(t))) => Ok((v, false, Some(Arc::new(t)))),
         (_, Ok(Err(e))) => Err(scan_failed(e)),
-        ((v, _), Err(_)) => Ok((v, false, None)),
+        // the scan stopped short (a panic): what it told may make arrays lean that a scan alone
+        // would not, so the text is parsed alone too, to go with a scan alone
+        (_, Err(_)) => parse(input).map(|(v, _)| (v, false, None)),
     }
 }
 
@@ -606,11 +608,14 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
         while !items.lean {
             // a long array the scan beside found already is lean before its 1,024th item: every
             // 16th item asks, and once its items are many the parse waits for the answer (the
-            // outcome is the same whenever it comes)
+            // outcome is the same whenever it comes). After its first SIZE_LEAN_ITEMS items the
+            // parse waits to know whether they were large, which makes it lean there.
             if let (Some(k), Some(told)) = (chain, self.told) {
-                let long = if !waited && told.built.get() - from > WAIT_AFTER_BUILT {
+                let long = if items.items.len() == jsonspan::SIZE_LEAN_ITEMS {
+                    told.long.wait(k, true)
+                } else if !waited && told.built.get() - from > WAIT_AFTER_BUILT {
                     waited = true;
-                    told.long.wait(k)
+                    told.long.wait(k, false)
                 } else {
                     items.items.len() % 16 == 15 && told.long.has(k)
                 };
@@ -4217,6 +4222,44 @@ mod tests {
             format!(r#"{{"a":[{}],"b":[{}]}}"#, wide(700), wide(LEAN_ITEMS)),
             format!("[{}]", wide(LEAN_ITEMS - 1)),
         ]
+    }
+
+    /// A short array whose first rows are large is read lean (none of its rows built) and cut as
+    /// the engine cuts it from a whole parse (given through the memo, with a scan by count alone).
+    #[test]
+    fn a_short_array_of_large_rows_is_read_lean_and_cut_as_when_it_is_built() {
+        let row = |i: usize| {
+            let items: Vec<String> = (0..300).map(|j| format!(r#"{{"k":{j},"v":"s{}"}}"#, j % 9)).collect();
+            let status = if i.is_multiple_of(7) { "error" } else { "ok" };
+            format!(r#"{{"id":{i},"status":"{status}","n":1E{},"items":[{}]}}"#, i % 4, items.join(","))
+        };
+        for n in [jsonspan::SIZE_LEAN_ITEMS, 200] {
+            let doc = format!(r#"{{"kind":"List","items":[{}]}}"#, (0..n).map(row).collect::<Vec<_>>().join(","));
+            let (v, _, tree) = parse_and_scan(&doc).unwrap();
+            assert_eq!(v["items"], Value::Array(Vec::new()), "none of its rows built");
+            let tree = tree.unwrap();
+            assert!(tree.node(tree.children(0).nth(1).unwrap()).lean);
+            let (mut whole, _) = parse(&doc).unwrap();
+            let by_count = Arc::new(jsonspan::scan_lean(&doc).unwrap());
+            source_number_text(&mut whole, &by_count, &doc);
+            assert_eq!(whole["items"].as_array().map(Vec::len), Some(n));
+            let key = (fx_hash(&doc), doc.len());
+            for query in [None, Some("error".to_string())] {
+                let lean = JsonEngine::compress(
+                    &doc,
+                    &JsonParams::default(),
+                    &Context { query: query.clone(), ..Context::default() },
+                )
+                .unwrap();
+                let memo = Arc::new(crate::engine::api::Memo::default());
+                let parsed = Parsed { key, value: whole.clone(), lines_mode: false, tree: by_count.clone() };
+                memo.put(MEMO_PARSE, MEMO_PARSES, key.0, parsed);
+                let ctx = Context { query, memo: Some(memo), ..Context::default() };
+                let built = JsonEngine::compress(&doc, &JsonParams::default(), &ctx).unwrap();
+                assert!(lean.output.len() < doc.len() / 2);
+                assert_eq!((&lean.output, &lean.ledger, &lean.notes), (&built.output, &built.ledger, &built.notes));
+            }
+        }
     }
 
     #[test]

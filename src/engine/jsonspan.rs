@@ -183,6 +183,14 @@ impl SpanTree {
 /// few; a parsed `{"a":1}` took about 450 bytes). Its items are read from the text when needed.
 pub const LEAN_ITEMS: usize = 1024;
 
+/// An array in no array whose first this many items take more than [`SIZE_LEAN_BYTES`] of text is
+/// lean too, when a scan tells a parse beside it (see [`LongArrays`]): its items are large, and
+/// 1,000 rows of 20 KB were built whole at 27 times their text.
+pub const SIZE_LEAN_ITEMS: usize = 64;
+
+/// See [`SIZE_LEAN_ITEMS`].
+pub const SIZE_LEAN_BYTES: usize = 256 * 1024;
+
 /// A small container holds at most this many children, all atoms (scalars and empty containers:
 /// `{"id":1,"ok":true}`, `[1,"a"]`). The JSON engine never cuts inside one but for a long string
 /// (an object needs 8 keys to be sampled, an array 9 items to be planned), so a kept one goes to
@@ -361,12 +369,14 @@ struct Frame {
     /// Whether the text ahead has enough items to make it long, once its items made many nodes
     /// (see [`Scanner::item_done`]).
     ahead: Option<bool>,
+    /// Whether its text passed [`SIZE_LEAN_BYTES`] before its [`SIZE_LEAN_ITEMS`]th item.
+    sized: bool,
 }
 
 impl Frame {
     fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE, ahead: None }
+        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE, ahead: None, sized: false }
     }
 }
 
@@ -389,6 +399,8 @@ struct Told {
     /// How many the scan has passed the end of (they end in the order they start: none is in
     /// another).
     passed: u32,
+    /// How many it has passed the [`SIZE_LEAN_ITEMS`]th item of, or the end of.
+    checked: u32,
     /// The scan stopped, at the end or at an error.
     done: bool,
 }
@@ -410,6 +422,10 @@ impl LongArrays {
         self.tell(|t| t.passed = t.passed.max(chain + 1));
     }
 
+    fn checked(&self, chain: u32) {
+        self.tell(|t| t.checked = t.checked.max(chain + 1));
+    }
+
     fn done(&self) {
         self.tell(|t| t.done = true);
     }
@@ -419,13 +435,14 @@ impl LongArrays {
         self.told.lock().is_ok_and(|t| t.long.binary_search(&chain).is_ok())
     }
 
-    /// Whether the array at place `chain` is long, waiting until the scan has found it long,
-    /// passed its end, or stopped (then it is not known long).
-    pub fn wait(&self, chain: u32) -> bool {
+    /// Whether the array at place `chain` is lean, waiting until the scan has found it so, passed
+    /// its end, or stopped (then it is not known lean); with `checked`, only until the scan has
+    /// passed its [`SIZE_LEAN_ITEMS`]th item.
+    pub fn wait(&self, chain: u32, checked: bool) -> bool {
         let Ok(mut t) = self.told.lock() else { return false };
         loop {
             let long = t.long.binary_search(&chain).is_ok();
-            if long || t.passed > chain || t.done {
+            if long || t.passed > chain || t.done || checked && t.checked > chain {
                 return long;
             }
             t = match self.changed.wait(t) {
@@ -643,7 +660,23 @@ impl<'a> Scanner<'a> {
         if after && f.ahead.is_none() && lean_from != usize::MAX && nodes - f.node as usize > PEEK_AFTER_NODES {
             f.ahead = Some(has_items_ahead(self.b, self.pos, lean_from.saturating_sub(f.items)));
         }
-        if !(f.items == lean_from || f.ahead == Some(true)) {
+        // an array in no array, with a parse beside waiting to know: lean when its first items are
+        // large, decided at its SIZE_LEAN_ITEMSth item, or as soon as its text is large and the
+        // text ahead holds the rest of those items (64 rows of 100 KB made 50 MB of nodes)
+        let mut large = false;
+        if let Some(long) = self.long.filter(|_| f.chain != NONE) {
+            let bytes = self.pos - self.nodes[f.node as usize].start as usize;
+            if f.items == SIZE_LEAN_ITEMS {
+                large = bytes > SIZE_LEAN_BYTES;
+                if !large {
+                    long.checked(f.chain);
+                }
+            } else if after && !f.sized && f.items < SIZE_LEAN_ITEMS && bytes > SIZE_LEAN_BYTES {
+                f.sized = true;
+                large = has_items_ahead(self.b, self.pos, SIZE_LEAN_ITEMS - f.items);
+            }
+        }
+        if !(f.items == lean_from || f.ahead == Some(true) || large) {
             return false;
         }
         // its items so far are the nodes right after its own: they go, and so do the counts of
@@ -1071,6 +1104,45 @@ mod tests {
         broken.replace_range(at..at + 1, "}");
         assert!(scan_lean_telling(&broken, &LongArrays::default()).is_err());
         assert!(scan(&broken, false).is_err());
+    }
+
+    /// An array in no array whose first SIZE_LEAN_ITEMS items are large is lean when a parse is
+    /// told (and only then), whether that is seen at those items' end or before; one whose first
+    /// items are small is told checked, and stays whole under LEAN_ITEMS.
+    #[test]
+    fn an_array_whose_first_items_are_large_is_lean_when_a_parse_is_told() {
+        let item = |i: usize, size: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "x".repeat(size));
+        let doc = |n: usize, size: usize| {
+            format!(r#"{{"a":[1,2],"b":[{}],"c":[3]}}"#, (0..n).map(|i| item(i, size)).collect::<Vec<_>>().join(","))
+        };
+        let large = SIZE_LEAN_BYTES / SIZE_LEAN_ITEMS + 10;
+        for (n, size, lean) in [
+            (SIZE_LEAN_ITEMS - 1, large * 2, false),
+            (SIZE_LEAN_ITEMS, large, true),
+            (SIZE_LEAN_ITEMS + 30, large, true),
+            (SIZE_LEAN_ITEMS + 30, large / 2, false),
+            // large before its 64th item: lean there, once the text ahead holds the rest
+            (SIZE_LEAN_ITEMS * 3, large * 4, true),
+            (SIZE_LEAN_ITEMS / 2, large * 4, false),
+        ] {
+            let text = doc(n, size);
+            let told = LongArrays::default();
+            let tree = scan_lean_telling(&text, &told).unwrap();
+            let b = tree.children(0).nth(1).unwrap();
+            assert_eq!(tree.node(b).lean, lean, "{n} items of {size}");
+            assert_eq!((told.has(0), told.has(1), told.has(2)), (false, lean, false));
+            let t = told.told.lock().unwrap();
+            // `a` passed; `b` checked at its 64th item when it has one
+            assert_eq!((t.passed, t.checked), (3, if n >= SIZE_LEAN_ITEMS && !lean { 2 } else { 0 }));
+            drop(t);
+            if lean {
+                assert_eq!(tree.lean_items(b, &text).count(), n);
+            } else {
+                assert_eq!(tree.children(b).count(), n);
+            }
+            // a scan that tells no parse keeps the count's rule alone
+            assert!(!scan_lean(&text).unwrap().nodes.iter().any(|n| n.lean));
+        }
     }
 
     #[test]
