@@ -49,6 +49,15 @@ def peak_kb(path, engine):
 
 
 pairs = {}
+
+
+def add(label, name, size, text):
+    """Writes one input of a row: `text` as `mem-json-<size>MB-<name>`."""
+    p = data / f"mem-json-{size >> 20}MB-{name}"
+    p.write_text(text)
+    pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
+
+
 for size in (1 << 20, 10 << 20):
     for kind, text in inputs(size):
         p = data / f"mem-{kind}-{size >> 20}MB"
@@ -61,46 +70,30 @@ for count in (100_000, 1_000_000):
 # arrays whose cost is all per item: 1 MB and 10 MB of `1,` and of `[],`
 for label, item in (("json, 2-byte numbers", "1"), ("json, empty arrays", "[]")):
     for size in (1 << 20, 10 << 20):
-        p = data / f"mem-json-{size >> 20}MB-of-{'ones' if item == '1' else 'empties'}"
-        p.write_text("[" + ",".join([item] * (size // (len(item) + 1))) + "]")
-        pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
+        add(label, f"of-{'ones' if item == '1' else 'empties'}", size, "[" + ",".join([item] * (size // (len(item) + 1))) + "]")
 # arrays of small containers (at most 7 atoms), read lean from the text as atoms are: copies of
 # one, unique rows that are all kept, and JSON Lines of small objects
 for label, item in (("json, small objects", '{"a":1}'), ("json, small arrays", "[1]")):
     for size in (1 << 20, 10 << 20):
-        p = data / f"mem-json-{size >> 20}MB-of-{'objects' if item.startswith('{') else 'arrays'}"
-        p.write_text("[" + ",".join([item] * (size // (len(item) + 1))) + "]")
-        pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
+        add(label, f"of-{'objects' if item.startswith('{') else 'arrays'}", size, "[" + ",".join([item] * (size // (len(item) + 1))) + "]")
 for size in (1 << 20, 10 << 20):
     row = '{{"id":{0},"name":"user {0}","ok":{1}}}'
-    p = data / f"mem-json-{size >> 20}MB-unique-rows"
-    p.write_text("[" + ",".join(row.format(i, "true" if i % 3 else "false") for i in range(size // 40)) + "]")
-    pairs.setdefault("json, unique small rows (all kept)", []).append((f"{size >> 20} MB", p))
-    p = data / f"mem-json-{size >> 20}MB-lines"
-    p.write_text("".join(f'{{"a":{i % 3}}}\n' for i in range(size // 8)))
-    pairs.setdefault("json, JSON Lines of small objects", []).append((f"{size >> 20} MB", p))
+    add("json, unique small rows (all kept)", "unique-rows", size, "[" + ",".join(row.format(i, "true" if i % 3 else "false") for i in range(size // 40)) + "]")
+    add("json, JSON Lines of small objects", "lines", size, "".join(f'{{"a":{i % 3}}}\n' for i in range(size // 8)))
 # rows that are not small: a nested array in each (`{"id":1,"a":[1]}`), and wide rows of 12 fields
 # with a nested object, as an array and as JSON Lines: read from the text as small ones are
 for size in (1 << 20, 10 << 20):
-    p = data / f"mem-json-{size >> 20}MB-nested-rows"
-    p.write_text("[" + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17)) + "]")
-    pairs.setdefault("json, rows with a nested array", []).append((f"{size >> 20} MB", p))
+    add("json, rows with a nested array", "nested-rows", size, "[" + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17)) + "]")
     wide = (
         '{{"id":{0},"name":"user {0}","email":"u{0}@example.com","active":true,"score":{1}.5,"team":"t{2}",'
         '"role":"dev","city":"Paris","zip":"750{3:02d}","age":{4},"tags":["a","b"],"meta":{{"x":1}}}}'
     )
     rows = [wide.format(i, i % 97, i % 7, i % 100, i % 60) for i in range(size // 200)]
-    p = data / f"mem-json-{size >> 20}MB-wide-rows"
-    p.write_text("[" + ",".join(rows) + "]")
-    pairs.setdefault("json, wide rows", []).append((f"{size >> 20} MB", p))
-    p = data / f"mem-json-{size >> 20}MB-wide-lines"
-    p.write_text("".join(r + "\n" for r in rows))
-    pairs.setdefault("json, JSON Lines of wide rows", []).append((f"{size >> 20} MB", p))
+    add("json, wide rows", "wide-rows", size, "[" + ",".join(rows) + "]")
+    add("json, JSON Lines of wide rows", "wide-lines", size, "".join(r + "\n" for r in rows))
     # the rows under an array of 9 items, the others 8 numbers: a group too small to plan, so
     # the rows are not read whole to be compared
-    p = data / f"mem-json-{size >> 20}MB-rows-beside-numbers"
-    p.write_text("[[" + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17)) + "],1,2,3,4,5,6,7,8]")
-    pairs.setdefault("json, rows beside 8 numbers", []).append((f"{size >> 20} MB", p))
+    add("json, rows beside 8 numbers", "rows-beside-numbers", size, "[[" + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17)) + "],1,2,3,4,5,6,7,8]")
 # ten pages of rows (`[{"page":1,"items":[…]},…]`): an array of 10 objects whose planner walks
 # each page from its span tree; and distinct numbers with a copy every fifth item, whose drops
 # alternate between copies and sampled-out items
@@ -110,22 +103,17 @@ for size in (1 << 20, 10 << 20):
         f'{{"page":{p},"items":[' + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(per_page)) + "]}"
         for p in range(10)
     ]
-    p = data / f"mem-json-{size >> 20}MB-pages"
-    p.write_text("[" + ",".join(pages) + "]")
-    pairs.setdefault("json, ten pages of rows", []).append((f"{size >> 20} MB", p))
+    add("json, ten pages of rows", "pages", size, "[" + ",".join(pages) + "]")
     # a long array of 2,000 small rows with one row among them that holds the rest: read lean
     # from its text as a page is
     big = '{"id":-1,"items":[' + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17)) + "]}"
     small = [f'{{"id":{i}}}' for i in range(2000)]
-    p = data / f"mem-json-{size >> 20}MB-big-row"
-    p.write_text("[" + ",".join(small[:1000] + [big] + small[1000:]) + "]")
-    pairs.setdefault("json, one page-sized row among 2,000", []).append((f"{size >> 20} MB", p))
+    add("json, one page-sized row among 2,000", "big-row", size, "[" + ",".join(small[:1000] + [big] + small[1000:]) + "]")
     # the same as JSON Lines, the page-sized line split in two among 1,100 small ones: counted
     # before its values are built, its scan lean from the first line
     half = '{"id":-1,"items":[' + ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 34)) + "]}"
-    p = data / f"mem-json-{size >> 20}MB-big-lines"
-    p.write_text("\n".join(small[:500] + [half] + small[500:1000] + [half] + small[1000:1100]) + "\n")
-    pairs.setdefault("json, two page-sized lines among 1,100", []).append((f"{size >> 20} MB", p))
+    lines = small[:500] + [half] + small[500:1000] + [half] + small[1000:1100]
+    add("json, two page-sized lines among 1,100", "big-lines", size, "\n".join(lines) + "\n")
     # 1,100 large rows: a long array whose 1,024th item comes late in its text. The scan looks
     # ahead for it once the rows made many nodes, and the parse beside waits to be told
     per_row = size // 1100 // 20
@@ -133,38 +121,28 @@ for size in (1 << 20, 10 << 20):
         f'{{"id":{i},"items":[' + ",".join(f'{{"k":{j},"v":"s{j}"}}' for j in range(per_row)) + "]}"
         for i in range(1100)
     ]
-    p = data / f"mem-json-{size >> 20}MB-large-rows"
-    p.write_text("[" + ",".join(rows) + "]")
-    pairs.setdefault("json, 1,100 large rows", []).append((f"{size >> 20} MB", p))
+    add("json, 1,100 large rows", "large-rows", size, "[" + ",".join(rows) + "]")
     # 100 large rows, each groups of 100 small objects: no array in it is long, and it is lean
     # because its first 64 rows take more than 256 KB
     group = "[" + ",".join(f'{{"k":{j},"v":"s{j % 10}"}}' for j in range(100)) + "]"
     rows = [f'{{"id":{i},"groups":[' + ",".join([group] * (size // 100 // 1700)) + "]}" for i in range(100)]
-    p = data / f"mem-json-{size >> 20}MB-short-large-rows"
-    p.write_text('{"kind":"List","items":[' + ",".join(rows) + "]}")
-    pairs.setdefault("json, 100 large rows", []).append((f"{size >> 20} MB", p))
-    p = data / f"mem-json-{size >> 20}MB-alternating"
-    p.write_text("[" + ",".join("1E5" if i % 5 == 0 else str(100_000_007 + i * 7_919) for i in range(size // 10)) + "]")
-    pairs.setdefault("json, numbers with a copy every fifth", []).append((f"{size >> 20} MB", p))
+    add("json, 100 large rows", "short-large-rows", size, '{"kind":"List","items":[' + ",".join(rows) + "]}")
+    add("json, numbers with a copy every fifth", "alternating", size, "[" + ",".join("1E5" if i % 5 == 0 else str(100_000_007 + i * 7_919) for i in range(size // 10)) + "]")
 # eight pages as JSON Lines, a page a line, at 2 MB and 10 MB: a stream of more than 1 MB is lean,
 # each line read from its text when asked for (one of at most 1 MB is read once, whole)
 for size in (2 << 20, 10 << 20):
     rows = ",".join(f'{{"id":{i},"a":[{i % 3}]}}' for i in range(size // 17 // 8))
-    p = data / f"mem-json-{size >> 20}MB-page-lines"
-    p.write_text("".join(f'{{"page":{n},"items":[{rows}]}}\n' for n in range(8)))
-    pairs.setdefault("json, eight pages as JSON Lines", []).append((f"{size >> 20} MB", p))
+    add("json, eight pages as JSON Lines", "page-lines", size, "".join(f'{{"page":{n},"items":[{rows}]}}\n' for n in range(8)))
 # the same `1,` under 127 arrays, and `true,` with a `[1]` every 1,000 items past the 1,100th: a
 # long array of atoms stays lean at any depth and when containers follow
 for label, name in (("json, 2-byte numbers 127 arrays deep", "deep"), ("json, booleans and late arrays", "late")):
     for size in (1 << 20, 10 << 20):
-        p = data / f"mem-json-{size >> 20}MB-{name}"
         if name == "deep":
-            p.write_text("[" * 127 + ",".join(["1"] * ((size - 254) // 2)) + "]" * 127)
+            add(label, name, size, "[" * 127 + ",".join(["1"] * ((size - 254) // 2)) + "]" * 127)
         else:
             items = ["true"] * (size // 5)
             items[1100::1000] = ["[1]"] * len(items[1100::1000])
-            p.write_text("[" + ",".join(items) + "]")
-        pairs.setdefault(label, []).append((f"{size >> 20} MB", p))
+            add(label, name, size, "[" + ",".join(items) + "]")
 print("| input | small: size, peak | large: size, peak | growth per input byte |")
 print("|---|---|---|---|")
 for label, ((small, ps), (large, pl)) in pairs.items():
