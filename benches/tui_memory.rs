@@ -3,10 +3,11 @@
 //! state, with the flow list's count jobs run), then reads the process's peak resident size.
 //! Also a 25 MB JSON file opened on its own, its block compressed and laid out (target under 10×),
 //! and the same for arrays whose cost is all per item: 10 MB of `1,`, of `[],` or of `{"a":1},`,
-//! 10 MB of `1,` 127 arrays deep, ten pages of rows (10 MB) and 10 MB of distinct numbers with a
-//! copy every fifth item.
-//! Run: `cargo bench --bench tui_memory -- headroom|har|json|numbers|empties|deep|objects|pages|alternating` (one
-//! input per process, so each peak is its own).
+//! 10 MB of `1,` 127 arrays deep, ten pages of rows (10 MB), 10 MB of distinct numbers with a
+//! copy every fifth item, 1,000 large rows (20 MB, a short array) and eight pages as JSON Lines
+//! (10 MB).
+//! Run: `cargo bench --bench tui_memory -- headroom|har|json|numbers|empties|deep|objects|pages|alternating|rows|lines`
+//! (one input per process, so each peak is its own).
 
 #[path = "support/big_capture.rs"]
 mod big_capture;
@@ -38,6 +39,8 @@ fn main() {
         "objects" => (big_capture::tiny_items(10 << 20, r#"{"a":1}"#, 1), 10.0),
         "pages" => (big_capture::pages(10 << 20), 10.0),
         "alternating" => (big_capture::alternating(10 << 20), 10.0),
+        "rows" => (big_capture::large_rows(20 << 20), 10.0),
+        "lines" => (big_capture::page_lines(10 << 20), 10.0),
         _ => (big_capture::headroom_log(100 << 20), 2.0),
     };
     let size = std::fs::metadata(&path).unwrap().len();

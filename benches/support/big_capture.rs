@@ -124,3 +124,28 @@ pub fn alternating(bytes: usize) -> PathBuf {
         format!("[{}]", items.join(","))
     })
 }
+
+/// 1,000 rows of about `bytes / 1000` each, `{"id":0,"groups":[[{"k":0,"v":"s0"},…],…]}`, as a
+/// short array in an object: no array in it is long, and it is read lean because its first 64
+/// rows are large.
+#[allow(dead_code, reason = "only tui_memory opens it; tui includes this module too")]
+pub fn large_rows(bytes: usize) -> PathBuf {
+    written(&format!("large-rows-{}mb.json", bytes >> 20), bytes * 9 / 10, || {
+        let group: Vec<String> = (0..100).map(|j| format!(r#"{{"k":{j},"v":"s{}"}}"#, j % 10)).collect();
+        let group = format!("[{}]", group.join(","));
+        let row =
+            |i: usize| format!(r#"{{"id":{i},"groups":[{}]}}"#, vec![group.as_str(); bytes / 1000 / 1700].join(","));
+        format!(r#"{{"kind":"List","items":[{}]}}"#, (0..1000).map(row).collect::<Vec<_>>().join(","))
+    })
+}
+
+/// Eight pages of about `bytes / 8` each as JSON Lines, a page a line: a stream of fewer than
+/// 1,024 values, read lean because it is over 1 MB.
+#[allow(dead_code, reason = "only tui_memory opens it; tui includes this module too")]
+pub fn page_lines(bytes: usize) -> PathBuf {
+    written(&format!("page-lines-{}mb.jsonl", bytes >> 20), bytes * 9 / 10, || {
+        let rows: Vec<String> = (0..bytes / 17 / 8).map(|i| format!(r#"{{"id":{i},"a":[{}]}}"#, i % 3)).collect();
+        let rows = rows.join(",");
+        (0..8).map(|p| format!("{{\"page\":{p},\"items\":[{rows}]}}\n")).collect()
+    })
+}

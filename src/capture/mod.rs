@@ -567,6 +567,32 @@ fn top_members(text: &str) -> Option<Vec<(String, &str)>> {
         .collect()
 }
 
+/// The top-level keys of the one JSON object `text` is, read with no value built.
+fn top_keys(text: &str) -> serde_json::Result<Vec<String>> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(k) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        keys.push(k);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    serde_json::from_str::<Keys>(text).map(|k| k.0)
+}
+
 /// The capture format a JSON Lines record (its top-level members) says its file is, if any.
 fn json_lines_format(members: &[(String, &str)]) -> Option<Format> {
     let has = |k: &str| members.iter().any(|(m, _)| m == k);
@@ -616,7 +642,17 @@ pub fn detect(text: &str) -> Format {
         {
             return Format::Har;
         }
-        match serde_json::from_str::<serde_json::Value>(head) {
+        // the top-level keys first, with nothing built: only an object with a HAR's or a request
+        // body's keys is parsed whole (a 20 MB JSON file was parsed whole to be found plain, at
+        // 35 times its size)
+        let parsed = match top_keys(head) {
+            Ok(keys) if !keys.iter().any(|k| ["log", "messages", "input"].contains(&k.as_str())) => {
+                return Format::Plain;
+            }
+            Ok(_) => serde_json::from_str::<serde_json::Value>(head),
+            Err(e) => Err(e),
+        };
+        match parsed {
             Ok(v) => {
                 if v.get("log").and_then(|l| l.get("entries")).is_some() {
                     return Format::Har;
@@ -661,5 +697,18 @@ mod tests {
         );
         assert_eq!(detect("{\"timestamp\":\"t\",\"type\":\"session_meta\",\"payload\":{}}\n"), Format::Codex);
         assert_eq!(detect("just text\n"), Format::Plain);
+        // an object is parsed whole only when its top-level keys are a HAR's or a request's: keys
+        // deeper down do not count, and a cut or too-deep body is still guessed from its text
+        assert_eq!(detect("{\"kind\":\"List\",\"items\":[{\"messages\":[],\"model\":\"m\"}]}"), Format::Plain);
+        assert_eq!(detect("{\n  \"kind\": \"List\",\n  \"log\": 1\n}"), Format::Plain);
+        assert_eq!(
+            detect("{\"model\":\"claude-x\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\","),
+            Format::AnthropicRequest
+        );
+        let deep =
+            format!("{{\"model\":\"claude-x\",\"max_tokens\":1,\"messages\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(detect(&deep), Format::AnthropicRequest);
+        assert_eq!(top_keys(r#"{"b":{"x":[1,{"y":2}]},"a":"s","b":3}"#).unwrap(), ["b", "a", "b"]);
+        assert!(top_keys(r#"{"b":{"x":[1"#).is_err() && top_keys("[1]").is_err() && top_keys("{} x").is_err());
     }
 }
