@@ -269,10 +269,9 @@ pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
 
 /// [`scan`] of JSON Lines whose stream is lean as an array is (see [`scan_lean`]), for a stream
 /// the parse made lean (of [`LEAN_ITEMS`] values or more, or of more than 1 MB): the root has no
-/// children. It is lean
-/// from its first value on, so the nodes inside the values before the 1,024th are not all made
-/// to be let go (eight 5 MB lines among 1,100 made 100 MB of them). The values themselves are
-/// whole (no array in them is lean).
+/// children. It is lean from its first value on, so the nodes inside the values before the
+/// 1,024th are not all made to be let go (eight 5 MB lines among 1,100 made 100 MB of them). The
+/// values themselves are whole (no array in them is lean).
 pub fn scan_lean_lines(text: &str) -> Result<SpanTree, ScanError> {
     scan_with(text, true, 1, None)
 }
@@ -366,17 +365,17 @@ struct Frame {
     lean: bool,
     /// For an array in no array, its place among those in the text (see [`LongArrays`]).
     chain: u32,
-    /// Whether the text ahead has enough items to make it long, once its items made many nodes
-    /// (see [`Scanner::item_done`]).
-    ahead: Option<bool>,
-    /// Whether its text passed [`SIZE_LEAN_BYTES`] before its [`SIZE_LEAN_ITEMS`]th item.
+    /// The text ahead was read for whether it holds enough items to make the array long, once
+    /// its items made many nodes (see [`Scanner::item_done`]).
+    peeked: bool,
+    /// The same, for [`SIZE_LEAN_ITEMS`] items once its text passed [`SIZE_LEAN_BYTES`].
     sized: bool,
 }
 
 impl Frame {
     fn new(node: u32, array: bool) -> Frame {
         let state = if array { State::ArrayFirst } else { State::ObjectFirst };
-        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE, ahead: None, sized: false }
+        Frame { node, last_child: NONE, state, array, items: 0, lean: false, chain: NONE, peeked: false, sized: false }
     }
 }
 
@@ -453,6 +452,14 @@ impl LongArrays {
     }
 }
 
+/// Where the JSON whitespace from `b[pos]` on ends.
+fn past_ws(b: &[u8], mut pos: usize) -> usize {
+    while pos < b.len() && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r') {
+        pos += 1;
+    }
+    pos
+}
+
 /// Nodes an array's items make before the scan looks ahead for whether it is long (see
 /// [`Scanner::item_done`]).
 const PEEK_AFTER_NODES: usize = 1 << 16;
@@ -461,19 +468,13 @@ const PEEK_AFTER_NODES: usize = 1 << 16;
 /// without a tree. The text there is not scanned yet: on valid JSON the count is exact; on
 /// invalid JSON it is some answer, and the scan that goes on fails there.
 fn has_items_ahead(b: &[u8], mut pos: usize, n: usize) -> bool {
-    let ws = |mut p: usize| {
-        while p < b.len() && matches!(b[p], b' ' | b'\t' | b'\n' | b'\r') {
-            p += 1;
-        }
-        p
-    };
     let mut count = 0;
     loop {
-        pos = ws(pos);
+        pos = past_ws(b, pos);
         if b.get(pos) != Some(&b',') {
             return n == 0;
         }
-        pos = ws(pos + 1);
+        pos = past_ws(b, pos + 1);
         if pos >= b.len() {
             return false;
         }
@@ -604,9 +605,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_ws(&mut self) {
-        while self.pos < self.b.len() && matches!(self.b[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
-            self.pos += 1;
-        }
+        self.pos = past_ws(self.b, self.pos);
     }
 
     /// Adds a node as the next child of the current container (none for a lean array's item or
@@ -657,8 +656,10 @@ impl<'a> Scanner<'a> {
         let lean_from = if self.lean_root_only && self.stack.len() > 1 { usize::MAX } else { self.lean_from };
         let nodes = self.nodes.len();
         let Some(f) = self.stack.last_mut().filter(|f| f.array && !f.lean) else { return false };
-        if after && f.ahead.is_none() && lean_from != usize::MAX && nodes - f.node as usize > PEEK_AFTER_NODES {
-            f.ahead = Some(has_items_ahead(self.b, self.pos, lean_from.saturating_sub(f.items)));
+        let mut long_ahead = false;
+        if after && !f.peeked && lean_from != usize::MAX && nodes - f.node as usize > PEEK_AFTER_NODES {
+            f.peeked = true;
+            long_ahead = has_items_ahead(self.b, self.pos, lean_from.saturating_sub(f.items));
         }
         // an array in no array, with a parse beside waiting to know: lean when its first items are
         // large, decided at its SIZE_LEAN_ITEMSth item, or as soon as its text is large and the
@@ -676,7 +677,7 @@ impl<'a> Scanner<'a> {
                 large = has_items_ahead(self.b, self.pos, SIZE_LEAN_ITEMS - f.items);
             }
         }
-        if !(f.items == lean_from || f.ahead == Some(true) || large) {
+        if !(f.items == lean_from || long_ahead || large) {
             return false;
         }
         // its items so far are the nodes right after its own: they go, and so do the counts of

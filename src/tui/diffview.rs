@@ -326,25 +326,23 @@ impl DiffModel {
     /// Row `i` with its text.
     pub fn row(&self, i: usize) -> Option<Row> {
         let (j, k) = self.locate(i)?;
-        Some(match &self.runs[j] {
-            Run::Row(row) => (**row).clone(),
-            run => self.lines_row(run.head(k)),
-        })
+        Some(self.run_row(&self.runs[j], k))
     }
 
-    fn lines_row(&self, head: Head) -> Row {
-        let [l, r] = &self.sides;
-        Row { left: head.left.map(|s| l.cell(s)), right: head.right.map(|s| r.cell(s)) }
+    /// The `k`th row of `run`, with its text.
+    fn run_row(&self, run: &Run, k: usize) -> Row {
+        match run {
+            Run::Row(row) => (**row).clone(),
+            Run::Lines { head, .. } => {
+                let (head, [l, r]) = (head.nth(k), &self.sides);
+                Row { left: head.left.map(|s| l.cell(s)), right: head.right.map(|s| r.cell(s)) }
+            }
+        }
     }
 
     /// Every row, in order.
     pub fn rows(&self) -> impl Iterator<Item = Row> + '_ {
-        self.runs.iter().flat_map(move |run| {
-            (0..run.len()).map(move |k| match run {
-                Run::Row(row) => (**row).clone(),
-                run => self.lines_row(run.head(k)),
-            })
-        })
+        self.runs.iter().flat_map(move |run| (0..run.len()).map(move |k| self.run_row(run, k)))
     }
 
     /// Calls `f` with each row's index, head and the text of its two sides, in order, until it
