@@ -41,6 +41,7 @@ fn main() {
         "alternating" => (big_capture::alternating(10 << 20), 10.0),
         "rows" => (big_capture::large_rows(20 << 20), 10.0),
         "lines" => (big_capture::page_lines(10 << 20), 10.0),
+        "map" => (big_capture::lockfile(10 << 20), 10.0),
         _ => (big_capture::headroom_log(100 << 20), 2.0),
     };
     let size = std::fs::metadata(&path).unwrap().len();

@@ -6,7 +6,8 @@ item, the same numbers 127 arrays deep, booleans with arrays among them, arrays 
 objects and of small arrays, unique small rows, JSON Lines of small objects, rows with a nested
 array, wide rows as an array and as JSON Lines, rows beside 8 numbers, ten pages of rows, one
 page-sized row among 2,000 small ones, two page-sized JSON Lines among 1,100, 1,100 large rows,
-100 large rows, eight pages as JSON Lines, numbers with a copy every fifth item), written under
+100 large rows, eight pages as JSON Lines, numbers with a copy every fifth item, a map of unique
+keys, a lockfile's packages and an object of mixed values), written under
 target/bench-data. The fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -128,6 +129,18 @@ for size in (1 << 20, 10 << 20):
     rows = [f'{{"id":{i},"groups":[' + ",".join([group] * (size // 100 // 1700)) + "]}" for i in range(100)]
     add("json, 100 large rows", "short-large-rows", size, '{"kind":"List","items":[' + ",".join(rows) + "]}")
     add("json, numbers with a copy every fifth", "alternating", size, "[" + ",".join("1E5" if i % 5 == 0 else str(100_000_007 + i * 7_919) for i in range(size // 10)) + "]")
+# objects of many members in no array: a map of unique keys and a lockfile's packages, read member
+# by member from the text and sampled; and an object of mixed values, which is kept whole
+for size in (1 << 20, 10 << 20):
+    add("json, a map of unique keys", "map", size, "{" + ",".join(f'"key{i:07d}":"value number {i}"' for i in range(size // 34)) + "}")
+    package = (
+        '"node_modules/pkg-{0}":{{"version":"1.{1}.0","resolved":"https://registry.npmjs.org/pkg-{0}/-/pkg-{0}-1.0.0.tgz",'
+        '"integrity":"sha512-{0:040d}","dev":{2},"license":"MIT"}}'
+    )
+    packages = ",".join(package.format(i, i % 30, "true" if i % 3 else "false") for i in range(size // 200))
+    add("json, a lockfile's packages", "lockfile", size, '{"name":"app","lockfileVersion":3,"packages":{' + packages + "}}")
+    mixed = ",".join(f'"k{i}":' + ("[1,2]", '{"a":1}', "1.5", "null")[i % 4] for i in range(size // 12))
+    add("json, an object of mixed values (kept whole)", "mixed-object", size, "{" + mixed + "}")
 # eight pages as JSON Lines, a page a line, at 2 MB and 10 MB: a stream of more than 1 MB is lean,
 # each line read from its text when asked for (one of at most 1 MB is read once, whole)
 for size in (2 << 20, 10 << 20):

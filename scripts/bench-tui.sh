@@ -12,7 +12,7 @@ mem_headroom=$(cargo bench --bench tui_memory -- headroom 2>/dev/null | grep '^t
 mem_har=$(cargo bench --bench tui_memory -- har 2>/dev/null | grep '^tui_memory/')
 mem_json=$(cargo bench --bench tui_memory -- json 2>/dev/null | grep '^tui_memory/')
 # arrays of tiny items: over their target today, so the bench's failure status is not fatal here
-mem_tiny=$(for w in numbers empties deep objects pages alternating rows lines; do cargo bench --bench tui_memory -- "$w" 2>/dev/null | grep '^tui_memory/' || true; done)
+mem_tiny=$(for w in numbers empties deep objects pages alternating rows lines map; do cargo bench --bench tui_memory -- "$w" 2>/dev/null | grep '^tui_memory/' || true; done)
 python3 - "$mem_headroom" "$mem_har" "$mem_json" "$mem_tiny" <<'PY'
 import json, pathlib, re, sys
 root = pathlib.Path("target/criterion")
@@ -39,6 +39,7 @@ tiny = {
     "alternating": "numbers with a copy every fifth",
     "rows": "1,000 large rows (a short array)",
     "lines": "eight pages as JSON Lines",
+    "map": "a lockfile (one object of 50,000 packages)",
 }
 for line in "\n".join(sys.argv[1:]).splitlines():
     m = re.search(r"tui_memory/(\w+): capture ([\d.]+) MB.*peak \+([\d.]+) MB = ([\d.]+)× the capture \(target < ([\d.]+)×\)", line)

@@ -507,9 +507,15 @@ impl<'a> LedgerBuilder<'a> {
 /// The first `max` items joined with ", ", then "+N more" for the rest: how markers name what
 /// they stand for (files, keys, hunks) without growing without bound.
 pub fn name_list<T: fmt::Display>(items: &[T], max: usize) -> String {
-    let mut s: Vec<String> = items.iter().take(max).map(ToString::to_string).collect();
-    if items.len() > max {
-        s.push(format!("+{} more", items.len() - max));
+    name_list_of(items.iter(), items.len(), max)
+}
+
+/// [`name_list`] of `total` items, of which `items` gives the first (at least `max` of them,
+/// or all): the rest are only counted.
+pub fn name_list_of<T: fmt::Display>(items: impl Iterator<Item = T>, total: usize, max: usize) -> String {
+    let mut s: Vec<String> = items.take(max).map(|t| t.to_string()).collect();
+    if total > max {
+        s.push(format!("+{} more", total - max));
     }
     s.join(", ")
 }

@@ -171,16 +171,20 @@ enum Met<'v> {
 /// container parsed whole, one at a time; a large one that holds a long array of its own is
 /// parsed lean (see [`json::parse_lean_at`]: whole, 7 MB of it took 350 MB). Paths are shared
 /// (`Rc`): the items of an array all have one, made once.
-fn walk(doc: &Doc, star: &dyn Fn(&serde_json::Map<String, Value>, &str) -> bool, f: &mut dyn FnMut(Met)) {
+fn walk(doc: &Doc, star: Star, f: &mut dyn FnMut(Met)) {
     walk_value(&doc.value, Some(&doc.tree), doc.text, (Rc::from(""), Rc::from("")), star, f);
 }
+
+/// Whether an object's keys count as one `*`, from whether it is map-like (asked only when
+/// needed) and its schema path.
+type Star<'s> = &'s dyn Fn(&dyn Fn() -> bool, &str) -> bool;
 
 fn walk_value(
     root: &Value,
     tree: Option<&SpanTree>,
     text: &str,
     paths: (Rc<str>, Rc<str>),
-    star: &dyn Fn(&serde_json::Map<String, Value>, &str) -> bool,
+    star: Star,
     f: &mut dyn FnMut(Met),
 ) {
     // (value, its node in the tree when there is one, its schema path, its leaf path)
@@ -197,21 +201,28 @@ fn walk_value(
                 }
                 let Some(t) = tree else { continue };
                 for span in t.lean_items(node, text) {
-                    let literal = &text[span.clone()];
-                    let paths = (schema.clone(), leaf.clone());
-                    if !jsonspan::has_items(literal) {
-                        f(Met::Literal(&leaf, literal));
-                    } else if let Some((item, item_tree)) = json::parse_lean_at(text, span) {
-                        walk_value(&item, Some(&item_tree), text, paths, star, f);
-                    } else if let Ok(item) = serde_json::from_str::<Value>(literal) {
-                        walk_value(&item, None, text, paths, star, f);
-                    }
+                    walk_literal(text, span, (schema.clone(), leaf.clone()), star, f);
                 }
             }
             Value::Object(map) => {
-                let star: Option<Rc<str>> = star(map, &schema).then(|| Rc::from(format!("{schema}/*")));
-                if star.is_some() {
+                let lean = tree.filter(|t| t.node(node).lean && t.node(node).kind == jsonspan::NodeKind::Object);
+                let like = || match lean {
+                    Some(t) => json::lean_map_like(t, node, text),
+                    None => json::map_like(map),
+                };
+                let keys_as: Option<Rc<str>> = star(&like, &schema).then(|| Rc::from(format!("{schema}/*")));
+                if keys_as.is_some() {
                     f(Met::Map(&schema));
+                }
+                // a lean object's members are read from the text, as a lean array's items are
+                for (key, span) in lean.into_iter().flat_map(|t| t.lean_members(node, text)) {
+                    let k = json::scalar_text(&text[key]).unwrap_or_default();
+                    if k.starts_with(json::MARKER_KEY) {
+                        continue;
+                    }
+                    let key_path = keys_as.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
+                    f(Met::Key(&key_path));
+                    walk_literal(text, span, (key_path, Rc::from(format!("{leaf}/{k}"))), star, f);
                 }
                 let mut ids = tree.into_iter().flat_map(|t| t.children(node));
                 for (k, item) in map {
@@ -219,7 +230,7 @@ fn walk_value(
                     if k.starts_with(json::MARKER_KEY) {
                         continue;
                     }
-                    let key_path = star.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
+                    let key_path = keys_as.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
                     f(Met::Key(&key_path));
                     stack.push((item, id, key_path, Rc::from(format!("{leaf}/{k}"))));
                 }
@@ -229,11 +240,31 @@ fn walk_value(
     }
 }
 
+/// Walks the value a lean parse left in the text at `span`, with its `paths`: a scalar as its
+/// literal, a container parsed whole, or lean when it is large and holds a long array (see
+/// [`json::parse_lean_at`]).
+fn walk_literal(
+    text: &str,
+    span: std::ops::Range<usize>,
+    paths: (Rc<str>, Rc<str>),
+    star: Star,
+    f: &mut dyn FnMut(Met),
+) {
+    let literal = &text[span.clone()];
+    if !jsonspan::has_items(literal) {
+        f(Met::Literal(&paths.1, literal));
+    } else if let Some((item, item_tree)) = json::parse_lean_at(text, span) {
+        walk_value(&item, Some(&item_tree), text, paths, star, f);
+    } else if let Ok(item) = serde_json::from_str::<Value>(literal) {
+        walk_value(&item, None, text, paths, star, f);
+    }
+}
+
 /// The schema paths of the map-like objects of a document (see [`json::map_like`]): their keys
 /// are data, and count as one `*`.
 fn map_paths(doc: &Doc) -> HashSet<String> {
     let mut maps = HashSet::new();
-    walk(doc, &|map, _| json::map_like(map), &mut |met| {
+    walk(doc, &|like, _| like(), &mut |met| {
         if let Met::Map(at) = met {
             maps.insert(at.to_string());
         }
@@ -640,6 +671,33 @@ mod tests {
         assert_eq!(schema(&lean), Some((3, 3)));
         assert_eq!(schema(&nested), schema(&lean));
         assert_eq!(schema(&whole), schema(&lean));
+    }
+
+    #[test]
+    fn a_large_objects_members_are_read_from_the_text_with_the_same_scores() {
+        // an object of 1,024 members or more in no array is parsed lean; the same object as a
+        // JSON Lines value is parsed whole (one more leaf: the `0`). A map collapses its keys to
+        // `*` either way; an object of mixed values keeps them
+        let map: Vec<String> = (0..2000).map(|i| format!(r#""v{i}":{{"at":"{i}E1","n":[{i}]}}"#)).collect();
+        let mixed: Vec<String> = (0..2000)
+            .map(|i| if i % 2 == 0 { format!(r#""k{i}":{i}E1"#) } else { format!(r#""k{i}":["s{i}"]"#) })
+            .collect();
+        let kept = |m: &[String]| format!(r#"{{"name":"x","m":{{{},{}}}}}"#, m[..3].join(","), m[1990..].join(","));
+        let doc = |m: &[String]| format!(r#"{{"name":"x","m":{{{}}}}}"#, m.join(","));
+        let leaves = |r: &Retention| r.metrics.iter().find(|m| m.name == "leaves").map(|m| (m.kept, m.total));
+        let schema = |r: &Retention| r.metrics.iter().find(|m| m.name == "schema").map(|m| (m.kept, m.total));
+        // key paths of the map: `/name`, `/m`, `/m/*`, `/m/*/at`, `/m/*/n`, all kept; of the mixed
+        // object: the first two and each key (13 kept)
+        for (members, leaves_each, schema_kept) in [(&map, 2, (5, 5)), (&mixed, 1, (2 + 13, 2 + 2000))] {
+            let (doc, kept) = (doc(members), kept(members));
+            assert_eq!(json::parse(&doc).unwrap().1, json::Form::LeanDocument);
+            let lean = measure(EngineKind::Json, &doc, &kept, None, None);
+            let whole = measure(EngineKind::Json, &format!("{doc}\n0"), &format!("{kept}\n0"), None, None);
+            assert_eq!(leaves(&lean), Some((1 + 13 * leaves_each, 1 + 2000 * leaves_each)));
+            assert_eq!(leaves(&whole), Some((2 + 13 * leaves_each, 2 + 2000 * leaves_each)));
+            assert_eq!(schema(&lean), Some(schema_kept));
+            assert_eq!(schema(&whole), schema(&lean));
+        }
     }
 
     #[test]

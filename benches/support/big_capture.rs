@@ -149,3 +149,20 @@ pub fn page_lines(bytes: usize) -> PathBuf {
         (0..8).map(|p| format!("{{\"page\":{p},\"items\":[{rows}]}}\n")).collect()
     })
 }
+
+/// A lockfile of about `bytes`: `{"packages": {name: {…}, …}}`, one object of many small ones.
+#[allow(dead_code, reason = "only tui_memory opens it; tui includes this module too")]
+pub fn lockfile(bytes: usize) -> PathBuf {
+    written(&format!("lockfile-{}mb.json", bytes >> 20), bytes * 9 / 10, || {
+        let package = |i: usize| {
+            format!(
+                r#""node_modules/pkg-{i}":{{"version":"1.{}.{}","resolved":"https://registry.npmjs.org/pkg-{i}/-/pkg-{i}-1.0.0.tgz","integrity":"sha512-{i:040}","dev":{},"license":"MIT"}}"#,
+                i % 30,
+                i % 7,
+                i.is_multiple_of(3)
+            )
+        };
+        let packages: Vec<String> = (0..bytes / 210).map(package).collect();
+        format!(r#"{{"name":"app","lockfileVersion":3,"packages":{{{}}}}}"#, packages.join(","))
+    })
+}

@@ -26,7 +26,7 @@ use super::api::{Compressed, Context, Engine, Factor, Fraction, Memo, Skip, drop
 use super::jsonspan::{self, LEAN_ITEMS, NodeKind, SpanTree};
 use super::sizing::{self, Texts};
 use super::text::{self, has_error_word};
-use crate::ledger::{LedgerBuilder, PayloadShape, Unit, escape_pointer, group_thousands, name_list};
+use crate::ledger::{LedgerBuilder, PayloadShape, Unit, escape_pointer, group_thousands, name_list_of};
 
 /// The key ctxlens uses for its markers inside JSON objects.
 pub const MARKER_KEY: &str = "_ctxlens_omitted";
@@ -240,7 +240,7 @@ pub(crate) fn parse_lean_at(text: &str, span: Range<usize>) -> Option<(Value, Sp
     if !tree.holds_lean(span.clone()) {
         return None;
     }
-    let (v, form) = parse(&text[span]).ok()?;
+    let (v, form) = parse_item(&text[span]).ok()?;
     (form == Form::LeanDocument).then_some((v, tree))
 }
 
@@ -304,7 +304,7 @@ pub(crate) fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<Spa
     let long = jsonspan::LongArrays::default();
     let (parsed, scanned) = std::thread::scope(|s| {
         let scan = s.spawn(|| jsonspan::scan_lean_telling(input, &long));
-        let parsed = parse_beside(input, Some(&long));
+        let parsed = parse_beside(input, Some(&long), true);
         (parsed, scan.join())
     });
     match (parsed?, scanned) {
@@ -373,16 +373,23 @@ fn ser_err(e: serde_json::Error) -> Skip {
 /// array or a group of a mixed one (see `ItemRows`). JSON Lines values are parsed whole, and the
 /// stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
-    parse_beside(input, None)
+    parse_beside(input, None, true)
+}
+
+/// [`parse`] of a lean array's item or a lean object's value read from its text: no object in it
+/// is lean, as none in an array is (see [`jsonspan::scan_lean_at`]).
+fn parse_item(literal: &str) -> Result<(Value, Form), Skip> {
+    parse_beside(literal, None, false)
 }
 
 /// [`parse`], told by a scan of the same text running beside it which arrays are long, so that
-/// the first items of those are not all built and let go.
-fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Value, Form), Skip> {
+/// the first items of those are not all built and let go. With `objects`, an object in no array
+/// is lean from its [`LEAN_ITEMS`]th member, as the scan makes it.
+fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>, objects: bool) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
     let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
     let told = long.map(|long| Told { long, chains: Cell::new(0), arrays_open: Cell::new(0), built: Cell::new(0) });
-    let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: LEAN_ITEMS, told: told.as_ref() };
+    let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: LEAN_ITEMS, objects, told: told.as_ref() };
     // a lean array may have left an object with a key twice in its text: where is read from a
     // whole scan
     let duplicated = |lines| Err(duplicate_key(input, &jsonspan::scan(input, lines).map_err(scan_failed)?));
@@ -490,7 +497,7 @@ struct LineValue {
 impl<'de> serde::Deserialize<'de> for LineValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
-        let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: usize::MAX, told: None };
+        let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: usize::MAX, objects: false, told: None };
         let value = serde::de::DeserializeSeed::deserialize(lean, d)?;
         Ok(LineValue { value, duplicate: duplicate.get() })
     }
@@ -517,8 +524,11 @@ struct Lean<'f> {
     leaned: &'f Cell<usize>,
     /// An object had a key twice.
     duplicate: &'f Cell<bool>,
-    /// Arrays are lean from this many items on (see [`LeanItems`]).
+    /// Arrays are lean from this many items on (see [`LeanItems`]), and objects in no array from
+    /// this many members, with `objects`.
     lean_from: usize,
+    /// Objects may be lean here: in a document, in no array.
+    objects: bool,
     /// What a scan beside the parse found long so far (see [`parse_beside`]).
     told: Option<&'f Told<'f>>,
 }
@@ -605,6 +615,7 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
         let chain = self.told.and_then(Told::open);
         let (from, mut waited) = (self.told.map_or(0, |t| t.built.get()), false);
         let mut items = LeanItems::new(self.lean_from);
+        let item = Lean { objects: false, ..self };
         while !items.lean {
             // a long array the scan beside found already is lean before its 1,024th item: every
             // 16th item asks, and once its items are many the parse waits for the answer (the
@@ -625,7 +636,7 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
                     break;
                 }
             }
-            let Some(v) = seq.next_element_seed(self)? else {
+            let Some(v) = seq.next_element_seed(item)? else {
                 if let Some(told) = self.told {
                     told.close();
                 }
@@ -661,6 +672,9 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
             if let Some(told) = self.told {
                 told.built();
             }
+            if self.objects && members.len() == self.lean_from {
+                return self.rest_lean(map, members);
+            }
         }
         let mut out = Map::with_capacity(members.len());
         // a key written twice keeps its first place and its last value, as serde_json's parse
@@ -671,6 +685,29 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
             self.duplicate.set(true);
         }
         Ok(Value::Object(out))
+    }
+}
+
+impl Lean<'_> {
+    /// An object that turned lean with `members` (see [`parse`]): the rest of it is read for its
+    /// validity and for a key written twice, with nothing built; its members stay in the text.
+    fn rest_lean<'de, A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+        members: Vec<(String, Value)>,
+    ) -> Result<Value, A::Error> {
+        self.leaned.set(self.leaned.get() + 1);
+        let mut keys: Vec<Cow<'de, str>> = members.into_iter().map(|(k, _)| Cow::Owned(k)).collect();
+        let check = Check { duplicate: self.duplicate };
+        while let Some(Key(key)) = map.next_key::<Key>()? {
+            keys.push(key);
+            map.next_value_seed(check)?;
+        }
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            self.duplicate.set(true);
+        }
+        Ok(Value::Object(Map::new()))
     }
 }
 
@@ -2262,12 +2299,12 @@ impl<'a> Crusher<'a> {
     /// Whether [`Self::process`] would give `v` back as it is: a number, a bool, null, an empty
     /// container, a string no longer than a long one. A kept item like that costs nothing (not
     /// even its pointer's text: an array of a million `[]` made a million pointers).
-    /// `node` is the value's node in the tree, when known: a lean array (see `parse`) is parsed
-    /// as an empty one, and only its node tells them apart.
+    /// `node` is the value's node in the tree, when known: a lean array or object (see `parse`)
+    /// is parsed as an empty one, and only its node tells them apart.
     fn left_alone(&self, v: &Value, node: Option<usize>) -> bool {
         match v {
             Value::Array(a) => a.is_empty() && node.is_some_and(|n| !self.tree.node(n).lean),
-            Value::Object(m) => m.is_empty(),
+            Value::Object(m) => m.is_empty() && !node.is_some_and(|n| self.tree.node(n).lean),
             Value::String(s) => !self.long_string(s),
             _ => true,
         }
@@ -2606,7 +2643,7 @@ impl<'a> Crusher<'a> {
     /// from its text, with a span tree of its own, and processed as any value is.
     fn process_item(&mut self, span: Range<usize>, pointer: String) -> Value {
         let literal = &self.input[span.clone()];
-        let (Ok((mut v, _)), Ok(tree)) = (parse(literal), jsonspan::scan_lean_at(self.input, span.start)) else {
+        let (Ok((mut v, _)), Ok(tree)) = (parse_item(literal), jsonspan::scan_lean_at(self.input, span.start)) else {
             // parsed as a part of the document already: only the reserved key fails it, which
             // `read_item` flags
             return self.read_item(literal);
@@ -3154,23 +3191,30 @@ impl<'a> Crusher<'a> {
     }
 
     fn process_object(&mut self, mut map: Map<String, Value>, node: usize, pointer: String) -> Value {
+        if self.tree.node(node).lean {
+            drop(map);
+            return self.process_lean_object(node, pointer);
+        }
         let kids: Vec<usize> = self.tree.children(node).collect();
         let spans_ok = kids.len() == map.len();
         // Decide which keys stay before looking inside the values, so nothing is recorded for a
         // value that then goes as a whole.
         let plan = if self.p.crush_wide_objects {
             let srcs = self.sources(map.iter().map(|(k, v)| (Some(k.as_str()), v)), &kids, spans_ok);
-            self.plan_object(&map, &srcs, spans_ok.then_some(&kids[..]))
+            let errors = map.values().enumerate().map(|(i, v)| match spans_ok {
+                true => self.mentions_error_at(v, kids[i]),
+                false => mentions_error(v),
+            });
+            self.plan_object(map_like(&map), srcs.as_slice(), errors, map.keys().map(|k| Cow::Borrowed(k.as_str())))
         } else {
             None
         };
         let n = map.len();
         let group = self.ledger.group();
         let ptr_of = |k: &str| format!("{pointer}/{}", escape_pointer(k));
-        let keep = plan.as_ref().map(|(keep, _)| keep.as_slice());
         // Values are processed in place (the keys are not hashed again). Dropped keys are recorded
         // in document order, one ledger entry per run of consecutive ones, as for array items.
-        let mut run: Option<(usize, String)> = None;
+        let mut run = None;
         for (i, (k, v)) in map.iter_mut().enumerate() {
             let Some((keep, reason)) = plan.as_ref().filter(|(keep, _)| !keep[i]) else {
                 let child = if spans_ok { kids[i] } else { node };
@@ -3179,32 +3223,117 @@ impl<'a> Crusher<'a> {
                 }
                 continue;
             };
-            let (start, first) = run.take().unwrap_or_else(|| (i, ptr_of(k)));
-            if i + 1 < n && !keep[i + 1] {
-                run = Some((start, first));
-                continue;
-            }
-            let bytes = if spans_ok {
-                self.tree.node(kids[start]).member_span().start..self.tree.node(kids[i]).end()
-            } else {
-                self.tree.node(node).span()
+            let start = run.as_ref().map_or(i, |(start, _)| *start);
+            let bytes = match spans_ok {
+                true => self.tree.node(kids[start]).member_span().start..self.tree.node(kids[i]).end(),
+                false => self.tree.node(node).span(),
             };
-            let last = (i > start).then(|| ptr_of(k));
-            self.ledger.drop_run(bytes, Some(first), last, Unit::Keys, i + 1 - start, reason.clone());
+            self.drop_member(&mut run, i, keep, reason, &|| ptr_of(k), bytes);
         }
-        let Some(keep) = keep else {
+        let Some((keep, _)) = plan else {
             return Value::Object(map);
         };
-        let names: Vec<&String> = map.keys().zip(keep).filter(|(_, k)| !**k).map(|(name, _)| name).collect();
-        let phrase = format!("{} of {n} keys omitted: {}", names.len(), name_list(&names, 12));
-        let dropped = names.len();
+        let dropped = keep.iter().filter(|k| !**k).count();
+        let names = map.keys().zip(&keep).filter(|(_, k)| !**k).map(|(name, _)| name);
+        let phrase = format!("{dropped} of {n} keys omitted: {}", name_list_of(names, dropped, 12));
         let mut i = 0;
         map.retain(|_, _| {
             i += 1;
             keep[i - 1]
         });
+        self.mark_keys(&mut map, group, phrase, n, &pointer);
+        Value::Object(map)
+    }
+
+    /// A lean object (see [`parse`]): its members are read from the text, planned as a whole
+    /// object's are (see [`Self::plan_object`]), and only the kept ones built, each in its turn.
+    /// A map of 300,000 keys was a whole value at 25 times its text.
+    fn process_lean_object(&mut self, node: usize, pointer: String) -> Value {
+        let tree = Arc::clone(&self.tree);
+        let input = self.input;
+        // each member's key start and end, value start and end
+        let mut members: Vec<[u32; 4]> = Vec::with_capacity(tree.lean_count(node).unwrap_or(0));
+        members.extend(
+            tree.lean_members(node, input).map(|(k, v)| [k.start as u32, k.end as u32, v.start as u32, v.end as u32]),
+        );
+        let key = |m: &[u32; 4]| scalar_text(&input[m[0] as usize..m[1] as usize]).unwrap_or_default();
+        let value = |m: &[u32; 4]| m[2] as usize..m[3] as usize;
+        let n = members.len();
+        let plan = if self.p.crush_wide_objects {
+            let texts: Vec<&str> = members.iter().map(|m| &input[m[0] as usize..m[3] as usize]).collect();
+            let like = lean_map_like(&tree, node, input);
+            let errors = members.iter().map(|m| self.literal_mentions_error(&input[value(m)]));
+            self.plan_object(like, texts.as_slice(), errors, members.iter().map(key))
+        } else {
+            None
+        };
+        let group = self.ledger.group();
+        let ptr_of = |k: &str| format!("{pointer}/{}", escape_pointer(k));
+        let keep = plan.as_ref().map(|(keep, _)| keep.as_slice());
+        let mut out = Map::with_capacity(keep.map_or(n, |k| k.iter().filter(|k| **k).count() + 1));
+        let mut run = None;
+        for (i, m) in members.iter().enumerate() {
+            let Some((keep, reason)) = plan.as_ref().filter(|(keep, _)| !keep[i]) else {
+                let k = key(m).into_owned();
+                let v = self.read_member(value(m), ptr_of(&k));
+                out.insert(k, v);
+                continue;
+            };
+            let start = run.as_ref().map_or(i, |(start, _)| *start);
+            self.drop_member(&mut run, i, keep, reason, &|| ptr_of(&key(m)), members[start][0] as usize..m[3] as usize);
+        }
+        let Some(keep) = keep else {
+            return Value::Object(out);
+        };
+        let dropped = n - out.len();
+        let names = members.iter().zip(keep).filter(|(_, k)| !**k).map(|(m, _)| key(m));
+        let phrase = format!("{dropped} of {n} keys omitted: {}", name_list_of(names, dropped, 12));
+        self.mark_keys(&mut out, group, phrase, n, &pointer);
+        Value::Object(out)
+    }
+
+    /// A kept member of a lean object, at `span`: a container read and processed as a lean
+    /// array's kept item is (see [`Self::process_item`]), an atom read from its text (a long
+    /// string cut as any is).
+    fn read_member(&mut self, span: Range<usize>, pointer: String) -> Value {
+        let literal = &self.input[span.clone()];
+        if jsonspan::has_items(literal) {
+            return self.process_item(span, pointer);
+        }
+        match self.read_item(literal) {
+            Value::String(s) => self.process_string(s, Some(span), pointer),
+            atom => atom,
+        }
+    }
+
+    /// Records member `i` of an object planned by `keep` as dropped (for `reason`), in document
+    /// order: one ledger entry per run of consecutive dropped members (`run`: where the open
+    /// one starts, and its first member's pointer), as for array items. `bytes` is the run's
+    /// text up to this member; `pointer`, this member's pointer.
+    fn drop_member(
+        &mut self,
+        run: &mut Option<(usize, String)>,
+        i: usize,
+        keep: &[bool],
+        reason: &Arc<str>,
+        pointer: &dyn Fn() -> String,
+        bytes: Range<usize>,
+    ) {
+        let (start, first) = run.take().unwrap_or_else(|| (i, pointer()));
+        if i + 1 < keep.len() && !keep[i + 1] {
+            *run = Some((start, first));
+            return;
+        }
+        let last = (i > start).then(pointer);
+        self.ledger.drop_run(bytes, Some(first), last, Unit::Keys, i + 1 - start, reason.clone());
+    }
+
+    /// Adds the marker of a sampled object's dropped keys (`phrase`) to its kept members `map`,
+    /// under a key none of them has, with a note.
+    fn mark_keys(&mut self, map: &mut Map<String, Value>, group: usize, phrase: String, n: usize, pointer: &str) {
+        let kept = map.len();
         let text = self.ledger.marker(group, phrase, PayloadShape::JsonObject);
-        self.notes.push(format!("{}: map-like object, kept {} of {n} keys", Self::where_(&pointer), n - dropped));
+        self.notes.push(format!("{}: map-like object, kept {kept} of {n} keys", Self::where_(pointer)));
         let mut key = MARKER_KEY.to_string();
         let mut suffix = 2;
         while map.contains_key(&key) {
@@ -3212,7 +3341,16 @@ impl<'a> Crusher<'a> {
             suffix += 1;
         }
         map.insert(key, Value::String(text));
-        Value::Object(map)
+    }
+
+    /// Whether the value whose literal is `literal` (as a lean parse leaves it in the text) holds
+    /// an error word in a string: [`mentions_error`] of its value.
+    fn literal_mentions_error(&self, literal: &str) -> bool {
+        match literal.as_bytes().first() {
+            Some(b'"') => scalar_text(literal).is_some_and(|s| has_error_word(&s)),
+            Some(b'[' | b'{') => mentions_error(&self.read_item(literal)),
+            _ => false,
+        }
     }
 
     /// [`mentions_error`] of a value at `node`, reading the strings a lean parse left in the text.
@@ -3229,17 +3367,20 @@ impl<'a> Crusher<'a> {
                 Value::String(s) if has_error_word(s) => return true,
                 Value::Array(items) => {
                     stack.extend(items.iter().zip(self.tree.children(node)));
-                    let mut literals = self.tree.lean_items(node, self.input).map(|r| &self.input[r]);
-                    let error = |l: &str| match l.as_bytes().first() {
-                        Some(b'"') => scalar_text(l).is_some_and(|s| has_error_word(&s)),
-                        Some(b'[' | b'{') => mentions_error(&self.read_item(l)),
-                        _ => false,
-                    };
-                    if literals.any(error) {
+                    if self.tree.lean_items(node, self.input).any(|r| self.literal_mentions_error(&self.input[r])) {
                         return true;
                     }
                 }
-                Value::Object(m) => stack.extend(m.values().zip(self.tree.children(node))),
+                Value::Object(m) => {
+                    stack.extend(m.values().zip(self.tree.children(node)));
+                    if self
+                        .tree
+                        .lean_members(node, self.input)
+                        .any(|(_, r)| self.literal_mentions_error(&self.input[r]))
+                    {
+                        return true;
+                    }
+                }
                 _ => {}
             }
         }
@@ -3252,28 +3393,25 @@ impl<'a> Crusher<'a> {
     /// other object keeps every key (its large values are cut inside, by their own kind): a
     /// schema's keys (`description`, `dependencies`, `scripts`) are what a reader needs.
     /// Returns which keys stay and the reason for those that go, or `None` to keep it whole.
-    fn plan_object(
+    fn plan_object<'k, T: Texts + ?Sized>(
         &self,
-        map: &Map<String, Value>,
-        rendered: &[Cow<str>],
-        kids: Option<&[usize]>,
+        like: bool,
+        rendered: &T,
+        errors: impl Iterator<Item = bool>,
+        keys: impl Iterator<Item = Cow<'k, str>>,
     ) -> Option<(Vec<bool>, Arc<str>)> {
-        let n = map.len();
-        if n < self.p.min_items_to_analyze.max(1) || !map_like(map) {
+        let n = rendered.count();
+        if n < self.p.min_items_to_analyze.max(1) || !like {
             return None;
         }
         let est_tokens: usize = rendered.iter().map(|r| r.len() / 4 + 2).sum();
         if est_tokens < self.p.min_tokens_to_crush {
             return None;
         }
-        let k = self.k_for(rendered, 3);
-        let errors = |(i, v): (usize, &Value)| match kids {
-            Some(kids) => self.mentions_error_at(v, kids[i]),
-            None => mentions_error(v),
-        };
-        let mut must: Vec<usize> = map.values().enumerate().filter(|&iv| errors(iv)).map(|(i, _)| i).collect();
+        let k = self.k_for_texts(rendered, 3);
+        let mut must: Vec<usize> = errors.enumerate().filter(|(_, e)| *e).map(|(i, _)| i).collect();
         if !self.query.words.is_empty() {
-            must.extend(map.keys().enumerate().filter_map(|(i, key)| {
+            must.extend(keys.enumerate().filter_map(|(i, key)| {
                 let key = key.to_lowercase();
                 self.query.words.iter().any(|w| key.contains(w.as_str())).then_some(i)
             }));
@@ -3439,27 +3577,55 @@ fn cover_schema<R: Rows + ?Sized>(
 /// versions, dates, paths and scoped packages do). `dependencies` of 28 plain package names is
 /// a schema-like object and stays whole; npm's `time` (version → date) is map-like.
 pub fn map_like(map: &Map<String, Value>) -> bool {
-    let n = map.len();
+    let kind = |v: &Value| match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    };
+    map_like_of(map.len(), map.values().map(kind), || map.keys().filter(|k| data_key(k)).count())
+}
+
+/// [`map_like`] of lean object `node` of `tree` (see [`parse`]), read from its `text`.
+pub(crate) fn lean_map_like(tree: &SpanTree, node: usize, text: &str) -> bool {
+    let members = || tree.lean_members(node, text);
+    map_like_of(members().count(), members().map(|(_, v)| literal_kind(&text[v])), || {
+        members().filter(|(k, _)| scalar_text(&text[k.clone()]).is_some_and(|k| data_key(&k))).count()
+    })
+}
+
+/// [`map_like`] of an object of `n` members from their values' JSON types (as [`literal_kind`]
+/// numbers them) and the count of its keys that are data (asked for only when it matters).
+fn map_like_of(n: usize, kinds: impl Iterator<Item = usize>, data_keys: impl FnOnce() -> usize) -> bool {
     if n < 8 {
         return false;
     }
     let mut by_type = [0usize; 6];
-    for v in map.values() {
-        by_type[match v {
-            Value::Null => 0,
-            Value::Bool(_) => 1,
-            Value::Number(_) => 2,
-            Value::String(_) => 3,
-            Value::Array(_) => 4,
-            Value::Object(_) => 5,
-        }] += 1;
+    for kind in kinds {
+        by_type[kind] += 1;
     }
     let homogeneous = by_type.iter().max().is_some_and(|&m| m * 10 >= n * 9);
-    let data_keys = map
-        .keys()
-        .filter(|k| k.starts_with(|c: char| c.is_ascii_digit()) || k.contains(['/', '@', '.', ':', ' ']))
-        .count();
-    homogeneous && (n >= 64 || data_keys * 2 >= n)
+    homogeneous && (n >= 64 || data_keys() * 2 >= n)
+}
+
+/// Whether a key reads as data, not a name (see [`map_like`]).
+fn data_key(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_digit()) || key.contains(['/', '@', '.', ':', ' '])
+}
+
+/// The JSON type of a valid value's literal, numbered as [`map_like`] counts them: null, bool,
+/// number, string, array, object.
+fn literal_kind(literal: &str) -> usize {
+    match literal.as_bytes().first() {
+        Some(b'n') => 0,
+        Some(b't' | b'f') => 1,
+        Some(b'"') => 3,
+        Some(b'[') => 4,
+        Some(b'{') => 5,
+        _ => 2,
+    }
 }
 
 /// Byte offset, within a JSON string literal (quotes included), of the start of decoded character
@@ -3875,6 +4041,61 @@ mod tests {
         }
     }
 
+    /// Objects of 1,024 members or more in no array (see `parse`): a map sampled, with error
+    /// values, query matches in keys, escaped keys and long strings; a lockfile whose members
+    /// hold a long array, a large object and arrays after the 1,024th member, with a long array
+    /// after it; a map of maps; and objects of mixed values, kept whole.
+    fn large_objects() -> Vec<String> {
+        let obj = |n: usize, member: &dyn Fn(usize) -> String| {
+            format!("{{{}}}", (0..n).map(member).collect::<Vec<_>>().join(","))
+        };
+        let long_text = "a long text, é and more ".repeat(40);
+        let flat = obj(3000, &|i| match i % 500 {
+            7 => format!(r#""k{i}":"the disk failed: boom""#),
+            11 => format!(r#""boom-{i}":"v{i}""#),
+            13 => format!(r#""k{i}\"/~\u00e9":"{long_text}""#),
+            _ => format!(r#""k{i}":"value {i}""#),
+        });
+        let package = |i: usize| match i {
+            700 => format!(r#""node_modules/p{i}":{}"#, obj(1500, &|j| format!(r#""d{j}":{j}"#))),
+            900 => format!(
+                r#""node_modules/p{i}":{{"xs":[{}]}}"#,
+                (0..2000).map(|j| j.to_string()).collect::<Vec<_>>().join(",")
+            ),
+            _ => format!(
+                r#""node_modules/p{i}":{{"version":"1.{}.0","dev":{},"engines":[{}],"error":{}}}"#,
+                i % 30,
+                i.is_multiple_of(3),
+                "\"node\",".repeat(i % 3).trim_end_matches(','),
+                if i == 1800 { "\"boom\"" } else { "null" }
+            ),
+        };
+        let lock = format!(
+            r#"{{"name":"app","packages":{},"after":[{}]}}"#,
+            obj(2000, &package),
+            (0..1500).map(|i| format!(r#"{{"id":{i}}}"#)).collect::<Vec<_>>().join(",")
+        );
+        let maps = obj(1100, &|i| format!(r#""2024-{i}":{}"#, obj(3, &|j| format!(r#""v{j}":{}"#, i * j))));
+        let mixed = obj(3000, &|i| match i % 4 {
+            0 => format!(r#""k{i}":[{i},"s"]"#),
+            1 => format!(r#""k{i}":{{"a":{i}E2}}"#),
+            2 => format!(r#""k{i}":"{}""#, if i % 100 == 2 { long_text.as_str() } else { "x" }),
+            _ => format!(r#""k{i}":null"#),
+        });
+        vec![flat, lock, maps, format!(r#"{{"a":{{"b":{mixed}}}}}"#), mixed]
+    }
+
+    #[test]
+    fn a_large_object_is_cut_as_a_whole_one_is() {
+        for doc in large_objects() {
+            assert_cut_as_whole(&doc);
+        }
+        // the map is sampled, its error values and the keys the query names kept
+        let c = run(&large_objects()[0], Some("boom"));
+        assert!(c.output.contains(r#""boom-11""#) && c.output.contains("the disk failed"), "{:.300}", c.output);
+        assert!(c.ledger.drops.iter().any(|d| d.reason.starts_with("sampled out of a map-like object of 3000 keys")));
+    }
+
     #[test]
     fn a_lean_array_is_cut_as_a_whole_one_is() {
         for array in long_arrays() {
@@ -4286,11 +4507,12 @@ mod tests {
         ]
         .into_iter()
         .chain(wide_rows_docs())
+        .chain(large_objects())
         {
             // the scan done before the parse starts: told at the earliest
             let told = jsonspan::LongArrays::default();
             let _ = jsonspan::scan_lean_telling(&doc, &told);
-            let (alone, beside) = (parse(&doc), parse_beside(&doc, Some(&told)));
+            let (alone, beside) = (parse(&doc), parse_beside(&doc, Some(&told), true));
             match (&alone, &beside) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{doc:.80}"),
                 // the reserved key fails a parse that builds its row, not one that checks it: the

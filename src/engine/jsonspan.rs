@@ -22,7 +22,7 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct Node {
     pub kind: NodeKind,
-    /// A lean array (see [`scan_lean`]): none of its items is in the tree.
+    /// A lean array or object (see [`scan_lean`]): none of its items or members is in the tree.
     pub lean: bool,
     start: u32,
     end: u32,
@@ -62,10 +62,11 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct SpanTree {
     nodes: Vec<Node>,
-    /// Where each lean array starts, in source order.
+    /// Where each lean array or object starts, in source order.
     leans: Vec<u32>,
-    /// How many items each lean array with a node has, by node (in node order): counted by the
-    /// scan, so the JSON engine holds their starts at their size from one reading of the text.
+    /// How many items (members) each lean array (object) with a node has, by node (in node
+    /// order): counted by the scan, so the JSON engine holds their starts at their size from one
+    /// reading of the text.
     lean_counts: Vec<(u32, u32)>,
     /// The root is a JSON Lines stream: it spans the text, with no brackets.
     lines: bool,
@@ -104,7 +105,7 @@ impl SpanTree {
         self.children(id).count()
     }
 
-    /// How many items lean array `id` has, as the scan counted them.
+    /// How many items lean array `id` (members, lean object `id`) has, as the scan counted them.
     pub fn lean_count(&self, id: usize) -> Option<usize> {
         let at = self.lean_counts.binary_search_by_key(&(id as u32), |(node, _)| *node).ok()?;
         Some(self.lean_counts[at].1 as usize)
@@ -114,7 +115,7 @@ impl SpanTree {
     /// they are: the values a lean parse does not hold. None for any other array.
     pub fn lean_items<'t>(&'t self, id: usize, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
         let node = &self.nodes[id];
-        let (mut pos, to) = match node.lean {
+        let (mut pos, to) = match node.lean && node.kind == NodeKind::Array {
             true if self.lines && id == 0 => (node.start(), node.end()),
             true => (node.start() + 1, node.end() - 1),
             false => (0, 0),
@@ -133,8 +134,38 @@ impl SpanTree {
         })
     }
 
-    /// Whether a lean array (see [`scan_lean`]) is in `span`: a value there lacks, in a lean
-    /// parse, items its text has.
+    /// The spans of a lean object's members in order (see [`scan_lean`]), each as its key's
+    /// literal and its value's, read from `text` where they are. None for any other object.
+    pub fn lean_members<'t>(
+        &'t self,
+        id: usize,
+        text: &'t str,
+    ) -> impl Iterator<Item = (Range<usize>, Range<usize>)> + 't {
+        let node = &self.nodes[id];
+        let (mut pos, to) = match node.lean && node.kind == NodeKind::Object {
+            true => (node.start() + 1, node.end() - 1),
+            false => (0, 0),
+        };
+        let b = text.as_bytes();
+        std::iter::from_fn(move || {
+            while pos < to && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
+                pos += 1;
+            }
+            if pos >= to {
+                return None;
+            }
+            let key = pos..item_end(b, pos, to);
+            // past the colon and the whitespace around it
+            pos = past_ws(b, key.end);
+            pos = past_ws(b, pos + 1).min(to);
+            let start = pos;
+            pos = item_end(b, start, to);
+            Some((key, start..pos))
+        })
+    }
+
+    /// Whether a lean array or object (see [`scan_lean`]) is in `span`: a value there lacks, in a
+    /// lean parse, items or members its text has.
     pub fn holds_lean(&self, span: Range<usize>) -> bool {
         let first = self.leans.partition_point(|&at| (at as usize) < span.start);
         self.leans.get(first).is_some_and(|&at| (at as usize) < span.end)
@@ -233,14 +264,16 @@ pub fn small_container(text: &str) -> bool {
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
 /// the root is a synthetic array spanning the text.
 pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
-    scan_with(text, lines, usize::MAX, None)
+    scan_with(text, lines, usize::MAX, false, None)
 }
 
-/// [`scan`] of one document with its long arrays left out of the tree, as the JSON engine parses
-/// them: an array of [`LEAN_ITEMS`] items or more is marked [`Node::lean`] and has none of its
-/// items in the tree ([`SpanTree::lean_items`] reads them from the text).
+/// [`scan`] of one document with its long arrays and large objects left out of the tree, as the
+/// JSON engine parses them: an array of [`LEAN_ITEMS`] items or more is marked [`Node::lean`] and
+/// has none of its items in the tree ([`SpanTree::lean_items`] reads them from the text), and so
+/// has an object of [`LEAN_ITEMS`] members or more that is in no array
+/// ([`SpanTree::lean_members`]).
 pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
-    scan_with(text, false, LEAN_ITEMS, None)
+    scan_with(text, false, LEAN_ITEMS, true, None)
 }
 
 /// [`scan_lean`], telling `long` of each array in no array as it turns lean.
@@ -253,11 +286,12 @@ pub fn scan_lean_telling(text: &str, long: &LongArrays) -> Result<SpanTree, Scan
         }
     }
     let _stops = Stops(long);
-    scan_with(text, false, LEAN_ITEMS, Some(long))
+    scan_with(text, false, LEAN_ITEMS, true, Some(long))
 }
 
-/// [`scan_lean`] of the one value at `at` in `text` (offsets are `text`'s): a lean array's item,
-/// scanned when it is kept.
+/// [`scan_lean`] of the one value at `at` in `text` (offsets are `text`'s): a lean array's item
+/// or a lean object's value, scanned when it is kept. No object in it is lean: the value is
+/// parsed as one in an array is.
 pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
     let mut s = Scanner::new(text, true);
     s.lean_from = LEAN_ITEMS;
@@ -273,15 +307,22 @@ pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
 /// 1,024th are not all made to be let go (eight 5 MB lines among 1,100 made 100 MB of them). The
 /// values themselves are whole (no array in them is lean).
 pub fn scan_lean_lines(text: &str) -> Result<SpanTree, ScanError> {
-    scan_with(text, true, 1, None)
+    scan_with(text, true, 1, false, None)
 }
 
-fn scan_with(text: &str, lines: bool, lean_from: usize, long: Option<&LongArrays>) -> Result<SpanTree, ScanError> {
+fn scan_with(
+    text: &str,
+    lines: bool,
+    lean_from: usize,
+    objects: bool,
+    long: Option<&LongArrays>,
+) -> Result<SpanTree, ScanError> {
     if text.len() >= NONE as usize {
         return Err(ScanError { offset: 0, message: "too large to scan (4 GiB or more)" });
     }
     let mut s = Scanner::new(text, true);
     s.lean_from = lean_from;
+    s.lean_objects = objects;
     s.long = long;
     if lines {
         s.nodes.push(Node {
@@ -359,9 +400,9 @@ struct Frame {
     last_child: u32,
     state: State,
     array: bool,
-    /// Items so far (arrays only).
+    /// Items (members) so far.
     items: usize,
-    /// Its items are not put in the tree (see [`scan_lean`]).
+    /// Its items or members are not put in the tree (see [`scan_lean`]).
     lean: bool,
     /// For an array in no array, its place among those in the text (see [`LongArrays`]).
     chain: u32,
@@ -562,6 +603,8 @@ struct Scanner<'a> {
     lean_from: usize,
     /// Only the root (a JSON Lines stream) may be lean.
     lean_root_only: bool,
+    /// Objects in no array are lean from `lean_from` members, as arrays are from that many items.
+    lean_objects: bool,
     /// Told of each array in no array that turns lean.
     long: Option<&'a LongArrays>,
     /// Arrays in no array opened so far, and arrays open now.
@@ -584,6 +627,7 @@ impl<'a> Scanner<'a> {
             top_done: false,
             lean_from: usize::MAX,
             lean_root_only: false,
+            lean_objects: false,
             long: None,
             chains: 0,
             arrays_open: 0,
@@ -608,8 +652,9 @@ impl<'a> Scanner<'a> {
         self.pos = past_ws(self.b, self.pos);
     }
 
-    /// Adds a node as the next child of the current container (none for a lean array's item or
-    /// anything in one: a container without a node, when a tree is built).
+    /// Adds a node as the next child of the current container (none for a lean array's item, a
+    /// lean object's member or anything in one: a container without a node, when a tree is
+    /// built).
     fn open(&mut self, kind: NodeKind, start: usize) -> u32 {
         if !self.build {
             return NONE;
@@ -619,11 +664,10 @@ impl<'a> Scanner<'a> {
                 self.pending_key = NONE;
                 return NONE;
             }
-            if f.array {
-                f.items += 1;
-                if f.lean {
-                    return NONE;
-                }
+            f.items += 1;
+            if f.lean {
+                self.pending_key = NONE;
+                return NONE;
             }
         }
         let id = self.nodes.len() as u32;
@@ -651,13 +695,16 @@ impl<'a> Scanner<'a> {
     /// its [`LEAN_ITEMS`]th item (true is returned: the item's nodes went with the others), or
     /// as soon as its items made [`PEEK_AFTER_NODES`] nodes and the text ahead holds the rest
     /// (`after`: the item ended at `pos`): 1,100 rows of 17 KB made 100 MB of nodes before the
-    /// 1,024th. A long array's tree is the same whenever it turns.
+    /// 1,024th. A long array's tree is the same whenever it turns. An object in no array (with
+    /// `lean_objects`) turns lean at its [`LEAN_ITEMS`]th member: a map of 300,000 keys was
+    /// built whole at 25 times its text.
     fn item_done(&mut self, after: bool) -> bool {
         let lean_from = if self.lean_root_only && self.stack.len() > 1 { usize::MAX } else { self.lean_from };
         let nodes = self.nodes.len();
-        let Some(f) = self.stack.last_mut().filter(|f| f.array && !f.lean) else { return false };
+        let objects = self.lean_objects && self.arrays_open == 0;
+        let Some(f) = self.stack.last_mut().filter(|f| (f.array || objects) && !f.lean) else { return false };
         let mut long_ahead = false;
-        if after && !f.peeked && lean_from != usize::MAX && nodes - f.node as usize > PEEK_AFTER_NODES {
+        if after && f.array && !f.peeked && lean_from != usize::MAX && nodes - f.node as usize > PEEK_AFTER_NODES {
             f.peeked = true;
             long_ahead = has_items_ahead(self.b, self.pos, lean_from.saturating_sub(f.items));
         }
@@ -680,8 +727,8 @@ impl<'a> Scanner<'a> {
         if !(f.items == lean_from || long_ahead || large) {
             return false;
         }
-        // its items so far are the nodes right after its own: they go, and so do the counts of
-        // lean arrays among them
+        // its items (members) so far are the nodes right after its own: they go, and so do the
+        // counts of lean containers among them
         let array = f.node as usize;
         self.lean_counts.retain(|(node, _)| *node as usize <= array);
         let Some(f) = self.stack.last_mut() else { return false };
@@ -848,7 +895,9 @@ impl<'a> Scanner<'a> {
                 self.pos += 1;
                 let mut frame = Frame::new(id, c == b'[');
                 if frame.array {
-                    if self.arrays_open == 0 {
+                    // an array in a lean object's member has no node, and a parse beside does
+                    // not number it: it reads the member for its validity only
+                    if self.arrays_open == 0 && (id != NONE || !self.build) {
                         frame.chain = self.chains;
                         self.chains += 1;
                     }
@@ -1065,6 +1114,65 @@ mod tests {
         assert!(lean.node(0).lean && lean.child_count(0) == 0);
         assert_eq!(lean.lean_items(0, &lines).collect::<Vec<_>>(), spans(&whole, 0));
         assert_eq!(lean.lean_count(0), Some(lean.lean_items(0, &lines).count()));
+    }
+
+    /// An object in no array turns lean at its 1,024th member, as a long array does at its
+    /// 1,024th item: its members are read from the text, the spans a whole tree has. One member
+    /// short it is whole, and so is any object in an array, scanned as an item or a JSON Lines
+    /// value. Arrays in its members past the 1,024th are not numbered for a parse beside.
+    #[test]
+    fn objects_of_many_members_in_no_array_are_lean_and_their_members_are_read_from_the_text() {
+        let values =
+            ["-1.5e3", r#""a\"b, }""#, "true", " null ", " [ 1, {\"k\": \"]}\"} ]", r#"{"a":"}{","b":{ }}"#, "{\n}"];
+        let members = |n: usize| {
+            let member = |i: usize| format!(r#""k{i}\"é" :  {}"#, values[i % values.len()]);
+            (0..n).map(member).collect::<Vec<_>>().join(" ,\n ")
+        };
+        let doc = format!(
+            r#"{{"big":{{ {} }},"short":{{{}}},"rows":[{{{}}}],"after":[1,2]}}"#,
+            members(LEAN_ITEMS + 5),
+            members(LEAN_ITEMS - 1),
+            members(LEAN_ITEMS)
+        );
+        let told = LongArrays::default();
+        let lean = scan_lean_telling(&doc, &told).unwrap();
+        let whole = scan(&doc, false).unwrap();
+        let member = |t: &SpanTree, i: usize| t.children(t.root()).nth(i).unwrap();
+        let (l, w) = (member(&lean, 0), member(&whole, 0));
+        assert!(lean.node(l).lean && lean.child_count(l) == 0);
+        assert_eq!(lean.lean_count(l), Some(LEAN_ITEMS + 5));
+        assert!(lean.holds_lean(lean.node(l).span()));
+        let read: Vec<_> = lean.lean_members(l, &doc).collect();
+        let written: Vec<_> =
+            whole.children(w).map(|c| (whole.node(c).key_start().unwrap(), whole.node(c).span())).collect();
+        assert_eq!(read.iter().map(|(k, v)| (k.start, v.clone())).collect::<Vec<_>>(), written);
+        for (k, _) in &read {
+            assert_eq!(value_end(&doc[k.start..]), Some(k.len()), "a key's literal, quotes and all");
+        }
+        // neither a lean array's items nor a lean object's members are read as the other's
+        assert_eq!(lean.lean_items(l, &doc).count(), 0);
+        // one member short, and in an array: whole trees
+        for (m, path) in [(1, vec![]), (2, vec![0])] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let at = |t: &SpanTree| path.iter().fold(member(t, m), |id, &k| t.children(id).nth(k).unwrap());
+            assert!(!lean.node(at(&lean)).lean);
+            flat(&lean, at(&lean), &mut a);
+            flat(&whole, at(&whole), &mut b);
+            assert_eq!(a, b);
+        }
+        // arrays in no array: those in its first 1,024 members and in `short`'s, then `rows` and
+        // `after`; not the one in its 1,027th member, which a parse reads for its validity only
+        let arrays = |n: usize| (0..n).filter(|i| values[i % values.len()].starts_with(" [")).count();
+        assert_eq!(arrays(LEAN_ITEMS + 5), arrays(LEAN_ITEMS) + 1);
+        let chains = arrays(LEAN_ITEMS) + arrays(LEAN_ITEMS - 1) + 2;
+        assert_eq!(told.told.lock().unwrap().passed as usize, chains);
+        // scanned where it is, as a lean array's item is, and as JSON Lines values: whole
+        let at = scan_lean_at(&doc, whole.node(w).start()).unwrap();
+        assert!(!at.node(at.root()).lean && at.child_count(at.root()) == LEAN_ITEMS + 5);
+        let lines = format!("{}\n{}\n", &doc[whole.node(w).span()], &doc[whole.node(w).span()]);
+        for t in [scan_lean_lines(&lines).unwrap(), scan(&lines, true).unwrap()] {
+            assert!(!t.nodes.iter().any(|n| n.lean && n.kind == NodeKind::Object));
+        }
     }
 
     /// An array whose items make many nodes turns lean once the text ahead is seen to hold its

@@ -38,6 +38,16 @@ impl Texts for [&str] {
     }
 }
 
+impl Texts for [std::borrow::Cow<'_, str>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn text(&self, i: usize) -> &str {
+        &self[i]
+    }
+}
+
 const SAMPLE_ITEMS: usize = 128;
 const GRAMS_PER_ITEM: usize = 64;
 const HAMMING_MAX: u32 = 3;
