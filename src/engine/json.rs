@@ -2052,6 +2052,12 @@ fn read_literal(literal: &str) -> (Value, bool) {
     (v, reserved)
 }
 
+/// `v`'s compact text, as serde_json writes it in the output: for a value or a string that cannot
+/// fail (its map keys are strings, and nothing in it fails to serialise).
+fn compact_text(v: &impl Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 /// A run of kept items of a lean array carried to the output as their compact text, not as
 /// values: a million kept `{"id":1,"name":"a"}` rows took about 300 bytes each as values.
 /// serde_json (with `arbitrary_precision`) writes a number's text as it is, so the run is one
@@ -3269,24 +3275,37 @@ impl<'a> Crusher<'a> {
         };
         let group = self.ledger.group();
         let ptr_of = |k: &str| format!("{pointer}/{}", escape_pointer(k));
-        let keep = plan.as_ref().map(|(keep, _)| keep.as_slice());
-        let mut out = Map::with_capacity(keep.map_or(n, |k| k.iter().filter(|k| **k).count() + 1));
-        let mut run = None;
+        let Some((keep, reason)) = plan else {
+            // kept whole: each member is written out as soon as it is processed, so the object is
+            // never all values at once (3,000,000 mixed values took 21 times their text). The
+            // text goes to the output as a lean array's run of kept items does (see `Verbatim`)
+            let mut text = String::with_capacity(tree.node(node).span().len());
+            for (i, m) in members.iter().enumerate() {
+                text.push(if i == 0 { '{' } else { ',' });
+                let k = key(m);
+                text.push_str(&compact_text(&k));
+                text.push(':');
+                let v = self.read_member(value(m), ptr_of(&k));
+                text.push_str(&compact_text(&v));
+            }
+            text.push_str(if n == 0 { "{}" } else { "}" });
+            text.shrink_to_fit();
+            return Value::Number(serde_json::Number::from_string_unchecked(text));
+        };
+        let mut out = Map::with_capacity(keep.iter().filter(|k| **k).count() + 1);
+        let mut run: Option<(usize, String)> = None;
         for (i, m) in members.iter().enumerate() {
-            let Some((keep, reason)) = plan.as_ref().filter(|(keep, _)| !keep[i]) else {
+            if keep[i] {
                 let k = key(m).into_owned();
                 let v = self.read_member(value(m), ptr_of(&k));
                 out.insert(k, v);
                 continue;
-            };
-            let start = run.as_ref().map_or(i, |(start, _)| *start);
-            self.drop_member(&mut run, i, keep, reason, &|| ptr_of(&key(m)), members[start][0] as usize..m[3] as usize);
+            }
+            let bytes = run.as_ref().map_or(m[0], |(start, _)| members[*start][0]) as usize..m[3] as usize;
+            self.drop_member(&mut run, i, &keep, &reason, &|| ptr_of(&key(m)), bytes);
         }
-        let Some(keep) = keep else {
-            return Value::Object(out);
-        };
         let dropped = n - out.len();
-        let names = members.iter().zip(keep).filter(|(_, k)| !**k).map(|(m, _)| key(m));
+        let names = members.iter().zip(&keep).filter(|(_, k)| !**k).map(|(m, _)| key(m));
         let phrase = format!("{dropped} of {n} keys omitted: {}", name_list_of(names, dropped, 12));
         self.mark_keys(&mut out, group, phrase, n, &pointer);
         Value::Object(out)
