@@ -675,7 +675,7 @@ mod tests {
 
     #[test]
     fn a_large_objects_members_are_read_from_the_text_with_the_same_scores() {
-        // an object of 1,024 members or more in no array is parsed lean; the same object as a
+        // an object of 1,024 members or more is parsed lean; the same object as a
         // JSON Lines value is parsed whole (one more leaf: the `0`). A map collapses its keys to
         // `*` either way; an object of mixed values keeps them
         let map: Vec<String> = (0..2000).map(|i| format!(r#""v{i}":{{"at":"{i}E1","n":[{i}]}}"#)).collect();

@@ -377,14 +377,14 @@ pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
 }
 
 /// [`parse`] of a lean array's item or a lean object's value read from its text: no object in it
-/// is lean, as none in an array is (see [`jsonspan::scan_lean_at`]).
+/// is lean (see [`jsonspan::scan_lean_at`]), so the planners that read such items whole meet none.
 fn parse_item(literal: &str) -> Result<(Value, Form), Skip> {
     parse_beside(literal, None, false)
 }
 
 /// [`parse`], told by a scan of the same text running beside it which arrays are long, so that
-/// the first items of those are not all built and let go. With `objects`, an object in no array
-/// is lean from its [`LEAN_ITEMS`]th member, as the scan makes it.
+/// the first items of those are not all built and let go. With `objects`, an object is lean from
+/// its [`LEAN_ITEMS`]th member, as the scan makes it.
 fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>, objects: bool) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
     let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
@@ -524,10 +524,10 @@ struct Lean<'f> {
     leaned: &'f Cell<usize>,
     /// An object had a key twice.
     duplicate: &'f Cell<bool>,
-    /// Arrays are lean from this many items on (see [`LeanItems`]), and objects in no array from
-    /// this many members, with `objects`.
+    /// Arrays are lean from this many items on (see [`LeanItems`]), and objects from this many
+    /// members, with `objects`.
     lean_from: usize,
-    /// Objects may be lean here: in a document, in no array.
+    /// Objects may be lean: in a document, not in a value read back from its text.
     objects: bool,
     /// What a scan beside the parse found long so far (see [`parse_beside`]).
     told: Option<&'f Told<'f>>,
@@ -615,7 +615,6 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
         let chain = self.told.and_then(Told::open);
         let (from, mut waited) = (self.told.map_or(0, |t| t.built.get()), false);
         let mut items = LeanItems::new(self.lean_from);
-        let item = Lean { objects: false, ..self };
         while !items.lean {
             // a long array the scan beside found already is lean before its 1,024th item: every
             // 16th item asks, and once its items are many the parse waits for the answer (the
@@ -636,7 +635,7 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
                     break;
                 }
             }
-            let Some(v) = seq.next_element_seed(item)? else {
+            let Some(v) = seq.next_element_seed(self)? else {
                 if let Some(told) = self.told {
                     told.close();
                 }
@@ -975,6 +974,14 @@ enum Within<'t> {
 }
 
 impl Within<'_> {
+    /// Whether the object value `m` is map-like (see [`map_like`]), a lean one read from its text.
+    fn map_like(self, m: &Map<String, Value>) -> bool {
+        match self {
+            Within::Node(tree, c, node) if tree.node(node).lean => lean_map_like(tree, node, c.input),
+            _ => map_like(m),
+        }
+    }
+
     /// Whether the array value `a` has no items.
     fn is_empty(self, a: &[Value]) -> bool {
         a.is_empty() && !matches!(self, Within::Node(tree, _, node) if tree.node(node).lean)
@@ -996,10 +1003,16 @@ impl Within<'_> {
     }
 
     /// Each member of the object value `m` (which, parsed from the document, has no key twice),
-    /// likewise.
+    /// likewise: a lean object's read from the text, one at a time.
     fn members(self, m: &Map<String, Value>, mut f: impl FnMut(&str, &Value, Within)) {
         match self {
             Within::Whole => m.iter().for_each(|(k, x)| f(k, x, Within::Whole)),
+            Within::Node(tree, c, node) if tree.node(node).lean => {
+                for (key, value) in tree.lean_members(node, c.input) {
+                    let key = scalar_text(&c.input[key]).unwrap_or_default();
+                    f(&key, &c.read_item(&c.input[value]), Within::Whole);
+                }
+            }
             Within::Node(tree, c, node) => {
                 m.iter().zip(tree.children(node)).for_each(|((k, x), n)| f(k, x, Within::Node(tree, c, n)));
             }
@@ -1060,7 +1073,7 @@ impl Walk<'_> {
                 self.members = members;
             }
             Value::Object(m) => {
-                let collapse = self.paths.is_some() && map_like(m);
+                let collapse = self.paths.is_some() && within.map_like(m);
                 let mut entries: Vec<u64> = Vec::with_capacity(m.len());
                 // the row's own members only
                 let mut members = self.members.take();
@@ -1782,11 +1795,14 @@ impl Rows for ItemRows<'_, '_> {
         }
     }
 
-    /// An item that holds a lean array is walked from its node, not read whole.
+    /// An item that holds a lean array is walked from its node, not read whole. One that is a
+    /// lean object is read whole, in its turn: a planner reads a row's own members as a map.
     fn read(&self, i: usize, f: &mut dyn FnMut(&Value, Within)) {
         match self.node(i) {
-            Some(k) => f(&self.items[i], Within::Node(&self.crusher.tree, self.crusher, k)),
-            None => f(&self.row(i), Within::Whole),
+            Some(k) if !self.crusher.tree.node(k).lean => {
+                f(&self.items[i], Within::Node(&self.crusher.tree, self.crusher, k));
+            }
+            _ => f(&self.row(i), Within::Whole),
         }
     }
 
@@ -2764,6 +2780,10 @@ impl<'a> Crusher<'a> {
 
     fn plan_array(&self, items: &[Value], at: &Items) -> (KeepPlan, Unit) {
         let all = |f: fn(&Value) -> bool| items.iter().all(f);
+        // a lean object (see `parse`) is parsed as an empty one: only its node says it is a row
+        let lean_object = |i: usize| {
+            items[i].is_object() && matches!(at, Items::Nodes(kids) if self.tree.node(kids[i] as usize).lean)
+        };
         // source texts only where a planner reads them (not for arrays of scalars); values
         // re-serialised where the items have no spans of their own
         let srcs = || -> Vec<Cow<str>> {
@@ -2776,14 +2796,14 @@ impl<'a> Crusher<'a> {
         };
         // an item that holds a lean array is read whole as the planner asks for it (see `ItemRows`)
         let rows = || ItemRows::new(self, items, at);
-        if all(copies_only) {
+        if (0..items.len()).all(|i| copies_only(&items[i]) && !lean_object(i)) {
             (self.plan_copies(&rows()), Unit::Items)
         } else if all(Value::is_object) {
             (self.plan_rows(&rows(), self.k_for(&srcs(), 3)), Unit::Rows)
         } else if all(Value::is_string) || all(Value::is_number) {
             (self.plan_scalar_values(items), Unit::Items)
         } else {
-            (self.plan_mixed(items, &srcs(), &rows()), Unit::Items)
+            (self.plan_mixed(items, &srcs(), &rows(), &lean_object), Unit::Items)
         }
     }
 
@@ -3143,11 +3163,17 @@ impl<'a> Crusher<'a> {
     }
 
     /// Mixed arrays: objects, strings and numbers are planned as groups; of the rest (see
-    /// [`copies_only`]) only exact copies go.
-    fn plan_mixed(&self, items: &[Value], srcs: &[Cow<str>], rows: &ItemRows) -> KeepPlan {
+    /// [`copies_only`]) only exact copies go. `lean_object` says which items are lean objects.
+    fn plan_mixed(
+        &self,
+        items: &[Value],
+        srcs: &[Cow<str>],
+        rows: &ItemRows,
+        lean_object: &dyn Fn(usize) -> bool,
+    ) -> KeepPlan {
         self.plan_groups(
             items.len(),
-            |i| Group::of(&items[i]),
+            |i| if lean_object(i) { Group::Objects } else { Group::of(&items[i]) },
             |group, idx| {
                 let picked = Picked { rows, idx };
                 match group {
@@ -4060,10 +4086,11 @@ mod tests {
         }
     }
 
-    /// Objects of 1,024 members or more in no array (see `parse`): a map sampled, with error
-    /// values, query matches in keys, escaped keys and long strings; a lockfile whose members
-    /// hold a long array, a large object and arrays after the 1,024th member, with a long array
-    /// after it; a map of maps; and objects of mixed values, kept whole.
+    /// Objects of 1,024 members or more (see `parse`): a map sampled, with error values, query
+    /// matches in keys, escaped keys and long strings; a lockfile whose members hold a long
+    /// array, a large object and arrays after the 1,024th member, with a long array after it; a
+    /// map of maps; objects of mixed values, kept whole; and such objects as the rows of an
+    /// array, alone, among other rows, copies of each other, and among atoms.
     fn large_objects() -> Vec<String> {
         let obj = |n: usize, member: &dyn Fn(usize) -> String| {
             format!("{{{}}}", (0..n).map(member).collect::<Vec<_>>().join(","))
@@ -4101,7 +4128,38 @@ mod tests {
             2 => format!(r#""k{i}":"{}""#, if i % 100 == 2 { long_text.as_str() } else { "x" }),
             _ => format!(r#""k{i}":null"#),
         });
-        vec![flat, lock, maps, format!(r#"{{"a":{{"b":{mixed}}}}}"#), mixed]
+        let small = (0..12).map(|i| format!(r#"{{"k{i}":"v","n":{i}}}"#)).collect::<Vec<_>>().join(",");
+        // rows of more than 1 MB in all, read from their text each time a planner asks (see
+        // `ItemRows`): lean objects, and rows whose long array and large object are walked
+        let wide = |r: usize| {
+            obj(3000, &|i| match i % 7 {
+                0 => {
+                    format!(r#""key{i}":{{"n":{},"e":"{}"}}"#, i * r, if r == 3 && i == 1234 { "failed" } else { "ok" })
+                }
+                _ => format!(r#""key{i}":"value {i} {}""#, "x".repeat((i * r) % 40)),
+            })
+        };
+        let wide_rows = (0..12).map(wide).collect::<Vec<_>>().join(",");
+        let numbers = (0..4000).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let meta = |r: usize| match r {
+            9 => obj(1500, &|i| format!(r#""m{i}":"{}""#, if i == 1200 { "it failed" } else { "fine" })),
+            _ => obj(1500, &|i| format!(r#""m{i}":"fine""#)),
+        };
+        let page = |r: usize| format!(r#"{{"page":{r},"items":[{numbers}],"meta":{}}}"#, meta(r));
+        let pages = (0..30).map(page).collect::<Vec<_>>().join(",");
+        vec![
+            format!("[{wide_rows}]"),
+            format!("[{pages}]"),
+            format!("[{flat}]"),
+            format!("[{small},{maps},{small},{flat}]"),
+            format!("[{}]", [maps.as_str(); 10].join(",")),
+            format!(r#"[1,"a",null,{small},{mixed},[2],"b",{maps},true,3]"#),
+            format!(r#"{{"a":{{"b":{mixed}}}}}"#),
+            flat,
+            lock,
+            maps,
+            mixed,
+        ]
     }
 
     #[test]
@@ -4110,7 +4168,12 @@ mod tests {
             assert_cut_as_whole(&doc);
         }
         // the map is sampled, its error values and the keys the query names kept
-        let c = run(&large_objects()[0], Some("boom"));
+        // a page whose large object holds an error is kept, its members walked from the text
+        let pages = large_objects().into_iter().find(|d| d.starts_with(r#"[{"page":0"#)).unwrap();
+        let c = run(&pages, None);
+        assert!(c.output.contains(r#""page":9,"#) && !c.output.contains(r#""page":11,"#), "{:.300}", c.output);
+        let map = large_objects().into_iter().find(|d| d.starts_with(r#"{"k0":"#)).unwrap();
+        let c = run(&map, Some("boom"));
         assert!(c.output.contains(r#""boom-11""#) && c.output.contains("the disk failed"), "{:.300}", c.output);
         assert!(c.ledger.drops.iter().any(|d| d.reason.starts_with("sampled out of a map-like object of 3000 keys")));
     }
