@@ -168,8 +168,8 @@ enum Met<'v> {
 
 /// Walks every value of `doc` (an explicit stack, for any depth). `star` says which objects are
 /// maps, from the object and its schema path. A lean array's items are read from the text, a
-/// container parsed whole, one at a time; a large one that holds a long array of its own is
-/// parsed lean (see [`json::parse_lean_at`]: whole, 7 MB of it took 350 MB). Paths are shared
+/// container parsed whole, one at a time; a large one that holds a long array or a large object
+/// of its own is parsed lean (see [`json::parse_lean_at`]: whole, 7 MB of it took 350 MB). Paths are shared
 /// (`Rc`): the items of an array all have one, made once.
 fn walk(doc: &Doc, star: Star, f: &mut dyn FnMut(Met)) {
     walk_value(&doc.value, Some(&doc.tree), doc.text, (Rc::from(""), Rc::from("")), star, f);
@@ -241,8 +241,8 @@ fn walk_value(
 }
 
 /// Walks the value a lean parse left in the text at `span`, with its `paths`: a scalar as its
-/// literal, a container parsed whole, or lean when it is large and holds a long array (see
-/// [`json::parse_lean_at`]).
+/// literal, a container parsed whole, or lean when it is large and holds a long array or a large
+/// object (see [`json::parse_lean_at`]).
 fn walk_literal(
     text: &str,
     span: std::ops::Range<usize>,

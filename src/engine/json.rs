@@ -228,10 +228,11 @@ fn source_number_text(value: &mut Value, tree: &SpanTree, input: &str) {
     }
 }
 
-/// The value at `span` of `text` (an item of a lean array) parsed lean (see [`parse`]), with a
-/// span tree of its own at `text`'s offsets, when it has more than [`BESIDE_ROW_BYTES`] and holds
-/// a long array of its own; `None` when it is smaller, holds none (found by the scan, which
-/// builds no value, before any parse) or does not parse. Its numbers are as [`parse`] gives them.
+/// The value at `span` of `text` (an item of a lean array, a member of a lean object) parsed lean
+/// (see [`parse`]), with a span tree of its own at `text`'s offsets, when it has more than
+/// [`BESIDE_ROW_BYTES`] and holds a long array or a large object of its own (or is one); `None`
+/// when it is smaller, holds none (found by the scan, which builds no value, before any parse) or
+/// does not parse. Its numbers are as [`parse`] gives them.
 pub(crate) fn parse_lean_at(text: &str, span: Range<usize>) -> Option<(Value, SpanTree)> {
     if span.len() <= BESIDE_ROW_BYTES {
         return None;
@@ -240,7 +241,7 @@ pub(crate) fn parse_lean_at(text: &str, span: Range<usize>) -> Option<(Value, Sp
     if !tree.holds_lean(span.clone()) {
         return None;
     }
-    let (v, form) = parse_item(&text[span]).ok()?;
+    let (v, form) = parse(&text[span]).ok()?;
     (form == Form::LeanDocument).then_some((v, tree))
 }
 
@@ -304,7 +305,7 @@ pub(crate) fn parse_and_scan(input: &str) -> Result<(Value, bool, Option<Arc<Spa
     let long = jsonspan::LongArrays::default();
     let (parsed, scanned) = std::thread::scope(|s| {
         let scan = s.spawn(|| jsonspan::scan_lean_telling(input, &long));
-        let parsed = parse_beside(input, Some(&long), true);
+        let parsed = parse_beside(input, Some(&long));
         (parsed, scan.join())
     });
     match (parsed?, scanned) {
@@ -373,23 +374,16 @@ fn ser_err(e: serde_json::Error) -> Skip {
 /// array or a group of a mixed one (see `ItemRows`). JSON Lines values are parsed whole, and the
 /// stream is lean as an array is (see [`jsonspan::scan_lean_lines`]).
 pub(crate) fn parse(input: &str) -> Result<(Value, Form), Skip> {
-    parse_beside(input, None, true)
-}
-
-/// [`parse`] of a lean array's item or a lean object's value read from its text: no object in it
-/// is lean (see [`jsonspan::scan_lean_at`]), so the planners that read such items whole meet none.
-fn parse_item(literal: &str) -> Result<(Value, Form), Skip> {
-    parse_beside(literal, None, false)
+    parse_beside(input, None)
 }
 
 /// [`parse`], told by a scan of the same text running beside it which arrays are long, so that
-/// the first items of those are not all built and let go. With `objects`, an object is lean from
-/// its [`LEAN_ITEMS`]th member, as the scan makes it.
-fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>, objects: bool) -> Result<(Value, Form), Skip> {
+/// the first items of those are not all built and let go.
+fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Value, Form), Skip> {
     let mut de = serde_json::Deserializer::from_str(input);
     let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
     let told = long.map(|long| Told { long, chains: Cell::new(0), arrays_open: Cell::new(0), built: Cell::new(0) });
-    let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: LEAN_ITEMS, objects, told: told.as_ref() };
+    let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: LEAN_ITEMS, told: told.as_ref() };
     // a lean array may have left an object with a key twice in its text: where is read from a
     // whole scan
     let duplicated = |lines| Err(duplicate_key(input, &jsonspan::scan(input, lines).map_err(scan_failed)?));
@@ -497,7 +491,7 @@ struct LineValue {
 impl<'de> serde::Deserialize<'de> for LineValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (leaned, duplicate) = (Cell::new(0), Cell::new(false));
-        let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: usize::MAX, objects: false, told: None };
+        let lean = Lean { leaned: &leaned, duplicate: &duplicate, lean_from: usize::MAX, told: None };
         let value = serde::de::DeserializeSeed::deserialize(lean, d)?;
         Ok(LineValue { value, duplicate: duplicate.get() })
     }
@@ -525,10 +519,8 @@ struct Lean<'f> {
     /// An object had a key twice.
     duplicate: &'f Cell<bool>,
     /// Arrays are lean from this many items on (see [`LeanItems`]), and objects from this many
-    /// members, with `objects`.
+    /// members.
     lean_from: usize,
-    /// Objects may be lean: in a document, not in a value read back from its text.
-    objects: bool,
     /// What a scan beside the parse found long so far (see [`parse_beside`]).
     told: Option<&'f Told<'f>>,
 }
@@ -671,7 +663,7 @@ impl<'de> serde::de::Visitor<'de> for Lean<'_> {
             if let Some(told) = self.told {
                 told.built();
             }
-            if self.objects && members.len() == self.lean_from {
+            if members.len() == self.lean_from {
                 return self.rest_lean(map, members);
             }
         }
@@ -2171,12 +2163,13 @@ impl Rows for LeanRows<'_, '_> {
         self.crusher.same_items(self.starts.literal(self.at(a)), self.starts.literal(self.at(b)))
     }
 
-    /// A row of more than [`BESIDE_ROW_BYTES`] that holds a long array of its own is parsed lean
-    /// and walked from its own span tree.
+    /// A row of more than [`BESIDE_ROW_BYTES`] that holds a long array or a large object of its
+    /// own is parsed lean and walked from its own span tree. A row that is a large object is read
+    /// whole: a planner reads a row's own members as a map.
     fn read(&self, j: usize, f: &mut dyn FnMut(&Value, Within)) {
         match self.crusher.read_lean(self.starts.span(self.at(j))) {
-            Some((v, tree)) => f(&v, Within::Node(&tree, self.crusher, tree.root())),
-            None => f(&self.row(j), Within::Whole),
+            Some((v, tree)) if !tree.node(tree.root()).lean => f(&v, Within::Node(&tree, self.crusher, tree.root())),
+            _ => f(&self.row(j), Within::Whole),
         }
     }
 
@@ -2652,9 +2645,9 @@ impl<'a> Crusher<'a> {
         v
     }
 
-    /// A lean array's item at `span` that holds a long array of its own, parsed lean (see
-    /// [`parse`]) with a span tree of its own: none when it holds no such array, or does not
-    /// parse (see [`Self::read_item`]).
+    /// A lean array's item at `span` that holds a long array or a large object of its own (or is
+    /// one), parsed lean (see [`parse`]) with a span tree of its own: none when it holds none, or
+    /// does not parse (see [`Self::read_item`]).
     fn read_lean(&self, span: Range<usize>) -> Option<(Value, SpanTree)> {
         let (mut v, tree) = parse_lean_at(self.input, span)?;
         source_number_text(&mut v, &tree, self.input);
@@ -2665,7 +2658,7 @@ impl<'a> Crusher<'a> {
     /// from its text, with a span tree of its own, and processed as any value is.
     fn process_item(&mut self, span: Range<usize>, pointer: String) -> Value {
         let literal = &self.input[span.clone()];
-        let (Ok((mut v, _)), Ok(tree)) = (parse_item(literal), jsonspan::scan_lean_at(self.input, span.start)) else {
+        let (Ok((mut v, _)), Ok(tree)) = (parse(literal), jsonspan::scan_lean_at(self.input, span.start)) else {
             // parsed as a part of the document already: only the reserved key fails it, which
             // `read_item` flags
             return self.read_item(literal);
@@ -4090,7 +4083,8 @@ mod tests {
     /// matches in keys, escaped keys and long strings; a lockfile whose members hold a long
     /// array, a large object and arrays after the 1,024th member, with a long array after it; a
     /// map of maps; objects of mixed values, kept whole; and such objects as the rows of an
-    /// array, alone, among other rows, copies of each other, and among atoms.
+    /// array, alone, among other rows, copies of each other, among atoms, and among the small
+    /// rows of a long array.
     fn large_objects() -> Vec<String> {
         let obj = |n: usize, member: &dyn Fn(usize) -> String| {
             format!("{{{}}}", (0..n).map(member).collect::<Vec<_>>().join(","))
@@ -4147,7 +4141,15 @@ mod tests {
         };
         let page = |r: usize| format!(r#"{{"page":{r},"items":[{numbers}],"meta":{}}}"#, meta(r));
         let pages = (0..30).map(page).collect::<Vec<_>>().join(",");
+        // a long array's items read back from the text: large objects among small rows
+        let mut rows: Vec<String> = (0..1100).map(|i| format!(r#"{{"id":{i}}}"#)).collect();
+        (rows[3], rows[500], rows[1099]) = (mixed.clone(), maps.clone(), flat.clone());
+        let long_rows = format!("[{}]", rows.join(","));
+        // and one of more than 256 KB among them, which a planner reads whole (see `LeanRows`)
+        rows[600] = obj(12_000, &|i| format!(r#""k{i}":"{}{i}""#, "x".repeat(i % 50)));
         vec![
+            long_rows,
+            format!("[{}]", rows.join(",")),
             format!("[{wide_rows}]"),
             format!("[{pages}]"),
             format!("[{flat}]"),
@@ -4594,7 +4596,7 @@ mod tests {
             // the scan done before the parse starts: told at the earliest
             let told = jsonspan::LongArrays::default();
             let _ = jsonspan::scan_lean_telling(&doc, &told);
-            let (alone, beside) = (parse(&doc), parse_beside(&doc, Some(&told), true));
+            let (alone, beside) = (parse(&doc), parse_beside(&doc, Some(&told)));
             match (&alone, &beside) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{doc:.80}"),
                 // the reserved key fails a parse that builds its row, not one that checks it: the

@@ -264,7 +264,7 @@ pub fn small_container(text: &str) -> bool {
 /// Scans a whole document. With `lines`, several top-level values are allowed (JSON Lines) and
 /// the root is a synthetic array spanning the text.
 pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
-    scan_with(text, lines, usize::MAX, false, None)
+    scan_with(text, lines, usize::MAX, None)
 }
 
 /// [`scan`] of one document with its long arrays and large objects left out of the tree, as the
@@ -272,7 +272,7 @@ pub fn scan(text: &str, lines: bool) -> Result<SpanTree, ScanError> {
 /// has none of its items in the tree ([`SpanTree::lean_items`] reads them from the text), and so
 /// has an object of [`LEAN_ITEMS`] members or more ([`SpanTree::lean_members`]).
 pub fn scan_lean(text: &str) -> Result<SpanTree, ScanError> {
-    scan_with(text, false, LEAN_ITEMS, true, None)
+    scan_with(text, false, LEAN_ITEMS, None)
 }
 
 /// [`scan_lean`], telling `long` of each array in no array as it turns lean.
@@ -285,12 +285,11 @@ pub fn scan_lean_telling(text: &str, long: &LongArrays) -> Result<SpanTree, Scan
         }
     }
     let _stops = Stops(long);
-    scan_with(text, false, LEAN_ITEMS, true, Some(long))
+    scan_with(text, false, LEAN_ITEMS, Some(long))
 }
 
 /// [`scan_lean`] of the one value at `at` in `text` (offsets are `text`'s): a lean array's item
-/// or a lean object's value, scanned when it is kept. No object in it is lean: the value is
-/// parsed as one in an array is.
+/// or a lean object's value, scanned when it is kept.
 pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
     let mut s = Scanner::new(text, true);
     s.lean_from = LEAN_ITEMS;
@@ -306,22 +305,15 @@ pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
 /// 1,024th are not all made to be let go (eight 5 MB lines among 1,100 made 100 MB of them). The
 /// values themselves are whole (no array in them is lean).
 pub fn scan_lean_lines(text: &str) -> Result<SpanTree, ScanError> {
-    scan_with(text, true, 1, false, None)
+    scan_with(text, true, 1, None)
 }
 
-fn scan_with(
-    text: &str,
-    lines: bool,
-    lean_from: usize,
-    objects: bool,
-    long: Option<&LongArrays>,
-) -> Result<SpanTree, ScanError> {
+fn scan_with(text: &str, lines: bool, lean_from: usize, long: Option<&LongArrays>) -> Result<SpanTree, ScanError> {
     if text.len() >= NONE as usize {
         return Err(ScanError { offset: 0, message: "too large to scan (4 GiB or more)" });
     }
     let mut s = Scanner::new(text, true);
     s.lean_from = lean_from;
-    s.lean_objects = objects;
     s.long = long;
     if lines {
         s.nodes.push(Node {
@@ -602,8 +594,6 @@ struct Scanner<'a> {
     lean_from: usize,
     /// Only the root (a JSON Lines stream) may be lean.
     lean_root_only: bool,
-    /// Objects are lean from `lean_from` members, as arrays are from that many items.
-    lean_objects: bool,
     /// Told of each array in no array that turns lean.
     long: Option<&'a LongArrays>,
     /// Arrays in no array opened so far, and arrays open now.
@@ -626,7 +616,6 @@ impl<'a> Scanner<'a> {
             top_done: false,
             lean_from: usize::MAX,
             lean_root_only: false,
-            lean_objects: false,
             long: None,
             chains: 0,
             arrays_open: 0,
@@ -694,14 +683,12 @@ impl<'a> Scanner<'a> {
     /// its [`LEAN_ITEMS`]th item (true is returned: the item's nodes went with the others), or
     /// as soon as its items made [`PEEK_AFTER_NODES`] nodes and the text ahead holds the rest
     /// (`after`: the item ended at `pos`): 1,100 rows of 17 KB made 100 MB of nodes before the
-    /// 1,024th. A long array's tree is the same whenever it turns. An object (with
-    /// `lean_objects`) turns lean at its [`LEAN_ITEMS`]th member: a map of 300,000 keys was
-    /// built whole at 25 times its text.
+    /// 1,024th. A long array's tree is the same whenever it turns. An object turns lean at its
+    /// [`LEAN_ITEMS`]th member: a map of 300,000 keys was built whole at 25 times its text.
     fn item_done(&mut self, after: bool) -> bool {
         let lean_from = if self.lean_root_only && self.stack.len() > 1 { usize::MAX } else { self.lean_from };
         let nodes = self.nodes.len();
-        let objects = self.lean_objects;
-        let Some(f) = self.stack.last_mut().filter(|f| (f.array || objects) && !f.lean) else { return false };
+        let Some(f) = self.stack.last_mut().filter(|f| !f.lean) else { return false };
         let mut long_ahead = false;
         if after && f.array && !f.peeked && lean_from != usize::MAX && nodes - f.node as usize > PEEK_AFTER_NODES {
             f.peeked = true;
@@ -1116,9 +1103,9 @@ mod tests {
     }
 
     /// An object turns lean at its 1,024th member, as a long array does at its 1,024th item, in
-    /// an array too: its members are read from the text, the spans a whole tree has. One member
-    /// short it is whole, and so is any object scanned as an item read back or a JSON Lines
-    /// value. Arrays in its members past the 1,024th are not numbered for a parse beside.
+    /// an array too and scanned alone where it is: its members are read from the text, the spans
+    /// a whole tree has. One member short it is whole, and so is it in a JSON Lines stream's
+    /// tree. Arrays in its members past the 1,024th are not numbered for a parse beside.
     #[test]
     fn objects_of_many_members_are_lean_and_their_members_are_read_from_the_text() {
         let values =
@@ -1166,9 +1153,11 @@ mod tests {
         assert_eq!(arrays(LEAN_ITEMS + 5), arrays(LEAN_ITEMS) + 1);
         let chains = arrays(LEAN_ITEMS) + arrays(LEAN_ITEMS - 1) + 2;
         assert_eq!(told.told.lock().unwrap().passed as usize, chains);
-        // scanned where it is, as a lean array's item is, and as JSON Lines values: whole
+        // scanned where it is, as a lean array's item read back is: lean, the same members
         let at = scan_lean_at(&doc, whole.node(w).start()).unwrap();
-        assert!(!at.node(at.root()).lean && at.child_count(at.root()) == LEAN_ITEMS + 5);
+        assert!(at.node(at.root()).lean && at.child_count(at.root()) == 0);
+        assert_eq!(at.lean_members(at.root(), &doc).collect::<Vec<_>>(), read);
+        // as JSON Lines values (read whole, or read back one at a time): whole in the stream's tree
         let lines = format!("{}\n{}\n", &doc[whole.node(w).span()], &doc[whole.node(w).span()]);
         for t in [scan_lean_lines(&lines).unwrap(), scan(&lines, true).unwrap()] {
             assert!(!t.nodes.iter().any(|n| n.lean && n.kind == NodeKind::Object));
