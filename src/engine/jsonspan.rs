@@ -121,17 +121,7 @@ impl SpanTree {
             false => (0, 0),
         };
         let b = text.as_bytes();
-        std::iter::from_fn(move || {
-            while pos < to && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
-                pos += 1;
-            }
-            if pos >= to {
-                return None;
-            }
-            let start = pos;
-            pos = item_end(b, start, to);
-            Some(start..pos)
-        })
+        std::iter::from_fn(move || next_value(b, &mut pos, to))
     }
 
     /// The spans of a lean object's members in order (see [`scan_lean`]), each as its key's
@@ -148,19 +138,10 @@ impl SpanTree {
         };
         let b = text.as_bytes();
         std::iter::from_fn(move || {
-            while pos < to && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
-                pos += 1;
-            }
-            if pos >= to {
-                return None;
-            }
-            let key = pos..item_end(b, pos, to);
-            // past the colon and the whitespace around it
-            pos = past_ws(b, key.end);
-            pos = past_ws(b, pos + 1).min(to);
-            let start = pos;
-            pos = item_end(b, start, to);
-            Some((key, start..pos))
+            let key = next_value(b, &mut pos, to)?;
+            // past the colon
+            pos = past_ws(b, pos) + 1;
+            Some((key, next_value(b, &mut pos, to)?))
         })
     }
 
@@ -482,6 +463,20 @@ impl LongArrays {
             };
         }
     }
+}
+
+/// The next value of a lean container's text from `b[*pos]` on, before `to`, past the
+/// whitespace and commas between values; `*pos` moves past it.
+fn next_value(b: &[u8], pos: &mut usize, to: usize) -> Option<Range<usize>> {
+    while *pos < to && matches!(b[*pos], b' ' | b'\t' | b'\n' | b'\r' | b',') {
+        *pos += 1;
+    }
+    if *pos >= to {
+        return None;
+    }
+    let start = *pos;
+    *pos = item_end(b, start, to);
+    Some(start..*pos)
 }
 
 /// Where the JSON whitespace from `b[pos]` on ends.
