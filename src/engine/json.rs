@@ -402,15 +402,20 @@ fn parse_beside(input: &str, long: Option<&jsonspan::LongArrays>) -> Result<(Val
     }
 }
 
+/// A JSON Lines stream of at most this much text is read once, whole (see [`read_lines`]): its
+/// values take at most a few MB. Up to 1 MB, 100 lines of 800-member objects (0.86 MB) took
+/// 17 MB above the fixed cost; lean, nothing.
+const LINES_READ_ONCE_BYTES: usize = 64 * 1024;
+
 /// A JSON Lines stream's values as [`parse`] keeps them (see [`LeanItems`]), and whether one had
-/// a key twice. A stream of more than [`READ_ONCE_BYTES`] is lean: checked first with nothing
-/// built (see [`LineCheck`]), then each value read from the text when asked for (a large one lean
-/// in its turn). Each value was built whole, and the first 1,023 held: eight lines of 5 MB among
-/// 1,100 took 645 MB for 40 MB; a stream of fewer than 1,024 values was built whole after its
-/// check, and eight lines of 7.7 MB took 1.7 GB.
+/// a key twice. A stream of more than [`LINES_READ_ONCE_BYTES`] is lean: checked first with
+/// nothing built (see [`LineCheck`]), then each value read from the text when asked for (a large
+/// one lean in its turn). Each value was built whole, and the first 1,023 held: eight lines of
+/// 5 MB among 1,100 took 645 MB for 40 MB; a stream of fewer than 1,024 values was built whole
+/// after its check, and eight lines of 7.7 MB took 1.7 GB.
 fn read_lines(input: &str) -> Result<(LeanItems, bool), serde_json::Error> {
     let mut values = LeanItems::new(LEAN_ITEMS);
-    if input.len() > READ_ONCE_BYTES {
+    if input.len() > LINES_READ_ONCE_BYTES {
         let mut twice = false;
         for line in serde_json::Deserializer::from_str(input).into_iter::<LineCheck>() {
             twice |= line?.duplicate;
@@ -501,11 +506,11 @@ impl<'de> serde::Deserialize<'de> for LineValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Form {
     Document,
-    /// A document with at least one lean array.
+    /// A document with at least one lean array or object.
     LeanDocument,
     /// JSON Lines: an array of the stream's values, each parsed whole.
     Lines,
-    /// JSON Lines of [`LEAN_ITEMS`] values or more, or of more than 1 MB: the stream is lean as an
+    /// JSON Lines of [`LEAN_ITEMS`] values or more, or of more than 64 KB: the stream is lean as an
     /// array is (see [`jsonspan::scan_lean_lines`]).
     LeanLines,
 }
@@ -4764,9 +4769,12 @@ mod tests {
     fn json_lines_over_the_budget_are_counted_before_they_are_built() {
         let big = |i: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "x".repeat(BESIDE_ROW_BYTES - 100));
         let small = |i: usize| format!(r#"{{"id":{i}}}"#);
-        // three big lines: within the budget, every value built, as whole; ten: past it, lean
-        // although fewer than LEAN_ITEMS (500 lines of 100 KB took 1.6 GB built whole)
-        let few: Vec<String> = (0..3).map(big).collect();
+        // three lines of 16 KB: within the budget, every value built, as whole; ten big ones:
+        // past it, lean although fewer than LEAN_ITEMS (500 lines of 100 KB took 1.6 GB built
+        // whole)
+        let mid = |i: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "x".repeat(LINES_READ_ONCE_BYTES / 4));
+        let few: Vec<String> = (0..3).map(mid).collect();
+        assert!(few.join("\n").len() <= LINES_READ_ONCE_BYTES);
         let (v, form) = parse(&few.join("\n")).unwrap();
         assert_eq!(form, Form::Lines);
         let whole: Vec<Value> = few.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -4791,7 +4799,7 @@ mod tests {
         let huge = format!(r#"{{"id":99,"rows":[{}]}}"#, rows.join(","));
         let mixed: Vec<String> = (0..5).map(small).chain([huge.clone()]).chain((5..8).map(small)).collect();
         let text = mixed.join("\n") + "\n";
-        assert!(huge.len() > BESIDE_ROW_BYTES && text.len() > READ_ONCE_BYTES);
+        assert!(huge.len() > BESIDE_ROW_BYTES && text.len() > LINES_READ_ONCE_BYTES);
         assert_eq!(parse(&text).unwrap(), (Value::Array(Vec::new()), Form::LeanLines));
         let out = run(&text, None).output;
         let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

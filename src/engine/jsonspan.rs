@@ -281,7 +281,7 @@ pub fn scan_lean_at(text: &str, at: usize) -> Result<SpanTree, ScanError> {
 }
 
 /// [`scan`] of JSON Lines whose stream is lean as an array is (see [`scan_lean`]), for a stream
-/// the parse made lean (of [`LEAN_ITEMS`] values or more, or of more than 1 MB): the root has no
+/// the parse made lean (of [`LEAN_ITEMS`] values or more, or of more than 64 KB): the root has no
 /// children. It is lean from its first value on, so the nodes inside the values before the
 /// 1,024th are not all made to be let go (eight 5 MB lines among 1,100 made 100 MB of them). The
 /// values themselves are whole (no array in them is lean).
