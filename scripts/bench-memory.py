@@ -7,7 +7,7 @@ objects and of small arrays, unique small rows, JSON Lines of small objects, row
 array, wide rows as an array and as JSON Lines, rows beside 8 numbers, ten pages of rows, one
 page-sized row among 2,000 small ones, two page-sized JSON Lines among 1,100, 1,100 large rows,
 100 large rows, eight pages as JSON Lines, numbers with a copy every fifth item, a map of unique
-keys, a lockfile's packages and an object of mixed values), written under
+keys, a lockfile's packages, an object of mixed values and a map with one large array), written under
 target/bench-data. The fixed cost (the binary, the tokenizer tables, about 35 MB of heap, and tree-sitter for code) is
 the same at both sizes, so the growth per input byte is the difference of the two peaks over the
 difference of the two sizes: the last column. Usage: scripts/bench-memory.py (builds the release
@@ -141,6 +141,11 @@ for size in (1 << 20, 10 << 20):
     add("json, a lockfile's packages", "lockfile", size, '{"name":"app","lockfileVersion":3,"packages":{' + packages + "}}")
     mixed = ",".join(f'"k{i}":' + ("[1,2]", '{"a":1}', "1.5", "null")[i % 4] for i in range(size // 12))
     add("json, an object of mixed values (kept whole)", "mixed-object", size, "{" + mixed + "}")
+    # a map of 1,024 numbers, one of whose members is a long array of rows that holds most of the
+    # text: its error words are read from its text (it was built whole for them, 3x before)
+    rows = ",".join(f'{{"id":{i},"name":"row {i}"}}' for i in range(size // 30))
+    members = [f'"k{i}":{i}' for i in range(1023)] + [f'"rows":[{rows}]']
+    add("json, a map with one large array", "map-with-array", size, "{" + ",".join(members) + "}")
 # eight pages as JSON Lines, a page a line, at 2 MB and 10 MB: a stream of more than 1 MB is lean,
 # each line read from its text when asked for (one of at most 1 MB is read once, whole)
 for size in (2 << 20, 10 << 20):

@@ -2663,7 +2663,22 @@ impl<'a> Crusher<'a> {
     /// from its text, with a span tree of its own, and processed as any value is.
     fn process_item(&mut self, span: Range<usize>, pointer: String) -> Value {
         let literal = &self.input[span.clone()];
-        let (Ok((mut v, _)), Ok(tree)) = (parse(literal), jsonspan::scan_lean_at(self.input, span.start)) else {
+        let scan = || jsonspan::scan_lean_at(self.input, span.start);
+        // a large one is scanned on another core meanwhile, as a document is (both go by counts
+        // alone, so neither waits for the other)
+        let (parsed, scanned) = match literal.len() >= SCAN_BESIDE_BYTES {
+            true => std::thread::scope(|s| {
+                let scanned = s.spawn(scan);
+                (
+                    parse(literal),
+                    scanned
+                        .join()
+                        .unwrap_or(Err(jsonspan::ScanError { offset: span.start, message: "the scan stopped" })),
+                )
+            }),
+            false => (parse(literal), scan()),
+        };
+        let (Ok((mut v, _)), Ok(tree)) = (parsed, scanned) else {
             // parsed as a part of the document already: only the reserved key fails it, which
             // `read_item` flags
             return self.read_item(literal);
@@ -3386,14 +3401,22 @@ impl<'a> Crusher<'a> {
         map.insert(key, Value::String(text));
     }
 
-    /// Whether the value whose literal is `literal` (as a lean parse leaves it in the text) holds
-    /// an error word in a string: [`mentions_error`] of its value.
+    /// Whether the value whose literal is `literal` (valid JSON, as a lean parse leaves it in the
+    /// text) holds an error word in a string: [`mentions_error`] of its value, read from the text
+    /// with nothing built. Each string literal counts but the keys (a string followed by `:`): a
+    /// lean object's member that held a 12 MB array was built whole to be read (352 MB).
     fn literal_mentions_error(&self, literal: &str) -> bool {
-        match literal.as_bytes().first() {
-            Some(b'"') => scalar_text(literal).is_some_and(|s| has_error_word(&s)),
-            Some(b'[' | b'{') => mentions_error(&self.read_item(literal)),
-            _ => false,
+        let b = literal.as_bytes();
+        let mut pos = 0;
+        while let Some(k) = memchr::memchr(b'"', &b[pos..]) {
+            let start = pos + k;
+            pos = jsonspan::item_end(b, start, b.len());
+            let key = b.get(jsonspan::past_ws(b, pos)) == Some(&b':');
+            if !key && scalar_text(&literal[start..pos]).is_some_and(|s| has_error_word(&s)) {
+                return true;
+            }
         }
+        false
     }
 
     /// [`mentions_error`] of a value at `node`, reading the strings a lean parse left in the text.

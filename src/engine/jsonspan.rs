@@ -480,7 +480,7 @@ fn next_value(b: &[u8], pos: &mut usize, to: usize) -> Option<Range<usize>> {
 }
 
 /// Where the JSON whitespace from `b[pos]` on ends.
-fn past_ws(b: &[u8], mut pos: usize) -> usize {
+pub fn past_ws(b: &[u8], mut pos: usize) -> usize {
     while pos < b.len() && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r') {
         pos += 1;
     }
