@@ -4209,6 +4209,34 @@ mod tests {
     }
 
     #[test]
+    fn error_words_read_from_a_literal_are_those_of_its_value() {
+        let doc = "[0]";
+        let tree = Arc::new(jsonspan::scan_lean(doc).unwrap());
+        let (p, ctx) = (JsonParams::default(), Context::default());
+        let c = Crusher::new(doc, tree, &p, &ctx);
+        let mut seen = [0; 2];
+        for literal in [
+            r#"{"failed": "ok", "error": null, "errors": [1, 2]}"#,
+            r#"{"msg" : "it failed"}"#,
+            r#"["a", "b:", "x" , {"k" :"v"}]"#,
+            r#"{"a":{"b":["ok","a fatal error"]}}"#,
+            r#"["fa\u0069led"]"#,
+            r#"{"fa\u0069led":"fine"}"#,
+            r#"["\"failed\"", "ok"]"#,
+            r#"{"k":"a: b", "error":"x"}"#,
+            r#""an exception""#,
+            "12",
+            "[]",
+        ] {
+            let whole = mentions_error(&read_literal(literal).0);
+            assert_eq!(c.literal_mentions_error(literal), whole, "{literal}");
+            seen[usize::from(whole)] += 1;
+        }
+        // keys alone name no error; five values do
+        assert_eq!(seen, [6, 5]);
+    }
+
+    #[test]
     fn a_lean_array_is_cut_as_a_whole_one_is() {
         for array in long_arrays() {
             // lean at the root, under a single-item array, and under a planned array of such
