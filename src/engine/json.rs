@@ -1348,6 +1348,24 @@ fn mentions_error(v: &Value) -> bool {
     false
 }
 
+/// Whether the value whose literal is `literal` (valid JSON, as a lean parse leaves it in the
+/// text) holds an error word in a string: [`mentions_error`] of its value, read from the text
+/// with nothing built. Each string literal counts but the keys (a string followed by `:`): a
+/// lean object's member that held a 12 MB array was built whole to be read (352 MB).
+fn literal_mentions_error(literal: &str) -> bool {
+    let b = literal.as_bytes();
+    let mut pos = 0;
+    while let Some(k) = memchr::memchr(b'"', &b[pos..]) {
+        let start = pos + k;
+        pos = jsonspan::item_end(b, start, b.len());
+        let key = b.get(jsonspan::past_ws(b, pos)) == Some(&b':');
+        if !key && scalar_text(&literal[start..pos]).is_some_and(|s| has_error_word(&s)) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether `text` holds `word` with no letter, digit or `_` on either side.
 fn holds_word(text: &str, word: &str) -> bool {
     let inside = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
@@ -3307,7 +3325,7 @@ impl<'a> Crusher<'a> {
         let plan = if self.p.crush_wide_objects {
             let texts: Vec<&str> = members.iter().map(|m| &input[m[0] as usize..m[3] as usize]).collect();
             let like = lean_map_like(&tree, node, input);
-            let errors = members.iter().map(|m| self.literal_mentions_error(&input[value(m)]));
+            let errors = members.iter().map(|m| literal_mentions_error(&input[value(m)]));
             self.plan_object(like, texts.as_slice(), errors, members.iter().map(key))
         } else {
             None
@@ -3401,24 +3419,6 @@ impl<'a> Crusher<'a> {
         map.insert(key, Value::String(text));
     }
 
-    /// Whether the value whose literal is `literal` (valid JSON, as a lean parse leaves it in the
-    /// text) holds an error word in a string: [`mentions_error`] of its value, read from the text
-    /// with nothing built. Each string literal counts but the keys (a string followed by `:`): a
-    /// lean object's member that held a 12 MB array was built whole to be read (352 MB).
-    fn literal_mentions_error(&self, literal: &str) -> bool {
-        let b = literal.as_bytes();
-        let mut pos = 0;
-        while let Some(k) = memchr::memchr(b'"', &b[pos..]) {
-            let start = pos + k;
-            pos = jsonspan::item_end(b, start, b.len());
-            let key = b.get(jsonspan::past_ws(b, pos)) == Some(&b':');
-            if !key && scalar_text(&literal[start..pos]).is_some_and(|s| has_error_word(&s)) {
-                return true;
-            }
-        }
-        false
-    }
-
     /// [`mentions_error`] of a value at `node`, reading the strings a lean parse left in the text.
     fn mentions_error_at(&self, v: &Value, node: usize) -> bool {
         match v {
@@ -3433,17 +3433,13 @@ impl<'a> Crusher<'a> {
                 Value::String(s) if has_error_word(s) => return true,
                 Value::Array(items) => {
                     stack.extend(items.iter().zip(self.tree.children(node)));
-                    if self.tree.lean_items(node, self.input).any(|r| self.literal_mentions_error(&self.input[r])) {
+                    if self.tree.lean_items(node, self.input).any(|r| literal_mentions_error(&self.input[r])) {
                         return true;
                     }
                 }
                 Value::Object(m) => {
                     stack.extend(m.values().zip(self.tree.children(node)));
-                    if self
-                        .tree
-                        .lean_members(node, self.input)
-                        .any(|(_, r)| self.literal_mentions_error(&self.input[r]))
-                    {
+                    if self.tree.lean_members(node, self.input).any(|(_, r)| literal_mentions_error(&self.input[r])) {
                         return true;
                     }
                 }
@@ -4210,10 +4206,6 @@ mod tests {
 
     #[test]
     fn error_words_read_from_a_literal_are_those_of_its_value() {
-        let doc = "[0]";
-        let tree = Arc::new(jsonspan::scan_lean(doc).unwrap());
-        let (p, ctx) = (JsonParams::default(), Context::default());
-        let c = Crusher::new(doc, tree, &p, &ctx);
         let mut seen = [0; 2];
         for literal in [
             r#"{"failed": "ok", "error": null, "errors": [1, 2]}"#,
@@ -4229,7 +4221,7 @@ mod tests {
             "[]",
         ] {
             let whole = mentions_error(&read_literal(literal).0);
-            assert_eq!(c.literal_mentions_error(literal), whole, "{literal}");
+            assert_eq!(literal_mentions_error(literal), whole, "{literal}");
             seen[usize::from(whole)] += 1;
         }
         // keys alone name no error; five values do
