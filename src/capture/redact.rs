@@ -328,11 +328,61 @@ static AWS_SECRET: LazyLock<Regex> = LazyLock::new(|| {
         .expect("aws regex")
 });
 
+/// A HAR name/value object (in `headers`, `queryString`, `cookies`, `postData.params`) in JSON
+/// text, its members in either order with up to four others between: the prefix up to the value
+/// (group 1), the name (2) and the value (3); or, value first, the prefix (4), the value (5), the
+/// rest up to the name's end (6) and the name (7). Whether the value goes is judged by the name
+/// (see [`http_pairs`]).
+static HTTP_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    let other = r#"(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{}\[\]"]+)\s*,){0,4}"#;
+    let name = r#""name"\s*:\s*"([^"\\]{1,200})""#;
+    let value = r#""value"\s*:\s*""#;
+    Regex::new(&format!(
+        r#"({name}\s*,{other}\s*{value})((?:[^"\\]|\\.)*)"|({value})((?:[^"\\]|\\.)*)("\s*,{other}\s*{name})"#
+    ))
+    .expect("http pair regex")
+});
+
+/// A HAR `cookies` array's opening: every value in it is a cookie's.
+static COOKIE_ARRAY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""cookies"\s*:\s*\["#).expect("cookie array regex"));
+
+/// Where the `cookies` arrays of JSON text lie (from each opening to its closing bracket; an
+/// unclosed one runs to the end).
+fn cookie_arrays(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for m in COOKIE_ARRAY.find_iter(text) {
+        if out.last().is_some_and(|r| r.contains(&m.start())) {
+            continue;
+        }
+        let open = m.end() - 1;
+        out.push(open..crate::engine::jsonspan::item_end(b, open, b.len()));
+    }
+    out
+}
+
+/// Whether a HAR name/value object's value (a [`HTTP_PAIR`] match) is a secret: its name says
+/// so as a header's (`Proxy-Authorization`, `Set-Cookie`, `X-Custom-Auth`) or a query or form
+/// parameter's (`sig`, `access_token`) would, or it is a cookie's (in a `cookies` array), and it
+/// is no placeholder. The HAR loader reads these objects one by one; this is the same rule for a
+/// file's raw text, as `compress --redact` reads it.
+fn http_pair_secret(c: &Captures, cookies: &[std::ops::Range<usize>]) -> bool {
+    let at = c.get(0).expect("match").start();
+    let (name, value) = match (c.get(2), c.get(3)) {
+        (Some(n), Some(v)) => (n.as_str(), v.as_str()),
+        _ => (&c[7], &c[5]),
+    };
+    let named =
+        secret_param(name, value) && !setting_about_a_secret(&name.to_ascii_lowercase().replace('-', "_"), false);
+    (named || cookies.iter().any(|r| r.contains(&at))) && secret(value)
+}
+
 /// Replaces every secret in `text`; returns how many were replaced.
 pub fn redact(text: &mut String) -> usize {
     // the escaped reading first: a secret read in one escaped literal alone must not hide the one
     // beside it (an AWS key id redacted by itself leaves its secret key unpaired)
-    let n = unescaped_view(text);
+    let n = super::sse::redact_split_secrets(text) + unescaped_view(text);
     n + redact_at(text, 0)
 }
 
@@ -482,6 +532,15 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     apply(text, &AWS_PAIR, &|c| secret(&c[3]).then(|| format!("{REDACTED}{}{REDACTED}", &c[2])));
     apply(text, &KEY, &|c| (&c[1] != REDACTED).then(|| REDACTED.to_string()));
     apply(text, &GLUED_KEY, &|_| Some(REDACTED.to_string()));
+    if text.contains("\"name\"") && text.contains("\"value\"") {
+        let cookies = cookie_arrays(text);
+        apply(text, &HTTP_PAIR, &|c| {
+            http_pair_secret(c, &cookies).then(|| match c.get(1) {
+                Some(prefix) => format!("{}{REDACTED}\"", prefix.as_str()),
+                None => format!("{}{REDACTED}{}", &c[4], &c[6]),
+            })
+        });
+    }
     apply(text, &URL_PASSWORD, &|c| {
         let pw = &c[2];
         // `https://host:8080/path@v1` is a port and a path, not a password
@@ -1957,6 +2016,40 @@ mod tests {
         let clean = r#"{"url":"https:\/\/example.com\/a","name":"caf\u00e9"}"#;
         assert_eq!(r(clean), (clean.to_string(), 0));
         assert!(!r(&format!("{{\"a\":\"{}\"}}", key.replace('-', "\\u002d"))).0.contains("abcdefghij"));
+    }
+
+    #[test]
+    fn a_har_s_name_value_objects_are_redacted_in_its_raw_text() {
+        // what `compress --redact` reads: the HAR file's own text, not the loaded flows
+        redacts_each(&[
+            (
+                r#"{"name": "Proxy-Authorization", "value": "Basic dXNlcjpodW50ZXIy"}"#,
+                r#"{"name": "Proxy-Authorization", "value": "[REDACTED]"}"#,
+            ),
+            (r#"{"name":"sig","value":"Zm9vYmFy4567"}"#, r#"{"name":"sig","value":"[REDACTED]"}"#),
+            (
+                "{\n  \"value\": \"abc123; Path=/; HttpOnly\",\n  \"name\": \"Set-Cookie\"\n}",
+                "{\n  \"value\": \"[REDACTED]\",\n  \"name\": \"Set-Cookie\"\n}",
+            ),
+            (
+                r#"{"name": "X-Custom-Auth", "comment": "", "value": "hunter2"}"#,
+                r#"{"name": "X-Custom-Auth", "comment": "", "value": "[REDACTED]"}"#,
+            ),
+            // in a `cookies` array every cookie's value goes, whatever its name
+            (
+                r#""cookies": [{"name": "theme", "value": "dark"}, {"name": "__Secure-next-auth.session-token", "value": "eyJhbGciOi.x.y", "path": "/", "httpOnly": true}], "headers": [{"name": "Accept", "value": "text/html"}]"#,
+                r#""cookies": [{"name": "theme", "value": "[REDACTED]"}, {"name": "__Secure-next-auth.session-token", "value": "[REDACTED]", "path": "/", "httpOnly": true}], "headers": [{"name": "Accept", "value": "text/html"}]"#,
+            ),
+        ]);
+        // ordinary headers and parameters, a setting about a secret, a placeholder, and a
+        // name/value pair outside a cookies array stay
+        stays_each(&[
+            r#"{"name": "Content-Type", "value": "application/json"}"#,
+            r#"{"name": "page", "value": "2"}, {"name": "theme", "value": "dark"}"#,
+            r#"{"name": "token_url", "value": "https://example.com/oauth/token"}"#,
+            r#"{"name": "Authorization", "value": "[REDACTED]"}"#,
+            r#""cookies": [{"name": "a", "value": ""}]"#,
+        ]);
     }
 
     #[test]

@@ -2,32 +2,67 @@
 //! assembled back into the response body they stream.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde_json::{Map, Value, json};
 
 use super::provider::{Builder, response_messages};
 use super::{Api, Event, Flow, Location, Problem};
 
-/// The `(line, event, data)` of each event of an SSE text (the line its first field is on).
-fn events(text: &str) -> Vec<(usize, String, String)> {
+/// The lines of an SSE text, each with the offset it starts at: a line ends at CRLF, LF or a
+/// lone CR, as the format allows.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let b = text.as_bytes();
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= b.len() {
+            return None;
+        }
+        let start = pos;
+        let end = memchr::memchr2(b'\n', b'\r', &b[pos..]).map_or(b.len(), |k| pos + k);
+        pos = end + if b.get(end) == Some(&b'\r') && b.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
+        Some((start, &text[start..end]))
+    })
+}
+
+/// One event of an SSE text.
+struct Ev {
+    /// The line its first field is on.
+    line: usize,
+    event: String,
+    /// Its data lines' values, joined by newlines.
+    data: String,
+    /// Where each data line's value lies in the text.
+    spans: Vec<Range<usize>>,
+}
+
+/// The events of an SSE text.
+fn events(text: &str) -> Vec<Ev> {
     let mut out = Vec::new();
-    let (mut event, mut data) = (String::new(), Vec::<&str>::new());
+    let (mut event, mut spans) = (String::new(), Vec::<Range<usize>>::new());
     let mut first = 0;
-    for (i, line) in text.lines().chain(std::iter::once("")).enumerate() {
+    let end = std::iter::once((text.len(), ""));
+    for (i, (at, line)) in lines(text).chain(end).enumerate() {
         if line.is_empty() {
-            if !data.is_empty() || !event.is_empty() {
-                out.push((first, std::mem::take(&mut event), data.join("\n")));
-                data.clear();
+            if !spans.is_empty() || !event.is_empty() {
+                let data = spans.iter().map(|r| &text[r.clone()]).collect::<Vec<_>>().join("\n");
+                out.push(Ev {
+                    line: first,
+                    event: std::mem::take(&mut event),
+                    data,
+                    spans: std::mem::take(&mut spans),
+                });
             }
             continue;
         }
-        if data.is_empty() && event.is_empty() {
+        if spans.is_empty() && event.is_empty() {
             first = i + 1;
         }
         if let Some(v) = line.strip_prefix("event:") {
             event = v.trim().to_string();
         } else if let Some(v) = line.strip_prefix("data:") {
-            data.push(v.strip_prefix(' ').unwrap_or(v));
+            let v = v.strip_prefix(' ').unwrap_or(v);
+            spans.push(at + line.len() - v.len()..at + line.len());
         }
     }
     out
@@ -50,7 +85,7 @@ pub fn assemble(text: &str) -> Result<Assembled, String> {
     let mut parsed = Vec::new();
     let mut unreadable = Vec::new();
     let mut done = false;
-    for (line, event, data) in events(text) {
+    for Ev { line, event, data, .. } in events(text) {
         done |= data.trim() == "[DONE]";
         if data.trim().is_empty() || data.trim() == "[DONE]" {
             continue;
@@ -222,6 +257,158 @@ fn openai_chat(parsed: &[(String, Value)]) -> Value {
     json!({"model": model, "choices": [{"message": message}], "usage": usage})
 }
 
+/// The streamed strings an event's data carries, each with the stream it continues (its pieces
+/// joined make one text: a content block's text, a tool call's arguments) and its JSON pointer.
+fn deltas(v: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let is_str = |p: &str| v.pointer(p).is_some_and(Value::is_string);
+    let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
+    if ty == "content_block_delta" {
+        let index = v.get("index").map(Value::to_string).unwrap_or_default();
+        for field in ["text", "thinking", "partial_json"] {
+            let p = format!("/delta/{field}");
+            if is_str(&p) {
+                out.push((format!("block {index}"), p));
+            }
+        }
+    } else if ty.ends_with(".delta") && is_str("/delta") {
+        let at = ["item_id", "output_index", "content_index", "summary_index"]
+            .map(|k| v.get(k).map(Value::to_string).unwrap_or_default())
+            .join(" ");
+        out.push((format!("{ty} {at}"), "/delta".to_string()));
+    }
+    for (ci, c) in v.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let choice = c.get("index").map_or_else(|| ci.to_string(), Value::to_string);
+        for field in ["content", "reasoning_content", "refusal"] {
+            let p = format!("/choices/{ci}/delta/{field}");
+            if is_str(&p) {
+                out.push((format!("choice {choice} {field}"), p));
+            }
+        }
+        for (ti, tc) in c.pointer("/delta/tool_calls").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let call = tc.get("index").map_or_else(|| ti.to_string(), Value::to_string);
+            let p = format!("/choices/{ci}/delta/tool_calls/{ti}/function/arguments");
+            if is_str(&p) {
+                out.push((format!("choice {choice} call {call}"), p));
+            }
+        }
+    }
+    out
+}
+
+/// Redacts secrets that a stream splits across its events (`sk-ant-…` in one `text_delta`, the
+/// rest in the next), which no event shows whole. Each stream's pieces are joined and redacted
+/// as one text, and the result is shared back out: a piece keeps what survives of its own text,
+/// and a replacement goes to the piece where the secret began. Events whose data spans several
+/// lines are left to the ordinary pass. Returns how many secrets were replaced.
+pub fn redact_split_secrets(text: &mut String) -> usize {
+    let starts = |t: &str| t.starts_with("event:") || t.starts_with("data:");
+    if !starts(text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])) {
+        return 0;
+    }
+    let mut carried: Vec<Carrier> = Vec::new();
+    // each stream's pieces in order: (event, delta within it)
+    let mut streams: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for ev in events(text) {
+        let [span] = &ev.spans[..] else { continue };
+        let Ok(value) = serde_json::from_str::<Value>(&ev.data) else { continue };
+        let found = deltas(&value);
+        if found.is_empty() {
+            continue;
+        }
+        let e = carried.len();
+        let mut pointers = Vec::new();
+        for (k, (stream, pointer)) in found.into_iter().enumerate() {
+            streams.entry(stream).or_default().push((e, k));
+            pointers.push(pointer);
+        }
+        carried.push(Carrier { span: span.clone(), value, pointers, changed: false });
+    }
+    let mut n = 0;
+    for pieces in streams.values() {
+        let texts: Vec<&str> = pieces
+            .iter()
+            .map(|&(e, k)| {
+                carried[e].value.pointer(&carried[e].pointers[k]).and_then(Value::as_str).unwrap_or_default()
+            })
+            .collect();
+        let mut redacted = texts.concat();
+        let found = super::redact::redact(&mut redacted);
+        if found == 0 {
+            continue;
+        }
+        n += found;
+        let shared = share_out(&texts, &redacted);
+        let changed: Vec<((usize, usize), String)> = pieces
+            .iter()
+            .zip(shared)
+            .zip(&texts)
+            .filter(|((_, new), old)| new != *old)
+            .map(|((p, new), _)| (*p, new))
+            .collect();
+        for ((e, k), new) in changed {
+            let c = &mut carried[e];
+            if let Some(slot) = c.value.pointer_mut(&c.pointers[k]) {
+                *slot = Value::String(new);
+                c.changed = true;
+            }
+        }
+    }
+    // write the changed events back, last first so the spans before stay where they are
+    for c in carried.into_iter().rev().filter(|c| c.changed) {
+        if let Ok(data) = serde_json::to_string(&c.value) {
+            text.replace_range(c.span, &data);
+        }
+    }
+    n
+}
+
+/// An event that carries deltas: where its data lies in the text, its value, and each delta's
+/// JSON pointer; `changed` once a delta was rewritten.
+struct Carrier {
+    span: Range<usize>,
+    value: Value,
+    pointers: Vec<String>,
+    changed: bool,
+}
+
+/// Shares a redacted text out among the pieces the original was joined from: each piece gets
+/// the characters of its own that the redaction kept, and what it wrote in their place goes to
+/// the piece where the replaced characters began. The pieces joined are the redacted text.
+fn share_out(pieces: &[&str], redacted: &str) -> Vec<String> {
+    let old: Vec<char> = pieces.iter().flat_map(|p| p.chars()).collect();
+    let new: Vec<char> = redacted.chars().collect();
+    // the piece each old character belongs to
+    let owner: Vec<usize> =
+        pieces.iter().enumerate().flat_map(|(i, p)| std::iter::repeat_n(i, p.chars().count())).collect();
+    let last = pieces.len().saturating_sub(1);
+    let mut out = vec![String::new(); pieces.len()];
+    let to = |at: usize| owner.get(at).copied().unwrap_or(last);
+    // the piece a run of changes began in, which takes what the run writes
+    let mut run = None;
+    // a diff past its deadline is coarser, never wrong: the pieces still join to the redaction
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    for op in similar::capture_diff_slices_deadline(similar::Algorithm::Myers, &old, &new, Some(deadline)) {
+        let (tag, o, n) = op.as_tag_tuple();
+        match tag {
+            similar::DiffTag::Equal => {
+                run = None;
+                for (i, c) in o.zip(&new[n]) {
+                    out[to(i)].push(*c);
+                }
+            }
+            similar::DiffTag::Delete => {
+                run.get_or_insert(to(o.start));
+            }
+            similar::DiffTag::Insert | similar::DiffTag::Replace => {
+                let piece = *run.get_or_insert(to(o.start));
+                out[piece].extend(&new[n]);
+            }
+        }
+    }
+    out
+}
+
 /// A stream file on its own: one flow with the assembled response.
 pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let loc = Location { file: name.to_string(), line: 1, path: String::new() };
@@ -233,12 +420,13 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             if let Some(why) = truncated {
                 sink(Event::Problem(Problem { location: loc.clone(), reason: format!("truncated: {why}") }));
             }
-            let mut b = Builder { file: name, line: 1 };
+            let mut b = Builder::new(name, 1);
             let mut flow = Flow::new(0, api, loc);
             flow.model = body.get("model").and_then(Value::as_str).map(str::to_string);
             let (resp, usage) = response_messages(&mut b, &body);
             flow.response = resp;
             flow.usage = usage;
+            b.report(sink);
             sink(Event::Flow(Box::new(flow)));
         }
         Err(reason) => sink(Event::Problem(Problem { location: loc, reason })),
@@ -278,6 +466,72 @@ data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arg
         assert_eq!(truncated, None);
         assert_eq!(body["choices"][0]["message"]["content"], "Hi ");
         assert_eq!(body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"], "{\"q\":1}");
+    }
+
+    /// An Anthropic stream whose text deltas are `pieces`, with ordinary events around them.
+    fn anthropic_stream(pieces: &[&str], eol: &str) -> String {
+        let mut s = format!(
+            "event: message_start{eol}data: {{\"type\":\"message_start\",\"message\":{{\"model\":\"m\"}}}}{eol}{eol}\
+event: content_block_start{eol}data: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"text\",\"text\":\"\"}}}}{eol}{eol}"
+        );
+        for p in pieces {
+            let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}});
+            s.push_str(&format!("event: content_block_delta{eol}data: {delta}{eol}{eol}"));
+        }
+        s.push_str(&format!("event: message_stop{eol}data: {{\"type\":\"message_stop\"}}{eol}{eol}"));
+        s
+    }
+
+    #[test]
+    fn a_key_split_across_deltas_is_redacted_in_the_stream_s_own_text() {
+        let key = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd";
+        let pieces = ["my key is ", &key[..16], &key[16..40], &key[40..], " and more text", " ok"];
+        let mut text = anthropic_stream(&pieces, "\n");
+        let original = text.clone();
+        assert!(super::super::redact::redact(&mut text) >= 1);
+        for fragment in [&key[..16], &key[16..40], &key[40..], &key[8..20]] {
+            assert!(!text.contains(fragment), "{fragment} left in {text}");
+        }
+        // the stream still reads, and says what the joined text redacted says
+        let body = assemble(&text).unwrap().body;
+        let mut joined = pieces.concat();
+        super::super::redact::redact(&mut joined);
+        assert_eq!(body["content"][0]["text"], joined);
+        assert!(joined.contains("[REDACTED]") && joined.ends_with(" and more text ok"), "{joined}");
+        // the events with nothing of the key in them stay byte for byte
+        for line in original.lines().filter(|l| l.contains("more text") || l.contains("message_st")) {
+            assert!(text.contains(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_token_split_across_chat_deltas_and_tool_arguments_is_redacted() {
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let chunk = |delta: Value| format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": delta}]}));
+        let args = ["{\"token\": \"", &token[..10], &token[10..], "\"}"];
+        let mut text = chunk(json!({"content": format!("use {}", &token[..7])}));
+        text.push_str(&chunk(json!({"content": format!("{} now", &token[7..])})));
+        for a in args {
+            text.push_str(&chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": a}}]})));
+        }
+        text.push_str("data: [DONE]\n\n");
+        assert!(super::super::redact::redact(&mut text) >= 2);
+        for fragment in [&token[..7], &token[7..], &token[10..], &token[4..12]] {
+            assert!(!text.contains(fragment), "{fragment} left in {text}");
+        }
+        let body = assemble(&text).unwrap().body;
+        assert_eq!(body["choices"][0]["message"]["content"], "use [REDACTED] now");
+        let args = body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"].as_str().unwrap();
+        assert!(args.contains("[REDACTED]") && serde_json::from_str::<Value>(args).is_ok(), "{args}");
+    }
+
+    #[test]
+    fn lines_may_end_in_a_lone_cr_or_crlf() {
+        for eol in ["\r", "\r\n", "\n"] {
+            let text = anthropic_stream(&["Hel", "lo"], eol);
+            let a = assemble(&text).unwrap();
+            assert_eq!((a.body["content"][0]["text"].as_str(), a.truncated), (Some("Hello"), None), "{eol:?}");
+        }
     }
 
     #[test]
