@@ -287,6 +287,18 @@ fn a_key_written_twice_in_a_capture_record_is_reported() {
         "{:?}",
         c.problems
     );
+    // a second key written twice, in another object, is named too: each loses a value
+    let two = r#"{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","role":"admin","content":"a"},{"role":"user","content":"first","content":"second"}]}"#;
+    let c = load("b.json", two.as_bytes());
+    let reasons: Vec<&str> = c.problems.iter().map(|p| p.reason.as_str()).filter(|r| r.contains("twice")).collect();
+    let [reason] = reasons[..] else { panic!("{reasons:?}") };
+    assert!(
+        reason.starts_with("the key \"role\" is written twice") && reason.contains("so are \"content\" (byte "),
+        "{reason}"
+    );
+    let at: usize =
+        reason.split("\"content\" (byte ").nth(1).and_then(|r| r.split(')').next()).unwrap().parse().unwrap();
+    assert!(two[at..].starts_with("\"content\":\"second\""), "{}", &two[at..]);
     let har = serde_json::json!({"log": {"entries": [{"request": {"url": "https://api.anthropic.com/v1/messages",
         "postData": {"text": body}}}]}});
     let c = load("t.har", har.to_string().as_bytes());

@@ -6,13 +6,13 @@
 use serde_json::Value;
 
 use super::provider::{Builder, responses_item};
-use super::{Api, Block, BlockKind, Event, Flow, Location, Message, Role, Usage, json_lines};
+use super::{Api, Block, BlockKind, Event, Flow, Location, Message, Problem, Role, Usage, json_lines};
 
 pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let mut flows: Vec<Flow> = Vec::new();
     let mut model: Option<String> = None;
     let mut instructions: Option<(String, Location)> = None;
-    json_lines(name, text, sink, &mut |line, v, _| {
+    json_lines(name, text, sink, &mut |line, v, sink| {
         let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
         let p = v.get("payload").unwrap_or(&Value::Null);
         let loc = Location { file: name.to_string(), line, path: String::new() };
@@ -37,9 +37,18 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
                     });
                 }
             }
-            "response_item" => {
-                let mut b = Builder { file: name, line };
-                let Some(m) = responses_item(&mut b, p, "payload") else { return };
+            "response_item" | "compacted" => {
+                let mut b = Builder::new(name, line);
+                let m = if ty == "compacted" {
+                    // the summary that stands for the history before it from here on
+                    let text = p.get("message").and_then(Value::as_str).map_or_else(|| p.to_string(), str::to_string);
+                    let block = b.block(BlockKind::Text, Role::User, text, "payload.message".into());
+                    Some(Message { role: Role::User, blocks: vec![block] })
+                } else {
+                    responses_item(&mut b, p, "payload")
+                };
+                b.report(sink);
+                let Some(m) = m else { return };
                 // A model call starts with what was sent after the previous answer.
                 let request_side = m.role != Role::Assistant;
                 let starts_call =
@@ -67,10 +76,46 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
                 let f = flows.last_mut().expect("a flow");
                 if m.role == Role::Assistant { f.response.push(m) } else { f.messages.push(m) }
             }
-            _ => {}
+            // what the model was sent is in the lines above; a type this reader does not know
+            // may hold more, and is said to be left out
+            other => sink(Event::Problem(Problem {
+                location: loc,
+                reason: format!("a line of type {other:?} is not read: what it holds is not shown"),
+            })),
         }
     });
     for f in flows {
         sink(Event::Flow(Box::new(f)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_and_the_compacted_summary_are_shown_and_an_unknown_line_is_said() {
+        let lines = [
+            r#"{"timestamp":"t0","type":"session_meta","payload":{"id":"s"}}"#,
+            r#"{"timestamp":"t1","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"look it up"}]}}"#,
+            r#"{"timestamp":"t2","type":"response_item","payload":{"type":"web_search_call","status":"completed","action":{"type":"search","query":"tokio select"}}}"#,
+            r#"{"timestamp":"t3","type":"compacted","payload":{"message":"summary of the earlier turns"}}"#,
+            r#"{"timestamp":"t4","type":"ghost","payload":{"what":"new"}}"#,
+        ];
+        let (mut flows, mut problems) = (Vec::new(), Vec::new());
+        load("r.jsonl", &lines.join("\n"), &mut |e| match e {
+            Event::Flow(f) => flows.push(*f),
+            Event::Problem(p) => problems.push((p.location.line, p.reason)),
+            _ => {}
+        });
+        let texts: Vec<&str> = flows
+            .iter()
+            .flat_map(|f| f.messages.iter().chain(&f.response))
+            .flat_map(|m| &m.blocks)
+            .map(|b| b.text.as_str())
+            .collect();
+        assert!(texts.iter().any(|t| t.contains("\"query\": \"tokio select\"")), "{texts:?}");
+        assert!(texts.contains(&"summary of the earlier turns"), "{texts:?}");
+        assert_eq!(problems, [(5, "a line of type \"ghost\" is not read: what it holds is not shown".to_string())]);
     }
 }

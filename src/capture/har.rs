@@ -333,7 +333,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         if api == Api::Unknown {
             continue;
         }
-        let mut b = Builder { file: name, line };
+        let mut b = Builder::new(name, line);
         let mut flow = Flow::new(index, api, loc.clone());
         flow.url = Some(url.to_string());
         flow.timestamp = entry.get("startedDateTime").and_then(Value::as_str).map(str::to_string);
@@ -386,6 +386,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             }
         }
         index += 1;
+        b.report(sink);
         sink(Event::Flow(Box::new(flow)));
     }
     for (at, reason) in broken {

@@ -19,7 +19,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             Some(p) if p.contains("openai") => Api::OpenAiChat,
             _ => Api::AnthropicMessages,
         };
-        let mut b = Builder { file: name, line };
+        let mut b = Builder::new(name, line);
         let mut flow = Flow::new(index, api, loc);
         flow.model = v.get("model").and_then(Value::as_str).map(str::to_string);
         flow.timestamp = v.get("timestamp").and_then(Value::as_str).map(str::to_string);
@@ -59,6 +59,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             }));
         }
         index += 1;
+        b.report(sink);
         sink(Event::Flow(Box::new(flow)));
     });
 }

@@ -484,13 +484,30 @@ pub(crate) fn parse_record(text: &str) -> serde_json::Result<(serde_json::Value,
     let twice = (members_written(text.as_bytes()) != crate::engine::json::members(&value)).then(|| {
         let trimmed = text.trim_start();
         let offset = text.len() - trimmed.len();
-        let found = crate::engine::jsonspan::scan(trimmed, false).ok().and_then(|t| t.first_duplicate_key(trimmed));
-        match found {
-            Some((key, at)) => format!(
+        let found: Vec<(String, usize)> = crate::engine::jsonspan::scan(trimmed, false)
+            .map(|t| t.duplicate_keys(trimmed).collect())
+            .unwrap_or_default();
+        match &found[..] {
+            [] => "a key is written twice in one object; only the last value is read".to_string(),
+            [(key, at)] => format!(
                 "the key {key:?} is written twice in one object (byte {} of the record); only the last value is read",
                 at + offset
             ),
-            None => "a key is written twice in one object; only the last value is read".to_string(),
+            [(key, at), more @ ..] => {
+                // every value lost is named, not only the first
+                const NAMED: usize = 20;
+                let mut others: Vec<String> =
+                    more.iter().take(NAMED).map(|(k, at)| format!("{k:?} (byte {})", at + offset)).collect();
+                if more.len() > NAMED {
+                    others.push(format!("{} more", more.len() - NAMED));
+                }
+                format!(
+                    "the key {key:?} is written twice in one object (byte {} of the record), and so are {}; \
+                     only the last value of each is read",
+                    at + offset,
+                    others.join(", ")
+                )
+            }
         }
     });
     Ok((value, twice))

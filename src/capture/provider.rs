@@ -91,13 +91,38 @@ pub fn api_of(v: &Value) -> Api {
     }
 }
 
-/// Builds blocks with a shared location prefix.
+/// Builds blocks with a shared location prefix, and notes what it read only in part (an unknown
+/// role) for its loader to report.
 pub struct Builder<'a> {
     pub file: &'a str,
     pub line: usize,
+    problems: Vec<Problem>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    pub fn new(file: &'a str, line: usize) -> Self {
+        Builder { file, line, problems: Vec::new() }
+    }
+
+    /// Sends what was noted to the loader's sink.
+    pub fn report(&mut self, sink: &mut dyn FnMut(Event)) {
+        for p in self.problems.drain(..) {
+            sink(Event::Problem(p));
+        }
+    }
+
+    /// A message's role: one it does not know (`critic`) is read as `user`, and said so.
+    fn role(&mut self, m: &Value, at: &str) -> Role {
+        let name = m.get("role").and_then(Value::as_str).unwrap_or("user");
+        let role = Role::parse(name);
+        if role == Role::User && name != "user" {
+            let location = Location { path: format!("{at}.role"), ..self.loc() };
+            let reason = format!("unknown role {name:?}: shown as user");
+            self.problems.push(Problem { location, reason });
+        }
+        role
+    }
+
     pub fn block(&mut self, kind: BlockKind, role: Role, text: String, path: String) -> Block {
         Block {
             kind,
@@ -145,10 +170,21 @@ fn content_text(c: &Value) -> String {
 }
 
 fn image_placeholder(b: &Value) -> String {
+    placeholder(b, "image")
+}
+
+/// What stands for an image or a document the model reads as data: `[image: image/png, about
+/// 1234 bytes]`, `[document]`.
+fn placeholder(b: &Value, what: &str) -> String {
     let src = b.get("source");
-    let media = src.and_then(|s| s.get("media_type")).and_then(Value::as_str).unwrap_or("image");
+    let media = src.and_then(|s| s.get("media_type")).and_then(Value::as_str);
     let bytes = src.and_then(|s| s.get("data")).and_then(Value::as_str).map_or(0, |d| d.len() * 3 / 4);
-    if bytes > 0 { format!("[image: {media}, about {bytes} bytes]") } else { format!("[image: {media}]") }
+    match (media, bytes) {
+        (Some(m), 1..) => format!("[{what}: {m}, about {bytes} bytes]"),
+        (None, 1..) => format!("[{what}: about {bytes} bytes]"),
+        (Some(m), 0) => format!("[{what}: {m}]"),
+        (None, 0) => format!("[{what}]"),
+    }
 }
 
 /// Anthropic content blocks (or a string) of one message.
@@ -192,13 +228,21 @@ fn anthropic_blocks(b: &mut Builder, role: Role, content: &Value, at: &str) -> V
             ),
             "redacted_thinking" => b.block(BlockKind::Thinking, role, "[redacted thinking]".into(), path),
             "image" => b.block(BlockKind::Image, role, image_placeholder(item), path),
-            // a plain-text document is text the model reads; other sources (PDF, base64) are not
+            // a plain-text document is text the model reads; other sources (PDF, base64) are not.
+            // Its title and context are read by the model too, on lines of their own before it
             "document" => {
                 let source = item.get("source");
-                let text = source
+                let mut text: String = ["title", "context"]
+                    .iter()
+                    .filter_map(|k| item.get(*k).and_then(Value::as_str).map(|v| format!("{k}: {v}\n")))
+                    .collect();
+                match source
                     .filter(|s| s.get("type").and_then(Value::as_str) == Some("text"))
                     .and_then(|s| s.get("data").and_then(Value::as_str))
-                    .map_or_else(|| "[document]".to_string(), str::to_string);
+                {
+                    Some(data) => text.push_str(data),
+                    None => text.push_str(&placeholder(item, "document")),
+                }
                 b.block(BlockKind::Text, role, text, path)
             }
             _ => b.block(BlockKind::Text, role, json_text(item), path),
@@ -256,7 +300,7 @@ pub fn messages_array(b: &mut Builder, api: Api, msgs: &Value, at: &str) -> Vec<
 /// One chat message's blocks; `at` is the message's own path (`messages[3]`,
 /// `response.choices[0].message`).
 fn message(b: &mut Builder, api: Api, m: &Value, at: &str) -> Message {
-    let role = Role::parse(m.get("role").and_then(Value::as_str).unwrap_or("user"));
+    let role = b.role(m, at);
     let path = format!("{at}.content");
     let content = m.get("content").unwrap_or(&Value::Null);
     let mut blocks = if api == Api::OpenAiChat {
@@ -280,16 +324,27 @@ fn message(b: &mut Builder, api: Api, m: &Value, at: &str) -> Message {
     } else {
         anthropic_blocks(b, role, content, &path)
     };
-    if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-        for (j, c) in calls.iter().enumerate() {
-            let f = c.get("function").unwrap_or(&Value::Null);
-            let args = f.get("arguments").and_then(Value::as_str).unwrap_or("{}");
-            let text = serde_json::from_str::<Value>(args).map(|v| json_text(&v)).unwrap_or_else(|_| args.to_string());
-            let mut bl = b.block(BlockKind::ToolUse, role, text, format!("{at}.tool_calls[{j}]"));
-            bl.tool_name = f.get("name").and_then(Value::as_str).map(str::to_string);
-            bl.tool_id = c.get("id").and_then(Value::as_str).map(str::to_string);
-            blocks.push(bl);
-        }
+    // a call's arguments (a `function` call's) or input (a `custom` tool's), JSON or free text
+    let mut call = |b: &mut Builder, f: &Value, path: String, id: Option<&str>| {
+        let text = match f.get("arguments").or_else(|| f.get("input")) {
+            Some(Value::String(s)) => {
+                serde_json::from_str::<Value>(s).map(|v| json_text(&v)).unwrap_or_else(|_| s.clone())
+            }
+            Some(v) => json_text(v),
+            None => "{}".to_string(),
+        };
+        let mut bl = b.block(BlockKind::ToolUse, role, text, path);
+        bl.tool_name = f.get("name").and_then(Value::as_str).map(str::to_string);
+        bl.tool_id = id.map(str::to_string);
+        blocks.push(bl);
+    };
+    for (j, c) in m.get("tool_calls").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let f = c.get("function").or_else(|| c.get("custom")).unwrap_or(c);
+        call(b, f, format!("{at}.tool_calls[{j}]"), c.get("id").and_then(Value::as_str));
+    }
+    // the legacy single call, before `tool_calls`
+    if let Some(f) = m.get("function_call").filter(|f| f.is_object()) {
+        call(b, f, format!("{at}.function_call"), None);
     }
     Message { role, blocks }
 }
@@ -299,7 +354,7 @@ pub fn responses_item(b: &mut Builder, item: &Value, at: &str) -> Option<Message
     let ty = item.get("type").and_then(Value::as_str).unwrap_or("message");
     match ty {
         "message" => {
-            let role = Role::parse(item.get("role").and_then(Value::as_str).unwrap_or("user"));
+            let role = b.role(item, at);
             let kind =
                 if matches!(role, Role::System | Role::Developer) { BlockKind::SystemPrompt } else { BlockKind::Text };
             // an item with no content at all is shown as the JSON it is, never as an empty block
@@ -343,7 +398,24 @@ pub fn responses_item(b: &mut Builder, item: &Value, at: &str) -> Option<Message
             let bl = b.block(BlockKind::Thinking, Role::Assistant, summary, at.to_string());
             Some(Message { role: Role::Assistant, blocks: vec![bl] })
         }
-        _ => None,
+        // any other item (`web_search_call`, `mcp_call`, `image_generation_call`, a type newer
+        // than this reader) is shown as the JSON it is: nothing is dropped unseen
+        _ => {
+            let (kind, role) = if ty.ends_with("_output") || ty.ends_with("_result") {
+                (BlockKind::ToolResult, Role::Tool)
+            } else if ty.ends_with("_call") || ty.ends_with("_request") || item.get("role").is_none() {
+                (BlockKind::ToolUse, Role::Assistant)
+            } else {
+                (BlockKind::Text, b.role(item, at))
+            };
+            let mut bl = b.block(kind, role, json_text(item), at.to_string());
+            if kind != BlockKind::Text {
+                bl.tool_name =
+                    item.get("name").and_then(Value::as_str).map(str::to_string).or_else(|| Some(ty.to_string()));
+            }
+            bl.tool_id = item.get("call_id").or_else(|| item.get("id")).and_then(Value::as_str).map(str::to_string);
+            Some(Message { role, blocks: vec![bl] })
+        }
     }
 }
 
@@ -396,11 +468,12 @@ pub fn load_body(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             return;
         }
     };
-    let mut b = Builder { file: name, line: 1 };
+    let mut b = Builder::new(name, 1);
     let api = api_of(&body);
     let mut flow = Flow::new(0, api, b.loc());
     flow.model = body.get("model").and_then(Value::as_str).map(str::to_string);
     flow.messages = request_messages(&mut b, api, &body);
+    b.report(sink);
     sink(Event::Flow(Box::new(flow)));
 }
 
@@ -410,7 +483,7 @@ mod tests {
 
     fn build(body: &str) -> Vec<Message> {
         let v: Value = serde_json::from_str(body).unwrap();
-        let mut b = Builder { file: "t", line: 1 };
+        let mut b = Builder::new("t", 1);
         request_messages(&mut b, api_of(&v), &v)
     }
 
@@ -433,15 +506,78 @@ mod tests {
         assert_eq!(tr.location.path, "messages[2].content[0]");
     }
 
+    /// A block as (kind, role, tool name, text).
+    type Shown = (BlockKind, Role, Option<String>, String);
+
+    /// The blocks of a body, and what its builder noted.
+    fn read(body: &str) -> (Vec<Shown>, Vec<String>) {
+        let v: Value = serde_json::from_str(body).unwrap();
+        let mut b = Builder::new("t", 1);
+        let m = request_messages(&mut b, api_of(&v), &v);
+        let mut noted = Vec::new();
+        b.report(&mut |e| {
+            if let Event::Problem(p) = e {
+                noted.push(format!("{}: {}", p.location.path, p.reason));
+            }
+        });
+        let blocks = m.into_iter().flat_map(|m| m.blocks).map(|b| (b.kind, b.role, b.tool_name, b.text)).collect();
+        (blocks, noted)
+    }
+
+    #[test]
+    fn calls_of_every_kind_and_unknown_items_are_shown_and_an_unknown_role_is_said() {
+        // chat: a legacy `function_call`, a `custom` tool call, and a role this reader does not know
+        let (blocks, noted) = read(
+            r#"{"model":"gpt-4o","messages":[{"role":"system","content":"s"},
+                {"role":"assistant","content":null,"function_call":{"name":"lookup","arguments":"{\"q\":\"rust\"}"}},
+                {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"custom","custom":{"name":"apply_patch","input":"*** Begin Patch"}}]},
+                {"role":"critic","content":"too long"}]}"#,
+        );
+        let calls: Vec<(&str, &str)> = blocks
+            .iter()
+            .filter(|b| b.0 == BlockKind::ToolUse)
+            .map(|b| (b.2.as_deref().unwrap_or_default(), b.3.as_str()))
+            .collect();
+        assert_eq!(calls, [("lookup", "{\n  \"q\": \"rust\"\n}"), ("apply_patch", "*** Begin Patch")]);
+        assert_eq!(blocks.last().map(|b| (b.1, b.3.as_str())), Some((Role::User, "too long")));
+        assert_eq!(noted, ["messages[3].role: unknown role \"critic\": shown as user"]);
+        // Responses: a web search, an MCP call and an item type newer than this reader
+        let (blocks, noted) = read(
+            r#"{"model":"gpt-5","input":[{"role":"user","content":"find it"},
+                {"type":"web_search_call","id":"ws1","status":"completed","action":{"type":"search","query":"ctxlens"}},
+                {"type":"mcp_call","id":"m1","name":"fetch","server_label":"web","arguments":"{}","output":"page text"},
+                {"type":"hologram","id":"h1","payload":"kept"}]}"#,
+        );
+        assert!(noted.is_empty(), "{noted:?}");
+        let shown: Vec<(BlockKind, Option<&str>)> = blocks[1..].iter().map(|b| (b.0, b.2.as_deref())).collect();
+        assert_eq!(
+            shown,
+            [
+                (BlockKind::ToolUse, Some("web_search_call")),
+                (BlockKind::ToolUse, Some("fetch")),
+                (BlockKind::ToolUse, Some("hologram"))
+            ]
+        );
+        for needle in ["\"query\": \"ctxlens\"", "\"output\": \"page text\"", "\"payload\": \"kept\""] {
+            assert!(blocks.iter().any(|b| b.3.contains(needle)), "{needle} not shown");
+        }
+    }
+
     #[test]
     fn a_text_document_and_a_refusal_are_shown_not_dropped() {
         let m = build(
             r#"{"model":"claude-x","max_tokens":10,"messages":[{"role":"user","content":[
                 {"type":"document","source":{"type":"text","media_type":"text/plain","data":"the contract says 30 days"}},
-                {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0x"}}]}]}"#,
+                {"type":"document","title":"Lease","context":"signed 2024","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0x"}}]}]}"#,
         );
         let texts: Vec<&str> = m.iter().flat_map(|m| m.blocks.iter().map(|b| b.text.as_str())).collect();
-        assert_eq!(texts, ["the contract says 30 days", "[document]"]);
+        assert_eq!(
+            texts,
+            [
+                "the contract says 30 days",
+                "title: Lease\ncontext: signed 2024\n[document: application/pdf, about 6 bytes]"
+            ]
+        );
         let m = build(
             r#"{"model":"gpt-4o","messages":[{"role":"system","content":"x"},
                 {"role":"assistant","content":null,"refusal":"I can't help with that."}]}"#,

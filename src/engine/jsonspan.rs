@@ -173,20 +173,16 @@ impl SpanTree {
     /// The first object key that appears twice in one object, decoded, with the byte offset of
     /// its second occurrence.
     pub fn first_duplicate_key(&self, text: &str) -> Option<(String, usize)> {
-        for (id, n) in self.nodes.iter().enumerate() {
-            if n.kind != NodeKind::Object {
-                continue;
-            }
+        self.duplicate_keys(text).next()
+    }
+
+    /// Every key written again in its object, with the byte offset of the repeat, in the text's
+    /// order object by object.
+    pub fn duplicate_keys<'a>(&'a self, text: &'a str) -> impl Iterator<Item = (String, usize)> + 'a {
+        self.nodes.iter().enumerate().filter(|(_, n)| n.kind == NodeKind::Object).flat_map(move |(id, _)| {
             let mut seen = std::collections::HashSet::new();
-            for c in self.children(id) {
-                if let Some((k, at)) = self.key(c, text)
-                    && !seen.insert(k.clone())
-                {
-                    return Some((k, at));
-                }
-            }
-        }
-        None
+            self.children(id).filter_map(|c| self.key(c, text)).filter(move |(k, _)| !seen.insert(k.clone()))
+        })
     }
 }
 
