@@ -2484,6 +2484,8 @@ impl<'a> Crusher<'a> {
                 });
             } else if let Some(x) = as_f64(&v) {
                 dropped_values.add(x);
+            } else if let Value::Number(x) = &v {
+                dropped_values.add_text(x.as_str());
             }
         }
         self.mark_drops(out, &plan, unit, &at, dropped_values, objects, pointer)
@@ -2558,8 +2560,8 @@ impl<'a> Crusher<'a> {
                         }
                     }
                 });
-            } else if numbers && let Some(x) = number_f64(text) {
-                dropped_values.add(x);
+            } else if numbers {
+                dropped_values.add_text(text);
             }
         }
         // empty objects alone take their marker as an object, as parsed ones do
@@ -2630,9 +2632,7 @@ impl<'a> Crusher<'a> {
         for i in 0..n {
             let literal = starts.literal(i);
             if !plan.keep[i] {
-                if let Some(x) = number_f64(literal) {
-                    dropped_values.add(x);
-                }
+                dropped_values.add_text(literal);
             } else if container(i) {
                 if !(jsonspan::small_container(literal) && verbatim.push_small(literal, self)) {
                     let v = self.process_item(starts.span(i), format!("{pointer}/{i}"));
@@ -2784,9 +2784,8 @@ impl<'a> Crusher<'a> {
         if duplicates > 0 {
             detail.push(format!("{duplicates} duplicates"));
         }
-        if dropped_values.n > 0 {
-            let (lo, hi, mean) = (dropped_values.lo, dropped_values.hi, dropped_values.mean());
-            detail.push(format!("min {}, max {}, mean {}", fmt_num(lo), fmt_num(hi), fmt_num(mean)));
+        if let Some(spread) = dropped_values.describe() {
+            detail.push(spread);
         }
         let detail = if detail.is_empty() { String::new() } else { format!(" ({})", detail.join("; ")) };
         let phrase = format!(
@@ -3744,15 +3743,53 @@ struct Spread {
     sum: f64,
     /// A running mean as well: numbers near f64's limits sum to infinity.
     running: f64,
+    /// The least and the greatest number past f64's range (`-1e400`, `1e400`), by their
+    /// magnitude's log and their text: they are the min or max, as written.
+    beyond: [Option<(f64, String)>; 2],
 }
 
 impl Default for Spread {
     fn default() -> Self {
-        Spread { n: 0, lo: f64::MAX, hi: f64::MIN, sum: 0.0, running: 0.0 }
+        Spread { n: 0, lo: f64::MAX, hi: f64::MIN, sum: 0.0, running: 0.0, beyond: [None, None] }
     }
 }
 
 impl Spread {
+    /// A number from its JSON text; one past f64's range counts toward the min or the max.
+    fn add_text(&mut self, text: &str) {
+        match text.parse::<f64>() {
+            Ok(x) if x.is_finite() => self.add(x),
+            Ok(x) if x.is_infinite() => {
+                // log10 of the magnitude, from the mantissa and the exponent as written
+                let (mantissa, exponent) = text.split_once(['e', 'E']).unwrap_or((text, "0"));
+                let log = mantissa.trim_start_matches('-').parse::<f64>().map_or(0.0, |m| m.abs().log10())
+                    + exponent.trim_start_matches('+').parse::<f64>().unwrap_or(f64::MAX);
+                let side = &mut self.beyond[usize::from(x > 0.0)];
+                if side.as_ref().is_none_or(|(l, _)| log > *l) {
+                    *side = Some((log, text.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The marker's words for what was dropped: `min 1, max 9, mean 4.2`; with a number past
+    /// f64's range, that number as the min or max and no mean (it has none to show).
+    fn describe(&self) -> Option<String> {
+        let [below, above] = &self.beyond;
+        let side = |beyond: &Option<(f64, String)>, x: f64| match beyond {
+            Some((_, text)) => Some(text.clone()),
+            None => (self.n > 0).then(|| fmt_num(x)),
+        };
+        let mut parts = Vec::new();
+        parts.extend(side(below, self.lo).map(|t| format!("min {t}")));
+        parts.extend(side(above, self.hi).map(|t| format!("max {t}")));
+        if below.is_none() && above.is_none() && self.n > 0 {
+            parts.push(format!("mean {}", fmt_num(self.mean())));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
     fn add(&mut self, x: f64) {
         self.n += 1;
         self.lo = self.lo.min(x);
@@ -4697,6 +4734,18 @@ mod tests {
         let items = [vec!["1e308"; 30], vec!["1.5e308"; 30]].concat();
         let c = run(&format!("{{\"data\":[{}],\"pad\":\"x\"}}", items.join(",")), None);
         assert!(c.output.contains("min 1e308, max 1.5e308, mean 1.2"), "{}", c.output);
+    }
+
+    #[test]
+    fn numbers_past_f64_s_range_are_the_marker_s_min_and_max_as_written() {
+        // a short array (parsed) and a long one (lean), the big numbers among those dropped
+        for n in [300, 2000] {
+            let big = ["1e400", "-2E500", "3e450"];
+            let items: Vec<String> =
+                (0..n).map(|i| if i % 4 == 3 { i.to_string() } else { big[i % 4].to_string() }).collect();
+            let c = run(&format!("{{\"data\":[{}],\"pad\":\"x\"}}", items.join(",")), None);
+            assert!(c.output.contains("min -2E500, max 3e450)"), "{n}: {}", c.output);
+        }
     }
 
     #[test]
