@@ -166,7 +166,7 @@ enum Command {
         query: Option<String>,
         /// The store: a SQLite file or a redis:// URL [default: the config's [store] location,
         /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
-        #[arg(long, value_name = "LOCATION")]
+        #[arg(long, value_name = "LOCATION", alias = "store-path")]
         store: Option<String>,
         #[arg(long, help = config_help())]
         config: Option<PathBuf>,
@@ -179,7 +179,7 @@ enum Command {
         file: String,
         /// The store: a SQLite file or a redis:// URL [default: the config's [store] location,
         /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
-        #[arg(long, value_name = "LOCATION")]
+        #[arg(long, value_name = "LOCATION", alias = "store-path")]
         store: Option<String>,
         /// Which original, when several were compressed to this same text: its key, as the error
         /// lists them and `compress --store` named it when it filed the second.
@@ -193,7 +193,7 @@ enum Command {
     Mcp {
         /// The store: a SQLite file or a redis:// URL [default: the config's [store] location,
         /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
-        #[arg(long, value_name = "LOCATION")]
+        #[arg(long, value_name = "LOCATION", alias = "store-path")]
         store: Option<String>,
         /// Headroom's workspace (or its ccr_store.db), so Headroom's hashes are retrieved too.
         #[arg(long, value_name = "DIR")]
@@ -242,7 +242,7 @@ enum Command {
         action: StoreAction,
         /// The store: a SQLite file or a redis:// URL [default: the config's [store] location,
         /// else $CTXLENS_STORE, else store.db in ctxlens's data directory].
-        #[arg(long, value_name = "LOCATION", global = true)]
+        #[arg(long, value_name = "LOCATION", global = true, alias = "store-path")]
         store: Option<String>,
         #[arg(long, help = config_help(), global = true)]
         config: Option<PathBuf>,

@@ -159,6 +159,14 @@ impl Stats {
                 ));
             }
         }
+        // an engine that acted but ran out of time part way says so (one that never started
+        // says it in its reason)
+        for sec in self.sections.iter().filter(|sec| sec.budget_hit && sec.acted) {
+            s.push_str(&format!(
+                "\n  the {} engine's time budget ran out in lines {}-{}: the rest of them is kept as it was",
+                sec.kind, sec.lines[0], sec.lines[1]
+            ));
+        }
         if let Some(r) = &self.retention {
             s.push_str(&format!("\n  retention {:.2}: {}", r.score, r.summary()));
         }

@@ -186,6 +186,13 @@ fn the_time_budget_bounds_the_call_not_each_section() {
     let last = prose.last().unwrap();
     assert!(out_of_time(&last.decision), "the later section had no time left: {:?}", last.decision);
     assert!(o.budget_hit());
+    // `--stats text` says where the time ran out, as `--stats json` does
+    let text = ctxlens::output::Stats::of(&o, "auto", 0.0).to_text();
+    for s in o.sections.iter().filter(|s| s.budget_hit && s.decision.acted()) {
+        let said = format!("the prose engine's time budget ran out in lines {}-{}", s.lines.first, s.lines.last);
+        assert!(text.contains(&said), "{said} not in {text}");
+    }
+    assert!(text.contains("time budget"), "{text}");
 }
 
 /// A caller that no longer wants the result stops the engine before its next model batch.
