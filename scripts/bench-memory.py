@@ -172,3 +172,44 @@ for label, ((small, ps), (large, pl)) in pairs.items():
         f"| {label} | {small}: {ss / 1048576:.1f} MB, {ks / 1024:.0f} MB "
         f"| {large}: {sl / 1048576:.1f} MB, {kl / 1024:.0f} MB | {growth:.1f}× |"
     )
+
+
+# Captures through `ctxlens blocks` (the loader and the block list, no engine): a Claude Code
+# transcript of alternating tool calls and results, and an Anthropic request body of as many
+# messages, at 2 MB and 10 MB (the token counter's tables, about 70 MB, are first loaded between 1
+# and 2 MB of blocks). Same columns as above.
+def transcript(size):
+    lines, parent, i = [], None, 0
+    while sum(map(len, lines)) < size:
+        uuid = f"u{i:08d}"
+        if i % 2 == 0:
+            message = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": f"line of output {i} " * 4}]}
+        else:
+            message = {"id": f"msg_{i}", "role": "assistant", "model": "claude-sonnet-4-5", "content": [
+                {"type": "text", "text": f"I will run it {i}"},
+                {"type": "tool_use", "id": f"t{i + 1}", "name": "Bash", "input": {"command": f"ls -la /tmp/{i}"}}]}
+        kind = message["role"]
+        lines.append(json.dumps({"parentUuid": parent, "isSidechain": False, "type": kind, "message": message, "uuid": uuid}) + "\n")
+        parent, i = uuid, i + 1
+    return "".join(lines)
+
+
+def body(size):
+    message = lambda i: {"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}: " + "words of a turn " * 3}
+    n = size // len(json.dumps(message(10)))
+    return json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 1024, "messages": [message(i) for i in range(n)]})
+
+
+print()
+print("| capture (`ctxlens blocks`) | small: size, peak | large: size, peak | growth per input byte |")
+print("|---|---|---|---|")
+for label, make, ext in (("Claude Code transcript", transcript, "jsonl"), ("Anthropic request body", body, "json")):
+    peaks = []
+    for size in (2 << 20, 10 << 20):
+        p = data / f"mem-capture-{size >> 20}MB-{make.__name__}.{ext}"
+        p.write_text(make(size))
+        run = subprocess.run(["/usr/bin/time", "-f", "%M", binary, "blocks", p], capture_output=True, check=True)
+        peaks.append((p.stat().st_size, int(run.stderr.decode().strip().splitlines()[-1])))
+    (ss, ks), (sl, kl) = peaks
+    growth = max(0, kl - ks) * 1024 / (sl - ss)
+    print(f"| {label} | 2 MB: {ss / 1048576:.1f} MB, {ks / 1024:.0f} MB | 10 MB: {sl / 1048576:.1f} MB, {kl / 1024:.0f} MB | {growth:.1f}× |")
