@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::provider::{Builder, api_of, request_messages, response_messages};
+use super::provider::{Builder, api_of, request_messages_owned, response_messages};
 use super::{Api, Event, Flow, Location, Problem};
 use crate::engine::jsonspan;
 
@@ -338,7 +338,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
         flow.url = Some(url.to_string());
         flow.timestamp = entry.get("startedDateTime").and_then(Value::as_str).map(str::to_string);
         flow.model = body.get("model").and_then(Value::as_str).map(str::to_string);
-        flow.messages = request_messages(&mut b, api, &body);
+        flow.messages = request_messages_owned(&mut b, api, body);
         flow.headers = req
             .get("headers")
             .and_then(Value::as_array)

@@ -291,6 +291,29 @@ pub fn request_messages(b: &mut Builder, api: Api, body: &Value) -> Vec<Message>
     out
 }
 
+/// [`request_messages`] of a body it may take apart: each message (or Responses input item) is
+/// let go once its blocks are made, so a body of 200,000 messages is not held twice over, as
+/// values and as blocks.
+pub fn request_messages_owned(b: &mut Builder, api: Api, mut body: Value) -> Vec<Message> {
+    let key = if api == Api::OpenAiResponses { "input" } else { "messages" };
+    let items = match body.get_mut(key) {
+        Some(v @ Value::Array(_)) => v.take(),
+        _ => return request_messages(b, api, &body),
+    };
+    // what comes before the messages (`system`, `instructions`), the messages now taken out
+    let mut out = request_messages(b, api, &body);
+    drop(body);
+    let Value::Array(items) = items else { return out };
+    for (i, item) in items.into_iter().enumerate() {
+        if api == Api::OpenAiResponses {
+            out.extend(responses_item(b, &item, &format!("input[{i}]")));
+        } else {
+            out.push(message(b, api, &item, &format!("messages[{i}]")));
+        }
+    }
+    out
+}
+
 /// A `messages` array (Anthropic or OpenAI chat).
 pub fn messages_array(b: &mut Builder, api: Api, msgs: &Value, at: &str) -> Vec<Message> {
     let Some(msgs) = msgs.as_array() else { return Vec::new() };
@@ -472,7 +495,7 @@ pub fn load_body(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let api = api_of(&body);
     let mut flow = Flow::new(0, api, b.loc());
     flow.model = body.get("model").and_then(Value::as_str).map(str::to_string);
-    flow.messages = request_messages(&mut b, api, &body);
+    flow.messages = request_messages_owned(&mut b, api, body);
     b.report(sink);
     sink(Event::Flow(Box::new(flow)));
 }
@@ -522,6 +545,26 @@ mod tests {
         });
         let blocks = m.into_iter().flat_map(|m| m.blocks).map(|b| (b.kind, b.role, b.tool_name, b.text)).collect();
         (blocks, noted)
+    }
+
+    #[test]
+    fn a_body_taken_apart_reads_as_the_body_read_in_place() {
+        let bodies = [
+            r#"{"model":"claude-x","max_tokens":5,"system":"be brief","messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"text","text":"b"},{"type":"tool_use","id":"t","name":"Read","input":{"p":1}}]}]}"#,
+            r#"{"model":"gpt-4o","messages":[{"role":"system","content":"s"},{"role":"critic","content":"c"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","function":{"name":"f","arguments":"{}"}}]}]}"#,
+            r#"{"model":"gpt-5","instructions":"i","input":[{"role":"user","content":"u"},{"type":"web_search_call","id":"w"},{"type":"function_call_output","call_id":"c","output":"o"}]}"#,
+            r#"{"model":"gpt-5","instructions":"i","input":"just text"}"#,
+            r#"{"model":"claude-x","max_tokens":5,"messages":"not a list"}"#,
+        ];
+        for body in bodies {
+            let v: Value = serde_json::from_str(body).unwrap();
+            let api = api_of(&v);
+            let (mut a, mut b) = (Builder::new("t", 1), Builder::new("t", 1));
+            let in_place = format!("{:?}", request_messages(&mut a, api, &v));
+            let taken = format!("{:?}", request_messages_owned(&mut b, api, v));
+            assert_eq!(in_place, taken, "{body}");
+            assert_eq!(format!("{:?}", a.problems), format!("{:?}", b.problems), "{body}");
+        }
     }
 
     #[test]
