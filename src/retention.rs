@@ -214,25 +214,23 @@ fn walk_value(
                 if keys_as.is_some() {
                     f(Met::Map(&schema));
                 }
+                // a member's (schema, leaf) paths; none for a marker's key
+                let paths = |k: &str| {
+                    let key_path = keys_as.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
+                    (!k.starts_with(json::MARKER_KEY)).then(|| (key_path, Rc::<str>::from(format!("{leaf}/{k}"))))
+                };
                 // a lean object's members are read from the text, as a lean array's items are
                 for (key, span) in lean.into_iter().flat_map(|t| t.lean_members(node, text)) {
-                    let k = json::scalar_text(&text[key]).unwrap_or_default();
-                    if k.starts_with(json::MARKER_KEY) {
-                        continue;
-                    }
-                    let key_path = keys_as.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
-                    f(Met::Key(&key_path));
-                    walk_literal(text, span, (key_path, Rc::from(format!("{leaf}/{k}"))), star, f);
+                    let Some(paths) = paths(&json::scalar_text(&text[key]).unwrap_or_default()) else { continue };
+                    f(Met::Key(&paths.0));
+                    walk_literal(text, span, paths, star, f);
                 }
                 let mut ids = tree.into_iter().flat_map(|t| t.children(node));
                 for (k, item) in map {
                     let id = ids.next().unwrap_or(0);
-                    if k.starts_with(json::MARKER_KEY) {
-                        continue;
-                    }
-                    let key_path = keys_as.clone().unwrap_or_else(|| Rc::from(format!("{schema}/{k}")));
+                    let Some((key_path, leaf_path)) = paths(k) else { continue };
                     f(Met::Key(&key_path));
-                    stack.push((item, id, key_path, Rc::from(format!("{leaf}/{k}"))));
+                    stack.push((item, id, key_path, leaf_path));
                 }
             }
             scalar => f(Met::Leaf(&leaf, scalar)),

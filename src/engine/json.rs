@@ -3323,7 +3323,7 @@ impl<'a> Crusher<'a> {
         let n = members.len();
         let plan = if self.p.crush_wide_objects {
             let texts: Vec<&str> = members.iter().map(|m| &input[m[0] as usize..m[3] as usize]).collect();
-            let like = lean_map_like(&tree, node, input);
+            let like = spans_map_like(input, || members.iter().map(|m| (m[0] as usize..m[1] as usize, value(m))));
             let errors = members.iter().map(|m| literal_mentions_error(&input[value(m)]));
             self.plan_object(like, texts.as_slice(), errors, members.iter().map(key))
         } else {
@@ -3651,7 +3651,12 @@ pub fn map_like(map: &Map<String, Value>) -> bool {
 
 /// [`map_like`] of lean object `node` of `tree` (see [`parse`]), read from its `text`.
 pub(crate) fn lean_map_like(tree: &SpanTree, node: usize, text: &str) -> bool {
-    let members = || tree.lean_members(node, text);
+    spans_map_like(text, || tree.lean_members(node, text))
+}
+
+/// [`map_like`] of an object whose members are given as (key span, value span) in `text`, by a
+/// function that lists them as often as asked.
+fn spans_map_like<I: Iterator<Item = (Range<usize>, Range<usize>)>>(text: &str, members: impl Fn() -> I) -> bool {
     map_like_of(members().count(), members().map(|(_, v)| literal_kind(&text[v])), || {
         members().filter(|(k, _)| scalar_text(&text[k.clone()]).is_some_and(|k| data_key(&k))).count()
     })
