@@ -877,18 +877,54 @@ fn secret_captures() -> Vec<(String, Vec<u8>)> {
                 1,
             );
             text = text.replacen("/v1/messages\"", "/v1/messages?key=SECRETVAL16u\"", 1);
+            // name/value objects a HAR holds beside its headers: a proxy's credentials, a signed
+            // query parameter, cookies (whatever their name) and a response's Set-Cookie
+            text = text.replacen(
+                "\"headers\": [",
+                "\"queryString\": [{\"name\": \"sig\", \"value\": \"SECRETVAL61q\"}], \
+                 \"cookies\": [{\"name\": \"theme\", \"value\": \"SECRETVAL62c\"}, \
+                 {\"name\": \"__Secure-next-auth.session-token\", \"value\": \"SECRETVAL63c\"}], \
+                 \"headers\": [{\"name\": \"Proxy-Authorization\", \"value\": \"Basic SECRETVAL64p\"}, \
+                 {\"value\": \"sid=SECRETVAL65s; Path=/\", \"name\": \"Set-Cookie\"},",
+                1,
+            );
         }
         out.push((name.to_string(), text.into_bytes()));
     }
     let sse = String::from_utf8(demo_bytes("anthropic-response.sse")).unwrap();
     let anchor = "The failures are in";
     assert!(sse.contains(anchor));
-    out.push(("anthropic-response.sse".into(), sse.replacen(anchor, &format!("{escaped} {anchor}"), 1).into_bytes()));
+    let mut sse = sse.replacen(anchor, &format!("{escaped} {anchor}"), 1);
+    // a key split across three deltas, which no event holds whole
+    let key = "sk-ant-api03-SECRETVAL66kAbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+    let delta = |text: &str| {
+        let d = serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}});
+        format!("event: content_block_delta\ndata: {d}\n\n")
+    };
+    let split = format!("{}{}{}", delta(&key[..18]), delta(&key[18..40]), delta(&key[40..]));
+    let at = sse.find("event: content_block_stop").expect("a block's end");
+    sse.insert_str(at, &split);
+    out.push(("anthropic-response.sse".into(), sse.into_bytes()));
     out.push(("notes.txt".into(), secret_text().into_bytes()));
     out
 }
 
-const EXTRA: [&str; 4] = ["SECRETVAL13h", "SECRETVAL14h", "SECRETVAL15h", "SECRETVAL16u"];
+const EXTRA: [&str; 13] = [
+    "SECRETVAL13h",
+    "SECRETVAL14h",
+    "SECRETVAL15h",
+    "SECRETVAL16u",
+    "SECRETVAL61q",
+    "SECRETVAL62c",
+    "SECRETVAL63c",
+    "SECRETVAL64p",
+    "SECRETVAL65s",
+    // the split key's three pieces
+    "sk-ant-api03-SECRE",
+    "TVAL66kAbCdEfGhIjKlMnO",
+    "pQrStUvWxYz0123456789",
+    "SECRETVAL66k",
+];
 
 fn assert_no_secret(what: &str, text: &str) {
     for (_, secret) in SECRETS {
@@ -913,6 +949,10 @@ fn no_secret_survives_loading_in_any_format() {
         let out = ctxlens(&["blocks", "--json", path.to_str().unwrap()]);
         assert!(out.status.success());
         assert_no_secret(&format!("blocks --json {name}"), &String::from_utf8_lossy(&out.stdout));
+        // and the file's own text, as `compress --redact` reads it
+        let out = ctxlens(&["compress", "--redact", path.to_str().unwrap()]);
+        assert!(out.status.success());
+        assert_no_secret(&format!("compress --redact {name}"), &String::from_utf8_lossy(&out.stdout));
     }
     // a folder of all of them, and a file whose name is a key (named in each flow and block)
     let named = "creds-ghp_SECRETVAL17abcdefghijklmnopqrstuvwx.txt";

@@ -478,7 +478,10 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     if text.is_empty() {
         return 0;
     }
-    let mut n = 0;
+    // the strings inside first: a rule reading the escaped text could take a string's closing
+    // quote with a value (an `Authorization:` line last in a string), and the string would no
+    // longer decode for the secrets only its decoded lines show
+    let mut n = escaped_strings(text, depth);
     // `f` rewrites a match from its first group on; what the match holds before that group (a
     // separator, a `\n` escape) is kept as it was
     // (the new text is only started at the first replacement: matches `f` turns down, such as
@@ -713,7 +716,6 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     });
     n += block_scalars(text);
     n += tsv_columns(text);
-    n += escaped_strings(text, depth);
     n + headers
 }
 
@@ -1042,6 +1044,12 @@ fn header_value(c: &Captures, rest: &str) -> Option<(String, usize)> {
     }
     .unwrap_or(rest.len())
     .min(line_end);
+    // in JSON-escaped text (the line began at a `\n` escape) the string the line sits in ends at
+    // its closing quote: the value never runs past it into the JSON around the string
+    let end = match prefix.starts_with('\\') {
+        true => end.min(closing(rest, '"').unwrap_or(rest.len())),
+        false => end,
+    };
     let value = &rest[..end];
     if value.trim().is_empty() || prose(value) || interpolated(value) || interpolated(&rest[..line_end]) {
         return None;
@@ -2016,6 +2024,29 @@ mod tests {
         let clean = r#"{"url":"https:\/\/example.com\/a","name":"caf\u00e9"}"#;
         assert_eq!(r(clean), (clean.to_string(), 0));
         assert!(!r(&format!("{{\"a\":\"{}\"}}", key.replace('-', "\\u002d"))).0.contains("abcdefghij"));
+    }
+
+    #[test]
+    fn a_header_last_in_a_string_leaves_the_string_whole_at_every_depth_of_escaping() {
+        // an `Authorization:` line last in a message string; a password that only its decoded
+        // line shows (`\nmysql` reads as one word in the escaped text)
+        let lines = "mysql -u root -pPw77secretX orders\nAuthorization: AWS4-HMAC-SHA256 Credential=AK/x, Signature=SIG99secret";
+        let body = serde_json::json!({"messages": [{"role": "user", "content": lines}]}).to_string();
+        let har = serde_json::json!({"postData": {"text": body}}).to_string();
+        for (text, depth) in [(body.as_str(), 1), (har.as_str(), 2)] {
+            let (out, n) = r(text);
+            assert!(n >= 2 && !out.contains("Pw77secretX") && !out.contains("SIG99secret"), "{out}");
+            // still JSON, down to the message
+            let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            for _ in 1..depth {
+                v = serde_json::from_str(v["postData"]["text"].as_str().unwrap()).unwrap();
+            }
+            let content = v["messages"][0]["content"].as_str().unwrap();
+            assert!(
+                content.starts_with("mysql -u root -p[REDACTED] orders\nAuthorization: AWS4-HMAC-SHA256 "),
+                "{content}"
+            );
+        }
     }
 
     #[test]
