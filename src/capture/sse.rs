@@ -317,21 +317,18 @@ pub fn redact_split_secrets(text: &mut String) -> usize {
             continue;
         }
         let e = carried.len();
-        let mut pointers = Vec::new();
+        let mut pieces = Vec::new();
         for (k, (stream, pointer)) in found.into_iter().enumerate() {
             streams.entry(stream).or_default().push((e, k));
-            pointers.push(pointer);
+            let piece = value.pointer(&pointer).and_then(Value::as_str).unwrap_or_default().to_string();
+            pieces.push(Piece { pointer, text: piece, new: None });
         }
-        carried.push(Carrier { span: span.clone(), value, pointers, changed: false });
+        // only the pieces are kept: an event whose piece changes is parsed again to be written
+        carried.push(Carrier { span: span.clone(), pieces });
     }
     let mut n = 0;
-    for pieces in streams.values() {
-        let texts: Vec<&str> = pieces
-            .iter()
-            .map(|&(e, k)| {
-                carried[e].value.pointer(&carried[e].pointers[k]).and_then(Value::as_str).unwrap_or_default()
-            })
-            .collect();
+    for order in streams.values() {
+        let texts: Vec<&str> = order.iter().map(|&(e, k)| carried[e].pieces[k].text.as_str()).collect();
         let mut redacted = texts.concat();
         let found = super::redact::redact(&mut redacted);
         if found == 0 {
@@ -339,7 +336,7 @@ pub fn redact_split_secrets(text: &mut String) -> usize {
         }
         n += found;
         let shared = share_out(&texts, &redacted);
-        let changed: Vec<((usize, usize), String)> = pieces
+        let changed: Vec<((usize, usize), String)> = order
             .iter()
             .zip(shared)
             .zip(&texts)
@@ -347,29 +344,35 @@ pub fn redact_split_secrets(text: &mut String) -> usize {
             .map(|((p, new), _)| (*p, new))
             .collect();
         for ((e, k), new) in changed {
-            let c = &mut carried[e];
-            if let Some(slot) = c.value.pointer_mut(&c.pointers[k]) {
-                *slot = Value::String(new);
-                c.changed = true;
-            }
+            carried[e].pieces[k].new = Some(new);
         }
     }
     // write the changed events back, last first so the spans before stay where they are
-    for c in carried.into_iter().rev().filter(|c| c.changed) {
-        if let Ok(data) = serde_json::to_string(&c.value) {
+    for c in carried.into_iter().rev().filter(|c| c.pieces.iter().any(|p| p.new.is_some())) {
+        let Ok(mut value) = serde_json::from_str::<Value>(&text[c.span.clone()]) else { continue };
+        for p in c.pieces {
+            if let (Some(new), Some(slot)) = (p.new, value.pointer_mut(&p.pointer)) {
+                *slot = Value::String(new);
+            }
+        }
+        if let Ok(data) = serde_json::to_string(&value) {
             text.replace_range(c.span, &data);
         }
     }
     n
 }
 
-/// An event that carries deltas: where its data lies in the text, its value, and each delta's
-/// JSON pointer; `changed` once a delta was rewritten.
+/// An event that carries deltas: where its data lies in the text, and its pieces.
 struct Carrier {
     span: Range<usize>,
-    value: Value,
-    pointers: Vec<String>,
-    changed: bool,
+    pieces: Vec<Piece>,
+}
+
+/// One delta of an event: its JSON pointer, its text, and its text once redacted, if that changed.
+struct Piece {
+    pointer: String,
+    text: String,
+    new: Option<String>,
 }
 
 /// Shares a redacted text out among the pieces the original was joined from: each piece gets
