@@ -365,7 +365,7 @@ pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
             };
             let body = serde_json::from_str::<Value>(&decoded).ok().or_else(|| {
                 let a = super::sse::assemble(&decoded).ok()?;
-                for (line, why) in &a.unreadable {
+                for (line, why) in &a.problems {
                     sink(problem(format!("response stream, line {line}: {why}")));
                 }
                 if let Some(why) = a.truncated {

@@ -480,7 +480,20 @@ fn invalid_utf8_lines(name: &str, bytes: &[u8], sink: &mut dyn FnMut(Event)) {
 /// holds; only when they differ is the record scanned for the key. Returns the value, and the
 /// reason to report when a key was written twice.
 pub(crate) fn parse_record(text: &str) -> serde_json::Result<(serde_json::Value, Option<String>)> {
-    let value: serde_json::Value = serde_json::from_str(text)?;
+    let (value, surrogates) = match serde_json::from_str(text) {
+        Ok(v) => (v, None),
+        // a lone UTF-16 surrogate escape (a cut emoji, as Node writes it) fails the whole
+        // record: it is read as U+FFFD instead, and said so
+        Err(e) => match lone_surrogates(text) {
+            Some((fixed, n, at)) => (
+                serde_json::from_str(&fixed).map_err(|_| e)?,
+                Some(format!(
+                    "{n} lone UTF-16 surrogate escape(s) (the first at byte {at}) read as U+FFFD, the replacement character"
+                )),
+            ),
+            None => return Err(e),
+        },
+    };
     let twice = (members_written(text.as_bytes()) != crate::engine::json::members(&value)).then(|| {
         let trimmed = text.trim_start();
         let offset = text.len() - trimmed.len();
@@ -510,7 +523,47 @@ pub(crate) fn parse_record(text: &str) -> serde_json::Result<(serde_json::Value,
             }
         }
     });
-    Ok((value, twice))
+    let reasons: Vec<String> = surrogates.into_iter().chain(twice).collect();
+    Ok((value, (!reasons.is_empty()).then(|| reasons.join("; "))))
+}
+
+/// `text` with each lone surrogate escape (`\ud83d` with no low half after it, or a low half
+/// alone) written as `\ufffd`, how many there were and where the first was; None when there is
+/// none.
+fn lone_surrogates(text: &str) -> Option<(String, usize, usize)> {
+    let b = text.as_bytes();
+    let unit = |at: usize| {
+        (b.get(at) == Some(&b'\\') && b.get(at + 1) == Some(&b'u'))
+            .then(|| text.get(at + 2..at + 6).and_then(|h| u16::from_str_radix(h, 16).ok()))
+            .flatten()
+    };
+    let (mut out, mut copied, mut n, mut first) = (String::new(), 0, 0, 0);
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
+        let at = i + k;
+        match unit(at) {
+            Some(0xD800..=0xDBFF) if unit(at + 6).is_some_and(|lo| (0xDC00..=0xDFFF).contains(&lo)) => i = at + 12,
+            Some(0xD800..=0xDFFF) => {
+                if n == 0 {
+                    first = at;
+                }
+                n += 1;
+                out.push_str(&text[copied..at]);
+                out.push_str("\\ufffd");
+                copied = at + 6;
+                i = at + 6;
+            }
+            // any other escape, `\\` included, is two bytes (and `\uXXXX` six, read as two then four)
+            _ => i = at + 2,
+        }
+        if i >= b.len() {
+            break;
+        }
+    }
+    (n > 0).then(|| {
+        out.push_str(&text[copied..]);
+        (out, n, first)
+    })
 }
 
 /// How many object members JSON text writes: its `:` outside strings.
@@ -693,6 +746,23 @@ pub fn detect(text: &str) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_surrogate_is_read_as_the_replacement_character_and_said() {
+        // a lone high half, a lone low half; a pair and an escaped backslash before `ud83d` stay
+        let text = r#"{"a":"x\ud83d y","b":"\udc00","c":"\ud83d\ude00","d":"\\ud83d"}"#;
+        let (v, said) = parse_record(text).unwrap();
+        assert_eq!((v["a"].as_str(), v["b"].as_str()), (Some("x\u{fffd} y"), Some("\u{fffd}")));
+        assert_eq!((v["c"].as_str(), v["d"].as_str()), (Some("\u{1f600}"), Some("\\ud83d")));
+        let said = said.unwrap();
+        assert!(said.starts_with("2 lone UTF-16 surrogate escape(s) (the first at byte 7)"), "{said}");
+        assert!(&text[7..].starts_with(r"\ud83d"));
+        // with a key written twice too, both are said
+        let (_, said) = parse_record(r#"{"a":"\ud800","a":1}"#).unwrap();
+        let said = said.unwrap();
+        assert!(said.contains("surrogate") && said.contains("written twice"), "{said}");
+        assert!(parse_record(r#"{"a":"\ud800"#).is_err(), "a record cut short is still an error");
+    }
 
     #[test]
     fn detects_formats_by_content() {

@@ -343,6 +343,27 @@ static HTTP_PAIR: LazyLock<Regex> = LazyLock::new(|| {
     .expect("http pair regex")
 });
 
+/// A HAR `content` whose `text` is base64 (`"encoding": "base64"`), its members in either order
+/// with up to four others between: the prefix up to the text (group 1), the text (2) and the rest
+/// up to the encoding's end (3); or, encoding first, the prefix (4) and the text (5).
+static BASE64_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    let other = r#"(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{}\[\]"]+)\s*,){0,4}"#;
+    let (text, encoding) = (r#""text"\s*:\s*""#, r#""encoding"\s*:\s*"base64""#);
+    let b64 = r"((?:[A-Za-z0-9+=\s]|\\/|/)*)";
+    Regex::new(&format!(r#"({text}){b64}("\s*,{other}\s*{encoding})|({encoding}\s*,{other}\s*{text}){b64}""#))
+        .expect("base64 text regex")
+});
+
+/// A base64 text (a HAR response's body) redacted: decoded, redacted as text when it is UTF-8,
+/// and encoded again; None when it is not base64 of text or holds no secret.
+fn base64_text(encoded: &str) -> Option<(String, usize)> {
+    use base64::Engine;
+    let clean: String = encoded.replace("\\/", "/").chars().filter(|c| !c.is_whitespace()).collect();
+    let mut text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(clean).ok()?).ok()?;
+    let n = redact(&mut text);
+    (n > 0).then(|| (base64::engine::general_purpose::STANDARD.encode(text), n))
+}
+
 /// A HAR `cookies` array's opening: every value in it is a cookie's.
 static COOKIE_ARRAY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#""cookies"\s*:\s*\["#).expect("cookie array regex"));
@@ -486,6 +507,8 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     // separator, a `\n` escape) is kept as it was
     // (the new text is only started at the first replacement: matches `f` turns down, such as
     // many a number in a 10 MB array, copy nothing)
+    // secrets found inside a base64 text beyond the one its replacement counts
+    let inside = std::cell::Cell::new(0);
     let mut apply = |text: &mut String, re: &Regex, f: &dyn Fn(&Captures) -> Option<String>| {
         let (mut out, mut last, mut count) = (None::<String>, 0, 0);
         for c in re.captures_iter(text) {
@@ -535,6 +558,17 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     apply(text, &AWS_PAIR, &|c| secret(&c[3]).then(|| format!("{REDACTED}{}{REDACTED}", &c[2])));
     apply(text, &KEY, &|c| (&c[1] != REDACTED).then(|| REDACTED.to_string()));
     apply(text, &GLUED_KEY, &|_| Some(REDACTED.to_string()));
+    if text.contains("\"base64\"") {
+        apply(text, &BASE64_TEXT, &|c| {
+            let (encoded, prefix, tail) = match (c.get(2), c.get(5)) {
+                (Some(t), _) => (t.as_str(), &c[1], &c[3]),
+                _ => (&c[5], &c[4], "\""),
+            };
+            let (redacted, n) = base64_text(encoded)?;
+            inside.set(inside.get() + n - 1);
+            Some(format!("{prefix}{redacted}{tail}"))
+        });
+    }
     if text.contains("\"name\"") && text.contains("\"value\"") {
         let cookies = cookie_arrays(text);
         apply(text, &HTTP_PAIR, &|c| {
@@ -716,7 +750,7 @@ fn redact_at(text: &mut String, depth: usize) -> usize {
     });
     n += block_scalars(text);
     n += tsv_columns(text);
-    n + headers
+    n + headers + inside.get()
 }
 
 /// Whether a table header cell names a secret column (`password`, `API Key`, `db_password`).
@@ -824,17 +858,28 @@ fn escaped_strings(text: &mut String, depth: usize) -> usize {
     // would cost the patterns' set-up once per literal); when a replacement took a separator
     // with it, each literal is read on its own instead
     const SEPARATOR: &str = "\n\u{E000}\n";
-    let decoded: Vec<&str> = literals.iter().map(|(_, _, s)| s.as_str()).collect();
+    // a decoded string is read as a text of its own is: a stream in it has its deltas joined (a
+    // HAR's response), and `\uXXXX` escapes one level down are read (`\u0073k-ant-…` in a body)
+    let mut n = 0;
+    let decoded: Vec<String> = literals
+        .iter()
+        .map(|(_, _, s)| {
+            let mut s = s.clone();
+            n += super::sse::redact_split_secrets(&mut s) + unescaped_view(&mut s);
+            s
+        })
+        .collect();
     let mut joined = decoded.join(SEPARATOR);
     let separators_inside = decoded.iter().any(|s| s.contains('\u{E000}'));
-    let mut n = redact_at(&mut joined, depth + 1);
-    if n == 0 {
+    let found = redact_at(&mut joined, depth + 1);
+    if n + found == 0 {
         return 0;
     }
+    n += found;
     let mut redacted: Vec<String> = joined.split(SEPARATOR).map(str::to_string).collect();
     if separators_inside || redacted.len() != decoded.len() {
-        n = 0;
-        redacted = decoded.iter().map(|s| s.to_string()).collect();
+        n -= found;
+        redacted = decoded.clone();
         for s in &mut redacted {
             n += redact_at(s, depth + 1);
         }
@@ -2047,6 +2092,34 @@ mod tests {
                 "{content}"
             );
         }
+    }
+
+    #[test]
+    fn a_har_s_base64_and_streamed_responses_are_read_as_its_loader_reads_them() {
+        use base64::Engine;
+        use serde_json::json;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let key = "sk-ant-api03-AbCdEf0123456789AbCdEf0123456789abcdef";
+        let said = format!("the key {key} here");
+        for har in [
+            json!({"content": {"text": b64(&said), "encoding": "base64"}}).to_string(),
+            json!({"content": {"encoding": "base64", "mimeType": "text/plain", "text": b64(&said)}}).to_string(),
+        ] {
+            let (out, n) = r(&har);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let text =
+                base64::engine::general_purpose::STANDARD.decode(v["content"]["text"].as_str().unwrap()).unwrap();
+            assert_eq!((String::from_utf8(text).unwrap().as_str(), n), ("the key [REDACTED] here", 1), "{har}");
+        }
+        // base64 of bytes that are no text stays as it is
+        stays_each(&[r#"{"text": "/9j/4AAQSkZJRgABAQ==", "encoding": "base64"}"#]);
+        // a stream as a response's text, a key split across its deltas
+        let delta =
+            |t: &str| json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}});
+        let sse = format!("event: content_block_delta\ndata: {}\n\ndata: {}\n\n", delta(&key[..20]), delta(&key[20..]));
+        let (out, n) = r(&json!({"content": {"mimeType": "text/event-stream", "text": sse}}).to_string());
+        assert!(n >= 1 && !out.contains(&key[..20]) && !out.contains(&key[20..]), "{out}");
+        assert!(out.contains(r#"\"text\":\"[REDACTED]\""#), "{out}");
     }
 
     #[test]

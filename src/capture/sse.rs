@@ -75,24 +75,29 @@ pub struct Assembled {
     pub api: Api,
     /// Why the stream looks cut short (no closing event that reads as JSON), if it does.
     pub truncated: Option<&'static str>,
-    /// Events whose data is not JSON, so what they carried is not in the body: (line, why).
-    pub unreadable: Vec<(usize, String)>,
+    /// What is wrong with events, by line: data that is not JSON (what it carried is not in the
+    /// body), a key written twice, a lone surrogate read as U+FFFD.
+    pub problems: Vec<(usize, String)>,
 }
 
 /// Rebuilds the response body a stream carried, the API it belongs to, whether it ended, and
 /// which events could not be read.
 pub fn assemble(text: &str) -> Result<Assembled, String> {
     let mut parsed = Vec::new();
-    let mut unreadable = Vec::new();
+    let mut problems = Vec::new();
     let mut done = false;
     for Ev { line, event, data, .. } in events(text) {
         done |= data.trim() == "[DONE]";
         if data.trim().is_empty() || data.trim() == "[DONE]" {
             continue;
         }
-        match serde_json::from_str::<Value>(&data) {
-            Ok(v) => parsed.push((event, v)),
-            Err(e) => unreadable.push((line, format!("a stream event is not JSON ({e}); what it carried is missing"))),
+        match super::parse_record(&data) {
+            Ok((v, said)) => {
+                // a key written twice, a lone surrogate: read, and said
+                problems.extend(said.map(|why| (line, why)));
+                parsed.push((event, v));
+            }
+            Err(e) => problems.push((line, format!("a stream event is not JSON ({e}); what it carried is missing"))),
         }
     }
     let (body, api) = assemble_body(&parsed)?;
@@ -118,7 +123,7 @@ pub fn assemble(text: &str) -> Result<Assembled, String> {
         }
         _ => None,
     };
-    Ok(Assembled { body, api, truncated, unreadable })
+    Ok(Assembled { body, api, truncated, problems })
 }
 
 fn assemble_body(parsed: &[(String, Value)]) -> Result<(Value, Api), String> {
@@ -311,7 +316,7 @@ pub fn redact_split_secrets(text: &mut String) -> usize {
     let mut streams: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
     for ev in events(text) {
         let [span] = &ev.spans[..] else { continue };
-        let Ok(value) = serde_json::from_str::<Value>(&ev.data) else { continue };
+        let Ok((value, _)) = super::parse_record(&ev.data) else { continue };
         let found = deltas(&value);
         if found.is_empty() {
             continue;
@@ -349,7 +354,7 @@ pub fn redact_split_secrets(text: &mut String) -> usize {
     }
     // write the changed events back, last first so the spans before stay where they are
     for c in carried.into_iter().rev().filter(|c| c.pieces.iter().any(|p| p.new.is_some())) {
-        let Ok(mut value) = serde_json::from_str::<Value>(&text[c.span.clone()]) else { continue };
+        let Ok((mut value, _)) = super::parse_record(&text[c.span.clone()]) else { continue };
         for p in c.pieces {
             if let (Some(new), Some(slot)) = (p.new, value.pointer_mut(&p.pointer)) {
                 *slot = Value::String(new);
@@ -379,25 +384,52 @@ struct Piece {
 /// the characters of its own that the redaction kept, and what it wrote in their place goes to
 /// the piece where the replaced characters began. The pieces joined are the redacted text.
 fn share_out(pieces: &[&str], redacted: &str) -> Vec<String> {
-    let old: Vec<char> = pieces.iter().flat_map(|p| p.chars()).collect();
-    let new: Vec<char> = redacted.chars().collect();
+    let joined = pieces.concat();
+    // words (runs of letters and digits) and single other characters, each with the character
+    // it starts at: a diff of words never matches a letter inside a secret to one of its
+    // replacement, so the replacement stays whole
+    fn tokens(s: &str) -> Vec<(&str, usize)> {
+        let mut out = Vec::new();
+        let (mut start, mut chars, mut word) = (0, 0, None::<(usize, usize)>);
+        for (i, c) in s.char_indices() {
+            if c.is_alphanumeric() {
+                word.get_or_insert((i, chars));
+            } else {
+                if let Some((w, at)) = word.take() {
+                    out.push((&s[w..i], at));
+                }
+                out.push((&s[i..i + c.len_utf8()], chars));
+            }
+            chars += 1;
+            start = i + c.len_utf8();
+        }
+        if let Some((w, at)) = word {
+            out.push((&s[w..start], at));
+        }
+        out
+    }
+    let (old, new) = (tokens(&joined), tokens(redacted));
+    let (old_words, new_words): (Vec<&str>, Vec<&str>) =
+        (old.iter().map(|t| t.0).collect(), new.iter().map(|t| t.0).collect());
     // the piece each old character belongs to
     let owner: Vec<usize> =
         pieces.iter().enumerate().flat_map(|(i, p)| std::iter::repeat_n(i, p.chars().count())).collect();
     let last = pieces.len().saturating_sub(1);
     let mut out = vec![String::new(); pieces.len()];
-    let to = |at: usize| owner.get(at).copied().unwrap_or(last);
+    let to = |token: usize| old.get(token).and_then(|t| owner.get(t.1)).copied().unwrap_or(last);
     // the piece a run of changes began in, which takes what the run writes
     let mut run = None;
     // a diff past its deadline is coarser, never wrong: the pieces still join to the redaction
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    for op in similar::capture_diff_slices_deadline(similar::Algorithm::Myers, &old, &new, Some(deadline)) {
+    for op in similar::capture_diff_slices_deadline(similar::Algorithm::Myers, &old_words, &new_words, Some(deadline)) {
         let (tag, o, n) = op.as_tag_tuple();
         match tag {
             similar::DiffTag::Equal => {
                 run = None;
-                for (i, c) in o.zip(&new[n]) {
-                    out[to(i)].push(*c);
+                for (word, at) in &old[o] {
+                    for (j, c) in word.chars().enumerate() {
+                        out[owner.get(at + j).copied().unwrap_or(last)].push(c);
+                    }
                 }
             }
             similar::DiffTag::Delete => {
@@ -405,7 +437,7 @@ fn share_out(pieces: &[&str], redacted: &str) -> Vec<String> {
             }
             similar::DiffTag::Insert | similar::DiffTag::Replace => {
                 let piece = *run.get_or_insert(to(o.start));
-                out[piece].extend(&new[n]);
+                out[piece].extend(new_words[n].iter().copied());
             }
         }
     }
@@ -416,8 +448,8 @@ fn share_out(pieces: &[&str], redacted: &str) -> Vec<String> {
 pub fn load(name: &str, text: &str, sink: &mut dyn FnMut(Event)) {
     let loc = Location { file: name.to_string(), line: 1, path: String::new() };
     match assemble(text) {
-        Ok(Assembled { body, api, truncated, unreadable }) => {
-            for (line, reason) in unreadable {
+        Ok(Assembled { body, api, truncated, problems }) => {
+            for (line, reason) in problems {
                 sink(Event::Problem(Problem { location: Location { line, ..loc.clone() }, reason }));
             }
             if let Some(why) = truncated {
@@ -501,6 +533,9 @@ event: content_block_start{eol}data: {{\"type\":\"content_block_start\",\"index\
         super::super::redact::redact(&mut joined);
         assert_eq!(body["content"][0]["text"], joined);
         assert!(joined.contains("[REDACTED]") && joined.ends_with(" and more text ok"), "{joined}");
+        // the replacement is whole in the piece where the key began (a diff of characters would
+        // match letters inside the key to letters of `[REDACTED]`)
+        assert!(text.contains(r#""text":"[REDACTED]""#), "{text}");
         // the events with nothing of the key in them stay byte for byte
         for line in original.lines().filter(|l| l.contains("more text") || l.contains("message_st")) {
             assert!(text.contains(line), "{line}");
