@@ -135,27 +135,84 @@ fn assemble_body(parsed: &[(String, Value)]) -> Result<(Value, Api), String> {
         return Ok((anthropic(parsed), Api::AnthropicMessages));
     }
     if parsed.iter().any(|(_, v)| ty(v).starts_with("response.")) {
-        if let Some(done) = parsed
+        // the closing event's response, when the stream got that far; its output, when empty,
+        // and a stream cut short are built from the items and deltas streamed
+        let closing = ["response.completed", "response.incomplete", "response.failed"];
+        let last = parsed
             .iter()
             .rev()
-            .find_map(|(_, v)| (ty(v) == "response.completed").then(|| v.get("response").cloned()).flatten())
-        {
-            return Ok((done, Api::OpenAiResponses));
+            .find_map(|(_, v)| closing.contains(&ty(v).as_str()).then(|| v.get("response")).flatten());
+        let mut body =
+            last.or_else(|| parsed.iter().find_map(|(_, v)| v.get("response"))).cloned().unwrap_or(json!({}));
+        let empty = body.get("output").and_then(Value::as_array).is_none_or(Vec::is_empty);
+        if last.is_none() || empty {
+            body["output"] = responses_output(parsed);
         }
-        let text: String = parsed
-            .iter()
-            .filter(|(_, v)| ty(v) == "response.output_text.delta")
-            .filter_map(|(_, v)| v.get("delta").and_then(Value::as_str))
-            .collect();
-        return Ok((
-            json!({"output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]}),
-            Api::OpenAiResponses,
-        ));
+        return Ok((body, Api::OpenAiResponses));
     }
     if parsed.iter().any(|(_, v)| v.get("choices").is_some()) {
         return Ok((openai_chat(parsed), Api::OpenAiChat));
     }
     Err("unknown stream (no message_start, response.* or choices events)".into())
+}
+
+/// The output items a Responses stream carried, by `output_index`: each item as its last
+/// `output_item` event gave it, and an item not yet done filled in from its deltas (text,
+/// refusal, a call's arguments, a reasoning summary).
+fn responses_output(parsed: &[(String, Value)]) -> Value {
+    let mut items: BTreeMap<u64, Value> = BTreeMap::new();
+    let mut done = std::collections::HashSet::new();
+    for (_, v) in parsed {
+        let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
+        let at = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+        let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0) as usize;
+        let delta = v.get("delta").and_then(Value::as_str).unwrap_or_default();
+        match ty {
+            "response.output_item.added" | "response.output_item.done" => {
+                if let Some(item) = v.get("item") {
+                    items.insert(at, item.clone());
+                }
+                if ty.ends_with("done") {
+                    done.insert(at);
+                }
+                continue;
+            }
+            _ if done.contains(&at) => continue,
+            _ => {}
+        }
+        // a part of a list in the item (content, summary) at `k`, made as far as needed
+        let part = |item: &mut Value, list: &str, k: usize, kind: &str| -> Option<()> {
+            let parts = item.as_object_mut()?.entry(list).or_insert_with(|| json!([])).as_array_mut()?;
+            while parts.len() <= k {
+                parts.push(json!({"type": kind}));
+            }
+            let field = if kind == "refusal" { "refusal" } else { "text" };
+            let cur = parts[k].get(field).and_then(Value::as_str).unwrap_or_default().to_string();
+            parts[k][field] = Value::String(cur + delta);
+            Some(())
+        };
+        let message = || json!({"type": "message", "role": "assistant", "content": []});
+        match ty {
+            "response.output_text.delta" => {
+                part(items.entry(at).or_insert_with(message), "content", n("content_index"), "output_text");
+            }
+            "response.refusal.delta" => {
+                part(items.entry(at).or_insert_with(message), "content", n("content_index"), "refusal");
+            }
+            "response.reasoning_summary_text.delta" => {
+                let item = items.entry(at).or_insert_with(|| json!({"type": "reasoning", "summary": []}));
+                part(item, "summary", n("summary_index"), "summary_text");
+            }
+            "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
+                let key = if ty.contains("custom") { "input" } else { "arguments" };
+                let item = items.entry(at).or_insert_with(|| json!({"type": "function_call"}));
+                let cur = item.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+                item[key] = Value::String(cur + delta);
+            }
+            _ => {}
+        }
+    }
+    Value::Array(items.into_values().collect())
 }
 
 fn anthropic(parsed: &[(String, Value)]) -> Value {
@@ -221,8 +278,16 @@ fn anthropic(parsed: &[(String, Value)]) -> Value {
 }
 
 fn openai_chat(parsed: &[(String, Value)]) -> Value {
-    let mut content = String::new();
-    let mut calls: BTreeMap<u64, (String, String, String)> = BTreeMap::new();
+    /// One choice's message as its deltas build it.
+    #[derive(Default)]
+    struct Choice {
+        content: String,
+        refusal: String,
+        /// The legacy single call: name and arguments.
+        function: Option<(String, String)>,
+        calls: BTreeMap<u64, (String, String, String)>,
+    }
+    let mut choices: BTreeMap<u64, Choice> = BTreeMap::new();
     let mut usage = Value::Null;
     let mut model = Value::Null;
     for (_, v) in parsed {
@@ -232,34 +297,57 @@ fn openai_chat(parsed: &[(String, Value)]) -> Value {
         if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
             usage = u.clone();
         }
-        let Some(d) = v.get("choices").and_then(|c| c.get(0)).and_then(|c| c.get("delta")) else { continue };
-        if let Some(s) = d.get("content").and_then(Value::as_str) {
-            content.push_str(s);
-        }
-        for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-            let i = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
-            let call = calls.entry(i).or_default();
-            if let Some(id) = tc.get("id").and_then(Value::as_str) {
-                call.0 = id.to_string();
+        for (ci, c) in v.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let Some(d) = c.get("delta") else { continue };
+            // keyed by the stream's own `index` (n > 1 streams several choices at once)
+            let choice = choices.entry(c.get("index").and_then(Value::as_u64).unwrap_or(ci as u64)).or_default();
+            let text = |k: &str| d.get(k).and_then(Value::as_str);
+            choice.content.push_str(text("content").unwrap_or_default());
+            choice.refusal.push_str(text("refusal").unwrap_or_default());
+            if let Some(f) = d.get("function_call") {
+                let (name, args) = choice.function.get_or_insert_default();
+                name.push_str(f.get("name").and_then(Value::as_str).unwrap_or_default());
+                args.push_str(f.get("arguments").and_then(Value::as_str).unwrap_or_default());
             }
-            let f = tc.get("function");
-            if let Some(n) = f.and_then(|f| f.get("name")).and_then(Value::as_str) {
-                call.1.push_str(n);
-            }
-            if let Some(a) = f.and_then(|f| f.get("arguments")).and_then(Value::as_str) {
-                call.2.push_str(a);
+            for tc in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+                let i = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let call = choice.calls.entry(i).or_default();
+                if let Some(id) = tc.get("id").and_then(Value::as_str) {
+                    call.0 = id.to_string();
+                }
+                let f = tc.get("function");
+                if let Some(n) = f.and_then(|f| f.get("name")).and_then(Value::as_str) {
+                    call.1.push_str(n);
+                }
+                if let Some(a) = f.and_then(|f| f.get("arguments")).and_then(Value::as_str) {
+                    call.2.push_str(a);
+                }
             }
         }
     }
-    let tool_calls: Vec<Value> = calls
-        .into_values()
-        .map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}}))
+    let choices: Vec<Value> = choices
+        .into_iter()
+        .map(|(index, c)| {
+            // no content beside a call or a refusal is none, not an empty block
+            let other = !c.refusal.is_empty() || c.function.is_some() || !c.calls.is_empty();
+            let content = if c.content.is_empty() && other { Value::Null } else { Value::String(c.content) };
+            let mut message = json!({"role": "assistant", "content": content});
+            if !c.refusal.is_empty() {
+                message["refusal"] = Value::String(c.refusal);
+            }
+            if let Some((name, arguments)) = c.function {
+                message["function_call"] = json!({"name": name, "arguments": arguments});
+            }
+            if !c.calls.is_empty() {
+                let calls = c.calls.into_values().map(|(id, name, args)| {
+                    json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})
+                });
+                message["tool_calls"] = Value::Array(calls.collect());
+            }
+            json!({"index": index, "message": message})
+        })
         .collect();
-    let mut message = json!({"role": "assistant", "content": content});
-    if !tool_calls.is_empty() {
-        message["tool_calls"] = Value::Array(tool_calls);
-    }
-    json!({"model": model, "choices": [{"message": message}], "usage": usage})
+    json!({"model": model, "choices": choices, "usage": usage})
 }
 
 /// The streamed strings an event's data carries, each with the stream it continues (its pieces
@@ -561,6 +649,59 @@ event: content_block_start{eol}data: {{\"type\":\"content_block_start\",\"index\
         assert_eq!(body["choices"][0]["message"]["content"], "use [REDACTED] now");
         let args = body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"].as_str().unwrap();
         assert!(args.contains("[REDACTED]") && serde_json::from_str::<Value>(args).is_ok(), "{args}");
+    }
+
+    #[test]
+    fn every_choice_a_refusal_and_a_legacy_call_of_a_chat_stream_are_kept() {
+        let chunk = |c: Value| format!("data: {}\n\n", json!({"model": "gpt-4o", "choices": c}));
+        let mut s =
+            chunk(json!([{"index": 0, "delta": {"content": "first"}}, {"index": 1, "delta": {"content": "sec"}}]));
+        s += &chunk(json!([{"index": 1, "delta": {"content": "ond"}}]));
+        s += &chunk(json!([{"index": 2, "delta": {"refusal": "I can't"}}]));
+        s += &chunk(json!([{"index": 3, "delta": {"function_call": {"name": "look", "arguments": "{\"q\""}}}]));
+        s += &chunk(json!([{"index": 3, "delta": {"function_call": {"arguments": ":1}"}}}]));
+        s += "data: [DONE]\n\n";
+        let body = assemble(&s).unwrap().body;
+        let m = |i: usize| &body["choices"][i]["message"];
+        assert_eq!((m(0)["content"].as_str(), m(1)["content"].as_str()), (Some("first"), Some("second")));
+        assert_eq!((m(2)["refusal"].as_str(), m(2)["content"].is_null()), (Some("I can't"), true));
+        assert_eq!(m(3)["function_call"], json!({"name": "look", "arguments": "{\"q\":1}"}));
+    }
+
+    #[test]
+    fn a_responses_stream_cut_short_or_closed_empty_keeps_its_items() {
+        let ev = |v: Value| format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap());
+        let mut s = ev(json!({"type": "response.created", "response": {"model": "gpt-5", "output": []}}));
+        s += &ev(
+            json!({"type": "response.output_item.added", "output_index": 0, "item": {"type": "message", "role": "assistant", "content": []}}),
+        );
+        s += &ev(json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "delta": "Hel"}));
+        s += &ev(json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "delta": "lo"}));
+        s += &ev(
+            json!({"type": "response.output_item.added", "output_index": 1, "item": {"type": "function_call", "name": "grep", "call_id": "c1", "arguments": ""}}),
+        );
+        s += &ev(json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "{\"q\":"}));
+        s += &ev(json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "1}"}));
+        let check = |s: &str, truncated: bool| {
+            let a = assemble(s).unwrap();
+            assert_eq!((a.truncated.is_some(), a.body["model"].as_str()), (truncated, Some("gpt-5")));
+            let out = &a.body["output"];
+            assert_eq!(out[0]["content"][0]["text"], "Hello");
+            assert_eq!((out[1]["name"].as_str(), out[1]["arguments"].as_str()), (Some("grep"), Some("{\"q\":1}")));
+        };
+        check(&s, true);
+        // an item done is taken as it is given, its deltas not added again
+        let done = ev(
+            json!({"type": "response.output_item.done", "output_index": 1, "item": {"type": "function_call", "name": "grep", "call_id": "c1", "arguments": "{\"q\":1}"}}),
+        );
+        check(
+            &(s.clone()
+                + &done
+                + &ev(json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "x"}))),
+            true,
+        );
+        // closed with an empty output: the streamed items stand
+        check(&(s + &ev(json!({"type": "response.completed", "response": {"model": "gpt-5", "output": []}}))), false);
     }
 
     #[test]
