@@ -642,13 +642,19 @@ fn a_folder_with_devices_fifos_and_loops_loads_what_is_a_file() {
 #[test]
 fn text_that_only_looks_like_a_capture_is_shown_whole() {
     // each of these was detected as a capture format, loaded no flow, and showed nothing
-    let cases: [(&str, &str); 5] = [
+    let cases: [(&str, &str); 4] = [
         ("app.jsonl", "{\"timestamp\": \"2026-01-01T00:00:00Z\", \"type\": \"deploy\", \"payload\": {\"ok\": true}}\n"),
         ("events.jsonl", "{\"sessionId\": \"abc\", \"event\": \"login\", \"user\": \"kim\"}\n"),
         ("notes.txt", "data: the numbers from last quarter\nevent: the board meeting\n"),
         ("embed.json", "{\"model\": \"text-embedding-3-small\", \"input\": [1, 2, 3]}"),
-        ("surrogate.json", "{\"model\": \"claude-x\", \"messages\": [{\"role\": \"user\", \"content\": \"\\ud800\"}]}"),
     ];
+    // a body with a lone surrogate was shown whole too: it is now read as the body it is, the
+    // surrogate as U+FFFD, and said
+    let c =
+        load("surrogate.json", br#"{"model": "claude-x", "messages": [{"role": "user", "content": "a \ud800 b"}]}"#);
+    assert_eq!(c.format, Format::AnthropicRequest);
+    assert_eq!(c.flows[0].messages[0].blocks[0].text, "a \u{fffd} b");
+    assert!(c.problems.iter().any(|p| p.reason.contains("lone UTF-16 surrogate")), "{:?}", c.problems);
     for (name, text) in cases {
         let c = load(name, text.as_bytes());
         let shown: String =

@@ -21,7 +21,24 @@ pub fn body_format(v: &Value) -> Option<Format> {
             matches!(m.get("role").and_then(Value::as_str), Some("system" | "tool" | "developer"))
                 || m.get("tool_calls").is_some()
         });
-        return Some(if anthropic && !openai { Format::AnthropicRequest } else { Format::OpenAiChatRequest });
+        // a message's role says less than its content: Anthropic's blocks (a tool result, a
+        // thinking block) with no OpenAI call or tool message are Anthropic's, a stray `system`
+        // message or not
+        let blocks = msgs.iter().any(|m| {
+            m.get("content").and_then(Value::as_array).is_some_and(|c| {
+                c.iter().any(|b| {
+                    matches!(
+                        b.get("type").and_then(Value::as_str),
+                        Some("tool_result" | "tool_use" | "thinking" | "redacted_thinking")
+                    )
+                })
+            })
+        });
+        let calls = msgs.iter().any(|m| {
+            m.get("tool_calls").is_some() || matches!(m.get("role").and_then(Value::as_str), Some("tool" | "function"))
+        });
+        let anthropic = anthropic && !openai || blocks && !calls;
+        return Some(if anthropic { Format::AnthropicRequest } else { Format::OpenAiChatRequest });
     }
     // a Responses input is text or a list of items; an embeddings request's is numbers or strings
     let items = match obj.get("input") {
@@ -140,13 +157,12 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// A JSON value (a tool call's input, a function's arguments) as the block's text, its strings
-/// redacted before it is printed (see [`super::redact::json_strings`]; the load-wide pass still
-/// runs over the result).
+/// A JSON value (a tool call's input, a function's arguments) as the block's text. Its secrets
+/// are left to the load-wide pass, which reads each string literal decoded before the text
+/// around it (so a secret after a newline, behind a literal `\n` once printed, is found) and
+/// counts what it replaces.
 fn json_text(v: &Value) -> String {
-    let mut v = v.clone();
-    super::redact::json_strings(&mut v);
-    serde_json::to_string_pretty(&v).unwrap_or_default()
+    serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 /// The text of an Anthropic / OpenAI content value: a string, or text parts joined.
@@ -177,6 +193,10 @@ fn image_placeholder(b: &Value) -> String {
 /// 1234 bytes]`, `[document]`.
 fn placeholder(b: &Value, what: &str) -> String {
     let src = b.get("source");
+    // a source by URL (or by a Files API id) is named
+    if let Some(at) = src.and_then(|s| s.get("url").or_else(|| s.get("file_id"))).and_then(Value::as_str) {
+        return format!("[{what}: {at}]");
+    }
     let media = src.and_then(|s| s.get("media_type")).and_then(Value::as_str);
     let bytes = src.and_then(|s| s.get("data")).and_then(Value::as_str).map_or(0, |d| d.len() * 3 / 4);
     match (media, bytes) {
@@ -197,12 +217,16 @@ fn anthropic_blocks(b: &mut Builder, role: Role, content: &Value, at: &str) -> V
         let path = format!("{at}[{i}]");
         let kind = item.get("type").and_then(Value::as_str).unwrap_or("text");
         let mut block = match kind {
-            "text" => b.block(
-                BlockKind::Text,
-                role,
-                item.get("text").and_then(Value::as_str).unwrap_or_default().to_string(),
-                path,
-            ),
+            "text" => {
+                let mut text = item.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
+                // the passages a text cites are sent with it: each on a line of its own after it
+                for cited in item.get("citations").and_then(Value::as_array).into_iter().flatten() {
+                    if let Some(c) = cited.get("cited_text").and_then(Value::as_str) {
+                        text.push_str(&format!("\n[cited: {c}]"));
+                    }
+                }
+                b.block(BlockKind::Text, role, text, path)
+            }
             "tool_use" | "server_tool_use" => {
                 let mut bl =
                     b.block(BlockKind::ToolUse, role, json_text(item.get("input").unwrap_or(&Value::Null)), path);
@@ -236,12 +260,15 @@ fn anthropic_blocks(b: &mut Builder, role: Role, content: &Value, at: &str) -> V
                     .iter()
                     .filter_map(|k| item.get(*k).and_then(Value::as_str).map(|v| format!("{k}: {v}\n")))
                     .collect();
-                match source
-                    .filter(|s| s.get("type").and_then(Value::as_str) == Some("text"))
-                    .and_then(|s| s.get("data").and_then(Value::as_str))
-                {
-                    Some(data) => text.push_str(data),
-                    None => text.push_str(&placeholder(item, "document")),
+                match source.and_then(|s| s.get("type")).and_then(Value::as_str) {
+                    Some("text") => {
+                        text.push_str(source.and_then(|s| s.get("data")).and_then(Value::as_str).unwrap_or_default())
+                    }
+                    // content blocks given as the document
+                    Some("content") => {
+                        text.push_str(&content_text(source.and_then(|s| s.get("content")).unwrap_or(&Value::Null)))
+                    }
+                    _ => text.push_str(&placeholder(item, "document")),
                 }
                 b.block(BlockKind::Text, role, text, path)
             }
@@ -621,6 +648,26 @@ mod tests {
                 "title: Lease\ncontext: signed 2024\n[document: application/pdf, about 6 bytes]"
             ]
         );
+        // a document of content blocks, sources by URL, a text's citations, and a stray system
+        // message beside Anthropic's blocks (still an Anthropic body)
+        let (blocks, _) = read(
+            r#"{"model":"claude-x","messages":[{"role":"user","content":[
+                {"type":"document","source":{"type":"content","content":[{"type":"text","text":"clause 4"}]}},
+                {"type":"document","source":{"type":"url","url":"https://x/a.pdf"}},
+                {"type":"image","source":{"type":"url","url":"https://x/a.png"}},
+                {"type":"tool_result","tool_use_id":"t","content":"ok"}]},
+                {"role":"assistant","content":[{"type":"text","text":"It says so.","citations":[{"type":"char_location","cited_text":"clause 4"}]}]},
+                {"role":"system","content":"be brief"}]}"#,
+        );
+        let texts: Vec<&str> = blocks.iter().map(|b| b.3.as_str()).collect();
+        let want = [
+            "clause 4",
+            "[document: https://x/a.pdf]",
+            "[image: https://x/a.png]",
+            "ok",
+            "It says so.\n[cited: clause 4]",
+        ];
+        assert_eq!(texts, [&want[..], &["be brief"]].concat());
         let m = build(
             r#"{"model":"gpt-4o","messages":[{"role":"system","content":"x"},
                 {"role":"assistant","content":null,"refusal":"I can't help with that."}]}"#,

@@ -1491,24 +1491,6 @@ impl Redactor {
     }
 }
 
-/// Redacts every string of a JSON value (not its keys), for loaders about to print the value
-/// as JSON text: once printed, a secret that followed a newline sits behind a literal `\n`,
-/// where most patterns see no word boundary. Returns how many were replaced.
-pub fn json_strings(v: &mut serde_json::Value) -> usize {
-    use serde_json::Value;
-    let mut n = 0;
-    let mut stack = vec![v];
-    while let Some(x) = stack.pop() {
-        match x {
-            Value::String(s) => n += redact(s),
-            Value::Array(a) => stack.extend(a.iter_mut()),
-            Value::Object(o) => stack.extend(o.values_mut()),
-            _ => {}
-        }
-    }
-    n
-}
-
 /// Redacts a problem's reason (a reason may quote the input).
 pub fn problem(p: &mut Problem) -> usize {
     redact(&mut p.reason) + redact(&mut p.location.file) + redact(&mut p.location.path)
