@@ -783,11 +783,9 @@ fn compress(args: CompressArgs) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     let stats = match input::decode_owned(source.bytes) {
         Ok(mut text) => {
-            if args.redact {
-                let n = ctxlens::capture::redact::redact(&mut text);
-                if n > 0 && args.stats.is_some() {
-                    eprintln!("{n} secret(s) redacted");
-                }
+            let redacted = if args.redact { ctxlens::capture::redact::redact(&mut text) } else { 0 };
+            if redacted > 0 && args.stats.is_some() {
+                eprintln!("{redacted} secret(s) redacted");
             }
             // shared from here: the copy is made before any engine's memory is
             let outcome = ctxlens::compress_shared(std::sync::Arc::from(text), args.engine, &config, &ctx);
@@ -807,6 +805,7 @@ fn compress(args: CompressArgs) -> Result<()> {
                     .with_context(|| format!("cannot write ledger {}", path.display()))?;
             }
             let mut stats = Stats::of(&outcome, &requested, ms);
+            stats.redacted = redacted;
             if args.stats.is_some() || args.retention_min.is_some() {
                 stats.measure_retention(&outcome, args.query.as_deref(), ctx.path.as_deref());
             }

@@ -36,6 +36,10 @@ pub struct Stats {
     /// Content-type detection and splitting.
     pub ms_route: f64,
     pub tokenizer: Tokenizer,
+    /// Secrets `--redact` replaced in the input before it was compressed (`in_bytes` and
+    /// `in_tokens` are of the redacted input).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub redacted: usize,
     /// What the output kept of what matters, over the acted sections (see [`crate::retention`]);
     /// filled by [`Stats::measure_retention`].
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +61,10 @@ pub struct SectionStats {
     pub budget_hit: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Stats {
@@ -92,6 +100,7 @@ impl Stats {
             ms_count: ms(outcome.timing.count),
             ms_route: ms(outcome.timing.route),
             tokenizer: outcome.tokenizer,
+            redacted: 0,
             retention: None,
             sections: outcome.sections.iter().map(SectionStats::of).collect(),
         }
@@ -121,6 +130,7 @@ impl Stats {
             ms_count,
             ms_route: 0.0,
             tokenizer,
+            redacted: 0,
             retention: None,
             sections: Vec::new(),
         }

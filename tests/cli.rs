@@ -80,6 +80,12 @@ fn stats_json_has_every_field_and_true_numbers() {
     assert_eq!(s2["tokenizer"], "cl100k");
     assert_eq!(s2["in_tokens"], ctxlens::tokens::count(&input, ctxlens::Tokenizer::Cl100k));
     assert_ne!(s2["in_tokens"], s["in_tokens"]);
+    // --redact says in the stats how many secrets it replaced (and nothing when not asked)
+    assert!(s.get("redacted").is_none(), "{s}");
+    let secret = b"curl -H 'x-api-key: sk-ant-api03-AbCdEf0123456789AbCdEf0123456789' https://api.example.com\n";
+    let (out, s3) = compress_stdin(&["--redact"], secret);
+    assert_eq!(s3["redacted"], 1, "{s3}");
+    assert_eq!(s3["in_bytes"], out.stdout.len(), "in_bytes is the redacted input's");
 }
 
 #[test]
