@@ -156,12 +156,30 @@ fn assemble_body(parsed: &[(String, Value)]) -> Result<(Value, Api), String> {
     Err("unknown stream (no message_start, response.* or choices events)".into())
 }
 
+/// Appends `s` to the string at `key` of object `v` in place (a stream of many deltas is not
+/// copied once per delta). Null becomes an object; any other value that is no object (a hostile
+/// `"content_block": "x"`) is left as it is.
+fn append(v: &mut Value, key: &str, s: &str) {
+    if v.is_null() {
+        *v = json!({});
+    }
+    let Some(o) = v.as_object_mut() else { return };
+    match o.get_mut(key) {
+        Some(Value::String(cur)) => cur.push_str(s),
+        _ => {
+            o.insert(key.to_string(), Value::String(s.to_string()));
+        }
+    }
+}
+
 /// The output items a Responses stream carried, by `output_index`: each item as its last
 /// `output_item` event gave it, and an item not yet done filled in from its deltas (text,
 /// refusal, a call's arguments, a reasoning summary).
 fn responses_output(parsed: &[(String, Value)]) -> Value {
     let mut items: BTreeMap<u64, Value> = BTreeMap::new();
     let mut done = std::collections::HashSet::new();
+    // where a part the deltas made was put: (output index, list, the stream's index) → position
+    let mut placed: std::collections::HashMap<(u64, &str, usize), usize> = std::collections::HashMap::new();
     for (_, v) in parsed {
         let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
         let at = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
@@ -180,15 +198,21 @@ fn responses_output(parsed: &[(String, Value)]) -> Value {
             _ if done.contains(&at) => continue,
             _ => {}
         }
-        // a part of a list in the item (content, summary) at `k`, made as far as needed
-        let part = |item: &mut Value, list: &str, k: usize, kind: &str| -> Option<()> {
+        // a part of a list in the item (content, summary) at the stream's index `k`: a part given
+        // by the item is at its index; one the deltas make is put at the end, where the index is
+        // kept for the deltas after (so an index sizes nothing)
+        let mut part = |item: &mut Value, list: &'static str, k: usize, kind: &str| -> Option<()> {
             let parts = item.as_object_mut()?.entry(list).or_insert_with(|| json!([])).as_array_mut()?;
-            while parts.len() <= k {
-                parts.push(json!({"type": kind}));
-            }
-            let field = if kind == "refusal" { "refusal" } else { "text" };
-            let cur = parts[k].get(field).and_then(Value::as_str).unwrap_or_default().to_string();
-            parts[k][field] = Value::String(cur + delta);
+            let made = placed.entry((at, list, k)).or_insert_with(|| {
+                if k >= parts.len() {
+                    parts.push(json!({"type": kind}));
+                    parts.len() - 1
+                } else {
+                    k
+                }
+            });
+            let i = (*made).min(parts.len().checked_sub(1)?);
+            append(&mut parts[i], if kind == "refusal" { "refusal" } else { "text" }, delta);
             Some(())
         };
         let message = || json!({"type": "message", "role": "assistant", "content": []});
@@ -205,9 +229,7 @@ fn responses_output(parsed: &[(String, Value)]) -> Value {
             }
             "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
                 let key = if ty.contains("custom") { "input" } else { "arguments" };
-                let item = items.entry(at).or_insert_with(|| json!({"type": "function_call"}));
-                let cur = item.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
-                item[key] = Value::String(cur + delta);
+                append(items.entry(at).or_insert_with(|| json!({"type": "function_call"})), key, delta);
             }
             _ => {}
         }
@@ -239,10 +261,6 @@ fn anthropic(parsed: &[(String, Value)]) -> Value {
                 let i = v.get("index").and_then(Value::as_u64).unwrap_or(0);
                 let Some(d) = v.get("delta") else { continue };
                 let Some((block, partial_json)) = blocks.get_mut(&i) else { continue };
-                let append = |b: &mut Value, key: &str, s: &str| {
-                    let cur = b.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
-                    b[key] = Value::String(cur + s);
-                };
                 match d.get("type").and_then(Value::as_str).unwrap_or_default() {
                     "text_delta" => append(block, "text", d.get("text").and_then(Value::as_str).unwrap_or_default()),
                     "thinking_delta" => {
@@ -702,6 +720,33 @@ event: content_block_start{eol}data: {{\"type\":\"content_block_start\",\"index\
         );
         // closed with an empty output: the streamed items stand
         check(&(s + &ev(json!({"type": "response.completed", "response": {"model": "gpt-5", "output": []}}))), false);
+    }
+
+    #[test]
+    fn a_stream_s_indices_size_nothing_and_its_odd_values_crash_nothing() {
+        let data = |v: Value| format!("data: {v}\n\n");
+        // a content index of 1e8 once allocated that many parts (24 GB); a block or an item that
+        // is a string panicked on its first delta
+        let mut s = data(
+            json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 100_000_000u64, "delta": "a"}),
+        );
+        s += &data(
+            json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 100_000_000u64, "delta": "b"}),
+        );
+        s += &data(json!({"type": "response.output_item.added", "output_index": 1, "item": "str"}));
+        s += &data(json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "x"}));
+        let out = &assemble(&s).unwrap().body["output"];
+        assert_eq!(
+            (out[0]["content"].as_array().map(Vec::len), out[0]["content"][0]["text"].as_str()),
+            (Some(1), Some("ab"))
+        );
+        assert_eq!(out[1], "str");
+        let s = "data: {\"type\":\"message_start\",\"message\":{}}\n\n\
+data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":\"x\"}\n\n\
+data: {\"type\":\"content_block_start\",\"index\":1}\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"kept\"}}\n\n";
+        assert_eq!(assemble(s).unwrap().body["content"], json!([{"text": "kept"}]));
     }
 
     #[test]
