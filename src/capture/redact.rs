@@ -328,13 +328,17 @@ static AWS_SECRET: LazyLock<Regex> = LazyLock::new(|| {
         .expect("aws regex")
 });
 
+/// Up to four members of a JSON object between the two a pattern pairs (a string, or a bare
+/// scalar, as their values).
+const OTHER_MEMBERS: &str = r#"(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{}\[\]"]+)\s*,){0,4}"#;
+
 /// A HAR name/value object (in `headers`, `queryString`, `cookies`, `postData.params`) in JSON
 /// text, its members in either order with up to four others between: the prefix up to the value
 /// (group 1), the name (2) and the value (3); or, value first, the prefix (4), the value (5), the
 /// rest up to the name's end (6) and the name (7). Whether the value goes is judged by the name
-/// (see [`http_pairs`]).
+/// (see [`http_pair_secret`]).
 static HTTP_PAIR: LazyLock<Regex> = LazyLock::new(|| {
-    let other = r#"(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{}\[\]"]+)\s*,){0,4}"#;
+    let other = OTHER_MEMBERS;
     let name = r#""name"\s*:\s*"([^"\\]{1,200})""#;
     let value = r#""value"\s*:\s*""#;
     Regex::new(&format!(
@@ -347,7 +351,7 @@ static HTTP_PAIR: LazyLock<Regex> = LazyLock::new(|| {
 /// with up to four others between: the prefix up to the text (group 1), the text (2) and the rest
 /// up to the encoding's end (3); or, encoding first, the prefix (4) and the text (5).
 static BASE64_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    let other = r#"(?:\s*"[^"\\]+"\s*:\s*(?:"[^"\\]*"|[^\s,{}\[\]"]+)\s*,){0,4}"#;
+    let other = OTHER_MEMBERS;
     let (text, encoding) = (r#""text"\s*:\s*""#, r#""encoding"\s*:\s*"base64""#);
     let b64 = r"((?:[A-Za-z0-9+=\s]|\\/|/)*)";
     Regex::new(&format!(r#"({text}){b64}("\s*,{other}\s*{encoding})|({encoding}\s*,{other}\s*{text}){b64}""#))
@@ -403,8 +407,15 @@ fn http_pair_secret(c: &Captures, cookies: &[std::ops::Range<usize>]) -> bool {
 pub fn redact(text: &mut String) -> usize {
     // the escaped reading first: a secret read in one escaped literal alone must not hide the one
     // beside it (an AWS key id redacted by itself leaves its secret key unpaired)
-    let n = super::sse::redact_split_secrets(text) + unescaped_view(text);
+    let n = whole_text_passes(text);
     n + redact_at(text, 0)
+}
+
+/// The passes that read a text as a whole before its rules run, for the input and for each
+/// decoded string alike: a stream's deltas joined ([`super::sse::redact_split_secrets`]), and
+/// `\uXXXX` escapes read ([`unescaped_view`]).
+fn whole_text_passes(text: &mut String) -> usize {
+    super::sse::redact_split_secrets(text) + unescaped_view(text)
 }
 
 /// Secrets written with JSON escapes where [`escaped_strings`] does not read them: a key's name
@@ -865,7 +876,7 @@ fn escaped_strings(text: &mut String, depth: usize) -> usize {
         .iter()
         .map(|(_, _, s)| {
             let mut s = s.clone();
-            n += super::sse::redact_split_secrets(&mut s) + unescaped_view(&mut s);
+            n += whole_text_passes(&mut s);
             s
         })
         .collect();
